@@ -105,7 +105,7 @@ def make_request(rng: random.Random, *, kind: str | None = None, country: str | 
         req["assignment"].update({
             "host_name": f"{rng.choice(HOST_WORDS)} {suffix}", "hired_in_us": True,
             "remains_employee": True,
-            "hire_date": (dob + timedelta(days=365 * 23 + rng.randint(0, 3000))).isoformat(),
+            "hire_date": (today - timedelta(days=rng.randint(200, 3000))).isoformat(),
             "hire_place": f"{req['employer']['address']['city']}, {req['employer']['address']['state']}",
         })
         req["confirmation_email"] = f"hr@{domain}" if rng.random() < 0.6 else None
