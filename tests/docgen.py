@@ -1,0 +1,387 @@
+"""Generated PDF test documents: letters, fillable forms, broken files and fax-style image PDFs.
+
+Every document is rendered from a `tests.synth` request dict, so a test can compare what a parser
+read with what was written. Nothing here is a committed binary; every byte is made at test time.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+from datetime import date
+from typing import Any, Literal
+
+from fpdf import FPDF
+from PIL import Image
+from pypdf import PdfReader, PdfWriter
+from reportlab.lib.pagesizes import letter as LETTER
+from reportlab.pdfgen import canvas
+
+from tests.synth import ABROAD, address_line, flat, labelled_lines, us_date
+
+LetterStyle = Literal["colon", "table", "above", "prose"]
+LETTER_STYLES: tuple[LetterStyle, ...] = ("colon", "table", "above", "prose")
+FORM_EDITION = "COC-1 (2026-11)"
+LETTER_DATE = date(2026, 11, 25)
+
+
+def _country_name(code: str) -> str:
+    return next(x[1] for x in ABROAD if x[0] == code)
+
+
+def _full_name(w: dict[str, Any]) -> str:
+    return " ".join(p for p in (w["first_name"], w["middle_name"], w["last_name"]) if p)
+
+
+def request_pairs(req: dict[str, Any], rng: random.Random) -> list[tuple[str, str]]:
+    """(label, value) pairs for a request: `synth.labelled_lines` plus the hire date and place."""
+    pairs: list[tuple[str, str]] = []
+    for line in labelled_lines(req, rng):
+        label, _, value = line.partition(": ")
+        pairs.append((label, value))
+        if label.startswith("Hired in the U.S."):
+            a = req["assignment"]
+            if a["hire_date"]:
+                pairs.append(("Date of hire", us_date(a["hire_date"], rng)))
+            if a["hire_place"]:
+                pairs.append(("Place of hire", a["hire_place"]))
+    return pairs
+
+
+def _letterhead(pdf: FPDF, req: dict[str, Any]) -> None:
+    """Sender block and date, as on a real letter: unlabelled text the finders must not misread."""
+    e, w = req["employer"], req["worker"]
+    pdf.set_font("Helvetica", "B", 14)
+    pdf.cell(0, 7, e["name"] if e else _full_name(w), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 9)
+    pdf.cell(0, 5, address_line(e["address"] if e else w["address"]), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+    pdf.set_font("Helvetica", "", 11)
+    pdf.cell(0, 6, LETTER_DATE.strftime("%B %-d, %Y"), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    pdf.cell(0, 6, "Social Security Administration, Office of International Programs",
+             new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+    pdf.set_font("Helvetica", "B", 12)
+    pdf.cell(0, 7, "Re: Request for a U.S. Certificate of Coverage", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+
+
+def _prose(req: dict[str, Any], rng: random.Random) -> list[str]:
+    """The request told as a letter in sentences, the way many employers write."""
+    w, a, e = req["worker"], req["assignment"], req["employer"]
+    name = _full_name(w)
+    country = _country_name(a["country"])
+    work = address_line(a["work_address"])
+    paras: list[str] = []
+    if e:
+        paras.append(
+            f"{e['name']} (EIN {e['ein']}), {address_line(e['address'])}, requests a certificate of "
+            f"coverage for our employee {name}, Social Security number {w['ssn']}. "
+            f"{w['first_name']} was born on {us_date(w['date_of_birth'], rng)} in {w['place_of_birth']} "
+            "and is a citizen of the United States.")
+        paras.append(
+            f"We hired {w['first_name']} in the United States on {us_date(a['hire_date'], rng)} in "
+            f"{a['hire_place']}, and {w['first_name']} remains our employee during the assignment. "
+            f"From {us_date(a['start_date'], rng)} to {us_date(a['end_date'], rng)} {w['first_name']} "
+            f"will work in {country} for {a['host_name']} at {work}, {country}.")
+    else:
+        paras.append(
+            f"I, {name}, Social Security number {w['ssn']}, request a certificate of coverage as a "
+            f"self-employed person. I was born on {us_date(w['date_of_birth'], rng)} in "
+            f"{w['place_of_birth']} and I am a citizen of the United States. My home address is "
+            f"{address_line(w['address'])}. My business is {w['business']}.")
+        paras.append(
+            f"From {us_date(a['start_date'], rng)} to {us_date(a['end_date'], rng)} I will work in "
+            f"{country} at {work}, {country}. You can reach me at {w['phone']} or {w['email']}.")
+    for dep in req["dependents"]:
+        paras.append(f"{dep['name']}, {dep['relationship']}, born {us_date(dep['date_of_birth'], rng)}, "
+                     "will come along.")
+    if req["confirmation_email"]:
+        paras.append(f"Please send the confirmation of approval to {req['confirmation_email']}.")
+    if e:
+        paras.append(f"If you have questions, please contact {e['contact_name']} at "
+                     f"{e['contact_phone']} or {e['contact_email']}.")
+    return paras
+
+
+def letter_pdf(req: dict[str, Any], rng: random.Random, style: LetterStyle = "colon") -> bytes:
+    """A text PDF letter (fpdf2) carrying the request in one of `LETTER_STYLES`.
+
+    colon: `Label: value` lines; table: labels in a left column, values in a right one (no
+    colons, so only positions pair them); above: small labels with the value on the next line, as
+    a printed form; prose: sentences.
+    """
+    pdf = FPDF(format="letter")
+    pdf.set_margins(25, 20, 25)
+    pdf.set_auto_page_break(True, margin=20)
+    pdf.add_page()
+    _letterhead(pdf, req)
+    pdf.set_font("Helvetica", "", 11)
+    if style == "prose":
+        pdf.multi_cell(0, 6, "Dear Sir or Madam,", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(3)
+        for para in _prose(req, rng):
+            pdf.multi_cell(0, 6, para, new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(3)
+    else:
+        pairs = request_pairs(req, rng)
+        for label, value in pairs:
+            if style == "colon":
+                pdf.cell(0, 6, f"{label}: {value}", new_x="LMARGIN", new_y="NEXT")
+            elif style == "table":
+                pdf.set_font("Helvetica", "B", 10)
+                pdf.cell(62, 7, label, border=1)
+                pdf.set_font("Helvetica", "", 10)
+                pdf.cell(0, 7, value, border=1, new_x="LMARGIN", new_y="NEXT")
+            elif style == "above":
+                pdf.set_font("Helvetica", "", 7)
+                pdf.cell(0, 3.5, label.upper(), new_x="LMARGIN", new_y="NEXT")
+                pdf.set_font("Helvetica", "", 11)
+                pdf.cell(0, 5.5, value, border="B", new_x="LMARGIN", new_y="NEXT")
+                pdf.ln(1.5)
+            else:
+                raise ValueError(f"unknown letter style {style!r}")
+    pdf.ln(6)
+    pdf.set_font("Helvetica", "", 11)
+    pdf.cell(0, 6, "Sincerely,", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(8)
+    signer = req["employer"]["contact_name"] if req["employer"] else _full_name(req["worker"])
+    pdf.cell(0, 6, signer, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+# --- fillable forms ---------------------------------------------------------------------------
+
+# Our own form: every field of the model, named by its path (dependents as `dependents.N.key`).
+MODEL_TEXT_FIELDS: list[tuple[str, str]] = [
+    ("worker.first_name", "First name"), ("worker.middle_name", "Middle name"),
+    ("worker.last_name", "Last name"), ("worker.ssn", "Social Security number"),
+    ("worker.date_of_birth", "Date of birth"), ("worker.place_of_birth", "Place of birth"),
+    ("worker.citizenship", "Citizenship"), ("worker.residence_country", "Country of residence"),
+    ("worker.foreign_id", "Foreign ID number"), ("worker.email", "Email"), ("worker.phone", "Phone"),
+    ("worker.address.street", "Street"), ("worker.address.city", "City"),
+    ("worker.address.state", "State"), ("worker.address.postal_code", "ZIP code"),
+    ("worker.address.country", "Country"), ("worker.business", "Nature of business"),
+    ("employer.name", "Employer name"), ("employer.ein", "EIN"),
+    ("employer.address.street", "Street"), ("employer.address.city", "City"),
+    ("employer.address.state", "State"), ("employer.address.postal_code", "ZIP code"),
+    ("employer.address.country", "Country"), ("employer.contact_name", "Contact name"),
+    ("employer.contact_phone", "Contact phone"), ("employer.contact_email", "Contact email"),
+    ("employer.irs_3121l_date", "3121(l) agreement date"),
+    ("assignment.country", "Country of assignment"), ("assignment.start_date", "Start date"),
+    ("assignment.end_date", "End date"), ("assignment.host_name", "Host company"),
+    ("assignment.work_address.street", "Street abroad"), ("assignment.work_address.city", "City"),
+    ("assignment.work_address.state", "Region"),
+    ("assignment.work_address.postal_code", "Postal code"),
+    ("assignment.work_address.country", "Country"),
+    ("assignment.hire_date", "Date of hire"), ("assignment.hire_place", "Place of hire"),
+]
+MODEL_CHECKBOXES: list[tuple[str, str]] = [
+    ("assignment.hired_in_us", "Hired in the U.S."),
+    ("assignment.remains_employee", "Remains an employee of the U.S. employer"),
+]
+DEPENDENT_SLOTS = 2
+
+# Another agency's or employer's form: field names as such forms spell them (mapped through
+# `labels.header_field` by the parser). Addresses are one field each, as on most such forms.
+FOREIGN_NAMES: dict[str, str] = {
+    "worker.first_name": "Employee First Name", "worker.middle_name": "Middle Name",
+    "worker.last_name": "Employee Last Name", "worker.ssn": "EmployeeSSN",
+    "worker.date_of_birth": "Date of Birth", "worker.place_of_birth": "Place of Birth",
+    "worker.citizenship": "Citizenship", "worker.email": "Email Address", "worker.phone": "Telephone",
+    "worker.address": "Home Address", "worker.business": "Nature of Business",
+    "employer.name": "Employer Name", "employer.ein": "Employer EIN",
+    "employer.address": "Employer Address", "employer.contact_name": "Contact Person",
+    "employer.contact_phone": "Contact Phone", "employer.contact_email": "Contact Email",
+    "assignment.country": "Country of Assignment", "assignment.start_date": "Start Date",
+    "assignment.end_date": "End Date", "assignment.host_name": "Host Company",
+    "assignment.work_address": "Work Address Abroad", "assignment.hire_date": "Date of Hire",
+    "assignment.hire_place": "Place of Hire", "confirmation_email": "Confirmation Email",
+}
+FOREIGN_CHECKBOXES: dict[str, str] = {
+    "assignment.hired_in_us": "Hired in US", "assignment.remains_employee": "Remains Employee",
+}
+
+
+def _form_value(path: str, value: str, rng: random.Random, names: str) -> str:
+    """How a person would type the value: our form takes ISO, other forms get U.S. dates."""
+    if names == "foreign" and (path.endswith("date") or path.endswith("date_of_birth")):
+        return us_date(value, rng)
+    if names == "foreign" and path in ("worker.citizenship",):
+        return "United States" if value == "US" else value
+    if names == "foreign" and path == "assignment.country":
+        return _country_name(value)
+    return value
+
+
+def _foreign_fields(req: dict[str, Any], rng: random.Random) -> list[tuple[str, str, str]]:
+    """(field name, printed label, value) for the foreign-named form."""
+    f = flat(req)
+    w, a, e = req["worker"], req["assignment"], req["employer"]
+    out: list[tuple[str, str, str]] = []
+    for path, name in FOREIGN_NAMES.items():
+        if path == "worker.address":
+            value = address_line(w["address"]) if w["address"] else ""
+        elif path == "employer.address":
+            value = address_line(e["address"]) if e else ""
+        elif path == "assignment.work_address":
+            value = f"{address_line(a['work_address'])}, {_country_name(a['country'])}"
+        else:
+            value = _form_value(path, f[path], rng, "foreign") if path in f else ""
+        out.append((name, name, value))
+    for i in range(DEPENDENT_SLOTS):
+        dep = req["dependents"][i] if i < len(req["dependents"]) else None
+        out.append((f"Dependent {i + 1} Name", f"Dependent {i + 1} name", dep["name"] if dep else ""))
+        out.append((f"Dependent {i + 1} Date of Birth", "Date of birth",
+                    us_date(dep["date_of_birth"], rng) if dep else ""))
+        out.append((f"Dependent {i + 1} Relationship", "Relationship", dep["relationship"] if dep else ""))
+    return out
+
+
+def acroform_pdf(req: dict[str, Any] | None, names: Literal["model", "foreign"] = "model", *,
+                 split_digits: bool = False, edition: str | None = FORM_EDITION,
+                 rng: random.Random | None = None) -> bytes:
+    """A fillable PDF (reportlab AcroForm) filled with the request's values.
+
+    `names="model"` is our own form: fields named after model paths, a `request_type` radio with
+    exports `employee`/`self_employed`, check boxes for the yes/no fields, and a hidden
+    `coc_form_edition` field. `split_digits` gives SSN and EIN one box per digit
+    (`worker.ssn.1`...). `names="foreign"` is another organisation's form with its own field names.
+    `req=None` gives the blank form.
+    """
+    rng = rng or random.Random(0)
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=LETTER)
+    c.setTitle("Request for U.S. Certificate of Coverage")
+    width, height = LETTER
+    form = c.acroForm
+    y = height - 60.0
+
+    def heading() -> float:
+        c.setFont("Helvetica-Bold", 13)
+        c.drawString(50, height - 40, "Request for U.S. Certificate of Coverage")
+        if edition and names == "model":
+            c.setFont("Helvetica", 8)
+            c.drawRightString(width - 50, height - 40, f"Form {edition}")
+        return height - 70.0
+
+    def next_row(y: float, step: float = 22.0) -> float:
+        y -= step
+        if y < 50:
+            c.showPage()
+            y = heading()
+        return y
+
+    y = heading()
+    f = flat(req) if req else {}
+
+    def label(text: str, y: float) -> None:
+        c.setFont("Helvetica", 9)
+        c.drawString(50, y + 5, text)
+
+    if names == "model":
+        if edition:
+            form.textfield(name="coc_form_edition", value=edition, x=400, y=height - 30, width=100,
+                           height=12, annotationFlags="hidden", borderWidth=0)
+        label("Request type: employee / self-employed", y)
+        rtype = req["request_type"] if req else None
+        for i, export in enumerate(("employee", "self_employed")):
+            form.radio(name="request_type", value=export, selected=rtype == export,
+                       x=260 + i * 70, y=y, size=14, tooltip=export)
+        y = next_row(y)
+        for path, text in MODEL_TEXT_FIELDS:
+            label(text, y)
+            value = f.get(path, "")
+            if split_digits and path in ("worker.ssn", "employer.ein"):
+                digits = value.replace("-", "")
+                count = 9
+                for i in range(count):
+                    form.textfield(name=f"{path}.{i + 1}", value=digits[i] if digits else "",
+                                   x=200 + i * 18, y=y, width=16, height=16, maxlen=1, borderWidth=1)
+            else:
+                form.textfield(name=path, value=value, x=200, y=y, width=340, height=16, borderWidth=1)
+            y = next_row(y)
+        for path, text in MODEL_CHECKBOXES:
+            label(text, y)
+            form.checkbox(name=path, checked=f.get(path) == "true", x=300, y=y, size=14)
+            y = next_row(y)
+        for i in range(DEPENDENT_SLOTS):
+            for key, text in (("name", "Dependent name"), ("date_of_birth", "Date of birth"),
+                              ("relationship", "Relationship")):
+                label(f"{text} ({i + 1})", y)
+                form.textfield(name=f"dependents.{i}.{key}", value=f.get(f"dependents[{i}].{key}", ""),
+                               x=200, y=y, width=340, height=16, borderWidth=1)
+                y = next_row(y)
+        label("Send the confirmation of approval to", y)
+        form.textfield(name="confirmation_email", value=f.get("confirmation_email", ""), x=200, y=y,
+                       width=340, height=16, borderWidth=1)
+    else:
+        label("Type of Request", y)
+        rtype = req["request_type"] if req else None
+        for i, (export, key) in enumerate((("Employee", "employee"), ("Self-Employed", "self_employed"))):
+            form.radio(name="Type of Request", value=export, selected=rtype == key,
+                       x=260 + i * 90, y=y, size=14)
+        y = next_row(y)
+        for name, text, value in (_foreign_fields(req, rng) if req else []):
+            label(text, y)
+            form.textfield(name=name, value=value, x=200, y=y, width=340, height=16, borderWidth=1)
+            y = next_row(y)
+        for path, name in FOREIGN_CHECKBOXES.items():
+            label(name, y)
+            form.checkbox(name=name, checked=f.get(path) == "true", x=300, y=y, size=14)
+            y = next_row(y)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+# --- broken and odd files ----------------------------------------------------------------------
+
+def simple_pdf(lines: list[str] | None = None, pages: int = 1) -> bytes:
+    """A plain text PDF of `pages` pages (for limits and error cases)."""
+    pdf = FPDF(format="letter")
+    pdf.set_font("Helvetica", "", 11)
+    for n in range(pages):
+        pdf.add_page()
+        for line in lines or [f"Page {n + 1}"]:
+            pdf.cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def encrypted_pdf(password: str = "s3cret") -> bytes:
+    """A PDF that needs a user password to open."""
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(simple_pdf(["Confidential request"]))))
+    writer.encrypt(user_password=password, owner_password=password + "-owner", algorithm="AES-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def truncated_pdf(req: dict[str, Any] | None = None) -> bytes:
+    """A PDF cut off half way, as an interrupted upload or fax transfer leaves it."""
+    data = letter_pdf(req, random.Random(1)) if req else simple_pdf(["Some text"] * 30, pages=2)
+    return data[: len(data) // 2]
+
+
+def not_a_pdf() -> bytes:
+    """Bytes named .pdf that are not a PDF (a Word file renamed, say)."""
+    return b"PK\x03\x04" + bytes(random.Random(7).randrange(256) for _ in range(400))
+
+
+def image_pdf(images: list[Image.Image], dpi: tuple[int, int] = (200, 200)) -> bytes:
+    """A PDF whose pages are just images, as fax servers and scanners write them.
+
+    Each page is sized so the image fills it at `dpi` (x, y): a 1728x1078 fax image at 204x98
+    dpi makes a U.S. letter page, with the image stored at its own pixel size.
+    """
+    pdf = FPDF(unit="pt")
+    pdf.set_auto_page_break(False)
+    pdf.set_margin(0)
+    for image in images:
+        w_pt = image.width * 72.0 / dpi[0]
+        h_pt = image.height * 72.0 / dpi[1]
+        pdf.add_page(format=(w_pt, h_pt))
+        img = image if image.mode in ("1", "L", "RGB") else image.convert("RGB")
+        pdf.image(img, x=0, y=0, w=w_pt, h=h_pt)
+    return bytes(pdf.output())
