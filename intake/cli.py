@@ -1,0 +1,140 @@
+"""`coc-intake`: the one command for operators and staff.
+
+Each sub-command is a small function; the heavy lifting lives in the modules they call, so the
+daemon, the web page and this command share one code path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_REVIEW, EXIT_USAGE = 0, 1, 2
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from intake.model import CertificateRequest
+
+    print(json.dumps(CertificateRequest.model_json_schema(), indent=2))
+    return EXIT_OK
+
+
+def _file_json(path: str, result: Any) -> dict[str, Any]:
+    return {
+        "file": path,
+        "requests": [
+            {
+                "request": r.request.model_dump(mode="json"),
+                "status": r.status,
+                "problems": [p.model_dump(mode="json") for p in r.problems],
+                "confidence": r.confidence,
+                "provenance": {k: v.model_dump(mode="json", exclude_none=True)
+                               for k, v in r.provenance.items()},
+            }
+            for r in result.requests
+        ],
+        "problems": [p.model_dump(mode="json") for p in result.problems],
+    }
+
+
+def _summary(path: str, result: Any) -> str:
+    from intake.validate import mask_ssn
+
+    lines = [f"{path}: {len(result.requests)} request(s)"]
+    for p in result.problems:
+        lines.append(f"  ! {p.code}: {p.message}")
+    for i, r in enumerate(result.requests, 1):
+        req = r.request
+        name = " ".join(x for x in (req.worker.first_name, req.worker.middle_name,
+                                    req.worker.last_name) if x) or "(no name)"
+        employer = req.employer.name if req.employer and req.employer.name else "-"
+        a = req.assignment
+        lines.append(f"  [{i}] {r.status}: {name}, SSN {mask_ssn(req.worker.ssn) or '-'}, "
+                     f"{req.request_type or '?'}; employer {employer}; "
+                     f"{a.country or '?'} {a.start_date or '?'} to {a.end_date or '?'}")
+        for p in r.problems:
+            lines.append(f"      - {p.field or 'request'}: {p.code}: {p.message}")
+    return "\n".join(lines)
+
+
+def _cmd_extract(args: argparse.Namespace) -> int:
+    from intake.extract import extract_submission
+
+    paths = [Path(p) for p in args.files]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        print(f"coc-intake extract: no such file: {', '.join(missing)}", file=sys.stderr)
+        return EXIT_USAGE
+    limits = _limits(args.config)
+    show_bar = len(paths) > 1 and sys.stderr.isatty() and not args.no_progress
+    iterator: Any = paths
+    if show_bar:
+        from tqdm import tqdm
+
+        iterator = tqdm(paths, unit="file", file=sys.stderr)
+    code = EXIT_OK
+    for path in iterator:
+        data = path.read_bytes()
+        channel = "email" if path.suffix.lower() == ".eml" else "file"
+        result = extract_submission(data, channel=channel, filename=path.name, limits=limits)
+        if not result.ok:
+            code = EXIT_REVIEW
+        if args.json:
+            print(json.dumps(_file_json(str(path), result), ensure_ascii=False), flush=True)
+        else:
+            print(_summary(str(path), result), flush=True)
+    return code
+
+
+def _limits(config: str | None) -> Any:
+    """The per-document limits from the configuration (packaged defaults unless --config)."""
+    from parsers.types import Limits
+
+    try:
+        from intake.settings import load_settings
+    except ImportError:
+        return Limits()
+    return Limits(**load_settings(config).limits.model_dump())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="coc-intake", description=__doc__)
+    parser.add_argument("--config", help="a TOML file read over the packaged defaults")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of the request model")
+    p.set_defaults(func=_cmd_schema)
+
+    p = sub.add_parser("extract", help="read request files and print what was found")
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help=".eml .pdf .tif .tiff .png .jpg .csv .xlsx .txt")
+    p.add_argument("--json", action="store_true", help="one JSON object per file, one per line")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.set_defaults(func=_cmd_extract)
+
+    for register in _EXTRA_COMMANDS:
+        register(sub)
+    return parser
+
+
+# Other modules add their sub-commands here (the daemon, the store, the web page).
+_EXTRA_COMMANDS: list[Callable[[Any], None]] = []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

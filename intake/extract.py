@@ -1,0 +1,179 @@
+"""One submission (a mail, a fax file, any file) -> its requests, validated.
+
+This is the stage the pipeline runs for every stored submission and that `coc-intake extract`
+runs on files: split into parts, hand each part to its parser, merge, build the model, validate.
+A parser that fails on one part makes a problem naming that part; it never loses the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from pathlib import PurePath
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from intake.merge import MergedRequest, merge
+from intake.model import CertificateRequest, Problem, build_request
+from intake.reference import help_for
+from intake.validate import validate
+from parsers.sniff import sniff
+from parsers.types import Extraction, Limits, Part, PartProblem, Provenance
+
+log = logging.getLogger(__name__)
+
+Status = Literal["valid", "needs_review"]
+
+
+class RequestResult(BaseModel):
+    request: CertificateRequest
+    status: Status
+    problems: list[Problem] = Field(default_factory=list)
+    confidence: dict[str, float] = Field(default_factory=dict)
+    provenance: dict[str, Provenance] = Field(default_factory=dict)
+
+
+class PartSummary(BaseModel):
+    name: str
+    media_type: str
+    filename: str | None = None
+    pages: int = 0
+    form_edition: str | None = None
+    text: str = ""
+
+
+class SubmissionResult(BaseModel):
+    requests: list[RequestResult] = Field(default_factory=list)
+    problems: list[PartProblem] = Field(default_factory=list)
+    parts: list[PartSummary] = Field(default_factory=list)
+    meta: dict[str, Any] | None = None  # mail headers that matter (sender, Message-ID, subject...)
+
+    @property
+    def ok(self) -> bool:
+        """True when every request is valid and no part had a problem: nothing for staff."""
+        return bool(self.requests) and not self.problems and all(
+            r.status == "valid" for r in self.requests)
+
+
+MAIL_TYPES = {"message/rfc822"}
+
+
+def parse_part(part: Part, limits: Limits) -> Extraction:
+    """Hand a part to the parser for its type; any failure becomes a problem naming the part."""
+    if not part.data and not part.text:
+        return Extraction(part=part.name, media_type=part.media_type, problems=[
+            PartProblem(code="empty", message=f"{part.name} is empty.", part=part.name)])
+    if len(part.data) > limits.max_bytes:
+        return Extraction(part=part.name, media_type=part.media_type, problems=[
+            PartProblem(code="too_large", part=part.name,
+                        message=f"{part.name} is {len(part.data):,} bytes, over the limit of "
+                                f"{limits.max_bytes:,}.")])
+    media = part.media_type
+    try:
+        if media == "application/pdf":
+            from parsers.pdf_text import parse_pdf
+            return parse_pdf(part, limits)
+        if media in ("image/tiff", "image/png", "image/jpeg", "image/gif", "image/bmp"):
+            from parsers.image import parse_image
+            return parse_image(part, limits)
+        if media in ("text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     "application/vnd.ms-excel", "application/x-ole-storage"):
+            from parsers.sheet import parse_sheet
+            return parse_sheet(part, limits)
+        if media == "text/html":
+            from parsers.body import parse_html
+            return parse_html(_text(part), part.name)
+        if media.startswith("text/"):
+            from parsers.body import parse_text
+            return parse_text(_text(part), part.name)
+    except Exception as exc:  # a parser bug must not lose the submission
+        log.warning("parser failed on %s (%s): %s", part.name, media, type(exc).__name__)
+        return Extraction(part=part.name, media_type=media, problems=[
+            PartProblem(code="unreadable", part=part.name,
+                        message=f"{part.name} could not be read ({type(exc).__name__}).")])
+    return Extraction(part=part.name, media_type=media, problems=[
+        PartProblem(code="unsupported_type", part=part.name,
+                    message=f"{part.name}: files of type {media} cannot be read; "
+                            f"send a PDF, TIFF, PNG, JPEG, CSV, XLSX or text.")])
+
+
+def _text(part: Part) -> str:
+    if part.text is not None:
+        return part.text
+    try:
+        return part.data.decode("utf-8")
+    except UnicodeDecodeError:
+        return part.data.decode("windows-1252", errors="replace")
+
+
+def finish(merged: MergedRequest, *, today: date | None = None) -> RequestResult:
+    """Build the model from merged values and validate it."""
+    values = dict(merged.values)
+    if "request_type" not in values and ("employer.name" in values or "employer.ein" in values):
+        values["request_type"] = "employee"  # a request that names an employer is an employee's
+    request, build_problems = build_request(values)
+    for p in build_problems:
+        p.help = help_for(p.field)
+    problems = _dedupe(merged.problems + build_problems + validate(request, today=today))
+    return RequestResult(request=request, status="needs_review" if problems else "valid",
+                         problems=problems, confidence=merged.confidence,
+                         provenance=merged.provenance)
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen: set[tuple[str | None, str]] = set()
+    out = []
+    for p in problems:
+        if (p.field, p.code) not in seen:
+            seen.add((p.field, p.code))
+            out.append(p)
+    return out
+
+
+def extract_parts(parts: list[Part], limits: Limits, *, today: date | None = None,
+                  problems: list[PartProblem] | None = None,
+                  meta: dict[str, Any] | None = None) -> SubmissionResult:
+    extractions = [parse_part(p, limits) for p in parts]
+    all_problems = list(problems or [])
+    for ext in extractions:
+        all_problems.extend(ext.problems)
+    requests = [finish(m, today=today) for m in merge(extractions)]
+    if requests:
+        # A body that only says "please find attached" is not a problem once a request was found.
+        all_problems = [p for p in all_problems if p.code != "no_request"]
+    elif not any(p.code == "no_request" for p in all_problems) and not all_problems:
+        all_problems.append(PartProblem(code="no_request", part="submission",
+                                        message="No certificate of coverage request was found."))
+    summaries = [PartSummary(name=e.part, media_type=e.media_type, filename=p.filename,
+                             pages=e.pages, form_edition=e.form_edition, text=e.text)
+                 for p, e in zip(parts, extractions, strict=True)]
+    return SubmissionResult(requests=requests, problems=all_problems, parts=summaries, meta=meta)
+
+
+def extract_submission(raw: bytes, *, channel: str, filename: str | None = None,
+                       limits: Limits | None = None, today: date | None = None) -> SubmissionResult:
+    """The extraction stage for one stored submission (a mail, or a fax/other file)."""
+    limits = limits or Limits()
+    name = PurePath(filename).name if filename else ("message" if channel != "fax" else "fax")
+    media = "message/rfc822" if channel in ("imap", "smtp", "lmtp", "email") else sniff(raw, filename, None)
+    if not raw:
+        return SubmissionResult(problems=[PartProblem(code="empty", part=name,
+                                                      message=f"{name} is empty.")])
+    if media in MAIL_TYPES:
+        from parsers.mime import parse_mail
+        mail = parse_mail(raw, limits)
+        meta = _meta(mail.meta)
+        return extract_parts(list(mail.parts), limits, today=today, problems=list(mail.problems),
+                             meta=meta)
+    part = Part(name=name, media_type=media, data=raw, filename=filename)
+    return extract_parts([part], limits, today=today)
+
+
+def _meta(meta: Any) -> dict[str, Any]:
+    return {
+        "message_id": meta.message_id, "from": meta.from_addr, "from_name": meta.from_name,
+        "to": list(meta.to), "subject": meta.subject,
+        "date": meta.date.isoformat() if meta.date else None,
+        "in_reply_to": meta.in_reply_to, "references": list(meta.references),
+    }
