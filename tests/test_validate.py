@@ -1,0 +1,183 @@
+"""The request model and every rule of domain.md."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from datetime import date
+from typing import Any
+
+import pytest
+
+from intake.model import FIELD_PATHS, CertificateRequest, build_request
+from intake.reference import agreements, help_for
+from intake.validate import mask_ssn, validate
+from tests.synth import flat, make_request
+
+TODAY = date(2026, 11, 25)
+
+
+def _req(seed: int = 1, **changes: str | None) -> dict[str, str]:
+    values = flat(make_request(random.Random(seed), kind="employee", country="DE"))
+    for path, value in changes.items():
+        path = path.replace("__", ".")
+        if value is None:
+            values.pop(path, None)
+        else:
+            values[path] = value
+    return values
+
+
+def _codes(values: dict[str, str]) -> dict[str | None, set[str]]:
+    req, problems = build_request(values)
+    problems += validate(req, today=TODAY)
+    out: dict[str | None, set[str]] = {}
+    for p in problems:
+        out.setdefault(p.field, set()).add(p.code)
+    return out
+
+
+def test_generated_requests_are_valid() -> None:
+    for seed in range(100):
+        req, problems = build_request(flat(make_request(random.Random(seed))))
+        assert problems == []
+        assert validate(req, today=TODAY) == [], seed
+
+
+def test_field_names_are_those_of_the_domain() -> None:
+    expected = {
+        "request_type", "worker.first_name", "worker.middle_name", "worker.last_name", "worker.ssn",
+        "worker.date_of_birth", "worker.place_of_birth", "worker.citizenship", "worker.email",
+        "worker.phone", "worker.foreign_id", "worker.residence_country", "worker.business",
+        "employer.name", "employer.ein", "employer.contact_name", "employer.contact_phone",
+        "employer.contact_email", "employer.irs_3121l_date", "assignment.country",
+        "assignment.start_date", "assignment.end_date", "assignment.host_name",
+        "assignment.hired_in_us", "assignment.hire_date", "assignment.hire_place",
+        "assignment.remains_employee", "confirmation_email", "dependents[].name",
+        "dependents[].date_of_birth", "dependents[].relationship",
+    }
+    assert expected <= set(FIELD_PATHS)
+    for prefix in ("worker.address", "employer.address", "assignment.work_address"):
+        assert {f"{prefix}.{k}" for k in ("street", "city", "state", "postal_code", "country")} <= set(FIELD_PATHS)
+
+
+def test_every_field_has_its_own_help_text() -> None:
+    from intake.reference import help_texts
+
+    texts = help_texts()
+    for path in FIELD_PATHS:
+        key = path.replace("[]", "")
+        assert key in texts and len(texts[key]) > 20, path
+    assert help_for("dependents[3].name") == texts["dependents.name"]
+
+
+@pytest.mark.parametrize("ssn", ["000-12-3456", "666-12-3456", "900-12-3456", "999-99-9999",
+                                 "123-00-4567", "123-45-0000", "078-05-1120", "219-09-9999", "12-345-6789"])
+def test_impossible_ssns(ssn: str) -> None:
+    assert "invalid" in _codes(_req(worker__ssn=ssn)).get("worker.ssn", set())
+
+
+def test_invalid_ssn_message_never_repeats_the_number() -> None:
+    req, _ = build_request(_req(worker__ssn="666-12-3456"))
+    (problem,) = [p for p in validate(req, today=TODAY) if p.field == "worker.ssn"]
+    assert "666-12-3456" not in problem.message and "3456" in problem.message
+    assert "Social Security" in problem.help
+
+
+@pytest.mark.parametrize("ein,ok", [("12-3456789", True), ("00-1234567", False), ("07-1234567", False),
+                                    ("89-1234567", False), ("97-1234567", False), ("123456789", False)])
+def test_ein_prefixes(ein: str, ok: bool) -> None:
+    codes = _codes(_req(employer__ein=ein)).get("employer.ein", set())
+    assert ("invalid" not in codes) is ok
+
+
+def test_missing_fields_by_request_type() -> None:
+    codes = _codes(_req(employer__ein=None, assignment__host_name=None, worker__last_name=None))
+    assert codes["employer.ein"] == {"missing"}
+    assert codes["assignment.host_name"] == {"missing"}
+    assert codes["worker.last_name"] == {"missing"}
+    self_emp = flat(make_request(random.Random(4), kind="self_employed", country="FR"))
+    del self_emp["worker.business"]
+    assert _codes(self_emp)["worker.business"] == {"missing"}
+    assert "employer.ein" not in _codes(self_emp)
+
+
+def test_dates() -> None:
+    assert "invalid" in _codes(_req(assignment__start_date="2027-05-01",
+                                    assignment__end_date="2027-04-01"))["assignment.end_date"]
+    assert "invalid" in _codes(_req(worker__date_of_birth="2027-01-01"))["worker.date_of_birth"]
+    # 13 years old at the start
+    assert "invalid" in _codes(_req(worker__date_of_birth="2014-01-01",
+                                    assignment__start_date="2027-02-01"))["worker.date_of_birth"]
+    assert "start_in_past" in _codes(_req(assignment__start_date="2025-06-01",
+                                          assignment__end_date="2027-01-01"))["assignment.start_date"]
+    codes = _codes(_req(assignment__start_date="2027-02-30"))
+    assert "invalid" in codes["assignment.start_date"]
+
+
+def test_country_must_have_an_agreement_in_force() -> None:
+    assert _codes(_req(assignment__country="PH",
+                       assignment__work_address__country="PH"))["assignment.country"] == {"not_agreement_country"}
+    # Iceland's agreement came into force on 2019-03-01.
+    codes = _codes(_req(assignment__country="IS", assignment__work_address__country="IS",
+                        assignment__start_date="2019-01-01", assignment__end_date="2019-12-01"))
+    assert "not_agreement_country" in codes["assignment.country"]
+    assert "assignment.country" not in _codes(_req(assignment__country="CA-QC",
+                                                   assignment__work_address__country="CA"))
+
+
+@pytest.mark.parametrize("country,years,flagged", [("DE", 6, True), ("DE", 4, False), ("IT", 9, False),
+                                                   ("NO", 6, True), ("PT", 6, True), ("JP", 5, False)])
+def test_period_limits(country: str, years: int, flagged: bool) -> None:
+    values = _req(assignment__country=country, assignment__work_address__country=country,
+                  assignment__start_date="2027-01-10",
+                  assignment__end_date=f"{2027 + years}-01-09")
+    codes = _codes(values).get("assignment.end_date", set())
+    assert ("period_too_long" in codes) is flagged
+    if flagged:
+        req, _ = build_request(values)
+        (p,) = [p for p in validate(req, today=TODAY) if p.code == "period_too_long"]
+        assert "5-year" in p.message
+
+
+def test_italy_nationality_rule() -> None:
+    codes = _codes(_req(assignment__country="IT", assignment__work_address__country="IT",
+                        worker__citizenship="FR"))
+    assert codes["worker.citizenship"] == {"nationality_rule"}
+
+
+def test_us_state_and_zip() -> None:
+    codes = _codes(_req(employer__address__state="XX", employer__address__postal_code="1234"))
+    assert codes["employer.address.state"] == {"invalid"}
+    assert codes["employer.address.postal_code"] == {"invalid"}
+    assert "employer.address.postal_code" not in _codes(_req(employer__address__postal_code="83702-1234"))
+
+
+def test_bad_values_do_not_lose_the_request() -> None:
+    req, problems = build_request(_req(assignment__hired_in_us="perhaps", worker__date_of_birth="soon"))
+    assert {p.field for p in problems} == {"assignment.hired_in_us", "worker.date_of_birth"}
+    assert req.worker.ssn and req.employer and req.employer.name
+
+
+def test_agreement_table() -> None:
+    table = agreements()
+    assert len(table.agreements) == 31  # 30 agreements and Quebec
+    assert table.agreements["IT"].limit_years == 0
+    assert table.agreements["DK"].extra_fields
+
+
+def test_mask() -> None:
+    assert mask_ssn("123-45-6789") == "***-**-6789"
+    assert mask_ssn(None) == ""
+
+
+def test_schema_command() -> None:
+    out = subprocess.run([sys.executable, "-m", "intake.cli", "schema"], capture_output=True, text=True,
+                         check=True).stdout
+    schema: dict[str, Any] = json.loads(out)
+    assert schema["title"] == "CertificateRequest"
+    assert {"request_type", "worker", "employer", "assignment", "dependents",
+            "confirmation_email"} <= set(schema["properties"])
+    assert CertificateRequest().worker.residence_country == "US"
