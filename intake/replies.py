@@ -1,0 +1,213 @@
+"""Acknowledgements: whether to answer a message at all, and what the answer says.
+
+Pure functions: the pipeline decides with `should_reply`, renders with `render_mail` or
+`render_fax_pdf`, and queues the bytes in the outbox; sending is `intake.outbox`'s job. The rules
+are RFC 3834's and those mature help desks add (no answer to bounces, lists, auto-replies or our
+own mail), because an auto-reply loop with another robot is the classic way to flood a mailbox.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.parser import BytesHeaderParser
+from email.policy import default as default_policy
+from email.utils import format_datetime, getaddresses, make_msgid
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from intake.model import CertificateRequest, Problem
+from intake.reference import agreements
+from intake.validate import mask_ssn
+
+NO_REPLY_LOCALPARTS = re.compile(r"^(mailer-daemon|postmaster|owner-.*|.*-request|no-?reply|bounces?(\+.*)?)$", re.I)
+
+
+@dataclass(frozen=True)
+class ReplyDecision:
+    reply: bool
+    reason: str
+
+
+def should_reply(raw: bytes, *, our_domain: str, envelope_sender: str | None = None) -> ReplyDecision:
+    """RFC 3834 section 2 and common help-desk rules, applied to a message's headers."""
+    headers = BytesHeaderParser(policy=default_policy).parsebytes(raw)
+
+    def h(name: str) -> str:
+        try:
+            value = headers.get(name)
+        except Exception:  # a malformed header is treated as absent
+            return ""
+        return str(value or "").strip()
+
+    if envelope_sender is not None and envelope_sender.strip("<> ") == "":
+        return ReplyDecision(False, "null envelope sender (a bounce)")
+    sender = _sender(headers)
+    if not sender:
+        return ReplyDecision(False, "no sender address")
+    local, _, domain = sender.partition("@")
+    if NO_REPLY_LOCALPARTS.match(local):
+        return ReplyDecision(False, f"sender {sender} is a robot or a list address")
+    auto = h("Auto-Submitted").lower()
+    if auto and auto != "no":
+        return ReplyDecision(False, f"Auto-Submitted: {auto}")
+    precedence = h("Precedence").lower()
+    if precedence in ("bulk", "junk", "list"):
+        return ReplyDecision(False, f"Precedence: {precedence}")
+    for name in ("X-Loop", "X-Auto-Response-Suppress", "List-Id", "List-Unsubscribe"):
+        if h(name):
+            return ReplyDecision(False, f"{name} header present")
+    content_type = h("Content-Type").lower()
+    if "multipart/report" in content_type:
+        return ReplyDecision(False, "a delivery or read report")
+    message_id = h("Message-ID")
+    if our_domain and message_id.lower().rstrip(">").endswith("@" + our_domain.lower()):
+        return ReplyDecision(False, "our own message came back")
+    if our_domain and domain.lower() == our_domain.lower() and local.lower().startswith("certificate"):
+        return ReplyDecision(False, "sent from our own address")
+    return ReplyDecision(True, "ok")
+
+
+def _sender(headers: Any) -> str:
+    for name in ("Reply-To", "From", "Sender", "Return-Path"):
+        try:
+            value = headers.get_all(name) or []
+        except Exception:
+            continue
+        for _display, addr in getaddresses([str(v) for v in value]):
+            if "@" in addr:
+                return addr.strip().lower()
+    return ""
+
+
+@dataclass
+class RequestView:
+    """What a reply may say about one request: never a full SSN."""
+
+    reference: str
+    worker_name: str = ""
+    ssn_masked: str = ""
+    employer_name: str = ""
+    ein: str = ""
+    country_name: str = ""
+    start: str = ""
+    end: str = ""
+    confirmation_email: str = ""
+    problems: list[dict[str, str]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, reference: str, request: CertificateRequest,
+           problems: list[Problem] | None = None) -> RequestView:
+        w, a = request.worker, request.assignment
+        table = agreements().agreements
+        country = table[a.country].name if a.country in table else (a.country or "")
+        return cls(
+            reference=reference,
+            worker_name=" ".join(x for x in (w.first_name, w.middle_name, w.last_name) if x),
+            ssn_masked=mask_ssn(w.ssn),
+            employer_name=request.employer.name or "" if request.employer else "",
+            ein=request.employer.ein or "" if request.employer else "",
+            country_name=country,
+            start=a.start_date.strftime("%B %-d, %Y") if a.start_date else "",
+            end=a.end_date.strftime("%B %-d, %Y") if a.end_date else "",
+            confirmation_email=request.confirmation_email or "",
+            problems=[{"label": _label(p.field), "message": _no_ssn(p.message), "help": p.help}
+                      for p in problems or []],
+        )
+
+
+def _label(path: str | None) -> str:
+    if not path:
+        return "Request"
+    return re.sub(r"\[(\d+)\]", lambda m: f" {int(m.group(1)) + 1}", path).replace("_", " ").replace(".", ", ")
+
+
+_SSN_ANYWHERE = re.compile(r"\b(\d{3})[- ]?(\d{2})[- ]?(\d{4})\b")
+
+
+def _no_ssn(text: str) -> str:
+    """Belt and braces: no nine-digit SSN-shaped number leaves in a reply."""
+    return _SSN_ANYWHERE.sub(lambda m: f"***-**-{m.group(3)}", text)
+
+
+@cache
+def _env() -> Environment:
+    return Environment(loader=FileSystemLoader(str(resources.files("intake.templates"))), undefined=StrictUndefined,
+                       autoescape=False, keep_trailing_newline=True, trim_blocks=False)
+
+
+SUBJECTS = {
+    "received": "Received: your certificate of coverage request {refs}",
+    "incomplete": "Information needed: your certificate of coverage request {refs}",
+    "approved": "Approved: certificate of coverage request {refs}",
+    "rejected": "Not approved: certificate of coverage request {refs}",
+}
+
+
+def render_text(kind: str, **context: Any) -> str:
+    return _no_ssn(_env().get_template(f"mail/{kind}.txt.j2").render(**context))
+
+
+def render_mail(kind: str, *, to: str, from_address: str, our_domain: str,
+                requests: list[RequestView], received_at: datetime | None = None,
+                original_subject: str = "", in_reply_to: str | None = None,
+                references: list[str] | None = None, attachments: list[tuple[str, bytes, str]] | None = None,
+                **context: Any) -> EmailMessage:
+    """A complete reply: text and HTML alternatives, threaded, marked as an automatic reply."""
+    refs = ", ".join(r.reference for r in requests[:5]) + (" ..." if len(requests) > 5 else "")
+    subject = SUBJECTS[kind].format(refs=refs)
+    if original_subject:
+        base = original_subject if original_subject.lower().startswith("re:") else f"Re: {original_subject}"
+        subject = f"{base} [{refs}]"
+    ctx = {"requests": requests, "r": requests[0] if requests else None,
+           "received_at": (received_at or datetime.now()).strftime("%B %-d, %Y at %H:%M %Z").strip(),
+           "updated": False, "form_url": "", "help_url": "", "file_problems": [], **context}
+    text = render_text(kind, **ctx)
+    html = _env().get_template("mail/base.html.j2").render(subject=subject, text=text)
+    html = _no_ssn(html)
+    msg = EmailMessage()
+    msg["From"] = Address(display_name="Certificate of Coverage", addr_spec=from_address)
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(datetime.now().astimezone())
+    msg["Message-ID"] = make_msgid(domain=our_domain or "localhost")
+    msg["Auto-Submitted"] = "auto-replied"
+    msg["X-Auto-Response-Suppress"] = "All"
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+        msg["References"] = " ".join([*(references or []), in_reply_to][-10:])
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    for filename, data, media_type in attachments or []:
+        maintype, _, subtype = media_type.partition("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    return msg
+
+
+def render_fax_pdf(kind: str, *, fax_number: str, requests: list[RequestView],
+                   received_at: datetime | None = None, **context: Any) -> bytes:
+    """The acknowledgement as a one- or two-page PDF for the fax server to send back."""
+    from fpdf import FPDF
+
+    ctx = {"requests": requests, "r": requests[0] if requests else None,
+           "received_at": (received_at or datetime.now()).strftime("%B %-d, %Y at %H:%M").strip(),
+           "updated": False, "form_url": "", "help_url": "", "file_problems": [], **context}
+    text = render_text(kind, **ctx)
+    pdf = FPDF(format="Letter")
+    pdf.set_margins(20, 18, 20)
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 14)
+    pdf.cell(0, 10, "U.S. Certificate of Coverage - Acknowledgement", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 10)
+    pdf.cell(0, 6, f"To fax: {fax_number}", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    pdf.set_font("Courier", "", 10.5)
+    safe = text.encode("latin-1", errors="replace").decode("latin-1")
+    pdf.multi_cell(0, 5, safe)
+    return bytes(pdf.output())
