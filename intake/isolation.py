@@ -1,0 +1,99 @@
+"""Run the extraction of one document in its own process, with a time and a memory limit.
+
+A hostile or merely broken document can make a parser loop, eat memory or crash the interpreter
+(a C library inside Pillow, pdfium or Tesseract). Each document is therefore extracted in a child
+process forked from a clean fork server: on a timeout the child is killed, not abandoned; a crash
+or a memory error becomes a reason for staff, and the daemon goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import resource
+import threading
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+from intake.extract import SubmissionResult
+from parsers.types import Limits
+
+log = logging.getLogger(__name__)
+
+_PRELOAD = ["intake.extract", "parsers.mime", "parsers.pdf_text", "parsers.image", "parsers.sheet",
+            "parsers.body", "parsers.ocr"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: SubmissionResult | None
+    reason: str | None = None  # why there is no result (timeout, crash, memory)
+
+
+def _child(conn: Connection, raw: bytes, channel: str, filename: str | None,
+           limits_json: str, memory_mb: int) -> None:
+    if memory_mb > 0:
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    # The pool already runs one document per core: pages inside a document go one at a time.
+    os.environ["COC_INTAKE_OCR_THREADS"] = "1"
+    from intake.extract import extract_submission
+
+    try:
+        result = extract_submission(raw, channel=channel, filename=filename,
+                                    limits=Limits.model_validate_json(limits_json))
+        conn.send_bytes(b"ok" + result.model_dump_json().encode())
+    except MemoryError:
+        conn.send_bytes(b"er" + f"the document needs more than {memory_mb} MiB to read".encode())
+    except Exception as exc:  # reported to staff by type only: messages may hold personal data
+        conn.send_bytes(b"er" + f"the parser failed ({type(exc).__name__})".encode())
+    finally:
+        conn.close()
+
+
+class ExtractionPool:
+    """At most `workers` documents at a time, each in a process of its own."""
+
+    def __init__(self, workers: int, *, timeout: float, memory_mb: int) -> None:
+        self.workers = max(1, workers)
+        self.timeout = timeout
+        self.memory_mb = memory_mb
+        self._slots = threading.BoundedSemaphore(self.workers)
+        methods = multiprocessing.get_all_start_methods()
+        self._ctx: Any = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        if "forkserver" in methods:
+            self._ctx.set_forkserver_preload(_PRELOAD)
+
+    def extract(self, raw: bytes, *, channel: str, filename: str | None, limits: Limits) -> Outcome:
+        with self._slots:
+            return self._run(raw, channel, filename, limits)
+
+    def _run(self, raw: bytes, channel: str, filename: str | None, limits: Limits) -> Outcome:
+        receiver, sender = self._ctx.Pipe(duplex=False)
+        proc = self._ctx.Process(target=_child, daemon=True,
+                                 args=(sender, raw, channel, filename, limits.model_dump_json(),
+                                       self.memory_mb))
+        proc.start()
+        sender.close()
+        try:
+            if not receiver.poll(self.timeout):
+                proc.kill()
+                proc.join()
+                return Outcome(None, f"extraction took longer than {self.timeout:g} seconds; stopped")
+            message = receiver.recv_bytes()
+        except EOFError:
+            proc.join()
+            return Outcome(None, f"the extraction process died (exit code {proc.exitcode})")
+        finally:
+            receiver.close()
+        proc.join(timeout=10)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+        status, body = message[:2], message[2:]
+        if status == b"ok":
+            return Outcome(SubmissionResult.model_validate_json(body))
+        return Outcome(None, body.decode())
