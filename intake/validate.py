@@ -144,9 +144,9 @@ class _Checker:
                 self.add("worker.date_of_birth", "invalid",
                          f"The worker would be younger than {MIN_AGE_YEARS} at the start of the assignment.")
         self.require("worker.place_of_birth", "The worker's place of birth")
-        if self.require("worker.citizenship", "The worker's citizenship") and w.citizenship:
-            if not re.fullmatch(r"[A-Z]{2}", w.citizenship):
-                self.add("worker.citizenship", "invalid",
+        citizenship_read = self.require("worker.citizenship", "The worker's citizenship")
+        if citizenship_read and w.citizenship and not re.fullmatch(r"[A-Z]{2}", w.citizenship):
+            self.add("worker.citizenship", "invalid",
                          "The citizenship must be a country, for example United States.")
 
     def employee(self) -> None:

@@ -1,0 +1,95 @@
+"""Delivering what the replies stage queued: SMTP to the relay, or files when there is none.
+
+Sending is the one step that cannot be undone, so the store marks a reply `sending` before it goes
+and `sent` after (see `intake.pipeline`); this module only knows how to hand one message over and
+how to tell a temporary failure (try again later) from a permanent one (staff must look).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import smtplib
+import ssl
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from intake.settings import RelaySettings
+
+
+@dataclass(frozen=True)
+class Delivery:
+    ok: bool
+    permanent: bool = False
+    error: str = ""
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write then rename, so a fax server or a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9@+._-]", "_", text)[:120] or "unknown"
+
+
+def write_eml(folder: Path, outbox_id: int, recipient: str, message: bytes) -> Delivery:
+    atomic_write(folder / f"{outbox_id:08d}-{safe_name(recipient)}.eml", message)
+    return Delivery(True)
+
+
+def write_fax(folder: Path, outbox_id: int, fax_number: str, pdf: bytes) -> Delivery:
+    """The acknowledgement PDF for the fax server, named for the number it goes to."""
+    number = re.sub(r"[^\d+]", "", fax_number) or "unknown"
+    atomic_write(folder / f"{number}_{outbox_id:08d}.pdf", pdf)
+    return Delivery(True)
+
+
+def send_smtp(relay: RelaySettings, recipient: str, message: bytes) -> Delivery:
+    """One message over SMTP with an empty envelope sender (RFC 3834: no bounce loops)."""
+    context = ssl.create_default_context()
+    if not relay.tls_verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    try:
+        smtp: smtplib.SMTP
+        if relay.security == "tls":
+            smtp = smtplib.SMTP_SSL(relay.host, relay.port, timeout=relay.timeout_seconds, context=context)
+        else:
+            smtp = smtplib.SMTP(relay.host, relay.port, timeout=relay.timeout_seconds)
+        with smtp:
+            smtp.ehlo()
+            if relay.security == "starttls":
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            if relay.username:
+                password = relay.password.get_secret_value() if relay.password else ""
+                smtp.login(relay.username, password)
+            refused = smtp.sendmail("", [recipient], message)
+            if refused:
+                code, text = next(iter(refused.values()))
+                return Delivery(False, permanent=code >= 500, error=f"{code} {text.decode(errors='replace')}")
+    except smtplib.SMTPRecipientsRefused as exc:
+        code, text = next(iter(exc.recipients.values()))
+        return Delivery(False, permanent=code >= 500, error=f"{code} {text.decode(errors='replace')}")
+    except smtplib.SMTPResponseException as exc:
+        detail = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        return Delivery(False, permanent=exc.smtp_code >= 500, error=f"{exc.smtp_code} {detail}")
+    except (TimeoutError, OSError, smtplib.SMTPException) as exc:
+        return Delivery(False, permanent=False, error=f"relay {relay.host}:{relay.port}: {type(exc).__name__}: {exc}")
+    return Delivery(True)
+
+
+def next_attempt(relay: RelaySettings, attempts: int, first_queued: datetime, now: datetime) -> datetime | None:
+    """When to try again after `attempts` failures, or None when it is time to give up."""
+    if (now - first_queued).total_seconds() >= relay.retry_for_seconds:
+        return None
+    delay = min(relay.first_retry_seconds * 2 ** max(0, attempts - 1), relay.max_retry_seconds)
+    return now + timedelta(seconds=delay)
