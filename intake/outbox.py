@@ -54,6 +54,8 @@ def write_fax(folder: Path, outbox_id: int, fax_number: str, pdf: bytes) -> Deli
 
 def send_smtp(relay: RelaySettings, recipient: str, message: bytes) -> Delivery:
     """One message over SMTP with an empty envelope sender (RFC 3834: no bounce loops)."""
+    # Messages are stored with bare LF; the wire wants CRLF or every line is "too long".
+    message = re.sub(rb"\r?\n", b"\r\n", message)
     context = ssl.create_default_context()
     if not relay.tls_verify:
         context.check_hostname = False
