@@ -1,0 +1,422 @@
+"""Spreadsheets of many workers (CSV, XLSX): one request per data row.
+
+HR systems export whatever headers they like, put a report title above the table, store SSNs and
+ZIP codes as numbers (losing the leading zeros) and dates as Excel dates; this parser finds the
+header row, maps each column through the shared label vocabulary (`labels.header_field`) and turns
+every cell into candidates through the shared value normaliser (`values.normalize`), so a sheet
+says the same thing as a letter would.
+
+Bad input (empty, unreadable, encrypted, oversized, a zip bomb) becomes a `PartProblem`, never an
+exception, so the submission still reaches staff with the reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from parsers import sniff as sn
+from parsers.labels import header_field
+from parsers.types import Candidate, Extraction, Limits, Part, PartProblem, Provenance
+from parsers.values import normalize
+
+# Zip-bomb guard, checked on the zip directory before openpyxl inflates anything. A 5000-row sheet
+# of requests is a few MB of XML; real workbooks compress 5-20x.
+MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
+MAX_RATIO = 100  # uncompressed / compressed, for members large enough to matter
+RATIO_MIN_SIZE = 1024 * 1024
+MAX_MEMBERS = 10_000
+MAX_COLUMNS = 200
+HEADER_SEARCH_ROWS = 20  # a header row may sit below a title block
+CSV_SAMPLE = 64 * 1024
+TEXT_LIMIT = 1_000_000  # characters of the rendered sheet kept for staff
+
+# Columns that say which worker a row is about; a header row must have one, a data row needs one
+# of them or some other value to be more than a footer note.
+IDENTITY_FIELDS = frozenset({"worker.ssn", "worker.name", "worker.first_name", "worker.last_name"})
+US_ZIP_FIELDS = {"employer.address.postal_code": "employer.address", "worker.address.postal_code": "worker.address"}
+_TOTAL_RE = re.compile(r"^\s*(grand\s+total|sub-?\s*total|totals?|sum|count)\b", re.IGNORECASE)
+_US_NAMES = {"us", "usa", "u.s.", "u.s.a.", "united states", "united states of america"}
+_EXCEL_EPOCH = date(1899, 12, 30)
+
+
+class SheetError(Exception):
+    """A reason to give up on the part; turned into a PartProblem at the top."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def parse_sheet(part: Part, limits: Limits) -> Extraction:
+    """Read a CSV or XLSX part into one candidate list per data row (`multi=True`, method `table`)."""
+    kind = sn.sniff(part.data, part.filename, part.media_type) if part.data else part.media_type
+    ext = Extraction(part=part.name, media_type=kind, multi=True)
+    label = _display_name(part)
+    closers: list[Any] = []
+    try:
+        if not part.data and not (part.text or "").strip():
+            raise SheetError("empty", f"the spreadsheet {label} is empty")
+        if len(part.data) > limits.max_bytes:
+            raise SheetError(
+                "too_large",
+                f"the spreadsheet {label} is {len(part.data):,} bytes, over the limit of {limits.max_bytes:,}",
+            )
+        if part.data.startswith(b"\xd0\xcf\x11\xe0"):
+            if sn.is_encrypted_ooxml(part.data):
+                raise SheetError(
+                    "encrypted", f"the spreadsheet {label} is password-protected; send it without a password"
+                )
+            raise SheetError(
+                "unsupported",
+                f"the spreadsheet {label} is in the old Excel 97-2003 (.xls) format; "
+                "save it as .xlsx or CSV and send it again",
+            )
+        if part.data.startswith(b"PK") or kind in (sn.XLSX, sn.XLSM):
+            ext.media_type = sn.XLSM if kind == sn.XLSM else sn.XLSX
+            sheets = _xlsx_sheets(part.data, label, closers)
+        else:
+            ext.media_type = sn.TSV if kind == sn.TSV else sn.CSV
+            sheets = [_csv_rows(part, label)]
+        _read_table(part, label, sheets, limits, ext)
+    except SheetError as exc:
+        ext.problems.append(PartProblem(code=exc.code, message=exc.message, part=part.name))
+    finally:
+        for wb in closers:
+            wb.close()
+    return ext
+
+
+# --- reading the table ------------------------------------------------------------------------------
+
+
+def _read_table(part: Part, label: str, sheets: list[Iterator[list[Any]]], limits: Limits, ext: Extraction) -> None:
+    ext.pages = len(sheets)
+    first_seen: list[str] = []
+    for index, rows in enumerate(sheets, start=1):
+        head: list[tuple[int, list[Any]]] = []
+        header_at: int | None = None
+        columns: dict[int, str] = {}
+        for row_no, row in enumerate(rows, start=1):
+            head.append((row_no, row))
+            columns = _header_columns(row)
+            if _is_header(columns):
+                header_at = row_no
+                break
+            if not first_seen and any(_text(c) for c in row):
+                first_seen = [_text(c) for c in row if _text(c)]
+            if row_no >= HEADER_SEARCH_ROWS:
+                break
+        if header_at is None:
+            continue
+        header = head[-1][1]
+        _read_records(part, index, header, columns, rows, header_at, limits, ext)
+        return
+    seen = ", ".join(f'"{c}"' for c in first_seen[:20]) or "none"
+    raise SheetError(
+        "no_header",
+        f"no header row with worker columns (name or SSN) was found in the spreadsheet {label}; columns seen: {seen}",
+    )
+
+
+def _read_records(
+    part: Part,
+    sheet_index: int,
+    header: list[Any],
+    columns: dict[int, str],
+    rows: Iterator[list[Any]],
+    header_at: int,
+    limits: Limits,
+    ext: Extraction,
+) -> None:
+    titles = {i: _text(header[i]) for i in columns}
+    lines = ["\t".join(_text(c) for c in header).rstrip("\t")]
+    text_len = len(lines[0])
+    scan_limit = 10 * limits.max_rows + 1000
+    for row_no, row in enumerate(rows, start=header_at + 1):
+        if row_no - header_at > scan_limit:
+            raise SheetError("too_large", f"the spreadsheet {_display_name(part)} has too many rows to read")
+        cells = {i: row[i] for i in columns if i < len(row) and _text(row[i])}
+        if len(cells) < 2 or _is_total(row) or _is_header(_header_columns(row)):
+            continue
+        if len(ext.records) >= limits.max_rows:
+            ext.records = []
+            raise SheetError(
+                "too_large",
+                f"the spreadsheet {_display_name(part)} has more than {limits.max_rows:,} rows; "
+                "send it in smaller files",
+            )
+        if text_len < TEXT_LIMIT:
+            line = "\t".join(_text(c) for c in row).rstrip("\t")
+            lines.append(line)
+            text_len += len(line) + 1
+        ext.records.append(_record(part, sheet_index, row_no, row, cells, columns, titles))
+    ext.text = "\n".join(lines)
+
+
+def _record(
+    part: Part,
+    sheet_index: int,
+    row_no: int,
+    row: list[Any],
+    cells: dict[int, Any],
+    columns: dict[int, str],
+    titles: dict[int, str],
+) -> list[Candidate]:
+    out: list[Candidate] = []
+    seen: set[tuple[str, str]] = set()
+    row_fields = {columns[i]: row[i] for i in cells}
+    for i, value in cells.items():
+        field = columns[i]
+        raw, prepared, doubt = _cell_value(field, value, row_fields)
+        try:
+            pairs, uncertain = normalize(field, prepared)
+        except Exception as exc:  # noqa: BLE001 - one odd cell must not lose the sheet
+            pairs, uncertain = [(field, prepared)], f"could not read the value ({type(exc).__name__})"
+        reason = "; ".join(r for r in (doubt, uncertain) if r) or None
+        for name, norm in pairs:
+            if (name, norm) in seen:
+                continue
+            seen.add((name, norm))
+            out.append(
+                Candidate(
+                    field=name,
+                    value=norm,
+                    raw=raw,
+                    confidence=0.6 if reason else 1.0,
+                    provenance=Provenance(
+                        part=part.name, page=sheet_index, method="table", label=f"row {row_no}: {titles[i]}"
+                    ),
+                    uncertain=reason,
+                )
+            )
+    return out
+
+
+def _header_columns(row: list[Any]) -> dict[int, str]:
+    columns: dict[int, str] = {}
+    for i, cell in enumerate(row):
+        if not isinstance(cell, str) or not cell.strip() or len(cell) > 80:
+            continue
+        field = header_field(cell.strip())
+        if field:
+            columns[i] = field
+    return columns
+
+
+def _is_header(columns: dict[int, str]) -> bool:
+    return len(columns) >= 2 and any(f in IDENTITY_FIELDS for f in columns.values())
+
+
+def _is_total(row: list[Any]) -> bool:
+    first = next((c for c in row if _text(c)), None)
+    return isinstance(first, str) and bool(_TOTAL_RE.match(first))
+
+
+# --- cell values ------------------------------------------------------------------------------------
+
+
+def _cell_value(field: str, value: Any, row_fields: dict[str, Any]) -> tuple[str, str, str | None]:
+    """(raw as written, text to normalise, doubt) for one cell.
+
+    Numbers and dates arrive typed from XLSX; SSNs, EINs and U.S. ZIPs stored as numbers have lost
+    their leading zeros and get them back. A CSV digit string one or two digits short of an SSN is
+    the same Excel damage, but there it is only a guess, so it is flagged.
+    """
+    leaf = field.rsplit(".", 1)[-1]
+    is_date = leaf.endswith("date") or leaf == "date_of_birth"
+    if isinstance(value, bool):
+        return str(value), "true" if value else "false", None
+    if isinstance(value, datetime):
+        raw = _text(value)
+        if value.time() == time(0, 0) or is_date:
+            return raw, value.date().isoformat(), None
+        return raw, raw, None
+    if isinstance(value, date):
+        return value.isoformat(), value.isoformat(), None
+    if isinstance(value, time):
+        return value.isoformat(), value.isoformat(), None
+    if isinstance(value, (int, float)):
+        raw = _number_text(value)
+        if isinstance(value, float) and not value.is_integer():
+            return raw, raw, None
+        n = int(value)
+        if field == "worker.ssn" and 0 < n < 10**9:
+            s = f"{n:09d}"
+            return raw, f"{s[:3]}-{s[3:5]}-{s[5:]}", None
+        if field == "employer.ein" and 0 < n < 10**9:
+            s = f"{n:09d}"
+            return raw, f"{s[:2]}-{s[2:]}", None
+        if field in US_ZIP_FIELDS and _us_address(field, row_fields):
+            if 0 < n < 10**5:
+                return raw, f"{n:05d}", None
+            if 10**5 <= n < 10**9:
+                s = f"{n:09d}"
+                return raw, f"{s[:5]}-{s[5:]}", None
+        if is_date:
+            iso = _number_date(n)
+            if iso:
+                return raw, iso, None
+        return raw, raw, None
+    text = _text(value)
+    digits = text.isdigit()
+    if digits and field == "worker.ssn" and len(text) in (7, 8):
+        s = text.zfill(9)
+        return text, f"{s[:3]}-{s[3:5]}-{s[5:]}", "leading zeros assumed lost by a spreadsheet"
+    if digits and field == "employer.ein" and len(text) in (7, 8):
+        s = text.zfill(9)
+        return text, f"{s[:2]}-{s[2:]}", "leading zeros assumed lost by a spreadsheet"
+    if digits and field in US_ZIP_FIELDS and len(text) in (3, 4) and _us_address(field, row_fields):
+        return text, text.zfill(5), None  # no U.S. ZIP has fewer than 5 digits
+    return text, text, None
+
+
+def _us_address(field: str, row_fields: dict[str, Any]) -> bool:
+    """True unless the row names a country other than the U.S. for this address."""
+    country = row_fields.get(US_ZIP_FIELDS[field] + ".country")
+    return country is None or _text(country).lower() in _US_NAMES
+
+
+def _number_date(n: int) -> str | None:
+    """A date column holding a number: an Excel serial day whose format was lost, or YYYYMMDD."""
+    try:
+        if 19000101 <= n <= 21001231:
+            return date(n // 10000, n // 100 % 100, n % 100).isoformat()
+        if 1 <= n < 73051:  # up to 2099-12-31
+            return (_EXCEL_EPOCH + timedelta(days=n)).isoformat()
+    except ValueError:
+        return None
+    return None
+
+
+def _number_text(value: int | float) -> str:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _number_text(value)
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0, 0) else value.isoformat(sep=" ")
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    return " ".join(str(value).split())
+
+
+def _display_name(part: Part) -> str:
+    return f'"{part.filename}"' if part.filename else part.name
+
+
+# --- XLSX -------------------------------------------------------------------------------------------
+
+
+def _xlsx_sheets(data: bytes, label: str, closers: list[Any]) -> list[Iterator[list[Any]]]:
+    _check_zip(data, label)
+    import openpyxl  # noqa: PLC0415 - heavy; only spreadsheets need it
+
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for damaged files
+        raise SheetError(
+            "corrupt", f"the spreadsheet {label} could not be read ({type(exc).__name__}); is it damaged?"
+        ) from exc
+    closers.append(wb)
+    return [_guarded(_ws_rows(ws), label) for ws in wb.worksheets if hasattr(ws, "iter_rows")]
+
+
+def _ws_rows(ws: Any) -> Iterator[list[Any]]:
+    width = min(ws.max_column or MAX_COLUMNS, MAX_COLUMNS)
+    for row in ws.iter_rows(min_row=1, max_col=width, values_only=True):
+        yield list(row)
+
+
+def _guarded(rows: Iterator[list[Any]], label: str) -> Iterator[list[Any]]:
+    """Turn a damaged sheet's error in mid-read into a SheetError."""
+    try:
+        yield from rows
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError, TypeError) as exc:
+        raise SheetError("corrupt", f"the spreadsheet {label} is damaged ({type(exc).__name__})") from exc
+    except Exception as exc:  # noqa: BLE001 - e.g. XML parse errors from a truncated member
+        raise SheetError("corrupt", f"the spreadsheet {label} is damaged ({type(exc).__name__})") from exc
+
+
+def _check_zip(data: bytes, label: str) -> None:
+    """Refuse a damaged archive or a zip bomb from its directory alone, before anything is inflated."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise SheetError("corrupt", f"the spreadsheet {label} is not a readable XLSX file (damaged zip)") from exc
+    if len(infos) > MAX_MEMBERS:
+        raise SheetError("too_large", f"the spreadsheet {label} has {len(infos):,} parts; refused")
+    total = sum(i.file_size for i in infos)
+    if total > MAX_UNZIPPED_BYTES:
+        raise SheetError(
+            "too_large",
+            f"the spreadsheet {label} would unpack to {total:,} bytes (limit {MAX_UNZIPPED_BYTES:,}); refused",
+        )
+    for info in infos:
+        if info.file_size >= RATIO_MIN_SIZE and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise SheetError(
+                "too_large",
+                f"the spreadsheet {label} is compressed suspiciously well "
+                f"({info.file_size // max(info.compress_size, 1)}:1); refused as a possible zip bomb",
+            )
+    if "xl/workbook.xml" not in {i.filename for i in infos}:
+        raise SheetError("unsupported", f"the file {label} is a zip archive but not an Excel (.xlsx) workbook")
+
+
+# --- CSV --------------------------------------------------------------------------------------------
+
+
+def _decode(part: Part) -> str:
+    if part.text is not None:
+        return part.text.lstrip("\ufeff")
+    data = part.data
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", "replace")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", "replace").lstrip("\ufeff")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", "replace")
+
+
+def _csv_rows(part: Part, label: str) -> Iterator[list[Any]]:
+    text = _decode(part)
+    if not text.strip():
+        raise SheetError("empty", f"the spreadsheet {label} is empty")
+    delimiters = _delimiters(text)
+    # Try the sniffed delimiter first; keep the first one that yields a header row.
+    for delim in delimiters:
+        rows = _parse_csv(text, delim)
+        head = [r for _, r in zip(range(HEADER_SEARCH_ROWS), rows, strict=False)]
+        if any(_is_header(_header_columns(r)) for r in head):
+            return _guarded(_parse_csv(text, delim), label)
+    return _guarded(_parse_csv(text, delimiters[0]), label)
+
+
+def _delimiters(text: str) -> list[str]:
+    order = [",", ";", "\t", "|"]
+    try:
+        sniffed = csv.Sniffer().sniff(text[:CSV_SAMPLE], delimiters=",;\t|").delimiter
+    except csv.Error:
+        sniffed = max(order, key=lambda d: text[:CSV_SAMPLE].count(d))
+    return [sniffed] + [d for d in order if d != sniffed]
+
+
+def _parse_csv(text: str, delim: str) -> Iterator[list[Any]]:
+    reader: Iterable[list[str]] = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+    for row in reader:
+        yield [c.strip() or None for c in row]
