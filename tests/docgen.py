@@ -59,8 +59,7 @@ def _letterhead(pdf: FPDF, req: dict[str, Any]) -> None:
     pdf.set_font("Helvetica", "", 11)
     pdf.cell(0, 6, LETTER_DATE.strftime("%B %-d, %Y"), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
-    pdf.cell(0, 6, "Social Security Administration, Office of International Programs",
-             new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, "Social Security Administration, Office of International Programs", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
     pdf.set_font("Helvetica", "B", 12)
     pdf.cell(0, 7, "Re: Request for a U.S. Certificate of Coverage", new_x="LMARGIN", new_y="NEXT")
@@ -79,29 +78,36 @@ def _prose(req: dict[str, Any], rng: random.Random) -> list[str]:
             f"{e['name']} (EIN {e['ein']}), {address_line(e['address'])}, requests a certificate of "
             f"coverage for our employee {name}, Social Security number {w['ssn']}. "
             f"{w['first_name']} was born on {us_date(w['date_of_birth'], rng)} in {w['place_of_birth']} "
-            "and is a citizen of the United States.")
+            "and is a citizen of the United States."
+        )
         paras.append(
             f"We hired {w['first_name']} in the United States on {us_date(a['hire_date'], rng)} in "
             f"{a['hire_place']}, and {w['first_name']} remains our employee during the assignment. "
             f"From {us_date(a['start_date'], rng)} to {us_date(a['end_date'], rng)} {w['first_name']} "
-            f"will work in {country} for {a['host_name']} at {work}, {country}.")
+            f"will work in {country} for {a['host_name']} at {work}, {country}."
+        )
     else:
         paras.append(
             f"I, {name}, Social Security number {w['ssn']}, request a certificate of coverage as a "
             f"self-employed person. I was born on {us_date(w['date_of_birth'], rng)} in "
             f"{w['place_of_birth']} and I am a citizen of the United States. My home address is "
-            f"{address_line(w['address'])}. My business is {w['business']}.")
+            f"{address_line(w['address'])}. My business is {w['business']}."
+        )
         paras.append(
             f"From {us_date(a['start_date'], rng)} to {us_date(a['end_date'], rng)} I will work in "
-            f"{country} at {work}, {country}. You can reach me at {w['phone']} or {w['email']}.")
+            f"{country} at {work}, {country}. You can reach me at {w['phone']} or {w['email']}."
+        )
     for dep in req["dependents"]:
-        paras.append(f"{dep['name']}, {dep['relationship']}, born {us_date(dep['date_of_birth'], rng)}, "
-                     "will come along.")
+        paras.append(
+            f"{dep['name']}, {dep['relationship']}, born {us_date(dep['date_of_birth'], rng)}, will come along."
+        )
     if req["confirmation_email"]:
         paras.append(f"Please send the confirmation of approval to {req['confirmation_email']}.")
     if e:
-        paras.append(f"If you have questions, please contact {e['contact_name']} at "
-                     f"{e['contact_phone']} or {e['contact_email']}.")
+        paras.append(
+            f"If you have questions, please contact {e['contact_name']} at "
+            f"{e['contact_phone']} or {e['contact_email']}."
+        )
     return paras
 
 
@@ -155,27 +161,45 @@ def letter_pdf(req: dict[str, Any], rng: random.Random, style: LetterStyle = "co
 
 # Our own form: every field of the model, named by its path (dependents as `dependents.N.key`).
 MODEL_TEXT_FIELDS: list[tuple[str, str]] = [
-    ("worker.first_name", "First name"), ("worker.middle_name", "Middle name"),
-    ("worker.last_name", "Last name"), ("worker.ssn", "Social Security number"),
-    ("worker.date_of_birth", "Date of birth"), ("worker.place_of_birth", "Place of birth"),
-    ("worker.citizenship", "Citizenship"), ("worker.residence_country", "Country of residence"),
-    ("worker.foreign_id", "Foreign ID number"), ("worker.email", "Email"), ("worker.phone", "Phone"),
-    ("worker.address.street", "Street"), ("worker.address.city", "City"),
-    ("worker.address.state", "State"), ("worker.address.postal_code", "ZIP code"),
-    ("worker.address.country", "Country"), ("worker.business", "Nature of business"),
-    ("employer.name", "Employer name"), ("employer.ein", "EIN"),
-    ("employer.address.street", "Street"), ("employer.address.city", "City"),
-    ("employer.address.state", "State"), ("employer.address.postal_code", "ZIP code"),
-    ("employer.address.country", "Country"), ("employer.contact_name", "Contact name"),
-    ("employer.contact_phone", "Contact phone"), ("employer.contact_email", "Contact email"),
+    ("worker.first_name", "First name"),
+    ("worker.middle_name", "Middle name"),
+    ("worker.last_name", "Last name"),
+    ("worker.ssn", "Social Security number"),
+    ("worker.date_of_birth", "Date of birth"),
+    ("worker.place_of_birth", "Place of birth"),
+    ("worker.citizenship", "Citizenship"),
+    ("worker.residence_country", "Country of residence"),
+    ("worker.foreign_id", "Foreign ID number"),
+    ("worker.email", "Email"),
+    ("worker.phone", "Phone"),
+    ("worker.address.street", "Street"),
+    ("worker.address.city", "City"),
+    ("worker.address.state", "State"),
+    ("worker.address.postal_code", "ZIP code"),
+    ("worker.address.country", "Country"),
+    ("worker.business", "Nature of business"),
+    ("employer.name", "Employer name"),
+    ("employer.ein", "EIN"),
+    ("employer.address.street", "Street"),
+    ("employer.address.city", "City"),
+    ("employer.address.state", "State"),
+    ("employer.address.postal_code", "ZIP code"),
+    ("employer.address.country", "Country"),
+    ("employer.contact_name", "Contact name"),
+    ("employer.contact_phone", "Contact phone"),
+    ("employer.contact_email", "Contact email"),
     ("employer.irs_3121l_date", "3121(l) agreement date"),
-    ("assignment.country", "Country of assignment"), ("assignment.start_date", "Start date"),
-    ("assignment.end_date", "End date"), ("assignment.host_name", "Host company"),
-    ("assignment.work_address.street", "Street abroad"), ("assignment.work_address.city", "City"),
+    ("assignment.country", "Country of assignment"),
+    ("assignment.start_date", "Start date"),
+    ("assignment.end_date", "End date"),
+    ("assignment.host_name", "Host company"),
+    ("assignment.work_address.street", "Street abroad"),
+    ("assignment.work_address.city", "City"),
     ("assignment.work_address.state", "Region"),
     ("assignment.work_address.postal_code", "Postal code"),
     ("assignment.work_address.country", "Country"),
-    ("assignment.hire_date", "Date of hire"), ("assignment.hire_place", "Place of hire"),
+    ("assignment.hire_date", "Date of hire"),
+    ("assignment.hire_place", "Place of hire"),
 ]
 MODEL_CHECKBOXES: list[tuple[str, str]] = [
     ("assignment.hired_in_us", "Hired in the U.S."),
@@ -186,21 +210,35 @@ DEPENDENT_SLOTS = 2
 # Another agency's or employer's form: field names as such forms spell them (mapped through
 # `labels.header_field` by the parser). Addresses are one field each, as on most such forms.
 FOREIGN_NAMES: dict[str, str] = {
-    "worker.first_name": "Employee First Name", "worker.middle_name": "Middle Name",
-    "worker.last_name": "Employee Last Name", "worker.ssn": "EmployeeSSN",
-    "worker.date_of_birth": "Date of Birth", "worker.place_of_birth": "Place of Birth",
-    "worker.citizenship": "Citizenship", "worker.email": "Email Address", "worker.phone": "Telephone",
-    "worker.address": "Home Address", "worker.business": "Nature of Business",
-    "employer.name": "Employer Name", "employer.ein": "Employer EIN",
-    "employer.address": "Employer Address", "employer.contact_name": "Contact Person",
-    "employer.contact_phone": "Contact Phone", "employer.contact_email": "Contact Email",
-    "assignment.country": "Country of Assignment", "assignment.start_date": "Start Date",
-    "assignment.end_date": "End Date", "assignment.host_name": "Host Company",
-    "assignment.work_address": "Work Address Abroad", "assignment.hire_date": "Date of Hire",
-    "assignment.hire_place": "Place of Hire", "confirmation_email": "Confirmation Email",
+    "worker.first_name": "Employee First Name",
+    "worker.middle_name": "Middle Name",
+    "worker.last_name": "Employee Last Name",
+    "worker.ssn": "EmployeeSSN",
+    "worker.date_of_birth": "Date of Birth",
+    "worker.place_of_birth": "Place of Birth",
+    "worker.citizenship": "Citizenship",
+    "worker.email": "Email Address",
+    "worker.phone": "Telephone",
+    "worker.address": "Home Address",
+    "worker.business": "Nature of Business",
+    "employer.name": "Employer Name",
+    "employer.ein": "Employer EIN",
+    "employer.address": "Employer Address",
+    "employer.contact_name": "Contact Person",
+    "employer.contact_phone": "Contact Phone",
+    "employer.contact_email": "Contact Email",
+    "assignment.country": "Country of Assignment",
+    "assignment.start_date": "Start Date",
+    "assignment.end_date": "End Date",
+    "assignment.host_name": "Host Company",
+    "assignment.work_address": "Work Address Abroad",
+    "assignment.hire_date": "Date of Hire",
+    "assignment.hire_place": "Place of Hire",
+    "confirmation_email": "Confirmation Email",
 }
 FOREIGN_CHECKBOXES: dict[str, str] = {
-    "assignment.hired_in_us": "Hired in US", "assignment.remains_employee": "Remains Employee",
+    "assignment.hired_in_us": "Hired in US",
+    "assignment.remains_employee": "Remains Employee",
 }
 
 
@@ -233,15 +271,21 @@ def _foreign_fields(req: dict[str, Any], rng: random.Random) -> list[tuple[str, 
     for i in range(DEPENDENT_SLOTS):
         dep = req["dependents"][i] if i < len(req["dependents"]) else None
         out.append((f"Dependent {i + 1} Name", f"Dependent {i + 1} name", dep["name"] if dep else ""))
-        out.append((f"Dependent {i + 1} Date of Birth", "Date of birth",
-                    us_date(dep["date_of_birth"], rng) if dep else ""))
+        out.append(
+            (f"Dependent {i + 1} Date of Birth", "Date of birth", us_date(dep["date_of_birth"], rng) if dep else "")
+        )
         out.append((f"Dependent {i + 1} Relationship", "Relationship", dep["relationship"] if dep else ""))
     return out
 
 
-def acroform_pdf(req: dict[str, Any] | None, names: Literal["model", "foreign"] = "model", *,
-                 split_digits: bool = False, edition: str | None = FORM_EDITION,
-                 rng: random.Random | None = None) -> bytes:
+def acroform_pdf(
+    req: dict[str, Any] | None,
+    names: Literal["model", "foreign"] = "model",
+    *,
+    split_digits: bool = False,
+    edition: str | None = FORM_EDITION,
+    rng: random.Random | None = None,
+) -> bytes:
     """A fillable PDF (reportlab AcroForm) filled with the request's values.
 
     `names="model"` is our own form: fields named after model paths, a `request_type` radio with
@@ -282,13 +326,28 @@ def acroform_pdf(req: dict[str, Any] | None, names: Literal["model", "foreign"] 
 
     if names == "model":
         if edition:
-            form.textfield(name="coc_form_edition", value=edition, x=400, y=height - 30, width=100,
-                           height=12, annotationFlags="hidden", borderWidth=0)
+            form.textfield(
+                name="coc_form_edition",
+                value=edition,
+                x=400,
+                y=height - 30,
+                width=100,
+                height=12,
+                annotationFlags="hidden",
+                borderWidth=0,
+            )
         label("Request type: employee / self-employed", y)
         rtype = req["request_type"] if req else None
         for i, export in enumerate(("employee", "self_employed")):
-            form.radio(name="request_type", value=export, selected=rtype == export,
-                       x=260 + i * 70, y=y, size=14, tooltip=export)
+            form.radio(
+                name="request_type",
+                value=export,
+                selected=rtype == export,
+                x=260 + i * 70,
+                y=y,
+                size=14,
+                tooltip=export,
+            )
         y = next_row(y)
         for path, text in MODEL_TEXT_FIELDS:
             label(text, y)
@@ -297,8 +356,16 @@ def acroform_pdf(req: dict[str, Any] | None, names: Literal["model", "foreign"] 
                 digits = value.replace("-", "")
                 count = 9
                 for i in range(count):
-                    form.textfield(name=f"{path}.{i + 1}", value=digits[i] if digits else "",
-                                   x=200 + i * 18, y=y, width=16, height=16, maxlen=1, borderWidth=1)
+                    form.textfield(
+                        name=f"{path}.{i + 1}",
+                        value=digits[i] if digits else "",
+                        x=200 + i * 18,
+                        y=y,
+                        width=16,
+                        height=16,
+                        maxlen=1,
+                        borderWidth=1,
+                    )
             else:
                 form.textfield(name=path, value=value, x=200, y=y, width=340, height=16, borderWidth=1)
             y = next_row(y)
@@ -307,23 +374,39 @@ def acroform_pdf(req: dict[str, Any] | None, names: Literal["model", "foreign"] 
             form.checkbox(name=path, checked=f.get(path) == "true", x=300, y=y, size=14)
             y = next_row(y)
         for i in range(DEPENDENT_SLOTS):
-            for key, text in (("name", "Dependent name"), ("date_of_birth", "Date of birth"),
-                              ("relationship", "Relationship")):
+            for key, text in (
+                ("name", "Dependent name"),
+                ("date_of_birth", "Date of birth"),
+                ("relationship", "Relationship"),
+            ):
                 label(f"{text} ({i + 1})", y)
-                form.textfield(name=f"dependents.{i}.{key}", value=f.get(f"dependents[{i}].{key}", ""),
-                               x=200, y=y, width=340, height=16, borderWidth=1)
+                form.textfield(
+                    name=f"dependents.{i}.{key}",
+                    value=f.get(f"dependents[{i}].{key}", ""),
+                    x=200,
+                    y=y,
+                    width=340,
+                    height=16,
+                    borderWidth=1,
+                )
                 y = next_row(y)
         label("Send the confirmation of approval to", y)
-        form.textfield(name="confirmation_email", value=f.get("confirmation_email", ""), x=200, y=y,
-                       width=340, height=16, borderWidth=1)
+        form.textfield(
+            name="confirmation_email",
+            value=f.get("confirmation_email", ""),
+            x=200,
+            y=y,
+            width=340,
+            height=16,
+            borderWidth=1,
+        )
     else:
         label("Type of Request", y)
         rtype = req["request_type"] if req else None
         for i, (export, key) in enumerate((("Employee", "employee"), ("Self-Employed", "self_employed"))):
-            form.radio(name="Type of Request", value=export, selected=rtype == key,
-                       x=260 + i * 90, y=y, size=14)
+            form.radio(name="Type of Request", value=export, selected=rtype == key, x=260 + i * 90, y=y, size=14)
         y = next_row(y)
-        for name, text, value in (_foreign_fields(req, rng) if req else []):
+        for name, text, value in _foreign_fields(req, rng) if req else []:
             label(text, y)
             form.textfield(name=name, value=value, x=200, y=y, width=340, height=16, borderWidth=1)
             y = next_row(y)
@@ -337,6 +420,7 @@ def acroform_pdf(req: dict[str, Any] | None, names: Literal["model", "foreign"] 
 
 
 # --- broken and odd files ----------------------------------------------------------------------
+
 
 def simple_pdf(lines: list[str] | None = None, pages: int = 1) -> bytes:
     """A plain text PDF of `pages` pages (for limits and error cases)."""

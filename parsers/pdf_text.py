@@ -1,0 +1,295 @@
+"""Every PDF enters here: forms, text letters and scans or faxes delivered as PDF.
+
+A filled AcroForm is exact and wins (`pdf_form`). Otherwise each page's words keep their
+positions, so the shared label finder can pair a label with the value beside or under it; pages
+without a text layer are images and go to OCR, at the image's own resolution when the page is a
+single image (a 204x98 dpi fax must stay 204x98, or squaring its pixels goes wrong).
+A broken file gives a part problem naming it, never an exception.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+from collections.abc import Callable
+from typing import Any
+
+import pdfplumber
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+from PIL import Image
+from pypdf import PdfReader
+
+from parsers import layout
+from parsers.layout import Line, Word
+from parsers.pdf_form import parse_pdf_form
+from parsers.types import Box, Candidate, Extraction, Limits, Method, Part, PartProblem
+
+try:  # OCR is another module; a PDF of text must still be read without it.
+    from parsers import ocr as _ocr
+except ImportError:  # pragma: no cover - only while ocr.py is missing
+    _ocr = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
+
+RENDER_DPI = 300  # for pages that must be rendered: what Tesseract reads best
+MIN_TEXT_WORDS = 3  # fewer words than this on a page with a big image: the text is a stamp or header
+IMAGE_PAGE_SHARE = 0.5  # an image covering this share of the page makes it a scanned page
+SINGLE_IMAGE_SHARE = 0.9  # one image covering this much is the whole page: take it as it is
+_TAIL = 4096  # a complete PDF ends with %%EOF within this many bytes (some writers add padding)
+
+
+def _name(part: Part) -> str:
+    return part.filename or part.name
+
+
+def _problem(part: Part, code: str, message: str, pages: int = 0) -> Extraction:
+    return Extraction(
+        part=part.name,
+        media_type="application/pdf",
+        problems=[PartProblem(code=code, message=message, part=part.name)],
+        pages=pages,
+    )
+
+
+def _check(part: Part, limits: Limits) -> tuple[Extraction | None, int]:
+    """The file-level checks, cheapest first; (problem or None, page count)."""
+    data, name = part.data, _name(part)
+    if not data:
+        return _problem(part, "empty", f"{name} is empty (0 bytes)."), 0
+    if len(data) > limits.max_bytes:
+        return _problem(part, "too_large", f"{name} is {len(data):,} bytes, over the limit of {limits.max_bytes:,}."), 0
+    if b"%PDF-" not in data[:1024]:
+        return _problem(part, "not_pdf", f"{name} is not a PDF file (it does not start with %PDF-)."), 0
+    if b"%%EOF" not in data[-_TAIL:]:
+        return _problem(part, "unreadable", f"{name} is incomplete: the PDF is cut off before its end (truncated)."), 0
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            return _problem(
+                part,
+                "encrypted",
+                f"{name} is protected by a password and cannot be opened; please send it without a password.",
+            ), 0
+        pages = len(reader.pages)
+    except Exception as exc:  # noqa: BLE001 - any parser error means the same thing: unreadable
+        return _problem(part, "unreadable", f"{name} could not be read as a PDF ({type(exc).__name__})."), 0
+    if pages == 0:
+        return _problem(part, "empty", f"{name} has no pages."), 0
+    if pages > limits.max_pages:
+        return _problem(
+            part,
+            "too_many_pages",
+            f"{name} has {pages} pages, over the limit of {limits.max_pages}.",
+            pages,
+        ), pages
+    return None, pages
+
+
+def _lines(words: list[Word]) -> list[Line]:
+    grouper: Callable[[list[Word]], list[Line]] | None = getattr(layout, "lines_from_words", None)
+    if grouper is not None:
+        return grouper(words)
+    # Fallback while layout.lines_from_words is not there: words sharing a vertical centre.
+    out: list[Line] = []
+    for w in sorted(words, key=lambda w: ((w.box.y0 + w.box.y1) / 2 if w.box else 0, w.box.x0 if w.box else 0)):
+        if (
+            out
+            and w.box
+            and out[-1].box
+            and abs((w.box.y0 + w.box.y1) / 2 - (out[-1].box.y0 + out[-1].box.y1) / 2) < (w.box.y1 - w.box.y0) / 2
+        ):
+            out[-1].words.append(w)
+        else:
+            out.append(Line([w]))
+    for line in out:
+        line.words.sort(key=lambda w: w.box.x0 if w.box else 0)
+    return out
+
+
+def _find(lines: list[Line], text: str, part: Part, method: Method) -> list[Candidate]:
+    """The label finder on positioned lines, then prose for what labels did not give."""
+    found: list[Candidate] = []
+    try:
+        from parsers.fields import find_fields
+
+        found = list(find_fields(lines, part=part.name, method=method))
+    except ImportError:  # pragma: no cover - only while fields.py is missing
+        log.warning("parsers.fields is not available; labelled values are not read")
+    try:
+        from parsers.prose import find_in_prose
+    except ImportError:  # pragma: no cover
+        return found
+    have = {c.field for c in found}
+    prose = [c for c in find_in_prose(text, part=part.name, method=method) if c.field not in have]
+    return found + prose
+
+
+def _plumber_words(page: Any, number: int) -> list[Word]:
+    """pdfplumber words as layout Words: boxes as page fractions, origin top left."""
+    x_off, y_off, x_end, y_end = (float(v) for v in page.bbox)
+    width, height = x_end - x_off, y_end - y_off
+    words: list[Word] = []
+    for w in page.extract_words(keep_blank_chars=False, use_text_flow=False):
+        text = str(w["text"]).strip()
+        if not text:
+            continue
+        box = Box(
+            x0=max(0.0, (float(w["x0"]) - x_off) / width),
+            y0=max(0.0, (float(w["top"]) - y_off) / height),
+            x1=min(1.0, (float(w["x1"]) - x_off) / width),
+            y1=min(1.0, (float(w["bottom"]) - y_off) / height),
+        )
+        words.append(Word(text=text, box=box, conf=1.0, page=number))
+    return words
+
+
+def _image_share(page: Any) -> float:
+    """The share of the page the largest image covers."""
+    area = float(page.width) * float(page.height)
+    best = 0.0
+    for im in page.images:
+        w = max(0.0, min(float(im["x1"]), float(page.bbox[2])) - max(float(im["x0"]), float(page.bbox[0])))
+        h = max(0.0, min(float(im["bottom"]), float(page.bbox[3])) - max(float(im["top"]), float(page.bbox[1])))
+        best = max(best, w * h / area if area else 0.0)
+    return best
+
+
+def page_image(doc: pdfium.PdfDocument, index: int, limits: Limits) -> Image.Image:
+    """The page as an image with a true `info["dpi"]`.
+
+    When the page is one image filling it (fax servers and scanners write such PDFs), that image
+    at its own resolution: its dpi follows from its pixels and the size it is placed at. Else the
+    page rendered at 300 dpi (less if that would exceed `limits.max_pixels`).
+    """
+    page = doc[index]
+    try:
+        width, height = page.get_size()
+        rotation = page.get_rotation()
+        images = list(page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=2))
+        if len(images) == 1 and rotation == 0:
+            obj = images[0]
+            left, bottom, right, top = obj.get_bounds()
+            m = obj.get_matrix()
+            px_w, px_h = obj.get_px_size()
+            placed = (right - left) * (top - bottom)
+            upright = abs(m.b) < 1e-6 and abs(m.c) < 1e-6 and m.a > 0 and m.d > 0
+            if upright and placed >= SINGLE_IMAGE_SHARE * width * height and 0 < px_w * px_h <= limits.max_pixels:
+                bitmap = obj.get_bitmap(render=False)
+                try:
+                    image = bitmap.to_pil()
+                    image = image.copy()  # detach from pdfium's buffer before it is closed
+                finally:
+                    bitmap.close()
+                if image.mode not in ("1", "L", "RGB"):
+                    colour = image.mode in ("RGBA", "RGBX", "BGRA", "BGRX", "P", "CMYK")
+                    image = image.convert("RGB" if colour else "L")
+                image.info["dpi"] = (px_w / ((right - left) / 72.0), px_h / ((top - bottom) / 72.0))
+                return image
+        scale = RENDER_DPI / 72.0
+        if width * height * scale * scale > limits.max_pixels:
+            scale = math.sqrt(limits.max_pixels / (width * height))
+        bitmap = page.render(scale=scale, grayscale=True)
+        try:
+            image = bitmap.to_pil().copy()
+        finally:
+            bitmap.close()
+        image.info["dpi"] = (scale * 72.0, scale * 72.0)
+        return image
+    finally:
+        page.close()
+
+
+def _ocr_words(data: bytes, index: int, limits: Limits) -> list[Word]:
+    assert _ocr is not None
+    doc = pdfium.PdfDocument(data)
+    try:
+        image = page_image(doc, index, limits)
+    finally:
+        doc.close()
+    try:
+        return list(_ocr.ocr_page(image, page=index + 1, limits=limits))
+    finally:
+        image.close()
+
+
+def parse_pdf(part: Part, limits: Limits) -> Extraction:
+    """Read a PDF: its form fields, else its text with positions, else its pages by OCR."""
+    bad, _pages = _check(part, limits)
+    if bad is not None:
+        return bad
+    name = _name(part)
+    try:
+        form = parse_pdf_form(part, limits)
+    except Exception as exc:  # noqa: BLE001 - a broken field tree: fall back to the page text
+        log.warning("form fields of %s could not be read: %s", part.name, type(exc).__name__)
+        form = None
+    if form is not None:
+        return form
+    try:
+        return _parse_pages(part, limits)
+    except Exception as exc:  # noqa: BLE001 - a parser bug must name the file, not crash the stage
+        log.warning("PDF %s could not be read: %s", part.name, type(exc).__name__)
+        return _problem(part, "unreadable", f"{name} could not be read as a PDF ({type(exc).__name__}).")
+
+
+def _parse_pages(part: Part, limits: Limits) -> Extraction:
+    name = _name(part)
+    candidates: list[Candidate] = []
+    problems: list[PartProblem] = []
+    texts: list[str] = []
+    with pdfplumber.open(io.BytesIO(part.data)) as pdf:
+        count = len(pdf.pages)
+        for index, page in enumerate(pdf.pages):
+            number = index + 1
+            words = _plumber_words(page, number)
+            scanned = not words or (len(words) < MIN_TEXT_WORDS and _image_share(page) >= IMAGE_PAGE_SHARE)
+            has_image = bool(page.images)
+            page.close()  # pdfplumber caches every object of a page; free it as soon as we are done
+            if words:
+                lines = _lines(words)
+                text = "\n".join(line.text for line in lines)
+                texts.append(text)
+                candidates += _find(lines, text, part, "text")
+            if not scanned:
+                continue
+            if not has_image and not words:
+                continue  # a blank page
+            if _ocr is None:
+                problems.append(
+                    PartProblem(
+                        code="ocr_unavailable",
+                        part=part.name,
+                        message=f"{name} page {number} is an image and OCR is not available.",
+                    )
+                )
+                continue
+            try:
+                ocr_words = _ocr_words(part.data, index, limits)
+            except Exception as exc:  # noqa: BLE001 - OcrTimeout or a Tesseract failure: one page only
+                timeout = type(exc).__name__ == "OcrTimeout"
+                problems.append(
+                    PartProblem(
+                        code="ocr_timeout" if timeout else "ocr_failed",
+                        part=part.name,
+                        message=f"{name} page {number} could not be read by OCR"
+                        + (f" within {limits.ocr_seconds_per_page:g} seconds." if timeout else "."),
+                    )
+                )
+                continue
+            if ocr_words:
+                lines = _lines(ocr_words)
+                text = "\n".join(line.text for line in lines)
+                texts.append(text)
+                candidates += _find(lines, text, part, "ocr")
+    if not texts and not problems:
+        problems.append(PartProblem(code="no_text", part=part.name, message=f"{name} has no text that could be read."))
+    return Extraction(
+        part=part.name,
+        media_type="application/pdf",
+        records=[candidates] if candidates else [],
+        problems=problems,
+        pages=count,
+        text="\n\n".join(texts),
+    )
