@@ -108,7 +108,28 @@ def _lines(words: list[Word]) -> list[Line]:
     return out
 
 
-def _find(lines: list[Line], text: str, part: Part, method: Method) -> list[Candidate]:
+def _locate(raw: str, lines: list[Line]) -> tuple[int | None, Box | None]:
+    """Page and box of the fewest words on one line that hold `raw` (prose finders give text only)."""
+    raw = " ".join(raw.split())
+    if not raw:
+        return None, None
+    for line in lines:
+        if raw not in line.text:
+            continue
+        words = line.words
+        best: list[Word] | None = None
+        for i in range(len(words)):
+            for j in range(i + 1, len(words) + 1):
+                if raw in " ".join(w.text for w in words[i:j]):
+                    if best is None or j - i < len(best):
+                        best = words[i:j]
+                    break
+        if best:
+            return best[0].page, Box.union([w.box for w in best if w.box is not None])
+    return None, None
+
+
+def _find(lines: list[Line], text: str, part: Part, method: Method, page: int) -> list[Candidate]:
     """The label finder on positioned lines, then prose for what labels did not give."""
     found: list[Candidate] = []
     try:
@@ -122,8 +143,15 @@ def _find(lines: list[Line], text: str, part: Part, method: Method) -> list[Cand
     except ImportError:  # pragma: no cover
         return found
     have = {c.field for c in found}
-    prose = [c for c in find_in_prose(text, part=part.name, method=method) if c.field not in have]
-    return found + prose
+    for c in find_in_prose(text, part=part.name, method=method):
+        if c.field in have:
+            continue
+        if c.provenance.box is None:
+            where, box = _locate(c.raw, lines)
+            prov = c.provenance.model_copy(update={"page": where or page, "box": box})
+            c = c.model_copy(update={"provenance": prov})
+        found.append(c)
+    return found
 
 
 def _plumber_words(page: Any, number: int) -> list[Word]:
@@ -176,20 +204,19 @@ def page_image(doc: pdfium.PdfDocument, index: int, limits: Limits) -> Image.Ima
             placed = (right - left) * (top - bottom)
             upright = abs(m.b) < 1e-6 and abs(m.c) < 1e-6 and m.a > 0 and m.d > 0
             if upright and placed >= SINGLE_IMAGE_SHARE * width * height and 0 < px_w * px_h <= limits.max_pixels:
-                bitmap = obj.get_bitmap(render=False)
-                try:
-                    image = bitmap.to_pil()
-                    image = image.copy()  # detach from pdfium's buffer before it is closed
-                finally:
-                    bitmap.close()
+                # pdfium owns this bitmap (it is the image's own buffer): copy it, never close it.
+                image = obj.get_bitmap(render=False).to_pil().copy()
                 if image.mode not in ("1", "L", "RGB"):
                     colour = image.mode in ("RGBA", "RGBX", "BGRA", "BGRX", "P", "CMYK")
                     image = image.convert("RGB" if colour else "L")
-                image.info["dpi"] = (px_w / ((right - left) / 72.0), px_h / ((top - bottom) / 72.0))
+                image.info["dpi"] = (
+                    round(px_w / ((right - left) / 72.0), 1),
+                    round(px_h / ((top - bottom) / 72.0), 1),
+                )
                 return image
         scale = RENDER_DPI / 72.0
         if width * height * scale * scale > limits.max_pixels:
-            scale = math.sqrt(limits.max_pixels / (width * height))
+            scale = 0.99 * math.sqrt(limits.max_pixels / (width * height))  # pdfium rounds sizes up
         bitmap = page.render(scale=scale, grayscale=True)
         try:
             image = bitmap.to_pil().copy()
@@ -251,7 +278,7 @@ def _parse_pages(part: Part, limits: Limits) -> Extraction:
                 lines = _lines(words)
                 text = "\n".join(line.text for line in lines)
                 texts.append(text)
-                candidates += _find(lines, text, part, "text")
+                candidates += _find(lines, text, part, "text", number)
             if not scanned:
                 continue
             if not has_image and not words:
@@ -282,7 +309,7 @@ def _parse_pages(part: Part, limits: Limits) -> Extraction:
                 lines = _lines(ocr_words)
                 text = "\n".join(line.text for line in lines)
                 texts.append(text)
-                candidates += _find(lines, text, part, "ocr")
+                candidates += _find(lines, text, part, "ocr", number)
     if not texts and not problems:
         problems.append(PartProblem(code="no_text", part=part.name, message=f"{name} has no text that could be read."))
     return Extraction(
