@@ -17,12 +17,7 @@ from typing import Any
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, NameObject
 
-from parsers import values
-
-try:  # the label vocabulary is another module, written at the same time as this one
-    from parsers import labels
-except ImportError:  # pragma: no cover
-    labels = None  # type: ignore[assignment]
+from parsers import labels, values
 from parsers.types import Box, Candidate, Extraction, Limits, Part, Provenance
 
 log = logging.getLogger(__name__)
@@ -208,29 +203,13 @@ def _model_path(name: str) -> str | None:
     return re.sub(r"^dependents\.(\d+)\.", r"dependents[\1].", name)
 
 
-_INDEX = re.compile(r"(\d+)")
-
-
 def _foreign_path(name: str) -> str | None:
-    """Map another form's field name through the label vocabulary.
+    """Map another form's field name through the shared label vocabulary.
 
-    Tools write names like `form1[0].Page1[0].EmployeeSSN[0]`; the last piece is the label. A
-    number in a dependents field's name (`Dependent 2 Name`) says which dependent it is.
+    `labels.header_field` takes tool-written names (`form1[0].Page1[0].EmployeeSSN[0]`) and
+    numbered dependents (`Dependent 2 Name` -> `dependents[1].name`) itself.
     """
-    if labels is None:
-        return None
-    clean = re.sub(r"\[\d+\]", "", name)
-    for text in dict.fromkeys((clean, clean.rsplit(".", 1)[-1])):
-        path = labels.header_field(text)
-        if path:
-            break
-    else:
-        return None
-    if path.startswith("dependents"):
-        m = _INDEX.search(clean)
-        index = int(m.group(1)) - 1 if m else 0
-        path = re.sub(r"^dependents(?:\[\d*\])?", f"dependents[{max(index, 0)}]", path)
-    return path
+    return labels.header_field(name)
 
 
 def _normalize(path: str, raw: str) -> tuple[list[tuple[str, str]], str | None]:
