@@ -40,3 +40,67 @@ class Line:
 def lines_from_text(text: str) -> list[Line]:
     """Split plain text into lines of words (no positions, full confidence)."""
     return [Line([Word(t) for t in raw.split()]) for raw in text.splitlines()]
+
+
+def _height(w: Word) -> float:
+    return (w.box.y1 - w.box.y0) if w.box is not None else 0.0
+
+
+def _v_overlap(a0: float, a1: float, b0: float, b1: float) -> float:
+    """Vertical overlap as a fraction of the shorter span."""
+    inter = min(a1, b1) - max(a0, b0)
+    shorter = min(a1 - a0, b1 - b0)
+    return inter / shorter if shorter > 0 else 0.0
+
+
+def lines_from_words(words: list[Word], *, column_gap: float = 2.5) -> list[Line]:
+    """Group positioned words into reading-order lines, one visual line split at column gaps.
+
+    A PDF text layer and Tesseract both hand over words, not lines; forms put a label and its value
+    in two columns, so a visual line is cut where the horizontal gap between two words exceeds
+    `column_gap` times the line's median word height (a word space is about a third of it).
+    Words without a box keep their order and form one line at the end of their page.
+    """
+    pages: dict[int | None, list[Word]] = {}
+    for w in words:
+        if w.text.strip():
+            pages.setdefault(w.page, []).append(w)
+    out: list[Line] = []
+    for page in sorted(pages, key=lambda p: (p is None, p or 0)):
+        placed = [w for w in pages[page] if w.box is not None]
+        loose = [w for w in pages[page] if w.box is None]
+        rows: list[tuple[float, float, list[Word]]] = []  # (y0, y1, words)
+        for w in sorted(placed, key=lambda w: ((w.box.y0 + w.box.y1) / 2 if w.box else 0.0)):
+            assert w.box is not None
+            best: int | None = None
+            best_ov = 0.0
+            for i, (y0, y1, _ws) in enumerate(rows):
+                ov = _v_overlap(y0, y1, w.box.y0, w.box.y1)
+                if ov > best_ov:
+                    best, best_ov = i, ov
+            if best is not None and best_ov >= 0.5:
+                y0, y1, ws = rows[best]
+                ws.append(w)
+                # keep the row's span as the median word's, so a tall word does not swallow rows
+                hs = sorted(_height(x) for x in ws)
+                mid = sorted(((x.box.y0 + x.box.y1) / 2) for x in ws if x.box is not None)
+                h, c = hs[len(hs) // 2], mid[len(mid) // 2]
+                rows[best] = (c - h / 2, c + h / 2, ws)
+            else:
+                rows.append((w.box.y0, w.box.y1, [w]))
+        rows.sort(key=lambda r: r[0])
+        for _y0, _y1, ws in rows:
+            ws.sort(key=lambda w: w.box.x0 if w.box else 0.0)
+            heights = sorted(_height(w) for w in ws)
+            gap_limit = column_gap * heights[len(heights) // 2]
+            current: list[Word] = [ws[0]]
+            for prev, w in zip(ws, ws[1:], strict=False):
+                assert prev.box is not None and w.box is not None
+                if w.box.x0 - prev.box.x1 > gap_limit:
+                    out.append(Line(current))
+                    current = []
+                current.append(w)
+            out.append(Line(current))
+        if loose:
+            out.append(Line(loose))
+    return out
