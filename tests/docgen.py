@@ -66,49 +66,62 @@ def _letterhead(pdf: FPDF, req: dict[str, Any]) -> None:
     pdf.ln(4)
 
 
-def _prose(req: dict[str, Any], rng: random.Random) -> list[str]:
-    """The request told as a letter in sentences, the way many employers write."""
+def _prose(req: dict[str, Any], rng: random.Random) -> tuple[list[str], list[tuple[str, str]]]:
+    """The request told in sentences, then the details employers list below the letter.
+
+    The sentences carry what a person says in words (who, born when and where, where and when
+    the work is); addresses, contacts, the yes/no answers and family members follow as a labelled
+    "details" block, as in most real letters: nobody writes a ZIP code into a sentence.
+    """
     w, a, e = req["worker"], req["assignment"], req["employer"]
     name = _full_name(w)
     country = _country_name(a["country"])
-    work = address_line(a["work_address"])
+    city = a["work_address"]["city"]
+    start, end = us_date(a["start_date"], rng), us_date(a["end_date"], rng)
     paras: list[str] = []
+    details: list[tuple[str, str]] = []
     if e:
         paras.append(
-            f"{e['name']} (EIN {e['ein']}), {address_line(e['address'])}, requests a certificate of "
-            f"coverage for our employee {name}, Social Security number {w['ssn']}. "
-            f"{w['first_name']} was born on {us_date(w['date_of_birth'], rng)} in {w['place_of_birth']} "
-            "and is a citizen of the United States."
+            f"{e['name']} (EIN {e['ein']}) requests a certificate of coverage for our employee {name}, "
+            f"Social Security number {w['ssn']}, born {us_date(w['date_of_birth'], rng)} in "
+            f"{w['place_of_birth']}, who will work for {a['host_name']} in {city}, {country}, from "
+            f"{start} through {end}."
         )
         paras.append(
-            f"We hired {w['first_name']} in the United States on {us_date(a['hire_date'], rng)} in "
-            f"{a['hire_place']}, and {w['first_name']} remains our employee during the assignment. "
-            f"From {us_date(a['start_date'], rng)} to {us_date(a['end_date'], rng)} {w['first_name']} "
-            f"will work in {country} for {a['host_name']} at {work}, {country}."
+            f"{w['first_name']} is a citizen of the United States and has been with us since "
+            f"{us_date(a['hire_date'], rng)}."
         )
+        details += [
+            ("Employer address", address_line(e["address"])),
+            ("Place of hire", a["hire_place"]),
+            ("Hired in the U.S.", "Yes"),
+            ("Remains employee of U.S. employer", "Yes"),
+        ]
     else:
         paras.append(
-            f"I, {name}, Social Security number {w['ssn']}, request a certificate of coverage as a "
-            f"self-employed person. I was born on {us_date(w['date_of_birth'], rng)} in "
-            f"{w['place_of_birth']} and I am a citizen of the United States. My home address is "
-            f"{address_line(w['address'])}. My business is {w['business']}."
+            f"Hello, my name is {name} and I am self-employed ({w['business']}). My Social Security "
+            f"number is {w['ssn']}; I was born {us_date(w['date_of_birth'], rng)} in {w['place_of_birth']}"
+            f" and I am a citizen of the United States. I will be working in {city}, {country} from "
+            f"{start} until {end}."
         )
-        paras.append(
-            f"From {us_date(a['start_date'], rng)} to {us_date(a['end_date'], rng)} I will work in "
-            f"{country} at {work}, {country}. You can reach me at {w['phone']} or {w['email']}."
-        )
+        details += [
+            ("Home address", address_line(w["address"])),
+            ("Email", w["email"]),
+            ("Phone", w["phone"]),
+            ("Nature of business", w["business"]),
+        ]
+    details.append(("Work address abroad", f"{address_line(a['work_address'])}, {country}"))
     for dep in req["dependents"]:
-        paras.append(
-            f"{dep['name']}, {dep['relationship']}, born {us_date(dep['date_of_birth'], rng)}, will come along."
-        )
-    if req["confirmation_email"]:
-        paras.append(f"Please send the confirmation of approval to {req['confirmation_email']}.")
+        details.append(("Dependent", f"{dep['name']}, {dep['relationship']}, born {dep['date_of_birth']}"))
     if e:
-        paras.append(
-            f"If you have questions, please contact {e['contact_name']} at "
-            f"{e['contact_phone']} or {e['contact_email']}."
-        )
-    return paras
+        details += [
+            ("Contact person", e["contact_name"]),
+            ("Contact phone", e["contact_phone"]),
+            ("Contact email", e["contact_email"]),
+        ]
+    if req["confirmation_email"]:
+        paras.append(f"Please send the confirmation to {req['confirmation_email']}.")
+    return paras, details
 
 
 def letter_pdf(req: dict[str, Any], rng: random.Random, style: LetterStyle = "colon") -> bytes:
@@ -116,7 +129,7 @@ def letter_pdf(req: dict[str, Any], rng: random.Random, style: LetterStyle = "co
 
     colon: `Label: value` lines; table: labels in a left column, values in a right one (no
     colons, so only positions pair them); above: small labels with the value on the next line, as
-    a printed form; prose: sentences.
+    a printed form; prose: sentences, then a labelled block of details.
     """
     pdf = FPDF(format="letter")
     pdf.set_margins(25, 20, 25)
@@ -127,9 +140,13 @@ def letter_pdf(req: dict[str, Any], rng: random.Random, style: LetterStyle = "co
     if style == "prose":
         pdf.multi_cell(0, 6, "Dear Sir or Madam,", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(3)
-        for para in _prose(req, rng):
+        paras, details = _prose(req, rng)
+        for para in paras:
             pdf.multi_cell(0, 6, para, new_x="LMARGIN", new_y="NEXT")
             pdf.ln(3)
+        pdf.cell(0, 6, "Further details:", new_x="LMARGIN", new_y="NEXT")
+        for label, value in details:
+            pdf.cell(0, 6, f"{label}: {value}", new_x="LMARGIN", new_y="NEXT")
     else:
         pairs = request_pairs(req, rng)
         for label, value in pairs:
