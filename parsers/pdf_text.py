@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import logging
 import math
-from collections.abc import Callable
 from typing import Any
 
 import pdfplumber
@@ -88,24 +87,7 @@ def _check(part: Part, limits: Limits) -> tuple[Extraction | None, int]:
 
 
 def _lines(words: list[Word]) -> list[Line]:
-    grouper: Callable[[list[Word]], list[Line]] | None = getattr(layout, "lines_from_words", None)
-    if grouper is not None:
-        return grouper(words)
-    # Fallback while layout.lines_from_words is not there: words sharing a vertical centre.
-    out: list[Line] = []
-    for w in sorted(words, key=lambda w: ((w.box.y0 + w.box.y1) / 2 if w.box else 0, w.box.x0 if w.box else 0)):
-        if (
-            out
-            and w.box
-            and out[-1].box
-            and abs((w.box.y0 + w.box.y1) / 2 - (out[-1].box.y0 + out[-1].box.y1) / 2) < (w.box.y1 - w.box.y0) / 2
-        ):
-            out[-1].words.append(w)
-        else:
-            out.append(Line([w]))
-    for line in out:
-        line.words.sort(key=lambda w: w.box.x0 if w.box else 0)
-    return out
+    return layout.lines_from_words(words)
 
 
 def _locate(raw: str, lines: list[Line]) -> tuple[int | None, Box | None]:
@@ -228,13 +210,9 @@ def page_image(doc: pdfium.PdfDocument, index: int, limits: Limits) -> Image.Ima
         page.close()
 
 
-def _ocr_words(data: bytes, index: int, limits: Limits) -> list[Word]:
+def _ocr_words(doc: pdfium.PdfDocument, index: int, limits: Limits) -> list[Word]:
     assert _ocr is not None
-    doc = pdfium.PdfDocument(data)
-    try:
-        image = page_image(doc, index, limits)
-    finally:
-        doc.close()
+    image = page_image(doc, index, limits)
     try:
         return list(_ocr.ocr_page(image, page=index + 1, limits=limits))
     finally:
@@ -266,50 +244,53 @@ def _parse_pages(part: Part, limits: Limits) -> Extraction:
     candidates: list[Candidate] = []
     problems: list[PartProblem] = []
     texts: list[str] = []
-    with pdfplumber.open(io.BytesIO(part.data)) as pdf:
-        count = len(pdf.pages)
-        for index, page in enumerate(pdf.pages):
-            number = index + 1
-            words = _plumber_words(page, number)
-            scanned = not words or (len(words) < MIN_TEXT_WORDS and _image_share(page) >= IMAGE_PAGE_SHARE)
-            has_image = bool(page.images)
-            page.close()  # pdfplumber caches every object of a page; free it as soon as we are done
-            if words:
-                lines = _lines(words)
-                text = "\n".join(line.text for line in lines)
-                texts.append(text)
-                candidates += _find(lines, text, part, "text", number)
-            if not scanned:
-                continue
-            if not has_image and not words:
-                continue  # a blank page
-            if _ocr is None:
-                problems.append(
-                    PartProblem(
-                        code="ocr_unavailable",
-                        part=part.name,
-                        message=f"{name} page {number} is an image and OCR is not available.",
+    doc: pdfium.PdfDocument | None = None  # opened for the first page that needs OCR, once
+    try:
+        with pdfplumber.open(io.BytesIO(part.data)) as pdf:
+            count = len(pdf.pages)
+            for index, page in enumerate(pdf.pages):
+                number = index + 1
+                words = _plumber_words(page, number)
+                scanned = not words or (len(words) < MIN_TEXT_WORDS and _image_share(page) >= IMAGE_PAGE_SHARE)
+                page.close()  # pdfplumber caches every object of a page; free it as soon as we are done
+                if words:
+                    lines = _lines(words)
+                    text = "\n".join(line.text for line in lines)
+                    texts.append(text)
+                    candidates += _find(lines, text, part, "text", number)
+                if not scanned:
+                    continue  # no text at all may still be text drawn as outlines: OCR finds blank pages cheaply
+                if _ocr is None:
+                    problems.append(
+                        PartProblem(
+                            code="ocr_unavailable",
+                            part=part.name,
+                            message=f"{name} page {number} is an image and OCR is not available.",
+                        )
                     )
-                )
-                continue
-            try:
-                ocr_words = _ocr_words(part.data, index, limits)
-            except Exception as exc:  # noqa: BLE001 - OcrTimeout or a Tesseract failure: one page only
-                timeout = type(exc).__name__ == "OcrTimeout"
-                problems.append(
-                    PartProblem(
-                        code="ocr_timeout" if timeout else "ocr_failed",
-                        part=part.name,
-                        message=f"{name} page {number} could not be read by OCR"
-                        + (f" within {limits.ocr_seconds_per_page:g} seconds." if timeout else "."),
+                    continue
+                try:
+                    doc = doc or pdfium.PdfDocument(part.data)
+                    ocr_words = _ocr_words(doc, index, limits)
+                except Exception as exc:  # noqa: BLE001 - OcrTimeout or a Tesseract failure: one page only
+                    timeout = type(exc).__name__ == "OcrTimeout"
+                    problems.append(
+                        PartProblem(
+                            code="ocr_timeout" if timeout else "ocr_failed",
+                            part=part.name,
+                            message=f"{name} page {number} could not be read by OCR"
+                            + (f" within {limits.ocr_seconds_per_page:g} seconds." if timeout else "."),
+                        )
                     )
-                )
-                continue
-            if ocr_words:
-                lines = _lines(ocr_words)
-                text = "\n".join(line.text for line in lines)
-                texts.append(text)
-                candidates += _find(lines, text, part, "ocr", number)
+                    continue
+                if ocr_words:
+                    lines = _lines(ocr_words)
+                    text = "\n".join(line.text for line in lines)
+                    texts.append(text)
+                    candidates += _find(lines, text, part, "ocr", number)
+    finally:
+        if doc is not None:
+            doc.close()
     if not texts and not problems:
         problems.append(PartProblem(code="no_text", part=part.name, message=f"{name} has no text that could be read."))
     return Extraction(
