@@ -1,0 +1,305 @@
+"""Gateway configuration: one TOML file over the packaged defaults, then `COC_INTAKE_...` variables.
+
+Order of precedence, lowest first: `config/default.toml` (package data `intake.config`, so the
+gateway runs from any directory with no file of its own), the `--config` file (merged table by
+table over the default), then environment variables `COC_INTAKE_<SECTION>__<KEY>`.
+Passwords and tokens are `SecretStr`, so `repr`, logs and `model_dump_json` show `**********`; they
+come from the environment or from a `*_file` path (a container secret), never from a printed value.
+Relative paths are resolved against the current directory once, when the settings are loaded, so
+a later `chdir` cannot move the store.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from parsers.types import Limits
+
+ENV_PREFIX = "COC_INTAKE_"
+Security = Literal["tls", "starttls", "none"]
+
+
+class _Section(BaseModel):
+    # A misspelt key in a TOML file is an error, not a silently ignored setting.
+    model_config = ConfigDict(extra="forbid")
+
+
+def _read_secret(path: Path, what: str) -> SecretStr:
+    """Read a secret file; the error names the file, never its content."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"{what}: cannot read secret file {path}: {exc.strerror}") from None
+    return SecretStr(text.rstrip("\r\n"))
+
+
+class StoreSettings(_Section):
+    # Empty means SQLite file `coc-intake.db` in `paths.var` (filled in by `Settings`).
+    url: str = ""
+
+
+class PathSettings(_Section):
+    var: Path = Path("./var")
+    # Empty means the conventional place under `var`; see `Settings._derive`.
+    fax_inbox: Path | None = None
+    fax_done: Path | None = None
+    fax_outbox: Path | None = None
+    mail_sent: Path | None = None
+
+    @field_validator("fax_inbox", "fax_done", "fax_outbox", "mail_sent", mode="before")
+    @classmethod
+    def _empty_is_none(cls, v: Any) -> Any:
+        return None if v == "" else v
+
+
+class ImapSettings(_Section):
+    enabled: bool = False
+    host: str = ""
+    port: int = 993
+    security: Security = "tls"
+    tls_verify: bool = True
+    username: str = ""
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    oauth2_token: SecretStr | None = None
+    oauth2_token_file: Path | None = None
+    folder: str = "INBOX"
+    processed_folder: str = ""
+    processed_flag: str = "$CocIntake"
+    poll_seconds: float = 60.0
+    idle_renew_seconds: float = 25 * 60.0
+    timeout_seconds: float = 60.0
+    reconnect_max_seconds: float = 300.0
+
+    @model_validator(mode="after")
+    def _secrets_from_files(self) -> ImapSettings:
+        if self.password is None and self.password_file is not None:
+            self.password = _read_secret(self.password_file, "imap.password_file")
+        if self.oauth2_token is None and self.oauth2_token_file is not None:
+            self.oauth2_token = _read_secret(self.oauth2_token_file, "imap.oauth2_token_file")
+        if self.enabled and not self.host:
+            raise ValueError("imap.enabled is true but imap.host is empty")
+        if self.idle_renew_seconds >= 29 * 60:
+            raise ValueError("imap.idle_renew_seconds must stay under 29 minutes (RFC 2177)")
+        return self
+
+
+class SmtpListenerSettings(_Section):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 2525
+    lmtp: bool = False
+    accepted_recipients: list[str] = Field(default_factory=lambda: ["certificate@localhost"])
+    max_message_bytes: int = 50 * 1024 * 1024
+
+    @field_validator("accepted_recipients")
+    @classmethod
+    def _lower(cls, v: list[str]) -> list[str]:
+        # Compared case-insensitively by the listener; normalise once here.
+        return [a.strip().lower() for a in v]
+
+
+class FaxSettings(_Section):
+    enabled: bool = True
+    sender_pattern: str = r"(?P<number>\+?\d{6,15})"
+    sidecar_extension: str = ".txt"
+    stable_seconds: float = 5.0
+    poll_seconds: float = 2.0
+    ignore_suffixes: list[str] = Field(default_factory=lambda: [".tmp", ".part", ".partial"])
+    extensions: list[str] = Field(default_factory=lambda: [".pdf", ".tif", ".tiff"])
+
+    @field_validator("sender_pattern")
+    @classmethod
+    def _compiles(cls, v: str) -> str:
+        try:
+            rx = re.compile(v)
+        except re.error as exc:
+            raise ValueError(f"fax.sender_pattern is not a valid regular expression: {exc}") from None
+        if "number" not in rx.groupindex:
+            raise ValueError("fax.sender_pattern needs a named group (?P<number>...)")
+        return v
+
+
+class RelaySettings(_Section):
+    host: str = ""
+    port: int = 587
+    security: Security = "starttls"
+    tls_verify: bool = True
+    username: str = ""
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    from_address: str = "certificate@localhost"
+    retry_for_seconds: float = 2 * 24 * 3600.0
+    first_retry_seconds: float = 60.0
+    max_retry_seconds: float = 3600.0
+    timeout_seconds: float = 60.0
+
+    @model_validator(mode="after")
+    def _secrets_from_files(self) -> RelaySettings:
+        if self.password is None and self.password_file is not None:
+            self.password = _read_secret(self.password_file, "relay.password_file")
+        return self
+
+
+class ReplySettings(_Section):
+    per_sender_per_hour: int = 60
+    our_domain: str = "localhost"
+    reference_prefix: str = "COC"
+    form_url: str = ""
+
+    @field_validator("reference_prefix")
+    @classmethod
+    def _prefix(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Z][A-Z0-9]{0,9}", v):
+            raise ValueError("replies.reference_prefix must be 1-10 capital letters or digits")
+        return v
+
+
+class PipelineSettings(_Section):
+    workers: int = Field(default=0, ge=0)
+    submission_timeout_seconds: float = 600.0
+    memory_mb: int = 2048
+    max_attempts: int = 3
+
+    def worker_count(self) -> int:
+        """`workers = 0` means one per core, as Tesseract runs best single-threaded per process."""
+        return self.workers or (os.cpu_count() or 1)
+
+
+class LoggingSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    file: Path | None = None
+    format: Literal["text", "json"] = "text"
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, v: Any) -> Any:
+        return v.upper() if isinstance(v, str) else v
+
+    @field_validator("file", mode="before")
+    @classmethod
+    def _empty_is_none(cls, v: Any) -> Any:
+        return None if v == "" else v
+
+
+class Settings(BaseSettings):
+    """All settings of the gateway; build it with `load_settings`, not directly."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        case_sensitive=False,
+        extra="forbid",
+    )
+
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    paths: PathSettings = Field(default_factory=PathSettings)
+    imap: ImapSettings = Field(default_factory=ImapSettings)
+    smtp_listener: SmtpListenerSettings = Field(default_factory=SmtpListenerSettings)
+    fax: FaxSettings = Field(default_factory=FaxSettings)
+    relay: RelaySettings = Field(default_factory=RelaySettings)
+    replies: ReplySettings = Field(default_factory=ReplySettings)
+    limits: Limits = Field(default_factory=Limits)
+    pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # `load_settings` passes the merged TOML as init arguments; the environment must win over
+        # the files, so it comes first. No .env file: the environment is the deployment's business.
+        return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _derive(self) -> Settings:
+        p = self.paths
+        p.var = p.var.expanduser().absolute()
+        p.fax_inbox = (p.fax_inbox or p.var / "fax" / "inbox").expanduser().absolute()
+        p.fax_done = (p.fax_done or p.var / "fax" / "done").expanduser().absolute()
+        p.fax_outbox = (p.fax_outbox or p.var / "fax" / "outbox").expanduser().absolute()
+        p.mail_sent = (p.mail_sent or p.var / "mail" / "sent").expanduser().absolute()
+        if not self.store.url:
+            self.store.url = f"sqlite:///{p.var / 'coc-intake.db'}"
+        if self.logging.file is not None:
+            self.logging.file = self.logging.file.expanduser().absolute()
+        return self
+
+    # Typed accessors: after `_derive` these are never None.
+    @property
+    def fax_inbox(self) -> Path:
+        assert self.paths.fax_inbox is not None
+        return self.paths.fax_inbox
+
+    @property
+    def fax_done(self) -> Path:
+        assert self.paths.fax_done is not None
+        return self.paths.fax_done
+
+    @property
+    def fax_outbox(self) -> Path:
+        assert self.paths.fax_outbox is not None
+        return self.paths.fax_outbox
+
+    @property
+    def mail_sent(self) -> Path:
+        assert self.paths.mail_sent is not None
+        return self.paths.mail_sent
+
+
+def default_toml() -> dict[str, Any]:
+    """The embedded defaults, read from the installed package (works from any directory)."""
+    text = resources.files("intake.config").joinpath("default.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """Table-by-table merge: a file that sets only `[imap] host` keeps every other default."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _drop_empty_secrets(data: dict[str, Any]) -> dict[str, Any]:
+    """`password = ""` in a TOML file means "not set here", so a `*_file` or the env can supply it."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out[key] = _drop_empty_secrets(value)
+        elif value == "" and (key in {"password", "oauth2_token"} or key.endswith("_file")):
+            continue
+        else:
+            out[key] = value
+    return out
+
+
+def load_settings(config_file: str | Path | None = None) -> Settings:
+    """Read the packaged defaults, merge `config_file` over them, then apply the environment.
+
+    Raises `FileNotFoundError` for a missing config file and `pydantic.ValidationError` for a
+    wrong value (the message names the setting; secrets are never echoed).
+    """
+    data = default_toml()
+    if config_file is not None:
+        path = Path(config_file)
+        with path.open("rb") as fh:
+            data = _merge(data, tomllib.load(fh))
+    return Settings(**_drop_empty_secrets(data))

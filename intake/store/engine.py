@@ -1,0 +1,61 @@
+"""Engines for SQLite and PostgreSQL, set up so that both behave the same under concurrent writers.
+
+SQLite: WAL (readers never wait for the writer), `busy_timeout` (a writer waits for the lock
+instead of failing), foreign keys on, and write transactions opened with `BEGIN IMMEDIATE`: a
+deferred transaction that reads and then writes can fail at once with SQLITE_BUSY when another
+writer got in between, and busy_timeout does not help there. PostgreSQL: psycopg 3.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection, make_url
+
+SQLITE_BUSY_MS = 30_000
+READONLY = "coc_readonly"  # execution option: open a deferred (shared) SQLite transaction
+
+
+def normalise_url(url: str) -> str:
+    """`postgres://` and `postgresql://` mean psycopg 3 here (psycopg2 is not installed)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for `url`; for a SQLite file, its directory is created (./var on first run)."""
+    url = normalise_url(url)
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        db = u.database or ""
+        if db and db != ":memory:" and not db.startswith("file:"):
+            Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        connect_args = {"check_same_thread": False, "timeout": SQLITE_BUSY_MS / 1000}
+        engine = create_engine(url, connect_args=connect_args, **kwargs)
+        _sqlite_events(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _sqlite_events(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when a transaction begins.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=FULL")  # committed means on disk: we answer 250 after it
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get(READONLY):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")

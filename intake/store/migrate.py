@@ -1,0 +1,47 @@
+"""Alembic, driven from code: the migrations ship inside the package, so `coc-intake db upgrade`
+works from any directory without an alembic.ini next to it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine
+
+MIGRATIONS = Path(__file__).resolve().with_name("migrations")
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """A Config pointing at the packaged migrations; env.py uses `connection` when given.
+
+    The database URL travels in `attributes`, never through the ini parser (which would choke on
+    the `%` of an escaped password).
+    """
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply migrations up to `revision` in one transaction (DDL is transactional on both backends)."""
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), revision)

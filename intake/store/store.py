@@ -1,0 +1,964 @@
+"""The store API the sources, the pipeline, the outbox and the review page call.
+
+Every method is one transaction and holds no process-local state, so that several processes (and
+later several machines on PostgreSQL) can call it at once. Duplicates are refused by unique keys in
+the database; a method that lost a race sees the winner's row and says so (`created=False`,
+`queue_reply` -> False, `StateConflict`), never a second row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from typing import TYPE_CHECKING, Any, Literal
+
+from sqlalchemy import func, inspect, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from intake.store import migrate
+from intake.store.engine import READONLY, make_engine, normalise_url
+from intake.store.models import (
+    OUTBOX_STATES,
+    REPLY_CHANNELS,
+    REPLY_KINDS,
+    REQUEST_STATES,
+    SUBMISSION_STATES,
+    Event,
+    ImapSeen,
+    Outbox,
+    Request,
+    SourceState,
+    Submission,
+    SubmissionPart,
+)
+
+if TYPE_CHECKING:
+    from intake.settings import Settings
+
+Channel = Literal["imap", "smtp", "lmtp", "fax"]
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """What a source hands the store: one message or fax file, byte for byte, and its channel ids."""
+
+    channel: Channel
+    raw: bytes  # the message or fax file, byte for byte
+    sender: str | None  # envelope/From address, or fax number
+    received_at: datetime  # aware UTC
+    message_id: str | None = None
+    recipients: tuple[str, ...] = ()
+    imap_folder: str | None = None
+    imap_uidvalidity: int | None = None
+    imap_uid: int | None = None
+    fax_filename: str | None = None
+
+
+class StateConflict(Exception):
+    """A state move found the row in another state than expected (someone else moved it first)."""
+
+
+class NotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class SubmissionRecord:
+    id: int
+    channel: str
+    sender: str | None
+    recipients: tuple[str, ...]
+    received_at: datetime
+    raw: bytes
+    size: int
+    sha256: str
+    message_id: str | None
+    imap_folder: str | None
+    imap_uidvalidity: int | None
+    imap_uid: int | None
+    fax_filename: str | None
+    state: str
+    reason: str | None
+    attempts: int
+    result: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    id: int
+    submission_id: int
+    seq: int
+    reference: str
+    state: str
+    fields: dict[str, Any]
+    problems: list[Any]
+    confidence: dict[str, Any]
+    provenance: dict[str, Any]
+    ssn_last4: str | None
+    worker_name: str | None
+    employer_name: str | None
+    employer_ein: str | None
+    country: str | None
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    submission_id: int
+    request_id: int | None
+    kind: str
+    generation: int
+    channel: str
+    recipient: str
+    message: bytes
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    id: int
+    submission_id: int | None
+    request_id: int | None
+    at: datetime
+    actor: str
+    kind: str
+    field: str | None
+    old: str | None
+    new: str | None
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The oldest unfinished item of one kind, for `coc-intake status`."""
+
+    what: str  # "submission", "request" or "reply"
+    id: int
+    state: str
+    since: datetime
+
+
+def _now(now: datetime | None = None) -> datetime:
+    now = now or datetime.now(UTC)
+    if now.tzinfo is None:
+        raise ValueError("naive datetime given to the store; use an aware UTC datetime")
+    return now.astimezone(UTC)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def split_message(raw: bytes) -> tuple[bytes, bytes]:
+    """Header block and body of an RFC 5322 message, whichever line ending it uses."""
+    hits = [(i, len(sep)) for sep in (b"\r\n\r\n", b"\n\n") if (i := raw.find(sep)) >= 0]
+    if not hits:
+        return raw, b""
+    i, n = min(hits)
+    return raw[:i], raw[i + n :]
+
+
+def body_hash(raw: bytes) -> str:
+    """Hash of the message body, blind to line endings and trailing blanks.
+
+    The same message reaches us over IMAP and SMTP with different `Received:` headers and, after
+    a relay, CRLF or LF; its body is what stays the same.
+    """
+    _, body = split_message(raw)
+    body = body.replace(b"\r\n", b"\n").rstrip()
+    return _sha256(body)
+
+
+def header_message_id(raw: bytes) -> str | None:
+    """The Message-ID header of a raw message, or None; only the header block is parsed."""
+    head, _ = split_message(raw)
+    try:
+        msg = BytesHeaderParser(policy=compat32).parsebytes(head + b"\n\n")
+        value = msg.get("Message-ID")
+    except Exception:  # a header we cannot parse is the same as none
+        return None
+    return normalise_message_id(str(value)) if value else None
+
+
+def normalise_message_id(value: str) -> str | None:
+    value = re.sub(r"\s+", "", value)
+    if not value:
+        return None
+    if not value.startswith("<"):
+        value = f"<{value.strip('<>')}>"
+    return value[:998]
+
+
+def _content_key(channel: str, raw: bytes, message_id: str | None) -> tuple[str, str | None]:
+    """The duplicate identity of a submission (see `Submission.content_key`) and its body hash."""
+    if channel == "fax":
+        return "fax:" + _sha256(raw), None
+    bh = body_hash(raw)
+    if message_id:
+        return "mid:" + _sha256(message_id.encode("utf-8", "surrogateescape") + b"\0" + bh.encode()), bh
+    return "raw:" + _sha256(raw), bh
+
+
+def _dig(data: Mapping[str, Any], *path: str) -> Any:
+    cur: Any = data
+    for key in path:
+        if not isinstance(cur, Mapping):
+            return None
+        cur = cur.get(key)
+    return cur
+
+
+def search_columns(fields: Mapping[str, Any]) -> dict[str, str | None]:
+    """The columns staff search by, taken from a request's fields. Only the SSN's last four digits."""
+    ssn = _dig(fields, "worker", "ssn")
+    digits = re.sub(r"\D", "", str(ssn)) if ssn else ""
+    names = [_dig(fields, "worker", k) for k in ("first_name", "middle_name", "last_name")]
+    worker = " ".join(str(n).strip() for n in names if n and str(n).strip()) or None
+    ein = _dig(fields, "employer", "ein")
+    country = _dig(fields, "assignment", "country")
+    employer = _dig(fields, "employer", "name")
+    return {
+        "ssn_last4": digits[-4:] if len(digits) >= 4 else None,
+        "worker_name": worker,
+        "employer_name": str(employer) if employer else None,
+        "employer_ein": str(ein)[:16] if ein else None,
+        "country": str(country)[:8] if country else None,
+    }
+
+
+def _submission_record(s: Submission) -> SubmissionRecord:
+    return SubmissionRecord(
+        id=s.id,
+        channel=s.channel,
+        sender=s.sender,
+        recipients=tuple(s.recipients or ()),
+        received_at=s.received_at,
+        raw=s.raw,
+        size=s.size,
+        sha256=s.sha256,
+        message_id=s.message_id,
+        imap_folder=s.imap_folder,
+        imap_uidvalidity=s.imap_uidvalidity,
+        imap_uid=s.imap_uid,
+        fax_filename=s.fax_filename,
+        state=s.state,
+        reason=s.reason,
+        attempts=s.attempts,
+        result=s.result,
+    )
+
+
+def _request_record(r: Request) -> RequestRecord:
+    return RequestRecord(
+        id=r.id,
+        submission_id=r.submission_id,
+        seq=r.seq,
+        reference=r.reference or "",
+        state=r.state,
+        fields=r.fields,
+        problems=r.problems,
+        confidence=r.confidence,
+        provenance=r.provenance,
+        ssn_last4=r.ssn_last4,
+        worker_name=r.worker_name,
+        employer_name=r.employer_name,
+        employer_ein=r.employer_ein,
+        country=r.country,
+    )
+
+
+def _outbox_item(o: Outbox) -> OutboxItem:
+    return OutboxItem(
+        id=o.id,
+        submission_id=o.submission_id,
+        request_id=o.request_id,
+        kind=o.kind,
+        generation=o.generation,
+        channel=o.channel,
+        recipient=o.recipient,
+        message=o.message,
+        state=o.state,
+        attempts=o.attempts,
+        next_attempt_at=o.next_attempt_at,
+        last_error=o.last_error,
+        created_at=o.created_at,
+        sent_at=o.sent_at,
+    )
+
+
+def _as_dict(value: str | bytes | Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if isinstance(value, str | bytes):
+        loaded = json.loads(value)
+        if not isinstance(loaded, dict):
+            raise ValueError("result_json must be a JSON object")
+        return loaded
+    return dict(value)
+
+
+class Store:
+    """The durable store; one per process (engines do not survive `fork`)."""
+
+    def __init__(self, url: str, *, reference_prefix: str = "COC", echo: bool = False) -> None:
+        self.url = normalise_url(url)
+        self.reference_prefix = reference_prefix
+        self.engine = make_engine(self.url, echo=echo)
+        self._ro = self.engine.execution_options(**{READONLY: True})
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Store:
+        return cls(settings.store.url, reference_prefix=settings.replies.reference_prefix)
+
+    def __repr__(self) -> str:
+        # Never show a password that may be in the URL.
+        return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # -- schema -------------------------------------------------------------------------------
+
+    def upgrade(self) -> None:
+        """Alembic upgrade to head (the packaged migrations)."""
+        migrate.upgrade(self.engine)
+
+    def current_revision(self) -> str | None:
+        return migrate.current_revision(self.engine)
+
+    def needs_upgrade(self) -> bool:
+        return self.current_revision() != migrate.head_revision()
+
+    def ensure_schema(self) -> bool:
+        """Upgrade an empty or older database; True if anything was applied. Used by `run`."""
+        if not self.needs_upgrade():
+            return False
+        self.upgrade()
+        return True
+
+    def table_names(self) -> list[str]:
+        return sorted(inspect(self.engine).get_table_names())
+
+    # -- transactions -------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        with Session(self._ro, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    # -- intake -------------------------------------------------------------------------------
+
+    def store_submission(self, inc: Incoming) -> tuple[int, bool]:
+        """Store what a source received; committed before it returns.
+
+        Returns (submission id, created). A duplicate returns (existing id, False): same IMAP
+        (folder, UIDVALIDITY, UID); same Message-ID with the same body hash; same fax file hash.
+        """
+        if inc.channel not in ("imap", "smtp", "lmtp", "fax"):
+            raise ValueError(f"unknown channel {inc.channel!r}")
+        imap_id = (inc.imap_folder, inc.imap_uidvalidity, inc.imap_uid)
+        has_imap = None not in imap_id
+        if inc.channel == "imap" and not has_imap:
+            raise ValueError("an IMAP submission needs folder, uidvalidity and uid")
+        message_id = None
+        if inc.channel != "fax":
+            message_id = normalise_message_id(inc.message_id) if inc.message_id else header_message_id(inc.raw)
+        key, bh = _content_key(inc.channel, inc.raw, message_id)
+        sha = _sha256(inc.raw)
+        received_at = _now(inc.received_at)
+
+        existing = self._find_duplicate(key, imap_id if has_imap else None)
+        if existing is None:
+            try:
+                with self._write() as s:
+                    sub = Submission(
+                        channel=inc.channel,
+                        sender=inc.sender,
+                        recipients=list(inc.recipients),
+                        received_at=received_at,
+                        raw=inc.raw,
+                        size=len(inc.raw),
+                        sha256=sha,
+                        message_id=message_id,
+                        body_hash=bh,
+                        content_key=key,
+                        imap_folder=inc.imap_folder if has_imap else None,
+                        imap_uidvalidity=inc.imap_uidvalidity if has_imap else None,
+                        imap_uid=inc.imap_uid if has_imap else None,
+                        fax_filename=inc.fax_filename,
+                        fax_sha256=sha if inc.channel == "fax" else None,
+                        state="received",
+                        attempts=0,
+                    )
+                    s.add(sub)
+                    s.flush()
+                    if has_imap:
+                        s.add(
+                            ImapSeen(
+                                folder=inc.imap_folder,
+                                uidvalidity=inc.imap_uidvalidity,
+                                uid=inc.imap_uid,
+                                submission_id=sub.id,
+                            )
+                        )
+                    s.add(
+                        Event(submission_id=sub.id, actor=inc.channel, kind="received", field="state", new="received")
+                    )
+                    return sub.id, True
+            except IntegrityError:
+                # Lost a race against a concurrent writer of the same message: read the winner.
+                existing = self._find_duplicate(key, imap_id if has_imap else None)
+                if existing is None:
+                    raise
+        if has_imap:
+            self._note_imap(existing, inc)
+        return existing, False
+
+    def _find_duplicate(self, key: str, imap_id: tuple[str | None, int | None, int | None] | None) -> int | None:
+        with self._read() as s:
+            if imap_id is not None:
+                folder, uidvalidity, uid = imap_id
+                hit = s.scalar(
+                    select(ImapSeen.submission_id).where(
+                        ImapSeen.folder == folder, ImapSeen.uidvalidity == uidvalidity, ImapSeen.uid == uid
+                    )
+                )
+                if hit is not None:
+                    return int(hit)
+            hit = s.scalar(select(Submission.id).where(Submission.content_key == key))
+            return int(hit) if hit is not None else None
+
+    def _note_imap(self, submission_id: int, inc: Incoming) -> None:
+        """Remember that this IMAP UID is a copy of a stored submission, so it is not fetched again."""
+        try:
+            with self._write() as s:
+                known = s.get(ImapSeen, (inc.imap_folder, inc.imap_uidvalidity, inc.imap_uid))
+                if known is None:
+                    s.add(
+                        ImapSeen(
+                            folder=inc.imap_folder,
+                            uidvalidity=inc.imap_uidvalidity,
+                            uid=inc.imap_uid,
+                            submission_id=submission_id,
+                        )
+                    )
+        except IntegrityError:
+            pass  # a concurrent writer recorded it first
+
+    def imap_known(self, folder: str, uidvalidity: int, uids: list[int]) -> set[int]:
+        """Which of `uids` (in this folder and UIDVALIDITY) are already stored."""
+        found: set[int] = set()
+        with self._read() as s:
+            for i in range(0, len(uids), 500):
+                chunk = uids[i : i + 500]
+                rows = s.scalars(
+                    select(ImapSeen.uid).where(
+                        ImapSeen.folder == folder, ImapSeen.uidvalidity == uidvalidity, ImapSeen.uid.in_(chunk)
+                    )
+                )
+                found.update(int(u) for u in rows)
+        return found
+
+    def get_source_state(self, name: str) -> tuple[int | None, int | None] | None:
+        """(uidvalidity, last uid) recorded for a source such as "imap:INBOX", or None."""
+        with self._read() as s:
+            row = s.get(SourceState, name)
+            return None if row is None else (row.uidvalidity, row.last_uid)
+
+    def set_source_state(self, name: str, uidvalidity: int | None, last_uid: int | None) -> None:
+        for _ in range(3):  # an insert race on the first write of a new name
+            try:
+                with self._write() as s:
+                    row = s.get(SourceState, name)
+                    if row is None:
+                        s.add(SourceState(name=name, uidvalidity=uidvalidity, last_uid=last_uid))
+                    else:
+                        row.uidvalidity, row.last_uid, row.updated_at = uidvalidity, last_uid, _now()
+                return
+            except IntegrityError:
+                continue
+        raise RuntimeError(f"could not record source state {name!r}")
+
+    # -- submissions --------------------------------------------------------------------------
+
+    def get_submission(self, submission_id: int) -> SubmissionRecord:
+        with self._read() as s:
+            sub = s.get(Submission, submission_id)
+            if sub is None:
+                raise NotFound(f"no submission {submission_id}")
+            return _submission_record(sub)
+
+    def submissions_in(self, states: Collection[str], limit: int | None = None) -> list[int]:
+        """Ids of submissions in `states`, oldest first."""
+        q = select(Submission.id).where(Submission.state.in_(list(states))).order_by(Submission.id)
+        if limit is not None:
+            q = q.limit(limit)
+        with self._read() as s:
+            return [int(i) for i in s.scalars(q)]
+
+    def pending_submissions(self, limit: int | None = None) -> list[int]:
+        """Submissions stored but not yet extracted: what the pipeline (re)starts with."""
+        return self.submissions_in(("received",), limit)
+
+    def begin_attempt(self, submission_id: int) -> int:
+        """Count one more extraction attempt; returns the count.
+
+        Committed before the work starts, so a document that kills its worker (or the machine) again
+        and again is seen on restart (`attempts >= max_attempts`) and sent to staff instead.
+        """
+        with self._write() as s:
+            res = s.execute(
+                update(Submission)
+                .where(Submission.id == submission_id, Submission.state == "received")
+                .values(attempts=Submission.attempts + 1, updated_at=_now())
+            )
+            if res.rowcount != 1:  # type: ignore[attr-defined]
+                raise StateConflict(f"submission {submission_id} is not waiting for extraction")
+            return int(s.scalar(select(Submission.attempts).where(Submission.id == submission_id)) or 0)
+
+    def _move_submission(
+        self,
+        s: Session,
+        submission_id: int,
+        new_state: str,
+        *,
+        expected: Collection[str] | None,
+        actor: str,
+        reason: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Conditional state move inside an open transaction; returns the old state."""
+        if new_state not in SUBMISSION_STATES:
+            raise ValueError(f"unknown submission state {new_state!r}")
+        old = s.scalar(select(Submission.state).where(Submission.id == submission_id))
+        if old is None:
+            raise NotFound(f"no submission {submission_id}")
+        if expected is not None and old not in expected:
+            raise StateConflict(f"submission {submission_id} is {old}, expected one of {sorted(expected)}")
+        values: dict[str, Any] = {"state": new_state, "updated_at": _now(), "reason": reason}
+        values.update(extra or {})
+        res = s.execute(
+            update(Submission).where(Submission.id == submission_id, Submission.state == old).values(**values)
+        )
+        if res.rowcount != 1:  # type: ignore[attr-defined]
+            raise StateConflict(f"submission {submission_id} changed state concurrently")
+        s.add(Event(submission_id=submission_id, actor=actor, kind="state", field="state", old=old, new=new_state))
+        if reason:
+            s.add(Event(submission_id=submission_id, actor=actor, kind="reason", field="reason", new=reason))
+        return str(old)
+
+    def mark_extracted(
+        self,
+        submission_id: int,
+        result_json: str | bytes | Mapping[str, Any] | None,
+        requests: list[dict[str, Any]],
+        *,
+        expected: Collection[str] = ("received", "failed"),
+        actor: str = "pipeline",
+        reason: str | None = None,
+    ) -> list[RequestRecord]:
+        """Record an extraction: parts, one request row per request found, events; one transaction.
+
+        `result_json` is the `SubmissionResult` (JSON text or dict), `requests` its `RequestResult`s
+        dumped as dicts: `request` (or `fields`), `status` (`valid` -> request state `accepted`,
+        `needs_review`), `problems`, `confidence`, `provenance`; an explicit `state` wins over
+        `status`. The submission becomes `extracted`, or `needs_review` when no request was found.
+        Raises `StateConflict` if the submission was not in `expected` (extracted by someone else).
+        """
+        result = _as_dict(result_json)
+        now = _now()
+        with self._write() as s:
+            new_state = "extracted" if requests else "needs_review"
+            if not requests and reason is None:
+                reason = "no request found in the submission"
+            self._move_submission(
+                s, submission_id, new_state, expected=expected, actor=actor, reason=reason, extra={"result": result}
+            )
+            sub = s.get(Submission, submission_id)
+            assert sub is not None
+            for old_part in s.scalars(select(SubmissionPart).where(SubmissionPart.submission_id == submission_id)):
+                s.delete(old_part)
+            s.flush()
+            for seq, part in enumerate((result or {}).get("parts") or []):
+                s.add(
+                    SubmissionPart(
+                        submission_id=submission_id,
+                        seq=seq,
+                        name=str(part.get("name", "")),
+                        media_type=str(part.get("media_type") or "application/octet-stream")[:255],
+                        filename=part.get("filename"),
+                        pages=int(part.get("pages") or 0),
+                    )
+                )
+            made: list[Request] = []
+            first_seq = int(
+                s.scalar(
+                    select(func.coalesce(func.max(Request.seq) + 1, 0)).where(Request.submission_id == submission_id)
+                )
+                or 0
+            )
+            for i, item in enumerate(requests):
+                fields = item.get("request", item.get("fields")) or {}
+                state = item.get("state") or ("accepted" if item.get("status") == "valid" else "needs_review")
+                if state not in REQUEST_STATES:
+                    raise ValueError(f"unknown request state {state!r}")
+                req = Request(
+                    submission_id=submission_id,
+                    seq=first_seq + i,
+                    state=state,
+                    fields=fields,
+                    problems=list(item.get("problems") or []),
+                    confidence=dict(item.get("confidence") or {}),
+                    provenance=dict(item.get("provenance") or {}),
+                    created_at=now,
+                    updated_at=now,
+                    **search_columns(fields),
+                )
+                s.add(req)
+                made.append(req)
+            s.flush()
+            year = sub.received_at.year
+            for req in made:
+                req.reference = f"{self.reference_prefix}-{year}-{req.id:06d}"
+                s.add(Event(submission_id=submission_id, request_id=req.id, actor=actor, kind="created", new=req.state))
+            s.flush()
+            return [_request_record(r) for r in made]
+
+    def mark_failed(self, submission_id: int, reason: str, *, actor: str = "pipeline") -> None:
+        """Extraction gave up for good (the reason is for staff); from any unfinished state."""
+        with self._write() as s:
+            self._move_submission(
+                s,
+                submission_id,
+                "failed",
+                expected=("received", "extracted", "needs_review", "failed"),
+                actor=actor,
+                reason=reason,
+            )
+
+    def mark_needs_review(
+        self,
+        submission_id: int,
+        reason: str,
+        *,
+        expected: Collection[str] = ("received", "failed"),
+        actor: str = "pipeline",
+    ) -> None:
+        """A document crashed, timed out or went over a limit: the whole submission goes to staff."""
+        with self._write() as s:
+            self._move_submission(s, submission_id, "needs_review", expected=expected, actor=actor, reason=reason)
+
+    def mark_done(
+        self,
+        submission_id: int,
+        *,
+        expected: Collection[str] = ("extracted", "needs_review"),
+        actor: str = "pipeline",
+    ) -> None:
+        """Every reply for the submission is queued; nothing is left for the pipeline to do."""
+        with self._write() as s:
+            old = s.scalar(select(Submission.reason).where(Submission.id == submission_id))
+            self._move_submission(s, submission_id, "done", expected=expected, actor=actor, reason=old)
+
+    # -- requests and events ------------------------------------------------------------------
+
+    def requests_of(self, submission_id: int) -> list[RequestRecord]:
+        with self._read() as s:
+            rows = s.scalars(select(Request).where(Request.submission_id == submission_id).order_by(Request.seq))
+            return [_request_record(r) for r in rows]
+
+    def get_request(self, request_id: int) -> RequestRecord:
+        with self._read() as s:
+            r = s.get(Request, request_id)
+            if r is None:
+                raise NotFound(f"no request {request_id}")
+            return _request_record(r)
+
+    def find_request(self, reference: str) -> RequestRecord | None:
+        with self._read() as s:
+            r = s.scalar(select(Request).where(Request.reference == reference.strip().upper()))
+            return None if r is None else _request_record(r)
+
+    def set_request_state(
+        self,
+        request_id: int,
+        new_state: str,
+        *,
+        actor: str,
+        expected: Collection[str] | None = None,
+        reason: str | None = None,
+    ) -> str:
+        """Move a request (staff review); returns the old state. One transaction with its event."""
+        if new_state not in REQUEST_STATES:
+            raise ValueError(f"unknown request state {new_state!r}")
+        with self._write() as s:
+            r = s.get(Request, request_id)
+            if r is None:
+                raise NotFound(f"no request {request_id}")
+            old = r.state
+            if expected is not None and old not in expected:
+                raise StateConflict(f"request {request_id} is {old}, expected one of {sorted(expected)}")
+            res = s.execute(
+                update(Request)
+                .where(Request.id == request_id, Request.state == old)
+                .values(state=new_state, updated_at=_now())
+            )
+            if res.rowcount != 1:  # type: ignore[attr-defined]
+                raise StateConflict(f"request {request_id} changed state concurrently")
+            s.add(
+                Event(
+                    submission_id=r.submission_id,
+                    request_id=request_id,
+                    actor=actor,
+                    kind="state",
+                    field="state",
+                    old=old,
+                    new=new_state,
+                )
+            )
+            if reason:
+                s.add(
+                    Event(
+                        submission_id=r.submission_id,
+                        request_id=request_id,
+                        actor=actor,
+                        kind="reason",
+                        field="reason",
+                        new=reason,
+                    )
+                )
+            return old
+
+    def add_event(
+        self,
+        *,
+        actor: str,
+        kind: str,
+        submission_id: int | None = None,
+        request_id: int | None = None,
+        field: str | None = None,
+        old: str | None = None,
+        new: str | None = None,
+    ) -> int:
+        """Append to the audit trail. `old` and `new` must already be masked by the caller."""
+        if submission_id is None and request_id is None:
+            raise ValueError("an event belongs to a submission or a request")
+        with self._write() as s:
+            ev = Event(
+                submission_id=submission_id,
+                request_id=request_id,
+                actor=actor,
+                kind=kind,
+                field=field,
+                old=old,
+                new=new,
+            )
+            s.add(ev)
+            s.flush()
+            return ev.id
+
+    def events_of(self, *, submission_id: int | None = None, request_id: int | None = None) -> list[EventRecord]:
+        q = select(Event).order_by(Event.id)
+        if submission_id is not None:
+            q = q.where(Event.submission_id == submission_id)
+        if request_id is not None:
+            q = q.where(Event.request_id == request_id)
+        with self._read() as s:
+            return [
+                EventRecord(
+                    id=e.id,
+                    submission_id=e.submission_id,
+                    request_id=e.request_id,
+                    at=e.at,
+                    actor=e.actor,
+                    kind=e.kind,
+                    field=e.field,
+                    old=e.old,
+                    new=e.new,
+                )
+                for e in s.scalars(q)
+            ]
+
+    # -- outbox -------------------------------------------------------------------------------
+
+    def queue_reply(
+        self,
+        submission_id: int,
+        kind: str,
+        channel: str,
+        recipient: str,
+        message: bytes,
+        *,
+        request_id: int | None = None,
+        generation: int = 0,
+        now: datetime | None = None,
+        actor: str = "replies",
+    ) -> bool:
+        """Queue a rendered reply; False if this (submission, request, kind, generation) is queued already.
+
+        The unique `reply_key` makes a second queueing impossible, also from a concurrent process.
+        """
+        if kind not in REPLY_KINDS:
+            raise ValueError(f"unknown reply kind {kind!r}")
+        if channel not in REPLY_CHANNELS:
+            raise ValueError(f"unknown reply channel {channel!r}")
+        key = f"s{submission_id}:r{request_id if request_id is not None else '-'}:{kind}:{generation}"
+        when = _now(now)
+        with self._read() as s:
+            if s.scalar(select(Outbox.id).where(Outbox.reply_key == key)) is not None:
+                return False
+        try:
+            with self._write() as s:
+                ob = Outbox(
+                    submission_id=submission_id,
+                    request_id=request_id,
+                    kind=kind,
+                    generation=generation,
+                    reply_key=key,
+                    channel=channel,
+                    recipient=recipient,
+                    message=message,
+                    state="queued",
+                    attempts=0,
+                    next_attempt_at=when,
+                    created_at=when,
+                )
+                s.add(ob)
+                s.flush()
+                s.add(
+                    Event(
+                        submission_id=submission_id,
+                        request_id=request_id,
+                        actor=actor,
+                        kind="reply_queued",
+                        field=kind,
+                        new=f"{channel} to {recipient}",
+                    )
+                )
+            return True
+        except IntegrityError:
+            with self._read() as s:
+                if s.scalar(select(Outbox.id).where(Outbox.reply_key == key)) is not None:
+                    return False
+            raise
+
+    def replies_since(self, recipient: str, since: datetime) -> int:
+        """Replies queued to `recipient` (case-insensitive) since `since`: the per-sender rate limit."""
+        with self._read() as s:
+            n = s.scalar(
+                select(func.count(Outbox.id)).where(
+                    func.lower(Outbox.recipient) == recipient.lower(), Outbox.created_at >= _now(since)
+                )
+            )
+            return int(n or 0)
+
+    def get_reply(self, outbox_id: int) -> OutboxItem:
+        with self._read() as s:
+            o = s.get(Outbox, outbox_id)
+            if o is None:
+                raise NotFound(f"no outbox item {outbox_id}")
+            return _outbox_item(o)
+
+    def replies_of(self, submission_id: int) -> list[OutboxItem]:
+        with self._read() as s:
+            rows = s.scalars(select(Outbox).where(Outbox.submission_id == submission_id).order_by(Outbox.id))
+            return [_outbox_item(o) for o in rows]
+
+    def due_replies(self, now: datetime | None = None, limit: int = 100) -> list[OutboxItem]:
+        """Replies to send now: queued, or failed temporarily and due for another try."""
+        q = (
+            select(Outbox)
+            .where(Outbox.state.in_(["queued", "failed"]), Outbox.next_attempt_at <= _now(now))
+            .order_by(Outbox.next_attempt_at, Outbox.id)
+            .limit(limit)
+        )
+        with self._read() as s:
+            return [_outbox_item(o) for o in s.scalars(q)]
+
+    def _move_reply(self, outbox_id: int, values: dict[str, Any]) -> bool:
+        with self._write() as s:
+            res = s.execute(
+                update(Outbox)
+                .where(Outbox.id == outbox_id, Outbox.state.in_(["queued", "failed"]))
+                .values(attempts=Outbox.attempts + 1, **values)
+            )
+            return bool(res.rowcount == 1)  # type: ignore[attr-defined]
+
+    def mark_sent(self, outbox_id: int, now: datetime | None = None) -> bool:
+        """The relay accepted the reply; False if it was not waiting (already sent or given up)."""
+        return self._move_reply(outbox_id, {"state": "sent", "sent_at": _now(now), "last_error": None})
+
+    def mark_retry(self, outbox_id: int, error: str, next_attempt_at: datetime) -> bool:
+        """A temporary failure (4xx, connection refused): try again at `next_attempt_at`."""
+        return self._move_reply(
+            outbox_id, {"state": "failed", "last_error": error[:2000], "next_attempt_at": _now(next_attempt_at)}
+        )
+
+    def mark_permanent(self, outbox_id: int, error: str) -> bool:
+        """A permanent failure (5xx, or retried for too long): left for staff."""
+        return self._move_reply(outbox_id, {"state": "permanent_failure", "last_error": error[:2000]})
+
+    # -- operator view ------------------------------------------------------------------------
+
+    def counts_by_state(self) -> dict[str, dict[str, int]]:
+        """{"submissions": {state: n}, "requests": {...}, "replies": {...}}, every known state listed."""
+        out: dict[str, dict[str, int]] = {}
+        tables: Iterable[tuple[str, Any, tuple[str, ...]]] = (
+            ("submissions", Submission, SUBMISSION_STATES),
+            ("requests", Request, REQUEST_STATES),
+            ("replies", Outbox, OUTBOX_STATES),
+        )
+        with self._read() as s:
+            for name, model, states in tables:
+                counts = dict.fromkeys(states, 0)
+                for state, n in s.execute(select(model.state, func.count()).group_by(model.state)):
+                    counts[str(state)] = int(n)
+                out[name] = counts
+        return out
+
+    def oldest_waiting(self) -> list[Waiting]:
+        """The oldest unfinished submission, request awaiting staff, and reply not yet sent."""
+        out: list[Waiting] = []
+        with self._read() as s:
+            sub = s.execute(
+                select(Submission.id, Submission.state, Submission.received_at)
+                .where(Submission.state.in_(["received", "extracted", "needs_review", "failed"]))
+                .order_by(Submission.received_at, Submission.id)
+                .limit(1)
+            ).first()
+            if sub is not None:
+                out.append(Waiting("submission", int(sub[0]), str(sub[1]), sub[2]))
+            req = s.execute(
+                select(Request.id, Request.state, Request.created_at)
+                .where(Request.state.in_(["received", "extracted", "needs_review", "corrected"]))
+                .order_by(Request.created_at, Request.id)
+                .limit(1)
+            ).first()
+            if req is not None:
+                out.append(Waiting("request", int(req[0]), str(req[1]), req[2]))
+            rep = s.execute(
+                select(Outbox.id, Outbox.state, Outbox.created_at)
+                .where(Outbox.state.in_(["queued", "failed"]))
+                .order_by(Outbox.created_at, Outbox.id)
+                .limit(1)
+            ).first()
+            if rep is not None:
+                out.append(Waiting("reply", int(rep[0]), str(rep[1]), rep[2]))
+        return out
