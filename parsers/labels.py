@@ -264,7 +264,10 @@ SECTION_LABELS: dict[str, dict[str, list[str]]] = {
         **{f"assignment.work_address.{k}": v for k, v in _ADDRESS_PARTS.items()},
     },
     "dependents": {
-        "dependents": ["Name"],
+        "dependents.name": ["Name", "Full name", "Name of dependent"],
+        "dependents.date_of_birth": ["Date of birth", "DOB", "D.O.B.", "Born", "Birth date", "Birthdate"],
+        "dependents.relationship": ["Relationship", "Relation", "Relationship to employee",
+                                    "Relationship to worker", "Relationship to applicant"],
     },
 }
 

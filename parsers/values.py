@@ -627,25 +627,42 @@ def parse_relationship(raw: str) -> str | None:
     return _RELATIONSHIPS.get(key, key if len(key) <= 30 else None)
 
 
+_DEP_DATE = re.compile(
+    r"(?:\b(?:born(?: on)?|b\.|dob|d\.o\.b\.|date of birth|birth date|geb\.?)\s*:?\s*)?"
+    r"(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}\s?[/.\-]\s?\d{1,2}\s?[/.\-]\s?\d{2,4}"
+    r"|[A-Za-z]{3,9}\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4}|\d{1,2}(?:st|nd|rd|th|\.)? [A-Za-z]{3,9}\.?,? \d{4})",
+    re.IGNORECASE,
+)
+
+
 def parse_dependent(raw: str) -> dict[str, str]:
-    """`name`, `relationship`, `date_of_birth` (ISO) from "Anna Doe, spouse, born 2/3/1986"."""
+    """`name`, `relationship`, `date_of_birth` (ISO) from "Anna Doe, spouse, born 2/3/1986".
+
+    Also reads table rows without commas ("Anna Doe  spouse  02/03/1986") in any column order.
+    """
     text = _clean(raw)
     out: dict[str, str] = {}
-    parts = [p.strip() for p in re.split(r"[,;]|\s+-\s+|\(|\)", text) if p and p.strip()]
-    for part in parts:
-        m = re.match(r"^(?:born|b\.|dob|date of birth|birth date|geb\.?|n[ée]e?)\s*:?\s*(.+)$", part,
-                     re.IGNORECASE)
-        candidate = m[1] if m else part
-        d = parse_date(candidate)
-        if d is not None and "date_of_birth" not in out:
+    for m in _DEP_DATE.finditer(text):
+        d = parse_date(m[1])
+        if d is not None:
             out["date_of_birth"] = d.isoformat()
-            continue
-        key = re.sub(r"[^a-z ]+", " ", _fold(part)).strip()
+            text = text[: m.start()] + " , " + text[m.end() :]
+            break
+    words = re.split(r"(\s+|[,;()])", text)
+    kept: list[str] = []
+    for w in words:
+        key = re.sub(r"[^a-z]+", "", _fold(w))
         if key in _RELATIONSHIPS and "relationship" not in out:
             out["relationship"] = _RELATIONSHIPS[key]
-            continue
-        if "name" not in out and re.search(r"[A-Za-z]", part):
-            out["name"] = part
+            kept.append(" , ")
+        else:
+            kept.append(w)
+    rest = "".join(kept)
+    rest = re.sub(r"\b(?:age[d]?\s*\d+|relationship|name)\b:?", " ", rest, flags=re.IGNORECASE)
+    chunks = [c.strip(" .:-–") for c in re.split(r"[,;()]|\s-\s", rest)]
+    chunks = [c for c in chunks if re.search(r"[A-Za-z]", c)]
+    if chunks:
+        out["name"] = re.sub(r"\s+", " ", chunks[0])
     return out
 
 

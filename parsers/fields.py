@@ -1,0 +1,276 @@
+"""The label finder: labelled values in lines of words, from mail bodies, text PDFs and OCR alike.
+
+A value is trusted only beside a label it can be tied to: the rest of the label's line, else (with
+positions) the words to its right or under it, else (plain text) the next line. Prose without labels
+is `parsers.prose`'s job; this module never guesses a value that has no label.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from parsers.labels import LabelMatch, match_label_at, match_section
+from parsers.layout import Line, Word
+from parsers.types import Box, Candidate, Method, Provenance
+from parsers.values import normalize, parse_relationship
+
+# Values that mean "nothing here": no candidate at all rather than an uncertain one.
+_EMPTY = {"n/a", "na", "none", "-", "--", "—", "–", "not applicable", "nil", "tbd", "unknown", "n.a.",
+          "_", "__", "___", "....", "(none)", "not known", "keine", "aucun"}
+_DATE_LEAVES = {"date_of_birth", "start_date", "end_date", "hire_date", "irs_3121l_date"}
+_DEP_HEADER_NAME = re.compile(r"\bname\b", re.IGNORECASE)
+_DEP_HEADER_DOB = re.compile(r"\b(?:date of birth|birth ?date|dob|d\.o\.b\.?|born)\b", re.IGNORECASE)
+_DEP_HEADER_REL = re.compile(r"\brelation(?:ship)?\b", re.IGNORECASE)
+
+
+def _text(words: list[Word]) -> str:
+    return " ".join(w.text for w in words)
+
+
+def _split_words(words: list[Word], at: int) -> tuple[list[Word], list[Word]]:
+    """The words of `_text(words)` before and from character `at`; a word cut in two gets its share
+    of the box (proportional to characters), so provenance outlines the value, not the label."""
+    head: list[Word] = []
+    tail: list[Word] = []
+    pos = 0
+    for w in words:
+        end = pos + len(w.text)
+        if end <= at:
+            head.append(w)
+        elif pos >= at:
+            tail.append(w)
+        else:
+            cut = at - pos
+            left_box = right_box = None
+            if w.box is not None:
+                x = w.box.x0 + (w.box.x1 - w.box.x0) * cut / max(len(w.text), 1)
+                left_box = Box(x0=w.box.x0, y0=w.box.y0, x1=x, y1=w.box.y1)
+                right_box = Box(x0=x, y0=w.box.y0, x1=w.box.x1, y1=w.box.y1)
+            head.append(Word(w.text[:cut], left_box, w.conf, w.page))
+            tail.append(Word(w.text[cut:], right_box, w.conf, w.page))
+        pos = end + 1
+    return [w for w in head if w.text.strip()], [w for w in tail if w.text.strip()]
+
+
+def _box(words: list[Word]) -> Box | None:
+    return Box.union([w.box for w in words if w.box is not None])
+
+
+def _v_overlap(a: Box, b: Box) -> float:
+    inter = min(a.y1, b.y1) - max(a.y0, b.y0)
+    shorter = min(a.y1 - a.y0, b.y1 - b.y0)
+    return inter / shorter if shorter > 0 else 0.0
+
+
+@dataclass
+class _Finder:
+    lines: list[Line]
+    part: str
+    method: Method
+    section: str | None = None
+    self_employed: bool = False
+    used: set[int] = field(default_factory=set)
+    out: list[Candidate] = field(default_factory=list)
+    dep_index: int = -1
+    dep_fields: set[str] = field(default_factory=set)
+
+    # ---------------------------------------------------------------------------------- helpers
+    def _section_for_labels(self) -> str | None:
+        """A "Contact" block belongs to the worker when the request is a self-employed one."""
+        if self.section == "contact" and self.self_employed:
+            return "worker"
+        return self.section
+
+    def _label(self, text: str) -> LabelMatch | None:
+        return match_label_at(text, self._section_for_labels())
+
+    def _is_label_or_heading(self, text: str) -> bool:
+        if not text.strip():
+            return True
+        if match_section(text) is not None:
+            return True
+        m = match_label_at(text, self._section_for_labels())
+        return m is not None and (m.separator or not m.strict)
+
+    def _same_row(self, i: int) -> list[int]:
+        """Indices of the lines on the same visual row as line `i` (itself only without positions)."""
+        box = self.lines[i].box
+        if box is None:
+            return [i]
+        page = self.lines[i].page
+        return [j for j, ln in enumerate(self.lines)
+                if ln.box is not None and ln.page == page and _v_overlap(box, ln.box) >= 0.5]
+
+    # ------------------------------------------------------------------------- value beside label
+    def _beside(self, i: int, label_words: list[Word]) -> tuple[list[Word], int | None]:
+        """The value of a label with nothing after it: right of it, under it, or the next line."""
+        lb = _box(label_words)
+        if lb is None:
+            j = i + 1
+            if j < len(self.lines) and j not in self.used:
+                words = self.lines[j].words
+                if words and not self._is_label_or_heading(_text(words)):
+                    return words, j
+            return [], None
+        page = self.lines[i].page
+        h = lb.y1 - lb.y0
+        right: tuple[float, int] | None = None
+        below: tuple[float, float, int] | None = None
+        for j, ln in enumerate(self.lines):
+            box = ln.box
+            if j == i or j in self.used or box is None or ln.page != page:
+                continue
+            if _v_overlap(lb, box) >= 0.5 and box.x0 >= lb.x1 - 0.2 * h:
+                d = box.x0 - lb.x1
+                if right is None or d < right[0]:
+                    right = (d, j)
+            elif box.y0 >= lb.y1 - 0.3 * h and box.y0 - lb.y1 <= 3 * h and \
+                    box.x0 < lb.x1 + h and box.x1 > lb.x0 - h:
+                cand = (round(box.y0 - lb.y1, 4), abs(box.x0 - lb.x0), j)
+                if below is None or cand < below:
+                    below = cand
+        if right is not None:
+            words = self.lines[right[1]].words
+            if not self._is_label_or_heading(_text(words)):
+                return words, right[1]
+            # else the next column's label: the value may still be under ours
+        if below is not None:
+            words = self.lines[below[2]].words
+            if not self._is_label_or_heading(_text(words)):
+                return words, below[2]
+        return [], None
+
+    # ----------------------------------------------------------------------------------- emit
+    def _emit(self, pairs: list[tuple[str, str]], raw: str, words: list[Word], label: str | None,
+              reason: str | None) -> None:
+        page = next((w.page for w in words if w.page is not None), None)
+        prov = Provenance(part=self.part, page=page, box=_box(words), method=self.method, label=label)
+        conf = min((w.conf for w in words), default=1.0)
+        for fld, value in pairs:
+            self.out.append(Candidate(field=fld, value=value, raw=raw, confidence=conf,
+                                      provenance=prov, uncertain=reason))
+
+    def _dependent_field(self, sub: str) -> str:
+        """`dependents[k].sub`: a new dependent starts when a field of the current one repeats."""
+        if self.dep_index < 0 or sub in self.dep_fields:
+            self.dep_index += 1
+            self.dep_fields = set()
+        self.dep_fields.add(sub)
+        return f"dependents[{self.dep_index}].{sub}"
+
+    def _value(self, m: LabelMatch, raw: str, words: list[Word]) -> None:
+        if raw.strip().casefold().strip(" .") in _EMPTY or not raw.strip(" .:_-"):
+            return
+        fld = m.field
+        if fld == "dependents":
+            self.dep_index += 1
+            self.dep_fields = {"name", "date_of_birth", "relationship"}
+            base = f"dependents[{self.dep_index}]"
+            pairs, reason = normalize(base, raw)
+            if pairs and not any(f.endswith(".relationship") for f, _ in pairs) and reason is None:
+                rel = parse_relationship(m.label)
+                if rel in ("spouse", "child"):
+                    pairs.append((f"{base}.relationship", rel))
+            self._emit(pairs, raw, words, m.label, reason)
+            return
+        if fld.startswith("dependents."):
+            fld = self._dependent_field(fld.split(".", 1)[1])
+        pairs, reason = normalize(fld, raw)
+        if reason is not None and m.strict and (not m.separator or fld.rsplit(".", 1)[-1] in _DATE_LEAVES):
+            return  # "From: jane@example.org" in a quoted mail header is no start date
+        if fld == "request_type" and pairs and pairs[0][1] == "self_employed":
+            self.self_employed = True
+        self._emit(pairs, raw, words, m.label, reason)
+
+    # ---------------------------------------------------------------------------------- tables
+    def _dependents_table(self, i: int) -> bool:
+        """A "Name | Date of birth | Relationship" header: read its rows as dependents."""
+        row = self._same_row(i)
+        header = " ".join(_text(self.lines[j].words) for j in sorted(row))
+        if not (_DEP_HEADER_NAME.search(header) and _DEP_HEADER_DOB.search(header)
+                and _DEP_HEADER_REL.search(header)):
+            return False
+        if match_label_at(header) is not None and ":" in header:
+            return False
+        self.used.update(row)
+        j = max(row) + 1
+        while j < len(self.lines):
+            if j in self.used:
+                j += 1
+                continue
+            group = sorted(self._same_row(j))
+            words = [w for k in group for w in self.lines[k].words]
+            text = _text(words)
+            if not text.strip() or self._is_label_or_heading(text):
+                break
+            self.dep_index += 1
+            self.dep_fields = {"name", "date_of_birth", "relationship"}
+            pairs, reason = normalize(f"dependents[{self.dep_index}]", text.replace("|", ","))
+            self._emit(pairs, text, words, "dependents table", reason)
+            self.used.update(group)
+            j = max(group) + 1
+        return True
+
+    # ------------------------------------------------------------------------------------ walk
+    def _segment(self, i: int, words: list[Word]) -> list[Word] | None:
+        """Read one stretch of words; return the rest when a second label follows on the line."""
+        text = _text(words)
+        if not text.strip():
+            return None
+        m = self._label(text)
+        section = match_section(text)
+        if section is not None:
+            heading = True
+            if m is not None and not text[m.end :].strip():
+                value, _j = self._beside(i, _split_words(words, m.end)[0])
+                heading = not value
+            if heading:
+                self.section = section
+                if re.search(r"self", text, re.IGNORECASE):
+                    self.self_employed = True
+                return None
+        if self._dependents_table(i) or m is None:
+            return None
+        label_words, value_words = _split_words(words, m.end)
+        rest: list[Word] | None = None
+        for k in range(1, len(value_words)):
+            if ":" not in _text(value_words[k : k + 8]):
+                continue
+            tail = _text(value_words[k:])
+            inner = match_label_at(tail, self._section_for_labels())
+            if inner is not None and ":" in tail[: inner.end]:
+                value_words, rest = value_words[:k], value_words[k:]
+                break
+        # "Born 4/24/1985": a common word without a separator is a label only when its value reads
+        if m.strict and not m.separator and (
+            not value_words or normalize(m.field, _text(value_words))[1] is not None
+        ):
+            return None
+        if not value_words:
+            value_words, j = self._beside(i, label_words)
+            if j is not None:
+                self.used.add(j)
+        if value_words:
+            self._value(m, _text(value_words), value_words)
+        return rest
+
+    def run(self) -> list[Candidate]:
+        for i, line in enumerate(self.lines):
+            if i in self.used:
+                continue
+            self.used.add(i)
+            words: list[Word] | None = line.words
+            while words:
+                words = self._segment(i, words)
+        return self.out
+
+
+def find_fields(lines: list[Line], *, part: str, method: Method) -> list[Candidate]:
+    """Candidates for every labelled value in `lines`, each normalised through `values.normalize`.
+
+    Tracks section headings ("Employer information", "Work abroad") so bare labels ("Name",
+    "Phone") land on the right field; confidence is the lowest word confidence of the value, the
+    box the union of its words; a value that does not normalise is kept with `uncertain` set.
+    """
+    return _Finder(lines, part, method).run()
