@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import logging
 import math
+import re
 from typing import Any
 
 import pdfplumber
@@ -20,7 +21,7 @@ import pypdfium2.raw as pdfium_c
 from PIL import Image
 from pypdf import PdfReader
 
-from parsers import layout
+from parsers import labels, layout
 from parsers.layout import Line, Word
 from parsers.pdf_form import parse_pdf_form
 from parsers.types import Box, Candidate, Extraction, Limits, Method, Part, PartProblem
@@ -36,6 +37,7 @@ RENDER_DPI = 300  # for pages that must be rendered: what Tesseract reads best
 MIN_TEXT_WORDS = 3  # fewer words than this on a page with a big image: the text is a stamp or header
 IMAGE_PAGE_SHARE = 0.5  # an image covering this share of the page makes it a scanned page
 SINGLE_IMAGE_SHARE = 0.9  # one image covering this much is the whole page: take it as it is
+_LABEL_LINE = re.compile(r"^\s*[^:\n]{1,60}:\s*\S")  # as parsers.body: `Label: value`
 _TAIL = 4096  # a complete PDF ends with %%EOF within this many bytes (some writers add padding)
 
 
@@ -111,29 +113,39 @@ def _locate(raw: str, lines: list[Line]) -> tuple[int | None, Box | None]:
     return None, None
 
 
-def _find(lines: list[Line], text: str, part: Part, method: Method, page: int) -> list[Candidate]:
-    """The label finder on positioned lines, then prose for what labels did not give."""
-    found: list[Candidate] = []
-    try:
-        from parsers.fields import find_fields
+def _overlaps(a: Box | None, b: Box | None) -> bool:
+    return a is not None and b is not None and a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
 
-        found = list(find_fields(lines, part=part.name, method=method))
-    except ImportError:  # pragma: no cover - only while fields.py is missing
-        log.warning("parsers.fields is not available; labelled values are not read")
-    try:
-        from parsers.prose import find_in_prose
-    except ImportError:  # pragma: no cover
-        return found
+
+def _find(lines: list[Line], part: Part, method: Method, page: int) -> tuple[list[Candidate], str]:
+    """The label finder on positioned lines, then prose on the rest; (candidates, page text).
+
+    As in `parsers.body`, lines that hold a label or a labelled value are blanked for prose
+    ("Dependent: Anna Doe, born 2/3/2012" is not the worker's birth), and a labelled name
+    keeps prose name parts out.
+    """
+    from parsers.fields import find_fields
+    from parsers.prose import find_in_prose
+
+    text = "\n".join(line.text for line in lines)
+    found = list(find_fields(lines, part=part.name, method=method))
+    boxes = [c.provenance.box for c in found if c.provenance.box is not None]
+    prose_lines = []
+    for line in lines:
+        labelled = _LABEL_LINE.match(line.text) and labels.match_label(line.text.strip()) is not None
+        taken = any(_overlaps(line.box, b) for b in boxes)
+        prose_lines.append("" if labelled or taken else line.text)
     have = {c.field for c in found}
-    for c in find_in_prose(text, part=part.name, method=method):
-        if c.field in have:
+    names = bool(have & {"worker.first_name", "worker.last_name"})
+    for c in find_in_prose("\n".join(prose_lines), part=part.name, method=method):
+        if c.field in have or (names and c.field.startswith("worker.") and c.field.endswith("_name")):
             continue
         if c.provenance.box is None:
             where, box = _locate(c.raw, lines)
             prov = c.provenance.model_copy(update={"page": where or page, "box": box})
             c = c.model_copy(update={"provenance": prov})
         found.append(c)
-    return found
+    return found, text
 
 
 def _plumber_words(page: Any, number: int) -> list[Word]:
@@ -254,10 +266,9 @@ def _parse_pages(part: Part, limits: Limits) -> Extraction:
                 scanned = not words or (len(words) < MIN_TEXT_WORDS and _image_share(page) >= IMAGE_PAGE_SHARE)
                 page.close()  # pdfplumber caches every object of a page; free it as soon as we are done
                 if words:
-                    lines = _lines(words)
-                    text = "\n".join(line.text for line in lines)
+                    found, text = _find(_lines(words), part, "text", number)
+                    candidates += found
                     texts.append(text)
-                    candidates += _find(lines, text, part, "text", number)
                 if not scanned:
                     continue  # no text at all may still be text drawn as outlines: OCR finds blank pages cheaply
                 if _ocr is None:
@@ -284,10 +295,9 @@ def _parse_pages(part: Part, limits: Limits) -> Extraction:
                     )
                     continue
                 if ocr_words:
-                    lines = _lines(ocr_words)
-                    text = "\n".join(line.text for line in lines)
+                    found, text = _find(_lines(ocr_words), part, "ocr", number)
+                    candidates += found
                     texts.append(text)
-                    candidates += _find(lines, text, part, "ocr", number)
     finally:
         if doc is not None:
             doc.close()
