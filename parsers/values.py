@@ -455,7 +455,7 @@ def parse_request_type(raw: str) -> str | None:
 # names
 
 _TITLES = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "herr", "frau", "mme", "mlle",
-           "m", "sr", "sra", "srta"}
+           "sr", "sra", "srta"}
 _SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "v", "phd", "md", "esq"}
 _PARTICLES = {"van", "von", "de", "del", "della", "der", "den", "di", "da", "dos", "das", "du", "la",
               "le", "ten", "ter", "bin", "al", "st", "mc", "zu", "vom"}
@@ -472,10 +472,18 @@ def parse_name(raw: str) -> dict[str, str]:
     Keys are absent when a part is not there ("Doe" gives only `last_name`); particles such as
     "van der" stay with the last name, suffixes such as "Jr." follow it.
     """
-    text = _clean(raw).strip(" .")
+    text = _clean(raw)
+    last = text.split()[-1].casefold() if text else ""
+    if last.endswith(".") and last.strip(".") not in _SUFFIXES and len(last) > 2:
+        text = text.rstrip(".")  # a sentence's full stop, not an initial's or "Jr."'s dot
     if not text:
         return {}
     suffix = ""
+    while True:  # titles first, in either order of the name: "Ms. Doe, Jane", "Dr. Jane Doe"
+        m = re.match(r"^(\w+)\.?\s+", text)
+        if not (m and m[1].casefold() in _TITLES and len(text.split()) > 1):
+            break
+        text = text[m.end() :]
     if "," in text:
         head, tail = (p.strip() for p in text.split(",", 1))
         tail_key = tail.casefold().replace(".", "").strip()
