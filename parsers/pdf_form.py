@@ -17,7 +17,8 @@ from typing import Any
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, NameObject
 
-from parsers import labels, values
+from parsers import labels, layout, values
+from parsers.layout import Line, Word
 from parsers.types import Box, Candidate, Extraction, Limits, Part, Provenance
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ _MODEL_PATH = re.compile(
 # One box per character: `worker.ssn.1` ... `worker.ssn.9`.
 _SPLIT = re.compile(r"^(?P<base>.+?)\.(?P<n>\d+)$")
 _MAX_PARENT_DEPTH = 32
+PRINTED_LABEL_CONFIDENCE = 0.95
 
 
 @dataclass
@@ -44,6 +46,7 @@ class FormField:
     page: int | None = None  # 1-based
     box: Box | None = None
     kind: str = "/Tx"
+    radio: bool = False
 
 
 def _get(node: DictionaryObject, key: str) -> Any:
@@ -150,7 +153,9 @@ def _fields(reader: PdfReader) -> dict[str, FormField]:
             if state is not None and raw is not None and str(state) != str(raw):
                 continue  # an unticked choice of a radio group
         if name not in found:
-            found[name] = FormField(name, value, number, _page_box(annot.get("/Rect"), page), kind)
+            flags = int(_get(annot, "/Ff") or 0)
+            radio = kind == "/Btn" and bool(flags & (1 << 15))
+            found[name] = FormField(name, value, number, _page_box(annot.get("/Rect"), page), kind, radio)
     # Fields without any widget (hidden data fields some tools write) still carry values.
     try:
         every = reader.get_fields() or {}
@@ -212,6 +217,77 @@ def _foreign_path(name: str) -> str | None:
     return labels.header_field(name)
 
 
+class _PrintedLabels:
+    """The text printed beside a widget, for forms whose field names say nothing (`Text1`).
+
+    PDF editors name fields `Text1`, `Check Box3`; the person filling the form reads the label
+    printed next to the box, and so do we: the nearest text to the left on the same row (or the
+    line just above) for a text field, the caption to the right of a check box, the row's first
+    text for a radio group. The page's words are read only if such a field exists.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._pages: dict[int, list[Line]] = {}
+
+    def _lines(self, page: int) -> list[Line]:
+        if page not in self._pages:
+            import pdfplumber  # noqa: PLC0415 - only for forms with meaningless field names
+
+            with pdfplumber.open(io.BytesIO(self._data)) as pdf:
+                pg = pdf.pages[page - 1]
+                x0, top, x1, bottom = (float(v) for v in pg.bbox)
+                words = [
+                    Word(
+                        text=w["text"],
+                        box=Box(
+                            x0=(float(w["x0"]) - x0) / (x1 - x0),
+                            y0=(float(w["top"]) - top) / (bottom - top),
+                            x1=(float(w["x1"]) - x0) / (x1 - x0),
+                            y1=(float(w["bottom"]) - top) / (bottom - top),
+                        ),
+                        page=page,
+                    )
+                    for w in pg.extract_words()
+                ]
+                pg.close()
+            self._pages[page] = layout.lines_from_words(words)
+        return self._pages[page]
+
+    def path(self, field: FormField) -> str | None:
+        if field.page is None or field.box is None:
+            return None
+        box = field.box
+        mid = (box.y0 + box.y1) / 2
+        row = [
+            ln for ln in self._lines(field.page) if ln.box is not None and ln.box.y0 - 0.004 <= mid <= ln.box.y1 + 0.004
+        ]
+        left = sorted((ln for ln in row if ln.box and ln.box.x1 <= box.x0 + 0.002), key=lambda ln: -ln.box.x1)  # type: ignore[union-attr]
+        right = sorted((ln for ln in row if ln.box and ln.box.x0 >= box.x1 - 0.002), key=lambda ln: ln.box.x0)  # type: ignore[union-attr]
+        above = sorted(
+            (
+                ln
+                for ln in self._lines(field.page)
+                if ln.box is not None
+                and 0 <= box.y0 - ln.box.y1 <= 2 * (box.y1 - box.y0)
+                and ln.box.x0 < box.x1
+                and box.x0 < ln.box.x1
+            ),
+            key=lambda ln: -ln.box.y1,  # type: ignore[union-attr]
+        )
+        if field.kind == "/Btn" and field.radio:
+            order = sorted(row, key=lambda ln: ln.box.x0)[:1]  # type: ignore[union-attr]
+        elif field.kind == "/Btn":
+            order = right[:1] + left[:1]
+        else:
+            order = left[:1] + above[:1]
+        for line in order:
+            path = labels.header_field(line.text)
+            if path:
+                return path
+        return None
+
+
 def _normalize(path: str, raw: str) -> tuple[list[tuple[str, str]], str | None]:
     try:
         return values.normalize(path, raw)
@@ -241,20 +317,26 @@ def parse_pdf_form(part: Part, limits: Limits) -> Extraction | None:
     fields = _join_split(fields)
     candidates: list[Candidate] = []
     text_lines: list[str] = []
+    printed = _PrintedLabels(part.data)
     for name, field in fields.items():
         path = _model_path(name) or _foreign_path(name)
+        label, confidence = name, 1.0
+        if path is None:
+            path = printed.path(field)
+            # The printed label is read, not declared: a shade less sure than a field's own name.
+            label, confidence = f"{name} (printed label)", PRINTED_LABEL_CONFIDENCE
         text_lines.append(f"{name}: {field.value}")
         if path is None:
             continue
         pairs, uncertain = _normalize(path, field.value)
-        prov = Provenance(part=part.name, page=field.page, box=field.box, method="form", label=name)
+        prov = Provenance(part=part.name, page=field.page, box=field.box, method="form", label=label)
         for fpath, value in pairs:
             candidates.append(
                 Candidate(
                     field=fpath,
                     value=value,
                     raw=field.value,
-                    confidence=1.0,
+                    confidence=confidence,
                     provenance=prov,
                     uncertain=uncertain,
                 )

@@ -287,17 +287,23 @@ def _foreign_fields(req: dict[str, Any], rng: random.Random) -> list[tuple[str, 
         out.append((name, name, value))
     for i in range(DEPENDENT_SLOTS):
         dep = req["dependents"][i] if i < len(req["dependents"]) else None
-        out.append((f"Dependent {i + 1} Name", f"Dependent {i + 1} name", dep["name"] if dep else ""))
+        out.append((f"Dependent {i + 1} Name", f"Dependent {i + 1} Name", dep["name"] if dep else ""))
         out.append(
-            (f"Dependent {i + 1} Date of Birth", "Date of birth", us_date(dep["date_of_birth"], rng) if dep else "")
+            (
+                f"Dependent {i + 1} Date of Birth",
+                f"Dependent {i + 1} Date of Birth",
+                us_date(dep["date_of_birth"], rng) if dep else "",
+            )
         )
-        out.append((f"Dependent {i + 1} Relationship", "Relationship", dep["relationship"] if dep else ""))
+        out.append(
+            (f"Dependent {i + 1} Relationship", f"Dependent {i + 1} Relationship", dep["relationship"] if dep else "")
+        )
     return out
 
 
 def acroform_pdf(
     req: dict[str, Any] | None,
-    names: Literal["model", "foreign"] = "model",
+    names: Literal["model", "foreign", "generic"] = "model",
     *,
     split_digits: bool = False,
     edition: str | None = FORM_EDITION,
@@ -308,7 +314,9 @@ def acroform_pdf(
     `names="model"` is our own form: fields named after model paths, a `request_type` radio with
     exports `employee`/`self_employed`, check boxes for the yes/no fields, and a hidden
     `coc_form_edition` field. `split_digits` gives SSN and EIN one box per digit
-    (`worker.ssn.1`...). `names="foreign"` is another organisation's form with its own field names.
+    (`worker.ssn.1`...). `names="foreign"` is another organisation's form with its own field names;
+    `names="generic"` the same form as a PDF editor makes it, fields named `Text1`, `Check Box1`,
+    `Group1`, so only the printed labels beside them say what they are.
     `req=None` gives the blank form.
     """
     rng = rng or random.Random(0)
@@ -418,18 +426,31 @@ def acroform_pdf(
             borderWidth=1,
         )
     else:
+        generic = names == "generic"
         label("Type of Request", y)
         rtype = req["request_type"] if req else None
         for i, (export, key) in enumerate((("Employee", "employee"), ("Self-Employed", "self_employed"))):
-            form.radio(name="Type of Request", value=export, selected=rtype == key, x=260 + i * 90, y=y, size=14)
+            c.setFont("Helvetica", 9)
+            c.drawString(278 + i * 90, y + 3, export)
+            form.radio(
+                name="Group1" if generic else "Type of Request",
+                value=export,
+                selected=rtype == key,
+                x=260 + i * 90,
+                y=y,
+                size=14,
+            )
         y = next_row(y)
-        for name, text, value in _foreign_fields(req, rng) if req else []:
+        for n, (name, text, value) in enumerate(_foreign_fields(req, rng) if req else [], start=1):
             label(text, y)
-            form.textfield(name=name, value=value, x=200, y=y, width=340, height=16, borderWidth=1)
+            form.textfield(
+                name=f"Text{n}" if generic else name, value=value, x=200, y=y, width=340, height=16, borderWidth=1
+            )
             y = next_row(y)
-        for path, name in FOREIGN_CHECKBOXES.items():
-            label(name, y)
-            form.checkbox(name=name, checked=f.get(path) == "true", x=300, y=y, size=14)
+        for n, (path, name) in enumerate(FOREIGN_CHECKBOXES.items(), start=1):
+            form.checkbox(name=f"Check Box{n}" if generic else name, checked=f.get(path) == "true", x=50, y=y, size=14)
+            c.setFont("Helvetica", 9)
+            c.drawString(70, y + 4, name)  # the caption to the right of the box, as on most forms
             y = next_row(y)
     c.showPage()
     c.save()

@@ -95,6 +95,20 @@ def test_foreign_form_reads_every_field_through_labels(seed: int) -> None:
     assert all(c.provenance.method == "form" for c in ex.records[0])
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_generic_form_reads_fields_by_their_printed_labels(seed: int) -> None:
+    """Fields named `Text1`, `Check Box1`, `Group1`: the label printed beside each says what it is."""
+    req = _request(seed)
+    data = docgen.acroform_pdf(req, "generic", rng=random.Random(seed))
+    assert "Text1" in read_form_fields(data)
+    ex = parse_pdf(_part(data), LIMITS)
+    assert not ex.problems
+    assert _wrong(req, ex) == {}
+    for c in ex.records[0]:
+        assert c.provenance.method == "form" and c.confidence < 1.0
+        assert c.provenance.label is not None and "printed label" in c.provenance.label
+
+
 def test_read_form_fields_gives_export_values() -> None:
     req = _request(1)
     req["request_type"] = "employee"
