@@ -430,3 +430,18 @@ def test_lost_insert_race_returns_the_winner(store: Store, monkeypatch: pytest.M
     calls.clear()
     assert store.store_submission(inc(mail(70), "smtp")) == (winner, False)  # unique content key
     assert n_rows(store, Submission) == 1
+
+
+def test_db_command_from_any_directory(
+    db_url: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`coc-intake db upgrade` needs no alembic.ini in the current directory: the migrations ship inside."""
+    from intake.store.__main__ import db_command
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COC_INTAKE_STORE__URL", db_url)
+    assert db_command("current") == 1  # empty database: behind head
+    assert db_command("upgrade") == 0
+    assert db_command("current") == 0
+    out = capsys.readouterr().out
+    assert "upgraded to 0001" in out and "current 0001, head 0001" in out
