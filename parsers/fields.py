@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from parsers.labels import LabelMatch, match_label_at, match_section
 from parsers.layout import Line, Word
 from parsers.types import Box, Candidate, Method, Provenance
-from parsers.values import normalize, parse_relationship
+from parsers.values import has_shape, normalize, parse_relationship
 
 # Values that mean "nothing here": no candidate at all rather than an uncertain one.
 _EMPTY = {"n/a", "na", "none", "-", "--", "—", "–", "not applicable", "nil", "tbd", "unknown", "n.a.",
@@ -22,6 +22,12 @@ _DATE_LEAVES = {"date_of_birth", "start_date", "end_date", "hire_date", "irs_312
 _DEP_HEADER_NAME = re.compile(r"\bname\b", re.IGNORECASE)
 _DEP_HEADER_DOB = re.compile(r"\b(?:date of birth|birth ?date|dob|d\.o\.b\.?|born)\b", re.IGNORECASE)
 _DEP_HEADER_REL = re.compile(r"\brelation(?:ship)?\b", re.IGNORECASE)
+
+
+def _is_dependents_header(text: str) -> bool:
+    """ "Name | Date of birth | Relationship" (any order), not "Name: Anna, relationship: wife"."""
+    return bool(_DEP_HEADER_NAME.search(text) and _DEP_HEADER_DOB.search(text)
+                and _DEP_HEADER_REL.search(text)) and ":" not in text and len(text) < 80
 
 
 def _text(words: list[Word]) -> str:
@@ -88,7 +94,7 @@ class _Finder:
     def _is_label_or_heading(self, text: str) -> bool:
         if not text.strip():
             return True
-        if match_section(text) is not None:
+        if match_section(text) is not None or _is_dependents_header(text):
             return True
         m = match_label_at(text, self._section_for_labels())
         return m is not None and (m.separator or not m.strict)
@@ -188,10 +194,7 @@ class _Finder:
         """A "Name | Date of birth | Relationship" header: read its rows as dependents."""
         row = self._same_row(i)
         header = " ".join(_text(self.lines[j].words) for j in sorted(row))
-        if not (_DEP_HEADER_NAME.search(header) and _DEP_HEADER_DOB.search(header)
-                and _DEP_HEADER_REL.search(header)):
-            return False
-        if match_label_at(header) is not None and ":" in header:
+        if not _is_dependents_header(header):
             return False
         self.used.update(row)
         j = max(row) + 1
@@ -242,9 +245,10 @@ class _Finder:
             if inner is not None and ":" in tail[: inner.end]:
                 value_words, rest = value_words[:k], value_words[k:]
                 break
-        # "Born 4/24/1985": a common word without a separator is a label only when its value reads
+        # "Born 4/24/1985": a common word without a separator is a label only when its value has a
+        # shape to check and reads ("Born in a small town" is prose)
         if m.strict and not m.separator and (
-            not value_words or normalize(m.field, _text(value_words))[1] is not None
+            not value_words or not has_shape(m.field) or normalize(m.field, _text(value_words))[1] is not None
         ):
             return None
         if not value_words:

@@ -686,6 +686,21 @@ _ADDRESS_FIELDS = {"employer.address", "worker.address", "assignment.work_addres
 _ADDRESS_KEYS = ("street", "city", "state", "postal_code", "country")
 
 
+def has_shape(field: str) -> bool:
+    """Whether `normalize` checks the shape of this field's values (a date, an SSN) or takes any text.
+
+    A label that is also a common word ("Born", "To") is believed without a separator only when
+    its value has a shape that confirms it.
+    """
+    leaf = field.rsplit(".", 1)[-1]
+    return (
+        leaf in {"ssn", "ein", "state", "postal_code", "country", "request_type", "relationship"}
+        | _DATE_FIELDS | _COUNTRY_FIELDS | _BOOL_FIELDS | _EMAIL_FIELDS | _PHONE_FIELDS
+        or field in _ADDRESS_FIELDS
+        or field in ("worker.name", "assignment.country")
+    )
+
+
 def normalize(field: str, raw: str) -> tuple[list[tuple[str, str]], str | None]:
     """Canonical (field, value) pairs for a raw value read for `field`, and why it failed, if it did.
 
