@@ -12,7 +12,9 @@ from __future__ import annotations
 import io
 import logging
 import math
+import os
 import re
+from dataclasses import replace
 from typing import Any
 
 import pdfplumber
@@ -27,9 +29,9 @@ from parsers.pdf_form import parse_pdf_form
 from parsers.types import Box, Candidate, Extraction, Limits, Method, Part, PartProblem
 
 try:  # OCR is another module; a PDF of text must still be read without it.
-    from parsers import ocr as _ocr
+    from parsers import ocr as _ocr_module
 except ImportError:  # pragma: no cover - only while ocr.py is missing
-    _ocr = None  # type: ignore[assignment]
+    _ocr_module = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -222,15 +224,6 @@ def page_image(doc: pdfium.PdfDocument, index: int, limits: Limits) -> Image.Ima
         page.close()
 
 
-def _ocr_words(doc: pdfium.PdfDocument, index: int, limits: Limits) -> list[Word]:
-    assert _ocr is not None
-    image = page_image(doc, index, limits)
-    try:
-        return list(_ocr.ocr_page(image, page=index + 1, limits=limits))
-    finally:
-        image.close()
-
-
 def parse_pdf(part: Part, limits: Limits) -> Extraction:
     """Read a PDF: its form fields, else its text with positions, else its pages by OCR."""
     bad, _pages = _check(part, limits)
@@ -251,56 +244,85 @@ def parse_pdf(part: Part, limits: Limits) -> Extraction:
         return _problem(part, "unreadable", f"{name} could not be read as a PDF ({type(exc).__name__}).")
 
 
+def _ocr_problem(part: Part, number: int, exc: BaseException | None, limits: Limits) -> PartProblem:
+    timeout = exc is not None and type(exc).__name__ == "OcrTimeout"
+    return PartProblem(
+        code="ocr_timeout" if timeout else "ocr_failed",
+        part=part.name,
+        message=f"{_name(part)} page {number} could not be read by OCR"
+        + (f" within {limits.ocr_seconds_per_page:g} seconds." if timeout else "."),
+    )
+
+
+def _ocr(part: Part, indexes: list[int], limits: Limits) -> dict[int, list[Word] | PartProblem]:
+    """OCR the given pages (0-based), a core's worth at a time so only that many images are in memory.
+
+    `ocr.read_pages` runs one single-threaded Tesseract per core; a page that fails or times out
+    becomes a problem for that page alone.
+    """
+    assert _ocr_module is not None
+    out: dict[int, list[Word] | PartProblem] = {}
+    batch = max(1, os.cpu_count() or 1)
+    doc = pdfium.PdfDocument(part.data)
+    try:
+        for start in range(0, len(indexes), batch):
+            chunk = indexes[start : start + batch]
+            images: list[Image.Image] = []
+            try:
+                for index in chunk:
+                    images.append(page_image(doc, index, limits))
+                results = _ocr_module.read_pages(images, limits, workers=len(images))
+            except Exception as exc:  # noqa: BLE001 - a rendering or Tesseract failure: these pages only
+                log.warning("OCR of %s failed: %s", part.name, type(exc).__name__)
+                for index in chunk:
+                    out[index] = _ocr_problem(part, index + 1, exc, limits)
+                continue
+            finally:
+                for image in images:
+                    image.close()
+            for index, result in zip(chunk, results, strict=True):
+                if isinstance(result, BaseException):
+                    out[index] = _ocr_problem(part, index + 1, result, limits)
+                else:
+                    # read_pages numbers pages within the batch; the page number is the PDF's.
+                    out[index] = [replace(w, page=index + 1) for w in result]
+    finally:
+        doc.close()
+    return out
+
+
 def _parse_pages(part: Part, limits: Limits) -> Extraction:
     name = _name(part)
-    candidates: list[Candidate] = []
+    found: dict[tuple[int, int], tuple[list[Candidate], str]] = {}  # (page index, 0 text / 1 OCR)
     problems: list[PartProblem] = []
-    texts: list[str] = []
-    doc: pdfium.PdfDocument | None = None  # opened for the first page that needs OCR, once
-    try:
-        with pdfplumber.open(io.BytesIO(part.data)) as pdf:
-            count = len(pdf.pages)
-            for index, page in enumerate(pdf.pages):
-                number = index + 1
-                words = _plumber_words(page, number)
-                scanned = not words or (len(words) < MIN_TEXT_WORDS and _image_share(page) >= IMAGE_PAGE_SHARE)
-                page.close()  # pdfplumber caches every object of a page; free it as soon as we are done
-                if words:
-                    found, text = _find(_lines(words), part, "text", number)
-                    candidates += found
-                    texts.append(text)
-                if not scanned:
-                    continue  # no text at all may still be text drawn as outlines: OCR finds blank pages cheaply
-                if _ocr is None:
-                    problems.append(
-                        PartProblem(
-                            code="ocr_unavailable",
-                            part=part.name,
-                            message=f"{name} page {number} is an image and OCR is not available.",
-                        )
-                    )
-                    continue
-                try:
-                    doc = doc or pdfium.PdfDocument(part.data)
-                    ocr_words = _ocr_words(doc, index, limits)
-                except Exception as exc:  # noqa: BLE001 - OcrTimeout or a Tesseract failure: one page only
-                    timeout = type(exc).__name__ == "OcrTimeout"
-                    problems.append(
-                        PartProblem(
-                            code="ocr_timeout" if timeout else "ocr_failed",
-                            part=part.name,
-                            message=f"{name} page {number} could not be read by OCR"
-                            + (f" within {limits.ocr_seconds_per_page:g} seconds." if timeout else "."),
-                        )
-                    )
-                    continue
-                if ocr_words:
-                    found, text = _find(_lines(ocr_words), part, "ocr", number)
-                    candidates += found
-                    texts.append(text)
-    finally:
-        if doc is not None:
-            doc.close()
+    scanned: list[int] = []
+    with pdfplumber.open(io.BytesIO(part.data)) as pdf:
+        count = len(pdf.pages)
+        for index, page in enumerate(pdf.pages):
+            words = _plumber_words(page, index + 1)
+            # No text at all may still be text drawn as outlines; OCR finds blank pages cheaply.
+            if not words or (len(words) < MIN_TEXT_WORDS and _image_share(page) >= IMAGE_PAGE_SHARE):
+                scanned.append(index)
+            page.close()  # pdfplumber caches every object of a page; free it as soon as we are done
+            if words:
+                found[(index, 0)] = _find(_lines(words), part, "text", index + 1)
+    if scanned and _ocr_module is None:
+        problems += [
+            PartProblem(
+                code="ocr_unavailable",
+                part=part.name,
+                message=f"{name} page {i + 1} is an image and OCR is not available.",
+            )
+            for i in scanned
+        ]
+    elif scanned:
+        for index, result in _ocr(part, scanned, limits).items():
+            if isinstance(result, PartProblem):
+                problems.append(result)
+            elif result:
+                found[(index, 1)] = _find(_lines(result), part, "ocr", index + 1)
+    candidates = [c for key in sorted(found) for c in found[key][0]]
+    texts = [found[key][1] for key in sorted(found) if found[key][1]]
     if not texts and not problems:
         problems.append(PartProblem(code="no_text", part=part.name, message=f"{name} has no text that could be read."))
     return Extraction(
