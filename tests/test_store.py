@@ -445,3 +445,26 @@ def test_db_command_from_any_directory(
     assert db_command("current") == 0
     out = capsys.readouterr().out
     assert "upgraded to 0001" in out and "current 0001, head 0001" in out
+
+
+def test_mark_extracted_takes_the_pipeline_models(store: Store) -> None:
+    """`SubmissionResult` and its `RequestResult`s go in as they are (dates become ISO text)."""
+    from datetime import date
+
+    from intake.extract import PartSummary, RequestResult, SubmissionResult
+    from intake.model import CertificateRequest
+
+    req = CertificateRequest.model_validate(
+        {
+            "worker": {"first_name": "Sam", "last_name": "Example", "ssn": "123-45-6789"},
+            "assignment": {"country": "FR", "start_date": date(2026, 6, 1)},
+        }
+    )
+    rr = RequestResult(request=req, status="needs_review", confidence={"worker.ssn": 0.5})
+    result = SubmissionResult(requests=[rr], parts=[PartSummary(name="body", media_type="text/plain", pages=1)])
+    sid, _ = store.store_submission(inc(mail(80)))
+    (made,) = store.mark_extracted(sid, result, result.requests)
+    assert made.state == "needs_review" and made.country == "FR" and made.ssn_last4 == "6789"
+    assert made.fields["assignment"]["start_date"] == "2026-06-01"
+    assert store.get_submission(sid).result == result.model_dump(mode="json")
+    assert CertificateRequest.model_validate(store.get_request(made.id).fields) == req

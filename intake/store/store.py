@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from typing import TYPE_CHECKING, Any, Literal
@@ -298,15 +298,35 @@ def _outbox_item(o: Outbox) -> OutboxItem:
     )
 
 
-def _as_dict(value: str | bytes | Mapping[str, Any] | None) -> dict[str, Any] | None:
+def _jsonable(value: Any) -> Any:
+    """Plain JSON data from dicts, pydantic models (`model_dump(mode="json")`), dates and JSON text.
+
+    So the pipeline can hand over its `SubmissionResult` and `RequestResult` objects as they are.
+    """
+    if isinstance(value, str | bytes):
+        return json.loads(value)
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+
+    def default(o: Any) -> Any:
+        if hasattr(o, "model_dump"):
+            return o.model_dump(mode="json")
+        if isinstance(o, date | datetime):
+            return o.isoformat()
+        if isinstance(o, set | frozenset | tuple):
+            return list(o)
+        raise TypeError(f"cannot store a {type(o).__name__} as JSON")
+
+    return json.loads(json.dumps(value, default=default))
+
+
+def _as_dict(value: Any) -> dict[str, Any] | None:
     if value is None:
         return None
-    if isinstance(value, str | bytes):
-        loaded = json.loads(value)
-        if not isinstance(loaded, dict):
-            raise ValueError("result_json must be a JSON object")
-        return loaded
-    return dict(value)
+    loaded = _jsonable(value)
+    if not isinstance(loaded, dict):
+        raise ValueError("result_json must be a JSON object")
+    return loaded
 
 
 class Store:
@@ -567,8 +587,8 @@ class Store:
     def mark_extracted(
         self,
         submission_id: int,
-        result_json: str | bytes | Mapping[str, Any] | None,
-        requests: list[dict[str, Any]],
+        result_json: Any,
+        requests: Sequence[Any],
         *,
         expected: Collection[str] = ("received", "failed"),
         actor: str = "pipeline",
@@ -576,8 +596,8 @@ class Store:
     ) -> list[RequestRecord]:
         """Record an extraction: parts, one request row per request found, events; one transaction.
 
-        `result_json` is the `SubmissionResult` (JSON text or dict), `requests` its `RequestResult`s
-        dumped as dicts: `request` (or `fields`), `status` (`valid` -> request state `accepted`,
+        `result_json` is the `SubmissionResult` (the model, JSON text or a dict), `requests` its
+        `RequestResult`s (models or dicts): `request` (or `fields`), `status` (`valid` -> request state `accepted`,
         `needs_review`), `problems`, `confidence`, `provenance`; an explicit `state` wins over
         `status`. The submission becomes `extracted`, or `needs_review` when no request was found.
         Raises `StateConflict` if the submission was not in `expected` (extracted by someone else).
@@ -614,7 +634,8 @@ class Store:
                 )
                 or 0
             )
-            for i, item in enumerate(requests):
+            for i, raw_item in enumerate(requests):
+                item = _as_dict(raw_item) or {}
                 fields = item.get("request", item.get("fields")) or {}
                 state = item.get("state") or ("accepted" if item.get("status") == "valid" else "needs_review")
                 if state not in REQUEST_STATES:
