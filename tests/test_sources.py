@@ -684,3 +684,63 @@ def test_fax_number_helpers() -> None:
     assert parse_sidecar(b"Sender: +44 20 7123 4567\n", "x.tif.txt") == "+442071234567"
     assert parse_sidecar(b'{"from": "+1 208 555 0142"}', "x.tif.json") == "+12085550142"
     assert parse_sidecar(b"pages=3\n", "x.tif.txt") is None
+
+
+# --------------------------------------------------------------------------- built from the settings
+
+
+def test_sources_from_settings(
+    dovecot: DovecotServer, store: RecordingStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from intake.settings import load_settings
+
+    cfg = tmp_path / "coc.toml"
+    cfg.write_text(
+        f"""
+[paths]
+var = "{tmp_path / "var"}"
+[imap]
+enabled = true
+host = "{dovecot.host}"
+port = {dovecot.port}
+security = "none"
+username = "{dovecot.user}"
+processed_folder = "Done"
+processed_flag = "$Seen2Coc"
+[smtp_listener]
+port = {free_port()}
+accepted_recipients = ["Requests@Example.org"]
+[fax]
+stable_seconds = 0.2
+""",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("COC_INTAKE_IMAP__PASSWORD", dovecot.password)
+    settings = load_settings(cfg)
+
+    imap_append(dovecot, "INBOX", make_mail(1))
+    src = ImapSource.from_settings(settings.imap, store)
+    try:
+        assert len(src.poll_once()) == 1
+    finally:
+        src.close()
+    assert imap_count(dovecot, "Done") == 1
+    assert len(imap_uids(dovecot, "Done", ["KEYWORD", "$Seen2Coc"])) == 1
+
+    smtp = SmtpSource.from_settings(settings.smtp_listener, store)
+    smtp.start()
+    try:
+        with smtplib.SMTP(smtp.host, smtp.port, timeout=10) as s:
+            s.sendmail("hr@employer.example", ["requests@example.org"], make_mail(2))
+    finally:
+        smtp.stop()
+
+    fax = FaxDirSource.from_settings(settings.fax, settings.paths, store)
+    settings.fax_inbox.mkdir(parents=True, exist_ok=True)
+    (settings.fax_inbox / "fax0001.pdf").write_bytes(b"%PDF-1.4\n% settings\n")
+    (settings.fax_inbox / "fax0001.pdf.txt").write_text("sender=+1 208 555 0142\n")
+    assert len(scan_until(fax, 1)) == 1
+    assert (settings.fax_done / "fax0001.pdf.txt").exists()
+    assert [inc.channel for inc in store.incoming()] == ["imap", "smtp", "fax"]
+    assert store.incoming()[2].sender == "+12085550142"
+    assert store.count() == 3

@@ -29,11 +29,13 @@ __all__ = ["DEFAULT_SENDER_PATTERN", "FaxDirSource", "normalise_fax_number", "pa
 
 log = logging.getLogger("intake.sources.faxdir")
 
-DEFAULT_SENDER_PATTERN = r"^fax[_-](?P<sender>\+?[0-9][0-9 ().-]{4,30}?)[_-]\d{8}T?\d{4,6}"
+DEFAULT_SENDER_PATTERN = r"^fax[_-](?P<number>\+?[0-9][0-9 ().-]{4,30}?)[_-]\d{8}T?\d{4,6}"
 """Matches e.g. ``fax_+12085550142_20261125T101400.tif``; HylaFAX ``fax000123.tif`` does not match and
-falls back to its sidecar."""
+falls back to its sidecar. The number is the group named ``number`` (or ``sender``), else the first
+group."""
 
 FAX_EXTENSIONS = (".pdf", ".tif", ".tiff")
+TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial")
 SIDECAR_EXTENSIONS = (".txt", ".json")
 _SIDECAR_KEYS = ("sender", "from", "fax", "callerid", "caller_id", "cidnumber", "cid", "tsi", "remote")
 
@@ -77,9 +79,9 @@ def parse_sidecar(data: bytes, name: str) -> str | None:
     return None
 
 
-def _is_temporary(name: str) -> bool:
-    lower = name.lower()
-    return name.startswith(".") or lower.endswith((".tmp", ".part", "~")) or lower.startswith("~")
+def _dotted(ext: str) -> str:
+    ext = ext.strip().lower()
+    return ext if ext.startswith(".") else f".{ext}"
 
 
 @dataclass
@@ -100,6 +102,8 @@ class FaxDirSource:
         rejected: Path | str | None = None,
         sender_pattern: str = DEFAULT_SENDER_PATTERN,
         sidecar_extensions: Iterable[str] = SIDECAR_EXTENSIONS,
+        extensions: Iterable[str] = FAX_EXTENSIONS,
+        ignore_suffixes: Iterable[str] = TEMPORARY_SUFFIXES,
         stable_seconds: float = 5.0,
         sidecar_grace_seconds: float = 30.0,
         empty_grace_seconds: float = 60.0,
@@ -112,7 +116,9 @@ class FaxDirSource:
         self.done = Path(done)
         self.rejected = Path(rejected) if rejected is not None else self.inbox / "rejected"
         self.sender_re = re.compile(sender_pattern) if sender_pattern else None
-        self.sidecar_extensions = tuple(e if e.startswith(".") else f".{e}" for e in sidecar_extensions)
+        self.sidecar_extensions = tuple(_dotted(e) for e in sidecar_extensions if e)
+        self.extensions = tuple(_dotted(e) for e in extensions if e)
+        self.ignore_suffixes = tuple(e.lower() for e in ignore_suffixes if e)
         self.stable_seconds = stable_seconds
         self.sidecar_grace_seconds = sidecar_grace_seconds
         self.empty_grace_seconds = empty_grace_seconds
@@ -126,13 +132,18 @@ class FaxDirSource:
     def from_settings(cls, fax: Any, paths: Any, store: StoreLike, on_new: OnNew | None = None) -> FaxDirSource:
         """Build from the ``[fax]`` and ``[paths]`` settings sections (attribute access)."""
         kwargs: dict[str, Any] = {}
-        for name in ("sender_pattern", "stable_seconds", "poll_seconds"):
+        for name in ("sender_pattern", "stable_seconds", "poll_seconds", "extensions", "ignore_suffixes"):
             if getattr(fax, name, None) is not None:
                 kwargs[name] = getattr(fax, name)
-        ext = getattr(fax, "sidecar_extension", None) or getattr(fax, "sidecar_extensions", None)
-        if ext:
-            kwargs["sidecar_extensions"] = [ext] if isinstance(ext, str) else list(ext)
+        ext = getattr(fax, "sidecar_extension", None)
+        if ext is not None:
+            kwargs["sidecar_extensions"] = [ext] if ext else []
         return cls(store, inbox=paths.fax_inbox, done=paths.fax_done, on_new=on_new, **kwargs)
+
+    def _is_temporary(self, name: str) -> bool:
+        """Names fax servers (and editors) use while a file is still being written."""
+        lower = name.lower()
+        return name.startswith((".", "~")) or lower.endswith(self.ignore_suffixes) or lower.endswith("~")
 
     # ------------------------------------------------------------------ scanning
 
@@ -163,10 +174,8 @@ class FaxDirSource:
         m = self.sender_re.search(name)
         if not m:
             return None
-        try:
-            raw = m.group("sender")
-        except IndexError:
-            raw = m.group(1) if m.groups() else None
+        groups = m.groupdict()
+        raw = groups.get("number") or groups.get("sender") or (m.group(1) if m.groups() else m.group(0))
         return normalise_fax_number(raw) if raw else None
 
     def scan_once(self) -> list[int]:
@@ -188,7 +197,7 @@ class FaxDirSource:
             log.error("fax: cannot list %s: %s", self.inbox, describe_error(exc))
             return created
         for entry in entries:
-            if not entry.is_file(follow_symlinks=False) or _is_temporary(entry.name):
+            if not entry.is_file(follow_symlinks=False) or self._is_temporary(entry.name):
                 continue
             present.add(entry.name)
             path = Path(entry.path)
@@ -199,7 +208,7 @@ class FaxDirSource:
             if not self._stable(path, st, now):
                 continue
             suffix = path.suffix.lower()
-            if suffix in FAX_EXTENSIONS:
+            if suffix in self.extensions:
                 sid = self._take(path, now)
                 if sid is not None:
                     created.append(sid)
@@ -217,8 +226,8 @@ class FaxDirSource:
     def _maybe_orphan(self, sidecar: Path, now: float) -> None:
         """A sidecar whose fax never arrived is set aside after the grace period, not kept forever."""
         stem = sidecar.with_suffix("")
-        candidates = [stem] if stem.suffix.lower() in FAX_EXTENSIONS else []
-        candidates += [stem.with_suffix(ext) for ext in FAX_EXTENSIONS]
+        candidates = [stem] if stem.suffix.lower() in self.extensions else []
+        candidates += [stem.with_suffix(ext) for ext in self.extensions]
         if any(c.exists() for c in candidates):
             return  # its fax file takes it along
         seen = self._seen.get(sidecar.name)
@@ -231,13 +240,15 @@ class FaxDirSource:
         """Store one complete fax file and move it (with its sidecar) to done."""
         from intake.store import Incoming
 
-        sender = self._sender_from_name(path.name)
+        sender: str | None = None
         sidecar = self._sidecar_for(path)
-        if sender is None and sidecar is not None:
+        if sidecar is not None:  # what the fax server recorded wins over a guess from the name
             try:
                 sender = parse_sidecar(sidecar.read_bytes(), sidecar.name)
             except OSError as exc:
                 log.warning("fax: cannot read sidecar %s: %s", sidecar.name, describe_error(exc))
+        if sender is None:
+            sender = self._sender_from_name(path.name)
         if sender is None and sidecar is None:
             # HylaFAX-style names carry no number; give the sidecar a moment to appear.
             seen = self._seen[path.name]

@@ -34,7 +34,7 @@ __all__ = ["ImapSource", "STORED_KEYWORD"]
 log = logging.getLogger("intake.sources.imap")
 
 STORED_KEYWORD = "$CocIntakeStored"
-"""Keyword set on stored messages when no processed folder is configured."""
+"""Default keyword set on every stored message; without a processed folder, flagged ones are skipped."""
 
 Security = Literal["tls", "starttls", "none"]
 
@@ -82,6 +82,7 @@ class ImapSource:
         ssl_context: ssl.SSLContext | None = None,
         folder: str = "INBOX",
         processed_folder: str | None = None,
+        processed_flag: str = STORED_KEYWORD,
         poll_seconds: float = 60.0,
         idle_renew_seconds: float = 25 * 60,
         idle_check_seconds: float = 1.0,
@@ -109,6 +110,7 @@ class ImapSource:
         self._ssl_context = ssl_context
         self.folder = folder
         self.processed_folder = processed_folder or None
+        self.processed_flag = processed_flag or STORED_KEYWORD
         self.poll_seconds = poll_seconds
         self.idle_renew_seconds = idle_renew_seconds
         self.idle_check_seconds = idle_check_seconds
@@ -139,19 +141,23 @@ class ImapSource:
             return text or None
 
         kwargs: dict[str, Any] = {}
+        renamed = {"timeout_seconds": "timeout", "reconnect_max_seconds": "backoff_max"}
         for name in (
             "port",
             "security",
             "tls_verify",
             "folder",
             "processed_folder",
+            "processed_flag",
             "poll_seconds",
             "idle_renew_seconds",
+            "timeout_seconds",
+            "reconnect_max_seconds",
             "batch_size",
             "max_message_bytes",
         ):
             if getattr(imap, name, None) is not None:
-                kwargs[name] = getattr(imap, name)
+                kwargs[renamed.get(name, name)] = getattr(imap, name)
         token = secret(getattr(imap, "oauth2_token", None))
         return cls(
             store,
@@ -261,7 +267,7 @@ class ImapSource:
         if self.processed_folder:
             criteria: list[Any] = ["NOT", "DELETED"]
         else:
-            criteria = ["NOT", "DELETED", "NOT", "KEYWORD", STORED_KEYWORD]
+            criteria = ["NOT", "DELETED", "NOT", "KEYWORD", self.processed_flag]
         uids = sorted(int(u) for u in client.search(criteria))
         created: list[int] = []
         for chunk in _chunks(uids, self.batch_size):
@@ -363,12 +369,13 @@ class ImapSource:
         return sid, new
 
     def _acknowledge(self, client: IMAPClient, uids: list[int]) -> None:
-        """Move stored messages to the processed folder, or flag them when there is none."""
+        """Flag stored messages (keyword, and \\Seen when they stay), then move them if configured."""
         if not uids:
             return
         if not self.processed_folder:
-            client.add_flags(uids, [STORED_KEYWORD], silent=True)
+            client.add_flags(uids, [b"\\Seen", self.processed_flag.encode()], silent=True)
             return
+        client.add_flags(uids, [self.processed_flag.encode()], silent=True)
         if client.has_capability("MOVE"):
             client.move(uids, self.processed_folder)
             return
