@@ -279,9 +279,10 @@ def unflow(text: str, delsp: bool = False) -> str:
         line = line.rstrip("\r")
         depth = len(line) - len(line.lstrip(">"))
         body = line[depth:]
-        if body.startswith(" "):
+        stuffed = body.startswith(" ")
+        if stuffed:
             body = body[1:]  # space-stuffing
-        quote = ">" * depth + (" " if depth else "")
+        quote = ">" * depth + (" " if depth and stuffed else "")
         if current is not None and depth != current_depth:
             out.append(current)
             current = None
@@ -313,9 +314,13 @@ def is_html_boilerplate(text: str) -> bool:
 
 
 class _TextFromHtml(HTMLParser):
-    """HTML to readable text: block elements and <br> end lines, table cells are tab-separated."""
+    """HTML to readable text: block elements and <br> end lines, table cells are tab-separated.
 
-    _BLOCK = frozenset({"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table",
+    Block edges are marked "\x00" (soft) and <br> "\n" (hard) so adjacent paragraphs do not leave
+    blank lines between them while a deliberate <br><br> still does.
+    """
+
+    _BLOCK = frozenset({"p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table",
                         "blockquote", "pre", "hr", "ul", "ol", "dl", "dt", "dd", "section", "article",
                         "header", "footer", "address"})  # fmt: skip
     _SKIP = frozenset({"script", "style", "head", "title"})
@@ -331,8 +336,10 @@ class _TextFromHtml(HTMLParser):
             self.skip += 1
         elif tag in ("td", "th"):
             self.chunks.append("\t")
-        elif tag in self._BLOCK:
+        elif tag == "br":
             self.chunks.append("\n")
+        elif tag in self._BLOCK:
+            self.chunks.append("\x00")
         if tag == "pre":
             self.pre += 1
 
@@ -340,7 +347,7 @@ class _TextFromHtml(HTMLParser):
         if tag in self._SKIP:
             self.skip = max(0, self.skip - 1)
         elif tag in self._BLOCK:
-            self.chunks.append("\n")
+            self.chunks.append("\x00")
         if tag == "pre":
             self.pre = max(0, self.pre - 1)
 
@@ -359,8 +366,12 @@ def html_to_text(source: str) -> str:
     except Exception:  # HTMLParser is lenient, but be sure
         return html_lib.unescape(re.sub(r"<[^>]*>", " ", source))
     text = "".join(parser.chunks).replace("\xa0", " ")
+    lines: list[str] = []
+    for hard in text.split("\n"):
+        # "\x00" marks a block edge: it ends a line but, unlike <br>, never makes an empty one.
+        lines.extend([p for p in hard.split("\x00") if p.strip()] or [""])
     out: list[str] = []
-    for line in text.split("\n"):
+    for line in lines:
         # Cells keep their tab separators; a row's leading tab (before its first cell) goes.
         cells = [re.sub(r" {2,}", " ", c).strip() for c in line.split("\t")]
         line = "\t".join(cells[1:] if len(cells) > 1 and not cells[0] else cells).rstrip("\t ")

@@ -73,7 +73,7 @@ def _addr(value: str, charset: str = "utf-8") -> str:
 
 def _encoded_header(value: str, charset: str = "utf-8", encoding: str = "q") -> str:
     """A header value, RFC 2047-encoded (Q or B) when it is not plain ASCII."""
-    if value.isascii():
+    if all(" " <= ch <= "~" for ch in value):
         return value
     try:
         value.encode(charset)
@@ -150,11 +150,15 @@ def _rfc2231(param: str, value: str, *, nfd: bool = False, chunk: int = 60) -> s
     return ";\n ".join(f"{param}*{i}*={prefix}''{p}" if i == 0 else f"{param}*{i}*={p}" for i, p in enumerate(pieces))
 
 
+def _plain_name(name: str) -> bool:
+    """True when a file name can go into a header as is: printable ASCII without quotes or backslashes."""
+    return all(" " <= ch <= "~" for ch in name) and '"' not in name and "\\" not in name
+
+
 def _quoted_param(param: str, value: str, encoding: str = "b") -> str:
     """`name="..."` with an RFC 2047 word inside the quotes for non-ASCII (Outlook, Gmail)."""
-    if value.isascii():
-        safe = value.replace("\\", "\\\\").replace('"', '\\"')
-        return f'{param}="{safe}"'
+    if _plain_name(value):
+        return f'{param}="{value}"'
     return f'{param}="{_encoded_header(value, "utf-8", encoding)}"'
 
 
@@ -249,7 +253,7 @@ def thunderbird(
         if body is not None:
             top.attach(body)
         for filename, data, media in attachments:
-            if filename.isascii():
+            if _plain_name(filename):
                 ctype = f'{media}; name="{filename}"'
                 disp = f'attachment; filename="{filename}"'
             else:
@@ -404,10 +408,10 @@ def apple_mail(
         return "Apple-Mail=_" + str(uuid.UUID(_token(subject, n=32))).upper()
 
     def attachment_part(filename: str, data: bytes, media: str, *, cid: bool = False) -> MIMEBase:
-        if filename.isascii() and " " not in filename:
+        if _plain_name(filename) and " " not in filename:
             disp = f"inline; filename={filename}"
             ctype = f'{media}; x-unix-mode=0644; name="{filename}"'
-        elif filename.isascii():
+        elif _plain_name(filename):
             disp = f'inline; filename="{filename}"'
             ctype = f'{media}; x-unix-mode=0644; name="{filename}"'
         else:
