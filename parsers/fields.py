@@ -109,15 +109,23 @@ class _Finder:
                 if ln.box is not None and ln.page == page and _v_overlap(box, ln.box) >= 0.5]
 
     # ------------------------------------------------------------------------- value beside label
-    def _beside(self, i: int, label_words: list[Word]) -> tuple[list[Word], int | None]:
+    def _could_be_value(self, words: list[Word], fld: str) -> bool:
+        """Not another label or heading, unless it reads as this field's value ("Employee" under
+        "Request type" is a heading word and the answer)."""
+        text = _text(words)
+        if not text.strip():
+            return False
+        if not self._is_label_or_heading(text):
+            return True
+        return has_shape(fld) and normalize(fld, text)[1] is None
+
+    def _beside(self, i: int, label_words: list[Word], fld: str) -> tuple[list[Word], int | None]:
         """The value of a label with nothing after it: right of it, under it, or the next line."""
         lb = _box(label_words)
         if lb is None:
             j = i + 1
-            if j < len(self.lines) and j not in self.used:
-                words = self.lines[j].words
-                if words and not self._is_label_or_heading(_text(words)):
-                    return words, j
+            if j < len(self.lines) and j not in self.used and self._could_be_value(self.lines[j].words, fld):
+                return self.lines[j].words, j
             return [], None
         page = self.lines[i].page
         h = lb.y1 - lb.y0
@@ -138,12 +146,12 @@ class _Finder:
                     below = cand
         if right is not None:
             words = self.lines[right[1]].words
-            if not self._is_label_or_heading(_text(words)):
+            if self._could_be_value(words, fld):
                 return words, right[1]
             # else the next column's label: the value may still be under ours
         if below is not None:
             words = self.lines[below[2]].words
-            if not self._is_label_or_heading(_text(words)):
+            if self._could_be_value(words, fld):
                 return words, below[2]
         return [], None
 
@@ -226,7 +234,7 @@ class _Finder:
         if section is not None:
             heading = True
             if m is not None and not text[m.end :].strip():
-                value, _j = self._beside(i, _split_words(words, m.end)[0])
+                value, _j = self._beside(i, _split_words(words, m.end)[0], m.field)
                 heading = not value
             if heading:
                 self.section = section
@@ -252,7 +260,7 @@ class _Finder:
         ):
             return None
         if not value_words:
-            value_words, j = self._beside(i, label_words)
+            value_words, j = self._beside(i, label_words, m.field)
             if j is not None:
                 self.used.add(j)
         if value_words:

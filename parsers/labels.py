@@ -151,7 +151,7 @@ LABELS: dict[str, list[str]] = {
         "Country of destination", "Country", "Country of employment", "Assignment country",
         "Country of work", "Country of work abroad", "Country where work is performed",
         "Country where the work is performed", "Foreign country", "Other country",
-        "Agreement country", "Work country", "Country abroad", "Going to", "Transferred to",
+        "Agreement country", "Country abroad", "Going to", "Transferred to",
         "Country of transfer", "Country of posting", "Posting country", "Host nation",
     ],
     "assignment.start_date": [
@@ -188,6 +188,13 @@ LABELS: dict[str, list[str]] = {
         "Address of host company", "Address of foreign company", "Address of employment abroad",
         "Address of work abroad", "Work place", "Workplace", "Workplace address",
     ],
+    "assignment.work_address.country": [
+        "Work country", "Work address country", "Worksite country", "Work site country",
+        "Country of work address", "Country of worksite", "Work location country",
+    ],
+    "assignment.work_address.street": ["Street abroad", "Work street", "Work street address"],
+    "assignment.work_address.city": ["City abroad", "Work city", "Worksite city"],
+    "assignment.work_address.postal_code": ["Postal code abroad", "Work postal code"],
     "assignment.hired_in_us": [
         "Hired in the U.S.", "Hired in US", "Hired in the United States", "Hired in U.S.",
         "Was the employee hired in the U.S.", "Employee hired in the U.S.",
@@ -317,6 +324,8 @@ _SECTION_PREFIXES: dict[str, list[str]] = {
     "contact": ["Contact", "Employer contact", "Contact person"],
     "work": ["Host", "Host company", "Work", "Worksite", "Work site", "Assignment", "Foreign"],
 }
+
+_FIELD_SECTION = {"worker": "worker", "employer": "employer", "assignment": "work"}
 
 # Fields for which a following "No." / "#" / "Number" is part of the label ("SSN No.", "Tel. #").
 _NUMBER_SUFFIX_LEAVES = {"ssn", "ein", "foreign_id", "phone", "contact_phone", "name"}
@@ -473,6 +482,13 @@ def _table(section: str | None) -> dict[str, list[_Entry]]:
                 for p in prefixes:
                     e = _entry(f"{p} {v}", field)
                     entries.setdefault(e.tokens, e)
+    # "Employee Last Name", "Worker DOB", "Employer Federal Tax ID": a section word before a label
+    for field, variants in LABELS.items():
+        owner = _FIELD_SECTION.get(field.split(".", 1)[0], "")
+        for v in variants:
+            for p in _SECTION_PREFIXES.get(owner, []):
+                e = _entry(f"{p} {v}", field)
+                entries.setdefault(e.tokens, _Entry(e.tokens, field, False))
     if section in SECTION_LABELS:
         for field, variants in SECTION_LABELS[section].items():
             for v in variants:

@@ -239,6 +239,14 @@ def test_value_glued_to_its_label_gets_its_share_of_the_box() -> None:
     assert cand.provenance.label == "SSN"
 
 
+def test_small_caps_label_above_its_value_even_when_the_value_is_a_heading_word() -> None:
+    small = [Word(w.text, Box(x0=w.box.x0, y0=w.box.y0, x1=w.box.x1, y1=w.box.y0 + 0.006), w.conf, w.page)
+             for w in words_at("REQUEST TYPE", 0.05, 0.100) if w.box is not None]
+    words = small + words_at("Employee", 0.05, 0.108)
+    assert values(ocr_fields(words)) == {"request_type": "employee"}
+    assert values(text_fields("Request type:\nSelf-employed")) == {"request_type": "self_employed"}
+
+
 def test_far_away_text_below_is_not_a_value() -> None:
     words = words_at("Date of birth:", 0.05, 0.10) + words_at("4/24/1985", 0.05, 0.50)
     assert ocr_fields(words) == []

@@ -147,6 +147,10 @@ def test_not_a_section(text: str) -> None:
         ("Dependent 2 Name", "dependents[1].name"), ("Spouse Relationship", "dependents[0].relationship"),
         ("assignment.work_address.postal_code", "assignment.work_address.postal_code"),
         ("Hired in US", "assignment.hired_in_us"), ("End", "assignment.end_date"),
+        ("Employee Last Name", "worker.last_name"), ("Work Country", "assignment.work_address.country"),
+        ("Work Street", "assignment.work_address.street"), ("Employer ZIP", "employer.address.postal_code"),
+        ("Assignment Start", "assignment.start_date"), ("Remains Employee", "assignment.remains_employee"),
+        ("Confirmation Email", "confirmation_email"), ("Middle", "worker.middle_name"),
     ],
 )
 def test_header_field(header: str, field: str) -> None:
