@@ -115,28 +115,21 @@ def _locate(raw: str, lines: list[Line]) -> tuple[int | None, Box | None]:
     return None, None
 
 
-def _overlaps(a: Box | None, b: Box | None) -> bool:
-    return a is not None and b is not None and a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
-
-
 def _find(lines: list[Line], part: Part, method: Method, page: int) -> tuple[list[Candidate], str]:
     """The label finder on positioned lines, then prose on the rest; (candidates, page text).
 
-    As in `parsers.body`, lines that hold a label or a labelled value are blanked for prose
-    ("Dependent: Anna Doe, born 2/3/2012" is not the worker's birth), and a labelled name
-    keeps prose name parts out.
+    As in `parsers.body`, `Label: value` lines are blanked for prose ("Dependent: Anna Doe, born
+    2/3/2012" is not the worker's birth), and a labelled name keeps prose name parts out.
     """
     from parsers.fields import find_fields
     from parsers.prose import find_in_prose
 
     text = "\n".join(line.text for line in lines)
     found = list(find_fields(lines, part=part.name, method=method))
-    boxes = [c.provenance.box for c in found if c.provenance.box is not None]
-    prose_lines = []
-    for line in lines:
-        labelled = _LABEL_LINE.match(line.text) and labels.match_label(line.text.strip()) is not None
-        taken = any(_overlaps(line.box, b) for b in boxes)
-        prose_lines.append("" if labelled or taken else line.text)
+    prose_lines = [
+        "" if _LABEL_LINE.match(line.text) and labels.match_label(line.text.strip()) is not None else line.text
+        for line in lines
+    ]
     have = {c.field for c in found}
     names = bool(have & {"worker.first_name", "worker.last_name"})
     for c in find_in_prose("\n".join(prose_lines), part=part.name, method=method):
