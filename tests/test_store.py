@@ -468,3 +468,29 @@ def test_mark_extracted_takes_the_pipeline_models(store: Store) -> None:
     assert made.fields["assignment"]["start_date"] == "2026-06-01"
     assert store.get_submission(sid).result == result.model_dump(mode="json")
     assert CertificateRequest.model_validate(store.get_request(made.id).fields) == req
+
+
+def test_sending_is_taken_once_and_recovered_after_a_crash(db_url: str) -> None:
+    stores = [Store(db_url) for _ in range(5)]
+    st = stores[0]
+    st.upgrade()
+    try:
+        sid, _ = st.store_submission(inc(mail(90)))
+        st.queue_reply(sid, "received", "email", "hr@employer.example", b"m", now=NOW)
+        (item,) = st.due_replies(NOW)
+        # Five outbox workers see the same due reply; exactly one may send it.
+        assert sorted(run_threads(5, lambda i: stores[i].mark_sending(item.id, NOW))) == [False] * 4 + [True]
+        assert st.get_reply(item.id).state == "sending" and st.due_replies(NOW + timedelta(days=1)) == []
+        assert st.counts_by_state()["replies"]["sending"] == 1
+        # The sender died: a young `sending` row is left alone, an old one is due again.
+        assert st.requeue_sending(older_than=NOW - timedelta(minutes=1)) == 0
+        assert st.requeue_sending(older_than=NOW + timedelta(minutes=10), now=NOW + timedelta(minutes=10)) == 1
+        assert [d.id for d in st.due_replies(NOW + timedelta(minutes=10))] == [item.id]
+        assert st.mark_sending(item.id, NOW + timedelta(minutes=10))
+        assert st.mark_sent(item.id, NOW + timedelta(minutes=11))
+        done = st.get_reply(item.id)
+        assert done.state == "sent" and done.attempts == 2  # two takings, the sent mark adds none
+        assert not st.mark_sending(item.id) and not st.mark_sent(item.id)
+    finally:
+        for s in stores:
+            s.dispose()

@@ -41,7 +41,7 @@ REQUEST_STATES = (
     "rejected",
     "not_a_request",
 )
-OUTBOX_STATES = ("queued", "sent", "failed", "permanent_failure")
+OUTBOX_STATES = ("queued", "sending", "sent", "failed", "permanent_failure")
 REPLY_KINDS = ("received", "incomplete", "approved", "rejected")
 REPLY_CHANNELS = ("email", "fax")
 CHANNELS = ("imap", "smtp", "lmtp", "fax")
@@ -245,6 +245,9 @@ class Outbox(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # Set when a sender takes the reply (state `sending`): one sender at a time, and a reply left
+    # in `sending` by a crash is found by its age and queued again.
+    sending_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

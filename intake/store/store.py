@@ -19,7 +19,7 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import func, inspect, select, update
+from sqlalchemy import case, func, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -914,16 +914,46 @@ class Store:
             return [_outbox_item(o) for o in s.scalars(q)]
 
     def _move_reply(self, outbox_id: int, values: dict[str, Any]) -> bool:
+        """Conditional move of a reply that is not finished; an attempt is counted unless a
+        `mark_sending` already counted it."""
+        with self._write() as s:
+            res = s.execute(
+                update(Outbox)
+                .where(Outbox.id == outbox_id, Outbox.state.in_(["queued", "failed", "sending"]))
+                .values(attempts=Outbox.attempts + case((Outbox.state == "sending", 0), else_=1), **values)
+            )
+            return bool(res.rowcount == 1)  # type: ignore[attr-defined]
+
+    def mark_sending(self, outbox_id: int, now: datetime | None = None) -> bool:
+        """Take a due reply for sending; False if another sender took it (or it is finished).
+
+        Only the caller that got True may hand the message to the relay, so two outbox workers never
+        send the same reply.
+        """
         with self._write() as s:
             res = s.execute(
                 update(Outbox)
                 .where(Outbox.id == outbox_id, Outbox.state.in_(["queued", "failed"]))
-                .values(attempts=Outbox.attempts + 1, **values)
+                .values(state="sending", sending_at=_now(now), attempts=Outbox.attempts + 1)
             )
             return bool(res.rowcount == 1)  # type: ignore[attr-defined]
 
+    def requeue_sending(self, older_than: datetime, now: datetime | None = None) -> int:
+        """Replies left in `sending` since before `older_than` (a sender crashed) are due again.
+
+        At start-up, with one sender, every `sending` row is such a leftover: pass `now`. A resend is
+        possible only if the crash fell between the relay's 250 and `mark_sent`.
+        """
+        with self._write() as s:
+            res = s.execute(
+                update(Outbox)
+                .where(Outbox.state == "sending", Outbox.sending_at < _now(older_than))
+                .values(state="queued", next_attempt_at=_now(now), last_error="sender stopped while sending")
+            )
+            return int(res.rowcount or 0)  # type: ignore[attr-defined]
+
     def mark_sent(self, outbox_id: int, now: datetime | None = None) -> bool:
-        """The relay accepted the reply; False if it was not waiting (already sent or given up)."""
+        """The relay accepted the reply; False if it was already sent or given up (never twice)."""
         return self._move_reply(outbox_id, {"state": "sent", "sent_at": _now(now), "last_error": None})
 
     def mark_retry(self, outbox_id: int, error: str, next_attempt_at: datetime) -> bool:
@@ -976,7 +1006,7 @@ class Store:
                 out.append(Waiting("request", int(req[0]), str(req[1]), req[2]))
             rep = s.execute(
                 select(Outbox.id, Outbox.state, Outbox.created_at)
-                .where(Outbox.state.in_(["queued", "failed"]))
+                .where(Outbox.state.in_(["queued", "sending", "failed"]))
                 .order_by(Outbox.created_at, Outbox.id)
                 .limit(1)
             ).first()

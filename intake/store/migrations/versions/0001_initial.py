@@ -189,10 +189,13 @@ def upgrade() -> None:
         sa.Column("next_attempt_at", TS, nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("created_at", TS, nullable=False),
+        sa.Column("sending_at", TS, nullable=True),
         sa.Column("sent_at", TS, nullable=True),
         sa.CheckConstraint("channel IN ('email', 'fax')", name=op.f("ck_outbox_channel")),
         sa.CheckConstraint("kind IN ('received', 'incomplete', 'approved', 'rejected')", name=op.f("ck_outbox_kind")),
-        sa.CheckConstraint("state IN ('queued', 'sent', 'failed', 'permanent_failure')", name=op.f("ck_outbox_state")),
+        sa.CheckConstraint(
+            "state IN ('queued', 'sending', 'sent', 'failed', 'permanent_failure')", name=op.f("ck_outbox_state")
+        ),
         sa.ForeignKeyConstraint(
             ["request_id"], ["requests.id"], name=op.f("fk_outbox_request_id_requests"), ondelete="CASCADE"
         ),
