@@ -119,7 +119,9 @@ def _find(lines: list[Line], part: Part, method: Method, page: int) -> tuple[lis
     """The label finder on positioned lines, then prose on the rest; (candidates, page text).
 
     As in `parsers.body`, `Label: value` lines are blanked for prose ("Dependent: Anna Doe, born
-    2/3/2012" is not the worker's birth), and a labelled name keeps prose name parts out.
+    2/3/2012" is not the worker's birth), and a labelled name keeps prose name parts out. A
+    labelled value the finder itself doubts ("Social Security number is 123-45-6789; I was born")
+    gives way to a value prose reads without doubt, rather than both going to staff as a conflict.
     """
     from parsers.fields import find_fields
     from parsers.prose import find_in_prose
@@ -131,10 +133,16 @@ def _find(lines: list[Line], part: Part, method: Method, page: int) -> tuple[lis
         for line in lines
     ]
     have = {c.field for c in found}
+    sure = {c.field for c in found if c.uncertain is None}
     names = bool(have & {"worker.first_name", "worker.last_name"})
     for c in find_in_prose("\n".join(prose_lines), part=part.name, method=method):
-        if c.field in have or (names and c.field.startswith("worker.") and c.field.endswith("_name")):
+        if c.field in sure or (names and c.field.startswith("worker.") and c.field.endswith("_name")):
             continue
+        if c.field in have:
+            if c.uncertain is not None:
+                continue
+            found = [f for f in found if f.field != c.field]
+            sure.add(c.field)
         if c.provenance.box is None:
             where, box = _locate(c.raw, lines)
             prov = c.provenance.model_copy(update={"page": where or page, "box": box})
