@@ -399,10 +399,10 @@ def _tokens(text: str) -> list[_Tok]:
                 last_end = i
                 continue
             # an apostrophe inside a word ("O'Brien") or after it ("employers'") joins
-        elif c == "." and buf and len(buf) == 1 and i + 1 < n and text[i + 1].isalpha() and (
+        elif c in ".," and buf and len(buf) == 1 and i + 1 < n and text[i + 1].isalpha() and (
             i + 2 >= n or not text[i + 2].isalnum()
         ):
-            pass  # "U.S": the dot between two initials
+            pass  # "U.S": the dot between two initials (OCR reads some of them as commas)
         elif c == "." and buf and out and len(buf) == 1 and i > 1 and text[i - 2] == ".":
             last_end = i + 1  # the final dot of "S.S.N." belongs to the label
             flush()

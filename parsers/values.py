@@ -413,6 +413,9 @@ _EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-
 def parse_email(raw: str) -> str | None:
     """The one e-mail address in the text ("Jane <jane@x.org>", "mailto:..."), domain in lower case."""
     text = _clean(raw)
+    # OCR: "jane. doe@x.org" (a space after a dot), "x,org" (a comma for the dot before the TLD)
+    text = re.sub(r"([\w+-])\.\s(?=[\w.+-]+@)", r"\1.", text)
+    text = re.sub(r"(@[\w.-]+),([A-Za-z]{2,6})\b", r"\1.\2", text)
     found = _EMAIL.findall(text)
     if len(set(f.casefold() for f in found)) != 1:
         return None
@@ -442,7 +445,7 @@ def parse_request_type(raw: str) -> str | None:
     key = re.sub(r"[^a-z]+", " ", _fold(_clean(raw))).strip()
     if not key:
         return None
-    if re.search(r"\bself ?employ|\bfree ?lanc|\bsole proprietor|\bindependent contractor\b|"
+    if re.search(r"\bs\w?l\w? ?[ec]mploy|\bfree ?lanc|\bsole proprietor|\bindependent contractor\b|"
                  r"\bown business\b", key):
         return "self_employed"
     if re.search(r"\b(?:employee|employed|worker|staff|transferred|detached|posted|secondment|"
@@ -556,6 +559,18 @@ def _split_postal(segment: str) -> tuple[str, str] | None:
     return None
 
 
+_OCR_ADDRESS_DIGITS = str.maketrans("Oo@Il|", "000111")
+
+
+def _fix_digits(m: re.Match[str]) -> str:
+    """ "31-@01" -> "31-001": letters OCR reads for digits, inside a token that is mostly digits."""
+    token = m[0]
+    digits = sum(c.isdigit() for c in token)
+    if digits < 2 or digits < 0.6 * sum(c != "-" for c in token):
+        return token
+    return token.translate(_OCR_ADDRESS_DIGITS)
+
+
 def parse_address(raw: str, default_country: str | None = None) -> dict[str, str]:
     """`street`, `city`, `state`, `postal_code`, `country` from a one- or several-line address.
 
@@ -565,6 +580,7 @@ def parse_address(raw: str, default_country: str | None = None) -> dict[str, str
     others `default_country` if given.
     """
     text = unicodedata.normalize("NFKC", raw or "").replace("\u00a0", " ")
+    text = re.sub(r"(?<![\w@])[\dOo@Il|]*\d[\dOo@Il|\-]*(?![\w@])", _fix_digits, text)
     segments = [s.strip(" .;") for s in re.split(r"[,;\n]+|\s{3,}|\t", text)]
     segments = [re.sub(r"\s+", " ", s) for s in segments if s.strip(" .;")]
     out: dict[str, str] = {}
@@ -701,6 +717,30 @@ def has_shape(field: str) -> bool:
     )
 
 
+_OCR_LETTERS = {"J": "I", "L": "I", "1": "I", "|": "I", "Q": "O", "0": "O", "D": "O", "5": "S", "8": "B",
+                "2": "Z", "H": "N", "N": "H", "U": "V", "V": "U", "C": "G", "G": "C"}
+
+
+def fix_place(raw: str) -> str:
+    """ "Boise, JD" -> "Boise, ID": a "City, ST" place whose code is no state but one OCR slip from one.
+
+    Only a code that is not a state is touched, and only when exactly one repair gives a state.
+    """
+    text = _clean(raw)
+    m = re.fullmatch(r"(.+?),\s*([A-Za-z0-9|]{2})\.?", text)
+    if not m or m[2].upper() in US_STATES:
+        return text
+    code = m[2].upper()
+    repairs = {
+        fixed
+        for i in range(2)
+        if code[i] in _OCR_LETTERS
+        for fixed in [code[:i] + _OCR_LETTERS[code[i]] + code[i + 1 :]]
+        if fixed in US_STATES
+    }
+    return f"{m[1]}, {repairs.pop()}" if len(repairs) == 1 else text
+
+
 def normalize(field: str, raw: str) -> tuple[list[tuple[str, str]], str | None]:
     """Canonical (field, value) pairs for a raw value read for `field`, and why it failed, if it did.
 
@@ -759,6 +799,8 @@ def normalize(field: str, raw: str) -> tuple[list[tuple[str, str]], str | None]:
             return fail, "not a full name"
         return [(f"worker.{k}", parts[k]) for k in ("first_name", "middle_name", "last_name")
                 if k in parts], None
+    if field in ("worker.place_of_birth", "assignment.hire_place"):
+        return [(field, fix_place(text))], None
     if field in ("worker.first_name", "worker.middle_name", "worker.last_name"):
         return [(field, _initial(text))], None
     if field in _ADDRESS_FIELDS:

@@ -71,6 +71,11 @@ def test_hints_numbering_and_suffixes_belong_to_the_label() -> None:
     assert match_label(text) == ("worker.ssn", text.index("123"))
 
 
+def test_ocr_commas_in_initialisms() -> None:
+    assert match_label("Hired in the U,S.: Yes") == ("assignment.hired_in_us", 19)
+    assert match_label("SSN; 123-45-6789") == ("worker.ssn", 5)
+
+
 def test_common_words_need_a_separator() -> None:
     assert match_label("To whom it may concern") is None
     assert match_label("From our office in Boise we send") is None

@@ -278,3 +278,17 @@ def test_normalize_dependent_line() -> None:
 
 def test_mask_ssn() -> None:
     assert mask_ssn("123-45-6789") == "***-**-6789"
+
+
+def test_ocr_slips_are_repaired_where_the_shape_tells() -> None:
+    from parsers.values import fix_place
+
+    assert parse_request_type("Sclf-employed") == "self_employed"
+    assert parse_email("rafael. harlow@mail.example.org") == "rafael.harlow@mail.example.org"
+    assert parse_email("hr@northwind.example,com") == "hr@northwind.example.com"
+    assert fix_place("Boise, JD") == "Boise, ID"
+    assert fix_place("Columbus, QH") == "Columbus, OH"
+    assert fix_place("Lyon, France") == "Lyon, France"
+    assert parse_address("14 Kirin Road, 31-@01 Krakow, Poland")["postal_code"] == "31-001"
+    assert parse_address("Oak Road 12, 8O8O2 Munich")["postal_code"] == "80802"
+    assert normalize("worker.place_of_birth", "Boise, JD") == ([("worker.place_of_birth", "Boise, ID")], None)
