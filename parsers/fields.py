@@ -246,11 +246,11 @@ class _Finder:
         label_words, value_words = _split_words(words, m.end)
         rest: list[Word] | None = None
         for k in range(1, len(value_words)):
-            if ":" not in _text(value_words[k : k + 8]):
+            if not re.search(r"[:;]", _text(value_words[k : k + 8])):
                 continue
             tail = _text(value_words[k:])
             inner = match_label_at(tail, self._section_for_labels())
-            if inner is not None and ":" in tail[: inner.end]:
+            if inner is not None and re.search(r"[:;]", tail[: inner.end]):
                 value_words, rest = value_words[:k], value_words[k:]
                 break
         # "Born 4/24/1985": a common word without a separator is a label only when its value has a

@@ -522,7 +522,7 @@ _ENUM = re.compile(
     re.IGNORECASE,
 )
 _HINT = re.compile(r"\s*\((?:[^()\d]|\d(?=\s*\)|[a-z]))*\)|\s*\[[^\[\]\d]*\]")
-_SEP_CHARS = " \t:#=>|.…-–—_*"
+_SEP_CHARS = " \t:;#=>|.…-–—_*"  # ";" is how OCR often reads ":"
 
 
 @dataclass(frozen=True)
@@ -548,7 +548,7 @@ def _after_label(text: str, pos: int) -> tuple[int, bool]:
         pos += 1
     sep = text[start:pos]
     explicit = (
-        any(c in sep for c in ":#=>|…\t-–—_") or ".." in sep or "  " in sep or pos >= len(text)
+        any(c in sep for c in ":;#=>|…\t-–—_") or ".." in sep or "  " in sep or pos >= len(text)
         or (sep.startswith(".") and sep.strip(" ") == ".")
     )
     return pos, explicit
