@@ -329,6 +329,9 @@ def parse_pdf_form(part: Part, limits: Limits) -> Extraction | None:
         if path is None:
             continue
         pairs, uncertain = _normalize(path, field.value)
+        if uncertain and field.kind == "/Btn" and not field.radio:
+            # A ticked box means yes whatever its export value is called ("HiredUS", "Choice1").
+            pairs, uncertain = _normalize(path, "Yes")
         prov = Provenance(part=part.name, page=field.page, box=field.box, method="form", label=label)
         for fpath, value in pairs:
             candidates.append(

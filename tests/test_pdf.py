@@ -390,3 +390,62 @@ def test_text_stamp_over_image_page_still_ocrs_the_image() -> None:
     ssn = _first(ex, "worker.ssn")
     assert ssn.value == "531-22-8764" and ssn.provenance.method == "ocr"
     assert "FAX 1/1" in ex.text
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_damaged_pdfs_never_raise(seed: int) -> None:
+    """Bytes flipped anywhere in a letter or a form: a result or a problem, never an exception."""
+    rng = random.Random(seed)
+    req = _request(seed)
+    data = bytearray(
+        docgen.acroform_pdf(req, "model") if seed % 2 else docgen.letter_pdf(req, rng, docgen.LETTER_STYLES[seed % 4])
+    )
+    for _ in range(rng.choice([1, 5, 40])):
+        data[rng.randrange(len(data) - 10)] = rng.randrange(256)
+    ex = parse_pdf(_part(bytes(data), "damaged.pdf"), LIMITS)
+    assert isinstance(ex, Extraction)
+    for p in ex.problems:
+        assert "damaged.pdf" in p.message
+
+
+def test_embedded_image_over_pixel_limit_is_rendered_smaller() -> None:
+    image = _text_image(["SSN: 412-55-3187"], (1728, 2156), (204, 196))
+    doc = pdfium.PdfDocument(docgen.image_pdf([image], (204, 196)))
+    try:
+        small = page_image(doc, 0, Limits(max_pixels=1_000_000))
+    finally:
+        doc.close()
+    assert small.width * small.height <= 1_000_000
+    assert small.info["dpi"][0] == pytest.approx(small.info["dpi"][1])  # rendered: square pixels
+
+
+def test_rotated_scan_page_is_rendered_upright() -> None:
+    image = _text_image(["SSN: 412-55-3187"], (1700, 2200), (200, 200))
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(docgen.image_pdf([image], (200, 200)))))
+    writer.pages[0].rotate(90)
+    out = io.BytesIO()
+    writer.write(out)
+    doc = pdfium.PdfDocument(out.getvalue())
+    try:
+        shown = page_image(doc, 0, LIMITS)
+    finally:
+        doc.close()
+    assert shown.width > shown.height  # as the page is shown, not as the image is stored
+
+
+def test_checkbox_with_an_odd_export_value_means_yes() -> None:
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    c.drawString(70, 704, "Hired in US")
+    c.acroForm.checkbox(name="Check Box7", checked=True, x=50, y=700, size=14)
+    c.acroForm.textfield(name="Employer Name", value="Acme Widget Corporation", x=200, y=650)
+    c.showPage()
+    c.save()
+    data = buf.getvalue().replace(b"/Yes", b"/HiredUS")  # the export value a form author chose
+    assert read_form_fields(data)["Check Box7"] == "HiredUS"
+    ex = parse_pdf(_part(data), LIMITS)
+    hired = _first(ex, "assignment.hired_in_us")
+    assert hired.value == "true" and hired.uncertain is None
+    assert _first(ex, "employer.name").confidence == 1.0
