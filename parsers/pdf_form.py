@@ -3,6 +3,7 @@
 A filled form field is exact, so its candidates get method `form` and confidence 1.0. Our own
 form names its fields after the model paths (`worker.ssn`, `dependents.0.name`); any other form's
 field names go through the shared label vocabulary (`labels.header_field`), never a list of ours.
+Fields named `Text1` by a PDF editor are read by the label printed beside them (confidence 0.95).
 """
 
 from __future__ import annotations
