@@ -20,7 +20,7 @@ from typing import Any
 import pdfplumber
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
-from PIL import Image
+from PIL import Image, ImageStat
 from pypdf import PdfReader
 
 from parsers import labels, layout
@@ -39,6 +39,14 @@ RENDER_DPI = 300  # for pages that must be rendered: what Tesseract reads best
 MIN_TEXT_WORDS = 3  # fewer words than this on a page with a big image: the text is a stamp or header
 IMAGE_PAGE_SHARE = 0.5  # an image covering this share of the page makes it a scanned page
 SINGLE_IMAGE_SHARE = 0.9  # one image covering this much is the whole page: take it as it is
+_PLAIN_COLORSPACES = {
+    pdfium_c.FPDF_COLORSPACE_DEVICEGRAY,
+    pdfium_c.FPDF_COLORSPACE_DEVICERGB,
+    pdfium_c.FPDF_COLORSPACE_CALGRAY,
+    pdfium_c.FPDF_COLORSPACE_CALRGB,
+    pdfium_c.FPDF_COLORSPACE_ICCBASED,
+    pdfium_c.FPDF_COLORSPACE_INDEXED,
+}
 _LABEL_LINE = re.compile(r"^\s*[^:\n]{1,60}:\s*\S")  # as parsers.body: `Label: value`
 _TAIL = 4096  # a complete PDF ends with %%EOF within this many bytes (some writers add padding)
 
@@ -200,17 +208,27 @@ def page_image(doc: pdfium.PdfDocument, index: int, limits: Limits) -> Image.Ima
             px_w, px_h = obj.get_px_size()
             placed = (right - left) * (top - bottom)
             upright = abs(m.b) < 1e-6 and abs(m.c) < 1e-6 and m.a > 0 and m.d > 0
-            if upright and placed >= SINGLE_IMAGE_SHARE * width * height and 0 < px_w * px_h <= limits.max_pixels:
+            plain = obj.get_metadata().colorspace in _PLAIN_COLORSPACES  # not a stencil mask, CMYK...
+            if (
+                upright
+                and plain
+                and placed >= SINGLE_IMAGE_SHARE * width * height
+                and 0 < px_w * px_h <= limits.max_pixels
+            ):
                 # pdfium owns this bitmap (it is the image's own buffer): copy it, never close it.
                 image = obj.get_bitmap(render=False).to_pil().copy()
                 if image.mode not in ("1", "L", "RGB"):
-                    colour = image.mode in ("RGBA", "RGBX", "BGRA", "BGRX", "P", "CMYK")
+                    colour = image.mode in ("RGBA", "RGBX", "BGRA", "BGRX", "P")
                     image = image.convert("RGB" if colour else "L")
-                image.info["dpi"] = (
-                    round(px_w / ((right - left) / 72.0), 1),
-                    round(px_h / ((top - bottom) / 72.0), 1),
-                )
-                return image
+                # The raw pixels ignore a /Decode inversion; a page that comes out mostly black was
+                # meant the other way round, and rendering gets it right.
+                if ImageStat.Stat(image.convert("L").reduce(8)).mean[0] >= 100:
+                    image.info["dpi"] = (
+                        round(px_w / ((right - left) / 72.0), 1),
+                        round(px_h / ((top - bottom) / 72.0), 1),
+                    )
+                    return image
+                image.close()
         scale = RENDER_DPI / 72.0
         if width * height * scale * scale > limits.max_pixels:
             scale = 0.99 * math.sqrt(limits.max_pixels / (width * height))  # pdfium rounds sizes up

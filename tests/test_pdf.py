@@ -13,7 +13,7 @@ from typing import Any
 import pdfplumber
 import pypdfium2 as pdfium
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, ImageStat
 from pypdf import PdfReader, PdfWriter
 
 from parsers.pdf_form import parse_pdf_form, read_form_fields
@@ -449,3 +449,23 @@ def test_checkbox_with_an_odd_export_value_means_yes() -> None:
     hired = _first(ex, "assignment.hired_in_us")
     assert hired.value == "true" and hired.uncertain is None
     assert _first(ex, "employer.name").confidence == 1.0
+
+
+def test_image_with_inverting_decode_is_rendered_as_shown() -> None:
+    from PIL import ImageOps
+    from pypdf.generic import ArrayObject, NameObject, NumberObject
+
+    image = _text_image(["SSN: 412-55-3187"], (1700, 2200), (200, 200))
+    negative = ImageOps.invert(image.convert("L"))  # stored white on black, shown black on white
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(docgen.image_pdf([negative], (200, 200)))))
+    xobjects = writer.pages[0]["/Resources"]["/XObject"]
+    for key in xobjects:
+        xobjects[key].get_object()[NameObject("/Decode")] = ArrayObject([NumberObject(1), NumberObject(0)])
+    out = io.BytesIO()
+    writer.write(out)
+    doc = pdfium.PdfDocument(out.getvalue())
+    try:
+        shown = page_image(doc, 0, LIMITS)
+    finally:
+        doc.close()
+    assert ImageStat.Stat(shown.convert("L")).mean[0] > 200  # mostly paper, as the page is shown
