@@ -91,6 +91,45 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     return code
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from intake import logs
+    from intake.daemon import run
+    from intake.settings import load_settings
+
+    settings = load_settings(args.config)
+    logs.setup(settings.logging.level, settings.logging.file, settings.logging.format)
+    return run(settings)
+
+
+def _cmd_db(args: argparse.Namespace) -> int:
+    from intake.store.__main__ import db_command
+
+    return db_command(args.action, args.config)
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from intake.settings import load_settings
+    from intake.store import Store
+
+    store = Store.from_settings(load_settings(args.config))
+    try:
+        if store.needs_upgrade():
+            print("the database is not set up yet: run `coc-intake db upgrade` (or `coc-intake run`)")
+            return EXIT_REVIEW
+        for table, counts in store.counts_by_state().items():
+            shown = ", ".join(f"{state} {n}" for state, n in counts.items())
+            print(f"{table:12s} {shown}")
+        waiting = store.oldest_waiting()
+        for item in waiting:
+            print(f"oldest waiting {item.what}: #{item.id} {item.state} since "
+                  f"{item.since.isoformat(timespec='seconds')}")
+        if not waiting:
+            print("nothing is waiting")
+    finally:
+        store.dispose()
+    return EXIT_OK
+
+
 def _limits(config: str | None) -> Any:
     """The per-document limits from the configuration (packaged defaults unless --config)."""
     from parsers.types import Limits
@@ -116,6 +155,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per file, one per line")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=_cmd_extract)
+
+    p = sub.add_parser("run", help="run the gateway: sources, pipeline and outbox")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("db", help="the database schema")
+    p.add_argument("action", choices=["upgrade", "current"])
+    p.set_defaults(func=_cmd_db)
+
+    p = sub.add_parser("status", help="counts per state and the oldest waiting item")
+    p.set_defaults(func=_cmd_status)
 
     for register in _EXTRA_COMMANDS:
         register(sub)

@@ -53,3 +53,6 @@ def setup(level: str = "INFO", file: Path | None = None, fmt: str = "text") -> N
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # aiosmtpd logs every connection at INFO; one line per event is ours to write.
+    logging.getLogger("mail.log").setLevel(max(logging.WARNING, root.level))
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))

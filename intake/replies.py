@@ -33,6 +33,7 @@ NO_REPLY_LOCALPARTS = re.compile(r"^(mailer-daemon|postmaster|owner-.*|.*-reques
 class ReplyDecision:
     reply: bool
     reason: str
+    address: str = ""  # where the answer goes (Reply-To, else From)
 
 
 def should_reply(raw: bytes, *, our_domain: str, envelope_sender: str | None = None) -> ReplyDecision:
@@ -71,7 +72,7 @@ def should_reply(raw: bytes, *, our_domain: str, envelope_sender: str | None = N
         return ReplyDecision(False, "our own message came back")
     if our_domain and domain.lower() == our_domain.lower() and local.lower().startswith("certificate"):
         return ReplyDecision(False, "sent from our own address")
-    return ReplyDecision(True, "ok")
+    return ReplyDecision(True, "ok", sender)
 
 
 def _sender(headers: Any) -> str:

@@ -1,0 +1,191 @@
+"""`coc-intake run`: every source, the pipeline and the outbox in one process.
+
+The store is the truth and the queue here only a hint: sources store first and then call
+`notify`; worker threads take ids from the queue and run the stages; a periodic sweep of the store
+picks up whatever a crash or a lost notification left behind. Killing the process at any moment
+therefore loses nothing, and the conditional state moves of the store make a second run of a stage
+harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any
+
+from intake.isolation import ExtractionPool
+from intake.pipeline import Context, extract_stage, needs_reply, reply_stage, send_stage
+from intake.settings import Settings
+from intake.store import Store
+
+log = logging.getLogger("intake.daemon")
+
+
+class Gateway:
+    def __init__(self, settings: Settings, *, sweep_seconds: float = 10.0, outbox_seconds: float = 1.0) -> None:
+        self.settings = settings
+        self.store = Store.from_settings(settings)
+        workers = settings.pipeline.worker_count()
+        self.pool = ExtractionPool(workers, timeout=settings.pipeline.submission_timeout_seconds,
+                                   memory_mb=settings.pipeline.memory_mb)
+        self.ctx = Context(self.store, settings, self.pool)
+        self.workers = workers
+        self.sweep_seconds = sweep_seconds
+        self.outbox_seconds = outbox_seconds
+        self.stop_event = threading.Event()
+        self._queue: queue.Queue[int] = queue.Queue()
+        self._queued: set[int] = set()
+        self._lock = threading.Lock()
+        self._outbox_wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._sources: list[Any] = []
+        self._stoppers: list[Callable[[], None]] = []
+
+    # -- wiring ------------------------------------------------------------------------------
+
+    def notify(self, submission_id: int) -> None:
+        """A source stored a new submission (also called by the sweep for leftovers)."""
+        with self._lock:
+            if submission_id in self._queued:
+                return
+            self._queued.add(submission_id)
+        self._queue.put(submission_id)
+
+    def start(self) -> None:
+        s = self.settings
+        for folder in (s.paths.var, s.fax_inbox, s.fax_done, s.fax_outbox, s.mail_sent):
+            folder.mkdir(parents=True, exist_ok=True)
+        if self.store.ensure_schema():
+            log.info("database created at the current schema")
+        requeued = self.store.requeue_sending(datetime.now(UTC))
+        if requeued:
+            log.warning("%d reply(ies) were being sent when the gateway stopped; they are due again", requeued)
+        for i in range(self.workers):
+            self._spawn(self._work, f"pipeline-{i}")
+        self._spawn(self._outbox, "outbox")
+        self._spawn(self._sweep, "sweep")
+        self._start_sources()
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _start_sources(self) -> None:
+        s = self.settings
+        if s.smtp_listener.enabled:
+            from intake.sources.smtp import SmtpSource
+
+            smtp = SmtpSource.from_settings(s.smtp_listener, self.store, on_new=self.notify)
+            smtp.start()
+            self._stoppers.append(smtp.stop)
+        if s.fax.enabled:
+            from intake.sources.faxdir import FaxDirSource
+
+            fax = FaxDirSource.from_settings(s.fax, s, self.store, on_new=self.notify)
+            self._spawn(lambda: fax.run(self.stop_event), "faxdir")
+        if s.imap.enabled:
+            from intake.sources.imap import ImapSource
+
+            imap = ImapSource.from_settings(s.imap, self.store, on_new=self.notify)
+            self._spawn(lambda: imap.run(self.stop_event), "imap")
+            self._stoppers.append(imap.close)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self._outbox_wake.set()
+        for stopper in self._stoppers:
+            try:
+                stopper()
+            except Exception as exc:  # stopping must go on for the others
+                log.warning("stopping a source: %s", type(exc).__name__)
+        for thread in self._threads:
+            thread.join(timeout=15)
+
+    def run_forever(self) -> None:
+        def _handle(signum: int, _frame: FrameType | None) -> None:
+            log.info("signal %d: stopping", signum)
+            self.stop_event.set()
+
+        signal.signal(signal.SIGTERM, _handle)
+        signal.signal(signal.SIGINT, _handle)
+        self.start()
+        log.info("coc-intake running: %d extraction worker(s)", self.workers)
+        try:
+            while not self.stop_event.wait(1.0):
+                pass
+        finally:
+            self.stop()
+
+    # -- loops -------------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                submission_id = self._queue.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            try:
+                self.process(submission_id)
+            except Exception:
+                log.exception("submission %d: stage failed; it stays in the store for the next sweep", submission_id)
+            finally:
+                with self._lock:
+                    self._queued.discard(submission_id)
+
+    def process(self, submission_id: int) -> None:
+        """Run every stage due for one submission."""
+        state = self.store.get_submission(submission_id).state
+        if state == "received":
+            extract_stage(self.ctx, submission_id)
+            state = self.store.get_submission(submission_id).state
+        if state == "extracted" or (state == "needs_review" and needs_reply(self.ctx, submission_id)):
+            reply_stage(self.ctx, submission_id)
+            self._outbox_wake.set()
+
+    def _sweep(self) -> None:
+        """Pick up what the store says is unfinished: at start, and then every few seconds."""
+        while not self.stop_event.is_set():
+            try:
+                for submission_id in self.store.submissions_in(("received", "extracted")):
+                    self.notify(submission_id)
+                for submission_id in self.store.submissions_in(("needs_review",)):
+                    if needs_reply(self.ctx, submission_id):
+                        self.notify(submission_id)
+            except Exception as exc:
+                log.warning("sweep: %s", type(exc).__name__)
+            self.stop_event.wait(self.sweep_seconds)
+
+    def _outbox(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                for item in self.store.due_replies():
+                    if self.stop_event.is_set():
+                        break
+                    send_stage(self.ctx, item)
+            except Exception as exc:
+                log.warning("outbox: %s", type(exc).__name__)
+            self._outbox_wake.wait(self.outbox_seconds)
+            self._outbox_wake.clear()
+
+
+def run(settings: Settings) -> int:
+    gateway = Gateway(settings)
+    gateway.run_forever()
+    return 0
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:
+    """Poll `predicate` until true or `timeout` seconds passed (used by tests and benchmarks)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()

@@ -1,0 +1,197 @@
+"""The stages that turn a stored submission into requests and replies.
+
+Each stage gets the same things (the shared `Context` and one id), reads what it needs from the
+store and moves rows to their next state in one transaction. No stage keeps state of its own in the
+process, so the same functions serve the in-process dispatcher of `coc-intake run` and, later,
+workers on several machines; a restart simply runs again whatever the store says is unfinished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from intake.isolation import ExtractionPool
+from intake.model import CertificateRequest, Problem
+from intake.outbox import Delivery, next_attempt, send_smtp, write_eml, write_fax
+from intake.replies import RequestView, render_fax_pdf, render_mail, should_reply
+from intake.settings import Settings
+from intake.store import Store
+from intake.store.store import OutboxItem, RequestRecord, StateConflict, SubmissionRecord
+from parsers.types import Limits
+
+log = logging.getLogger("intake.pipeline")
+
+MAIL_CHANNELS = ("imap", "smtp", "lmtp")
+
+
+@dataclass
+class Context:
+    """What every stage is handed: the store, the settings and the extraction pool."""
+
+    store: Store
+    settings: Settings
+    pool: ExtractionPool
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(**self.settings.limits.model_dump())
+
+
+# -- extract ---------------------------------------------------------------------------------
+
+
+def extract_stage(ctx: Context, submission_id: int) -> bool:
+    """Extract one received submission; False if it was not waiting (done elsewhere already)."""
+    store = ctx.store
+    try:
+        attempts = store.begin_attempt(submission_id)
+    except StateConflict:
+        return False
+    sub = store.get_submission(submission_id)
+    max_attempts = ctx.settings.pipeline.max_attempts
+    if attempts > max_attempts:
+        store.mark_needs_review(submission_id, f"extraction was started {max_attempts} times without finishing "
+                                               f"(the worker crashed or the machine stopped)")
+        log.warning("submission %d: given to staff after %d attempts", submission_id, max_attempts)
+        return True
+    channel = "email" if sub.channel in MAIL_CHANNELS else "fax"
+    outcome = ctx.pool.extract(sub.raw, channel=channel, filename=sub.fax_filename, limits=ctx.limits)
+    try:
+        if outcome.result is None:
+            store.mark_needs_review(submission_id, outcome.reason or "extraction failed")
+            log.warning("submission %d: %s", submission_id, outcome.reason)
+        else:
+            result = outcome.result
+            reason = "; ".join(p.message for p in result.problems) or None
+            made = store.mark_extracted(submission_id, result, result.requests, reason=reason)
+            log.info("submission %d: %d request(s) %s", submission_id, len(made),
+                     " ".join(f"{r.reference}:{r.state}" for r in made))
+    except StateConflict:
+        return False
+    return True
+
+
+# -- reply -----------------------------------------------------------------------------------
+
+
+def _view(rec: RequestRecord) -> RequestView:
+    request = CertificateRequest.model_validate(rec.fields)
+    problems = [Problem.model_validate(p) for p in rec.problems]
+    return RequestView.of(rec.reference, request, problems)
+
+
+def _request_email(records: list[RequestRecord]) -> str | None:
+    for rec in records:
+        req = CertificateRequest.model_validate(rec.fields)
+        for address in (req.employer.contact_email if req.employer else None, req.worker.email,
+                        req.confirmation_email):
+            if address and "@" in address:
+                return address
+    return None
+
+
+def _file_problems(sub: SubmissionRecord) -> list[dict[str, str]]:
+    problems = list((sub.result or {}).get("problems") or [])
+    if sub.reason and not problems:
+        problems = [{"message": f"We could not read your message automatically ({sub.reason}); "
+                                f"a specialist will look at it."}]
+    return [{"message": str(p.get("message", ""))} for p in problems]
+
+
+def reply_stage(ctx: Context, submission_id: int, *, now: datetime | None = None) -> bool:
+    """Queue the acknowledgement of one extracted submission, once; then the submission is done.
+
+    The outbox key makes a second queueing impossible, so running this twice (after a crash) is
+    harmless.
+    """
+    store, settings = ctx.store, ctx.settings
+    now = now or datetime.now(UTC)
+    sub = store.get_submission(submission_id)
+    if sub.state not in ("extracted", "needs_review"):
+        return False
+    records = store.requests_of(submission_id)
+    views = [_view(r) for r in records]
+    complete = bool(records) and all(r.state == "accepted" for r in records) and not (sub.result or {}).get("problems")
+    kind = "received" if complete else "incomplete"
+    common: dict[str, Any] = {"requests": views, "received_at": sub.received_at,
+                              "file_problems": _file_problems(sub), "form_url": settings.replies.form_url}
+    queued = False
+    if sub.channel in MAIL_CHANNELS:
+        envelope = sub.sender if sub.channel != "imap" else None
+        decision = should_reply(sub.raw, our_domain=settings.replies.our_domain, envelope_sender=envelope)
+        if not decision.reply:
+            _no_reply(ctx, sub, decision.reason)
+        elif store.replies_since(decision.address, now - timedelta(hours=1)) >= settings.replies.per_sender_per_hour:
+            _no_reply(ctx, sub, f"more than {settings.replies.per_sender_per_hour} replies to this sender this hour")
+        else:
+            meta = (sub.result or {}).get("meta") or {}
+            msg = render_mail(kind, to=decision.address, from_address=settings.relay.from_address,
+                              our_domain=settings.replies.our_domain,
+                              original_subject=str(meta.get("subject") or ""),
+                              in_reply_to=meta.get("message_id") or sub.message_id,
+                              references=list(meta.get("references") or []), **common)
+            queued = store.queue_reply(submission_id, kind, "email", decision.address, msg.as_bytes(), now=now)
+    else:
+        address = _request_email(records)
+        if address:
+            msg = render_mail(kind, to=address, from_address=settings.relay.from_address,
+                              our_domain=settings.replies.our_domain, **common)
+            queued = store.queue_reply(submission_id, kind, "email", address, msg.as_bytes(), now=now)
+        elif sub.sender:
+            pdf = render_fax_pdf(kind, fax_number=sub.sender, **common)
+            queued = store.queue_reply(submission_id, kind, "fax", sub.sender, pdf, now=now)
+        else:
+            _no_reply(ctx, sub, "fax without a sender number and no email address in the request")
+    if queued:
+        log.info("submission %d: %s reply queued", submission_id, kind)
+    if records and sub.state == "extracted":
+        with contextlib.suppress(StateConflict):
+            store.mark_done(submission_id)
+    return queued
+
+
+def _no_reply(ctx: Context, sub: SubmissionRecord, reason: str) -> None:
+    ctx.store.add_event(submission_id=sub.id, actor="replies", kind="no_reply", new=reason)
+    log.info("submission %d: no reply (%s)", sub.id, reason)
+
+
+def needs_reply(ctx: Context, submission_id: int) -> bool:
+    """True for a submission whose reply was never decided (a crash fell between the stages)."""
+    if ctx.store.replies_of(submission_id):
+        return False
+    return not any(e.kind == "no_reply" for e in ctx.store.events_of(submission_id=submission_id))
+
+
+# -- send ------------------------------------------------------------------------------------
+
+
+def send_stage(ctx: Context, item: OutboxItem, *, now: datetime | None = None) -> Delivery | None:
+    """Hand one due reply over; `sending` is committed first so that only one sender has it."""
+    store, settings = ctx.store, ctx.settings
+    if not store.mark_sending(item.id):
+        return None
+    if item.channel == "fax":
+        delivery = write_fax(settings.fax_outbox, item.id, item.recipient, item.message)
+    elif settings.relay.host:
+        delivery = send_smtp(settings.relay, item.recipient, item.message)
+    else:
+        delivery = write_eml(settings.mail_sent, item.id, item.recipient, item.message)
+    now = now or datetime.now(UTC)
+    if delivery.ok:
+        store.mark_sent(item.id, now)
+        log.info("reply %d (%s, submission %d) sent", item.id, item.kind, item.submission_id)
+    elif delivery.permanent:
+        store.mark_permanent(item.id, delivery.error)
+        log.warning("reply %d: permanent failure: %s", item.id, delivery.error)
+    else:
+        when = next_attempt(settings.relay, item.attempts + 1, item.created_at, now)
+        if when is None:
+            store.mark_permanent(item.id, f"gave up after {settings.relay.retry_for_seconds:g} s: {delivery.error}")
+        else:
+            store.mark_retry(item.id, delivery.error, when)
+            log.info("reply %d: will retry at %s (%s)", item.id, when.isoformat(timespec="seconds"), delivery.error)
+    return delivery
