@@ -460,7 +460,16 @@ class _Walker:
         if key in self._seen:
             return
         self._seen.add(key)
-        self.problems.append(PartProblem(code=code, message=message, part=part))
+        self.problems.append(PartProblem(code=code, message=mask_ssns(message), part=part))
+
+    def count(self) -> bool:
+        """Count one MIME entity; False (and stop) once past `max_parts`."""
+        self.entities += 1
+        if self.entities > self.limits.max_parts:
+            self.problem("too_many_parts", f"more than {self.limits.max_parts} MIME parts; the rest were not read",
+                         "message")  # fmt: skip
+            self.stopped = True
+        return not self.stopped
 
     # parsing -------------------------------------------------------------------------------
 
@@ -489,13 +498,7 @@ class _Walker:
         self.emit_body(scope)
 
     def entity(self, part: Message, depth: int, scope: _Scope, where: str, in_related: bool) -> None:
-        if self.stopped:
-            return
-        self.entities += 1
-        if self.entities > self.limits.max_parts:
-            self.problem("too_many_parts", f"more than {self.limits.max_parts} MIME parts; the rest were "
-                         "not read", "message")  # fmt: skip
-            self.stopped = True
+        if self.stopped or not self.count():
             return
         if depth > self.limits.max_depth:
             self.problem("too_deep", f"MIME parts nested deeper than {self.limits.max_depth} levels were not "
@@ -527,8 +530,11 @@ class _Walker:
             if not isinstance(child, Message):
                 continue
             ctype = _content_type(child)
+            if self.stopped:
+                break
             if ctype in ("text/plain", "text/html") and not _is_attachment(child):
-                self.entities += 1
+                if not self.count():
+                    break
                 self.defects(child, where)
                 text = self.text_of(child, where)
                 if ctype == "text/plain" and slot.plain is None:
@@ -715,6 +721,14 @@ class _Walker:
                 if isinstance(defect, cls):
                     codes.add(code)
         return codes
+
+
+_SSN_RE = re.compile(r"(?<!\d)\d{3}([- ]?)\d{2}\1(\d{4})(?!\d)")
+
+
+def mask_ssns(text: str) -> str:
+    """`123-45-6789` -> `***-**-6789`: problem messages may quote header text, and they end up in logs."""
+    return _SSN_RE.sub(lambda m: f"***-**-{m.group(2)}", text)
 
 
 def _content_type(part: Message) -> str:

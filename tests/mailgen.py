@@ -159,6 +159,9 @@ def _quoted_param(param: str, value: str, encoding: str = "b") -> str:
     """`name="..."` with an RFC 2047 word inside the quotes for non-ASCII (Outlook, Gmail)."""
     if _plain_name(value):
         return f'{param}="{value}"'
+    if all(" " <= ch <= "~" for ch in value):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'{param}="{escaped}"'
     return f'{param}="{_encoded_header(value, "utf-8", encoding)}"'
 
 
@@ -408,7 +411,7 @@ def apple_mail(
         return "Apple-Mail=_" + str(uuid.UUID(_token(subject, n=32))).upper()
 
     def attachment_part(filename: str, data: bytes, media: str, *, cid: bool = False) -> MIMEBase:
-        if _plain_name(filename) and " " not in filename:
+        if re.fullmatch(r"[A-Za-z0-9._+-]+", filename):  # Mail quotes only when a token cannot hold it
             disp = f"inline; filename={filename}"
             ctype = f'{media}; x-unix-mode=0644; name="{filename}"'
         elif _plain_name(filename):

@@ -549,7 +549,7 @@ def test_html_to_text_entities_and_scripts() -> None:
 
 # --- property --------------------------------------------------------------------------------------
 
-_names = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=40).filter(
+_names = st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=40).filter(
     lambda s: safe_filename(s) is not None and not s.lower().endswith((".eml", ".dat"))
 )
 _media = st.sampled_from(
@@ -588,3 +588,54 @@ def test_property_never_raises_and_keeps_attachment_bytes(
     # Cut anywhere, the message still parses.
     for cut in (len(raw) // 3, len(raw) // 2, len(raw) - 7):
         parse_mail(raw[:cut], LIMITS)
+
+
+_SEED_MAILS = [
+    mailgen.outlook(sender=SENDER, to=TO, subject="s", text="SSN: 123-45-6789", logo=True, tnef=True,
+                    attachments=[("\u00e4.pdf", PDF, "application/pdf")]),
+    mailgen.apple_mail(sender=SENDER, to=TO, subject="s", text="t", html="<p>t</p>",
+                       attachments=[("J\u00f6rg.pdf", PDF, "application/pdf")],
+                       inline_images=[("logo.png", PNG, "image/png")]),
+]  # fmt: skip
+_SEED_MAILS.append(mailgen.forward(_SEED_MAILS[0], sender="hr@corp.example.com", to=TO, text="fw"))
+_SPLICE = [b"--", b"\r\n", b'Content-Type: multipart/mixed; boundary="x"\r\n', b"=?utf-8?b?", b"charset=", b"\xff",
+           b"\x00", b"message/rfc822", b";", b'"', b"*0*=", b"%", b"=\r\n", b"\r\n\r\n"]  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    seed=st.sampled_from(range(len(_SEED_MAILS))),
+    edits=st.lists(
+        st.tuples(st.floats(0, 1), st.sampled_from(["cut", "splice", "byte"]), st.integers(0, 255)), max_size=15
+    ),
+)
+def test_property_mutated_real_mail_never_raises(seed: int, edits: list[tuple[float, str, int]]) -> None:
+    raw = bytearray(_SEED_MAILS[seed])
+    for where, op, value in edits:
+        pos = int(where * len(raw))
+        if op == "cut":
+            del raw[pos : pos + value]
+        elif op == "splice":
+            raw[pos:pos] = _SPLICE[value % len(_SPLICE)]
+        else:
+            raw[pos : pos + 1] = bytes([value])
+    parsed = parse_mail(bytes(raw), LIMITS)
+    assert len(parsed.parts) <= LIMITS.max_parts
+    assert all(isinstance(p.data, bytes) for p in parsed.parts)
+    assert all("\n" not in p.name and "/" not in (p.filename or "") for p in parsed.parts)
+
+
+def test_problem_messages_mask_ssns() -> None:
+    raw = b"From: a@example.com\r\nContent-Type: text/plain; charset=x-123-45-6789\r\n\r\nhi\r\n"
+    parsed = parse_mail(raw, LIMITS)
+    assert "bad_charset" in codes(parsed)
+    assert all("123-45-6789" not in p.message for p in parsed.problems)
+    assert any("***-**-6789" in p.message for p in parsed.problems)
+
+
+def test_wide_alternative_respects_part_limit() -> None:
+    alts = b"".join(b"--a\r\nContent-Type: text/plain\r\n\r\nx%d\r\n" % i for i in range(300))
+    raw = b'From: a@example.com\r\nContent-Type: multipart/alternative; boundary="a"\r\n\r\n' + alts + b"--a--\r\n"
+    parsed = parse_mail(raw, LIMITS)
+    assert "too_many_parts" in codes(parsed)
+    assert by_name(parsed)["body"].text == "x0"
