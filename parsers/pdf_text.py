@@ -123,26 +123,36 @@ def _locate(raw: str, lines: list[Line]) -> tuple[int | None, Box | None]:
     return None, None
 
 
-def _find(lines: list[Line], part: Part, method: Method, page: int) -> tuple[list[Candidate], str]:
+def _overlaps(a: Box | None, b: Box | None) -> bool:
+    return a is not None and b is not None and a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def _find(lines: list[Line], part: Part, method: Method, page: int, sure: set[str]) -> tuple[list[Candidate], str]:
     """The label finder on positioned lines, then prose on the rest; (candidates, page text).
 
     As in `parsers.body`, `Label: value` lines are blanked for prose ("Dependent: Anna Doe, born
-    2/3/2012" is not the worker's birth), and a labelled name keeps prose name parts out. A
-    labelled value the finder itself doubts ("Social Security number is 123-45-6789; I was born")
-    gives way to a value prose reads without doubt, rather than both going to staff as a conflict.
+    2/3/2012" is not the worker's birth), and so are the lines a dependent was read from (labels
+    above their values have no colon). A labelled name keeps prose name parts out. `sure` holds
+    the fields already read without doubt on earlier pages (updated here): prose does not add a
+    second reading of them. A labelled value the finder itself doubts ("Social Security number is
+    123-45-6789; I was born") gives way to a value prose reads without doubt.
     """
     from parsers.fields import find_fields
     from parsers.prose import find_in_prose
 
     text = "\n".join(line.text for line in lines)
     found = list(find_fields(lines, part=part.name, method=method))
+    dependents = [c.provenance.box for c in found if c.field.startswith("dependents") and c.uncertain is None]
     prose_lines = [
-        "" if _LABEL_LINE.match(line.text) and labels.match_label(line.text.strip()) is not None else line.text
+        ""
+        if (_LABEL_LINE.match(line.text) and labels.match_label(line.text.strip()) is not None)
+        or any(_overlaps(line.box, b) for b in dependents)
+        else line.text
         for line in lines
     ]
     have = {c.field for c in found}
-    sure = {c.field for c in found if c.uncertain is None}
-    names = bool(have & {"worker.first_name", "worker.last_name"})
+    sure |= {c.field for c in found if c.uncertain is None}
+    names = bool(sure & {"worker.first_name", "worker.last_name"})
     for c in find_in_prose("\n".join(prose_lines), part=part.name, method=method):
         if c.field in sure or (names and c.field.startswith("worker.") and c.field.endswith("_name")):
             continue
@@ -150,6 +160,7 @@ def _find(lines: list[Line], part: Part, method: Method, page: int) -> tuple[lis
             if c.uncertain is not None:
                 continue
             found = [f for f in found if f.field != c.field]
+        if c.uncertain is None:
             sure.add(c.field)
         if c.provenance.box is None:
             where, box = _locate(c.raw, lines)
@@ -315,6 +326,7 @@ def _parse_pages(part: Part, limits: Limits) -> Extraction:
     found: dict[tuple[int, int], tuple[list[Candidate], str]] = {}  # (page index, 0 text / 1 OCR)
     problems: list[PartProblem] = []
     scanned: list[int] = []
+    sure: set[str] = set()  # fields read without doubt so far, across pages
     with pdfplumber.open(io.BytesIO(part.data)) as pdf:
         count = len(pdf.pages)
         for index, page in enumerate(pdf.pages):
@@ -324,7 +336,7 @@ def _parse_pages(part: Part, limits: Limits) -> Extraction:
                 scanned.append(index)
             page.close()  # pdfplumber caches every object of a page; free it as soon as we are done
             if words:
-                found[(index, 0)] = _find(_lines(words), part, "text", index + 1)
+                found[(index, 0)] = _find(_lines(words), part, "text", index + 1, sure)
     if scanned and _ocr_module is None:
         problems += [
             PartProblem(
@@ -339,7 +351,7 @@ def _parse_pages(part: Part, limits: Limits) -> Extraction:
             if isinstance(result, PartProblem):
                 problems.append(result)
             elif result:
-                found[(index, 1)] = _find(_lines(result), part, "ocr", index + 1)
+                found[(index, 1)] = _find(_lines(result), part, "ocr", index + 1, sure)
     candidates = [c for key in sorted(found) for c in found[key][0]]
     texts = [found[key][1] for key in sorted(found) if found[key][1]]
     if not texts and not problems:
