@@ -174,7 +174,8 @@ def _fields(reader: PdfReader) -> dict[str, FormField]:
 def read_form_fields(data: bytes) -> dict[str, str]:
     """AcroForm field name -> value (check boxes and radio groups as their export value).
 
-    Empty and unticked fields are left out, so an empty dict means "no filled form".
+    Empty and unticked fields are left out, so an empty dict means "no filled form". A file that
+    is not a readable PDF raises pypdf's error: `pdf_text.parse_pdf` checks files before this.
     """
     reader = PdfReader(io.BytesIO(data))
     if reader.is_encrypted:
