@@ -1,0 +1,180 @@
+"""The whole gateway against real servers: Dovecot in, aiosmtpd out, SMTP listener, fax folder.
+
+The daemon runs as its own process (`coc-intake run`), so the crash test can SIGKILL it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import smtplib
+from email import message_from_bytes
+from email.policy import default as default_policy
+from pathlib import Path
+
+import pytest
+
+from tests import docgen, faxgen, mailgen
+from tests.gateway import GatewayProcess, wait_for, write_config
+from tests.servers import DovecotServer, SmtpSink, dovecot, imap_append, imap_count, smtp_sink  # noqa: F401
+from tests.synth import flat, labelled_lines, make_request
+
+
+def _text_mail(req: dict, rng: random.Random, *, message_id: str | None = None, client=mailgen.thunderbird) -> bytes:
+    body = "Hello,\n\nplease issue a certificate of coverage:\n\n" + "\n".join(labelled_lines(req, rng)) + "\n"
+    sender = req["employer"]["contact_email"] if req["employer"] else req["worker"]["email"]
+    return client(sender=sender, to="certificate@localhost", subject="Certificate of coverage request",
+                  text=body, html=None, attachments=[], message_id=message_id)
+
+
+def _replies_to(sink: SmtpSink, address: str) -> list[bytes]:
+    return [m.content for m in sink.received() if address in m.rcpt_tos]
+
+
+@pytest.fixture
+def gateway(tmp_path: Path, dovecot: DovecotServer, smtp_sink: SmtpSink):  # noqa: F811
+    config = write_config(tmp_path, dovecot=dovecot, sink=smtp_sink)
+    gw = GatewayProcess(tmp_path, config)
+    gw.start()
+    try:
+        yield gw
+    finally:
+        gw.stop()
+
+
+def test_every_channel_end_to_end(gateway: GatewayProcess, dovecot: DovecotServer,  # noqa: F811
+                                  smtp_sink: SmtpSink) -> None:  # noqa: F811
+    rng = random.Random(31)
+    expected: dict[str, str] = {}  # recipient of the reply -> kind
+
+    # 1. a text mail over IMAP
+    text_req = make_request(rng, kind="employee")
+    text_req["employer"]["contact_email"] = "text@acme.example.com"
+    imap_append(dovecot, "INBOX", _text_mail(text_req, rng))
+    expected["text@acme.example.com"] = "received"
+
+    # 2. a mail with a fillable PDF form (Gmail)
+    form_req = make_request(rng, kind="employee")
+    pdf = docgen.acroform_pdf(form_req, "model")
+    imap_append(dovecot, "INBOX", mailgen.gmail(sender="forms@northwind.example.com", to="certificate@localhost",
+                                                subject="Request form", text="Our form is attached.\n",
+                                                attachments=[("coc.pdf", pdf, "application/pdf")]))
+    expected["forms@northwind.example.com"] = "received"
+
+    # 3. a mail with a faxed scan as TIFF (Outlook)
+    scan_req = make_request(rng, kind="employee")
+    tiff = faxgen.tiff_bytes(faxgen.fax_request(scan_req, rng, "fine"))
+    imap_append(dovecot, "INBOX", mailgen.outlook(sender="scan@bluehar.example.com", to="certificate@localhost",
+                                                  subject="Scanned request", text="See the scan.\n",
+                                                  attachments=[("scan.tif", tiff, "image/tiff")]))
+    expected["scan@bluehar.example.com"] = "any"
+
+    # 4. a CSV batch of three workers
+    rows = [make_request(rng, kind="employee") for _ in range(3)]
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    from tests.corpus import SHEET_COLUMNS, _cell
+
+    writer.writerow([h for h, _ in SHEET_COLUMNS])
+    for req in rows:
+        values = flat(req)
+        writer.writerow([_cell(values.get(p, "")) for _, p in SHEET_COLUMNS])
+    imap_append(dovecot, "INBOX", mailgen.thunderbird(
+        sender="batch@summit.example.com", to="certificate@localhost", subject="Three workers", text="Batch.\n",
+        attachments=[("workers.csv", buf.getvalue().encode(), "text/csv")]))
+    expected["batch@summit.example.com"] = "received"
+
+    # 5. RFC 3834: an auto-reply and a list post get nothing
+    imap_append(dovecot, "INBOX", mailgen.auto_reply(sender="away@acme.example.com", to="certificate@localhost",
+                                                     text="I am out of the office."))
+    imap_append(dovecot, "INBOX", mailgen.list_mail(sender="news@lists.example.org", to="certificate@localhost",
+                                                    subject="News", text="Newsletter"))
+
+    # 6. a fax file in the folder, from a sender with no email address in the request
+    fax_req = make_request(rng, kind="employee")
+    fax_req["employer"]["contact_email"] = None
+    fax_req["confirmation_email"] = None
+    inbox = gateway.settings.fax_inbox
+    tmp = inbox / "fax_+12085550142_20261125T101400.tif.part"
+    tmp.write_bytes(faxgen.tiff_bytes(faxgen.fax_request(fax_req, rng, "fine")))
+    tmp.rename(inbox / "fax_+12085550142_20261125T101400.tif")
+
+    # 7. a mail over the SMTP listener, twice (the second is a duplicate)
+    smtp_req = make_request(rng, kind="self_employed")
+    smtp_req["worker"]["email"] = "solo@mail.example.org"
+    raw = _text_mail(smtp_req, rng, message_id="<smtp-1@mail.example.org>")
+    for _ in range(2):
+        with smtplib.SMTP("127.0.0.1", gateway.smtp_port) as s:
+            s.sendmail("solo@mail.example.org", ["certificate@localhost"], raw)
+    expected["solo@mail.example.org"] = "received"
+
+    got = wait_for(lambda: len(smtp_sink.received()) >= len(expected), timeout=240)
+    assert got, gateway.tail()
+    fax_pdf = wait_for(lambda: list(gateway.settings.fax_outbox.glob("+12085550142_*.pdf")), timeout=120)
+    assert len(fax_pdf) == 1 and fax_pdf[0].read_bytes().startswith(b"%PDF")
+
+    for address, kind in expected.items():
+        replies = _replies_to(smtp_sink, address)
+        assert len(replies) == 1, (address, gateway.tail())
+        msg = message_from_bytes(replies[0], policy=default_policy)
+        assert msg["Auto-Submitted"] == "auto-replied" and msg["In-Reply-To"]
+        assert msg["Subject"].startswith("Re: ")
+        if kind == "received":
+            assert "COC-" in msg["Subject"], msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+            assert "Information needed" not in msg["Subject"]
+    for sender in ("away@acme.example.com", "news@lists.example.org", "news@lists.example.org"):
+        assert not _replies_to(smtp_sink, sender)
+    all_bytes = b"".join(m.content for m in smtp_sink.received())
+    for req in (text_req, form_req, rows[0], smtp_req):
+        ssn = req["worker"]["ssn"]
+        assert ssn.encode() not in all_bytes and f"***-**-{ssn[-4:]}".encode() in all_bytes
+
+    store = gateway.store()
+    counts = store.counts_by_state()
+    # text, form, scan, csv, auto-reply, list, fax, smtp (the duplicate makes no submission)
+    assert sum(counts["submissions"].values()) == 8
+    assert sum(counts["requests"].values()) == 3 + 1 + 1 + 1 + 1 + 1  # csv rows + one per request document
+    assert imap_count(dovecot, "Processed") == 6 and imap_count(dovecot, "INBOX") == 0
+    assert list(gateway.settings.fax_done.glob("*.tif"))
+
+    # A second delivery of a message already processed makes nothing new.
+    before = len(smtp_sink.received())
+    imap_append(dovecot, "INBOX", _text_mail(text_req, random.Random(31)))
+    wait_for(lambda: imap_count(dovecot, "INBOX") == 0, timeout=30)
+    assert sum(store.counts_by_state()["submissions"].values()) == 8
+    assert len(smtp_sink.received()) == before
+    store.dispose()
+
+
+def test_sigkill_in_the_middle_of_a_batch(tmp_path: Path, dovecot: DovecotServer,  # noqa: F811
+                                          smtp_sink: SmtpSink) -> None:  # noqa: F811
+    """200 messages, the daemon killed with SIGKILL twice mid-batch: 200 submissions, 200 replies."""
+    rng = random.Random(7)
+    total = 200
+    for i in range(total):
+        req = make_request(rng, kind="employee")
+        req["employer"]["contact_email"] = f"hr{i}@crash.example.com"
+        imap_append(dovecot, "INBOX", _text_mail(req, rng, message_id=f"<crash-{i}@crash.example.com>"),
+                    create=False)
+    config = write_config(tmp_path, dovecot=dovecot, sink=smtp_sink)
+    gw = GatewayProcess(tmp_path, config)
+    try:
+        for kill_after in (40, 120):
+            gw.start()
+            wait_for(lambda n=kill_after: len(smtp_sink.received()) >= n, timeout=300)
+            gw.kill()
+        gw.start()
+        wait_for(lambda: len(smtp_sink.received()) >= total, timeout=600)
+        wait_for(lambda: False, timeout=5)  # anything extra would arrive now
+    finally:
+        gw.stop()
+    received = smtp_sink.received()
+    recipients = [m.rcpt_tos[0] for m in received]
+    assert len(set(recipients)) == total, gw.tail()
+    assert len(received) == total, sorted(r for r in recipients if recipients.count(r) > 1)
+    store = gw.store()
+    assert sum(store.counts_by_state()["submissions"].values()) == total
+    assert store.counts_by_state()["replies"]["sent"] == total
+    store.dispose()
+    assert imap_count(dovecot, "Processed") == total
