@@ -8,6 +8,7 @@ for an SSN); whether a value is allowed (area 666, an unassigned EIN prefix) is 
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from datetime import date
@@ -322,7 +323,17 @@ def parse_country(raw: str) -> str | None:
     for suffix in (" citizen", " national", " nationality", " citizenship"):
         if key.endswith(suffix) and key[: -len(suffix)] in table:
             return table[key[: -len(suffix)]]
-    return None
+    return _close_country(key)
+
+
+def _close_country(key: str) -> str | None:
+    """ "freland" -> IE, "germanv" -> DE: one OCR slip in a name of six letters or more."""
+    if len(key) < 6:
+        return None
+    names = [k for k in _country_table() if len(k) >= 6 and abs(len(k) - len(key)) <= 1]
+    close = difflib.get_close_matches(key, names, n=3, cutoff=0.8)
+    codes = {_country_table()[c] for c in close}
+    return codes.pop() if len(codes) == 1 else None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -410,12 +421,17 @@ _EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-
                     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
 
 
+_SPACED_DOT = re.compile(r"(@[\w-]+(?:\.[\w-]+)*) ?\. ?(?=(?:[a-z][\w-]*\.)*[a-z]{2,4}\b)")
+
+
 def parse_email(raw: str) -> str | None:
     """The one e-mail address in the text ("Jane <jane@x.org>", "mailto:..."), domain in lower case."""
     text = _clean(raw)
     # OCR: "jane. doe@x.org" (a space after a dot), "x,org" (a comma for the dot before the TLD)
     text = re.sub(r"([\w+-])\.\s(?=[\w.+-]+@)", r"\1.", text)
     text = re.sub(r"(@[\w.-]+),([A-Za-z]{2,6})\b", r"\1.\2", text)
+    while (fixed := _SPACED_DOT.sub(r"\1.", text, count=1)) != text:
+        text = fixed  # "x@mail .example. com": spaces OCR put around the domain's dots
     found = _EMAIL.findall(text)
     if len(set(f.casefold() for f in found)) != 1:
         return None

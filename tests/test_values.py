@@ -292,3 +292,12 @@ def test_ocr_slips_are_repaired_where_the_shape_tells() -> None:
     assert parse_address("14 Kirin Road, 31-@01 Krakow, Poland")["postal_code"] == "31-001"
     assert parse_address("Oak Road 12, 8O8O2 Munich")["postal_code"] == "80802"
     assert normalize("worker.place_of_birth", "Boise, JD") == ([("worker.place_of_birth", "Boise, ID")], None)
+
+
+def test_ocr_spaces_in_email_domains_and_near_miss_countries() -> None:
+    assert parse_email("hr@cedar.example. com") == "hr@cedar.example.com"
+    assert parse_email("amara.fairbanks@mail .example.org") == "amara.fairbanks@mail.example.org"
+    assert parse_email("jane@b.org. Thanks") == "jane@b.org"
+    assert parse_country("freland") == "IE"
+    assert parse_country("Germanv") == "DE"
+    assert parse_country("Japen") is None  # too short to guess
