@@ -744,3 +744,46 @@ stable_seconds = 0.2
     assert [inc.channel for inc in store.incoming()] == ["imap", "smtp", "fax"]
     assert store.incoming()[2].sender == "+12085550142"
     assert store.count() == 3
+
+
+def test_imap_store_outage_leaves_messages_in_place(dovecot: DovecotServer, store: RecordingStore) -> None:
+    """Store first, acknowledge after: while the store is down nothing is moved, flagged or read."""
+    from sqlalchemy.exc import OperationalError
+
+    for n in range(2):
+        imap_append(dovecot, "INBOX", make_mail(n))
+    src = imap_source(dovecot, store)
+    try:
+        store.fail = OperationalError("INSERT", {}, Exception("database is locked"))
+        with pytest.raises(OperationalError):
+            src.poll_once()
+        assert imap_count(dovecot, "INBOX") == 2 and imap_count(dovecot, "Processed") == 0
+        assert imap_uids(dovecot, "INBOX", ["SEEN"]) == []
+        store.fail = None
+        assert len(src.poll_once()) == 2
+    finally:
+        src.close()
+    assert imap_count(dovecot, "INBOX") == 0 and imap_count(dovecot, "Processed") == 2
+
+
+def test_imap_message_that_cannot_be_stored_is_kept_for_staff(dovecot: DovecotServer, store: RecordingStore) -> None:
+    """A message that makes the store refuse it (not a database outage) is not fetched forever."""
+    imap_append(dovecot, "INBOX", make_mail(1))
+    original = store.store_submission
+
+    def refuse_full_message(inc: Any) -> tuple[int, bool]:
+        if not inc.raw.startswith(b"X-Coc-Intake-Unstorable"):
+            raise ValueError("cannot handle this message")
+        return original(inc)
+
+    store.store_submission = refuse_full_message  # type: ignore[method-assign]
+    src = imap_source(dovecot, store)
+    try:
+        assert len(src.poll_once()) == 1
+        assert src.poll_once() == []
+    finally:
+        src.close()
+    (inc,) = store.incoming()
+    assert inc.raw.startswith(b"X-Coc-Intake-Unstorable: ValueError")
+    assert b"Subject: Certificate of coverage request 1" in inc.raw
+    assert imap_count(dovecot, "Processed") == 1

@@ -20,6 +20,7 @@ import ssl
 import threading
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 from typing import Any, Literal
@@ -55,6 +56,17 @@ def _header_info(raw: bytes) -> tuple[str | None, str | None]:
     except Exception:  # a header we cannot parse is still stored; the pipeline reports it
         return None, None
     return message_id or None, sender
+
+
+def _transient(exc: BaseException) -> bool:
+    """Database and network trouble is retried later; anything else is about the message itself."""
+    if isinstance(exc, OSError | TimeoutError):
+        return True
+    try:
+        from sqlalchemy.exc import SQLAlchemyError
+    except ImportError:  # pragma: no cover - sqlalchemy is a dependency
+        return False
+    return isinstance(exc, SQLAlchemyError)
 
 
 def _as_utc(value: Any) -> datetime:
@@ -333,7 +345,15 @@ class ImapSource:
             raw = bodies.get(uid)
             if raw is None:
                 continue
-            sid, new = self._store_one(uid, uidvalidity, raw, meta[uid].get(b"INTERNALDATE"))
+            try:
+                sid, new = self._store_one(uid, uidvalidity, raw, meta[uid].get(b"INTERNALDATE"))
+            except BaseException:
+                # Whatever was committed before the failure is acknowledged; the rest waits.
+                if stored:
+                    self._acknowledge(client, stored)
+                for sid in created:
+                    notify(self.on_new, sid)
+                raise
             stored.append(uid)
             if new:
                 created.append(sid)
@@ -357,7 +377,23 @@ class ImapSource:
             imap_uidvalidity=uidvalidity,
             imap_uid=uid,
         )
-        sid, new = self.store.store_submission(inc)
+        try:
+            sid, new = self.store.store_submission(inc)
+        except Exception as exc:
+            if _transient(exc):
+                raise
+            # Something about this message itself (not the database) fails: store a stand-in with
+            # its header so staff see it, rather than fetching it again forever.
+            log.error(
+                "imap %s uid %d: cannot store the message (%s); storing its header for staff",
+                self.folder,
+                uid,
+                describe_error(exc),
+            )
+            head = raw.split(b"\r\n\r\n", 1)[0] if b"\r\n\r\n" in raw else raw.split(b"\n\n", 1)[0]
+            note = f"X-Coc-Intake-Unstorable: {type(exc).__name__}; original size {len(raw)} bytes\r\n"
+            inc = replace(inc, raw=note.encode() + head + b"\r\n\r\n")
+            sid, new = self.store.store_submission(inc)
         log.info(
             "imap %s uid %d: submission %d%s (%d bytes)",
             self.folder,
