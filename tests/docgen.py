@@ -227,9 +227,9 @@ DEPENDENT_SLOTS = 2
 # Another agency's or employer's form: field names as such forms spell them (mapped through
 # `labels.header_field` by the parser). Addresses are one field each, as on most such forms.
 FOREIGN_NAMES: dict[str, str] = {
-    "worker.first_name": "First Name",
+    "worker.first_name": "Employee First Name",
     "worker.middle_name": "Middle Name",
-    "worker.last_name": "Last Name",
+    "worker.last_name": "Employee Last Name",
     "worker.ssn": "EmployeeSSN",
     "worker.date_of_birth": "Date of Birth",
     "worker.place_of_birth": "Place of Birth",
