@@ -188,9 +188,9 @@ def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
         if header is None:
             return []
         for addr in getattr(header, "addresses", ()):
-            spec = (addr.addr_spec or "").strip().lower()
+            spec = _unsurrogate(addr.addr_spec or "").strip().lower()
             if "@" in spec:
-                out.append((str(addr.display_name or ""), spec))
+                out.append((_unsurrogate(str(addr.display_name or "")), spec))
         if out:
             return out
     except Exception:  # the structured parser raises on some malformed headers
@@ -494,8 +494,10 @@ class _Walker:
     def message(self, msg: Message, depth: int, prefix: str, where: str) -> None:
         """Collect one message's body and attachments as parts named under `prefix`."""
         scope = _Scope(prefix=prefix, first_part_index=len(self.parts))
-        self.entity(msg, depth, scope, where, in_related=False)
-        self.emit_body(scope)
+        try:
+            self.entity(msg, depth, scope, where, in_related=False)
+        finally:
+            self.emit_body(scope)  # a failure deeper down must not cost the body already read
 
     def entity(self, part: Message, depth: int, scope: _Scope, where: str, in_related: bool) -> None:
         if self.stopped or not self.count():

@@ -40,6 +40,18 @@ def codes(parsed: ParsedMail) -> set[str]:
     return {p.code for p in parsed.problems}
 
 
+def assert_storable(parsed: ParsedMail) -> None:
+    """Every string the parser hands on must encode as UTF-8 (no surrogate escapes leak to the store)."""
+    meta = parsed.meta
+    strings = [meta.message_id, meta.from_addr, meta.from_name, meta.reply_to, meta.subject, meta.in_reply_to]
+    strings += meta.to + meta.references + list(meta.headers) + list(meta.headers.values())
+    strings += [x for p in parsed.parts for x in (p.name, p.filename, p.text)]
+    strings += [x for p in parsed.problems for x in (p.message, p.part)]
+    for s in strings:
+        if s is not None:
+            s.encode("utf-8")
+
+
 def attachments(parsed: ParsedMail) -> list[Part]:
     return [p for p in parsed.parts if " attachment " in f" {p.name}" and not p.name.startswith("forwarded")]
 
@@ -447,6 +459,7 @@ def test_iso_8859_1_label_with_windows_1252_bytes() -> None:
 def test_garbage_never_raises(raw: bytes) -> None:
     parsed = parse_mail(raw, LIMITS)
     assert isinstance(parsed, ParsedMail)
+    assert_storable(parsed)
     for part in parsed.parts:
         assert isinstance(part.data, bytes)
 
@@ -585,6 +598,7 @@ def test_property_never_raises_and_keeps_attachment_bytes(
         assert part.name == f"attachment {i}: {part.filename}"
         assert not any(ch in (part.filename or "") for ch in "/\\\x00\n\r")
     assert parsed.meta.subject == subject
+    assert_storable(parsed)
     # Cut anywhere, the message still parses.
     for cut in (len(raw) // 3, len(raw) // 2, len(raw) - 7):
         parse_mail(raw[:cut], LIMITS)
@@ -620,6 +634,7 @@ def test_property_mutated_real_mail_never_raises(seed: int, edits: list[tuple[fl
         else:
             raw[pos : pos + 1] = bytes([value])
     parsed = parse_mail(bytes(raw), LIMITS)
+    assert_storable(parsed)
     assert len(parsed.parts) <= LIMITS.max_parts
     assert all(isinstance(p.data, bytes) for p in parsed.parts)
     assert all("\n" not in p.name and "/" not in (p.filename or "") for p in parsed.parts)
@@ -639,3 +654,24 @@ def test_wide_alternative_respects_part_limit() -> None:
     parsed = parse_mail(raw, LIMITS)
     assert "too_many_parts" in codes(parsed)
     assert by_name(parsed)["body"].text == "x0"
+
+
+def test_headers_with_raw_8bit_and_folding() -> None:
+    raw = (
+        "From: J\u00f6rg Wei\u00df <Joerg@Example.COM>\r\nSubject: Gr\u00fc\u00dfe \u2013 \u20ac\r\n"
+        'To: "M\u00fcller, A" <a@x.example.de>, b@y.example.de\r\nReply-To: <R@x.example.de>\r\n'
+        "Date: Tue, 3 Mar 2026 10:00:00 +0100\r\nReferences: <a@b.example> <c@d.example>\r\n   <e@f.example>\r\n"
+        "Message-ID: <m1@x.example.de>\r\nAuto-Submitted: no\r\n\r\nbody"
+    ).encode()
+    meta = parse_mail(raw, LIMITS).meta
+    assert meta.from_addr == "joerg@example.com"
+    assert meta.from_name == "J\u00f6rg Wei\u00df"
+    assert meta.subject == "Gr\u00fc\u00dfe \u2013 \u20ac"
+    assert meta.to == ["a@x.example.de", "b@y.example.de"]
+    assert meta.reply_to == "r@x.example.de"
+    assert meta.message_id == "<m1@x.example.de>"
+    assert meta.references == ["<a@b.example>", "<c@d.example>", "<e@f.example>"]
+    assert meta.date == datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+    assert meta.headers["auto-submitted"] == "no"
+    latin = raw.replace("Gr\u00fc\u00dfe \u2013 \u20ac".encode(), "Gr\u00fc\u00dfe".encode("latin-1"))
+    assert parse_mail(latin, LIMITS).meta.subject == "Gr\u00fc\u00dfe"
