@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from parsers.labels import LabelMatch, match_label_at, match_section
 from parsers.layout import Line, Word
 from parsers.types import Box, Candidate, Method, Provenance
-from parsers.values import has_shape, normalize, parse_relationship
+from parsers.values import has_shape, normalize, parse_country, parse_relationship
 
 # Values that mean "nothing here": no candidate at all rather than an uncertain one.
 _EMPTY = {"n/a", "na", "none", "-", "--", "—", "–", "not applicable", "nil", "tbd", "unknown", "n.a.",
           "_", "__", "___", "....", "(none)", "not known", "keine", "aucun"}
+_ADDRESS_FIELDS = {"employer.address", "worker.address", "assignment.work_address"}
 _DATE_LEAVES = {"date_of_birth", "start_date", "end_date", "hire_date", "irs_3121l_date"}
 _DEP_HEADER_NAME = re.compile(r"\bname\b", re.IGNORECASE)
 _DEP_HEADER_DOB = re.compile(r"\b(?:date of birth|birth ?date|dob|d\.o\.b\.?|born)\b", re.IGNORECASE)
@@ -155,6 +156,50 @@ class _Finder:
                 return words, below[2]
         return [], None
 
+    def _address_lines(self, i: int, words: list[Word], fld: str) -> list[Word]:
+        """An address written on several lines: add the lines under its first one (at most two,
+        none a label, aligned with it when positions are known) until it reads as an address."""
+        if normalize(fld, _text(words))[1] is None:
+            return words
+        box = _box(words)
+        start = max([i, *(k for k, ln in enumerate(self.lines) if any(w in ln.words for w in words[:1]))])
+        joined = list(words)
+        taken: list[int] = []
+        for j in range(start + 1, min(start + 3, len(self.lines))):
+            ln = self.lines[j]
+            if j in self.used or not ln.words or self._is_label_or_heading(ln.text):
+                break
+            lb = ln.box
+            if box is not None and (lb is None or ln.page != self.lines[i].page
+                                    or abs(lb.x0 - box.x0) > 3 * (box.y1 - box.y0)
+                                    or lb.y0 - box.y1 > 2 * (box.y1 - box.y0)):
+                break
+            joined = [*joined[:-1], Word(joined[-1].text + ",", joined[-1].box, joined[-1].conf,
+                                         joined[-1].page), *ln.words]
+            taken.append(j)
+            if box is not None and lb is not None:
+                box = Box(x0=box.x0, y0=lb.y0, x1=box.x1, y1=lb.y1)
+            if normalize(fld, _text(joined))[1] is None:
+                self.used.update(taken)
+                return self._country_line(j, joined, fld)
+        return words
+
+    def _country_line(self, j: int, words: list[Word], fld: str) -> list[Word]:
+        """The country alone on the line after an address's last line belongs to it."""
+        k = j + 1
+        if k >= len(self.lines) or k in self.used:
+            return words
+        ln = self.lines[k]
+        if not ln.words or len(ln.text) > 40 or self._is_label_or_heading(ln.text) or \
+                parse_country(ln.text) is None or ln.page != self.lines[j].page:
+            return words
+        last = words[-1]
+        joined = [*words[:-1], Word(last.text + ",", last.box, last.conf, last.page), *ln.words]
+        if normalize(fld, _text(joined))[1] is not None:
+            return words
+        self.used.add(k)
+        return joined
+
     # ----------------------------------------------------------------------------------- emit
     def _emit(self, pairs: list[tuple[str, str]], raw: str, words: list[Word], label: str | None,
               reason: str | None) -> None:
@@ -263,6 +308,8 @@ class _Finder:
             value_words, j = self._beside(i, label_words, m.field)
             if j is not None:
                 self.used.add(j)
+        if value_words and m.field in _ADDRESS_FIELDS:
+            value_words = self._address_lines(i, value_words, m.field)
         if value_words:
             self._value(m, _text(value_words), value_words)
         return rest

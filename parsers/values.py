@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import date
 from functools import lru_cache
 
@@ -411,8 +412,18 @@ def parse_bool(raw: str) -> bool | None:
         return True
     if text in _FALSE:
         return False
+    # a marked option among printed ones: "[X] Yes [ ] No", "Yes ☐ No ☒"
+    mark = r"(?:\[\s*[x✓✔×]\s*\]|\(\s*[x✓✔×]\s*\)|[☒☑■✓✔✗✘])"
+    if re.match(r"[\[(☐□☒☑■✓✔✗✘]", text):  # boxes before their options
+        chosen = set(re.findall(mark + r"\s*(yes|no)\b", text))
+    else:
+        chosen = set(re.findall(r"\b(yes|no)\s*" + mark, text))
+    if len(chosen) == 1:
+        return chosen.pop() == "yes"
+    if chosen:
+        return None
     m = re.match(r"^(yes|no|true|false)\b[\s,;.\-–(]", text + " ")
-    if m:
+    if m and not re.search(r"[\[☐□(]", text):
         return m[1] in ("yes", "true")
     return None
 
@@ -718,6 +729,16 @@ _ADDRESS_FIELDS = {"employer.address", "worker.address", "assignment.work_addres
 _ADDRESS_KEYS = ("street", "city", "state", "postal_code", "country")
 
 
+_SSN_IN_TEXT = re.compile(r"(?<![\d-])\d{3}[ .\-]?\d{2}[ .\-]?\d{4}(?![\d-])")
+_EIN_IN_TEXT = re.compile(r"(?<![\d-])\d{2}[ .\-]?\d{7}(?![\d-])")
+
+
+def _only(pattern: re.Pattern[str], text: str, parse: Callable[[str], str | None], group: int = 0) -> str | None:
+    """The value when exactly one stretch of `text` reads as one ("123-45-6789 (on file)")."""
+    found = {v for m in pattern.finditer(text) if (v := parse(m[group])) is not None}
+    return found.pop() if len(found) == 1 else None
+
+
 def has_shape(field: str) -> bool:
     """Whether `normalize` checks the shape of this field's values (a date, an SSN) or takes any text.
 
@@ -772,13 +793,16 @@ def normalize(field: str, raw: str) -> tuple[list[tuple[str, str]], str | None]:
     fail: list[tuple[str, str]] = [(field, text)]
 
     if leaf == "ssn":
-        ssn = parse_ssn(text)
+        ssn = parse_ssn(text) or _only(_SSN_IN_TEXT, text, parse_ssn)
         return ([(field, ssn)], None) if ssn else (fail, "not an SSN: expected 9 digits as NNN-NN-NNNN")
     if leaf == "ein":
-        ein = parse_ein(text)
+        ein = parse_ein(text) or _only(_EIN_IN_TEXT, text, parse_ein)
         return ([(field, ein)], None) if ein else (fail, "not an EIN: expected 9 digits as NN-NNNNNNN")
     if leaf in _DATE_FIELDS:
         d = parse_date(text)
+        if d is None:  # "04/24/1985 (age 41)"
+            found = _only(_DEP_DATE, text, lambda t: (x.isoformat() if (x := parse_date(t)) else None), group=1)
+            d = date.fromisoformat(found) if found else None
         return ([(field, d.isoformat())], None) if d else (fail, "not a date")
     if field == "assignment.country" or leaf in _COUNTRY_FIELDS or field.endswith("address.country"):
         code = parse_country(text)

@@ -141,6 +141,17 @@ def test_empty_answers_give_no_candidate() -> None:
     assert text_fields("Foreign ID: N/A\nDependents: none\n3121(l) agreement date: ___") == []
 
 
+def test_address_on_several_lines() -> None:
+    got = values(text_fields("Employer address: 123 Main St\nBoise, ID 83702\nEIN: 12-3456789"))
+    assert got == {"employer.address.street": "123 Main St", "employer.address.city": "Boise",
+                   "employer.address.state": "ID", "employer.address.postal_code": "83702",
+                   "employer.address.country": "US", "employer.ein": "12-3456789"}
+    got = values(text_fields("Work address abroad:\nLeopoldstrasse 12\n80802 Munich\nGermany\nSSN: 123-45-6789"))
+    assert got == {"assignment.work_address.street": "Leopoldstrasse 12",
+                   "assignment.work_address.city": "Munich", "assignment.work_address.postal_code": "80802",
+                   "assignment.work_address.country": "DE", "worker.ssn": "123-45-6789"}
+
+
 def test_candidate_details_for_plain_text() -> None:
     (cand,) = text_fields("Employee's SSN#: 123 45 6789")
     assert cand.raw == "123 45 6789"
@@ -245,6 +256,15 @@ def test_small_caps_label_above_its_value_even_when_the_value_is_a_heading_word(
     words = small + words_at("Employee", 0.05, 0.108)
     assert values(ocr_fields(words)) == {"request_type": "employee"}
     assert values(text_fields("Request type:\nSelf-employed")) == {"request_type": "self_employed"}
+
+
+def test_positioned_address_on_two_lines() -> None:
+    words = words_at("Employer address:", 0.05, 0.1) + words_at("123 Main St", 0.3, 0.1)
+    words += words_at("Boise, ID 83702", 0.3, 0.115) + words_at("SSN:", 0.05, 0.2) + words_at("123-45-6789", 0.3, 0.2)
+    got = ocr_fields(words)
+    assert values(got)["employer.address.city"] == "Boise"
+    city = next(c for c in got if c.field == "employer.address.city")
+    assert city.provenance.box is not None and city.provenance.box.y1 == pytest.approx(0.115 + LINE_H)
 
 
 def test_far_away_text_below_is_not_a_value() -> None:

@@ -301,3 +301,21 @@ def test_ocr_spaces_in_email_domains_and_near_miss_countries() -> None:
     assert parse_country("freland") == "IE"
     assert parse_country("Germanv") == "DE"
     assert parse_country("Japen") is None  # too short to guess
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("[X] Yes [ ] No", True), ("[ ] Yes [X] No", False), ("Yes ☐ No ☒", False), ("☒ Yes ☐ No", True),
+     ("Yes [x] No [ ]", True), ("[ ] Yes [ ] No", None), ("Yes [ ] No [ ]", None)],
+)
+def test_bool_from_printed_check_boxes(raw: str, expected: bool | None) -> None:
+    assert parse_bool(raw) is expected
+
+
+def test_normalize_finds_the_one_value_in_extra_words() -> None:
+    assert normalize("worker.ssn", "123-45-6789 (on file)") == ([("worker.ssn", "123-45-6789")], None)
+    assert normalize("worker.date_of_birth", "04/24/1985 (age 41)") == (
+        [("worker.date_of_birth", "1985-04-24")], None)
+    assert normalize("employer.ein", "12-3456789 (IRS)") == ([("employer.ein", "12-3456789")], None)
+    pairs, reason = normalize("worker.ssn", "123-45-6789 or 987-65-4321")
+    assert reason is not None and "6789" not in reason and "4321" not in reason
