@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 LOGO_MAX_BYTES = 20 * 1024  # inline images in multipart/related below this are logos, not scans
 TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
 TNEF_MAGIC = b"\x78\x9f\x3e\x22"
+# Detached signatures of multipart/signed carry no request; skipping them keeps staff lists clean.
+SIGNATURE_TYPES = frozenset({"application/pkcs7-signature", "application/x-pkcs7-signature",
+                             "application/pgp-signature"})  # fmt: skip
+ENCRYPTED_TYPES = frozenset({"application/pkcs7-mime", "application/x-pkcs7-mime", "application/pgp-encrypted"})
 # Declared types that say nothing about the content, so the bytes decide.
 _VAGUE_TYPES = frozenset({
     "application/octet-stream", "binary/octet-stream", "application/x-download", "application/download",
@@ -603,6 +607,8 @@ class _Walker:
             body = self.text_of(part, where)
             scope.slots.append(_Slot(plain=body) if ctype == "text/plain" else _Slot(html=body))
             return
+        if ctype in SIGNATURE_TYPES:
+            return
         data = self.payload_bytes(part, where)
         if data is None:
             return
@@ -628,6 +634,8 @@ class _Walker:
                 self.problem("bad_charset", trouble, name)
         if media in TNEF_TYPES:
             self.problem("unsupported", "unsupported (Outlook TNEF)", name)
+        elif media in ENCRYPTED_TYPES:
+            self.problem("unsupported", "unsupported (encrypted message)", name)
         self.parts.append(Part(name=name, media_type=media, data=data, filename=filename, text=text))
         if media == "message/rfc822" and ctype != "message/rfc822":
             # An attached .eml file: keep it as a part and read what it carries as a forwarded message.

@@ -675,3 +675,36 @@ def test_headers_with_raw_8bit_and_folding() -> None:
     assert meta.headers["auto-submitted"] == "no"
     latin = raw.replace("Gr\u00fc\u00dfe \u2013 \u20ac".encode(), "Gr\u00fc\u00dfe".encode("latin-1"))
     assert parse_mail(latin, LIMITS).meta.subject == "Gr\u00fc\u00dfe"
+
+
+def test_smime_signature_skipped_and_encrypted_flagged() -> None:
+    signed = (
+        b'From: a@example.com\r\nContent-Type: multipart/signed; protocol="application/pkcs7-signature"; '
+        b'micalg=sha-256; boundary="s"\r\n\r\n--s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSigned body\r\n'
+        b'--s\r\nContent-Type: application/pkcs7-signature; name="smime.p7s"\r\nContent-Transfer-Encoding: base64\r\n'
+        b'Content-Disposition: attachment; filename="smime.p7s"\r\n\r\nMIAGCSqGSIb3DQEHAqCAMIACAQEx\r\n--s--\r\n'
+    )
+    parsed = parse_mail(signed, LIMITS)
+    assert [p.name for p in parsed.parts] == ["body"]
+    assert parsed.parts[0].text == "Signed body"
+    encrypted = (
+        b'From: a@example.com\r\nContent-Type: application/pkcs7-mime; smime-type=enveloped-data; name="smime.p7m"\r\n'
+        b'Content-Disposition: attachment; filename="smime.p7m"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+        b"MIAGCSqGSIb3DQEHA6CAMIACAQAx\r\n"
+    )
+    parsed = parse_mail(encrypted, LIMITS)
+    assert [p.name for p in parsed.parts] == ["attachment 1: smime.p7m"]
+    assert any(p.code == "unsupported" and "encrypted" in p.message for p in parsed.problems)
+
+
+@pytest.mark.parametrize("client", sorted(mailgen.CLIENTS))
+def test_reply_and_inline_forward_from_every_client(client: str) -> None:
+    original = _original()
+    reply = parse_mail(mailgen.reply_to(original, "Answer: 12-3456789", client=client), LIMITS)
+    assert reply.meta.in_reply_to == parse_mail(original, LIMITS).meta.message_id
+    assert (by_name(reply)["body"].text or "").startswith("Answer: 12-3456789")
+    fwd = parse_mail(mailgen.forward(original, sender="hr@corp.example.com", to=TO, inline=True, client=client), LIMITS)
+    assert "SSN: 123-45-6789" in (by_name(fwd)["body"].text or "")
+    assert attachments(fwd)[0].data == PDF
+    vacation = parse_mail(mailgen.auto_reply(sender="away@corp.example.com", to=TO, style="generic"), LIMITS)
+    assert vacation.meta.headers["auto-submitted"] == "auto-replied"
