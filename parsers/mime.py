@@ -89,7 +89,18 @@ class ParsedMail:
 
 
 def parse_mail(raw: bytes, limits: Limits) -> ParsedMail:
-    """Read a raw RFC 5322 message into its metadata, body and attachment parts. Never raises."""
+    """Read a raw RFC 5322 message into its metadata, body and attachment parts. Never raises.
+
+    Parts, in message order:
+    - `"body"`: `text/plain` with the plain text; or, when a message has no usable plain text
+      (HTML only, or a "view this in HTML" placeholder), `text/html` whose `text` is the HTML
+      rendered as plain lines (`html_to_text`) and whose `data` is the HTML source, followed by
+      `"body (html)"` with the HTML source as `text`. No body part when the message has no text.
+    - `"attachment N: name"`: decoded bytes; `text` set for text types. `.eml` files are a part
+      and are also read as a forwarded message.
+    - `"forwarded N: body"`, `"forwarded N: attachment M: name"`: a `message/rfc822` part's contents,
+      N counting forwarded messages through the whole message.
+    """
     walker = _Walker(limits)
     data = raw
     if len(raw) > limits.max_bytes:
