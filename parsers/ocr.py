@@ -1,0 +1,283 @@
+"""OCR of scanned and faxed pages: square the pixels, deskew, despeckle, Tesseract with confidences.
+
+Faxes arrive at 204x98 ("normal") or 204x196 ("fine") dpi, one bit deep, a degree or two crooked
+and speckled. Tesseract reads them well only once the pixels are square, the text is around 300 dpi
+and level, so `prepare` does that first. Word confidences come back with every word (0..1) so that
+a field's confidence can be its weakest word, and values read with little confidence are flagged
+for a person rather than trusted.
+
+Tesseract runs single-threaded (`OMP_THREAD_LIMIT=1`), one process per core, as its maintainers
+advise: its OpenMP threads only fight each other when pages are already read in parallel.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import cv2
+import numpy as np
+import pytesseract
+from PIL import Image
+
+from parsers.layout import Word
+from parsers.types import Box, Limits
+
+# Children inherit the environment; pytesseract offers no per-call env, so set it once, here.
+os.environ["OMP_THREAD_LIMIT"] = "1"
+
+# A candidate whose weakest word Tesseract was less sure of than this is flagged `low_confidence`
+# by validation. Chosen on the generated faxes of tests/test_ocr.py (see the accuracy test).
+LOW_CONFIDENCE = 0.80
+
+TARGET_DPI = 300  # Tesseract's LSTM models are trained on text of roughly this size
+MAX_SKEW_DEG = 5.0
+BLANK_INK_RATIO = 0.002  # below this share of black pixels a page is blank (or only speckle)
+PSM = 6  # one uniform block of text: measured best on faxed letters (see tests/test_ocr.py)
+SPECKLE_PIXELS = 2  # connected ink no bigger than this is noise, not text
+DIGITS_WHITELIST = "0123456789-/"
+
+
+# A lone dot or tick is almost always leftover speckle read as punctuation; real punctuation
+# sticks to its word.
+_SPECKLE_WORD = re.compile(r"[.,'`~_:;|\u2018\u2019\u201c\u201d-]{1,2}")
+
+
+class OcrTimeout(Exception):
+    """Tesseract took longer than `Limits.ocr_seconds_per_page` on a page."""
+
+    def __init__(self, page: int, seconds: float) -> None:
+        super().__init__(f"OCR of page {page} took longer than {seconds:g} s")
+        self.page = page
+        self.seconds = seconds
+
+
+def _dpi(image: Image.Image) -> tuple[float, float]:
+    """The image's (x, y) dpi; 200 when unknown or nonsense (a common scanner default)."""
+    raw = image.info.get("dpi")
+    try:
+        x, y = float(raw[0]), float(raw[1])  # type: ignore[index]
+    except (TypeError, ValueError, IndexError):
+        return 200.0, 200.0
+    if not (20 <= x <= 2400 and 20 <= y <= 2400):
+        return 200.0, 200.0
+    return x, y
+
+
+def _scale_factors(image: Image.Image) -> tuple[float, float]:
+    """Horizontal and vertical stretch that make the pixels square and about TARGET_DPI."""
+    xdpi, ydpi = _dpi(image)
+    base = max(xdpi, ydpi)
+    up = TARGET_DPI / base if base < TARGET_DPI * 0.85 else 1.0
+    return up * base / xdpi, up * base / ydpi
+
+
+def _ink(gray: np.ndarray) -> np.ndarray:
+    """Boolean mask of dark pixels (Otsu threshold; fixed for pure bilevel pages)."""
+    if gray.min() == gray.max():
+        return np.zeros(gray.shape, dtype=bool)
+    thresh, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return gray <= thresh
+
+
+def estimate_skew(gray: np.ndarray, *, max_deg: float = MAX_SKEW_DEG) -> float:
+    """The angle (degrees, counter-clockwise like `Image.rotate`) by which the text lines are tilted.
+
+    Projection profile: the rows of ink are sharpest (largest sum of squared row counts) when
+    projected along the text lines. Works on ink pixel coordinates, so a page costs a few
+    milliseconds per trial angle; a coarse pass then a fine one around the best.
+    """
+    mask = _ink(gray)
+    ys, xs = np.nonzero(mask)
+    if len(xs) < 50:
+        return 0.0
+    if len(xs) > 400_000:  # a sample is plenty to find a line direction
+        pick = np.random.default_rng(0).choice(len(xs), 400_000, replace=False)
+        ys, xs = ys[pick], xs[pick]
+    yf, xf = ys.astype(np.float64), xs.astype(np.float64) - gray.shape[1] / 2
+    height = gray.shape[0]
+
+    def score(deg: float) -> float:
+        proj = yf + xf * math.tan(math.radians(deg))
+        hist = np.bincount(np.clip(proj, 0, height - 1).astype(np.int64), minlength=height)
+        return float(np.square(hist.astype(np.float64)).sum())
+
+    coarse = np.arange(-max_deg, max_deg + 1e-9, 0.25)
+    best = max(coarse, key=score)
+    fine = np.arange(best - 0.25, best + 0.25 + 1e-9, 0.02)
+    return float(max(fine, key=score))
+
+
+def _despeckle(mask: np.ndarray, max_area: int) -> np.ndarray:
+    """Drop connected ink components no bigger than `max_area` pixels (fax line speckle)."""
+    if max_area < 1:
+        return mask
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    small = stats[:, cv2.CC_STAT_AREA] <= max_area
+    small[0] = False  # background
+    if not small.any():
+        return mask
+    return mask & ~small[labels]
+
+
+def _is_bilevel(image: Image.Image, gray: np.ndarray) -> bool:
+    if image.mode == "1":
+        return True
+    values = np.unique(gray[:: max(1, gray.shape[0] // 200), :: max(1, gray.shape[1] // 200)])
+    return len(values) <= 2
+
+
+def _prepare_array(image: Image.Image) -> tuple[np.ndarray, float]:
+    """Prepared page as a uint8 array (0 ink, 255 paper) and the skew angle that was removed."""
+    gray = image.convert("L")
+    arr = np.asarray(gray)
+    if _is_bilevel(image, arr):
+        # Speckle is one or two fax pixels; at the native resolution even a full stop is bigger.
+        arr = np.where(_despeckle(arr < 128, SPECKLE_PIXELS), 0, 255).astype(np.uint8)
+        gray = Image.fromarray(arr, mode="L")
+    fx, fy = _scale_factors(image)
+    if abs(fx - 1) > 0.01 or abs(fy - 1) > 0.01:
+        size = (max(1, round(gray.width * fx)), max(1, round(gray.height * fy)))
+        gray = gray.resize(size, Image.Resampling.BICUBIC)
+    arr = np.asarray(gray)
+    angle = estimate_skew(arr)
+    if abs(angle) >= 0.1:
+        rotated = gray.rotate(-angle, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=255)
+        arr = np.asarray(rotated)
+    mask = _despeckle(_ink(arr), SPECKLE_PIXELS)
+    return np.where(mask, 0, 255).astype(np.uint8), angle
+
+
+def prepare(image: Image.Image) -> Image.Image:
+    """Grayscale page with square pixels at about 300 dpi, level and without speckle.
+
+    The fax header is kept (it carries the sender's number); it reads as one line of its own.
+    """
+    arr, _ = _prepare_array(image)
+    out = Image.fromarray(arr, mode="L")
+    fx, fy = _scale_factors(image)
+    xdpi, ydpi = _dpi(image)
+    out.info["dpi"] = (round(xdpi * fx), round(ydpi * fy))
+    return out
+
+
+def ink_ratio(image: Image.Image) -> float:
+    """Share of dark pixels: tells a blank page (or one carrying only speckle) from a written one."""
+    arr = np.asarray(image.convert("L"))
+    return float((arr < 128).mean()) if arr.size else 0.0
+
+
+def _ink_bbox(arr: np.ndarray, pad: int) -> tuple[int, int, int, int] | None:
+    """Bounding box of the inked region (rows/columns with more than a trace of ink)."""
+    ink = arr < 128
+    rows = np.nonzero(ink.sum(axis=1) >= 2)[0]
+    cols = np.nonzero(ink.sum(axis=0) >= 2)[0]
+    if not len(rows) or not len(cols):
+        return None
+    h, w = arr.shape
+    return (max(0, cols[0] - pad), max(0, rows[0] - pad), min(w, cols[-1] + pad + 1),
+            min(h, rows[-1] + pad + 1))
+
+
+def _tesseract_data(image: Image.Image, config: str, timeout: float, page: int,
+                    budget: float) -> dict[str, list[object]]:
+    if timeout <= 0:
+        raise OcrTimeout(page, budget)
+    try:
+        data: dict[str, list[object]] = pytesseract.image_to_data(
+            image, lang="eng", config=config, output_type=pytesseract.Output.DICT, timeout=timeout)
+    except RuntimeError as exc:
+        if "timeout" in str(exc).lower():
+            raise OcrTimeout(page, budget) from exc
+        raise
+    return data
+
+
+def ocr_page(image: Image.Image, *, page: int, limits: Limits | None = None, psm: int = PSM) -> list[Word]:
+    """The words on one page image, with confidences (0..1) and boxes as fractions of the page.
+
+    Blank pages cost nothing; only the inked region of a page is handed to Tesseract. Raises
+    `OcrTimeout` when Tesseract needs longer than the per-page limit.
+    """
+    limits = limits or Limits()
+    budget = limits.ocr_seconds_per_page
+    started = time.monotonic()
+    arr, _angle = _prepare_array(image)
+    if float((arr < 128).mean()) < BLANK_INK_RATIO:
+        return []
+    h, w = arr.shape
+    bbox = _ink_bbox(arr, pad=max(10, w // 100))
+    if bbox is None:
+        return []
+    ox, oy, ex, ey = bbox
+    # Tesseract reads a line touching the image edge badly (the fax header does): pad with paper.
+    border = 20
+    crop = Image.fromarray(np.pad(arr[oy:ey, ox:ex], border, constant_values=255), mode="L")
+    ox, oy = ox - border, oy - border
+    fx, fy = _scale_factors(image)
+    xdpi, _ = _dpi(image)
+    dpi = round(xdpi * fx)
+    config = f"--psm {psm} --dpi {dpi} -c preserve_interword_spaces=0"
+    data = _tesseract_data(crop, config, budget - (time.monotonic() - started), page, budget)
+    words: list[Word] = []
+    for i, text in enumerate(data["text"]):
+        text = str(text).strip()
+        conf = float(str(data["conf"][i]))
+        if not text or conf < 0 or _SPECKLE_WORD.fullmatch(text):
+            continue
+        left, top = int(str(data["left"][i])) + ox, int(str(data["top"][i])) + oy
+        right, bottom = left + int(str(data["width"][i])), top + int(str(data["height"][i]))
+        # Fractions of the deskewed page: it has the original's size and centre, and in it the
+        # words of one line share a baseline, which is what the line grouping relies on.
+        box = Box(x0=max(0.0, left / w), y0=max(0.0, top / h), x1=min(1.0, right / w),
+                  y1=min(1.0, bottom / h))
+        words.append(Word(text=text, box=box, conf=max(0.0, min(1.0, conf / 100)), page=page))
+    return words
+
+
+def read_pages(images: Sequence[Image.Image], limits: Limits | None = None, *,
+               workers: int | None = None) -> list[list[Word] | OcrTimeout]:
+    """Every page's words, pages in parallel: one single-threaded Tesseract process per core.
+
+    A thread pool suffices, since each pytesseract call is its own process. A page that timed
+    out gives its `OcrTimeout` in its place, so the other pages' words are not lost.
+    """
+    limits = limits or Limits()
+    if not images:
+        return []
+    workers = max(1, min(workers or os.cpu_count() or 1, len(images)))
+
+    def one(item: tuple[int, Image.Image]) -> list[Word] | OcrTimeout:
+        n, img = item
+        try:
+            return ocr_page(img, page=n, limits=limits)
+        except OcrTimeout as exc:
+            return exc
+
+    if workers == 1:
+        return [one(item) for item in enumerate(images, start=1)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(one, enumerate(images, start=1)))
+
+
+def ocr_pages(images: Sequence[Image.Image], limits: Limits | None = None, *,
+              workers: int | None = None) -> list[list[Word]]:
+    """Every page's words (see `read_pages`); raises the first page's `OcrTimeout`, if any."""
+    out: list[list[Word]] = []
+    for result in read_pages(images, limits, workers=workers):
+        if isinstance(result, OcrTimeout):
+            raise result
+        out.append(result)
+    return out
+
+
+_DIGIT_FIELD = re.compile(r"(^|\.)(ssn|ein)$|date")
+
+
+def is_digit_field(field: str) -> bool:
+    """Fields worth a second, digits-only reading: SSN, EIN and dates."""
+    return bool(_DIGIT_FIELD.search(field.split(".")[-1] if "[" in field else field))
