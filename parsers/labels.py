@@ -230,6 +230,8 @@ LABELS: dict[str, list[str]] = {
         "Confirmation to", "Email for confirmation", "Email confirmation to", "Confirm to",
         "Send approval confirmation to", "Confirmation of approval to", "Notify", "Notification email",
         "Email confirmation", "Please confirm to", "Send the confirmation to",
+        "Send the confirmation of approval to", "Send confirmation of approval to",
+        "Email for the confirmation of approval",
     ],
 }
 
@@ -622,7 +624,8 @@ _DEPENDENT_HEADER = re.compile(
     r"\s*[_.\- ]*\s*(name|full name|dob|date of birth|birth date|birthdate|relationship|relation)$",
     re.IGNORECASE,
 )
-_DEP_SUB = {"name": "name", "full name": "name", "dob": "date_of_birth", "date of birth": "date_of_birth",
+_DEP_SUB = {"name": "name", "full name": "name", "date_of_birth": "date_of_birth",
+             "dob": "date_of_birth", "date of birth": "date_of_birth",
             "birth date": "date_of_birth", "birthdate": "date_of_birth", "relationship": "relationship",
             "relation": "relationship"}
 
@@ -649,9 +652,14 @@ def header_field(text: str) -> str | None:
     squashed = _canonical_squashed()
     if _squash(raw) in squashed:
         return squashed[_squash(raw)]
-    m = re.fullmatch(r"dependents\[(\d+)\]\.(name|date_of_birth|relationship)", raw)
+    # model paths count from 0 ("dependents.0.name", "dependents_1_dob"); people from 1 ("Dependent 1 DOB")
+    m = re.fullmatch(r"dependents[\[._](\d+)\]?[._](name|date_of_birth|relationship)", raw, re.IGNORECASE)
     if m:
-        return raw
+        return f"dependents[{int(m[1])}].{m[2].lower()}"
+    m = re.fullmatch(r"(?:dependent|dependant|family member)?\s*(name|full name|date of birth|dob|birth date|"
+                     r"relationship|relation)\s*(?:of dependent\s*)?\((\d{1,2})\)", raw, re.IGNORECASE)
+    if m and (raw.lower().startswith(("dependent", "dependant", "family")) or m[1].lower() != "name"):
+        return f"dependents[{max(int(m[2]) - 1, 0)}].{_DEP_SUB[m[1].lower()]}"
     # PDF form field names: "topmostSubform[0].Page1[0].SSN[0]" -> "SSN"
     name = re.sub(r"\[\d+\]", "", raw)
     if "." in name and not re.search(r"\s", name) and not re.fullmatch(r"(?:[A-Za-z]\.)+", name):
@@ -666,6 +674,10 @@ def header_field(text: str) -> str | None:
         return f"dependents[{max(index, 0)}].{_DEP_SUB[dep[2].lower()]}"
     for candidate in (name, raw):
         lm = match_label_at(candidate)
-        if lm is not None and not candidate[lm.end :].strip(_SEP_CHARS + "()"):
+        if lm is None:
+            continue
+        rest = candidate[lm.end :].strip(_SEP_CHARS + "()")
+        # "Request type: employee / self-employed": the choices printed after the label
+        if not rest or ("/" in rest and ":" in candidate[: lm.end] and re.fullmatch(r"[\w\s/,.\-]+", rest)):
             return lm.field
     return None

@@ -156,6 +156,10 @@ def test_not_a_section(text: str) -> None:
         ("Work Street", "assignment.work_address.street"), ("Employer ZIP", "employer.address.postal_code"),
         ("Assignment Start", "assignment.start_date"), ("Remains Employee", "assignment.remains_employee"),
         ("Confirmation Email", "confirmation_email"), ("Middle", "worker.middle_name"),
+        ("dependents.0.name", "dependents[0].name"), ("dependents_1_relationship", "dependents[1].relationship"),
+        ("Dependent name (2)", "dependents[1].name"), ("Date of birth (1)", "dependents[0].date_of_birth"),
+        ("Request type: employee / self-employed", "request_type"),
+        ("Send the confirmation of approval to", "confirmation_email"),
     ],
 )
 def test_header_field(header: str, field: str) -> None:
