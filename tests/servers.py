@@ -36,6 +36,8 @@ __all__ = [
     "imap_append",
     "imap_count",
     "imap_uids",
+    "running_dovecot",
+    "running_smtp_sink",
     "smtp_sink",
     "wait_for_port",
 ]
@@ -110,6 +112,8 @@ class DovecotServer:
     port: int = 0
     user: str = "coc"
     password: str = "secret"
+    tls: bool = False
+    tls_port: int = 0
     config: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -131,7 +135,18 @@ class DovecotServer:
         (self.base / "passwd").write_text(
             f"{self.user}:{{PLAIN}}{self.password}:{dv.pw_uid}:{dv.pw_gid}::{home}\n", encoding="utf-8"
         )
-        self.config.write_text(_DOVECOT_CONF.format(base=self.base, port=self.port), encoding="utf-8")
+        conf = _DOVECOT_CONF.format(base=self.base, port=self.port)
+        if self.tls:
+            if not self.tls_port:
+                self.tls_port = free_port()
+            _self_signed(self.base / "cert.pem", self.base / "key.pem", self.host)
+            conf = conf.replace("ssl = no\n", "")
+            conf = conf.replace(
+                "  inet_listener imaps {\n    port = 0\n  }",
+                f"  inet_listener imaps {{\n    address = 127.0.0.1\n    port = {self.tls_port}\n    ssl = yes\n  }}",
+            )
+            conf += f"ssl = yes\nssl_cert = <{self.base}/cert.pem\nssl_key = <{self.base}/key.pem\n"
+        self.config.write_text(conf, encoding="utf-8")
 
     def start(self) -> None:
         """Start the master process and wait until the IMAP port answers."""
@@ -150,6 +165,8 @@ class DovecotServer:
             output = (self.base / "start.out").read_text(errors="replace")
             raise RuntimeError(f"dovecot failed to start: {output.strip()}\n{self.log()}")
         wait_for_port(self.host, self.port)
+        if self.tls_port:
+            wait_for_port(self.host, self.tls_port)
 
     def pid(self) -> int | None:
         """The master's pid, or None when it is not running."""
@@ -212,22 +229,57 @@ class DovecotServer:
         return c
 
 
+def _self_signed(cert_path: Path, key_path: Path, host: str) -> None:
+    """A throw-away certificate for 127.0.0.1 (tests connect with verification off, or trust it)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "coc-intake test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host)), x509.DNSName("localhost")]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    key_path.chmod(0o600)
+
+
 def _require_dovecot() -> None:
     if shutil.which("dovecot") is None or shutil.which("doveadm") is None:
         pytest.fail("Dovecot is not installed (package dovecot-imapd); the IMAP tests need a real server")
 
 
-@pytest.fixture
-def dovecot() -> Iterator[DovecotServer]:
-    """A running private Dovecot on a free loopback port; stopped (by master.pid) afterwards.
+@contextlib.contextmanager
+def running_dovecot(tls: bool = False) -> Iterator[DovecotServer]:
+    """Start a private Dovecot, yield it, stop it (by master.pid) and remove its folder.
 
     The folder is made with mkdtemp rather than pytest's tmp_path because the dovecot user must be
-    able to traverse it, and pytest's base folder is private to root.
+    able to traverse it, and pytest's base folder is private to root. ``tls=True`` adds a
+    self-signed certificate: STARTTLS on the plain port and implicit TLS on ``tls_port``.
     """
     _require_dovecot()
     base = Path(tempfile.mkdtemp(prefix="coc-dovecot-"))
     base.chmod(0o755)
-    server = DovecotServer(base=base)
+    server = DovecotServer(base=base, tls=tls)
     try:
         server.setup()
         server.start()
@@ -235,6 +287,13 @@ def dovecot() -> Iterator[DovecotServer]:
     finally:
         server.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def dovecot() -> Iterator[DovecotServer]:
+    """A running private Dovecot on a free loopback port (no TLS)."""
+    with running_dovecot() as server:
+        yield server
 
 
 def imap_append(
@@ -380,12 +439,19 @@ class SmtpSink:
         return self.received()
 
 
-@pytest.fixture
-def smtp_sink() -> Iterator[SmtpSink]:
-    """A running recording SMTP sink on a free loopback port."""
+@contextlib.contextmanager
+def running_smtp_sink() -> Iterator[SmtpSink]:
+    """Start a recording SMTP sink on a free loopback port, yield it, stop it."""
     sink = SmtpSink()
     sink.start()
     try:
         yield sink
     finally:
         sink.stop()
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    """A running recording SMTP sink on a free loopback port."""
+    with running_smtp_sink() as sink:
+        yield sink

@@ -11,6 +11,7 @@ import os
 import smtplib
 import socket
 import sqlite3
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,9 +25,7 @@ import pytest
 from intake.sources.faxdir import FaxDirSource, normalise_fax_number, parse_sidecar
 from intake.sources.imap import STORED_KEYWORD, ImapSource
 from intake.sources.smtp import SmtpSource
-from tests.servers import DovecotServer, free_port, imap_append, imap_count, imap_uids
-
-pytest_plugins = ["tests.servers"]  # the dovecot fixture
+from tests.servers import DovecotServer, free_port, imap_append, imap_count, imap_uids, running_dovecot
 
 # --------------------------------------------------------------------------- helpers
 
@@ -67,6 +66,12 @@ class RecordingStore:
     def incoming(self) -> list[Any]:
         with self.lock:
             return [inc for inc, _, created in self.calls if created]
+
+
+@pytest.fixture
+def dovecot() -> Iterator[DovecotServer]:
+    with running_dovecot() as server:
+        yield server
 
 
 @pytest.fixture
@@ -787,3 +792,33 @@ def test_imap_message_that_cannot_be_stored_is_kept_for_staff(dovecot: DovecotSe
     assert inc.raw.startswith(b"X-Coc-Intake-Unstorable: ValueError")
     assert b"Subject: Certificate of coverage request 1" in inc.raw
     assert imap_count(dovecot, "Processed") == 1
+
+
+def test_imap_idle_is_renewed(
+    dovecot: DovecotServer, store: RecordingStore, running: Callable[[ImapSource], threading.Thread]
+) -> None:
+    """IDLE is ended and re-issued (with a poll) after idle_renew_seconds, on the same connection."""
+    src = imap_source(dovecot, store, idle_renew_seconds=0.5, poll_seconds=600)
+    running(src)
+    assert wait_until(lambda: src.polls >= 4, 10)
+    assert src.connects == 1
+
+
+@pytest.mark.parametrize("security", ["tls", "starttls"])
+def test_imap_over_tls(security: str, store: RecordingStore) -> None:
+    with running_dovecot(tls=True) as server:
+        imap_append(server, "INBOX", make_mail(1))
+        port = server.tls_port if security == "tls" else server.port
+        src = imap_source(server, store, port=port, security=security, tls_verify=False)
+        try:
+            assert len(src.poll_once()) == 1
+            assert src._client is not None
+            sock = src._client.socket()
+            assert hasattr(sock, "cipher") and sock.cipher() is not None, "not encrypted"
+        finally:
+            src.close()
+        # With verification on, the self-signed certificate is refused.
+        strict = imap_source(server, store, port=port, security=security, tls_verify=True)
+        with pytest.raises(ssl.SSLError):
+            strict.poll_once()
+        strict.close()
