@@ -25,7 +25,16 @@ import pytest
 from intake.sources.faxdir import FaxDirSource, normalise_fax_number, parse_sidecar
 from intake.sources.imap import STORED_KEYWORD, ImapSource
 from intake.sources.smtp import SmtpSource
-from tests.servers import DovecotServer, free_port, imap_append, imap_count, imap_uids, running_dovecot
+from tests.servers import (
+    DovecotServer,
+    SmtpSink,
+    free_port,
+    imap_append,
+    imap_count,
+    imap_uids,
+    running_dovecot,
+    running_smtp_sink,
+)
 
 # --------------------------------------------------------------------------- helpers
 
@@ -72,6 +81,12 @@ class RecordingStore:
 def dovecot() -> Iterator[DovecotServer]:
     with running_dovecot() as server:
         yield server
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    with running_smtp_sink() as sink:
+        yield sink
 
 
 @pytest.fixture
@@ -822,3 +837,40 @@ def test_imap_over_tls(security: str, store: RecordingStore) -> None:
         with pytest.raises(ssl.SSLError):
             strict.poll_once()
         strict.close()
+
+
+def test_imap_xoauth2_login(dovecot: DovecotServer, store: RecordingStore) -> None:
+    """XOAUTH2 instead of LOGIN (the test Dovecot checks the bearer token against its passwd-file)."""
+    imap_append(dovecot, "INBOX", make_mail(1))
+    src = imap_source(dovecot, store, password=None, oauth2_token=dovecot.password)
+    try:
+        assert len(src.poll_once()) == 1
+    finally:
+        src.close()
+    bad = imap_source(dovecot, store, password=None, oauth2_token="not-the-token")
+    with pytest.raises(Exception, match="(?i)fail|auth"):
+        bad.poll_once()
+    bad.close()
+
+
+def test_smtp_sink_records_and_fails_on_demand(smtp_sink: SmtpSink) -> None:
+    """The relay stand-in other tests use: records envelopes; answers a set error a set number of times."""
+    with smtplib.SMTP(smtp_sink.host, smtp_sink.port, timeout=10) as s:
+        s.sendmail("", ["hr@employer.example"], b"Subject: ack\r\n\r\nreceived\r\n")
+    (got,) = smtp_sink.wait_for(1)
+    assert got.mail_from == "" or got.mail_from == "<>"
+    assert got.rcpt_tos == ("hr@employer.example",) and got.content.endswith(b"received\r\n")
+    smtp_sink.fail("451 4.3.0 try again later", times=1)
+    with smtplib.SMTP(smtp_sink.host, smtp_sink.port, timeout=10) as s:
+        with pytest.raises(smtplib.SMTPDataError) as err:
+            s.sendmail("", ["hr@employer.example"], b"Subject: ack\r\n\r\nagain\r\n")
+        assert err.value.smtp_code == 451
+        s.sendmail("", ["hr@employer.example"], b"Subject: ack\r\n\r\nagain\r\n")
+    smtp_sink.fail("550 5.1.1 no such user", stage="rcpt")
+    with (
+        smtplib.SMTP(smtp_sink.host, smtp_sink.port, timeout=10) as s,
+        pytest.raises(smtplib.SMTPRecipientsRefused) as refused,
+    ):
+        s.sendmail("", ["gone@employer.example"], b"Subject: ack\r\n\r\nx\r\n")
+    assert refused.value.recipients["gone@employer.example"][0] == 550
+    assert len(smtp_sink.received()) == 2 and smtp_sink.failures == 2
