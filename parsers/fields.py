@@ -81,6 +81,13 @@ class _Finder:
     out: list[Candidate] = field(default_factory=list)
     dep_index: int = -1
     dep_fields: set[str] = field(default_factory=set)
+    by_page: dict[int | None, list[int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # positional look-ups stay within a page: linear per page, not per document
+        for j, ln in enumerate(self.lines):
+            if ln.box is not None:
+                self.by_page.setdefault(ln.page, []).append(j)
 
     # ---------------------------------------------------------------------------------- helpers
     def _section_for_labels(self) -> str | None:
@@ -106,8 +113,8 @@ class _Finder:
         if box is None:
             return [i]
         page = self.lines[i].page
-        return [j for j, ln in enumerate(self.lines)
-                if ln.box is not None and ln.page == page and _v_overlap(box, ln.box) >= 0.5]
+        return [j for j in self.by_page.get(page, [])
+                if (b := self.lines[j].box) is not None and _v_overlap(box, b) >= 0.5]
 
     # ------------------------------------------------------------------------- value beside label
     def _could_be_value(self, words: list[Word], fld: str) -> bool:
@@ -132,9 +139,9 @@ class _Finder:
         h = lb.y1 - lb.y0
         right: tuple[float, int] | None = None
         below: tuple[float, float, int] | None = None
-        for j, ln in enumerate(self.lines):
-            box = ln.box
-            if j == i or j in self.used or box is None or ln.page != page:
+        for j in self.by_page.get(page, []):
+            box = self.lines[j].box
+            if j == i or j in self.used or box is None:
                 continue
             if _v_overlap(lb, box) >= 0.5 and box.x0 >= lb.x1 - 0.2 * h:
                 d = box.x0 - lb.x1
@@ -245,6 +252,9 @@ class _Finder:
     # ---------------------------------------------------------------------------------- tables
     def _dependents_table(self, i: int) -> bool:
         """A "Name | Date of birth | Relationship" header: read its rows as dependents."""
+        own = self.lines[i].text
+        if not (_DEP_HEADER_NAME.search(own) or _DEP_HEADER_DOB.search(own) or _DEP_HEADER_REL.search(own)):
+            return False
         row = self._same_row(i)
         header = " ".join(_text(self.lines[j].words) for j in sorted(row))
         if not _is_dependents_header(header):
