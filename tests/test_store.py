@@ -494,3 +494,15 @@ def test_sending_is_taken_once_and_recovered_after_a_crash(db_url: str) -> None:
     finally:
         for s in stores:
             s.dispose()
+
+
+def test_concurrent_upgrades_of_an_empty_database(db_url: str) -> None:
+    """Several daemons started at once on an empty database: one creates the schema, none fails."""
+    stores = [Store(db_url) for _ in range(4)]
+    try:
+        run_threads(4, lambda i: stores[i].ensure_schema())
+        assert stores[0].current_revision() == "0001"
+        assert stores[0].store_submission(inc(mail(95)))[1]
+    finally:
+        for s in stores:
+            s.dispose()

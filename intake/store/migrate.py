@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
 MIGRATIONS = Path(__file__).resolve().with_name("migrations")
 
@@ -36,9 +36,20 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+# Key of the PostgreSQL advisory lock that serialises schema changes (any fixed 64-bit number).
+_MIGRATION_LOCK = 0x436F_4349_6E74_616B
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply migrations up to `revision` in one transaction (DDL is transactional on both backends)."""
+    """Apply migrations up to `revision` in one transaction (DDL is transactional on both backends).
+
+    Several processes starting at once on an empty database take turns: PostgreSQL through an
+    advisory lock, SQLite through its write lock (`BEGIN IMMEDIATE`); the later ones find the schema
+    current and do nothing.
+    """
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
         command.upgrade(alembic_config(conn), revision)
 
 
