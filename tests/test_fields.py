@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from parsers.fields import find_fields
 from parsers.layout import Line, Word, lines_from_text, lines_from_words
@@ -315,3 +317,25 @@ def test_round_trip_over_synthetic_requests(seed: int) -> None:
     assert values(cands) == expected
     assert len(cands) == len(expected)  # no field read twice
     assert all(c.uncertain is None for c in cands)
+
+
+# ------------------------------------------------------------------------------------- properties
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300))
+def test_any_text_reads_without_error(text: str) -> None:
+    for cand in text_fields(text):
+        assert cand.field and cand.raw.strip()
+        if cand.field.endswith(".ssn") and cand.uncertain:
+            assert "1234" not in cand.uncertain
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 899), st.integers(1, 99), st.integers(1, 9999), st.sampled_from(["-", " ", "", "."]),
+       st.sampled_from(["SSN", "Soc. Sec. No.", "Social Security Number", "S.S.N."]),
+       st.sampled_from([": ", " ... ", "# ", ":\t"]))
+def test_any_written_ssn_reads_back(area: int, group: int, serial: int, sep: str, label: str, colon: str) -> None:
+    written = f"{area:03d}{sep}{group:02d}{sep}{serial:04d}"
+    (cand,) = text_fields(f"{label}{colon}{written}")
+    assert (cand.field, cand.value) == ("worker.ssn", f"{area:03d}-{group:02d}-{serial:04d}")
