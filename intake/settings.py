@@ -29,8 +29,9 @@ Security = Literal["tls", "starttls", "none"]
 
 
 class _Section(BaseModel):
-    # A misspelt key in a TOML file is an error, not a silently ignored setting.
-    model_config = ConfigDict(extra="forbid")
+    # A misspelt key in a TOML file is an error, not a silently ignored setting; and the error never
+    # echoes the value (it may be a password under a misspelt name).
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
 
 def _read_secret(path: Path, what: str) -> SecretStr:
@@ -199,6 +200,7 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         case_sensitive=False,
         extra="forbid",
+        hide_input_in_errors=True,
     )
 
     store: StoreSettings = Field(default_factory=StoreSettings)

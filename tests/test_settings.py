@@ -177,6 +177,19 @@ def test_secrets_never_printed(clean_env: Path, monkeypatch: pytest.MonkeyPatch)
     assert "**********" in repr(s.imap)
 
 
+def test_errors_do_not_echo_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A secret under a misspelt variable name must not end up in a start-up error in the logs."""
+    monkeypatch.setenv("COC_INTAKE_IMAP__PASSWROD", SECRET)
+    with pytest.raises(ValidationError) as err:
+        load_settings()
+    assert "imap.passwrod" in str(err.value) and SECRET not in str(err.value)
+    monkeypatch.delenv("COC_INTAKE_IMAP__PASSWROD")
+    monkeypatch.setenv("COC_INTAKE_RELAY__PORT", SECRET)
+    with pytest.raises(ValidationError) as err:
+        load_settings()
+    assert "relay.port" in str(err.value) and SECRET not in str(err.value)
+
+
 def test_relative_paths_are_fixed_at_load(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     s = load_settings()
     (clean_env / "elsewhere").mkdir()
