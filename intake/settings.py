@@ -165,6 +165,12 @@ class ReplySettings(_Section):
         return v
 
 
+class LimitSettings(Limits):
+    """`parsers.types.Limits` (so it can be handed to the parsers as is), strict about its keys."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+
 class PipelineSettings(_Section):
     workers: int = Field(default=0, ge=0)
     submission_timeout_seconds: float = 600.0
@@ -210,7 +216,7 @@ class Settings(BaseSettings):
     fax: FaxSettings = Field(default_factory=FaxSettings)
     relay: RelaySettings = Field(default_factory=RelaySettings)
     replies: ReplySettings = Field(default_factory=ReplySettings)
-    limits: Limits = Field(default_factory=Limits)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 

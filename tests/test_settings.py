@@ -12,6 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from intake.settings import Settings, default_toml, load_settings
+from parsers.types import Limits
 
 SECRET = "hunter2-Xq9!synthetic"
 
@@ -49,7 +50,7 @@ def test_embedded_defaults(clean_env: Path) -> None:
     assert s.fax.enabled and re.search(s.fax.sender_pattern, "fax_+12025550123.pdf")
     assert s.relay.host == "" and s.relay.password is None
     assert s.replies.per_sender_per_hour == 60 and s.replies.reference_prefix == "COC"
-    assert s.limits.max_pages == 50
+    assert s.limits.max_pages == 50 and isinstance(s.limits, Limits)
     assert s.pipeline.workers == 0 and s.pipeline.worker_count() == (os.cpu_count() or 1)
 
 
@@ -115,6 +116,8 @@ def test_override_file_errors(clean_env: Path) -> None:
         load_settings(clean_env / "missing.toml")
     with pytest.raises(ValidationError, match="hots"):
         load_settings(write(clean_env / "typo.toml", '[imap]\nhots = "x"\n'))
+    with pytest.raises(ValidationError, match="max_pagez"):
+        load_settings(write(clean_env / "lim.toml", "[limits]\nmax_pagez = 3\n"))
     with pytest.raises(ValidationError, match="security"):
         load_settings(write(clean_env / "bad.toml", '[relay]\nsecurity = "ssl"\n'))
     with pytest.raises(ValidationError, match="29 minutes"):
