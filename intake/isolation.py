@@ -23,7 +23,7 @@ from parsers.types import Limits
 log = logging.getLogger(__name__)
 
 _PRELOAD = ["intake.extract", "parsers.mime", "parsers.pdf_text", "parsers.image", "parsers.sheet",
-            "parsers.body", "parsers.ocr"]
+            "parsers.body", "parsers.ocr", "intake.warmup"]
 
 
 @dataclass(frozen=True)

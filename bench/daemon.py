@@ -1,0 +1,99 @@
+"""Throughput and latency of the whole daemon: IMAP APPEND in a real Dovecot -> reply at an aiosmtpd sink.
+
+Two runs in one process, each against a fresh Dovecot, sink and store: text mails, and mails
+carrying a faxed page (TIFF, real Tesseract). Prints messages per second and the median and 95th
+percentile time from APPEND to the acknowledgement reaching the sink, plus the ratio of the fax run
+to the text run (the text run is the baseline).
+Run: python -m bench.daemon [--text N] [--faxes N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from email import message_from_bytes
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests import faxgen, mailgen  # noqa: E402
+from tests.gateway import GatewayProcess, wait_for, write_config  # noqa: E402
+from tests.servers import DovecotServer, SmtpSink, imap_append  # noqa: E402
+from tests.synth import labelled_lines, make_request  # noqa: E402
+
+
+def _messages(kind: str, n: int, rng: random.Random) -> list[tuple[str, bytes]]:
+    out = []
+    for i in range(n):
+        req = make_request(rng, kind="employee")
+        mid = f"<bench-{kind}-{i}@bench.example.com>"
+        sender = f"hr{i}@bench.example.com"
+        if kind == "text":
+            body = "Please issue a certificate:\n\n" + "\n".join(labelled_lines(req, rng)) + "\n"
+            raw = mailgen.thunderbird(sender=sender, to="certificate@localhost", subject="COC request", text=body,
+                                      message_id=mid)
+        else:
+            tiff = faxgen.tiff_bytes(faxgen.fax_request(req, rng, "fine")[:1])
+            raw = mailgen.outlook(sender=sender, to="certificate@localhost", subject="Faxed request",
+                                  text="Scan attached.\n", attachments=[("scan.tif", tiff, "image/tiff")],
+                                  message_id=mid)
+        out.append((mid, raw))
+    return out
+
+
+def run(kind: str, n: int) -> tuple[float, list[float]]:
+    base = Path(tempfile.mkdtemp(prefix="coc-bench-"))
+    base.chmod(0o755)
+    dovecot = DovecotServer(base=base / "dovecot")
+    sink = SmtpSink()
+    messages = _messages(kind, n, random.Random(5))
+    try:
+        dovecot.setup()
+        dovecot.start()
+        sink.start()
+        gw = GatewayProcess(base, write_config(base, dovecot=dovecot, sink=sink))
+        gw.start()
+        appended: dict[str, float] = {}
+        t0 = time.perf_counter()
+        for mid, raw in messages:
+            appended[mid] = time.time()
+            imap_append(dovecot, "INBOX", raw)
+        wait_for(lambda: len(sink.received()) >= n, timeout=60 + 30 * n)
+        elapsed = time.perf_counter() - t0
+        gw.stop()
+        latencies = []
+        for m in sink.received():
+            mid = message_from_bytes(m.content)["In-Reply-To"]
+            if mid in appended:
+                latencies.append(m.received_at - appended[mid])
+        return n / elapsed, latencies
+    finally:
+        sink.stop()
+        dovecot.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--text", type=int, default=100)
+    ap.add_argument("--faxes", type=int, default=12)
+    args = ap.parse_args()
+    rows = []
+    for kind, n in (("text", args.text), ("fax", args.faxes)):
+        rate, lat = run(kind, n)
+        lat.sort()
+        p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))] if lat else float("nan")
+        rows.append((kind, n, rate, statistics.median(lat) if lat else float("nan"), p95))
+    print(f"{'kind':6s} {'msgs':>5s} {'msg/s':>7s} {'median s':>9s} {'p95 s':>7s}")
+    for kind, n, rate, med, p95 in rows:
+        print(f"{kind:6s} {n:5d} {rate:7.2f} {med:9.2f} {p95:7.2f}")
+    print(f"fax/text throughput ratio: {rows[1][2] / rows[0][2]:.3f}")
+
+
+if __name__ == "__main__":
+    main()
