@@ -47,7 +47,11 @@ DIGITS_WHITELIST = "0123456789-/"
 _SPECKLE_WORD = re.compile(r"[.,'`~_:;|\u2018\u2019\u201c\u201d-]{1,2}")
 
 
-class OcrTimeout(Exception):
+class OcrError(Exception):
+    """Tesseract could not read a page (it failed, or it was stopped)."""
+
+
+class OcrTimeout(OcrError):
     """Tesseract took longer than `Limits.ocr_seconds_per_page` on a page."""
 
     def __init__(self, page: int, seconds: float) -> None:
@@ -190,10 +194,10 @@ def _tesseract_data(image: Image.Image, config: str, timeout: float, page: int,
     try:
         data: dict[str, list[object]] = pytesseract.image_to_data(
             image, lang="eng", config=config, output_type=pytesseract.Output.DICT, timeout=timeout)
-    except RuntimeError as exc:
+    except RuntimeError as exc:  # pytesseract's TesseractError is a RuntimeError too
         if "timeout" in str(exc).lower():
             raise OcrTimeout(page, budget) from exc
-        raise
+        raise OcrError(f"Tesseract failed on page {page} ({type(exc).__name__})") from exc
     return data
 
 
@@ -240,22 +244,22 @@ def ocr_page(image: Image.Image, *, page: int, limits: Limits | None = None, psm
 
 
 def read_pages(images: Sequence[Image.Image], limits: Limits | None = None, *,
-               workers: int | None = None) -> list[list[Word] | OcrTimeout]:
+               workers: int | None = None) -> list[list[Word] | OcrError]:
     """Every page's words, pages in parallel: one single-threaded Tesseract process per core.
 
-    A thread pool suffices, since each pytesseract call is its own process. A page that timed
-    out gives its `OcrTimeout` in its place, so the other pages' words are not lost.
+    A thread pool suffices, since each pytesseract call is its own process. A page that failed
+    or timed out gives its `OcrError` in its place, so the other pages' words are not lost.
     """
     limits = limits or Limits()
     if not images:
         return []
     workers = max(1, min(workers or os.cpu_count() or 1, len(images)))
 
-    def one(item: tuple[int, Image.Image]) -> list[Word] | OcrTimeout:
+    def one(item: tuple[int, Image.Image]) -> list[Word] | OcrError:
         n, img = item
         try:
             return ocr_page(img, page=n, limits=limits)
-        except OcrTimeout as exc:
+        except OcrError as exc:
             return exc
 
     if workers == 1:
@@ -266,10 +270,10 @@ def read_pages(images: Sequence[Image.Image], limits: Limits | None = None, *,
 
 def ocr_pages(images: Sequence[Image.Image], limits: Limits | None = None, *,
               workers: int | None = None) -> list[list[Word]]:
-    """Every page's words (see `read_pages`); raises the first page's `OcrTimeout`, if any."""
+    """Every page's words (see `read_pages`); raises the first failed page's `OcrError`, if any."""
     out: list[list[Word]] = []
     for result in read_pages(images, limits, workers=workers):
-        if isinstance(result, OcrTimeout):
+        if isinstance(result, OcrError):
             raise result
         out.append(result)
     return out

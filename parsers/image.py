@@ -1,0 +1,117 @@
+"""Scanned and faxed image files (TIFF, PNG, JPEG): every page OCRed, labelled values read.
+
+Fax servers store a received fax as a multi-page TIFF (CCITT G3/G4, 204x98 or 204x196 dpi);
+scanners and phones send PNG and JPEG. All become page images for `parsers.ocr`, then lines for
+the same label finder and prose reader as text PDFs, so a faxed letter and a mailed one give
+the same candidates, only with OCR confidences. Bad files become part problems, never exceptions.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import warnings
+from dataclasses import replace
+
+from PIL import Image, ImageSequence, UnidentifiedImageError
+
+from parsers import ocr
+from parsers.layout import Line, Word, lines_from_words
+from parsers.types import Candidate, Extraction, Limits, Part, PartProblem
+
+log = logging.getLogger(__name__)
+
+
+def _name(part: Part) -> str:
+    return part.filename or part.name
+
+
+def _problem(part: Part, code: str, message: str) -> PartProblem:
+    return PartProblem(code=code, message=message, part=part.name)
+
+
+def _frames(part: Part, limits: Limits) -> tuple[list[Image.Image], list[PartProblem]]:
+    """Every frame as a loaded image, within the pixel and page limits."""
+    name = _name(part)
+    problems: list[PartProblem] = []
+    # Pillow's bomb check is process-wide; the limit here is per page, the same for every part.
+    Image.MAX_IMAGE_PIXELS = limits.max_pixels
+    frames: list[Image.Image] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(part.data)) as img:
+                count = getattr(img, "n_frames", 1)
+                if count > limits.max_pages:
+                    problems.append(_problem(part, "too_many_pages",
+                                             f"{name} has {count} pages; only the first "
+                                             f"{limits.max_pages} were read."))
+                for index, frame in enumerate(ImageSequence.Iterator(img)):
+                    if index >= limits.max_pages:
+                        break
+                    w, h = frame.size
+                    if w * h > limits.max_pixels:
+                        raise Image.DecompressionBombError(f"{w}x{h}")
+                    page = frame.copy()  # decodes the frame
+                    page.info["dpi"] = frame.info.get("dpi", img.info.get("dpi"))
+                    frames.append(page)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            return [], [_problem(part, "too_large",
+                                 f"{name} is too large an image (over {limits.max_pixels:,} pixels a page).")]
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
+            log.warning("image %s unreadable: %s", part.name, type(exc).__name__)
+            if frames:  # a damaged later page: keep the pages that were read
+                problems.append(_problem(part, "unreadable",
+                                         f"{name}: page {len(frames) + 1} could not be read "
+                                         f"({type(exc).__name__}); the pages before it were."))
+                return frames, problems
+            return [], [_problem(part, "unreadable", f"{name} could not be read as an image "
+                                 f"({type(exc).__name__}).")]
+    return frames, problems
+
+
+def _page_candidates(lines: list[Line], part: Part, page: int, sure: set[str]) -> tuple[list[Candidate], str]:
+    """The label finder, then prose, on one page's lines, exactly as for a text PDF page."""
+    from parsers.pdf_text import _find  # one reading of page lines for scanned PDFs and images
+
+    return _find(lines, part, "ocr", page, sure)
+
+
+def parse_image(part: Part, limits: Limits) -> Extraction:
+    """Candidates read by OCR from every page of an image file (one request per file)."""
+    out = Extraction(part=part.name, media_type=part.media_type)
+    if len(part.data) > limits.max_bytes:
+        out.problems.append(_problem(part, "too_large", f"{_name(part)} is larger than "
+                                     f"{limits.max_bytes // (1024 * 1024)} MB."))
+        return out
+    frames, problems = _frames(part, limits)
+    out.problems.extend(problems)
+    out.pages = len(frames)
+    if not frames:
+        return out
+    try:
+        results = ocr.read_pages(frames, limits)
+    finally:
+        for frame in frames:
+            frame.close()
+    record: list[Candidate] = []
+    texts: list[str] = []
+    sure: set[str] = set()
+    for number, result in enumerate(results, start=1):
+        if isinstance(result, ocr.OcrError):
+            timeout = isinstance(result, ocr.OcrTimeout)
+            out.problems.append(PartProblem(
+                code="ocr_timeout" if timeout else "ocr_failed", part=part.name,
+                message=f"{_name(part)} page {number} could not be read by OCR"
+                + (f" within {limits.ocr_seconds_per_page:g} seconds." if timeout else ".")))
+            continue
+        words: list[Word] = [replace(w, page=number) for w in result]
+        if not words:
+            continue
+        found, text = _page_candidates(lines_from_words(words), part, number, sure)
+        record.extend(found)
+        texts.append(text)
+    out.text = "\n\f\n".join(texts)
+    if record:
+        out.records.append(record)
+    return out
