@@ -874,3 +874,12 @@ def test_smtp_sink_records_and_fails_on_demand(smtp_sink: SmtpSink) -> None:
         s.sendmail("", ["gone@employer.example"], b"Subject: ack\r\n\r\nx\r\n")
     assert refused.value.recipients["gone@employer.example"][0] == 550
     assert len(smtp_sink.received()) == 2 and smtp_sink.failures == 2
+
+
+def test_smtp_size_declared_too_big_552(smtp_source: tuple[SmtpSource, NewIds], store: RecordingStore) -> None:
+    src, _ = smtp_source
+    with smtplib.SMTP(src.host, src.port, timeout=10) as s:
+        s.ehlo()
+        code, text = s.mail("hr@employer.example", ["SIZE=500000"])
+    assert code == 552 and text.startswith(b"5.3.4")
+    assert store.count() == 0

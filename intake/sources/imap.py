@@ -138,6 +138,7 @@ class ImapSource:
         self._lock = threading.Lock()  # held for every command on the connection
         self._wake = threading.Event()
         self._running = False
+        self._stop: threading.Event | None = None
         self.connects = 0  # how many times a connection was made (tests and status)
         self.polls = 0
 
@@ -283,6 +284,8 @@ class ImapSource:
         uids = sorted(int(u) for u in client.search(criteria))
         created: list[int] = []
         for chunk in _chunks(uids, self.batch_size):
+            if self._stop is not None and self._stop.is_set():
+                break  # the rest waits for the next start; nothing is half-done between chunks
             known = self.store.imap_known(self.folder, uidvalidity, chunk)
             if known:
                 # Stored before but not acknowledged (e.g. a crash between store and move).
@@ -427,6 +430,7 @@ class ImapSource:
     def run(self, stop: threading.Event) -> None:
         """Connect, poll, then IDLE (or sleep) until ``stop``; reconnect with back-off on any failure."""
         self._running = True
+        self._stop = stop
         try:
             while not stop.is_set():
                 try:

@@ -28,7 +28,7 @@ __all__ = ["IntakeHandler", "SmtpSource"]
 
 log = logging.getLogger("intake.sources.smtp")
 
-_TOO_BIG_AIOSMTPD = "552 Error: Too much mail data"
+_TOO_BIG_AIOSMTPD = "552 Error: "  # "Too much mail data" (DATA) and "message size exceeds..." (MAIL SIZE=)
 _TOO_BIG = "552 5.3.4 Message size exceeds fixed maximum message size"
 
 
