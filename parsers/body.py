@@ -131,7 +131,14 @@ def strip_quoted(text: str) -> str:
                 in_signature = False
                 continue
             break
-        if _is_wrote(lines, i):
+        taken = _is_wrote(lines, i)
+        if taken:
+            k = i + taken
+            while k < len(lines) and not lines[k].strip():
+                k += 1
+            if k < len(lines) and lines[k].lstrip().startswith(">"):
+                i += taken  # a "> " quote: dropped line by line, the answer below it is read
+                continue
             break
         if in_signature or line.lstrip().startswith(">"):
             i += 1

@@ -12,6 +12,7 @@ capped at 0.9 and labelled values (`parsers.fields`) win over these in `parsers.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -79,7 +80,7 @@ def _sentence_starts(text: str) -> list[int]:
             if len(line) >= 45 or re.search(r"\b[a-z]+$", line):
                 continue
         elif tok.startswith("."):
-            before = re.search(r"([A-Za-z.]+)$", text[: m.start()])
+            before = re.search(r"([A-Za-z.]+)$", text[max(0, m.start() - 40) : m.start()])
             word = before.group(1).lower() if before else ""
             if word in _ABBREV or len(word) == 1 or re.fullmatch(r"(?:[a-z]\.)+[a-z]", word):
                 continue
@@ -93,13 +94,7 @@ class _Ctx:
     starts: list[int]
 
     def sentence_start(self, pos: int) -> int:
-        lo = 0
-        for s in self.starts:
-            if s <= pos:
-                lo = s
-            else:
-                break
-        return lo
+        return self.starts[bisect.bisect_right(self.starts, pos) - 1]
 
     def before(self, pos: int, width: int) -> str:
         """The text before `pos`, at most `width` characters, never reaching into the previous
@@ -272,7 +267,7 @@ def _dates(ctx: _Ctx) -> list[_Found]:
             if prev_kind is None and prev_value is not None:
                 # an uncued date joined to this one is the period's start
                 loose = [x for x in loose if x[0] is not prev]
-                sentence = ctx.text[sent : m.end()]
+                sentence = ctx.text[max(sent, m.start() - 300) : m.end()]
                 sure = re.search(r"\b(?:period|assignment|dates?|transfer\w*|work\w*|posted|stay|"
                                  r"secondment|employment|abroad)\b", sentence, re.I)
                 why = None if sure else f"{NO_LABEL}; a date range with no word saying what it is"
@@ -305,8 +300,10 @@ def _dates(ctx: _Ctx) -> list[_Found]:
 
 
 def _own_line(text: str, m: re.Match[str]) -> bool:
-    before = text[: m.start()].rstrip(" ")
-    after = text[m.end() :].lstrip(" ")
+    before = text[max(0, m.start() - 40) : m.start()].rstrip(" ")
+    after = text[m.end() : m.end() + 40].lstrip(" ")
+    if m.start() >= 40 and "\n" not in before:
+        return False
     return (before == "" or before.endswith("\n")) and (after == "" or after.startswith("\n"))
 
 
@@ -364,7 +361,9 @@ _CORP_SUFFIX = (
     r"s\.r\.o\.|a\.s\.|Kft\.?|Zrt\.?|d\.o\.o\.|ehf\.?|hf\.?|SE|SpA|Inc\.?|LLC|Corp\.?|Corporation"
 )
 _US_SUFFIX = r"Inc\.?|Incorporated|LLC|L\.L\.C\.|LLP|L\.P\.|Corporation|Corp\.?|Company|Co\.?|Ltd\.?|PLLC|PC"
-_CO_WORD = r"[A-Z0-9][\w&'.-]*"
+# A word of a company name; the look-behind keeps a match from starting inside a word (a long run of
+# letters would otherwise be tried once per letter), and the length cap bounds each try.
+_CO_WORD = r"(?<![\w&'.-])[A-Z0-9][\w&'.-]{0,40}"
 
 
 def _countries(ctx: _Ctx) -> list[_Found]:
@@ -445,7 +444,9 @@ _PERSON_CUE = re.compile(
     rf"\b(?P<cue>employee|worker|staff\s+member|colleague|named|for|my\s+name\s+is|I\s+am|I,)\s*,?\s+"
     rf"(?:(?:Mr|Ms|Mrs|Miss|Dr)\.?\s+)?(?P<name>{_NAME})(?P<poss>'s)?"
 )
-_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+# The look-behind makes a match start only where an address can start: without it a long run of
+# letters is scanned once per letter (quadratic).
+_EMAIL_RE = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,24}\b")
 
 
 def _people(ctx: _Ctx) -> list[_Found]:

@@ -314,3 +314,14 @@ def test_windows_1252_punctuation() -> None:
 
 def test_nothing_in_small_talk() -> None:
     assert find_in_prose("Thanks, see you Tuesday. Best regards, Tom", part="body") == []
+
+
+@pytest.mark.parametrize("text", ["A" * 100_000, "a" * 100_000 + " x@y.example.com", "1-" * 50_000,
+                                  "Acme Inc " * 10_000, "born in " * 12_000, "for Mr. " * 12_000])
+def test_long_hostile_text_is_linear(text: str) -> None:
+    """A quadratic pattern would take minutes here; every reader is bounded to its window."""
+    import time
+
+    t = time.monotonic()
+    find_in_prose(text, part="body")
+    assert time.monotonic() - t < 15
