@@ -171,6 +171,12 @@ LABELS: dict[str, list[str]] = {
         "Date work ends", "Date assignment ends", "Completion date", "Assignment ends",
         "Assignment period to", "Period of employment to", "End of work abroad",
     ],
+    "assignment.period": [  # both dates in one value; `values.normalize` splits it
+        "Period of assignment", "Assignment period", "Period", "Period of coverage", "Coverage period",
+        "Dates of assignment", "Assignment dates", "Duration of assignment", "Duration", "Period of stay",
+        "Period of employment abroad", "Period of work abroad", "Dates", "Time period",
+        "Period of the assignment", "Expected period of assignment",
+    ],
     "assignment.host_name": [
         "Host company", "Host company name", "Name of host company", "Host employer", "Host",
         "Host entity", "Host organization", "Foreign company", "Name of foreign company",
@@ -267,7 +273,13 @@ SECTION_LABELS: dict[str, dict[str, list[str]]] = {
         "employer.contact_email": ["Email", "E-mail", "Email address"],
     },
     "work": {
-        "assignment.host_name": ["Name", "Company", "Company name", "Employer", "Client", "Host"],
+        "assignment.period": [  # both dates in one value; `values.normalize` splits it
+        "Period of assignment", "Assignment period", "Period", "Period of coverage", "Coverage period",
+        "Dates of assignment", "Assignment dates", "Duration of assignment", "Duration", "Period of stay",
+        "Period of employment abroad", "Period of work abroad", "Dates", "Time period",
+        "Period of the assignment", "Expected period of assignment",
+    ],
+    "assignment.host_name": ["Name", "Company", "Company name", "Employer", "Client", "Host"],
         "assignment.work_address": ["Address", "Street address", "Location"],
         "assignment.country": ["Country"],
         **{f"assignment.work_address.{k}": v for k, v in _ADDRESS_PARTS.items()},

@@ -732,6 +732,21 @@ _ADDRESS_FIELDS = {"employer.address", "worker.address", "assignment.work_addres
 _ADDRESS_KEYS = ("street", "city", "state", "postal_code", "country")
 
 
+def parse_period(raw: str) -> tuple[date, date] | None:
+    """(start, end) from "03/01/2027 to 06/30/2028", "from March 1, 2027 until June 30, 2028",
+    "2027-03-01 - 2028-06-30"; None unless both ends are dates."""
+    text = _clean(raw)
+    text = re.sub(r"^(?:from|between|beginning|starting)\s+", "", text, flags=re.IGNORECASE)
+    parts = re.split(r"\s+(?:to|until|till|through|thru|and|bis|au)\s+|\s+[-–—]+\s+|\s*[–—]\s*", text,
+                     maxsplit=1, flags=re.IGNORECASE)
+    if len(parts) != 2:
+        return None
+    start, end = parse_date(parts[0].strip(" ,")), parse_date(parts[1].strip(" ,."))
+    if start is None or end is None:
+        return None
+    return start, end
+
+
 _SSN_IN_TEXT = re.compile(r"(?<![\d-])\d{3}[ .\-]?\d{2}[ .\-]?\d{4}(?![\d-])")
 _EIN_IN_TEXT = re.compile(r"(?<![\d-])\d{2}[ .\-]?\d{7}(?![\d-])")
 
@@ -753,7 +768,7 @@ def has_shape(field: str) -> bool:
         leaf in {"ssn", "ein", "state", "postal_code", "country", "request_type", "relationship"}
         | _DATE_FIELDS | _COUNTRY_FIELDS | _BOOL_FIELDS | _EMAIL_FIELDS | _PHONE_FIELDS
         or field in _ADDRESS_FIELDS
-        or field in ("worker.name", "assignment.country")
+        or field in ("worker.name", "assignment.country", "assignment.period")
     )
 
 
@@ -842,6 +857,12 @@ def normalize(field: str, raw: str) -> tuple[list[tuple[str, str]], str | None]:
             return fail, "not a full name"
         return [(f"worker.{k}", parts[k]) for k in ("first_name", "middle_name", "last_name")
                 if k in parts], None
+    if field == "assignment.period":
+        period = parse_period(text)
+        if period is None:
+            return fail, "not a period: expected two dates, from and to"
+        return [("assignment.start_date", period[0].isoformat()),
+                ("assignment.end_date", period[1].isoformat())], None
     if field in ("worker.place_of_birth", "assignment.hire_place"):
         return [(field, fix_place(text))], None
     if field in ("worker.first_name", "worker.middle_name", "worker.last_name"):

@@ -85,6 +85,11 @@ def test_two_labels_on_one_line() -> None:
                    "worker.first_name": "Jane", "worker.last_name": "Doe", "worker.ssn": "123-45-6789"}
 
 
+def test_period_label_gives_both_dates() -> None:
+    got = values(text_fields("Period of assignment: 03/01/2027 to 06/30/2028"))
+    assert got == {"assignment.start_date": "2027-03-01", "assignment.end_date": "2028-06-30"}
+
+
 def test_sections_give_bare_labels_their_meaning() -> None:
     text = "\n".join([
         "Employee information", "Name: Jane Q. Doe", "Phone: (208) 555-0100",

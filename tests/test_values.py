@@ -323,3 +323,16 @@ def test_normalize_finds_the_one_value_in_extra_words() -> None:
     assert normalize("employer.ein", "12-3456789 (IRS)") == ([("employer.ein", "12-3456789")], None)
     pairs, reason = normalize("worker.ssn", "123-45-6789 or 987-65-4321")
     assert reason is not None and "6789" not in reason and "4321" not in reason
+
+
+@pytest.mark.parametrize("raw", ["03/01/2027 to 06/30/2028", "from March 1, 2027 until June 30, 2028",
+                                 "2027-03-01 - 2028-06-30", "3/1/2027–6/30/2028",
+                                 "March 1, 2027 through June 30, 2028"])
+def test_period_gives_start_and_end(raw: str) -> None:
+    assert normalize("assignment.period", raw) == (
+        [("assignment.start_date", "2027-03-01"), ("assignment.end_date", "2028-06-30")], None)
+
+
+def test_period_without_two_dates_is_kept_for_staff() -> None:
+    pairs, reason = normalize("assignment.period", "two years")
+    assert pairs == [("assignment.period", "two years")] and reason
