@@ -36,7 +36,7 @@ LOW_CONFIDENCE = 0.80
 
 TARGET_DPI = 300  # Tesseract's LSTM models are trained on text of roughly this size
 MAX_SKEW_DEG = 5.0
-BLANK_INK_RATIO = 0.002  # below this share of black pixels a page is blank (or only speckle)
+BLANK_INK_RATIO = 0.0001  # after despeckling, less ink than two letters: a blank page
 PSM = 6  # one uniform block of text: measured best on faxed letters (see tests/test_ocr.py)
 SPECKLE_PIXELS = 2  # connected ink no bigger than this is noise, not text
 DIGITS_WHITELIST = "0123456789-/"
@@ -103,17 +103,17 @@ def estimate_skew(gray: np.ndarray, *, max_deg: float = MAX_SKEW_DEG) -> float:
         pick = np.random.default_rng(0).choice(len(xs), 400_000, replace=False)
         ys, xs = ys[pick], xs[pick]
     yf, xf = ys.astype(np.float64), xs.astype(np.float64) - gray.shape[1] / 2
-    height = gray.shape[0]
 
     def score(deg: float) -> float:
         proj = yf + xf * math.tan(math.radians(deg))
-        hist = np.bincount(np.clip(proj, 0, height - 1).astype(np.int64), minlength=height)
+        # Shifted, never clipped: clipping would pile the top line into one bin and win.
+        hist = np.bincount((proj - proj.min()).astype(np.int64))
         return float(np.square(hist.astype(np.float64)).sum())
 
     coarse = np.arange(-max_deg, max_deg + 1e-9, 0.25)
     best = max(coarse, key=score)
     fine = np.arange(best - 0.25, best + 0.25 + 1e-9, 0.02)
-    return float(max(fine, key=score))
+    return float(np.clip(max(fine, key=score), -max_deg, max_deg))
 
 
 def _despeckle(mask: np.ndarray, max_area: int) -> np.ndarray:
