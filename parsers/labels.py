@@ -5,6 +5,12 @@ same thing; forms, letters, spreadsheets and faxes all go through this one table
 variant here teaches every parser at once. The vocabulary is data: `LABELS` (labels that mean the
 same wherever they stand), `SECTION_LABELS` (bare "Name", "Address", "Phone"... whose meaning
 depends on the heading above them) and `SECTIONS` (those headings).
+
+Besides the canonical paths of domain.md, a label can name a pseudo-field whose value
+`values.normalize` expands: `worker.name` (a full name: first/middle/last), `employer.address`,
+`worker.address`, `assignment.work_address` (an address: its parts), `assignment.period` (both
+dates), `dependents` (a whole "Anna Doe, spouse, born 2/3/1986" line) and, under a dependents
+heading, `dependents.name` / `.date_of_birth` / `.relationship` (numbered by `fields.find_fields`).
 """
 
 from __future__ import annotations

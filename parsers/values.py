@@ -877,6 +877,8 @@ def normalize(field: str, raw: str) -> tuple[list[tuple[str, str]], str | None]:
         if us and ("state" not in addr or "postal_code" not in addr):
             return out, "U.S. address without state or ZIP code"
         return out, None
+    if field == "dependents" or field.startswith("dependents."):  # the label finder's unnumbered form
+        return normalize(field.replace("dependents", "dependents[0]", 1), raw)
     m = re.fullmatch(r"(dependents\[\d+\])(?:\.(\w+))?", field)
     if m:
         base, sub = m[1], m[2]

@@ -336,3 +336,9 @@ def test_period_gives_start_and_end(raw: str) -> None:
 def test_period_without_two_dates_is_kept_for_staff() -> None:
     pairs, reason = normalize("assignment.period", "two years")
     assert pairs == [("assignment.period", "two years")] and reason
+
+
+def test_unnumbered_dependent_fields_count_as_the_first() -> None:
+    assert normalize("dependents.relationship", "wife") == ([("dependents[0].relationship", "spouse")], None)
+    pairs, reason = normalize("dependents", "Anna Doe, spouse")
+    assert reason is None and dict(pairs) == {"dependents[0].name": "Anna Doe", "dependents[0].relationship": "spouse"}
