@@ -152,15 +152,15 @@ class _Finder:
                 cand = (round(box.y0 - lb.y1, 4), abs(box.x0 - lb.x0), j)
                 if below is None or cand < below:
                     below = cand
-        if right is not None:
-            words = self.lines[right[1]].words
-            if self._could_be_value(words, fld):
-                return words, right[1]
-            # else the next column's label: the value may still be under ours
-        if below is not None:
-            words = self.lines[below[2]].words
-            if self._could_be_value(words, fld):
-                return words, below[2]
+        # right first, then under; a candidate that reads as the field's value beats one that does
+        # not ("Page 1 of 2" to the right of "SSN", the number under it)
+        options = [j for j in (right[1] if right else None, below[2] if below else None)
+                   if j is not None and self._could_be_value(self.lines[j].words, fld)]
+        for j in options:
+            if normalize(fld, self.lines[j].text)[1] is None:
+                return self.lines[j].words, j
+        if options:
+            return self.lines[options[0]].words, options[0]
         return [], None
 
     def _address_lines(self, i: int, words: list[Word], fld: str) -> list[Word]:

@@ -241,6 +241,12 @@ def test_two_column_form_with_values_beside_and_under() -> None:
     }
 
 
+def test_value_under_beats_unrelated_text_to_the_right() -> None:
+    words = words_at("SSN", 0.05, 0.10) + words_at("Page 1 of 2", 0.80, 0.10) + words_at("123-45-6789", 0.05, 0.115)
+    (cand,) = ocr_fields(words)
+    assert (cand.field, cand.value, cand.uncertain) == ("worker.ssn", "123-45-6789", None)
+
+
 def test_next_column_label_is_not_taken_as_value() -> None:
     words = words_at("Date of birth:", 0.05, 0.10) + words_at("Place of birth:", 0.55, 0.10)
     words += words_at("Boise, ID", 0.55, 0.115)
