@@ -238,6 +238,11 @@ _DATE_CUES: dict[str, re.Pattern[str]] = {
     "hire": re.compile(r"\b(?:hired|hire|joined|employed\s+(?:by\s+us\s+)?since|with\s+us\s+since)\b",
                        re.I),
 }
+_PERIOD_CONTEXT = re.compile(
+    r"\b(?:period|assign\w*|work\w*|transfer\w*|post(?:ed|ing)|second\w*|stay\w*|abroad|employ\w*|"
+    r"coverage|certificate|detach\w*|relocat\w*|project|through|thru|until|ending|ends|dates?)\b",
+    re.I,
+)
 _FIELD_FOR = {"dob": "worker.date_of_birth", "start": "assignment.start_date",
               "end": "assignment.end_date", "hire": "assignment.hire_date"}
 
@@ -284,7 +289,12 @@ def _dates(ctx: _Ctx) -> list[_Found]:
         prev, prev_kind, prev_value = m, kind, value
         if value is None:
             continue
-        if kind in _FIELD_FOR:
+        if kind in ("start", "end") and not _PERIOD_CONTEXT.search(ctx.text[max(sent, m.start() - 300) :
+                                                                            m.end() + 200]):
+            # "your letter from 3/3/2026": a start or end with nothing about work or a period
+            out.append(_Found(_FIELD_FOR[kind], value, raw, 0.5, m.start(),
+                              f"{NO_LABEL}; nothing says this date belongs to the assignment"))
+        elif kind in _FIELD_FOR:
             out.append(_Found(_FIELD_FOR[kind], value, raw, 0.85, m.start()))
         else:
             loose.append((m, value))
@@ -386,6 +396,8 @@ def _countries(ctx: _Ctx) -> list[_Found]:
             continue
         if cue != "assign" or code == "US":
             continue
+        if code == "CA" and re.search(r"Qu[eé]bec\W{1,3}$", ctx.text[max(0, m.start() - 12) : m.start()]):
+            continue  # "Montreal, Quebec, Canada": Quebec's own agreement, read from "Quebec"
         out.append(_Found("assignment.country", code, word, 0.85, m.start()))
         city = re.search(rf"\bin\s+({_CITY}),\s*$", ctx.text[max(0, m.start() - 60) : m.start()])
         if city and city.group(1) not in _COUNTRY_WORDS:
@@ -438,7 +450,10 @@ _NOT_NAME = {
     "Please", "Dear", "Sir", "Madam", "Administration", "Office", "International", "Programs",
     "Employee", "Employer", "Request", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
     "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-    "November", "December", "Street", "Avenue", "Road", "Drive", "Lane",
+    "November", "December", "Street", "Avenue", "Road", "Drive", "Lane", "Human", "Resources",
+    "Department", "Team", "Payroll", "Benefits", "Manager", "Director", "Self", "Employed", "Writing",
+    "Happy", "Pleased", "Kind", "Regards", "Best", "Sincerely", "Thanks", "Thank", "Hello", "Hi", "Re",
+    "Services", "Group", "Division", "Mobile", "Attached", "Enclosed", "Form", "Forms",
 }
 _PERSON_CUE = re.compile(
     rf"\b(?P<cue>employee|worker|staff\s+member|colleague|named|for|my\s+name\s+is|I\s+am|I,)\s*,?\s+"
@@ -472,10 +487,14 @@ def _people(ctx: _Ctx) -> list[_Found]:
                                       ctx.text[max(0, m.start() - 20) : m.start()], re.I):
             continue  # "work for Nordlicht Solano" names the host, not the worker
         parts = values.parse_name(name)
-        conf = 0.7 if cue == "for" else 0.8
+        conf, why = 0.8, None
+        if cue == "for" and not re.search(r"\b(?:certificate|coverage|request\w*|application|form|coc)\W+"
+                                          r"(?:\w+\W+){0,3}$", ctx.before(m.start(), 50), re.I):
+            # "a certificate of coverage for Jane Doe" is the worker; a bare "for" may be anyone
+            conf, why = 0.6, f"{NO_LABEL}; a name after 'for'"
         for key in ("first_name", "middle_name", "last_name"):
             if parts.get(key):
-                out.append(_Found(f"worker.{key}", parts[key], name, conf, m.start("name")))
+                out.append(_Found(f"worker.{key}", parts[key], name, conf, m.start("name"), why))
         if cue.startswith(("my", "i")):
             out.append(_Found("request_type", "self_employed", m.group(0), 0.5, m.start(),
                               f"{NO_LABEL}; the writer names themself as the worker"))

@@ -325,3 +325,20 @@ def test_long_hostile_text_is_linear(text: str) -> None:
     t = time.monotonic()
     find_in_prose(text, part="body")
     assert time.monotonic() - t < 15
+
+
+def test_bare_for_name_is_flagged_and_department_is_no_name() -> None:
+    by = _by_field(find_in_prose("I booked a table for Tessa Marsh yesterday.", part="body"))
+    assert all(c.uncertain for c in by["worker.last_name"])
+    by = _by_field(find_in_prose("Please route this for Human Resources.", part="body"))
+    assert "worker.last_name" not in by
+
+
+def test_from_date_without_work_context_is_flagged() -> None:
+    by = _by_field(find_in_prose("Thank you for your letter from 3/3/2026.", part="body"))
+    assert [c.uncertain is not None for c in by["assignment.start_date"]] == [True]
+
+
+def test_quebec_is_its_own_agreement() -> None:
+    by = _by_field(find_in_prose("He will work in Montreal, Quebec, Canada from 3/3/2027.", part="body"))
+    assert [(c.value, c.uncertain) for c in by["assignment.country"]] == [("CA-QC", None)]
