@@ -143,7 +143,7 @@ def _read_records(
         if row_no - header_at > scan_limit:
             raise SheetError("too_large", f"the spreadsheet {_display_name(part)} has too many rows to read")
         cells = {i: row[i] for i in columns if i < len(row) and _text(row[i])}
-        if len(cells) < 2 or _is_total(row) or _is_header(_header_columns(row)):
+        if len(cells) < min(2, len(columns)) or _is_total(row) or _is_header(_header_columns(row)):
             continue
         if len(ext.records) >= limits.max_rows:
             ext.records = []
@@ -158,6 +158,8 @@ def _read_records(
             text_len += len(line) + 1
         ext.records.append(_record(part, sheet_index, row_no, row, cells, columns, titles))
     ext.text = "\n".join(lines)
+    if not ext.records:
+        raise SheetError("empty", f"the spreadsheet {_display_name(part)} has a header row but no worker rows")
 
 
 def _record(
@@ -256,7 +258,7 @@ def _cell_value(field: str, value: Any, row_fields: dict[str, Any]) -> tuple[str
         if field in US_ZIP_FIELDS and _us_address(field, row_fields):
             if 0 < n < 10**5:
                 return raw, f"{n:05d}", None
-            if 10**5 <= n < 10**9:
+            if 10**7 <= n < 10**9:  # ZIP+4
                 s = f"{n:09d}"
                 return raw, f"{s[:5]}-{s[5:]}", None
         if is_date:
@@ -288,7 +290,7 @@ def _number_date(n: int) -> str | None:
     try:
         if 19000101 <= n <= 21001231:
             return date(n // 10000, n // 100 % 100, n % 100).isoformat()
-        if 1 <= n < 73051:  # up to 2099-12-31
+        if 7306 <= n < 73051:  # 1920-01-01 to 2099-12-31; smaller numbers are more likely years or typos
             return (_EXCEL_EPOCH + timedelta(days=n)).isoformat()
     except ValueError:
         return None

@@ -42,6 +42,9 @@ def _requests(seed: int) -> list[dict[str, Any]]:
         if req["employer"] and i % 3 == 0:
             req["employer"]["ein"] = "0" + req["employer"]["ein"][1:]
             req["employer"]["address"].update({"city": "Boston", "state": "MA", "postal_code": "02134"})
+        if req["worker"]["address"] and i % 2 == 1:
+            zip_code = "02134-0001" if i % 4 == 1 else "02134"
+            req["worker"]["address"].update({"city": "Boston", "state": "MA", "postal_code": zip_code})
     return reqs
 
 
@@ -139,7 +142,58 @@ def _full_layout(typed: bool) -> list[tuple[str, Cell, list[str]]]:
     ]
 
 
-LAYOUTS = {"hr_export": _hr_export, "full": _full_layout}
+def _split_layout(typed: bool) -> list[tuple[str, Cell, list[str]]]:
+    """Self-employed columns: home address split into street/city/state/ZIP, work address split too.
+
+    Typed, the ZIP and an all-digit postal code abroad are number cells: a U.S. ZIP gets its leading
+    zero back, a Swiss "4051" must not become "04051".
+    """
+
+    def addr(sec: str, key: str, sub: str) -> Cell:
+        def cell(r: dict[str, Any], rng: random.Random) -> Any:
+            a = r[sec][key]
+            if a is None:
+                return None
+            value = a[sub]
+            digits = value.replace("-", "") if a["country"] == "US" else value  # ZIP+4 as one number
+            if typed and sub == "postal_code" and digits.isdigit():
+                return int(digits)
+            return value
+
+        return cell
+
+    def worker(key: str) -> Cell:
+        return lambda r, g: r["worker"][key]
+
+    def work_country(r: dict[str, Any], rng: random.Random) -> str:
+        return COUNTRY_NAMES[r["assignment"]["work_address"]["country"]]
+
+    return [
+        ("Last Name", worker("last_name"), ["worker.last_name"]),
+        ("First Name", worker("first_name"), ["worker.first_name"]),
+        ("Middle", worker("middle_name"), ["worker.middle_name"]),
+        ("SSN", worker("ssn"), ["worker.ssn"]),
+        ("Citizenship", lambda r, g: "United States", ["worker.citizenship"]),
+        ("Home Street", addr("worker", "address", "street"), ["worker.address.street"]),
+        ("Home City", addr("worker", "address", "city"), ["worker.address.city"]),
+        ("Home State", addr("worker", "address", "state"), ["worker.address.state"]),
+        ("Home ZIP", addr("worker", "address", "postal_code"), ["worker.address.postal_code"]),
+        ("Phone", worker("phone"), ["worker.phone"]),
+        ("Email", worker("email"), ["worker.email"]),
+        ("Nature of Business", worker("business"), ["worker.business"]),
+        ("Work Street", addr("assignment", "work_address", "street"), ["assignment.work_address.street"]),
+        ("Work City", addr("assignment", "work_address", "city"), ["assignment.work_address.city"]),
+        (
+            "Work Postal Code",
+            addr("assignment", "work_address", "postal_code"),
+            ["assignment.work_address.postal_code"],
+        ),
+        ("Work Country", work_country, ["assignment.work_address.country"]),
+        ("Host Country", lambda r, g: r["assignment"]["country"], ["assignment.country"]),
+    ]
+
+
+LAYOUTS = {"hr_export": _hr_export, "full": _full_layout, "split": _split_layout}
 
 
 def _table(reqs: list[dict[str, Any]], layout: str, typed: bool, seed: int) -> tuple[list[str], list[list[Any]]]:
@@ -217,7 +271,7 @@ def _part(data: bytes, filename: str, media: str = "application/octet-stream") -
 # --- XLSX ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("layout", ["hr_export", "full"])
+@pytest.mark.parametrize("layout", ["hr_export", "full", "split"])
 @pytest.mark.parametrize("titles", [0, 2])
 def test_xlsx_every_cell_comes_back(layout: str, titles: int) -> None:
     reqs = _requests(seed=11 + titles)
@@ -247,6 +301,23 @@ def test_xlsx_numbers_lose_no_leading_zeros() -> None:
         assert any(c.raw == "2134" for c in record)
     ssns = [_values(r)["worker.ssn"] for r in ext.records]
     assert any(s.startswith("00") for s in ssns) and any(s.startswith("0") and s[1] != "0" for s in ssns)
+
+
+def test_xlsx_numeric_postal_codes_us_padded_abroad_not() -> None:
+    reqs = _requests(seed=8)
+    header, rows = _table(reqs, "split", typed=True, seed=1)
+    ext = parse_sheet(_part(_xlsx(header, rows), XLSX_NAME), Limits())
+    got = [_values(r) for r in ext.records]
+    home = [v["worker.address.postal_code"] for v in got if "worker.address.postal_code" in v]
+    assert "02134" in home and "02134-0001" in home
+    abroad = {r["assignment"]["work_address"]["postal_code"] for r in reqs}
+    assert {"4051", "6000"} & abroad, "the generator must give some 4-digit postal codes abroad"
+    assert {v["assignment.work_address.postal_code"] for v in got} == abroad
+
+
+def test_header_without_rows() -> None:
+    ext = parse_sheet(_part(_xlsx(["Last Name", "First Name", "SSN"], []), XLSX_NAME), Limits())
+    assert _codes(ext) == ["empty"] and "no worker rows" in ext.problems[0].message
 
 
 def test_xlsx_header_on_second_sheet_and_row_numbers() -> None:
@@ -280,7 +351,7 @@ def test_xlsx_excel_serial_and_text_cells() -> None:
 
 
 @pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
-@pytest.mark.parametrize("layout", ["hr_export", "full"])
+@pytest.mark.parametrize("layout", ["hr_export", "full", "split"])
 def test_csv_every_cell_comes_back(delimiter: str, layout: str) -> None:
     reqs = _requests(seed=21)
     header, rows = _table(reqs, layout, typed=False, seed=4)
