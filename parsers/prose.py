@@ -401,7 +401,7 @@ def _countries(ctx: _Ctx) -> list[_Found]:
         out.append(_Found("assignment.country", code, word, 0.85, m.start()))
         city = re.search(rf"\bin\s+({_CITY}),\s*$", ctx.text[max(0, m.start() - 60) : m.start()])
         if city and city.group(1) not in _COUNTRY_WORDS:
-            out.append(_Found("assignment.work_address.city", city.group(1), city.group(1), 0.75,
+            out.append(_Found("assignment.work_address.city", city.group(1), city.group(1), 0.8,
                               m.start()))
             out.append(_Found("assignment.work_address.country", code.split("-")[0], word, 0.8, m.start()))
     return out
