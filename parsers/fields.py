@@ -308,10 +308,11 @@ class _Finder:
             if inner is not None and re.search(r"[:;]", tail[: inner.end]):
                 value_words, rest = value_words[:k], value_words[k:]
                 break
-        # "Born 4/24/1985": a common word without a separator is a label only when its value has a
-        # shape to check and reads ("Born in a small town" is prose)
+        # "Born 4/24/1985": a common word without a separator is a label only when its value is short,
+        # has a shape to check and reads ("Born in a small town", "born 2/3/1986 in Boise, who" are prose)
         if m.strict and not m.separator and (
-            not value_words or not has_shape(m.field) or normalize(m.field, _text(value_words))[1] is not None
+            not value_words or len(value_words) > 4 or not has_shape(m.field)
+            or normalize(m.field, _text(value_words))[1] is not None
         ):
             return None
         if not value_words:

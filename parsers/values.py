@@ -761,14 +761,13 @@ def has_shape(field: str) -> bool:
     """Whether `normalize` checks the shape of this field's values (a date, an SSN) or takes any text.
 
     A label that is also a common word ("Born", "To") is believed without a separator only when
-    its value has a shape that confirms it.
+    its value has a shape that confirms it; names and addresses have none that prose lacks.
     """
     leaf = field.rsplit(".", 1)[-1]
     return (
         leaf in {"ssn", "ein", "state", "postal_code", "country", "request_type", "relationship"}
         | _DATE_FIELDS | _COUNTRY_FIELDS | _BOOL_FIELDS | _EMAIL_FIELDS | _PHONE_FIELDS
-        or field in _ADDRESS_FIELDS
-        or field in ("worker.name", "assignment.country", "assignment.period")
+        or field in ("assignment.country", "assignment.period")
     )
 
 
@@ -853,7 +852,8 @@ def normalize(field: str, raw: str) -> tuple[list[tuple[str, str]], str | None]:
         return ([(field, kind)], None) if kind else (fail, "unknown request type")
     if field == "worker.name":
         parts = parse_name(text)
-        if "first_name" not in parts or "last_name" not in parts:
+        if "first_name" not in parts or "last_name" not in parts or re.search(r"\d", text) \
+                or len(text.split()) > 6:
             return fail, "not a full name"
         return [(f"worker.{k}", parts[k]) for k in ("first_name", "middle_name", "last_name")
                 if k in parts], None

@@ -133,6 +133,8 @@ def test_quoted_mail_headers_are_no_dates() -> None:
 def test_common_word_label_without_separator_only_when_the_value_reads() -> None:
     assert values(text_fields("Born 4/24/1985")) == {"worker.date_of_birth": "1985-04-24"}
     assert text_fields("Born in a small town") == []
+    assert text_fields("born 2/3/1986 in Boise, Idaho, who will join him") == []
+    assert text_fields("employee Elena Anne Nakamura, Social Security number 674-56-9953, born") == []
 
 
 def test_failed_normalisation_is_kept_uncertain() -> None:
