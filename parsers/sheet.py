@@ -78,6 +78,8 @@ def parse_sheet(part: Part, limits: Limits) -> Extraction:
                 f"the spreadsheet {label} is in the old Excel 97-2003 (.xls) format; "
                 "save it as .xlsx or CSV and send it again",
             )
+        if part.data and not part.data.startswith(b"PK") and not (kind.startswith("text/") or kind == sn.UNKNOWN):
+            raise SheetError("unsupported", f"the file {label} is not a spreadsheet (it is {kind})")
         if part.data.startswith(b"PK") or kind in (sn.XLSX, sn.XLSM):
             ext.media_type = sn.XLSM if kind == sn.XLSM else sn.XLSX
             sheets = _xlsx_sheets(part.data, label, closers)

@@ -373,6 +373,20 @@ def test_csv_encodings(encoding: str) -> None:
     assert _values(ext.records[0])["worker.last_name"] == "Müller"
 
 
+def test_excel_unicode_text_export() -> None:
+    """Excel's "Unicode Text": UTF-16 with a BOM, tab-delimited."""
+    reqs = _requests(seed=41)[:5]
+    header, rows = _table(reqs, "hr_export", typed=False, seed=6)
+    data = _csv(header, rows, delimiter="\t").encode("utf-16")
+    assert sn.sniff(data, "export.txt", None) == sn.TSV
+    _check(parse_sheet(_part(data, "export.txt", "text/plain"), Limits()), reqs, "hr_export")
+
+
+def test_not_a_spreadsheet() -> None:
+    ext = parse_sheet(_part(_pdf(), "scan.xls", sn.XLS), Limits())
+    assert _codes(ext) == ["unsupported"] and "application/pdf" in ext.problems[0].message
+
+
 def test_csv_short_digit_ssn_is_padded_but_flagged() -> None:
     text = "Last Name,First Name,SSN\r\nMarsh,Tessa,12345678\r\n"
     ext = parse_sheet(_part(text.encode(), "x.csv"), Limits())
