@@ -342,7 +342,6 @@ def _header(text: str) -> str | None:
     return header_field(text.strip().rstrip(":")) if text.strip() else None
 
 
-_DEP_WORDS = {"name": "name", "date_of_birth": "born", "relationship": ""}
 
 
 def _dependent_line(head: list[str], row: list[str]) -> str:
