@@ -342,8 +342,6 @@ def _header(text: str) -> str | None:
     return header_field(text.strip().rstrip(":")) if text.strip() else None
 
 
-
-
 def _dependent_line(head: list[str], row: list[str]) -> str:
     """A dependents table row as the "Dependent: Anna Doe, spouse, born 2/3/1986" line the label
     finder reads."""
