@@ -26,8 +26,8 @@ from functools import cache, lru_cache
 LABELS: dict[str, list[str]] = {
     "request_type": [
         "Request type", "Type of request", "Requester type", "Type of requester", "Applicant type",
-        "Type of applicant", "Employment status", "Employment type", "Type of employment", "Category",
-        "Request for", "Certificate for", "Certificate type", "Type of certificate", "Status",
+        "Type of applicant", "Employment status", "Employment type", "Type of employment",
+        "Request for", "Certificate for", "Certificate type", "Type of certificate",
         "Worker type", "Coverage type", "Type of coverage",
     ],
     "worker.name": [

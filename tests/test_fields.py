@@ -112,6 +112,19 @@ def test_sections_give_bare_labels_their_meaning() -> None:
     }
 
 
+def test_contact_block_of_a_self_employed_person_is_the_worker() -> None:
+    text = "Request type: Self-employed\nContact information\nPhone: (208) 555-0100\nEmail: jane@example.org"
+    assert values(text_fields(text)) == {"request_type": "self_employed", "worker.phone": "(208) 555-0100",
+                                         "worker.email": "jane@example.org"}
+    text = "Request type: Employee\nContact information\nPhone: (208) 555-0100\nEmail: hr@example.org"
+    assert values(text_fields(text)) == {"request_type": "employee", "employer.contact_phone": "(208) 555-0100",
+                                         "employer.contact_email": "hr@example.org"}
+
+
+def test_marital_status_is_no_request_type() -> None:
+    assert text_fields("Marital status: married\nStatus: single") == []
+
+
 def test_heading_that_is_also_a_label_takes_the_next_line_as_value() -> None:
     got = values(text_fields("Employer:\nAcme Widget Corporation\nEIN: 12-3456789"))
     assert got == {"employer.name": "Acme Widget Corporation", "employer.ein": "12-3456789"}
