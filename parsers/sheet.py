@@ -73,6 +73,8 @@ def parse_sheet(part: Part, limits: Limits) -> Extraction:
                 raise SheetError(
                     "encrypted", f"the spreadsheet {label} is password-protected; send it without a password"
                 )
+            if kind != sn.XLS:
+                raise SheetError("unsupported", f"the file {label} is not a spreadsheet (it is {kind})")
             raise SheetError(
                 "unsupported",
                 f"the spreadsheet {label} is in the old Excel 97-2003 (.xls) format; "
@@ -111,8 +113,9 @@ def _read_table(part: Part, label: str, sheets: list[Iterator[list[Any]]], limit
             if _is_header(columns):
                 header_at = row_no
                 break
-            if not first_seen and any(_text(c) for c in row):
-                first_seen = [_text(c) for c in row if _text(c)]
+            filled = [_text(c) for c in row if _text(c)]
+            if index == 1 and len(filled) > len(first_seen):  # the widest early row: most likely the headers
+                first_seen = filled
             if row_no >= HEADER_SEARCH_ROWS:
                 break
         if header_at is None:

@@ -19,6 +19,8 @@ from typing import Any
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from parsers import sniff as sn
@@ -417,7 +419,7 @@ def test_empty_file() -> None:
 
 
 def test_no_header_names_the_columns_seen() -> None:
-    text = "Colour,Size,Weight\r\nred,10,3\r\nblue,12,4\r\n"
+    text = "Stock list,,\r\nColour,Size,Weight\r\nred,10,3\r\nblue,12,4\r\n"
     ext = parse_sheet(_part(text.encode(), "stock.csv"), Limits())
     assert _codes(ext) == ["no_header"]
     assert '"Colour"' in ext.problems[0].message and '"Weight"' in ext.problems[0].message
@@ -434,6 +436,8 @@ def test_encrypted_xlsx() -> None:
 def test_old_xls_is_unsupported() -> None:
     ext = parse_sheet(_part(ole_file({"Workbook": b"\x09\x08" * 3000}), "old.xls"), Limits())
     assert _codes(ext) == ["unsupported"] and ".xls" in ext.problems[0].message
+    doc = parse_sheet(_part(ole_file({"WordDocument": b"\xec\xa5"}), "old.xls"), Limits())
+    assert _codes(doc) == ["unsupported"] and sn.DOC in doc.problems[0].message
 
 
 def test_corrupt_zip() -> None:
@@ -643,3 +647,26 @@ def test_ole_directory_is_parsed_not_guessed() -> None:
     assert sn.is_encrypted_ooxml(data)
     assert not sn.is_encrypted_ooxml(ole_file({"Workbook": b"x"}))
     assert not sn.is_encrypted_ooxml(_small_xlsx())
+
+
+# --- never an exception -------------------------------------------------------------------------------
+
+_GOOD_XLSX = _small_xlsx()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=2000), st.sampled_from([None, "a.csv", "a.xlsx", "a.xls", "a"]))
+def test_any_bytes_give_a_type_and_no_exception(data: bytes, filename: str | None) -> None:
+    assert "/" in sn.sniff(data, filename, None)
+    ext = parse_sheet(_part(data, filename or "a"), Limits())
+    assert ext.records or ext.problems or not data
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(_GOOD_XLSX) - 1), st.integers(0, 255)), min_size=1, max_size=8))
+def test_damaged_xlsx_never_raises(flips: list[tuple[int, int]]) -> None:
+    data = bytearray(_GOOD_XLSX)
+    for pos, byte in flips:
+        data[pos] = byte
+    ext = parse_sheet(_part(bytes(data), XLSX_NAME), Limits())
+    assert all(p.code in ("corrupt", "no_header", "empty", "unsupported", "too_large") for p in ext.problems)
