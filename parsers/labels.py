@@ -15,6 +15,7 @@ heading, `dependents.name` / `.date_of_birth` / `.relationship` (numbered by `fi
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -574,6 +575,31 @@ def _after_label(text: str, pos: int) -> tuple[int, bool]:
     return pos, explicit
 
 
+@cache
+def _joined_variants(section: str | None) -> dict[str, _Entry]:
+    return {" ".join(e.tokens): e for lst in _table(section).values() for e in lst if len(" ".join(e.tokens)) >= 6}
+
+
+def _fuzzy_label(text: str, offset: int, toks: list[_Tok], section: str | None) -> LabelMatch | None:
+    """ "Citizanship: United States": a label OCR misread by a letter or two, trusted only before a
+    colon and only when one field is that close."""
+    colon = re.search(r"[:;]", text[offset : offset + 50])
+    if colon is None:
+        return None
+    cut = offset + colon.start()
+    head = [t for t in toks if offset + t.end <= cut]
+    key = " ".join(t.text for t in head)
+    if len(key) < 6 or len(head) > 8:
+        return None
+    variants = _joined_variants(section)
+    close = difflib.get_close_matches(key, list(variants), n=3, cutoff=0.86)
+    fields = {variants[c].field for c in close}
+    if len(fields) != 1:
+        return None
+    end, _explicit = _after_label(text, cut)
+    return LabelMatch(fields.pop(), end, text[offset:cut].strip(), True, True)
+
+
 def match_label_at(text: str, section: str | None = None) -> LabelMatch | None:
     """Like `match_label`, with the details `find_fields` needs to weigh a match."""
     enum = _ENUM.match(text)
@@ -589,7 +615,7 @@ def match_label_at(text: str, section: str | None = None) -> LabelMatch | None:
             best = e
             break
     if best is None:
-        return None
+        return _fuzzy_label(text, offset, toks, section)
     n = len(best.tokens)
     label_end = offset + toks[n - 1].end
     suffix = False

@@ -76,6 +76,17 @@ def test_ocr_commas_in_initialisms() -> None:
     assert match_label("SSN; 123-45-6789") == ("worker.ssn", 5)
 
 
+def test_labels_misread_by_ocr_before_a_colon() -> None:
+    assert match_label("Citizanship: United States") == ("worker.citizenship", 13)
+    assert match_label("Conntry of assignment: Spain") == ("assignment.country", 23)
+    assert match_label("Date of hirth: 1/2/1990") is None  # birth or hire: too close to call
+    assert match_label("Emplyee name: Jane") is None  # employee or employer
+    assert match_label("Citizanship United States") is None  # no colon, no guess
+    for text in ("Remarks: none", "Signature: Jane Doe", "Job title: Engineer", "Marital status: single",
+                 "Subject: Certificate", "Department: HR"):
+        assert match_label(text) is None
+
+
 def test_common_words_need_a_separator() -> None:
     assert match_label("To whom it may concern") is None
     assert match_label("From our office in Boise we send") is None
