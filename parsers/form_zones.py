@@ -1,0 +1,564 @@
+"""Our own request form: its field layout as data, and the reader of printed-and-faxed copies.
+
+One list of field specs drives the PDF (`intake.form`), its AcroForm fields and this zone reader,
+so the three can never disagree about where a field is. A faxed page is recognised by its QR code
+(form id, edition, layout version, page), registered to the template from the four solid corner
+marks (rotation, skew, scale and the 2:1 stretch of 204x98 faxes are one homography), and each
+field box is read on its own. Tesseract runs once per character class and page: the crops of one
+class are stacked into one strip image and read with that class's whitelist, then split back by
+row, which is several times faster than one Tesseract process per field.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal
+
+import cv2
+import numpy as np
+import pytesseract
+from PIL import Image
+
+from parsers import values
+from parsers.types import Box, Candidate, Provenance
+
+log = logging.getLogger(__name__)
+
+os.environ["OMP_THREAD_LIMIT"] = "1"  # one Tesseract per core; its threads only fight each other
+
+FORM_ID = "COC-1"
+PAGE_W, PAGE_H = 612.0, 792.0  # U.S. letter, points
+PAGES = 2
+MARK_SIZE = 18.0  # solid registration squares, points
+MARK_INSET = 32.0  # from the paper's edge: clear of the fax header and of a 3 degree skew
+QR_BOX = (470.0, 56.0, 550.0, 136.0)  # x0, y0, x1, y1 in points, top left origin
+CELL_W = 16.0  # one box per character
+FIELD_H = 20.0
+READ_DPI = 200  # the registered page; printed capitals are ~24 px tall at this resolution
+LOW_CONFIDENCE = 0.80  # a field whose weakest word is below this is flagged for staff
+MIN_INK_PIXELS = 30  # fewer ink pixels than this in a box (after despeckling): the box is empty
+TICK_RATIO = 0.12  # share of a check box's inside that is ink: ticked
+TICK_DOUBT = 0.04  # between this and TICK_RATIO: a smudge or a faint tick, for staff
+
+Kind = Literal["text", "comb", "date", "choice"]
+Charset = Literal["digits", "num", "alpha", "text"]
+
+# Tesseract whitelists per character class (no apostrophe: pytesseract splits the config with shlex).
+WHITELISTS: dict[str, str] = {
+    "digits": "0123456789",
+    "num": "0123456789-()+.",
+    "alpha": "ABCDEFGHIJKLMNOPQRSTUVWXYZ-.",
+    "text": "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789,.-&/#@_+",
+}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One tick box of a choice: the value it stands for and where its box is (points)."""
+
+    value: str
+    caption: str
+    x: float
+    y: float
+    size: float = 11.0
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of the form: model path, label, page, box in points (origin top left) and kind.
+
+    `cells` is the number of character boxes of a comb or date (a date has 10: MM/DD/YYYY with the
+    two separators printed in theirs); `charset` picks the OCR whitelist.
+    """
+
+    path: str
+    label: str
+    page: int
+    x: float
+    y: float
+    w: float
+    h: float = FIELD_H
+    kind: Kind = "text"
+    max_chars: int = 40
+    charset: Charset = "text"
+    options: tuple[Option, ...] = ()
+
+    @property
+    def cells(self) -> int:
+        return self.max_chars if self.kind == "comb" else 10 if self.kind == "date" else 0
+
+    def box(self) -> Box:
+        """The field's box as page fractions (for provenance and the review page)."""
+        if self.kind == "choice" and self.options:
+            x0 = min(o.x for o in self.options)
+            y0 = min(o.y for o in self.options)
+            x1 = max(o.x + o.size for o in self.options)
+            y1 = max(o.y + o.size for o in self.options)
+            return Box(x0=x0 / PAGE_W, y0=y0 / PAGE_H, x1=x1 / PAGE_W, y1=y1 / PAGE_H)
+        return Box(x0=self.x / PAGE_W, y0=self.y / PAGE_H, x1=(self.x + self.w) / PAGE_W,
+                   y1=(self.y + self.h) / PAGE_H)
+
+
+@dataclass(frozen=True)
+class Heading:
+    page: int
+    y: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Layout:
+    version: int
+    fields: tuple[FieldSpec, ...]
+    headings: tuple[Heading, ...]
+    help_top: float  # where the help texts start on the last page (points from the top)
+
+    def by_path(self) -> dict[str, FieldSpec]:
+        return {f.path: f for f in self.fields}
+
+
+DEPENDENT_ROWS = 3
+_DATE_CELLS = 10
+_DATE_SEPARATORS = (2, 5)  # cell indexes of the printed "/"
+ROW_STEP = 38.0
+HEAD_STEP = 20.0
+
+
+def _comb_w(cells: int) -> float:
+    return cells * CELL_W
+
+
+class _Builder:
+    """Places rows of fields down a page; the label sits above its box."""
+
+    def __init__(self, page: int, top: float) -> None:
+        self.page, self.y = page, top
+        self.fields: list[FieldSpec] = []
+        self.headings: list[Heading] = []
+
+    def heading(self, text: str) -> None:
+        self.headings.append(Heading(self.page, self.y + 10, text))
+        self.y += HEAD_STEP
+
+    def row(self, *specs: tuple[str, str, float, float, Kind, int, Charset]) -> None:
+        for path, label, x, w, kind, chars, charset in specs:
+            self.fields.append(FieldSpec(path, label, self.page, x, self.y + 9, w, FIELD_H, kind, chars, charset))
+        self.y += ROW_STEP
+
+    def choice(self, path: str, label: str, x: float, options: list[tuple[str, str, float]]) -> None:
+        opts = tuple(Option(v, cap, ox, self.y + 13) for v, cap, ox in options)
+        self.fields.append(FieldSpec(path, label, self.page, x, self.y + 9, 0, FIELD_H, "choice", 1, "text", opts))
+
+
+def _t(path: str, label: str, x: float, w: float, charset: Charset = "text") -> tuple[str, str, float, float, Kind, int, Charset]:
+    return (path, label, x, w, "text", max(1, int(w // 7)), charset)
+
+
+def _comb(path: str, label: str, x: float, cells: int, charset: Charset = "digits") -> tuple[str, str, float, float, Kind, int, Charset]:
+    return (path, label, x, _comb_w(cells), "comb", cells, charset)
+
+
+def _date(path: str, label: str, x: float) -> tuple[str, str, float, float, Kind, int, Charset]:
+    return (path, label, x, _comb_w(_DATE_CELLS), "date", 8, "digits")
+
+
+def _address(b: _Builder, prefix: str, *, us: bool) -> None:
+    b.row(_t(f"{prefix}.street", "Street and number", 60, 240),
+          _t(f"{prefix}.city", "City", 310, 140),
+          _t(f"{prefix}.postal_code", "ZIP code" if us else "Postal code", 460, 92, "num" if us else "text"))
+
+
+@lru_cache(maxsize=4)
+def layout(version: int = 2) -> Layout:
+    """The field layout of a layout version (see `config/editions.toml` for which edition uses it).
+
+    Version 1 (edition 2025-06) is the older form: its second page starts lower and it had no
+    separate residence-country box, so an old copy still reads, from its own positions.
+    """
+    if version not in (1, 2):
+        raise ValueError(f"unknown form layout version {version}")
+    p1 = _Builder(1, 150)
+    p1.heading("1. Request type (tick one)")
+    p1.choice("request_type", "Request type", 60, [("employee", "Employee sent abroad by a U.S. employer", 60),
+                                                     ("self_employed", "Self-employed person", 320)])
+    p1.y += 26
+    p1.heading("2. Worker (as on the Social Security card)")
+    p1.row(_t("worker.first_name", "First name", 60, 180, "alpha"),
+           _t("worker.middle_name", "Middle name", 250, 110, "alpha"),
+           _t("worker.last_name", "Last name", 370, 182, "alpha"))
+    row = [_comb("worker.ssn", "Social Security number", 60, 9),
+           _date("worker.date_of_birth", "Date of birth (MM/DD/YYYY)", 220),
+           _comb("worker.citizenship", "Citizenship", 400, 2, "alpha")]
+    if version >= 2:
+        row.append(_comb("worker.residence_country", "Residence country", 470, 2, "alpha"))
+    p1.row(*row)
+    p1.row(_t("worker.place_of_birth", "Place of birth (city, state or country)", 60, 250),
+           _t("worker.foreign_id", "Number in the other country (if known)", 320, 232))
+    p1.row(_t("worker.email", "E-mail (self-employed)", 60, 290),
+           _t("worker.phone", "Phone (self-employed)", 360, 192, "num"))
+    _address(p1, "worker.address", us=True)
+    p1.row(_comb("worker.address.state", "State", 60, 2, "alpha"),
+           _comb("worker.address.country", "Country", 110, 2, "alpha"),
+           _t("worker.business", "Nature of the business (self-employed)", 160, 392))
+    p1.heading("3. Employer in the U.S. (employees only)")
+    p1.row(_t("employer.name", "Employer name", 60, 320),
+           _comb("employer.ein", "Employer identification number (EIN)", 400, 9))
+    _address(p1, "employer.address", us=True)
+    p1.row(_comb("employer.address.state", "State", 60, 2, "alpha"),
+           _comb("employer.address.country", "Country", 110, 2, "alpha"),
+           _t("employer.contact_name", "Contact person", 160, 200, "alpha"),
+           _t("employer.contact_phone", "Contact phone", 370, 182, "num"))
+    p1.row(_t("employer.contact_email", "Contact e-mail", 60, 300),
+           _date("employer.irs_3121l_date", "IRS 3121(l) agreement date", 380))
+
+    p2 = _Builder(2, 150 if version >= 2 else 168)
+    p2.heading("4. Assignment abroad")
+    p2.row(_t("assignment.country", "Country (code, CA-QC for Quebec)", 60, 110, "alpha"),
+           _date("assignment.start_date", "Start date (MM/DD/YYYY)", 190),
+           _date("assignment.end_date", "End date (MM/DD/YYYY)", 370))
+    p2.row(_t("assignment.host_name", "Company, affiliate or client abroad", 60, 330))
+    _address(p2, "assignment.work_address", us=False)
+    p2.row(_t("assignment.work_address.state", "Region abroad", 60, 120),
+           _comb("assignment.work_address.country", "Country", 190, 2, "alpha"),
+           _date("assignment.hire_date", "Date of hire (MM/DD/YYYY)", 240),
+           _t("assignment.hire_place", "Place of hire", 410, 142))
+    p2.choice("assignment.hired_in_us", "Hired in the U.S. or worked for the employer there before?", 60,
+              [("yes", "Yes", 60), ("no", "No", 110)])
+    p2.choice("assignment.remains_employee", "Stays an employee of the U.S. employer?", 310,
+              [("yes", "Yes", 310), ("no", "No", 360)])
+    p2.y += 34
+    p2.heading("5. Family members going along (if any)")
+    for i in range(DEPENDENT_ROWS):
+        p2.row(_t(f"dependents[{i}].name", "Name", 60, 230, "alpha"),
+               _date(f"dependents[{i}].date_of_birth", "Date of birth (MM/DD/YYYY)", 300),
+               _t(f"dependents[{i}].relationship", "Relationship", 470, 82, "alpha"))
+    p2.heading("6. Confirmation of approval")
+    p2.row(_t("confirmation_email", "Send the confirmation to this e-mail address (optional)", 60, 330))
+    return Layout(version, tuple(p1.fields + p2.fields), tuple(p1.headings + p2.headings), p2.y + 4)
+
+
+def mark_centers() -> list[tuple[float, float]]:
+    """Centres of the registration marks in points: top left, top right, bottom left, bottom right."""
+    c = MARK_INSET + MARK_SIZE / 2
+    return [(c, c), (PAGE_W - c, c), (c, PAGE_H - c), (PAGE_W - c, PAGE_H - c)]
+
+
+def qr_payload(edition: str, layout_version: int, page: int) -> str:
+    """What the QR code on each page says: form id, edition, layout version, page."""
+    return f"{FORM_ID}|{edition}|L{layout_version}|P{page}"
+
+
+def edition_code(edition: str) -> str:
+    """`2026-11` -> `COC-1 (2026-11)`, as printed on the form."""
+    return f"{FORM_ID} ({edition})"
+
+
+_PAYLOAD = re.compile(r"^(?P<form>COC-\d+)\|(?P<ed>[0-9]{4}-[0-9]{2})\|L(?P<layout>\d+)\|P(?P<page>\d+)$")
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading a faxed or scanned page
+
+
+@dataclass
+class FormPage:
+    """A page recognised as our form, registered to the template at READ_DPI (0 ink, 255 paper)."""
+
+    form_id: str
+    edition: str
+    layout_version: int
+    page: int
+    image: np.ndarray
+    upside_down: bool = False
+
+    @property
+    def edition_code(self) -> str:
+        return edition_code(self.edition)
+
+
+def _dpi(image: Image.Image) -> tuple[float, float]:
+    raw = image.info.get("dpi")
+    try:
+        x, y = float(raw[0]), float(raw[1])  # type: ignore[index]
+        if 20 <= x <= 2400 and 20 <= y <= 2400:
+            return x, y
+    except (TypeError, ValueError, IndexError):
+        pass
+    return image.width / (PAGE_W / 72), image.height / (PAGE_H / 72)
+
+
+def _find_marks(gray: np.ndarray, dpi: tuple[float, float]) -> np.ndarray | None:
+    """Centres (x, y pixels) of the four corner marks, or None when the page has no such marks.
+
+    A mark is a solid, roughly square blob of the expected size nearest its corner of the image;
+    the QR code's finder patterns are hollow and the text is smaller, so neither passes.
+    """
+    ink = (gray < 128).astype(np.uint8)
+    _n, _labels, stats, cents = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    ew, eh = MARK_SIZE / 72 * dpi[0], MARK_SIZE / 72 * dpi[1]
+    w, h = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+    area = stats[:, cv2.CC_STAT_AREA]
+    ok = (w >= 0.7 * ew) & (w <= 1.45 * ew) & (h >= 0.7 * eh) & (h <= 1.45 * eh) & (area >= 0.7 * w * h)
+    ok[0] = False
+    idx = np.nonzero(ok)[0]
+    if len(idx) < 4:
+        return None
+    H, W = gray.shape
+    pts = cents[idx]
+    out = []
+    for cx, cy in ((0, 0), (W, 0), (0, H), (W, H)):
+        d = np.hypot(pts[:, 0] - cx, pts[:, 1] - cy)
+        best = int(np.argmin(d))
+        px, py = pts[best]
+        if abs(px - cx) > 0.25 * W or abs(py - cy) > 0.25 * H:
+            return None
+        out.append((px, py))
+    arr = np.array(out, dtype=np.float32)
+    # The four must span the template's rectangle (in inches), or they are not our marks.
+    (tlx, tly), (trx, try_), (blx, bly), _ = arr
+    across = np.hypot((trx - tlx) / dpi[0], (try_ - tly) / dpi[1]) * 72
+    down = np.hypot((blx - tlx) / dpi[0], (bly - tly) / dpi[1]) * 72
+    want_a = PAGE_W - 2 * (MARK_INSET + MARK_SIZE / 2)
+    want_d = PAGE_H - 2 * (MARK_INSET + MARK_SIZE / 2)
+    if not (0.85 < across / want_a < 1.15 and 0.85 < down / want_d < 1.15):
+        return None
+    return arr
+
+
+def _decode_qr(region: np.ndarray) -> str | None:
+    from pyzbar import pyzbar  # noqa: PLC0415 - loads libzbar; only needed for faxed pages
+
+    for img in (region, cv2.medianBlur(region, 3)):
+        for sym in pyzbar.decode(Image.fromarray(img), symbols=[pyzbar.ZBarSymbol.QRCODE]):
+            text = sym.data.decode("ascii", errors="replace")
+            if _PAYLOAD.match(text):
+                return text
+    return None
+
+
+def _qr_region(page: np.ndarray) -> np.ndarray:
+    s = READ_DPI / 72
+    m = 14.0
+    x0, y0, x1, y1 = QR_BOX
+    return page[int((y0 - m) * s): int((y1 + m) * s), int((x0 - m) * s): int((x1 + m) * s)]
+
+
+def recognise(image: Image.Image) -> FormPage | None:
+    """The page registered to our template if it is one of our form's pages, else None.
+
+    Cheap on other pages: without four corner marks no QR code is looked for.
+    """
+    gray = np.asarray(image.convert("L"))
+    dpi = _dpi(image)
+    marks = _find_marks(gray, dpi)
+    if marks is None:
+        return None
+    s = READ_DPI / 72
+    target = np.array([(x * s, y * s) for x, y in mark_centers()], dtype=np.float32)
+    matrix = cv2.getPerspectiveTransform(marks, target)
+    size = (round(PAGE_W * s), round(PAGE_H * s))
+    warped = cv2.warpPerspective(gray, matrix, size, flags=cv2.INTER_LINEAR, borderValue=255)
+    warped = np.where(warped < 128, 0, 255).astype(np.uint8)
+    for upside_down in (False, True):
+        page = np.ascontiguousarray(warped[::-1, ::-1]) if upside_down else warped
+        text = _decode_qr(_qr_region(page))
+        if text:
+            m = _PAYLOAD.match(text)
+            assert m is not None
+            return FormPage(m["form"], m["ed"], int(m["layout"]), int(m["page"]), _despeckle(page),
+                            upside_down)
+    return None
+
+
+def _despeckle(page: np.ndarray, max_area: int = 6) -> np.ndarray:
+    """Remove fax speckle: ink blobs of a few pixels (a printed full stop is bigger)."""
+    ink = (page < 128).astype(np.uint8)
+    _n, labels, stats, _c = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    small = stats[:, cv2.CC_STAT_AREA] <= max_area
+    small[0] = False
+    if small.any():
+        ink[small[labels]] = 0
+    return np.where(ink > 0, 0, 255).astype(np.uint8)
+
+
+@dataclass
+class _Crop:
+    spec: FieldSpec
+    image: np.ndarray  # 0 ink, 255 paper
+
+
+@dataclass
+class _Read:
+    text: str = ""
+    conf: float = 1.0
+    words: list[str] = field(default_factory=list)
+
+
+def _px(v: float) -> int:
+    return round(v * READ_DPI / 72)
+
+
+def _field_crop(page: np.ndarray, spec: FieldSpec) -> np.ndarray:
+    """The inside of a field's box, its printed lines (box, cell walls, date separators) whitened."""
+    inset = 2.2
+    x0, y0 = _px(spec.x + inset), _px(spec.y + inset)
+    x1, y1 = _px(spec.x + spec.w - inset), _px(spec.y + spec.h - inset)
+    crop = page[y0:y1, x0:x1].copy()
+    if spec.kind in ("comb", "date"):
+        wall = 2.4
+        for i in range(1, spec.cells):
+            cx = _px(spec.x + i * CELL_W) - x0
+            crop[:, max(0, cx - _px(wall)): max(0, cx + _px(wall))] = 255
+        if spec.kind == "date":
+            for i in _DATE_SEPARATORS:
+                a, b = _px(spec.x + i * CELL_W) - x0, _px(spec.x + (i + 1) * CELL_W) - x0
+                crop[:, max(0, a):max(0, b)] = 255
+    return crop
+
+
+def _ink(crop: np.ndarray) -> int:
+    return int((crop < 128).sum())
+
+
+def _tick(page: np.ndarray, opt: Option) -> float:
+    inset = 2.0
+    crop = page[_px(opt.y + inset): _px(opt.y + opt.size - inset), _px(opt.x + inset): _px(opt.x + opt.size - inset)]
+    return float((crop < 128).mean()) if crop.size else 0.0
+
+
+def _strip(crops: list[_Crop]) -> tuple[Image.Image, list[tuple[int, int]]]:
+    """Stack crops into one image, one per row with paper between; returns the row spans."""
+    gap, margin = 18, 24
+    width = max(c.image.shape[1] for c in crops) + 2 * margin
+    height = sum(c.image.shape[0] + gap for c in crops) + gap
+    strip = np.full((height, width), 255, dtype=np.uint8)
+    spans: list[tuple[int, int]] = []
+    y = gap
+    for c in crops:
+        h, w = c.image.shape
+        strip[y:y + h, margin:margin + w] = c.image
+        spans.append((y, y + h))
+        y += h + gap
+    return Image.fromarray(strip, mode="L"), spans
+
+
+def _ocr_strip(crops: list[_Crop], charset: str) -> list[_Read]:
+    """One Tesseract run over the stacked crops of one character class; words go back by row."""
+    image, spans = _strip(crops)
+    config = f"--psm 6 --dpi {READ_DPI} -c tessedit_char_whitelist={WHITELISTS[charset]}"
+    data = pytesseract.image_to_data(image, lang="eng", config=config, output_type=pytesseract.Output.DICT)
+    found: list[list[tuple[int, str, float]]] = [[] for _ in crops]
+    for i, raw in enumerate(data["text"]):
+        text = str(raw).strip()
+        conf = float(str(data["conf"][i]))
+        if not text or conf < 0:
+            continue
+        top, height = int(str(data["top"][i])), int(str(data["height"][i]))
+        mid = top + height / 2
+        for row, (a, b) in enumerate(spans):
+            if a - 4 <= mid <= b + 4:
+                found[row].append((int(str(data["left"][i])), text, conf / 100))
+                break
+    out = []
+    for words in found:
+        words.sort()
+        out.append(_Read(" ".join(w for _, w, _ in words), min((c for _, _, c in words), default=0.0),
+                         [w for _, w, _ in words]))
+    return out
+
+
+def _value(spec: FieldSpec, read: _Read) -> tuple[str, str | None]:
+    """The raw value to normalise from what was read, and a doubt if its shape is wrong."""
+    text = read.text
+    if spec.kind in ("comb", "date"):
+        joined = text.replace(" ", "")
+        if spec.charset == "digits":
+            if not joined.isdigit() or len(joined) != spec.max_chars:
+                return joined, f"{len(joined)} digits read where {spec.max_chars} were expected"
+            if spec.kind == "date":
+                return f"{joined[:2]}/{joined[2:4]}/{joined[4:]}", None
+            return joined, None
+        if len(joined) > spec.max_chars:
+            return joined, "more characters than boxes"
+        return joined, None
+    if not text:
+        return "", "ink in the box but nothing could be read"
+    if spec.charset == "text" and re.search(r"@", text) and not spec.path.endswith("email"):
+        return text, "unexpected characters"
+    return text, None
+
+
+def read_page(fp: FormPage, part: str, page_number: int) -> list[Candidate]:
+    """Candidates for every filled field of one registered page (method `ocr`).
+
+    Empty boxes give no candidate; a box with ink that could not be read with confidence gives
+    one marked `uncertain`, never a silent guess.
+    """
+    try:
+        spec_layout = layout(fp.layout_version)
+    except ValueError:
+        return []
+    specs = [f for f in spec_layout.fields if f.page == fp.page]
+    page = fp.image
+    prov_label = f"{fp.edition_code} page {fp.page}"
+    cands: list[Candidate] = []
+
+    def add(spec: FieldSpec, raw: str, conf: float, doubt: str | None) -> None:
+        try:
+            pairs, uncertain = values.normalize(spec.path, raw)
+        except Exception:  # noqa: BLE001 - an odd reading must not lose the page
+            pairs, uncertain = [(spec.path, raw)], "could not be normalised"
+        if doubt is None and uncertain:
+            doubt = uncertain
+        if doubt is None and conf < LOW_CONFIDENCE:
+            doubt = f"read with {conf:.0%} confidence"
+        prov = Provenance(part=part, page=page_number, box=spec.box(), method="ocr", label=prov_label)
+        for path, value in pairs:
+            cands.append(Candidate(field=path, value=value, raw=raw, confidence=round(conf, 3),
+                                   provenance=prov, uncertain=doubt))
+
+    by_class: dict[str, list[_Crop]] = {}
+    for spec in specs:
+        if spec.kind == "choice":
+            ratios = [(_tick(page, o), o) for o in spec.options]
+            ticked = [o for r, o in ratios if r >= TICK_RATIO]
+            faint = [o for r, o in ratios if TICK_DOUBT <= r < TICK_RATIO]
+            if len(ticked) == 1 and not faint:
+                add(spec, ticked[0].value, 1.0, None)
+            elif ticked or faint:
+                pick = (ticked or faint)[0]
+                why = "more than one box ticked" if len(ticked) > 1 else "a faint mark in a box"
+                add(spec, pick.value, 0.5, why)
+            continue
+        crop = _field_crop(page, spec)
+        if _ink(crop) < MIN_INK_PIXELS:
+            continue
+        by_class.setdefault(spec.charset, []).append(_Crop(spec, crop))
+    for charset, crops in by_class.items():
+        try:
+            reads = _ocr_strip(crops, charset)
+        except (RuntimeError, OSError) as exc:  # Tesseract failed: every inked box goes to staff
+            log.warning("form zone OCR failed: %s", type(exc).__name__)
+            reads = [_Read() for _ in crops]
+        for crop, read in zip(crops, reads, strict=True):
+            raw, doubt = _value(crop.spec, read)
+            if not raw:
+                raw = "?"
+            add(crop.spec, raw, read.conf, doubt)
+    order = {s.path: i for i, s in enumerate(specs)}
+    cands.sort(key=lambda c: order.get(c.field, 0))
+    return cands
+
+
+def group_forms(pages: list[tuple[int, FormPage]]) -> list[list[tuple[int, FormPage]]]:
+    """Split recognised pages into form copies: a page number that does not go up starts a new one."""
+    groups: list[list[tuple[int, FormPage]]] = []
+    for n, fp in pages:
+        if not groups or fp.page <= groups[-1][-1][1].page or fp.edition != groups[-1][-1][1].edition:
+            groups.append([])
+        groups[-1].append((n, fp))
+    return groups
