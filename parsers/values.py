@@ -443,6 +443,7 @@ def parse_email(raw: str) -> str | None:
     text = _clean(raw)
     # OCR: "jane. doe@x.org" (a space after a dot), "x,org" (a comma for the dot before the TLD)
     text = re.sub(r"([\w+-])\.\s(?=[\w.+-]+@)", r"\1.", text)
+    text = re.sub(r"(@[\w.,-]+)", lambda m: re.sub(r"[.,]{2,}", ".", m[1]), text)  # "example,.com"
     text = re.sub(r"(@[\w.-]+),([A-Za-z]{2,6})\b", r"\1.\2", text)
     while (fixed := _SPACED_DOT.sub(r"\1.", text, count=1)) != text:
         text = fixed  # "x@mail .example. com": spaces OCR put around the domain's dots

@@ -300,6 +300,7 @@ def test_ocr_spaces_in_email_domains_and_near_miss_countries() -> None:
     assert parse_email("jane@b.org. Thanks") == "jane@b.org"
     assert parse_email("hr@granite, example. com") == "hr@granite.example.com"
     assert parse_email("hr@acme,example.com") == "hr@acme.example.com"
+    assert parse_email("hr@northwind.example,.com") == "hr@northwind.example.com"
     assert parse_email("jane@b.org, and more") == "jane@b.org"
     assert parse_email("a@b.org, c@d.org") is None
     assert parse_country("freland") == "IE"
