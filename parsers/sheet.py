@@ -32,6 +32,7 @@ MAX_RATIO = 100  # uncompressed / compressed, for members large enough to matter
 RATIO_MIN_SIZE = 1024 * 1024
 MAX_MEMBERS = 10_000
 MAX_COLUMNS = 200
+EXCEL_MAX_ROWS = 1_048_576
 HEADER_SEARCH_ROWS = 20  # a header row may sit below a title block
 CSV_SAMPLE = 64 * 1024
 TEXT_LIMIT = 1_000_000  # characters of the rendered sheet kept for staff
@@ -56,7 +57,10 @@ class SheetError(Exception):
 
 def parse_sheet(part: Part, limits: Limits) -> Extraction:
     """Read a CSV or XLSX part into one candidate list per data row (`multi=True`, method `table`)."""
-    kind = sn.sniff(part.data, part.filename, part.media_type) if part.data else part.media_type
+    try:
+        kind = sn.sniff(part.data, part.filename, part.media_type) if part.data else part.media_type
+    except Exception:  # noqa: BLE001 - a sniffing bug must not lose the part; the bytes decide below
+        kind = part.media_type
     ext = Extraction(part=part.name, media_type=kind, multi=True)
     label = _display_name(part)
     closers: list[Any] = []
@@ -91,6 +95,15 @@ def parse_sheet(part: Part, limits: Limits) -> Extraction:
         _read_table(part, label, sheets, limits, ext)
     except SheetError as exc:
         ext.problems.append(PartProblem(code=exc.code, message=exc.message, part=part.name))
+    except Exception as exc:  # noqa: BLE001 - a damaged file we did not foresee: staff, not a crash
+        ext.records = []
+        ext.problems.append(
+            PartProblem(
+                code="unreadable",
+                message=f"the spreadsheet {label} could not be read ({type(exc).__name__})",
+                part=part.name,
+            )
+        )
     finally:
         for wb in closers:
             wb.close()
@@ -143,12 +156,12 @@ def _read_records(
     titles = {i: _text(header[i]) for i in columns}
     lines = ["\t".join(_text(c) for c in header).rstrip("\t")]
     text_len = len(lines[0])
-    scan_limit = 10 * limits.max_rows + 1000
+    scan_limit = EXCEL_MAX_ROWS + 1  # blank rows are cheap; rows with content count against max_rows
     for row_no, row in enumerate(rows, start=header_at + 1):
         if row_no - header_at > scan_limit:
             raise SheetError("too_large", f"the spreadsheet {_display_name(part)} has too many rows to read")
         cells = {i: row[i] for i in columns if i < len(row) and _text(row[i])}
-        if len(cells) < min(2, len(columns)) or _is_total(row) or _is_header(_header_columns(row)):
+        if len(cells) < min(2, len(columns)) or _is_total(row) or _repeats_header(cells, titles):
             continue
         if len(ext.records) >= limits.max_rows:
             ext.records = []
@@ -219,6 +232,12 @@ def _header_columns(row: list[Any]) -> dict[int, str]:
 
 def _is_header(columns: dict[int, str]) -> bool:
     return len(columns) >= 2 and any(f in IDENTITY_FIELDS for f in columns.values())
+
+
+def _repeats_header(cells: dict[int, Any], titles: dict[int, str]) -> bool:
+    """A header row repeated below (exports paged for printing): most cells equal their column's title."""
+    same = sum(1 for i, v in cells.items() if isinstance(v, str) and _text(v) == titles[i])
+    return same >= 2 and same * 2 >= len(cells)
 
 
 def _is_total(row: list[Any]) -> bool:
@@ -342,9 +361,21 @@ def _xlsx_sheets(data: bytes, label: str, closers: list[Any]) -> list[Iterator[l
 
 
 def _ws_rows(ws: Any) -> Iterator[list[Any]]:
-    width = min(ws.max_column or MAX_COLUMNS, MAX_COLUMNS)
-    for row in ws.iter_rows(min_row=1, max_col=width, values_only=True):
-        yield list(row)
+    """The rows of a worksheet, each cut to MAX_COLUMNS.
+
+    The stored dimension is ignored: read-only openpyxl otherwise stops at the row the file claims is
+    the last, and some exporters write a wrong one (rows would silently go missing).
+    """
+    ws.reset_dimensions()
+    for row in ws.iter_rows(min_row=1, max_col=MAX_COLUMNS, values_only=True):
+        yield [] if row.count(None) == len(row) else _trim(list(row))
+
+
+def _trim(row: list[Any]) -> list[Any]:
+    end = len(row)
+    while end and row[end - 1] is None:
+        end -= 1
+    return row[:end]
 
 
 def _guarded(rows: Iterator[list[Any]], label: str) -> Iterator[list[Any]]:
@@ -362,7 +393,7 @@ def _check_zip(data: bytes, label: str) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 - BadZipFile, NotImplementedError, zlib.error...: all damage
         raise SheetError("corrupt", f"the spreadsheet {label} is not a readable XLSX file (damaged zip)") from exc
     if len(infos) > MAX_MEMBERS:
         raise SheetError("too_large", f"the spreadsheet {label} has {len(infos):,} parts; refused")

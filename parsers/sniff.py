@@ -221,11 +221,13 @@ def _zip_type(data: bytes, by_ext: str | None, decl: str | None) -> str:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             names = set(zf.namelist())
-            mimetype = zf.read("mimetype")[:100].decode("ascii", "replace") if "mimetype" in names else ""
+            mimetype = ""
+            if "mimetype" in names and zf.getinfo("mimetype").file_size < 200:
+                mimetype = zf.read("mimetype").decode("ascii", "replace")
             content_types = ""
             if "[Content_Types].xml" in names and zf.getinfo("[Content_Types].xml").file_size < 1_000_000:
                 content_types = zf.read("[Content_Types].xml").decode("utf-8", "replace")
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError, NotImplementedError, RuntimeError):
+    except Exception:  # noqa: BLE001 - zlib.error, BadZipFile, CRC errors...: any damage means the same
         # A damaged archive: keep what the name says so that the right parser reports the damage.
         for guess in (by_ext, decl):
             if guess in (XLSX, XLSM, DOCX, PPTX, ODS, ODT, ZIP):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+import re
 import struct
 import zipfile
 from collections.abc import Callable
@@ -331,6 +332,22 @@ def test_xlsx_header_on_second_sheet_and_row_numbers() -> None:
     assert {p.page for p in prov} == {2}
     # title, blank, header -> the first data row is row 4
     assert [p.label.split(":")[0] for p in prov if p.label] == [f"row {n}" for n in range(4, 9)]
+
+
+def test_xlsx_wrong_stored_dimension_loses_no_rows() -> None:
+    """Some exporters write `<dimension ref="A1"/>`; read-only openpyxl would stop at row 1."""
+    reqs = _requests(seed=9)[:6]
+    data = _xlsx(*_table(reqs, "hr_export", typed=True, seed=1))
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                body, n = re.subn(rb'<dimension ref="[^"]*"\s*/>', b'<dimension ref="A1:B2"/>', body)
+                assert n == 1
+            dst.writestr(info, body)
+    _check(parse_sheet(_part(out.getvalue(), XLSX_NAME), Limits()), reqs, "hr_export")
 
 
 def test_xlsx_excel_serial_and_text_cells() -> None:
