@@ -4,12 +4,13 @@ Everything downstream (body, PDF, OCR, spreadsheet parsers) wants one decoded bo
 attachment's exact bytes with a believable media type; it should never need to know about MIME.
 Mail is adversarial and sloppy (wrong charsets, missing boundaries, truncated uploads, nesting
 bombs), so `parse_mail` never raises: what cannot be read becomes a `PartProblem` beside whatever
-could be read. Only stdlib `email` with `policy.default` is used.
+could be read. Only stdlib `email` with `policy.default` is used (hostile header values are cut first).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import html as html_lib
 import logging
 import mimetypes
@@ -21,8 +22,10 @@ from email import errors as email_errors
 from email import message_from_bytes, policy
 from email.header import decode_header, make_header
 from email.message import Message
+from email.policy import EmailPolicy
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from html.parser import HTMLParser
+from typing import Any
 
 from parsers import sniff as sniff_mod
 from parsers.types import Limits, Part, PartProblem
@@ -62,6 +65,38 @@ _PROBLEM_FOR_DEFECT: dict[type, tuple[str, str]] = {
     email_errors.InvalidBase64LengthDefect: ("bad_base64", "base64 data has an impossible length"),
 }  # fmt: skip
 _REPORTED_HEADER_MAX = 4000  # a header value longer than this is cut in `MailMeta.headers`
+_REPORTED_HEADER_REPEATS = 100  # occurrences of one header kept in `MailMeta.headers`
+# The stdlib header parser costs ~3 ms per KB of a parameter-laden value, and the feed parser asks
+# for Content-Type several times per part; hostile values are cut before they are parsed.
+_STRUCTURE_HEADER_CAP = 2000
+_OTHER_HEADER_CAP = 16000
+_STRUCTURE_PARAMS_CAP = 30  # Outlook's longest real Content-Disposition has 4; RFC 2231 continuations add some
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_header(name: str, value: str) -> Any:
+    # Header objects are immutable strings, so one parse can serve every lookup of the same value.
+    return policy.default.header_fetch_parse(name, value)
+
+
+class _CappedPolicy(EmailPolicy):
+    """`policy.default`, except that a header value is capped before parsing and parsed once."""
+
+    def header_fetch_parse(self, name: str, value: str) -> Any:
+        if not isinstance(value, str) or hasattr(value, "name"):
+            return super().header_fetch_parse(name, value)
+        if not name.lower().startswith("content-"):
+            return _parse_header(name, value[:_OTHER_HEADER_CAP])
+        value = value[:_STRUCTURE_HEADER_CAP]
+        cut = -1
+        for _ in range(_STRUCTURE_PARAMS_CAP):  # parameter parsing is what costs
+            cut = value.find(";", cut + 1)
+            if cut < 0:
+                break
+        return _parse_header(name, value if cut < 0 else value[:cut])
+
+
+_POLICY = _CappedPolicy()
 
 
 @dataclass(frozen=True)
@@ -109,6 +144,13 @@ def parse_mail(raw: bytes, limits: Limits) -> ParsedMail:
             "only the start was read", "message",
         )  # fmt: skip
         data = raw[: limits.max_bytes]
+    cut = _flood_cut(data, max(400, 4 * limits.max_parts))
+    if cut is not None:
+        # The stdlib parser spends ~0.1 ms per part: a small message of 200k empty parts would hold a
+        # worker for half a minute before the part limit below is ever consulted.
+        walker.problem("too_many_parts", f"more than {limits.max_parts} MIME parts; the rest were not read",
+                       "message")  # fmt: skip
+        data = data[:cut]
     msg = walker.load(data, "message")
     meta = _empty_meta()
     if msg is not None:
@@ -136,11 +178,12 @@ def _empty_meta() -> MailMeta:
 
 def read_meta(msg: Message) -> MailMeta:
     """The metadata of a parsed message; each header is read on its own so one bad one costs only itself."""
-    headers: dict[str, str] = {}
+    collected: dict[str, list[str]] = {}
     for name, value in _raw_items(msg):
-        key = name.strip().lower()
-        text = _header_text(value)[:_REPORTED_HEADER_MAX]
-        headers[key] = f"{headers[key]}\n{text}" if key in headers else text
+        values = collected.setdefault(name.strip().lower(), [])
+        if len(values) < _REPORTED_HEADER_REPEATS:
+            values.append(_header_text(value[:_OTHER_HEADER_CAP])[:_REPORTED_HEADER_MAX])
+    headers = {key: "\n".join(values) for key, values in collected.items()}
 
     from_addrs = _addresses(msg, "from")
     from_addr = from_addrs[0][1] if from_addrs else None
@@ -210,7 +253,7 @@ def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
             return out
     except Exception:  # the structured parser raises on some malformed headers
         pass
-    values = [_header_text(v) for k, v in _raw_items(msg) if k.lower() == name]
+    values = [_header_text(v[:_OTHER_HEADER_CAP]) for k, v in _raw_items(msg) if k.lower() == name][:1]
     for display, spec in getaddresses(values):
         spec = spec.strip().lower()
         if "@" in spec:
@@ -421,21 +464,23 @@ def safe_filename(name: str | None) -> str | None:
 
 
 def _filename(part: Message) -> str | None:
+    """The attachment's name: the structured header's parameters first (they decode RFC 2047 and
+    2231 and, unlike `get_filename`, keep a name like `<scan>` whole), then the compat lookups."""
+    for header, param in (("content-disposition", "filename"), ("content-type", "name")):
+        try:
+            value = getattr(part[header], "params", {}).get(param)
+        except Exception:
+            value = None
+        if value:
+            return safe_filename(str(value))
     raw: object = None
     try:
-        raw = part.get_filename()
+        raw = part.get_filename() or part.get_param("name")
     except Exception:
         raw = None
-    if not raw:
-        try:
-            raw = part.get_param("name")
-            if isinstance(raw, tuple):
-                raw = raw[2]
-        except Exception:
-            raw = None
-    if not raw:
-        return None
-    return safe_filename(str(raw))
+    if isinstance(raw, tuple):
+        raw = raw[2]
+    return safe_filename(str(raw)) if raw else None
 
 
 # --- the walk --------------------------------------------------------------------------------
@@ -491,12 +536,12 @@ class _Walker:
     def load(self, data: bytes, where: str) -> Message | None:
         """Parse bytes into a Message; a nesting bomb that breaks the stdlib parser is defused and retried."""
         try:
-            return message_from_bytes(data, policy=policy.default)
+            return message_from_bytes(data, policy=_POLICY)
         except RecursionError:
             self.problem("too_deep", f"MIME structure nested too deeply (over {self.limits.max_depth} levels)",
                          where)  # fmt: skip
             try:
-                return message_from_bytes(_defuse(data, self.limits.max_depth + 2), policy=policy.default)
+                return message_from_bytes(_defuse(data, self.limits.max_depth + 2), policy=_POLICY)
             except Exception as exc:
                 self.problem("parse_error", f"message could not be parsed ({type(exc).__name__})", where)
                 return None
@@ -788,6 +833,17 @@ def _extension_for(media: str) -> str:
     if media in known:
         return known[media]
     return mimetypes.guess_extension(media) or ".bin"
+
+
+_DELIMITER_RE = re.compile(rb"(?m)^--")
+
+
+def _flood_cut(data: bytes, most: int) -> int | None:
+    """Offset of the `most`-th line that could be a MIME boundary, or None when there are fewer."""
+    for i, m in enumerate(_DELIMITER_RE.finditer(data), start=1):
+        if i >= most:
+            return m.start()
+    return None
 
 
 _NESTING_RE = re.compile(rb"(?im)^content-type:[ \t]*(multipart/|message/(?:rfc822|global))")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import time
 import zipfile
 from datetime import UTC, datetime
 
@@ -708,3 +709,31 @@ def test_reply_and_inline_forward_from_every_client(client: str) -> None:
     assert attachments(fwd)[0].data == PDF
     vacation = parse_mail(mailgen.auto_reply(sender="away@corp.example.com", to=TO, style="generic"), LIMITS)
     assert vacation.meta.headers["auto-submitted"] == "auto-replied"
+
+
+def _timed(raw: bytes) -> tuple[ParsedMail, float]:
+    start = time.perf_counter()
+    parsed = parse_mail(raw, LIMITS)
+    return parsed, time.perf_counter() - start
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # 200k empty parts: the stdlib parser alone would take half a minute.
+        b'From: a@example.com\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n' + b"--b\r\n\r\nx\r\n" * 200_000,
+        # Parameter-laden Content-Type on every part (header parsing is ~3 ms per KB of parameters).
+        b'From: a@example.com\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        + b"".join(
+            b"--b\r\nContent-Type: text/plain; x=%d; " % i + b"a=b; " * 400 + b"\r\n\r\nx\r\n" for i in range(2000)
+        ),
+        b"From: a@example.com\r\nTo: " + b"a@example.com, " * 100_000 + b"\r\n\r\nbody",
+        b"From: a@example.com\r\nSubject: " + b"=?utf-8?q?a?= " * 100_000 + b"\r\n\r\nbody",
+        b"From: a@example.com\r\n" + b"X-A: y\r\n" * 100_000 + b"\r\nbody",
+    ],
+    ids=["part-flood", "param-laden", "to-flood", "subject-words", "header-flood"],
+)
+def test_costly_structures_are_cut_short(raw: bytes) -> None:
+    parsed, seconds = _timed(raw)
+    assert seconds < 10  # unbounded, these take from 20 seconds to minutes
+    assert_storable(parsed)
