@@ -76,7 +76,10 @@ _STRUCTURE_PARAMS_CAP = 30  # Outlook's longest real Content-Disposition has 4; 
 @functools.lru_cache(maxsize=256)
 def _parse_header(name: str, value: str) -> Any:
     # Header objects are immutable strings, so one parse can serve every lookup of the same value.
-    return policy.default.header_fetch_parse(name, value)
+    try:
+        return policy.default.header_fetch_parse(name, value)
+    except RecursionError:  # comments nested a thousand deep: read the value without them
+        return policy.default.header_fetch_parse(name, re.sub(r"[()]", " ", value))
 
 
 class _CappedPolicy(EmailPolicy):

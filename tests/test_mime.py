@@ -465,6 +465,18 @@ def test_garbage_never_raises(raw: bytes) -> None:
         assert isinstance(part.data, bytes)
 
 
+def test_comment_bomb_in_headers_is_read_without_the_comments() -> None:
+    raw = (
+        b'From: a@example.com\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n'
+        b"Content-Type: text/plain; x=" + b"(" * 1500 + b"\r\n\r\nhello\r\n--b\r\n"
+        b'Content-Type: application/pdf; name="a.pdf"\r\n\r\n%PDF-1.4\r\n--b--\r\n'
+    )
+    parsed = parse_mail(raw, LIMITS)
+    assert by_name(parsed)["body"].text == "hello"
+    assert by_name(parsed)["attachment 1: a.pdf"].data == b"%PDF-1.4"
+    assert parse_mail(b"From: " + b"(" * 1500 + b"a@example.com\r\n\r\nhi", LIMITS).meta.from_addr == "a@example.com"
+
+
 def test_garbage_headers_give_none_not_errors() -> None:
     parsed = parse_mail(b"From: <<<>>> @@@\r\nDate: not a date\r\n\r\nbody text", LIMITS)
     assert parsed.meta.date is None
