@@ -18,6 +18,7 @@ import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
+from html.parser import HTMLParser
 from typing import Any
 
 from parsers import sniff as sn
@@ -89,6 +90,9 @@ def parse_sheet(part: Part, limits: Limits) -> Extraction:
         if part.data.startswith(b"PK") or kind in (sn.XLSX, sn.XLSM):
             ext.media_type = sn.XLSM if kind == sn.XLSM else sn.XLSX
             sheets = _xlsx_sheets(part.data, label, closers)
+        elif kind == sn.HTML:  # HR systems that export an HTML table named .xls
+            ext.media_type = sn.HTML
+            sheets = _html_tables(_decode(part))
         else:
             ext.media_type = sn.TSV if kind == sn.TSV else sn.CSV
             sheets = [_csv_rows(part, label)]
@@ -458,3 +462,61 @@ def _parse_csv(text: str, delim: str) -> Iterator[list[Any]]:
     reader: Iterable[list[str]] = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
     for row in reader:
         yield [c.strip() or None for c in row]
+
+
+# --- HTML tables ------------------------------------------------------------------------------------
+
+
+class _TableReader(HTMLParser):
+    """Rows of cell texts from every <table>; each table is a sheet."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tables: list[list[list[Any]]] = []
+        self._depth = 0
+        self._row: list[Any] | None = None
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self._depth += 1
+            self.tables.append([])
+        elif tag == "tr" and self._depth:
+            self._end_row()
+            self._row = []
+        elif tag in ("td", "th") and self._row is not None:
+            self._end_cell()
+            self._cell = []
+        elif tag == "br" and self._cell is not None:
+            self._cell.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th"):
+            self._end_cell()
+        elif tag == "tr":
+            self._end_row()
+        elif tag == "table" and self._depth:
+            self._end_row()
+            self._depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+    def _end_cell(self) -> None:
+        if self._cell is not None and self._row is not None:
+            self._row.append(" ".join("".join(self._cell).split()) or None)
+        self._cell = None
+
+    def _end_row(self) -> None:
+        self._end_cell()
+        if self._row is not None and self.tables:
+            self.tables[-1].append(self._row)
+        self._row = None
+
+
+def _html_tables(text: str) -> list[Iterator[list[Any]]]:
+    reader = _TableReader()
+    reader.feed(text)
+    reader.close()
+    return [iter(rows) for rows in reader.tables if rows]

@@ -8,6 +8,7 @@ written must come back exactly.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import random
 import re
@@ -404,6 +405,27 @@ def test_excel_unicode_text_export() -> None:
 def test_not_a_spreadsheet() -> None:
     ext = parse_sheet(_part(_pdf(), "scan.xls", sn.XLS), Limits())
     assert _codes(ext) == ["unsupported"] and "application/pdf" in ext.problems[0].message
+
+
+def test_html_table_named_xls() -> None:
+    """Some HR systems export an HTML table and name it .xls."""
+    reqs = _requests(seed=51)[:4]
+    header, rows = _table(reqs, "hr_export", typed=False, seed=7)
+
+    def tr(cells: list[Any], tag: str) -> str:
+        return "<tr>" + "".join(f"<{tag}>{html.escape(str(c or ''))}</{tag}>" for c in cells) + "</tr>\n"
+
+    page = (
+        "<html><body><table><tr><td>Export</td></tr></table><table>"
+        + tr(header, "th")
+        + "".join(tr(r, "td") for r in rows)
+        + "</table></body></html>"
+    )
+    data = page.encode("utf-8")
+    assert sn.sniff(data, "export.xls", sn.XLS) == sn.HTML
+    ext = parse_sheet(_part(data, "export.xls", sn.XLS), Limits())
+    _check(ext, reqs, "hr_export")
+    assert {r[0].provenance.page for r in ext.records} == {2}
 
 
 def test_csv_short_digit_ssn_is_padded_but_flagged() -> None:
