@@ -131,9 +131,10 @@ def parse_mail(raw: bytes, limits: Limits) -> ParsedMail:
 
     Parts, in message order:
     - `"body"`: `text/plain` with the plain text; or, when a message has no usable plain text
-      (HTML only, or a "view this in HTML" placeholder), `text/html` whose `text` is the HTML
-      rendered as plain lines (`html_to_text`) and whose `data` is the HTML source, followed by
-      `"body (html)"` with the HTML source as `text`. No body part when the message has no text.
+      (HTML only, or a "view this in HTML" placeholder), `text/html` with the HTML source as
+      `text` (one part, not a rendering plus the source: the pipeline parses every text part, and
+      the HTML body parser handles tables and quoted replies better than any flattening here;
+      `html_to_text` is there for callers that want lines). No body part when there is no text.
     - `"attachment N: name"`: decoded bytes; `text` set for text types. `.eml` files are a part
       and are also read as a forwarded message.
     - `"forwarded N: body"`, `"forwarded N: attachment M: name"`: a `message/rfc822` part's contents,
@@ -754,26 +755,29 @@ class _Walker:
         return text
 
     def emit_body(self, scope: _Scope) -> None:
-        """The body part(s) of one message, placed before that message's attachments."""
+        """The body part of one message, placed before that message's attachments.
+
+        Plain text when every piece has a usable plain alternative; otherwise one `text/html` part
+        whose `text` is the HTML source, so that the HTML body parser (which knows tables and
+        quoted-reply blocks) reads it once. Plain pieces beside HTML ones are escaped into it.
+        """
         slots = [s for s in scope.slots if s.plain is not None or s.html is not None]
         if not slots:
             return
         use_html = [s.plain is None or (s.html is not None and is_html_boilerplate(s.plain)) for s in slots]
-        texts = [
-            html_to_text(s.html or "") if html else (s.plain or "") for s, html in zip(slots, use_html, strict=True)
-        ]
-        body_text = "\n".join(t for t in texts if t.strip()) if len(texts) > 1 else texts[0]
-        body: list[Part] = []
         if any(use_html):
-            source = "\n".join(s.html or "" for s in slots if s.html is not None)
-            body.append(Part(name=f"{scope.prefix}body", media_type="text/html",
-                             data=source.encode("utf-8"), text=body_text))  # fmt: skip
-            body.append(Part(name=f"{scope.prefix}body (html)", media_type="text/html",
-                             data=source.encode("utf-8"), text=source))  # fmt: skip
+            pieces = [
+                (s.html or "") if html else "<div>" + "<br>\n".join(map(html_lib.escape, (s.plain or "").split("\n")))
+                + "</div>"
+                for s, html in zip(slots, use_html, strict=True)
+            ]  # fmt: skip
+            text, media = "\n".join(pieces), "text/html"
         else:
-            body.append(Part(name=f"{scope.prefix}body", media_type="text/plain",
-                             data=body_text.encode("utf-8"), text=body_text))  # fmt: skip
-        self.parts[scope.first_part_index : scope.first_part_index] = body
+            plains = [s.plain or "" for s in slots]
+            text = "\n".join(t for t in plains if t.strip()) if len(plains) > 1 else plains[0]
+            media = "text/plain"
+        body = Part(name=f"{scope.prefix}body", media_type=media, data=text.encode("utf-8"), text=text)
+        self.parts.insert(scope.first_part_index, body)
 
     # defects -------------------------------------------------------------------------------
 

@@ -162,34 +162,38 @@ def test_rfc2047_names_in_utf8_and_latin1_headers_by_hand() -> None:
 # --- body selection --------------------------------------------------------------------------------
 
 
-def test_html_only_mail_gives_text_body_and_html_part() -> None:
+def test_html_only_mail_gives_one_html_body() -> None:
     html = (
         "<html><head><style>p{color:red}</style></head><body><p>Employee: <b>Jos\u00e9 Garc\u00eda</b></p>"
         "<table><tr><td>SSN</td><td>123-45-6789</td></tr><tr><td>Country</td><td>Italy</td></tr></table>"
         "<div>Start&nbsp;date: 2026-05-01<br>End date: 2027-04-30</div></body></html>"
     )
-    raw = mailgen.thunderbird(sender=SENDER, to=TO, subject="html only", text=None, html=html)
-    parts = by_name(parse_mail(raw, LIMITS))
-    body = parts["body"]
-    assert body.media_type == "text/html"
-    assert body.text is not None
-    lines = body.text.split("\n")
+    for charset in CHARSETS:
+        raw = mailgen.thunderbird(sender=SENDER, to=TO, subject="html only", text=None, html=html, charset=charset)
+        parsed = parse_mail(raw, LIMITS)
+        assert [p.name for p in parsed.parts] == ["body"]
+        body = parsed.parts[0]
+        assert body.media_type == "text/html"
+        assert body.text == html
+        assert body.data == html.encode("utf-8")
+    lines = html_to_text(html).split("\n")
     assert "Employee: Jos\u00e9 Garc\u00eda" in lines
     assert "SSN\t123-45-6789" in lines
     assert "Start date: 2026-05-01" in lines and "End date: 2027-04-30" in lines
-    assert "color" not in body.text
-    assert parts["body (html)"].text == html
+    assert "color" not in html_to_text(html)
 
 
 def test_boilerplate_plain_alternative_yields_to_html() -> None:
+    html = "<p>Worker: Ana Silva</p><p>Country: Portugal</p>"
     raw = mailgen.gmail(
         sender=SENDER, to=TO, subject="x", text="This is an HTML message. Please use an HTML capable mail program "
-        "to read this message.", html="<p>Worker: Ana Silva</p><p>Country: Portugal</p>",
+        "to read this message.", html=html,
     )  # fmt: skip
-    parts = by_name(parse_mail(raw, LIMITS))
-    assert parts["body"].media_type == "text/html"
-    assert parts["body"].text == "Worker: Ana Silva\nCountry: Portugal"
-    assert "body (html)" in parts
+    parsed = parse_mail(raw, LIMITS)
+    assert [p.name for p in parsed.parts] == ["body"]
+    assert parsed.parts[0].media_type == "text/html"
+    assert parsed.parts[0].text == html
+    assert html_to_text(html) == "Worker: Ana Silva\nCountry: Portugal"
 
 
 def test_plain_alternative_preferred_over_html() -> None:
