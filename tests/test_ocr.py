@@ -254,3 +254,14 @@ def test_fax_accuracy_and_no_silent_errors() -> None:
           f"flagged: {max(wrong_confs, default=0):.2f} (LOW_CONFIDENCE = {ocr.LOW_CONFIDENCE})")
     assert accuracy >= 0.97
     assert unflagged == 0
+
+
+def test_unknown_dpi_is_guessed_from_the_page_width() -> None:
+    page = render_page(["SSN: 123-45-6789"]).resize((2550, 3300))  # a 300 dpi page, no dpi given
+    page.info.pop("dpi", None)
+    assert ocr.prepare(page).size == (2550, 3300)
+    big = render_page(["SSN: 123-45-6789"]).resize((5100, 6600))
+    big.info["dpi"] = (600, 600)
+    assert ocr.prepare(big).size == (2550, 3300)  # 600 dpi scans are read at 300
+    words = ocr.ocr_page(big, page=1, limits=Limits())
+    assert "123-45-6789" in [w.text for w in words]
