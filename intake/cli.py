@@ -130,6 +130,65 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from intake import logs
+    from intake.settings import load_settings
+    from intake.web.server import serve
+
+    settings = load_settings(args.config)
+    if args.host:
+        settings.web.host = args.host
+    if args.port:
+        settings.web.port = args.port
+    logs.setup(settings.logging.level, settings.logging.file, settings.logging.format)
+    return serve(settings)
+
+
+def _cmd_users(args: argparse.Namespace) -> int:
+    import getpass
+
+    from intake.settings import load_settings
+    from intake.store import Store
+    from intake.web.users import UserError, Users, generate_password
+
+    store = Store.from_settings(load_settings(args.config))
+    try:
+        store.ensure_schema()
+        users = Users(store)
+        if args.action == "list":
+            for a in users.list():
+                print(f"{a.name}\t{a.role}\t{'disabled' if a.disabled else 'active'}")
+            return EXIT_OK
+        if not args.name:
+            print(f"coc-intake users {args.action}: a user name is needed", file=sys.stderr)
+            return EXIT_USAGE
+        if args.action == "add":
+            if args.password_stdin:
+                password, shown = sys.stdin.readline().rstrip("\r\n"), False
+            elif sys.stdin.isatty() and not args.generate:
+                password, shown = getpass.getpass(f"password for {args.name}: "), False
+                if password != getpass.getpass("again: "):
+                    print("coc-intake users add: the passwords differ", file=sys.stderr)
+                    return EXIT_USAGE
+            else:
+                password, shown = generate_password(), True
+            account = users.add(args.name, args.role, password)
+            print(f"user {account.name} added ({account.role})")
+            if shown:
+                print(f"one-time password: {password}")
+        elif args.action in ("disable", "enable"):
+            users.set_disabled(args.name, args.action == "disable")
+            print(f"user {args.name} {args.action}d")
+        elif args.action == "token":
+            print(users.add_token(args.name))
+        return EXIT_OK
+    except UserError as exc:
+        print(f"coc-intake users {args.action}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        store.dispose()
+
+
 def _limits(config: str | None) -> Any:
     """The per-document limits from the configuration (packaged defaults unless --config)."""
     from parsers.types import Limits
@@ -166,9 +225,33 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="counts per state and the oldest waiting item")
     p.set_defaults(func=_cmd_status)
 
+    p = sub.add_parser("form", help="write the current edition of our request form (PDF)")
+    p.add_argument("--out", metavar="FILE", help="where to write it (default coc-request-form.pdf)")
+    p.set_defaults(func=_cmd_form)
+
+    p = sub.add_parser("serve", help="serve the staff review page and the JSON API only")
+    p.add_argument("--host", help="address to listen on (default [web] host)")
+    p.add_argument("--port", type=int, help="port to listen on (default [web] port)")
+    p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser("users", help="staff accounts of the review page, and API tokens")
+    p.add_argument("action", choices=["add", "list", "disable", "enable", "token"],
+                   help="token NAME prints a new API token for the certificate system")
+    p.add_argument("name", nargs="?", help="user name (or the API token's name)")
+    p.add_argument("--role", choices=["reviewer", "supervisor", "admin"], default="reviewer")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    p.add_argument("--generate", action="store_true", help="print a one-time password instead of asking")
+    p.set_defaults(func=_cmd_users)
+
     for register in _EXTRA_COMMANDS:
         register(sub)
     return parser
+
+
+def _cmd_form(args: argparse.Namespace) -> int:
+    from intake.form import cmd_form  # reportlab and segno only for this command
+
+    return cmd_form(args)
 
 
 # Other modules add their sub-commands here (the daemon, the store, the web page).

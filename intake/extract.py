@@ -138,7 +138,9 @@ def extract_parts(parts: list[Part], limits: Limits, *, today: date | None = Non
     all_problems = list(problems or [])
     for ext in extractions:
         all_problems.extend(ext.problems)
-    requests = [finish(m, today=today) for m in merge(extractions)]
+    merged = merge(extractions)
+    requests = [finish(m, today=today) for m in merged]
+    _outdated_edition(extractions, merged, requests)
     if requests:
         # A body that only says "please find attached" is not a problem once a request was found.
         all_problems = [p for p in all_problems if p.code != "no_request"]
@@ -149,6 +151,24 @@ def extract_parts(parts: list[Part], limits: Limits, *, today: date | None = Non
                              pages=e.pages, form_edition=e.form_edition, text=e.text)
                  for p, e in zip(parts, extractions, strict=True)]
     return SubmissionResult(requests=requests, problems=all_problems, parts=summaries, meta=meta)
+
+
+def _outdated_edition(extractions: list[Extraction], merged: list[MergedRequest],
+                      requests: list[RequestResult]) -> None:
+    """A request read from an older edition of our form gets `outdated_edition` (it is still read)."""
+    old = {e.part: e.form_edition for e in extractions if e.form_edition}
+    if not old:
+        return
+    from intake.form import outdated_problem  # noqa: PLC0415 - reportlab only when a form was seen
+
+    for m, result in zip(merged, requests, strict=True):
+        parts = {p.part for p in m.provenance.values()}
+        for part, edition in old.items():
+            problem = outdated_problem(edition)
+            if problem is not None and (part in parts or len(requests) == 1):
+                result.problems.append(problem)
+                result.status = "needs_review"
+                break
 
 
 def extract_submission(raw: bytes, *, channel: str, filename: str | None = None,

@@ -176,11 +176,8 @@ def _acro_field(c: rl_canvas.Canvas, spec: fz.FieldSpec) -> None:
                        borderWidth=0, borderColor=colors.black, fillColor=colors.transparent,
                        textColor=colors.black, forceBorder=False)
         return
-    kwargs: dict[str, Any] = {}
-    if spec.kind in ("comb", "date"):
-        kwargs = {"maxlen": spec.cells, "fieldFlags": "comb"}
-    else:
-        kwargs = {"maxlen": 0}
+    comb = spec.kind in ("comb", "date")
+    kwargs: dict[str, Any] = {"maxlen": spec.cells, "fieldFlags": "comb"} if comb else {"maxlen": 0}
     form.textfield(name=spec.path, tooltip=tip, x=spec.x, y=_y(spec.y, spec.h), width=spec.w,
                    height=spec.h, borderWidth=0, borderColor=colors.transparent,
                    fillColor=colors.transparent, textColor=colors.black, fontName="Helvetica",
@@ -283,7 +280,8 @@ def write_form(path: str | Path = DEFAULT_OUT, edition: Edition | None = None) -
     return out
 
 
-def _cmd_form(args: argparse.Namespace) -> int:
+def cmd_form(args: argparse.Namespace) -> int:
+    """`coc-intake form [--out FILE]`."""
     out = write_form(args.out or DEFAULT_OUT)
     print(f"{out}: {editions().current.label}", file=sys.stderr)
     return 0
@@ -293,4 +291,4 @@ def register_cli(sub: Any) -> None:
     """`coc-intake form [--out FILE]`: write the current edition of the form."""
     p = sub.add_parser("form", help="write the current edition of our request form (PDF)")
     p.add_argument("--out", metavar="FILE", help=f"where to write it (default {DEFAULT_OUT})")
-    p.set_defaults(func=_cmd_form)
+    p.set_defaults(func=cmd_form)

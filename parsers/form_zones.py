@@ -40,6 +40,9 @@ CELL_W = 16.0  # one box per character
 FIELD_H = 20.0
 READ_DPI = 200  # the registered page; printed capitals are ~24 px tall at this resolution
 LOW_CONFIDENCE = 0.80  # a field whose weakest word is below this is flagged for staff
+SURE = 0.95  # a first reading at least this sure (and of the right shape) is not read again
+SECOND_SCALE = 1.5  # the second reading's enlargement
+AGREE_FLOOR = 0.30  # two agreeing readings are trusted only if neither is a mere guess
 MIN_INK_PIXELS = 30  # fewer ink pixels than this in a box (after despeckling): the box is empty
 TICK_RATIO = 0.12  # share of a check box's inside that is ink: ticked
 TICK_DOUBT = 0.04  # between this and TICK_RATIO: a smudge or a faint tick, for staff
@@ -154,15 +157,18 @@ class _Builder:
         self.fields.append(FieldSpec(path, label, self.page, x, self.y + 9, 0, FIELD_H, "choice", 1, "text", opts))
 
 
-def _t(path: str, label: str, x: float, w: float, charset: Charset = "text") -> tuple[str, str, float, float, Kind, int, Charset]:
+_Spec = tuple[str, str, float, float, Kind, int, Charset]
+
+
+def _t(path: str, label: str, x: float, w: float, charset: Charset = "text") -> _Spec:
     return (path, label, x, w, "text", max(1, int(w // 7)), charset)
 
 
-def _comb(path: str, label: str, x: float, cells: int, charset: Charset = "digits") -> tuple[str, str, float, float, Kind, int, Charset]:
+def _comb(path: str, label: str, x: float, cells: int, charset: Charset = "digits") -> _Spec:
     return (path, label, x, _comb_w(cells), "comb", cells, charset)
 
 
-def _date(path: str, label: str, x: float) -> tuple[str, str, float, float, Kind, int, Charset]:
+def _date(path: str, label: str, x: float) -> _Spec:
     return (path, label, x, _comb_w(_DATE_CELLS), "date", 8, "digits")
 
 
@@ -403,21 +409,55 @@ def _px(v: float) -> int:
 
 
 def _field_crop(page: np.ndarray, spec: FieldSpec) -> np.ndarray:
-    """The inside of a field's box, its printed lines (box, cell walls, date separators) whitened."""
+    """The inside of a field's box without its printed lines.
+
+    A comb or date is cut into its cells (separator cells left out), each cell trimmed to its ink
+    and the characters set side by side like one typed word: Tesseract reads a word far better
+    than digits spread over boxes (it took box gaps for missing or extra characters).
+    """
     inset = 2.2
-    x0, y0 = _px(spec.x + inset), _px(spec.y + inset)
-    x1, y1 = _px(spec.x + spec.w - inset), _px(spec.y + spec.h - inset)
-    crop = page[y0:y1, x0:x1].copy()
-    if spec.kind in ("comb", "date"):
-        wall = 2.4
-        for i in range(1, spec.cells):
-            cx = _px(spec.x + i * CELL_W) - x0
-            crop[:, max(0, cx - _px(wall)): max(0, cx + _px(wall))] = 255
-        if spec.kind == "date":
-            for i in _DATE_SEPARATORS:
-                a, b = _px(spec.x + i * CELL_W) - x0, _px(spec.x + (i + 1) * CELL_W) - x0
-                crop[:, max(0, a):max(0, b)] = 255
-    return crop
+    y0, y1 = _px(spec.y + inset), _px(spec.y + spec.h - inset)
+    if spec.kind not in ("comb", "date"):
+        return page[y0:y1, _px(spec.x + inset):_px(spec.x + spec.w - inset)].copy()
+    wall = 2.4
+    pieces: list[np.ndarray] = []
+    gap = np.full((y1 - y0, 6), 255, dtype=np.uint8)
+    for i in range(spec.cells):
+        if spec.kind == "date" and i in _DATE_SEPARATORS:
+            continue
+        cell = page[y0:y1, _px(spec.x + i * CELL_W + wall):_px(spec.x + (i + 1) * CELL_W - wall)]
+        if spec.charset == "digits":
+            cell = _drop_inner_dots(cell)
+        cols = np.nonzero((cell < 128).sum(axis=0) >= 1)[0]
+        if len(cols) == 0:
+            continue
+        pieces += [cell[:, cols[0]:cols[-1] + 1], gap]
+    if not pieces:
+        return np.full((y1 - y0, 8), 255, dtype=np.uint8)
+    return np.concatenate([gap, gap, *pieces, gap], axis=1)
+
+
+def _drop_inner_dots(cell: np.ndarray) -> np.ndarray:
+    """Erase a small blob enclosed by a digit's outline: the dot of a dotted zero.
+
+    Typewriter and monospaced fonts dot their zeros; with the dot Tesseract reads 0 as 6, 8 or 9.
+    No digit has a separate small piece inside another's outline, so nothing else is lost.
+    """
+    ink = (cell < 128).astype(np.uint8)
+    count, labels, stats, _c = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    if count < 3:
+        return cell
+    big = int(np.argmax(stats[1:, cv2.CC_STAT_AREA])) + 1
+    bx, by, bw, bh, barea = stats[big]
+    out = cell
+    for k in range(1, count):
+        x, y, w, h, area = stats[k]
+        inside = x > bx and y > by and x + w < bx + bw and y + h < by + bh
+        if k != big and inside and area < 0.2 * barea:
+            if out is cell:
+                out = cell.copy()
+            out[labels == k] = 255
+    return out
 
 
 def _ink(crop: np.ndarray) -> int:
@@ -446,10 +486,17 @@ def _strip(crops: list[_Crop]) -> tuple[Image.Image, list[tuple[int, int]]]:
     return Image.fromarray(strip, mode="L"), spans
 
 
-def _ocr_strip(crops: list[_Crop], charset: str) -> list[_Read]:
-    """One Tesseract run over the stacked crops of one character class; words go back by row."""
+def _ocr_strip(crops: list[_Crop], whitelist: str, scale: float = 1.0) -> list[_Read]:
+    """One Tesseract run over the stacked crops of one character class; words go back by row.
+
+    `scale` != 1 reads an enlarged copy: a second, partly independent reading to check the first.
+    """
     image, spans = _strip(crops)
-    config = f"--psm 6 --dpi {READ_DPI} -c tessedit_char_whitelist={WHITELISTS[charset]}"
+    if scale != 1.0:
+        image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.BICUBIC)
+        spans = [(round(a * scale), round(b * scale)) for a, b in spans]
+    # The space must be whitelisted too, or Tesseract's LSTM runs the words of a line together.
+    config = f'--psm 6 --dpi {round(READ_DPI * scale)} -c "tessedit_char_whitelist={whitelist} "'
     data = pytesseract.image_to_data(image, lang="eng", config=config, output_type=pytesseract.Output.DICT)
     found: list[list[tuple[int, str, float]]] = [[] for _ in crops]
     for i, raw in enumerate(data["text"]):
@@ -460,7 +507,7 @@ def _ocr_strip(crops: list[_Crop], charset: str) -> list[_Read]:
         top, height = int(str(data["top"][i])), int(str(data["height"][i]))
         mid = top + height / 2
         for row, (a, b) in enumerate(spans):
-            if a - 4 <= mid <= b + 4:
+            if a - 4 * scale <= mid <= b + 4 * scale:
                 found[row].append((int(str(data["left"][i])), text, conf / 100))
                 break
     out = []
@@ -469,6 +516,44 @@ def _ocr_strip(crops: list[_Crop], charset: str) -> list[_Read]:
         out.append(_Read(" ".join(w for _, w, _ in words), min((c for _, _, c in words), default=0.0),
                          [w for _, w, _ in words]))
     return out
+
+
+def _read_twice(crops: list[_Crop], whitelist: str) -> list[tuple[_Read, str | None]]:
+    """Each crop's reading and a doubt, or None when the reading can be trusted.
+
+    A reading Tesseract is sure of (`SURE`) and whose shape fits its box is taken. The others are
+    read a second time, enlarged: two readings that agree (and are not mere guesses, `AGREE_FLOOR`)
+    are taken; two that differ go to staff with the first reading, never a choice between them.
+    """
+    try:
+        first = _ocr_strip(crops, whitelist)
+    except (RuntimeError, OSError) as exc:  # Tesseract failed: every inked box goes to staff
+        log.warning("form zone OCR failed: %s", type(exc).__name__)
+        return [(_Read(), "the box could not be read") for _ in crops]
+    out: list[tuple[_Read, str | None]] = [(r, None) for r in first]
+    again = [i for i, (c, r) in enumerate(zip(crops, first, strict=True))
+             if r.conf < SURE or _value(c.spec, r)[1] is not None]
+    if not again:
+        return out
+    try:
+        second = _ocr_strip([crops[i] for i in again], whitelist, scale=SECOND_SCALE)
+    except (RuntimeError, OSError) as exc:
+        log.warning("form zone OCR (second reading) failed: %s", type(exc).__name__)
+        second = [_Read() for _ in again]
+    for i, r2 in zip(again, second, strict=True):
+        r1 = first[i]
+        same = _squash(r1.text) == _squash(r2.text) and r1.text != ""
+        if same and min(r1.conf, r2.conf) >= AGREE_FLOOR:
+            out[i] = (_Read(r1.text, max(r1.conf, r2.conf), r1.words), None)
+        elif same:
+            out[i] = (r1, f"read with {max(r1.conf, r2.conf):.0%} confidence")
+        else:
+            out[i] = (r1, "two readings of the box differ")
+    return out
+
+
+def _squash(text: str) -> str:
+    return text.replace(" ", "")
 
 
 def _value(spec: FieldSpec, read: _Read) -> tuple[str, str | None]:
@@ -487,71 +572,96 @@ def _value(spec: FieldSpec, read: _Read) -> tuple[str, str | None]:
         return joined, None
     if not text:
         return "", "ink in the box but nothing could be read"
+    if spec.path.endswith("email"):
+        return text.replace(" ", ""), None
     if spec.charset == "text" and re.search(r"@", text) and not spec.path.endswith("email"):
         return text, "unexpected characters"
     return text, None
 
 
+# Tesseract runs once per class for all the pages of a file: its start-up (loading the model)
+# costs as much as reading a strip, so fewer, longer strips are faster.
+_CALL_CLASSES: dict[str, str] = {"digits": "digits", "num": "digits", "alpha": "text", "text": "text"}
+_CALL_WHITELIST = {"digits": WHITELISTS["digits"] + "-()+.", "text": WHITELISTS["text"]}
+_ALLOWED = {k: set(v) | {" "} for k, v in WHITELISTS.items()}
+
+
+def _doubt(spec: FieldSpec, raw: str) -> str | None:
+    """Characters the field cannot hold (a digit in a name, a letter in an SSN): for staff."""
+    if set(raw) - _ALLOWED[spec.charset]:
+        return "characters this box cannot hold were read"
+    return None
+
+
 def read_page(fp: FormPage, part: str, page_number: int) -> list[Candidate]:
-    """Candidates for every filled field of one registered page (method `ocr`).
+    """Candidates for every filled field of one registered page (see `read_pages`)."""
+    return read_pages([(fp, part, page_number)])[0]
+
+
+def read_pages(pages: list[tuple[FormPage, str, int]]) -> list[list[Candidate]]:
+    """Candidates for every filled field of registered pages (method `ocr`), one list per page.
 
     Empty boxes give no candidate; a box with ink that could not be read with confidence gives
     one marked `uncertain`, never a silent guess.
     """
+    results: list[list[Candidate]] = [[] for _ in pages]
+    by_call: dict[str, list[tuple[int, _Crop]]] = {}
+    page_specs: list[list[FieldSpec]] = []
+    for index, (fp, part, number) in enumerate(pages):
+        try:
+            specs = [f for f in layout(fp.layout_version).fields if f.page == fp.page]
+        except ValueError:
+            specs = []
+        page_specs.append(specs)
+        for spec in specs:
+            if spec.kind == "choice":
+                _read_choice(fp, spec, part, number, results[index])
+                continue
+            pixels = _field_crop(fp.image, spec)
+            if _ink(pixels) < MIN_INK_PIXELS:
+                continue
+            by_call.setdefault(_CALL_CLASSES[spec.charset], []).append((index, _Crop(spec, pixels)))
+    for call, items in by_call.items():
+        crops = [c for _, c in items]
+        reads = _read_twice(crops, _CALL_WHITELIST[call])
+        for (index, crop), (read, doubt) in zip(items, reads, strict=True):
+            fp, part, number = pages[index]
+            raw, shape = _value(crop.spec, read)
+            doubt = doubt or shape or _doubt(crop.spec, read.text)
+            _add(fp, crop.spec, part, number, raw or "?", read.conf, doubt, results[index])
+    for index, specs in enumerate(page_specs):
+        order = {s.path: i for i, s in enumerate(specs)}
+        results[index].sort(key=lambda c: order.get(c.field, 0))
+    return results
+
+
+def _add(fp: FormPage, spec: FieldSpec, part: str, number: int, raw: str, conf: float,
+         doubt: str | None, out: list[Candidate]) -> None:
     try:
-        spec_layout = layout(fp.layout_version)
-    except ValueError:
-        return []
-    specs = [f for f in spec_layout.fields if f.page == fp.page]
-    page = fp.image
-    prov_label = f"{fp.edition_code} page {fp.page}"
-    cands: list[Candidate] = []
+        pairs, uncertain = values.normalize(spec.path, raw)
+    except Exception:  # noqa: BLE001 - an odd reading must not lose the page
+        pairs, uncertain = [(spec.path, raw)], "could not be normalised"
+    if doubt is None and uncertain:
+        doubt = uncertain
+    if doubt is None and conf < LOW_CONFIDENCE:
+        doubt = f"read with {conf:.0%} confidence"
+    prov = Provenance(part=part, page=number, box=spec.box(), method="ocr",
+                      label=f"{fp.edition_code} page {fp.page}")
+    for path, value in pairs:
+        out.append(Candidate(field=path, value=value, raw=raw, confidence=round(conf, 3),
+                             provenance=prov, uncertain=doubt))
 
-    def add(spec: FieldSpec, raw: str, conf: float, doubt: str | None) -> None:
-        try:
-            pairs, uncertain = values.normalize(spec.path, raw)
-        except Exception:  # noqa: BLE001 - an odd reading must not lose the page
-            pairs, uncertain = [(spec.path, raw)], "could not be normalised"
-        if doubt is None and uncertain:
-            doubt = uncertain
-        if doubt is None and conf < LOW_CONFIDENCE:
-            doubt = f"read with {conf:.0%} confidence"
-        prov = Provenance(part=part, page=page_number, box=spec.box(), method="ocr", label=prov_label)
-        for path, value in pairs:
-            cands.append(Candidate(field=path, value=value, raw=raw, confidence=round(conf, 3),
-                                   provenance=prov, uncertain=doubt))
 
-    by_class: dict[str, list[_Crop]] = {}
-    for spec in specs:
-        if spec.kind == "choice":
-            ratios = [(_tick(page, o), o) for o in spec.options]
-            ticked = [o for r, o in ratios if r >= TICK_RATIO]
-            faint = [o for r, o in ratios if TICK_DOUBT <= r < TICK_RATIO]
-            if len(ticked) == 1 and not faint:
-                add(spec, ticked[0].value, 1.0, None)
-            elif ticked or faint:
-                pick = (ticked or faint)[0]
-                why = "more than one box ticked" if len(ticked) > 1 else "a faint mark in a box"
-                add(spec, pick.value, 0.5, why)
-            continue
-        crop = _field_crop(page, spec)
-        if _ink(crop) < MIN_INK_PIXELS:
-            continue
-        by_class.setdefault(spec.charset, []).append(_Crop(spec, crop))
-    for charset, crops in by_class.items():
-        try:
-            reads = _ocr_strip(crops, charset)
-        except (RuntimeError, OSError) as exc:  # Tesseract failed: every inked box goes to staff
-            log.warning("form zone OCR failed: %s", type(exc).__name__)
-            reads = [_Read() for _ in crops]
-        for crop, read in zip(crops, reads, strict=True):
-            raw, doubt = _value(crop.spec, read)
-            if not raw:
-                raw = "?"
-            add(crop.spec, raw, read.conf, doubt)
-    order = {s.path: i for i, s in enumerate(specs)}
-    cands.sort(key=lambda c: order.get(c.field, 0))
-    return cands
+def _read_choice(fp: FormPage, spec: FieldSpec, part: str, number: int, out: list[Candidate]) -> None:
+    """Tick boxes by their ink: one clearly ticked box is the value; anything else is for staff."""
+    ratios = [(_tick(fp.image, o), o) for o in spec.options]
+    ticked = [o for r, o in ratios if r >= TICK_RATIO]
+    faint = [o for r, o in ratios if TICK_DOUBT <= r < TICK_RATIO]
+    if len(ticked) == 1 and not faint:
+        _add(fp, spec, part, number, ticked[0].value, 1.0, None, out)
+    elif ticked or faint:
+        why = "more than one box ticked" if len(ticked) > 1 else "a faint mark in a box"
+        _add(fp, spec, part, number, (ticked or faint)[0].value, 0.5, why, out)
 
 
 def group_forms(pages: list[tuple[int, FormPage]]) -> list[list[tuple[int, FormPage]]]:
@@ -562,3 +672,27 @@ def group_forms(pages: list[tuple[int, FormPage]]) -> list[list[tuple[int, FormP
             groups.append([])
         groups[-1].append((n, fp))
     return groups
+
+
+def read_form_images(images: list[Image.Image], part: str) -> tuple[list[list[Candidate]], str | None, set[int]]:
+    """Find our form's pages among a file's page images and read them.
+
+    Returns one record per form copy (two forms in one fax are two requests), the edition code
+    of the first copy (`COC-1 (2026-11)`), and the 0-based indexes of the pages that were ours;
+    the caller reads the other pages the generic way.
+    """
+    found: list[tuple[int, FormPage]] = []
+    for index, image in enumerate(images):
+        try:
+            fp = recognise(image)
+        except Exception as exc:  # noqa: BLE001 - a page that breaks the recogniser is read the generic way
+            log.warning("form recognition failed on page %d: %s", index + 1, type(exc).__name__)
+            fp = None
+        if fp is not None:
+            found.append((index, fp))
+    if not found:
+        return [], None, set()
+    reads = read_pages([(fp, part, index + 1) for index, fp in found])
+    by_index = {index: cands for (index, _fp), cands in zip(found, reads, strict=True)}
+    records = [[c for index, _fp in copy for c in by_index[index]] for copy in group_forms(found)]
+    return records, found[0][1].edition_code, {index for index, _ in found}

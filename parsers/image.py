@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
-from parsers import ocr
+from parsers import form_zones, ocr
 from parsers.layout import Line, Word, lines_from_words
 from parsers.types import Candidate, Extraction, Limits, Part, PartProblem
 
@@ -90,14 +90,18 @@ def parse_image(part: Part, limits: Limits) -> Extraction:
     if not frames:
         return out
     try:
-        results = ocr.read_pages(frames, limits)
+        # Pages of our own form (recognised by their QR code) are read box by box; the rest by OCR.
+        form_records, out.form_edition, ours = form_zones.read_form_images(frames, part.name)
+        out.records.extend(r for r in form_records if r)
+        numbers = [n for n in range(1, len(frames) + 1) if n - 1 not in ours]
+        results = ocr.read_pages([frames[n - 1] for n in numbers], limits) if numbers else []
     finally:
         for frame in frames:
             frame.close()
     record: list[Candidate] = []
     texts: list[str] = []
     sure: set[str] = set()
-    for number, result in enumerate(results, start=1):
+    for number, result in zip(numbers, results, strict=True):
         if isinstance(result, ocr.OcrError):
             timeout = isinstance(result, ocr.OcrTimeout)
             out.problems.append(PartProblem(

@@ -1,0 +1,172 @@
+"""Generated copies of our own request form: blank, filled as a PDF, printed in capitals and faxed.
+
+Everything comes from a `tests.synth` request and the form's own layout, so the ground truth is
+known and no binary is committed. A printed copy is the form page rendered at 200 dpi with the
+values drawn into its boxes in capitals (one character per box where there are boxes), as a
+typewriter or a printer would; `tests.faxgen.fax` then does to it what a fax machine does.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+from datetime import date
+from functools import cache
+from typing import Any
+
+import pypdfium2 as pdfium
+from PIL import Image, ImageDraw, ImageFont
+from pypdf import PdfReader, PdfWriter
+
+from intake.form import Edition, editions, render_form
+from parsers import form_zones as fz
+from tests.faxgen import FONT_DIR, Resolution, fax, fax_header
+from tests.synth import flat
+
+DPI = 200
+FORM_FONTS = ["DejaVuSans.ttf", "DejaVuSansMono.ttf", "DejaVuSerif.ttf", "DejaVuSans-Bold.ttf"]
+
+
+def _edition(edition: Edition | str | None) -> Edition:
+    if isinstance(edition, Edition):
+        return edition
+    eds = editions()
+    return eds.current if edition is None else eds.all[edition]
+
+
+def _mdy(iso: str) -> str:
+    d = date.fromisoformat(iso)
+    return f"{d.month:02d}{d.day:02d}{d.year:04d}"
+
+
+def printed_values(req: dict[str, Any], edition: Edition | str | None = None) -> dict[str, str]:
+    """What a person puts in each box of the form: capitals, digits only in boxes, `yes`/`no` ticks."""
+    values = flat(req)
+    out: dict[str, str] = {}
+    for spec in fz.layout(_edition(edition).layout).fields:
+        value = values.get(spec.path)
+        if value is None or value == "":
+            continue
+        if spec.kind == "choice":
+            out[spec.path] = {"true": "yes", "false": "no"}.get(value, value)
+        elif spec.kind == "date":
+            out[spec.path] = _mdy(value)
+        elif spec.kind == "comb" and spec.charset == "digits":
+            out[spec.path] = value.replace("-", "")
+        else:
+            out[spec.path] = value.upper()
+    return out
+
+
+def expected(req: dict[str, Any], edition: Edition | str | None = None) -> dict[str, str]:
+    """The normalised values the reader should give for the fields the form has (flat paths)."""
+    have = {s.path for s in fz.layout(_edition(edition).layout).fields}
+    return {p: v for p, v in flat(req).items() if p in have}
+
+
+def blank_pdf(edition: Edition | str | None = None) -> bytes:
+    return render_form(_edition(edition))
+
+
+def filled_pdf(req: dict[str, Any], edition: Edition | str | None = None) -> bytes:
+    """The fillable PDF filled in with pypdf, as a person would in a PDF viewer."""
+    ed = _edition(edition)
+    reader = PdfReader(io.BytesIO(render_form(ed)))
+    writer = PdfWriter(clone_from=reader)
+    printed = printed_values(req, ed)
+    specs = fz.layout(ed.layout).by_path()
+    fill: dict[str, str] = {}
+    for path, value in printed.items():
+        spec = specs[path]
+        if spec.kind == "choice":
+            fill[path] = "/" + value
+        elif spec.kind == "date":
+            fill[path] = f"{value[:2]}/{value[2:4]}/{value[4:]}"
+        else:
+            fill[path] = value
+    for page in writer.pages:
+        writer.update_page_form_field_values(page, fill, auto_regenerate=False)
+    writer.set_need_appearances_writer(True)
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()
+
+
+@cache
+def _template(edition_code: str, page: int) -> Image.Image:
+    ed = _edition(edition_code)
+    doc = pdfium.PdfDocument(render_form(ed))
+    try:
+        bitmap = doc[page - 1].render(scale=DPI / 72, grayscale=True)
+        img = bitmap.to_pil().convert("L").copy()
+    finally:
+        doc.close()
+    return img
+
+
+def _font(name: str, size_pt: float) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(FONT_DIR + name, round(size_pt * DPI / 72))
+
+
+def _px(v: float) -> float:
+    return v * DPI / 72
+
+
+def printed_pages(req: dict[str, Any], *, edition: Edition | str | None = None, font: str = "DejaVuSans.ttf",
+                  size_pt: float = 12.0, pages: tuple[int, ...] = (1, 2)) -> list[Image.Image]:
+    """The form printed with the request's values in capitals, at 200 dpi (`info["dpi"]` set)."""
+    ed = _edition(edition)
+    specs = fz.layout(ed.layout).by_path()
+    printed = printed_values(req, ed)
+    out = []
+    for number in pages:
+        img = _template(ed.code, number).copy()
+        draw = ImageDraw.Draw(img)
+        for path, value in printed.items():
+            spec = specs[path]
+            if spec.page != number:
+                continue
+            if spec.kind == "choice":
+                opt = next(o for o in spec.options if o.value == value)
+                x0, y0, x1, y1 = _px(opt.x + 2), _px(opt.y + 2), _px(opt.x + opt.size - 2), _px(opt.y + opt.size - 2)
+                draw.line((x0, y0, x1, y1), fill=0, width=4)
+                draw.line((x0, y1, x1, y0), fill=0, width=4)
+                continue
+            cy = _px(spec.y + spec.h / 2)
+            if spec.kind in ("comb", "date"):
+                f = _font(font, size_pt)
+                cells = list(range(spec.cells))
+                if spec.kind == "date":
+                    cells = [c for c in cells if c not in (2, 5)]
+                for ch, cell in zip(value, cells, strict=False):
+                    cx = _px(spec.x + (cell + 0.5) * fz.CELL_W)
+                    draw.text((cx, cy), ch, font=f, fill=0, anchor="mm")
+                continue
+            size = size_pt
+            f = _font(font, size)
+            while draw.textlength(value, font=f) > _px(spec.w - 8) and size > 7:
+                size -= 0.5
+                f = _font(font, size)
+            draw.text((_px(spec.x + 4), cy), value, font=f, fill=0, anchor="lm")
+        img.info["dpi"] = (DPI, DPI)
+        out.append(img)
+    return out
+
+
+def faxed_form(req: dict[str, Any], rng: random.Random, resolution: Resolution = "fine", *,
+               edition: Edition | str | None = None, noise: float = 0.002, max_skew: float = 3.0,
+               pages: tuple[int, ...] = (1, 2), upside_down: tuple[int, ...] = (),
+               font: str | None = None) -> list[Image.Image]:
+    """The printed form faxed: skew up to `max_skew` degrees, speckle, a fax header, 1 bit."""
+    font = font or rng.choice(FORM_FONTS)
+    size = rng.uniform(11.0, 13.0)
+    out = []
+    printed = printed_pages(req, edition=edition, font=font, size_pt=size, pages=pages)
+    for n, (number, page) in enumerate(zip(pages, printed, strict=True), start=1):
+        if number in upside_down:
+            page = page.rotate(180)
+            page.info["dpi"] = (DPI, DPI)
+        skew = rng.uniform(-max_skew, max_skew)
+        header = fax_header(rng, "ACME HR", n, len(pages))
+        out.append(fax(page, resolution=resolution, skew_deg=skew, noise=noise, rng=rng, header=header))
+    return out
