@@ -71,6 +71,12 @@ class Gateway:
         self._spawn(self._outbox, "outbox")
         self._spawn(self._sweep, "sweep")
         self._start_sources()
+        if s.web.enabled:
+            from intake.web.server import WebThread
+
+            web = WebThread(s)
+            web.start()
+            self._stoppers.append(web.stop)
 
     def _spawn(self, target: Callable[[], None], name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)

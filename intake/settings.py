@@ -198,6 +198,20 @@ class LoggingSettings(_Section):
         return None if v == "" else v
 
 
+class WebSettings(_Section):
+    """The staff review page and JSON API (`intake.web`)."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8080
+    session_idle_minutes: float = Field(default=30.0, gt=0)
+    secure_cookies: bool = False
+    trusted_proxy_user_header: str = ""
+    login_max_failures: int = Field(default=5, ge=1)
+    login_delay_seconds: float = Field(default=30.0, ge=0)
+    login_window_minutes: float = Field(default=15.0, gt=0)
+
+
 class Settings(BaseSettings):
     """All settings of the gateway; build it with `load_settings`, not directly."""
 
@@ -219,6 +233,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = Field(default_factory=LimitSettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @classmethod
     def settings_customise_sources(

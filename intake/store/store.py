@@ -19,11 +19,12 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import case, func, inspect, select, update
+from sqlalchemy import case, func, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from intake.store import migrate
+from intake.store import web_models as _web_models  # noqa: F401  (its tables belong to the same metadata)
 from intake.store.engine import READONLY, make_engine, normalise_url
 from intake.store.models import (
     OUTBOX_STATES,
@@ -138,6 +139,16 @@ class EventRecord:
     field: str | None
     old: str | None
     new: str | None
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One line of the staff queue: the request and what its submission says about it."""
+
+    request: RequestRecord
+    channel: str
+    received_at: datetime
+    sender: str | None
 
 
 @dataclass(frozen=True)
@@ -1013,3 +1024,165 @@ class Store:
             if rep is not None:
                 out.append(Waiting("reply", int(rep[0]), str(rep[1]), rep[2]))
         return out
+
+    # -- review page ----------------------------------------------------------------------------
+
+    def queue(
+        self,
+        *,
+        states: Collection[str] | None = None,
+        channels: Collection[str] | None = None,
+        problem_code: str | None = None,
+        country: str | None = None,
+        received_from: datetime | None = None,
+        received_to: datetime | None = None,
+        search: str | None = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> list[QueueRow]:
+        """Requests for the staff queue: those needing review first, then oldest first.
+
+        `search` matches a reference number, a worker or employer name (substring, any case), the
+        last four digits of an SSN, or an EIN. `problem_code` is filtered here in Python because
+        the problems are JSON (portable across SQLite and PostgreSQL); the queue is small.
+        """
+        review_first = case((Request.state.in_(["needs_review", "corrected", "received", "extracted"]), 0), else_=1)
+        q = (
+            select(Request, Submission.channel, Submission.received_at, Submission.sender)
+            .join(Submission, Submission.id == Request.submission_id)
+            .order_by(review_first, Submission.received_at, Request.id)
+        )
+        if states:
+            q = q.where(Request.state.in_(list(states)))
+        if channels:
+            q = q.where(Submission.channel.in_(list(channels)))
+        if country:
+            q = q.where(Request.country == country.strip().upper())
+        if received_from is not None:
+            q = q.where(Submission.received_at >= _now(received_from))
+        if received_to is not None:
+            q = q.where(Submission.received_at < _now(received_to))
+        term = (search or "").strip()
+        if term:
+            like = f"%{term.lower()}%"
+            digits = re.sub(r"\D", "", term)
+            conds = [
+                Request.reference == term.upper(),
+                func.lower(Request.worker_name).like(like),
+                func.lower(Request.employer_name).like(like),
+            ]
+            if len(digits) == 4:
+                conds.append(Request.ssn_last4 == digits)
+            if len(digits) == 9:
+                conds.append(Request.employer_ein == f"{digits[:2]}-{digits[2:]}")
+            if re.fullmatch(r"\d{2}-\d{7}", term):
+                conds.append(Request.employer_ein == term)
+            q = q.where(or_(*conds))
+        out: list[QueueRow] = []
+        skipped = 0
+        with self._read() as s:
+            for req, channel, received_at, sender in s.execute(q):
+                if problem_code and not any(
+                    isinstance(p, dict) and p.get("code") == problem_code for p in req.problems or []
+                ):
+                    continue
+                if skipped < offset:
+                    skipped += 1
+                    continue
+                out.append(QueueRow(_request_record(req), str(channel), received_at, sender))
+                if len(out) >= limit:
+                    break
+        return out
+
+    def update_request(
+        self,
+        request_id: int,
+        fields: Mapping[str, Any],
+        problems: Sequence[Any],
+        changes: Sequence[tuple[str, str | None, str | None]],
+        *,
+        actor: str,
+        new_state: str | None = None,
+        expected_states: Collection[str] | None = None,
+        kind: str = "field",
+    ) -> RequestRecord:
+        """Staff corrected a request: new fields and problems, one event per changed field, and
+        optionally a state move, all in one transaction. `changes` are (path, old, new), already
+        masked by the caller; nothing is overwritten without its event.
+        """
+        if new_state is not None and new_state not in REQUEST_STATES:
+            raise ValueError(f"unknown request state {new_state!r}")
+        with self._write() as s:
+            r = s.get(Request, request_id)
+            if r is None:
+                raise NotFound(f"no request {request_id}")
+            if expected_states is not None and r.state not in expected_states:
+                raise StateConflict(f"request {request_id} is {r.state}, expected one of {sorted(expected_states)}")
+            r.fields = _jsonable(dict(fields))
+            r.problems = _jsonable(list(problems))
+            for key, value in search_columns(r.fields).items():
+                setattr(r, key, value)
+            r.updated_at = _now()
+            for path, old, new in changes:
+                s.add(Event(submission_id=r.submission_id, request_id=request_id, actor=actor, kind=kind,
+                            field=path, old=old, new=new))
+            if new_state is not None and new_state != r.state:
+                s.add(Event(submission_id=r.submission_id, request_id=request_id, actor=actor, kind="state",
+                            field="state", old=r.state, new=new_state))
+                r.state = new_state
+            s.flush()
+            return _request_record(r)
+
+    def possible_duplicates(self, request_id: int) -> list[RequestRecord]:
+        """Other open or finished requests for the same SSN and country whose dates overlap.
+
+        Candidates are found by the SSN's last four digits and the country (indexed), then the full
+        SSN and the periods are compared here.
+        """
+        me = self.get_request(request_id)
+        ssn = _dig(me.fields, "worker", "ssn")
+        if not ssn or not me.ssn_last4 or not me.country:
+            return []
+        start, end = _dig(me.fields, "assignment", "start_date"), _dig(me.fields, "assignment", "end_date")
+        out: list[RequestRecord] = []
+        with self._read() as s:
+            rows = s.scalars(
+                select(Request).where(
+                    Request.ssn_last4 == me.ssn_last4,
+                    Request.country == me.country,
+                    Request.id != request_id,
+                    Request.state.not_in(["not_a_request"]),
+                )
+            )
+            for r in rows:
+                if re.sub(r"\D", "", str(_dig(r.fields, "worker", "ssn") or "")) != re.sub(r"\D", "", str(ssn)):
+                    continue
+                o_start = _dig(r.fields, "assignment", "start_date")
+                o_end = _dig(r.fields, "assignment", "end_date")
+                if start and end and o_start and o_end and not (str(o_start) <= str(end) and str(start) <= str(o_end)):
+                    continue
+                out.append(_request_record(r))
+        return out
+
+    def request_submission(self, request_id: int) -> tuple[RequestRecord, SubmissionRecord]:
+        rec = self.get_request(request_id)
+        return rec, self.get_submission(rec.submission_id)
+
+    def replies_of_request(self, request_id: int) -> list[OutboxItem]:
+        """Replies queued for this request itself (staff decisions), oldest first."""
+        with self._read() as s:
+            rows = s.scalars(select(Outbox).where(Outbox.request_id == request_id).order_by(Outbox.id))
+            return [_outbox_item(o) for o in rows]
+
+    def requests_for_export(
+        self, states: Collection[str], *, exported: bool | None = None, limit: int = 500
+    ) -> list[RequestRecord]:
+        """Requests in `states` for the certificate system; `exported` filters on an `exported` event."""
+        exported_ids = select(Event.request_id).where(Event.kind == "exported", Event.request_id.is_not(None))
+        q = select(Request).where(Request.state.in_(list(states))).order_by(Request.id).limit(limit)
+        if exported is True:
+            q = q.where(Request.id.in_(exported_ids))
+        elif exported is False:
+            q = q.where(Request.id.not_in(exported_ids))
+        with self._read() as s:
+            return [_request_record(r) for r in s.scalars(q)]

@@ -1,0 +1,525 @@
+"""The staff review page and the JSON API: FastAPI, pages rendered on the server with Jinja2.
+
+Security lives here, in one place: every page but login, help and the blank form needs a session;
+every form post carries the session's CSRF token; supervisors alone approve, reject and see full
+SSNs; the certificate system uses bearer tokens of its own role on `/api/v1`. Responses carry a
+strict Content-Security-Policy (scripts and styles only from `/static`), so a value read from a
+hostile document can never run as script even if escaping failed somewhere.
+
+No `from __future__ import annotations` here: FastAPI reads the route annotations at run time, and
+some of them (`Staff`, `Token`) are local to `create_app`.
+"""
+
+import logging
+import re
+import secrets
+from datetime import UTC, date, datetime, time, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import BaseModel, Field
+from starlette.datastructures import FormData
+
+from intake.model import CertificateRequest, Problem
+from intake.reference import agreements, help_texts
+from intake.settings import Settings
+from intake.store import NotFound, Store
+from intake.store.models import REQUEST_STATES
+from intake.store.store import RequestRecord
+from intake.validate import mask_ssn
+from intake.web import review
+from intake.web.pages import cached_png, source_parts
+from intake.web.users import SessionInfo, Users
+
+log = logging.getLogger("intake.web")
+
+SESSION_COOKIE = "coc_session"
+LOGIN_COOKIE = "coc_login"
+CHANNEL_FILTERS = {"email": ("imap",), "smtp": ("smtp", "lmtp"), "fax": ("fax",)}
+PROBLEM_CODES = ("missing", "invalid", "low_confidence", "conflict", "not_agreement_country", "period_too_long",
+                 "start_in_past", "nationality_rule", "outdated_form")
+DONE_MESSAGES = {
+    "saved": "Corrections saved.",
+    "unchanged": "Nothing was changed.",
+    "accepted": "Accepted: the acknowledgement is queued if one was due.",
+    "approved": "Approved.",
+    "rejected": "Rejected: the requester is told the reason.",
+    "set_aside": "Marked as not a request.",
+    "merged": "The duplicate was merged into this request.",
+}
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+_SSN_ANYWHERE = re.compile(r"\b(\d{3})[- ]?(\d{2})[- ]?(\d{4})\b")
+RequestState = Literal["received", "extracted", "needs_review", "corrected", "accepted", "approved", "rejected",
+                       "not_a_request"]
+
+
+class LoginRequired(Exception):
+    pass
+
+
+# -- API models --------------------------------------------------------------------------------------
+
+
+class ApiRequest(BaseModel):
+    """One request as the certificate system gets it (full SSN: the token role is trusted)."""
+
+    reference: str
+    state: RequestState
+    received_at: datetime
+    channel: str
+    exported: bool
+    request: CertificateRequest
+    problems: list[Problem] = Field(default_factory=list)
+
+
+class ApiExported(BaseModel):
+    reference: str
+    exported: bool
+
+
+class ApiError(BaseModel):
+    detail: str
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+
+
+def _templates() -> Environment:
+    env = Environment(loader=FileSystemLoader(str(resources.files("intake.templates").joinpath("web"))),
+                      autoescape=select_autoescape(default=True, default_for_string=True))
+    env.filters["mask_any"] = lambda s: _SSN_ANYWHERE.sub(lambda m: f"***-**-{m.group(3)}", str(s or ""))
+    env.filters["when"] = lambda d: d.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if d else ""
+    env.filters["label"] = review.label_of
+    return env
+
+
+def _static(name: str) -> str:
+    return resources.files("intake.templates").joinpath("web", name).read_text(encoding="utf-8")
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def _parse_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.combine(date.fromisoformat(value), time(0), tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
+    """The whole web application over one store (made from the settings if not given)."""
+    store = store or Store.from_settings(settings)
+    users = Users(store)
+    web = settings.web
+    env = _templates()
+    cache_dir = Path(settings.paths.var) / "cache" / "pages"
+    app = FastAPI(title="coc-intake API", version="1", docs_url=None, redoc_url=None,
+                  openapi_url="/api/openapi.json",
+                  description="Certificate of Coverage requests for the downstream certificate system.")
+    app.state.store = store
+    app.state.users = users
+    bearer = HTTPBearer(auto_error=False)
+
+    # -- plumbing --------------------------------------------------------------------------------
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Frame-Options"] = "DENY"
+        if "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = "no-store"
+        new = getattr(request.state, "new_session", None)
+        if new:
+            _set_session_cookie(request, response, new)
+        return response
+
+    def _secure(request: Request) -> bool:
+        return web.secure_cookies or request.url.scheme == "https"
+
+    def _set_session_cookie(request: Request, response: Response, token: str) -> None:
+        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=_secure(request),
+                            path="/", max_age=None)
+
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, exc: LoginRequired) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+    def session_of(request: Request) -> SessionInfo | None:
+        info = users.session(request.cookies.get(SESSION_COOKIE), idle_minutes=web.session_idle_minutes)
+        if info is None and web.trusted_proxy_user_header:
+            name = request.headers.get(web.trusted_proxy_user_header, "").strip()
+            account = users.get(name) if name else None
+            if account is not None and not account.disabled:
+                token = users.open_session(account)
+                request.state.new_session = token
+                info = users.session(token, idle_minutes=web.session_idle_minutes)
+        return info
+
+    def staff(request: Request) -> SessionInfo:
+        info = session_of(request)
+        if info is None:
+            raise LoginRequired()
+        return info
+
+    Staff = Annotated[SessionInfo, Depends(staff)]
+
+    async def checked_form(request: Request, info: SessionInfo) -> FormData:
+        form = await request.form()
+        token = str(form.get("csrf_token") or request.headers.get("X-CSRF-Token") or "")
+        if not token or not secrets.compare_digest(token, info.csrf):
+            raise HTTPException(403, "the form has expired or did not come from this page; reload and try again")
+        return form
+
+    def page(request: Request, name: str, info: SessionInfo | None, status: int = 200, **ctx: Any) -> HTMLResponse:
+        html = env.get_template(name).render(
+            user=info.account if info else None, csrf=info.csrf if info else "", path=request.url.path, **ctx)
+        return HTMLResponse(html, status_code=status)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        info = session_of(request)
+        return page(request, "error.html.j2", info, status=exc.status_code, message=str(exc.detail))
+
+    def get_record(rid: int) -> RequestRecord:
+        try:
+            return store.get_request(rid)
+        except NotFound:
+            raise HTTPException(404, "no such request") from None
+
+    # -- static ----------------------------------------------------------------------------------
+
+    @app.get("/static/review.js", include_in_schema=False)
+    def _js() -> Response:
+        return Response(_static("review.js"), media_type="text/javascript",
+                        headers={"Cache-Control": "no-cache"})
+
+    @app.get("/static/review.css", include_in_schema=False)
+    def _css() -> Response:
+        return Response(_static("review.css"), media_type="text/css", headers={"Cache-Control": "no-cache"})
+
+    # -- login -----------------------------------------------------------------------------------
+
+    @app.get("/login", include_in_schema=False)
+    def login_page(request: Request, next: str = "/") -> Response:
+        token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+        resp = page(request, "login.html.j2", None, next=_safe_next(next), login_csrf=token, error="")
+        resp.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request))
+        return resp
+
+    @app.post("/login", include_in_schema=False)
+    async def login(request: Request) -> Response:
+        form = await request.form()
+        cookie = request.cookies.get(LOGIN_COOKIE) or ""
+        sent = str(form.get("csrf_token") or "")
+        name = str(form.get("username") or "").strip()[:100]
+        password = str(form.get("password") or "")
+        nxt = _safe_next(str(form.get("next") or "/"))
+        if not cookie or not sent or not secrets.compare_digest(cookie, sent):
+            raise HTTPException(403, "the login form has expired; reload the page and try again")
+        wait = users.wait_seconds(name, max_failures=web.login_max_failures, delay=web.login_delay_seconds,
+                                  window_minutes=web.login_window_minutes)
+        if wait > 0:
+            log.warning("login for %r refused: too many wrong passwords (wait %.0f s)", name, wait)
+            resp = page(request, "login.html.j2", None, status=429, next=nxt, login_csrf=cookie,
+                        error=f"Too many wrong passwords. Try again in {int(wait) + 1} seconds.")
+            resp.headers["Retry-After"] = str(int(wait) + 1)
+            return resp
+        account = users.authenticate(name, password, client=_client(request))
+        if account is None:
+            log.info("login failed for %r from %s", name, _client(request))
+            return page(request, "login.html.j2", None, status=401, next=nxt, login_csrf=cookie,
+                        error="Wrong user name or password.")
+        old = request.cookies.get(SESSION_COOKIE)
+        users.close_session(old)
+        token = users.open_session(account)
+        ok = RedirectResponse(nxt, status_code=303)
+        _set_session_cookie(request, ok, token)
+        ok.delete_cookie(LOGIN_COOKIE)
+        log.info("%s logged in", account.name)
+        return ok
+
+    @app.post("/logout", include_in_schema=False)
+    async def logout(request: Request, info: Staff) -> Response:
+        await checked_form(request, info)
+        users.close_session(request.cookies.get(SESSION_COOKIE))
+        resp = RedirectResponse("/login", status_code=303)
+        resp.delete_cookie(SESSION_COOKIE)
+        return resp
+
+    # -- queue -----------------------------------------------------------------------------------
+
+    @app.get("/", include_in_schema=False)
+    def queue_page(
+        request: Request, info: Staff, state: str = "", channel: str = "", problem: str = "", country: str = "",
+        date_from: str = "", date_to: str = "", q: str = "",
+    ) -> Response:
+        states = [state] if state in REQUEST_STATES else None
+        channels = CHANNEL_FILTERS.get(channel)
+        to = _parse_date(date_to)
+        rows = store.queue(states=states, channels=channels, problem_code=problem if problem in PROBLEM_CODES else None,
+                           country=country[:8] or None, received_from=_parse_date(date_from),
+                           received_to=to + timedelta(days=1) if to else None, search=q[:200] or None)
+        counts = store.counts_by_state()["requests"]
+        return page(request, "queue.html.j2", info, rows=rows, counts=counts, states=REQUEST_STATES,
+                    channels=list(CHANNEL_FILTERS), problem_codes=PROBLEM_CODES,
+                    countries=sorted(agreements().agreements),
+                    f={"state": state, "channel": channel, "problem": problem, "country": country,
+                       "date_from": date_from, "date_to": date_to, "q": q})
+
+    # -- one request -----------------------------------------------------------------------------
+
+    def request_page(request: Request, info: SessionInfo, rec: RequestRecord, *, status: int = 200,
+                     error: str = "", done: str = "") -> HTMLResponse:
+        sub = store.get_submission(rec.submission_id)
+        parts = source_parts(sub, settings.limits)
+        names = {p.name: p.index for p in parts}
+        boxes = []
+        for path, prov in (rec.provenance or {}).items():
+            box = (prov or {}).get("box")
+            if not box:
+                continue
+            idx = names.get(str(prov.get("part")))
+            if idx is None and len(parts) == 1:
+                idx = 0
+            if idx is None:
+                continue
+            boxes.append({"path": path, "part": idx, "page": int(prov.get("page") or 1), **box})
+        events = [e for e in store.events_of(submission_id=rec.submission_id) if e.request_id in (None, rec.id)]
+        duplicates = store.possible_duplicates(rec.id)
+        return page(request, "request.html.j2", info, status=status, rec=rec, sub=sub, parts=parts, boxes=boxes,
+                    fields=review.field_views(rec, info.account), general=review.request_problems(rec),
+                    events=events, duplicates=duplicates, error=error, done=DONE_MESSAGES.get(done, ""),
+                    blocking=review.blocking(rec.problems), open_states=review.OPEN_STATES,
+                    sender=sub.sender or "",
+                    worker_ssn=mask_ssn(str((rec.fields.get("worker") or {}).get("ssn") or "")))
+
+    @app.get("/requests/{rid}", include_in_schema=False)
+    def show_request(request: Request, info: Staff, rid: int, done: str = "") -> Response:
+        return request_page(request, info, get_record(rid), done=done)
+
+    @app.get("/requests/{rid}/next", include_in_schema=False)
+    def next_request(info: Staff, rid: int) -> Response:
+        rows = store.queue(states=review.OPEN_STATES, limit=500)
+        ids = [r.request.id for r in rows]
+        later = ids[ids.index(rid) + 1:] if rid in ids else ids
+        target = next((i for i in later if i != rid), None)
+        return RedirectResponse(f"/requests/{target}" if target else "/", status_code=303)
+
+    def _submitted(form: FormData) -> dict[str, str]:
+        return {k[2:]: str(v) for k, v in form.multi_items() if k.startswith("f:") and isinstance(v, str)}
+
+    @app.post("/requests/{rid}/check", include_in_schema=False)
+    async def check_request(request: Request, info: Staff, rid: int) -> Response:
+        form = await checked_form(request, info)
+        rec = get_record(rid)
+        values = review.merged_values(rec, _submitted(form), info.account)
+        _, problems = review.check(values)
+        changed = {p for p, v in values.items() if v != review.flat_values(rec.fields).get(p, "")}
+        kept = [p for p in rec.problems if isinstance(p, dict) and p.get("code") in ("low_confidence", "conflict")
+                and p.get("field") not in changed]
+        out = kept + [p.model_dump(mode="json") for p in problems]
+        return JSONResponse({"problems": [review._safe_problem(p, info.account) for p in out],
+                             "blocking": len(review.blocking(out))})
+
+    @app.post("/requests/{rid}/save", include_in_schema=False)
+    async def save_request(request: Request, info: Staff, rid: int) -> Response:
+        form = await checked_form(request, info)
+        rec = get_record(rid)
+        try:
+            new = review.correct(store, rec, _submitted(form), info.account)
+        except review.ActionError as exc:
+            return request_page(request, info, rec, status=exc.status, error=str(exc))
+        done = "saved" if new is not rec else "unchanged"
+        return RedirectResponse(f"/requests/{rid}?done={done}", status_code=303)
+
+    async def _act(request: Request, info: SessionInfo, rid: int, done: str, action: Any) -> Response:
+        form = await checked_form(request, info)
+        rec = get_record(rid)
+        try:
+            action(rec, form)
+        except review.ActionError as exc:
+            return request_page(request, info, get_record(rid), status=exc.status, error=str(exc))
+        return RedirectResponse(f"/requests/{rid}?done={done}", status_code=303)
+
+    @app.post("/requests/{rid}/accept", include_in_schema=False)
+    async def accept_request(request: Request, info: Staff, rid: int) -> Response:
+        return await _act(request, info, rid, "accepted",
+                          lambda rec, form: review.accept(store, settings, rec, info.account))
+
+    @app.post("/requests/{rid}/approve", include_in_schema=False)
+    async def approve_request(request: Request, info: Staff, rid: int) -> Response:
+        return await _act(request, info, rid, "approved",
+                          lambda rec, form: review.approve(store, settings, rec, info.account))
+
+    @app.post("/requests/{rid}/reject", include_in_schema=False)
+    async def reject_request(request: Request, info: Staff, rid: int) -> Response:
+        return await _act(request, info, rid, "rejected",
+                          lambda rec, form: review.reject(store, settings, rec, info.account,
+                                                          str(form.get("reason") or "")))
+
+    @app.post("/requests/{rid}/not-a-request", include_in_schema=False)
+    async def set_aside(request: Request, info: Staff, rid: int) -> Response:
+        return await _act(request, info, rid, "set_aside",
+                          lambda rec, form: review.not_a_request(store, rec, info.account,
+                                                                 str(form.get("reason") or "")))
+
+    @app.post("/requests/{rid}/merge", include_in_schema=False)
+    async def merge_request(request: Request, info: Staff, rid: int) -> Response:
+        def _merge(rec: RequestRecord, form: FormData) -> None:
+            try:
+                other = store.get_request(int(str(form.get("other") or "0")))
+            except (NotFound, ValueError):
+                raise review.ActionError("no such request to merge", status=400) from None
+            review.merge(store, rec, other, info.account)
+
+        return await _act(request, info, rid, "merged", _merge)
+
+    @app.get("/requests/{rid}/parts/{part}/pages/{pageno}.png", include_in_schema=False)
+    def page_image(info: Staff, rid: int, part: int, pageno: int) -> Response:
+        rec = get_record(rid)
+        sub = store.get_submission(rec.submission_id)
+        parts = source_parts(sub, settings.limits)
+        if not 0 <= part < len(parts) or not parts[part].is_image:
+            raise HTTPException(404, "no such page")
+        try:
+            png = cached_png(cache_dir, sub, parts[part], pageno)
+        except ValueError:
+            raise HTTPException(404, "no such page") from None
+        return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+    # -- public pages ------------------------------------------------------------------------------
+
+    @app.get("/help", include_in_schema=False)
+    def help_page(request: Request) -> Response:
+        texts = help_texts()
+        return page(request, "help.html.j2", session_of(request), texts=sorted(texts.items()))
+
+    @app.get("/form.pdf", include_in_schema=False)
+    def form_pdf() -> Response:
+        from intake.form import editions, render_form
+
+        name = re.sub(r"[^A-Za-z0-9._-]+", "-", editions().current.label).strip("-") or "form"
+        return Response(render_form(), media_type="application/pdf",
+                        headers={"Content-Disposition": f'attachment; filename="coc-request-{name}.pdf"',
+                                 "Cache-Control": "public, max-age=3600"})
+
+    # -- users (admins) ----------------------------------------------------------------------------
+
+    @app.get("/users", include_in_schema=False)
+    def users_page(request: Request, info: Staff) -> Response:
+        if not info.account.is_admin:
+            raise HTTPException(403, "only an administrator manages users")
+        return page(request, "users.html.j2", info, accounts=users.list(), message="")
+
+    @app.post("/users", include_in_schema=False)
+    async def users_change(request: Request, info: Staff) -> Response:
+        if not info.account.is_admin:
+            raise HTTPException(403, "only an administrator manages users")
+        form = await checked_form(request, info)
+        from intake.web.users import UserError, generate_password
+
+        message = ""
+        try:
+            action = str(form.get("action") or "")
+            name = str(form.get("name") or "")
+            if action == "add":
+                password = generate_password()
+                users.add(name, str(form.get("role") or ""), password)
+                message = f"User {name} added. One-time password: {password}"
+            elif action in ("disable", "enable"):
+                if name == info.account.name:
+                    raise UserError("you cannot disable yourself")
+                users.set_disabled(name, action == "disable")
+                message = f"User {name} {action}d."
+        except UserError as exc:
+            message = str(exc)
+        return page(request, "users.html.j2", info, accounts=users.list(), message=message)
+
+    # -- JSON API ----------------------------------------------------------------------------------
+
+    def api_token(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
+        found = users.token_role(creds.credentials if creds else None)
+        if found is None or found[1] != "export":
+            raise HTTPException(401, "a valid API token is needed", headers={"WWW-Authenticate": "Bearer"})
+        return found[0]
+
+    Token = Annotated[str, Depends(api_token)]
+    errors: dict[int | str, dict[str, Any]] = {401: {"model": ApiError}, 404: {"model": ApiError}}
+
+    def api_view(rec: RequestRecord, exported: bool) -> ApiRequest:
+        sub = store.get_submission(rec.submission_id)
+        return ApiRequest(reference=rec.reference, state=rec.state, received_at=sub.received_at,  # type: ignore[arg-type]
+                          channel=sub.channel, exported=exported,
+                          request=CertificateRequest.model_validate(rec.fields),
+                          problems=[Problem.model_validate(p) for p in rec.problems if isinstance(p, dict)])
+
+    def is_exported(rec: RequestRecord) -> bool:
+        return any(e.kind == "exported" for e in store.events_of(request_id=rec.id))
+
+    @app.get("/api/v1/requests", response_model=list[ApiRequest], responses=errors, tags=["requests"])
+    def api_list(
+        token: Token,
+        state: Annotated[list[RequestState] | None, Query(description="states to list; default approved")] = None,
+        exported: Annotated[bool | None, Query(description="only (not) yet exported ones")] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> list[ApiRequest]:
+        """Requests by state, oldest first: by default the approved ones for issuing certificates."""
+        recs = store.requests_for_export(state or ["approved"], exported=exported, limit=limit)
+        return [api_view(r, is_exported(r)) for r in recs]
+
+    Ref = Annotated[str, PathParam(pattern=r"^[A-Z][A-Z0-9]{0,9}-\d{4}-\d{6,}$", max_length=32)]
+
+    def by_reference(reference: str) -> RequestRecord:
+        rec = store.find_request(reference)
+        if rec is None:
+            raise HTTPException(404, "no request with this reference")
+        return rec
+
+    @app.get("/api/v1/requests/{reference}", response_model=ApiRequest, responses=errors, tags=["requests"])
+    def api_get(token: Token, reference: Ref) -> ApiRequest:
+        """One request by its reference number (COC-2026-000123)."""
+        rec = by_reference(reference)
+        return api_view(rec, is_exported(rec))
+
+    @app.post("/api/v1/requests/{reference}/exported", response_model=ApiExported,
+              responses={**errors, 409: {"model": ApiError}}, tags=["requests"])
+    def api_exported(token: Token, reference: Ref) -> ApiExported:
+        """Mark an approved request as taken over by the certificate system (recorded once)."""
+        rec = by_reference(reference)
+        if rec.state != "approved":
+            raise HTTPException(409, "only an approved request can be exported")
+        if not is_exported(rec):
+            store.add_event(submission_id=rec.submission_id, request_id=rec.id, actor=f"api:{token}",
+                            kind="exported", new="exported")
+        return ApiExported(reference=rec.reference, exported=True)
+
+    @app.get("/healthz", include_in_schema=False)
+    def health() -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    return app
+
+
+def _safe_next(value: str) -> str:
+    """Only a local path after login (no open redirect to another site)."""
+    if not value.startswith("/") or value.startswith("//") or "\\" in value or len(value) > 500:
+        return "/"
+    return value

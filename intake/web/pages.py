@@ -1,0 +1,147 @@
+"""The source of a request as staff see it: page images of PDFs and faxes, text of mail bodies.
+
+Page images are rendered on request and cached under the var directory, named by a hash of the
+submission's bytes and the page (never by anything read from the page, so no SSN in a file name).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from intake.store.store import SubmissionRecord
+from parsers.sniff import sniff
+from parsers.types import Limits, Part
+
+IMAGE_TYPES = ("application/pdf", "image/tiff", "image/png", "image/jpeg")
+MAIL_CHANNELS = ("imap", "smtp", "lmtp")
+RENDER_WIDTH = 1275  # pixels: a letter page at 150 dpi, sharp enough to read a fax
+
+
+@dataclass(frozen=True)
+class SourcePart:
+    """One part of a submission with what the page needs to show it."""
+
+    index: int
+    name: str
+    media_type: str
+    pages: int
+    text: str
+    data: bytes
+
+    @property
+    def is_image(self) -> bool:
+        return self.media_type in IMAGE_TYPES
+
+
+def source_parts(sub: SubmissionRecord, limits: Limits | None = None) -> list[SourcePart]:
+    """The parts of a submission in extraction order, with their bytes (the mail is parsed again)."""
+    limits = limits or Limits()
+    summaries = list((sub.result or {}).get("parts") or [])
+    if sub.channel in MAIL_CHANNELS:
+        from parsers.mime import parse_mail
+
+        raw_parts: list[Part] = list(parse_mail(sub.raw, limits).parts)
+    else:
+        media = sniff(sub.raw, sub.fax_filename, None)
+        raw_parts = [Part(name=sub.fax_filename or "fax", media_type=media, data=sub.raw, filename=sub.fax_filename)]
+    out: list[SourcePart] = []
+    for i, part in enumerate(raw_parts):
+        summary = summaries[i] if i < len(summaries) else {}
+        media = part.media_type
+        if media not in IMAGE_TYPES and media in ("application/octet-stream", ""):
+            media = sniff(part.data, part.filename, None)
+        out.append(
+            SourcePart(
+                index=i,
+                name=str(summary.get("name") or part.name),
+                media_type=media,
+                pages=int(summary.get("pages") or (_count_pages(part.data, media) if media in IMAGE_TYPES else 0)),
+                text=str(summary.get("text") or part.text or ""),
+                data=part.data,
+            )
+        )
+    return out
+
+
+def _count_pages(data: bytes, media: str) -> int:
+    try:
+        if media == "application/pdf":
+            import pypdfium2 as pdfium
+
+            doc = pdfium.PdfDocument(data)
+            try:
+                return len(doc)
+            finally:
+                doc.close()
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as im:
+            return int(getattr(im, "n_frames", 1))
+    except Exception:
+        return 0
+
+
+def render_png(
+    data: bytes, media_type: str, page: int, *, width: int = RENDER_WIDTH, max_pixels: int = 60_000_000
+) -> bytes:
+    """Page `page` (1-based) of a PDF or image file as a PNG about `width` pixels wide.
+
+    Raises `ValueError` for a page that does not exist or a file that cannot be read.
+    """
+    from PIL import Image
+
+    if page < 1:
+        raise ValueError("pages count from 1")
+    if media_type == "application/pdf":
+        import pypdfium2 as pdfium
+
+        try:
+            doc = pdfium.PdfDocument(data)
+        except Exception as exc:
+            raise ValueError("the PDF cannot be read") from exc
+        try:
+            if page > len(doc):
+                raise ValueError(f"the PDF has {len(doc)} page(s)")
+            pdf_page = doc[page - 1]
+            scale = width / max(pdf_page.get_width(), 1.0)
+            image = pdf_page.render(scale=scale).to_pil()
+        finally:
+            doc.close()
+    else:
+        Image.MAX_IMAGE_PIXELS = max_pixels
+        try:
+            src = Image.open(io.BytesIO(data))
+            src.seek(page - 1)
+        except EOFError as exc:
+            raise ValueError("no such page") from exc
+        except Exception as exc:
+            raise ValueError("the image cannot be read") from exc
+        image = src.convert("L") if src.mode in ("1", "L", "I;16") else src.convert("RGB")
+        # Normal-resolution faxes have half the vertical resolution: square the pixels.
+        dpi = src.info.get("dpi") or (0, 0)
+        xdpi, ydpi = float(dpi[0] or 0), float(dpi[1] or 0)
+        height = image.height
+        if xdpi and ydpi and abs(xdpi / ydpi - 2.0) < 0.2:
+            height *= 2
+        ratio = width / max(image.width, 1)
+        image = image.resize((width, max(1, round(height * ratio))))
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", optimize=False)
+    return buf.getvalue()
+
+
+def cached_png(cache_dir: Path, sub: SubmissionRecord, part: SourcePart, page: int) -> bytes:
+    """`render_png` through a file cache keyed by the submission's hash, part and page."""
+    key = hashlib.sha256(f"{sub.sha256}:{part.index}:{page}:{RENDER_WIDTH}".encode()).hexdigest()
+    path = cache_dir / key[:2] / f"{key}.png"
+    if path.exists():
+        return path.read_bytes()
+    png = render_png(part.data, part.media_type, page)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(png)
+    tmp.replace(path)
+    return png

@@ -1,0 +1,367 @@
+"""What staff do to a request: correct fields, accept, approve, reject, merge; and the replies.
+
+Kept apart from the HTTP layer so that the rules (who may do what, which reply goes out, what the
+audit trail says) are plain functions over the store that tests can call directly.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from intake.merge import LOW_CONFIDENCE
+from intake.model import FIELD_PATHS, CertificateRequest, Dependent, Problem, build_request
+from intake.reference import help_for
+from intake.replies import RequestView, render_fax_pdf, render_mail, should_reply
+from intake.settings import Settings
+from intake.store import Store
+from intake.store.store import RequestRecord, StateConflict, SubmissionRecord
+from intake.validate import mask_ssn, validate
+from intake.web.users import Account
+
+MAIL_CHANNELS = ("imap", "smtp", "lmtp")
+OPEN_STATES = ("received", "extracted", "needs_review", "corrected")
+# Problems a person confirms by looking, not by changing the value: they do not block accepting.
+ADVISORY_CODES = ("low_confidence", "conflict", "start_in_past", "period_too_long", "nationality_rule",
+                  "outdated_form")
+SSN_PATH = "worker.ssn"
+
+
+class ActionError(Exception):
+    """An action that is not allowed now (wrong role, wrong state, problems left); shown to staff."""
+
+    def __init__(self, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def field_paths(fields: dict[str, Any]) -> list[str]:
+    """Every field the form shows, in model order; one set of dependent fields per dependent."""
+    n_dependents = len(fields.get("dependents") or [])
+    paths = [p for p in FIELD_PATHS if not p.startswith("dependents")]
+    for i in range(n_dependents):
+        paths += [f"dependents[{i}].{name}" for name in Dependent.model_fields]
+    return paths
+
+
+def flat_values(fields: dict[str, Any]) -> dict[str, str]:
+    """The request's values as form strings by path (`""` for an empty field)."""
+    request = CertificateRequest.model_validate(fields)
+    return {path: _text(request.get(path)) for path in field_paths(fields)}
+
+
+def shown_value(path: str, value: str, account: Account) -> str:
+    """The value as this account may see it: reviewers see an SSN masked."""
+    if path == SSN_PATH and value and not account.sees_full_ssn:
+        return mask_ssn(value)
+    return value
+
+
+def audit_value(path: str, value: str | None) -> str | None:
+    """The value as the audit trail keeps it: an SSN masked, always."""
+    if value is None:
+        return None
+    return mask_ssn(value) if path == SSN_PATH and value else value
+
+
+def check(values: dict[str, str], *, today: date | None = None) -> tuple[CertificateRequest, list[Problem]]:
+    """Build the request from form values and validate it: the same rules the pipeline applies."""
+    cleaned = {p: v.strip() for p, v in values.items() if v is not None and v.strip()}
+    if SSN_PATH in cleaned:
+        digits = re.sub(r"\D", "", cleaned[SSN_PATH])
+        if len(digits) == 9:
+            cleaned[SSN_PATH] = f"{digits[:3]}-{digits[3:5]}-{digits[5:]}"
+    if "assignment.country" in cleaned:
+        cleaned["assignment.country"] = cleaned["assignment.country"].upper()
+    request, problems = build_request(cleaned)
+    for p in problems:
+        p.help = help_for(p.field)
+    seen = {(p.field, p.code) for p in problems}
+    for p in validate(request, today=today):
+        if (p.field, p.code) not in seen:
+            problems.append(p)
+    return request, problems
+
+
+@dataclass(frozen=True)
+class FieldView:
+    path: str
+    label: str
+    value: str
+    confidence: float | None
+    problems: list[dict[str, Any]]
+    help: str
+    low_confidence: bool
+    has_box: bool
+
+
+def label_of(path: str) -> str:
+    text = re.sub(r"\[(\d+)\]", lambda m: f" {int(m.group(1)) + 1}", path)
+    return text.replace("_", " ").replace(".", " / ")
+
+
+def field_views(rec: RequestRecord, account: Account) -> list[FieldView]:
+    values = flat_values(rec.fields)
+    by_field: dict[str, list[dict[str, Any]]] = {}
+    for p in rec.problems:
+        if isinstance(p, dict):
+            by_field.setdefault(str(p.get("field") or ""), []).append(p)
+    out = []
+    for path in field_paths(rec.fields):
+        conf = rec.confidence.get(path)
+        confidence = float(conf) if isinstance(conf, int | float) else None
+        problems = by_field.get(path, [])
+        out.append(
+            FieldView(
+                path=path,
+                label=label_of(path),
+                value=shown_value(path, values.get(path, ""), account),
+                confidence=confidence,
+                problems=[_safe_problem(p, account) for p in problems],
+                help=help_for(path),
+                low_confidence=(confidence is not None and confidence < LOW_CONFIDENCE)
+                or any(p.get("code") == "low_confidence" for p in problems),
+                has_box=bool((rec.provenance.get(path) or {}).get("box")),
+            )
+        )
+    return out
+
+
+_SSN_ANYWHERE = re.compile(r"\b(\d{3})[- ]?(\d{2})[- ]?(\d{4})\b")
+
+
+def _safe_problem(p: dict[str, Any], account: Account) -> dict[str, Any]:
+    """A problem as shown; for reviewers, any SSN-shaped number in it masked."""
+    out = dict(p)
+    if not account.sees_full_ssn:
+        out["message"] = _SSN_ANYWHERE.sub(lambda m: f"***-**-{m.group(3)}", str(p.get("message", "")))
+    return out
+
+
+def request_problems(rec: RequestRecord) -> list[dict[str, Any]]:
+    """Problems not tied to one field (shown at the top)."""
+    return [p for p in rec.problems if isinstance(p, dict) and not p.get("field")]
+
+
+def blocking(problems: list[Any]) -> list[dict[str, Any]]:
+    return [p for p in problems if isinstance(p, dict) and p.get("code") not in ADVISORY_CODES]
+
+
+# -- corrections ---------------------------------------------------------------------------------
+
+
+def merged_values(rec: RequestRecord, submitted: dict[str, str], account: Account) -> dict[str, str]:
+    """The request's values with the submitted ones over them.
+
+    A reviewer's form shows the SSN masked; sending that mask back unchanged keeps the stored number.
+    Paths not on the form are ignored (nobody edits what they cannot see).
+    """
+    old = flat_values(rec.fields)
+    out = dict(old)
+    for path, value in submitted.items():
+        if path not in old:
+            continue
+        value = value.strip()
+        if path == SSN_PATH and old[path] and value == shown_value(path, old[path], account) and value != old[path]:
+            continue
+        out[path] = value
+    return out
+
+
+def correct(store: Store, rec: RequestRecord, submitted: dict[str, str], account: Account,
+            *, today: date | None = None) -> RequestRecord:
+    """Save corrections: re-validate, one event per changed field (SSNs masked), state `corrected`."""
+    if rec.state not in OPEN_STATES and rec.state != "accepted":
+        raise ActionError(f"a request that is {rec.state.replace('_', ' ')} can no longer be changed")
+    old = flat_values(rec.fields)
+    new = merged_values(rec, submitted, account)
+    request, problems = check(new, today=today)
+    canonical = flat_values(request.model_dump(mode="json"))
+    changes = []
+    for path in field_paths(rec.fields):
+        before, after = old.get(path, ""), canonical.get(path, new.get(path, ""))
+        if path in new and new[path].strip() and not after:
+            after = new[path]  # a value the model could not take: the event still shows what was typed
+        if before != after:
+            changes.append((path, audit_value(path, before) or None, audit_value(path, after) or None))
+    if not changes:
+        return rec
+    changed = {c[0] for c in changes}
+    kept = [p for p in rec.problems if isinstance(p, dict) and p.get("code") in ("low_confidence", "conflict")
+            and p.get("field") not in changed]
+    all_problems = kept + [p.model_dump(mode="json") for p in problems]
+    state = "corrected" if rec.state in OPEN_STATES else rec.state
+    return store.update_request(rec.id, request.model_dump(mode="json"), all_problems, changes,
+                                actor=account.name, new_state=state)
+
+
+# -- replies -------------------------------------------------------------------------------------
+
+
+def _view(rec: RequestRecord) -> RequestView:
+    request = CertificateRequest.model_validate(rec.fields)
+    problems = [Problem.model_validate(p) for p in rec.problems if isinstance(p, dict)]
+    return RequestView.of(rec.reference, request, problems)
+
+
+def _request_email(rec: RequestRecord) -> str | None:
+    req = CertificateRequest.model_validate(rec.fields)
+    for address in (req.employer.contact_email if req.employer else None, req.worker.email, req.confirmation_email):
+        if address and "@" in address:
+            return address
+    return None
+
+
+def _queue(store: Store, settings: Settings, sub: SubmissionRecord, rec: RequestRecord, kind: str, *,
+           to: str | None, actor: str, **context: Any) -> bool:
+    """Render and queue one reply about one request; False when there is nobody to send it to."""
+    generation = sum(1 for r in store.replies_of_request(rec.id) if r.kind == kind) + 1
+    view = _view(rec)
+    common: dict[str, Any] = {"requests": [view], "received_at": sub.received_at,
+                              "form_url": settings.replies.form_url, **context}
+    meta = (sub.result or {}).get("meta") or {}
+    if to:
+        msg = render_mail(kind, to=to, from_address=settings.relay.from_address,
+                          our_domain=settings.replies.our_domain,
+                          original_subject=str(meta.get("subject") or ""),
+                          in_reply_to=meta.get("message_id") or sub.message_id,
+                          references=list(meta.get("references") or []), **common)
+        return store.queue_reply(sub.id, kind, "email", to, msg.as_bytes(), request_id=rec.id,
+                                 generation=generation, actor=actor)
+    if sub.channel == "fax" and sub.sender:
+        pdf = render_fax_pdf(kind, fax_number=sub.sender, **common)
+        return store.queue_reply(sub.id, kind, "fax", sub.sender, pdf, request_id=rec.id,
+                                 generation=generation, actor=actor)
+    store.add_event(submission_id=sub.id, request_id=rec.id, actor=actor, kind="no_reply",
+                    field=kind, new="no address to reply to")
+    return False
+
+
+def requester_address(settings: Settings, sub: SubmissionRecord, rec: RequestRecord) -> str | None:
+    """Where replies about this request go: the mail's sender (RFC 3834 rules), else an address
+    in the request (faxes), else None (a fax reply to the sender's number)."""
+    if sub.channel in MAIL_CHANNELS:
+        envelope = sub.sender if sub.channel != "imap" else None
+        decision = should_reply(sub.raw, our_domain=settings.replies.our_domain, envelope_sender=envelope)
+        return decision.address if decision.reply else None
+    return _request_email(rec)
+
+
+# -- actions -------------------------------------------------------------------------------------
+
+
+def accept(store: Store, settings: Settings, rec: RequestRecord, account: Account) -> RequestRecord:
+    """The request is complete: state `accepted`; the *received* reply goes out if the requester
+    has not had one, or an updated one if they were told something was missing."""
+    if rec.state not in OPEN_STATES:
+        raise ActionError(f"a request that is {rec.state.replace('_', ' ')} cannot be accepted")
+    left = blocking(rec.problems)
+    if left:
+        fields = ", ".join(sorted({str(p.get("field") or "request") for p in left}))
+        raise ActionError(f"correct these first: {fields}")
+    try:
+        store.set_request_state(rec.id, "accepted", actor=account.name, expected=OPEN_STATES)
+    except StateConflict as exc:
+        raise ActionError("someone else changed this request; reload the page") from exc
+    rec = store.get_request(rec.id)
+    sub = store.get_submission(rec.submission_id)
+    earlier = [r for r in store.replies_of(sub.id) if r.request_id in (None, rec.id)]
+    told_incomplete = any(r.kind == "incomplete" for r in earlier)
+    had_received = any(r.kind == "received" for r in earlier)
+    updated_sent = any(r.kind == "received" and r.request_id == rec.id for r in earlier)
+    if not updated_sent and (told_incomplete or not had_received):
+        _queue(store, settings, sub, rec, "received", to=requester_address(settings, sub, rec),
+               actor=account.name, updated=told_incomplete)
+    return rec
+
+
+def approve(store: Store, settings: Settings, rec: RequestRecord, account: Account) -> RequestRecord:
+    """Supervisor's approval; the *approved* mail goes to `confirmation_email` if one was asked for."""
+    if not account.may_approve:
+        raise ActionError("only a supervisor may approve a request", status=403)
+    if rec.state != "accepted":
+        raise ActionError("only an accepted request can be approved")
+    try:
+        store.set_request_state(rec.id, "approved", actor=account.name, expected=("accepted",))
+    except StateConflict as exc:
+        raise ActionError("someone else changed this request; reload the page") from exc
+    rec = store.get_request(rec.id)
+    to = CertificateRequest.model_validate(rec.fields).confirmation_email
+    if to:
+        sub = store.get_submission(rec.submission_id)
+        _queue(store, settings, sub, rec, "approved", to=to, actor=account.name,
+               decided_at=datetime.now(UTC).strftime("%B %-d, %Y"))
+    return rec
+
+
+def reject(store: Store, settings: Settings, rec: RequestRecord, account: Account, reason: str) -> RequestRecord:
+    """Supervisor's rejection with a reason; the *rejected* reply goes to the requester."""
+    if not account.may_approve:
+        raise ActionError("only a supervisor may reject a request", status=403)
+    reason = " ".join(reason.split())[:1000]
+    if not reason:
+        raise ActionError("a rejection needs a reason", status=400)
+    if rec.state not in (*OPEN_STATES, "accepted"):
+        raise ActionError(f"a request that is {rec.state.replace('_', ' ')} cannot be rejected")
+    try:
+        store.set_request_state(rec.id, "rejected", actor=account.name, expected=(*OPEN_STATES, "accepted"),
+                                reason=reason)
+    except StateConflict as exc:
+        raise ActionError("someone else changed this request; reload the page") from exc
+    rec = store.get_request(rec.id)
+    sub = store.get_submission(rec.submission_id)
+    _queue(store, settings, sub, rec, "rejected", to=requester_address(settings, sub, rec), actor=account.name,
+           reason=reason)
+    return rec
+
+
+def not_a_request(store: Store, rec: RequestRecord, account: Account, reason: str = "") -> RequestRecord:
+    """Correspondence or spam: out of the queue, no reply."""
+    if rec.state not in OPEN_STATES:
+        raise ActionError(f"a request that is {rec.state.replace('_', ' ')} cannot be set aside")
+    try:
+        store.set_request_state(rec.id, "not_a_request", actor=account.name, expected=OPEN_STATES,
+                                reason=" ".join(reason.split())[:1000] or None)
+    except StateConflict as exc:
+        raise ActionError("someone else changed this request; reload the page") from exc
+    return store.get_request(rec.id)
+
+
+def merge(store: Store, rec: RequestRecord, other: RequestRecord, account: Account) -> RequestRecord:
+    """Merge a duplicate into this request: its values fill this one's empty fields, it is set aside.
+
+    Both keep their audit trails; the duplicate's trail says where it went.
+    """
+    if other.id == rec.id:
+        raise ActionError("a request cannot be merged with itself", status=400)
+    if rec.state not in (*OPEN_STATES, "accepted") or other.state not in OPEN_STATES:
+        raise ActionError("only open requests can be merged")
+    if other.id not in {d.id for d in store.possible_duplicates(rec.id)}:
+        raise ActionError("the other request is not a possible duplicate of this one", status=400)
+    mine, theirs = flat_values(rec.fields), flat_values(other.fields)
+    fill = {p: v for p, v in theirs.items() if v and not mine.get(p)}
+    if fill:
+        request, problems = check({**mine, **fill})
+        changes = [(p, None, audit_value(p, v)) for p, v in fill.items()]
+        kept = [p for p in rec.problems if isinstance(p, dict) and p.get("code") in ("low_confidence", "conflict")
+                and p.get("field") not in fill]
+        store.update_request(rec.id, request.model_dump(mode="json"),
+                             kept + [p.model_dump(mode="json") for p in problems], changes,
+                             actor=account.name, kind="merge")
+    store.add_event(submission_id=rec.submission_id, request_id=rec.id, actor=account.name, kind="merged",
+                    field="merged_from", new=other.reference)
+    store.set_request_state(other.id, "not_a_request", actor=account.name, expected=OPEN_STATES,
+                            reason=f"merged into {rec.reference}")
+    return store.get_request(rec.id)

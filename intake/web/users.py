@@ -1,0 +1,225 @@
+"""Staff accounts, browser sessions, API tokens and the login rate limit.
+
+Passwords are hashed with argon2id; session and API tokens are random and only their SHA-256 is
+stored, so a copy of the database lets nobody log in. Everything lives in the store's database so
+that several gateway processes share one set of sessions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from intake.store import Store
+from intake.store.web_models import ROLES, ApiToken, LoginAttempt, User, WebSession
+
+_hasher = PasswordHasher()
+# Verified against when the user name is unknown, so that a wrong name costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("not a password of anyone")
+MAX_DELAY_SECONDS = 3600.0
+
+
+class UserError(ValueError):
+    """A user could not be added or changed (the message is for the operator)."""
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    name: str
+    role: str
+    disabled: bool
+
+    @property
+    def may_approve(self) -> bool:
+        return self.role in ("supervisor", "admin")
+
+    @property
+    def sees_full_ssn(self) -> bool:
+        return self.role in ("supervisor", "admin")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    account: Account
+    csrf: str
+
+
+def _sha(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _account(u: User) -> Account:
+    return Account(id=u.id, name=u.name, role=u.role, disabled=u.disabled)
+
+
+def generate_password() -> str:
+    """A one-time password to hand over on paper: 16 characters from an unambiguous alphabet."""
+    alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "".join(secrets.choice(alphabet) for _ in range(16))
+
+
+class Users:
+    """Accounts and sessions on top of a `Store` (its engine, its transactions)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _session(self) -> Session:
+        return Session(self.store.engine, expire_on_commit=False)
+
+    # -- accounts -------------------------------------------------------------------------------
+
+    def add(self, name: str, role: str, password: str) -> Account:
+        name = name.strip()
+        if role not in ROLES:
+            raise UserError(f"role must be one of {', '.join(ROLES)}")
+        if not name or len(name) > 100 or any(c.isspace() for c in name):
+            raise UserError("a user name is 1-100 characters without spaces")
+        if len(password) < 10:
+            raise UserError("a password needs at least 10 characters")
+        try:
+            with self._session() as s, s.begin():
+                u = User(name=name, role=role, password_hash=_hasher.hash(password), disabled=False)
+                s.add(u)
+                s.flush()
+                return _account(u)
+        except IntegrityError:
+            raise UserError(f"a user named {name!r} exists already") from None
+
+    def list(self) -> list[Account]:
+        with self._session() as s:
+            return [_account(u) for u in s.scalars(select(User).order_by(User.name))]
+
+    def get(self, name: str) -> Account | None:
+        with self._session() as s:
+            u = s.scalar(select(User).where(User.name == name))
+            return None if u is None else _account(u)
+
+    def set_disabled(self, name: str, disabled: bool = True) -> Account:
+        with self._session() as s, s.begin():
+            u = s.scalar(select(User).where(User.name == name))
+            if u is None:
+                raise UserError(f"no user named {name!r}")
+            u.disabled = disabled
+            if disabled:
+                s.execute(delete(WebSession).where(WebSession.user_id == u.id))
+            return _account(u)
+
+    def set_password(self, name: str, password: str) -> None:
+        if len(password) < 10:
+            raise UserError("a password needs at least 10 characters")
+        with self._session() as s, s.begin():
+            u = s.scalar(select(User).where(User.name == name))
+            if u is None:
+                raise UserError(f"no user named {name!r}")
+            u.password_hash = _hasher.hash(password)
+            s.execute(delete(WebSession).where(WebSession.user_id == u.id))
+
+    # -- login ----------------------------------------------------------------------------------
+
+    def wait_seconds(self, name: str, *, max_failures: int, delay: float, window_minutes: float) -> float:
+        """How long this user name must wait before its next attempt is even checked (0: now).
+
+        Failures since the last success within the window count; from `max_failures` on, each
+        attempt waits `delay`, doubled for every failure beyond that (capped at an hour).
+        """
+        since = _now() - timedelta(minutes=window_minutes)
+        with self._session() as s:
+            last_ok = s.scalar(select(func.max(LoginAttempt.at)).where(LoginAttempt.name == name, LoginAttempt.ok))
+            start = max(since, last_ok) if last_ok else since
+            q = select(func.count(), func.max(LoginAttempt.at)).where(
+                LoginAttempt.name == name, LoginAttempt.ok.is_(False), LoginAttempt.at > start
+            )
+            failures, last = s.execute(q).one()
+        failures = int(failures or 0)
+        if failures < max_failures or last is None:
+            return 0.0
+        last = last if last.tzinfo else last.replace(tzinfo=UTC)
+        wait = min(delay * (2 ** (failures - max_failures)), MAX_DELAY_SECONDS)
+        return max(0.0, (last + timedelta(seconds=wait) - _now()).total_seconds())
+
+    def authenticate(self, name: str, password: str, *, client: str | None = None) -> Account | None:
+        """The account if the password is right and the account enabled; every attempt is recorded."""
+        name = name.strip()[:100]
+        with self._session() as s:
+            u = s.scalar(select(User).where(User.name == name))
+            stored = u.password_hash if u is not None else _DUMMY_HASH
+        ok = False
+        try:
+            ok = _hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            ok = False
+        ok = ok and u is not None and not u.disabled
+        with self._session() as s, s.begin():
+            s.add(LoginAttempt(name=name, ok=ok, client=(client or "")[:64] or None))
+            if ok and u is not None and _hasher.check_needs_rehash(stored):
+                row = s.get(User, u.id)
+                if row is not None:
+                    row.password_hash = _hasher.hash(password)
+        return _account(u) if ok and u is not None else None
+
+    # -- sessions -------------------------------------------------------------------------------
+
+    def open_session(self, account: Account) -> str:
+        """A new session for `account`; returns the cookie value (shown nowhere else)."""
+        token = secrets.token_urlsafe(32)
+        with self._session() as s, s.begin():
+            s.add(WebSession(token_hash=_sha(token), user_id=account.id, csrf=secrets.token_urlsafe(32)))
+        return token
+
+    def session(self, token: str | None, *, idle_minutes: float) -> SessionInfo | None:
+        """The session of a cookie, touched; None if unknown, idle too long, or the user disabled."""
+        if not token or len(token) > 200:
+            return None
+        key = _sha(token)
+        now = _now()
+        with self._session() as s, s.begin():
+            ws = s.get(WebSession, key)
+            if ws is None:
+                return None
+            u = s.get(User, ws.user_id)
+            if u is None or u.disabled or ws.last_seen_at < now - timedelta(minutes=idle_minutes):
+                s.delete(ws)
+                return None
+            if ws.last_seen_at < now - timedelta(seconds=30):  # fewer writes: touch at most twice a minute
+                ws.last_seen_at = now
+            return SessionInfo(_account(u), ws.csrf)
+
+    def close_session(self, token: str | None) -> None:
+        if token:
+            with self._session() as s, s.begin():
+                s.execute(delete(WebSession).where(WebSession.token_hash == _sha(token)))
+
+    # -- API tokens -----------------------------------------------------------------------------
+
+    def add_token(self, name: str) -> str:
+        """A new API token for the certificate system (role `export`); shown once, stored hashed."""
+        token = "coc_" + secrets.token_urlsafe(32)
+        with self._session() as s, s.begin():
+            s.add(ApiToken(name=name.strip()[:100] or "api", token_hash=_sha(token), role="export", revoked=False))
+        return token
+
+    def token_role(self, token: str | None) -> tuple[str, str] | None:
+        """(token name, role) of a valid bearer token, or None."""
+        if not token or len(token) > 200:
+            return None
+        with self._session() as s:
+            t = s.scalar(select(ApiToken).where(ApiToken.token_hash == _sha(token), ApiToken.revoked.is_(False)))
+            return None if t is None else (t.name, t.role)
