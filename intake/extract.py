@@ -18,7 +18,7 @@ from intake.merge import MergedRequest, merge
 from intake.model import CertificateRequest, Problem, build_request
 from intake.reference import help_for
 from intake.validate import validate
-from parsers.sniff import sniff
+from parsers.sniff import SPREADSHEET_TYPES, sniff
 from parsers.types import Extraction, Limits, Part, PartProblem, Provenance
 
 log = logging.getLogger(__name__)
@@ -77,8 +77,7 @@ def parse_part(part: Part, limits: Limits) -> Extraction:
         if media in ("image/tiff", "image/png", "image/jpeg", "image/gif", "image/bmp"):
             from parsers.image import parse_image
             return parse_image(part, limits)
-        if media in ("text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     "application/vnd.ms-excel", "application/x-ole-storage"):
+        if media in SPREADSHEET_TYPES or media in ("application/vnd.ms-excel", "application/x-ole-storage"):
             from parsers.sheet import parse_sheet
             return parse_sheet(part, limits)
         if media == "text/html":

@@ -111,7 +111,7 @@ class SmtpListenerSettings(_Section):
 
 class FaxSettings(_Section):
     enabled: bool = True
-    sender_pattern: str = r"(?P<number>\+?\d{6,15})"
+    sender_pattern: str = r"(?P<number>\+\d{6,15}|\d{10,15})"
     sidecar_extension: str = ".txt"
     stable_seconds: float = 5.0
     poll_seconds: float = 2.0

@@ -120,7 +120,7 @@ class _Found:
 def _cand(f: _Found, part: str, method: Method) -> Candidate:
     return Candidate(
         field=f.field,
-        value=f.value,
+        value=" ".join(f.value.split()),  # a value wrapped over two lines is one value
         raw=f.raw,
         confidence=min(f.conf, MAX_CONF),
         provenance=Provenance(part=part, method=method, label=None),
