@@ -229,6 +229,7 @@ def test_fax_accuracy_and_no_silent_errors() -> None:
 
     measured = right = unflagged = flagged_right = 0
     wrong_confs: list[float] = []
+    right_confs: list[float] = []
     for (req, expected, _, _), ex in zip(cases, results, strict=True):
         truth = flat(req)
         got = _values(ex)
@@ -238,6 +239,7 @@ def test_fax_accuracy_and_no_silent_errors() -> None:
             if cands and all(c.value == value for c in cands):
                 right += 1
                 flagged_right += any(c.confidence < ocr.LOW_CONFIDENCE for c in cands)
+                right_confs.append(min(c.confidence for c in cands))
             else:
                 print(f"wrong {fld}: {[(c.raw, round(c.confidence, 2), c.uncertain) for c in cands]}")
         for fld, cands in got.items():
@@ -251,7 +253,8 @@ def test_fax_accuracy_and_no_silent_errors() -> None:
     print(f"\nOCR on {FAXES} faxes: {right}/{measured} fields right ({accuracy:.1%}), "
           f"{unflagged} wrong values unflagged, {flagged_right} right values under LOW_CONFIDENCE, "
           f"{seconds / pages:.2f} s per page; highest confidence of a wrong value not otherwise "
-          f"flagged: {max(wrong_confs, default=0):.2f} (LOW_CONFIDENCE = {ocr.LOW_CONFIDENCE})")
+          f"flagged: {max(wrong_confs, default=0):.2f} (LOW_CONFIDENCE = {ocr.LOW_CONFIDENCE}); right values "
+          f"under 0.80/0.85/0.90: {[sum(c < t for c in right_confs) for t in (0.8, 0.85, 0.9)]}")
     assert accuracy >= 0.97
     assert unflagged == 0
 
