@@ -1,0 +1,329 @@
+"""The review page over HTTP (FastAPI TestClient, a real SQLite store): security, actions, audit, API."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.policy import default as default_policy
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from intake.settings import Settings
+from intake.store import Store
+from intake.store.web_models import WebSession
+from intake.web.app import create_app
+from intake.web.users import Users
+from tests.browser import PASSWORDS, seed_request, valid_request, web_settings, web_store  # noqa: F401
+
+BAD_SSN = "666-12-3456"  # area 666 is never valid
+
+
+def client_for(settings: Settings, store: Store) -> TestClient:
+    return TestClient(create_app(settings, store), follow_redirects=False)
+
+
+def login(client: TestClient, name: str, password: str | None = None) -> TestClient:
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token
+    r = client.post("/login", data={"username": name, "password": password or PASSWORDS[name],
+                                    "csrf_token": token.group(1), "next": "/"})
+    assert r.status_code == 303, r.text
+    return client
+
+
+def csrf_of(html: str) -> str:
+    m = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert m
+    return m.group(1)
+
+
+def body_of(message: bytes) -> str:
+    msg = message_from_bytes(message, policy=default_policy)
+    part = msg.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+# -- security ------------------------------------------------------------------------------------------
+
+
+def test_no_page_without_login(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    rid = seed_request(store, valid_request(ssn=BAD_SSN))
+    c = client_for(settings, store)
+    for url in ("/", f"/requests/{rid}", f"/requests/{rid}/parts/0/pages/1.png", "/users", f"/requests/{rid}/next"):
+        r = c.get(url)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login"), url
+    for action in ("save", "accept", "approve", "reject", "not-a-request", "merge", "check"):
+        r = c.post(f"/requests/{rid}/{action}", data={"reason": "x", "f:worker.ssn": "123-45-6789"})
+        assert r.status_code == 303 and r.headers["location"].startswith("/login"), action
+    assert store.get_request(rid).state == "needs_review"
+    assert c.get("/api/v1/requests").status_code == 401
+    # Public on purpose: acknowledgements link to them.
+    assert c.get("/help").status_code == 200
+    assert c.get("/form.pdf").content.startswith(b"%PDF")
+
+
+def test_reviewer_cannot_approve_or_see_a_full_ssn(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    req = valid_request()
+    ssn = req["worker"]["ssn"]
+    rid = seed_request(store, req)
+    assert store.get_request(rid).state == "accepted"
+    c = login(client_for(settings, store), "rita")
+    page = c.get(f"/requests/{rid}")
+    assert page.status_code == 200
+    assert ssn not in page.text and f"***-**-{ssn[-4:]}" in page.text
+    assert 'id="approve"' not in page.text
+    r = c.post(f"/requests/{rid}/approve", data={"csrf_token": csrf_of(page.text)})
+    assert r.status_code == 403
+    assert store.get_request(rid).state == "accepted"
+    r = c.post(f"/requests/{rid}/reject", data={"csrf_token": csrf_of(page.text), "reason": "no"})
+    assert r.status_code == 403 and store.get_request(rid).state == "accepted"
+    # Saving the form as shown (SSN masked) keeps the stored number.
+    r = c.post(f"/requests/{rid}/save", data={"csrf_token": csrf_of(page.text), "f:worker.ssn": f"***-**-{ssn[-4:]}"})
+    assert r.status_code == 303
+    assert store.get_request(rid).fields["worker"]["ssn"] == ssn
+    # A supervisor sees it.
+    s = login(client_for(settings, store), "sam")
+    assert ssn in s.get(f"/requests/{rid}").text
+
+
+def test_a_form_post_without_the_csrf_token_is_refused(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    rid = seed_request(store, valid_request(ssn=BAD_SSN))
+    c = login(client_for(settings, store), "sam")
+    for data in ({"f:worker.ssn": "123-45-6789"}, {"f:worker.ssn": "123-45-6789", "csrf_token": "forged"}):
+        r = c.post(f"/requests/{rid}/save", data=data)
+        assert r.status_code == 403
+        r = c.post(f"/requests/{rid}/accept", data={k: v for k, v in data.items() if k == "csrf_token"})
+        assert r.status_code == 403
+    rec = store.get_request(rid)
+    assert rec.fields["worker"]["ssn"] == BAD_SSN and rec.state == "needs_review"
+    # The login form has its own token too.
+    r = client_for(settings, store).post("/login", data={"username": "sam", "password": PASSWORDS["sam"]})
+    assert r.status_code == 403
+
+
+def test_five_wrong_passwords_slow_the_next_attempts_down(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    c = client_for(settings, store)
+    token = csrf_of(c.get("/login").text)
+    for _ in range(5):
+        r = c.post("/login", data={"username": "rita", "password": "wrong password", "csrf_token": token})
+        assert r.status_code == 401
+    # The right password is not even checked now.
+    r = c.post("/login", data={"username": "rita", "password": PASSWORDS["rita"], "csrf_token": token})
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) > 30
+    assert "coc_session" not in r.cookies
+    # Another user is not slowed down.
+    login(client_for(settings, store), "sam")
+    # Once the wait is over (the attempts are older), the right password works again.
+    from intake.store.web_models import LoginAttempt
+
+    with Session(store.engine) as s, s.begin():
+        s.execute(update(LoginAttempt).values(at=datetime.now(UTC) - timedelta(minutes=5)))
+    assert Users(store).wait_seconds("rita", max_failures=5, delay=60, window_minutes=15) == 0
+    login(client_for(settings, store), "rita")
+
+
+def test_session_cookie_flags_and_idle_timeout(tmp_path: Path) -> None:
+    settings = web_settings(tmp_path, "session_idle_minutes = 5\nsecure_cookies = true")
+    store = Store.from_settings(settings)
+    store.upgrade()
+    Users(store).add("sam", "supervisor", PASSWORDS["sam"])
+    c = TestClient(create_app(settings, store), follow_redirects=False, base_url="https://testserver")
+    token = csrf_of(c.get("/login").text)
+    r = c.post("/login", data={"username": "sam", "password": PASSWORDS["sam"], "csrf_token": token})
+    cookie = r.headers["set-cookie"].lower()
+    assert "coc_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie and "secure" in cookie
+    c.cookies.set("coc_session", r.cookies["coc_session"])
+    assert c.get("/").status_code == 200
+    with Session(store.engine) as s, s.begin():
+        s.execute(update(WebSession).values(last_seen_at=datetime.now(UTC) - timedelta(minutes=6)))
+    r = c.get("/")
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    store.dispose()
+
+
+def test_trusted_proxy_header_is_off_by_default_and_works_when_set(tmp_path: Path) -> None:
+    settings = web_settings(tmp_path)
+    store = Store.from_settings(settings)
+    store.upgrade()
+    Users(store).add("sam", "supervisor", PASSWORDS["sam"])
+    r = client_for(settings, store).get("/", headers={"X-Remote-User": "sam"})
+    assert r.status_code == 303
+    settings.web.trusted_proxy_user_header = "X-Remote-User"
+    c = client_for(settings, store)
+    assert c.get("/", headers={"X-Remote-User": "sam"}).status_code == 200
+    assert c.get("/", headers={"X-Remote-User": "nobody"}).status_code in (200, 303)  # cookie from before
+    assert client_for(settings, store).get("/", headers={"X-Remote-User": "nobody"}).status_code == 303
+    store.dispose()
+
+
+# -- correcting and deciding -----------------------------------------------------------------------------
+
+
+def test_correction_revalidates_and_the_trail_records_the_editor(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    rid = seed_request(store, valid_request(ssn=BAD_SSN))
+    rec = store.get_request(rid)
+    assert rec.state == "needs_review" and any(p["field"] == "worker.ssn" for p in rec.problems)
+    c = login(client_for(settings, store), "sam")
+    page = c.get(f"/requests/{rid}").text
+    token = csrf_of(page)
+    # The check endpoint re-validates without saving.
+    r = c.post(f"/requests/{rid}/check", data={"f:worker.ssn": "123-45-6789"}, headers={"X-CSRF-Token": token})
+    assert r.status_code == 200
+    assert not [p for p in r.json()["problems"] if p["field"] == "worker.ssn"]
+    r = c.post(f"/requests/{rid}/check", data={"f:assignment.end_date": "2020-01-01"}, headers={"X-CSRF-Token": token})
+    assert any(p["field"] == "assignment.end_date" for p in r.json()["problems"])
+    assert store.get_request(rid).fields["worker"]["ssn"] == BAD_SSN
+    # Saving.
+    r = c.post(f"/requests/{rid}/save", data={"csrf_token": token, "f:worker.ssn": "123 45 6789"})
+    assert r.status_code == 303
+    rec = store.get_request(rid)
+    assert rec.fields["worker"]["ssn"] == "123-45-6789" and rec.state == "corrected"
+    assert not any(p["field"] == "worker.ssn" for p in rec.problems)
+    assert rec.ssn_last4 == "6789"
+    ev = [e for e in store.events_of(request_id=rid) if e.kind == "field"]
+    assert [(e.actor, e.field, e.old, e.new) for e in ev] == [("sam", "worker.ssn", "***-**-3456", "***-**-6789")]
+    page = c.get(f"/requests/{rid}").text
+    assert "Audit trail" in page and "***-**-3456" in page
+    trail = page[page.index("Audit trail"):]
+    assert BAD_SSN not in trail and "123-45-6789" not in trail
+
+
+def test_accept_after_incomplete_sends_an_updated_received_reply(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    rid = seed_request(store, valid_request(ssn=BAD_SSN), sender="hr@acme.example.com")
+    rec = store.get_request(rid)
+    store.queue_reply(rec.submission_id, "incomplete", "email", "hr@acme.example.com", b"...")
+    c = login(client_for(settings, store), "rita")
+    token = csrf_of(c.get(f"/requests/{rid}").text)
+    r = c.post(f"/requests/{rid}/accept", data={"csrf_token": token})
+    assert r.status_code == 409 and "worker.ssn" in r.text  # a blocking problem is left
+    c.post(f"/requests/{rid}/save", data={"csrf_token": token, "f:worker.ssn": "123-45-6789"})
+    r = c.post(f"/requests/{rid}/accept", data={"csrf_token": token})
+    assert r.status_code == 303
+    assert store.get_request(rid).state == "accepted"
+    replies = [o for o in store.replies_of(rec.submission_id) if o.kind == "received"]
+    assert len(replies) == 1 and replies[0].request_id == rid and replies[0].recipient == "hr@acme.example.com"
+    text = body_of(replies[0].message)
+    assert "replaces our earlier one" in text and "123-45-6789" not in text and "***-**-6789" in text
+    # Accepting twice is refused and queues nothing more.
+    assert c.post(f"/requests/{rid}/accept", data={"csrf_token": token}).status_code == 409
+    assert len([o for o in store.replies_of(rec.submission_id) if o.kind == "received"]) == 1
+
+
+def test_approve_mails_the_confirmation_address_and_reject_mails_the_sender(web_store: tuple[Settings, Store]) -> None:  # noqa: F811,E501
+    settings, store = web_store
+    req = valid_request()
+    rid = seed_request(store, req)
+    c = login(client_for(settings, store), "sam")
+    token = csrf_of(c.get(f"/requests/{rid}").text)
+    assert c.post(f"/requests/{rid}/approve", data={"csrf_token": token}).status_code == 303
+    rec = store.get_request(rid)
+    assert rec.state == "approved"
+    approved = [o for o in store.replies_of_request(rid) if o.kind == "approved"]
+    assert [o.recipient for o in approved] == ["confirm@acme.example.com"]
+    text = body_of(approved[0].message)
+    assert req["worker"]["ssn"] not in text and f"***-**-{req['worker']['ssn'][-4:]}" in text
+    # Reject another one with a reason.
+    rid2 = seed_request(store, valid_request(seed=8, ssn=BAD_SSN), sender="boss@northwind.example.com")
+    r = c.post(f"/requests/{rid2}/reject", data={"csrf_token": token, "reason": ""})
+    assert r.status_code == 400 and store.get_request(rid2).state == "needs_review"
+    r = c.post(f"/requests/{rid2}/reject", data={"csrf_token": token, "reason": "The worker is not employed by you."})
+    assert r.status_code == 303 and store.get_request(rid2).state == "rejected"
+    rejected = [o for o in store.replies_of_request(rid2) if o.kind == "rejected"]
+    assert [o.recipient for o in rejected] == ["boss@northwind.example.com"]
+    assert "The worker is not employed by you." in body_of(rejected[0].message)
+    kinds = [(e.actor, e.kind, e.new) for e in store.events_of(request_id=rid2)]
+    assert ("sam", "state", "rejected") in kinds and ("sam", "reason", "The worker is not employed by you.") in kinds
+
+
+def test_not_a_request_and_possible_duplicates_with_merge(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    req = valid_request(ssn="123-45-6789")
+    a = seed_request(store, {**req, "confirmation_email": None}, state="needs_review")
+    b = seed_request(store, req, state="needs_review")
+    other = seed_request(store, valid_request(seed=9), state="needs_review")
+    assert [d.id for d in store.possible_duplicates(a)] == [b]
+    c = login(client_for(settings, store), "rita")
+    page = c.get(f"/requests/{a}").text
+    assert "Possible duplicates" in page and f"Merge {store.get_request(b).reference}" in page
+    token = csrf_of(page)
+    assert c.post(f"/requests/{a}/merge", data={"csrf_token": token, "other": str(other)}).status_code == 400
+    assert c.post(f"/requests/{a}/merge", data={"csrf_token": token, "other": str(b)}).status_code == 303
+    assert store.get_request(b).state == "not_a_request"
+    assert store.get_request(a).fields["confirmation_email"] == "confirm@acme.example.com"
+    assert any(e.kind == "merged" and e.actor == "rita" for e in store.events_of(request_id=a))
+    assert c.post(f"/requests/{other}/not-a-request", data={"csrf_token": token}).status_code == 303
+    assert store.get_request(other).state == "not_a_request"
+
+
+def test_queue_orders_filters_and_searches(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    ok = seed_request(store, valid_request(seed=1))
+    bad = seed_request(store, valid_request(seed=2, ssn=BAD_SSN))
+    fr = seed_request(store, valid_request(seed=3, changes={"assignment.country": "FR",
+                                                             "assignment.work_address.country": "FR"}))
+    assert [r.request.id for r in store.queue()][:1] == [bad]  # needs review first
+    assert [r.request.id for r in store.queue(states=["accepted"])] == [ok, fr]
+    assert [r.request.id for r in store.queue(search="3456")] == [bad]
+    assert [r.request.id for r in store.queue(search=store.get_request(fr).reference)] == [fr]
+    assert [r.request.id for r in store.queue(country="fr")] == [fr]
+    assert [r.request.id for r in store.queue(problem_code="invalid")] == [bad]
+    assert store.queue(channels=["fax"]) == []
+    c = login(client_for(settings, store), "rita")
+    html = c.get("/", params={"q": "3456"}).text
+    assert store.get_request(bad).reference in html and store.get_request(ok).reference not in html
+    assert "needs review: <strong>1</strong>" in html
+    html = c.get("/", params={"state": "accepted", "channel": "smtp"}).text
+    assert store.get_request(ok).reference in html and store.get_request(bad).reference not in html
+
+
+# -- API -----------------------------------------------------------------------------------------------
+
+
+def test_api_lists_fetches_and_marks_exported_with_a_token(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    req = valid_request()
+    rid = seed_request(store, req)
+    store.set_request_state(rid, "approved", actor="sam")
+    ref = store.get_request(rid).reference
+    token = Users(store).add_token("certificates")
+    c = client_for(settings, store)
+    assert c.get("/api/v1/requests", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    h = {"Authorization": f"Bearer {token}"}
+    listed = c.get("/api/v1/requests", headers=h).json()
+    assert [r["reference"] for r in listed] == [ref] and listed[0]["request"]["worker"]["ssn"] == req["worker"]["ssn"]
+    assert c.get(f"/api/v1/requests/{ref}", headers=h).json()["exported"] is False
+    assert c.post(f"/api/v1/requests/{ref}/exported", headers=h).json() == {"reference": ref, "exported": True}
+    assert c.get("/api/v1/requests", headers=h, params={"exported": "false"}).json() == []
+    assert c.get("/api/v1/requests/COC-2026-999999", headers=h).status_code == 404
+    # A staff session is no API token.
+    s = login(client_for(settings, store), "sam")
+    assert s.get("/api/v1/requests").status_code == 401
+    schema = c.get("/api/openapi.json").json()
+    assert "/api/v1/requests" in schema["paths"] and "/requests/{rid}" not in schema["paths"]
+
+
+def test_admin_manages_users_reviewer_does_not(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    r = login(client_for(settings, store), "rita")
+    assert r.get("/users").status_code == 403
+    a = login(client_for(settings, store), "ada")
+    token = csrf_of(a.get("/users").text)
+    html = a.post("/users", data={"csrf_token": token, "action": "add", "name": "newbie", "role": "reviewer"}).text
+    assert "One-time password:" in html
+    password = re.search(r"One-time password: (\S+)</p>", html)
+    assert password
+    login(client_for(settings, store), "newbie", password.group(1))
+    a.post("/users", data={"csrf_token": token, "action": "disable", "name": "newbie"})
+    assert Users(store).get("newbie").disabled  # type: ignore[union-attr]
