@@ -74,7 +74,7 @@ class Gateway:
         if s.web.enabled:
             from intake.web.server import WebThread
 
-            web = WebThread(s)
+            web = WebThread(s, self.store)
             web.start()
             self._stoppers.append(web.stop)
 

@@ -1,0 +1,160 @@
+"""The review page in Debian's Chromium (Playwright) against the real `coc-intake run`.
+
+A faxed request with an impossible SSN arrives in the fax folder, the pipeline sends it to review,
+a supervisor logs in, corrects the SSN, accepts and approves; the *approved* mail reaches the SMTP
+sink with the SSN masked. axe-core checks the queue and the request page; screenshots are saved
+under artifacts/.
+"""
+
+from __future__ import annotations
+
+import random
+from email import message_from_bytes
+from email.policy import default as default_policy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from intake.settings import load_settings
+from intake.store import Store
+from intake.web.review import blocking
+from intake.web.users import Users
+from tests import faxgen
+from tests.browser import ARTIFACTS, AXE, CHROMIUM, launch_chromium, run_axe
+from tests.gateway import GatewayProcess, wait_for, write_config
+from tests.servers import SmtpSink, free_port, smtp_sink, wait_for_port  # noqa: F401
+from tests.synth import flat, make_request
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")
+PASSWORD = "supervisor-pass-1"
+
+
+@pytest.fixture
+def gateway(tmp_path: Path, smtp_sink: SmtpSink) -> Any:  # noqa: F811
+    port = free_port()
+    config = write_config(tmp_path, dovecot=None, sink=smtp_sink, workers=1,
+                          extra=f"\n[web]\nport = {port}\n")
+    store = Store.from_settings(load_settings(config))
+    store.upgrade()
+    Users(store).add("sam", "supervisor", PASSWORD)
+    store.dispose()
+    gw = GatewayProcess(tmp_path, config)
+    gw.start()
+    wait_for_port("127.0.0.1", port, timeout=30)
+    try:
+        yield gw, f"http://127.0.0.1:{port}"
+    finally:
+        gw.stop()
+
+
+def _subject(content: bytes) -> str:
+    return str(message_from_bytes(content, policy=default_policy)["Subject"] or "")
+
+
+def test_fax_review_correct_accept_approve_in_chromium(gateway: Any, smtp_sink: SmtpSink) -> None:  # noqa: F811
+    from playwright.sync_api import sync_playwright
+
+    gw, base = gateway
+    rng = random.Random(4711)
+    req = make_request(rng, kind="employee", country="DE")
+    truth = dict(flat(req))
+    good_ssn = truth["worker.ssn"]
+    bad = dict(req, worker=dict(req["worker"], ssn="666" + good_ssn[3:]))
+    req["confirmation_email"] = truth["confirmation_email"] = "confirm@acme.example.com"
+    bad["confirmation_email"] = "confirm@acme.example.com"
+    inbox = gw.settings.fax_inbox
+    tmp = inbox / "fax_+12085550142_20261125T101400.tif.part"
+    tmp.write_bytes(faxgen.tiff_bytes(faxgen.fax_request(bad, rng, "fine")))
+    tmp.rename(inbox / "fax_+12085550142_20261125T101400.tif")
+
+    store = gw.store()
+    rows = wait_for(lambda: store.queue(channels=["fax"]), timeout=180)
+    assert rows, gw.tail()
+    rec = rows[0].request
+    assert rec.state == "needs_review" and any(p.get("field") == "worker.ssn" for p in rec.problems)
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, bypass_csp=AXE.exists())
+        page = context.new_page()
+        page.goto(f"{base}/")
+        assert "/login" in page.url
+        page.fill("#username", "sam")
+        page.fill("#password", PASSWORD)
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{base}/")
+        assert rec.reference in page.content()
+        page.screenshot(path=str(ARTIFACTS / "web-queue.png"), full_page=True)
+        if AXE.exists():
+            assert run_axe(page) == []
+
+        page.click(f"text={rec.reference}")
+        page.wait_for_selector("#fields-form")
+        page.wait_for_function("() => Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+        page.screenshot(path=str(ARTIFACTS / "web-request.png"), full_page=True)
+        if AXE.exists():
+            assert run_axe(page) == []
+
+        # Keyboard: Alt+N moves to the next field, focus is visible, Alt+P goes to a field with a problem.
+        page.focus('input[name="f:request_type"]')
+        page.keyboard.press("Alt+n")
+        focused = page.evaluate("() => document.activeElement.name")
+        assert focused and focused != "f:request_type"
+        outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+        assert outline not in ("", "none")
+        page.keyboard.press("Alt+p")
+        assert page.evaluate("() => document.activeElement.getAttribute('aria-invalid')") == "true"
+
+        # Clicking "Show" for a field outlines its box in the source (when it has one).
+        if page.locator("button.show-box").count():
+            page.locator("button.show-box").first.click()
+            assert page.locator(".box.active").count() == 1
+
+        # Correct the SSN: the page re-validates on the server at once, before saving.
+        ssn_input = page.locator('input[name="f:worker.ssn"]')
+        ssn_input.fill(good_ssn)
+        ssn_input.dispatch_event("change")
+        page.wait_for_function(
+            "() => document.querySelectorAll('ul.problems[data-path=\"worker.ssn\"] li').length === 0")
+        # Anything else OCR got wrong enough to block is set to what was written.
+        fix = {"f:confirmation_email": truth["confirmation_email"]}
+        current = store.get_request(rec.id)
+        for problem in blocking(current.problems):
+            path = str(problem.get("field") or "")
+            if path and path != "worker.ssn" and path in truth:
+                fix[f"f:{path}"] = truth[path]
+        for name, value in fix.items():
+            if page.locator(f'input[name="{name}"]').count():
+                page.fill(f'input[name="{name}"]', value)
+        page.focus('input[name="f:worker.ssn"]')
+        page.keyboard.press("Control+s")
+        page.wait_for_selector("text=Corrections saved.")
+        saved = store.get_request(rec.id)
+        assert saved.fields["worker"]["ssn"] == good_ssn, saved.problems
+        assert blocking(saved.problems) == [], saved.problems
+
+        page.click("#accept")
+        page.wait_for_selector("text=Accepted")
+        page.click("#approve")
+        page.wait_for_selector("text=Approved.")
+        page.screenshot(path=str(ARTIFACTS / "web-request-approved.png"), full_page=True)
+        trail = page.inner_text("table.trail")
+        assert "sam" in trail and "worker.ssn" in trail and good_ssn not in trail
+        browser.close()
+
+    def approved() -> list[Any]:
+        return [m for m in smtp_sink.received() if _subject(m.content).startswith(("Approved", "Re:"))
+                and "approved" in m.content.decode("utf-8", "replace").lower()
+                and "confirm@acme.example.com" in m.rcpt_tos]
+
+    mails = wait_for(approved, timeout=60)
+    assert mails, [(_subject(m.content), m.rcpt_tos) for m in smtp_sink.received()]
+    text = mails[0].content.decode("utf-8", "replace")
+    assert good_ssn not in text and f"***-**-{good_ssn[-4:]}" in text
+    final = store.get_request(rec.id)
+    assert final.state == "approved"
+    edits = [e for e in store.events_of(request_id=rec.id) if e.kind == "field" and e.field == "worker.ssn"]
+    assert edits and edits[0].actor == "sam" and edits[0].new == f"***-**-{good_ssn[-4:]}"
+    store.dispose()
