@@ -18,6 +18,7 @@ from PIL import Image, ImageSequence, UnidentifiedImageError
 from parsers import form_zones, ocr
 from parsers.layout import Line, Word, lines_from_words
 from parsers.types import Candidate, Extraction, Limits, Part, PartProblem
+from parsers.values import parse_ein, parse_ssn
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,33 @@ def _page_candidates(lines: list[Line], part: Part, page: int, sure: set[str]) -
     return _find(lines, part, "ocr", page, sure)
 
 
+_REREAD = {"worker.ssn": parse_ssn, "employer.ein": parse_ein}
+
+
+def _second_reading(frame: Image.Image, cands: list[Candidate], limits: Limits) -> list[Candidate]:
+    """Re-read doubted SSNs and EINs digits-only; a different reading keeps the value flagged.
+
+    A number the first reading could not make valid ("832-003-2537") often comes out right when
+    its box is read again with only digits allowed; the value is then the second reading, still
+    marked uncertain, since two readings disagreed.
+    """
+    out: list[Candidate] = []
+    for c in cands:
+        parse = _REREAD.get(c.field)
+        box = c.provenance.box
+        if parse is None or box is None or (c.uncertain is None and c.confidence >= ocr.LOW_CONFIDENCE):
+            out.append(c)
+            continue
+        second = parse(ocr.reread_digits(frame, box, limits=limits))
+        if second is None or second == c.value:
+            out.append(c)
+            continue
+        out.append(c.model_copy(update={
+            "value": second,
+            "uncertain": "two OCR readings of this number differ; the digits-only one is shown"}))
+    return out
+
+
 def parse_image(part: Part, limits: Limits) -> Extraction:
     """Candidates read by OCR from every page of an image file (one request per file)."""
     out = Extraction(part=part.name, media_type=part.media_type)
@@ -95,9 +123,19 @@ def parse_image(part: Part, limits: Limits) -> Extraction:
         out.records.extend(r for r in form_records if r)
         numbers = [n for n in range(1, len(frames) + 1) if n - 1 not in ours]
         results = ocr.read_pages([frames[n - 1] for n in numbers], limits) if numbers else []
+        record, texts = _read(part, frames, numbers, results, limits, out)
     finally:
         for frame in frames:
             frame.close()
+    out.text = "\n\f\n".join(texts)
+    if record:
+        out.records.append(record)
+    return out
+
+
+def _read(part: Part, frames: list[Image.Image], numbers: list[int], results: list[list[Word] | ocr.OcrError],
+          limits: Limits, out: Extraction) -> tuple[list[Candidate], list[str]]:
+    """One record from the OCRed pages; a page OCR could not read becomes a problem in `out`."""
     record: list[Candidate] = []
     texts: list[str] = []
     sure: set[str] = set()
@@ -113,9 +151,6 @@ def parse_image(part: Part, limits: Limits) -> Extraction:
         if not words:
             continue
         found, text = _page_candidates(lines_from_words(words), part, number, sure)
-        record.extend(found)
+        record.extend(_second_reading(frames[number - 1], found, limits))
         texts.append(text)
-    out.text = "\n\f\n".join(texts)
-    if record:
-        out.records.append(record)
-    return out
+    return record, texts

@@ -290,3 +290,27 @@ def ocr_pages(images: Sequence[Image.Image], limits: Limits | None = None, *,
             raise result
         out.append(result)
     return out
+
+
+def reread_digits(image: Image.Image, box: Box, *, limits: Limits | None = None) -> str:
+    """A second reading of one number (SSN, EIN) on its own: psm 7, digits and dashes only.
+
+    `box` is a candidate's box from `ocr_page` (fractions of the deskewed page). Used on numbers
+    the first reading doubted; when the two readings disagree the candidate stays flagged.
+    """
+    limits = limits or Limits()
+    arr, _ = _prepare_array(image)
+    h, w = arr.shape
+    pad_x, pad_y = round(0.01 * w), round(0.004 * h)
+    x0, y0 = max(0, round(box.x0 * w) - pad_x), max(0, round(box.y0 * h) - pad_y)
+    x1, y1 = min(w, round(box.x1 * w) + pad_x), min(h, round(box.y1 * h) + pad_y)
+    if x1 <= x0 or y1 <= y0:
+        return ""
+    crop = Image.fromarray(np.pad(arr[y0:y1, x0:x1], 20, constant_values=255), mode="L")
+    config = f"--psm 7 --dpi {TARGET_DPI} -c tessedit_char_whitelist={DIGITS_WHITELIST}"
+    try:
+        text: str = pytesseract.image_to_string(crop, lang="eng", config=config,
+                                                timeout=limits.ocr_seconds_per_page)
+    except RuntimeError:  # a second opinion only: no reading is no harm
+        return ""
+    return text.strip()

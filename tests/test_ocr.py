@@ -268,3 +268,21 @@ def test_unknown_dpi_is_guessed_from_the_page_width() -> None:
     assert ocr.prepare(big).size == (2550, 3300)  # 600 dpi scans are read at 300
     words = ocr.ocr_page(big, page=1, limits=Limits())
     assert "123-45-6789" in [w.text for w in words]
+
+
+def test_second_digits_only_reading_replaces_a_doubted_number_but_keeps_it_flagged() -> None:
+    from parsers.image import _second_reading
+    from parsers.types import Provenance
+
+    page = fax(render_page(["Social Security number: 832-03-2537"]), resolution="normal", skew_deg=1.0)
+    words = ocr.ocr_page(page, page=1, limits=Limits())
+    ssn_box = next(w.box for w in words if "2537" in w.text)
+    assert ssn_box is not None
+    assert ocr.reread_digits(page, ssn_box) == "832-03-2537"
+    prov = Provenance(part="fax", page=1, box=ssn_box, method="ocr")
+    doubted = Candidate(field="worker.ssn", value="832-003-2537", raw="832-003-2537", confidence=0.4,
+                        provenance=prov, uncertain="not an SSN")
+    sure = doubted.model_copy(update={"value": "832-03-2537", "confidence": 0.95, "uncertain": None})
+    fixed, kept = _second_reading(page, [doubted, sure], Limits())
+    assert fixed.value == "832-03-2537" and fixed.uncertain is not None  # right now, still flagged
+    assert kept == sure  # a confident reading is not read twice
