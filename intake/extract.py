@@ -111,6 +111,10 @@ def finish(merged: MergedRequest, *, today: date | None = None) -> RequestResult
     values = dict(merged.values)
     if "request_type" not in values and ("employer.name" in values or "employer.ein" in values):
         values["request_type"] = "employee"  # a request that names an employer is an employee's
+    for prefix in ("employer.address", "worker.address"):
+        # Both are U.S. addresses by definition (domain.md); a form or sheet rarely says so.
+        if any(k.startswith(prefix + ".") for k in values) and f"{prefix}.country" not in values:
+            values[f"{prefix}.country"] = "US"
     request, build_problems = build_request(values)
     for p in build_problems:
         p.help = help_for(p.field)

@@ -796,6 +796,23 @@ def fix_place(raw: str) -> str:
     return f"{m[1]}, {repairs.pop()}" if len(repairs) == 1 else text
 
 
+# Company-form suffixes OCR gets wrong in a fixed way (letters read as digits). The shapes on the
+# left never occur in a company name as typed, so the repair cannot change a right value.
+_COMPANY_REPAIRS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\b(Sp\.?\s*z)\s*[0oO][.,]\s*[0oO][.,]?(?=\s|$)"), r"\1 o.o."),
+    (re.compile(r"\bS\.\s?r\.\s?[1lI|]\.(?=\s|$)"), "S.r.l."),
+    (re.compile(r"\bB[.,]\s?V[.,](?=\s|$)"), "B.V."),
+    (re.compile(r"\bGmb[Hh]\b|\bGrnbH\b|\bGmbll\b"), "GmbH"),
+]
+
+
+def fix_company(text: str) -> str:
+    """Undo the OCR slips that company-form suffixes suffer ("Sp. z 0.0." -> "Sp. z o.o.")."""
+    for pattern, repl in _COMPANY_REPAIRS:
+        text = pattern.sub(repl, text)
+    return text
+
+
 def normalize(field: str, raw: str) -> tuple[list[tuple[str, str]], str | None]:
     """Canonical (field, value) pairs for a raw value read for `field`, and why it failed, if it did.
 
@@ -868,6 +885,8 @@ def normalize(field: str, raw: str) -> tuple[list[tuple[str, str]], str | None]:
         return [(field, fix_place(text))], None
     if field in ("worker.first_name", "worker.middle_name", "worker.last_name"):
         return [(field, _initial(text))], None
+    if field in ("employer.name", "assignment.host_name"):
+        return [(field, fix_company(text))], None
     if field in _ADDRESS_FIELDS:
         default = "US" if field != "assignment.work_address" else None
         addr = parse_address(text, default_country=default)

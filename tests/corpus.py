@@ -56,7 +56,7 @@ def pdf_text_docs(n: int, rng: random.Random) -> Iterator[Doc]:
     for i in range(n):
         req = make_request(rng)
         data = docgen.letter_pdf(req, rng, styles[i % len(styles)])  # type: ignore[arg-type]
-        yield Doc(f"letter-{i:02d}.pdf", data, "pdf_text", [_truth(req)])
+        yield Doc(f"letter-{i:02d}.pdf", data, "pdf_text", [_truth(req, set())])
 
 
 def pdf_form_docs(n: int, rng: random.Random) -> Iterator[Doc]:
@@ -141,7 +141,7 @@ def prose_docs(n: int, rng: random.Random) -> Iterator[Doc]:
     for i in range(n):
         req = make_request(rng, kind="employee")
         data = docgen.letter_pdf(req, rng, "prose")
-        yield Doc(f"prose-{i:02d}.pdf", data, "prose", [_truth(req)])
+        yield Doc(f"prose-{i:02d}.pdf", data, "prose", [_truth(req, set())])
 
 
 def corpus(seed: int = 2026, *, mails: int = 12, letters: int = 9, forms: int = 8, faxes: int = 20,
