@@ -26,7 +26,6 @@ from tests.gateway import GatewayProcess, wait_for, write_config
 from tests.servers import SmtpSink, free_port, smtp_sink, wait_for_port  # noqa: F401
 from tests.synth import flat, make_request
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")
 PASSWORD = "supervisor-pass-1"
 
 
@@ -55,6 +54,9 @@ def _subject(content: bytes) -> str:
 def test_fax_review_correct_accept_approve_in_chromium(gateway: Any, smtp_sink: SmtpSink) -> None:  # noqa: F811
     from playwright.sync_api import sync_playwright
 
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run scripts/setup"
+    assert AXE.exists(), "axe-core is missing: run scripts/setup"
+
     gw, base = gateway
     rng = random.Random(4711)
     req = make_request(rng, kind="employee", country="DE")
@@ -77,7 +79,7 @@ def test_fax_review_correct_accept_approve_in_chromium(gateway: Any, smtp_sink: 
 
     with sync_playwright() as p:
         browser = launch_chromium(p)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000}, bypass_csp=AXE.exists())
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
         page.goto(f"{base}/")
         assert "/login" in page.url
@@ -87,15 +89,13 @@ def test_fax_review_correct_accept_approve_in_chromium(gateway: Any, smtp_sink: 
         page.wait_for_url(f"{base}/")
         assert rec.reference in page.content()
         page.screenshot(path=str(ARTIFACTS / "web-queue.png"), full_page=True)
-        if AXE.exists():
-            assert run_axe(page) == []
+        assert run_axe(page) == []
 
         page.click(f"text={rec.reference}")
         page.wait_for_selector("#fields-form")
         page.wait_for_function("() => Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
         page.screenshot(path=str(ARTIFACTS / "web-request.png"), full_page=True)
-        if AXE.exists():
-            assert run_axe(page) == []
+        assert run_axe(page) == []
 
         # Keyboard: Alt+N moves to the next field, focus is visible, Alt+P goes to a field with a problem.
         page.focus('input[name="f:request_type"]')
