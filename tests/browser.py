@@ -51,7 +51,8 @@ def add_staff(store: Store) -> None:
 
 
 def seed_request(store: Store, req: dict[str, Any], *, channel: str = "smtp", sender: str = "hr@acme.example.com",
-                 raw: bytes | None = None, state: str | None = None) -> int:
+                 raw: bytes | None = None, state: str | None = None, provenance: dict[str, Any] | None = None,
+                 parts: list[dict[str, Any]] | None = None) -> int:
     """Store a submission with one request as the pipeline would have; returns the request id."""
     values = {k: v for k, v in flat_values(req).items() if v}
     request, problems = check(values)
@@ -61,12 +62,13 @@ def seed_request(store: Store, req: dict[str, Any], *, channel: str = "smtp", se
     sub_id, _ = store.store_submission(Incoming(channel=channel, raw=raw, sender=sender,  # type: ignore[arg-type]
                                                 received_at=datetime.now(UTC)))
     item = {"request": request.model_dump(mode="json"), "problems": [p.model_dump(mode="json") for p in problems],
-            "confidence": {"worker.ssn": 0.95}, "provenance": {}}
+            "confidence": {"worker.ssn": 0.95}, "provenance": provenance or {}}
     if state:
         item["state"] = state
     else:
         item["status"] = "needs_review" if problems else "valid"
-    result = {"parts": [{"name": "body", "media_type": "text/plain", "pages": 0, "text": "Please find the request."}]}
+    result = {"parts": parts or [{"name": "body", "media_type": "text/plain", "pages": 0,
+                                  "text": "Please find the request."}]}
     recs = store.mark_extracted(sub_id, result, [item])
     return recs[0].id
 

@@ -8,6 +8,7 @@ from email import message_from_bytes
 from email.policy import default as default_policy
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -18,6 +19,8 @@ from intake.store.web_models import WebSession
 from intake.web.app import create_app
 from intake.web.users import Users
 from tests.browser import PASSWORDS, seed_request, valid_request, web_settings, web_store  # noqa: F401
+
+pytest_plugins = ["tests.store_fixtures"]
 
 BAD_SSN = "666-12-3456"  # area 666 is never valid
 
@@ -327,3 +330,142 @@ def test_admin_manages_users_reviewer_does_not(web_store: tuple[Settings, Store]
     login(client_for(settings, store), "newbie", password.group(1))
     a.post("/users", data={"csrf_token": token, "action": "disable", "name": "newbie"})
     assert Users(store).get("newbie").disabled  # type: ignore[union-attr]
+
+
+# -- source pages ---------------------------------------------------------------------------------------
+
+
+def test_page_images_render_and_hide_the_ssn_box_from_reviewers(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    import io
+    import random as _random
+
+    import numpy as np
+    from PIL import Image
+
+    from tests import faxgen
+
+    settings, store = web_store
+    req = valid_request(seed=11)
+    tiff = faxgen.tiff_bytes(faxgen.fax_request(req, _random.Random(3), "fine"))
+    box = {"x0": 0.1, "y0": 0.1, "x1": 0.5, "y1": 0.2}
+    rid = seed_request(store, req, channel="fax", sender="+12085550142", raw=tiff,
+                       provenance={"worker.ssn": {"part": "fax", "page": 1, "box": box, "method": "ocr"}},
+                       parts=[{"name": "fax", "media_type": "image/tiff", "pages": 1, "text": ""}])
+    url = f"/requests/{rid}/parts/0/pages/1.png"
+
+    def region_mean(png: bytes) -> float:
+        im = Image.open(io.BytesIO(png)).convert("L")
+        w, h = im.size
+        crop = im.crop((int(0.12 * w), int(0.12 * h), int(0.48 * w), int(0.18 * h)))
+        return float(np.asarray(crop).mean())
+
+    sup = login(client_for(settings, store), "sam").get(url)
+    rev = login(client_for(settings, store), "rita").get(url)
+    assert sup.status_code == rev.status_code == 200
+    assert sup.content.startswith(b"\x89PNG") and rev.content.startswith(b"\x89PNG")
+    assert region_mean(sup.content) > 150  # mostly white paper
+    assert region_mean(rev.content) < 60  # painted over
+    page = login(client_for(settings, store), "rita").get(f"/requests/{rid}").text
+    assert 'id="box-worker.ssn"' in page and 'class="show-box"' in page
+    assert login(client_for(settings, store), "rita").get(f"/requests/{rid}/parts/0/pages/9.png").status_code == 404
+    assert login(client_for(settings, store), "rita").get(f"/requests/{rid}/parts/5/pages/1.png").status_code == 404
+    cached = list((settings.paths.var / "cache" / "pages").rglob("*.png"))
+    assert len(cached) == 2
+    digits = re.sub(r"\D", "", req["worker"]["ssn"])
+    assert all(re.fullmatch(r"[0-9a-f]{64}\.png", p.name) and digits not in p.name for p in cached)
+
+
+def test_render_png_reads_pdf_pages() -> None:
+    from intake.web.pages import render_png
+    from tests.docgen import simple_pdf
+
+    pdf = simple_pdf(["Worker name: Jane Doe"], pages=2)
+    png = render_png(pdf, "application/pdf", 2)
+    assert png.startswith(b"\x89PNG")
+    with pytest.raises(ValueError):
+        render_png(pdf, "application/pdf", 3)
+    with pytest.raises(ValueError):
+        render_png(b"not a pdf", "application/pdf", 1)
+
+
+def test_next_request_goes_through_the_open_queue(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    a = seed_request(store, valid_request(seed=1, ssn=BAD_SSN))
+    b = seed_request(store, valid_request(seed=2, ssn=BAD_SSN))
+    seed_request(store, valid_request(seed=3))  # accepted: not in the open queue
+    c = login(client_for(settings, store), "rita")
+    assert c.get(f"/requests/{a}/next").headers["location"] == f"/requests/{b}"
+    assert c.get(f"/requests/{b}/next").headers["location"] == "/"
+
+
+# -- command line and schema --------------------------------------------------------------------------
+
+
+def test_users_command_adds_lists_disables_and_makes_tokens(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from intake.cli import main
+
+    settings = web_settings(tmp_path)
+    cfg = str(tmp_path / "web.toml")
+    assert main(["--config", cfg, "users", "add", "bob", "--role", "supervisor", "--generate"]) == 0
+    out = capsys.readouterr().out
+    password = re.search(r"one-time password: (\S+)", out)
+    assert password and "user bob added (supervisor)" in out
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-long-password\n"))
+    assert main(["--config", cfg, "users", "add", "carol", "--password-stdin"]) == 0
+    assert main(["--config", cfg, "users", "add", "carol", "--generate"]) == 2  # exists
+    with pytest.raises(SystemExit):
+        main(["--config", cfg, "users", "add", "dan", "--role", "boss", "--generate"])
+    capsys.readouterr()
+    assert main(["--config", cfg, "users", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "bob\tsupervisor\tactive" in listing and "carol\treviewer\tactive" in listing
+    assert main(["--config", cfg, "users", "disable", "carol"]) == 0
+    assert main(["--config", cfg, "users", "token", "certificates"]) == 0
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    store = Store.from_settings(settings)
+    users = Users(store)
+    assert users.authenticate("bob", password.group(1)) is not None
+    assert users.authenticate("carol", "a-long-password") is None  # disabled
+    assert users.token_role(token) == ("certificates", "export")
+    store.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migration_0002_matches_the_web_models(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from intake.store.models import Base
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}" if backend == "sqlite" else request.getfixturevalue("pg_url")
+    store = Store(url)
+    store.upgrade()
+    assert {"users", "web_sessions", "api_tokens", "login_attempts"} <= set(store.table_names())
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    mine = {"users", "web_sessions", "api_tokens", "login_attempts"}
+
+    def table_of(d: object) -> str:
+        item = d[0] if isinstance(d, list) else d
+        for x in item[1:] if isinstance(item, tuple) else ():
+            name = getattr(x, "name", None) if not isinstance(x, str) else None
+            table = getattr(x, "table", None)
+            if table is not None:
+                return str(table.name)
+            if name in mine:
+                return str(name)
+            if isinstance(x, str) and x in mine:
+                return x
+        return ""
+
+    assert [d for d in diff if table_of(d) in mine] == []
+    from intake.store import migrate
+
+    migrate.downgrade(store.engine, "0001")
+    assert not mine & set(store.table_names())
+    store.upgrade()
+    assert mine <= set(store.table_names())
+    store.dispose()

@@ -399,8 +399,16 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         parts = source_parts(sub, settings.limits)
         if not 0 <= part < len(parts) or not parts[part].is_image:
             raise HTTPException(404, "no such page")
+        hide = []
+        if not info.account.sees_full_ssn:
+            # Reviewers see SSNs masked, on the page image too: the box it was read from is painted over.
+            prov = (rec.provenance or {}).get(review.SSN_PATH) or {}
+            box = prov.get("box")
+            here = str(prov.get("part")) == parts[part].name or len(parts) == 1
+            if box and here and int(prov.get("page") or 1) == pageno:
+                hide.append({k: float(box[k]) for k in ("x0", "y0", "x1", "y1")})
         try:
-            png = cached_png(cache_dir, sub, parts[part], pageno)
+            png = cached_png(cache_dir, sub, parts[part], pageno, hide=hide)
         except ValueError:
             raise HTTPException(404, "no such page") from None
         return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})

@@ -133,13 +133,43 @@ def render_png(
     return buf.getvalue()
 
 
-def cached_png(cache_dir: Path, sub: SubmissionRecord, part: SourcePart, page: int) -> bytes:
-    """`render_png` through a file cache keyed by the submission's hash, part and page."""
-    key = hashlib.sha256(f"{sub.sha256}:{part.index}:{page}:{RENDER_WIDTH}".encode()).hexdigest()
+def redact(png: bytes, boxes: list[dict[str, float]], margin: float = 0.01) -> bytes:
+    """The page with each box (page fractions) painted over: what a reviewer may see of an SSN."""
+    from PIL import Image, ImageDraw
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    draw = ImageDraw.Draw(image)
+    w, h = image.size
+    for b in boxes:
+        draw.rectangle(
+            (
+                max(0, (b["x0"] - margin) * w),
+                max(0, (b["y0"] - margin) * h),
+                min(w, (b["x1"] + margin) * w),
+                min(h, (b["y1"] + margin) * h),
+            ),
+            fill=(40, 40, 40),
+        )
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def cached_png(
+    cache_dir: Path, sub: SubmissionRecord, part: SourcePart, page: int, *, hide: list[dict[str, float]] | None = None
+) -> bytes:
+    """`render_png` through a file cache keyed by the submission's hash, part, page and what is hidden.
+
+    The file name is a hash: nothing read from the page (no SSN) ever appears in it.
+    """
+    hidden = ";".join(f"{b['x0']:.4f},{b['y0']:.4f},{b['x1']:.4f},{b['y1']:.4f}" for b in hide or [])
+    key = hashlib.sha256(f"{sub.sha256}:{part.index}:{page}:{RENDER_WIDTH}:{hidden}".encode()).hexdigest()
     path = cache_dir / key[:2] / f"{key}.png"
     if path.exists():
         return path.read_bytes()
     png = render_png(part.data, part.media_type, page)
+    if hide:
+        png = redact(png, hide)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_bytes(png)
