@@ -172,7 +172,7 @@ def _cmd_users(args: argparse.Namespace) -> int:
                     return EXIT_USAGE
             else:
                 password, shown = generate_password(), True
-            account = users.add(args.name, args.role, password)
+            account = users.add(args.name, args.role, password, must_change=shown)
             print(f"user {account.name} added ({account.role})")
             if shown:
                 print(f"one-time password: {password}")

@@ -327,8 +327,21 @@ def test_admin_manages_users_reviewer_does_not(web_store: tuple[Settings, Store]
     assert "One-time password:" in html
     password = re.search(r"One-time password: (\S+)</p>", html)
     assert password
-    login(client_for(settings, store), "newbie", password.group(1))
+    n = login(client_for(settings, store), "newbie", password.group(1))
+    # A one-time password: every page leads to the password change until it is done.
+    assert n.get("/").headers["location"] == "/account/password"
+    form = n.get("/account/password").text
+    ntoken = csrf_of(form)
+    r = n.post("/account/password", data={"csrf_token": ntoken, "current_password": "wrong",
+                                           "new_password": "my-own-password", "repeat_password": "my-own-password"})
+    assert r.status_code == 400 and "current password is wrong" in r.text
+    r = n.post("/account/password", data={"csrf_token": ntoken, "current_password": password.group(1),
+                                           "new_password": "my-own-password", "repeat_password": "my-own-password"})
+    assert r.status_code == 303
+    assert n.get("/").status_code == 200
+    assert Users(store).authenticate("newbie", "my-own-password") is not None
     a.post("/users", data={"csrf_token": token, "action": "disable", "name": "newbie"})
+    assert n.get("/").status_code == 303  # a disabled user's session ends
     assert Users(store).get("newbie").disabled  # type: ignore[union-attr]
 
 

@@ -65,6 +65,10 @@ class LoginRequired(Exception):
     pass
 
 
+class PasswordChangeRequired(Exception):
+    """The account logged in with a one-time password: nothing but changing it until it is changed."""
+
+
 # -- API models --------------------------------------------------------------------------------------
 
 
@@ -171,10 +175,16 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 info = users.session(token, idle_minutes=web.session_idle_minutes)
         return info
 
+    @app.exception_handler(PasswordChangeRequired)
+    async def _change_required(request: Request, exc: PasswordChangeRequired) -> Response:
+        return RedirectResponse("/account/password", status_code=303)
+
     def staff(request: Request) -> SessionInfo:
         info = session_of(request)
         if info is None:
             raise LoginRequired()
+        if info.account.must_change and request.url.path not in ("/account/password", "/logout"):
+            raise PasswordChangeRequired()
         return info
 
     Staff = Annotated[SessionInfo, Depends(staff)]
@@ -263,6 +273,31 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         resp = RedirectResponse("/login", status_code=303)
         resp.delete_cookie(SESSION_COOKIE)
         return resp
+
+    @app.get("/account/password", include_in_schema=False)
+    def password_page(request: Request, info: Staff) -> Response:
+        return page(request, "password.html.j2", info, error="")
+
+    @app.post("/account/password", include_in_schema=False)
+    async def change_password(request: Request, info: Staff) -> Response:
+        from intake.web.users import UserError
+
+        form = await checked_form(request, info)
+        new = str(form.get("new_password") or "")
+        error = ""
+        if not users.check_password(info.account.name, str(form.get("current_password") or "")):
+            error = "The current password is wrong."
+        elif new != str(form.get("repeat_password") or ""):
+            error = "The two new passwords differ."
+        else:
+            try:
+                users.set_password(info.account.name, new, keep_session=request.cookies.get(SESSION_COOKIE))
+            except UserError as exc:
+                error = str(exc)[:1].upper() + str(exc)[1:] + "."
+        if error:
+            return page(request, "password.html.j2", info, status=400, error=error)
+        log.info("%s changed their password", info.account.name)
+        return RedirectResponse("/", status_code=303)
 
     # -- queue -----------------------------------------------------------------------------------
 
@@ -450,7 +485,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             name = str(form.get("name") or "")
             if action == "add":
                 password = generate_password()
-                users.add(name, str(form.get("role") or ""), password)
+                users.add(name, str(form.get("role") or ""), password, must_change=True)
                 message = f"User {name} added. One-time password: {password}"
             elif action in ("disable", "enable"):
                 if name == info.account.name:

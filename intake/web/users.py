@@ -37,6 +37,7 @@ class Account:
     name: str
     role: str
     disabled: bool
+    must_change: bool = False
 
     @property
     def may_approve(self) -> bool:
@@ -66,7 +67,14 @@ def _now() -> datetime:
 
 
 def _account(u: User) -> Account:
-    return Account(id=u.id, name=u.name, role=u.role, disabled=u.disabled)
+    return Account(id=u.id, name=u.name, role=u.role, disabled=u.disabled, must_change=bool(u.must_change))
+
+
+def _hasher_verify(stored: str, password: str) -> bool:
+    try:
+        return bool(_hasher.verify(stored, password))
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def generate_password() -> str:
@@ -86,7 +94,8 @@ class Users:
 
     # -- accounts -------------------------------------------------------------------------------
 
-    def add(self, name: str, role: str, password: str) -> Account:
+    def add(self, name: str, role: str, password: str, *, must_change: bool = False) -> Account:
+        """A new account; `must_change` for a one-time password (the first login must replace it)."""
         name = name.strip()
         if role not in ROLES:
             raise UserError(f"role must be one of {', '.join(ROLES)}")
@@ -96,7 +105,8 @@ class Users:
             raise UserError("a password needs at least 10 characters")
         try:
             with self._session() as s, s.begin():
-                u = User(name=name, role=role, password_hash=_hasher.hash(password), disabled=False)
+                u = User(name=name, role=role, password_hash=_hasher.hash(password), disabled=False,
+                         must_change=must_change)
                 s.add(u)
                 s.flush()
                 return _account(u)
@@ -122,15 +132,29 @@ class Users:
                 s.execute(delete(WebSession).where(WebSession.user_id == u.id))
             return _account(u)
 
-    def set_password(self, name: str, password: str) -> None:
+    def set_password(self, name: str, password: str, *, keep_session: str | None = None) -> None:
+        """A new password; every other session of the user ends (`keep_session`: the cookie to keep)."""
         if len(password) < 10:
             raise UserError("a password needs at least 10 characters")
         with self._session() as s, s.begin():
             u = s.scalar(select(User).where(User.name == name))
             if u is None:
                 raise UserError(f"no user named {name!r}")
+            if _hasher_verify(u.password_hash, password):
+                raise UserError("the new password must differ from the old one")
             u.password_hash = _hasher.hash(password)
-            s.execute(delete(WebSession).where(WebSession.user_id == u.id))
+            u.must_change = False
+            q = delete(WebSession).where(WebSession.user_id == u.id)
+            if keep_session:
+                q = q.where(WebSession.token_hash != _sha(keep_session))
+            s.execute(q)
+
+    def check_password(self, name: str, password: str) -> bool:
+        """Whether `password` is this user's (for a password change; no attempt is recorded)."""
+        with self._session() as s:
+            u = s.scalar(select(User).where(User.name == name))
+            stored = u.password_hash if u is not None else _DUMMY_HASH
+        return _hasher_verify(stored, password) and u is not None
 
     # -- login ----------------------------------------------------------------------------------
 
@@ -169,7 +193,7 @@ class Users:
         ok = ok and u is not None and not u.disabled
         with self._session() as s, s.begin():
             s.add(LoginAttempt(name=name, ok=ok, client=(client or "")[:64] or None))
-            if ok and u is not None and _hasher.check_needs_rehash(stored):
+            if ok and u is not None and _hasher.check_needs_rehash(stored):  # argon2 parameters were raised
                 row = s.get(User, u.id)
                 if row is not None:
                     row.password_hash = _hasher.hash(password)

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("password_hash", sa.Text(), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("disabled", sa.Boolean(), nullable=False),
+        sa.Column("must_change", sa.Boolean(), nullable=False),
         sa.Column("created_at", TS, nullable=False),
         sa.CheckConstraint("role IN ('reviewer', 'supervisor', 'admin')", name=op.f("ck_users_role")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
