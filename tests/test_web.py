@@ -482,3 +482,30 @@ def test_migration_0002_matches_the_web_models(backend: str, request: pytest.Fix
     store.upgrade()
     assert mine <= set(store.table_names())
     store.dispose()
+
+
+def test_serve_command_serves_the_page_on_its_own(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    from tests.servers import free_port, wait_for_port
+
+    web_settings(tmp_path)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "intake.cli", "--config", str(tmp_path / "web.toml"), "serve",
+                             "--port", str(port)], cwd=tmp_path, env=dict(os.environ),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port("127.0.0.1", port, timeout=30)
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{base}/login").status_code == 200
+        r = httpx.get(f"{base}/", follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login")
+        assert "script-src 'self'" in r.headers["content-security-policy"]
+        assert httpx.get(f"{base}/api/openapi.json").json()["info"]["title"] == "coc-intake API"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
