@@ -41,20 +41,21 @@ FIELD_H = 20.0
 READ_DPI = 200  # the registered page; printed capitals are ~24 px tall at this resolution
 LOW_CONFIDENCE = 0.80  # a field whose weakest word is below this is flagged for staff
 SURE = 0.95  # a first reading at least this sure (and of the right shape) is not read again
-SECOND_SCALE = 1.5  # the second reading's enlargement
-AGREE_FLOOR = 0.30  # two agreeing readings are trusted only if neither is a mere guess
+SECOND_SCALES = (1.5, 2.0)  # enlargements of the further readings of a doubtful box
+AGREE_FLOOR = 0.60  # unanimous readings are trusted only if none is a mere guess
 MIN_INK_PIXELS = 30  # fewer ink pixels than this in a box (after despeckling): the box is empty
 TICK_RATIO = 0.12  # share of a check box's inside that is ink: ticked
 TICK_DOUBT = 0.04  # between this and TICK_RATIO: a smudge or a faint tick, for staff
 
 Kind = Literal["text", "comb", "date", "choice"]
-Charset = Literal["digits", "num", "alpha", "text"]
+Charset = Literal["digits", "num", "alpha", "place", "text"]
 
 # Tesseract whitelists per character class (no apostrophe: pytesseract splits the config with shlex).
 WHITELISTS: dict[str, str] = {
     "digits": "0123456789",
     "num": "0123456789-()+.",
     "alpha": "ABCDEFGHIJKLMNOPQRSTUVWXYZ-.",
+    "place": "ABCDEFGHIJKLMNOPQRSTUVWXYZ-.,",
     "text": "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789,.-&/#@_+",
 }
 
@@ -174,7 +175,7 @@ def _date(path: str, label: str, x: float) -> _Spec:
 
 def _address(b: _Builder, prefix: str, *, us: bool) -> None:
     b.row(_t(f"{prefix}.street", "Street and number", 60, 240),
-          _t(f"{prefix}.city", "City", 310, 140),
+          _t(f"{prefix}.city", "City", 310, 140, "place"),
           _t(f"{prefix}.postal_code", "ZIP code" if us else "Postal code", 460, 92, "num" if us else "text"))
 
 
@@ -202,7 +203,7 @@ def layout(version: int = 2) -> Layout:
     if version >= 2:
         row.append(_comb("worker.residence_country", "Residence country", 470, 2, "alpha"))
     p1.row(*row)
-    p1.row(_t("worker.place_of_birth", "Place of birth (city, state or country)", 60, 250),
+    p1.row(_t("worker.place_of_birth", "Place of birth (city, state or country)", 60, 250, "place"),
            _t("worker.foreign_id", "Number in the other country (if known)", 320, 232))
     p1.row(_t("worker.email", "E-mail (self-employed)", 60, 290),
            _t("worker.phone", "Phone (self-employed)", 360, 192, "num"))
@@ -231,7 +232,7 @@ def layout(version: int = 2) -> Layout:
     p2.row(_t("assignment.work_address.state", "Region abroad", 60, 120),
            _comb("assignment.work_address.country", "Country", 190, 2, "alpha"),
            _date("assignment.hire_date", "Date of hire (MM/DD/YYYY)", 240),
-           _t("assignment.hire_place", "Place of hire", 410, 142))
+           _t("assignment.hire_place", "Place of hire", 410, 142, "place"))
     p2.choice("assignment.hired_in_us", "Hired in the U.S. or worked for the employer there before?", 60,
               [("yes", "Yes", 60), ("no", "No", 110)])
     p2.choice("assignment.remains_employee", "Stays an employee of the U.S. employer?", 310,
@@ -361,6 +362,11 @@ def recognise(image: Image.Image) -> FormPage | None:
     gray = np.asarray(image.convert("L"))
     dpi = _dpi(image)
     marks = _find_marks(gray, dpi)
+    by_size = (image.width / (PAGE_W / 72), image.height / (PAGE_H / 72))
+    if marks is None and max(abs(a / b - 1) for a, b in zip(dpi, by_size, strict=True)) > 0.2:
+        # A resolution tag that does not fit the page (a TIFF writer copied the first page's to
+        # all): the page's size in pixels says what it really is.
+        marks = _find_marks(gray, by_size)
     if marks is None:
         return None
     s = READ_DPI / 72
@@ -395,6 +401,7 @@ def _despeckle(page: np.ndarray, max_area: int = 6) -> np.ndarray:
 class _Crop:
     spec: FieldSpec
     image: np.ndarray  # 0 ink, 255 paper
+    chars: int = 0  # for combs: how many cells have ink, so how many characters must be read
 
 
 @dataclass
@@ -418,16 +425,15 @@ def _field_crop(page: np.ndarray, spec: FieldSpec) -> np.ndarray:
     inset = 2.2
     y0, y1 = _px(spec.y + inset), _px(spec.y + spec.h - inset)
     if spec.kind not in ("comb", "date"):
-        return page[y0:y1, _px(spec.x + inset):_px(spec.x + spec.w - inset)].copy()
+        return _drop_inner_dots(page[y0:y1, _px(spec.x + inset):_px(spec.x + spec.w - inset)].copy())
     wall = 2.4
-    pieces: list[np.ndarray] = []
+    pieces: list[np.ndarray] = []  # each inked cell, then a gap
     gap = np.full((y1 - y0, 6), 255, dtype=np.uint8)
     for i in range(spec.cells):
         if spec.kind == "date" and i in _DATE_SEPARATORS:
             continue
         cell = page[y0:y1, _px(spec.x + i * CELL_W + wall):_px(spec.x + (i + 1) * CELL_W - wall)]
-        if spec.charset == "digits":
-            cell = _drop_inner_dots(cell)
+        cell = _drop_inner_dots(cell)
         cols = np.nonzero((cell < 128).sum(axis=0) >= 1)[0]
         if len(cols) == 0:
             continue
@@ -438,26 +444,43 @@ def _field_crop(page: np.ndarray, spec: FieldSpec) -> np.ndarray:
 
 
 def _drop_inner_dots(cell: np.ndarray) -> np.ndarray:
-    """Erase a small blob enclosed by a digit's outline: the dot of a dotted zero.
+    """Erase small blobs enclosed by a character's outline: the dot of a dotted zero.
 
     Typewriter and monospaced fonts dot their zeros; with the dot Tesseract reads 0 as 6, 8 or 9.
-    No digit has a separate small piece inside another's outline, so nothing else is lost.
+    No capital letter or digit has a separate small piece inside another's outline, so nothing
+    else is lost.
     """
     ink = (cell < 128).astype(np.uint8)
     count, labels, stats, _c = cv2.connectedComponentsWithStats(ink, connectivity=8)
     if count < 3:
         return cell
-    big = int(np.argmax(stats[1:, cv2.CC_STAT_AREA])) + 1
-    bx, by, bw, bh, barea = stats[big]
     out = cell
+    big = [k for k in range(1, count) if stats[k, cv2.CC_STAT_AREA] >= 20]
     for k in range(1, count):
         x, y, w, h, area = stats[k]
-        inside = x > bx and y > by and x + w < bx + bw and y + h < by + bh
-        if k != big and inside and area < 0.2 * barea:
-            if out is cell:
-                out = cell.copy()
-            out[labels == k] = 255
+        for j in big:
+            bx, by, bw, bh, barea = stats[j]
+            if j != k and area < 0.2 * barea and x > bx and y > by and x + w < bx + bw and y + h < by + bh:
+                if out is cell:
+                    out = cell.copy()
+                out[labels == k] = 255
+                break
     return out
+
+
+def _inked_cells(page: np.ndarray, spec: FieldSpec) -> int:
+    """How many character cells of a comb hold a character (0 for free text boxes)."""
+    if spec.kind not in ("comb", "date"):
+        return 0
+    inset = 2.4
+    y0, y1 = _px(spec.y + inset), _px(spec.y + spec.h - inset)
+    n = 0
+    for i in range(spec.cells):
+        if spec.kind == "date" and i in _DATE_SEPARATORS:
+            continue
+        cell = page[y0:y1, _px(spec.x + i * CELL_W + inset):_px(spec.x + (i + 1) * CELL_W - inset)]
+        n += int(_ink(cell) >= MIN_INK_PIXELS // 2)
+    return n
 
 
 def _ink(crop: np.ndarray) -> int:
@@ -518,12 +541,25 @@ def _ocr_strip(crops: list[_Crop], whitelist: str, scale: float = 1.0) -> list[_
     return out
 
 
+def _fits(crop: _Crop, read: _Read) -> bool:
+    """The reading has the shape its box asks for and normalises without doubt."""
+    spec = crop.spec
+    raw, doubt = _value(spec, read, crop.chars)
+    if doubt or _doubt(spec, read.text) or not raw:
+        return False
+    try:
+        return values.normalize(spec.path, raw)[1] is None
+    except Exception:  # noqa: BLE001 - an odd reading is simply not a fitting one
+        return False
+
+
 def _read_twice(crops: list[_Crop], whitelist: str) -> list[tuple[_Read, str | None]]:
     """Each crop's reading and a doubt, or None when the reading can be trusted.
 
     A reading Tesseract is sure of (`SURE`) and whose shape fits its box is taken. The others are
-    read a second time, enlarged: two readings that agree (and are not mere guesses, `AGREE_FLOOR`)
-    are taken; two that differ go to staff with the first reading, never a choice between them.
+    read again, enlarged 1.5 and 2 times: when two of the readings agree, fit the box and neither
+    is a mere guess (`AGREE_FLOOR`), that value is taken. Otherwise the box goes to staff with the
+    best fitting reading: shown, never taken silently.
     """
     try:
         first = _ocr_strip(crops, whitelist)
@@ -531,32 +567,56 @@ def _read_twice(crops: list[_Crop], whitelist: str) -> list[tuple[_Read, str | N
         log.warning("form zone OCR failed: %s", type(exc).__name__)
         return [(_Read(), "the box could not be read") for _ in crops]
     out: list[tuple[_Read, str | None]] = [(r, None) for r in first]
-    again = [i for i, (c, r) in enumerate(zip(crops, first, strict=True))
-             if r.conf < SURE or _value(c.spec, r)[1] is not None]
-    if not again:
-        return out
-    try:
-        second = _ocr_strip([crops[i] for i in again], whitelist, scale=SECOND_SCALE)
-    except (RuntimeError, OSError) as exc:
-        log.warning("form zone OCR (second reading) failed: %s", type(exc).__name__)
-        second = [_Read() for _ in again]
-    for i, r2 in zip(again, second, strict=True):
-        r1 = first[i]
-        same = _squash(r1.text) == _squash(r2.text) and r1.text != ""
-        if same and min(r1.conf, r2.conf) >= AGREE_FLOOR:
-            out[i] = (_Read(r1.text, max(r1.conf, r2.conf), r1.words), None)
-        elif same:
-            out[i] = (r1, f"read with {max(r1.conf, r2.conf):.0%} confidence")
-        else:
-            out[i] = (r1, "two readings of the box differ")
+    readings: dict[int, list[_Read]] = {
+        i: [r] for i, (c, r) in enumerate(zip(crops, first, strict=True)) if r.conf < SURE or not _fits(c, r)
+    }
+    for scale in SECOND_SCALES:
+        again = list(readings)
+        if not again:
+            break
+        try:
+            more = _ocr_strip([crops[i] for i in again], whitelist, scale=scale)
+        except (RuntimeError, OSError) as exc:
+            log.warning("form zone OCR (another reading) failed: %s", type(exc).__name__)
+            break
+        for i, r in zip(again, more, strict=True):
+            readings[i].append(r)
+    for i, rs in readings.items():
+        agreed = _agreed(crops[i], rs)
+        if agreed is not None:
+            out[i] = (agreed, None)
+            continue
+        fitting = [r for r in rs if _fits(crops[i], r)] or rs
+        votes = {_squash(r.text): sum(_squash(x.text) == _squash(r.text) for x in fitting) for r in fitting}
+        best = max(fitting, key=lambda r: (votes[_squash(r.text)], r is rs[0], r.conf))
+        texts = {_squash(r.text) for r in rs}
+        out[i] = (best, "readings of the box differ" if len(texts) > 1 else f"read with {best.conf:.0%} confidence")
     return out
+
+
+def _agreed(crop: _Crop, readings: list[_Read]) -> _Read | None:
+    """The value when every reading (all three) agrees, fits the box and none is a guess; else None.
+
+    Readings of one image by one engine are not independent: two out of three agreeing was
+    measured to let wrong digits through, so only unanimity rescues a doubtful box.
+    """
+    if len(readings) < 1 + len(SECOND_SCALES):
+        return None
+    a = readings[0]
+    if all(_squash(r.text) == _squash(a.text) for r in readings) and min(r.conf for r in readings) >= AGREE_FLOOR \
+            and _fits(crop, a):
+        return _Read(a.text, max(r.conf for r in readings), a.words)
+    return None
 
 
 def _squash(text: str) -> str:
     return text.replace(" ", "")
 
 
-def _value(spec: FieldSpec, read: _Read) -> tuple[str, str | None]:
+_LONE_ZERO = re.compile(r"(?<![0-9A-Z])0(?![0-9A-Z])")
+
+
+def _value(spec: FieldSpec, read: _Read, chars: int = 0) -> tuple[str, str | None]:
     """The raw value to normalise from what was read, and a doubt if its shape is wrong."""
     text = read.text
     if spec.kind in ("comb", "date"):
@@ -567,13 +627,16 @@ def _value(spec: FieldSpec, read: _Read) -> tuple[str, str | None]:
             if spec.kind == "date":
                 return f"{joined[:2]}/{joined[2:4]}/{joined[4:]}", None
             return joined, None
-        if len(joined) > spec.max_chars:
-            return joined, "more characters than boxes"
+        if len(joined) != chars:
+            return joined, f"{len(joined)} characters read from {chars} boxes"
         return joined, None
     if not text:
         return "", "ink in the box but nothing could be read"
     if spec.path.endswith("email"):
         return text.replace(" ", ""), None
+    if spec.charset == "text" and re.search(r"[A-Z]", text) and _LONE_ZERO.search(text):
+        # `SP. Z 0.0.`: a zero alone between stops in words is the letter O; say so, don't decide.
+        return _LONE_ZERO.sub("O", text), "a letter O or a zero?"
     if spec.charset == "text" and re.search(r"@", text) and not spec.path.endswith("email"):
         return text, "unexpected characters"
     return text, None
@@ -581,8 +644,10 @@ def _value(spec: FieldSpec, read: _Read) -> tuple[str, str | None]:
 
 # Tesseract runs once per class for all the pages of a file: its start-up (loading the model)
 # costs as much as reading a strip, so fewer, longer strips are faster.
-_CALL_CLASSES: dict[str, str] = {"digits": "digits", "num": "digits", "alpha": "text", "text": "text"}
-_CALL_WHITELIST = {"digits": WHITELISTS["digits"] + "-()+.", "text": WHITELISTS["text"]}
+_CALL_CLASSES: dict[str, str] = {"digits": "digits", "num": "digits", "alpha": "alpha", "place": "alpha",
+                                 "text": "text"}
+_CALL_WHITELIST = {"digits": WHITELISTS["digits"] + "-()+.", "alpha": WHITELISTS["place"],
+                   "text": WHITELISTS["text"]}
 _ALLOWED = {k: set(v) | {" "} for k, v in WHITELISTS.items()}
 
 
@@ -620,13 +685,14 @@ def read_pages(pages: list[tuple[FormPage, str, int]]) -> list[list[Candidate]]:
             pixels = _field_crop(fp.image, spec)
             if _ink(pixels) < MIN_INK_PIXELS:
                 continue
-            by_call.setdefault(_CALL_CLASSES[spec.charset], []).append((index, _Crop(spec, pixels)))
+            crop = _Crop(spec, pixels, _inked_cells(fp.image, spec))
+            by_call.setdefault(_CALL_CLASSES[spec.charset], []).append((index, crop))
     for call, items in by_call.items():
         crops = [c for _, c in items]
         reads = _read_twice(crops, _CALL_WHITELIST[call])
         for (index, crop), (read, doubt) in zip(items, reads, strict=True):
             fp, part, number = pages[index]
-            raw, shape = _value(crop.spec, read)
+            raw, shape = _value(crop.spec, read, crop.chars)
             doubt = doubt or shape or _doubt(crop.spec, read.text)
             _add(fp, crop.spec, part, number, raw or "?", read.conf, doubt, results[index])
     for index, specs in enumerate(page_specs):

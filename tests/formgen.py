@@ -170,3 +170,53 @@ def faxed_form(req: dict[str, Any], rng: random.Random, resolution: Resolution =
         header = fax_header(rng, "ACME HR", n, len(pages))
         out.append(fax(page, resolution=resolution, skew_deg=skew, noise=noise, rng=rng, header=header))
     return out
+
+
+def score(truth: dict[str, str], result: Any) -> dict[str, int]:
+    """Compare one extracted request with the truth, field by field.
+
+    `right`: the value read is the true one (flagged or not); `right_unflagged`: and nothing asks
+    staff to look at it; `wrong_unflagged`: a wrong value nobody is warned about (must stay 0);
+    `missing`: a filled box that gave no value. A value where the truth has none counts as wrong.
+    """
+    got = flat(result.request.model_dump(mode="json"))
+    flagged = {p.field for p in result.problems if p.field}
+    out = {"fields": 0, "right": 0, "right_unflagged": 0, "wrong_flagged": 0, "wrong_unflagged": 0,
+           "missing": 0}
+    defaults = {"worker.residence_country": "US"}
+    for path in sorted(set(truth) | set(got)):
+        want, have = truth.get(path), got.get(path)
+        if want is None and have is not None and defaults.get(path) == have:
+            continue  # the model's own default, not a reading
+        if want is None and have is None:
+            continue
+        out["fields"] += 1
+        if have is None:
+            out["missing"] += 1
+        elif want is not None and have.casefold() == want.casefold():
+            out["right"] += 1
+            out["right_unflagged"] += path not in flagged
+        elif path in flagged:
+            out["wrong_flagged"] += 1
+        else:
+            out["wrong_unflagged"] += 1
+    return out
+
+
+def corpus_case(i: int, seed: int = 2026) -> tuple[dict[str, Any], list[Image.Image], str, str]:
+    """Corpus form `i`: a request, its faxed pages, the font and the resolution (deterministic)."""
+    from tests.synth import make_request  # noqa: PLC0415
+
+    rng = random.Random(seed * 100_003 + i)
+    req = make_request(rng)
+    font = FORM_FONTS[i % len(FORM_FONTS)]
+    resolution: Resolution = "normal" if i % 2 else "fine"
+    pages = faxed_form(req, rng, resolution, font=font, noise=rng.uniform(0.001, 0.003))
+    return req, pages, font, resolution
+
+
+def warm_templates() -> None:
+    """Render the template pages once in this thread (pdfium must not be used from two threads)."""
+    for code in editions().all:
+        for page in range(1, fz.PAGES + 1):
+            _template(code, page)
