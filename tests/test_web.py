@@ -509,3 +509,22 @@ def test_serve_command_serves_the_page_on_its_own(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_corrections_are_read_like_documents_and_bad_values_are_named(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    rid = seed_request(store, valid_request(ssn=BAD_SSN))
+    c = login(client_for(settings, store), "sam")
+    token = csrf_of(c.get(f"/requests/{rid}").text)
+    r = c.post(f"/requests/{rid}/save", data={"csrf_token": token, "f:assignment.start_date": "03/01/2027",
+                                               "f:assignment.end_date": "June 30, 2028",
+                                               "f:assignment.country": "Germany", "f:assignment.hired_in_us": "yes"})
+    assert r.status_code == 303
+    fields = store.get_request(rid).fields
+    assert fields["assignment"]["start_date"] == "2027-03-01" and fields["assignment"]["end_date"] == "2028-06-30"
+    assert fields["assignment"]["country"] == "DE" and fields["assignment"]["hired_in_us"] is True
+    c.post(f"/requests/{rid}/save", data={"csrf_token": token, "f:worker.date_of_birth": "someday"})
+    rec = store.get_request(rid)
+    assert any(p["field"] == "worker.date_of_birth" and p["code"] in ("invalid", "missing") for p in rec.problems)
+    ev = [e for e in store.events_of(request_id=rid) if e.field == "worker.date_of_birth"]
+    assert ev and ev[-1].new == "someday" and ev[-1].actor == "sam"

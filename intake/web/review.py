@@ -76,15 +76,36 @@ def audit_value(path: str, value: str | None) -> str | None:
     return mask_ssn(value) if path == SSN_PATH and value else value
 
 
+def normalise(path: str, value: str) -> str:
+    """A value as staff typed it, in the model's form where the parsers' readers understand it
+    ("03/01/2027" -> 2027-03-01, "Germany" -> DE, "yes" -> true); otherwise as typed, so that
+    validation names what is wrong with it."""
+    from parsers import values as v
+
+    leaf = path.rsplit(".", 1)[-1]
+    out: Any = None
+    if leaf == "ssn":
+        out = v.parse_ssn(value)
+    elif leaf == "ein":
+        out = v.parse_ein(value)
+    elif leaf.endswith("date") or leaf.endswith("date_of_birth"):
+        parsed = v.parse_date(value)
+        out = parsed.isoformat() if parsed else None
+    elif leaf in ("country", "citizenship", "residence_country"):
+        out = v.parse_country(value)
+    elif leaf in ("hired_in_us", "remains_employee"):
+        b = v.parse_bool(value)
+        out = None if b is None else ("true" if b else "false")
+    elif path == "request_type":
+        out = v.parse_request_type(value)
+    elif leaf == "state" and len(value) > 2:
+        out = v.parse_state(value)
+    return str(out) if out else value
+
+
 def check(values: dict[str, str], *, today: date | None = None) -> tuple[CertificateRequest, list[Problem]]:
     """Build the request from form values and validate it: the same rules the pipeline applies."""
-    cleaned = {p: v.strip() for p, v in values.items() if v is not None and v.strip()}
-    if SSN_PATH in cleaned:
-        digits = re.sub(r"\D", "", cleaned[SSN_PATH])
-        if len(digits) == 9:
-            cleaned[SSN_PATH] = f"{digits[:3]}-{digits[3:5]}-{digits[5:]}"
-    if "assignment.country" in cleaned:
-        cleaned["assignment.country"] = cleaned["assignment.country"].upper()
+    cleaned = {p: normalise(p, v.strip()) for p, v in values.items() if v is not None and v.strip()}
     request, problems = build_request(cleaned)
     for p in problems:
         p.help = help_for(p.field)
