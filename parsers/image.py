@@ -73,9 +73,9 @@ def _frames(part: Part, limits: Limits) -> tuple[list[Image.Image], list[PartPro
 
 def _page_candidates(lines: list[Line], part: Part, page: int, sure: set[str]) -> tuple[list[Candidate], str]:
     """The label finder, then prose, on one page's lines, exactly as for a text PDF page."""
-    from parsers.pdf_text import _find  # one reading of page lines for scanned PDFs and images
+    from parsers.pdf_text import find_on_page  # one reading of page lines for scanned PDFs and images
 
-    return _find(lines, part, "ocr", page, sure)
+    return find_on_page(lines, part, "ocr", page, sure)
 
 
 _REREAD = {"worker.ssn": parse_ssn, "employer.ein": parse_ein}

@@ -127,7 +127,9 @@ def _overlaps(a: Box | None, b: Box | None) -> bool:
     return a is not None and b is not None and a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
 
 
-def _find(lines: list[Line], part: Part, method: Method, page: int, sure: set[str]) -> tuple[list[Candidate], str]:
+def find_on_page(
+    lines: list[Line], part: Part, method: Method, page: int, sure: set[str]
+) -> tuple[list[Candidate], str]:
     """The label finder on positioned lines, then prose on the rest; (candidates, page text).
 
     As in `parsers.body`, `Label: value` lines are blanked for prose ("Dependent: Anna Doe, born
@@ -336,7 +338,7 @@ def _parse_pages(part: Part, limits: Limits) -> Extraction:
                 scanned.append(index)
             page.close()  # pdfplumber caches every object of a page; free it as soon as we are done
             if words:
-                found[(index, 0)] = _find(_lines(words), part, "text", index + 1, sure)
+                found[(index, 0)] = find_on_page(_lines(words), part, "text", index + 1, sure)
     if scanned and _ocr_module is None:
         problems += [
             PartProblem(
@@ -351,7 +353,7 @@ def _parse_pages(part: Part, limits: Limits) -> Extraction:
             if isinstance(result, PartProblem):
                 problems.append(result)
             elif result:
-                found[(index, 1)] = _find(_lines(result), part, "ocr", index + 1, sure)
+                found[(index, 1)] = find_on_page(_lines(result), part, "ocr", index + 1, sure)
     candidates = [c for key in sorted(found) for c in found[key][0]]
     texts = [found[key][1] for key in sorted(found) if found[key][1]]
     if not texts and not problems:
