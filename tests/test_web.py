@@ -528,3 +528,38 @@ def test_corrections_are_read_like_documents_and_bad_values_are_named(web_store:
     assert any(p["field"] == "worker.date_of_birth" and p["code"] in ("invalid", "missing") for p in rec.problems)
     ev = [e for e in store.events_of(request_id=rid) if e.field == "worker.date_of_birth"]
     assert ev and ev[-1].new == "someday" and ev[-1].actor == "sam"
+
+
+def test_unread_submissions_are_listed_entered_by_hand_or_closed(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    import random as _random
+
+    from intake.store import Incoming
+    from tests import faxgen
+
+    settings, store = web_store
+    tiff = faxgen.tiff_bytes(faxgen.fax_request(valid_request(seed=12), _random.Random(5), "fine"))
+    ids = []
+    for i in range(2):
+        sid, _ = store.store_submission(Incoming(channel="fax", raw=tiff + bytes([i]), sender="+12085550142",
+                                                 received_at=datetime.now(UTC)))
+        store.mark_needs_review(sid, "extraction took longer than 600 s")
+        ids.append(sid)
+    rev = login(client_for(settings, store), "rita")
+    html = rev.get("/").text
+    assert f'href="/submissions/{ids[0]}"' in html and "longer than 600 s" in html
+    assert rev.get(f"/submissions/{ids[0]}/parts/0/pages/1.png").status_code == 403
+    sup = login(client_for(settings, store), "sam")
+    assert sup.get(f"/submissions/{ids[0]}/parts/0/pages/1.png").content.startswith(b"\x89PNG")
+    page = rev.get(f"/submissions/{ids[0]}").text
+    token = csrf_of(page)
+    r = rev.post(f"/submissions/{ids[0]}/request", data={"csrf_token": token})
+    assert r.status_code == 303
+    rid = int(r.headers["location"].rsplit("/", 1)[1])
+    rec = store.get_request(rid)
+    assert rec.state == "needs_review" and any(p["code"] == "missing" for p in rec.problems)
+    assert rec.reference.startswith("COC-")
+    r = rev.post(f"/submissions/{ids[1]}/close", data={"csrf_token": token, "reason": "blank fax"})
+    assert r.status_code == 303
+    assert store.get_submission(ids[1]).state == "done"
+    assert [s.id for s in store.submissions_without_requests()] == []
+    assert rev.post(f"/submissions/{ids[1]}/close", data={"csrf_token": token}).status_code == 409

@@ -1186,3 +1186,58 @@ class Store:
             q = q.where(Request.id.not_in(exported_ids))
         with self._read() as s:
             return [_request_record(r) for r in s.scalars(q)]
+
+    def submissions_without_requests(self, limit: int = 200) -> list[SubmissionRecord]:
+        """Submissions sent to staff with no request read from them (unreadable, over a limit, no
+        request found), oldest first: staff enter the request by hand or close them."""
+        has_request = select(Request.submission_id)
+        q = (
+            select(Submission)
+            .where(Submission.state.in_(["needs_review", "failed"]), Submission.id.not_in(has_request))
+            .order_by(Submission.received_at, Submission.id)
+            .limit(limit)
+        )
+        with self._read() as s:
+            return [_submission_record(x) for x in s.scalars(q)]
+
+    def add_manual_request(
+        self, submission_id: int, fields: Mapping[str, Any], problems: Sequence[Any], *, actor: str
+    ) -> RequestRecord:
+        """A request staff enter by hand for a submission nothing was read from; in `needs_review`."""
+        with self._write() as s:
+            sub = s.get(Submission, submission_id)
+            if sub is None:
+                raise NotFound(f"no submission {submission_id}")
+            seq = int(
+                s.scalar(
+                    select(func.coalesce(func.max(Request.seq) + 1, 0)).where(Request.submission_id == submission_id)
+                )
+                or 0
+            )
+            now = _now()
+            data = _jsonable(dict(fields))
+            req = Request(
+                submission_id=submission_id,
+                seq=seq,
+                state="needs_review",
+                fields=data,
+                problems=_jsonable(list(problems)),
+                confidence={},
+                provenance={},
+                created_at=now,
+                updated_at=now,
+                **search_columns(data),
+            )
+            s.add(req)
+            s.flush()
+            req.reference = f"{self.reference_prefix}-{sub.received_at.year}-{req.id:06d}"
+            s.add(Event(submission_id=submission_id, request_id=req.id, actor=actor, kind="created",
+                        new="needs_review"))
+            s.flush()
+            return _request_record(req)
+
+    def close_submission(self, submission_id: int, *, actor: str, reason: str) -> None:
+        """Staff looked at a submission without a request and found nothing to do (state `done`)."""
+        with self._write() as s:
+            self._move_submission(s, submission_id, "done", expected=("needs_review", "failed"), actor=actor,
+                                  reason=reason)

@@ -30,7 +30,7 @@ from starlette.datastructures import FormData
 from intake.model import CertificateRequest, Problem
 from intake.reference import agreements, help_texts
 from intake.settings import Settings
-from intake.store import NotFound, Store
+from intake.store import NotFound, StateConflict, Store
 from intake.store.models import REQUEST_STATES
 from intake.store.store import RequestRecord
 from intake.validate import mask_ssn
@@ -314,6 +314,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                            received_to=to + timedelta(days=1) if to else None, search=q[:200] or None)
         counts = store.counts_by_state()["requests"]
         return page(request, "queue.html.j2", info, rows=rows, counts=counts, states=REQUEST_STATES,
+                    unread=store.submissions_without_requests(),
                     channels=list(CHANNEL_FILTERS), problem_codes=PROBLEM_CODES,
                     countries=sorted(agreements().agreements),
                     f={"state": state, "channel": channel, "problem": problem, "country": country,
@@ -447,6 +448,59 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         except ValueError:
             raise HTTPException(404, "no such page") from None
         return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+    # -- submissions nothing was read from ---------------------------------------------------------
+
+    def get_submission(sid: int) -> Any:
+        try:
+            return store.get_submission(sid)
+        except NotFound:
+            raise HTTPException(404, "no such submission") from None
+
+    @app.get("/submissions/{sid}", include_in_schema=False)
+    def show_submission(request: Request, info: Staff, sid: int, error: str = "") -> Response:
+        sub = get_submission(sid)
+        parts = source_parts(sub, settings.limits)
+        events = store.events_of(submission_id=sid)
+        return page(request, "submission.html.j2", info, sub=sub, parts=parts, events=events,
+                    requests=store.requests_of(sid), sender=sub.sender or "")
+
+    @app.get("/submissions/{sid}/parts/{part}/pages/{pageno}.png", include_in_schema=False)
+    def submission_image(info: Staff, sid: int, part: int, pageno: int) -> Response:
+        if not info.account.sees_full_ssn:
+            # Nothing was read, so nothing can be masked: only those who may see SSNs see the pages.
+            raise HTTPException(403, "only a supervisor sees the pages of an unread submission")
+        sub = get_submission(sid)
+        parts = source_parts(sub, settings.limits)
+        if not 0 <= part < len(parts) or not parts[part].is_image:
+            raise HTTPException(404, "no such page")
+        try:
+            png = cached_png(cache_dir, sub, parts[part], pageno)
+        except ValueError:
+            raise HTTPException(404, "no such page") from None
+        return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+    @app.post("/submissions/{sid}/request", include_in_schema=False)
+    async def enter_request(request: Request, info: Staff, sid: int) -> Response:
+        await checked_form(request, info)
+        sub = get_submission(sid)
+        if sub.state not in ("needs_review", "failed"):
+            raise HTTPException(409, "this submission is not waiting for staff")
+        _, problems = review.check({})
+        rec = store.add_manual_request(sid, {}, [p.model_dump(mode="json") for p in problems],
+                                       actor=info.account.name)
+        return RedirectResponse(f"/requests/{rec.id}", status_code=303)
+
+    @app.post("/submissions/{sid}/close", include_in_schema=False)
+    async def close_submission(request: Request, info: Staff, sid: int) -> Response:
+        form = await checked_form(request, info)
+        get_submission(sid)
+        reason = " ".join(str(form.get("reason") or "").split())[:1000] or "closed by staff: nothing to do"
+        try:
+            store.close_submission(sid, actor=info.account.name, reason=reason)
+        except StateConflict:
+            raise HTTPException(409, "this submission is not waiting for staff") from None
+        return RedirectResponse("/", status_code=303)
 
     # -- public pages ------------------------------------------------------------------------------
 
