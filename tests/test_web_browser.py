@@ -147,6 +147,9 @@ def test_fax_review_correct_accept_approve_in_chromium(gateway: Any, smtp_sink: 
         page.screenshot(path=str(ARTIFACTS / "web-request-approved.png"), full_page=True)
         trail = page.inner_text("table.trail")
         assert "sam" in trail and "worker.ssn" in trail and good_ssn not in trail
+        # Alt+R: the next request waiting for review; none is left, so back to the queue.
+        page.keyboard.press("Alt+r")
+        page.wait_for_url(f"{base}/")
         browser.close()
 
     def approved() -> list[Any]:
