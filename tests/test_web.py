@@ -563,3 +563,24 @@ def test_unread_submissions_are_listed_entered_by_hand_or_closed(web_store: tupl
     assert store.get_submission(ids[1]).state == "done"
     assert [s.id for s in store.submissions_without_requests()] == []
     assert rev.post(f"/submissions/{ids[1]}/close", data={"csrf_token": token}).status_code == 409
+
+
+def test_accept_sends_the_first_received_reply_and_fax_senders_get_faxes(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    # Nobody was told anything yet: accepting sends the (first) received reply, not an "updated" one.
+    rid = seed_request(store, valid_request(seed=21), state="needs_review")
+    c = login(client_for(settings, store), "sam")
+    token = csrf_of(c.get(f"/requests/{rid}").text)
+    assert c.post(f"/requests/{rid}/accept", data={"csrf_token": token}).status_code == 303
+    [received] = [o for o in store.replies_of_request(rid) if o.kind == "received"]
+    assert "replaces our earlier one" not in body_of(received.message)
+    # A fax request with no email address anywhere: the rejection goes back by fax (a PDF).
+    req = valid_request(seed=22)
+    req["employer"]["contact_email"] = None
+    req["confirmation_email"] = None
+    fid = seed_request(store, req, channel="fax", sender="+12085550199", raw=b"II*\x00fax bytes",
+                       state="needs_review", parts=[{"name": "fax", "media_type": "image/tiff", "pages": 0}])
+    r = c.post(f"/requests/{fid}/reject", data={"csrf_token": token, "reason": "Unsigned request."})
+    assert r.status_code == 303
+    [reply] = store.replies_of_request(fid)
+    assert reply.channel == "fax" and reply.recipient == "+12085550199" and reply.message.startswith(b"%PDF")
