@@ -13,6 +13,7 @@ some of them (`Staff`, `Token`) are local to `create_app`.
 import logging
 import re
 import secrets
+import threading
 from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
@@ -32,10 +33,10 @@ from intake.reference import agreements, help_texts
 from intake.settings import Settings
 from intake.store import NotFound, StateConflict, Store
 from intake.store.models import REQUEST_STATES
-from intake.store.store import RequestRecord
+from intake.store.store import RequestRecord, SubmissionRecord
 from intake.validate import mask_ssn
 from intake.web import review
-from intake.web.pages import cached_png, source_parts
+from intake.web.pages import SourcePart, cached_png, source_parts
 from intake.web.users import SessionInfo, Users
 
 log = logging.getLogger("intake.web")
@@ -135,6 +136,21 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.state.store = store
     app.state.users = users
     bearer = HTTPBearer(auto_error=False)
+    parts_cache: dict[str, list[SourcePart]] = {}
+    parts_lock = threading.Lock()
+
+    def parts_of(sub: SubmissionRecord) -> list[SourcePart]:
+        """The parts of a submission; a mail is parsed once for its page and all its images."""
+        key = f"{sub.id}:{sub.sha256}"
+        with parts_lock:
+            found = parts_cache.get(key)
+        if found is None:
+            found = source_parts(sub, settings.limits)
+            with parts_lock:
+                while len(parts_cache) >= 16:
+                    parts_cache.pop(next(iter(parts_cache)))
+                parts_cache[key] = found
+        return found
 
     # -- plumbing --------------------------------------------------------------------------------
 
@@ -325,7 +341,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     def request_page(request: Request, info: SessionInfo, rec: RequestRecord, *, status: int = 200,
                      error: str = "", done: str = "") -> HTMLResponse:
         sub = store.get_submission(rec.submission_id)
-        parts = source_parts(sub, settings.limits)
+        parts = parts_of(sub)
         names = {p.name: p.index for p in parts}
         boxes = []
         for path, prov in (rec.provenance or {}).items():
@@ -432,7 +448,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     def page_image(info: Staff, rid: int, part: int, pageno: int) -> Response:
         rec = get_record(rid)
         sub = store.get_submission(rec.submission_id)
-        parts = source_parts(sub, settings.limits)
+        parts = parts_of(sub)
         if not 0 <= part < len(parts) or not parts[part].is_image:
             raise HTTPException(404, "no such page")
         hide = []
@@ -451,7 +467,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     # -- submissions nothing was read from ---------------------------------------------------------
 
-    def get_submission(sid: int) -> Any:
+    def get_submission(sid: int) -> SubmissionRecord:
         try:
             return store.get_submission(sid)
         except NotFound:
@@ -460,7 +476,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     @app.get("/submissions/{sid}", include_in_schema=False)
     def show_submission(request: Request, info: Staff, sid: int, error: str = "") -> Response:
         sub = get_submission(sid)
-        parts = source_parts(sub, settings.limits)
+        parts = parts_of(sub)
         events = store.events_of(submission_id=sid)
         return page(request, "submission.html.j2", info, sub=sub, parts=parts, events=events,
                     requests=store.requests_of(sid), sender=sub.sender or "")
@@ -471,7 +487,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             # Nothing was read, so nothing can be masked: only those who may see SSNs see the pages.
             raise HTTPException(403, "only a supervisor sees the pages of an unread submission")
         sub = get_submission(sid)
-        parts = source_parts(sub, settings.limits)
+        parts = parts_of(sub)
         if not 0 <= part < len(parts) or not parts[part].is_image:
             raise HTTPException(404, "no such page")
         try:
