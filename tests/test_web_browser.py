@@ -88,12 +88,12 @@ def test_fax_review_correct_accept_approve_in_chromium(gateway: Any, smtp_sink: 
         page.fill("#password", PASSWORD)
         page.keyboard.press("Enter")
         page.wait_for_url(f"{base}/")
+        assert rec.reference in page.content()
+        page.screenshot(path=str(ARTIFACTS / "web-queue.png"), full_page=True)
         # Keyboard alone: the first Tab reaches the skip link, and it is visible when focused.
         page.keyboard.press("Tab")
         assert page.evaluate("() => document.activeElement.className") == "skip"
         assert page.evaluate("() => document.activeElement.getBoundingClientRect().left") >= 0
-        assert rec.reference in page.content()
-        page.screenshot(path=str(ARTIFACTS / "web-queue.png"), full_page=True)
         assert run_axe(page) == []
 
         page.click(f"text={rec.reference}")
