@@ -219,6 +219,10 @@ def test_accept_after_incomplete_sends_an_updated_received_reply(web_store: tupl
     assert len(replies) == 1 and replies[0].request_id == rid and replies[0].recipient == "hr@acme.example.com"
     text = body_of(replies[0].message)
     assert "replaces our earlier one" in text and "123-45-6789" not in text and "***-**-6789" in text
+    # The trail shows when the outbox sent it.
+    assert store.mark_sending(replies[0].id) and store.mark_sent(replies[0].id)
+    trail = c.get(f"/requests/{rid}").text.split("Audit trail", 1)[1]
+    assert "reply sent" in trail and "email to hr@acme.example.com" in trail
     # Accepting twice is refused and queues nothing more.
     assert c.post(f"/requests/{rid}/accept", data={"csrf_token": token}).status_code == 409
     assert len([o for o in store.replies_of(rec.submission_id) if o.kind == "received"]) == 1
@@ -340,8 +344,14 @@ def test_admin_manages_users_reviewer_does_not(web_store: tuple[Settings, Store]
     assert r.status_code == 303
     assert n.get("/").status_code == 200
     assert Users(store).authenticate("newbie", "my-own-password") is not None
+    html = a.post("/users", data={"csrf_token": token, "action": "reset", "name": "newbie"}).text
+    again = re.search(r"New one-time password for newbie: (\S+)</p>", html)
+    assert again and Users(store).authenticate("newbie", "my-own-password") is None
+    n = login(client_for(settings, store), "newbie", again.group(1))
+    assert n.get("/").headers["location"] == "/account/password"
     a.post("/users", data={"csrf_token": token, "action": "disable", "name": "newbie"})
     assert n.get("/").status_code == 303  # a disabled user's session ends
+    assert n.get("/").headers["location"].startswith("/login")
     assert Users(store).get("newbie").disabled  # type: ignore[union-attr]
 
 

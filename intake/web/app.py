@@ -33,7 +33,7 @@ from intake.reference import agreements, help_texts
 from intake.settings import Settings
 from intake.store import NotFound, StateConflict, Store
 from intake.store.models import REQUEST_STATES
-from intake.store.store import RequestRecord, SubmissionRecord
+from intake.store.store import EventRecord, RequestRecord, SubmissionRecord
 from intake.validate import mask_ssn
 from intake.web import review
 from intake.web.pages import SourcePart, cached_png, source_parts
@@ -354,7 +354,19 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             if idx is None:
                 continue
             boxes.append({"path": path, "part": idx, "page": int(prov.get("page") or 1), **box})
-        events = [e for e in store.events_of(submission_id=rec.submission_id) if e.request_id in (None, rec.id)]
+        events: list[Any] = [e for e in store.events_of(submission_id=rec.submission_id)
+                             if e.request_id in (None, rec.id)]
+        # The outbox records when a reply went out; shown in the trail as "reply sent" rows.
+        for o in store.replies_of(rec.submission_id):
+            if o.request_id in (None, rec.id) and o.sent_at is not None:
+                events.append(EventRecord(id=0, submission_id=o.submission_id, request_id=o.request_id, at=o.sent_at,
+                                          actor="outbox", kind="reply_sent", field=o.kind,
+                                          old=None, new=f"{o.channel} to {o.recipient}"))
+            elif o.request_id in (None, rec.id) and o.state == "permanent_failure":
+                events.append(EventRecord(id=0, submission_id=o.submission_id, request_id=o.request_id,
+                                          at=o.next_attempt_at, actor="outbox", kind="reply_failed", field=o.kind,
+                                          old=None, new=(o.last_error or "")[:200]))
+        events.sort(key=lambda e: (e.at, e.id or 10**12))
         duplicates = store.possible_duplicates(rec.id)
         return page(request, "request.html.j2", info, status=status, rec=rec, sub=sub, parts=parts, boxes=boxes,
                     fields=review.field_views(rec, info.account), general=review.request_problems(rec),
@@ -557,6 +569,10 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 password = generate_password()
                 users.add(name, str(form.get("role") or ""), password, must_change=True)
                 message = f"User {name} added. One-time password: {password}"
+            elif action == "reset":
+                password = generate_password()
+                users.set_password(name, password, must_change=True)
+                message = f"New one-time password for {name}: {password}"
             elif action in ("disable", "enable"):
                 if name == info.account.name:
                     raise UserError("you cannot disable yourself")

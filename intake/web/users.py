@@ -132,8 +132,12 @@ class Users:
                 s.execute(delete(WebSession).where(WebSession.user_id == u.id))
             return _account(u)
 
-    def set_password(self, name: str, password: str, *, keep_session: str | None = None) -> None:
-        """A new password; every other session of the user ends (`keep_session`: the cookie to keep)."""
+    def set_password(self, name: str, password: str, *, keep_session: str | None = None,
+                     must_change: bool = False) -> None:
+        """A new password; every other session of the user ends (`keep_session`: the cookie to keep).
+
+        `must_change` for a one-time password an administrator hands out.
+        """
         if len(password) < 10:
             raise UserError("a password needs at least 10 characters")
         with self._session() as s, s.begin():
@@ -143,7 +147,7 @@ class Users:
             if _hasher_verify(u.password_hash, password):
                 raise UserError("the new password must differ from the old one")
             u.password_hash = _hasher.hash(password)
-            u.must_change = False
+            u.must_change = must_change
             q = delete(WebSession).where(WebSession.user_id == u.id)
             if keep_session:
                 q = q.where(WebSession.token_hash != _sha(keep_session))
