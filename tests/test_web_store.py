@@ -74,3 +74,13 @@ def test_accounts_sessions_and_rate_limit_on_both_backends(store: Store) -> None
     assert users.session(token, idle_minutes=30) is None
     api = users.add_token("certificates")
     assert users.token_role(api) == ("certificates", "export") and users.token_role("coc_wrong") is None
+
+
+def test_one_client_trying_many_names_is_slowed_down(store: Store) -> None:
+    users = Users(store)
+    for i in range(19):
+        users.authenticate(f"name{i}", "guess", client="10.0.0.9")
+    assert users.wait_seconds("name99", max_failures=5, delay=30, window_minutes=15, client="10.0.0.9") == 0
+    users.authenticate("name19", "guess", client="10.0.0.9")
+    assert users.wait_seconds("name99", max_failures=5, delay=30, window_minutes=15, client="10.0.0.9") > 25
+    assert users.wait_seconds("name99", max_failures=5, delay=30, window_minutes=15, client="10.0.0.10") == 0

@@ -261,7 +261,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         if not cookie or not sent or not secrets.compare_digest(cookie, sent):
             raise HTTPException(403, "the login form has expired; reload the page and try again")
         wait = users.wait_seconds(name, max_failures=web.login_max_failures, delay=web.login_delay_seconds,
-                                  window_minutes=web.login_window_minutes)
+                                  window_minutes=web.login_window_minutes, client=_client(request))
         if wait > 0:
             log.warning("login for %r refused: too many wrong passwords (wait %.0f s)", name, wait)
             resp = page(request, "login.html.j2", None, status=429, next=nxt, login_csrf=cookie,

@@ -70,6 +70,15 @@ def _account(u: User) -> Account:
     return Account(id=u.id, name=u.name, role=u.role, disabled=u.disabled, must_change=bool(u.must_change))
 
 
+def _wait(counted: tuple[int | None, datetime | None], threshold: int, delay: float) -> float:
+    failures, last = int(counted[0] or 0), counted[1]
+    if failures < threshold or last is None:
+        return 0.0
+    last = last if last.tzinfo else last.replace(tzinfo=UTC)
+    wait = min(delay * (2 ** (failures - threshold)), MAX_DELAY_SECONDS)
+    return max(0.0, (last + timedelta(seconds=wait) - _now()).total_seconds())
+
+
 def _hasher_verify(stored: str, password: str) -> bool:
     try:
         return bool(_hasher.verify(stored, password))
@@ -162,11 +171,15 @@ class Users:
 
     # -- login ----------------------------------------------------------------------------------
 
-    def wait_seconds(self, name: str, *, max_failures: int, delay: float, window_minutes: float) -> float:
-        """How long this user name must wait before its next attempt is even checked (0: now).
+    def wait_seconds(self, name: str, *, max_failures: int, delay: float, window_minutes: float,
+                     client: str | None = None) -> float:
+        """How long an attempt for this user name (from this client) must wait before it is even
+        checked (0: now).
 
-        Failures since the last success within the window count; from `max_failures` on, each
-        attempt waits `delay`, doubled for every failure beyond that (capped at an hour).
+        Failures for the name since its last success within the window count; from `max_failures`
+        on, each attempt waits `delay`, doubled for every failure beyond that (capped at an hour).
+        A client trying many names (password spraying) is slowed down the same way from four times
+        `max_failures` failures on.
         """
         since = _now() - timedelta(minutes=window_minutes)
         with self._session() as s:
@@ -175,13 +188,16 @@ class Users:
             q = select(func.count(), func.max(LoginAttempt.at)).where(
                 LoginAttempt.name == name, LoginAttempt.ok.is_(False), LoginAttempt.at > start
             )
-            failures, last = s.execute(q).one()
-        failures = int(failures or 0)
-        if failures < max_failures or last is None:
-            return 0.0
-        last = last if last.tzinfo else last.replace(tzinfo=UTC)
-        wait = min(delay * (2 ** (failures - max_failures)), MAX_DELAY_SECONDS)
-        return max(0.0, (last + timedelta(seconds=wait) - _now()).total_seconds())
+            row = s.execute(q).one()
+            by_name: tuple[int | None, datetime | None] = (row[0], row[1])
+            by_client: tuple[int | None, datetime | None] = (0, None)
+            if client:
+                q = select(func.count(), func.max(LoginAttempt.at)).where(
+                    LoginAttempt.client == client[:64], LoginAttempt.ok.is_(False), LoginAttempt.at > since
+                )
+                row = s.execute(q).one()
+                by_client = (row[0], row[1])
+        return max(_wait(by_name, max_failures, delay), _wait(by_client, 4 * max_failures, delay))
 
     def authenticate(self, name: str, password: str, *, client: str | None = None) -> Account | None:
         """The account if the password is right and the account enabled; every attempt is recorded."""
