@@ -400,7 +400,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         kept = [p for p in rec.problems if isinstance(p, dict) and p.get("code") in ("low_confidence", "conflict")
                 and p.get("field") not in changed]
         out = kept + [p.model_dump(mode="json") for p in problems]
-        return JSONResponse({"problems": [review._safe_problem(p, info.account) for p in out],
+        return JSONResponse({"problems": [review.safe_problem(p, info.account) for p in out],
                              "blocking": len(review.blocking(out))})
 
     @app.post("/requests/{rid}/save", include_in_schema=False)

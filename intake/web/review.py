@@ -150,7 +150,7 @@ def field_views(rec: RequestRecord, account: Account) -> list[FieldView]:
                 label=label_of(path),
                 value=shown_value(path, values.get(path, ""), account),
                 confidence=confidence,
-                problems=[_safe_problem(p, account) for p in problems],
+                problems=[safe_problem(p, account) for p in problems],
                 help=help_for(path),
                 low_confidence=(confidence is not None and confidence < LOW_CONFIDENCE)
                 or any(p.get("code") == "low_confidence" for p in problems),
@@ -163,7 +163,7 @@ def field_views(rec: RequestRecord, account: Account) -> list[FieldView]:
 _SSN_ANYWHERE = re.compile(r"\b(\d{3})[- ]?(\d{2})[- ]?(\d{4})\b")
 
 
-def _safe_problem(p: dict[str, Any], account: Account) -> dict[str, Any]:
+def safe_problem(p: dict[str, Any], account: Account) -> dict[str, Any]:
     """A problem as shown; for reviewers, any SSN-shaped number in it masked."""
     out = dict(p)
     if not account.sees_full_ssn:
