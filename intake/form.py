@@ -135,8 +135,8 @@ def _draw_header(c: rl_canvas.Canvas, ed: Edition, page: int) -> None:
     c.setFont("Helvetica", 9)
     c.drawString(60, _y(94), f"Form {ed.label}    page {page} of {fz.PAGES}")
     c.setFont("Helvetica", 7)
-    c.drawString(60, _y(108), "Type or print in CAPITALS, one character per box where there are boxes. "
-                              "Fax or e-mail the completed form.")
+    c.drawString(60, _y(108), "Type or print in CAPITALS (12 point or larger), one character per box where there "
+                              "are boxes. Fax or e-mail the completed form.")
     c.drawString(60, _y(118), "Help for every field is printed on page 2. Leave boxes that do not apply empty.")
     # The edition again at the foot, inside the marks, so a cropped copy still shows it.
     c.drawString(60, _y(742), f"{ed.label}  -  page {page} of {fz.PAGES}")

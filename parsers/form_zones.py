@@ -362,11 +362,12 @@ def recognise(image: Image.Image) -> FormPage | None:
     gray = np.asarray(image.convert("L"))
     dpi = _dpi(image)
     marks = _find_marks(gray, dpi)
+    used = dpi
     by_size = (image.width / (PAGE_W / 72), image.height / (PAGE_H / 72))
     if marks is None and max(abs(a / b - 1) for a, b in zip(dpi, by_size, strict=True)) > 0.2:
         # A resolution tag that does not fit the page (a TIFF writer copied the first page's to
         # all): the page's size in pixels says what it really is.
-        marks = _find_marks(gray, by_size)
+        marks, used = _find_marks(gray, by_size), by_size
     if marks is None:
         return None
     s = READ_DPI / 72
@@ -374,27 +375,32 @@ def recognise(image: Image.Image) -> FormPage | None:
     matrix = cv2.getPerspectiveTransform(marks, target)
     size = (round(PAGE_W * s), round(PAGE_H * s))
     warped = cv2.warpPerspective(gray, matrix, size, flags=cv2.INTER_LINEAR, borderValue=255)
-    warped = np.where(warped < 128, 0, 255).astype(np.uint8)
+    # Kept gray: the edges interpolated from a coarse fax are smoother than any threshold of
+    # them, and Tesseract's LSTM reads gray lines; ink tests threshold at 128 themselves.
     for upside_down in (False, True):
         page = np.ascontiguousarray(warped[::-1, ::-1]) if upside_down else warped
         text = _decode_qr(_qr_region(page))
         if text:
             m = _PAYLOAD.match(text)
             assert m is not None
-            return FormPage(m["form"], m["ed"], int(m["layout"]), int(m["page"]), _despeckle(page),
-                            upside_down)
+            # Speckle is one or two of the fax's own pixels: its size here follows from the scale.
+            pixel = (READ_DPI / used[0]) * (READ_DPI / used[1])
+            return FormPage(m["form"], m["ed"], int(m["layout"]), int(m["page"]),
+                            _despeckle(page, max(2, round(2 * pixel))), upside_down)
     return None
 
 
 def _despeckle(page: np.ndarray, max_area: int = 6) -> np.ndarray:
     """Remove fax speckle: ink blobs of a few pixels (a printed full stop is bigger)."""
-    ink = (page < 128).astype(np.uint8)
+    ink = (page < 160).astype(np.uint8)
     _n, labels, stats, _c = cv2.connectedComponentsWithStats(ink, connectivity=8)
     small = stats[:, cv2.CC_STAT_AREA] <= max_area
     small[0] = False
-    if small.any():
-        ink[small[labels]] = 0
-    return np.where(ink > 0, 0, 255).astype(np.uint8)
+    if not small.any():
+        return page
+    out = page.copy()
+    out[small[labels]] = 255
+    return out
 
 
 @dataclass
@@ -614,6 +620,8 @@ def _squash(text: str) -> str:
 
 
 _LONE_ZERO = re.compile(r"(?<![0-9A-Z])0(?![0-9A-Z])")
+_STOP_AFTER_WORD = re.compile(r"[A-Z]{2}\.")  # names: only an initial takes a full stop
+_STOP_AFTER_NUMBER = re.compile(r"\d[.,](?:\s|$)")  # `3177. PARK ROAD`
 
 
 def _value(spec: FieldSpec, read: _Read, chars: int = 0) -> tuple[str, str | None]:
@@ -633,7 +641,14 @@ def _value(spec: FieldSpec, read: _Read, chars: int = 0) -> tuple[str, str | Non
     if not text:
         return "", "ink in the box but nothing could be read"
     if spec.path.endswith("email"):
-        return text.replace(" ", ""), None
+        squashed = text.replace(" ", "")
+        if "," in squashed:  # a comma is never in an address: a full stop read badly
+            return squashed.replace(",", "."), "a comma read in an e-mail address"
+        return squashed, None
+    if spec.charset == "alpha" and _STOP_AFTER_WORD.search(text):
+        return text, "a full stop after a name (speckle?)"
+    if spec.charset == "text" and _STOP_AFTER_NUMBER.search(text):
+        return text, "a full stop after a number (speckle?)"
     if spec.charset == "text" and re.search(r"[A-Z]", text) and _LONE_ZERO.search(text):
         # `SP. Z 0.0.`: a zero alone between stops in words is the letter O; say so, don't decide.
         return _LONE_ZERO.sub("O", text), "a letter O or a zero?"
@@ -749,13 +764,23 @@ def read_form_images(images: list[Image.Image], part: str) -> tuple[list[list[Ca
     """
     found: list[tuple[int, FormPage]] = []
     for index, image in enumerate(images):
-        try:
-            fp = recognise(image)
-        except Exception as exc:  # noqa: BLE001 - a page that breaks the recogniser is read the generic way
-            log.warning("form recognition failed on page %d: %s", index + 1, type(exc).__name__)
-            fp = None
+        fp = recognise_safely(image, index + 1)
         if fp is not None:
             found.append((index, fp))
+    return read_found(found, part)
+
+
+def recognise_safely(image: Image.Image, number: int) -> FormPage | None:
+    """`recognise`, with a failure logged and taken as "not our form" (the page is then OCRed)."""
+    try:
+        return recognise(image)
+    except Exception as exc:  # noqa: BLE001 - a page that breaks the recogniser is read the generic way
+        log.warning("form recognition failed on page %d: %s", number, type(exc).__name__)
+        return None
+
+
+def read_found(found: list[tuple[int, FormPage]], part: str) -> tuple[list[list[Candidate]], str | None, set[int]]:
+    """Read recognised pages (0-based page index, page): records per copy, edition, indexes."""
     if not found:
         return [], None, set()
     reads = read_pages([(fp, part, index + 1) for index, fp in found])

@@ -329,6 +329,8 @@ def _parse_pages(part: Part, limits: Limits) -> Extraction:
     problems: list[PartProblem] = []
     scanned: list[int] = []
     sure: set[str] = set()  # fields read without doubt so far, across pages
+    form_records: list[list[Candidate]] = []
+    edition: str | None = None
     with pdfplumber.open(io.BytesIO(part.data)) as pdf:
         count = len(pdf.pages)
         for index, page in enumerate(pdf.pages):
@@ -349,7 +351,10 @@ def _parse_pages(part: Part, limits: Limits) -> Extraction:
             for i in scanned
         ]
     elif scanned:
-        for index, result in _ocr(part, scanned, limits).items():
+        # Scanned pages of our own form are read box by box; only the others go to OCR.
+        form_records, edition, ours = _our_form(part, scanned, limits)
+        scanned = [i for i in scanned if i not in ours]
+        for index, result in (_ocr(part, scanned, limits) if scanned else {}).items():
             if isinstance(result, PartProblem):
                 problems.append(result)
             elif result:
@@ -361,8 +366,29 @@ def _parse_pages(part: Part, limits: Limits) -> Extraction:
     return Extraction(
         part=part.name,
         media_type="application/pdf",
-        records=[candidates] if candidates else [],
+        records=[r for r in form_records if r] + ([candidates] if candidates else []),
         problems=problems,
         pages=count,
         text="\n\n".join(texts),
+        form_edition=edition,
     )
+
+
+def _our_form(part: Part, indexes: list[int], limits: Limits) -> tuple[list[list[Candidate]], str | None, set[int]]:
+    """Recognise and read the pages (0-based) that are our own form, one page image at a time."""
+    from parsers import form_zones  # noqa: PLC0415 - only for scanned pages
+
+    found: list[tuple[int, form_zones.FormPage]] = []
+    doc = pdfium.PdfDocument(part.data)
+    try:
+        for index in indexes:
+            image = page_image(doc, index, limits)
+            try:
+                fp = form_zones.recognise_safely(image, index + 1)
+            finally:
+                image.close()
+            if fp is not None:
+                found.append((index, fp))
+    finally:
+        doc.close()
+    return form_zones.read_found(found, part.name)

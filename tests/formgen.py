@@ -159,7 +159,7 @@ def faxed_form(req: dict[str, Any], rng: random.Random, resolution: Resolution =
                font: str | None = None) -> list[Image.Image]:
     """The printed form faxed: skew up to `max_skew` degrees, speckle, a fax header, 1 bit."""
     font = font or rng.choice(FORM_FONTS)
-    size = rng.uniform(11.0, 13.0)
+    size = rng.uniform(12.0, 14.0)  # the form asks for 12 point or larger
     out = []
     printed = printed_pages(req, edition=edition, font=font, size_pt=size, pages=pages)
     for n, (number, page) in enumerate(zip(pages, printed, strict=True), start=1):

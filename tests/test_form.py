@@ -28,7 +28,8 @@ from intake.form import editions, missing_paths, outdated_problem, render_form
 from intake.model import FIELD_PATHS
 from parsers import form_zones as fz
 from tests import formgen
-from tests.faxgen import fax, fax_request, tiff_bytes
+from tests.docgen import image_pdf
+from tests.faxgen import Resolution, fax, fax_request, tiff_bytes
 from tests.synth import flat, make_request
 
 OLD = "2025-06"
@@ -116,7 +117,8 @@ def test_blank_form_pages_carry_edition_text_qr_and_marks() -> None:
 def test_cli_writes_the_current_edition(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "form.pdf"
     assert cli_main(["form", "--out", str(out)]) == 0
-    assert PdfReader(str(out)).get_fields()["coc_form_edition"]["/V"] == editions().current.label
+    fields = PdfReader(str(out)).get_fields() or {}
+    assert fields["coc_form_edition"]["/V"] == editions().current.label
     monkeypatch.chdir(tmp_path)
     assert cli_main(["form"]) == 0
     assert (tmp_path / "coc-request-form.pdf").stat().st_size > 10_000
@@ -152,7 +154,7 @@ def test_filled_pdf_of_an_old_edition_is_read_and_flagged() -> None:
 
 
 @pytest.mark.parametrize("resolution", ["fine", "normal"])
-def test_faxed_form_is_read(resolution: str) -> None:
+def test_faxed_form_is_read(resolution: Resolution) -> None:
     req = _request(21, "employee", dependents=2)
     pages = formgen.faxed_form(req, random.Random(5), resolution, font="DejaVuSans.ttf", max_skew=3.0)
     assert pages[0].info["dpi"] == ((204, 98) if resolution == "normal" else (204, 196))
@@ -167,6 +169,19 @@ def test_faxed_form_is_read(resolution: str) -> None:
     assert ssn.method == "ocr" and ssn.page == 1 and ssn.box is not None
     assert ssn.box == fz.layout().by_path()["worker.ssn"].box()
     assert "COC-1 (2026-11)" in (ssn.label or "")
+
+
+def test_faxed_form_delivered_as_pdf_is_read() -> None:
+    """Fax servers also deliver PDFs of page images: the scanned pages go to the zone reader."""
+    req = _request(30)
+    pages = formgen.faxed_form(req, random.Random(13), "normal", font="DejaVuSans.ttf")
+    result = extract_submission(image_pdf(pages, dpi=(204, 98)), channel="fax", filename="fax.pdf")
+    assert result.parts[0].form_edition == editions().current.label
+    got = result.requests[0]
+    assert {p.method for p in got.provenance.values()} == {"ocr"}
+    assert got.provenance["worker.ssn"].label and "COC-1" in got.provenance["worker.ssn"].label
+    s = formgen.score(formgen.expected(req), got)
+    assert s["wrong_unflagged"] == 0 and s["right"] >= s["fields"] - 1, s
 
 
 def test_self_employed_faxed_form_ticks_and_blank_employer() -> None:
