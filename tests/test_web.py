@@ -594,3 +594,21 @@ def test_accept_sends_the_first_received_reply_and_fax_senders_get_faxes(web_sto
     assert r.status_code == 303
     [reply] = store.replies_of_request(fid)
     assert reply.channel == "fax" and reply.recipient == "+12085550199" and reply.message.startswith(b"%PDF")
+
+
+def test_a_stale_form_does_not_overwrite_someone_elses_correction(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    rid = seed_request(store, valid_request(ssn=BAD_SSN))
+    sam = login(client_for(settings, store), "sam")
+    rita = login(client_for(settings, store), "rita")
+    page_sam = sam.get(f"/requests/{rid}").text
+    page_rita = rita.get(f"/requests/{rid}").text
+    version = re.search(r'name="version" value="(\d+)"', page_rita)
+    assert version
+    r = sam.post(f"/requests/{rid}/save", data={"csrf_token": csrf_of(page_sam), "f:worker.ssn": "123-45-6789",
+                                                 "version": version.group(1)})
+    assert r.status_code == 303
+    r = rita.post(f"/requests/{rid}/save", data={"csrf_token": csrf_of(page_rita), "f:worker.ssn": "123-45-0001",
+                                                  "version": version.group(1)})
+    assert r.status_code == 409 and "Someone else changed this request" in r.text
+    assert store.get_request(rid).fields["worker"]["ssn"] == "123-45-6789"

@@ -371,6 +371,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         return page(request, "request.html.j2", info, status=status, rec=rec, sub=sub, parts=parts, boxes=boxes,
                     fields=review.field_views(rec, info.account), general=review.request_problems(rec),
                     events=events, duplicates=duplicates, error=error, done=DONE_MESSAGES.get(done, ""),
+                    version=version_of(rec.id),
                     blocking=review.blocking(rec.problems), open_states=review.OPEN_STATES,
                     sender=sub.sender or "",
                     worker_ssn=mask_ssn(str((rec.fields.get("worker") or {}).get("ssn") or "")))
@@ -403,10 +404,19 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         return JSONResponse({"problems": [review.safe_problem(p, info.account) for p in out],
                              "blocking": len(review.blocking(out))})
 
+    def version_of(rid: int) -> str:
+        """How many events the request has: a form made before someone else's change is stale."""
+        return str(len(store.events_of(request_id=rid)))
+
     @app.post("/requests/{rid}/save", include_in_schema=False)
     async def save_request(request: Request, info: Staff, rid: int) -> Response:
         form = await checked_form(request, info)
         rec = get_record(rid)
+        sent_version = str(form.get("version") or "")
+        if sent_version and sent_version != version_of(rid):
+            return request_page(request, info, rec, status=409,
+                                error="Someone else changed this request while you edited it; your changes were "
+                                      "not saved. Check the audit trail and correct again.")
         try:
             new = review.correct(store, rec, _submitted(form), info.account)
         except review.ActionError as exc:
