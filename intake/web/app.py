@@ -358,7 +358,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                              if e.request_id in (None, rec.id)]
         # The outbox records when a reply went out; shown in the trail as "reply sent" rows.
         for o in store.replies_of(rec.submission_id):
-            if o.request_id in (None, rec.id) and o.sent_at is not None:
+            if o.request_id in (None, rec.id) and o.state == "sent" and o.sent_at is not None:
                 events.append(EventRecord(id=0, submission_id=o.submission_id, request_id=o.request_id, at=o.sent_at,
                                           actor="outbox", kind="reply_sent", field=o.kind,
                                           old=None, new=f"{o.channel} to {o.recipient}"))
