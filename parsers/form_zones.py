@@ -620,6 +620,7 @@ def _squash(text: str) -> str:
 
 
 _LONE_ZERO = re.compile(r"(?<![0-9A-Z])0(?![0-9A-Z])")
+_STRAY = re.compile(r"[-.,/]{1,2}")
 _STOP_AFTER_WORD = re.compile(r"[A-Z]{2}\.")  # names: only an initial takes a full stop
 _STOP_AFTER_NUMBER = re.compile(r"\d[.,](?:\s|$)")  # `3177. PARK ROAD`
 
@@ -645,13 +646,24 @@ def _value(spec: FieldSpec, read: _Read, chars: int = 0) -> tuple[str, str | Non
         if "," in squashed:  # a comma is never in an address: a full stop read badly
             return squashed.replace(",", "."), "a comma read in an e-mail address"
         return squashed, None
-    if spec.charset == "alpha" and _STOP_AFTER_WORD.search(text):
-        return text, "a full stop after a name (speckle?)"
-    if spec.charset == "text" and _STOP_AFTER_NUMBER.search(text):
-        return text, "a full stop after a number (speckle?)"
+    doubts: list[str] = []
+    words = text.split()
+    if len(words) > 1 and any(_STRAY.fullmatch(w) for w in words):
+        text = " ".join(w for w in words if not _STRAY.fullmatch(w))  # `DENVER, CO -`: a mark, not text
+        doubts.append("a stray mark beside the text")
+    if spec.charset in ("alpha", "place") and text[-1:] in ("-", ","):
+        text = text[:-1].rstrip()  # `CO-`: a name or place never ends in a dash or comma
+        doubts.append("a stray mark after the text")
     if spec.charset == "text" and re.search(r"[A-Z]", text) and _LONE_ZERO.search(text):
         # `SP. Z 0.0.`: a zero alone between stops in words is the letter O; say so, don't decide.
-        return _LONE_ZERO.sub("O", text), "a letter O or a zero?"
+        text = _LONE_ZERO.sub("O", text)
+        doubts.append("a letter O or a zero?")
+    if spec.charset == "alpha" and _STOP_AFTER_WORD.search(text):
+        doubts.append("a full stop after a name (speckle?)")
+    if spec.charset == "text" and _STOP_AFTER_NUMBER.search(text):
+        doubts.append("a full stop after a number (speckle?)")
+    if doubts:
+        return text, "; ".join(doubts)
     if spec.charset == "text" and re.search(r"@", text) and not spec.path.endswith("email"):
         return text, "unexpected characters"
     return text, None
