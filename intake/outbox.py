@@ -11,6 +11,7 @@ import os
 import re
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -52,8 +53,14 @@ def write_fax(folder: Path, outbox_id: int, fax_number: str, pdf: bytes) -> Deli
     return Delivery(True)
 
 
-def send_smtp(relay: RelaySettings, recipient: str, message: bytes) -> Delivery:
-    """One message over SMTP with an empty envelope sender (RFC 3834: no bounce loops)."""
+def send_smtp(relay: RelaySettings, recipient: str, message: bytes,
+              handed_over: Callable[[], object] | None = None) -> Delivery:
+    """One message over SMTP with an empty envelope sender (RFC 3834: no bounce loops).
+
+    `handed_over` is called when everything but the final dot is with the relay. The caller commits
+    there that the reply counts as sent: a crash between the relay's acceptance and our own commit
+    (RFC 1047's duplicate window) then cannot send the reply a second time after a restart.
+    """
     # Messages are stored with bare LF; the wire wants CRLF or every line is "too long".
     message = re.sub(rb"\r?\n", b"\r\n", message)
     context = ssl.create_default_context()
@@ -74,18 +81,34 @@ def send_smtp(relay: RelaySettings, recipient: str, message: bytes) -> Delivery:
             if relay.username:
                 password = relay.password.get_secret_value() if relay.password else ""
                 smtp.login(relay.username, password)
-            refused = smtp.sendmail("", [recipient], message)
-            if refused:
-                code, text = next(iter(refused.values()))
-                return Delivery(False, permanent=code >= 500, error=f"{code} {text.decode(errors='replace')}")
-    except smtplib.SMTPRecipientsRefused as exc:
-        code, text = next(iter(exc.recipients.values()))
-        return Delivery(False, permanent=code >= 500, error=f"{code} {text.decode(errors='replace')}")
+            return _transaction(smtp, recipient, message, handed_over)
     except smtplib.SMTPResponseException as exc:
         detail = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
         return Delivery(False, permanent=exc.smtp_code >= 500, error=f"{exc.smtp_code} {detail}")
     except (TimeoutError, OSError, smtplib.SMTPException) as exc:
         return Delivery(False, permanent=False, error=f"relay {relay.host}:{relay.port}: {type(exc).__name__}: {exc}")
+
+
+def _transaction(smtp: smtplib.SMTP, recipient: str, message: bytes,
+                 handed_over: Callable[[], object] | None) -> Delivery:
+    """MAIL, RCPT, DATA by hand, so that the final dot goes out only after `handed_over`."""
+    for code, text in (smtp.mail(""), smtp.rcpt(recipient)):
+        if code >= 400:
+            return Delivery(False, permanent=code >= 500, error=f"{code} {text.decode(errors='replace')}")
+    smtp.putcmd("data")
+    code, text = smtp.getreply()
+    if code != 354:
+        return Delivery(False, permanent=code >= 500, error=f"{code} {text.decode(errors='replace')}")
+    body = re.sub(rb"(?m)^\.", b"..", message)
+    if not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    smtp.send(body)
+    if handed_over is not None:
+        handed_over()
+    smtp.send(b".\r\n")
+    code, text = smtp.getreply()
+    if code != 250:
+        return Delivery(False, permanent=code >= 500, error=f"{code} {text.decode(errors='replace')}")
     return Delivery(True)
 
 

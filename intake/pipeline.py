@@ -177,7 +177,8 @@ def send_stage(ctx: Context, item: OutboxItem, *, now: datetime | None = None) -
     if item.channel == "fax":
         delivery = write_fax(settings.fax_outbox, item.id, item.recipient, item.message)
     elif settings.relay.host:
-        delivery = send_smtp(settings.relay, item.recipient, item.message)
+        delivery = send_smtp(settings.relay, item.recipient, item.message,
+                             handed_over=lambda: store.mark_handed_over(item.id))
     else:
         delivery = write_eml(settings.mail_sent, item.id, item.recipient, item.message)
     now = now or datetime.now(UTC)

@@ -67,6 +67,9 @@ poll_seconds = 0.5
 {imap}{relay}
 [pipeline]
 workers = {workers}
+
+[web]
+port = {free_port()}
 {extra}
 """, encoding="utf-8")
     return config

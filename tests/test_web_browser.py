@@ -31,9 +31,8 @@ PASSWORD = "supervisor-pass-1"
 
 @pytest.fixture
 def gateway(tmp_path: Path, smtp_sink: SmtpSink) -> Any:  # noqa: F811
-    port = free_port()
-    config = write_config(tmp_path, dovecot=None, sink=smtp_sink, workers=1,
-                          extra=f"\n[web]\nport = {port}\n")
+    config = write_config(tmp_path, dovecot=None, sink=smtp_sink, workers=1)
+    port = load_settings(config).web.port
     store = Store.from_settings(load_settings(config))
     store.upgrade()
     Users(store).add("sam", "supervisor", PASSWORD)

@@ -949,16 +949,34 @@ class Store:
             )
             return bool(res.rowcount == 1)  # type: ignore[attr-defined]
 
-    def requeue_sending(self, older_than: datetime, now: datetime | None = None) -> int:
-        """Replies left in `sending` since before `older_than` (a sender crashed) are due again.
+    def mark_handed_over(self, outbox_id: int, now: datetime | None = None) -> bool:
+        """The whole message is with the relay but for the final dot: from here on it counts as sent.
 
-        At start-up, with one sender, every `sending` row is such a leftover: pass `now`. A resend is
-        possible only if the crash fell between the relay's 250 and `mark_sent`.
+        Committed just before the dot goes out, so a crash after the relay took the message can never
+        make a second copy (see `requeue_sending`); only a crash in the instant between this commit
+        and the dot's write could lose the reply, never duplicate it.
         """
         with self._write() as s:
             res = s.execute(
                 update(Outbox)
-                .where(Outbox.state == "sending", Outbox.sending_at < _now(older_than))
+                .where(Outbox.id == outbox_id, Outbox.state == "sending")
+                .values(sent_at=_now(now))
+            )
+            return bool(res.rowcount == 1)  # type: ignore[attr-defined]
+
+    def requeue_sending(self, older_than: datetime, now: datetime | None = None) -> int:
+        """Replies left in `sending` since before `older_than` (a sender crashed) are settled.
+
+        One that was handed over (`sent_at` set: only the relay's answer was missing) is `sent`; the
+        others are due again. At start-up, with one sender, every `sending` row is such a leftover:
+        pass `now`.
+        """
+        with self._write() as s:
+            stale = (Outbox.state == "sending", Outbox.sending_at < _now(older_than))
+            s.execute(update(Outbox).where(*stale, Outbox.sent_at.is_not(None)).values(state="sent"))
+            res = s.execute(
+                update(Outbox)
+                .where(*stale, Outbox.sent_at.is_(None))
                 .values(state="queued", next_attempt_at=_now(now), last_error="sender stopped while sending")
             )
             return int(res.rowcount or 0)  # type: ignore[attr-defined]
@@ -970,12 +988,13 @@ class Store:
     def mark_retry(self, outbox_id: int, error: str, next_attempt_at: datetime) -> bool:
         """A temporary failure (4xx, connection refused): try again at `next_attempt_at`."""
         return self._move_reply(
-            outbox_id, {"state": "failed", "last_error": error[:2000], "next_attempt_at": _now(next_attempt_at)}
+            outbox_id,
+            {"state": "failed", "last_error": error[:2000], "next_attempt_at": _now(next_attempt_at), "sent_at": None},
         )
 
     def mark_permanent(self, outbox_id: int, error: str) -> bool:
         """A permanent failure (5xx, or retried for too long): left for staff."""
-        return self._move_reply(outbox_id, {"state": "permanent_failure", "last_error": error[:2000]})
+        return self._move_reply(outbox_id, {"state": "permanent_failure", "last_error": error[:2000], "sent_at": None})
 
     # -- operator view ------------------------------------------------------------------------
 
