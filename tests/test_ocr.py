@@ -16,7 +16,7 @@ from PIL import Image
 from parsers import ocr
 from parsers.image import parse_image
 from parsers.layout import lines_from_text
-from parsers.pdf_text import _find
+from parsers.pdf_text import find_on_page
 from parsers.types import Candidate, Extraction, Limits, Part
 from tests.faxgen import (
     fax,
@@ -207,7 +207,7 @@ def _text_reading(req: dict, rng_seed: int) -> dict[str, str]:  # type: ignore[t
     """What the same letter gives when read as clean text: the fields OCR is measured on."""
     head, body = letter_lines(req, random.Random(rng_seed))
     part = _part(b"")
-    found, _ = _find(lines_from_text("\n".join(head + body)), part, "text", 1, set())
+    found, _ = find_on_page(lines_from_text("\n".join(head + body)), part, "text", 1, set())
     truth = flat(req)
     return {c.field: c.value for c in found if truth.get(c.field) == c.value and c.uncertain is None}
 
