@@ -10,8 +10,9 @@ that class's whitelist and split back by row, several times faster than one Tess
 field. A box read with less than `SURE` confidence, or whose reading does not fit the box (digit
 count, date, e-mail, a zero among letters), is read twice more, enlarged; only three unanimous,
 fitting readings are taken without a flag. Everything else keeps the best reading, `uncertain`.
-Measured on the 100 generated faxes of tests/test_form.py: 99.57% of fields right, none wrong
-without a flag, 0.7 s per page.
+A `T` is checked for the foot of a typewriter's serif `I` (Tesseract confuses the two, sure of
+itself). Measured on the 100 generated faxes of tests/test_form.py: 99.80% of fields right (90%
+right and unflagged), none wrong without a flag, 0.8 s per page.
 """
 
 from __future__ import annotations
@@ -552,6 +553,64 @@ def _ocr_strip(crops: list[_Crop], whitelist: str, scale: float = 1.0) -> list[_
     return out
 
 
+_TALL = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@&#/")
+
+
+def _glyphs(image: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Boxes (x0, y0, x1, y1) of the full-height characters, left to right.
+
+    Ink blobs of one column are joined (a letter broken by the fax); stops, commas, dashes and
+    speckle are left out by their height, since capitals and digits share one height.
+    """
+    ink = (image < 128).astype(np.uint8)
+    count, _labels, stats, _c = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    boxes = sorted((int(x), int(y), int(x + w), int(y + h)) for x, y, w, h, area in stats[1:count] if area >= 8)
+    joined: list[tuple[int, int, int, int]] = []
+    for b in boxes:
+        if joined:
+            a = joined[-1]
+            overlap = min(a[2], b[2]) - max(a[0], b[0])
+            if overlap > 0.5 * min(a[2] - a[0], b[2] - b[0]):
+                joined[-1] = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+                continue
+        joined.append(b)
+    if not joined:
+        return []
+    tallest = max(b[3] - b[1] for b in joined)
+    return [b for b in joined if b[3] - b[1] >= 0.6 * tallest]
+
+
+def _serif_i(crop: _Crop, read: _Read) -> tuple[_Read, str | None]:
+    """Check every `T` read: a serif `I` (typewriter fonts) has a foot as wide as its head.
+
+    Tesseract reads the serif I of monospaced fonts as T, sure of itself (96%) on 204x98 faxes.
+    When the full-height ink blobs line up with the characters read, a `T` whose foot is as wide
+    as its head (and wider than its stem) becomes `I`, flagged; when they do not line up, the `T`
+    cannot be checked and is flagged.
+    """
+    tall = [i for i, c in enumerate(read.text) if c in _TALL]
+    boxes = _glyphs(crop.image)
+    if len(boxes) != len(tall):
+        return read, "T or I? (the characters could not be checked one by one)"
+    out = list(read.text)
+    changed = False
+    for i, (x0, y0, x1, y1) in zip(tall, boxes, strict=True):
+        if out[i] != "T":
+            continue
+        glyph = crop.image[y0:y1, x0:x1] < 128
+        band = max(1, (y1 - y0) // 6)
+        mid = (y1 - y0) // 2
+        top = int(glyph[:band].any(axis=0).sum())
+        foot = int(glyph[-band:].any(axis=0).sum())
+        stem = int(glyph[mid - band // 2: mid + band // 2 + 1].any(axis=0).sum())
+        if foot >= 0.7 * top and foot >= 1.8 * max(1, stem):
+            out[i], changed = "I", True
+    if not changed:
+        return read, None
+    text = "".join(out)
+    return _Read(text, read.conf, text.split()), "I or T? (a T with a foot)"
+
+
 def _fits(crop: _Crop, read: _Read) -> bool:
     """The reading has the shape its box asks for and normalises without doubt."""
     spec = crop.spec
@@ -724,6 +783,9 @@ def read_pages(pages: list[tuple[FormPage, str, int]]) -> list[list[Candidate]]:
         reads = _read_twice(crops, _CALL_WHITELIST[call])
         for (index, crop), (read, doubt) in zip(items, reads, strict=True):
             fp, part, number = pages[index]
+            if call != "digits" and "T" in read.text:
+                read, serif = _serif_i(crop, read)
+                doubt = doubt or serif
             raw, shape = _value(crop.spec, read, crop.chars)
             doubt = doubt or shape or _doubt(crop.spec, read.text)
             _add(fp, crop.spec, part, number, raw or "?", read.conf, doubt, results[index])
