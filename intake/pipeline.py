@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from intake import metrics
 from intake.isolation import ExtractionPool
 from intake.model import CertificateRequest, Problem
 from intake.outbox import Delivery, next_attempt, send_smtp, write_eml, write_fax
@@ -59,7 +61,9 @@ def extract_stage(ctx: Context, submission_id: int) -> bool:
         log.warning("submission %d: given to staff after %d attempts", submission_id, max_attempts)
         return True
     channel = "email" if sub.channel in MAIL_CHANNELS else "fax"
+    started = time.monotonic()
     outcome = ctx.pool.extract(sub.raw, channel=channel, filename=sub.fax_filename, limits=ctx.limits)
+    metrics.observe_extraction(outcome.result, time.monotonic() - started)
     try:
         if outcome.result is None:
             store.mark_needs_review(submission_id, outcome.reason or "extraction failed")
@@ -182,6 +186,7 @@ def send_stage(ctx: Context, item: OutboxItem, *, now: datetime | None = None) -
     else:
         delivery = write_eml(settings.mail_sent, item.id, item.recipient, item.message)
     now = now or datetime.now(UTC)
+    metrics.count_reply(delivery)
     if delivery.ok:
         store.mark_sent(item.id, now)
         log.info("reply %d (%s, submission %d) sent", item.id, item.kind, item.submission_id)

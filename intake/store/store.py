@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
@@ -149,6 +149,22 @@ class QueueRow:
     channel: str
     received_at: datetime
     sender: str | None
+
+
+# Actors that are the gateway itself; an event by anyone else on a request means staff touched it.
+SYSTEM_ACTORS = frozenset({"pipeline", "replies", "outbox", "reprocess", "imap", "smtp", "lmtp", "fax"})
+# Request states a reprocess may overwrite (nobody has corrected, approved or rejected them).
+REPROCESSABLE_STATES = ("accepted", "needs_review")
+
+
+@dataclass
+class Reprocessed:
+    """What `Store.replace_extraction` did with each request of the submission."""
+
+    replaced: list[int] = field(default_factory=list)  # fields replaced by the new extraction
+    kept: list[int] = field(default_factory=list)  # touched by staff or finished: left alone
+    added: list[int] = field(default_factory=list)  # found now, not before
+    unmatched: list[int] = field(default_factory=list)  # found before, not now: left alone
 
 
 @dataclass(frozen=True)
@@ -1260,3 +1276,143 @@ class Store:
         with self._write() as s:
             self._move_submission(s, submission_id, "done", expected=("needs_review", "failed"), actor=actor,
                                   reason=reason)
+
+    # -- operations (metrics, reprocess) ---------------------------------------------------------
+
+    def counts_by_channel_state(self) -> dict[tuple[str, str], int]:
+        """{(channel, state): n} of the submissions, for `/metrics`."""
+        with self._read() as s:
+            rows = s.execute(
+                select(Submission.channel, Submission.state, func.count())
+                .group_by(Submission.channel, Submission.state)
+            )
+            return {(str(c), str(st)): int(n) for c, st, n in rows}
+
+    def submission_ids(
+        self,
+        *,
+        states: Collection[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[int]:
+        """Ids of submissions in `states` received in [since, until), oldest first (`coc-intake reprocess`)."""
+        q = select(Submission.id).order_by(Submission.id)
+        if states:
+            q = q.where(Submission.state.in_(list(states)))
+        if since is not None:
+            q = q.where(Submission.received_at >= _now(since))
+        if until is not None:
+            q = q.where(Submission.received_at < _now(until))
+        with self._read() as s:
+            return [int(i) for i in s.scalars(q)]
+
+    def staff_touched(self, submission_id: int) -> set[int]:
+        """Ids of the submission's requests with an event by someone other than the gateway itself."""
+        q = select(Event.request_id).where(
+            Event.submission_id == submission_id,
+            Event.request_id.is_not(None),
+            Event.actor.not_in(sorted(SYSTEM_ACTORS)),
+        )
+        with self._read() as s:
+            return {int(i) for i in s.scalars(q.distinct()) if i is not None}
+
+    def replace_extraction(
+        self,
+        submission_id: int,
+        result_json: Any,
+        requests: Sequence[Any],
+        *,
+        summarize: Callable[[Mapping[str, Any]], str],
+        actor: str = "reprocess",
+    ) -> Reprocessed:
+        """A new extraction of a stored submission replaces the old one, in one transaction.
+
+        The old result goes into the audit trail first (`summarize` turns a request's fields into
+        masked text: never a full SSN). Requests staff have not touched (state `accepted` or
+        `needs_review`, no event by a person) get the new fields; the others are left alone. New
+        requests are matched to old ones by the SSN's last four digits, then by position, so a
+        request stays one request; new ones found now are added, old ones not found again are kept.
+        A submission that had no request and now has some is `done` (its reply was decided).
+        """
+        result = _as_dict(result_json) or {}
+        now = _now()
+        touched = self.staff_touched(submission_id)
+        with self._write() as s:
+            sub = s.get(Submission, submission_id)
+            if sub is None:
+                raise NotFound(f"no submission {submission_id}")
+            old_result = sub.result or {}
+            old_reqs = list(s.scalars(select(Request).where(Request.submission_id == submission_id)
+                                      .order_by(Request.seq)))
+            old_summary = "; ".join(summarize(r.fields or {}) for r in old_reqs) or "no request"
+            new_items = [_as_dict(x) or {} for x in requests]
+            new_fields = [item.get("request", item.get("fields")) or {} for item in new_items]
+            new_summary = "; ".join(summarize(f) for f in new_fields) or "no request"
+            n_old_parts = len(old_result.get("parts") or [])
+            s.add(Event(submission_id=submission_id, actor=actor, kind="reprocessed", field="result",
+                        old=f"{len(old_reqs)} request(s), {n_old_parts} part(s): {old_summary}"[:4000],
+                        new=f"{len(new_fields)} request(s): {new_summary}"[:4000]))
+            sub.result = result
+            sub.updated_at = now
+            for old_part in s.scalars(select(SubmissionPart).where(SubmissionPart.submission_id == submission_id)):
+                s.delete(old_part)
+            s.flush()
+            for seq, part in enumerate(result.get("parts") or []):
+                s.add(SubmissionPart(submission_id=submission_id, seq=seq, name=str(part.get("name", "")),
+                                     media_type=str(part.get("media_type") or "application/octet-stream")[:255],
+                                     filename=part.get("filename"), pages=int(part.get("pages") or 0)))
+            # Match new to old: same SSN last four first, then by position among the rest.
+            pairs: dict[int, Request] = {}
+            free = list(old_reqs)
+            for i, fields in enumerate(new_fields):
+                last4 = search_columns(fields)["ssn_last4"]
+                hit = next((r for r in free if last4 and r.ssn_last4 == last4), None)
+                if hit is not None:
+                    pairs[i] = hit
+                    free.remove(hit)
+            for i in range(len(new_fields)):
+                if i not in pairs and free:
+                    pairs[i] = free.pop(0)
+            out = Reprocessed()
+            out.unmatched.extend(r.id for r in free)
+            next_seq = max((r.seq for r in old_reqs), default=-1) + 1
+            added: list[Request] = []
+            for i, (item, fields) in enumerate(zip(new_items, new_fields, strict=True)):
+                state = item.get("state") or ("accepted" if item.get("status") == "valid" else "needs_review")
+                old = pairs.get(i)
+                if old is None:
+                    req = Request(submission_id=submission_id, seq=next_seq, state=state, fields=fields,
+                                  problems=list(item.get("problems") or []),
+                                  confidence=dict(item.get("confidence") or {}),
+                                  provenance=dict(item.get("provenance") or {}),
+                                  created_at=now, updated_at=now, **search_columns(fields))
+                    next_seq += 1
+                    s.add(req)
+                    added.append(req)
+                    continue
+                if old.id in touched or old.state not in REPROCESSABLE_STATES:
+                    out.kept.append(old.id)
+                    continue
+                s.add(Event(submission_id=submission_id, request_id=old.id, actor=actor, kind="reprocessed",
+                            field="fields", old=summarize(old.fields or {})[:4000], new=summarize(fields)[:4000]))
+                if state != old.state:
+                    s.add(Event(submission_id=submission_id, request_id=old.id, actor=actor, kind="state",
+                                field="state", old=old.state, new=state))
+                old.fields = fields
+                old.problems = list(item.get("problems") or [])
+                old.confidence = dict(item.get("confidence") or {})
+                old.provenance = dict(item.get("provenance") or {})
+                old.state = state
+                old.updated_at = now
+                for key, value in search_columns(fields).items():
+                    setattr(old, key, value)
+                out.replaced.append(old.id)
+            s.flush()
+            for req in added:
+                req.reference = f"{self.reference_prefix}-{sub.received_at.year}-{req.id:06d}"
+                s.add(Event(submission_id=submission_id, request_id=req.id, actor=actor, kind="created", new=req.state))
+                out.added.append(req.id)
+            if new_fields and sub.state in ("needs_review", "failed"):
+                self._move_submission(s, submission_id, "done", expected=None, actor=actor, reason=sub.reason)
+            s.flush()
+            return out

@@ -654,6 +654,28 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     def health() -> PlainTextResponse:
         return PlainTextResponse("ok")
 
+    @app.get("/readyz", include_in_schema=False)
+    def ready() -> PlainTextResponse:
+        """Ready when the database answers and its schema is at the migration head (no login)."""
+        from intake.store.migrate import head_revision
+
+        try:
+            current = store.current_revision()
+        except Exception as exc:  # the reason names the kind of failure, never the URL or a password
+            return PlainTextResponse(f"database unreachable ({type(exc).__name__})", status_code=503)
+        head = head_revision()
+        if current != head:
+            return PlainTextResponse(f"database schema at {current or 'none'}, code expects {head}: "
+                                     f"run `coc-intake db upgrade`", status_code=503)
+        return PlainTextResponse("ready")
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics_page() -> Response:
+        """Prometheus text format (no login): counts, states, media types; never personal data."""
+        from intake import metrics
+
+        return Response(metrics.render(store), media_type=metrics.CONTENT_TYPE)
+
     return app
 
 
