@@ -243,9 +243,77 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--generate", action="store_true", help="print a one-time password instead of asking")
     p.set_defaults(func=_cmd_users)
 
+    p = sub.add_parser("doctor", help="check Tesseract, the database, IMAP, the relay, folders and the web port")
+    p.set_defaults(func=_cmd_doctor)
+
+    p = sub.add_parser("reprocess", help="read stored submissions again with today's parsers")
+    p.add_argument("ids", nargs="*", type=int, metavar="SUBMISSION_ID")
+    p.add_argument("--state", action="append", metavar="S",
+                   help="submissions in this state (done, needs_review, extracted, failed); repeatable")
+    p.add_argument("--since", metavar="DATE", help="received on or after this day (YYYY-MM-DD, UTC)")
+    p.add_argument("--until", metavar="DATE", help="received on or before this day (YYYY-MM-DD, UTC)")
+    p.add_argument("--send-replies", action="store_true",
+                   help="queue a new acknowledgement for each (default: none, the first one stands)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.set_defaults(func=_cmd_reprocess)
+
     for register in _EXTRA_COMMANDS:
         register(sub)
     return parser
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from intake.doctor import doctor
+    from intake.settings import load_settings
+
+    try:
+        settings = load_settings(args.config)
+    except Exception as exc:  # pydantic's message names the setting and never echoes a secret
+        print(f"FAIL  settings: {exc}", file=sys.stderr)
+        return EXIT_REVIEW
+    return doctor(settings)
+
+
+def _day(value: str | None, *, end: bool) -> Any:
+    """A YYYY-MM-DD day as an aware UTC datetime; `end` gives the start of the next day."""
+    from datetime import UTC, date, datetime, time, timedelta
+
+    if value is None:
+        return None
+    day = date.fromisoformat(value) + timedelta(days=1 if end else 0)
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def _cmd_reprocess(args: argparse.Namespace) -> int:
+    from intake.reprocess import make_context, reprocess, select_ids
+    from intake.settings import load_settings
+    from intake.store import Store
+
+    if not (args.ids or args.state or args.since or args.until):
+        print("coc-intake reprocess: name submission ids, a --state, or a --since/--until range",
+              file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        since, until = _day(args.since, end=False), _day(args.until, end=True)
+    except ValueError:
+        print("coc-intake reprocess: dates are YYYY-MM-DD", file=sys.stderr)
+        return EXIT_USAGE
+    settings = load_settings(args.config)
+    store = Store.from_settings(settings)
+    try:
+        if store.needs_upgrade():
+            print("coc-intake reprocess: the database schema is not current: run `coc-intake db upgrade`",
+                  file=sys.stderr)
+            return EXIT_REVIEW
+        ids = select_ids(store, args.ids, states=args.state, since=since, until=until)
+        if not ids:
+            print("no submission matches")
+            return EXIT_OK
+        show_bar = len(ids) > 1 and sys.stderr.isatty() and not args.no_progress
+        summary = reprocess(make_context(settings, store), ids, send_replies=args.send_replies, progress=show_bar)
+        return EXIT_REVIEW if summary.failed else EXIT_OK
+    finally:
+        store.dispose()
 
 
 def _cmd_form(args: argparse.Namespace) -> int:

@@ -1,0 +1,259 @@
+"""Operations: /metrics, /healthz, /readyz, `coc-intake doctor` and `coc-intake reprocess`.
+
+Against the real things: the gateway as its own process with its SMTP listener, a private Dovecot,
+an aiosmtpd relay sink, real Tesseract through the extraction pool.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import smtplib
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from intake.cli import main
+from intake.isolation import ExtractionPool
+from intake.pipeline import Context, reply_stage
+from intake.settings import load_settings
+from intake.store import Store, migrate
+from intake.store.store import Incoming
+from tests import mailgen
+from tests.gateway import GatewayProcess, wait_for, write_config
+from tests.servers import DovecotServer, SmtpSink, dovecot, free_port, smtp_sink, wait_for_port  # noqa: F401
+from tests.synth import labelled_lines, make_request
+
+
+def _mail(req: dict, rng: random.Random, sender: str) -> bytes:
+    body = "Hello,\n\nplease issue a certificate of coverage:\n\n" + "\n".join(labelled_lines(req, rng)) + "\n"
+    return mailgen.thunderbird(sender=sender, to="certificate@localhost", subject="Certificate of coverage request",
+                               text=body)
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def _sample(text: str, name: str, **labels: str) -> float:
+    """The value of one sample in Prometheus text format (0 when absent)."""
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        m = re.fullmatch(r"([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)", line)
+        if not m or m.group(1) != name:
+            continue
+        got = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2) or ""))
+        if all(got.get(k) == v for k, v in labels.items()):
+            return float(m.group(3))
+    return 0.0
+
+
+# -- /metrics, /healthz, /readyz ------------------------------------------------------------------
+
+
+def test_metrics_and_health_of_the_running_gateway(tmp_path: Path, smtp_sink: SmtpSink) -> None:  # noqa: F811
+    config = write_config(tmp_path, dovecot=None, sink=smtp_sink, workers=1)
+    gw = GatewayProcess(tmp_path, config)
+    gw.start()
+    try:
+        base = f"http://127.0.0.1:{gw.settings.web.port}"
+        wait_for_port("127.0.0.1", gw.settings.web.port, timeout=30)
+        assert _get(base + "/healthz") == (200, "ok")
+        assert wait_for(lambda: _get(base + "/readyz")[0] == 200, timeout=20), _get(base + "/readyz")
+        status, before = _get(base + "/metrics")
+        assert status == 200  # no login needed
+        assert _sample(before, "coc_intake_submissions", channel="smtp", state="done") == 0
+
+        rng = random.Random(7)
+        req = make_request(rng, kind="employee")
+        ssn = req["worker"]["ssn"]
+        with smtplib.SMTP("127.0.0.1", gw.smtp_port) as s:
+            s.sendmail("hr@metrics.example.com", ["certificate@localhost"], _mail(req, rng, "hr@metrics.example.com"))
+        assert smtp_sink.wait_for(1, timeout=60), gw.tail()
+
+        def sent() -> str | None:
+            text = _get(base + "/metrics")[1]
+            return text if _sample(text, "coc_intake_replies_total", outcome="sent") >= 1 else None
+
+        after = wait_for(sent, timeout=20)
+        assert after, gw.tail()
+        assert _sample(after, "coc_intake_submissions", channel="smtp", state="done") == 1
+        assert _sample(after, "coc_intake_replies", state="sent") == 1
+        assert _sample(after, "coc_intake_extractions_total", outcome="ok") == 1
+        assert _sample(after, "coc_intake_extraction_seconds_count", parser="text/plain") == 1
+        assert _sample(after, "coc_intake_queue_depth", queue="extract") == 0
+        assert _sample(after, "coc_intake_queue_depth", queue="outbox") == 0
+        assert 'coc_intake_oldest_waiting_seconds{what="submission"}' in after
+        digits = ssn.replace("-", "")
+        assert ssn not in after and digits not in after
+        assert req["worker"]["last_name"] not in after
+    finally:
+        gw.stop()
+
+
+def test_readyz_is_503_while_the_database_is_behind_the_head(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from intake.web.app import create_app
+
+    config = tmp_path / "c.toml"
+    config.write_text(f'[paths]\nvar = "{tmp_path}/var"\n', encoding="utf-8")
+    (tmp_path / "var").mkdir()
+    settings = load_settings(config)
+    store = Store.from_settings(settings)
+    try:
+        migrate.upgrade(store.engine, "0001")
+        client = TestClient(create_app(settings, store))
+        assert client.get("/healthz").status_code == 200
+        resp = client.get("/readyz")
+        assert resp.status_code == 503
+        assert "0001" in resp.text and "coc-intake db upgrade" in resp.text
+        store.upgrade()
+        assert client.get("/readyz").status_code == 200
+        metrics = client.get("/metrics")
+        assert metrics.status_code == 200 and "coc_intake_queue_depth" in metrics.text
+    finally:
+        store.dispose()
+
+
+# -- doctor ----------------------------------------------------------------------------------------
+
+
+def _doctor(config: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "intake.cli", "--config", str(config), "doctor"],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_doctor_ok_then_failing(tmp_path: Path, dovecot: DovecotServer, smtp_sink: SmtpSink) -> None:  # noqa: F811
+    config = write_config(tmp_path, dovecot=dovecot, sink=smtp_sink)
+    settings = load_settings(config)
+    store = Store.from_settings(settings)
+    store.upgrade()
+    store.dispose()
+
+    good = _doctor(config)
+    assert good.returncode == 0, good.stdout + good.stderr
+    lines = good.stdout.splitlines()
+    for name in ("tesseract", "database", "folder var", "folder fax inbox", "folder mail sent", "imap", "relay",
+                 "web port"):
+        assert any(line.startswith("ok") and f"  {name}:" in line for line in lines), (name, good.stdout)
+    assert dovecot.password not in good.stdout + good.stderr
+
+    # A wrong IMAP password, a relay port nobody listens on, the web port taken by someone else,
+    # and a database that was never set up.
+    wrong = "Wr0ng-Passw0rd-4711"
+    text = config.read_text(encoding="utf-8")
+    text = text.replace(f'password = "{dovecot.password}"', f'password = "{wrong}"')
+    text = text.replace(f"port = {smtp_sink.port}", f"port = {free_port()}")
+    text = text.replace(f"{tmp_path}/var/coc-intake.db", f"{tmp_path}/var/other.db")
+    config.write_text(text, encoding="utf-8")
+    bad_settings = load_settings(config)
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", bad_settings.web.port))
+        blocker.listen(1)
+        bad = _doctor(config)
+    out = bad.stdout + bad.stderr
+    assert bad.returncode == 1, out
+    for name, hint in (("imap", "password"), ("relay", "[relay] host, port"), ("database", "coc-intake db upgrade"),
+                       ("web port", "[web] port")):
+        line = next((x for x in bad.stdout.splitlines() if f"  {name}:" in x), "")
+        assert line.startswith("FAIL") and hint in line, (name, out)
+    assert wrong not in out and dovecot.password not in out
+    assert any(x.startswith("ok") and "  tesseract:" in x for x in bad.stdout.splitlines())
+
+
+# -- reprocess -------------------------------------------------------------------------------------
+
+
+def _config(tmp_path: Path) -> Path:
+    config = tmp_path / "coc-intake.toml"
+    config.write_text(f'[paths]\nvar = "{tmp_path}/var"\n\n[pipeline]\nworkers = 1\n', encoding="utf-8")
+    (tmp_path / "var").mkdir(exist_ok=True)
+    return config
+
+
+def _stored_with_old_extraction(store: Store, ctx: Context, raw: bytes, sender: str,
+                                spoil: dict[str, str]) -> int:
+    """A submission extracted and acknowledged by "yesterday's parser": today's with fields spoilt."""
+    sid, _ = store.store_submission(Incoming(channel="smtp", raw=raw, sender=sender, received_at=datetime.now(UTC),
+                                             recipients=("certificate@localhost",)))
+    store.begin_attempt(sid)
+    outcome = ctx.pool.extract(raw, channel="email", filename=None, limits=ctx.limits)
+    assert outcome.result is not None and outcome.result.requests
+    old = json.loads(outcome.result.model_dump_json())
+    for item in old["requests"]:
+        item["request"]["worker"].update(spoil)
+        item["status"] = "needs_review"
+    store.mark_extracted(sid, old, old["requests"])
+    assert reply_stage(ctx, sid)
+    return sid
+
+
+def test_reprocess_replaces_untouched_requests_and_keeps_the_old_in_the_trail(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = _config(tmp_path)
+    settings = load_settings(config)
+    store = Store.from_settings(settings)
+    store.upgrade()
+    ctx = Context(store, settings, ExtractionPool(1, timeout=120, memory_mb=2048))
+    rng = random.Random(11)
+    req_a, req_b = make_request(rng, kind="employee"), make_request(rng, kind="employee")
+    a = _stored_with_old_extraction(store, ctx, _mail(req_a, rng, "a@one.example.com"), "a@one.example.com",
+                                    {"last_name": "Wrongname"})
+    b = _stored_with_old_extraction(store, ctx, _mail(req_b, rng, "b@two.example.com"), "b@two.example.com",
+                                    {"last_name": "Staffkept"})
+    (rb,) = store.requests_of(b)
+    store.set_request_state(rb.id, "corrected", actor="alice", expected=("needs_review",))
+    before_a = store.requests_of(a)
+    assert [r.fields["worker"]["last_name"] for r in before_a] == ["Wrongname"]
+
+    try:
+        assert main(["--config", str(config), "reprocess", str(a), str(b), "--no-progress"]) == 0
+        out = capsys.readouterr().out
+        assert f"submission {a}: 1 replaced, 0 added, 0 kept" in out
+        assert f"submission {b}: 0 replaced, 0 added, 1 kept" in out and str(rb.id) in out
+
+        after_a = store.requests_of(a)
+        assert [r.id for r in after_a] == [r.id for r in before_a]  # one request per request
+        assert after_a[0].fields["worker"]["last_name"] == req_a["worker"]["last_name"]
+        assert after_a[0].state == "accepted"
+        assert after_a[0].reference == before_a[0].reference
+        (kept_b,) = store.requests_of(b)
+        assert kept_b.fields["worker"]["last_name"] == "Staffkept" and kept_b.state == "corrected"
+
+        events = store.events_of(submission_id=a)
+        trail = [e for e in events if e.kind == "reprocessed" and e.request_id == after_a[0].id]
+        assert len(trail) == 1
+        assert trail[0].old is not None and "Wrongname" in trail[0].old
+        assert f"***-**-{req_a['worker']['ssn'][-4:]}" in trail[0].old
+        for e in store.events_of(submission_id=a) + store.events_of(submission_id=b):
+            for value in (e.old or "", e.new or ""):
+                assert req_a["worker"]["ssn"] not in value and req_b["worker"]["ssn"] not in value
+                assert req_a["worker"]["ssn"].replace("-", "") not in value
+
+        assert len(store.replies_of(a)) == 1 and len(store.replies_of(b)) == 1  # no second acknowledgement
+
+        assert main(["--config", str(config), "reprocess", str(a), "--send-replies", "--no-progress"]) == 0
+        replies = store.replies_of(a)
+        assert [r.generation for r in replies] == [0, 1]
+        assert replies[1].kind == "received" and replies[1].recipient == "a@one.example.com"
+        assert len(store.requests_of(a)) == 1
+
+        # By state: both are done; by a date range that excludes today, none.
+        assert main(["--config", str(config), "reprocess", "--until", "2000-01-01", "--no-progress"]) == 0
+        assert "no submission matches" in capsys.readouterr().out
+        assert main(["--config", str(config), "reprocess", "--no-progress"]) == 2
+    finally:
+        store.dispose()
