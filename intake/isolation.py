@@ -8,10 +8,12 @@ or a memory error becomes a reason for staff, and the daemon goes on.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
 import resource
+import signal
 import threading
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -34,6 +36,8 @@ class Outcome:
 
 def _child(conn: Connection, raw: bytes, channel: str, filename: str | None,
            limits_json: str, memory_mb: int) -> None:
+    # A group of its own, so that a timeout kills the Tesseract it started too, not just the child.
+    os.setpgid(0, 0)
     if memory_mb > 0:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -80,12 +84,14 @@ class ExtractionPool:
         sender.close()
         try:
             if not receiver.poll(self.timeout):
+                _kill_group(proc.pid)
                 proc.kill()
                 proc.join()
                 return Outcome(None, f"extraction took longer than {self.timeout:g} seconds; stopped")
             message = receiver.recv_bytes()
         except EOFError:
             proc.join()
+            _kill_group(proc.pid)
             return Outcome(None, f"the extraction process died (exit code {proc.exitcode})")
         finally:
             receiver.close()
@@ -97,3 +103,11 @@ class ExtractionPool:
         if status == b"ok":
             return Outcome(SubmissionResult.model_validate_json(body))
         return Outcome(None, body.decode())
+
+
+def _kill_group(pgid: int | None) -> None:
+    """SIGKILL what is left of a child's process group (its OCR processes); gone already is fine."""
+    if pgid is None or pgid <= 1:
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)

@@ -148,6 +148,14 @@ def parse_mail(raw: bytes, limits: Limits) -> ParsedMail:
             "only the start was read", "message",
         )  # fmt: skip
         data = raw[: limits.max_bytes]
+    if _header_block_size(data) > limits.max_header_bytes:
+        # The stdlib parser holds every header line in memory and re-parses values on access; a
+        # header block of megabytes is not mail, and nothing in it is worth a worker's time.
+        walker.problem(
+            "header_too_large", f"message header block is over the limit of {limits.max_header_bytes} bytes; "
+            "the message was not read", "message",
+        )  # fmt: skip
+        return ParsedMail(meta=_empty_meta(), parts=[], problems=walker.problems)
     cut = _flood_cut(data, max(400, 4 * limits.max_parts))
     if cut is not None:
         # The stdlib parser spends ~0.1 ms per part: a small message of 200k empty parts would hold a
@@ -516,6 +524,7 @@ class _Walker:
         self.entities = 0
         self.total_bytes = 0
         self.forwarded = 0
+        self.attachments = 0  # in the whole message, forwarded ones included
         self.stopped = False
         self._seen: set[tuple[str, str]] = set()
 
@@ -558,6 +567,10 @@ class _Walker:
     def message(self, msg: Message, depth: int, prefix: str, where: str) -> None:
         """Collect one message's body and attachments as parts named under `prefix`."""
         scope = _Scope(prefix=prefix, first_part_index=len(self.parts))
+        if depth > 0 and _headers_size(msg) > self.limits.max_header_bytes:
+            self.problem("header_too_large", f"forwarded message's header block is over the limit of "
+                         f"{self.limits.max_header_bytes} bytes; it was not read", where)  # fmt: skip
+            return
         try:
             self.entity(msg, depth, scope, where, in_related=False)
         finally:
@@ -676,6 +689,11 @@ class _Walker:
         small = len(data) < LOGO_MAX_BYTES
         if in_related and small and ctype.startswith("image/") and not _disposition_is(part, "attachment"):
             return  # a logo or signature image, not a pasted scan
+        if self.attachments >= self.limits.max_attachments:
+            self.problem("too_many_attachments", f"more than {self.limits.max_attachments} attachments; "
+                         "the rest were not read", "message")  # fmt: skip
+            return
+        self.attachments += 1
         media = self.media_type(data, filename, declared)
         scope.attachments += 1
         shown = filename or f"unnamed{_extension_for(media)}"
@@ -840,6 +858,20 @@ def _extension_for(media: str) -> str:
     if media in known:
         return known[media]
     return mimetypes.guess_extension(media) or ".bin"
+
+
+def _header_block_size(data: bytes) -> int:
+    """Bytes before the blank line that ends the top header block (all of `data` when none does)."""
+    ends = [i for i in (data.find(b"\n\n"), data.find(b"\n\r\n")) if i >= 0]
+    return min(ends) + 1 if ends else len(data)
+
+
+def _headers_size(msg: Message) -> int:
+    """Header bytes of an already parsed (forwarded) message, counted as name, colon, value."""
+    try:
+        return sum(len(str(k)) + 2 + len(str(v)) for k, v in getattr(msg, "_headers", []))
+    except Exception:  # noqa: BLE001 - a header that cannot even be measured is not worth reading
+        return 0
 
 
 _DELIMITER_RE = re.compile(rb"(?m)^--")

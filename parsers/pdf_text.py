@@ -14,6 +14,7 @@ import logging
 import math
 import os
 import re
+import zlib
 from dataclasses import replace
 from typing import Any
 
@@ -86,6 +87,18 @@ def _check(part: Part, limits: Limits) -> tuple[Extraction | None, int]:
         pages = len(reader.pages)
     except Exception as exc:  # noqa: BLE001 - any parser error means the same thing: unreadable
         return _problem(part, "unreadable", f"{name} could not be read as a PDF ({type(exc).__name__})."), 0
+    objects = _object_count(reader)
+    if objects > limits.max_pdf_objects:
+        return _problem(
+            part, "too_large", f"{name} has {objects:,} objects, over the limit of {limits.max_pdf_objects:,}."
+        ), 0
+    if _stream_over(data, limits.max_inflated_bytes):
+        return _problem(
+            part,
+            "too_large",
+            f"{name} holds a compressed stream that inflates past {limits.max_inflated_bytes:,} bytes; "
+            "refused as a possible decompression bomb.",
+        ), 0
     if pages == 0:
         return _problem(part, "empty", f"{name} has no pages."), 0
     if pages > limits.max_pages:
@@ -96,6 +109,56 @@ def _check(part: Part, limits: Limits) -> tuple[Extraction | None, int]:
             pages,
         ), pages
     return None, pages
+
+
+def _object_count(reader: PdfReader) -> int:
+    """Objects the cross-reference tables list (the declared /Size can lie; the tables are read)."""
+    try:
+        return sum(len(v) for v in reader.xref.values()) + len(reader.xref_objStm)
+    except Exception:  # noqa: BLE001 - a table that cannot be counted is judged by the pages later
+        return 0
+
+
+_STREAM_RE = re.compile(rb"stream\r?\n")
+_INFLATE_CHUNK = 64 * 1024
+
+
+def _stream_over(data: bytes, most: int) -> bool:
+    """True when some zlib stream in the file inflates past `most` bytes.
+
+    pdfminer (under pdfplumber) inflates a content stream whole with `zlib.decompress`, and pdfium
+    has no limit of its own, so a 1 MB FlateDecode bomb becomes gigabytes. Every zlib stream is
+    inflated here with a bounded output first; nothing inflated is kept.
+    """
+    pos = 0
+    while (m := _STREAM_RE.search(data, pos)) is not None:
+        start = m.end()
+        end = data.find(b"endstream", start)
+        end = len(data) if end < 0 else end
+        pos = max(end, start + 1)
+        if end - start < 2 or data[start] & 0x0F != 8 or ((data[start] << 8) | data[start + 1]) % 31:
+            continue  # not a zlib stream (DCT, CCITT, plain text...)
+        try:
+            if _inflates_past(data, start, end, most):
+                return True
+        except zlib.error:
+            continue  # damaged: pdfminer stops where the damage starts too
+    return False
+
+
+def _inflates_past(data: bytes, start: int, end: int, most: int) -> bool:
+    """Inflate data[start:end] 64 KiB in, at most 1 MiB out at a time, counting and dropping the output."""
+    inflater, size = zlib.decompressobj(), 0
+    for at in range(start, end, _INFLATE_CHUNK):
+        pending = data[at : min(at + _INFLATE_CHUNK, end)]
+        while pending and not inflater.eof:
+            size += len(inflater.decompress(pending, 16 * _INFLATE_CHUNK))
+            if size > most:
+                return True
+            pending = inflater.unconsumed_tail
+        if inflater.eof:
+            break
+    return False
 
 
 def _lines(words: list[Word]) -> list[Line]:

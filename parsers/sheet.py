@@ -26,10 +26,9 @@ from parsers.labels import header_field
 from parsers.types import Candidate, Extraction, Limits, Part, PartProblem, Provenance
 from parsers.values import normalize
 
-# Zip-bomb guard, checked on the zip directory before openpyxl inflates anything. A 5000-row sheet
-# of requests is a few MB of XML; real workbooks compress 5-20x.
-MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
-MAX_RATIO = 100  # uncompressed / compressed, for members large enough to matter
+# Zip-bomb guard, checked on the zip directory before openpyxl inflates anything (sizes and ratio
+# come from `Limits.max_unzipped_bytes` / `max_zip_ratio`). A 5000-row sheet of requests is a few MB
+# of XML; real workbooks compress 5-20x. The ratio is only judged on members large enough to matter.
 RATIO_MIN_SIZE = 1024 * 1024
 MAX_MEMBERS = 10_000
 MAX_COLUMNS = 200
@@ -89,7 +88,7 @@ def parse_sheet(part: Part, limits: Limits) -> Extraction:
             raise SheetError("unsupported", f"the file {label} is not a spreadsheet (it is {kind})")
         if part.data.startswith(b"PK") or kind in (sn.XLSX, sn.XLSM):
             ext.media_type = sn.XLSM if kind == sn.XLSM else sn.XLSX
-            sheets = _xlsx_sheets(part.data, label, closers)
+            sheets = _xlsx_sheets(part.data, label, closers, limits)
         elif kind == sn.HTML:  # HR systems that export an HTML table named .xls
             ext.media_type = sn.HTML
             sheets = _html_tables(_decode(part))
@@ -350,8 +349,8 @@ def _display_name(part: Part) -> str:
 # --- XLSX -------------------------------------------------------------------------------------------
 
 
-def _xlsx_sheets(data: bytes, label: str, closers: list[Any]) -> list[Iterator[list[Any]]]:
-    _check_zip(data, label)
+def _xlsx_sheets(data: bytes, label: str, closers: list[Any], limits: Limits) -> list[Iterator[list[Any]]]:
+    _check_zip(data, label, limits)
     import openpyxl  # noqa: PLC0415 - heavy; only spreadsheets need it
 
     try:
@@ -392,7 +391,7 @@ def _guarded(rows: Iterator[list[Any]], label: str) -> Iterator[list[Any]]:
         raise SheetError("corrupt", f"the spreadsheet {label} is damaged ({type(exc).__name__})") from exc
 
 
-def _check_zip(data: bytes, label: str) -> None:
+def _check_zip(data: bytes, label: str, limits: Limits) -> None:
     """Refuse a damaged archive or a zip bomb from its directory alone, before anything is inflated."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
@@ -402,13 +401,13 @@ def _check_zip(data: bytes, label: str) -> None:
     if len(infos) > MAX_MEMBERS:
         raise SheetError("too_large", f"the spreadsheet {label} has {len(infos):,} parts; refused")
     total = sum(i.file_size for i in infos)
-    if total > MAX_UNZIPPED_BYTES:
+    if total > limits.max_unzipped_bytes:
         raise SheetError(
             "too_large",
-            f"the spreadsheet {label} would unpack to {total:,} bytes (limit {MAX_UNZIPPED_BYTES:,}); refused",
+            f"the spreadsheet {label} would unpack to {total:,} bytes (limit {limits.max_unzipped_bytes:,}); refused",
         )
     for info in infos:
-        if info.file_size >= RATIO_MIN_SIZE and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+        if info.file_size >= RATIO_MIN_SIZE and info.file_size > limits.max_zip_ratio * max(info.compress_size, 1):
             raise SheetError(
                 "too_large",
                 f"the spreadsheet {label} is compressed suspiciously well "

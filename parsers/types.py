@@ -113,3 +113,9 @@ class Limits(BaseModel):
     max_rows: int = 5000  # spreadsheet rows
     max_parts: int = 100  # MIME parts per message
     max_depth: int = 10  # MIME nesting
+    max_header_bytes: int = 256 * 1024  # one message's (or forwarded message's) header block
+    max_attachments: int = 100  # attachments read from one message, forwarded ones included
+    max_pdf_objects: int = 200_000  # objects one PDF may declare (its cross-reference size)
+    max_inflated_bytes: int = 128 * 1024 * 1024  # one PDF stream, once decompressed (Flate bomb)
+    max_unzipped_bytes: int = 200 * 1024 * 1024  # an XLSX's members, once unzipped, all together
+    max_zip_ratio: int = 100  # unzipped / zipped size of one large XLSX member (zip-bomb guard)

@@ -1,0 +1,424 @@
+"""Every limit on hostile input (issue 6, item 2), checked where it matters: the extraction stage.
+
+Each test hands `extract_submission` (or, for time and memory, the `ExtractionPool` the daemon uses)
+something built to exhaust one resource, and asserts the same answer every time: no exception, no
+request made up, and a problem with a code and a message that tells staff why. The pipeline stores
+every submission before extraction and marks one with problems (or an `Outcome.reason`) for
+review, so "a problem naming the limit" is "stored and routed to staff with the reason".
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import threading
+import time
+import tracemalloc
+import zipfile
+import zlib
+from collections.abc import Callable
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from intake.extract import SubmissionResult, extract_submission
+from intake.isolation import ExtractionPool, Outcome
+from parsers.types import Limits
+from tests import docgen, faxgen
+from tests.fuzzcorpus import seeds
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def routed(result: SubmissionResult, code: str) -> str:
+    """The problem `code`'s message, after checking the submission goes to staff and not out as valid."""
+    assert not result.ok
+    codes = [p.code for p in result.problems]
+    assert code in codes, codes
+    message = next(p.message for p in result.problems if p.code == code)
+    assert message.strip()
+    return message
+
+
+def mail(body: str = "Please find the request attached.", *, attachments: int = 0,
+         headers: dict[str, str] | None = None) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = "Pat Employer <hr@example.com>"
+    msg["To"] = "coc@example.gov"
+    msg["Subject"] = "Certificate of coverage"
+    msg["Message-ID"] = "<hostile-1@example.com>"
+    for name, value in (headers or {}).items():
+        msg[name] = value
+    msg.set_content(body)
+    for n in range(attachments):
+        msg.add_attachment(docgen.simple_pdf([f"Attachment {n}"]), maintype="application", subtype="pdf",
+                           filename=f"doc{n}.pdf")
+    return msg
+
+
+# --- message-level limits -------------------------------------------------------------------------
+
+
+def test_message_size() -> None:
+    raw = mail("x" * 5000, attachments=1).as_bytes()
+    result = extract_submission(raw, channel="email", limits=Limits(max_bytes=2000))
+    assert "2000" in routed(result, "too_large")
+
+
+def test_mime_depth() -> None:
+    inner = mail("Employee SSN: 123-45-6789")
+    for _ in range(30):
+        outer = EmailMessage()
+        outer["Subject"] = "Fwd"
+        outer.set_content("see below")
+        outer.add_attachment(inner)
+        inner = outer
+    result = extract_submission(inner.as_bytes(), channel="email", limits=Limits(max_depth=5))
+    routed(result, "too_deep")
+
+
+def test_mime_part_count() -> None:
+    boundary = "b0undary"
+    parts = "".join(f"--{boundary}\r\nContent-Type: text/plain\r\n\r\npart {n}\r\n" for n in range(5000))
+    raw = (f"From: a@example.com\r\nSubject: parts\r\nMIME-Version: 1.0\r\n"
+           f"Content-Type: multipart/mixed; boundary={boundary}\r\n\r\n{parts}--{boundary}--\r\n").encode()
+    start = time.monotonic()
+    result = extract_submission(raw, channel="email", limits=Limits(max_parts=50))
+    assert time.monotonic() - start < 20
+    assert "50" in routed(result, "too_many_parts")
+    assert len(result.parts) <= 50
+
+
+def test_header_block_size() -> None:
+    raw = mail(headers={f"X-Filler-{n}": "y" * 900 for n in range(400)}).as_bytes()  # ~360 KB of headers
+    assert len(raw) > Limits().max_header_bytes
+    result = extract_submission(raw, channel="email")
+    assert str(Limits().max_header_bytes) in routed(result, "header_too_large")
+    assert result.requests == []
+    # The same mail under the limit is read as usual.
+    small = mail("Employee SSN: 123-45-6789", headers={"X-Filler": "y" * 900}).as_bytes()
+    assert "header_too_large" not in [p.code for p in extract_submission(small, channel="email").problems]
+
+
+def test_header_block_without_a_body_separator() -> None:
+    raw = b"From: a@example.com\r\n" + b"X-Junk: " + b"z" * 300_000 + b"\r\n"
+    result = extract_submission(raw, channel="email")
+    routed(result, "header_too_large")
+
+
+def test_forwarded_message_header_size() -> None:
+    inner = mail("Employee SSN: 123-45-6789", headers={f"X-Filler-{n}": "y" * 900 for n in range(40)})
+    outer = mail("forwarding")
+    outer.add_attachment(inner)
+    result = extract_submission(outer.as_bytes(), channel="email", limits=Limits(max_header_bytes=8000))
+    message = routed(result, "header_too_large")
+    assert "forwarded" in message
+    assert not any(p.name.startswith("forwarded") for p in result.parts)
+
+
+def test_attachment_count() -> None:
+    raw = mail(attachments=8).as_bytes()
+    result = extract_submission(raw, channel="email", limits=Limits(max_attachments=3))
+    assert "3" in routed(result, "too_many_attachments")
+    assert sum(p.name.startswith("attachment") for p in result.parts) == 3
+
+
+# --- PDF ------------------------------------------------------------------------------------------
+
+
+def _pdf(objects: list[bytes]) -> bytes:
+    """A PDF with a correct cross-reference table around the given object bodies (1-based)."""
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    for offset in offsets:
+        out += b"%010d 00000 n \n" % offset
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def flate_bomb_pdf(inflated: int) -> bytes:
+    """One page whose content stream is a real request line followed by `inflated` bytes of spaces."""
+    z = zlib.compressobj(9)
+    content = [z.compress(b"BT /F1 12 Tf 72 720 Td (Employee SSN: 123-45-6789) Tj ET\n")]
+    block = b" " * (1 << 20)
+    for _ in range(inflated >> 20):
+        content.append(z.compress(block))
+    content.append(z.flush())
+    stream = b"".join(content)
+    return _pdf([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ])
+
+
+def test_pdf_pages() -> None:
+    result = extract_submission(docgen.simple_pdf(pages=6), channel="fax", filename="long.pdf",
+                                limits=Limits(max_pages=5))
+    assert "6 pages" in routed(result, "too_many_pages")
+
+
+def test_pdf_objects() -> None:
+    data = seeds()[0].data
+    assert extract_submission(data, channel="fax", filename="a.pdf").requests  # read under the default
+    result = extract_submission(data, channel="fax", filename="a.pdf", limits=Limits(max_pdf_objects=4))
+    assert "objects" in routed(result, "too_large")
+
+
+def test_flate_bomb_is_refused_before_it_is_inflated() -> None:
+    bomb = flate_bomb_pdf(64 << 20)
+    assert len(bomb) < 200_000
+    tracemalloc.start()
+    try:
+        result = extract_submission(bomb, channel="fax", filename="bomb.pdf",
+                                    limits=Limits(max_inflated_bytes=16 << 20))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert "decompression bomb" in routed(result, "too_large")
+    assert peak < 8 << 20, f"{peak:,} bytes allocated while refusing a 64 MiB bomb"
+    assert result.requests == []
+
+
+def test_flate_stream_under_the_limit_is_read() -> None:
+    """The guard must not refuse an honest compressed page: the same file, 1 MiB inflated, is read."""
+    result = extract_submission(flate_bomb_pdf(1 << 20), channel="fax", filename="ok.pdf",
+                                limits=Limits(max_inflated_bytes=16 << 20))
+    assert "too_large" not in [p.code for p in result.problems]
+    assert "123-45-6789" in result.parts[0].text
+
+
+# --- images ---------------------------------------------------------------------------------------
+
+
+def test_image_pixels_and_pillow_bomb_limit_stays_set() -> None:
+    buf = io.BytesIO()
+    Image.new("1", (4000, 4000), 1).save(buf, format="PNG")
+    result = extract_submission(buf.getvalue(), channel="fax", filename="big.png",
+                                limits=Limits(max_pixels=2_000_000))
+    routed(result, "too_large")
+    assert isinstance(Image.MAX_IMAGE_PIXELS, int)  # set from the limits, never disabled (None)
+    assert Image.MAX_IMAGE_PIXELS == 2_000_000
+
+
+def _tiff_claiming(width: int, height: int) -> bytes:
+    """An uncompressed 8-bit TIFF whose header claims `width` x `height` but holds 16 bytes of pixels."""
+    import struct
+
+    tags = [(256, 4, width), (257, 4, height), (258, 3, 8), (259, 3, 1), (262, 3, 1),
+            (273, 4, 8 + 2 + 12 * 9 + 4), (277, 3, 1), (278, 4, height), (279, 4, width * height)]
+    ifd = struct.pack("<H", len(tags)) + b"".join(
+        struct.pack("<HHI", tag, kind, 1) + (struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value))
+        for tag, kind, value in tags) + struct.pack("<I", 0)
+    return b"II*\x00" + struct.pack("<I", 8) + ifd + b"\x00" * 16
+
+
+def test_tiff_claiming_huge_dimensions() -> None:
+    result = extract_submission(_tiff_claiming(60_000, 60_000), channel="fax", filename="fax.tif")
+    routed(result, "too_large")
+
+
+# --- spreadsheets ---------------------------------------------------------------------------------
+
+
+def _xlsx_with(member: bytes) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("xl/workbook.xml", "<workbook/>")
+        zf.writestr("xl/worksheets/sheet1.xml", member)
+    return buf.getvalue()
+
+
+def test_xlsx_zip_ratio() -> None:
+    data = _xlsx_with(b" " * (8 << 20))
+    result = extract_submission(data, channel="fax", filename="workers.xlsx")
+    assert "zip bomb" in routed(result, "too_large")
+    # The ratio is a setting: raised, the same file passes the guard (and fails later as no table).
+    again = extract_submission(data, channel="fax", filename="workers.xlsx", limits=Limits(max_zip_ratio=100_000))
+    assert "zip bomb" not in " ".join(p.message for p in again.problems)
+
+
+def test_xlsx_unzipped_size() -> None:
+    sheet = next(s for s in seeds() if s.name == "sheet")
+    assert extract_submission(sheet.data, channel="fax", filename=sheet.filename).requests
+    result = extract_submission(sheet.data, channel="fax", filename=sheet.filename,
+                                limits=Limits(max_unzipped_bytes=5000))
+    assert "unpack" in routed(result, "too_large")
+
+
+# --- OCR time and the process around it -----------------------------------------------------------
+
+
+def _processes() -> dict[int, tuple[str, int, int, str]]:
+    """pid -> (command, parent pid, process group, state) for every process visible in /proc."""
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        out[int(entry.name)] = (stat[stat.index("(") + 1 : stat.rindex(")")], int(fields[1]), int(fields[2]),
+                                fields[0])
+    return out
+
+
+def _descendants(root: int) -> dict[int, tuple[str, int, int, str]]:
+    procs = _processes()
+    found: dict[int, tuple[str, int, int, str]] = {}
+    frontier = {root}
+    while frontier:
+        frontier = {pid for pid, info in procs.items() if info[1] in frontier and pid not in found}
+        found.update({pid: procs[pid] for pid in frontier})
+    return found
+
+
+def _alive(pid: int) -> bool:
+    info = _processes().get(pid)
+    return info is not None and info[3] != "Z"
+
+
+def _fax_pages(count: int) -> bytes:
+    import random
+
+    from tests.synth import make_request
+
+    pages = faxgen.fax_request(make_request(random.Random(3)), random.Random(3))[:1] * count
+    return faxgen.tiff_bytes(pages)
+
+
+def test_ocr_seconds_per_page_kills_tesseract() -> None:
+    result = extract_submission(_fax_pages(1), channel="fax", filename="fax.tif",
+                                limits=Limits(ocr_seconds_per_page=0.3))
+    assert "0.3 seconds" in routed(result, "ocr_timeout")
+    time.sleep(0.2)
+    assert [pid for pid, info in _descendants(os.getpid()).items()
+            if info[0].startswith("tesseract") and info[3] != "Z"] == []
+
+
+@pytest.fixture(scope="module")
+def pool() -> ExtractionPool:
+    return ExtractionPool(1, timeout=60.0, memory_mb=1024)
+
+
+def _watch(pool: ExtractionPool, data: bytes, *, filename: str, limits: Limits,
+           when_running: Callable[[dict[int, tuple[str, int, int, str]]], bool]) -> tuple[Outcome, set[int]]:
+    """Run one extraction in a thread; call `when_running` with our descendants until it returns True.
+
+    Returns the outcome and every tesseract pid seen under this process while it ran.
+    """
+    box: list[Outcome] = []
+    thread = threading.Thread(target=lambda: box.append(pool.extract(data, channel="fax", filename=filename,
+                                                                     limits=limits)))
+    thread.start()
+    seen: set[int] = set()
+    done = False
+    while thread.is_alive():
+        procs = _descendants(os.getpid())
+        seen |= {pid for pid, info in procs.items() if info[0].startswith("tesseract")}
+        if not done:
+            done = when_running(procs)
+        time.sleep(0.05)
+    thread.join()
+    return box[0], seen
+
+
+def test_pool_timeout_kills_the_child_and_its_tesseract() -> None:
+    slow = ExtractionPool(1, timeout=6.0, memory_mb=1024)
+    slow.extract(b"warm up", channel="fax", filename="a.txt", limits=Limits())  # fork server started
+    start = time.monotonic()
+    outcome, seen = _watch(slow, _fax_pages(8), filename="fax.tif", limits=Limits(ocr_seconds_per_page=600),
+                           when_running=lambda procs: False)
+    assert time.monotonic() - start < 20
+    assert outcome.result is None and outcome.reason and "longer than 6 seconds" in outcome.reason
+    assert seen, "tesseract never ran: the test proves nothing"
+    time.sleep(0.3)
+    assert [pid for pid in seen if _alive(pid)] == []  # killed with the child, not left to finish alone
+
+
+def test_pool_child_killed_mid_document_is_a_reason(pool: ExtractionPool) -> None:
+    """A child that dies outright (as by the kernel's OOM killer) is a reason for staff, not a hang."""
+
+    def kill_child(procs: dict[int, tuple[str, int, int, str]]) -> bool:
+        # The pool's child leads a process group of its own; the tesseract under it shows it is busy.
+        busy = {info[1] for info in procs.values() if info[0].startswith("tesseract")}
+        for pid in busy:
+            if procs.get(pid, ("", 0, 0, ""))[2] == pid:
+                os.kill(pid, signal.SIGKILL)
+                return True
+        return False
+
+    outcome, _ = _watch(pool, _fax_pages(4), filename="fax.tif", limits=Limits(), when_running=kill_child)
+    assert outcome.result is None and outcome.reason
+    assert "died" in outcome.reason and "-9" in outcome.reason
+    letter = seeds()[0]
+    after = pool.extract(letter.data, channel="fax", filename=letter.filename, limits=Limits())
+    assert after.result is not None and after.result.requests
+
+
+def test_pool_memory_limit_becomes_a_reason_and_the_pool_survives(pool: ExtractionPool) -> None:
+    huge = Limits(max_pixels=10**10)  # only the memory limit stands between this header and 3.6 GB
+    outcome = pool.extract(_tiff_claiming(60_000, 60_000), channel="fax", filename="fax.tif", limits=huge)
+    if outcome.result is not None:  # the MemoryError was caught inside: a part problem names it
+        text = " ".join(p.message for p in outcome.result.problems)
+        assert not outcome.result.ok
+    else:
+        text = outcome.reason or ""
+    assert re.search(r"MemoryError|MiB|died", text), text
+    letter = seeds()[0]
+    after = pool.extract(letter.data, channel="fax", filename=letter.filename, limits=Limits())
+    assert after.result is not None and after.result.requests
+
+
+# --- attachment names -----------------------------------------------------------------------------
+
+HOSTILE_NAMES = ["../../etc/passwd", "C:\\Windows\\system32\\x.pdf", "a\x00b.pdf", "/abs/path.pdf",
+                 "..", "\u202eevil\u202cfdp.exe", "con:", "x/../../../y.pdf"]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_attachment_names_are_sanitised(name: str) -> None:
+    msg = mail("Employee SSN: 123-45-6789")
+    msg.add_attachment(docgen.simple_pdf(["hello"]), maintype="application", subtype="pdf", filename=name)
+    result = extract_submission(msg.as_bytes(), channel="email")
+    attachments = [p for p in result.parts if p.name.startswith("attachment")]
+    assert len(attachments) == 1
+    for shown in (attachments[0].name, attachments[0].filename or ""):
+        assert "/" not in shown and "\\" not in shown and "\x00" not in shown and "\u202e" not in shown
+        assert ".." not in shown.replace("...", "")
+
+
+def test_fax_filename_is_only_a_display_name() -> None:
+    result = extract_submission(seeds()[0].data, channel="fax", filename="../../../tmp/x.pdf")
+    assert [p.name for p in result.parts] == ["x.pdf"]
+
+
+_IO_CALL = re.compile(r"\b(open|Path|os\.open|os\.path\.join|NamedTemporaryFile|mkstemp|mkdtemp|"
+                      r"write_bytes|write_text|shutil\.\w+)\((?P<args>[^)]*)\)")
+_FROM_A_PART = re.compile(r"\bfilename\b|part\.name|\.parts?\b|safe_filename|fax_filename")
+
+
+def test_no_code_opens_a_path_built_from_a_part_name() -> None:
+    """Source check: no file-system call in the gateway takes a part's or attachment's name."""
+    offenders = []
+    for path in [*ROOT.joinpath("parsers").rglob("*.py"), *ROOT.joinpath("intake").rglob("*.py")]:
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            for call in _IO_CALL.finditer(line):
+                if _FROM_A_PART.search(call.group("args")):
+                    offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert offenders == []
