@@ -63,11 +63,13 @@ def check_tesseract() -> Check:
         version = pytesseract.get_tesseract_version()
         languages = pytesseract.get_languages(config="")
     except Exception as exc:
-        return Check("tesseract", False, f"not usable ({type(exc).__name__}): install it "
-                                         f"(Debian: apt-get install tesseract-ocr tesseract-ocr-eng)")
+        return Check(
+            "tesseract",
+            False,
+            f"not usable ({type(exc).__name__}): install it (Debian: apt-get install tesseract-ocr tesseract-ocr-eng)",
+        )
     if "eng" not in languages:
-        return Check("tesseract", False, f"version {version} has no 'eng' language data: "
-                                         f"install tesseract-ocr-eng")
+        return Check("tesseract", False, f"version {version} has no 'eng' language data: install tesseract-ocr-eng")
     if getattr(version, "major", 5) < 4:
         return Check("tesseract", False, f"version {version} is too old: version 4 or later is needed")
     return Check("tesseract", True, f"version {version}, languages include eng")
@@ -86,14 +88,21 @@ def check_database(settings: Settings) -> Check:
     try:
         current = store.current_revision()
     except Exception as exc:
-        return Check("database", False, f"{where} unreachable ({type(exc).__name__}): check [store] url, "
-                                        f"that the server runs and the account may log in")
+        return Check(
+            "database",
+            False,
+            f"{where} unreachable ({type(exc).__name__}): check [store] url, "
+            f"that the server runs and the account may log in",
+        )
     finally:
         store.dispose()
     head = head_revision()
     if current != head:
-        return Check("database", False, f"{where} schema at {current or 'none'}, this version needs {head}: "
-                                        f"run `coc-intake db upgrade`")
+        return Check(
+            "database",
+            False,
+            f"{where} schema at {current or 'none'}, this version needs {head}: run `coc-intake db upgrade`",
+        )
     return Check("database", True, f"{where} at migration {head}")
 
 
@@ -108,9 +117,13 @@ def check_imap(settings: Settings) -> Check | None:
 
     client: IMAPClient | None = None
     try:
-        client = IMAPClient(imap.host, port=imap.port, ssl=imap.security == "tls",
-                            ssl_context=_context(imap.tls_verify) if imap.security == "tls" else None,
-                            timeout=min(imap.timeout_seconds, 15.0))
+        client = IMAPClient(
+            imap.host,
+            port=imap.port,
+            ssl=imap.security == "tls",
+            ssl_context=_context(imap.tls_verify) if imap.security == "tls" else None,
+            timeout=min(imap.timeout_seconds, 15.0),
+        )
         if imap.security == "starttls":
             client.starttls(_context(imap.tls_verify))
         if token:
@@ -118,8 +131,11 @@ def check_imap(settings: Settings) -> Check | None:
         elif password:
             client.login(imap.username, password)
         else:
-            return Check("imap", False, f"{where}: no password or OAuth2 token: set [imap] password_file "
-                                        f"or COC_INTAKE_IMAP__PASSWORD")
+            return Check(
+                "imap",
+                False,
+                f"{where}: no password or OAuth2 token: set [imap] password_file or COC_INTAKE_IMAP__PASSWORD",
+            )
         if not client.folder_exists(imap.folder):
             return Check("imap", False, f"{where}: folder {imap.folder!r} does not exist: fix [imap] folder")
         later = ""
@@ -128,8 +144,11 @@ def check_imap(settings: Settings) -> Check | None:
         return Check("imap", True, f"{where}: logged in, folder {imap.folder!r} found{later}")
     except Exception as exc:  # socket errors, TLS errors, imaplib's and imapclient's errors
         detail = _scrub(str(exc), [password, token]) or type(exc).__name__
-        hint = ("check [imap] username and the password" if "auth" in detail.lower() or "login" in detail.lower()
-                else "check [imap] host, port and security, and that the server is reachable")
+        hint = (
+            "check [imap] username and the password"
+            if "auth" in detail.lower() or "login" in detail.lower()
+            else "check [imap] host, port and security, and that the server is reachable"
+        )
         return Check("imap", False, f"{where}: {type(exc).__name__}: {detail}: {hint}")
     finally:
         if client is not None:
@@ -157,8 +176,12 @@ def check_relay(settings: Settings) -> Check | None:
             smtp.ehlo()
         if relay.username:
             if not password:
-                return Check("relay", False, f"{where}: [relay] username is set but no password: set "
-                                             f"[relay] password_file or COC_INTAKE_RELAY__PASSWORD")
+                return Check(
+                    "relay",
+                    False,
+                    f"{where}: [relay] username is set but no password: set "
+                    f"[relay] password_file or COC_INTAKE_RELAY__PASSWORD",
+                )
             smtp.login(relay.username, password)
             return Check("relay", True, f"{where}: connected, logged in as {relay.username}")
         return Check("relay", True, f"{where}: connected (no AUTH configured)")
@@ -166,8 +189,12 @@ def check_relay(settings: Settings) -> Check | None:
         return Check("relay", False, f"{where}: AUTH refused ({exc.smtp_code}): check [relay] username and password")
     except (OSError, smtplib.SMTPException) as exc:
         detail = _scrub(str(exc), [password]) or type(exc).__name__
-        return Check("relay", False, f"{where}: {type(exc).__name__}: {detail}: check [relay] host, port and "
-                                     f"security, and that the relay accepts connections from this machine")
+        return Check(
+            "relay",
+            False,
+            f"{where}: {type(exc).__name__}: {detail}: check [relay] host, port and "
+            f"security, and that the relay accepts connections from this machine",
+        )
     finally:
         if smtp is not None:
             with contextlib.suppress(Exception):  # the check's verdict is already made
@@ -196,8 +223,13 @@ def _writable(path: Path) -> str | None:
 def check_folders(settings: Settings) -> list[Check]:
     """The folders the gateway writes: var (database, cache), fax inbox/done/outbox, mail sent."""
     out: list[Check] = []
-    folders = {"var": settings.paths.var, "fax inbox": settings.fax_inbox, "fax done": settings.fax_done,
-               "fax outbox": settings.fax_outbox, "mail sent": settings.mail_sent}
+    folders = {
+        "var": settings.paths.var,
+        "fax inbox": settings.fax_inbox,
+        "fax done": settings.fax_done,
+        "fax outbox": settings.fax_outbox,
+        "mail sent": settings.mail_sent,
+    }
     for name, path in folders.items():
         problem = _writable(path)
         if problem is None:
@@ -234,8 +266,9 @@ def check_web_port(settings: Settings) -> Check | None:
         except OSError as exc:
             if _ours(web.host, web.port):
                 return Check("web port", True, f"{where} is served by a running coc-intake")
-            return Check("web port", False, f"{where} cannot be used ({exc.strerror}): stop what listens there "
-                                            f"or set [web] port")
+            return Check(
+                "web port", False, f"{where} cannot be used ({exc.strerror}): stop what listens there or set [web] port"
+            )
 
 
 def run_checks(settings: Settings) -> list[Check]:

@@ -8,6 +8,7 @@ A parser that fails on one part makes a problem naming that part; it never loses
 from __future__ import annotations
 
 import logging
+import time
 from datetime import date
 from pathlib import PurePath
 from typing import Any, Literal
@@ -18,6 +19,7 @@ from intake.merge import MergedRequest, merge
 from intake.model import CertificateRequest, Problem, build_request
 from intake.reference import help_for
 from intake.validate import validate
+from parsers.mime import mask_ssns
 from parsers.sniff import SPREADSHEET_TYPES, sniff
 from parsers.types import Extraction, Limits, Part, PartProblem, Provenance
 
@@ -41,6 +43,7 @@ class PartSummary(BaseModel):
     pages: int = 0
     form_edition: str | None = None
     text: str = ""
+    seconds: float = 0.0  # time its parser took (the metrics of the parent process read it)
 
 
 class SubmissionResult(BaseModel):
@@ -97,6 +100,12 @@ def parse_part(part: Part, limits: Limits) -> Extraction:
                             f"send a PDF, TIFF, PNG, JPEG, CSV, XLSX or text.")])
 
 
+def _timed_parse(part: Part, limits: Limits) -> tuple[Extraction, float]:
+    """`parse_part` and its wall time, for the per-parser histogram of `/metrics`."""
+    started = time.perf_counter()
+    return parse_part(part, limits), time.perf_counter() - started
+
+
 def _text(part: Part) -> str:
     if part.text is not None:
         return part.text
@@ -137,7 +146,8 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
 def extract_parts(parts: list[Part], limits: Limits, *, today: date | None = None,
                   problems: list[PartProblem] | None = None,
                   meta: dict[str, Any] | None = None) -> SubmissionResult:
-    extractions = [parse_part(p, limits) for p in parts]
+    timed = [_timed_parse(p, limits) for p in parts]
+    extractions = [e for e, _ in timed]
     all_problems = list(problems or [])
     for ext in extractions:
         all_problems.extend(ext.problems)
@@ -150,9 +160,12 @@ def extract_parts(parts: list[Part], limits: Limits, *, today: date | None = Non
     elif not any(p.code == "no_request" for p in all_problems) and not all_problems:
         all_problems.append(PartProblem(code="no_request", part="submission",
                                         message="No certificate of coverage request was found."))
+    # A problem message may quote what was read (a header cell, a label line); it reaches logs, the
+    # review queue and the reply to the sender, so an SSN in it keeps its last four digits only.
+    all_problems = [p.model_copy(update={"message": mask_ssns(p.message)}) for p in all_problems]
     summaries = [PartSummary(name=e.part, media_type=e.media_type, filename=p.filename,
-                             pages=e.pages, form_edition=e.form_edition, text=e.text)
-                 for p, e in zip(parts, extractions, strict=True)]
+                             pages=e.pages, form_edition=e.form_edition, text=e.text, seconds=round(sec, 4))
+                 for p, (e, sec) in zip(parts, timed, strict=True)]
     return SubmissionResult(requests=requests, problems=all_problems, parts=summaries, meta=meta)
 
 

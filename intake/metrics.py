@@ -34,11 +34,18 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
+_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600)
 EXTRACTION_SECONDS = Histogram(
     "coc_intake_extraction_seconds",
-    "Wall time to extract one submission, by the parser of its main part (media type)",
+    "Time one parser took on one part, by parser (the part's media type)",
     ["parser"],
-    buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600),
+    buckets=_BUCKETS,
+    registry=REGISTRY,
+)
+SUBMISSION_SECONDS = Histogram(
+    "coc_intake_submission_extraction_seconds",
+    "Wall time of one submission's extraction in its child process (start-up and merging included)",
+    buckets=_BUCKETS,
     registry=REGISTRY,
 )
 EXTRACTIONS = Counter(
@@ -67,23 +74,15 @@ _WAITING_REQUESTS = ("needs_review", "corrected")
 _WAITING_REPLIES = ("queued", "sending", "failed")
 
 
-def _main_parser(result: Any) -> str:
-    """The media type of the part with the most pages (the one that took the time), else the first."""
-    parts = list(getattr(result, "parts", None) or [])
-    if not parts:
-        return "none"
-    main = max(parts, key=lambda p: int(getattr(p, "pages", 0) or 0))
-    return str(getattr(main, "media_type", "") or "unknown")[:64]
-
-
 def observe_extraction(result: Any, seconds: float) -> None:
     """Record one extraction the pipeline ran (`result` is the `SubmissionResult`, None on failure)."""
     try:
+        SUBMISSION_SECONDS.observe(seconds)
         if result is None:
-            EXTRACTION_SECONDS.labels(parser="failed").observe(seconds)
             EXTRACTIONS.labels(outcome="failed").inc()
             return
-        EXTRACTION_SECONDS.labels(parser=_main_parser(result)).observe(seconds)
+        for part in result.parts:
+            EXTRACTION_SECONDS.labels(parser=str(part.media_type)[:64]).observe(float(part.seconds or 0.0))
         EXTRACTIONS.labels(outcome="ok" if result.ok else "needs_review").inc()
         pages = sum(int(p.pages or 0) for p in result.parts if str(p.media_type).startswith(_OCR_PREFIXES))
         if pages:
@@ -107,14 +106,17 @@ class StoreCollector(Collector):
         self.store = store
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        subs = GaugeMetricFamily("coc_intake_submissions", "Submissions in the store by channel and state",
-                                 labels=["channel", "state"])
+        subs = GaugeMetricFamily(
+            "coc_intake_submissions", "Submissions in the store by channel and state", labels=["channel", "state"]
+        )
         for (channel, state), n in sorted(self.store.counts_by_channel_state().items()):
             subs.add_metric([channel, state], n)
         yield subs
         counts = self.store.counts_by_state()
-        for table, help_text in (("requests", "Requests in the store by state"),
-                                 ("replies", "Replies in the outbox by state")):
+        for table, help_text in (
+            ("requests", "Requests in the store by state"),
+            ("replies", "Replies in the outbox by state"),
+        ):
             family = GaugeMetricFamily(f"coc_intake_{table}", help_text, labels=["state"])
             for state, n in sorted(counts.get(table, {}).items()):
                 family.add_metric([state], n)

@@ -71,8 +71,10 @@ class Outcome:
         if self.error or self.changes is None:
             return f"submission {self.submission_id}: FAILED, nothing changed ({self.error})"
         c = self.changes
-        text = (f"submission {self.submission_id}: {len(c.replaced)} replaced, {len(c.added)} added, "
-                f"{len(c.kept)} kept as staff left them")
+        text = (
+            f"submission {self.submission_id}: {len(c.replaced)} replaced, {len(c.added)} added, "
+            f"{len(c.kept)} kept as staff left them"
+        )
         if c.kept:
             text += f" (request ids {', '.join(map(str, c.kept))})"
         if c.unmatched:
@@ -106,8 +108,12 @@ def queue_new_reply(ctx: Context, submission_id: int, *, now: datetime | None = 
     views = [_view(r) for r in records]
     complete = bool(records) and all(r.state == "accepted" for r in records) and not (sub.result or {}).get("problems")
     kind = "received" if complete else "incomplete"
-    common: dict[str, Any] = {"requests": views, "received_at": sub.received_at,
-                              "file_problems": _file_problems(sub), "form_url": settings.replies.form_url}
+    common: dict[str, Any] = {
+        "requests": views,
+        "received_at": sub.received_at,
+        "file_problems": _file_problems(sub),
+        "form_url": settings.replies.form_url,
+    }
     if sub.channel in MAIL_CHANNELS:
         envelope = sub.sender if sub.channel != "imap" else None
         decision = should_reply(sub.raw, our_domain=settings.replies.our_domain, envelope_sender=envelope)
@@ -115,23 +121,32 @@ def queue_new_reply(ctx: Context, submission_id: int, *, now: datetime | None = 
             store.add_event(submission_id=sub.id, actor=ACTOR, kind="no_reply", new=decision.reason)
             return False
         meta = (sub.result or {}).get("meta") or {}
-        msg = render_mail(kind, to=decision.address, from_address=settings.relay.from_address,
-                          our_domain=settings.replies.our_domain,
-                          original_subject=str(meta.get("subject") or ""),
-                          in_reply_to=meta.get("message_id") or sub.message_id,
-                          references=list(meta.get("references") or []), **common)
-        return store.queue_reply(submission_id, kind, "email", decision.address, msg.as_bytes(),
-                                 generation=generation, now=now, actor=ACTOR)
+        msg = render_mail(
+            kind,
+            to=decision.address,
+            from_address=settings.relay.from_address,
+            our_domain=settings.replies.our_domain,
+            original_subject=str(meta.get("subject") or ""),
+            in_reply_to=meta.get("message_id") or sub.message_id,
+            references=list(meta.get("references") or []),
+            **common,
+        )
+        return store.queue_reply(
+            submission_id, kind, "email", decision.address, msg.as_bytes(), generation=generation, now=now, actor=ACTOR
+        )
     address = _request_email(records)
     if address:
-        msg = render_mail(kind, to=address, from_address=settings.relay.from_address,
-                          our_domain=settings.replies.our_domain, **common)
-        return store.queue_reply(submission_id, kind, "email", address, msg.as_bytes(),
-                                 generation=generation, now=now, actor=ACTOR)
+        msg = render_mail(
+            kind, to=address, from_address=settings.relay.from_address, our_domain=settings.replies.our_domain, **common
+        )
+        return store.queue_reply(
+            submission_id, kind, "email", address, msg.as_bytes(), generation=generation, now=now, actor=ACTOR
+        )
     if sub.sender:
         pdf = render_fax_pdf(kind, fax_number=sub.sender, **common)
-        return store.queue_reply(submission_id, kind, "fax", sub.sender, pdf, generation=generation, now=now,
-                                 actor=ACTOR)
+        return store.queue_reply(
+            submission_id, kind, "fax", sub.sender, pdf, generation=generation, now=now, actor=ACTOR
+        )
     store.add_event(submission_id=sub.id, actor=ACTOR, kind="no_reply", new="no address to reply to")
     return False
 
@@ -177,8 +192,7 @@ def reprocess(
         bar = tqdm(total=len(submission_ids), unit="submission", file=sys.stderr)
     workers = max(1, min(ctx.pool.workers, len(submission_ids)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reprocess") as executor:
-        futures = {executor.submit(reprocess_one, ctx, sid, send_replies=send_replies): sid
-                   for sid in submission_ids}
+        futures = {executor.submit(reprocess_one, ctx, sid, send_replies=send_replies): sid for sid in submission_ids}
         for future in as_completed(futures):
             try:
                 outcome = future.result()
@@ -214,7 +228,9 @@ def select_ids(
 
 
 def make_context(settings: Settings, store: Store) -> Context:
-    pool = ExtractionPool(settings.pipeline.worker_count(), timeout=settings.pipeline.submission_timeout_seconds,
-                          memory_mb=settings.pipeline.memory_mb)
+    pool = ExtractionPool(
+        settings.pipeline.worker_count(),
+        timeout=settings.pipeline.submission_timeout_seconds,
+        memory_mb=settings.pipeline.memory_mb,
+    )
     return Context(store, settings, pool)
-

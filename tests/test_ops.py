@@ -34,8 +34,9 @@ from tests.synth import labelled_lines, make_request
 
 def _mail(req: dict, rng: random.Random, sender: str) -> bytes:
     body = "Hello,\n\nplease issue a certificate of coverage:\n\n" + "\n".join(labelled_lines(req, rng)) + "\n"
-    return mailgen.thunderbird(sender=sender, to="certificate@localhost", subject="Certificate of coverage request",
-                               text=body)
+    return mailgen.thunderbird(
+        sender=sender, to="certificate@localhost", subject="Certificate of coverage request", text=body
+    )
 
 
 def _get(url: str) -> tuple[int, str]:
@@ -85,7 +86,12 @@ def test_metrics_and_health_of_the_running_gateway(tmp_path: Path, smtp_sink: Sm
 
         def sent() -> str | None:
             text = _get(base + "/metrics")[1]
-            return text if _sample(text, "coc_intake_replies_total", outcome="sent") >= 1 else None
+            # The counter goes up just before the store says `sent`: wait for both.
+            done = (
+                _sample(text, "coc_intake_replies_total", outcome="sent") >= 1
+                and _sample(text, "coc_intake_replies", state="sent") >= 1
+            )
+            return text if done else None
 
         after = wait_for(sent, timeout=20)
         assert after, gw.tail()
@@ -93,6 +99,7 @@ def test_metrics_and_health_of_the_running_gateway(tmp_path: Path, smtp_sink: Sm
         assert _sample(after, "coc_intake_replies", state="sent") == 1
         assert _sample(after, "coc_intake_extractions_total", outcome="ok") == 1
         assert _sample(after, "coc_intake_extraction_seconds_count", parser="text/plain") == 1
+        assert _sample(after, "coc_intake_submission_extraction_seconds_count") == 1
         assert _sample(after, "coc_intake_queue_depth", queue="extract") == 0
         assert _sample(after, "coc_intake_queue_depth", queue="outbox") == 0
         assert 'coc_intake_oldest_waiting_seconds{what="submission"}' in after
@@ -101,6 +108,31 @@ def test_metrics_and_health_of_the_running_gateway(tmp_path: Path, smtp_sink: Sm
         assert req["worker"]["last_name"] not in after
     finally:
         gw.stop()
+
+
+def test_ocr_pages_and_parser_seconds_come_from_the_result_the_child_hands_back() -> None:
+    from intake import metrics
+    from intake.extract import PartSummary, SubmissionResult
+
+    def value(name: str, **labels: str) -> float:
+        return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
+
+    pages, tiff_count = (
+        value("coc_intake_ocr_pages_total"),
+        value("coc_intake_extraction_seconds_count", parser="image/tiff"),
+    )
+    result = SubmissionResult(
+        parts=[
+            PartSummary(name="fax.tif", media_type="image/tiff", pages=3, seconds=4.2),
+            PartSummary(name="body", media_type="text/plain", pages=0, seconds=0.01),
+        ]
+    )
+    metrics.observe_extraction(result, 5.0)
+    metrics.observe_extraction(None, 600.0)
+    assert value("coc_intake_ocr_pages_total") == pages + 3
+    assert value("coc_intake_extraction_seconds_count", parser="image/tiff") == tiff_count + 1
+    assert value("coc_intake_extractions_total", outcome="failed") >= 1
+    assert value("coc_intake_extraction_seconds_bucket", parser="image/tiff", le="5.0") >= 1
 
 
 def test_readyz_is_503_while_the_database_is_behind_the_head(tmp_path: Path) -> None:
@@ -132,8 +164,12 @@ def test_readyz_is_503_while_the_database_is_behind_the_head(tmp_path: Path) -> 
 
 
 def _doctor(config: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "intake.cli", "--config", str(config), "doctor"],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "intake.cli", "--config", str(config), "doctor"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_doctor_ok_then_failing(tmp_path: Path, dovecot: DovecotServer, smtp_sink: SmtpSink) -> None:  # noqa: F811
@@ -146,8 +182,16 @@ def test_doctor_ok_then_failing(tmp_path: Path, dovecot: DovecotServer, smtp_sin
     good = _doctor(config)
     assert good.returncode == 0, good.stdout + good.stderr
     lines = good.stdout.splitlines()
-    for name in ("tesseract", "database", "folder var", "folder fax inbox", "folder mail sent", "imap", "relay",
-                 "web port"):
+    for name in (
+        "tesseract",
+        "database",
+        "folder var",
+        "folder fax inbox",
+        "folder mail sent",
+        "imap",
+        "relay",
+        "web port",
+    ):
         assert any(line.startswith("ok") and f"  {name}:" in line for line in lines), (name, good.stdout)
     assert dovecot.password not in good.stdout + good.stderr
 
@@ -166,8 +210,12 @@ def test_doctor_ok_then_failing(tmp_path: Path, dovecot: DovecotServer, smtp_sin
         bad = _doctor(config)
     out = bad.stdout + bad.stderr
     assert bad.returncode == 1, out
-    for name, hint in (("imap", "password"), ("relay", "[relay] host, port"), ("database", "coc-intake db upgrade"),
-                       ("web port", "[web] port")):
+    for name, hint in (
+        ("imap", "password"),
+        ("relay", "[relay] host, port"),
+        ("database", "coc-intake db upgrade"),
+        ("web port", "[web] port"),
+    ):
         line = next((x for x in bad.stdout.splitlines() if f"  {name}:" in x), "")
         assert line.startswith("FAIL") and hint in line, (name, out)
     assert wrong not in out and dovecot.password not in out
@@ -184,11 +232,13 @@ def _config(tmp_path: Path) -> Path:
     return config
 
 
-def _stored_with_old_extraction(store: Store, ctx: Context, raw: bytes, sender: str,
-                                spoil: dict[str, str]) -> int:
+def _stored_with_old_extraction(store: Store, ctx: Context, raw: bytes, sender: str, spoil: dict[str, str]) -> int:
     """A submission extracted and acknowledged by "yesterday's parser": today's with fields spoilt."""
-    sid, _ = store.store_submission(Incoming(channel="smtp", raw=raw, sender=sender, received_at=datetime.now(UTC),
-                                             recipients=("certificate@localhost",)))
+    sid, _ = store.store_submission(
+        Incoming(
+            channel="smtp", raw=raw, sender=sender, received_at=datetime.now(UTC), recipients=("certificate@localhost",)
+        )
+    )
     store.begin_attempt(sid)
     outcome = ctx.pool.extract(raw, channel="email", filename=None, limits=ctx.limits)
     assert outcome.result is not None and outcome.result.requests
@@ -202,7 +252,8 @@ def _stored_with_old_extraction(store: Store, ctx: Context, raw: bytes, sender: 
 
 
 def test_reprocess_replaces_untouched_requests_and_keeps_the_old_in_the_trail(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = _config(tmp_path)
     settings = load_settings(config)
     store = Store.from_settings(settings)
@@ -210,10 +261,12 @@ def test_reprocess_replaces_untouched_requests_and_keeps_the_old_in_the_trail(
     ctx = Context(store, settings, ExtractionPool(1, timeout=120, memory_mb=2048))
     rng = random.Random(11)
     req_a, req_b = make_request(rng, kind="employee"), make_request(rng, kind="employee")
-    a = _stored_with_old_extraction(store, ctx, _mail(req_a, rng, "a@one.example.com"), "a@one.example.com",
-                                    {"last_name": "Wrongname"})
-    b = _stored_with_old_extraction(store, ctx, _mail(req_b, rng, "b@two.example.com"), "b@two.example.com",
-                                    {"last_name": "Staffkept"})
+    a = _stored_with_old_extraction(
+        store, ctx, _mail(req_a, rng, "a@one.example.com"), "a@one.example.com", {"last_name": "Wrongname"}
+    )
+    b = _stored_with_old_extraction(
+        store, ctx, _mail(req_b, rng, "b@two.example.com"), "b@two.example.com", {"last_name": "Staffkept"}
+    )
     (rb,) = store.requests_of(b)
     store.set_request_state(rb.id, "corrected", actor="alice", expected=("needs_review",))
     before_a = store.requests_of(a)
