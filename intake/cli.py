@@ -285,6 +285,7 @@ def _day(value: str | None, *, end: bool) -> Any:
 
 
 def _cmd_reprocess(args: argparse.Namespace) -> int:
+    from intake import logs
     from intake.reprocess import make_context, reprocess, select_ids
     from intake.settings import load_settings
     from intake.store import Store
@@ -299,6 +300,7 @@ def _cmd_reprocess(args: argparse.Namespace) -> int:
         print("coc-intake reprocess: dates are YYYY-MM-DD", file=sys.stderr)
         return EXIT_USAGE
     settings = load_settings(args.config)
+    logs.setup(settings.logging.level, settings.logging.file, settings.logging.format)
     store = Store.from_settings(settings)
     try:
         if store.needs_upgrade():

@@ -158,8 +158,9 @@ def reprocess_one(ctx: Context, submission_id: int, *, send_replies: bool = Fals
         sub = store.get_submission(submission_id)
     except LookupError:
         return Outcome(submission_id, error="no such submission")
-    if sub.state == "received":
-        return Outcome(submission_id, skipped="not extracted yet; the pipeline will read it")
+    if sub.state in ("received", "extracted"):
+        # The pipeline is still on it (extracting, or queueing its reply): its result is today's.
+        return Outcome(submission_id, skipped=f"{sub.state}: the pipeline is still on it")
     channel = "email" if sub.channel in MAIL_CHANNELS else "fax"
     result = ctx.pool.extract(sub.raw, channel=channel, filename=sub.fax_filename, limits=ctx.limits)
     if result.result is None:
@@ -171,7 +172,7 @@ def reprocess_one(ctx: Context, submission_id: int, *, send_replies: bool = Fals
     outcome = Outcome(submission_id, changes=changes)
     if send_replies:
         outcome.reply_queued = queue_new_reply(ctx, submission_id)
-    log.info("%s", outcome.line())
+    log.debug("%s", outcome.line())
     return outcome
 
 

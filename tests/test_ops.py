@@ -310,3 +310,57 @@ def test_reprocess_replaces_untouched_requests_and_keeps_the_old_in_the_trail(
         assert main(["--config", str(config), "reprocess", "--no-progress"]) == 2
     finally:
         store.dispose()
+
+
+def test_replace_extraction_pairs_by_ssn_then_order_and_adds_new_requests(tmp_path: Path) -> None:
+    from intake.reprocess import summarize
+
+    settings = load_settings(_config(tmp_path))
+    store = Store.from_settings(settings)
+    store.upgrade()
+    try:
+        rng = random.Random(5)
+        one, two, three = (make_request(rng, kind="employee") for _ in range(3))
+        sid, _ = store.store_submission(
+            Incoming(
+                channel="smtp",
+                raw=b"Subject: x\r\n\r\nbody\r\n",
+                sender="x@y.example.com",
+                received_at=datetime.now(UTC),
+            )
+        )
+        store.begin_attempt(sid)
+        old = store.mark_extracted(
+            sid, {"parts": []}, [{"request": one, "status": "needs_review"}, {"request": two, "status": "valid"}]
+        )
+        # Today's parser finds them in the other order, reads a better name for `two`, and a third.
+        better_two = json.loads(json.dumps(two))
+        better_two["worker"]["first_name"] = "Corrected"
+        changes = store.replace_extraction(
+            sid,
+            {"parts": [{"name": "body", "media_type": "text/plain", "pages": 0}]},
+            [
+                {"request": better_two, "status": "valid"},
+                {"request": one, "status": "valid"},
+                {"request": three, "status": "needs_review"},
+            ],
+            summarize=summarize,
+        )
+        assert sorted(changes.replaced) == sorted(r.id for r in old) and changes.kept == [] and len(changes.added) == 1
+        after = {r.id: r for r in store.requests_of(sid)}
+        assert len(after) == 3
+        assert after[old[1].id].fields["worker"]["first_name"] == "Corrected"  # paired by SSN, not by order
+        assert after[old[0].id].fields["worker"]["ssn"] == one["worker"]["ssn"] and after[old[0].id].state == "accepted"
+        new = after[changes.added[0]]
+        assert new.reference.startswith("COC-") and new.ssn_last4 == three["worker"]["ssn"][-4:]
+        assert store.get_submission(sid).result == {"parts": [{"name": "body", "media_type": "text/plain", "pages": 0}]}
+        (sub_event,) = [
+            e for e in store.events_of(submission_id=sid) if e.kind == "reprocessed" and e.request_id is None
+        ]
+        assert sub_event.old is not None and sub_event.old.startswith("2 request(s)")
+        assert sub_event.new is not None and sub_event.new.startswith("3 request(s)")
+        for e in store.events_of(submission_id=sid):
+            for r in (one, two, three):
+                assert r["worker"]["ssn"] not in (e.old or "") + (e.new or "")
+    finally:
+        store.dispose()

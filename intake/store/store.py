@@ -1306,13 +1306,17 @@ class Store:
         with self._read() as s:
             return [int(i) for i in s.scalars(q)]
 
-    def staff_touched(self, submission_id: int) -> set[int]:
-        """Ids of the submission's requests with an event by someone other than the gateway itself."""
-        q = select(Event.request_id).where(
+    @staticmethod
+    def _staff_touched_query(submission_id: int) -> Any:
+        return select(Event.request_id).where(
             Event.submission_id == submission_id,
             Event.request_id.is_not(None),
             Event.actor.not_in(sorted(SYSTEM_ACTORS)),
         )
+
+    def staff_touched(self, submission_id: int) -> set[int]:
+        """Ids of the submission's requests with an event by someone other than the gateway itself."""
+        q = self._staff_touched_query(submission_id)
         with self._read() as s:
             return {int(i) for i in s.scalars(q.distinct()) if i is not None}
 
@@ -1336,14 +1340,17 @@ class Store:
         """
         result = _as_dict(result_json) or {}
         now = _now()
-        touched = self.staff_touched(submission_id)
         with self._write() as s:
             sub = s.get(Submission, submission_id)
             if sub is None:
                 raise NotFound(f"no submission {submission_id}")
             old_result = sub.result or {}
+            # Rows locked first (PostgreSQL; SQLite's write transaction is exclusive already), then
+            # the staff events read: a correction committed meanwhile is seen and its request kept.
             old_reqs = list(s.scalars(select(Request).where(Request.submission_id == submission_id)
-                                      .order_by(Request.seq)))
+                                      .order_by(Request.seq).with_for_update()))
+            touched = {int(i) for i in s.scalars(self._staff_touched_query(submission_id).distinct())
+                       if i is not None}
             old_summary = "; ".join(summarize(r.fields or {}) for r in old_reqs) or "no request"
             new_items = [_as_dict(x) or {} for x in requests]
             new_fields = [item.get("request", item.get("fields")) or {} for item in new_items]
