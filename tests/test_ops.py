@@ -364,3 +364,34 @@ def test_replace_extraction_pairs_by_ssn_then_order_and_adds_new_requests(tmp_pa
                 assert r["worker"]["ssn"] not in (e.old or "") + (e.new or "")
     finally:
         store.dispose()
+
+
+def test_doctor_checks_the_relay_login(tmp_path: Path) -> None:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    from intake.doctor import check_relay
+
+    def authenticator(server: object, session: object, envelope: object, mechanism: str, data: object) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"coc", b"Right-Secret-1")
+        return AuthResult(success=ok, handled=False)
+
+    port = free_port()
+    controller = Controller(
+        object(), hostname="127.0.0.1", port=port, authenticator=authenticator, auth_require_tls=False
+    )
+    controller.start()
+    try:
+        for password, expect_ok in (("Right-Secret-1", True), ("Wrong-Secret-2", False)):
+            config = tmp_path / "relay.toml"
+            config.write_text(
+                f'[paths]\nvar = "{tmp_path}/var"\n[relay]\nhost = "127.0.0.1"\nport = {port}\n'
+                f'security = "none"\nusername = "coc"\npassword = "{password}"\n',
+                encoding="utf-8",
+            )
+            check = check_relay(load_settings(config))
+            assert check is not None and check.ok is expect_ok, check
+            assert ("logged in as coc" if expect_ok else "AUTH refused") in check.detail
+            assert password not in check.line()
+    finally:
+        controller.stop()
