@@ -124,13 +124,31 @@ def finish(merged: MergedRequest, *, today: date | None = None) -> RequestResult
         # Both are U.S. addresses by definition (domain.md); a form or sheet rarely says so.
         if any(k.startswith(prefix + ".") for k in values) and f"{prefix}.country" not in values:
             values[f"{prefix}.country"] = "US"
-    request, build_problems = build_request(values)
+    values = _untangle(values)
+    try:
+        request, build_problems = build_request(values)
+    except Exception as exc:  # noqa: BLE001 - values no model takes: staff read the parts themselves
+        log.warning("request could not be built from %d values: %s", len(values), type(exc).__name__)
+        request, _ = build_request({})
+        build_problems = [Problem(field=None, code="unreadable",
+                                  message=f"The values read could not be put together into a request "
+                                          f"({type(exc).__name__}); a specialist will read the submission.")]
     for p in build_problems:
         p.help = help_for(p.field)
     problems = _dedupe(merged.problems + build_problems + validate(request, today=today))
     return RequestResult(request=request, status="needs_review" if problems else "valid",
                          problems=problems, confidence=merged.confidence,
                          provenance=merged.provenance)
+
+
+def _untangle(values: dict[str, str]) -> dict[str, str]:
+    """Drop a value whose path also has values below it (`worker.address: 1 Main St` beside
+    `worker.address.city: Springfield`): the model cannot hold both, and the parts say more.
+
+    Found by fuzzing labelled text: "Address: x" with "City: y" made `build_request` raise.
+    """
+    parents = {k for k in values if any(o.startswith((k + ".", k + "[")) for o in values)}
+    return {k: v for k, v in values.items() if k not in parents}
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
