@@ -69,9 +69,37 @@ REPLIES = Counter(
 # Media types whose pages go through Tesseract (a scanned PDF page does too, but the summary
 # handed back by the child does not say which PDF pages were scanned).
 _OCR_PREFIXES = ("image/",)
+_KNOWN_TYPES = frozenset(
+    {
+        "application/pdf",
+        "image/tiff",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/bmp",
+        "text/plain",
+        "text/html",
+        "text/csv",
+        "message/rfc822",
+    }
+)
 _WAITING_SUBMISSIONS = ("received",)
 _WAITING_REQUESTS = ("needs_review", "corrected")
 _WAITING_REPLIES = ("queued", "sending", "failed")
+
+
+def parser_label(media_type: str) -> str:
+    """The media types our parsers read, as they are; anything else one label.
+
+    A mail's parts carry whatever Content-Type the sender wrote: unbounded label values would let
+    any sender grow the metrics without end.
+    """
+    from parsers.sniff import SPREADSHEET_TYPES
+
+    media = media_type.lower()
+    if media in _KNOWN_TYPES or media in SPREADSHEET_TYPES:
+        return media
+    return "other"
 
 
 def observe_extraction(result: Any, seconds: float) -> None:
@@ -82,7 +110,7 @@ def observe_extraction(result: Any, seconds: float) -> None:
             EXTRACTIONS.labels(outcome="failed").inc()
             return
         for part in result.parts:
-            EXTRACTION_SECONDS.labels(parser=str(part.media_type)[:64]).observe(float(part.seconds or 0.0))
+            EXTRACTION_SECONDS.labels(parser=parser_label(str(part.media_type))).observe(float(part.seconds or 0.0))
         EXTRACTIONS.labels(outcome="ok" if result.ok else "needs_review").inc()
         pages = sum(int(p.pages or 0) for p in result.parts if str(p.media_type).startswith(_OCR_PREFIXES))
         if pages:

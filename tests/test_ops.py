@@ -133,6 +133,10 @@ def test_ocr_pages_and_parser_seconds_come_from_the_result_the_child_hands_back(
     assert value("coc_intake_extraction_seconds_count", parser="image/tiff") == tiff_count + 1
     assert value("coc_intake_extractions_total", outcome="failed") >= 1
     assert value("coc_intake_extraction_seconds_bucket", parser="image/tiff", le="5.0") >= 1
+    other = value("coc_intake_extraction_seconds_count", parser="other")
+    odd = SubmissionResult(parts=[PartSummary(name=f"x{i}", media_type=f"application/x-made-up-{i}") for i in range(5)])
+    metrics.observe_extraction(odd, 1.0)
+    assert value("coc_intake_extraction_seconds_count", parser="other") == other + 5  # one label, not five
 
 
 def test_readyz_is_503_while_the_database_is_behind_the_head(tmp_path: Path) -> None:
