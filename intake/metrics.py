@@ -97,8 +97,8 @@ def parser_label(media_type: str) -> str:
     from parsers.sniff import SPREADSHEET_TYPES
 
     media = media_type.lower()
-    if media in _KNOWN_TYPES or media in SPREADSHEET_TYPES:
-        return media
+    if media in _KNOWN_TYPES or media_type in SPREADSHEET_TYPES or media in SPREADSHEET_TYPES:
+        return media_type if media_type in SPREADSHEET_TYPES else media
     return "other"
 
 
