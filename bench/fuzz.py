@@ -1,0 +1,153 @@
+"""The long fuzzing run: thousands of damaged documents and mails through the extraction stage.
+
+Each case is a mutation (`tests/fuzzcorpus.py`: flipped bytes, cuts, repeated chunks, extreme
+numbers, splices) of a valid letter PDF, form PDF, faxed TIFF or XLSX, sent either as a file (the
+fax channel) or attached to a generated mail that is then damaged too. Every case goes through
+`extract_submission` in this process; every `--pool-every`-th also through the `ExtractionPool` the
+daemon uses, where a crash, a timeout or a memory error must come back as a reason for staff.
+
+Prints: cases tried, exceptions escaping `extract_submission` (must be 0: the exit status is 1
+otherwise), pool runs and the child crashes/timeouts among them (each one a reason, so stored and
+routed), inputs routed to staff, inputs read as valid requests, cases per second.
+
+Run: python -m bench.fuzz [--cases 3000] [--seed 0] [--pool-every 25] [--save DIR]
+Replay one case: python -m bench.fuzz --seed S --start N --cases 1 --verbose
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import sys
+import time
+import traceback
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from intake.extract import extract_submission  # noqa: E402
+from intake.isolation import ExtractionPool  # noqa: E402
+from parsers.types import Limits  # noqa: E402
+from tests import mailgen  # noqa: E402
+from tests.fuzzcorpus import Case, case, mutate  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Input:
+    label: str
+    channel: str
+    filename: str | None
+    data: bytes
+
+
+def make_input(number: int, seed: int, mail_share: float) -> Input:
+    """Case `number`: a damaged file, or (a `mail_share` of the time) a mail carrying it, damaged again."""
+    c: Case = case(number, seed=seed)
+    rng = random.Random(f"{seed}:{number}:mail")
+    label = f"#{number} {c.seed} {c.mutation}"
+    if rng.random() >= mail_share:
+        return Input(label, "fax", c.filename, c.data)
+    raw = mailgen.gmail(sender="hr@example.com", to="coc@example.gov", subject=f"Request {number}",
+                        text="Please find the request attached.",
+                        attachments=[(c.filename, c.data, "application/octet-stream")])
+    if rng.random() < 0.5:
+        mutation, raw = mutate(raw, rng)
+        label += f" / mail {mutation}"
+    else:
+        label += " / mail"
+    return Input(label, "email", None, raw)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cases", type=int, default=3000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--start", type=int, default=0, help="first case number (to replay one)")
+    ap.add_argument("--pool-every", type=int, default=25, help="every Nth case also through the pool (0: never)")
+    ap.add_argument("--mail-share", type=float, default=0.3)
+    ap.add_argument("--timeout", type=float, default=60.0, help="pool: seconds per document")
+    ap.add_argument("--memory-mb", type=int, default=1024, help="pool: address-space limit per child")
+    ap.add_argument("--ocr-seconds", type=float, default=10.0, help="Limits.ocr_seconds_per_page")
+    ap.add_argument("--save", type=Path, help="write every input that escaped or crashed here")
+    ap.add_argument("--verbose", action="store_true")
+    args = ap.parse_args(argv)
+
+    logging.basicConfig(level=logging.ERROR if not args.verbose else logging.WARNING)
+    for noisy in ("pypdf", "pdfminer", "PIL", "openpyxl"):
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
+    warnings.simplefilter("ignore")
+    limits = Limits(ocr_seconds_per_page=args.ocr_seconds)
+    pool = ExtractionPool(1, timeout=args.timeout, memory_mb=args.memory_mb) if args.pool_every else None
+
+    counts: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    problem_codes: Counter[str] = Counter()
+    escaped: list[str] = []
+    slowest = (0.0, "")
+    start = time.perf_counter()
+    for number in range(args.start, args.start + args.cases):
+        item = make_input(number, args.seed, args.mail_share)
+        counts["tried"] += 1
+        t0 = time.perf_counter()
+        try:
+            result = extract_submission(item.data, channel=item.channel, filename=item.filename, limits=limits)
+        except Exception as exc:  # the one thing that must never happen
+            counts["escaped"] += 1
+            escaped.append(f"{item.label}: {type(exc).__name__}")
+            if args.verbose:
+                traceback.print_exc()
+            _save(args.save, "escaped", number, item)
+            continue
+        elapsed = time.perf_counter() - t0
+        slowest = max(slowest, (elapsed, item.label))
+        if not (result.requests or result.problems):
+            counts["silent"] += 1  # neither a request nor a reason: would vanish from every queue
+            escaped.append(f"{item.label}: no request and no problem")
+        counts["routed" if not result.ok else "valid"] += 1
+        counts["with requests"] += bool(result.requests)
+        problem_codes.update({p.code for p in result.problems})
+        if args.verbose:
+            print(f"{item.label}: {len(result.requests)} requests, {[p.code for p in result.problems]}, "
+                  f"{elapsed:.2f}s")
+        if pool is not None and number % args.pool_every == 0:
+            counts["pool runs"] += 1
+            outcome = pool.extract(item.data, channel=item.channel, filename=item.filename, limits=limits)
+            if outcome.result is None:
+                counts["pool crashes/timeouts"] += 1
+                reasons[(outcome.reason or "?").split(" (")[0][:60]] += 1
+                _save(args.save, "pool", number, item)
+    seconds = time.perf_counter() - start
+
+    print(f"fuzz run: seed {args.seed}, cases {args.start}..{args.start + args.cases - 1}")
+    print(f"  cases tried                         {counts['tried']:>7}")
+    print(f"  exceptions escaping extract          {counts['escaped']:>7}   (must be 0)")
+    print(f"  ended with neither request nor problem {counts['silent']:>5}   (must be 0)")
+    print(f"  routed to staff (problem or review)  {counts['routed']:>7}")
+    print(f"  read as valid requests               {counts['valid']:>7}")
+    print(f"  pool runs                            {counts['pool runs']:>7}")
+    print(f"  pool child crashes/timeouts          {counts['pool crashes/timeouts']:>7}   (each stored and routed "
+          "with its reason)")
+    for reason, n in reasons.most_common():
+        print(f"    {n:>5}  {reason}")
+    print(f"  cases per second                     {counts['tried'] / seconds:>7.1f}   ({seconds:.0f} s)")
+    print(f"  slowest case                         {slowest[0]:>7.2f} s  {slowest[1]}")
+    print("  problem codes: " + ", ".join(f"{c} {n}" for c, n in problem_codes.most_common(12)))
+    for line in escaped[:20]:
+        print(f"  ! {line}")
+    return 1 if counts["escaped"] or counts["silent"] else 0
+
+
+def _save(folder: Path | None, kind: str, number: int, item: Input) -> None:
+    if folder is None:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = ".eml" if item.channel == "email" else Path(item.filename or "x.bin").suffix or ".bin"
+    (folder / f"{kind}-{number}{suffix}").write_bytes(item.data)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
