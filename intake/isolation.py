@@ -14,12 +14,14 @@ import multiprocessing
 import os
 import resource
 import signal
+import sys
 import threading
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, TextIO
 
 from intake.extract import SubmissionResult
+from intake.logs import MaskSSN
 from parsers.types import Limits
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ def _child(conn: Connection, raw: bytes, channel: str, filename: str | None,
     if memory_mb > 0:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    child_logging()
     os.environ["OMP_THREAD_LIMIT"] = "1"
     # The pool already runs one document per core: pages inside a document go one at a time.
     os.environ["COC_INTAKE_OCR_THREADS"] = "1"
@@ -56,6 +59,24 @@ def _child(conn: Connection, raw: bytes, channel: str, filename: str | None,
         conn.send_bytes(b"er" + f"the parser failed ({type(exc).__name__})".encode())
     finally:
         conn.close()
+
+
+def child_logging(stream: TextIO | None = None) -> None:
+    """Mask SSNs in whatever the child logs, whoever logs it.
+
+    The fork server is a fresh interpreter: the daemon's handler (with its `MaskSSN` filter) is not
+    there, and pypdf logs damaged objects with the raw bytes around them, which may hold an SSN. The
+    child's own handler masks them, and Python warnings (Pillow's) go through it too.
+    """
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.addFilter(MaskSSN())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    logging.captureWarnings(True)
 
 
 class ExtractionPool:

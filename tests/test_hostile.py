@@ -424,3 +424,27 @@ def test_no_code_opens_a_path_built_from_a_part_name() -> None:
                 if _FROM_A_PART.search(call.group("args")):
                     offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert offenders == []
+
+
+def test_pool_child_masks_ssns_in_library_logs() -> None:
+    """pypdf logs damaged objects with the bytes around them; in the child that text is masked too."""
+    import logging
+
+    from intake.isolation import child_logging
+
+    root = logging.getLogger()
+    saved, level = list(root.handlers), root.level
+    stream = io.StringIO()
+    try:
+        child_logging(stream)
+        logging.getLogger("pypdf._reader").warning("Invalid object @%d: b'(Employee SSN: %s) Tj'", 12, "123-45-6789")
+        logging.getLogger("x").warning("no dashes 123456789 either")
+    finally:
+        logging.captureWarnings(False)
+        for h in list(root.handlers):
+            root.removeHandler(h)
+        for h in saved:
+            root.addHandler(h)
+        root.setLevel(level)
+    text = stream.getvalue()
+    assert "***-**-6789" in text and "123-45-6789" not in text and "123456789" not in text
