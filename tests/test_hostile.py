@@ -448,3 +448,25 @@ def test_pool_child_masks_ssns_in_library_logs() -> None:
         root.setLevel(level)
     text = stream.getvalue()
     assert "***-**-6789" in text and "123-45-6789" not in text and "123456789" not in text
+
+
+def test_xlsx_whose_zip_directory_lies_about_sizes() -> None:
+    """A member declared 100 bytes that inflates to 5 MiB: zipfile stops at 100 and the CRC fails."""
+    import struct
+
+    data = bytearray(_xlsx_with(b" " * (5 << 20)))
+    for signature, offset in ((b"PK\x01\x02", 24), (b"PK\x03\x04", 22)):
+        at = -1
+        while (at := data.find(signature, at + 1)) >= 0:
+            name_len = struct.unpack_from("<H", data, at + (28 if signature == b"PK\x01\x02" else 26))[0]
+            start = at + (46 if signature == b"PK\x01\x02" else 30)
+            if bytes(data[start : start + name_len]) == b"xl/worksheets/sheet1.xml":
+                struct.pack_into("<I", data, at + offset, 100)
+    tracemalloc.start()
+    try:
+        result = extract_submission(bytes(data), channel="fax", filename="workers.xlsx")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert not result.ok and result.problems
+    assert peak < 4 << 20
