@@ -580,6 +580,20 @@ def _glyphs(image: np.ndarray) -> list[tuple[int, int, int, int]]:
     return [b for b in joined if b[3] - b[1] >= 0.6 * tallest]
 
 
+def _looks_like_serif_i(image: np.ndarray, box: tuple[int, int, int, int]) -> bool:
+    """A foot as wide as the head and wider than the stem: the I of typewriter fonts, not a T."""
+    x0, y0, x1, y1 = box
+    glyph = image[y0:y1, x0:x1] < 128
+    band = max(1, (y1 - y0) // 6)
+    mid = (y1 - y0) // 2
+    top_cols = glyph[:band].any(axis=0)
+    top, foot = int(top_cols.sum()), int(glyph[-band:].any(axis=0).sum())
+    mid_cols = np.nonzero(glyph[mid - band // 2: mid + band // 2 + 1].any(axis=0))[0]
+    stem = int(mid_cols[-1] - mid_cols[0] + 1) if len(mid_cols) else 0  # span: an O is wide here
+    solid = top > 0 and int(np.diff(top_cols.astype(np.int8)).clip(min=0).sum()) <= 1  # one bar, not an X
+    return solid and 0.7 * top <= foot <= 1.4 * top and foot >= 1.8 * max(1, stem)  # not an L either
+
+
 def _serif_i(crop: _Crop, read: _Read) -> tuple[_Read, str | None]:
     """Check every `T` read: a serif `I` (typewriter fonts) has a foot as wide as its head.
 
@@ -591,19 +605,16 @@ def _serif_i(crop: _Crop, read: _Read) -> tuple[_Read, str | None]:
     tall = [i for i, c in enumerate(read.text) if c in _TALL]
     boxes = _glyphs(crop.image)
     if len(boxes) != len(tall):
+        # Blobs and characters do not line up (letters touching): if no blob has the shape of a
+        # serif I, or every such blob was read as an I, the Ts read are Ts.
+        shaped = sum(_looks_like_serif_i(crop.image, b) for b in boxes)
+        if shaped <= read.text.count("I"):
+            return read, None
         return read, "T or I? (the characters could not be checked one by one)"
     out = list(read.text)
     changed = False
-    for i, (x0, y0, x1, y1) in zip(tall, boxes, strict=True):
-        if out[i] != "T":
-            continue
-        glyph = crop.image[y0:y1, x0:x1] < 128
-        band = max(1, (y1 - y0) // 6)
-        mid = (y1 - y0) // 2
-        top = int(glyph[:band].any(axis=0).sum())
-        foot = int(glyph[-band:].any(axis=0).sum())
-        stem = int(glyph[mid - band // 2: mid + band // 2 + 1].any(axis=0).sum())
-        if foot >= 0.7 * top and foot >= 1.8 * max(1, stem):
+    for i, box in zip(tall, boxes, strict=True):
+        if out[i] == "T" and _looks_like_serif_i(crop.image, box):
             out[i], changed = "I", True
     if not changed:
         return read, None
