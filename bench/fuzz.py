@@ -10,7 +10,8 @@ Prints: cases tried, exceptions escaping `extract_submission` (must be 0: the ex
 otherwise), pool runs and the child crashes/timeouts among them (each one a reason, so stored and
 routed), inputs routed to staff, inputs read as valid requests, cases per second.
 
-Run: python -m bench.fuzz [--cases 3000] [--seed 0] [--pool-every 25] [--save DIR]
+Run: python -m bench.fuzz [--cases 3000] [--seed 0] [--pool-every 25] [--save DIR] [--hypothesis 2000]
+(`--hypothesis N` also runs the property tests of tests/test_fuzz.py with N random examples each.)
 Replay one case: python -m bench.fuzz --seed S --start N --cases 1 --verbose
 """
 
@@ -18,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import random
+import subprocess
 import sys
 import time
 import traceback
@@ -73,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--memory-mb", type=int, default=1024, help="pool: address-space limit per child")
     ap.add_argument("--ocr-seconds", type=float, default=10.0, help="Limits.ocr_seconds_per_page")
     ap.add_argument("--save", type=Path, help="write every input that escaped or crashed here")
+    ap.add_argument("--hypothesis", type=int, default=0,
+                    help="also run the property tests of tests/test_fuzz.py with this many examples each")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
 
@@ -138,7 +143,25 @@ def main(argv: list[str] | None = None) -> int:
     print("  problem codes: " + ", ".join(f"{c} {n}" for c, n in problem_codes.most_common(12)))
     for line in escaped[:20]:
         print(f"  ! {line}")
-    return 1 if counts["escaped"] or counts["silent"] else 0
+    failed = bool(counts["escaped"] or counts["silent"])
+    if args.hypothesis:
+        failed |= _properties(args.hypothesis)
+    return 1 if failed else 0
+
+
+def _properties(examples: int) -> bool:
+    """The hypothesis properties with `examples` random examples each; True when one failed."""
+    env = {**os.environ, "COC_FUZZ_EXAMPLES": str(examples)}
+    root = Path(__file__).resolve().parents[1]
+    t0 = time.perf_counter()
+    run = subprocess.run([sys.executable, "-m", "pytest", "tests/test_fuzz.py", "-q", "-p", "no:cacheprovider",
+                          "-k", "random or headers or encodings or labelled", "-W", "ignore"],
+                         cwd=root, env=env, capture_output=True, text=True, check=False)
+    summary = (run.stdout.strip().splitlines() or ["?"])[-1]
+    print(f"  property tests, {examples} examples each: {summary} ({time.perf_counter() - t0:.0f} s)")
+    if run.returncode:
+        print(run.stdout[-4000:])
+    return run.returncode != 0
 
 
 def _save(folder: Path | None, kind: str, number: int, item: Input) -> None:

@@ -11,6 +11,7 @@ problem for staff, and no full SSN from the input appears in a problem or log me
 from __future__ import annotations
 
 import logging
+import os
 import random
 import re
 from email.message import EmailMessage
@@ -27,7 +28,9 @@ from parsers.types import Limits
 from tests import docgen, mailgen
 from tests.fuzzcorpus import case, mutate, seeds
 
-FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None,
+# 150 examples a property in CI; `python -m bench.fuzz --hypothesis N` runs N, with fresh randomness.
+EXAMPLES = int(os.environ.get("COC_FUZZ_EXAMPLES", "150"))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize="COC_FUZZ_EXAMPLES" not in os.environ, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.function_scoped_fixture])
 SSN = "123-45-6789"
