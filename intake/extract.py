@@ -89,6 +89,11 @@ def parse_part(part: Part, limits: Limits) -> Extraction:
         if media.startswith("text/"):
             from parsers.body import parse_text
             return parse_text(_text(part), part.name)
+    except MemoryError:  # past the worker's memory limit (`[pipeline] memory_mb`): a bomb, or just huge
+        log.warning("parser ran out of memory on %s (%s)", part.name, media)
+        return Extraction(part=part.name, media_type=media, problems=[
+            PartProblem(code="too_large", part=part.name,
+                        message=f"{part.name} needs more memory to read than a worker may use.")])
     except Exception as exc:  # a parser bug must not lose the submission
         log.warning("parser failed on %s (%s): %s", part.name, media, type(exc).__name__)
         return Extraction(part=part.name, media_type=media, problems=[
