@@ -21,6 +21,7 @@ import argparse
 import logging
 import os
 import random
+import resource
 import subprocess
 import sys
 import time
@@ -75,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=60.0, help="pool: seconds per document")
     ap.add_argument("--memory-mb", type=int, default=1024, help="pool: address-space limit per child")
     ap.add_argument("--ocr-seconds", type=float, default=10.0, help="Limits.ocr_seconds_per_page")
+    ap.add_argument("--memory-limit-mb", type=int, default=4096,
+                    help="address-space limit of this process, so an in-process bomb fails here, not the machine")
     ap.add_argument("--save", type=Path, help="write every input that escaped or crashed here")
     ap.add_argument("--hypothesis", type=int, default=0,
                     help="also run the property tests of tests/test_fuzz.py with this many examples each")
@@ -85,13 +88,18 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("pypdf", "pdfminer", "PIL", "openpyxl"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
     warnings.simplefilter("ignore")
+    if args.memory_limit_mb > 0:
+        cap = args.memory_limit_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     limits = Limits(ocr_seconds_per_page=args.ocr_seconds)
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     pool = ExtractionPool(1, timeout=args.timeout, memory_mb=args.memory_mb) if args.pool_every else None
 
     counts: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     problem_codes: Counter[str] = Counter()
     escaped: list[str] = []
+    hungry: list[str] = []  # cases that needed far more memory than any before (candidate bombs)
     slowest = (0.0, "")
     start = time.perf_counter()
     for number in range(args.start, args.start + args.cases):
@@ -109,6 +117,15 @@ def main(argv: list[str] | None = None) -> int:
             continue
         elapsed = time.perf_counter() - t0
         slowest = max(slowest, (elapsed, item.label))
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        if rss > peak_rss + 256 * 1024:  # KiB: this case took 256 MiB more than any before it
+            hungry.append(f"{item.label}: peak {rss // 1024} MiB")
+            _save(args.save, "memory", number, item)
+        peak_rss = max(peak_rss, rss)
+        if any("more memory" in p.message for p in result.problems):
+            counts["memory errors"] += 1
+            hungry.append(f"{item.label}: MemoryError under the {args.memory_limit_mb} MiB limit")
+            _save(args.save, "memory", number, item)
         if not (result.requests or result.problems):
             counts["silent"] += 1  # neither a request nor a reason: would vanish from every queue
             escaped.append(f"{item.label}: no request and no problem")
@@ -138,6 +155,10 @@ def main(argv: list[str] | None = None) -> int:
           "with its reason)")
     for reason, n in reasons.most_common():
         print(f"    {n:>5}  {reason}")
+    print(f"  in-process memory errors             {counts['memory errors']:>7}   (routed as too_large)")
+    print(f"  peak memory of this process          {peak_rss // 1024:>7} MiB")
+    for line in hungry[:20]:
+        print(f"  m {line}")
     print(f"  cases per second                     {counts['tried'] / seconds:>7.1f}   ({seconds:.0f} s)")
     print(f"  slowest case                         {slowest[0]:>7.2f} s  {slowest[1]}")
     print("  problem codes: " + ", ".join(f"{c} {n}" for c, n in problem_codes.most_common(12)))
