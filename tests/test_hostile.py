@@ -468,3 +468,14 @@ def test_xlsx_whose_zip_directory_lies_about_sizes() -> None:
         tracemalloc.stop()
     assert not result.ok and result.problems
     assert peak < 4 << 20
+
+
+def test_form_field_at_a_huge_list_position(pool: ExtractionPool) -> None:
+    """`dependents.2147483648.name` once made the model allocate two billion list entries (found by
+    the fuzz run, at 23 GB). Run in the pool so that a regression fails this test, not the machine."""
+    form = seeds()[1].data.replace(b"(dependents.0.", b"(dependents.2147483648.")
+    outcome = pool.extract(form, channel="fax", filename="form.pdf", limits=Limits())
+    assert outcome.result is not None, outcome.reason
+    assert outcome.result.requests
+    problems = [p.message for r in outcome.result.requests for p in r.problems]
+    assert any("list position" in m for m in problems), problems
