@@ -137,13 +137,15 @@ def reply_stage(ctx: Context, submission_id: int, *, now: datetime | None = None
                               our_domain=settings.replies.our_domain,
                               original_subject=str(meta.get("subject") or ""),
                               in_reply_to=meta.get("message_id") or sub.message_id,
-                              references=list(meta.get("references") or []), **common)
+                              references=list(meta.get("references") or []),
+                              attachments=_form_attachment(kind, settings), **common)
             queued = store.queue_reply(submission_id, kind, "email", decision.address, msg.as_bytes(), now=now)
     else:
         address = _request_email(records)
         if address:
             msg = render_mail(kind, to=address, from_address=settings.relay.from_address,
-                              our_domain=settings.replies.our_domain, **common)
+                              our_domain=settings.replies.our_domain,
+                              attachments=_form_attachment(kind, settings), **common)
             queued = store.queue_reply(submission_id, kind, "email", address, msg.as_bytes(), now=now)
         elif sub.sender:
             pdf = render_fax_pdf(kind, fax_number=sub.sender, **common)
@@ -156,6 +158,15 @@ def reply_stage(ctx: Context, submission_id: int, *, now: datetime | None = None
         with contextlib.suppress(StateConflict):
             store.mark_done(submission_id)
     return queued
+
+
+def _form_attachment(kind: str, settings: Settings) -> list[tuple[str, bytes, str]]:
+    """The current request form goes with every *incomplete* reply unless a link to it is configured."""
+    if kind != "incomplete" or settings.replies.form_url:
+        return []
+    from intake.form import editions, render_form
+
+    return [(f"coc-request-form-{editions().current.code}.pdf", render_form(), "application/pdf")]
 
 
 def _no_reply(ctx: Context, sub: SubmissionRecord, reason: str) -> None:

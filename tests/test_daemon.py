@@ -55,6 +55,14 @@ def test_every_channel_end_to_end(gateway: GatewayProcess, dovecot: DovecotServe
     imap_append(dovecot, "INBOX", text_raw)
     expected["text@acme.example.com"] = "received"
 
+    # 1b. a text mail without the EIN: an *incomplete* reply with the current form attached
+    missing_req = make_request(rng, kind="employee")
+    missing_req["employer"]["contact_email"] = "missing@acme.example.com"
+    body = "\n".join(line for line in labelled_lines(missing_req, rng) if not line.startswith("EIN"))
+    imap_append(dovecot, "INBOX", mailgen.thunderbird(sender="missing@acme.example.com", to="certificate@localhost",
+                                                      subject="COC request", text=body + "\n"))
+    expected["missing@acme.example.com"] = "incomplete"
+
     # 2. a mail with a fillable PDF form (Gmail)
     form_req = make_request(rng, kind="employee")
     pdf = docgen.acroform_pdf(form_req, "model")
@@ -121,9 +129,14 @@ def test_every_channel_end_to_end(gateway: GatewayProcess, dovecot: DovecotServe
         msg = message_from_bytes(replies[0], policy=default_policy)
         assert msg["Auto-Submitted"] == "auto-replied" and msg["In-Reply-To"]
         assert msg["Subject"].startswith("Re: ")
+        attachments = [a.get_filename() for a in msg.iter_attachments()]
         if kind == "received":
             assert "COC-" in msg["Subject"], msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-            assert "Information needed" not in msg["Subject"]
+            assert "Information needed" not in msg["Subject"] and not attachments
+        if kind == "incomplete":
+            text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+            assert "employer, ein" in text and "NN-NNNNNNN" in text
+            assert attachments and attachments[0].startswith("coc-request-form-")
     for sender in ("away@acme.example.com", "news@lists.example.org", "news@lists.example.org"):
         assert not _replies_to(smtp_sink, sender)
     all_bytes = b"".join(m.content for m in smtp_sink.received())
@@ -133,17 +146,17 @@ def test_every_channel_end_to_end(gateway: GatewayProcess, dovecot: DovecotServe
 
     store = gateway.store()
     counts = store.counts_by_state()
-    # text, form, scan, csv, auto-reply, list, fax, smtp (the duplicate makes no submission)
-    assert sum(counts["submissions"].values()) == 8
-    assert sum(counts["requests"].values()) == 3 + 1 + 1 + 1 + 1 + 1  # csv rows + one per request document
-    assert imap_count(dovecot, "Processed") == 6 and imap_count(dovecot, "INBOX") == 0
+    # text, incomplete, form, scan, csv, auto-reply, list, fax, smtp (the duplicate makes no submission)
+    assert sum(counts["submissions"].values()) == 9
+    assert sum(counts["requests"].values()) == 3 + 1 + 1 + 1 + 1 + 1 + 1  # csv rows + one per request document
+    assert imap_count(dovecot, "Processed") == 7 and imap_count(dovecot, "INBOX") == 0
     assert list(gateway.settings.fax_done.glob("*.tif"))
 
     # A second delivery of a message already processed makes nothing new.
     before = len(smtp_sink.received())
     imap_append(dovecot, "INBOX", text_raw)
     wait_for(lambda: imap_count(dovecot, "INBOX") == 0, timeout=30)
-    assert sum(store.counts_by_state()["submissions"].values()) == 8
+    assert sum(store.counts_by_state()["submissions"].values()) == 9
     assert len(smtp_sink.received()) == before
     store.dispose()
 
