@@ -302,6 +302,20 @@ def _fax_pages(count: int) -> bytes:
     return faxgen.tiff_bytes(pages)
 
 
+def _tall_fax_page() -> bytes:
+    """One fax page of three pages' text stacked: a single Tesseract run of several seconds."""
+    import random
+
+    from tests.synth import make_request
+
+    page = faxgen.fax_request(make_request(random.Random(3)), random.Random(3))[0]
+    tall = Image.new("1", (page.width, page.height * 3), 1)
+    for i in range(3):
+        tall.paste(page, (0, i * page.height))
+    tall.info["dpi"] = page.info.get("dpi", (204, 196))
+    return faxgen.tiff_bytes([tall])
+
+
 def test_ocr_seconds_per_page_kills_tesseract() -> None:
     result = extract_submission(_fax_pages(1), channel="fax", filename="fax.tif",
                                 limits=Limits(ocr_seconds_per_page=0.3))
@@ -317,11 +331,14 @@ def pool() -> ExtractionPool:
 
 
 def _watch(pool: ExtractionPool, data: bytes, *, filename: str, limits: Limits,
-           when_running: Callable[[dict[int, tuple[str, int, int, str]]], bool]) -> tuple[Outcome, set[int]]:
+           when_running: Callable[[dict[int, tuple[str, int, int, str]]], bool],
+           last_running: set[int] | None = None) -> tuple[Outcome, set[int]]:
     """Run one extraction in a thread; call `when_running` with our descendants until it returns True.
 
-    Returns the outcome and every tesseract pid seen under this process while it ran.
+    Returns the outcome and every tesseract pid seen under this process while it ran;
+    `last_running` gets those running at the last look before the extraction ended.
     """
+    last_running = set() if last_running is None else last_running
     box: list[Outcome] = []
     thread = threading.Thread(target=lambda: box.append(pool.extract(data, channel="fax", filename=filename,
                                                                      limits=limits)))
@@ -330,7 +347,11 @@ def _watch(pool: ExtractionPool, data: bytes, *, filename: str, limits: Limits,
     done = False
     while thread.is_alive():
         procs = _descendants(os.getpid())
-        seen |= {pid for pid, info in procs.items() if info[0].startswith("tesseract")}
+        running = {pid for pid, info in procs.items() if info[0].startswith("tesseract") and info[3] != "Z"}
+        seen |= running
+        if thread.is_alive():
+            last_running.clear()
+            last_running.update(running)
         if not done:
             done = when_running(procs)
         time.sleep(0.05)
@@ -339,14 +360,15 @@ def _watch(pool: ExtractionPool, data: bytes, *, filename: str, limits: Limits,
 
 
 def test_pool_timeout_kills_the_child_and_its_tesseract() -> None:
-    slow = ExtractionPool(1, timeout=6.0, memory_mb=1024)
+    slow = ExtractionPool(1, timeout=3.0, memory_mb=1024)
     slow.extract(b"warm up", channel="fax", filename="a.txt", limits=Limits())  # fork server started
     start = time.monotonic()
-    outcome, seen = _watch(slow, _fax_pages(8), filename="fax.tif", limits=Limits(ocr_seconds_per_page=600),
-                           when_running=lambda procs: False)
+    last: set[int] = set()
+    outcome, seen = _watch(slow, _tall_fax_page(), filename="fax.tif", limits=Limits(ocr_seconds_per_page=600),
+                           when_running=lambda procs: False, last_running=last)
     assert time.monotonic() - start < 20
-    assert outcome.result is None and outcome.reason and "longer than 6 seconds" in outcome.reason
-    assert seen, "tesseract never ran: the test proves nothing"
+    assert outcome.result is None and outcome.reason and "longer than 3 seconds" in outcome.reason
+    assert last, "no tesseract was running when the child was killed: the test proves nothing"
     # Killed with the child, not left to finish alone: an abandoned Tesseract runs on for a second
     # or more (re-parented to init); a killed one is gone at once.
     time.sleep(0.1)
