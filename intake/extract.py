@@ -240,6 +240,8 @@ def extract_submission(raw: bytes, *, channel: str, filename: str | None = None,
     limits = limits or Limits()
     name = PurePath(filename).name if filename else ("message" if channel != "fax" else "fax")
     media = "message/rfc822" if channel in ("imap", "smtp", "lmtp", "email") else sniff(raw, filename, None)
+    if name.lower().endswith(".pdf") and media in ("text/plain", "application/octet-stream"):
+        media = "application/pdf"  # named a PDF but it isn't one: the PDF reader says so clearly
     if not raw:
         return SubmissionResult(problems=[PartProblem(code="empty", part=name,
                                                       message=f"{name} is empty.")])

@@ -1,0 +1,100 @@
+"""`coc-intake extract`, `schema` and `status` as a user runs them: a real process, real files."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests import docgen, faxgen
+from tests.synth import labelled_lines, make_request
+
+
+def _run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "intake.cli", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("files")
+    rng = random.Random(12)
+    good = make_request(rng, kind="employee", country="DE")
+    out = {
+        "good.txt": "\n".join(labelled_lines(good, rng)).encode(),
+        "form.pdf": docgen.acroform_pdf(make_request(rng), "model"),
+        "fax.tif": faxgen.tiff_bytes(faxgen.fax_request(make_request(rng), rng, "fine")),
+        "empty.pdf": b"",
+        "broken.pdf": docgen.truncated_pdf(),
+        "locked.pdf": docgen.encrypted_pdf(),
+        "fake.pdf": b"this is not a pdf at all\n",
+        "unknown.bin": bytes(range(256)) * 4,
+    }
+    paths = {}
+    for name, data in out.items():
+        (folder / name).write_bytes(data)
+        paths[name] = folder / name
+    paths["_ssn"] = Path(good["worker"]["ssn"])  # the truth, to check masking
+    return paths
+
+
+def test_json_output_has_every_canonical_field_and_the_full_ssn(files: dict[str, Path]) -> None:
+    proc = _run("extract", "--json", str(files["good.txt"]), str(files["form.pdf"]))
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [Path(x["file"]).name for x in lines] == ["good.txt", "form.pdf"]
+    first = lines[0]["requests"][0]
+    assert first["status"] == "valid" and first["problems"] == []
+    assert first["request"]["worker"]["ssn"] == str(files["_ssn"])  # staff's own tool: full SSN here only
+    assert first["request"]["employer"]["irs_3121l_date"] is None  # absent fields are null
+    assert set(first["request"]["assignment"]) >= {"country", "start_date", "end_date", "work_address"}
+    assert first["provenance"]["worker.ssn"]["method"] == "text"
+    assert lines[1]["requests"][0]["provenance"]["worker.ssn"]["method"] == "form"
+    assert lines[1]["requests"][0]["confidence"]["worker.ssn"] == 1.0
+
+
+def test_summary_masks_the_ssn(files: dict[str, Path]) -> None:
+    proc = _run("extract", str(files["good.txt"]))
+    assert proc.returncode == 0
+    ssn = str(files["_ssn"])
+    assert ssn not in proc.stdout + proc.stderr and f"***-**-{ssn[-4:]}" in proc.stdout
+
+
+def test_a_fax_is_read_with_ocr_provenance(files: dict[str, Path]) -> None:
+    proc = _run("extract", "--json", str(files["fax.tif"]))
+    (line,) = [json.loads(x) for x in proc.stdout.splitlines()]
+    (req,) = line["requests"]
+    assert req["provenance"]["worker.ssn"]["method"] == "ocr"
+    assert req["provenance"]["worker.ssn"]["page"] == 1 and "box" in req["provenance"]["worker.ssn"]
+    assert proc.returncode == (0 if req["status"] == "valid" else 1)
+
+
+@pytest.mark.parametrize("name,code", [("empty.pdf", "empty"), ("broken.pdf", "unreadable"),
+                                       ("locked.pdf", "encrypted"), ("fake.pdf", "not_pdf"),
+                                       ("unknown.bin", "unsupported_type")])
+def test_bad_files_get_a_clear_problem_and_no_traceback(files: dict[str, Path], name: str, code: str) -> None:
+    proc = _run("extract", "--json", str(files[name]))
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    (line,) = [json.loads(x) for x in proc.stdout.splitlines()]
+    assert line["requests"] == []
+    assert code in [p["code"] for p in line["problems"]], line["problems"]
+    assert all(name in p["message"] or p["part"] == name for p in line["problems"])
+
+
+def test_usage_errors_exit_2(files: dict[str, Path], tmp_path: Path) -> None:
+    assert _run("extract", str(tmp_path / "nope.pdf")).returncode == 2
+    assert _run("extract").returncode == 2
+    assert _run("no-such-command").returncode == 2
+
+
+def test_status_on_a_new_database(tmp_path: Path) -> None:
+    assert _run("db", "upgrade", cwd=tmp_path).returncode == 0
+    proc = _run("status", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "submissions" in proc.stdout and "nothing is waiting" in proc.stdout
+    assert (tmp_path / "var" / "coc-intake.db").exists()
