@@ -20,7 +20,7 @@ from intake.merge import MergedRequest, merge
 from intake.model import CertificateRequest, Problem, build_request
 from intake.reference import help_for
 from intake.validate import validate
-from parsers.mime import mask_ssns
+from parsers.pii import mask_ssns
 from parsers.sniff import SPREADSHEET_TYPES, sniff
 from parsers.types import Extraction, Limits, Part, PartProblem, Provenance
 

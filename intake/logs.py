@@ -8,16 +8,11 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-_SSN = re.compile(r"(?<!\d)(\d{3})([- ]?)(\d{2})\2(\d{4})(?!\d)")
-
-
-def mask_text(text: str) -> str:
-    return _SSN.sub(lambda m: f"***-**-{m.group(4)}", text)
+from parsers.pii import mask_ssns
 
 
 class MaskSSN(logging.Filter):
@@ -25,11 +20,11 @@ class MaskSSN(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        masked = mask_text(message)
+        masked = mask_ssns(message)
         if masked != message or record.args:
             record.msg, record.args = masked, None
         if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = mask_text(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = mask_ssns(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
         return True
 

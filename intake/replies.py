@@ -24,7 +24,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from intake.model import CertificateRequest, Problem
 from intake.reference import agreements
-from intake.validate import mask_ssn
+from parsers.pii import mask_ssn, mask_ssns
 
 NO_REPLY_LOCALPARTS = re.compile(r"^(mailer-daemon|postmaster|owner-.*|.*-request|no-?reply|bounces?(\+.*)?)$", re.I)
 
@@ -118,7 +118,7 @@ class RequestView:
             start=a.start_date.strftime("%B %-d, %Y") if a.start_date else "",
             end=a.end_date.strftime("%B %-d, %Y") if a.end_date else "",
             confirmation_email=request.confirmation_email or "",
-            problems=[{"label": _label(p.field), "message": _no_ssn(p.message), "help": p.help}
+            problems=[{"label": _label(p.field), "message": mask_ssns(p.message), "help": p.help}
                       for p in problems or []],
         )
 
@@ -127,14 +127,6 @@ def _label(path: str | None) -> str:
     if not path:
         return "Request"
     return re.sub(r"\[(\d+)\]", lambda m: f" {int(m.group(1)) + 1}", path).replace("_", " ").replace(".", ", ")
-
-
-_SSN_ANYWHERE = re.compile(r"\b(\d{3})[- ]?(\d{2})[- ]?(\d{4})\b")
-
-
-def _no_ssn(text: str) -> str:
-    """Belt and braces: no nine-digit SSN-shaped number leaves in a reply."""
-    return _SSN_ANYWHERE.sub(lambda m: f"***-**-{m.group(3)}", text)
 
 
 @cache
@@ -152,7 +144,7 @@ SUBJECTS = {
 
 
 def render_text(kind: str, **context: Any) -> str:
-    return _no_ssn(_env().get_template(f"mail/{kind}.txt.j2").render(**context))
+    return mask_ssns(_env().get_template(f"mail/{kind}.txt.j2").render(**context))
 
 
 def render_mail(kind: str, *, to: str, from_address: str, our_domain: str,
@@ -171,7 +163,7 @@ def render_mail(kind: str, *, to: str, from_address: str, our_domain: str,
            "updated": False, "form_url": "", "help_url": "", "file_problems": [], **context}
     text = render_text(kind, **ctx)
     html = _env().get_template("mail/base.html.j2").render(subject=subject, text=text)
-    html = _no_ssn(html)
+    html = mask_ssns(html)
     msg = EmailMessage()
     msg["From"] = Address(display_name="Certificate of Coverage", addr_spec=from_address)
     msg["To"] = to

@@ -21,21 +21,12 @@ from intake.pipeline import MAIL_CHANNELS, Context, _file_problems, _request_ema
 from intake.replies import render_fax_pdf, render_mail, should_reply
 from intake.settings import Settings
 from intake.store import Store
-from intake.store.store import Reprocessed
+from intake.store.store import Reprocessed, dig
 from intake.validate import mask_ssn
 
 log = logging.getLogger("intake.reprocess")
 
 ACTOR = "reprocess"
-
-
-def _get(data: Mapping[str, Any], *path: str) -> Any:
-    cur: Any = data
-    for key in path:
-        if not isinstance(cur, Mapping):
-            return None
-        cur = cur.get(key)
-    return cur
 
 
 def summarize(fields: Mapping[str, Any]) -> str:
@@ -44,13 +35,13 @@ def summarize(fields: Mapping[str, Any]) -> str:
     Enough for staff to see what the old extraction said; never the full SSN (or any other
     number of the worker but its last four digits).
     """
-    names = [_get(fields, "worker", k) for k in ("first_name", "middle_name", "last_name")]
+    names = [dig(fields, "worker", k) for k in ("first_name", "middle_name", "last_name")]
     name = " ".join(str(n) for n in names if n) or "(no name)"
-    ssn = mask_ssn(_get(fields, "worker", "ssn")) or "no SSN"
-    employer = _get(fields, "employer", "name") or "-"
-    country = _get(fields, "assignment", "country") or "?"
-    start = _get(fields, "assignment", "start_date") or "?"
-    end = _get(fields, "assignment", "end_date") or "?"
+    ssn = mask_ssn(dig(fields, "worker", "ssn")) or "no SSN"
+    employer = dig(fields, "employer", "name") or "-"
+    country = dig(fields, "assignment", "country") or "?"
+    start = dig(fields, "assignment", "start_date") or "?"
+    end = dig(fields, "assignment", "end_date") or "?"
     kind = fields.get("request_type") or "?"
     return f"{name}, SSN {ssn}, {kind}; employer {employer}; {country} {start} to {end}"
 

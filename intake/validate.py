@@ -11,6 +11,9 @@ from datetime import date
 
 from intake.model import Address, CertificateRequest, Problem
 from intake.reference import Agreement, agreements, help_for
+from parsers.pii import mask_ssn
+
+__all__ = ["mask_ssn", "validate", "ssn_problem", "ein_problem"]
 
 SSN_RE = re.compile(r"^(\d{3})-(\d{2})-(\d{4})$")
 EIN_RE = re.compile(r"^(\d{2})-(\d{7})$")
@@ -23,14 +26,6 @@ USPS_STATES = frozenset(
     "AP".split()
 )
 MIN_AGE_YEARS = 14
-
-
-def mask_ssn(ssn: str | None) -> str:
-    """`***-**-1234`: the only form of an SSN that may appear in logs, emails and the audit trail."""
-    if not ssn:
-        return ""
-    digits = re.sub(r"\D", "", ssn)
-    return f"***-**-{digits[-4:]}" if len(digits) >= 4 else "***-**-****"
 
 
 def ssn_problem(ssn: str) -> str | None:

@@ -28,6 +28,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from parsers import sniff as sniff_mod
+from parsers.pii import mask_ssns
 from parsers.types import Limits, Part, PartProblem
 
 log = logging.getLogger(__name__)
@@ -812,14 +813,6 @@ class _Walker:
                 if isinstance(defect, cls):
                     codes.add(code)
         return codes
-
-
-_SSN_RE = re.compile(r"(?<!\d)\d{3}([- ]?)\d{2}\1(\d{4})(?!\d)")
-
-
-def mask_ssns(text: str) -> str:
-    """`123-45-6789` -> `***-**-6789`: problem messages may quote header text, and they end up in logs."""
-    return _SSN_RE.sub(lambda m: f"***-**-{m.group(2)}", text)
 
 
 def _content_type(part: Message) -> str:

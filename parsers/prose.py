@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from parsers import values
+from parsers.pii import mask_ssn
 from parsers.types import Candidate, Method, Provenance
 
 MAX_CONF = 0.9
@@ -128,11 +129,6 @@ def _cand(f: _Found, part: str, method: Method) -> Candidate:
     )
 
 
-def _mask(ssn: str) -> str:
-    digits = re.sub(r"\D", "", ssn)
-    return f"***-**-{digits[-4:]}"
-
-
 # ---------------------------------------------------------------------------------------------
 # Numbers: SSN and EIN
 # ---------------------------------------------------------------------------------------------
@@ -186,7 +182,7 @@ def _numbers(ctx: _Ctx) -> list[_Found]:
         if cue == "ssn":
             if value is None:
                 out.append(_Found("worker.ssn", raw, raw, 0.5, m.start(),
-                                  f"not a valid Social Security number ({_mask(raw)})"))
+                                  f"not a valid Social Security number ({mask_ssn(raw)})"))
             else:
                 out.append(_Found("worker.ssn", value, raw, 0.9, m.start()))
         elif m.group(2) == "-" and value is not None:

@@ -92,12 +92,6 @@ def parse_ein(raw: str) -> str | None:
     return _digits_value(raw, (2, 7))
 
 
-def mask_ssn(ssn: str) -> str:
-    """`***-**-1234`: the only form of an SSN allowed in logs and messages."""
-    digits = re.sub(r"\D", "", ssn)
-    return f"***-**-{digits[-4:]}" if len(digits) >= 4 else "***-**-****"
-
-
 # --------------------------------------------------------------------------------------------------
 # dates
 

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
+from parsers.pii import mask_ssn
 from parsers.values import (
-    mask_ssn,
     normalize,
     parse_address,
     parse_bool,

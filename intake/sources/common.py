@@ -7,9 +7,10 @@ sources never depend on how extraction is scheduled.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
+
+from parsers.pii import mask_ssns
 
 if TYPE_CHECKING:
     from intake.store import Incoming
@@ -28,14 +29,6 @@ class StoreLike(Protocol):
     def store_submission(self, inc: Incoming) -> tuple[int, bool]: ...
 
     def imap_known(self, folder: str, uidvalidity: int, uids: list[int]) -> set[int]: ...
-
-
-_SSN = re.compile(r"(?<!\d)(\d{3})[- ]?(\d{2})[- ]?(\d{4})(?!\d)")
-
-
-def mask_ssns(text: str) -> str:
-    """Mask anything that looks like an SSN as ``***-**-1234`` before it reaches a log line."""
-    return _SSN.sub(lambda m: f"***-**-{m.group(3)}", text)
 
 
 def describe_error(exc: BaseException) -> str:

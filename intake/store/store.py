@@ -238,7 +238,8 @@ def _content_key(channel: str, raw: bytes, message_id: str | None) -> tuple[str,
     return "raw:" + _sha256(raw), bh
 
 
-def _dig(data: Mapping[str, Any], *path: str) -> Any:
+def dig(data: Mapping[str, Any], *path: str) -> Any:
+    """`data[path[0]][path[1]]...`, or None where a step is missing or not a mapping."""
     cur: Any = data
     for key in path:
         if not isinstance(cur, Mapping):
@@ -249,13 +250,13 @@ def _dig(data: Mapping[str, Any], *path: str) -> Any:
 
 def search_columns(fields: Mapping[str, Any]) -> dict[str, str | None]:
     """The columns staff search by, taken from a request's fields. Only the SSN's last four digits."""
-    ssn = _dig(fields, "worker", "ssn")
+    ssn = dig(fields, "worker", "ssn")
     digits = re.sub(r"\D", "", str(ssn)) if ssn else ""
-    names = [_dig(fields, "worker", k) for k in ("first_name", "middle_name", "last_name")]
+    names = [dig(fields, "worker", k) for k in ("first_name", "middle_name", "last_name")]
     worker = " ".join(str(n).strip() for n in names if n and str(n).strip()) or None
-    ein = _dig(fields, "employer", "ein")
-    country = _dig(fields, "assignment", "country")
-    employer = _dig(fields, "employer", "name")
+    ein = dig(fields, "employer", "ein")
+    country = dig(fields, "assignment", "country")
+    employer = dig(fields, "employer", "name")
     return {
         "ssn_last4": digits[-4:] if len(digits) >= 4 else None,
         "worker_name": worker,
@@ -1175,10 +1176,10 @@ class Store:
         SSN and the periods are compared here.
         """
         me = self.get_request(request_id)
-        ssn = _dig(me.fields, "worker", "ssn")
+        ssn = dig(me.fields, "worker", "ssn")
         if not ssn or not me.ssn_last4 or not me.country:
             return []
-        start, end = _dig(me.fields, "assignment", "start_date"), _dig(me.fields, "assignment", "end_date")
+        start, end = dig(me.fields, "assignment", "start_date"), dig(me.fields, "assignment", "end_date")
         out: list[RequestRecord] = []
         with self._read() as s:
             rows = s.scalars(
@@ -1190,10 +1191,10 @@ class Store:
                 )
             )
             for r in rows:
-                if re.sub(r"\D", "", str(_dig(r.fields, "worker", "ssn") or "")) != re.sub(r"\D", "", str(ssn)):
+                if re.sub(r"\D", "", str(dig(r.fields, "worker", "ssn") or "")) != re.sub(r"\D", "", str(ssn)):
                     continue
-                o_start = _dig(r.fields, "assignment", "start_date")
-                o_end = _dig(r.fields, "assignment", "end_date")
+                o_start = dig(r.fields, "assignment", "start_date")
+                o_end = dig(r.fields, "assignment", "end_date")
                 if start and end and o_start and o_end and not (str(o_start) <= str(end) and str(start) <= str(o_end)):
                     continue
                 out.append(_request_record(r))
