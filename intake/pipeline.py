@@ -9,6 +9,7 @@ workers on several machines; a restart simply runs again whatever the store says
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -112,25 +113,41 @@ def reply_stage(ctx: Context, submission_id: int, *, now: datetime | None = None
     The outbox key makes a second queueing impossible, so running this twice (after a crash) is
     harmless.
     """
-    store, settings = ctx.store, ctx.settings
-    now = now or datetime.now(UTC)
-    sub = store.get_submission(submission_id)
+    sub = ctx.store.get_submission(submission_id)
     if sub.state not in ("extracted", "needs_review"):
         return False
-    records = store.requests_of(submission_id)
+    queued = queue_acknowledgement(ctx, sub, now=now)
+    if sub.state == "extracted" and ctx.store.requests_of(submission_id):
+        with contextlib.suppress(StateConflict):
+            ctx.store.mark_done(submission_id)
+    return queued
+
+
+def queue_acknowledgement(ctx: Context, sub: SubmissionRecord, *, now: datetime | None = None,
+                          generation: int = 0, actor: str = "replies", rate_limit: bool = True) -> bool:
+    """Render and queue the *received* or *incomplete* reply of a submission, by mail or by fax.
+
+    `generation` > 0 is a deliberate further reply (an operator's reprocess); it skips the hourly
+    per-sender limit (`rate_limit=False`) but never the RFC 3834 rules.
+    """
+    store, settings = ctx.store, ctx.settings
+    now = now or datetime.now(UTC)
+    records = store.requests_of(sub.id)
     views = [_view(r) for r in records]
     complete = bool(records) and all(r.state == "accepted" for r in records) and not (sub.result or {}).get("problems")
     kind = "received" if complete else "incomplete"
     common: dict[str, Any] = {"requests": views, "received_at": sub.received_at,
                               "file_problems": _file_problems(sub), "form_url": settings.replies.form_url}
+    queue = functools.partial(store.queue_reply, sub.id, kind, generation=generation, now=now, actor=actor)
     queued = False
     if sub.channel in MAIL_CHANNELS:
         envelope = sub.sender if sub.channel != "imap" else None
         decision = should_reply(sub.raw, our_domain=settings.replies.our_domain, envelope_sender=envelope)
+        limit = settings.replies.per_sender_per_hour
         if not decision.reply:
-            _no_reply(ctx, sub, decision.reason)
-        elif store.replies_since(decision.address, now - timedelta(hours=1)) >= settings.replies.per_sender_per_hour:
-            _no_reply(ctx, sub, f"more than {settings.replies.per_sender_per_hour} replies to this sender this hour")
+            _no_reply(ctx, sub, decision.reason, actor)
+        elif rate_limit and store.replies_since(decision.address, now - timedelta(hours=1)) >= limit:
+            _no_reply(ctx, sub, f"more than {limit} replies to this sender this hour", actor)
         else:
             meta = (sub.result or {}).get("meta") or {}
             msg = render_mail(kind, to=decision.address, from_address=settings.relay.from_address,
@@ -139,24 +156,20 @@ def reply_stage(ctx: Context, submission_id: int, *, now: datetime | None = None
                               in_reply_to=meta.get("message_id") or sub.message_id,
                               references=list(meta.get("references") or []),
                               attachments=_form_attachment(kind, settings), **common)
-            queued = store.queue_reply(submission_id, kind, "email", decision.address, msg.as_bytes(), now=now)
+            queued = queue("email", decision.address, msg.as_bytes())
     else:
         address = _request_email(records)
         if address:
             msg = render_mail(kind, to=address, from_address=settings.relay.from_address,
                               our_domain=settings.replies.our_domain,
                               attachments=_form_attachment(kind, settings), **common)
-            queued = store.queue_reply(submission_id, kind, "email", address, msg.as_bytes(), now=now)
+            queued = queue("email", address, msg.as_bytes())
         elif sub.sender:
-            pdf = render_fax_pdf(kind, fax_number=sub.sender, **common)
-            queued = store.queue_reply(submission_id, kind, "fax", sub.sender, pdf, now=now)
+            queued = queue("fax", sub.sender, render_fax_pdf(kind, fax_number=sub.sender, **common))
         else:
-            _no_reply(ctx, sub, "fax without a sender number and no email address in the request")
+            _no_reply(ctx, sub, "fax without a sender number and no email address in the request", actor)
     if queued:
-        log.info("submission %d: %s reply queued", submission_id, kind)
-    if records and sub.state == "extracted":
-        with contextlib.suppress(StateConflict):
-            store.mark_done(submission_id)
+        log.info("submission %d: %s reply queued", sub.id, kind)
     return queued
 
 
@@ -169,8 +182,8 @@ def _form_attachment(kind: str, settings: Settings) -> list[tuple[str, bytes, st
     return [(f"coc-request-form-{editions().current.code}.pdf", render_form(), "application/pdf")]
 
 
-def _no_reply(ctx: Context, sub: SubmissionRecord, reason: str) -> None:
-    ctx.store.add_event(submission_id=sub.id, actor="replies", kind="no_reply", new=reason)
+def _no_reply(ctx: Context, sub: SubmissionRecord, reason: str, actor: str = "replies") -> None:
+    ctx.store.add_event(submission_id=sub.id, actor=actor, kind="no_reply", new=reason)
     log.info("submission %d: no reply (%s)", sub.id, reason)
 
 

@@ -13,12 +13,11 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TextIO
 
 from intake.isolation import ExtractionPool
-from intake.pipeline import MAIL_CHANNELS, Context, _file_problems, _request_email, _view
-from intake.replies import render_fax_pdf, render_mail, should_reply
+from intake.pipeline import MAIL_CHANNELS, Context, queue_acknowledgement
 from intake.settings import Settings
 from intake.store import Store
 from intake.store.store import Reprocessed, dig
@@ -87,59 +86,14 @@ class Summary:
 def queue_new_reply(ctx: Context, submission_id: int, *, now: datetime | None = None) -> bool:
     """Queue the acknowledgement again as a new generation (the operator asked for it).
 
-    Mirrors `pipeline.reply_stage` but with the next generation number, so the outbox's unique key
-    lets exactly one more reply through; the hourly per-sender limit does not apply to an operator's
-    explicit request, the RFC 3834 rules (no replies to lists, bounces, auto-replies) still do.
+    The next generation number lets exactly one more reply through the outbox's unique key; the
+    hourly per-sender limit does not apply to an operator's explicit request, the RFC 3834 rules (no
+    replies to lists, bounces, auto-replies) still do.
     """
-    store, settings = ctx.store, ctx.settings
-    now = now or datetime.now(UTC)
-    sub = store.get_submission(submission_id)
-    records = store.requests_of(submission_id)
+    store = ctx.store
     generation = 1 + max((r.generation for r in store.replies_of(submission_id) if r.request_id is None), default=-1)
-    views = [_view(r) for r in records]
-    complete = bool(records) and all(r.state == "accepted" for r in records) and not (sub.result or {}).get("problems")
-    kind = "received" if complete else "incomplete"
-    common: dict[str, Any] = {
-        "requests": views,
-        "received_at": sub.received_at,
-        "file_problems": _file_problems(sub),
-        "form_url": settings.replies.form_url,
-    }
-    if sub.channel in MAIL_CHANNELS:
-        envelope = sub.sender if sub.channel != "imap" else None
-        decision = should_reply(sub.raw, our_domain=settings.replies.our_domain, envelope_sender=envelope)
-        if not decision.reply:
-            store.add_event(submission_id=sub.id, actor=ACTOR, kind="no_reply", new=decision.reason)
-            return False
-        meta = (sub.result or {}).get("meta") or {}
-        msg = render_mail(
-            kind,
-            to=decision.address,
-            from_address=settings.relay.from_address,
-            our_domain=settings.replies.our_domain,
-            original_subject=str(meta.get("subject") or ""),
-            in_reply_to=meta.get("message_id") or sub.message_id,
-            references=list(meta.get("references") or []),
-            **common,
-        )
-        return store.queue_reply(
-            submission_id, kind, "email", decision.address, msg.as_bytes(), generation=generation, now=now, actor=ACTOR
-        )
-    address = _request_email(records)
-    if address:
-        msg = render_mail(
-            kind, to=address, from_address=settings.relay.from_address, our_domain=settings.replies.our_domain, **common
-        )
-        return store.queue_reply(
-            submission_id, kind, "email", address, msg.as_bytes(), generation=generation, now=now, actor=ACTOR
-        )
-    if sub.sender:
-        pdf = render_fax_pdf(kind, fax_number=sub.sender, **common)
-        return store.queue_reply(
-            submission_id, kind, "fax", sub.sender, pdf, generation=generation, now=now, actor=ACTOR
-        )
-    store.add_event(submission_id=sub.id, actor=ACTOR, kind="no_reply", new="no address to reply to")
-    return False
+    return queue_acknowledgement(ctx, store.get_submission(submission_id), now=now, generation=generation,
+                                 actor=ACTOR, rate_limit=False)
 
 
 def reprocess_one(ctx: Context, submission_id: int, *, send_replies: bool = False) -> Outcome:
