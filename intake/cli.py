@@ -10,7 +10,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -256,9 +256,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="queue a new acknowledgement for each (default: none, the first one stands)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=_cmd_reprocess)
-
-    for register in _EXTRA_COMMANDS:
-        register(sub)
     return parser
 
 
@@ -322,10 +319,6 @@ def _cmd_form(args: argparse.Namespace) -> int:
     from intake.form import cmd_form  # reportlab and segno only for this command
 
     return cmd_form(args)
-
-
-# Other modules add their sub-commands here (the daemon, the store, the web page).
-_EXTRA_COMMANDS: list[Callable[[Any], None]] = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -286,9 +286,3 @@ def cmd_form(args: argparse.Namespace) -> int:
     print(f"{out}: {editions().current.label}", file=sys.stderr)
     return 0
 
-
-def register_cli(sub: Any) -> None:
-    """`coc-intake form [--out FILE]`: write the current edition of the form."""
-    p = sub.add_parser("form", help="write the current edition of our request form (PDF)")
-    p.add_argument("--out", metavar="FILE", help=f"where to write it (default {DEFAULT_OUT})")
-    p.set_defaults(func=cmd_form)
