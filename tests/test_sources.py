@@ -360,11 +360,13 @@ def test_imap_reconnects_after_the_connection_drops(
         dovecot.kick()  # the server closes the session under the IDLE
     else:
         dovecot.restart()  # the whole server goes away and comes back on the same port
-    assert wait_until(lambda: src.connects >= 2, 15), "no reconnect"
+    # Generous deadlines: on a loaded 2-core machine a Dovecot restart plus back-off can take a while;
+    # what is checked is that the reconnect happens at all, not how fast.
+    assert wait_until(lambda: src.connects >= 2, 60), "no reconnect"
     imap_append(dovecot, "INBOX", make_mail(8))
-    assert new.wait(1, 10), "message after the reconnect not stored"
+    assert new.wait(1, 30), "message after the reconnect not stored"
     assert store.count() == 1
-    assert wait_until(lambda: imap_count(dovecot, "Processed") == 1, 5)
+    assert wait_until(lambda: imap_count(dovecot, "Processed") == 1, 30)
 
 
 def test_imap_poll_once_refuses_while_running(
