@@ -14,10 +14,11 @@ import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, date, datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from sqlalchemy import case, func, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -266,64 +267,25 @@ def search_columns(fields: Mapping[str, Any]) -> dict[str, str | None]:
     }
 
 
+_R = TypeVar("_R")
+
+
+def _copy(record: type[_R], row: Any, **changed: Any) -> _R:
+    """A frozen record with the row's columns of the same names (the session may close after)."""
+    values = {f.name: getattr(row, f.name) for f in dataclass_fields(record)}  # type: ignore[arg-type]
+    return record(**(values | changed))
+
+
 def _submission_record(s: Submission) -> SubmissionRecord:
-    return SubmissionRecord(
-        id=s.id,
-        channel=s.channel,
-        sender=s.sender,
-        recipients=tuple(s.recipients or ()),
-        received_at=s.received_at,
-        raw=s.raw,
-        size=s.size,
-        sha256=s.sha256,
-        message_id=s.message_id,
-        imap_folder=s.imap_folder,
-        imap_uidvalidity=s.imap_uidvalidity,
-        imap_uid=s.imap_uid,
-        fax_filename=s.fax_filename,
-        state=s.state,
-        reason=s.reason,
-        attempts=s.attempts,
-        result=s.result,
-    )
+    return _copy(SubmissionRecord, s, recipients=tuple(s.recipients or ()))
 
 
 def _request_record(r: Request) -> RequestRecord:
-    return RequestRecord(
-        id=r.id,
-        submission_id=r.submission_id,
-        seq=r.seq,
-        reference=r.reference or "",
-        state=r.state,
-        fields=r.fields,
-        problems=r.problems,
-        confidence=r.confidence,
-        provenance=r.provenance,
-        ssn_last4=r.ssn_last4,
-        worker_name=r.worker_name,
-        employer_name=r.employer_name,
-        employer_ein=r.employer_ein,
-        country=r.country,
-    )
+    return _copy(RequestRecord, r, reference=r.reference or "")
 
 
 def _outbox_item(o: Outbox) -> OutboxItem:
-    return OutboxItem(
-        id=o.id,
-        submission_id=o.submission_id,
-        request_id=o.request_id,
-        kind=o.kind,
-        generation=o.generation,
-        channel=o.channel,
-        recipient=o.recipient,
-        message=o.message,
-        state=o.state,
-        attempts=o.attempts,
-        next_attempt_at=o.next_attempt_at,
-        last_error=o.last_error,
-        created_at=o.created_at,
-        sent_at=o.sent_at,
-    )
+    return _copy(OutboxItem, o)
 
 
 def _jsonable(value: Any) -> Any:
