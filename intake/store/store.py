@@ -995,32 +995,22 @@ class Store:
 
     def oldest_waiting(self) -> list[Waiting]:
         """The oldest unfinished submission, request awaiting staff, and reply not yet sent."""
+        unfinished: tuple[tuple[str, Any, Any, list[str]], ...] = (
+            ("submission", Submission, Submission.received_at, ["received", "extracted", "needs_review", "failed"]),
+            ("request", Request, Request.created_at, ["received", "extracted", "needs_review", "corrected"]),
+            ("reply", Outbox, Outbox.created_at, ["queued", "sending", "failed"]),
+        )
         out: list[Waiting] = []
         with self._read() as s:
-            sub = s.execute(
-                select(Submission.id, Submission.state, Submission.received_at)
-                .where(Submission.state.in_(["received", "extracted", "needs_review", "failed"]))
-                .order_by(Submission.received_at, Submission.id)
-                .limit(1)
-            ).first()
-            if sub is not None:
-                out.append(Waiting("submission", int(sub[0]), str(sub[1]), sub[2]))
-            req = s.execute(
-                select(Request.id, Request.state, Request.created_at)
-                .where(Request.state.in_(["received", "extracted", "needs_review", "corrected"]))
-                .order_by(Request.created_at, Request.id)
-                .limit(1)
-            ).first()
-            if req is not None:
-                out.append(Waiting("request", int(req[0]), str(req[1]), req[2]))
-            rep = s.execute(
-                select(Outbox.id, Outbox.state, Outbox.created_at)
-                .where(Outbox.state.in_(["queued", "sending", "failed"]))
-                .order_by(Outbox.created_at, Outbox.id)
-                .limit(1)
-            ).first()
-            if rep is not None:
-                out.append(Waiting("reply", int(rep[0]), str(rep[1]), rep[2]))
+            for what, model, since, states in unfinished:
+                row = s.execute(
+                    select(model.id, model.state, since)
+                    .where(model.state.in_(states))
+                    .order_by(since, model.id)
+                    .limit(1)
+                ).first()
+                if row is not None:
+                    out.append(Waiting(what, int(row[0]), str(row[1]), row[2]))
         return out
 
     # -- review page ----------------------------------------------------------------------------
