@@ -182,6 +182,27 @@ class PipelineSettings(_Section):
         return self.workers or (os.cpu_count() or 1)
 
 
+class WorkerSettings(_Section):
+    """How work is dispatched (`intake.jobs`, `intake.worker`): in process, or through procrastinate."""
+
+    dispatch: Literal["inprocess", "procrastinate"] = "inprocess"
+    concurrency: int = Field(default=0, ge=0)
+    extract_queue: str = "extract"
+    send_queue: str = "send"
+    lock_poll_seconds: float = Field(default=5.0, gt=0)
+    sweep_seconds: int = Field(default=30, ge=1, le=3600)
+    heartbeat_seconds: float = Field(default=10.0, gt=0)
+    stalled_seconds: float = Field(default=60.0, gt=0)
+    stale_sending_seconds: float = Field(default=900.0, gt=0)
+    retry_attempts: int = Field(default=5, ge=0)
+    retry_wait_seconds: int = Field(default=2, ge=0)
+    shutdown_seconds: float = Field(default=60.0, ge=0)
+
+    def worker_concurrency(self, pipeline: PipelineSettings) -> int:
+        """`concurrency = 0` means as many jobs at once as the pipeline has extraction workers."""
+        return self.concurrency or pipeline.worker_count()
+
+
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     file: Path | None = None
@@ -234,6 +255,7 @@ class Settings(BaseSettings):
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    workers: WorkerSettings = Field(default_factory=WorkerSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -260,6 +282,9 @@ class Settings(BaseSettings):
             self.store.url = f"sqlite:///{p.var / 'coc-intake.db'}"
         if self.logging.file is not None:
             self.logging.file = self.logging.file.expanduser().absolute()
+        if self.workers.dispatch == "procrastinate" and not self.store.url.startswith(("postgres", "postgresql")):
+            raise ValueError("workers.dispatch = \"procrastinate\" needs a PostgreSQL store.url "
+                             "(postgresql+psycopg://...); the SQLite store works with dispatch = \"inprocess\" only")
         return self
 
     # Typed accessors: after `_derive` these are never None.
