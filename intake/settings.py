@@ -117,6 +117,9 @@ class FaxSettings(_Section):
     poll_seconds: float = 2.0
     ignore_suffixes: list[str] = Field(default_factory=lambda: [".tmp", ".part", ".partial"])
     extensions: list[str] = Field(default_factory=lambda: [".pdf", ".tif", ".tiff"])
+    # What happens to a fax file once its submission is stored (encrypted): "remove" it, or "keep"
+    # it in the done folder (in clear, with the full SSN: only where the folder is protected).
+    done_files: Literal["remove", "keep"] = "remove"
 
     @field_validator("sender_pattern")
     @classmethod
@@ -219,6 +222,20 @@ class LoggingSettings(_Section):
         return None if v == "" else v
 
 
+class EncryptionSettings(_Section):
+    """Encryption at rest (`intake.crypto`): where the keyring is; the keys are never in the database."""
+
+    # Empty: COC_INTAKE_KEY_FILE, else (SQLite) `keys.json` in [paths] var, made on first start.
+    key_file: Path | None = None
+    # How often a running process looks whether the key file changed (a `keys rotate` elsewhere).
+    reload_seconds: float = Field(default=2.0, gt=0)
+
+    @field_validator("key_file", mode="before")
+    @classmethod
+    def _empty_is_none(cls, v: Any) -> Any:
+        return None if v == "" else v
+
+
 class WebSettings(_Section):
     """The staff review page and JSON API (`intake.web`)."""
 
@@ -255,6 +272,7 @@ class Settings(BaseSettings):
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    encryption: EncryptionSettings = Field(default_factory=EncryptionSettings)
     workers: WorkerSettings = Field(default_factory=WorkerSettings)
 
     @classmethod
@@ -282,6 +300,8 @@ class Settings(BaseSettings):
             self.store.url = f"sqlite:///{p.var / 'coc-intake.db'}"
         if self.logging.file is not None:
             self.logging.file = self.logging.file.expanduser().absolute()
+        if self.encryption.key_file is not None:
+            self.encryption.key_file = self.encryption.key_file.expanduser().absolute()
         if self.workers.dispatch == "procrastinate" and not self.store.url.startswith(("postgres", "postgresql")):
             raise ValueError("workers.dispatch = \"procrastinate\" needs a PostgreSQL store.url "
                              "(postgresql+psycopg://...); the SQLite store works with dispatch = \"inprocess\" only")
