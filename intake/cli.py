@@ -101,6 +101,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return run(settings)
 
 
+def _cmd_worker(args: argparse.Namespace) -> int:
+    """`coc-intake worker`: run procrastinate jobs (several workers, several machines; see intake.worker)."""
+    from pydantic import ValidationError
+
+    from intake import logs
+    from intake.settings import load_settings
+    from intake.worker import ConfigurationError, run_worker
+
+    try:
+        settings = load_settings(args.config)
+        logs.setup(settings.logging.level, settings.logging.file, settings.logging.format)
+        return run_worker(settings, name=args.name)
+    except (ConfigurationError, ValidationError) as exc:
+        print(f"coc-intake worker: {exc}", file=sys.stderr)
+        return 2
+
+
 def _cmd_db(args: argparse.Namespace) -> int:
     from intake.store.__main__ import db_command
 
@@ -217,6 +234,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run the gateway: sources, pipeline and outbox")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("worker", help="run extraction, reply and sending jobs (dispatch = procrastinate)")
+    p.add_argument("--name", help="worker name in the logs and the job table (default host:pid)")
+    p.set_defaults(func=_cmd_worker)
 
     p = sub.add_parser("db", help="the database schema")
     p.add_argument("action", choices=["upgrade", "current"])

@@ -1,4 +1,4 @@
-"""`coc-intake run`: every source, the pipeline and the outbox in one process.
+"""`coc-intake run`: every source, the pipeline and the outbox in one process (or, with procrastinate, the sources).
 
 The store is the truth and the queue here only a hint: sources store first and then call
 `notify`; worker threads take ids from the queue and run the stages; a periodic sweep of the store
@@ -147,12 +147,7 @@ class Gateway:
 
     def process(self, submission_id: int) -> None:
         """Run every stage due for one submission."""
-        state = self.store.get_submission(submission_id).state
-        if state == "received":
-            extract_stage(self.ctx, submission_id)
-            state = self.store.get_submission(submission_id).state
-        if state == "extracted" or (state == "needs_review" and needs_reply(self.ctx, submission_id)):
-            reply_stage(self.ctx, submission_id)
+        if process_submission(self.ctx, submission_id):
             self._outbox_wake.set()
 
     def _sweep(self) -> None:
@@ -181,8 +176,122 @@ class Gateway:
             self._outbox_wake.clear()
 
 
+def process_submission(ctx: Context, submission_id: int) -> bool:
+    """Run every stage due for one submission; True if the reply stage ran (the outbox may have work).
+
+    The one body of "extract submission N" for both dispatchers: the in-process threads here and the
+    procrastinate job of `intake.jobs`.
+    """
+    store = ctx.store
+    state = store.get_submission(submission_id).state
+    if state == "received":
+        extract_stage(ctx, submission_id)
+        state = store.get_submission(submission_id).state
+    if state == "extracted" or (state == "needs_review" and needs_reply(ctx, submission_id)):
+        reply_stage(ctx, submission_id)
+        return True
+    return False
+
+
+class SourceGateway:
+    """`coc-intake run` with `[workers] dispatch = "procrastinate"`: take everything in, defer the work.
+
+    The SMTP listener runs in every such process; the IMAP folder and the fax folder each run only in
+    the process that holds the source's PostgreSQL advisory lock (`intake.sources.holder`), the others
+    waiting to take over. Extraction, replies and sending are jobs for `coc-intake worker` processes.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        from intake.jobs import Jobs
+
+        self.settings = settings
+        self.store = Store.from_settings(settings)
+        self.jobs = Jobs(settings)
+        self.stop_event = threading.Event()
+        self.holders: list[Any] = []
+        self._threads: list[threading.Thread] = []
+        self._stoppers: list[Callable[[], None]] = []
+
+    def notify(self, submission_id: int) -> None:
+        """A source stored a new submission: defer its job (a lost deferral is found by the sweep)."""
+        self.jobs.defer_submission(submission_id)
+
+    def start(self) -> None:
+        from intake.sources.holder import SourceHolder
+        from intake.store.migrate import ensure_job_schema
+
+        s = self.settings
+        for folder in (s.paths.var, s.fax_inbox, s.fax_done, s.fax_outbox, s.mail_sent):
+            folder.mkdir(parents=True, exist_ok=True)
+        if self.store.ensure_schema():
+            log.info("database created at the current schema")
+        if ensure_job_schema(self.store.engine):
+            log.info("procrastinate's job schema applied")
+        self.jobs.open()
+        if s.smtp_listener.enabled:
+            from intake.sources.smtp import SmtpSource
+
+            smtp = SmtpSource.from_settings(s.smtp_listener, self.store, on_new=self.notify)
+            smtp.start()
+            self._stoppers.append(smtp.stop)
+        poll = s.workers.lock_poll_seconds
+        if s.fax.enabled:
+            from intake.sources.faxdir import FaxDirSource
+
+            self.holders.append(SourceHolder(
+                s.store.url, f"fax:{s.fax_inbox}", poll_seconds=poll,
+                make_source=lambda: FaxDirSource.from_settings(s.fax, s, self.store, on_new=self.notify)))
+        if s.imap.enabled:
+            from intake.sources.imap import ImapSource
+
+            self.holders.append(SourceHolder(
+                s.store.url, f"imap:{s.imap.username}@{s.imap.host}:{s.imap.port}/{s.imap.folder}",
+                poll_seconds=poll,
+                make_source=lambda: ImapSource.from_settings(s.imap, self.store, on_new=self.notify)))
+        for holder in self.holders:
+            thread = threading.Thread(target=holder.run, args=(self.stop_event,), name=f"holder-{holder.name}",
+                                      daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        if s.web.enabled:
+            from intake.web.server import WebThread
+
+            web = WebThread(s, self.store)
+            web.start()
+            self._stoppers.append(web.stop)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        for stopper in self._stoppers:
+            try:
+                stopper()
+            except Exception as exc:  # stopping must go on for the others
+                log.warning("stopping a source: %s", type(exc).__name__)
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self.jobs.close()
+
+    def run_forever(self) -> None:
+        def _handle(signum: int, _frame: FrameType | None) -> None:
+            log.info("signal %d: stopping", signum)
+            self.stop_event.set()
+
+        signal.signal(signal.SIGTERM, _handle)
+        signal.signal(signal.SIGINT, _handle)
+        self.start()
+        log.info("coc-intake running as a source holder: %d polled source(s) under advisory locks; "
+                 "jobs for `coc-intake worker`", len(self.holders))
+        try:
+            while not self.stop_event.wait(1.0):
+                pass
+        finally:
+            self.stop()
+
+
 def run(settings: Settings) -> int:
-    gateway = Gateway(settings)
+    """`coc-intake run`: everything in this process (SQLite default), or sources only (procrastinate)."""
+    gateway: Gateway | SourceGateway
+    gateway = SourceGateway(settings) if settings.workers.dispatch == "procrastinate" else Gateway(settings)
     gateway.run_forever()
     return 0
 

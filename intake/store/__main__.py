@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from intake.settings import load_settings
-from intake.store.migrate import head_revision
+from intake.store.migrate import ensure_job_schema, head_revision
 from intake.store.store import Store
 
 
@@ -25,6 +25,9 @@ def db_command(action: str, config: str | Path | None = None, out: TextIO | None
         if action == "upgrade":
             applied = store.ensure_schema()
             print(f"{store!r}: {'upgraded to' if applied else 'already at'} {store.current_revision()}", file=stream)
+            if store.engine.dialect.name == "postgresql":  # the job queue of several workers
+                jobs = ensure_job_schema(store.engine)
+                print(f"{store!r}: procrastinate job schema {'applied' if jobs else 'present'}", file=stream)
             return 0
         if action == "current":
             cur, head = store.current_revision(), head_revision()

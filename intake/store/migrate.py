@@ -56,3 +56,34 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 def downgrade(engine: Engine, revision: str) -> None:
     with engine.begin() as conn:
         command.downgrade(alembic_config(conn), revision)
+
+
+def has_job_schema(engine: Engine) -> bool:
+    """True when procrastinate's tables exist (PostgreSQL only; always False elsewhere)."""
+    if engine.dialect.name != "postgresql":
+        return False
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")).scalar() is True
+
+
+def ensure_job_schema(engine: Engine) -> bool:
+    """Apply procrastinate's own schema (the job queue of `[workers] dispatch = "procrastinate"`) once.
+
+    The SQL is the one procrastinate's `SchemaManager` ships for the installed version; it is run
+    under the same advisory lock as the Alembic migrations, so processes starting together apply it
+    once. True if it was applied now. Upgrading procrastinate's schema across its own releases
+    follows procrastinate's migration files (`procrastinate schema --migrations-path`).
+    """
+    if engine.dialect.name != "postgresql":
+        raise ValueError("the job queue (procrastinate) needs a PostgreSQL store")
+    from procrastinate.schema import SchemaManager
+
+    with engine.begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+        if conn.execute(text("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")).scalar():
+            return False
+        # The driver's own cursor, without parameters: the schema's `%` are not placeholders.
+        dbapi = conn.connection.driver_connection
+        assert dbapi is not None
+        dbapi.execute(SchemaManager.get_schema())
+    return True
