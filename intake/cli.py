@@ -98,7 +98,33 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config)
     logs.setup(settings.logging.level, settings.logging.file, settings.logging.format)
+    if not _keyring_ready(settings, "run"):
+        return EXIT_USAGE
     return run(settings)
+
+
+def _keyring_ready(settings: Any, command: str) -> bool:
+    """Load the encryption keyring before serving anything: a missing key is an error at start,
+    saying what to configure, not a failure at the first message (SQLite: made on first start)."""
+    from intake.crypto import KeyringError, keyring_from_settings
+
+    try:
+        keyring_from_settings(settings)
+    except KeyringError as exc:
+        print(f"coc-intake {command}: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
+def _cmd_keys(args: argparse.Namespace) -> int:
+    """`coc-intake keys new|list|rotate|reencrypt|retire` (see intake.keys)."""
+    from intake import keys, logs
+    from intake.settings import load_settings
+
+    settings = load_settings(args.config)
+    logs.setup(settings.logging.level, settings.logging.file, settings.logging.format)
+    return keys.main(settings, args.action, kid=args.key, file=args.file, print_only=args.print,
+                     batch=args.batch)
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
@@ -158,6 +184,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if args.port:
         settings.web.port = args.port
     logs.setup(settings.logging.level, settings.logging.file, settings.logging.format)
+    if not _keyring_ready(settings, "serve"):
+        return EXIT_USAGE
     return serve(settings)
 
 
@@ -238,6 +266,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("worker", help="run extraction, reply and sending jobs (dispatch = procrastinate)")
     p.add_argument("--name", help="worker name in the logs and the job table (default host:pid)")
     p.set_defaults(func=_cmd_worker)
+
+    p = sub.add_parser("keys", help="encryption keys: new, list, rotate (re-encrypts, gateway running), "
+                                    "reencrypt, retire")
+    p.add_argument("action", choices=["new", "list", "rotate", "reencrypt", "retire"],
+                   help="new: add a current key; rotate: new + reencrypt; reencrypt: seal every stored value "
+                        "under the current key (also rows from before encryption); retire KEY: drop an unused key")
+    p.add_argument("key", nargs="?", help="the key id to retire")
+    p.add_argument("--file", help="the key file (default: [encryption] key_file, COC_INTAKE_KEY_FILE, var/keys.json)")
+    p.add_argument("--print", action="store_true", help="new: print ID:BASE64 for COC_INTAKE_KEYS, change no file")
+    p.add_argument("--batch", type=int, default=50, help="rows per transaction when re-encrypting (default 50)")
+    p.set_defaults(func=_cmd_keys)
 
     p = sub.add_parser("db", help="the database schema")
     p.add_argument("action", choices=["upgrade", "current"])

@@ -24,6 +24,7 @@ from sqlalchemy import case, func, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from intake.crypto import Keyring, KeyringError, sealed_key_id
 from intake.store import migrate
 from intake.store import web_models as _web_models  # noqa: F401  (its tables belong to the same metadata)
 from intake.store.engine import READONLY, make_engine, normalise_url
@@ -62,6 +63,8 @@ class Incoming:
     imap_uidvalidity: int | None = None
     imap_uid: int | None = None
     fax_filename: str | None = None
+    client_ip: str | None = None  # SMTP/LMTP session, for the sender check (`intake.senderauth`)
+    helo: str | None = None
 
 
 class StateConflict(Exception):
@@ -91,6 +94,9 @@ class SubmissionRecord:
     reason: str | None
     attempts: int
     result: dict[str, Any] | None
+    client_ip: str | None = None
+    helo: str | None = None
+    sender_auth: dict[str, Any] | None = None  # the sender verdict (`intake.senderauth.Verdict`)
 
 
 @dataclass(frozen=True)
@@ -276,12 +282,35 @@ def _copy(record: type[_R], row: Any, **changed: Any) -> _R:
     return record(**(values | changed))
 
 
-def _submission_record(s: Submission) -> SubmissionRecord:
-    return _copy(SubmissionRecord, s, recipients=tuple(s.recipients or ()))
+def _aad(column: str, *row: Any) -> str:
+    """Associated data of a sealed value: its column and the row's identity, known before the insert
+    (the database assigns ids only at the insert), so a ciphertext moved elsewhere does not open."""
+    return ":".join([column, *(str(x) for x in row)])
 
 
-def _request_record(r: Request) -> RequestRecord:
-    return _copy(RequestRecord, r, reference=r.reference or "")
+SealKind = Literal["bytes", "json", "text"]
+# Every value sealed at rest: (model, column, kind, associated data of a row). What may hold a full
+# SSN or the message itself: the raw bytes, the extraction result (candidate values, snippets, part
+# texts), a request's fields, problems (messages quote values) and provenance (labels, snippets),
+# and attachment names. Left in clear on purpose: the search columns (last four of the SSN, names,
+# EIN, country), confidences, events (masked by their writers) and replies (masked SSNs).
+SEALED: tuple[tuple[type[Any], str, SealKind, Callable[[Any], str]], ...] = (
+    (Submission, "raw", "bytes", lambda r: _aad("submissions.raw", r.content_key)),
+    (Submission, "result", "json", lambda r: _aad("submissions.result", r.id)),
+    (Request, "fields", "json", lambda r: _aad("requests.fields", r.submission_id, r.seq)),
+    (Request, "problems", "json", lambda r: _aad("requests.problems", r.submission_id, r.seq)),
+    (Request, "provenance", "json", lambda r: _aad("requests.provenance", r.submission_id, r.seq)),
+    (SubmissionPart, "name", "text", lambda r: _aad("parts.name", r.submission_id, r.seq)),
+    (SubmissionPart, "filename", "text", lambda r: _aad("parts.filename", r.submission_id, r.seq)),
+)
+
+
+@dataclass
+class KeyUsage:
+    """How many stored values each key seals (`None`: still in clear), for `keys list` and `retire`."""
+
+    by_key: dict[str | None, int] = field(default_factory=dict)
+    by_column: dict[str, dict[str | None, int]] = field(default_factory=dict)
 
 
 def _outbox_item(o: Outbox) -> OutboxItem:
@@ -322,15 +351,38 @@ def _as_dict(value: Any) -> dict[str, Any] | None:
 class Store:
     """The durable store; one per process (engines do not survive `fork`)."""
 
-    def __init__(self, url: str, *, reference_prefix: str = "COC", echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        reference_prefix: str = "COC",
+        echo: bool = False,
+        keyring: Keyring | Callable[[], Keyring] | None = None,
+    ) -> None:
+        """`keyring`: seal personal data at rest (`SEALED`), or a function that loads it when first
+        needed; without one, values are written in clear and only clear values can be read (the
+        gateway's own stores always get one: `from_settings`)."""
         self.url = normalise_url(url)
         self.reference_prefix = reference_prefix
+        self._keyring = keyring if isinstance(keyring, Keyring) else None
+        self._load_keyring = None if isinstance(keyring, Keyring) else keyring
         self.engine = make_engine(self.url, echo=echo)
         self._ro = self.engine.execution_options(**{READONLY: True})
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Store:
-        return cls(settings.store.url, reference_prefix=settings.replies.reference_prefix)
+        """The store the settings name, with the keyring they name, loaded when first needed (so
+        `db upgrade` and `status` work before a key is set up; `run` checks it at start)."""
+        from intake.crypto import keyring_from_settings
+
+        return cls(settings.store.url, reference_prefix=settings.replies.reference_prefix,
+                   keyring=lambda: keyring_from_settings(settings))
+
+    @property
+    def keyring(self) -> Keyring | None:
+        if self._keyring is None and self._load_keyring is not None:
+            self._keyring = self._load_keyring()  # a KeyringError says what to configure
+        return self._keyring
 
     def __repr__(self) -> str:
         # Never show a password that may be in the URL.
@@ -360,6 +412,110 @@ class Store:
 
     def table_names(self) -> list[str]:
         return sorted(inspect(self.engine).get_table_names())
+
+    # -- encryption at rest ---------------------------------------------------------------------
+
+    def _seal(self, kind: SealKind, value: Any, aad: str) -> Any:
+        if value is None or self.keyring is None:
+            return value
+        if kind == "bytes":
+            return self.keyring.encrypt(value, aad)
+        if kind == "text":
+            return self.keyring.encrypt_text(value, aad)
+        return self.keyring.encrypt_json(value, aad)
+
+    def _unseal(self, kind: SealKind, value: Any, aad: str) -> Any:
+        """The clear value; a value written before encryption (no format prefix) is returned as is."""
+        if value is None or sealed_key_id(value) is None:
+            return value
+        if self.keyring is None:
+            raise KeyringError("the store holds encrypted values but was opened without a keyring")
+        if kind == "bytes":
+            return self.keyring.decrypt(bytes(value), aad)
+        if kind == "text":
+            return self.keyring.decrypt_text(value, aad)
+        return self.keyring.decrypt_json(value, aad)
+
+    def _seal_request(self, submission_id: int, seq: int, **values: Any) -> dict[str, Any]:
+        return {k: self._seal("json", v, _aad(f"requests.{k}", submission_id, seq)) for k, v in values.items()}
+
+    def _request_values(self, r: Request) -> dict[str, Any]:
+        """fields, problems and provenance of a request row, in clear."""
+        return {k: self._unseal("json", getattr(r, k), _aad(f"requests.{k}", r.submission_id, r.seq))
+                for k in ("fields", "problems", "provenance")}
+
+    def _submission_record(self, s: Submission) -> SubmissionRecord:
+        return _copy(SubmissionRecord, s, recipients=tuple(s.recipients or ()),
+                     raw=self._unseal("bytes", s.raw, _aad("submissions.raw", s.content_key)),
+                     result=self._unseal("json", s.result, _aad("submissions.result", s.id)))
+
+    def _request_record(self, r: Request) -> RequestRecord:
+        return _copy(RequestRecord, r, reference=r.reference or "", **self._request_values(r))
+
+    def _part(self, submission_id: int, seq: int, part: Mapping[str, Any]) -> SubmissionPart:
+        return SubmissionPart(
+            submission_id=submission_id,
+            seq=seq,
+            name=self._seal("text", str(part.get("name", "")), _aad("parts.name", submission_id, seq)),
+            media_type=str(part.get("media_type") or "application/octet-stream")[:255],
+            filename=self._seal("text", part.get("filename"), _aad("parts.filename", submission_id, seq)),
+            pages=int(part.get("pages") or 0),
+        )
+
+    def reencrypt(self, *, batch: int = 50, on_batch: Callable[[str, int], None] | None = None) -> dict[str, int]:
+        """Seal every value under the keyring's current key: rows under older keys and rows still
+        in clear (written before encryption). Returns {"table.column": values rewritten}.
+
+        Batches of `batch` rows, each its own short transaction with the rows locked, so a running
+        gateway keeps reading and writing meanwhile (it waits at most one batch for a row).
+        """
+        if self.keyring is None:
+            raise KeyringError("re-encryption needs a keyring")
+        done: dict[str, int] = {f"{m.__tablename__}.{c}": 0 for m, c, _, _ in SEALED}
+        for model in dict.fromkeys(m for m, _, _, _ in SEALED):
+            specs = [(c, k, a) for m, c, k, a in SEALED if m is model]
+            last = 0
+            while True:
+                current = self.keyring.current
+                with self._write() as s:
+                    rows = list(s.scalars(select(model).where(model.id > last).order_by(model.id).limit(batch)
+                                          .with_for_update()))
+                    for row in rows:
+                        for column, kind, aad in specs:
+                            value = getattr(row, column)
+                            if value is None or sealed_key_id(value) == current:
+                                continue
+                            where = aad(row)
+                            setattr(row, column, self._seal(kind, self._unseal(kind, value, where), where))
+                            done[f"{model.__tablename__}.{column}"] += 1
+                if not rows:
+                    break
+                last = rows[-1].id
+                if on_batch is not None:
+                    on_batch(model.__tablename__, len(rows))
+        return done
+
+    def key_usage(self, *, batch: int = 500) -> KeyUsage:
+        """Count the stored values per key id (None: in clear), reading every sealed column."""
+        usage = KeyUsage()
+        for model, column, kind, _ in SEALED:
+            col = getattr(model, column)
+            # Only the head of a raw message is needed to read its key id.
+            target = func.substr(col, 1, 80) if kind == "bytes" else col
+            per = usage.by_column.setdefault(f"{model.__tablename__}.{column}", {})
+            last = 0
+            while True:
+                with self._read() as s:
+                    rows = list(s.execute(select(model.id, target).where(model.id > last, col.is_not(None))
+                                          .order_by(model.id).limit(batch)))
+                if not rows:
+                    break
+                for _, value in rows:
+                    kid = sealed_key_id(value)
+                    per[kid] = per.get(kid, 0) + 1
+                    usage.by_key[kid] = usage.by_key.get(kid, 0) + 1
+                last = rows[-1][0]
+        return usage
 
     # -- transactions -------------------------------------------------------------------------
 
@@ -403,7 +559,7 @@ class Store:
                         sender=inc.sender,
                         recipients=list(inc.recipients),
                         received_at=received_at,
-                        raw=inc.raw,
+                        raw=self._seal("bytes", inc.raw, _aad("submissions.raw", key)),
                         size=len(inc.raw),
                         sha256=sha,
                         message_id=message_id,
@@ -414,6 +570,8 @@ class Store:
                         imap_uid=inc.imap_uid if has_imap else None,
                         fax_filename=inc.fax_filename,
                         fax_sha256=sha if inc.channel == "fax" else None,
+                        client_ip=inc.client_ip,
+                        helo=inc.helo,
                         state="received",
                         attempts=0,
                     )
@@ -513,7 +671,18 @@ class Store:
             sub = s.get(Submission, submission_id)
             if sub is None:
                 raise NotFound(f"no submission {submission_id}")
-            return _submission_record(sub)
+            return self._submission_record(sub)
+
+    def record_sender_auth(self, submission_id: int, verdict: Mapping[str, Any]) -> None:
+        """Keep the sender verdict on the submission, with an event staff can read in the trail."""
+        data = _as_dict(dict(verdict)) or {}
+        with self._write() as s:
+            res = s.execute(update(Submission).where(Submission.id == submission_id)
+                            .values(sender_auth=data, updated_at=_now()))
+            if res.rowcount != 1:  # type: ignore[attr-defined]
+                raise NotFound(f"no submission {submission_id}")
+            s.add(Event(submission_id=submission_id, actor="pipeline", kind="sender_auth", field="sender_auth",
+                        new=str(data.get("reason") or "")[:1000]))
 
     def submissions_in(self, states: Collection[str], limit: int | None = None) -> list[int]:
         """Ids of submissions in `states`, oldest first."""
@@ -598,8 +767,9 @@ class Store:
             new_state = "extracted" if requests else "needs_review"
             if not requests and reason is None:
                 reason = "no request found in the submission"
+            sealed = self._seal("json", result, _aad("submissions.result", submission_id))
             self._move_submission(
-                s, submission_id, new_state, expected=expected, actor=actor, reason=reason, extra={"result": result}
+                s, submission_id, new_state, expected=expected, actor=actor, reason=reason, extra={"result": sealed}
             )
             sub = s.get(Submission, submission_id)
             assert sub is not None
@@ -607,16 +777,7 @@ class Store:
                 s.delete(old_part)
             s.flush()
             for seq, part in enumerate((result or {}).get("parts") or []):
-                s.add(
-                    SubmissionPart(
-                        submission_id=submission_id,
-                        seq=seq,
-                        name=str(part.get("name", "")),
-                        media_type=str(part.get("media_type") or "application/octet-stream")[:255],
-                        filename=part.get("filename"),
-                        pages=int(part.get("pages") or 0),
-                    )
-                )
+                s.add(self._part(submission_id, seq, part))
             made: list[Request] = []
             first_seq = int(
                 s.scalar(
@@ -634,13 +795,13 @@ class Store:
                     submission_id=submission_id,
                     seq=first_seq + i,
                     state=state,
-                    fields=fields,
-                    problems=list(item.get("problems") or []),
                     confidence=dict(item.get("confidence") or {}),
-                    provenance=dict(item.get("provenance") or {}),
                     created_at=now,
                     updated_at=now,
                     **search_columns(fields),
+                    **self._seal_request(submission_id, first_seq + i, fields=fields,
+                                         problems=list(item.get("problems") or []),
+                                         provenance=dict(item.get("provenance") or {})),
                 )
                 s.add(req)
                 made.append(req)
@@ -650,7 +811,7 @@ class Store:
                 req.reference = f"{self.reference_prefix}-{year}-{req.id:06d}"
                 s.add(Event(submission_id=submission_id, request_id=req.id, actor=actor, kind="created", new=req.state))
             s.flush()
-            return [_request_record(r) for r in made]
+            return [self._request_record(r) for r in made]
 
     def mark_failed(self, submission_id: int, reason: str, *, actor: str = "pipeline") -> None:
         """Extraction gave up for good (the reason is for staff); from any unfinished state."""
@@ -693,19 +854,19 @@ class Store:
     def requests_of(self, submission_id: int) -> list[RequestRecord]:
         with self._read() as s:
             rows = s.scalars(select(Request).where(Request.submission_id == submission_id).order_by(Request.seq))
-            return [_request_record(r) for r in rows]
+            return [self._request_record(r) for r in rows]
 
     def get_request(self, request_id: int) -> RequestRecord:
         with self._read() as s:
             r = s.get(Request, request_id)
             if r is None:
                 raise NotFound(f"no request {request_id}")
-            return _request_record(r)
+            return self._request_record(r)
 
     def find_request(self, reference: str) -> RequestRecord | None:
         with self._read() as s:
             r = s.scalar(select(Request).where(Request.reference == reference.strip().upper()))
-            return None if r is None else _request_record(r)
+            return None if r is None else self._request_record(r)
 
     def set_request_state(
         self,
@@ -1070,14 +1231,15 @@ class Store:
         skipped = 0
         with self._read() as s:
             for req, channel, received_at, sender in s.execute(q):
+                rec = self._request_record(req)
                 if problem_code and not any(
-                    isinstance(p, dict) and p.get("code") == problem_code for p in req.problems or []
+                    isinstance(p, dict) and p.get("code") == problem_code for p in rec.problems or []
                 ):
                     continue
                 if skipped < offset:
                     skipped += 1
                     continue
-                out.append(QueueRow(_request_record(req), str(channel), received_at, sender))
+                out.append(QueueRow(rec, str(channel), received_at, sender))
                 if len(out) >= limit:
                     break
         return out
@@ -1106,9 +1268,11 @@ class Store:
                 raise NotFound(f"no request {request_id}")
             if expected_states is not None and r.state not in expected_states:
                 raise StateConflict(f"request {request_id} is {r.state}, expected one of {sorted(expected_states)}")
-            r.fields = _jsonable(dict(fields))
-            r.problems = _jsonable(list(problems))
-            for key, value in search_columns(r.fields).items():
+            clear = _jsonable(dict(fields))
+            for key, value in self._seal_request(r.submission_id, r.seq, fields=clear,
+                                                 problems=_jsonable(list(problems))).items():
+                setattr(r, key, value)
+            for key, value in search_columns(clear).items():
                 setattr(r, key, value)
             r.updated_at = _now()
             for path, old, new in changes:
@@ -1119,7 +1283,7 @@ class Store:
                             field="state", old=r.state, new=new_state))
                 r.state = new_state
             s.flush()
-            return _request_record(r)
+            return self._request_record(r)
 
     def possible_duplicates(self, request_id: int) -> list[RequestRecord]:
         """Other open or finished requests for the same SSN and country whose dates overlap.
@@ -1143,13 +1307,14 @@ class Store:
                 )
             )
             for r in rows:
-                if re.sub(r"\D", "", str(dig(r.fields, "worker", "ssn") or "")) != re.sub(r"\D", "", str(ssn)):
+                rec = self._request_record(r)
+                if re.sub(r"\D", "", str(dig(rec.fields, "worker", "ssn") or "")) != re.sub(r"\D", "", str(ssn)):
                     continue
-                o_start = dig(r.fields, "assignment", "start_date")
-                o_end = dig(r.fields, "assignment", "end_date")
+                o_start = dig(rec.fields, "assignment", "start_date")
+                o_end = dig(rec.fields, "assignment", "end_date")
                 if start and end and o_start and o_end and not (str(o_start) <= str(end) and str(start) <= str(o_end)):
                     continue
-                out.append(_request_record(r))
+                out.append(rec)
         return out
 
     def request_submission(self, request_id: int) -> tuple[RequestRecord, SubmissionRecord]:
@@ -1173,7 +1338,7 @@ class Store:
         elif exported is False:
             q = q.where(Request.id.not_in(exported_ids))
         with self._read() as s:
-            return [_request_record(r) for r in s.scalars(q)]
+            return [self._request_record(r) for r in s.scalars(q)]
 
     def submissions_without_requests(self, limit: int = 200) -> list[SubmissionRecord]:
         """Submissions sent to staff with no request read from them (unreadable, over a limit, no
@@ -1186,7 +1351,7 @@ class Store:
             .limit(limit)
         )
         with self._read() as s:
-            return [_submission_record(x) for x in s.scalars(q)]
+            return [self._submission_record(x) for x in s.scalars(q)]
 
     def add_manual_request(
         self, submission_id: int, fields: Mapping[str, Any], problems: Sequence[Any], *, actor: str
@@ -1208,13 +1373,12 @@ class Store:
                 submission_id=submission_id,
                 seq=seq,
                 state="needs_review",
-                fields=data,
-                problems=_jsonable(list(problems)),
                 confidence={},
-                provenance={},
                 created_at=now,
                 updated_at=now,
                 **search_columns(data),
+                **self._seal_request(submission_id, seq, fields=data, problems=_jsonable(list(problems)),
+                                     provenance={}),
             )
             s.add(req)
             s.flush()
@@ -1222,7 +1386,7 @@ class Store:
             s.add(Event(submission_id=submission_id, request_id=req.id, actor=actor, kind="created",
                         new="needs_review"))
             s.flush()
-            return _request_record(req)
+            return self._request_record(req)
 
     def close_submission(self, submission_id: int, *, actor: str, reason: str) -> None:
         """Staff looked at a submission without a request and found nothing to do (state `done`)."""
@@ -1297,14 +1461,15 @@ class Store:
             sub = s.get(Submission, submission_id)
             if sub is None:
                 raise NotFound(f"no submission {submission_id}")
-            old_result = sub.result or {}
+            old_result = self._unseal("json", sub.result, _aad("submissions.result", submission_id)) or {}
             # Rows locked first (PostgreSQL; SQLite's write transaction is exclusive already), then
             # the staff events read: a correction committed meanwhile is seen and its request kept.
             old_reqs = list(s.scalars(select(Request).where(Request.submission_id == submission_id)
                                       .order_by(Request.seq).with_for_update()))
             touched = {int(i) for i in s.scalars(self._staff_touched_query(submission_id).distinct())
                        if i is not None}
-            old_summary = "; ".join(summarize(r.fields or {}) for r in old_reqs) or "no request"
+            old_fields = {r.id: self._request_values(r)["fields"] or {} for r in old_reqs}
+            old_summary = "; ".join(summarize(old_fields[r.id]) for r in old_reqs) or "no request"
             new_items = [_as_dict(x) or {} for x in requests]
             new_fields = [item.get("request", item.get("fields")) or {} for item in new_items]
             new_summary = "; ".join(summarize(f) for f in new_fields) or "no request"
@@ -1312,15 +1477,13 @@ class Store:
             s.add(Event(submission_id=submission_id, actor=actor, kind="reprocessed", field="result",
                         old=f"{len(old_reqs)} request(s), {n_old_parts} part(s): {old_summary}"[:4000],
                         new=f"{len(new_fields)} request(s): {new_summary}"[:4000]))
-            sub.result = result
+            sub.result = self._seal("json", result, _aad("submissions.result", submission_id))
             sub.updated_at = now
             for old_part in s.scalars(select(SubmissionPart).where(SubmissionPart.submission_id == submission_id)):
                 s.delete(old_part)
             s.flush()
             for seq, part in enumerate(result.get("parts") or []):
-                s.add(SubmissionPart(submission_id=submission_id, seq=seq, name=str(part.get("name", "")),
-                                     media_type=str(part.get("media_type") or "application/octet-stream")[:255],
-                                     filename=part.get("filename"), pages=int(part.get("pages") or 0)))
+                s.add(self._part(submission_id, seq, part))
             # Match new to old: same SSN last four first, then by position among the rest.
             pairs: dict[int, Request] = {}
             free = list(old_reqs)
@@ -1341,11 +1504,12 @@ class Store:
                 state = item.get("state") or ("accepted" if item.get("status") == "valid" else "needs_review")
                 old = pairs.get(i)
                 if old is None:
-                    req = Request(submission_id=submission_id, seq=next_seq, state=state, fields=fields,
-                                  problems=list(item.get("problems") or []),
+                    req = Request(submission_id=submission_id, seq=next_seq, state=state,
                                   confidence=dict(item.get("confidence") or {}),
-                                  provenance=dict(item.get("provenance") or {}),
-                                  created_at=now, updated_at=now, **search_columns(fields))
+                                  created_at=now, updated_at=now, **search_columns(fields),
+                                  **self._seal_request(submission_id, next_seq, fields=fields,
+                                                       problems=list(item.get("problems") or []),
+                                                       provenance=dict(item.get("provenance") or {})))
                     next_seq += 1
                     s.add(req)
                     added.append(req)
@@ -1354,14 +1518,15 @@ class Store:
                     out.kept.append(old.id)
                     continue
                 s.add(Event(submission_id=submission_id, request_id=old.id, actor=actor, kind="reprocessed",
-                            field="fields", old=summarize(old.fields or {})[:4000], new=summarize(fields)[:4000]))
+                            field="fields", old=summarize(old_fields[old.id])[:4000], new=summarize(fields)[:4000]))
                 if state != old.state:
                     s.add(Event(submission_id=submission_id, request_id=old.id, actor=actor, kind="state",
                                 field="state", old=old.state, new=state))
-                old.fields = fields
-                old.problems = list(item.get("problems") or [])
+                for key, value in self._seal_request(old.submission_id, old.seq, fields=fields,
+                                                     problems=list(item.get("problems") or []),
+                                                     provenance=dict(item.get("provenance") or {})).items():
+                    setattr(old, key, value)
                 old.confidence = dict(item.get("confidence") or {})
-                old.provenance = dict(item.get("provenance") or {})
                 old.state = state
                 old.updated_at = now
                 for key, value in search_columns(fields).items():
