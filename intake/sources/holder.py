@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
 import threading
 from collections.abc import Callable
 from typing import Protocol
@@ -62,7 +63,7 @@ class AdvisoryLock:
         # when no query is running; `alive` notices at its next check.
         conn = psycopg.connect(self.conninfo, autocommit=True, connect_timeout=int(self.connect_timeout),
                                keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=3,
-                               application_name=f"coc-intake holder {self.name}"[:63])
+                               application_name=f"coc-intake {os.getpid()} {self.name}"[:63])
         try:
             row = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
         except Exception:
