@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from intake import metrics
+from intake import metrics, senderauth
 from intake.isolation import ExtractionPool
 from intake.model import CertificateRequest, Problem
 from intake.outbox import Delivery, next_attempt, send_smtp, write_eml, write_fax
@@ -24,6 +24,7 @@ from intake.replies import RequestView, render_fax_pdf, render_mail, should_repl
 from intake.settings import Settings
 from intake.store import Store
 from intake.store.store import OutboxItem, RequestRecord, StateConflict, SubmissionRecord
+from intake.validate import problem_help
 from parsers.types import Limits
 
 log = logging.getLogger("intake.pipeline")
@@ -61,6 +62,7 @@ def extract_stage(ctx: Context, submission_id: int) -> bool:
                                                f"(the worker crashed or the machine stopped)")
         log.warning("submission %d: given to staff after %d attempts", submission_id, max_attempts)
         return True
+    verdict = sender_verdict(ctx, sub)
     channel = "email" if sub.channel in MAIL_CHANNELS else "fax"
     started = time.monotonic()
     outcome = ctx.pool.extract(sub.raw, channel=channel, filename=sub.fax_filename, limits=ctx.limits)
@@ -71,6 +73,8 @@ def extract_stage(ctx: Context, submission_id: int) -> bool:
             log.warning("submission %d: %s", submission_id, outcome.reason)
         else:
             result = outcome.result
+            if ctx.settings.trust.flag_unverified:
+                flag_sender_trust(result.requests, verdict, sub.channel)
             reason = "; ".join(p.message for p in result.problems) or None
             made = store.mark_extracted(submission_id, result, result.requests, reason=reason)
             log.info("submission %d: %d request(s) %s", submission_id, len(made),
@@ -80,7 +84,51 @@ def extract_stage(ctx: Context, submission_id: int) -> bool:
     return True
 
 
+def sender_verdict(ctx: Context, sub: SubmissionRecord) -> senderauth.Verdict:
+    """Check and record who sent the submission (DKIM/SPF/DMARC or our server's
+    Authentication-Results); here, after the `250`, so that storing never waits on DNS."""
+    session = None
+    if sub.channel in ("smtp", "lmtp") and sub.client_ip:
+        session = senderauth.SmtpSession(client_ip=sub.client_ip, helo=sub.helo, mail_from=sub.sender)
+    verdict = senderauth.verdict_for(sub.channel, sub.raw, session, ctx.settings.trust)
+    ctx.store.record_sender_auth(sub.id, verdict.as_json())
+    log.info("submission %d: %s", sub.id, verdict.summary)
+    return verdict
+
+
+def flag_sender_trust(requests: list[Any], verdict: senderauth.Verdict, channel: str) -> None:
+    """Add `sender_not_verified` / `confirmation_elsewhere` to each request; flagged ones go to staff."""
+    for item in requests:
+        problems = senderauth.trust_problems(verdict, item.request, channel, problem_help)
+        if problems:
+            item.problems.extend(problems)
+            item.status = "needs_review"
+
+
 # -- reply -----------------------------------------------------------------------------------
+
+# Request states in which nobody has decided yet: a sender-trust flag there holds detailed replies.
+OPEN_STATES = ("received", "extracted", "needs_review", "corrected")
+
+
+def trust_hold(settings: Settings, sub: SubmissionRecord, records: list[RequestRecord]) -> str | None:
+    """Why no reply with request details may go out now (sender trust), or None.
+
+    Chosen over a detail-free acknowledgement: a forged From would make even that a message to a
+    stranger (backscatter) saying a request was filed in their name. After a person accepts the
+    request, the review page's accept action sends the normal reply.
+    """
+    held = [r.reference for r in records if r.state in OPEN_STATES and senderauth.flagged(r.problems)]
+    if held:
+        codes = sorted({str(p.get("code")) for r in records for p in r.problems
+                        if isinstance(p, dict) and p.get("code") in senderauth.TRUST_CODES})
+        return f"held for staff ({', '.join(codes)}: {', '.join(held)}); no reply with details until accepted"
+    verdict = senderauth.Verdict.from_json(sub.sender_auth)
+    if (settings.trust.flag_unverified and not records and sub.channel in MAIL_CHANNELS
+            and verdict is not None and not verdict.verified):
+        return f"sender not verified ({verdict.reason}); no reply until a person has looked"
+    return None
+
 
 
 def _view(rec: RequestRecord) -> RequestView:
@@ -146,6 +194,8 @@ def queue_acknowledgement(ctx: Context, sub: SubmissionRecord, *, now: datetime 
         limit = settings.replies.per_sender_per_hour
         if not decision.reply:
             _no_reply(ctx, sub, decision.reason, actor)
+        elif hold := trust_hold(settings, sub, records):
+            _no_reply(ctx, sub, hold, actor)
         elif rate_limit and store.replies_since(decision.address, now - timedelta(hours=1)) >= limit:
             _no_reply(ctx, sub, f"more than {limit} replies to this sender this hour", actor)
         else:
@@ -157,17 +207,21 @@ def queue_acknowledgement(ctx: Context, sub: SubmissionRecord, *, now: datetime 
                               references=list(meta.get("references") or []),
                               attachments=_form_attachment(kind, settings), **common)
             queued = queue("email", decision.address, msg.as_bytes())
+    elif hold := trust_hold(settings, sub, records):
+        _no_reply(ctx, sub, hold, actor)
+    elif sub.sender:
+        # The fax equivalent of replying to the sender: the number the fax came from. An email
+        # address written in a fax is not verified, so it gets request details only after a person
+        # accepted the request (the review page's accept action).
+        queued = queue("fax", sub.sender, render_fax_pdf(kind, fax_number=sub.sender, **common))
+    elif not settings.trust.flag_unverified and (address := _request_email(records)):
+        msg = render_mail(kind, to=address, from_address=settings.relay.from_address,
+                          our_domain=settings.replies.our_domain,
+                          attachments=_form_attachment(kind, settings), **common)
+        queued = queue("email", address, msg.as_bytes())
     else:
-        address = _request_email(records)
-        if address:
-            msg = render_mail(kind, to=address, from_address=settings.relay.from_address,
-                              our_domain=settings.replies.our_domain,
-                              attachments=_form_attachment(kind, settings), **common)
-            queued = queue("email", address, msg.as_bytes())
-        elif sub.sender:
-            queued = queue("fax", sub.sender, render_fax_pdf(kind, fax_number=sub.sender, **common))
-        else:
-            _no_reply(ctx, sub, "fax without a sender number and no email address in the request", actor)
+        _no_reply(ctx, sub, "fax without a sender number; an email address written in a fax is not "
+                            "verified, so the reply waits for a person to accept the request", actor)
     if queued:
         log.info("submission %d: %s reply queued", sub.id, kind)
     return queued

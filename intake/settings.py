@@ -250,6 +250,16 @@ class WebSettings(_Section):
     login_window_minutes: float = Field(default=15.0, gt=0)
 
 
+class TrustSettings(_Section):
+    """Sender trust (`intake.senderauth`): whose Authentication-Results count, DNS for SMTP checks."""
+
+    authserv_id: str = ""
+    dns_servers: list[str] = Field(default_factory=list)
+    dns_port: int = Field(default=53, ge=1, le=65535)
+    dns_timeout_seconds: float = Field(default=5.0, gt=0)
+    flag_unverified: bool = True
+
+
 class Settings(BaseSettings):
     """All settings of the gateway; build it with `load_settings`, not directly."""
 
@@ -272,6 +282,7 @@ class Settings(BaseSettings):
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    trust: TrustSettings = Field(default_factory=TrustSettings)
     encryption: EncryptionSettings = Field(default_factory=EncryptionSettings)
     workers: WorkerSettings = Field(default_factory=WorkerSettings)
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import cache
 
 from intake.model import Address, CertificateRequest, Problem
-from intake.reference import Agreement, agreements, help_for
+from intake.reference import Agreement, _load_toml, agreements, help_for
 from parsers.pii import mask_ssn
 
-__all__ = ["mask_ssn", "validate", "ssn_problem", "ein_problem"]
+__all__ = ["mask_ssn", "validate", "ssn_problem", "ein_problem", "problem_help"]
 
 SSN_RE = re.compile(r"^(\d{3})-(\d{2})-(\d{4})$")
 EIN_RE = re.compile(r"^(\d{2})-(\d{7})$")
@@ -26,6 +27,13 @@ USPS_STATES = frozenset(
     "AP".split()
 )
 MIN_AGE_YEARS = 14
+
+
+@cache
+def problem_help(code: str) -> str:
+    """Help text of a problem that is about the request rather than one field (config/help.toml
+    `[problems]`, e.g. `sender_not_verified`); "" for a code without one."""
+    return str(_load_toml("help.toml").get("problems", {}).get(code, ""))
 
 
 def ssn_problem(ssn: str) -> str | None:

@@ -6,7 +6,8 @@ over the size limit answers ``552 5.3.4``. In LMTP mode there is one reply per a
 
 Like a final-delivery agent (RFC 5321 4.4), the listener prepends ``Return-Path: <envelope sender>``
 to the stored message, so the reply stage can see a null sender (bounce) the same way for every
-channel; everything after that line is byte for byte what was received.
+channel; everything after that line is byte for byte what was received. The session (client IP,
+HELO; MAIL FROM is the sender) is stored with the message for the pipeline's DKIM/SPF/DMARC check.
 """
 
 from __future__ import annotations
@@ -39,6 +40,14 @@ def _message_id(raw: bytes) -> str | None:
     except Exception:
         return None
     return str(value).strip() or None if value else None
+
+
+def _client_ip(session: Session) -> str | None:
+    """The client's IP address as text ("192.0.2.1", "2001:db8::1"); None for a non-IP peer."""
+    peer = session.peer
+    if isinstance(peer, tuple | list) and peer:
+        return str(peer[0])[:64]
+    return None
 
 
 class IntakeHandler:
@@ -94,6 +103,9 @@ class IntakeHandler:
             received_at=datetime.now(UTC),
             message_id=_message_id(raw),
             recipients=tuple(envelope.rcpt_tos),
+            # The session, for the sender check the pipeline makes later (storing never waits on DNS).
+            client_ip=_client_ip(session),
+            helo=(session.host_name or None) if isinstance(session.host_name, str) else None,
         )
         try:
             loop = asyncio.get_running_loop()

@@ -133,6 +133,11 @@ class Submission(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     result: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    # Sender trust (migration 0003): the SMTP session as the client gave it (MAIL FROM is `sender`),
+    # and the verdict the extract stage computed (`intake.senderauth.Verdict` as JSON).
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+    helo: Mapped[str | None] = mapped_column(Text)
+    sender_auth: Mapped[dict[str, Any] | None] = mapped_column(Json)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

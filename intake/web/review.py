@@ -15,6 +15,7 @@ from intake.merge import LOW_CONFIDENCE
 from intake.model import FIELD_PATHS, CertificateRequest, Dependent, Problem, build_request
 from intake.reference import help_for
 from intake.replies import RequestView, render_fax_pdf, render_mail, should_reply
+from intake.senderauth import TRUST_CODES
 from intake.settings import Settings
 from intake.store import Store
 from intake.store.store import RequestRecord, StateConflict, SubmissionRecord
@@ -25,7 +26,9 @@ MAIL_CHANNELS = ("imap", "smtp", "lmtp")
 OPEN_STATES = ("received", "extracted", "needs_review", "corrected")
 # Problems a person confirms by looking, not by changing the value: they do not block accepting.
 ADVISORY_CODES = ("low_confidence", "conflict", "start_in_past", "period_too_long", "nationality_rule",
-                  "outdated_form")
+                  "outdated_form", *TRUST_CODES)
+# Problems that are not about a value, so a correction keeps them (unless it changed their field).
+KEPT_CODES = ("low_confidence", "conflict", *TRUST_CODES)
 SSN_PATH = "worker.ssn"
 
 
@@ -220,7 +223,7 @@ def correct(store: Store, rec: RequestRecord, submitted: dict[str, str], account
     if not changes:
         return rec
     changed = {c[0] for c in changes}
-    kept = [p for p in rec.problems if isinstance(p, dict) and p.get("code") in ("low_confidence", "conflict")
+    kept = [p for p in rec.problems if isinstance(p, dict) and p.get("code") in KEPT_CODES
             and p.get("field") not in changed]
     all_problems = kept + [p.model_dump(mode="json") for p in problems]
     state = "corrected" if rec.state in OPEN_STATES else rec.state
@@ -376,7 +379,7 @@ def merge(store: Store, rec: RequestRecord, other: RequestRecord, account: Accou
     if fill:
         request, problems = check({**mine, **fill})
         changes = [(p, None, audit_value(p, v)) for p, v in fill.items()]
-        kept = [p for p in rec.problems if isinstance(p, dict) and p.get("code") in ("low_confidence", "conflict")
+        kept = [p for p in rec.problems if isinstance(p, dict) and p.get("code") in KEPT_CODES
                 and p.get("field") not in fill]
         store.update_request(rec.id, request.model_dump(mode="json"),
                              kept + [p.model_dump(mode="json") for p in problems], changes,

@@ -1,0 +1,480 @@
+"""Sender trust: who really sent a mail (DKIM, SPF, DMARC alignment), as a verdict over stored bytes.
+
+Anyone can write any From line, and replies and approval confirmations carry personal data, so
+the pipeline asks here before it answers. Two ways to know:
+
+- mail read from a mailbox (IMAP): our receiving server already checked it and wrote an
+  `Authentication-Results` header. Only the topmost one whose authserv-id is the configured trusted
+  server counts (a sender can add look-alikes below it); it is parsed with `authres`.
+- mail delivered straight to our SMTP/LMTP listener: nobody checked it, so DKIM (dkimpy), SPF
+  (pyspf, from the session's client IP, HELO and MAIL FROM) and the DMARC record are checked here,
+  all DNS through one dnspython resolver (a local stub in tests).
+
+Verified means DMARC alignment passes: a DKIM signature that verifies for, or an SPF pass of, the
+From domain's organisational domain (relaxed alignment, public suffix list, offline; strict when
+the DMARC record says `adkim=s` / `aspf=s`). A DNS failure is `temperror`: not verified, with the
+reason, never an exception. Everything here is a pure function of the raw message, the session and
+a resolver, so it runs in the pipeline (after the `250`), not while the client waits.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import ipaddress
+import logging
+from dataclasses import asdict, dataclass, field
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from email.utils import getaddresses
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import authres
+import authres.dmarc  # noqa: F401  (registers the dmarc method's header.from property)
+import dkim
+import dns.exception
+import dns.resolver
+import spf
+from dkim.util import InvalidTagValueList, parse_tag_value
+from publicsuffixlist import PublicSuffixList
+
+from intake.model import CertificateRequest, Problem
+
+if TYPE_CHECKING:
+    from intake.settings import TrustSettings
+
+log = logging.getLogger("intake.senderauth")
+
+SENDER_NOT_VERIFIED = "sender_not_verified"
+CONFIRMATION_ELSEWHERE = "confirmation_elsewhere"
+TRUST_CODES = (SENDER_NOT_VERIFIED, CONFIRMATION_ELSEWHERE)
+MAIL_CHANNELS = ("imap", "smtp", "lmtp")
+
+
+@dataclass(frozen=True)
+class SmtpSession:
+    """What the SMTP client told us before the message: stored with the submission."""
+
+    client_ip: str | None
+    helo: str | None
+    mail_from: str | None
+
+
+@dataclass
+class Verdict:
+    """The sender's authentication as recorded on the submission (JSON) and shown to staff."""
+
+    method: str  # "smtp" (checked here), "imap" (trusted Authentication-Results), "fax", "none"
+    verified: bool
+    reason: str  # one line a person reads: "DKIM acme.example aligned with From", "SPF fail, no DKIM signature"
+    from_domain: str | None = None
+    spf: str = "none"  # pass fail softfail neutral none temperror permerror
+    spf_domain: str | None = None
+    dkim: list[dict[str, str]] = field(default_factory=list)  # [{"domain", "result"}]
+    dmarc: str = "none"  # pass fail none temperror permerror
+    dmarc_policy: str | None = None
+    aligned: str | None = None  # "dkim" or "spf" when verified
+    authserv_id: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Verdict | None:
+        if not data:
+            return None
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        try:
+            return cls(**known)
+        except TypeError:
+            return None
+
+    @property
+    def summary(self) -> str:
+        """What the review page says: "Sender verified: ..." / "Sender NOT verified: ..."."""
+        if self.method == "fax":
+            return f"Sender not authenticated: {self.reason}"
+        return f"Sender {'verified' if self.verified else 'NOT verified'}: {self.reason}"
+
+
+# -- domains ---------------------------------------------------------------------------------
+
+
+@cache
+def _psl() -> PublicSuffixList:
+    return PublicSuffixList()  # the list packaged with publicsuffixlist: no network
+
+
+def org_domain(domain: str | None) -> str | None:
+    """The organisational domain (RFC 7489 3.2): mail.acme.example.co.uk -> example.co.uk."""
+    if not domain:
+        return None
+    d = domain.strip().rstrip(".").lower()
+    if not d:
+        return None
+    return _psl().privatesuffix(d) or d
+
+
+def domain_of(address: str | None) -> str | None:
+    if not address or "@" not in address:
+        return None
+    return address.rpartition("@")[2].strip().strip(">").rstrip(".").lower() or None
+
+
+def aligned(domain: str | None, from_domain: str | None, *, strict: bool = False) -> bool:
+    if not domain or not from_domain:
+        return False
+    a, b = domain.rstrip(".").lower(), from_domain.rstrip(".").lower()
+    return a == b if strict else org_domain(a) == org_domain(b)
+
+
+def _headers(raw: bytes) -> Any:
+    head = raw
+    for sep in (b"\r\n\r\n", b"\n\n"):
+        i = raw.find(sep)
+        if i >= 0:
+            head = raw[:i]
+            break
+    return BytesHeaderParser(policy=compat32).parsebytes(head + b"\n\n")
+
+
+def from_domain(raw: bytes) -> tuple[str | None, str | None]:
+    """(domain of the one From address, None) or (None, why there is none to check)."""
+    try:
+        values = _headers(raw).get_all("From") or []
+    except Exception:
+        return None, "the From header cannot be read"
+    if len(values) != 1:
+        return None, "no From header" if not values else "more than one From header"
+    addresses = [a for _, a in getaddresses([str(values[0])]) if a]
+    if len(addresses) != 1:
+        return None, "the From header does not hold exactly one address"
+    domain = domain_of(addresses[0])
+    return (domain, None) if domain else (None, "the From address has no domain")
+
+
+# -- DNS -------------------------------------------------------------------------------------
+
+
+class DnsTemporary(Exception):
+    """A DNS query timed out or no server answered: the check is `temperror`, not `fail`."""
+
+
+def make_resolver(servers: list[str], port: int = 53, timeout: float = 5.0) -> dns.resolver.Resolver:
+    """A dnspython resolver: the given servers, or the system's (/etc/resolv.conf) when empty."""
+    if servers:
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers = list(servers)
+        resolver.port = port
+    else:
+        resolver = dns.resolver.Resolver()
+    resolver.timeout = timeout
+    resolver.lifetime = timeout
+    resolver.cache = None
+    return resolver
+
+
+def resolver_from(settings: TrustSettings) -> dns.resolver.Resolver:
+    return make_resolver(list(settings.dns_servers), settings.dns_port, settings.dns_timeout_seconds)
+
+
+def txt_records(resolver: dns.resolver.Resolver, name: str) -> list[bytes]:
+    """TXT strings of `name` (each record's strings joined); [] when there is none."""
+    try:
+        answer = resolver.resolve(name.rstrip(".") + ".", "TXT", raise_on_no_answer=False)
+    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+        return []
+    except (dns.exception.Timeout, dns.resolver.NoNameservers) as exc:
+        raise DnsTemporary(f"DNS {name}: {exc.__class__.__name__}") from None
+    return [b"".join(r.strings) for r in answer]
+
+
+def _dkim_dnsfunc(resolver: dns.resolver.Resolver) -> Any:
+    def get_txt(name: bytes, timeout: float = 5) -> bytes | None:
+        found = txt_records(resolver, name.decode("ascii", "replace"))
+        return found[0] if found else None
+
+    return get_txt
+
+
+# pyspf looks names up through its module-level `DNSLookup`; route it to the resolver of the check
+# that is running (a context variable, so concurrent checks in threads each use their own).
+_spf_resolver: contextvars.ContextVar[dns.resolver.Resolver | None] = contextvars.ContextVar(
+    "spf_resolver", default=None)
+_spf_default_lookup = spf.DNSLookup
+
+
+def _spf_lookup(name: str, qtype: str, strict: bool = True, timeout: float = 20) -> list[Any]:
+    resolver = _spf_resolver.get()
+    if resolver is None:
+        return list(_spf_default_lookup(name, qtype, strict, timeout))
+    out: list[Any] = []
+    try:
+        answer = resolver.resolve(name, qtype, raise_on_no_answer=False)
+    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+        return out
+    except (dns.exception.Timeout, dns.resolver.NoNameservers) as exc:
+        raise spf.TempError(f"DNS {exc.__class__.__name__}") from None
+    for rdata in answer:
+        if qtype in ("A", "AAAA"):
+            out.append(((name, qtype), rdata.address))
+        elif qtype == "MX":
+            out.append(((name, qtype), (rdata.preference, rdata.exchange)))
+        elif qtype == "PTR":
+            out.append(((name, qtype), rdata.target.to_text(True)))
+        elif qtype in ("TXT", "SPF"):
+            out.append(((name, qtype), rdata.strings))
+    return out
+
+
+spf.DNSLookup = _spf_lookup
+
+
+# -- the checks ------------------------------------------------------------------------------
+
+
+def check_dkim(raw: bytes, resolver: dns.resolver.Resolver) -> list[dict[str, str]]:
+    """Every DKIM-Signature: {"domain", "result"} with pass, fail, temperror or permerror."""
+    checker = dkim.DKIM(raw, logger=log.getChild("dkim"), timeout=resolver.lifetime)
+    out: list[dict[str, str]] = []
+    n = sum(1 for name, _ in checker.headers if name.lower() == b"dkim-signature")
+    for idx in range(min(n, 5)):  # a message with dozens of signatures gets five looked at
+        domain = ""
+        try:
+            sig = parse_tag_value(
+                [v for k, v in checker.headers if k.lower() == b"dkim-signature"][idx])
+            domain = sig.get(b"d", b"").decode("ascii", "replace").lower()
+            ok = checker.verify(idx=idx, dnsfunc=_dkim_dnsfunc(resolver))
+            result = "pass" if ok else "fail"
+        except DnsTemporary:
+            result = "temperror"
+        except dkim.ValidationError:  # body hash mismatch and the like: the signature does not verify
+            result = "fail"
+        except (dkim.DKIMException, InvalidTagValueList, ValueError, IndexError):
+            result = "permerror"
+        out.append({"domain": domain, "result": result})
+    return out
+
+
+def check_spf(session: SmtpSession, resolver: dns.resolver.Resolver) -> tuple[str, str | None]:
+    """(SPF result, the domain it is for: MAIL FROM's, or HELO's for a null sender)."""
+    helo = (session.helo or "").strip()
+    mail_from = (session.mail_from or "").strip()
+    domain = domain_of(mail_from) or (helo.lower() or None)
+    if not session.client_ip:
+        return "none", domain
+    try:
+        ipaddress.ip_address(session.client_ip)
+    except ValueError:
+        return "permerror", domain
+    token = _spf_resolver.set(resolver)
+    try:
+        result, _explanation = spf.check2(i=session.client_ip, s=mail_from or f"postmaster@{helo}", h=helo or "unknown",
+                                          timeout=resolver.lifetime, querytime=resolver.lifetime * 4)
+    except Exception as exc:  # pyspf raises on odd input; that is an SPF error, not a crash
+        log.info("spf check failed: %s", exc.__class__.__name__)
+        result = "permerror"
+    finally:
+        _spf_resolver.reset(token)
+    return str(result), domain
+
+
+def dmarc_record(domain: str, resolver: dns.resolver.Resolver) -> tuple[dict[str, str] | None, str | None]:
+    """The DMARC record of the From domain, else of its organisational domain (RFC 7489 6.6.3).
+
+    Returns (tags, None), (None, None) when there is none, or (None, "temperror").
+    """
+    names = [domain]
+    org = org_domain(domain)
+    if org and org != domain:
+        names.append(org)
+    for name in names:
+        try:
+            records = [r for r in txt_records(resolver, f"_dmarc.{name}") if r.lower().startswith(b"v=dmarc1")]
+        except DnsTemporary:
+            return None, "temperror"
+        if len(records) == 1:
+            try:
+                tags = parse_tag_value(records[0])
+            except InvalidTagValueList:
+                return None, "permerror"
+            return {k.decode("ascii", "replace").lower(): v.decode("ascii", "replace").strip()
+                    for k, v in tags.items()}, None
+    return None, None
+
+
+def verify_smtp(raw: bytes, session: SmtpSession, resolver: dns.resolver.Resolver) -> Verdict:
+    """DKIM, SPF and DMARC alignment of a message delivered straight to our listener."""
+    domain, why = from_domain(raw)
+    dkims = check_dkim(raw, resolver)
+    spf_result, spf_domain = check_spf(session, resolver)
+    verdict = Verdict(method="smtp", verified=False, reason="", from_domain=domain, spf=spf_result,
+                      spf_domain=spf_domain, dkim=dkims)
+    if domain is None:
+        verdict.reason = f"{why}; {_describe(verdict)}"
+        return verdict
+    record, error = dmarc_record(domain, resolver)
+    strict_dkim = bool(record and record.get("adkim", "r").lower() == "s")
+    strict_spf = bool(record and record.get("aspf", "r").lower() == "s")
+    verdict.dmarc_policy = record.get("p") if record else None
+    good = [d["domain"] for d in dkims if d["result"] == "pass" and aligned(d["domain"], domain, strict=strict_dkim)]
+    if good:
+        verdict.aligned = "dkim"
+        verdict.reason = f"DKIM {good[0]} aligned with From {domain}"
+    elif spf_result == "pass" and aligned(spf_domain, domain, strict=strict_spf):
+        verdict.aligned = "spf"
+        verdict.reason = f"SPF pass for {spf_domain} aligned with From {domain}"
+    verdict.verified = verdict.aligned is not None
+    if verdict.verified:
+        verdict.dmarc = "pass"
+        if record is None:
+            verdict.reason += " (no DMARC record)" if error is None else f" (DMARC record: {error})"
+        return verdict
+    temporary = error == "temperror" or spf_result == "temperror" or any(d["result"] == "temperror" for d in dkims)
+    verdict.dmarc = "temperror" if temporary else ("none" if record is None and error is None else "fail")
+    if error == "permerror":
+        verdict.dmarc = "permerror"
+    verdict.reason = _describe(verdict) + (" (DNS error: try again later)" if temporary else "")
+    if record is None and error is None:
+        verdict.reason += f"; no DMARC record for {domain}"
+    return verdict
+
+
+def _describe(v: Verdict) -> str:
+    """"SPF fail, no DKIM signature", or what passed and that it is not aligned with the From domain."""
+    spf_part = f"SPF {v.spf}" + (f" ({v.spf_domain})" if v.spf_domain and v.spf not in ("none",) else "")
+    if not v.dkim:
+        dkim_part = "no DKIM signature"
+    else:
+        dkim_part = ", ".join(f"DKIM {d['domain'] or '?'} {d['result']}" for d in v.dkim)
+    text = f"{spf_part}, {dkim_part}"
+    if v.from_domain and (v.spf == "pass" or any(d["result"] == "pass" for d in v.dkim)):
+        text += f", not aligned with From {v.from_domain}"
+    return text
+
+
+# -- IMAP: the trusted server's Authentication-Results ----------------------------------------
+
+
+def verify_authres(raw: bytes, trusted_authserv_id: str) -> Verdict:
+    """The verdict our receiving server wrote: the topmost `Authentication-Results` with its id."""
+    domain, why = from_domain(raw)
+    if not trusted_authserv_id.strip():
+        return Verdict(method="none", verified=False, from_domain=domain,
+                       reason="unknown: no trusted mail server is configured ([trust] authserv_id)")
+    wanted = trusted_authserv_id.strip().lower()
+    header = None
+    try:
+        values = _headers(raw).get_all("Authentication-Results") or []
+    except Exception:
+        values = []
+    for value in values:
+        try:
+            parsed = authres.AuthenticationResultsHeader.parse_value(" ".join(str(value).split()))
+        except Exception:  # authres.core.SyntaxError and friends: not a header we can believe
+            continue
+        if str(parsed.authserv_id).lower() == wanted:
+            header = parsed
+            break
+    verdict = Verdict(method="imap", verified=False, reason="", from_domain=domain, authserv_id=wanted)
+    if header is None:
+        verdict.reason = f"unknown: no Authentication-Results from {wanted}"
+        return verdict
+    dmarc_result = None
+    for r in header.results:
+        props = {f"{p.type}.{p.name}".lower(): str(p.value) for p in r.properties}
+        method, result = str(r.method).lower(), str(r.result).lower()
+        if method == "spf" and verdict.spf == "none":
+            verdict.spf = result
+            verdict.spf_domain = domain_of(props.get("smtp.mailfrom")) or props.get("smtp.mailfrom") or \
+                props.get("smtp.helo")
+        elif method == "dkim":
+            verdict.dkim.append({"domain": (props.get("header.d") or domain_of(props.get("header.i")) or "").lower(),
+                                 "result": result})
+        elif method == "dmarc" and dmarc_result is None:
+            dmarc_result = result
+            verdict.dmarc_policy = props.get("policy.published-domain-policy")
+    if domain is None:
+        verdict.reason = f"{why}; {_describe(verdict)}"
+        return verdict
+    if dmarc_result is not None:
+        verdict.dmarc = dmarc_result
+        verdict.verified = dmarc_result == "pass"
+        if verdict.verified:
+            good = [d["domain"] for d in verdict.dkim if d["result"] == "pass" and aligned(d["domain"], domain)]
+            verdict.aligned = "dkim" if good else "spf"
+            verdict.reason = (f"DKIM {good[0]} aligned with From {domain}" if good else
+                              f"DMARC pass for From {domain}") + f" (reported by {wanted})"
+        else:
+            verdict.reason = f"DMARC {dmarc_result} for From {domain} (reported by {wanted}); {_describe(verdict)}"
+        return verdict
+    good = [d["domain"] for d in verdict.dkim if d["result"] == "pass" and aligned(d["domain"], domain)]
+    if good:
+        verdict.aligned, verdict.reason = "dkim", f"DKIM {good[0]} aligned with From {domain} (reported by {wanted})"
+    elif verdict.spf == "pass" and aligned(verdict.spf_domain, domain):
+        verdict.aligned = "spf"
+        verdict.reason = f"SPF pass for {verdict.spf_domain} aligned with From {domain} (reported by {wanted})"
+    verdict.verified = verdict.aligned is not None
+    verdict.dmarc = "pass" if verdict.verified else "fail"
+    if not verdict.verified:
+        verdict.reason = f"{_describe(verdict)} (reported by {wanted})"
+    return verdict
+
+
+# -- the verdict of a submission and its problems --------------------------------------------
+
+
+def verdict_for(channel: str, raw: bytes, session: SmtpSession | None, settings: TrustSettings,
+                resolver: dns.resolver.Resolver | None = None) -> Verdict:
+    """The verdict of one stored submission: never raises (a failure is an unverified sender)."""
+    if channel == "fax":
+        return Verdict(method="fax", verified=False,
+                       reason="a fax carries no sender authentication; replies go to the sending fax number, "
+                              "an email address written in the fax is not verified")
+    try:
+        if channel == "imap":
+            return verify_authres(raw, settings.authserv_id)
+        if channel in ("smtp", "lmtp"):
+            if session is None or not session.client_ip:
+                # Mail stored from elsewhere (or before sessions were recorded): our server's
+                # Authentication-Results are the only evidence.
+                return verify_authres(raw, settings.authserv_id)
+            return verify_smtp(raw, session, resolver or resolver_from(settings))
+    except Exception as exc:  # the verdict must never lose a message
+        log.warning("sender check failed: %s", exc.__class__.__name__)
+        return Verdict(method=channel, verified=False, dmarc="temperror",
+                       reason=f"the sender check failed ({exc.__class__.__name__}); try again later")
+    return Verdict(method="none", verified=False, reason=f"unknown channel {channel}")
+
+
+def trust_problems(verdict: Verdict, request: CertificateRequest, channel: str,
+                   help_for_code: Any = None) -> list[Problem]:
+    """`sender_not_verified` and `confirmation_elsewhere` for one request, with their help text."""
+    def help_(code: str) -> str:
+        return str(help_for_code(code)) if help_for_code else ""
+
+    out: list[Problem] = []
+    if channel in MAIL_CHANNELS and not verdict.verified:
+        out.append(Problem(field=None, code=SENDER_NOT_VERIFIED,
+                           message=f"The sender could not be verified: {verdict.reason}. No reply with "
+                                   f"request details goes out until a person accepts the request.",
+                           help=help_(SENDER_NOT_VERIFIED)))
+    confirmation = request.confirmation_email
+    target = domain_of(confirmation)
+    if target:
+        if channel == "fax":
+            out.append(Problem(field="confirmation_email", code=CONFIRMATION_ELSEWHERE,
+                               message=f"The confirmation address {confirmation} was written in a fax; nobody "
+                                       f"has verified it belongs to the requester.",
+                               help=help_(CONFIRMATION_ELSEWHERE)))
+        elif verdict.from_domain and org_domain(target) != org_domain(verdict.from_domain):
+            out.append(Problem(field="confirmation_email", code=CONFIRMATION_ELSEWHERE,
+                               message=f"The approval confirmation would go to {target}, another domain than "
+                                       f"the sender's ({verdict.from_domain}).",
+                               help=help_(CONFIRMATION_ELSEWHERE)))
+    return out
+
+
+def flagged(problems: list[Any]) -> bool:
+    """True when a request carries one of the sender-trust problems."""
+    return any(isinstance(p, dict) and p.get("code") in TRUST_CODES for p in problems)

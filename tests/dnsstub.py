@@ -1,0 +1,107 @@
+"""A real DNS server on 127.0.0.1 for the sender-trust tests: UDP and TCP on one free port (dnslib).
+
+It answers TXT records (DKIM keys, SPF, DMARC) and A records from a dict the test fills, so DKIM,
+SPF and DMARC are checked by the real libraries over a real socket, with no network. `SilentDns`
+is a UDP port that never answers: the resolver's timeout, as when a sender's DNS is down.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from dnslib import QTYPE, RCODE, RR, TXT, A, DNSRecord
+from dnslib.server import BaseResolver, DNSLogger, DNSServer
+
+
+class _ZoneResolver(BaseResolver):
+    """Answers from `records`: name (no trailing dot, lower case) -> list of (type, value)."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, list[tuple[str, str]]] = {}
+        self.queries: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+
+    def resolve(self, request: DNSRecord, handler: Any) -> DNSRecord:
+        reply = request.reply()
+        name = str(request.q.qname).rstrip(".").lower()
+        qtype = QTYPE[request.q.qtype]
+        with self.lock:
+            self.queries.append((name, qtype))
+            found = list(self.records.get(name, []))
+        if not found:
+            reply.header.rcode = RCODE.NXDOMAIN
+            return reply
+        for rtype, value in found:
+            if rtype != qtype:
+                continue
+            if rtype == "TXT":
+                # Long values (a DKIM key) go as several character-strings of at most 255 bytes.
+                chunks = [value[i : i + 255] for i in range(0, len(value), 255)] or [""]
+                reply.add_answer(RR(request.q.qname, QTYPE.TXT, rdata=TXT(chunks), ttl=60))
+            elif rtype == "A":
+                reply.add_answer(RR(request.q.qname, QTYPE.A, rdata=A(value), ttl=60))
+        return reply
+
+
+class DnsStub:
+    """`add_txt` / `add_a` fill the zone; `host` and `port` are what the resolver is pointed at."""
+
+    host = "127.0.0.1"
+
+    def __init__(self) -> None:
+        self.resolver = _ZoneResolver()
+        quiet = DNSLogger(log="-request,-reply,-truncated,-error,-recv,-send,-data", prefix=False)
+        for _ in range(20):
+            udp = DNSServer(self.resolver, address=self.host, port=0, logger=quiet)
+            port = int(udp.server.server_address[1])
+            try:
+                tcp = DNSServer(self.resolver, address=self.host, port=port, tcp=True, logger=quiet)
+            except OSError:
+                udp.server.server_close()
+                continue
+            self.port, self._servers = port, (udp, tcp)
+            break
+        else:  # pragma: no cover (20 collisions in a row)
+            raise RuntimeError("no free port for the DNS stub")
+
+    def add_txt(self, name: str, value: str) -> None:
+        with self.resolver.lock:
+            self.resolver.records.setdefault(name.rstrip(".").lower(), []).append(("TXT", value))
+
+    def add_a(self, name: str, address: str) -> None:
+        with self.resolver.lock:
+            self.resolver.records.setdefault(name.rstrip(".").lower(), []).append(("A", address))
+
+    def start(self) -> None:
+        for server in self._servers:
+            server.start_thread()
+
+    def stop(self) -> None:
+        for server in self._servers:
+            server.stop()
+            server.server.server_close()
+
+
+@contextmanager
+def dns_stub() -> Iterator[DnsStub]:
+    stub = DnsStub()
+    stub.start()
+    try:
+        yield stub
+    finally:
+        stub.stop()
+
+
+@contextmanager
+def silent_dns() -> Iterator[int]:
+    """A bound UDP port that never answers (and no TCP listener): every query times out."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    try:
+        yield int(sock.getsockname()[1])
+    finally:
+        sock.close()
