@@ -150,7 +150,11 @@ def test_every_channel_end_to_end(gateway: GatewayProcess, dovecot: DovecotServe
     assert sum(counts["submissions"].values()) == 9
     assert sum(counts["requests"].values()) == 3 + 1 + 1 + 1 + 1 + 1 + 1  # csv rows + one per request document
     assert imap_count(dovecot, "Processed") == 7 and imap_count(dovecot, "INBOX") == 0
-    assert list(gateway.settings.fax_done.glob("*.tif"))
+    # The stored fax is removed from the fax folders ([fax] done_files = "remove": it holds the full
+    # SSN in clear); its submission keeps the bytes, encrypted.
+    assert not list(gateway.settings.fax_inbox.glob("*.tif")) and not list(gateway.settings.fax_done.glob("*.tif"))
+    assert any(store.get_submission(i).channel == "fax" and store.get_submission(i).raw.startswith((b"II*", b"MM\x00*"))
+               for i in store.submission_ids())
 
     # A second delivery of a message already processed makes nothing new.
     before = len(smtp_sink.received())

@@ -4,8 +4,9 @@ Fax servers either write under a temporary name and rename into place, or write 
 handled by ignoring temporary names and waiting until size and mtime have not changed for
 ``stable_seconds``. The sender's fax number comes from the file name (a configurable regex with a
 ``sender`` group) or from a sidecar file (``<fax>.txt`` with ``sender=...`` lines, or ``<fax>.json``).
-A file is moved to the done folder only after its submission is committed; a file whose content
-was already stored (same hash) is moved without a second submission. Other file types go to the
+A file is moved to the done folder (or removed, `[fax] done_files = "remove"`, the default: it holds
+the full SSN in clear, the store holds it encrypted) only after its submission is committed; a file
+whose content was already stored (same hash) is moved without a second submission. Other file types go to the
 ``rejected`` folder with a log line, so nothing is lost and nothing is retried forever.
 """
 
@@ -110,7 +111,13 @@ class FaxDirSource:
         poll_seconds: float = 2.0,
         on_new: OnNew | None = None,
         clock: Callable[[], float] = time.monotonic,
+        done_files: str = "keep",
     ) -> None:
+        """`done_files`: "keep" moves a stored fax to `done`; "remove" deletes it once its submission
+        is committed (the store holds it, encrypted; the file holds the full SSN in clear)."""
+        if done_files not in ("keep", "remove"):
+            raise ValueError(f"done_files must be 'keep' or 'remove', not {done_files!r}")
+        self.done_files = done_files
         self.store = store
         self.inbox = Path(inbox)
         self.done = Path(done)
@@ -132,7 +139,8 @@ class FaxDirSource:
     def from_settings(cls, fax: Any, paths: Any, store: StoreLike, on_new: OnNew | None = None) -> FaxDirSource:
         """Build from the ``[fax]`` and ``[paths]`` settings sections (attribute access)."""
         kwargs: dict[str, Any] = {}
-        for name in ("sender_pattern", "stable_seconds", "poll_seconds", "extensions", "ignore_suffixes"):
+        for name in ("sender_pattern", "stable_seconds", "poll_seconds", "extensions", "ignore_suffixes",
+                     "done_files"):
             if getattr(fax, name, None) is not None:
                 kwargs[name] = getattr(fax, name)
         ext = getattr(fax, "sidecar_extension", None)
@@ -277,7 +285,12 @@ class FaxDirSource:
             "" if new else " (same file already stored)",
             sender or "unknown",
         )
-        target = self._move(path, self.done)
+        if self.done_files == "remove":
+            # Only after the commit above: the submission holds the bytes from here on.
+            path.unlink(missing_ok=True)
+            target = self.done / path.name
+        else:
+            target = self._move(path, self.done)
         if sidecar is not None and sidecar.exists():
             # Keep the pair recognisable in done even when the fax file got a suffix there.
             if sidecar.name.startswith(path.name):

@@ -1,13 +1,18 @@
 """The source of a request as staff see it: page images of PDFs and faxes, text of mail bodies.
 
-Page images are rendered on request and cached under the var directory, named by a hash of the
-submission's bytes and the page (never by anything read from the page, so no SSN in a file name).
+Page images are rendered on request and cached in memory only, keyed by a hash of the submission's
+bytes and the page. Not on disk: a rendered page shows the full SSN, the submission itself is
+encrypted at rest, and a cache file would be a clear copy outside the keyring (and outside key
+rotation); a page renders again in a fraction of a second after a restart.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import shutil
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +23,7 @@ from parsers.types import Limits, Part
 IMAGE_TYPES = ("application/pdf", "image/tiff", "image/png", "image/jpeg")
 MAIL_CHANNELS = ("imap", "smtp", "lmtp")
 RENDER_WIDTH = 1275  # pixels: a letter page at 150 dpi, sharp enough to read a fax
+CACHE_BYTES = 64 * 1024 * 1024  # rendered pages kept in memory (a page is 50-300 kB)
 
 
 @dataclass(frozen=True)
@@ -155,23 +161,63 @@ def redact(png: bytes, boxes: list[dict[str, float]], margin: float = 0.01) -> b
     return buf.getvalue()
 
 
+class PageCache:
+    """Rendered pages in memory, least recently used dropped first once over `max_bytes`."""
+
+    def __init__(self, max_bytes: int = CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            png = self._items.get(key)
+            if png is not None:
+                self._items.move_to_end(key)
+            return png
+
+    def put(self, key: str, png: bytes) -> None:
+        with self._lock:
+            old = self._items.pop(key, None)
+            self._size -= len(old) if old is not None else 0
+            self._items[key] = png
+            self._size += len(png)
+            while self._size > self.max_bytes and len(self._items) > 1:
+                _, dropped = self._items.popitem(last=False)
+                self._size -= len(dropped)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+PAGES = PageCache()
+_purged: set[Path] = set()
+
+
+def purge_disk_cache(cache_dir: Path) -> None:
+    """Remove page images an earlier version cached on disk in clear (once per directory)."""
+    if cache_dir in _purged:
+        return
+    _purged.add(cache_dir)
+    if cache_dir.is_dir():
+        shutil.rmtree(cache_dir, ignore_errors=True)
+
+
 def cached_png(
     cache_dir: Path, sub: SubmissionRecord, part: SourcePart, page: int, *, hide: list[dict[str, float]] | None = None
 ) -> bytes:
-    """`render_png` through a file cache keyed by the submission's hash, part, page and what is hidden.
-
-    The file name is a hash: nothing read from the page (no SSN) ever appears in it.
+    """`render_png` through the in-memory cache, keyed by the submission's hash, part, page and what is
+    hidden. `cache_dir` is where earlier versions kept pages on disk: whatever is left there is removed.
     """
+    purge_disk_cache(cache_dir)
     hidden = ";".join(f"{b['x0']:.4f},{b['y0']:.4f},{b['x1']:.4f},{b['y1']:.4f}" for b in hide or [])
     key = hashlib.sha256(f"{sub.sha256}:{part.index}:{page}:{RENDER_WIDTH}:{hidden}".encode()).hexdigest()
-    path = cache_dir / key[:2] / f"{key}.png"
-    if path.exists():
-        return path.read_bytes()
+    png = PAGES.get(key)
+    if png is not None:
+        return png
     png = render_png(part.data, part.media_type, page)
     if hide:
         png = redact(png, hide)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(png)
-    tmp.replace(path)
+    PAGES.put(key, png)
     return png
