@@ -73,9 +73,11 @@ class Jobs:
                                           max_size=max(2, pool_size))
         self.app = App(connector=self.connector)
         retry = RetryStrategy(max_attempts=w.retry_attempts, exponential_wait=w.retry_wait_seconds)
+        # Priorities: the sweep (it frees the jobs of dead workers) goes before a backlog of
+        # extractions, and a reply ready to go before the next extraction.
         self.extract_task = self.app.task(name=EXTRACT, queue=w.extract_queue, retry=retry)(self._extract)
-        self.send_task = self.app.task(name=SEND, queue=w.send_queue, retry=retry)(self._send)
-        sweep = self.app.task(name=SWEEP, queue=MAINTENANCE_QUEUE, queueing_lock="sweep")(self._sweep)
+        self.send_task = self.app.task(name=SEND, queue=w.send_queue, retry=retry, priority=5)(self._send)
+        sweep = self.app.task(name=SWEEP, queue=MAINTENANCE_QUEUE, queueing_lock="sweep", priority=10)(self._sweep)
         self.app.periodic(cron=cron_every(w.sweep_seconds), periodic_id="sweep")(sweep)
         self._executor: ThreadPoolExecutor | None = None
 
