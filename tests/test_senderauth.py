@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import random
+import re
 import smtplib
 import time
 from collections.abc import Iterator
@@ -40,7 +41,8 @@ from intake.web import review
 from intake.web.users import Account
 from tests import mailgen
 from tests.dnsstub import DnsStub, dns_stub, silent_dns
-from tests.servers import free_port
+from tests.gateway import GatewayProcess, wait_for, write_config
+from tests.servers import DovecotServer, SmtpSink, dovecot, free_port, imap_append, smtp_sink  # noqa: F401
 from tests.synth import labelled_lines, make_request
 
 TO = "certificate@localhost"
@@ -285,6 +287,26 @@ def _through_listener(ctx: Context, raw: bytes, mail_from: str, helo: str) -> in
     return ids[-1]
 
 
+def _staff_page(ctx: Context, url: str) -> str:
+    """`url` of the review page as a logged-in reviewer sees it (the real app, in process)."""
+    from fastapi.testclient import TestClient
+
+    from intake.web.app import create_app
+    from intake.web.users import Users
+
+    if not any(u.name == "rita" for u in Users(ctx.store).list()):
+        Users(ctx.store).add("rita", "reviewer", "reviewer-pass-1")
+    client = TestClient(create_app(ctx.settings, ctx.store), follow_redirects=False)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+    assert token
+    r = client.post("/login", data={"username": "rita", "password": "reviewer-pass-1",
+                                    "csrf_token": token.group(1), "next": "/"})
+    assert r.status_code == 303, r.text
+    page = client.get(url)
+    assert page.status_code == 200, page.text
+    return page.text
+
+
 def _staff(role: str) -> Account:
     return Account(id=1, name=f"pat-{role}", role=role, disabled=False)
 
@@ -322,6 +344,12 @@ def test_unverified_sender_gets_no_details_until_accepted(ctx: Context, keys: di
     codes = {p["code"]: p for p in rec.problems}
     assert "forger.example" in codes["sender_not_verified"]["message"]
     assert codes["sender_not_verified"]["help"].startswith("We could not confirm")
+    # Staff see the verdict on the request page and the submission page.
+    for url in (f"/requests/{rec.id}", f"/submissions/{sid}"):
+        html = _staff_page(ctx, url)
+        assert 'id="sender-trust"' in html and "trust-no" in html, url
+        assert "Sender NOT verified: SPF fail (forger.example), DKIM forger.example pass, not aligned with From " \
+               "victim.example" in html
     # A supervisor cannot approve before a person accepted it.
     with pytest.raises(review.ActionError):
         review.approve(ctx.store, ctx.settings, rec, _staff("supervisor"))
@@ -384,3 +412,52 @@ def test_fax_replies_go_to_the_fax_number_not_an_address_in_it(ctx: Context) -> 
     sub = ctx.store.get_submission(sid)
     assert sub.sender_auth and sub.sender_auth["method"] == "fax"
     assert [(r.channel, r.recipient) for r in ctx.store.replies_of(sid)] == [("fax", "+12085550142")]
+
+
+# -- the real daemon: SMTP listener and IMAP (Dovecot) in, aiosmtpd sink out -----------------
+
+
+def test_daemon_holds_unverified_senders_until_accepted(tmp_path: Path, dns: DnsStub, keys: dict[str, Any],
+                                                        dovecot: DovecotServer,  # noqa: F811
+                                                        smtp_sink: SmtpSink) -> None:  # noqa: F811
+    extra = (f'[trust]\nauthserv_id = "mx.ours.example"\ndns_servers = ["{dns.host}"]\n'
+             f"dns_port = {dns.port}\ndns_timeout_seconds = 2\n")
+    gw = GatewayProcess(tmp_path, write_config(tmp_path, dovecot=dovecot, sink=smtp_sink, extra=extra))
+    gw.start()
+    try:
+        rng = random.Random(21)
+        signed = _sign(_mail("hr@acme.example", text=_request_text(rng)), "acme.example", keys)
+        forged = _sign(_mail("ceo@victim.example", text=_request_text(rng)), "forger.example", keys)
+        with smtplib.SMTP("127.0.0.1", gw.smtp_port, local_hostname="mail.acme.example") as s:
+            s.sendmail("hr@acme.example", [TO], signed)
+            s.sendmail("x@forger.example", [TO], forged)
+        # Over IMAP: our server's verdict is believed, the attacker's own header is not.
+        imap_append(dovecot, "INBOX", _with_ar(_mail("pay@trusted.example", text=_request_text(rng)),
+                                               "mx.ours.example; dkim=pass header.d=trusted.example; dmarc=pass"))
+        imap_append(dovecot, "INBOX", _with_ar(_mail("boss@spoofed.example", text=_request_text(rng)),
+                                               "mx.evil.example; dkim=pass header.d=spoofed.example; dmarc=pass"))
+
+        def replied(address: str) -> list[Any]:
+            return [m for m in smtp_sink.received() if address in m.rcpt_tos]
+
+        assert wait_for(lambda: replied("hr@acme.example") and replied("pay@trusted.example"), timeout=180), gw.tail()
+        store = gw.store()
+
+        def decided() -> list[Any]:
+            rows = store.queue(states=["needs_review"])
+            done = [r for r in rows if any(e.kind == "no_reply" for e in store.events_of(
+                submission_id=r.request.submission_id))]
+            return rows if len(rows) == 2 and len(done) == 2 else []
+
+        held = wait_for(decided, timeout=60)
+        assert held and {r.channel for r in held} == {"smtp", "imap"}, gw.tail()
+        # The reply stage has decided on both (the no_reply events): nothing went to either sender.
+        assert not replied("ceo@victim.example") and not replied("boss@spoofed.example")
+        for row in held:
+            assert any(p["code"] == "sender_not_verified" for p in row.request.problems)
+            review.accept(store, gw.settings, row.request, _staff("reviewer"))
+        assert wait_for(lambda: replied("ceo@victim.example") and replied("boss@spoofed.example"), timeout=60)
+        assert len(replied("hr@acme.example")) == 1 and len(replied("ceo@victim.example")) == 1
+        store.dispose()
+    finally:
+        gw.stop()

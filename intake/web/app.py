@@ -103,6 +103,7 @@ def _templates() -> Environment:
     env.filters["mask_any"] = lambda s: _SSN_ANYWHERE.sub(lambda m: f"***-**-{m.group(3)}", str(s or ""))
     env.filters["when"] = lambda d: d.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if d else ""
     env.filters["label"] = review.label_of
+    env.filters["sender_verdict"] = review.sender_verdict
     return env
 
 

@@ -15,7 +15,7 @@ from intake.merge import LOW_CONFIDENCE
 from intake.model import FIELD_PATHS, CertificateRequest, Dependent, Problem, build_request
 from intake.reference import help_for
 from intake.replies import RequestView, render_fax_pdf, render_mail, should_reply
-from intake.senderauth import TRUST_CODES
+from intake.senderauth import TRUST_CODES, Verdict
 from intake.settings import Settings
 from intake.store import Store
 from intake.store.store import RequestRecord, StateConflict, SubmissionRecord
@@ -181,6 +181,11 @@ def request_problems(rec: RequestRecord) -> list[dict[str, Any]]:
 
 def blocking(problems: list[Any]) -> list[dict[str, Any]]:
     return [p for p in problems if isinstance(p, dict) and p.get("code") not in ADVISORY_CODES]
+
+
+def sender_verdict(sub: SubmissionRecord) -> Verdict | None:
+    """The sender-trust verdict the pipeline recorded (None before the submission was extracted)."""
+    return Verdict.from_json(sub.sender_auth)
 
 
 # -- corrections ---------------------------------------------------------------------------------
