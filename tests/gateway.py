@@ -50,6 +50,9 @@ security = "none"
 first_retry_seconds = 1
 max_retry_seconds = 2
 """
+    # Sender trust is not the point of most daemon tests: the verdict is still recorded, but nothing
+    # is held for staff (tests/test_senderauth.py runs the daemon with it on). A caller's [trust] wins.
+    trust = "" if "[trust]" in extra else "\n[trust]\nflag_unverified = false\n"
     config.write_text(f"""
 [store]
 url = "{store_url or f'sqlite:///{folder}/var/coc-intake.db'}"
@@ -70,7 +73,7 @@ workers = {workers}
 
 [web]
 port = {free_port()}
-{extra}
+{trust}{extra}
 """, encoding="utf-8")
     return config
 
