@@ -124,7 +124,7 @@ def _cmd_keys(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     logs.setup(settings.logging.level, settings.logging.file, settings.logging.format)
     return keys.main(settings, args.action, kid=args.key, file=args.file, print_only=args.print,
-                     batch=args.batch)
+                     batch=args.batch, standby=args.standby)
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
@@ -269,10 +269,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("keys", help="encryption keys: new, list, rotate (re-encrypts, gateway running), "
                                     "reencrypt, retire")
-    p.add_argument("action", choices=["new", "list", "rotate", "reencrypt", "retire"],
-                   help="new: add a current key; rotate: new + reencrypt; reencrypt: seal every stored value "
-                        "under the current key (also rows from before encryption); retire KEY: drop an unused key")
-    p.add_argument("key", nargs="?", help="the key id to retire")
+    p.add_argument("action", choices=["new", "use", "list", "rotate", "reencrypt", "retire"],
+                   help="new: add a current key; use KEY: make a standby key current; rotate: new + reencrypt; "
+                        "reencrypt: seal every stored value under the current key (also rows from before "
+                        "encryption); retire KEY: drop a key no stored value uses")
+    p.add_argument("key", nargs="?", help="the key id to use or retire")
+    p.add_argument("--standby", action="store_true",
+                   help="new: add the key without making it current (copy the file everywhere, then `keys use`)")
     p.add_argument("--file", help="the key file (default: [encryption] key_file, COC_INTAKE_KEY_FILE, var/keys.json)")
     p.add_argument("--print", action="store_true", help="new: print ID:BASE64 for COC_INTAKE_KEYS, change no file")
     p.add_argument("--batch", type=int, default=50, help="rows per transaction when re-encrypting (default 50)")

@@ -367,6 +367,14 @@ def add_key(path: Path, *, make_current: bool = True) -> str:
     return kid
 
 
+def use_key(path: Path, kid: str) -> None:
+    """Make a key already in the file the current one (it was added with `keys new --standby`)."""
+    state = read_key_file(path)
+    if kid not in state.keys:
+        raise KeyringError(f"key {kid!r} is not in {path}")
+    write_key_file(path, state.keys, kid, state.created)
+
+
 def remove_key(path: Path, kid: str) -> None:
     """Drop a key from the file; never the current one (the caller checked no row uses it)."""
     state = read_key_file(path)

@@ -23,6 +23,7 @@ from intake.crypto import (
     new_key,
     new_key_id,
     remove_key,
+    use_key,
 )
 from intake.settings import Settings
 from intake.store import Store
@@ -42,16 +43,31 @@ def _env_keyring(keyring: Keyring, what: str) -> None:
         raise KeyringError(f"the keys come from {ENV_KEYS}, which this command cannot change: {what}")
 
 
-def cmd_new(settings: Settings, *, file: str | None, print_only: bool, out: TextIO) -> int:
-    """Add a key and make it current (no re-encryption: `rotate` does both), or print one for the env."""
+def cmd_new(settings: Settings, *, file: str | None, print_only: bool, out: TextIO, standby: bool = False) -> int:
+    """Add a key and make it current (no re-encryption: `rotate` does both), or print one for the env.
+
+    `standby`: add it without making it current, so that copies of the file can reach every machine
+    before any of them seals with it (then `keys use ID`)."""
     if print_only:
         import base64
 
         print(f"{new_key_id()}:{base64.urlsafe_b64encode(new_key()).decode()}", file=out)
         return 0
     path = _file_or_fail(settings, file)
-    kid = add_key(path)
-    print(f"added key {kid} to {path}; it is now the current key", file=out)
+    kid = add_key(path, make_current=not standby)
+    if standby:
+        print(f"added key {kid} to {path} (standby: copy the file to every machine, then `keys use {kid}`)",
+              file=out)
+    else:
+        print(f"added key {kid} to {path}; it is now the current key", file=out)
+    return 0
+
+
+def cmd_use(settings: Settings, kid: str, *, file: str | None, out: TextIO) -> int:
+    path = _file_or_fail(settings, file)
+    use_key(path, kid)
+    print(f"key {kid} is now the current key in {path}; `keys reencrypt` seals the stored values with it",
+          file=out)
     return 0
 
 
@@ -135,17 +151,22 @@ def cmd_retire(settings: Settings, store: Store, kid: str, *, file: str | None, 
 
 
 def main(settings: Settings, action: str, *, kid: str | None = None, file: str | None = None,
-         print_only: bool = False, batch: int = 50, out: TextIO | None = None) -> int:
+         print_only: bool = False, batch: int = 50, out: TextIO | None = None, standby: bool = False) -> int:
     """The `keys` sub-command; exit code 0 when done, 1 when something is left to do, 2 on an error."""
     stream = out if out is not None else sys.stdout
     try:
         if action == "new":
-            return cmd_new(settings, file=file, print_only=print_only, out=stream)
-        store = Store.from_settings(settings)
+            return cmd_new(settings, file=file, print_only=print_only, out=stream, standby=standby)
+        if action == "use":
+            if not kid:
+                raise KeyringError("keys use needs the key id (see `coc-intake keys list`)")
+            return cmd_use(settings, kid, file=file, out=stream)
         if file:  # a key file named on the command line wins over the settings for this run
             path = Path(file).expanduser().absolute()
             store = Store(settings.store.url, reference_prefix=settings.replies.reference_prefix,
                           keyring=Keyring.from_file(path, check_seconds=settings.encryption.reload_seconds))
+        else:
+            store = Store.from_settings(settings)
         try:
             if action == "list":
                 return cmd_list(store, out=stream)

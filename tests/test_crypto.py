@@ -426,6 +426,13 @@ def test_a_key_added_but_not_yet_applied_is_not_retired(tmp_path: Path) -> None:
     refused = _keys(config, "retire", old)
     assert refused.returncode == 1 and "still seals 1 stored value(s)" in refused.stdout
     assert old in read_key_file(tmp_path / "keys.json").keys
+    # Several machines with copies of the file: a standby key first, made current later.
+    standby = _keys(config, "new", "--standby")
+    kid = re.search(r"added key (\S+)", standby.stdout)
+    assert standby.returncode == 0 and kid and read_key_file(tmp_path / "keys.json").current != kid.group(1)
+    assert _keys(config, "use", kid.group(1)).returncode == 0
+    assert read_key_file(tmp_path / "keys.json").current == kid.group(1)
+    assert _keys(config, "use", "k-nonesuch").returncode == 2
     store.dispose()
 
 
