@@ -105,6 +105,15 @@ def flag_sender_trust(requests: list[Any], verdict: senderauth.Verdict, channel:
             item.status = "needs_review"
 
 
+def reflag_sender_trust(ctx: Context, sub: SubmissionRecord, requests: list[Any]) -> None:
+    """A new extraction of a stored submission (reprocess) keeps the sender-trust flags of the
+    recorded verdict. Submissions from before verdicts were kept (none recorded) are left as they
+    were: they were answered then, and flagging them now would only move them back to staff."""
+    verdict = senderauth.Verdict.from_json(sub.sender_auth)
+    if ctx.settings.trust.flag_unverified and verdict is not None:
+        flag_sender_trust(requests, verdict, sub.channel)
+
+
 # -- reply -----------------------------------------------------------------------------------
 
 # Request states in which nobody has decided yet: a sender-trust flag there holds detailed replies.

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from intake.isolation import ExtractionPool
-from intake.pipeline import MAIL_CHANNELS, Context, queue_acknowledgement
+from intake.pipeline import MAIL_CHANNELS, Context, queue_acknowledgement, reflag_sender_trust
 from intake.settings import Settings
 from intake.store import Store
 from intake.store.store import Reprocessed, dig
@@ -113,6 +113,7 @@ def reprocess_one(ctx: Context, submission_id: int, *, send_replies: bool = Fals
         store.add_event(submission_id=submission_id, actor=ACTOR, kind="reprocess_failed", new=reason)
         return Outcome(submission_id, error=reason)
     new = result.result
+    reflag_sender_trust(ctx, sub, new.requests)  # a new reading must not drop a sender-trust flag
     changes = store.replace_extraction(submission_id, new, new.requests, summarize=summarize, actor=ACTOR)
     outcome = Outcome(submission_id, changes=changes)
     if send_replies:

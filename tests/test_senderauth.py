@@ -350,6 +350,14 @@ def test_unverified_sender_gets_no_details_until_accepted(ctx: Context, keys: di
         assert 'id="sender-trust"' in html and "trust-no" in html, url
         assert "Sender NOT verified: SPF fail (forger.example), DKIM forger.example pass, not aligned with From " \
                "victim.example" in html
+    # Reading it again (an operator's reprocess) keeps the flag and still sends nothing.
+    from intake.reprocess import reprocess_one
+
+    outcome = reprocess_one(ctx, sid, send_replies=True)
+    assert outcome.error is None and not outcome.skipped and outcome.changes is not None
+    [rec] = ctx.store.requests_of(sid)
+    assert rec.state == "needs_review" and any(p["code"] == "sender_not_verified" for p in rec.problems)
+    assert ctx.store.replies_of(sid) == []
     # A supervisor cannot approve before a person accepted it.
     with pytest.raises(review.ActionError):
         review.approve(ctx.store, ctx.settings, rec, _staff("supervisor"))
@@ -373,6 +381,12 @@ def test_confirmation_elsewhere_needs_acceptance_before_approval_mail(ctx: Conte
     assert not any(p["code"] == "sender_not_verified" for p in rec.problems)
     with pytest.raises(review.ActionError):  # only an accepted request can be approved
         review.approve(ctx.store, ctx.settings, rec, _staff("supervisor"))
+    # Accepted by the gateway rather than a person (as after an operator's state change): still no.
+    ctx.store.set_request_state(rec.id, "accepted", actor="pipeline")
+    with pytest.raises(review.ActionError, match="a person must accept"):
+        review.approve(ctx.store, ctx.settings, ctx.store.get_request(rec.id), _staff("supervisor"))
+    ctx.store.set_request_state(rec.id, "needs_review", actor="pipeline")
+    rec = ctx.store.get_request(rec.id)
     rec = review.accept(ctx.store, ctx.settings, rec, _staff("reviewer"))
     with pytest.raises(review.ActionError):  # and only by a supervisor
         review.approve(ctx.store, ctx.settings, rec, _staff("reviewer"))

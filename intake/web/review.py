@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from intake import senderauth
 from intake.merge import LOW_CONFIDENCE
 from intake.model import FIELD_PATHS, CertificateRequest, Dependent, Problem, build_request
 from intake.reference import help_for
@@ -18,7 +19,7 @@ from intake.replies import RequestView, render_fax_pdf, render_mail, should_repl
 from intake.senderauth import TRUST_CODES, Verdict
 from intake.settings import Settings
 from intake.store import Store
-from intake.store.store import RequestRecord, StateConflict, SubmissionRecord
+from intake.store.store import SYSTEM_ACTORS, RequestRecord, StateConflict, SubmissionRecord
 from intake.validate import mask_ssn, validate
 from intake.web.users import Account
 
@@ -316,12 +317,22 @@ def accept(store: Store, settings: Settings, rec: RequestRecord, account: Accoun
     return rec
 
 
+def accepted_by_person(store: Store, rec: RequestRecord) -> bool:
+    """True when a staff member (not the gateway) moved the request to `accepted`."""
+    return any(e.kind == "state" and e.new == "accepted" and e.actor not in SYSTEM_ACTORS
+               for e in store.events_of(request_id=rec.id))
+
+
 def approve(store: Store, settings: Settings, rec: RequestRecord, account: Account) -> RequestRecord:
     """Supervisor's approval; the *approved* mail goes to `confirmation_email` if one was asked for."""
     if not account.may_approve:
         raise ActionError("only a supervisor may approve a request", status=403)
     if rec.state != "accepted":
         raise ActionError("only an accepted request can be approved")
+    if senderauth.flagged(rec.problems) and not accepted_by_person(store, rec):
+        # The approval mail carries personal data to `confirmation_email`: a person must have looked.
+        raise ActionError("the sender or the confirmation address is not verified: a person must accept "
+                          "the request before it can be approved")
     try:
         store.set_request_state(rec.id, "approved", actor=account.name, expected=("accepted",))
     except StateConflict as exc:
