@@ -271,11 +271,37 @@ def check_web_port(settings: Settings) -> Check | None:
             )
 
 
+def check_job_queue(settings: Settings) -> Check | None:
+    """With procrastinate dispatch: its schema is in the database, and how many workers are alive."""
+    if settings.workers.dispatch != "procrastinate":
+        return None
+    from sqlalchemy import text
+
+    from intake.store.engine import make_engine
+    from intake.store.migrate import has_job_schema
+
+    engine = make_engine(settings.store.url)
+    try:
+        if not has_job_schema(engine):
+            return Check("job queue", False, "procrastinate's tables are missing: run `coc-intake db upgrade`")
+        with engine.connect() as conn:
+            alive = conn.execute(text(
+                "SELECT count(*) FROM procrastinate_workers WHERE last_heartbeat > now() - make_interval(secs => :s)"),
+                {"s": settings.workers.stalled_seconds}).scalar()
+    except Exception as exc:
+        return Check("job queue", False,
+                     f"cannot read procrastinate's tables ({type(exc).__name__}): check [store] url")
+    finally:
+        engine.dispose()
+    note = "" if alive else "; start `coc-intake worker` (nothing is extracted without one)"
+    return Check("job queue", True, f"procrastinate schema present, {alive} worker(s) alive{note}")
+
+
 def run_checks(settings: Settings) -> list[Check]:
     """Every check, in the order an operator would fix things."""
     checks: list[Check] = [check_tesseract(), check_database(settings)]
     checks.extend(check_folders(settings))
-    optional: list[Callable[[Settings], Check | None]] = [check_imap, check_relay, check_web_port]
+    optional: list[Callable[[Settings], Check | None]] = [check_job_queue, check_imap, check_relay, check_web_port]
     for check in optional:
         result = check(settings)
         if result is not None:

@@ -463,3 +463,22 @@ def test_three_workers_two_holders_500_messages_one_of_each_killed(
     survivors_log = "".join(w.log.read_text(errors="replace") for w in workers[1:])
     assert "of a dead worker" in survivors_log, survivors_log[-3000:]
     assert "Traceback" not in survivors_log, survivors_log[-3000:]
+
+
+def test_doctor_checks_the_job_queue(tmp_path: Path, pg_url: str) -> None:  # noqa: F811
+    from intake.doctor import check_job_queue
+
+    config = write_config(tmp_path / "d.toml", tmp_path / "shared", url=pg_url, role="worker", sink=None)
+    settings = load_settings(config)
+    missing = check_job_queue(settings)
+    assert missing is not None and not missing.ok and "db upgrade" in missing.detail
+    store = Store.from_settings(settings)
+    try:
+        store.upgrade()
+        ensure_job_schema(store.engine)
+    finally:
+        store.dispose()
+    present = check_job_queue(settings)
+    assert present is not None and present.ok and "0 worker(s) alive" in present.detail
+    inprocess = settings.model_copy(update={"workers": settings.workers.model_copy(update={"dispatch": "inprocess"})})
+    assert check_job_queue(inprocess) is None
