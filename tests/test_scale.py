@@ -23,6 +23,7 @@ from email.policy import default as default_policy
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from intake.crypto import add_key
 from intake.isolation import ExtractionPool
@@ -482,3 +483,21 @@ def test_doctor_checks_the_job_queue(tmp_path: Path, pg_url: str) -> None:  # no
     assert present is not None and present.ok and "0 worker(s) alive" in present.detail
     inprocess = settings.model_copy(update={"workers": settings.workers.model_copy(update={"dispatch": "inprocess"})})
     assert check_job_queue(inprocess) is None
+
+
+def test_procrastinate_with_sqlite_or_a_worker_without_it_is_a_clear_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pydantic import ValidationError
+
+    from intake.cli import main
+
+    sqlite = tmp_path / "sqlite.toml"
+    sqlite.write_text(f'[paths]\nvar = "{tmp_path}/var"\n[workers]\ndispatch = "procrastinate"\n', encoding="utf-8")
+    with pytest.raises(ValidationError, match=r"workers.dispatch = \"procrastinate\" needs a PostgreSQL store.url"):
+        load_settings(sqlite)
+    assert main(["--config", str(sqlite), "worker"]) == 2
+    assert "needs a PostgreSQL store.url" in capsys.readouterr().err
+    inprocess = tmp_path / "inprocess.toml"
+    inprocess.write_text(f'[paths]\nvar = "{tmp_path}/var"\n', encoding="utf-8")
+    assert main(["--config", str(inprocess), "worker"]) == 2
+    assert 'dispatch = "procrastinate"' in capsys.readouterr().err
