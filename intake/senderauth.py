@@ -436,9 +436,11 @@ def verdict_for(channel: str, raw: bytes, session: SmtpSession | None, settings:
             return verify_authres(raw, settings.authserv_id)
         if channel in ("smtp", "lmtp"):
             if session is None or not session.client_ip:
-                # Mail stored from elsewhere (or before sessions were recorded): our server's
-                # Authentication-Results are the only evidence.
-                return verify_authres(raw, settings.authserv_id)
+                # Stored before sessions were recorded. Its Authentication-Results are not believed:
+                # whoever talked to our listener could have written them.
+                domain, _ = from_domain(raw)
+                return Verdict(method="smtp", verified=False, from_domain=domain,
+                               reason="unknown: the SMTP session (client address) was not recorded")
             return verify_smtp(raw, session, resolver or resolver_from(settings))
     except Exception as exc:  # the verdict must never lose a message
         log.warning("sender check failed: %s", exc.__class__.__name__)

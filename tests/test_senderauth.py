@@ -233,6 +233,9 @@ def test_no_trusted_server_configured_is_unknown() -> None:
     v = verdict_for("imap", raw, None, TrustSettings())
     assert not v.verified and v.method == "none" and "no trusted mail server is configured" in v.reason
     assert verdict_for("imap", raw, None, TrustSettings(authserv_id="mx.ours.example")).verified
+    # On the SMTP listener nobody but the client wrote that header: it is never believed there.
+    v = verdict_for("smtp", raw, None, TrustSettings(authserv_id="mx.ours.example"))
+    assert not v.verified and "session" in v.reason
 
 
 # -- problems --------------------------------------------------------------------------------
