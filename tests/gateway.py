@@ -6,22 +6,30 @@ exactly as an operator's machine could die.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import random
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from intake.settings import load_settings
 from intake.store import Store
-from tests.servers import DovecotServer, SmtpSink, free_port, wait_for_port
+from tests.servers import DovecotServer, SinkMessage, SmtpSink, free_port, wait_for_port
 
 
 def write_config(folder: Path, *, dovecot: DovecotServer | None, sink: SmtpSink | None,
-                 store_url: str | None = None, workers: int = 2, extra: str = "") -> Path:
+                 store_url: str | None = None, workers: int = 2, extra: str = "",
+                 imap_port: int | None = None) -> Path:
+    """A config for the daemon under test; ``imap_port`` points IMAP elsewhere (a cutting proxy)."""
     smtp_port = free_port()
     config = folder / "coc-intake.toml"
     imap = ""
@@ -30,7 +38,7 @@ def write_config(folder: Path, *, dovecot: DovecotServer | None, sink: SmtpSink 
 [imap]
 enabled = true
 host = "{dovecot.host}"
-port = {dovecot.port}
+port = {imap_port or dovecot.port}
 security = "none"
 username = "{dovecot.user}"
 password = "{dovecot.password}"
@@ -119,6 +127,33 @@ class GatewayProcess:
     def store(self) -> Store:
         return Store.from_settings(self.settings)
 
+    def pids(self) -> list[int]:
+        """The daemon and every process in its group (extraction workers, Tesseract)."""
+        if self.proc is None:
+            return []
+        pgid = self.proc.pid
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid:  # field 5 of stat: the process group
+                found.append(int(entry))
+        return found
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the daemon and its workers, summed (from /proc/PID/statm)."""
+        page = os.sysconf("SC_PAGE_SIZE")
+        total = 0
+        for pid in self.pids():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
+        return total
+
     def tail(self) -> str:
         return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
 
@@ -131,3 +166,155 @@ def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.2
             return value
         time.sleep(interval)
     return predicate()
+
+
+# --------------------------------------------------------------------------- fault proof helpers
+# Shared by tests/test_daemon.py, tests/test_faults.py and the long forms in bench/: every message
+# carries its own markers (Message-ID, sender address, SSN), so the store and the sink can be counted
+# message by message: lost, duplicate requests, duplicate replies.
+
+
+@dataclass(frozen=True)
+class Marked:
+    """One generated message and the markers that find it again."""
+
+    message_id: str
+    sender: str
+    ssn: str
+    raw: bytes
+
+
+def marked_mails(n: int, *, tag: str, seed: int = 7) -> list[Marked]:
+    """``n`` complete text requests, each with a unique Message-ID, sender and SSN."""
+    from tests import mailgen
+    from tests.synth import labelled_lines, make_request, make_ssn
+
+    rng = random.Random(seed)
+    seen: set[str] = set()
+    out = []
+    for i in range(n):
+        req = make_request(rng, kind="employee")
+        while req["worker"]["ssn"] in seen:
+            req["worker"]["ssn"] = make_ssn(rng)
+        seen.add(req["worker"]["ssn"])
+        sender = f"hr{i}@{tag}.example.com"
+        req["employer"]["contact_email"] = sender
+        mid = f"<{tag}-{i}@{tag}.example.com>"
+        body = "Hello,\n\nplease issue a certificate of coverage:\n\n" + "\n".join(labelled_lines(req, rng)) + "\n"
+        raw = mailgen.thunderbird(sender=sender, to="certificate@localhost", subject="Certificate of coverage request",
+                                  text=body, html=None, attachments=[], message_id=mid)
+        out.append(Marked(mid, sender, req["worker"]["ssn"], raw))
+    return out
+
+
+class Feeder:
+    """Appends messages to a Dovecot folder from a thread, as mail arrives in a real mailbox.
+
+    ``appended`` maps each Message-ID to the time (epoch seconds) its APPEND completed: the arrival
+    time of the load benchmark.
+    """
+
+    def __init__(self, dovecot: DovecotServer, messages: Sequence[tuple[str, bytes]], *, per_second: float = 0.0,
+                 folder: str = "INBOX") -> None:
+        self.dovecot = dovecot
+        self.messages = list(messages)
+        self.per_second = per_second
+        self.folder = folder
+        self.appended: dict[str, float] = {}
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="feeder", daemon=True)
+
+    def start(self) -> Feeder:
+        self._thread.start()
+        return self
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+        if self.error is not None:
+            raise self.error
+
+    @property
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def _run(self) -> None:
+        client = self.dovecot.client()
+        try:
+            if not client.folder_exists(self.folder):
+                client.create_folder(self.folder)
+            start = time.monotonic()
+            for i, (mid, raw) in enumerate(self.messages):
+                if self.per_second > 0:
+                    delay = start + i / self.per_second - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                client.append(self.folder, raw)
+                self.appended[mid] = time.time()
+        except BaseException as exc:  # reported by join()
+            self.error = exc
+        finally:
+            with contextlib.suppress(Exception):
+                client.logout()
+
+
+@dataclass
+class Outcome:
+    """Message-by-message count of one fault run; ``clean`` when nothing was lost or doubled."""
+
+    messages: int
+    submissions: int
+    requests: int
+    replies: int
+    lost: list[str]
+    duplicate_requests: list[str]
+    duplicate_replies: list[str]
+    missing_replies: list[str]
+
+    @property
+    def clean(self) -> bool:
+        return not (self.lost or self.duplicate_requests or self.duplicate_replies or self.missing_replies)
+
+    def line(self) -> str:
+        return (f"{self.messages} messages: {self.submissions} submissions, {self.requests} requests, "
+                f"{self.replies} replies; lost {len(self.lost)}, duplicate requests {len(self.duplicate_requests)}, "
+                f"duplicate replies {len(self.duplicate_replies)}, missing replies {len(self.missing_replies)}")
+
+
+def outcome(store: Store, sink_messages: Iterable[SinkMessage], mails: Sequence[Marked]) -> Outcome:
+    """Count the store and the sink against the generated messages.
+
+    Lost: a message with no submission, or with no request read from it. Duplicate request: two
+    requests carrying one message's SSN. Duplicate reply: two replies at the sink threaded to one
+    message (In-Reply-To). Missing reply: a stored message that never got one.
+    """
+    sub_ids: set[str] = set()
+    ssns: Counter[str] = Counter()
+    n_subs = 0
+    for sid in store.submission_ids():  # through the store: the fields are sealed at rest
+        n_subs += 1
+        mid = store.get_submission(sid).message_id
+        if mid:
+            sub_ids.add(mid)
+        for rec in store.requests_of(sid):
+            ssns[str((rec.fields.get("worker") or {}).get("ssn"))] += 1
+    replies = reply_refs(sink_messages)
+    n_replies = sum(replies.values())
+    lost = [m.message_id for m in mails if m.message_id not in sub_ids or ssns[m.ssn] == 0]
+    return Outcome(
+        messages=len(mails), submissions=n_subs, requests=sum(ssns.values()), replies=n_replies,
+        lost=lost,
+        duplicate_requests=[m.message_id for m in mails if ssns[m.ssn] > 1],
+        duplicate_replies=[m.message_id for m in mails if replies[m.message_id] > 1],
+        missing_replies=[m.message_id for m in mails if replies[m.message_id] == 0 and m.message_id not in lost],
+    )
+
+
+def reply_refs(sink_messages: Iterable[SinkMessage]) -> Counter[str]:
+    """How many replies the sink received per original Message-ID (their In-Reply-To)."""
+    from email.parser import BytesHeaderParser
+
+    refs: Counter[str] = Counter()
+    for m in sink_messages:
+        head = BytesHeaderParser().parsebytes(m.content.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0] + b"\n\n")
+        refs[re.sub(r"\s+", "", str(head.get("In-Reply-To", "")))] += 1
+    return refs

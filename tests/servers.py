@@ -8,6 +8,7 @@ conftest.py.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import pwd
@@ -368,6 +369,9 @@ class _SinkHandler:
     async def handle_RCPT(  # noqa: N802 (aiosmtpd hook name)
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
+        self.sink.rcpt_seen.set()
+        if self.sink.rcpt_delay:
+            await asyncio.sleep(self.sink.rcpt_delay)
         failure = self._failure("rcpt")
         if failure is not None:
             return failure
@@ -409,6 +413,8 @@ class SmtpSink:
         self.fail_stage: Literal["rcpt", "data"] = "data"
         self.fail_times: int | None = None
         self.failures = 0
+        self.rcpt_delay = 0.0  # seconds each RCPT is held (a slow relay, so a test can act meanwhile)
+        self.rcpt_seen = threading.Event()  # set at every RCPT
         self._controller = Controller(_SinkHandler(self), hostname=host, port=self.port)
 
     def start(self) -> None:

@@ -16,6 +16,7 @@ import contextlib
 import email.utils
 import imaplib
 import logging
+import select
 import ssl
 import threading
 import time
@@ -67,6 +68,14 @@ def _transient(exc: BaseException) -> bool:
     except ImportError:  # pragma: no cover - sqlalchemy is a dependency
         return False
     return isinstance(exc, SQLAlchemyError)
+
+
+def _readable(client: IMAPClient) -> bool:
+    """True when the connection's socket has something to read now (data, or EOF)."""
+    try:
+        return bool(select.select([client.socket()], [], [], 0)[0])
+    except (OSError, ValueError):  # closed already
+        return True
 
 
 def _as_utc(value: Any) -> datetime:
@@ -470,11 +479,20 @@ class ImapSource:
         with self._lock:
             client.idle()
             started = time.monotonic()
+            at_eof = 0
             try:
                 while not stop.is_set() and not self._wake.is_set():
+                    checked = time.monotonic()
                     responses = client.idle_check(timeout=self.idle_check_seconds)
                     if any(self._is_change(r) for r in responses):
                         break
+                    # imapclient's idle_check swallows EOF and returns nothing: a connection cut
+                    # without BYE would leave us idling on a dead socket until the IDLE renewal
+                    # (25 minutes). EOF looks like a socket that is readable at once yet gives no line.
+                    quick = time.monotonic() - checked < self.idle_check_seconds / 2
+                    at_eof = at_eof + 1 if not responses and quick and _readable(client) else 0
+                    if at_eof >= 2:
+                        raise imaplib.IMAP4.abort("connection closed by the server or the network during IDLE")
                     if time.monotonic() - started >= self.idle_renew_seconds:
                         break
             finally:
