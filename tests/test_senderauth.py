@@ -42,7 +42,15 @@ from intake.web.users import Account
 from tests import mailgen
 from tests.dnsstub import DnsStub, dns_stub, silent_dns
 from tests.gateway import GatewayProcess, wait_for, write_config
-from tests.servers import DovecotServer, SmtpSink, dovecot, free_port, imap_append, smtp_sink  # noqa: F401
+from tests.servers import (  # noqa: F401
+    DovecotServer,
+    SmtpSink,
+    dovecot,
+    free_port,
+    imap_append,
+    smtp_sink,
+    wait_for_port,
+)
 from tests.synth import labelled_lines, make_request
 
 TO = "certificate@localhost"
@@ -470,6 +478,7 @@ def test_daemon_holds_unverified_senders_until_accepted(tmp_path: Path, dns: Dns
         assert held and {r.channel for r in held} == {"smtp", "imap"}, gw.tail()
         # The reply stage has decided on both (the no_reply events): nothing went to either sender.
         assert not replied("ceo@victim.example") and not replied("boss@spoofed.example")
+        _check_page_in_chromium(gw, store, held[0].request.id)
         for row in held:
             assert any(p["code"] == "sender_not_verified" for p in row.request.problems)
             review.accept(store, gw.settings, row.request, _staff("reviewer"))
@@ -478,3 +487,29 @@ def test_daemon_holds_unverified_senders_until_accepted(tmp_path: Path, dns: Dns
         store.dispose()
     finally:
         gw.stop()
+
+
+def _check_page_in_chromium(gw: GatewayProcess, store: Store, request_id: int) -> None:
+    """The request page of a held request in Chromium: the verdict is there and axe finds nothing."""
+    from playwright.sync_api import sync_playwright
+
+    from intake.web.users import Users
+    from tests.browser import AXE, CHROMIUM, launch_chromium, run_axe
+
+    assert Path(CHROMIUM).exists() and AXE.exists(), "Chromium or axe-core is missing: run scripts/setup"
+    Users(store).add("rita", "reviewer", "reviewer-pass-1")
+    base = f"http://127.0.0.1:{gw.settings.web.port}"
+    wait_for_port("127.0.0.1", gw.settings.web.port, timeout=30)
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        page = browser.new_page()
+        page.goto(f"{base}/login")
+        page.fill("#username", "rita")
+        page.fill("#password", "reviewer-pass-1")
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{base}/")
+        page.goto(f"{base}/requests/{request_id}")
+        text = page.inner_text("#sender-trust")
+        assert text.startswith("Sender NOT verified: ") and "DMARC" in text, text
+        assert run_axe(page) == []
+        browser.close()
