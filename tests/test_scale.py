@@ -501,3 +501,20 @@ def test_procrastinate_with_sqlite_or_a_worker_without_it_is_a_clear_error(
     inprocess.write_text(f'[paths]\nvar = "{tmp_path}/var"\n', encoding="utf-8")
     assert main(["--config", str(inprocess), "worker"]) == 2
     assert 'dispatch = "procrastinate"' in capsys.readouterr().err
+
+
+def test_db_upgrade_applies_the_job_schema_on_postgresql(tmp_path: Path, pg_url: str) -> None:  # noqa: F811
+    import io
+
+    from intake.store.__main__ import db_command
+
+    config = write_config(tmp_path / "u.toml", tmp_path / "shared", url=pg_url, role="worker", sink=None)
+    out = io.StringIO()
+    assert db_command("upgrade", config, out=out) == 0
+    assert "procrastinate job schema applied" in out.getvalue()
+    assert db_command("upgrade", config, out=out) == 0 and "procrastinate job schema present" in out.getvalue()
+    store = Store.from_settings(load_settings(config))
+    try:
+        assert has_job_schema(store.engine) and "procrastinate_jobs" in store.table_names()
+    finally:
+        store.dispose()
