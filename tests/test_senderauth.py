@@ -361,6 +361,9 @@ def test_unverified_sender_gets_no_details_until_accepted(ctx: Context, keys: di
         assert 'id="sender-trust"' in html and "trust-no" in html, url
         assert "Sender NOT verified: SPF fail (forger.example), DKIM forger.example pass, not aligned with From " \
                "victim.example" in html
+    queue = _staff_page(ctx, "/?problem=sender_not_verified")
+    assert rec.reference in queue  # the queue filters by the two problem codes too
+    assert rec.reference not in _staff_page(ctx, "/?problem=confirmation_elsewhere")
     # Reading it again (an operator's reprocess) keeps the flag and still sends nothing.
     from intake.reprocess import reprocess_one
 

@@ -45,7 +45,7 @@ SESSION_COOKIE = "coc_session"
 LOGIN_COOKIE = "coc_login"
 CHANNEL_FILTERS = {"email": ("imap",), "smtp": ("smtp", "lmtp"), "fax": ("fax",)}
 PROBLEM_CODES = ("missing", "invalid", "low_confidence", "conflict", "not_agreement_country", "period_too_long",
-                 "start_in_past", "nationality_rule", "outdated_form")
+                 "start_in_past", "nationality_rule", "outdated_form", *review.TRUST_CODES)
 DONE_MESSAGES = {
     "saved": "Corrections saved.",
     "unchanged": "Nothing was changed.",
