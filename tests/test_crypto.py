@@ -280,6 +280,11 @@ def test_no_full_ssn_nor_raw_message_in_the_database(db_url: str, tmp_path: Path
     assert store.get_request(manual.id).fields["worker"]["ssn"] == ssns[2]
     assert store.get_submission(sids[3]).raw == tiff and store.get_submission(sids[0]).raw == raws[0]
     assert len(store.queue(search=re.sub(r"\D", "", ssns[0])[-4:])) >= 1
+    # A reason quotes file names and problem messages: stored (and shown to reviewers) masked.
+    bad, _ = store.store_submission(Incoming(channel="smtp", raw=b"From: x@example.org\r\n\r\n-\r\n",
+                                             sender="x@example.org", received_at=datetime.now(UTC)))
+    store.mark_needs_review(bad, f"request-{ssns[1]}.csv could not be read")
+    assert store.get_submission(bad).reason == f"request-{mask_ssns(ssns[1])}.csv could not be read"
     store.dispose()
 
     leaks = _leaks(db_url, ssns, [MARKER.encode(), tiff[:64], raws[0][-300:-200], raws[2][-300:-200]])

@@ -42,6 +42,7 @@ from intake.store.models import (
     Submission,
     SubmissionPart,
 )
+from parsers.pii import mask_ssns
 
 if TYPE_CHECKING:
     from intake.settings import Settings
@@ -474,11 +475,13 @@ class Store:
         done: dict[str, int] = {f"{m.__tablename__}.{c}": 0 for m, c, _, _ in SEALED}
         for model in dict.fromkeys(m for m, _, _, _ in SEALED):
             specs = [(c, k, a) for m, c, k, a in SEALED if m is model]
+            # Whole raw messages are loaded: fewer of them at a time (one may be tens of MB).
+            size = min(batch, 10) if model is Submission else batch
             last = 0
             while True:
                 current = self.keyring.current
                 with self._write() as s:
-                    rows = list(s.scalars(select(model).where(model.id > last).order_by(model.id).limit(batch)
+                    rows = list(s.scalars(select(model).where(model.id > last).order_by(model.id).limit(size)
                                           .with_for_update()))
                     for row in rows:
                         for column, kind, aad in specs:
@@ -495,7 +498,7 @@ class Store:
                     on_batch(model.__tablename__, len(rows))
         return done
 
-    def key_usage(self, *, batch: int = 500) -> KeyUsage:
+    def key_usage(self, *, batch: int = 200) -> KeyUsage:
         """Count the stored values per key id (None: in clear), reading every sealed column."""
         usage = KeyUsage()
         for model, column, kind, _ in SEALED:
@@ -726,6 +729,9 @@ class Store:
         """Conditional state move inside an open transaction; returns the old state."""
         if new_state not in SUBMISSION_STATES:
             raise ValueError(f"unknown submission state {new_state!r}")
+        # A reason quotes file names and problem messages (an attachment may be named after the
+        # SSN); it is stored in clear and shown to every reviewer, so SSNs in it are masked.
+        reason = mask_ssns(reason) if reason else reason
         old = s.scalar(select(Submission.state).where(Submission.id == submission_id))
         if old is None:
             raise NotFound(f"no submission {submission_id}")
