@@ -114,7 +114,7 @@ class _State:
     keys: dict[str, bytes]  # insertion order: as in the file
     current: str
     created: dict[str, str] = field(default_factory=dict)
-    stamp: tuple[int, int, int] | None = None  # (mtime_ns, size, inode) of the file it came from
+    stamp: tuple[int, ...] | None = None  # `_stamp` of the file it came from
 
 
 class Keyring:
@@ -134,7 +134,7 @@ class Keyring:
         source: str = "given",
         check_seconds: float = 2.0,
         created: Mapping[str, str] | None = None,
-        stamp: tuple[int, int, int] | None = None,
+        stamp: tuple[int, ...] | None = None,
     ) -> None:
         self.path = path
         self.source = source
@@ -142,6 +142,7 @@ class Keyring:
         self._lock = threading.Lock()
         self._ciphers: dict[str, AESGCM] = {}
         self._checked = time.monotonic()
+        self._broken = False
         self._state = _State(dict(keys), current, dict(created or {}), stamp)
         _check_state(self._state, self.where)
 
@@ -191,8 +192,18 @@ class Keyring:
             return True
 
     def _maybe_reload(self) -> None:
-        if self.path is not None and time.monotonic() - self._checked >= self.check_seconds:
+        """The periodic look: a key file broken meanwhile (bad mode, half-edited by hand) is logged
+        and the keys already loaded stay in use, so intake does not stop over it."""
+        if self.path is None or time.monotonic() - self._checked < self.check_seconds:
+            return
+        try:
             self.reload()
+        except KeyringError as exc:
+            if not self._broken:
+                log.error("keyring: %s; still using the keys loaded before", exc)
+            self._broken = True
+        else:
+            self._broken = False
 
     # -- what it holds ---------------------------------------------------------------------------
 
@@ -279,9 +290,10 @@ def decrypt_with(keyring: Keyring | None, blob: bytes, aad: str) -> bytes:
 # -- key files ---------------------------------------------------------------------------------------
 
 
-def _stamp(path: Path) -> tuple[int, int, int]:
+def _stamp(path: Path) -> tuple[int, ...]:
+    """What tells a changed key file: content (mtime, size), a replacement (inode), a chmod (mode)."""
     st = path.stat()
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
+    return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_mode)
 
 
 def _check_state(state: _State, where: str) -> None:
@@ -315,7 +327,7 @@ def read_key_file(path: Path) -> _State:
         current = str(data["current"])
     except (OSError, ValueError, KeyError, TypeError):
         raise KeyringError(f"key file {path} is not a keyring (JSON with 'current' and 'keys')") from None
-    state = _State(keys, current, created, (st.st_mtime_ns, st.st_size, st.st_ino))
+    state = _State(keys, current, created, (st.st_mtime_ns, st.st_size, st.st_ino, st.st_mode))
     _check_state(state, f"key file {path}")
     return state
 

@@ -110,6 +110,22 @@ def test_key_file_open_to_others_is_refused(tmp_path: Path) -> None:
         Keyring.from_file(path)
 
 
+def test_a_running_keyring_follows_the_file_and_survives_a_broken_one(tmp_path: Path,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "keys.json"
+    first = add_key(path)
+    ring = Keyring.from_file(path, check_seconds=0)
+    sealed = ring.encrypt(b"x", "a")
+    second = add_key(path)  # another process rotates
+    assert ring.current == second and key_id_of(ring.encrypt(b"x", "a")) == second
+    path.chmod(0o644)
+    with caplog.at_level(logging.ERROR, logger="intake.crypto"):
+        assert ring.current == second and ring.decrypt(sealed, "a") == b"x"  # keeps what it had
+    assert any("open to group or others" in r.getMessage() for r in caplog.records)
+    path.chmod(0o600)
+    assert first in ring.key_ids
+
+
 def test_embedded_default_generates_a_key_file_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     config = tmp_path / "c.toml"
     config.write_text(f'[paths]\nvar = "{tmp_path}/var"\n', encoding="utf-8")
