@@ -139,7 +139,6 @@ def trust_hold(settings: Settings, sub: SubmissionRecord, records: list[RequestR
     return None
 
 
-
 def _view(rec: RequestRecord) -> RequestView:
     request = CertificateRequest.model_validate(rec.fields)
     problems = [Problem.model_validate(p) for p in rec.problems]
@@ -216,13 +215,14 @@ def queue_acknowledgement(ctx: Context, sub: SubmissionRecord, *, now: datetime 
                               references=list(meta.get("references") or []),
                               attachments=_form_attachment(kind, settings), **common)
             queued = queue("email", decision.address, msg.as_bytes())
-    elif hold := trust_hold(settings, sub, records):
-        _no_reply(ctx, sub, hold, actor)
     elif sub.sender:
-        # The fax equivalent of replying to the sender: the number the fax came from. An email
-        # address written in a fax is not verified, so it gets request details only after a person
+        # The fax equivalent of replying to the sender: the number the fax came from, which learns
+        # nothing it did not send (so a `confirmation_elsewhere` flag does not hold it). An email
+        # address written in a fax is not verified: it gets request details only after a person
         # accepted the request (the review page's accept action).
         queued = queue("fax", sub.sender, render_fax_pdf(kind, fax_number=sub.sender, **common))
+    elif hold := trust_hold(settings, sub, records):
+        _no_reply(ctx, sub, hold, actor)
     elif not settings.trust.flag_unverified and (address := _request_email(records)):
         msg = render_mail(kind, to=address, from_address=settings.relay.from_address,
                           our_domain=settings.replies.our_domain,

@@ -431,15 +431,23 @@ def test_fax_replies_go_to_the_fax_number_not_an_address_in_it(ctx: Context) -> 
     from tests import faxgen
 
     req = make_request(random.Random(15), kind="employee")
-    req["confirmation_email"] = None  # employer.contact_email stays: an address written in the fax
+    req["confirmation_email"] = "boss@granite.example"  # written in the fax, as is employer.contact_email
     tiff = faxgen.tiff_bytes(faxgen.fax_request(req, random.Random(15), "fine"))
     sid, _ = ctx.store.store_submission(Incoming(channel="fax", raw=tiff, sender="+12085550142",
                                                  received_at=datetime.now(UTC), fax_filename="f.tif"))
     assert extract_stage(ctx, sid)
     reply_stage(ctx, sid)
     sub = ctx.store.get_submission(sid)
-    assert sub.sender_auth and sub.sender_auth["method"] == "fax"
+    assert sub.sender_auth and sub.sender_auth["method"] == "fax" and not sub.sender_auth["verified"]
+    # The reply goes back to the calling number, not to an address written in the fax...
     assert [(r.channel, r.recipient) for r in ctx.store.replies_of(sid)] == [("fax", "+12085550142")]
+    # ...and the confirmation address is flagged: the approval mail waits for a person.
+    [rec] = ctx.store.requests_of(sid)
+    assert rec.state == "needs_review"
+    assert [p["code"] for p in rec.problems if p["code"] in ("confirmation_elsewhere", "sender_not_verified")] \
+        == ["confirmation_elsewhere"]
+    html = _staff_page(ctx, f"/requests/{rec.id}")
+    assert "Sender not authenticated: a fax carries no sender authentication" in html
 
 
 # -- the real daemon: SMTP listener and IMAP (Dovecot) in, aiosmtpd sink out -----------------
