@@ -252,6 +252,26 @@ def _ingest(store: Store, raw: bytes, channel: str = "smtp", **kw: Any) -> int:
     return sid
 
 
+def _reply_text(message: bytes) -> str:
+    """Everything a reply says: each MIME part decoded, PDF attachments (and fax replies) as text."""
+    import email
+    import io
+
+    from pypdf import PdfReader
+
+    def pdf_text(data: bytes) -> str:
+        return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
+
+    if message.startswith(b"%PDF"):
+        return pdf_text(message)
+    out = []
+    for part in email.message_from_bytes(message).walk():
+        data = part.get_payload(decode=True)
+        if isinstance(data, bytes):
+            out.append(pdf_text(data) if data.startswith(b"%PDF") else data.decode("utf-8", "replace"))
+    return "\n".join(out)
+
+
 def _summarize(fields: Any) -> str:
     return mask_ssns(json.dumps(fields))
 
@@ -301,10 +321,17 @@ def test_no_full_ssn_nor_raw_message_in_the_database(db_url: str, tmp_path: Path
                                              sender="x@example.org", received_at=datetime.now(UTC)))
     store.mark_needs_review(bad, f"request-{ssns[1]}.csv could not be read")
     assert store.get_submission(bad).reason == f"request-{mask_ssns(ssns[1])}.csv could not be read"
+
+    replies = [r for sid in sids for r in store.replies_of(sid)]
     store.dispose()
 
     leaks = _leaks(db_url, ssns, [MARKER.encode(), tiff[:64], raws[0][-300:-200], raws[2][-300:-200]])
     assert leaks == []
+    # Replies are kept in clear: decoded (base64 bodies, PDF text), they show masked SSNs only.
+    assert replies and any("***-**-" in _reply_text(r.message) for r in replies)
+    for reply in replies:
+        text = _reply_text(reply.message)
+        assert text.strip() and not any(re.sub(r"\D", "", ssn) in re.sub(r"[\s.-]", "", text) for ssn in ssns)
     # The search columns are still there in clear.
     dump = _dump(db_url)
     assert any(c == "ssn_last4" and v == re.sub(r"\D", "", ssns[1])[-4:].encode() for _, c, v in dump)
