@@ -189,6 +189,8 @@ class Keyring:
             if state.current != self._state.current:
                 log.info("keyring: %s changed, current key now %s", self.path, state.current)
             self._state = state
+            # A retired key stops working here too, not only in processes started later.
+            self._ciphers = {k: c for k, c in self._ciphers.items() if k in state.keys}
             return True
 
     def _maybe_reload(self) -> None:
