@@ -513,3 +513,70 @@ def test_fax_file_is_removed_once_stored(tmp_path: Path) -> None:
     assert store.get_submission(ids[0]).raw == tiff
     store.dispose()
     assert tiff[:64] not in (tmp_path / "var" / "coc-intake.db").read_bytes()
+
+
+# -- the real daemon through a rotation ----------------------------------------------------------------
+
+
+def test_daemon_keeps_taking_mail_while_keys_rotate(tmp_path: Path) -> None:
+    """`coc-intake run` takes mail over SMTP before, during and after `coc-intake keys rotate` run
+    from another process; every message is stored, read and answered, and afterwards the database
+    holds no full SSN and every value opens with the new key alone."""
+    import smtplib
+    import threading
+
+    from tests.gateway import GatewayProcess, wait_for, write_config
+
+    config = write_config(tmp_path, dovecot=None, sink=None, extra="[encryption]\nreload_seconds = 1\n")
+    gateway = GatewayProcess(tmp_path, config)
+    rng = random.Random(23)
+    reqs = [make_request(rng, kind="employee") for _ in range(12)]
+    mails = [_mail(rng, r) for r in reqs]
+    sent: list[int] = []
+    errors: list[str] = []
+
+    def send(indexes: range, pause: float) -> None:
+        for i in indexes:
+            try:
+                with smtplib.SMTP("127.0.0.1", gateway.smtp_port, timeout=60) as s:
+                    s.sendmail("hr@acme.example.com", ["certificate@localhost"], mails[i])
+                sent.append(i)
+            except Exception as exc:
+                errors.append(f"mail {i}: {exc}")
+            time.sleep(pause)
+
+    gateway.start()
+    try:
+        send(range(0, 4), 0)
+        old = read_key_file(tmp_path / "var" / "keys.json").current
+        during = threading.Thread(target=send, args=(range(4, 10), 0.4))
+        during.start()
+        rotate = _keys(config, "rotate", "--batch", "5")
+        during.join(120)
+        send(range(10, 12), 0)
+        assert rotate.returncode == 0, rotate.stdout + rotate.stderr + gateway.tail()
+        assert errors == [] and sorted(sent) == list(range(12))
+        store = gateway.store()
+        done = wait_for(lambda: store.counts_by_state()["submissions"]["done"] == 12, timeout=240)
+        assert done, gateway.tail()
+        new = read_key_file(tmp_path / "var" / "keys.json").current
+        assert new != old
+        fields = [r.fields for sid in store.submission_ids() for r in store.requests_of(sid)]
+        assert sorted(re.sub(r"\D", "", f["worker"]["ssn"]) for f in fields) == \
+            sorted(re.sub(r"\D", "", r["worker"]["ssn"]) for r in reqs)
+        if store.key_usage().by_key.get(old):  # sealed by the daemon just before it saw the new key
+            assert _keys(config, "reencrypt").returncode == 0
+        assert _keys(config, "retire", old).returncode == 0
+        store.dispose()
+    finally:
+        gateway.stop()
+    url = load_settings(config).store.url
+    assert _leaks(url, [r["worker"]["ssn"] for r in reqs], [MARKER.encode()]) == []
+    alone = Store(url, keyring=Keyring.from_file(tmp_path / "var" / "keys.json"))
+    assert set(alone.key_usage().by_key) == {new}
+    assert all(MARKER.encode() in alone.get_submission(sid).raw for sid in alone.submission_ids())
+    alone.dispose()
+    # Replies written as .eml (no relay configured): decoded, masked SSNs only.
+    sent_mail = "".join(_reply_text(p.read_bytes()) for p in load_settings(config).mail_sent.rglob("*.eml"))
+    assert "***-**-" in sent_mail
+    assert not any(re.sub(r"\D", "", r["worker"]["ssn"]) in re.sub(r"[\s.-]", "", sent_mail) for r in reqs)
