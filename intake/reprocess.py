@@ -128,9 +128,10 @@ def reprocess(
     *,
     send_replies: bool = False,
     progress: bool = False,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
 ) -> Summary:
     """Reprocess several submissions, as many at a time as the pool has workers; a line per submission."""
+    out = out or sys.stdout  # looked up now, not at import (a test's captured stdout may be gone)
     summary = Summary()
     bar: Any = None
     if progress:
