@@ -164,13 +164,21 @@ class Gateway:
             self.stop_event.wait(self.sweep_seconds)
 
     def _outbox(self) -> None:
+        settle = False
         while not self.stop_event.is_set():
             try:
+                if settle:
+                    # A pass that failed (the database went away in the middle of a send) can leave a
+                    # reply in `sending`, which due_replies never returns. This thread is the process's
+                    # only sender and is between sends here, so settle such rows as at start-up.
+                    self.store.requeue_sending(datetime.now(UTC))
+                    settle = False
                 for item in self.store.due_replies():
                     if self.stop_event.is_set():
                         break
                     send_stage(self.ctx, item)
             except Exception as exc:
+                settle = True
                 log.warning("outbox: %s", type(exc).__name__)
             self._outbox_wake.wait(self.outbox_seconds)
             self._outbox_wake.clear()
