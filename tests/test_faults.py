@@ -8,6 +8,9 @@ sink: 0 lost, 0 duplicate requests, 0 duplicate replies (``tests.gateway.outcome
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import os
 import random
 import shutil
 import smtplib
@@ -19,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from intake.crypto import new_key, new_key_id
 from tests.gateway import (
     Feeder,
     GatewayProcess,
@@ -76,6 +80,19 @@ def _wait_replies(sinks: list[SmtpSink], mails: list[Marked], gw: GatewayProcess
 
 def _received(sinks: list[SmtpSink]) -> list[SinkMessage]:
     return [m for s in sinks for m in s.received()]
+
+
+@contextlib.contextmanager
+def _keys() -> Iterator[None]:
+    """A keyring in the environment (the daemon inherits it): with PostgreSQL a missing key is an error."""
+    if os.environ.get("COC_INTAKE_KEYS"):
+        yield
+        return
+    os.environ["COC_INTAKE_KEYS"] = f"{new_key_id()}:{base64.urlsafe_b64encode(new_key()).decode()}"
+    try:
+        yield
+    finally:
+        del os.environ["COC_INTAKE_KEYS"]
 
 
 # --------------------------------------------------------------------------- scenarios
@@ -204,6 +221,7 @@ def relay_down_run(base: Path, dovecot: DovecotServer, *, count: int, down_secon
                                                 "after_restart": len(sinks[1].received())})
 
 
+@_keys()
 def database_restart_run(base: Path, dovecot: DovecotServer, sink: SmtpSink, pg: PrivatePostgres, *, count: int,
                          down_seconds: float, log: Log = _quiet) -> Run:
     """The daemon on a private PostgreSQL that is stopped for ``down_seconds`` and started again.
@@ -251,6 +269,7 @@ def database_restart_run(base: Path, dovecot: DovecotServer, sink: SmtpSink, pg:
     return Run(result, time.monotonic() - t0, notes)
 
 
+@_keys()
 def sending_during_outage_run(base: Path, dovecot: DovecotServer, sink: SmtpSink, pg: PrivatePostgres,
                               log: Log = _quiet) -> Run:
     """The database goes down while a reply is with a slow relay (between `sending` and handed over):

@@ -78,6 +78,22 @@ def _readable(client: IMAPClient) -> bool:
         return True
 
 
+def _announced_news(client: IMAPClient) -> bool:
+    """True (and forgotten) when the server announced EXISTS or RECENT in the answer to an earlier command.
+
+    A message that arrives while we SEARCH, FETCH or MOVE is announced in that command's answer, which
+    imaplib files away; IDLE would not announce it again, so it would wait for the next mail.
+    """
+    pending = getattr(getattr(client, "_imap", None), "untagged_responses", None)
+    if not isinstance(pending, dict):
+        return False
+    news = False
+    for kind in ("EXISTS", "RECENT"):
+        if pending.pop(kind, None):
+            news = True
+    return news
+
+
 def _as_utc(value: Any) -> datetime:
     if isinstance(value, datetime):
         if value.tzinfo is None:
@@ -282,6 +298,7 @@ class ImapSource:
         """One pass over the folder. Caller holds the lock."""
         self.polls += 1
         info = client.select_folder(self.folder)
+        _announced_news(client)  # SELECT's own EXISTS/RECENT; later ones mean mail arrived meanwhile
         uidvalidity = int(info[b"UIDVALIDITY"])
         if uidvalidity != self._uidvalidity:
             log.warning("imap %s: UIDVALIDITY changed to %d; re-reading the folder", self.folder, uidvalidity)
@@ -476,6 +493,8 @@ class ImapSource:
             with self._lock:
                 client.noop()  # notices a dropped connection before the next poll
             return
+        if _announced_news(client):
+            return  # new mail was announced in the answer to an earlier command: poll now
         with self._lock:
             client.idle()
             started = time.monotonic()
@@ -493,7 +512,9 @@ class ImapSource:
                     at_eof = at_eof + 1 if not responses and quick and _readable(client) else 0
                     if at_eof >= 2:
                         raise imaplib.IMAP4.abort("connection closed by the server or the network during IDLE")
-                    if time.monotonic() - started >= self.idle_renew_seconds:
+                    # Poll anyway every poll_seconds (the documented longest wait for a missed IDLE
+                    # notification), and re-issue IDLE before the server's 30-minute limit.
+                    if time.monotonic() - started >= min(self.idle_renew_seconds, self.poll_seconds):
                         break
             finally:
                 self._wake.clear()
