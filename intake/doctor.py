@@ -297,11 +297,26 @@ def check_job_queue(settings: Settings) -> Check | None:
     return Check("job queue", True, f"procrastinate schema present, {alive} worker(s) alive{note}")
 
 
+def check_sender_trust(settings: Settings) -> Check | None:
+    """Mail read from a mailbox is verified only through its trusted Authentication-Results."""
+    if not settings.imap.enabled:
+        return None
+    trust = settings.trust
+    if not trust.flag_unverified:
+        return Check("sender trust", True, "flag_unverified is off: every sender gets replies with details")
+    if not trust.authserv_id:
+        return Check("sender trust", False,
+                     "no [trust] authserv_id: every mailbox sender will be held for staff as not verified; set it "
+                     "to the authserv-id your mail server writes in Authentication-Results")
+    return Check("sender trust", True, f"Authentication-Results of {trust.authserv_id!r} are trusted")
+
+
 def run_checks(settings: Settings) -> list[Check]:
     """Every check, in the order an operator would fix things."""
     checks: list[Check] = [check_tesseract(), check_database(settings)]
     checks.extend(check_folders(settings))
-    optional: list[Callable[[Settings], Check | None]] = [check_job_queue, check_imap, check_relay, check_web_port]
+    optional: list[Callable[[Settings], Check | None]] = [check_job_queue, check_imap, check_sender_trust, check_relay,
+                                                          check_web_port]
     for check in optional:
         result = check(settings)
         if result is not None:

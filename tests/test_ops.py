@@ -226,6 +226,22 @@ def test_doctor_ok_then_failing(tmp_path: Path, dovecot: DovecotServer, smtp_sin
     assert any(x.startswith("ok") and "  tesseract:" in x for x in bad.stdout.splitlines())
 
 
+def test_doctor_says_when_every_mailbox_sender_would_be_held(tmp_path: Path) -> None:
+    from intake.doctor import check_sender_trust
+
+    config = tmp_path / "c.toml"
+    config.write_text('[imap]\nenabled = true\nhost = "127.0.0.1"\n[trust]\nflag_unverified = true\n',
+                      encoding="utf-8")
+    settings = load_settings(config)
+    check = check_sender_trust(settings)
+    assert check is not None and not check.ok and "[trust] authserv_id" in check.detail
+    trusted = settings.model_copy(update={"trust": settings.trust.model_copy(update={"authserv_id": "mx.example"})})
+    check = check_sender_trust(trusted)
+    assert check is not None and check.ok and "mx.example" in check.detail
+    assert check_sender_trust(settings.model_copy(update={"imap": settings.imap.model_copy(
+        update={"enabled": False})})) is None
+
+
 # -- reprocess -------------------------------------------------------------------------------------
 
 
