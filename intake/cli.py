@@ -138,6 +138,8 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(args.config)
         logs.setup(settings.logging.level, settings.logging.file, settings.logging.format)
+        if settings.workers.dispatch == "procrastinate" and not _keyring_ready(settings, "worker"):
+            return EXIT_USAGE
         return run_worker(settings, name=args.name)
     except (ConfigurationError, ValidationError) as exc:
         print(f"coc-intake worker: {exc}", file=sys.stderr)

@@ -297,6 +297,37 @@ def check_job_queue(settings: Settings) -> Check | None:
     return Check("job queue", True, f"procrastinate schema present, {alive} worker(s) alive{note}")
 
 
+def check_keys(settings: Settings) -> Check:
+    """The keyring loads, and the newest stored submission opens with it (a missing or wrong key file
+    would otherwise show only at the first message)."""
+    from sqlalchemy import text
+
+    from intake.crypto import ENV_KEYS, KeyringError, is_embedded, key_file_path, keyring_from_settings
+    from intake.store import Store
+
+    path = key_file_path(settings)
+    if not os.environ.get(ENV_KEYS) and is_embedded(settings) and path is not None and not path.exists():
+        return Check("keys", True, f"no key file yet: `coc-intake run` makes {path} (mode 0600) on first start")
+    try:
+        keyring = keyring_from_settings(settings)
+    except KeyringError as exc:
+        return Check("keys", False, str(exc))
+    store = Store(settings.store.url, keyring=keyring)
+    try:
+        with store.engine.connect() as conn:
+            newest = conn.execute(text("SELECT max(id) FROM submissions")).scalar()
+        if newest is not None:
+            store.get_submission(int(newest))
+    except KeyringError as exc:
+        return Check("keys", False, f"the newest submission does not open with this keyring ({exc}): "
+                                    f"give every machine the same key file")
+    except Exception:  # no database or no schema yet: the database check says what to do
+        pass
+    finally:
+        store.dispose()
+    return Check("keys", True, f"{len(keyring.key_ids)} key(s), current {keyring.current} ({keyring.where})")
+
+
 def check_sender_trust(settings: Settings) -> Check | None:
     """Mail read from a mailbox is verified only through its trusted Authentication-Results."""
     if not settings.imap.enabled:
@@ -313,7 +344,7 @@ def check_sender_trust(settings: Settings) -> Check | None:
 
 def run_checks(settings: Settings) -> list[Check]:
     """Every check, in the order an operator would fix things."""
-    checks: list[Check] = [check_tesseract(), check_database(settings)]
+    checks: list[Check] = [check_tesseract(), check_database(settings), check_keys(settings)]
     checks.extend(check_folders(settings))
     optional: list[Callable[[Settings], Check | None]] = [check_job_queue, check_imap, check_sender_trust, check_relay,
                                                           check_web_port]

@@ -242,6 +242,43 @@ def test_doctor_says_when_every_mailbox_sender_would_be_held(tmp_path: Path) -> 
         update={"enabled": False})})) is None
 
 
+def test_doctor_and_worker_check_the_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from intake.crypto import ENV_KEY_FILE, ENV_KEYS, Keyring, new_key, new_key_id
+    from intake.doctor import check_keys
+
+    monkeypatch.delenv(ENV_KEYS, raising=False)
+    monkeypatch.delenv(ENV_KEY_FILE, raising=False)
+    config = tmp_path / "c.toml"
+    config.write_text(f'[store]\nurl = "sqlite:///{tmp_path}/var/db.sqlite"\n[paths]\nvar = "{tmp_path}/var"\n',
+                      encoding="utf-8")
+    settings = load_settings(config)
+    first = check_keys(settings)
+    assert first.ok and "no key file yet" in first.detail and not (tmp_path / "var" / "keys.json").exists()
+
+    # A submission sealed with a key this machine does not have: doctor says so before any message fails.
+    other = new_key_id()
+    store = Store(settings.store.url, keyring=Keyring({other: new_key()}, other))
+    store.upgrade()
+    raw = b"From: hr@example.com\r\nSubject: COC\r\nMessage-ID: <k@example.com>\r\n\r\nEmployee SSN: 123-45-6789\r\n"
+    store.store_submission(Incoming(channel="smtp", raw=raw, sender="hr@example.com",
+                                    recipients=("certificate@localhost",), received_at=datetime.now(UTC)))
+    store.dispose()
+    (tmp_path / "var").mkdir(exist_ok=True)
+    from intake.crypto import keyring_from_settings
+
+    keyring_from_settings(settings)  # the embedded default makes its own (other) key file
+    wrong = check_keys(settings)
+    assert not wrong.ok and "same key file" in wrong.detail, wrong.detail
+
+    # A worker on PostgreSQL without any key refuses to start and says what to configure.
+    pg = tmp_path / "pg.toml"
+    pg.write_text('[store]\nurl = "postgresql://127.0.0.1:5432/test"\n[workers]\ndispatch = "procrastinate"\n'
+                  f'[paths]\nvar = "{tmp_path}/var2"\n', encoding="utf-8")
+    assert main(["--config", str(pg), "worker"]) == 2
+    assert "coc-intake keys new" in capsys.readouterr().err
+
+
 # -- reprocess -------------------------------------------------------------------------------------
 
 
