@@ -104,7 +104,14 @@ def _transaction(smtp: smtplib.SMTP, recipient: str, message: bytes,
         body += b"\r\n"
     smtp.send(body)
     if handed_over is not None:
-        handed_over()
+        try:
+            handed_over()
+        except BaseException:
+            # The store failed to record the hand-over: drop the connection without the dot (the relay
+            # discards the message). A polite QUIT here would be read as message text and leave this
+            # sender waiting for the relay's timeout.
+            smtp.close()
+            raise
     smtp.send(b".\r\n")
     code, text = smtp.getreply()
     if code != 250:

@@ -28,7 +28,7 @@ from tests.servers import DovecotServer, SinkMessage, SmtpSink, free_port, wait_
 
 def write_config(folder: Path, *, dovecot: DovecotServer | None, sink: SmtpSink | None,
                  store_url: str | None = None, workers: int = 2, extra: str = "",
-                 imap_port: int | None = None) -> Path:
+                 imap_port: int | None = None, relay_timeout: float = 60.0) -> Path:
     """A config for the daemon under test; ``imap_port`` points IMAP elsewhere (a cutting proxy)."""
     smtp_port = free_port()
     config = folder / "coc-intake.toml"
@@ -57,6 +57,7 @@ port = {sink.port}
 security = "none"
 first_retry_seconds = 1
 max_retry_seconds = 2
+timeout_seconds = {relay_timeout}
 """
     # Sender trust is not the point of most daemon tests: the verdict is still recorded, but nothing
     # is held for staff (tests/test_senderauth.py runs the daemon with it on). A caller's [trust] wins.
