@@ -319,3 +319,27 @@ def reply_refs(sink_messages: Iterable[SinkMessage]) -> Counter[str]:
         head = BytesHeaderParser().parsebytes(m.content.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0] + b"\n\n")
         refs[re.sub(r"\s+", "", str(head.get("In-Reply-To", "")))] += 1
     return refs
+
+
+class ReplyTracker:
+    """Counts the replies at one or more sinks per original Message-ID, parsing each message once.
+
+    Waiting loops call ``refs()`` every second over thousands of replies; re-parsing them all would
+    hold the GIL long enough to slow the sink's own thread in the same process.
+    """
+
+    def __init__(self, *sinks: SmtpSink) -> None:
+        self.sinks = list(sinks)
+        self._done: dict[int, int] = {}
+        self._refs: Counter[str] = Counter()
+
+    def add(self, sink: SmtpSink) -> None:
+        self.sinks.append(sink)
+
+    def refs(self) -> Counter[str]:
+        for sink in self.sinks:
+            got = sink.received()
+            start = self._done.get(id(sink), 0)
+            self._refs.update(reply_refs(got[start:]))
+            self._done[id(sink)] = len(got)
+        return self._refs

@@ -28,6 +28,7 @@ from tests.gateway import (
     GatewayProcess,
     Marked,
     Outcome,
+    ReplyTracker,
     marked_mails,
     outcome,
     reply_refs,
@@ -64,18 +65,50 @@ def scratch() -> Iterator[Path]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _wait_replies(sinks: list[SmtpSink], mails: list[Marked], gw: GatewayProcess, timeout: float) -> None:
-    """Wait until every message has a reply at one of the sinks, then a little for stray duplicates."""
+def _wait_replies(sinks: list[SmtpSink], mails: list[Marked], gw: GatewayProcess, timeout: float,
+                  stall: float = 90.0) -> None:
+    """Wait until every message has a reply at one of the sinks, then a little for stray duplicates.
+
+    Gives up early when no reply arrived for ``stall`` seconds, so that a lost reply shows in the
+    count (and in the failure message) instead of as a long wait.
+    """
     wanted = {m.message_id for m in mails}
+    tracker = ReplyTracker(*sinks)
+    deadline = time.monotonic() + timeout
+    seen, progress = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        refs = tracker.refs()
+        if all(refs[w] for w in wanted):
+            time.sleep(3)  # a duplicate would arrive now
+            return
+        if sum(refs.values()) != seen:
+            seen, progress = sum(refs.values()), time.monotonic()
+        elif time.monotonic() - progress > stall:
+            break
+        time.sleep(1.0)
+    missing = sorted(wanted - set(reply_refs(_received(sinks))))
+    raise AssertionError(f"{len(missing)} message(s) not answered: {missing[:5]}\n{_replies_of(gw, missing)}\n"
+                         f"{gw.tail()}")
 
-    def replied() -> bool:
-        return wanted <= set(reply_refs(_received(sinks)))
 
-    if not wait_for(replied, timeout=timeout, interval=1.0):
-        missing = sorted(wanted - set(reply_refs(_received(sinks))))
-        raise AssertionError(f"{len(missing)} message(s) not answered within {timeout:.0f} s: {missing[:5]}\n"
-                             f"{gw.tail()}")
-    time.sleep(3)  # a duplicate would arrive now
+def _replies_of(gw: GatewayProcess, message_ids: list[str]) -> str:
+    """What the store says about the replies of these messages (for a failure message)."""
+    store = gw.store()
+    try:
+        lines = []
+        for sid in store.submission_ids():
+            sub = store.get_submission(sid)
+            if sub.message_id in message_ids:
+                for r in store.replies_of(sid):
+                    lines.append(f"{sub.message_id}: submission {sid} {sub.state}, reply {r.id} {r.state} "
+                                 f"attempts {r.attempts} error {r.last_error!r}")
+                if not store.replies_of(sid):
+                    lines.append(f"{sub.message_id}: submission {sid} {sub.state}, no reply queued")
+        return "\n".join(lines[:20])
+    except Exception as exc:  # the store may be the thing that is down
+        return f"(store: {type(exc).__name__})"
+    finally:
+        store.dispose()
 
 
 def _received(sinks: list[SmtpSink]) -> list[SinkMessage]:
