@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.extract import _bare  # noqa: E402
 from tests import faxgen, formgen, mailgen  # noqa: E402
-from tests.gateway import Feeder, GatewayProcess, reply_refs, wait_for, write_config  # noqa: E402
+from tests.gateway import Feeder, GatewayProcess, ReplyTracker, reply_refs, wait_for, write_config  # noqa: E402
 from tests.servers import DovecotServer, SmtpSink  # noqa: E402
 from tests.synth import labelled_lines, make_request  # noqa: E402
 
@@ -175,9 +175,12 @@ def main() -> int:
         start = time.monotonic()
         last_report = 0.0
 
+        tracker = ReplyTracker(sink)
+
         def answered() -> bool:
             nonlocal last_report
-            got = len(wanted & set(reply_refs(sink.received())))
+            refs = tracker.refs()
+            got = sum(1 for w in wanted if refs[w])
             if time.monotonic() - last_report > 30:
                 last_report = time.monotonic()
                 print(f"  {time.monotonic() - start:5.0f} s: {len(feeder.appended)} appended, {got} answered, "
