@@ -98,7 +98,8 @@ def main() -> int:
                 return sending_during_outage_run(base, dove, sink, pg, log=_log)
         results.append(_scenario("PostgreSQL stopped while a reply is with the relay", inflight))
     print()
-    print(f"{'fault':58s} {'msgs':>5s} {'lost':>5s} {'dup req':>8s} {'dup reply':>10s} {'no reply':>9s} {'s':>6s}")
+    print(f"{'fault':58s} {'msgs':>5s} {'lost':>5s} {'dup req':>8s} {'dup reply':>10s} {'no reply':>9s} "
+          f"{'to staff':>9s} {'s':>6s}")
     bad = False
     for name, run, error in results:
         if run is None:
@@ -108,7 +109,7 @@ def main() -> int:
         o = run.outcome
         bad = bad or not o.clean
         print(f"{name:58s} {o.messages:5d} {len(o.lost):5d} {len(o.duplicate_requests):8d} "
-              f"{len(o.duplicate_replies):10d} {len(o.missing_replies):9d} {run.seconds:6.0f}")
+              f"{len(o.duplicate_replies):10d} {len(o.missing_replies):9d} {len(o.to_staff):9d} {run.seconds:6.0f}")
     return 1 if bad else 0
 
 

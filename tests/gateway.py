@@ -17,7 +17,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -270,6 +270,7 @@ class Outcome:
     duplicate_requests: list[str]
     duplicate_replies: list[str]
     missing_replies: list[str]
+    to_staff: list[str] = field(default_factory=list)  # stored and answered, but no request: for staff
 
     @property
     def clean(self) -> bool:
@@ -278,35 +279,44 @@ class Outcome:
     def line(self) -> str:
         return (f"{self.messages} messages: {self.submissions} submissions, {self.requests} requests, "
                 f"{self.replies} replies; lost {len(self.lost)}, duplicate requests {len(self.duplicate_requests)}, "
-                f"duplicate replies {len(self.duplicate_replies)}, missing replies {len(self.missing_replies)}")
+                f"duplicate replies {len(self.duplicate_replies)}, missing replies {len(self.missing_replies)}, "
+                f"routed to staff without a request {len(self.to_staff)}")
 
 
 def outcome(store: Store, sink_messages: Iterable[SinkMessage], mails: Sequence[Marked]) -> Outcome:
     """Count the store and the sink against the generated messages.
 
-    Lost: a message with no submission, or with no request read from it. Duplicate request: two
+    Lost: a message with no submission, or with no request read from it and not routed to staff
+    (a submission whose extraction was interrupted ``max_attempts`` times goes to staff, with a
+    reply, on purpose: it is counted as ``to_staff``, not lost). Duplicate request: two
     requests carrying one message's SSN. Duplicate reply: two replies at the sink threaded to one
     message (In-Reply-To). Missing reply: a stored message that never got one.
     """
     sub_ids: set[str] = set()
+    reviewing: set[str] = set()
     ssns: Counter[str] = Counter()
     n_subs = 0
     for sid in store.submission_ids():  # through the store: the fields are sealed at rest
         n_subs += 1
-        mid = store.get_submission(sid).message_id
-        if mid:
-            sub_ids.add(mid)
+        sub = store.get_submission(sid)
+        if sub.message_id:
+            sub_ids.add(sub.message_id)
+            if sub.state == "needs_review" and not store.requests_of(sid):
+                reviewing.add(sub.message_id)
         for rec in store.requests_of(sid):
             ssns[str((rec.fields.get("worker") or {}).get("ssn"))] += 1
     replies = reply_refs(sink_messages)
     n_replies = sum(replies.values())
-    lost = [m.message_id for m in mails if m.message_id not in sub_ids or ssns[m.ssn] == 0]
+    to_staff = [m.message_id for m in mails if m.message_id in reviewing and ssns[m.ssn] == 0]
+    lost = [m.message_id for m in mails
+            if m.message_id not in sub_ids or (ssns[m.ssn] == 0 and m.message_id not in to_staff)]
     return Outcome(
         messages=len(mails), submissions=n_subs, requests=sum(ssns.values()), replies=n_replies,
         lost=lost,
         duplicate_requests=[m.message_id for m in mails if ssns[m.ssn] > 1],
         duplicate_replies=[m.message_id for m in mails if replies[m.message_id] > 1],
         missing_replies=[m.message_id for m in mails if replies[m.message_id] == 0 and m.message_id not in lost],
+        to_staff=to_staff,
     )
 
 
