@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -75,3 +77,30 @@ def _sqlite_events(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN")
         else:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def commit_without_flush(engine: Engine) -> Iterator[Connection]:
+    """One transaction whose commit does not wait for the disk flush (fsync).
+
+    For the outbox's hand-over mark, committed between the message and the final dot of SMTP DATA:
+    a process killed while the commit waits for the disk would leave the mark visible after a
+    restart (the write is in the operating system's cache) but the dot unsent, so the reply would
+    count as sent and never arrive. Without the wait the window shrinks from the flush (milliseconds)
+    to microseconds. Only a crash of the machine or the database server can then undo the mark, and
+    an undone mark means the reply is sent again: a possible duplicate, never a loss.
+    SQLite: ``synchronous=NORMAL`` for this transaction (WAL); PostgreSQL: ``synchronous_commit = off``.
+    """
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        raw: Any = conn.connection.dbapi_connection
+        if sqlite:
+            raw.execute("PRAGMA synchronous=NORMAL")
+        try:
+            with conn.begin():
+                if not sqlite:
+                    conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+                yield conn
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA synchronous=FULL")
