@@ -12,7 +12,7 @@ from functools import cache
 
 from intake.model import Address, CertificateRequest, Problem
 from intake.reference import Agreement, _load_toml, agreements, help_for
-from parsers.pii import mask_ssn
+from parsers.pii import mask_ssn, mask_ssns
 
 __all__ = ["mask_ssn", "validate", "ssn_problem", "ein_problem", "problem_help"]
 
@@ -76,7 +76,8 @@ class _Checker:
         self.problems: list[Problem] = []
 
     def add(self, path: str | None, code: str, message: str) -> None:
-        self.problems.append(Problem(field=path, code=code, message=message, help=help_for(path)))
+        # Messages quote values as read; an SSN typed into another box (the EIN's) is masked here too.
+        self.problems.append(Problem(field=path, code=code, message=mask_ssns(message), help=help_for(path)))
 
     def require(self, path: str, what: str) -> bool:
         value = self.req.get(path)

@@ -86,6 +86,13 @@ def test_invalid_ssn_message_never_repeats_the_number() -> None:
     assert "Social Security" in problem.help
 
 
+def test_an_ssn_typed_into_the_ein_box_is_masked_in_its_problem() -> None:
+    req, _ = build_request(_req(employer__ein="123-45-6789"))
+    problems = [p for p in validate(req, today=TODAY) if p.field == "employer.ein"]
+    assert problems and all("123-45-6789" not in p.message for p in problems)
+    assert any("***-**-6789" in p.message for p in problems), [p.message for p in problems]
+
+
 @pytest.mark.parametrize("ein,ok", [("12-3456789", True), ("00-1234567", False), ("07-1234567", False),
                                     ("89-1234567", False), ("97-1234567", False), ("123456789", False)])
 def test_ein_prefixes(ein: str, ok: bool) -> None:
