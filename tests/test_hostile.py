@@ -302,15 +302,15 @@ def _fax_pages(count: int) -> bytes:
     return faxgen.tiff_bytes(pages)
 
 
-def _tall_fax_page() -> bytes:
-    """One fax page of three pages' text stacked: a single Tesseract run of several seconds."""
+def _tall_fax_page(stack: int = 3) -> bytes:
+    """One fax page of `stack` pages' text stacked: a single Tesseract run of several seconds."""
     import random
 
     from tests.synth import make_request
 
     page = faxgen.fax_request(make_request(random.Random(3)), random.Random(3))[0]
-    tall = Image.new("1", (page.width, page.height * 3), 1)
-    for i in range(3):
+    tall = Image.new("1", (page.width, page.height * stack), 1)
+    for i in range(stack):
         tall.paste(page, (0, i * page.height))
     tall.info["dpi"] = page.info.get("dpi", (204, 196))
     return faxgen.tiff_bytes([tall])
@@ -360,21 +360,23 @@ def _watch(pool: ExtractionPool, data: bytes, *, filename: str, limits: Limits,
 
 
 def test_pool_timeout_kills_the_child_and_its_tesseract() -> None:
-    # The kill must land while Tesseract runs; on a loaded machine the page's preparation alone can
-    # take the first timeout, so a run that killed the child before Tesseract started is tried again
-    # with a longer one (it proves nothing either way).
-    for timeout in (3, 6, 12):
-        slow = ExtractionPool(1, timeout=float(timeout), memory_mb=1024)
+    # The kill must land while Tesseract runs, after the page's preparation (seconds, more on a loaded
+    # machine) and before the end of its OCR (several times longer for this tall page). Timeouts grow by
+    # half each try, so the first one past the preparation still falls inside the OCR.
+    page = _tall_fax_page(stack=4)
+    last: set[int] = set()
+    seen: set[int] = set()
+    timeout = 2.0
+    while timeout < 40 and not last:
+        slow = ExtractionPool(1, timeout=timeout, memory_mb=1024)
         slow.extract(b"warm up", channel="fax", filename="a.txt", limits=Limits())  # fork server started
         start = time.monotonic()
-        last: set[int] = set()
-        outcome, seen = _watch(slow, _tall_fax_page(), filename="fax.tif", limits=Limits(ocr_seconds_per_page=600),
+        outcome, seen = _watch(slow, page, filename="fax.tif", limits=Limits(ocr_seconds_per_page=600),
                                when_running=lambda procs: False, last_running=last)
         assert time.monotonic() - start < timeout + 17
-        assert outcome.result is None and outcome.reason
-        assert f"longer than {timeout} seconds" in outcome.reason, outcome.reason
-        if last:
-            break
+        assert outcome.result is None and outcome.reason, "the page was read before the timeout"
+        assert f"longer than {timeout:g} seconds" in outcome.reason, outcome.reason
+        timeout *= 1.5
     assert last, "no tesseract was running when the child was killed: the test proves nothing"
     # Killed with the child, not left to finish alone: an abandoned Tesseract runs on for a second
     # or more (re-parented to init); a killed one is gone at once.
