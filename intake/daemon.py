@@ -9,6 +9,7 @@ harmless.
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import signal
@@ -27,10 +28,86 @@ from intake.store import Store
 log = logging.getLogger("intake.daemon")
 
 
-class Gateway:
-    def __init__(self, settings: Settings, *, sweep_seconds: float = 10.0, outbox_seconds: float = 1.0) -> None:
+class _Service:
+    """What both kinds of `run` process share: folders and schema at start, the SMTP listener and the
+    review page, stopping in order, and the signals that stop it."""
+
+    settings: Settings
+    store: Store
+
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.store = Store.from_settings(settings)
+        self.stop_event = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._stoppers: list[Callable[[], None]] = []
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def banner(self) -> str:
+        raise NotImplementedError
+
+    def _prepare(self) -> None:
+        s = self.settings
+        for folder in (s.paths.var, s.fax_inbox, s.fax_done, s.fax_outbox, s.mail_sent):
+            folder.mkdir(parents=True, exist_ok=True)
+        if self.store.ensure_schema():
+            log.info("database created at the current schema")
+
+    def _start_smtp(self) -> None:
+        if self.settings.smtp_listener.enabled:
+            from intake.sources.smtp import SmtpSource
+
+            smtp = SmtpSource.from_settings(self.settings.smtp_listener, self.store, on_new=self.notify)
+            smtp.start()
+            self._stoppers.append(smtp.stop)
+
+    def _start_web(self) -> None:
+        if self.settings.web.enabled:
+            from intake.web.server import WebThread
+
+            web = WebThread(self.settings, self.store)
+            web.start()
+            self._stoppers.append(web.stop)
+
+    def notify(self, submission_id: int) -> None:
+        raise NotImplementedError
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self, join_seconds: float = 15) -> None:
+        self.stop_event.set()
+        for stopper in self._stoppers:
+            try:
+                stopper()
+            except Exception as exc:  # stopping must go on for the others
+                log.warning("stopping a source: %s", type(exc).__name__)
+        for thread in self._threads:
+            thread.join(timeout=join_seconds)
+
+    def run_forever(self) -> None:
+        def _handle(signum: int, _frame: FrameType | None) -> None:
+            log.info("signal %d: stopping", signum)
+            self.stop_event.set()
+
+        signal.signal(signal.SIGTERM, _handle)
+        signal.signal(signal.SIGINT, _handle)
+        self.start()
+        log.info("%s", self.banner())
+        try:
+            while not self.stop_event.wait(1.0):
+                pass
+        finally:
+            self.stop()
+
+
+class Gateway(_Service):
+    def __init__(self, settings: Settings, *, sweep_seconds: float = 10.0, outbox_seconds: float = 1.0) -> None:
+        super().__init__(settings)
         workers = settings.pipeline.worker_count()
         self.pool = ExtractionPool(workers, timeout=settings.pipeline.submission_timeout_seconds,
                                    memory_mb=settings.pipeline.memory_mb)
@@ -38,14 +115,10 @@ class Gateway:
         self.workers = workers
         self.sweep_seconds = sweep_seconds
         self.outbox_seconds = outbox_seconds
-        self.stop_event = threading.Event()
         self._queue: queue.Queue[int] = queue.Queue()
         self._queued: set[int] = set()
         self._lock = threading.Lock()
         self._outbox_wake = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._sources: list[Any] = []
-        self._stoppers: list[Callable[[], None]] = []
 
     # -- wiring ------------------------------------------------------------------------------
 
@@ -58,11 +131,7 @@ class Gateway:
         self._queue.put(submission_id)
 
     def start(self) -> None:
-        s = self.settings
-        for folder in (s.paths.var, s.fax_inbox, s.fax_done, s.fax_outbox, s.mail_sent):
-            folder.mkdir(parents=True, exist_ok=True)
-        if self.store.ensure_schema():
-            log.info("database created at the current schema")
+        self._prepare()
         requeued = self.store.requeue_sending(datetime.now(UTC))
         if requeued:
             log.warning("%d reply(ies) were being sent when the gateway stopped; they are due again", requeued)
@@ -71,26 +140,11 @@ class Gateway:
         self._spawn(self._outbox, "outbox")
         self._spawn(self._sweep, "sweep")
         self._start_sources()
-        if s.web.enabled:
-            from intake.web.server import WebThread
-
-            web = WebThread(s, self.store)
-            web.start()
-            self._stoppers.append(web.stop)
-
-    def _spawn(self, target: Callable[[], None], name: str) -> None:
-        thread = threading.Thread(target=target, name=name, daemon=True)
-        thread.start()
-        self._threads.append(thread)
+        self._start_web()
 
     def _start_sources(self) -> None:
         s = self.settings
-        if s.smtp_listener.enabled:
-            from intake.sources.smtp import SmtpSource
-
-            smtp = SmtpSource.from_settings(s.smtp_listener, self.store, on_new=self.notify)
-            smtp.start()
-            self._stoppers.append(smtp.stop)
+        self._start_smtp()
         if s.fax.enabled:
             from intake.sources.faxdir import FaxDirSource
 
@@ -103,31 +157,13 @@ class Gateway:
             self._spawn(lambda: imap.run(self.stop_event), "imap")
             self._stoppers.append(imap.close)
 
-    def stop(self) -> None:
+    def stop(self, join_seconds: float = 15) -> None:
         self.stop_event.set()
-        self._outbox_wake.set()
-        for stopper in self._stoppers:
-            try:
-                stopper()
-            except Exception as exc:  # stopping must go on for the others
-                log.warning("stopping a source: %s", type(exc).__name__)
-        for thread in self._threads:
-            thread.join(timeout=15)
+        self._outbox_wake.set()  # the outbox thread sees the stop now, not after its wait
+        super().stop(join_seconds)
 
-    def run_forever(self) -> None:
-        def _handle(signum: int, _frame: FrameType | None) -> None:
-            log.info("signal %d: stopping", signum)
-            self.stop_event.set()
-
-        signal.signal(signal.SIGTERM, _handle)
-        signal.signal(signal.SIGINT, _handle)
-        self.start()
-        log.info("coc-intake running: %d extraction worker(s)", self.workers)
-        try:
-            while not self.stop_event.wait(1.0):
-                pass
-        finally:
-            self.stop()
+    def banner(self) -> str:
+        return f"coc-intake running: {self.workers} extraction worker(s)"
 
     # -- loops -------------------------------------------------------------------------------
 
@@ -201,7 +237,7 @@ def process_submission(ctx: Context, submission_id: int) -> bool:
     return False
 
 
-class SourceGateway:
+class SourceGateway(_Service):
     """`coc-intake run` with `[workers] dispatch = "procrastinate"`: take everything in, defer the work.
 
     The SMTP listener runs in every such process; the IMAP folder and the fax folder each run only in
@@ -212,13 +248,9 @@ class SourceGateway:
     def __init__(self, settings: Settings) -> None:
         from intake.jobs import Jobs
 
-        self.settings = settings
-        self.store = Store.from_settings(settings)
+        super().__init__(settings)
         self.jobs = Jobs(settings)
-        self.stop_event = threading.Event()
         self.holders: list[Any] = []
-        self._threads: list[threading.Thread] = []
-        self._stoppers: list[Callable[[], None]] = []
 
     def notify(self, submission_id: int) -> None:
         """A source stored a new submission: defer its job (a lost deferral is found by the sweep)."""
@@ -229,19 +261,11 @@ class SourceGateway:
         from intake.store.migrate import ensure_job_schema
 
         s = self.settings
-        for folder in (s.paths.var, s.fax_inbox, s.fax_done, s.fax_outbox, s.mail_sent):
-            folder.mkdir(parents=True, exist_ok=True)
-        if self.store.ensure_schema():
-            log.info("database created at the current schema")
+        self._prepare()
         if ensure_job_schema(self.store.engine):
             log.info("procrastinate's job schema applied")
         self.jobs.open()
-        if s.smtp_listener.enabled:
-            from intake.sources.smtp import SmtpSource
-
-            smtp = SmtpSource.from_settings(s.smtp_listener, self.store, on_new=self.notify)
-            smtp.start()
-            self._stoppers.append(smtp.stop)
+        self._start_smtp()
         poll = s.workers.lock_poll_seconds
         if s.fax.enabled:
             from intake.sources.faxdir import FaxDirSource
@@ -257,43 +281,16 @@ class SourceGateway:
                 poll_seconds=poll,
                 make_source=lambda: ImapSource.from_settings(s.imap, self.store, on_new=self.notify)))
         for holder in self.holders:
-            thread = threading.Thread(target=holder.run, args=(self.stop_event,), name=f"holder-{holder.name}",
-                                      daemon=True)
-            thread.start()
-            self._threads.append(thread)
-        if s.web.enabled:
-            from intake.web.server import WebThread
+            self._spawn(functools.partial(holder.run, self.stop_event), f"holder-{holder.name}")
+        self._start_web()
 
-            web = WebThread(s, self.store)
-            web.start()
-            self._stoppers.append(web.stop)
-
-    def stop(self) -> None:
-        self.stop_event.set()
-        for stopper in self._stoppers:
-            try:
-                stopper()
-            except Exception as exc:  # stopping must go on for the others
-                log.warning("stopping a source: %s", type(exc).__name__)
-        for thread in self._threads:
-            thread.join(timeout=30)
+    def stop(self, join_seconds: float = 30) -> None:
+        super().stop(join_seconds)
         self.jobs.close()
 
-    def run_forever(self) -> None:
-        def _handle(signum: int, _frame: FrameType | None) -> None:
-            log.info("signal %d: stopping", signum)
-            self.stop_event.set()
-
-        signal.signal(signal.SIGTERM, _handle)
-        signal.signal(signal.SIGINT, _handle)
-        self.start()
-        log.info("coc-intake running as a source holder: %d polled source(s) under advisory locks; "
-                 "jobs for `coc-intake worker`", len(self.holders))
-        try:
-            while not self.stop_event.wait(1.0):
-                pass
-        finally:
-            self.stop()
+    def banner(self) -> str:
+        return (f"coc-intake running as a source holder: {len(self.holders)} polled source(s) under advisory "
+                f"locks; jobs for `coc-intake worker`")
 
 
 def run(settings: Settings) -> int:

@@ -26,19 +26,13 @@ from intake.store import Store
 from tests.servers import DovecotServer, SinkMessage, SmtpSink, free_port, wait_for_port
 
 
-def write_config(folder: Path, *, dovecot: DovecotServer | None, sink: SmtpSink | None,
-                 store_url: str | None = None, workers: int = 2, extra: str = "",
-                 imap_port: int | None = None, relay_timeout: float = 60.0) -> Path:
-    """A config for the daemon under test; ``imap_port`` points IMAP elsewhere (a cutting proxy)."""
-    smtp_port = free_port()
-    config = folder / "coc-intake.toml"
-    imap = ""
-    if dovecot is not None:
-        imap = f"""
+def imap_section(dovecot: DovecotServer, *, port: int | None = None) -> str:
+    """The `[imap]` of a test daemon reading the test Dovecot's INBOX (`port`: a cutting proxy's)."""
+    return f"""
 [imap]
 enabled = true
 host = "{dovecot.host}"
-port = {imap_port or dovecot.port}
+port = {port or dovecot.port}
 security = "none"
 username = "{dovecot.user}"
 password = "{dovecot.password}"
@@ -48,17 +42,28 @@ poll_seconds = 1
 timeout_seconds = 20
 reconnect_max_seconds = 2
 """
-    relay = ""
-    if sink is not None:
-        relay = f"""
+
+
+def relay_section(sink: SmtpSink, *, timeout: float | None = None) -> str:
+    """The `[relay]` of a test daemon sending to the aiosmtpd sink, with quick retries."""
+    return f"""
 [relay]
 host = "{sink.host}"
 port = {sink.port}
 security = "none"
 first_retry_seconds = 1
 max_retry_seconds = 2
-timeout_seconds = {relay_timeout}
-"""
+""" + (f"timeout_seconds = {timeout}\n" if timeout is not None else "")
+
+
+def write_config(folder: Path, *, dovecot: DovecotServer | None, sink: SmtpSink | None,
+                 store_url: str | None = None, workers: int = 2, extra: str = "",
+                 imap_port: int | None = None, relay_timeout: float = 60.0) -> Path:
+    """A config for the daemon under test; ``imap_port`` points IMAP elsewhere (a cutting proxy)."""
+    smtp_port = free_port()
+    config = folder / "coc-intake.toml"
+    imap = imap_section(dovecot, port=imap_port) if dovecot is not None else ""
+    relay = relay_section(sink, timeout=relay_timeout) if sink is not None else ""
     # Sender trust is not the point of most daemon tests: the verdict is still recorded, but nothing
     # is held for staff (tests/test_senderauth.py runs the daemon with it on). A caller's [trust] wins.
     trust = "" if "[trust]" in extra else "\n[trust]\nflag_unverified = false\n"

@@ -34,7 +34,7 @@ from intake.sources.holder import AdvisoryLock, SourceHolder, libpq_url
 from intake.store import Incoming, Store
 from intake.store.migrate import ensure_job_schema, has_job_schema
 from tests import faxgen, mailgen
-from tests.gateway import wait_for
+from tests.gateway import imap_section, relay_section, wait_for
 from tests.servers import (  # noqa: F401
     DovecotServer,
     SmtpSink,
@@ -59,32 +59,8 @@ def write_config(path: Path, shared: Path, *, url: str, role: str, sink: SmtpSin
     if not keys.exists():
         shared.mkdir(parents=True, exist_ok=True)
         add_key(keys)
-    imap = ""
-    if dovecot is not None and holder:
-        imap = f"""
-[imap]
-enabled = true
-host = "{dovecot.host}"
-port = {dovecot.port}
-security = "none"
-username = "{dovecot.user}"
-password = "{dovecot.password}"
-folder = "INBOX"
-processed_folder = "Processed"
-poll_seconds = 1
-timeout_seconds = 20
-reconnect_max_seconds = 2
-"""
-    relay = ""
-    if sink is not None:
-        relay = f"""
-[relay]
-host = "{sink.host}"
-port = {sink.port}
-security = "none"
-first_retry_seconds = 1
-max_retry_seconds = 2
-"""
+    imap = imap_section(dovecot) if dovecot is not None and holder else ""
+    relay = relay_section(sink) if sink is not None else ""
     path.write_text(f"""
 [store]
 url = "{url}"
