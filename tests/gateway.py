@@ -133,6 +133,14 @@ class GatewayProcess:
     def store(self) -> Store:
         return Store.from_settings(self.settings)
 
+    def outcome(self, sink_messages: Iterable[SinkMessage], mails: Sequence[Marked]) -> Outcome:
+        """`outcome` counted on this daemon's store (opened and closed here)."""
+        store = self.store()
+        try:
+            return outcome(store, sink_messages, mails)
+        finally:
+            store.dispose()
+
     def pids(self) -> list[int]:
         """The daemon and every process in its group (extraction workers, Tesseract)."""
         if self.proc is None:

@@ -154,11 +154,7 @@ def sigkill_run(base: Path, dovecot: DovecotServer, sink: SmtpSink, *, count: in
         _wait_replies([sink], mails, gw, timeout=120 + 2.0 * count)
     finally:
         gw.stop()
-    store = gw.store()
-    try:
-        result = outcome(store, sink.received(), mails)
-    finally:
-        store.dispose()
+    result = gw.outcome(sink.received(), mails)
     return Run(result, time.monotonic() - t0, {"kill_after_seconds": moments,
                                                 "processed": imap_count(dovecot, "Processed")})
 
@@ -202,11 +198,7 @@ def imap_cut_run(base: Path, dovecot: DovecotServer, sink: SmtpSink, *, count: i
             connections = proxy.connections
         finally:
             gw.stop()
-    store = gw.store()
-    try:
-        result = outcome(store, sink.received(), mails)
-    finally:
-        store.dispose()
+    result = gw.outcome(sink.received(), mails)
     return Run(result, time.monotonic() - t0, {"cuts": proxy.cuts, "connections": connections,
                                                 "inbox_left": imap_count(dovecot, "INBOX")})
 
@@ -294,11 +286,7 @@ def database_restart_run(base: Path, dovecot: DovecotServer, sink: SmtpSink, pg:
         _wait_replies([sink], [*mails, smtp_mail], gw, timeout=180 + 2.0 * count)
     finally:
         gw.stop()
-    store = gw.store()
-    try:
-        result = outcome(store, sink.received(), [*mails, smtp_mail])
-    finally:
-        store.dispose()
+    result = gw.outcome(sink.received(), [*mails, smtp_mail])
     return Run(result, time.monotonic() - t0, notes)
 
 
@@ -331,11 +319,7 @@ def sending_during_outage_run(base: Path, dovecot: DovecotServer, sink: SmtpSink
         gw.stop()
         log("daemon stopped")
         sink.rcpt_delay = 0.0
-    store = gw.store()
-    try:
-        result = outcome(store, sink.received(), mails)
-    finally:
-        store.dispose()
+    result = gw.outcome(sink.received(), mails)
     return Run(result, time.monotonic() - t0)
 
 
