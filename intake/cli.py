@@ -76,7 +76,9 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     if show_bar:
         from tqdm import tqdm
 
-        iterator = tqdm(paths, unit="file", file=sys.stderr)
+        # tqdm hides its bar on a terminal that reports a size of 0 (a fresh pty, a serial console).
+        columns, lines = _terminal_size(sys.stderr)
+        iterator = tqdm(paths, unit="file", file=sys.stderr, ncols=columns or 80, nrows=lines or 24)
     code = EXIT_OK
     for path in iterator:
         data = path.read_bytes()
@@ -89,6 +91,15 @@ def _cmd_extract(args: argparse.Namespace) -> int:
         else:
             print(_summary(str(path), result), flush=True)
     return code
+
+
+def _terminal_size(stream: Any) -> tuple[int, int]:
+    """The terminal's (columns, lines); 0 for what it does not report."""
+    try:
+        size = os.get_terminal_size(stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        return 0, 0
+    return size.columns, size.lines
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

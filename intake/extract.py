@@ -249,10 +249,27 @@ def extract_submission(raw: bytes, *, channel: str, filename: str | None = None,
         from parsers.mime import parse_mail
         mail = parse_mail(raw, limits)
         meta = _meta(mail.meta)
-        return extract_parts(list(mail.parts), limits, today=today, problems=list(mail.problems),
-                             meta=meta)
+        result = extract_parts(list(mail.parts), limits, today=today, problems=list(mail.problems),
+                               meta=meta)
+        if filename and not result.requests:
+            _no_request_names_the_file(result, name)
+        return result
     part = Part(name=name, media_type=media, data=raw, filename=filename)
     return extract_parts([part], limits, today=today)
+
+
+def _no_request_names_the_file(result: SubmissionResult, name: str) -> None:
+    """A mail file with no request gets one file-level problem naming the file.
+
+    The parts' own `no_request` problems name "body" or "attachment 1: ...", which tells a person
+    running `coc-intake extract` on a folder of .eml files nothing about which file it was.
+    Only for named files: the daemon's stored mails have no file name, and keep their wording.
+    """
+    reasons = "; ".join(p.message.rstrip(".") for p in result.problems if p.code == "no_request")
+    message = f"{name}: no certificate of coverage request was found in this message"
+    message += f" ({reasons})." if reasons else "."
+    rest = [p for p in result.problems if p.code != "no_request"]
+    result.problems = [PartProblem(code="no_request", part=name, message=mask_ssns(message)), *rest]
 
 
 def _meta(meta: Any) -> dict[str, Any]:

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import pty
 import random
+import struct
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
 import pytest
 
-from tests import docgen, faxgen
+from tests import docgen, faxgen, mailgen
 from tests.synth import labelled_lines, make_request
+from tests.test_ocr import _png_declaring
+from tests.test_sheet import encrypted_ooxml
 
 
 def _run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -33,6 +40,10 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "locked.pdf": docgen.encrypted_pdf(),
         "fake.pdf": b"this is not a pdf at all\n",
         "unknown.bin": bytes(range(256)) * 4,
+        "bomb.png": _png_declaring(100_000, 100_000),
+        "locked.xlsx": encrypted_ooxml(),
+        "hello.eml": mailgen.thunderbird(sender="ann@example.com", to="coc@example.gov", subject="Friday",
+                                         text="Hi, are we still on for lunch on Friday?\n\nAnn\n"),
     }
     paths = {}
     for name, data in out.items():
@@ -75,7 +86,8 @@ def test_a_fax_is_read_with_ocr_provenance(files: dict[str, Path]) -> None:
 
 @pytest.mark.parametrize("name,code", [("empty.pdf", "empty"), ("broken.pdf", "unreadable"),
                                        ("locked.pdf", "encrypted"), ("fake.pdf", "not_pdf"),
-                                       ("unknown.bin", "unsupported_type")])
+                                       ("unknown.bin", "unsupported_type"), ("bomb.png", "too_large"),
+                                       ("locked.xlsx", "encrypted"), ("hello.eml", "no_request")])
 def test_bad_files_get_a_clear_problem_and_no_traceback(files: dict[str, Path], name: str, code: str) -> None:
     proc = _run("extract", "--json", str(files[name]))
     assert proc.returncode == 1
@@ -84,6 +96,54 @@ def test_bad_files_get_a_clear_problem_and_no_traceback(files: dict[str, Path], 
     assert line["requests"] == []
     assert code in [p["code"] for p in line["problems"]], line["problems"]
     assert all(name in p["message"] or p["part"] == name for p in line["problems"])
+
+
+def test_exit_code_is_1_when_any_file_needs_review(files: dict[str, Path]) -> None:
+    proc = _run("extract", "--json", str(files["good.txt"]), str(files["empty.pdf"]), str(files["form.pdf"]))
+    assert proc.returncode == 1
+    assert [json.loads(x)["requests"] != [] for x in proc.stdout.splitlines()] == [True, False, True]
+    assert proc.stderr == ""  # stderr is no terminal here: no progress bar
+
+
+def _run_on_a_terminal(*args: str, columns: int = 100) -> tuple[int, str, str]:
+    """Run the command with stderr on a pseudo-terminal (stdout piped); return code, stdout, stderr.
+
+    `columns=0` leaves the terminal's size unset, as a fresh pty and some serial consoles report it.
+    """
+    master, slave = pty.openpty()
+    if columns:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, columns, 0, 0))
+    proc = subprocess.Popen([sys.executable, "-m", "intake.cli", *args], stdout=subprocess.PIPE,
+                            stderr=slave, stdin=subprocess.DEVNULL)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    assert proc.stdout is not None
+    out = proc.stdout.read().decode()
+    return proc.wait(timeout=300), out, seen.decode(errors="replace")
+
+
+def test_progress_bar_on_stderr_when_it_is_a_terminal(files: dict[str, Path]) -> None:
+    names = [str(files[n]) for n in ("good.txt", "form.pdf", "good.txt")]
+    code, out, err = _run_on_a_terminal("extract", *names)
+    assert code == 0
+    assert "3/3" in err and "100%" in err and "file" in err, err
+    assert out.count("request(s)") == 3 and "3/3" not in out  # the summaries stay clean on stdout
+    assert str(files["_ssn"]) not in out + err
+    code, out, err = _run_on_a_terminal("extract", "--no-progress", *names)
+    assert code == 0 and "3/3" not in err and out.count("request(s)") == 3
+    code, out, err = _run_on_a_terminal("extract", names[0])  # one file: nothing to show progress of
+    assert code == 0 and "1/1" not in err
+    code, out, err = _run_on_a_terminal("extract", *names, columns=0)  # no width known: a bar all the same
+    assert code == 0 and "3/3" in err and "100%" in err, err
 
 
 def test_usage_errors_exit_2(files: dict[str, Path], tmp_path: Path) -> None:
