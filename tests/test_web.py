@@ -13,11 +13,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from intake.extract import extract_submission
 from intake.settings import Settings
-from intake.store import Store
+from intake.store import Incoming, Store
 from intake.store.web_models import WebSession
 from intake.web.app import create_app
 from intake.web.users import Users
+from tests import formgen
 from tests.browser import PASSWORDS, seed_request, valid_request, web_settings, web_store  # noqa: F401
 
 pytest_plugins = ["tests.store_fixtures"]
@@ -226,6 +228,30 @@ def test_accept_after_incomplete_sends_an_updated_received_reply(web_store: tupl
     # Accepting twice is refused and queues nothing more.
     assert c.post(f"/requests/{rid}/accept", data={"csrf_token": token}).status_code == 409
     assert len([o for o in store.replies_of(rec.submission_id) if o.kind == "received"]) == 1
+
+
+def test_a_request_on_an_older_form_edition_can_be_accepted(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    """`outdated_edition` (a filled PDF of an older edition, read for real) tells staff, never blocks accepting."""
+    settings, store = web_store
+    result = extract_submission(formgen.filled_pdf(valid_request(seed=31), "2025-06"), channel="file",
+                                filename="old.pdf")
+    [item] = result.requests
+    assert [p.code for p in item.problems] == ["outdated_edition"] and item.status == "needs_review"
+    sid, _ = store.store_submission(Incoming(channel="smtp", raw=b"From: hr@acme.example.com\r\n\r\nForm.\r\n",
+                                             sender="hr@acme.example.com", received_at=datetime.now(UTC)))
+    [rec] = store.mark_extracted(sid, result, result.requests)
+    c = login(client_for(settings, store), "rita")
+    page = c.get(f"/requests/{rec.id}").text
+    assert "COC-1 (2026-11)" in page and 'href="/form.pdf"' in page  # the page names and offers the new form
+    assert store.get_request(rec.id).reference in c.get("/", params={"problem": "outdated_edition"}).text
+    token = csrf_of(page)
+    r = c.post(f"/requests/{rec.id}/check", data={"csrf_token": token, "f:employer.contact_name": "Ann Lee"})
+    assert r.json()["blocking"] == 0
+    assert any(p["code"] == "outdated_edition" for p in r.json()["problems"])
+    c.post(f"/requests/{rec.id}/save", data={"csrf_token": token, "f:employer.contact_name": "Ann Lee"})
+    assert [p["code"] for p in store.get_request(rec.id).problems] == ["outdated_edition"]  # kept by a correction
+    assert c.post(f"/requests/{rec.id}/accept", data={"csrf_token": token}).status_code == 303
+    assert store.get_request(rec.id).state == "accepted"
 
 
 def test_approve_mails_the_confirmation_address_and_reject_mails_the_sender(web_store: tuple[Settings, Store]) -> None:  # noqa: F811,E501

@@ -45,7 +45,7 @@ SESSION_COOKIE = "coc_session"
 LOGIN_COOKIE = "coc_login"
 CHANNEL_FILTERS = {"email": ("imap",), "smtp": ("smtp", "lmtp"), "fax": ("fax",)}
 PROBLEM_CODES = ("missing", "invalid", "low_confidence", "conflict", "not_agreement_country", "period_too_long",
-                 "start_in_past", "nationality_rule", "outdated_form", *review.TRUST_CODES)
+                 "start_in_past", "nationality_rule", "outdated_edition", *review.TRUST_CODES)
 DONE_MESSAGES = {
     "saved": "Corrections saved.",
     "unchanged": "Nothing was changed.",
@@ -399,7 +399,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         values = review.merged_values(rec, _submitted(form), info.account)
         _, problems = review.check(values)
         changed = {p for p, v in values.items() if v != review.flat_values(rec.fields).get(p, "")}
-        kept = [p for p in rec.problems if isinstance(p, dict) and p.get("code") in ("low_confidence", "conflict")
+        kept = [p for p in rec.problems if isinstance(p, dict) and p.get("code") in review.KEPT_CODES
                 and p.get("field") not in changed]
         out = kept + [p.model_dump(mode="json") for p in problems]
         return JSONResponse({"problems": [review.safe_problem(p, info.account) for p in out],

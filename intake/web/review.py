@@ -27,9 +27,10 @@ MAIL_CHANNELS = ("imap", "smtp", "lmtp")
 OPEN_STATES = ("received", "extracted", "needs_review", "corrected")
 # Problems a person confirms by looking, not by changing the value: they do not block accepting.
 ADVISORY_CODES = ("low_confidence", "conflict", "start_in_past", "period_too_long", "nationality_rule",
-                  "outdated_form", *TRUST_CODES)
+                  "outdated_edition", *TRUST_CODES)
 # Problems that are not about a value, so a correction keeps them (unless it changed their field).
-KEPT_CODES = ("low_confidence", "conflict", *TRUST_CODES)
+# `outdated_edition` stays after a correction: the request still came on an old form.
+KEPT_CODES = ("low_confidence", "conflict", "outdated_edition", *TRUST_CODES)
 SSN_PATH = "worker.ssn"
 
 
