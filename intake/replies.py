@@ -47,6 +47,15 @@ def should_reply(raw: bytes, *, our_domain: str, envelope_sender: str | None = N
             return ""
         return str(value or "").strip()
 
+    if envelope_sender is None:
+        # The delivering MTA records the envelope sender as the topmost Return-Path (our SMTP
+        # listener does too); for mail read from a mailbox it is the only trace of a null sender.
+        try:
+            return_path = headers.get_all("Return-Path") or []
+        except Exception:
+            return_path = []
+        if return_path:
+            envelope_sender = str(return_path[0])
     if envelope_sender is not None and envelope_sender.strip("<> ") == "":
         return ReplyDecision(False, "null envelope sender (a bounce)")
     sender = _sender(headers)

@@ -51,6 +51,10 @@ def test_rfc3834_cases_get_no_reply(headers: dict[str, str]) -> None:
 def test_null_envelope_sender_gets_no_reply() -> None:
     assert not should_reply(_mail(), our_domain="localhost", envelope_sender="<>").reply
     assert should_reply(_mail(Auto_Submitted="no"), our_domain="localhost").reply
+    # Mail read from a mailbox, or stored by the SMTP listener with a null MAIL FROM: only the
+    # topmost Return-Path (written by the delivering MTA) tells that it was a bounce.
+    assert not should_reply(b"Return-Path: <>\r\n" + _mail(), our_domain="localhost").reply
+    assert should_reply(b"Return-Path: <pat@acme.example.com>\r\n" + _mail(), our_domain="localhost").reply
 
 
 def _view(seed: int = 3, problems: list[Problem] | None = None) -> RequestView:
