@@ -122,12 +122,14 @@ def _two_page_fax(req: dict, resolution: str) -> list[Image.Image]:  # type: ign
             for n, chunk in enumerate((lines[:half], lines[half:]), start=1)]
 
 
-@pytest.mark.parametrize(("compression", "resolution"), [("group3", "normal"), ("group4", "fine")])
-def test_multipage_ccitt_tiff_is_read(compression: str, resolution: str) -> None:
+@pytest.mark.parametrize("compression", ["group3", "group4"])
+@pytest.mark.parametrize(("resolution", "dpi"), [("normal", (204, 98)), ("fine", (204, 196))])
+def test_multipage_ccitt_tiff_is_read(compression: str, resolution: str, dpi: tuple[int, int]) -> None:
     req = _request(11)
     data = tiff_bytes(_two_page_fax(req, resolution), compression=compression)
     with Image.open(io.BytesIO(data)) as tif:
         assert tif.info["compression"] == compression and tif.n_frames == 2
+        assert tuple(round(float(d)) for d in tif.info["dpi"]) == dpi
     ex = parse_image(_part(data), Limits())
     assert ex.pages == 2 and ex.problems == []
     got = _values(ex)
