@@ -7,7 +7,9 @@ once, acknowledged only after storing, nothing twice, nothing lost.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import smtplib
 import socket
 import sqlite3
@@ -885,3 +887,36 @@ def test_smtp_size_declared_too_big_552(smtp_source: tuple[SmtpSource, NewIds], 
         code, text = s.mail("hr@employer.example", ["SIZE=500000"])
     assert code == 552 and text.startswith(b"5.3.4")
     assert store.count() == 0
+
+
+def test_imap_reconnect_backs_off_while_the_server_is_down(
+    dovecot: DovecotServer,
+    store: RecordingStore,
+    running: Callable[[ImapSource], threading.Thread],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """While Dovecot is down every failed attempt waits twice as long as the one before, up to the
+    cap; once it is back the source reconnects, imports, and the back-off starts small again."""
+
+    def delays() -> list[float]:
+        return [float(m.group(1)) for r in caplog.records
+                if (m := re.search(r"reconnecting in ([\d.]+)s", r.getMessage()))]
+
+    caplog.set_level(logging.WARNING, logger="intake.sources.imap")
+    new = NewIds()
+    src = imap_source(dovecot, store, on_new=new, poll_seconds=600, backoff_initial=0.2, backoff_max=0.8)
+    running(src)
+    assert wait_until(lambda: src.polls >= 1, 10)
+    dovecot.stop()
+    try:
+        assert wait_until(lambda: len(delays()) >= 5, 60), delays()
+    finally:
+        dovecot.start()
+    assert delays()[:5] == [0.2, 0.4, 0.8, 0.8, 0.8]
+    assert wait_until(lambda: src.connects >= 2, 60), "no reconnect after the server came back"
+    imap_append(dovecot, "INBOX", make_mail(9))
+    assert new.wait(1, 30), "message after the reconnect not stored"
+    seen = len(delays())
+    dovecot.kick()  # one more drop after a good connection: the back-off was reset
+    assert wait_until(lambda: len(delays()) > seen, 30)
+    assert delays()[seen] == 0.2
