@@ -193,7 +193,8 @@ def queue_acknowledgement(ctx: Context, sub: SubmissionRecord, *, now: datetime 
     complete = bool(records) and all(r.state == "accepted" for r in records) and not (sub.result or {}).get("problems")
     kind = "received" if complete else "incomplete"
     common: dict[str, Any] = {"requests": views, "received_at": sub.received_at,
-                              "file_problems": _file_problems(sub), "form_url": settings.replies.form_url}
+                              "file_problems": _file_problems(sub), "form_url": settings.replies.form_url,
+                              "help_url": settings.replies.help_url}
     queue = functools.partial(store.queue_reply, sub.id, kind, generation=generation, now=now, actor=actor)
     queued = False
     if sub.channel in MAIL_CHANNELS:

@@ -159,6 +159,7 @@ class ReplySettings(_Section):
     our_domain: str = "localhost"
     reference_prefix: str = "COC"
     form_url: str = ""
+    help_url: str = ""
 
     @field_validator("reference_prefix")
     @classmethod

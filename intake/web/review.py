@@ -261,7 +261,8 @@ def _queue(store: Store, settings: Settings, sub: SubmissionRecord, rec: Request
     generation = sum(1 for r in store.replies_of_request(rec.id) if r.kind == kind) + 1
     view = _view(rec)
     common: dict[str, Any] = {"requests": [view], "received_at": sub.received_at,
-                              "form_url": settings.replies.form_url, **context}
+                              "form_url": settings.replies.form_url,
+                              "help_url": settings.replies.help_url, **context}
     meta = (sub.result or {}).get("meta") or {}
     if to:
         msg = render_mail(kind, to=to, from_address=settings.relay.from_address,
