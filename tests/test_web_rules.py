@@ -1,0 +1,209 @@
+"""Review page rules checked across the whole application rather than one page at a time: CSRF on
+every form and every POST route, the approved mail only when asked for, the help page linked from
+acknowledgements, the queue's filters as staff use them."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+from fastapi.routing import APIRoute
+
+from intake.isolation import ExtractionPool
+from intake.model import FIELD_PATHS
+from intake.pipeline import Context, reply_stage
+from intake.reference import help_for
+from intake.settings import Settings
+from intake.store import Incoming, Store
+from intake.web.app import create_app
+from intake.web.review import check, flat_values
+from intake.web.users import Users
+from tests.browser import add_staff, seed_request, valid_request, web_settings, web_store  # noqa: F401
+from tests.test_web import BAD_SSN, body_of, client_for, csrf_of, login
+
+HELP_URL = "https://coc.example.gov/help"
+
+
+class _Forms(HTMLParser):
+    """Every <form method="post"> of a page with the csrf_token it carries ("" when none)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[tuple[str, str]] = []
+        self._open: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "form" and (a.get("method") or "get").lower() == "post":
+            self._open = [a.get("action") or "", ""]
+        elif tag == "input" and self._open is not None and a.get("name") == "csrf_token":
+            self._open[1] = a.get("value") or ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form" and self._open is not None:
+            self.forms.append((self._open[0], self._open[1]))
+            self._open = None
+
+
+def post_forms(page: str) -> list[tuple[str, str]]:
+    parser = _Forms()
+    parser.feed(page)
+    return parser.forms
+
+
+def test_every_post_form_carries_the_csrf_token_and_every_post_route_refuses_without_it(
+        web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    req = valid_request(ssn="123-45-6789")
+    a = seed_request(store, {**req, "confirmation_email": None}, state="needs_review")
+    b = seed_request(store, req, state="needs_review")
+    accepted = seed_request(store, valid_request(seed=5))
+    sid, _ = store.store_submission(Incoming(channel="fax", raw=b"II*\x00junk", sender="+12085550142",
+                                             received_at=datetime.now(UTC)))
+    store.mark_needs_review(sid, "the file cannot be read")
+    app = create_app(settings, store)
+    c = login(client_for(settings, store), "ada")  # an admin: every form is shown and allowed
+    token = csrf_of(c.get("/").text)
+
+    # Every form the pages render posts the session's token.
+    seen: set[str] = set()
+    for url in ("/", f"/requests/{a}", f"/requests/{accepted}", "/users", "/account/password",
+                f"/submissions/{sid}", "/help"):
+        forms = post_forms(c.get(url).text)
+        assert forms, url
+        for action, sent in forms:
+            assert sent == token, (url, action)
+            seen.add(re.sub(r"/\d+(/|$)", r"/N\1", action))
+    assert {"/logout", "/requests/N/save", "/requests/N/accept", "/requests/N/approve", "/requests/N/reject",
+            "/requests/N/not-a-request", "/requests/N/merge", "/users", "/account/password",
+            "/submissions/N/request", "/submissions/N/close"} <= seen
+
+    # Every POST route of the pages (not the login form, not the token API) refuses a post without
+    # the token or with a wrong one, and changes nothing.
+    routes = sorted(r.path for r in app.routes if isinstance(r, APIRoute) and "POST" in r.methods
+                    and not r.path.startswith("/api/") and r.path != "/login")
+    assert len(routes) >= 12, routes
+    data = {"f:worker.ssn": "123-45-0001", "reason": "spam", "other": str(b), "action": "add", "name": "mallory",
+            "role": "admin", "current_password": "admin-pass-123", "new_password": "x" * 12,
+            "repeat_password": "x" * 12}
+    events_before = len(store.events_of(request_id=a))
+    for path in routes:
+        url = path.replace("{rid}", str(a)).replace("{sid}", str(sid))
+        for forged in ({}, {"csrf_token": "forged"}):
+            r = c.post(url, data={**data, **forged})
+            assert r.status_code == 403, (path, forged, r.status_code)
+    assert len(store.events_of(request_id=a)) == events_before
+    assert store.get_request(a).state == store.get_request(b).state == "needs_review"
+    assert Users(store).get("mallory") is None and store.get_submission(sid).state == "needs_review"
+    assert c.get("/").status_code == 200  # not even logged out
+    # With the token the same posts go through to their own rules (none answers 403 for the token).
+    for path in [p for p in routes if p != "/logout"] + ["/logout"]:
+        url = path.replace("{rid}", str(a)).replace("{sid}", str(sid))
+        r = c.post(url, data={**data, "csrf_token": token}, headers={"X-CSRF-Token": token})
+        assert r.status_code != 403, (path, r.text[:300])
+    assert Users(store).get("mallory") is not None
+
+
+def test_approve_mails_only_when_a_confirmation_was_asked_for(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    rid = seed_request(store, {**valid_request(seed=41), "confirmation_email": None})
+    assert store.get_request(rid).state == "accepted"
+    c = login(client_for(settings, store), "sam")
+    page = c.get(f"/requests/{rid}").text
+    assert 'id="approve"' in page
+    assert c.post(f"/requests/{rid}/approve", data={"csrf_token": csrf_of(page)}).status_code == 303
+    assert store.get_request(rid).state == "approved"
+    assert [o for o in store.replies_of_request(rid) if o.kind == "approved"] == []
+    trail = c.get(f"/requests/{rid}").text.split("Audit trail", 1)[1]
+    assert "sam" in trail and "approved" in trail
+    # A supervisor does not manage users; only an admin does.
+    assert c.get("/users").status_code == 403
+    r = c.post("/users", data={"csrf_token": csrf_of(page), "action": "add", "name": "eve", "role": "admin"})
+    assert r.status_code == 403 and Users(store).get("eve") is None
+
+
+def test_acknowledgements_link_the_help_page_that_has_every_fields_help(tmp_path: Path) -> None:
+    settings = web_settings(tmp_path, f'[replies]\nhelp_url = "{HELP_URL}"\n')
+    assert settings.replies.help_url == HELP_URL
+    store = Store.from_settings(settings)
+    store.upgrade()
+    add_staff(store)
+    try:
+        # The pipeline's "incomplete" acknowledgement.
+        bad = seed_request(store, valid_request(seed=51, ssn=BAD_SSN), sender="hr@acme.example.com")
+        sub_id = store.get_request(bad).submission_id
+        ctx = Context(store, settings, ExtractionPool(1, timeout=60, memory_mb=0))
+        assert reply_stage(ctx, sub_id)
+        [incomplete] = [o for o in store.replies_of(sub_id) if o.kind == "incomplete"]
+        assert f"Help for every field: {HELP_URL}" in body_of(incomplete.message)
+        # The pipeline's "received" acknowledgement.
+        good = seed_request(store, valid_request(seed=52), sender="hr@acme.example.com")
+        good_sub = store.get_request(good).submission_id
+        assert reply_stage(ctx, good_sub)
+        [received] = [o for o in store.replies_of(good_sub) if o.kind == "received"]
+        assert HELP_URL in body_of(received.message)
+        # The updated "received" one staff's accept sends after the correction.
+        c = login(client_for(settings, store), "rita")
+        token = csrf_of(c.get(f"/requests/{bad}").text)
+        assert c.post(f"/requests/{bad}/save", data={"csrf_token": token, "f:worker.ssn": "123-45-6789"}
+                      ).status_code == 303
+        assert c.post(f"/requests/{bad}/accept", data={"csrf_token": token}).status_code == 303
+        [updated] = [o for o in store.replies_of_request(bad) if o.kind == "received"]
+        assert HELP_URL in body_of(updated.message)
+        # The page they link to: public, with the help text of every field of the request.
+        page = html.unescape(client_for(settings, store).get("/help").text)
+        for path in FIELD_PATHS:
+            text = help_for(path)
+            assert text and text in page, path
+        assert 'href="/form.pdf"' in page
+    finally:
+        store.dispose()
+
+
+def _imap_request(store: Store, req: dict[str, Any]) -> int:
+    """A request read from a mail in the IMAP mailbox (the queue's "email" channel)."""
+    raw = (b"From: hr@acme.example.com\r\nTo: certificate@localhost\r\nSubject: COC\r\n"
+           b"Message-ID: <imap-63@acme.example.com>\r\n\r\nPlease find the request.\r\n")
+    sid, _ = store.store_submission(Incoming(channel="imap", raw=raw, sender="hr@acme.example.com",
+                                             received_at=datetime.now(UTC), imap_folder="INBOX",
+                                             imap_uidvalidity=1, imap_uid=63))
+    request, problems = check({k: v for k, v in flat_values(req).items() if v})
+    [rec] = store.mark_extracted(sid, {"parts": []}, [{
+        "request": request.model_dump(mode="json"), "problems": [p.model_dump(mode="json") for p in problems],
+        "confidence": {}, "provenance": {}, "status": "needs_review" if problems else "valid"}])
+    return rec.id
+
+
+def test_queue_page_filters_by_channel_date_and_searches_employer_name_and_ein(
+        web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    mail = seed_request(store, valid_request(seed=61))
+    fax = seed_request(store, valid_request(seed=62), channel="fax", sender="+12085550142", raw=b"II*\x00fax",
+                       parts=[{"name": "fax", "media_type": "image/tiff", "pages": 0}])
+    imap = _imap_request(store, valid_request(seed=63))
+    refs = {rid: store.get_request(rid).reference for rid in (mail, fax, imap)}
+    c = login(client_for(settings, store), "rita")
+
+    def shown(**params: str) -> set[int]:
+        page = c.get("/", params=params).text
+        return {rid for rid, ref in refs.items() if ref in page}
+
+    assert shown() == {mail, fax, imap}
+    assert shown(channel="fax") == {fax}
+    assert shown(channel="email") == {imap}
+    assert shown(channel="smtp") == {mail}
+    today = datetime.now(UTC).date()
+    assert shown(date_from=today.isoformat(), date_to=today.isoformat()) == {mail, fax, imap}
+    assert shown(date_from=(today + timedelta(days=1)).isoformat()) == set()
+    assert shown(date_to=(today - timedelta(days=1)).isoformat()) == set()
+    employer = store.get_request(fax).employer_name or ""
+    assert employer and fax in shown(q=employer.upper())
+    ein = store.get_request(imap).employer_ein or ""
+    assert ein and shown(q=ein) == {imap} and shown(q=ein.replace("-", "")) == {imap}
+    worker = store.get_request(mail).worker_name or ""
+    assert worker and mail in shown(q=worker.split()[0].lower())
+    assert shown(q=refs[fax]) == {fax}
