@@ -920,3 +920,32 @@ def test_imap_reconnect_backs_off_while_the_server_is_down(
     dovecot.kick()  # one more drop after a good connection: the back-off was reset
     assert wait_until(lambda: len(delays()) > seen, 30)
     assert delays()[seen] == 0.2
+
+
+def test_fax_number_pattern_and_sidecar_extension_are_configurable(
+    tmp_path: Path, store: RecordingStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """[fax] sender_pattern and sidecar_extension as a site sets them; a sidecar wins over the name."""
+    from intake.settings import load_settings
+
+    cfg = tmp_path / "fax.toml"
+    cfg.write_text(
+        f'[paths]\nvar = "{tmp_path / "var"}"\n[fax]\nstable_seconds = 0.2\ndone_files = "keep"\n'
+        "sender_pattern = 'from-(?P<number>\\d{6,15})-'\nsidecar_extension = \".meta\"\n",
+        encoding="utf-8",
+    )
+    settings = load_settings(cfg)
+    src = FaxDirSource.from_settings(settings.fax, settings.paths, store)
+    inbox = settings.fax_inbox
+    inbox.mkdir(parents=True)
+    # The default pattern would take the date at the start of this name; the site's takes the number.
+    (inbox / "20261125101400-from-2085550142-p2.tif").write_bytes(TIFF + b"named")
+    (inbox / "q18-from-0012085550142-p1.tif").write_bytes(TIFF + b"sidecar wins")
+    (inbox / "q18-from-0012085550142-p1.tif.meta").write_text("sender=+44 20 7123 4567\n")
+    assert len(scan_until(src, 2)) == 2
+    senders = {inc.fax_filename: inc.sender for inc in store.incoming()}
+    assert senders == {
+        "20261125101400-from-2085550142-p2.tif": "2085550142",
+        "q18-from-0012085550142-p1.tif": "+442071234567",
+    }
+    assert (settings.fax_done / "q18-from-0012085550142-p1.tif.meta").exists()
