@@ -12,6 +12,9 @@ import os
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from email import message_from_bytes
+from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +28,16 @@ from pypdf import PdfReader
 from intake.cli import main as cli_main
 from intake.extract import extract_submission
 from intake.form import editions, missing_paths, outdated_problem, render_form
-from intake.model import FIELD_PATHS
+from intake.isolation import ExtractionPool
+from intake.model import FIELD_PATHS, generic_path
+from intake.pipeline import Context, reply_stage
+from intake.reference import help_for
+from intake.settings import load_settings
+from intake.store import Incoming, Store
 from parsers import form_zones as fz
-from tests import formgen
+from tests import formgen, mailgen
 from tests.docgen import image_pdf
-from tests.faxgen import Resolution, fax, fax_request, tiff_bytes
+from tests.faxgen import Resolution, fax, fax_request, scanned, tiff_bytes
 from tests.synth import flat, make_request
 
 OLD = "2025-06"
@@ -114,6 +122,21 @@ def test_blank_form_pages_carry_edition_text_qr_and_marks() -> None:
         assert not fp.upside_down
 
 
+def test_every_fields_help_text_is_printed_in_full_on_the_last_page() -> None:
+    """The help block shrinks its type to fit and cuts what does not: no field's help may be cut."""
+    lay = fz.layout()
+    helps = {generic_path(s.path) for s in lay.fields}
+    assert helps == {generic_path(p) for p in FIELD_PATHS}
+    with pdfplumber.open(io.BytesIO(render_form())) as doc:
+        last = doc.pages[-1]
+        columns = [last.crop((55, lay.help_top, 306, 740)), last.crop((306, lay.help_top, 560, 740))]
+        printed = " ".join(" ".join((c.extract_text() or "").split()) for c in columns)
+        assert min(ch["size"] for ch in last.crop((55, lay.help_top, 560, 740)).chars) >= 4.0
+    for path in sorted(helps):
+        text = " ".join(help_for(path).split())
+        assert text in printed, path
+
+
 def test_cli_writes_the_current_edition(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "form.pdf"
     assert cli_main(["form", "--out", str(out)]) == 0
@@ -150,6 +173,38 @@ def test_filled_pdf_of_an_old_edition_is_read_and_flagged() -> None:
     assert editions().current.label in problem.message and "coc-intake form" in problem.help
 
 
+def test_old_edition_reply_names_the_new_edition_and_carries_its_form(tmp_path: Path) -> None:
+    """The requester on an older edition is told so, and the *incomplete* reply attaches the current form."""
+    config = tmp_path / "c.toml"
+    config.write_text(f'[paths]\nvar = "{tmp_path}/var"\n')
+    settings = load_settings(config)
+    store = Store.from_settings(settings)
+    store.upgrade()
+    try:
+        ctx = Context(store, settings, ExtractionPool(1, timeout=60, memory_mb=0))
+        raw = mailgen.thunderbird(sender="hr@acme.example.com", to="certificate@localhost", subject="COC request",
+                                  text="Our request form is attached.\n",
+                                  attachments=[("coc.pdf", formgen.filled_pdf(_request(13), OLD), "application/pdf")])
+        sid, _ = store.store_submission(Incoming(channel="smtp", raw=raw, sender="hr@acme.example.com",
+                                                 received_at=datetime.now(UTC)))
+        result = extract_submission(raw, channel="email")
+        store.mark_extracted(sid, result, result.requests)
+        assert reply_stage(ctx, sid)
+        [reply] = store.replies_of(sid)
+        assert reply.kind == "incomplete"
+        msg = message_from_bytes(reply.message, policy=default_policy)
+        body = msg.get_body(preferencelist=("plain",))
+        assert body is not None
+        text = " ".join(str(body.get_content()).split())
+        assert f"older edition of our form (COC-1 ({OLD})" in text and editions().current.label in text
+        [attached] = list(msg.iter_attachments())
+        assert attached.get_filename() == f"coc-request-form-{editions().current.code}.pdf"
+        fields = PdfReader(io.BytesIO(attached.get_content())).get_fields() or {}
+        assert fields["coc_form_edition"]["/V"] == editions().current.label
+    finally:
+        store.dispose()
+
+
 # --- printed and faxed --------------------------------------------------------------------------
 
 
@@ -182,6 +237,22 @@ def test_faxed_form_delivered_as_pdf_is_read() -> None:
     assert got.provenance["worker.ssn"].label and "COC-1" in got.provenance["worker.ssn"].label
     s = formgen.score(formgen.expected(req), got)
     assert s["wrong_unflagged"] == 0 and s["right"] >= s["fields"] - 1, s
+
+
+def test_scanned_copy_at_another_resolution_is_read() -> None:
+    """A flatbed scan (gray, 300 dpi, crooked by 2 degrees) in a PDF: registered by scale too."""
+    req = _request(31)
+    pages = []
+    for k, page in enumerate(formgen.printed_pages(req, font="DejaVuSerif.ttf", size_pt=13)):
+        big = page.resize((round(page.width * 1.5), round(page.height * 1.5)), Image.Resampling.BICUBIC)
+        big.info["dpi"] = (300, 300)
+        pages.append(scanned(big, rng=random.Random(k), skew_deg=(2.0, -1.5)[k]))
+    result = extract_submission(image_pdf(pages, dpi=(300, 300)), channel="file", filename="scan.pdf")
+    assert result.parts[0].form_edition == editions().current.label
+    [got] = result.requests
+    assert {p.method for p in got.provenance.values()} == {"ocr"}
+    s = formgen.score(formgen.expected(req), got)
+    assert s["wrong_unflagged"] == 0 and s["missing"] == 0 and s["right"] >= s["fields"] - 1, s
 
 
 def test_self_employed_faxed_form_ticks_and_blank_employer() -> None:
@@ -266,10 +337,16 @@ def test_unreadable_ink_is_flagged_never_guessed() -> None:
     rng = np.random.default_rng(3)
     pts = [(float(rng.uniform(x0 + 10, x0 + 260)), float(rng.uniform(y0 + 8, y1 - 8))) for _ in range(14)]
     draw.line(pts, fill=0, width=5)
+    # Both request types ticked: check boxes are read by their ink, and two ticks go to staff.
+    for opt in fz.layout().by_path()["request_type"].options:
+        draw.line((opt.x * s + 5, opt.y * s + 5, (opt.x + opt.size) * s - 5, (opt.y + opt.size) * s - 5),
+                  fill=0, width=4)
     faxed = [fax(p, resolution="fine", skew_deg=1.0, rng=random.Random(3)) for p in printed]
     got = extract_submission(tiff_bytes(faxed), channel="fax", filename="fax.tif").requests[0]
-    flagged = {p.field for p in got.problems if p.code in ("low_confidence", "invalid")}
-    assert "worker.last_name" in flagged
+    flagged = {p.field for p in got.problems if p.code == "low_confidence"}
+    assert {"worker.last_name", "request_type"} <= flagged
+    assert got.request.worker.first_name == req["worker"]["first_name"].upper() or \
+        "worker.first_name" in flagged  # the boxes beside the scribble still read
     assert got.request.worker.foreign_id is None  # empty box
 
 
