@@ -111,10 +111,24 @@ def test_fax_review_correct_accept_approve_in_chromium(gateway: Any, smtp_sink: 
         page.keyboard.press("Alt+p")
         assert page.evaluate("() => document.activeElement.getAttribute('aria-invalid')") == "true"
 
-        # Clicking "Show" for a field outlines its box in the source (when it has one).
-        if page.locator("button.show-box").count():
-            page.locator("button.show-box").first.click()
-            assert page.locator(".box.active").count() == 1
+        # Clicking a field outlines its box on the page image and scrolls the source to it, while the
+        # field clicked stays in view (the last field read is far below the page image).
+        boxed = page.locator("button.show-box")
+        assert boxed.count() >= 5, "the fax's OCR gave (almost) no boxes to show"
+        last = boxed.last.get_attribute("data-path")
+        field = page.locator(f'#fields-form input[data-path="{last}"]')
+        field.scroll_into_view_if_needed()
+        field.click()
+        active = "() => Array.from(document.querySelectorAll('.box.active')).map(b => b.dataset.path)"
+        assert page.evaluate(active) == [last]
+        assert field.evaluate("e => { const r = e.getBoundingClientRect(); "
+                              "return r.top >= 0 && r.bottom <= window.innerHeight; }")
+        assert page.locator(".box.active").evaluate(
+            "b => { const r = b.getBoundingClientRect(), s = b.closest('.source').getBoundingClientRect(); "
+            "return r.top >= Math.max(s.top, 0) && r.bottom <= Math.min(s.bottom, window.innerHeight); }")
+        # "Show" beside a field does the same from the keyboard or mouse.
+        boxed.first.click()
+        assert page.evaluate(active) == [boxed.first.get_attribute("data-path")]
 
         # Correct the SSN: the page re-validates on the server at once, before saving.
         ssn_input = page.locator('input[name="f:worker.ssn"]')

@@ -18,7 +18,8 @@
     var box = document.getElementById("box-" + path);
     if (box) {
       box.classList.add("active");
-      box.scrollIntoView({block: "center", behavior: "auto"});
+      // "nearest": scroll the source pane, not the page, so the field just clicked stays in view.
+      box.scrollIntoView({block: "nearest", inline: "nearest", behavior: "auto"});
     }
     return box;
   }
