@@ -160,6 +160,12 @@ def test_fax_review_correct_accept_approve_in_chromium(gateway: Any, smtp_sink: 
         page.screenshot(path=str(ARTIFACTS / "web-request-approved.png"), full_page=True)
         trail = page.inner_text("table.trail")
         assert "sam" in trail and "worker.ssn" in trail and good_ssn not in trail
+        # Who did what, from the fax's arrival to the approval, with the fax reply the outbox sent.
+        rows = [r.split("\t") for r in trail.splitlines()[2:]]
+        did = {(r[1], r[2], r[-1]) for r in rows if len(r) >= 4}
+        assert {("fax", "received", "received"), ("pipeline", "state", "extracted"), ("sam", "state", "corrected"),
+                ("sam", "state", "accepted"), ("sam", "state", "approved")} <= did, rows
+        assert any(r[1] == "outbox" and r[2] == "reply sent" for r in rows), rows
         # Alt+R: the next request waiting for review; none is left, so back to the queue.
         page.keyboard.press("Alt+r")
         page.wait_for_url(f"{base}/")

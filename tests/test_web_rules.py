@@ -207,3 +207,49 @@ def test_queue_page_filters_by_channel_date_and_searches_employer_name_and_ein(
     worker = store.get_request(mail).worker_name or ""
     assert worker and mail in shown(q=worker.split()[0].lower())
     assert shown(q=refs[fax]) == {fax}
+
+
+def test_request_page_marks_low_confidence_and_invalid_fields_and_masks_the_source_for_reviewers(
+        web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    req = valid_request(seed=71, ssn=BAD_SSN)
+    body = f"Worker: {req['worker']['first_name']} {req['worker']['last_name']}, SSN {BAD_SSN}\n"
+    request, problems = check({k: v for k, v in flat_values(req).items() if v})
+    low = {"field": "worker.last_name", "code": "low_confidence", "message": "read with low confidence",
+           "help": help_for("worker.last_name")}
+    sid, _ = store.store_submission(Incoming(channel="smtp", raw=f"From: hr@acme.example.com\r\n\r\n{body}".encode(),
+                                             sender="hr@acme.example.com", received_at=datetime.now(UTC)))
+    [rec] = store.mark_extracted(sid, {"parts": [{"name": "body", "media_type": "text/plain", "pages": 0,
+                                                  "text": body}]}, [{
+        "request": request.model_dump(mode="json"),
+        "problems": [low, *[p.model_dump(mode="json") for p in problems]],
+        "confidence": {"worker.first_name": 0.41, "worker.last_name": 0.62, "worker.ssn": 0.97},
+        "provenance": {}, "status": "needs_review"}])
+
+    class _Fields(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.classes: dict[str, str] = {}
+            self.invalid: set[str] = set()
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            a = dict(attrs)
+            if tag == "div" and a.get("data-path"):
+                self.classes[str(a["data-path"])] = str(a.get("class") or "")
+            if tag == "input" and a.get("data-path") and a.get("aria-invalid") == "true":
+                self.invalid.add(str(a["data-path"]))
+
+    for who, sees in (("rita", False), ("sam", True)):
+        page = login(client_for(settings, store), who).get(f"/requests/{rec.id}").text
+        fields = _Fields()
+        fields.feed(page)
+        assert "low" in fields.classes["worker.first_name"].split()  # by its confidence
+        assert "low" in fields.classes["worker.last_name"].split()  # by its problem
+        assert "has-problem" in fields.classes["worker.ssn"].split() and "worker.ssn" in fields.invalid
+        assert "low" not in fields.classes["worker.ssn"].split() and "worker.first_name" not in fields.invalid
+        assert "confidence 41% (low)" in page and "confidence 97%" in page
+        assert help_for("worker.ssn") in html.unescape(page)
+        # The mail body beside the fields: the full SSN for supervisors only.
+        source = page[page.index('id="source-h"'):page.index('id="fields-h"')]
+        assert (BAD_SSN in source) is sees and (sees or "***-**-3456" in source)
+        assert (BAD_SSN in page) is sees
