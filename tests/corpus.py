@@ -7,6 +7,7 @@ samples, so that the figures in the README come from the same documents the suit
 from __future__ import annotations
 
 import csv
+import html
 import io
 import random
 from collections.abc import Iterator
@@ -144,11 +145,52 @@ def prose_docs(n: int, rng: random.Random) -> Iterator[Doc]:
         yield Doc(f"prose-{i:02d}.pdf", data, "prose", [_truth(req, set())])
 
 
+def html_mail_docs(n: int, rng: random.Random) -> Iterator[Doc]:
+    """HTML-only mails whose request is a two-column table, as Outlook and Gmail users paste it."""
+    clients = [mailgen.outlook, mailgen.gmail]
+    for i in range(n):
+        req = make_request(rng)
+        rows = "".join(f"<tr><td><b>{html.escape(label)}</b></td><td>{html.escape(value.strip())}</td></tr>"
+                       for label, value in (line.split(":", 1) for line in labelled_lines(req, rng)))
+        page = (f"<html><body><p>Hello,</p><p>please issue a certificate of coverage:</p>"
+                f"<table border=1>{rows}</table><p>Thank you,<br>HR</p></body></html>")
+        raw = clients[i % len(clients)](sender=_sender(req), to="certificate@localhost",
+                                        subject="Certificate request", text=None, html=page)
+        yield Doc(f"html-mail-{i:02d}.eml", raw, "mail", [_truth(req)])
+
+
+def text_docs(n: int, rng: random.Random) -> Iterator[Doc]:
+    """Plain `.txt` files of labelled lines (what a clerk saves from a form in a text editor)."""
+    for i in range(n):
+        req = make_request(rng)
+        text = "Certificate of coverage request\r\n\r\n" + "\r\n".join(labelled_lines(req, rng)) + "\r\n"
+        yield Doc(f"request-{i:02d}.txt", text.encode("windows-1252" if i % 2 else "utf-8"), "text",
+                  [_truth(req)])
+
+
+def scan_docs(n: int, rng: random.Random) -> Iterator[Doc]:
+    """Single-page PNG faxes (a fax server's export, normal resolution) and gray JPEG scans."""
+    for i in range(n):
+        req = make_request(rng)
+        if i % 2 == 0:
+            pages = faxgen.fax_request(req, rng, "normal")
+            assert len(pages) == 1, "a letter of one request fits on one page"
+            yield Doc(f"scan-{i:02d}-normal.png", faxgen.png_bytes(pages[0]), "fax", [_truth(req)])
+        else:
+            head, body = faxgen.letter_lines(req, rng)
+            page = faxgen.scanned(faxgen.render_page(body, letterhead=head), rng=rng,
+                                  skew_deg=rng.uniform(0.5, 1.5) * rng.choice([-1, 1]))
+            yield Doc(f"scan-{i:02d}.jpg", faxgen.jpeg_bytes(page), "fax", [_truth(req)])
+
+
 def corpus(seed: int = 2026, *, mails: int = 12, letters: int = 9, forms: int = 8, faxes: int = 20,
-           sheets: int = 4, rows: int = 3, prose: int = 4) -> list[Doc]:
+           sheets: int = 4, rows: int = 3, prose: int = 4, html_mails: int = 2, texts: int = 2,
+           scans: int = 2) -> list[Doc]:
+    """Every format the gateway reads; the later kinds come last so earlier documents keep their seeds."""
     rng = random.Random(seed)
     return [*mail_docs(mails, rng), *pdf_text_docs(letters, rng), *pdf_form_docs(forms, rng),
-            *fax_docs(faxes, rng), *sheet_docs(sheets, rows, rng), *prose_docs(prose, rng)]
+            *fax_docs(faxes, rng), *sheet_docs(sheets, rows, rng), *prose_docs(prose, rng),
+            *html_mail_docs(html_mails, rng), *text_docs(texts, rng), *scan_docs(scans, rng)]
 
 
 @dataclass

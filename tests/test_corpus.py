@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
+from pathlib import PurePath
 
 import pytest
 
@@ -31,6 +32,8 @@ def scores() -> dict[str, Score]:
     faxes = [d for d in docs if d.fmt == "fax"]
     assert requests >= 60 and len(faxes) >= 20
     assert sum("normal" in d.name for d in faxes) >= len(faxes) // 2
+    assert {PurePath(d.name).suffix for d in docs} >= {".eml", ".pdf", ".tif", ".png", ".jpg", ".csv", ".xlsx",
+                                                       ".txt"}  # every type `coc-intake extract` reads
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         results = list(pool.map(_extract, docs))
     out: dict[str, Score] = {}
@@ -43,7 +46,7 @@ def scores() -> dict[str, Score]:
     return out
 
 
-@pytest.mark.parametrize("fmt", ["mail", "pdf_text", "pdf_form", "sheet"])
+@pytest.mark.parametrize("fmt", ["mail", "text", "pdf_text", "pdf_form", "sheet"])
 def test_exact_formats_are_read_exactly(scores: dict[str, Score], fmt: str) -> None:
     s = scores[fmt]
     assert s.accuracy == 1.0, s.silent[:10]
