@@ -253,3 +253,77 @@ def test_request_page_marks_low_confidence_and_invalid_fields_and_masks_the_sour
         source = page[page.index('id="source-h"'):page.index('id="fields-h"')]
         assert (BAD_SSN in source) is sees and (sees or "***-**-3456" in source)
         assert (BAD_SSN in page) is sees
+
+
+def test_possible_duplicates_need_the_same_ssn_country_and_overlapping_dates(
+        web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    base = {"assignment.start_date": "2027-03-01", "assignment.end_date": "2028-02-28"}
+    me = seed_request(store, valid_request(seed=81, ssn="123-45-6789", changes=base), state="needs_review")
+    overlapping = seed_request(store, valid_request(seed=82, ssn="123-45-6789", changes={
+        "assignment.start_date": "2028-01-01", "assignment.end_date": "2028-12-31"}), state="needs_review")
+    later = seed_request(store, valid_request(seed=83, ssn="123-45-6789", changes={
+        "assignment.start_date": "2028-03-01", "assignment.end_date": "2029-02-28"}), state="needs_review")
+    elsewhere = seed_request(store, valid_request(seed=84, ssn="123-45-6789", changes={
+        **base, "assignment.country": "FR", "assignment.work_address.country": "FR"}), state="needs_review")
+    other_ssn = seed_request(store, valid_request(seed=85, ssn="987-45-6789", changes=base), state="needs_review")
+    assert store.get_request(other_ssn).ssn_last4 == store.get_request(me).ssn_last4  # same last four only
+    assert [d.id for d in store.possible_duplicates(me)] == [overlapping]
+    page = login(client_for(settings, store), "rita").get(f"/requests/{me}").text
+    shown = page[page.index("Possible duplicates"):]
+    assert store.get_request(overlapping).reference in shown
+    for rid in (later, elsewhere, other_ssn):
+        assert store.get_request(rid).reference not in shown
+
+
+def test_users_add_asks_for_the_password_on_a_terminal(tmp_path: Path) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+    import time
+
+    settings = web_settings(tmp_path)
+    cfg = str(tmp_path / "web.toml")
+
+    def add(name: str, answers: list[str]) -> tuple[int, str]:
+        master, slave = pty.openpty()
+        # A session of its own: no controlling terminal, so getpass reads the pty on stdin.
+        proc = subprocess.Popen([sys.executable, "-m", "intake.cli", "--config", cfg, "users", "add", name,
+                                 "--role", "supervisor"], stdin=slave, stdout=slave, stderr=slave,
+                                start_new_session=True, cwd=tmp_path)
+        os.close(slave)
+        out = b""
+        deadline = time.monotonic() + 60
+        try:
+            for prompt, answer in zip((b"password for", b"again:"), answers, strict=True):
+                while prompt not in out and time.monotonic() < deadline:
+                    out += os.read(master, 4096)
+                assert prompt in out, out
+                os.write(master, answer.encode() + b"\n")
+            code = proc.wait(timeout=60)
+            try:
+                while chunk := os.read(master, 4096):
+                    out += chunk
+            except OSError:  # the child closed the terminal
+                pass
+        finally:
+            os.close(master)
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        return code, out.decode("utf-8", "replace")
+
+    code, out = add("tina", ["typed-password-1", "typed-password-1"])
+    assert code == 0 and "user tina added (supervisor)" in out and "one-time password" not in out
+    assert "typed-password-1" not in out  # not echoed
+    code, out = add("tom", ["typed-password-1", "another-password"])
+    assert code == 2 and "the passwords differ" in out
+    store = Store.from_settings(settings)
+    users = Users(store)
+    try:
+        account = users.authenticate("tina", "typed-password-1")
+        assert account is not None and account.role == "supervisor" and not account.must_change
+        assert users.get("tom") is None
+    finally:
+        store.dispose()
