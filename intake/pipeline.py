@@ -221,7 +221,8 @@ def queue_acknowledgement(ctx: Context, sub: SubmissionRecord, *, now: datetime 
         # nothing it did not send (so a `confirmation_elsewhere` flag does not hold it). An email
         # address written in a fax is not verified: it gets request details only after a person
         # accepted the request (the review page's accept action).
-        queued = queue("fax", sub.sender, render_fax_pdf(kind, fax_number=sub.sender, **common))
+        queued = queue("fax", sub.sender, render_fax_pdf(kind, fax_number=sub.sender,
+                                                          attachments=_form_attachment(kind, settings), **common))
     elif hold := trust_hold(settings, sub, records):
         _no_reply(ctx, sub, hold, actor)
     elif not settings.trust.flag_unverified and (address := _request_email(records)):

@@ -8,6 +8,7 @@ own mail), because an auto-reply loop with another robot is the classic way to f
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -193,8 +194,13 @@ def render_mail(kind: str, *, to: str, from_address: str, our_domain: str,
 
 
 def render_fax_pdf(kind: str, *, fax_number: str, requests: list[RequestView],
-                   received_at: datetime | None = None, **context: Any) -> bytes:
-    """The acknowledgement as a one- or two-page PDF for the fax server to send back."""
+                   received_at: datetime | None = None,
+                   attachments: list[tuple[str, bytes, str]] | None = None, **context: Any) -> bytes:
+    """The acknowledgement as a PDF for the fax server to send back.
+
+    A fax has no attachments, so PDF `attachments` (the blank form an *incomplete* reply says is
+    attached) follow as further pages.
+    """
     from fpdf import FPDF
 
     ctx = {"requests": requests, "r": requests[0] if requests else None,
@@ -212,4 +218,15 @@ def render_fax_pdf(kind: str, *, fax_number: str, requests: list[RequestView],
     pdf.set_font("Courier", "", 10.5)
     safe = text.encode("latin-1", errors="replace").decode("latin-1")
     pdf.multi_cell(0, 5, safe)
-    return bytes(pdf.output())
+    letter = bytes(pdf.output())
+    extra = [data for _name, data, media_type in attachments or [] if media_type == "application/pdf"]
+    if not extra:
+        return letter
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(letter)))
+    for data in extra:
+        writer.append(PdfReader(io.BytesIO(data)))
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()

@@ -173,15 +173,21 @@ def test_filled_pdf_of_an_old_edition_is_read_and_flagged() -> None:
     assert editions().current.label in problem.message and "coc-intake form" in problem.help
 
 
-def test_old_edition_reply_names_the_new_edition_and_carries_its_form(tmp_path: Path) -> None:
-    """The requester on an older edition is told so, and the *incomplete* reply attaches the current form."""
+def _context(tmp_path: Path) -> Context:
+    """A gateway's store (SQLite under tmp_path) for the reply stage."""
     config = tmp_path / "c.toml"
     config.write_text(f'[paths]\nvar = "{tmp_path}/var"\n')
     settings = load_settings(config)
     store = Store.from_settings(settings)
     store.upgrade()
+    return Context(store, settings, ExtractionPool(1, timeout=60, memory_mb=0))
+
+
+def test_old_edition_reply_names_the_new_edition_and_carries_its_form(tmp_path: Path) -> None:
+    """The requester on an older edition is told so, and the *incomplete* reply attaches the current form."""
+    ctx = _context(tmp_path)
+    store = ctx.store
     try:
-        ctx = Context(store, settings, ExtractionPool(1, timeout=60, memory_mb=0))
         raw = mailgen.thunderbird(sender="hr@acme.example.com", to="certificate@localhost", subject="COC request",
                                   text="Our request form is attached.\n",
                                   attachments=[("coc.pdf", formgen.filled_pdf(_request(13), OLD), "application/pdf")])
@@ -275,6 +281,31 @@ def test_old_edition_fax_is_read_with_its_own_layout_and_flagged() -> None:
     s = formgen.score(formgen.expected(req, OLD), got)
     assert s["wrong_unflagged"] == 0 and s["right"] >= s["fields"] - 1, s
     assert got.request.assignment.country == req["assignment"]["country"]  # page 2 moved in v1
+
+
+def test_incomplete_fax_reply_carries_the_current_form_as_pages(tmp_path: Path) -> None:
+    """A fax cannot attach: the *incomplete* fax reply sends the current form's pages after the letter."""
+    req = _request(32)
+    pages = formgen.faxed_form(req, random.Random(14), "fine", edition=OLD, font="DejaVuSans.ttf")
+    raw = tiff_bytes(pages)
+    ctx = _context(tmp_path)
+    try:
+        sid, _ = ctx.store.store_submission(Incoming(channel="fax", raw=raw, sender="+12085550199",
+                                                     received_at=datetime.now(UTC)))
+        result = extract_submission(raw, channel="fax", filename="fax.tif")
+        ctx.store.mark_extracted(sid, result, result.requests)
+        assert reply_stage(ctx, sid)
+        [reply] = ctx.store.replies_of(sid)
+        assert (reply.kind, reply.channel, reply.recipient) == ("incomplete", "fax", "+12085550199")
+        with pdfplumber.open(io.BytesIO(reply.message)) as doc:
+            letter = " ".join((doc.pages[0].extract_text() or "").split())
+        assert f"COC-1 ({OLD})" in letter and "attached" in letter
+        back = _render(reply.message)
+        form_pages = [fp for fp in (fz.recognise(p) for p in back) if fp is not None]
+        assert [(fp.edition, fp.page) for fp in form_pages] == [(editions().current.code, 1),
+                                                                (editions().current.code, 2)]
+    finally:
+        ctx.store.dispose()
 
 
 def test_outdated_problem_only_for_old_editions() -> None:
