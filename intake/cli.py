@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -109,9 +110,46 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config)
     logs.setup(settings.logging.level, settings.logging.file, settings.logging.format)
+    if args.demo:
+        refused = _demo_refused(settings)
+        if refused:
+            print(f"coc-intake run --demo: {refused}; --demo is for trying the gateway on this machine only",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        settings.trust.flag_unverified = False
+        logging.getLogger("intake.cli").warning(
+            "demo: unverified senders are answered (the replies stay in %s); never use --demo for real mail",
+            settings.mail_sent)
     if not _keyring_ready(settings, "run"):
         return EXIT_USAGE
     return run(settings)
+
+
+def _demo_refused(settings: Any) -> str:
+    """Why `run --demo` may not answer unverified senders here ("" when it may).
+
+    The sender check exists because a reply carries personal data to whatever address a forged mail
+    names. The demo turns it off only where no reply can leave the machine and no outside mail comes
+    in: no relay (replies are .eml files), no IMAP mailbox, the SMTP listener on a loopback address.
+    """
+    import ipaddress
+
+    if settings.relay.host:
+        return "a relay is configured ([relay] host), so replies would leave this machine"
+    if settings.imap.enabled:
+        return "an IMAP mailbox is configured ([imap] enabled), so outside mail comes in"
+    listener = settings.smtp_listener
+    if listener.enabled:
+        host = listener.host.strip("[]")
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = host == "localhost"
+        if not loopback:
+            return f"the SMTP listener is on {listener.host}, not a loopback address"
+    if settings.workers.dispatch != "inprocess":
+        return "jobs are dispatched to workers ([workers] dispatch), which would not run as a demo"
+    return ""
 
 
 def _keyring_ready(settings: Any, command: str) -> bool:
@@ -274,6 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_extract)
 
     p = sub.add_parser("run", help="run the gateway: sources, pipeline and outbox")
+    p.add_argument("--demo", action="store_true",
+                   help="try it on this machine: answer senders that cannot be verified (the sample mails); "
+                        "refused when a relay, IMAP or a non-loopback SMTP listener is configured")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("worker", help="run extraction, reply and sending jobs (dispatch = procrastinate)")

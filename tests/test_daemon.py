@@ -7,17 +7,30 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import random
+import signal
 import smtplib
+import subprocess
+import sys
 from email import message_from_bytes
 from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
 
-from tests import docgen, faxgen, mailgen
+from tests import docgen, faxgen, mailgen, make_samples
 from tests.gateway import Feeder, GatewayProcess, marked_mails, outcome, wait_for, write_config
-from tests.servers import DovecotServer, SmtpSink, dovecot, imap_append, imap_count, smtp_sink  # noqa: F401
+from tests.servers import (  # noqa: F401
+    DovecotServer,
+    SmtpSink,
+    dovecot,
+    free_port,
+    imap_append,
+    imap_count,
+    smtp_sink,
+    wait_for_port,
+)
 from tests.synth import flat, labelled_lines, make_request
 
 
@@ -191,3 +204,55 @@ def test_sigkill_in_the_middle_of_a_batch(tmp_path: Path, dovecot: DovecotServer
     assert store.counts_by_state()["replies"]["sent"] == total
     store.dispose()
     assert imap_count(dovecot, "Processed") == total
+
+
+def test_try_it_as_the_readme_says(tmp_path: Path) -> None:
+    """README *Try it*: `coc-intake run --demo` on the embedded defaults (only its ports moved off the
+    shared 2525 and 8080), the samples sent by `tests.make_samples`: the replies appear as .eml files
+    in ./var/mail/sent and as a PDF in ./var/fax/outbox, and `coc-intake status` counts them."""
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("COC_INTAKE_")}
+    port = free_port()
+    env.update(OMP_THREAD_LIMIT="1", PYTHONUNBUFFERED="1", COC_INTAKE_SMTP_LISTENER__PORT=str(port),
+               COC_INTAKE_WEB__PORT=str(free_port()))
+    samples = make_samples.write_samples(tmp_path / "var" / "samples")
+    var = tmp_path / "var"
+    with open(tmp_path / "run.log", "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "intake.cli", "run", "--demo"], cwd=tmp_path, env=env,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for_port("127.0.0.1", port, timeout=120)
+        make_samples.send(samples, host="127.0.0.1", port=port, fax_inbox=var / "fax" / "inbox")
+        done = wait_for(lambda: len(list((var / "mail" / "sent").glob("*.eml"))) >= 2
+                        and list((var / "fax" / "outbox").glob("+12085550142_*.pdf")), timeout=240)
+        assert done, (tmp_path / "run.log").read_text(errors="replace")[-3000:]
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
+    log = (tmp_path / "run.log").read_text(errors="replace")
+    assert "demo: unverified senders are answered" in log
+    replies = [message_from_bytes(p.read_bytes(), policy=default_policy)
+               for p in sorted((var / "mail" / "sent").glob("*.eml"))]
+    assert len(replies) == 2
+    texts = [m.get_body(("plain",)).get_content() for m in replies]  # type: ignore[union-attr]
+    incomplete = ["information is missing" in " ".join(t.split()) for t in texts]
+    assert sorted(incomplete) == [False, True], texts  # request-mail.eml and incomplete-mail.eml
+    assert all(m["Auto-Submitted"] == "auto-replied" and m["In-Reply-To"] and "[COC-" in str(m["Subject"])
+               for m in replies)
+    assert b"***-**-" in b"".join(p.read_bytes() for p in (var / "mail" / "sent").glob("*.eml"))
+    status = subprocess.run([sys.executable, "-m", "intake.cli", "status"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert status.returncode == 0 and "sent 3" in status.stdout, status.stdout + status.stderr
+
+
+def test_demo_is_refused_where_replies_could_leave_the_machine(tmp_path: Path) -> None:
+    """Without --demo unverified senders stay held for staff; --demo refuses a relay, IMAP or an open listener."""
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("COC_INTAKE_")}
+    for name, value in (("RELAY__HOST", "relay.example.org"), ("SMTP_LISTENER__HOST", "0.0.0.0"),
+                        ("IMAP__ENABLED", "true")):
+        extra = {f"COC_INTAKE_{name}": value}
+        if name == "IMAP__ENABLED":
+            extra["COC_INTAKE_IMAP__HOST"] = "imap.example.org"
+        proc = subprocess.run([sys.executable, "-m", "intake.cli", "run", "--demo"], cwd=tmp_path,
+                              env={**env, **extra}, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2 and "--demo is for trying the gateway on this machine only" in proc.stderr, name
+    assert not (tmp_path / "var").exists(), "nothing was started"
