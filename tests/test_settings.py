@@ -80,6 +80,24 @@ def test_every_setting_in_default_toml_is_documented() -> None:
         assert set(type(getattr(defaults, section)).model_fields) == set(data[section]), section
 
 
+def test_readme_documents_every_setting() -> None:
+    """The README's settings table names every key of every section of the embedded default, and no other."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| setting | default | what it does |"):readme.index("## Keys")]
+    documented: dict[str, set[str]] = {}
+    section = ""
+    for row in table.splitlines()[2:]:
+        if not row.startswith("|"):
+            break
+        first = row.split("|")[1]
+        if m := re.match(r"\s*\*\*`\[(\w+)\]`\*\*", first):
+            section = m.group(1)
+            documented[section] = set()
+        else:
+            documented[section].update(re.findall(r"`(\w+)`", first))
+    assert documented == {name: set(keys) for name, keys in default_toml().items()}
+
+
 def test_override_file_merges_over_defaults(clean_env: Path) -> None:
     cfg = write(
         clean_env / "site.toml",
