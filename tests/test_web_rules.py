@@ -327,3 +327,35 @@ def test_users_add_asks_for_the_password_on_a_terminal(tmp_path: Path) -> None:
         assert users.get("tom") is None
     finally:
         store.dispose()
+
+
+def test_api_lists_by_state_and_exports_only_approved_requests(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    accepted = seed_request(store, valid_request(seed=91))
+    review = seed_request(store, valid_request(seed=92, ssn=BAD_SSN))
+    approved = seed_request(store, valid_request(seed=93))
+    store.set_request_state(approved, "approved", actor="sam")
+    refs = {rid: store.get_request(rid).reference for rid in (accepted, review, approved)}
+    c = client_for(settings, store)
+    h = {"Authorization": f"Bearer {Users(store).add_token('certificates')}"}
+
+    def listed(**params: object) -> list[str]:
+        r = c.get("/api/v1/requests", headers=h, params=params)  # type: ignore[arg-type]
+        assert r.status_code == 200, r.text
+        return [x["reference"] for x in r.json()]
+
+    assert listed() == [refs[approved]]
+    assert listed(state="accepted") == [refs[accepted]]
+    assert sorted(listed(state=["accepted", "needs_review"])) == sorted([refs[accepted], refs[review]])
+    assert c.get("/api/v1/requests", headers=h, params={"state": "bogus"}).status_code == 422
+    fetched = c.get(f"/api/v1/requests/{refs[review]}", headers=h).json()
+    assert fetched["state"] == "needs_review" and any(p["field"] == "worker.ssn" for p in fetched["problems"])
+    r = c.post(f"/api/v1/requests/{refs[accepted]}/exported", headers=h)
+    assert r.status_code == 409 and not any(e.kind == "exported" for e in store.events_of(request_id=accepted))
+    assert c.post(f"/api/v1/requests/{refs[approved]}/exported", headers=h).status_code == 200
+    assert c.post(f"/api/v1/requests/{refs[approved]}/exported", headers=h).status_code == 200  # idempotent
+    exported = [e for e in store.events_of(request_id=approved) if e.kind == "exported"]
+    assert [e.actor for e in exported] == ["api:certificates"]  # recorded once, with the token's name
+    assert listed(exported="true") == [refs[approved]] and listed(exported="false") == []
+    # The defaults: served on this machine only, port 8080.
+    assert (Settings().web.host, Settings().web.port) == ("127.0.0.1", 8080)
