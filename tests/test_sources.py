@@ -10,10 +10,12 @@ import json
 import logging
 import os
 import re
+import shutil
 import smtplib
 import socket
 import sqlite3
 import ssl
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -949,3 +951,35 @@ def test_fax_number_pattern_and_sidecar_extension_are_configurable(
         "q18-from-0012085550142-p1.tif": "+442071234567",
     }
     assert (settings.fax_done / "q18-from-0012085550142-p1.tif.meta").exists()
+
+
+@pytest.mark.parametrize("uidplus", [True, False])
+def test_imap_without_move_copies_and_deletes(store: RecordingStore, uidplus: bool) -> None:
+    """A server without MOVE (Dovecot told to advertise less): COPY, \\Deleted, then UID EXPUNGE
+    (UIDPLUS) or EXPUNGE; a message already deleted by a person is expunged only by the latter."""
+    caps = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE CHILDREN UNSELECT LIST-EXTENDED ESEARCH"
+    base = Path(tempfile.mkdtemp(prefix="coc-dovecot-"))
+    base.chmod(0o755)
+    server = DovecotServer(base=base)
+    try:
+        server.setup()
+        with server.config.open("a", encoding="utf-8") as conf:
+            conf.write(f"protocol imap {{\n  imap_capability = {caps}{' UIDPLUS' if uidplus else ''}\n}}\n")
+        server.start()
+        for n in range(2):
+            imap_append(server, "INBOX", make_mail(n))
+        imap_append(server, "INBOX", make_mail(7), flags=("\\Deleted",))  # someone's, not ours to expunge
+        src = imap_source(server, store)
+        try:
+            ids = src.poll_once()
+            assert src._client is not None and not src._client.has_capability("MOVE")
+            assert src._client.has_capability("UIDPLUS") is uidplus
+        finally:
+            src.close()
+        assert len(ids) == 2 and store.count() == 2
+        assert imap_count(server, "Processed") == 2
+        assert imap_count(server, "INBOX") == (1 if uidplus else 0)
+        assert len(imap_uids(server, "Processed", ["KEYWORD", STORED_KEYWORD])) == 2
+    finally:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)
