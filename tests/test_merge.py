@@ -7,6 +7,8 @@ the real parsers (a reportlab fillable form, a faxed TIFF read by Tesseract).
 from __future__ import annotations
 
 import copy
+import csv
+import io
 import random
 from datetime import date
 from itertools import permutations
@@ -16,7 +18,8 @@ from intake.extract import RequestResult, extract_submission
 from intake.merge import merge
 from parsers.types import Candidate, Extraction, Provenance
 from tests import docgen, faxgen, mailgen
-from tests.synth import labelled_lines, make_request
+from tests.corpus import SHEET_COLUMNS
+from tests.synth import address_line, flat, labelled_lines, make_request
 
 TODAY = date(2026, 11, 25)
 
@@ -113,3 +116,33 @@ def test_preference_is_form_then_text_then_ocr_whatever_the_order_or_confidence(
     (merged,) = merge([Extraction(part="a", records=[[_cand("assignment.host_name", "X GmbH", "ocr", 0.99)]]),
                        Extraction(part="b", records=[[_cand("assignment.host_name", "X  gmbh", "text")]])])
     assert merged.values["assignment.host_name"] == "X  gmbh" and merged.problems == []  # the same value
+
+
+def test_spreadsheet_rows_take_the_employer_from_the_mail_body() -> None:
+    """HR sends the workers as a CSV and types the employer once, in the mail."""
+    rng = random.Random(6)
+    reqs = [make_request(rng, kind="employee") for _ in range(3)]
+    employer = reqs[0]["employer"]
+    columns = [(h, path) for h, path in SHEET_COLUMNS if not path.startswith(("employer.", "confirmation"))]
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow([h for h, _ in columns])
+    for req in reqs:
+        values = flat(req)
+        writer.writerow([{"true": "Yes", "false": "No"}.get(values.get(p, ""), values.get(p, "")) for _, p in columns])
+    body = ("Hello,\n\nplease issue certificates for the three workers in the attached list.\n\n"
+            f"Employer name: {employer['name']}\nEIN: {employer['ein']}\n"
+            f"Employer address: {address_line(employer['address'])}\n"
+            f"Contact person: {employer['contact_name']}\nContact phone: {employer['contact_phone']}\n"
+            f"Contact email: {employer['contact_email']}\n\nThanks,\nHR\n")
+    raw = mailgen.outlook(sender=employer["contact_email"], to="certificate@localhost", subject="COC batch",
+                          text=body, attachments=[("workers.csv", buf.getvalue().encode(), "text/csv")])
+    result = extract_submission(raw, channel="email", today=TODAY)
+    assert len(result.requests) == 3, result.problems
+    for r, req in zip(result.requests, reqs, strict=True):
+        assert r.request.worker.ssn == req["worker"]["ssn"]
+        assert r.provenance["worker.ssn"].method == "table"
+        assert r.request.employer is not None
+        assert (r.request.employer.name, r.request.employer.ein) == (employer["name"], employer["ein"])
+        assert r.provenance["employer.ein"].part == "body"
+        assert r.status == "valid", r.problems
