@@ -146,6 +146,16 @@ def test_progress_bar_on_stderr_when_it_is_a_terminal(files: dict[str, Path]) ->
     assert code == 0 and "3/3" in err and "100%" in err, err
 
 
+def test_limits_come_from_the_configuration(files: dict[str, Path], tmp_path: Path) -> None:
+    config = tmp_path / "small.toml"
+    config.write_text("[limits]\nmax_bytes = 2000\n")
+    proc = _run("--config", str(config), "extract", "--json", str(files["form.pdf"]))
+    (line,) = [json.loads(x) for x in proc.stdout.splitlines()]
+    assert proc.returncode == 1 and [p["code"] for p in line["problems"]] == ["too_large"]
+    assert "form.pdf" in line["problems"][0]["message"] and "2,000" in line["problems"][0]["message"]
+    assert _run("extract", "--json", str(files["form.pdf"])).returncode == 0  # the packaged default
+
+
 def test_usage_errors_exit_2(files: dict[str, Path], tmp_path: Path) -> None:
     assert _run("extract", str(tmp_path / "nope.pdf")).returncode == 2
     assert _run("extract").returncode == 2
