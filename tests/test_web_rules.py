@@ -359,3 +359,30 @@ def test_api_lists_by_state_and_exports_only_approved_requests(web_store: tuple[
     assert listed(exported="true") == [refs[approved]] and listed(exported="false") == []
     # The defaults: served on this machine only, port 8080.
     assert (Settings().web.host, Settings().web.port) == ("127.0.0.1", 8080)
+
+
+def test_behind_a_trusted_proxy_its_user_header_wins_over_an_earlier_cookie(tmp_path: Path) -> None:
+    settings = web_settings(tmp_path, 'trusted_proxy_user_header = "X-Remote-User"')
+    store = Store.from_settings(settings)
+    store.upgrade()
+    add_staff(store)
+    try:
+        rid = seed_request(store, valid_request(seed=95))
+        ssn = str(store.get_request(rid).fields["worker"]["ssn"])
+        c = client_for(settings, store)
+        page = c.get(f"/requests/{rid}", headers={"X-Remote-User": "sam"})
+        assert page.status_code == 200 and ssn in page.text and "sam (supervisor)" in page.text
+        assert "coc_session" in c.cookies
+        # The same browser, now a reviewer at the proxy: the supervisor's cookie does not carry over.
+        page = c.get(f"/requests/{rid}", headers={"X-Remote-User": "rita"})
+        assert page.status_code == 200 and ssn not in page.text and "rita (reviewer)" in page.text
+        assert c.post(f"/requests/{rid}/approve", headers={"X-Remote-User": "rita"},
+                      data={"csrf_token": csrf_of(page.text)}).status_code == 403
+        # A user the proxy vouches for but who is unknown (or disabled) here gets nothing.
+        assert c.get("/", headers={"X-Remote-User": "nobody"}).status_code == 303
+        Users(store).set_disabled("sam")
+        assert client_for(settings, store).get("/", headers={"X-Remote-User": "sam"}).status_code == 303
+        # Without the header (a direct login), the cookie is the session as usual.
+        assert login(client_for(settings, store), "ada").get("/").status_code == 200
+    finally:
+        store.dispose()

@@ -182,14 +182,17 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
     def session_of(request: Request) -> SessionInfo | None:
+        """The session of the cookie; behind a trusted proxy, the proxy's user wins over the cookie's
+        (a browser the proxy now says is someone else must not keep the earlier user's role)."""
         info = users.session(request.cookies.get(SESSION_COOKIE), idle_minutes=web.session_idle_minutes)
-        if info is None and web.trusted_proxy_user_header:
-            name = request.headers.get(web.trusted_proxy_user_header, "").strip()
-            account = users.get(name) if name else None
-            if account is not None and not account.disabled:
-                token = users.open_session(account)
-                request.state.new_session = token
-                info = users.session(token, idle_minutes=web.session_idle_minutes)
+        name = request.headers.get(web.trusted_proxy_user_header, "").strip() if web.trusted_proxy_user_header else ""
+        if name and (info is None or info.account.name != name):
+            account = users.get(name)
+            if account is None or account.disabled:
+                return None
+            token = users.open_session(account)
+            request.state.new_session = token
+            info = users.session(token, idle_minutes=web.session_idle_minutes)
         return info
 
     @app.exception_handler(PasswordChangeRequired)
