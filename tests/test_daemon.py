@@ -9,6 +9,7 @@ import csv
 import io
 import os
 import random
+import re
 import signal
 import smtplib
 import subprocess
@@ -230,6 +231,11 @@ def test_try_it_as_the_readme_says(tmp_path: Path) -> None:
         proc.wait(timeout=60)
     log = (tmp_path / "run.log").read_text(errors="replace")
     assert "demo: unverified senders are answered" in log
+    # Logs: one line per event naming its submission (or reply), and never a full SSN.
+    events = [line for line in log.splitlines() if " intake.pipeline: " in line or " intake.sources." in line]
+    assert len(events) >= 9 and all(re.search(r"\b(submission|reply) \d+", line) for line in events
+                                    if "listener on" not in line), log
+    assert not re.search(r"\b\d{3}-?\d{2}-?\d{4}\b", log), "a full SSN in the log"
     replies = [message_from_bytes(p.read_bytes(), policy=default_policy)
                for p in sorted((var / "mail" / "sent").glob("*.eml"))]
     assert len(replies) == 2
