@@ -10,10 +10,10 @@ from pathlib import Path
 
 from intake.extract import extract_submission
 from intake.isolation import ExtractionPool
-from intake.pipeline import Context, needs_reply, reply_stage, send_stage
+from intake.pipeline import Context, extract_stage, needs_reply, reply_stage, send_stage
 from intake.settings import load_settings
 from intake.store import Incoming, Store
-from tests import mailgen
+from tests import faxgen, mailgen
 from tests.servers import SmtpSink, free_port, smtp_sink  # noqa: F401  (fixture)
 from tests.synth import labelled_lines, make_request
 
@@ -141,3 +141,23 @@ def test_outbox_retries_temporary_failures_and_keeps_permanent_ones_for_staff(
     assert "done 3" in lines["submissions"], proc.stdout
     assert "oldest waiting reply" not in proc.stdout  # nothing queued or failed-for-retry is left
     ctx.store.dispose()
+
+
+def test_a_document_that_times_out_goes_to_staff_with_the_reason(tmp_path: Path) -> None:
+    """A fax whose extraction outlasts the pool's limit: `needs_review` with the reason, still answered."""
+    ctx = _context(tmp_path, per_hour=60)
+    ctx = Context(ctx.store, ctx.settings, ExtractionPool(1, timeout=0.5, memory_mb=0))
+    rng = random.Random(12)
+    tiff = faxgen.tiff_bytes(faxgen.fax_request(make_request(rng, kind="employee"), rng, "fine"))
+    sid, _ = ctx.store.store_submission(Incoming(channel="fax", raw=tiff, sender="+12085550142",
+                                                 received_at=datetime.now(UTC), fax_filename="fax_+12085550142.tif"))
+    try:
+        assert extract_stage(ctx, sid)
+        sub = ctx.store.get_submission(sid)
+        assert sub.state == "needs_review" and "longer than 0.5 seconds" in (sub.reason or ""), sub.reason
+        assert ctx.store.requests_of(sid) == []
+        assert reply_stage(ctx, sid)  # nothing is dropped: the sender hears that a person will look
+        (reply,) = ctx.store.replies_of(sid)
+        assert reply.channel == "fax" and reply.kind == "incomplete"
+    finally:
+        ctx.store.dispose()
