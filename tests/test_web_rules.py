@@ -386,3 +386,34 @@ def test_behind_a_trusted_proxy_its_user_header_wins_over_an_earlier_cookie(tmp_
         assert login(client_for(settings, store), "ada").get("/").status_code == 200
     finally:
         store.dispose()
+
+
+def test_a_mail_with_a_filled_pdf_shows_the_body_as_text_and_the_pdf_pages_with_boxes(
+        web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    from intake.extract import extract_submission
+    from tests import formgen, mailgen
+
+    settings, store = web_store
+    req = valid_request(seed=97)
+    raw = mailgen.thunderbird(sender="hr@acme.example.com", to="certificate@localhost", subject="COC request",
+                              text="Please find the filled form attached.",
+                              attachments=[("coc-request.pdf", formgen.filled_pdf(req), "application/pdf")])
+    sid, _ = store.store_submission(Incoming(channel="smtp", raw=raw, sender="hr@acme.example.com",
+                                             received_at=datetime.now(UTC)))
+    result = extract_submission(raw, channel="email")
+    [rec] = store.mark_extracted(sid, result, result.requests)
+    sup = login(client_for(settings, store), "sam")
+    page = sup.get(f"/requests/{rec.id}").text
+    source = page[page.index('id="source-h"'):page.index('id="fields-h"')]
+    assert "Please find the filled form attached." in source and "<pre" in source  # the body as text
+    images = re.findall(rf'src="(/requests/{rec.id}/parts/(\d+)/pages/(\d+)\.png)"', source)
+    assert images, source[:2000]
+    boxes = set(re.findall(r'id="box-([^"]+)"', source))
+    assert {"worker.ssn", "worker.last_name", "employer.ein"} <= boxes, boxes
+    for url, _, _ in images:
+        assert sup.get(url).content.startswith(b"\x89PNG")
+    rev = login(client_for(settings, store), "rita")
+    # The page the SSN's box is drawn on: the reviewer's image of it differs (the SSN painted over).
+    part, pageno = re.findall(r'data-part="(\d+)" data-page="(\d+)"', source[:source.index('id="box-worker.ssn"')])[-1]
+    url = f"/requests/{rec.id}/parts/{part}/pages/{pageno}.png"
+    assert rev.get(url).content != sup.get(url).content
