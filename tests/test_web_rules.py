@@ -417,3 +417,27 @@ def test_a_mail_with_a_filled_pdf_shows_the_body_as_text_and_the_pdf_pages_with_
     part, pageno = re.findall(r'data-part="(\d+)" data-page="(\d+)"', source[:source.index('id="box-worker.ssn"')])[-1]
     url = f"/requests/{rec.id}/parts/{part}/pages/{pageno}.png"
     assert rev.get(url).content != sup.get(url).content
+
+
+PUBLIC = {"/login", "/help", "/form.pdf", "/static/review.js", "/static/review.css", "/healthz", "/readyz",
+          "/metrics", "/api/openapi.json"}
+
+
+def test_every_page_but_the_public_ones_needs_a_login(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    rid = seed_request(store, valid_request(seed=99))
+    sid = store.get_request(rid).submission_id
+    app = create_app(settings, store)
+    c = client_for(settings, store)
+    pages = sorted({r.path for r in app.routes if isinstance(r, APIRoute) and r.methods & {"GET"}} - PUBLIC)
+    assert "/" in pages and "/requests/{rid}" in pages and "/users" in pages
+    for path in pages:
+        url = (path.replace("{rid}", str(rid)).replace("{sid}", str(sid)).replace("{part}", "0")
+               .replace("{pageno}", "1").replace("{reference}", store.get_request(rid).reference))
+        r = c.get(url)
+        if path.startswith("/api/"):
+            assert r.status_code == 401, path
+        else:
+            assert r.status_code == 303 and r.headers["location"].startswith("/login"), (path, r.status_code)
+    for path in sorted(PUBLIC):
+        assert c.get(path).status_code in (200, 503), path  # readyz: 503 is an answer too
