@@ -137,6 +137,17 @@ def test_every_fields_help_text_is_printed_in_full_on_the_last_page() -> None:
         assert text in printed, path
 
 
+def test_ssn_ein_and_dates_are_read_with_digits_only() -> None:
+    """Each box's Tesseract whitelist: digits alone where digits belong, letters alone in names."""
+    specs = fz.layout().by_path()
+    digit_boxes = [p for p, s in specs.items() if s.kind in ("comb", "date") and s.charset == "digits"]
+    assert {"worker.ssn", "employer.ein", "worker.date_of_birth", "assignment.start_date",
+            "assignment.end_date", "dependents[0].date_of_birth"} <= set(digit_boxes)
+    assert {fz.ocr_whitelist(specs[p]) for p in digit_boxes} == {"0123456789"}
+    assert not set(fz.ocr_whitelist(specs["worker.last_name"])) & set("0123456789")
+    assert set(fz.ocr_whitelist(specs["worker.phone"])) <= set("0123456789-()+.")
+
+
 def test_cli_writes_the_current_edition(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "form.pdf"
     assert cli_main(["form", "--out", str(out)]) == 0
