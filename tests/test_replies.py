@@ -8,8 +8,10 @@ from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
+from typing import Any, Literal
 
 import pytest
+from pydantic import SecretStr
 
 from intake.model import Problem, build_request
 from intake.outbox import next_attempt, send_smtp, write_eml, write_fax
@@ -127,3 +129,62 @@ def test_retry_schedule_and_files(tmp_path: Path) -> None:
     write_fax(tmp_path / "fax", 8, "+1 (208) 555-0142", b"%PDF-1.4")
     assert (tmp_path / "sent" / "00000007-pat@acme.example.com.eml").exists()
     assert (tmp_path / "fax" / "+12085550142_00000008.pdf").read_bytes() == b"%PDF-1.4"
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_delivery_over_tls_with_auth(tmp_path: Path, security: Literal["starttls", "tls"]) -> None:
+    """The relay as sites run it: STARTTLS on 587 or TLS on 465, AUTH required; the envelope sender
+    stays empty, the password is refused over no TLS, and a certificate we cannot verify is refused."""
+    import ssl
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    from tests.servers import _self_signed
+
+    _self_signed(tmp_path / "cert.pem", tmp_path / "key.pem", "127.0.0.1")
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    got: list[tuple[str, list[str], bytes, bool]] = []
+
+    class Handler:
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+            got.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content,  # type: ignore[attr-defined]
+                        bool(session.authenticated  # type: ignore[attr-defined]
+                             and server.transport.get_extra_info("ssl_object"))))  # type: ignore[attr-defined]
+            return "250 OK"
+
+    def authenticator(server: object, session: object, envelope: object, mechanism: str, data: object) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"coc", b"Relay-Secret-7")
+        return AuthResult(success=ok, handled=False)
+
+    port = free_port()
+    kwargs: dict[str, Any] = {"authenticator": authenticator, "auth_required": True, "auth_require_tls": True}
+    if security == "starttls":
+        kwargs.update(tls_context=server_tls, require_starttls=True)
+    else:  # aiosmtpd only counts STARTTLS as TLS for auth_require_tls; this connection is TLS from the start
+        kwargs.update(ssl_context=server_tls, auth_require_tls=False)
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port, **kwargs)
+    controller.start()
+    msg = render_mail("received", to="pat@acme.example.com", from_address="certificate@localhost",
+                      our_domain="localhost", requests=[_view()])
+    try:
+        relay = RelaySettings(host="127.0.0.1", port=port, security=security, tls_verify=False,
+                              username="coc", password="Relay-Secret-7", timeout_seconds=10)  # type: ignore[arg-type]
+        assert send_smtp(relay, "pat@acme.example.com", msg.as_bytes()).ok
+        ((mail_from, rcpts, content, authenticated_over_tls),) = got
+        assert mail_from in ("", "<>") and rcpts == ["pat@acme.example.com"] and authenticated_over_tls
+        assert b"Auto-Submitted: auto-replied" in content
+        wrong = relay.model_copy(update={"password": SecretStr("Wrong-Secret-8")})
+        refused = send_smtp(wrong, "pat@acme.example.com", msg.as_bytes())
+        assert not refused.ok and refused.permanent and "535" in refused.error
+        strict = relay.model_copy(update={"tls_verify": True})
+        unverified = send_smtp(strict, "pat@acme.example.com", msg.as_bytes())
+        assert not unverified.ok and "CERTIFICATE_VERIFY_FAILED" in unverified.error
+        if security == "starttls":  # the same relay without TLS: it will not take the password in clear
+            plain = relay.model_copy(update={"security": "none"})
+            assert not send_smtp(plain, "pat@acme.example.com", msg.as_bytes()).ok
+        assert len(got) == 1
+    finally:
+        controller.stop()
