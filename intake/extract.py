@@ -216,9 +216,17 @@ def extract_parts(parts: list[Part], limits: Limits, *, today: date | None = Non
     return SubmissionResult(requests=requests, problems=all_problems, parts=summaries, meta=meta)
 
 
+# A form zone reading's provenance label: `COC-1 (2025-06) page 2`.
+_EDITION_LABEL = re.compile(r"^(COC-\d+ \(\d{4}-\d{2}\)) page \d+$")
+
+
 def _outdated_edition(extractions: list[Extraction], merged: list[MergedRequest],
                       requests: list[RequestResult]) -> None:
-    """A request read from an older edition of our form gets `outdated_edition` (it is still read)."""
+    """A request read from an older edition of our form gets `outdated_edition` (it is still read).
+
+    A fax can hold two forms of different editions: a request read from form zones takes the
+    edition its own values were read from; a filled PDF (one form per file) takes its part's.
+    """
     old = {e.part: e.form_edition for e in extractions if e.form_edition}
     if not old:
         return
@@ -226,9 +234,11 @@ def _outdated_edition(extractions: list[Extraction], merged: list[MergedRequest]
 
     for m, result in zip(merged, requests, strict=True):
         parts = {p.part for p in m.provenance.values()}
-        for part, edition in old.items():
+        read_from = {match[1] for p in m.provenance.values() if p.label and (match := _EDITION_LABEL.match(p.label))}
+        editions = read_from or {e for part, e in old.items() if part in parts or len(requests) == 1}
+        for edition in sorted(editions):
             problem = outdated_problem(edition)
-            if problem is not None and (part in parts or len(requests) == 1):
+            if problem is not None:
                 result.problems.append(problem)
                 result.status = "needs_review"
                 break

@@ -356,6 +356,16 @@ def test_two_forms_in_one_fax_are_two_requests() -> None:
     assert ssns == sorted([a["worker"]["ssn"], b["worker"]["ssn"]])
 
 
+def test_two_forms_of_different_editions_in_one_fax_each_keep_their_own() -> None:
+    """Only the request read from the older edition's pages gets `outdated_edition`."""
+    new, old = _request(33), _request(34, "self_employed")
+    pages = (formgen.faxed_form(new, random.Random(15), "fine", font="DejaVuSans.ttf")
+             + formgen.faxed_form(old, random.Random(16), "normal", edition=OLD, font="DejaVuSans.ttf"))
+    result = extract_submission(tiff_bytes(pages), channel="fax", filename="fax.tif")
+    outdated = {r.request.worker.ssn: any(p.code == "outdated_edition" for p in r.problems) for r in result.requests}
+    assert outdated == {new["worker"]["ssn"]: False, old["worker"]["ssn"]: True}
+
+
 def test_a_fax_that_is_not_our_form_goes_the_generic_way() -> None:
     req = _request(28)
     pages = fax_request(req, random.Random(12), "fine")
