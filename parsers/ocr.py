@@ -257,6 +257,19 @@ def ocr_page(image: Image.Image, *, page: int, limits: Limits | None = None, psm
     return words
 
 
+def page_workers() -> int:
+    """How many pages to OCR at once: one Tesseract per core, unless `COC_INTAKE_OCR_THREADS` says.
+
+    The extraction pool already runs one document per core, so its children set it to 1: a core's
+    worth of Tesseracts per document on top would only make them fight over the cores.
+    """
+    try:
+        wanted = int(os.environ.get("COC_INTAKE_OCR_THREADS", ""))
+    except ValueError:
+        wanted = 0
+    return wanted if wanted > 0 else (os.cpu_count() or 1)
+
+
 def read_pages(images: Sequence[Image.Image], limits: Limits | None = None, *,
                workers: int | None = None) -> list[list[Word] | OcrError]:
     """Every page's words, pages in parallel: one single-threaded Tesseract process per core.
@@ -267,7 +280,7 @@ def read_pages(images: Sequence[Image.Image], limits: Limits | None = None, *,
     limits = limits or Limits()
     if not images:
         return []
-    workers = max(1, min(workers or os.cpu_count() or 1, len(images)))
+    workers = max(1, min(workers or page_workers(), len(images)))
 
     def one(item: tuple[int, Image.Image]) -> list[Word] | OcrError:
         n, img = item

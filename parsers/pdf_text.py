@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import logging
 import math
-import os
 import re
 import zlib
 from dataclasses import replace
@@ -350,14 +349,14 @@ def _ocr_problem(part: Part, number: int, exc: BaseException | None, limits: Lim
 
 
 def _ocr(part: Part, indexes: list[int], limits: Limits) -> dict[int, list[Word] | PartProblem]:
-    """OCR the given pages (0-based), a core's worth at a time so only that many images are in memory.
+    """OCR the given pages (0-based), `ocr.page_workers()` at a time so only that many images are in memory.
 
     `ocr.read_pages` runs one single-threaded Tesseract per core; a page that fails or times out
     becomes a problem for that page alone.
     """
     assert _ocr_module is not None
     out: dict[int, list[Word] | PartProblem] = {}
-    batch = max(1, os.cpu_count() or 1)
+    batch = _ocr_module.page_workers()
     doc = pdfium.PdfDocument(part.data)
     try:
         for start in range(0, len(indexes), batch):

@@ -6,6 +6,7 @@ import io
 import os
 import random
 import struct
+import threading
 import time
 import zlib
 
@@ -110,6 +111,57 @@ def test_timeout_is_a_clear_error_and_a_part_problem() -> None:
 
 def test_tesseract_runs_single_threaded() -> None:
     assert os.environ["OMP_THREAD_LIMIT"] == "1"
+
+
+def _tesseracts_running() -> list[int]:
+    """Process ids of the Tesseract processes this process started (from /proc, no helper library)."""
+    me, found = os.getpid(), []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+        except OSError:
+            continue
+        comm, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+        if comm == "tesseract" and int(rest[1]) == me:
+            assert b"OMP_THREAD_LIMIT=1" in env  # each Tesseract itself single-threaded
+            found.append(int(entry))
+    return found
+
+
+def _most_tesseracts_at_once(pages: list[Image.Image]) -> int:
+    most, done = 0, threading.Event()
+
+    def watch() -> None:
+        nonlocal most
+        while not done.is_set():
+            most = max(most, len(_tesseracts_running()))
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        assert all(isinstance(r, list) and r for r in ocr.read_pages(pages))
+    finally:
+        done.set()
+        watcher.join()
+    return most
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: one Tesseract at a time anyway")
+def test_one_tesseract_per_core_or_as_many_as_the_pool_child_allows(monkeypatch: pytest.MonkeyPatch) -> None:
+    pages = [fax(render_page(labelled_lines(_request(n))), resolution="fine") for n in (21, 22)]
+    monkeypatch.delenv("COC_INTAKE_OCR_THREADS", raising=False)
+    assert ocr.page_workers() == os.cpu_count()
+    assert _most_tesseracts_at_once(pages) == 2  # two pages, two cores: side by side
+    # The extraction pool's child runs one document per core already: its pages go one at a time.
+    monkeypatch.setenv("COC_INTAKE_OCR_THREADS", "1")
+    assert ocr.page_workers() == 1
+    assert _most_tesseracts_at_once(pages) == 1
 
 
 # ------------------------------------------------------------------------------ file types
