@@ -61,6 +61,7 @@ def test_json_output_has_every_canonical_field_and_the_full_ssn(files: dict[str,
     first = lines[0]["requests"][0]
     assert first["status"] == "valid" and first["problems"] == []
     assert first["request"]["worker"]["ssn"] == str(files["_ssn"])  # staff's own tool: full SSN here only
+    assert str(files["_ssn"]) not in proc.stderr
     assert first["request"]["employer"]["irs_3121l_date"] is None  # absent fields are null
     assert set(first["request"]["assignment"]) >= {"country", "start_date", "end_date", "work_address"}
     assert first["provenance"]["worker.ssn"]["method"] == "text"
