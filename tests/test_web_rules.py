@@ -441,3 +441,31 @@ def test_every_page_but_the_public_ones_needs_a_login(web_store: tuple[Settings,
             assert r.status_code == 303 and r.headers["location"].startswith("/login"), (path, r.status_code)
     for path in sorted(PUBLIC):
         assert c.get(path).status_code in (200, 503), path  # readyz: 503 is an answer too
+
+
+def test_an_ssn_typed_into_a_reason_or_another_field_is_masked_in_the_stored_trail(
+        web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    from sqlalchemy import text
+
+    settings, store = web_store
+    req = valid_request(seed=101)
+    ssn = str(req["worker"]["ssn"])
+    digits = re.sub(r"\D", "", ssn)
+    rid = seed_request(store, req, state="needs_review")
+    aside = seed_request(store, valid_request(seed=102), state="needs_review")
+    sam = login(client_for(settings, store), "sam")
+    token = csrf_of(sam.get(f"/requests/{rid}").text)
+    assert sam.post(f"/requests/{rid}/save", data={"csrf_token": token, "f:worker.foreign_id": digits}
+                    ).status_code == 303
+    assert sam.post(f"/requests/{rid}/reject", data={"csrf_token": token,
+                                                      "reason": f"SSN {ssn} belongs to someone else."}
+                    ).status_code == 303
+    assert sam.post(f"/requests/{aside}/not-a-request", data={"csrf_token": token, "reason": f"spam about {ssn}"}
+                    ).status_code == 303
+    with store.engine.connect() as conn:
+        stored = " ".join(f"{o or ''} {n or ''}" for o, n in conn.execute(text("SELECT old, new FROM events")))
+    assert ssn not in stored and digits not in stored
+    assert f"SSN ***-**-{digits[-4:]} belongs to someone else." in stored
+    assert f"***-**-{digits[-4:]}" in [e.new for e in store.events_of(request_id=rid) if e.field == "worker.foreign_id"]
+    [rejected] = [o for o in store.replies_of_request(rid) if o.kind == "rejected"]
+    assert ssn not in body_of(rejected.message) and "belongs to someone else" in body_of(rejected.message)

@@ -886,6 +886,8 @@ class Store:
         """Move a request (staff review); returns the old state. One transaction with its event."""
         if new_state not in REQUEST_STATES:
             raise ValueError(f"unknown request state {new_state!r}")
+        # Typed by staff (a rejection's reason may quote the SSN) and kept in clear: SSNs masked.
+        reason = mask_ssns(reason) if reason else reason
         with self._write() as s:
             r = s.get(Request, request_id)
             if r is None:

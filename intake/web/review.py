@@ -22,6 +22,7 @@ from intake.store import Store
 from intake.store.store import SYSTEM_ACTORS, RequestRecord, StateConflict, SubmissionRecord
 from intake.validate import mask_ssn, validate
 from intake.web.users import Account
+from parsers.pii import mask_ssns
 
 MAIL_CHANNELS = ("imap", "smtp", "lmtp")
 OPEN_STATES = ("received", "extracted", "needs_review", "corrected")
@@ -75,10 +76,11 @@ def shown_value(path: str, value: str, account: Account) -> str:
 
 
 def audit_value(path: str, value: str | None) -> str | None:
-    """The value as the audit trail keeps it: an SSN masked, always."""
+    """The value as the audit trail keeps it: an SSN masked, always, also one typed into another
+    field (the trail is stored in clear and shown to every reviewer)."""
     if value is None:
         return None
-    return mask_ssn(value) if path == SSN_PATH and value else value
+    return mask_ssn(value) if path == SSN_PATH and value else mask_ssns(value)
 
 
 def normalise(path: str, value: str) -> str:
