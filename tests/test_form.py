@@ -37,7 +37,7 @@ from intake.store import Incoming, Store
 from parsers import form_zones as fz
 from tests import formgen, mailgen
 from tests.docgen import image_pdf
-from tests.faxgen import Resolution, fax, fax_request, scanned, tiff_bytes
+from tests.faxgen import Resolution, fax, fax_header, fax_request, scanned, tiff_bytes
 from tests.synth import flat, make_request
 
 OLD = "2025-06"
@@ -241,6 +241,32 @@ def test_faxed_form_is_read(resolution: Resolution) -> None:
     assert ssn.method == "ocr" and ssn.page == 1 and ssn.box is not None
     assert ssn.box == fz.layout().by_path()["worker.ssn"].box()
     assert "COC-1 (2026-11)" in (ssn.label or "")
+
+
+def test_pdf_filled_on_screen_then_printed_and_faxed_is_read() -> None:
+    """Filled with pypdf, printed as a viewer prints it (pdfium draws the fields), faxed at 204x98 with skew."""
+    req = _request(41, "employee", dependents=1)
+    doc = pdfium.PdfDocument(formgen.filled_pdf(req))
+    try:
+        doc.init_forms()
+        printed = [doc[i].render(scale=200 / 72, grayscale=True, may_draw_forms=True).to_pil().convert("L")
+                   for i in range(len(doc))]
+    finally:
+        doc.close()
+    rng = random.Random(17)
+    pages = []
+    for n, page in enumerate(printed, start=1):
+        page.info["dpi"] = (200, 200)
+        pages.append(fax(page, resolution="normal", skew_deg=(2.5, -3.0)[n - 1], noise=0.002, rng=rng,
+                         header=fax_header(rng, "ACME HR", n, len(printed))))
+    result = extract_submission(tiff_bytes(pages), channel="fax", filename="fax.tif")
+    assert result.parts[0].form_edition == editions().current.label
+    [got] = result.requests
+    assert {p.method for p in got.provenance.values()} == {"ocr"}
+    s = formgen.score(formgen.expected(req), got)
+    assert s["wrong_unflagged"] == 0 and s["missing"] == 0 and s["right"] >= s["fields"] - 1, s
+    assert got.request.worker.ssn == req["worker"]["ssn"] and got.request.employer is not None
+    assert got.request.employer.ein == req["employer"]["ein"]
 
 
 def test_faxed_form_delivered_as_pdf_is_read() -> None:
