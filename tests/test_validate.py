@@ -149,6 +149,41 @@ def test_period_limits(country: str, years: int, flagged: bool) -> None:
         assert "5-year" in p.message
 
 
+@pytest.mark.parametrize(("start", "end", "flagged"), [
+    ("1995-06-01", "2003-06-01", False),  # Germany before 1996-05-01: "not expected to be permanent"
+    ("1996-05-01", "2003-06-01", True),
+    ("1996-05-01", "2001-05-01", False),
+])
+def test_germany_limit_only_for_transfers_from_may_1996(start: str, end: str, flagged: bool) -> None:
+    codes = _codes(_req(assignment__start_date=start, assignment__end_date=end))
+    assert ("period_too_long" in codes.get("assignment.end_date", set())) is flagged
+
+
+@pytest.mark.parametrize("country", ["NO", "PT"])
+def test_norway_and_portugal_over_five_years_are_flagged_for_staff_not_rejected(country: str) -> None:
+    values = _req(assignment__country=country, assignment__work_address__country=country,
+                  assignment__start_date="2027-01-10", assignment__end_date="2033-01-09")
+    req, _ = build_request(values)
+    (p,) = [p for p in validate(req, today=TODAY) if p.code == "period_too_long"]
+    assert "not a rejection" in p.message and p.help
+
+
+def test_five_years_count_from_the_later_of_start_and_entry_into_force() -> None:
+    """Slovenia's agreement came into force on 2019-02-01: a start before it is no agreement at all."""
+    codes = _codes(_req(assignment__country="SI", assignment__work_address__country="SI",
+                        assignment__start_date="2019-01-15", assignment__end_date="2024-01-20"))
+    assert "not_agreement_country" in codes["assignment.country"]
+    assert "period_too_long" not in codes.get("assignment.end_date", set())  # 2019-02-01 + 5 y > end
+
+
+def test_employer_contact_needs_a_name_and_one_way_to_reach() -> None:
+    both_gone = _codes(_req(employer__contact_phone=None, employer__contact_email=None))
+    assert both_gone["employer.contact_phone"] == {"missing"}
+    assert "employer.contact_phone" not in _codes(_req(employer__contact_phone=None))
+    assert "employer.contact_email" not in _codes(_req(employer__contact_email=None))
+    assert _codes(_req(employer__contact_name=None))["employer.contact_name"] == {"missing"}
+
+
 def test_italy_nationality_rule() -> None:
     codes = _codes(_req(assignment__country="IT", assignment__work_address__country="IT",
                         worker__citizenship="FR"))
