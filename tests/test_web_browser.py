@@ -46,6 +46,23 @@ def gateway(tmp_path: Path, smtp_sink: SmtpSink) -> Any:  # noqa: F811
         gw.stop()
 
 
+def tab_to(page: Any, selector: str, limit: int = 400) -> None:
+    """Press Tab until `selector` has the focus; every control passed on the way shows a focus ring."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        here = page.evaluate("""(sel) => {
+            const el = document.activeElement, st = getComputedStyle(el);
+            return {hit: el.matches(sel), ring: st.outlineStyle !== "none" && parseFloat(st.outlineWidth) > 0,
+                    what: el.outerHTML.slice(0, 80)};
+        }""", selector)
+        if here["what"].startswith("<body"):
+            continue  # past the last control Tab leaves the page once, then starts again at the top
+        assert here["ring"], f"no visible focus on {here['what']}"
+        if here["hit"]:
+            return
+    raise AssertionError(f"{selector} is not reachable with Tab")
+
+
 def _subject(content: bytes) -> str:
     return str(message_from_bytes(content, policy=default_policy)["Subject"] or "")
 
@@ -83,8 +100,11 @@ def test_fax_review_correct_accept_approve_in_chromium(gateway: Any, smtp_sink: 
         page.goto(f"{base}/")
         assert "/login" in page.url
         assert run_axe(page) == []
-        page.fill("#username", "sam")
-        page.fill("#password", PASSWORD)
+        # Keyboard alone from here: log in, reach the request, find every control of its page.
+        tab_to(page, "#username")
+        page.keyboard.type("sam")
+        tab_to(page, "#password")
+        page.keyboard.type(PASSWORD)
         page.keyboard.press("Enter")
         page.wait_for_url(f"{base}/")
         assert rec.reference in page.content()
@@ -95,9 +115,14 @@ def test_fax_review_correct_accept_approve_in_chromium(gateway: Any, smtp_sink: 
         assert page.evaluate("() => document.activeElement.getBoundingClientRect().left") >= 0
         assert run_axe(page) == []
 
-        page.click(f"text={rec.reference}")
+        tab_to(page, f'a[href="/requests/{rec.id}"]')
+        page.keyboard.press("Enter")
         page.wait_for_selector("#fields-form")
         page.wait_for_function("() => Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+        for control in ("#save", "#accept", "#reason", "#reject", "#not-a-request", "#next-request",
+                        'input[name="f:worker.ssn"]', "button.show-box"):
+            tab_to(page, control)
+        page.evaluate("() => window.scrollTo(0, 0)")
         page.screenshot(path=str(ARTIFACTS / "web-request.png"), full_page=True)
         assert run_axe(page) == []
 
