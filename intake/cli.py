@@ -64,7 +64,6 @@ def _summary(path: str, result: Any) -> str:
 
 
 def _cmd_extract(args: argparse.Namespace) -> int:
-    from intake.extract import extract_submission
 
     paths = [Path(p) for p in args.files]
     missing = [str(p) for p in paths if not p.is_file()]
@@ -82,9 +81,7 @@ def _cmd_extract(args: argparse.Namespace) -> int:
         iterator = tqdm(paths, unit="file", file=sys.stderr, ncols=columns or 80, nrows=lines or 24)
     code = EXIT_OK
     for path in iterator:
-        data = path.read_bytes()
-        channel = "email" if path.suffix.lower() == ".eml" else "file"
-        result = extract_submission(data, channel=channel, filename=path.name, limits=limits)
+        result = _extract_file(path, limits)
         if not result.ok:
             code = EXIT_REVIEW
         if args.json:
@@ -92,6 +89,30 @@ def _cmd_extract(args: argparse.Namespace) -> int:
         else:
             print(_summary(str(path), result), flush=True)
     return code
+
+
+def _extract_file(path: Path, limits: Any) -> Any:
+    """One file's result; a file that cannot be read or is over the size limit is a file-level problem.
+
+    The size is checked before reading, so a stray 10 GB file is refused without filling memory.
+    """
+    from intake.extract import SubmissionResult, extract_submission
+    from parsers.types import PartProblem
+
+    name = path.name
+    try:
+        with path.open("rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            data = f.read(limits.max_bytes + 1) if size <= limits.max_bytes else b""
+    except OSError as exc:
+        return SubmissionResult(problems=[PartProblem(
+            code="unreadable", part=name, message=f"{name} could not be read ({exc.strerror or type(exc).__name__}).")])
+    if size > limits.max_bytes or len(data) > limits.max_bytes:
+        return SubmissionResult(problems=[PartProblem(
+            code="too_large", part=name,
+            message=f"{name} is {max(size, len(data)):,} bytes, over the limit of {limits.max_bytes:,}.")])
+    channel = "email" if path.suffix.lower() == ".eml" else "file"
+    return extract_submission(data, channel=channel, filename=name, limits=limits)
 
 
 def _terminal_size(stream: Any) -> tuple[int, int]:

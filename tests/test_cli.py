@@ -155,6 +155,20 @@ def test_limits_come_from_the_configuration(files: dict[str, Path], tmp_path: Pa
     assert proc.returncode == 1 and [p["code"] for p in line["problems"]] == ["too_large"]
     assert "form.pdf" in line["problems"][0]["message"] and "2,000" in line["problems"][0]["message"]
     assert _run("extract", "--json", str(files["form.pdf"])).returncode == 0  # the packaged default
+    config.write_text("[limits]\nmax_pixels = 1000000\n")  # reaches the image parser too
+    proc = _run("--config", str(config), "extract", "--json", str(files["fax.tif"]))
+    (line,) = [json.loads(x) for x in proc.stdout.splitlines()]
+    assert "too_large" in [p["code"] for p in line["problems"]] and proc.returncode == 1
+
+
+def test_a_file_that_cannot_be_read_is_a_problem_and_the_others_are_still_read(files: dict[str, Path]) -> None:
+    # /proc/self/mem is a regular file whose first bytes no process can read (EIO): a real read error.
+    proc = _run("extract", "--json", "/proc/self/mem", str(files["good.txt"]))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    bad, good = [json.loads(x) for x in proc.stdout.splitlines()]
+    assert [p["code"] for p in bad["problems"]] == ["unreadable"]
+    assert "mem could not be read" in bad["problems"][0]["message"]
+    assert good["requests"][0]["status"] == "valid"
 
 
 def test_usage_errors_exit_2(files: dict[str, Path], tmp_path: Path) -> None:
