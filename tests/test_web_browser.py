@@ -155,6 +155,19 @@ def test_fax_review_correct_accept_approve_in_chromium(gateway: Any, smtp_sink: 
         boxed.first.click()
         assert page.evaluate(active) == [boxed.first.get_attribute("data-path")]
 
+        # A new problem shows at once too: an end date before the start, put back afterwards.
+        end = page.locator('input[name="f:assignment.end_date"]')
+        listed = "() => Array.from(document.querySelectorAll('ul.problems[data-path=\"assignment.end_date\"] li'))" \
+                 ".map(li => li.textContent).join('|')"
+        was, problems_before = end.input_value(), page.evaluate(listed)
+        end.fill("2020-01-01")
+        end.dispatch_event("change")
+        page.wait_for_function(f"() => ({listed})().includes('invalid')")
+        assert end.get_attribute("aria-invalid") == "true"
+        end.fill(was)
+        end.dispatch_event("change")
+        page.wait_for_function(f"() => ({listed})() === {problems_before!r}")
+
         # Correct the SSN: the page re-validates on the server at once, before saving.
         ssn_input = page.locator('input[name="f:worker.ssn"]')
         ssn_input.fill(good_ssn)
