@@ -469,3 +469,24 @@ def test_an_ssn_typed_into_a_reason_or_another_field_is_masked_in_the_stored_tra
     assert f"***-**-{digits[-4:]}" in [e.new for e in store.events_of(request_id=rid) if e.field == "worker.foreign_id"]
     [rejected] = [o for o in store.replies_of_request(rid) if o.kind == "rejected"]
     assert ssn not in body_of(rejected.message) and "belongs to someone else" in body_of(rejected.message)
+
+
+def test_passwords_are_argon2_hashes_and_sessions_and_tokens_are_stored_hashed(
+        web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    from sqlalchemy import text
+
+    from tests.browser import PASSWORDS
+
+    settings, store = web_store
+    c = login(client_for(settings, store), "sam")
+    cookie = c.cookies["coc_session"]
+    api = Users(store).add_token("certificates")
+    with store.engine.connect() as conn:
+        hashes = dict(conn.execute(text("SELECT name, password_hash FROM users")).all())
+        sessions = [str(r[0]) for r in conn.execute(text("SELECT token_hash FROM web_sessions"))]
+        tokens = [str(r[0]) for r in conn.execute(text("SELECT token_hash FROM api_tokens"))]
+    assert set(hashes) == set(PASSWORDS)
+    for name, stored in hashes.items():
+        assert stored.startswith("$argon2id$") and PASSWORDS[name] not in stored
+    assert sessions and cookie not in sessions and all(len(s) == 64 for s in sessions)
+    assert tokens and api not in tokens
