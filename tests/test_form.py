@@ -181,7 +181,8 @@ def test_filled_pdf_of_an_old_edition_is_read_and_flagged() -> None:
     codes = [p.code for p in got.problems]
     assert codes == ["outdated_edition"]
     problem = next(p for p in got.problems if p.code == "outdated_edition")
-    assert editions().current.label in problem.message and "coc-intake form" in problem.help
+    assert editions().current.label in problem.message and "current form" in problem.help
+    assert "coc-intake" not in problem.help  # said to requesters, who have no such command
 
 
 def _context(tmp_path: Path) -> Context:
