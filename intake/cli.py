@@ -64,39 +64,54 @@ def _summary(path: str, result: Any) -> str:
 
 
 def _cmd_extract(args: argparse.Namespace) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from intake.isolation import ExtractionPool
+    from intake.settings import load_settings
+    from parsers.types import Limits
 
     paths = [Path(p) for p in args.files]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         print(f"coc-intake extract: no such file: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
-    limits = _limits(args.config)
-    show_bar = len(paths) > 1 and sys.stderr.isatty() and not args.no_progress
-    iterator: Any = paths
-    if show_bar:
-        from tqdm import tqdm
-
-        # tqdm hides its bar on a terminal that reports a size of 0 (a fresh pty, a serial console).
-        columns, lines = _terminal_size(sys.stderr)
-        iterator = tqdm(paths, unit="file", file=sys.stderr, ncols=columns or 80, nrows=lines or 24)
+    settings = load_settings(args.config)
+    limits = Limits(**settings.limits.model_dump())
+    # The daemon's pool: one file per core, each in a process of its own with the time and memory
+    # limits of `[pipeline]`, so a folder of one-page faxes keeps one single-threaded Tesseract per
+    # core busy and a file that kills its reader loses only itself.
+    # Fewer files than cores (one long fax): the spare cores read that file's pages side by side.
+    workers = min(settings.pipeline.worker_count(), len(paths))
+    pool = ExtractionPool(workers, timeout=settings.pipeline.submission_timeout_seconds,
+                          memory_mb=settings.pipeline.memory_mb,
+                          ocr_threads=max(1, (os.cpu_count() or 1) // workers))
     code = EXIT_OK
-    for path in iterator:
-        result = _extract_file(path, limits)
-        if not result.ok:
-            code = EXIT_REVIEW
-        if args.json:
-            print(json.dumps(_file_json(str(path), result), ensure_ascii=False), flush=True)
-        else:
-            print(_summary(str(path), result), flush=True)
+    with ThreadPoolExecutor(max_workers=pool.workers) as threads:
+        results: Any = threads.map(lambda path: _extract_file(path, limits, pool), paths)
+        if len(paths) > 1 and sys.stderr.isatty() and not args.no_progress:
+            from tqdm import tqdm
+
+            # tqdm hides its bar on a terminal that reports a size of 0 (a fresh pty, a serial console).
+            columns, lines = _terminal_size(sys.stderr)
+            results = tqdm(results, total=len(paths), unit="file", file=sys.stderr, ncols=columns or 80,
+                           nrows=lines or 24)
+        for path, result in zip(paths, results, strict=True):
+            if not result.ok:
+                code = EXIT_REVIEW
+            if args.json:
+                print(json.dumps(_file_json(str(path), result), ensure_ascii=False), flush=True)
+            else:
+                print(_summary(str(path), result), flush=True)
     return code
 
 
-def _extract_file(path: Path, limits: Any) -> Any:
-    """One file's result; a file that cannot be read or is over the size limit is a file-level problem.
+def _extract_file(path: Path, limits: Any, pool: Any) -> Any:
+    """One file's result; a file that cannot be read, is over the size limit or stops its reader
+    (time, memory, crash) is a file-level problem naming it.
 
     The size is checked before reading, so a stray 10 GB file is refused without filling memory.
     """
-    from intake.extract import SubmissionResult, extract_submission
+    from intake.extract import SubmissionResult
     from parsers.types import PartProblem
 
     name = path.name
@@ -112,7 +127,11 @@ def _extract_file(path: Path, limits: Any) -> Any:
             code="too_large", part=name,
             message=f"{name} is {max(size, len(data)):,} bytes, over the limit of {limits.max_bytes:,}.")])
     channel = "email" if path.suffix.lower() == ".eml" else "file"
-    return extract_submission(data, channel=channel, filename=name, limits=limits)
+    outcome = pool.extract(data, channel=channel, filename=name, limits=limits)
+    if outcome.result is None:
+        return SubmissionResult(problems=[PartProblem(code="unreadable", part=name,
+                                                      message=f"{name} could not be read: {outcome.reason}.")])
+    return outcome.result
 
 
 def _terminal_size(stream: Any) -> tuple[int, int]:

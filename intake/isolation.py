@@ -37,7 +37,7 @@ class Outcome:
 
 
 def _child(conn: Connection, raw: bytes, channel: str, filename: str | None,
-           limits_json: str, memory_mb: int) -> None:
+           limits_json: str, memory_mb: int, ocr_threads: int = 1) -> None:
     # A group of its own, so that a timeout kills the Tesseract it started too, not just the child.
     os.setpgid(0, 0)
     if memory_mb > 0:
@@ -45,8 +45,9 @@ def _child(conn: Connection, raw: bytes, channel: str, filename: str | None,
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     child_logging()
     os.environ["OMP_THREAD_LIMIT"] = "1"
-    # The pool already runs one document per core: pages inside a document go one at a time.
-    os.environ["COC_INTAKE_OCR_THREADS"] = "1"
+    # The pool already runs one document per core: pages inside a document go one at a time
+    # (unless the pool has fewer documents than cores, as `coc-intake extract` on one file).
+    os.environ["COC_INTAKE_OCR_THREADS"] = str(max(1, ocr_threads))
     from intake.extract import extract_submission
 
     try:
@@ -82,8 +83,9 @@ def child_logging(stream: TextIO | None = None) -> None:
 class ExtractionPool:
     """At most `workers` documents at a time, each in a process of its own."""
 
-    def __init__(self, workers: int, *, timeout: float, memory_mb: int) -> None:
+    def __init__(self, workers: int, *, timeout: float, memory_mb: int, ocr_threads: int = 1) -> None:
         self.workers = max(1, workers)
+        self.ocr_threads = max(1, ocr_threads)  # pages of one document OCRed at once
         self.timeout = timeout
         self.memory_mb = memory_mb
         self._slots = threading.BoundedSemaphore(self.workers)
@@ -100,7 +102,7 @@ class ExtractionPool:
         receiver, sender = self._ctx.Pipe(duplex=False)
         proc = self._ctx.Process(target=_child, daemon=True,
                                  args=(sender, raw, channel, filename, limits.model_dump_json(),
-                                       self.memory_mb))
+                                       self.memory_mb, self.ocr_threads))
         proc.start()
         sender.close()
         try:

@@ -11,6 +11,7 @@ import struct
 import subprocess
 import sys
 import termios
+import time
 from pathlib import Path
 
 import pytest
@@ -169,6 +170,66 @@ def test_a_file_that_cannot_be_read_is_a_problem_and_the_others_are_still_read(f
     assert [p["code"] for p in bad["problems"]] == ["unreadable"]
     assert "mem could not be read" in bad["problems"][0]["message"]
     assert good["requests"][0]["status"] == "valid"
+
+
+def _descends_from(pid: int, ancestor: int) -> bool:
+    while pid > 1:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            return False
+        pid = int(stat[stat.rindex(")") + 2 :].split()[1])
+        if pid == ancestor:
+            return True
+    return False
+
+
+def _most_tesseracts_under(proc: subprocess.Popen[bytes]) -> int:
+    """Poll /proc while `proc` runs: the most Tesseract processes below it at one time."""
+    most = 0
+    while proc.poll() is None:
+        running = 0
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/comm") as f:
+                        comm = f.read().strip()
+                except OSError:
+                    continue
+                if comm == "tesseract" and _descends_from(int(entry), proc.pid):
+                    running += 1
+        most = max(most, running)
+        time.sleep(0.01)
+    return most
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: one Tesseract at a time anyway")
+def test_one_page_faxes_are_read_one_per_core(files: dict[str, Path], tmp_path: Path) -> None:
+    copies = []
+    for n in range(3):
+        copies.append(tmp_path / f"fax-{n}.tif")
+        copies[-1].write_bytes(files["fax.tif"].read_bytes())
+    proc = subprocess.Popen([sys.executable, "-m", "intake.cli", "extract", "--json", *map(str, copies)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert _most_tesseracts_under(proc) == 2  # two cores, two files side by side
+    assert proc.stdout is not None
+    lines = [json.loads(x) for x in proc.stdout.read().splitlines()]
+    assert [Path(x["file"]).name for x in lines] == ["fax-0.tif", "fax-1.tif", "fax-2.tif"]  # input order
+    assert len({json.dumps([r["request"] for r in x["requests"]]) for x in lines}) == 1  # read the same way
+
+
+def test_a_file_that_stops_its_reader_is_a_problem_naming_it(files: dict[str, Path], tmp_path: Path) -> None:
+    """Each file is read in a process of its own, under the `[pipeline]` time and memory limits."""
+    config = tmp_path / "tight.toml"
+    for section, code, start in (("memory_mb = 64", "too_large", "fax.tif needs more memory"),
+                                 ("submission_timeout_seconds = 0.2", "unreadable", "fax.tif could not be read: ")):
+        config.write_text(f"[pipeline]\n{section}\n")
+        proc = _run("--config", str(config), "extract", "--json", str(files["fax.tif"]), str(files["good.txt"]))
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr
+        fax, _ = [json.loads(x) for x in proc.stdout.splitlines()]  # a line for each file, whatever happened
+        assert fax["requests"] == [] and [p["code"] for p in fax["problems"]] == [code], fax["problems"]
+        assert fax["problems"][0]["message"].startswith(start)
 
 
 def test_usage_errors_exit_2(files: dict[str, Path], tmp_path: Path) -> None:
