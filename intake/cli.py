@@ -325,17 +325,6 @@ def _cmd_users(args: argparse.Namespace) -> int:
         store.dispose()
 
 
-def _limits(config: str | None) -> Any:
-    """The per-document limits from the configuration (packaged defaults unless --config)."""
-    from parsers.types import Limits
-
-    try:
-        from intake.settings import load_settings
-    except ImportError:
-        return Limits()
-    return Limits(**load_settings(config).limits.model_dump())
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coc-intake", description=__doc__)
     parser.add_argument("--config", help="a TOML file read over the packaged defaults")
