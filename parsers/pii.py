@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 
-# Nine digits as NNN-NN-NNNN, NNN NN NNNN or NNNNNNNNN (one separator style throughout, so that a
-# ZIP+4 such as 83702-1234 is not taken for one).
-_SSN_IN_TEXT = re.compile(r"(?<!\d)(\d{3})([- ]?)(\d{2})\2(\d{4})(?!\d)")
+# Nine digits as NNN-NN-NNNN, NNN NN NNNN, NNN.NN.NNNN, NNNNNNNNN or with mixed separators, as the
+# parsers read an SSN (parsers.values); but not NNNNN-NNNN, the shape of a ZIP+4 such as 83702-1234.
+_SSN_IN_TEXT = re.compile(r"(?<!\d)(\d{3})([-. ]?)(\d{2})([-. ]?)(\d{4})(?!\d)")
 
 
 def mask_ssn(ssn: str | None) -> str:
@@ -23,4 +23,4 @@ def mask_ssn(ssn: str | None) -> str:
 
 def mask_ssns(text: str) -> str:
     """Every SSN-shaped number in a text, masked."""
-    return _SSN_IN_TEXT.sub(lambda m: f"***-**-{m.group(4)}", text)
+    return _SSN_IN_TEXT.sub(lambda m: m.group(0) if m.group(4) and not m.group(2) else f"***-**-{m.group(5)}", text)

@@ -490,3 +490,29 @@ def test_passwords_are_argon2_hashes_and_sessions_and_tokens_are_stored_hashed(
         assert stored.startswith("$argon2id$") and PASSWORDS[name] not in stored
     assert sessions and cookie not in sessions and all(len(s) == 64 for s in sessions)
     assert tokens and api not in tokens
+
+
+def test_the_trail_shows_a_zip_plus_4_as_it_is_and_reviewers_see_no_ssn_however_it_is_written(
+        web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    from parsers.pii import mask_ssns
+
+    settings, store = web_store
+    rid = seed_request(store, valid_request(seed=103), state="needs_review")
+    c = login(client_for(settings, store), "sam")
+    token = csrf_of(c.get(f"/requests/{rid}").text)
+    assert c.post(f"/requests/{rid}/save", data={"csrf_token": token, "f:employer.address.postal_code": "83702-1234"}
+                  ).status_code == 303
+    trail = c.get(f"/requests/{rid}").text.split("Audit trail", 1)[1]
+    assert "83702-1234" in trail and "***-**-1234" not in trail  # a postal code, not an SSN
+    # SSNs in a mail body written the ways the parsers read them: masked for a reviewer, whole for a supervisor.
+    written = ["123.45.6789", "123-45 6789", "123 45-6789", "123456789", "123-45-6789"]
+    body = "".join(f"SSN {w} ZIP 83702-1234\n" for w in written)
+    raw = f"From: hr@acme.example.com\r\nSubject: x\r\n\r\n{body}".encode()
+    other = seed_request(store, valid_request(seed=104), raw=raw,
+                         parts=[{"name": "body", "media_type": "text/plain", "pages": 0, "text": body}])
+    rita = login(client_for(settings, store), "rita").get(f"/requests/{other}").text
+    sam = c.get(f"/requests/{other}").text
+    for w in written:
+        assert w not in rita and w in sam, w
+    assert rita.count("***-**-6789") >= len(written) and "83702-1234" in rita
+    assert mask_ssns("83702-1234 and 12345-6789") == "83702-1234 and 12345-6789"

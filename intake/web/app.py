@@ -38,6 +38,7 @@ from intake.validate import mask_ssn
 from intake.web import review
 from intake.web.pages import SourcePart, cached_png, source_parts
 from intake.web.users import SessionInfo, Users
+from parsers.pii import mask_ssns
 
 log = logging.getLogger("intake.web")
 
@@ -57,7 +58,6 @@ DONE_MESSAGES = {
 }
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-_SSN_ANYWHERE = re.compile(r"\b(\d{3})[- ]?(\d{2})[- ]?(\d{4})\b")
 RequestState = Literal["received", "extracted", "needs_review", "corrected", "accepted", "approved", "rejected",
                        "not_a_request"]
 
@@ -100,7 +100,7 @@ class ApiError(BaseModel):
 def _templates() -> Environment:
     env = Environment(loader=FileSystemLoader(str(resources.files("intake.templates").joinpath("web"))),
                       autoescape=select_autoescape(default=True, default_for_string=True))
-    env.filters["mask_any"] = lambda s: _SSN_ANYWHERE.sub(lambda m: f"***-**-{m.group(3)}", str(s or ""))
+    env.filters["mask_any"] = lambda s: mask_ssns(str(s or ""))
     env.filters["when"] = lambda d: d.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if d else ""
     env.filters["label"] = review.label_of
     env.filters["sender_verdict"] = review.sender_verdict

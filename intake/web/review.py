@@ -167,14 +167,11 @@ def field_views(rec: RequestRecord, account: Account) -> list[FieldView]:
     return out
 
 
-_SSN_ANYWHERE = re.compile(r"\b(\d{3})[- ]?(\d{2})[- ]?(\d{4})\b")
-
-
 def safe_problem(p: dict[str, Any], account: Account) -> dict[str, Any]:
     """A problem as shown; for reviewers, any SSN-shaped number in it masked."""
     out = dict(p)
     if not account.sees_full_ssn:
-        out["message"] = _SSN_ANYWHERE.sub(lambda m: f"***-**-{m.group(3)}", str(p.get("message", "")))
+        out["message"] = mask_ssns(str(p.get("message", "")))
     return out
 
 
