@@ -89,12 +89,9 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     with ThreadPoolExecutor(max_workers=pool.workers) as threads:
         results: Any = threads.map(lambda path: _extract_file(path, limits, pool), paths)
         if len(paths) > 1 and sys.stderr.isatty() and not args.no_progress:
-            from tqdm import tqdm
+            from intake.progress import bar
 
-            # tqdm hides its bar on a terminal that reports a size of 0 (a fresh pty, a serial console).
-            columns, lines = _terminal_size(sys.stderr)
-            results = tqdm(results, total=len(paths), unit="file", file=sys.stderr, ncols=columns or 80,
-                           nrows=lines or 24)
+            results = bar(results, total=len(paths), unit="file")
         for path, result in zip(paths, results, strict=True):
             if not result.ok:
                 code = EXIT_REVIEW
@@ -132,15 +129,6 @@ def _extract_file(path: Path, limits: Any, pool: Any) -> Any:
         return SubmissionResult(problems=[PartProblem(code="unreadable", part=name,
                                                       message=f"{name} could not be read: {outcome.reason}.")])
     return outcome.result
-
-
-def _terminal_size(stream: Any) -> tuple[int, int]:
-    """The terminal's (columns, lines); 0 for what it does not report."""
-    try:
-        size = os.get_terminal_size(stream.fileno())
-    except (OSError, ValueError, AttributeError):
-        return 0, 0
-    return size.columns, size.lines
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

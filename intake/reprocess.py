@@ -135,9 +135,9 @@ def reprocess(
     summary = Summary()
     bar: Any = None
     if progress:
-        from tqdm import tqdm
+        from intake.progress import bar as progress_bar
 
-        bar = tqdm(total=len(submission_ids), unit="submission", file=sys.stderr)
+        bar = progress_bar(total=len(submission_ids), unit="submission")
     workers = max(1, min(ctx.pool.workers, len(submission_ids)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reprocess") as executor:
         futures = {executor.submit(reprocess_one, ctx, sid, send_replies=send_replies): sid for sid in submission_ids}

@@ -244,3 +244,20 @@ def test_status_on_a_new_database(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "submissions" in proc.stdout and "nothing is waiting" in proc.stdout
     assert (tmp_path / "var" / "coc-intake.db").exists()
+
+
+def test_the_progress_bar_of_batch_commands_shows_on_a_terminal_that_reports_no_size(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`extract` and `reprocess` share one bar; a fresh pty reports 0x0, where tqdm alone shows nothing."""
+    from intake.progress import bar
+
+    master, slave = pty.openpty()
+    assert os.get_terminal_size(slave) == (0, 0)
+    with os.fdopen(slave, "w") as tty:
+        monkeypatch.setattr(sys, "stderr", tty)
+        progress = bar(total=3, unit="submission")
+        progress.update(3)
+        progress.close()
+    shown = os.read(master, 4096).decode()
+    os.close(master)
+    assert "3/3" in shown and "submission" in shown
