@@ -246,18 +246,14 @@ def test_status_on_a_new_database(tmp_path: Path) -> None:
     assert (tmp_path / "var" / "coc-intake.db").exists()
 
 
-def test_the_progress_bar_of_batch_commands_shows_on_a_terminal_that_reports_no_size(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """`extract` and `reprocess` share one bar; a fresh pty reports 0x0, where tqdm alone shows nothing."""
-    from intake.progress import bar
-
+def test_the_progress_bar_of_batch_commands_shows_on_a_terminal_that_reports_no_size() -> None:
+    """`extract` and `reprocess` share one bar; on a fresh pty (0x0) a plain tqdm bar prints nothing."""
     master, slave = pty.openpty()
     assert os.get_terminal_size(slave) == (0, 0)
-    with os.fdopen(slave, "w") as tty:
-        monkeypatch.setattr(sys, "stderr", tty)
-        progress = bar(total=3, unit="submission")
-        progress.update(3)
-        progress.close()
+    code = ("from intake.progress import bar\n"
+            "progress = bar(total=3, unit='submission')\nprogress.update(3)\nprogress.close()\n")
+    subprocess.run([sys.executable, "-c", code], stderr=slave, stdout=subprocess.DEVNULL, check=True, timeout=60)
+    os.close(slave)
     shown = os.read(master, 4096).decode()
     os.close(master)
     assert "3/3" in shown and "submission" in shown
