@@ -207,6 +207,10 @@ def test_fax_review_correct_accept_approve_in_chromium(gateway: Any, smtp_sink: 
         # Alt+R: the next request waiting for review; none is left, so back to the queue.
         page.keyboard.press("Alt+r")
         page.wait_for_url(f"{base}/")
+        # The help page acknowledgements link to is for requesters too: the same checks.
+        page.goto(f"{base}/help")
+        assert page.locator("dl.help dt").count() > 40
+        assert run_axe(page) == []
         browser.close()
 
     def approved() -> list[Any]:
