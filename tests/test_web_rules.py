@@ -516,3 +516,41 @@ def test_the_trail_shows_a_zip_plus_4_as_it_is_and_reviewers_see_no_ssn_however_
         assert w not in rita and w in sam, w
     assert rita.count("***-**-6789") >= len(written) and "83702-1234" in rita
     assert mask_ssns("83702-1234 and 12345-6789") == "83702-1234 and 12345-6789"
+
+
+def test_a_reviewer_sees_no_ssn_box_of_any_request_on_a_shared_fax_page(
+        web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    import io
+    import random as _random
+
+    import numpy as np
+    from PIL import Image
+
+    from tests import faxgen
+
+    settings, store = web_store
+    tiff = faxgen.tiff_bytes(faxgen.fax_request(valid_request(seed=105), _random.Random(5), "fine"))
+    sid, _ = store.store_submission(Incoming(channel="fax", raw=tiff, sender="+12085550142",
+                                             received_at=datetime.now(UTC)))
+    boxes = [{"x0": 0.1, "y0": 0.1, "x1": 0.5, "y1": 0.2}, {"x0": 0.1, "y0": 0.6, "x1": 0.5, "y1": 0.7}]
+    items = []
+    for seed, box in zip((105, 106), boxes, strict=True):
+        request, problems = check({k: v for k, v in flat_values(valid_request(seed=seed)).items() if v})
+        items.append({"request": request.model_dump(mode="json"),
+                      "problems": [p.model_dump(mode="json") for p in problems], "confidence": {}, "status": "valid",
+                      "provenance": {"worker.ssn": {"part": "fax", "page": 1, "box": box, "method": "ocr"}}})
+    first, _second = store.mark_extracted(sid, {"parts": [{"name": "fax", "media_type": "image/tiff", "pages": 1}]},
+                                          items)
+    url = f"/requests/{first.id}/parts/0/pages/1.png"
+
+    def mean(png: bytes, box: dict[str, float]) -> float:
+        im = Image.open(io.BytesIO(png)).convert("L")
+        w, h = im.size
+        crop = im.crop((int((box["x0"] + 0.02) * w), int((box["y0"] + 0.02) * h),
+                        int((box["x1"] - 0.02) * w), int((box["y1"] - 0.02) * h)))
+        return float(np.asarray(crop).mean())
+
+    sup = login(client_for(settings, store), "sam").get(url).content
+    rev = login(client_for(settings, store), "rita").get(url).content
+    for box in boxes:  # this request's SSN and the other worker's on the same page
+        assert mean(rev, box) < 60 < mean(sup, box), box

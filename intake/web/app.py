@@ -479,12 +479,14 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             raise HTTPException(404, "no such page")
         hide = []
         if not info.account.sees_full_ssn:
-            # Reviewers see SSNs masked, on the page image too: the box it was read from is painted over.
-            prov = (rec.provenance or {}).get(review.SSN_PATH) or {}
-            box = prov.get("box")
-            here = str(prov.get("part")) == parts[part].name or len(parts) == 1
-            if box and here and int(prov.get("page") or 1) == pageno:
-                hide.append({k: float(box[k]) for k in ("x0", "y0", "x1", "y1")})
+            # Reviewers see SSNs masked, on the page image too: the box each was read from is painted
+            # over, that of every request of the submission (one fax may hold several workers' forms).
+            for other in store.requests_of(sub.id):
+                prov = (other.provenance or {}).get(review.SSN_PATH) or {}
+                box = prov.get("box")
+                here = str(prov.get("part")) == parts[part].name or len(parts) == 1
+                if box and here and int(prov.get("page") or 1) == pageno:
+                    hide.append({k: float(box[k]) for k in ("x0", "y0", "x1", "y1")})
         try:
             png = cached_png(cache_dir, sub, parts[part], pageno, hide=hide)
         except ValueError:
