@@ -21,6 +21,11 @@ def mask_ssn(ssn: str | None) -> str:
     return f"***-**-{digits[-4:]}" if len(digits) >= 4 else "***-**-****"
 
 
+def count_ssns(text: str) -> int:
+    """How many SSN-shaped numbers a text holds (the same shapes `mask_ssns` masks)."""
+    return sum(1 for m in _SSN_IN_TEXT.finditer(text) if not (m.group(4) and not m.group(2)))
+
+
 def mask_ssns(text: str) -> str:
     """Every SSN-shaped number in a text, masked."""
     return _SSN_IN_TEXT.sub(lambda m: m.group(0) if m.group(4) and not m.group(2) else f"***-**-{m.group(5)}", text)

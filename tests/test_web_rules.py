@@ -554,3 +554,36 @@ def test_a_reviewer_sees_no_ssn_box_of_any_request_on_a_shared_fax_page(
     rev = login(client_for(settings, store), "rita").get(url).content
     for box in boxes:  # this request's SSN and the other worker's on the same page
         assert mean(rev, box) < 60 < mean(sup, box), box
+
+
+def test_a_document_with_an_ssn_that_has_no_box_is_shown_to_supervisors_only(
+        web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    import random as _random
+
+    from intake.extract import extract_submission
+    from tests import faxgen
+
+    settings, store = web_store
+    # A faxed form read by Tesseract for real: one SSN, read with its box: reviewers see the page.
+    req = valid_request(seed=107)
+    tiff = faxgen.tiff_bytes(faxgen.fax_request(req, _random.Random(7), "fine"))
+    sid, _ = store.store_submission(Incoming(channel="fax", raw=tiff, sender="+12085550142",
+                                             received_at=datetime.now(UTC), fax_filename="fax.tif"))
+    result = extract_submission(tiff, channel="fax", filename="fax.tif")
+    [rec] = store.mark_extracted(sid, result, result.requests)
+    assert (rec.provenance.get("worker.ssn") or {}).get("box"), rec.provenance.get("worker.ssn")
+    rita = login(client_for(settings, store), "rita")
+    assert rita.get(f"/requests/{rec.id}/parts/0/pages/1.png").content.startswith(b"\x89PNG")
+    assert 'class="locked"' not in rita.get(f"/requests/{rec.id}").text
+    # The same page whose text names a second SSN (a covering letter quoting it) with no box for it.
+    text = str(result.parts[0].text if result.parts else "") + f"\nRe: SSN {req['worker']['ssn']}\n"
+    sid2, _ = store.store_submission(Incoming(channel="fax", raw=tiff + b"\x00", sender="+12085550142",
+                                              received_at=datetime.now(UTC), fax_filename="fax2.tif"))
+    parts = [dict(p.model_dump(mode="json"), text=text) for p in result.parts]
+    [rec2] = store.mark_extracted(sid2, {"parts": parts}, [result.requests[0].model_dump(mode="json")])
+    url = f"/requests/{rec2.id}/parts/0/pages/1.png"
+    assert rita.get(url).status_code == 403
+    page = rita.get(f"/requests/{rec2.id}").text
+    assert 'class="locked"' in page and url not in page
+    sam = login(client_for(settings, store), "sam")
+    assert sam.get(url).content.startswith(b"\x89PNG") and url in sam.get(f"/requests/{rec2.id}").text

@@ -14,6 +14,7 @@ import logging
 import re
 import secrets
 import threading
+from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
@@ -38,7 +39,7 @@ from intake.validate import mask_ssn
 from intake.web import review
 from intake.web.pages import SourcePart, cached_png, source_parts
 from intake.web.users import SessionInfo, Users
-from parsers.pii import mask_ssns
+from parsers.pii import count_ssns, mask_ssns
 
 log = logging.getLogger("intake.web")
 
@@ -58,6 +59,7 @@ DONE_MESSAGES = {
 }
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+PageBoxes = defaultdict[tuple[int, int], list[dict[str, float]]]  # SSN boxes by (part, page)
 RequestState = Literal["received", "extracted", "needs_review", "corrected", "accepted", "approved", "rejected",
                        "not_a_request"]
 
@@ -372,7 +374,9 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                                           old=None, new=(o.last_error or "")[:200]))
         events.sort(key=lambda e: (e.at, e.id or 10**12))
         duplicates = store.possible_duplicates(rec.id)
+        locked = set() if info.account.sees_full_ssn else hidden_parts(parts, ssn_boxes(sub, parts))
         return page(request, "request.html.j2", info, status=status, rec=rec, sub=sub, parts=parts, boxes=boxes,
+                    locked=locked,
                     fields=review.field_views(rec, info.account), general=review.request_problems(rec),
                     events=events, duplicates=duplicates, error=error, done=DONE_MESSAGES.get(done, ""),
                     version=version_of(rec.id),
@@ -470,6 +474,25 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
         return await _act(request, info, rid, "merged", _merge)
 
+    def ssn_boxes(sub: SubmissionRecord, parts: list[SourcePart]) -> PageBoxes:
+        """The boxes SSNs were read from, by (part, page): of every request of the submission (one fax
+        may hold several workers' forms). Reviewers get them painted over on the page images."""
+        names = {p.name: p.index for p in parts}
+        out: PageBoxes = defaultdict(list)
+        for other in store.requests_of(sub.id):
+            prov = (other.provenance or {}).get(review.SSN_PATH) or {}
+            box = prov.get("box")
+            idx = names.get(str(prov.get("part")), 0 if len(parts) == 1 else None)
+            if box and idx is not None:
+                out[(idx, int(prov.get("page") or 1))].append({k: float(box[k]) for k in ("x0", "y0", "x1", "y1")})
+        return out
+
+    def hidden_parts(parts: list[SourcePart], boxes: PageBoxes) -> set[int]:
+        """Image parts whose text holds more SSNs than boxes were read from them (an SSN written twice,
+        or read without a place): no painting over can be trusted there, so reviewers do not get them."""
+        return {p.index for p in parts if p.is_image
+                and count_ssns(p.text) > sum(len(b) for (i, _), b in boxes.items() if i == p.index)}
+
     @app.get("/requests/{rid}/parts/{part}/pages/{pageno}.png", include_in_schema=False)
     def page_image(info: Staff, rid: int, part: int, pageno: int) -> Response:
         rec = get_record(rid)
@@ -477,16 +500,13 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         parts = parts_of(sub)
         if not 0 <= part < len(parts) or not parts[part].is_image:
             raise HTTPException(404, "no such page")
-        hide = []
+        hide: list[dict[str, float]] = []
         if not info.account.sees_full_ssn:
-            # Reviewers see SSNs masked, on the page image too: the box each was read from is painted
-            # over, that of every request of the submission (one fax may hold several workers' forms).
-            for other in store.requests_of(sub.id):
-                prov = (other.provenance or {}).get(review.SSN_PATH) or {}
-                box = prov.get("box")
-                here = str(prov.get("part")) == parts[part].name or len(parts) == 1
-                if box and here and int(prov.get("page") or 1) == pageno:
-                    hide.append({k: float(box[k]) for k in ("x0", "y0", "x1", "y1")})
+            boxes = ssn_boxes(sub, parts)
+            if parts[part].index in hidden_parts(parts, boxes):
+                raise HTTPException(403, "this document shows an SSN that could not be located on its pages: "
+                                         "only a supervisor sees them")
+            hide = boxes[(parts[part].index, pageno)]
         try:
             png = cached_png(cache_dir, sub, parts[part], pageno, hide=hide)
         except ValueError:
