@@ -13,11 +13,15 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
 
 from intake.store import Store
+
+if TYPE_CHECKING:
+    from intake.pipeline import Context
 
 PG_HOST = os.environ.get("COC_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("COC_TEST_PG_PORT", "5432"))
@@ -92,3 +96,18 @@ def store(db_url: str) -> Iterator[Store]:
         yield st
     finally:
         st.dispose()
+
+
+def stage_context(tmp_path: Path, toml: str = "", *, timeout: float = 60) -> Context:
+    """The pipeline stages' Context on a SQLite store under tmp_path, with `toml` over the defaults;
+    one extraction process, no memory limit. The caller disposes `ctx.store`."""
+    from intake.isolation import ExtractionPool
+    from intake.pipeline import Context
+    from intake.settings import load_settings
+
+    config = tmp_path / "c.toml"
+    config.write_text(f'[paths]\nvar = "{tmp_path}/var"\n' + toml, encoding="utf-8")
+    settings = load_settings(config)
+    store = Store.from_settings(settings)
+    store.upgrade()
+    return Context(store, settings, ExtractionPool(1, timeout=timeout, memory_mb=0))

@@ -28,16 +28,15 @@ from pypdf import PdfReader
 from intake.cli import main as cli_main
 from intake.extract import extract_submission
 from intake.form import editions, missing_paths, outdated_problem, render_form
-from intake.isolation import ExtractionPool
 from intake.model import FIELD_PATHS, generic_path
-from intake.pipeline import Context, reply_stage
+from intake.pipeline import reply_stage
 from intake.reference import help_for
-from intake.settings import load_settings
-from intake.store import Incoming, Store
+from intake.store import Incoming
 from parsers import form_zones as fz
 from tests import formgen, mailgen
 from tests.docgen import image_pdf
 from tests.faxgen import Resolution, fax, fax_header, fax_request, scanned, tiff_bytes
+from tests.store_fixtures import stage_context
 from tests.synth import flat, make_request
 
 OLD = "2025-06"
@@ -185,19 +184,9 @@ def test_filled_pdf_of_an_old_edition_is_read_and_flagged() -> None:
     assert "coc-intake" not in problem.help  # said to requesters, who have no such command
 
 
-def _context(tmp_path: Path) -> Context:
-    """A gateway's store (SQLite under tmp_path) for the reply stage."""
-    config = tmp_path / "c.toml"
-    config.write_text(f'[paths]\nvar = "{tmp_path}/var"\n')
-    settings = load_settings(config)
-    store = Store.from_settings(settings)
-    store.upgrade()
-    return Context(store, settings, ExtractionPool(1, timeout=60, memory_mb=0))
-
-
 def test_old_edition_reply_names_the_new_edition_and_carries_its_form(tmp_path: Path) -> None:
     """The requester on an older edition is told so, and the *incomplete* reply attaches the current form."""
-    ctx = _context(tmp_path)
+    ctx = stage_context(tmp_path)
     store = ctx.store
     try:
         raw = mailgen.thunderbird(sender="hr@acme.example.com", to="certificate@localhost", subject="COC request",
@@ -326,7 +315,7 @@ def test_incomplete_fax_reply_carries_the_current_form_as_pages(tmp_path: Path) 
     req = _request(32)
     pages = formgen.faxed_form(req, random.Random(14), "fine", edition=OLD, font="DejaVuSans.ttf")
     raw = tiff_bytes(pages)
-    ctx = _context(tmp_path)
+    ctx = stage_context(tmp_path)
     try:
         sid, _ = ctx.store.store_submission(Incoming(channel="fax", raw=raw, sender="+12085550199",
                                                      received_at=datetime.now(UTC)))

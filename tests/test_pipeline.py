@@ -12,19 +12,15 @@ from intake.extract import extract_submission
 from intake.isolation import ExtractionPool
 from intake.pipeline import Context, extract_stage, needs_reply, reply_stage, send_stage
 from intake.settings import load_settings
-from intake.store import Incoming, Store
+from intake.store import Incoming
 from tests import faxgen, mailgen
 from tests.servers import SmtpSink, free_port, smtp_sink  # noqa: F401  (fixture)
+from tests.store_fixtures import stage_context
 from tests.synth import labelled_lines, make_request
 
 
 def _context(tmp_path: Path, per_hour: int, extra: str = "") -> Context:
-    config = tmp_path / "c.toml"
-    config.write_text(f'[paths]\nvar = "{tmp_path}/var"\n[replies]\nper_sender_per_hour = {per_hour}\n' + extra)
-    settings = load_settings(config)
-    store = Store.from_settings(settings)
-    store.upgrade()
-    return Context(store, settings, ExtractionPool(1, timeout=60, memory_mb=0))
+    return stage_context(tmp_path, f"[replies]\nper_sender_per_hour = {per_hour}\n" + extra)
 
 
 def _stored(ctx: Context, raw: bytes) -> int:

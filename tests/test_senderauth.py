@@ -21,7 +21,6 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from intake.isolation import ExtractionPool
 from intake.model import CertificateRequest
 from intake.pipeline import Context, extract_stage, reply_stage
 from intake.senderauth import (
@@ -34,7 +33,7 @@ from intake.senderauth import (
     verify_authres,
     verify_smtp,
 )
-from intake.settings import TrustSettings, load_settings
+from intake.settings import TrustSettings
 from intake.sources.smtp import SmtpSource
 from intake.store import Incoming, Store
 from intake.web import review
@@ -51,6 +50,7 @@ from tests.servers import (  # noqa: F401
     smtp_sink,
     wait_for_port,
 )
+from tests.store_fixtures import stage_context
 from tests.synth import labelled_lines, make_request
 
 TO = "certificate@localhost"
@@ -275,14 +275,10 @@ def test_trust_problems() -> None:
 
 @pytest.fixture
 def ctx(tmp_path: Path, dns: DnsStub) -> Iterator[Context]:
-    config = tmp_path / "c.toml"
-    config.write_text(f'[paths]\nvar = "{tmp_path}/var"\n[trust]\ndns_servers = ["{dns.host}"]\n'
-                      f'dns_port = {dns.port}\ndns_timeout_seconds = 2\n', encoding="utf-8")
-    settings = load_settings(config)
-    store = Store.from_settings(settings)
-    store.upgrade()
-    yield Context(store, settings, ExtractionPool(1, timeout=120, memory_mb=0))
-    store.dispose()
+    c = stage_context(tmp_path, f'[trust]\ndns_servers = ["{dns.host}"]\ndns_port = {dns.port}\n'
+                               'dns_timeout_seconds = 2\n', timeout=120)
+    yield c
+    c.store.dispose()
 
 
 def _through_listener(ctx: Context, raw: bytes, mail_from: str, helo: str) -> int:
@@ -410,13 +406,9 @@ def test_confirmation_elsewhere_needs_acceptance_before_approval_mail(ctx: Conte
 
 
 def test_flag_off_records_verdict_but_does_not_hold(tmp_path: Path, dns: DnsStub) -> None:
-    config = tmp_path / "c.toml"
-    config.write_text(f'[paths]\nvar = "{tmp_path}/var"\n[trust]\nflag_unverified = false\n'
-                      f'dns_servers = ["{dns.host}"]\ndns_port = {dns.port}\n', encoding="utf-8")
-    settings = load_settings(config)
-    store = Store.from_settings(settings)
-    store.upgrade()
-    c = Context(store, settings, ExtractionPool(1, timeout=120, memory_mb=0))
+    c = stage_context(tmp_path, f'[trust]\nflag_unverified = false\ndns_servers = ["{dns.host}"]\n'
+                               f'dns_port = {dns.port}\n', timeout=120)
+    store = c.store
     raw = _mail("someone@victim.example", text=_request_text(random.Random(14)))
     sid, _ = store.store_submission(Incoming(channel="smtp", raw=raw, sender="someone@victim.example",
                                              received_at=datetime.now(UTC), client_ip=OTHER_IP, helo="h"))
