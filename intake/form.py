@@ -225,8 +225,18 @@ def _draw_help(c: rl_canvas.Canvas, spec_layout: fz.Layout) -> None:
 
 
 def render_form(edition: Edition | None = None) -> bytes:
-    """The form PDF of an edition (the current one by default): fillable, and fax-ready in print."""
-    ed = edition or editions().current
+    """The form PDF of an edition (the current one by default): fillable, and fax-ready in print.
+
+    Rendered once per edition and the bytes reused: every *information needed* reply attaches the
+    form, and drawing it anew (reportlab, QR codes, help text) took 40% of a busy daemon's time, in
+    its own threads under the GIL. An edition's form never changes, so its bytes never go stale.
+    """
+    return _render_edition(edition or editions().current)
+
+
+@cache
+def _render_edition(ed: Edition) -> bytes:
+    """Draw the form of one edition (cached by `render_form`)."""
     spec_layout = fz.layout(ed.layout)
     buf = io.BytesIO()
     c = rl_canvas.Canvas(buf, pagesize=(fz.PAGE_W, fz.PAGE_H))

@@ -85,6 +85,16 @@ def _templates() -> None:
 # --- the blank form ---------------------------------------------------------------------------
 
 
+def test_each_editions_form_is_drawn_once_and_reused() -> None:
+    """Every incomplete reply attaches the form: the same bytes, not a new drawing each time."""
+    current = editions().current
+    assert render_form() is render_form(current)
+    older = [e for e in editions().all.values() if e != current]
+    if older:
+        assert render_form(older[0]) is render_form(older[0])
+        assert render_form(older[0]) != render_form(current)
+
+
 def test_blank_form_has_a_field_for_every_model_path() -> None:
     pdf = render_form()
     fields = PdfReader(io.BytesIO(pdf)).get_fields() or {}
