@@ -25,7 +25,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from intake.model import CertificateRequest, Problem
 from intake.reference import agreements
-from parsers.pii import mask_ssn, mask_ssns
+from parsers.pii import count_ssns, mask_ssn, mask_ssns
 
 NO_REPLY_LOCALPARTS = re.compile(r"^(mailer-daemon|postmaster|owner-.*|.*-request|no-?reply|bounces?(\+.*)?)$", re.I)
 
@@ -168,6 +168,10 @@ def render_mail(kind: str, *, to: str, from_address: str, our_domain: str,
     if original_subject:
         base = original_subject if original_subject.lower().startswith("re:") else f"Re: {original_subject}"
         subject = f"{base} [{refs}]"
+    # The sender's own subject comes back in `Re: ...`: a sender who wrote the SSN there must not get
+    # it back (nor have it stored in the outbox and the sent-mail folder), so it is masked as the
+    # body is. Every value below that came from the sender goes through the mask.
+    subject = mask_ssns(subject)
     ctx = {"requests": requests, "r": requests[0] if requests else None,
            "received_at": (received_at or datetime.now()).strftime("%B %-d, %Y at %H:%M %Z").strip(),
            "updated": False, "form_url": "", "help_url": "", "file_problems": [], **context}
@@ -182,14 +186,20 @@ def render_mail(kind: str, *, to: str, from_address: str, our_domain: str,
     msg["Message-ID"] = make_msgid(domain=our_domain or "localhost")
     msg["Auto-Submitted"] = "auto-replied"
     msg["X-Auto-Response-Suppress"] = "All"
+    # A Message-ID is an opaque token the sender's software chose: one that holds an SSN-shaped
+    # number cannot be masked without breaking it, so it is left out (the reply threads a little
+    # worse, it carries no SSN).
     if in_reply_to:
-        msg["In-Reply-To"] = in_reply_to
-        msg["References"] = " ".join([*(references or []), in_reply_to][-10:])
+        ids = [i for i in [*(references or []), in_reply_to] if not count_ssns(i)]
+        if not count_ssns(in_reply_to):
+            msg["In-Reply-To"] = in_reply_to
+        if ids:
+            msg["References"] = " ".join(ids[-10:])
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
     for filename, data, media_type in attachments or []:
         maintype, _, subtype = media_type.partition("/")
-        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=mask_ssns(filename))
     return msg
 
 

@@ -13,10 +13,11 @@ from functools import cache
 from intake.model import Address, CertificateRequest, Problem
 from intake.reference import Agreement, _load_toml, agreements, help_for
 from parsers.pii import mask_ssn, mask_ssns
+from parsers.ssn_grammar import SSN_CANONICAL
 
 __all__ = ["mask_ssn", "validate", "ssn_problem", "ein_problem", "problem_help"]
 
-SSN_RE = re.compile(r"^(\d{3})-(\d{2})-(\d{4})$")
+SSN_RE = SSN_CANONICAL  # the one grammar's canonical form (parsers.ssn_grammar)
 EIN_RE = re.compile(r"^(\d{2})-(\d{7})$")
 ZIP_RE = re.compile(r"^\d{5}(-\d{4})?$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")

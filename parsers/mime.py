@@ -28,7 +28,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from parsers import sniff as sniff_mod
-from parsers.pii import mask_ssns
+from parsers.pii import count_ssns, mask_ssns
 from parsers.types import Limits, Part, PartProblem
 
 log = logging.getLogger(__name__)
@@ -380,7 +380,7 @@ def is_html_boilerplate(text: str) -> bool:
         len(stripped) < 300
         and bool(_BOILERPLATE_RE.search(stripped))
         and bool(_BOILERPLATE_VERB_RE.search(stripped))
-        and not re.search(r"\d{3}-?\d{2}-?\d{4}|\d{2}-?\d{7}", stripped)  # carries data: not boilerplate
+        and not count_ssns(stripped) and not re.search(r"\d{2}-?\d{7}", stripped)  # carries data
     )
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from parsers import values
 from parsers.pii import mask_ssn
+from parsers.ssn_grammar import find_ssns, plain_hyphens
 from parsers.types import Candidate, Method, Provenance
 
 MAX_CONF = 0.9
@@ -150,7 +151,6 @@ _OTHER_NUMBER_CUE = re.compile(
 # A number near these is a family member's, not the worker's.
 _FAMILY = re.compile(r"\b(?:spouse|wife|husband|son|daughter|child|children|dependent|dependant)'?s?\b", re.I)
 
-_SSN_RE = re.compile(r"(?<![\d-])(\d{3})([- ]?)(\d{2})\2(\d{4})(?![\d-])")
 _EIN_RE = re.compile(r"(?<![\d-])(\d{2})(-?)(\d{7})(?![\d-])")
 
 
@@ -167,7 +167,9 @@ def _nearest(cues: dict[str, re.Pattern[str]], window: str) -> str | None:
 def _numbers(ctx: _Ctx) -> list[_Found]:
     out: list[_Found] = []
     cues = {"ssn": _SSN_CUE, "ein": _EIN_CUE, "other": _OTHER_NUMBER_CUE}
-    for m in _SSN_RE.finditer(ctx.text):
+    for m in find_ssns(ctx.text):
+        if ctx.text[max(m.start() - 1, 0):m.start()] == "-" or ctx.text[m.end():m.end() + 1] == "-":
+            continue  # part of a longer hyphenated number (1-800-..., an account number)
         raw = m.group(0)
         window = ctx.before(m.start(), 60)
         cue = _nearest(cues, window)
@@ -185,7 +187,7 @@ def _numbers(ctx: _Ctx) -> list[_Found]:
                                   f"not a valid Social Security number ({mask_ssn(raw)})"))
             else:
                 out.append(_Found("worker.ssn", value, raw, 0.9, m.start()))
-        elif m.group(2) == "-" and value is not None:
+        elif plain_hyphens(m) and value is not None:
             # NNN-NN-NNNN is the SSN's own shape (phones are NNN-NNN-NNNN), but with no cue a
             # person should confirm it.
             out.append(_Found("worker.ssn", value, raw, 0.6, m.start(),

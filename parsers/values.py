@@ -17,6 +17,8 @@ from functools import lru_cache
 
 import pycountry
 
+from parsers.ssn_grammar import SSN_IN_TEXT, SSN_VALUE, canonical, is_ssn
+
 # --------------------------------------------------------------------------------------------------
 # helpers
 
@@ -83,8 +85,16 @@ def _digits_value(raw: str, groups: tuple[int, ...]) -> str | None:
 
 
 def parse_ssn(raw: str) -> str | None:
-    """An SSN as `NNN-NN-NNNN` from "123-45-6789", "123 45 6789", "123456789", "123.45.6789"."""
-    return _digits_value(raw, (3, 2, 4))
+    """An SSN as `NNN-NN-NNNN` from "123-45-6789", "123 45 6789", "123456789", "123.45.6789",
+    "123 / 45 / 6789", "123–45–6789": the one grammar of `parsers.ssn_grammar`, which the mask uses
+    too (so whatever is read as an SSN is masked). Whitespace inside is kept as written, not
+    collapsed, so that the mask, which sees the text as written, finds the same number."""
+    text = unicodedata.normalize("NFKC", raw or "").strip().strip(" \t:;,|_")
+    letters = sum(c.isalpha() for c in text)
+    if letters and sum(c.isdigit() for c in text) >= 7:  # a few OCR look-alikes among real digits
+        text = text.translate(_OCR_DIGITS)
+    m = SSN_VALUE.fullmatch(text)
+    return canonical(m) if m and is_ssn(m) else None
 
 
 def parse_ein(raw: str) -> str | None:
@@ -742,7 +752,6 @@ def parse_period(raw: str) -> tuple[date, date] | None:
     return start, end
 
 
-_SSN_IN_TEXT = re.compile(r"(?<![\d-])\d{3}[ .\-]?\d{2}[ .\-]?\d{4}(?![\d-])")
 _EIN_IN_TEXT = re.compile(r"(?<![\d-])\d{2}[ .\-]?\d{7}(?![\d-])")
 
 
@@ -822,7 +831,7 @@ def normalize(field: str, raw: str) -> tuple[list[tuple[str, str]], str | None]:
     fail: list[tuple[str, str]] = [(field, text)]
 
     if leaf == "ssn":
-        ssn = parse_ssn(text) or _only(_SSN_IN_TEXT, text, parse_ssn)
+        ssn = parse_ssn(text) or _only(SSN_IN_TEXT, text, parse_ssn)
         return ([(field, ssn)], None) if ssn else (fail, "not an SSN: expected 9 digits as NNN-NN-NNNN")
     if leaf == "ein":
         ein = parse_ein(text) or _only(_EIN_IN_TEXT, text, parse_ein)

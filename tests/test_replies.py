@@ -188,3 +188,27 @@ def test_delivery_over_tls_with_auth(tmp_path: Path, security: Literal["starttls
         assert len(got) == 1
     finally:
         controller.stop()
+
+
+def test_no_full_ssn_comes_back_in_any_header_part_or_file_name_of_a_reply() -> None:
+    """The sender's Subject comes back in `Re: ...`: an SSN written there, in any shape the parsers
+    read, is masked like the body (issue 11). A Message-ID holding one is left out of the thread
+    headers, since it cannot be masked without breaking it."""
+    from tests.pii_scan import fake_ssns, found, mail_text
+
+    ssns = fake_ssns(5, seed=11)
+    shapes = [f"{d[:3]}{sep}{d[3:5]}{sep}{d[5:]}" for d, sep in zip(ssns, ["-", " / ", "\u2013", "", "_"], strict=True)]
+    subject = "COC request for Jane Roe, SSN " + ", ".join(shapes[:4])
+    msg = render_mail("incomplete", to="pat@acme.example.com", from_address="certificate@localhost",
+                      our_domain="localhost", requests=[_view()], original_subject=subject,
+                      in_reply_to=f"<{ssns[4]}@acme.example.com>", references=["<prev@acme.example.com>"],
+                      attachments=[(f"form for {shapes[4]}.pdf", b"%PDF-1.4\n", "application/pdf")])
+    raw = msg.as_bytes()
+    decoded = mail_text(raw)
+    for d in ssns:
+        assert not found(d, raw) and not found(d, decoded), d
+    parsed = message_from_bytes(raw, policy=default_policy)
+    assert parsed["Subject"].startswith("Re: COC request for Jane Roe, SSN ***-**-")
+    assert f"***-**-{ssns[0][5:]}" in parsed["Subject"] and "In-Reply-To" not in parsed
+    assert parsed["References"] == "<prev@acme.example.com>"
+    assert f"form for ***-**-{ssns[4][5:]}.pdf" in decoded
