@@ -148,6 +148,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         logging.getLogger("intake.cli").warning(
             "demo: unverified senders are answered (the replies stay in %s); never use --demo for real mail",
             settings.mail_sent)
+    if settings.web.enabled and settings.web.proxy_problem():
+        print(f"coc-intake run: {settings.web.proxy_problem()}", file=sys.stderr)
+        return EXIT_USAGE
     if not _keyring_ready(settings, "run"):
         return EXIT_USAGE
     return run(settings)
@@ -263,6 +266,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if args.port:
         settings.web.port = args.port
     logs.setup(settings.logging.level, settings.logging.file, settings.logging.format)
+    if settings.web.proxy_problem():
+        print(f"coc-intake serve: {settings.web.proxy_problem()}", file=sys.stderr)
+        return EXIT_USAGE
     if not _keyring_ready(settings, "serve"):
         return EXIT_USAGE
     return serve(settings)

@@ -10,6 +10,7 @@ No `from __future__ import annotations` here: FastAPI reads the route annotation
 some of them (`Staff`, `Token`) are local to `create_app`.
 """
 
+import ipaddress
 import logging
 import re
 import secrets
@@ -28,6 +29,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, Field
 from starlette.datastructures import FormData
+from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from intake.model import CertificateRequest, Problem
 from intake.reference import agreements, help_texts
@@ -62,6 +65,24 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';
 PageBoxes = defaultdict[tuple[int, int], list[dict[str, float]]]  # SSN boxes by (part, page)
 RequestState = Literal["received", "extracted", "needs_review", "corrected", "accepted", "approved", "rejected",
                        "not_a_request"]
+
+
+PEER_KEY = "coc.peer"  # the ASGI scope key of the address that connected, before proxy headers
+
+
+class _RecordPeer:
+    """Keeps the address that connected in the scope before `ProxyHeadersMiddleware` replaces the
+    client with the one a trusted proxy names: whether to believe the user header depends on the
+    former."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            client = scope.get("client")
+            scope[PEER_KEY] = client[0] if client else ""
+        await self.app(scope, receive, send)
 
 
 class LoginRequired(Exception):
@@ -127,10 +148,16 @@ def _parse_date(value: str | None) -> datetime | None:
 
 
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
-    """The whole web application over one store (made from the settings if not given)."""
+    """The whole web application over one store (made from the settings if not given).
+
+    Raises `ValueError` for settings it must not be served with (`WebSettings.proxy_problem`).
+    """
+    web = settings.web
+    if web.proxy_problem():
+        raise ValueError(web.proxy_problem())
     store = store or Store.from_settings(settings)
     users = Users(store)
-    web = settings.web
+    proxies = [ipaddress.ip_network(n) for n in web.trusted_proxies]
     env = _templates()
     cache_dir = Path(settings.paths.var) / "cache" / "pages"
     app = FastAPI(title="coc-intake API", version="1", docs_url=None, redoc_url=None,
@@ -171,6 +198,18 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             _set_session_cookie(request, response, new)
         return response
 
+    # X-Forwarded-For and -Proto are believed from the configured proxies only; the user header
+    # too (`from_proxy`). Outermost first: the peer is recorded before the proxy's client replaces it.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(web.trusted_proxies))
+    app.add_middleware(_RecordPeer)
+
+    def from_proxy(request: Request) -> bool:
+        try:
+            peer = ipaddress.ip_address(str(request.scope.get(PEER_KEY) or ""))
+        except ValueError:
+            return False
+        return any(peer in n for n in proxies)
+
     def _secure(request: Request) -> bool:
         return web.secure_cookies or request.url.scheme == "https"
 
@@ -188,6 +227,10 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         (a browser the proxy now says is someone else must not keep the earlier user's role)."""
         info = users.session(request.cookies.get(SESSION_COOKIE), idle_minutes=web.session_idle_minutes)
         name = request.headers.get(web.trusted_proxy_user_header, "").strip() if web.trusted_proxy_user_header else ""
+        if name and not from_proxy(request):
+            log.warning("%s header from %s ignored: not an address of [web] trusted_proxies",
+                        web.trusted_proxy_user_header, request.scope.get(PEER_KEY) or "an unknown client")
+            name = ""
         if name and (info is None or info.account.name != name):
             account = users.get(name)
             if account is None or account.disabled:
@@ -403,9 +446,11 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     async def check_request(request: Request, info: Staff, rid: int) -> Response:
         form = await checked_form(request, info)
         rec = get_record(rid)
-        values = review.merged_values(rec, _submitted(form), info.account)
+        submitted = _submitted(form)
+        values = review.merged_values(rec, submitted, info.account)
         _, problems = review.check(values)
-        changed = {p for p, v in values.items() if v != review.flat_values(rec.fields).get(p, "")}
+        # Never "kept because unchanged" for an SSN a reviewer typed: that would tell a right guess.
+        changed = review.changed_paths(rec, submitted, info.account)
         kept = [p for p in rec.problems if isinstance(p, dict) and p.get("code") in review.KEPT_CODES
                 and p.get("field") not in changed]
         out = kept + [p.model_dump(mode="json") for p in problems]
