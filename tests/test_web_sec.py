@@ -4,9 +4,11 @@ expire and can be revoked, and values no longer than the model allows."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +16,14 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from intake.settings import Settings
 from intake.store import Store
-from intake.store.web_models import LoginAttempt
+from intake.store.web_models import ApiToken, LoginAttempt
 from intake.web.server import make_server
+from intake.web.users import Users
 from tests.browser import add_staff, seed_request, valid_request, web_settings, web_store  # noqa: F401
 from tests.servers import free_port, wait_for_port
 from tests.test_web import client_for, csrf_of, login
@@ -171,5 +174,85 @@ def test_x_forwarded_for_is_believed_from_a_trusted_proxy_only_over_a_real_port(
         with Session(store.engine) as s:
             clients = set(s.scalars(select(LoginAttempt.client)))
         assert clients == {"127.0.0.2"} | {f"198.51.100.{i}" for i in range(1, 6)}
+    finally:
+        store.dispose()
+
+
+# -- API tokens: expiry, revocation, last use --------------------------------------------------------
+
+
+def test_api_tokens_expire_are_listed_with_their_last_use_and_can_be_revoked(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from intake.cli import main
+
+    settings = web_settings(tmp_path)
+    cfg = str(tmp_path / "web.toml")
+
+    def cli(*argv: str) -> tuple[int, str, str]:
+        code = main(["--config", cfg, "users", *argv])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    code, out, err = cli("token", "certificates", "--expires-days", "30")
+    assert code == 0 and "valid for 30 days" in err
+    token = out.strip()
+    assert token.startswith("coc_") and len(out.strip().splitlines()) == 1  # stdout: the token alone
+    _, out, _ = cli("token", "spare")
+    spare = out.strip()
+    assert cli("token", "x", "--expires-days", "0")[0] == 2
+    store = Store.from_settings(settings)
+    try:
+        rid = seed_request(store, valid_request(seed=65))
+        store.set_request_state(rid, "approved", actor="sam")
+        api = client_for(settings, store)
+        _, listing, _ = cli("list")
+        [line] = [x for x in listing.splitlines() if "\tcertificates\t" in x]
+        assert line.startswith("token\t#") and "\tactive\t" in line and line.endswith("last used never")
+        assert token not in listing
+        expires = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%d")
+        assert f"expires {expires}" in line
+        r = api.get("/api/v1/requests", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200 and r.json()[0]["request"]["worker"]["ssn"]
+        _, listing, _ = cli("token", "list")
+        [line] = [x for x in listing.splitlines() if "\tcertificates\t" in x]
+        assert f"last used {datetime.now(UTC):%Y-%m-%d}" in line
+        tid = line.split("\t")[0].lstrip("#")
+        # Past its expiry the token is refused, saying so.
+        with Session(store.engine) as s, s.begin():
+            s.execute(update(ApiToken).where(ApiToken.id == int(tid))
+                      .values(expires_at=datetime.now(UTC) - timedelta(minutes=1)))
+        r = api.get("/api/v1/requests", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 401 and "expired on" in r.json()["detail"]
+        assert Users(store).token_role(token) is None
+        assert "\texpired\t" in [x for x in cli("token", "list")[1].splitlines() if "\tcertificates\t" in x][0]
+        # Revoked: refused at once, by id or by name.
+        assert api.get("/api/v1/requests", headers={"Authorization": f"Bearer {spare}"}).status_code == 200
+        code, out, _ = cli("token", "revoke", "spare")
+        assert code == 0 and "revoked" in out
+        r = api.get("/api/v1/requests", headers={"Authorization": f"Bearer {spare}"})
+        assert r.status_code == 401 and r.json()["detail"] == "a valid API token is needed"
+        assert cli("token", "revoke", "spare")[0] == 2  # nothing left to revoke
+        assert cli("token", "revoke", tid)[0] == 0
+        assert [t.state for t in Users(store).tokens()] == ["revoked", "revoked"]
+    finally:
+        store.dispose()
+
+
+def test_tokens_from_before_expiry_get_one_at_the_upgrade(tmp_path: Path) -> None:
+    from intake.store import migrate
+
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    try:
+        store.upgrade()
+        migrate.downgrade(store.engine, "0003")
+        with store.engine.begin() as conn:
+            conn.execute(text("INSERT INTO api_tokens (name, token_hash, role, revoked, created_at) "
+                              "VALUES ('old', :h, 'export', 0, '2026-01-01 00:00:00')"),
+                         {"h": hashlib.sha256(b"coc_old").hexdigest()})
+        store.upgrade()
+        [old] = Users(store).tokens()
+        assert old.expires_at is not None and old.state == "active"
+        assert timedelta(days=89) < old.expires_at - datetime.now(UTC) <= timedelta(days=90)
+        assert Users(store).token_role("coc_old") == ("old", "export")
     finally:
         store.dispose()

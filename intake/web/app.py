@@ -666,10 +666,16 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     # -- JSON API ----------------------------------------------------------------------------------
 
     def api_token(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
-        found = users.token_role(creds.credentials if creds else None)
-        if found is None or found[1] != "export":
+        found = users.use_token(creds.credentials if creds else None)
+        if found is not None and found.expired and found.expires_at is not None:
+            log.warning("API token %r (#%d) refused: it expired on %s", found.name, found.id,
+                        found.expires_at.date().isoformat())
+            raise HTTPException(401, f"this API token expired on {found.expires_at.date().isoformat()}: ask for a "
+                                     f"new one (coc-intake users token NAME)",
+                                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        if found is None or found.role != "export":
             raise HTTPException(401, "a valid API token is needed", headers={"WWW-Authenticate": "Bearer"})
-        return found[0]
+        return found.name
 
     Token = Annotated[str, Depends(api_token)]
     errors: dict[int | str, dict[str, Any]] = {401: {"model": ApiError}, 404: {"model": ApiError}}
