@@ -5,6 +5,7 @@ expire and can be revoked, and values no longer than the model allows."""
 from __future__ import annotations
 
 import hashlib
+import io
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -256,3 +257,60 @@ def test_tokens_from_before_expiry_get_one_at_the_upgrade(tmp_path: Path) -> Non
         assert Users(store).token_role("coc_old") == ("old", "export")
     finally:
         store.dispose()
+
+
+# -- page images within the limits -----------------------------------------------------------------
+
+
+def _tall_pdf() -> bytes:
+    """Two pages: a letter page, then one 20 x 14000 pt (a strip: 1275 x 892,500 pixels at our width)."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=612, height=792)
+    writer.add_blank_page(width=20, height=14000)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _tall_tiff() -> bytes:
+    """A bilevel TIFF of 40 x 1,000,000 pixels (5 MB decoded, some hundred kB as Group 4)."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("1", (40, 1_000_000), 1).save(out, format="TIFF", compression="group4")
+    return out.getvalue()
+
+
+def test_a_page_too_large_to_render_is_a_message_on_the_review_page(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    from intake.web.pages import PageTooLarge, RenderLimit, render_png
+
+    settings, store = web_store
+    pdf, tiff = _tall_pdf(), _tall_tiff()
+    assert len(pdf) < 2000 and len(tiff) < 400_000
+    pdf_rid = seed_request(store, valid_request(seed=66), channel="fax", sender="+12085550142", raw=pdf,
+                           parts=[{"name": "fax", "media_type": "application/pdf", "pages": 2, "text": ""}])
+    tiff_rid = seed_request(store, valid_request(seed=67), channel="fax", sender="+12085550143", raw=tiff,
+                            parts=[{"name": "fax", "media_type": "image/tiff", "pages": 1, "text": ""}])
+    for name in ("sam", "rita"):
+        c = login(client_for(settings, store), name)
+        page = c.get(f"/requests/{pdf_rid}")
+        assert page.status_code == 200
+        assert "Page 2 is too large to show as an image (1,275 x 892,500 pixels" in page.text
+        assert "over the limit of 60,000,000 set by [limits] max_pixels" in page.text
+        assert f"/requests/{pdf_rid}/parts/0/pages/1.png" in page.text  # the letter page is shown
+        assert f"/requests/{pdf_rid}/parts/0/pages/2.png" not in page.text
+        assert c.get(f"/requests/{pdf_rid}/parts/0/pages/1.png").content.startswith(b"\x89PNG")
+        r = c.get(f"/requests/{pdf_rid}/parts/0/pages/2.png")
+        assert r.status_code == 422 and "too large to show" in r.text
+        page = c.get(f"/requests/{tiff_rid}")
+        assert page.status_code == 200 and "Page 1 is too large to show as an image (1,275 x 31,875,000" in page.text
+        r = c.get(f"/requests/{tiff_rid}/parts/0/pages/1.png")
+        assert r.status_code == 422 and "too large to show" in r.text
+    # The memory limit of [pipeline] bounds it too, and a page under both renders.
+    small = RenderLimit.of(60_000_000, 32)
+    assert small.setting == "[pipeline] memory_mb" and small.pixels == 2 * 1024 * 1024
+    with pytest.raises(PageTooLarge, match=r"memory_mb"):
+        render_png(pdf, "application/pdf", 1, render=small)  # 1275 x 1650
+    assert render_png(pdf, "application/pdf", 1, render=RenderLimit.of(60_000_000, 64)).startswith(b"\x89PNG")

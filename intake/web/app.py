@@ -40,7 +40,7 @@ from intake.store.models import REQUEST_STATES
 from intake.store.store import EventRecord, RequestRecord, SubmissionRecord
 from intake.validate import mask_ssn
 from intake.web import review
-from intake.web.pages import SourcePart, cached_png, source_parts
+from intake.web.pages import PageTooLarge, RenderLimit, SourcePart, cached_png, source_parts
 from intake.web.users import SessionInfo, Users
 from parsers.pii import count_ssns, mask_ssns
 
@@ -167,6 +167,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.state.users = users
     bearer = HTTPBearer(auto_error=False)
     parts_cache: dict[str, list[SourcePart]] = {}
+    # Pages are rasterised in this process: none bigger than the limits allow (a page over them is a message).
+    render = RenderLimit.of(settings.limits.max_pixels, settings.pipeline.memory_mb)
     parts_lock = threading.Lock()
 
     def parts_of(sub: SubmissionRecord) -> list[SourcePart]:
@@ -175,7 +177,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         with parts_lock:
             found = parts_cache.get(key)
         if found is None:
-            found = source_parts(sub, settings.limits)
+            found = source_parts(sub, settings.limits, render)
             with parts_lock:
                 while len(parts_cache) >= 16:
                     parts_cache.pop(next(iter(parts_cache)))
@@ -552,8 +554,13 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 raise HTTPException(403, "this document shows an SSN that could not be located on its pages: "
                                          "only a supervisor sees them")
             hide = boxes[(parts[part].index, pageno)]
+        return page_png(sub, parts[part], pageno, hide)
+
+    def page_png(sub: SubmissionRecord, part: SourcePart, pageno: int, hide: list[dict[str, float]]) -> Response:
         try:
-            png = cached_png(cache_dir, sub, parts[part], pageno, hide=hide)
+            png = cached_png(cache_dir, sub, part, pageno, hide=hide, render=render)
+        except PageTooLarge as exc:
+            raise HTTPException(422, str(exc)) from None
         except ValueError:
             raise HTTPException(404, "no such page") from None
         return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
@@ -583,11 +590,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         parts = parts_of(sub)
         if not 0 <= part < len(parts) or not parts[part].is_image:
             raise HTTPException(404, "no such page")
-        try:
-            png = cached_png(cache_dir, sub, parts[part], pageno)
-        except ValueError:
-            raise HTTPException(404, "no such page") from None
-        return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+        return page_png(sub, parts[part], pageno, [])
 
     @app.post("/submissions/{sid}/request", include_in_schema=False)
     async def enter_request(request: Request, info: Staff, sid: int) -> Response:
