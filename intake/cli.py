@@ -148,6 +148,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         logging.getLogger("intake.cli").warning(
             "demo: unverified senders are answered (the replies stay in %s); never use --demo for real mail",
             settings.mail_sent)
+    if settings.web.enabled and settings.web.proxy_problem():
+        print(f"coc-intake run: {settings.web.proxy_problem()}", file=sys.stderr)
+        return EXIT_USAGE
     if not _keyring_ready(settings, "run"):
         return EXIT_USAGE
     return run(settings)
@@ -263,6 +266,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if args.port:
         settings.web.port = args.port
     logs.setup(settings.logging.level, settings.logging.file, settings.logging.format)
+    if settings.web.proxy_problem():
+        print(f"coc-intake serve: {settings.web.proxy_problem()}", file=sys.stderr)
+        return EXIT_USAGE
     if not _keyring_ready(settings, "serve"):
         return EXIT_USAGE
     return serve(settings)
@@ -282,6 +288,7 @@ def _cmd_users(args: argparse.Namespace) -> int:
         if args.action == "list":
             for a in users.list():
                 print(f"{a.name}\t{a.role}\t{'disabled' if a.disabled else 'active'}")
+            _print_tokens(users.tokens(), prefix="token\t")
             return EXIT_OK
         if not args.name:
             print(f"coc-intake users {args.action}: a user name is needed", file=sys.stderr)
@@ -303,14 +310,36 @@ def _cmd_users(args: argparse.Namespace) -> int:
         elif args.action in ("disable", "enable"):
             users.set_disabled(args.name, args.action == "disable")
             print(f"user {args.name} {args.action}d")
+        elif args.action == "token" and args.name == "list":
+            _print_tokens(users.tokens())
+        elif args.action == "token" and args.name == "revoke":
+            if not args.which:
+                print("coc-intake users token revoke: the token's id (see `users token list`) or name is needed",
+                      file=sys.stderr)
+                return EXIT_USAGE
+            for t in users.revoke_token(args.which):
+                print(f"API token #{t.id} {t.name} revoked")
         elif args.action == "token":
-            print(users.add_token(args.name))
+            token = users.add_token(args.name, expires_days=args.expires_days)
+            print(f"API token {args.name.strip()} valid for {args.expires_days} days; it is shown only now:",
+                  file=sys.stderr)
+            print(token)
         return EXIT_OK
     except UserError as exc:
         print(f"coc-intake users {args.action}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     finally:
         store.dispose()
+
+
+def _print_tokens(tokens: Sequence[Any], prefix: str = "") -> None:
+    """One line per API token: id, name, state, expiry and last use (never the token itself)."""
+
+    def day(d: Any) -> str:
+        return d.strftime("%Y-%m-%d %H:%M UTC") if d else "never"
+
+    for t in tokens:
+        print(f"{prefix}#{t.id}\t{t.name}\t{t.state}\texpires {day(t.expires_at)}\tlast used {day(t.last_used_at)}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -370,8 +399,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("users", help="staff accounts of the review page, and API tokens")
     p.add_argument("action", choices=["add", "list", "disable", "enable", "token"],
-                   help="token NAME prints a new API token for the certificate system")
-    p.add_argument("name", nargs="?", help="user name (or the API token's name)")
+                   help="token NAME prints a new API token for the certificate system; token list shows "
+                        "them (state, expiry, last use); token revoke ID|NAME revokes one (or all of a name)")
+    p.add_argument("name", nargs="?", help="user name (or the API token's name, or list / revoke)")
+    p.add_argument("which", nargs="?", help="token revoke: the token's id or name")
+    p.add_argument("--expires-days", type=int, default=90, metavar="DAYS",
+                   help="token NAME: days the new token is valid (default 90)")
     p.add_argument("--role", choices=["reviewer", "supervisor", "admin"], default="reviewer")
     p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     p.add_argument("--generate", action="store_true", help="print a one-time password instead of asking")

@@ -246,9 +246,33 @@ class WebSettings(_Section):
     session_idle_minutes: float = Field(default=30.0, gt=0)
     secure_cookies: bool = False
     trusted_proxy_user_header: str = ""
+    # Addresses or networks (CIDR) of the reverse proxies whose headers are believed: the user
+    # header above, X-Forwarded-For (the client of the login limit) and X-Forwarded-Proto.
+    trusted_proxies: list[str] = Field(default_factory=list)
     login_max_failures: int = Field(default=5, ge=1)
     login_delay_seconds: float = Field(default=30.0, ge=0)
     login_window_minutes: float = Field(default=15.0, gt=0)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        import ipaddress
+
+        out = []
+        for item in v:
+            try:
+                out.append(str(ipaddress.ip_network(item.strip(), strict=False)))
+            except ValueError:
+                raise ValueError(f"web.trusted_proxies: {item!r} is not an IP address or network") from None
+        return out
+
+    def proxy_problem(self) -> str:
+        """Why the page must not be served with these settings ("" when it may): a user header
+        believed from any client makes anyone who reaches the port any user."""
+        if self.trusted_proxy_user_header.strip() and not self.trusted_proxies:
+            return ("web.trusted_proxy_user_header is set but web.trusted_proxies is empty: name the "
+                    "addresses of the proxy that sets the header (e.g. [\"127.0.0.1\"])")
+        return ""
 
 
 class TrustSettings(_Section):

@@ -27,8 +27,11 @@ pytest_plugins = ["tests.store_fixtures"]
 BAD_SSN = "666-12-3456"  # area 666 is never valid
 
 
-def client_for(settings: Settings, store: Store) -> TestClient:
-    return TestClient(create_app(settings, store), follow_redirects=False)
+PROXY = ("127.0.0.1", 50000)  # a client at the address of the test's trusted proxy
+
+
+def client_for(settings: Settings, store: Store, client: tuple[str, int] = ("testclient", 50000)) -> TestClient:
+    return TestClient(create_app(settings, store), follow_redirects=False, client=client)
 
 
 def login(client: TestClient, name: str, password: str | None = None) -> TestClient:
@@ -164,10 +167,11 @@ def test_trusted_proxy_header_is_off_by_default_and_works_when_set(tmp_path: Pat
     r = client_for(settings, store).get("/", headers={"X-Remote-User": "sam"})
     assert r.status_code == 303
     settings.web.trusted_proxy_user_header = "X-Remote-User"
-    c = client_for(settings, store)
+    settings.web.trusted_proxies = ["127.0.0.1/32"]
+    c = client_for(settings, store, PROXY)
     assert c.get("/", headers={"X-Remote-User": "sam"}).status_code == 200
     assert c.get("/", headers={"X-Remote-User": "nobody"}).status_code in (200, 303)  # cookie from before
-    assert client_for(settings, store).get("/", headers={"X-Remote-User": "nobody"}).status_code == 303
+    assert client_for(settings, store, PROXY).get("/", headers={"X-Remote-User": "nobody"}).status_code == 303
     store.dispose()
 
 

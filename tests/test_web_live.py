@@ -1,7 +1,7 @@
 """The review page and API served by uvicorn on a real port, as `coc-intake serve` serves them.
 
 Two things a TestClient cannot show: the session cookie is `Secure` when a TLS-terminating reverse
-proxy on this machine says so (`X-Forwarded-Proto: https`, uvicorn's proxy headers) even with
+proxy on this machine says so (`X-Forwarded-Proto: https` from `[web] trusted_proxies`) even with
 `secure_cookies` off, and schemathesis finds no server error over real HTTP.
 """
 
@@ -30,6 +30,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     folder: Path = tmp_path_factory.mktemp("live")
     cfg = web_settings(folder)
     cfg.web.port = free_port()
+    cfg.web.trusted_proxies = ["127.0.0.1/32"]  # the TLS proxy on this machine
     assert cfg.web.secure_cookies is False  # the default: Secure must come from the proxy's word alone
     store = Store.from_settings(cfg)
     store.upgrade()

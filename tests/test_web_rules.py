@@ -23,7 +23,7 @@ from intake.web.app import create_app
 from intake.web.review import check, flat_values
 from intake.web.users import Users
 from tests.browser import add_staff, seed_request, valid_request, web_settings, web_store  # noqa: F401
-from tests.test_web import BAD_SSN, body_of, client_for, csrf_of, login
+from tests.test_web import BAD_SSN, PROXY, body_of, client_for, csrf_of, login
 
 HELP_URL = "https://coc.example.gov/help"
 
@@ -362,14 +362,14 @@ def test_api_lists_by_state_and_exports_only_approved_requests(web_store: tuple[
 
 
 def test_behind_a_trusted_proxy_its_user_header_wins_over_an_earlier_cookie(tmp_path: Path) -> None:
-    settings = web_settings(tmp_path, 'trusted_proxy_user_header = "X-Remote-User"')
+    settings = web_settings(tmp_path, 'trusted_proxy_user_header = "X-Remote-User"\ntrusted_proxies = ["127.0.0.1"]')
     store = Store.from_settings(settings)
     store.upgrade()
     add_staff(store)
     try:
         rid = seed_request(store, valid_request(seed=95))
         ssn = str(store.get_request(rid).fields["worker"]["ssn"])
-        c = client_for(settings, store)
+        c = client_for(settings, store, PROXY)
         page = c.get(f"/requests/{rid}", headers={"X-Remote-User": "sam"})
         assert page.status_code == 200 and ssn in page.text and "sam (supervisor)" in page.text
         assert "coc_session" in c.cookies
@@ -381,7 +381,7 @@ def test_behind_a_trusted_proxy_its_user_header_wins_over_an_earlier_cookie(tmp_
         # A user the proxy vouches for but who is unknown (or disabled) here gets nothing.
         assert c.get("/", headers={"X-Remote-User": "nobody"}).status_code == 303
         Users(store).set_disabled("sam")
-        assert client_for(settings, store).get("/", headers={"X-Remote-User": "sam"}).status_code == 303
+        assert client_for(settings, store, PROXY).get("/", headers={"X-Remote-User": "sam"}).status_code == 303
         # Without the header (a direct login), the cookie is the session as usual.
         assert login(client_for(settings, store), "ada").get("/").status_code == 200
     finally:

@@ -57,6 +57,9 @@ class ApiToken(Base):
     role: Mapped[str] = mapped_column(String(16), default="export")
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Migration 0004: refused after `expires_at`; `last_used_at` for `users list` (touched once a minute).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class LoginAttempt(Base):

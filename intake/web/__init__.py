@@ -11,5 +11,6 @@
 
 Accounts: `coc-intake users add NAME --role reviewer|supervisor|admin` (asks for a password, or
 `--generate` prints a one-time one that must be changed at first login), `users list`,
-`users disable NAME`, `users token NAME` (an API token, printed once).
+`users disable NAME`, `users token NAME [--expires-days N]` (an API token, printed once),
+`users token list|revoke`.
 """

@@ -10,6 +10,7 @@ No `from __future__ import annotations` here: FastAPI reads the route annotation
 some of them (`Staff`, `Token`) are local to `create_app`.
 """
 
+import ipaddress
 import logging
 import re
 import secrets
@@ -28,6 +29,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, Field
 from starlette.datastructures import FormData
+from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from intake.model import CertificateRequest, Problem
 from intake.reference import agreements, help_texts
@@ -37,7 +40,7 @@ from intake.store.models import REQUEST_STATES
 from intake.store.store import EventRecord, RequestRecord, SubmissionRecord
 from intake.validate import mask_ssn
 from intake.web import review
-from intake.web.pages import SourcePart, cached_png, source_parts
+from intake.web.pages import PageTooLarge, RenderLimit, SourcePart, cached_png, source_parts
 from intake.web.users import SessionInfo, Users
 from parsers.pii import count_ssns, mask_ssns
 
@@ -62,6 +65,24 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';
 PageBoxes = defaultdict[tuple[int, int], list[dict[str, float]]]  # SSN boxes by (part, page)
 RequestState = Literal["received", "extracted", "needs_review", "corrected", "accepted", "approved", "rejected",
                        "not_a_request"]
+
+
+PEER_KEY = "coc.peer"  # the ASGI scope key of the address that connected, before proxy headers
+
+
+class _RecordPeer:
+    """Keeps the address that connected in the scope before `ProxyHeadersMiddleware` replaces the
+    client with the one a trusted proxy names: whether to believe the user header depends on the
+    former."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            client = scope.get("client")
+            scope[PEER_KEY] = client[0] if client else ""
+        await self.app(scope, receive, send)
 
 
 class LoginRequired(Exception):
@@ -127,10 +148,16 @@ def _parse_date(value: str | None) -> datetime | None:
 
 
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
-    """The whole web application over one store (made from the settings if not given)."""
+    """The whole web application over one store (made from the settings if not given).
+
+    Raises `ValueError` for settings it must not be served with (`WebSettings.proxy_problem`).
+    """
+    web = settings.web
+    if web.proxy_problem():
+        raise ValueError(web.proxy_problem())
     store = store or Store.from_settings(settings)
     users = Users(store)
-    web = settings.web
+    proxies = [ipaddress.ip_network(n) for n in web.trusted_proxies]
     env = _templates()
     cache_dir = Path(settings.paths.var) / "cache" / "pages"
     app = FastAPI(title="coc-intake API", version="1", docs_url=None, redoc_url=None,
@@ -140,6 +167,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.state.users = users
     bearer = HTTPBearer(auto_error=False)
     parts_cache: dict[str, list[SourcePart]] = {}
+    # Pages are rasterised in this process: none bigger than the limits allow (a page over them is a message).
+    render = RenderLimit.of(settings.limits.max_pixels, settings.pipeline.memory_mb)
     parts_lock = threading.Lock()
 
     def parts_of(sub: SubmissionRecord) -> list[SourcePart]:
@@ -148,7 +177,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         with parts_lock:
             found = parts_cache.get(key)
         if found is None:
-            found = source_parts(sub, settings.limits)
+            found = source_parts(sub, settings.limits, render)
             with parts_lock:
                 while len(parts_cache) >= 16:
                     parts_cache.pop(next(iter(parts_cache)))
@@ -171,6 +200,18 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             _set_session_cookie(request, response, new)
         return response
 
+    # X-Forwarded-For and -Proto are believed from the configured proxies only; the user header
+    # too (`from_proxy`). Outermost first: the peer is recorded before the proxy's client replaces it.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(web.trusted_proxies))
+    app.add_middleware(_RecordPeer)
+
+    def from_proxy(request: Request) -> bool:
+        try:
+            peer = ipaddress.ip_address(str(request.scope.get(PEER_KEY) or ""))
+        except ValueError:
+            return False
+        return any(peer in n for n in proxies)
+
     def _secure(request: Request) -> bool:
         return web.secure_cookies or request.url.scheme == "https"
 
@@ -188,6 +229,10 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         (a browser the proxy now says is someone else must not keep the earlier user's role)."""
         info = users.session(request.cookies.get(SESSION_COOKIE), idle_minutes=web.session_idle_minutes)
         name = request.headers.get(web.trusted_proxy_user_header, "").strip() if web.trusted_proxy_user_header else ""
+        if name and not from_proxy(request):
+            log.warning("%s header from %s ignored: not an address of [web] trusted_proxies",
+                        web.trusted_proxy_user_header, request.scope.get(PEER_KEY) or "an unknown client")
+            name = ""
         if name and (info is None or info.account.name != name):
             account = users.get(name)
             if account is None or account.disabled:
@@ -403,9 +448,11 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     async def check_request(request: Request, info: Staff, rid: int) -> Response:
         form = await checked_form(request, info)
         rec = get_record(rid)
-        values = review.merged_values(rec, _submitted(form), info.account)
+        submitted = _submitted(form)
+        values = review.merged_values(rec, submitted, info.account)
         _, problems = review.check(values)
-        changed = {p for p, v in values.items() if v != review.flat_values(rec.fields).get(p, "")}
+        # Never "kept because unchanged" for an SSN a reviewer typed: that would tell a right guess.
+        changed = review.changed_paths(rec, submitted, info.account)
         kept = [p for p in rec.problems if isinstance(p, dict) and p.get("code") in review.KEPT_CODES
                 and p.get("field") not in changed]
         out = kept + [p.model_dump(mode="json") for p in problems]
@@ -507,8 +554,13 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 raise HTTPException(403, "this document shows an SSN that could not be located on its pages: "
                                          "only a supervisor sees them")
             hide = boxes[(parts[part].index, pageno)]
+        return page_png(sub, parts[part], pageno, hide)
+
+    def page_png(sub: SubmissionRecord, part: SourcePart, pageno: int, hide: list[dict[str, float]]) -> Response:
         try:
-            png = cached_png(cache_dir, sub, parts[part], pageno, hide=hide)
+            png = cached_png(cache_dir, sub, part, pageno, hide=hide, render=render)
+        except PageTooLarge as exc:
+            raise HTTPException(422, str(exc)) from None
         except ValueError:
             raise HTTPException(404, "no such page") from None
         return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
@@ -538,11 +590,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         parts = parts_of(sub)
         if not 0 <= part < len(parts) or not parts[part].is_image:
             raise HTTPException(404, "no such page")
-        try:
-            png = cached_png(cache_dir, sub, parts[part], pageno)
-        except ValueError:
-            raise HTTPException(404, "no such page") from None
-        return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+        return page_png(sub, parts[part], pageno, [])
 
     @app.post("/submissions/{sid}/request", include_in_schema=False)
     async def enter_request(request: Request, info: Staff, sid: int) -> Response:
@@ -621,10 +669,16 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     # -- JSON API ----------------------------------------------------------------------------------
 
     def api_token(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
-        found = users.token_role(creds.credentials if creds else None)
-        if found is None or found[1] != "export":
+        found = users.use_token(creds.credentials if creds else None)
+        if found is not None and found.expired and found.expires_at is not None:
+            log.warning("API token %r (#%d) refused: it expired on %s", found.name, found.id,
+                        found.expires_at.date().isoformat())
+            raise HTTPException(401, f"this API token expired on {found.expires_at.date().isoformat()}: ask for a "
+                                     f"new one (coc-intake users token NAME)",
+                                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        if found is None or found.role != "export":
             raise HTTPException(401, "a valid API token is needed", headers={"WWW-Authenticate": "Bearer"})
-        return found[0]
+        return found.name
 
     Token = Annotated[str, Depends(api_token)]
     errors: dict[int | str, dict[str, Any]] = {401: {"model": ApiError}, 404: {"model": ApiError}}

@@ -210,6 +210,27 @@ def merged_values(rec: RequestRecord, submitted: dict[str, str], account: Accoun
     return out
 
 
+def typed_ssn(rec: RequestRecord, submitted: dict[str, str], account: Account) -> bool:
+    """Whether someone who may not see the full SSN typed one (anything but the mask they were shown).
+
+    Such a value is never compared with the stored number: a check or save that answered differently
+    when the guess was right would tell a reviewer the SSN (an oracle). It counts as a change either way.
+    """
+    if account.sees_full_ssn or SSN_PATH not in submitted:
+        return False
+    old = flat_values(rec.fields).get(SSN_PATH, "")
+    return submitted[SSN_PATH].strip() != shown_value(SSN_PATH, old, account)
+
+
+def changed_paths(rec: RequestRecord, submitted: dict[str, str], account: Account) -> set[str]:
+    """The paths a correction changes; `worker.ssn` always when a reviewer typed one (`typed_ssn`)."""
+    old = flat_values(rec.fields)
+    out = {p for p, v in merged_values(rec, submitted, account).items() if v != old.get(p, "")}
+    if typed_ssn(rec, submitted, account):
+        out.add(SSN_PATH)
+    return out
+
+
 def correct(store: Store, rec: RequestRecord, submitted: dict[str, str], account: Account,
             *, today: date | None = None) -> RequestRecord:
     """Save corrections: re-validate, one event per changed field (SSNs masked), state `corrected`."""
@@ -219,12 +240,13 @@ def correct(store: Store, rec: RequestRecord, submitted: dict[str, str], account
     new = merged_values(rec, submitted, account)
     request, problems = check(new, today=today)
     canonical = flat_values(request.model_dump(mode="json"))
+    forced = {SSN_PATH} if typed_ssn(rec, submitted, account) else set()
     changes = []
     for path in field_paths(rec.fields):
         before, after = old.get(path, ""), canonical.get(path, new.get(path, ""))
         if path in new and new[path].strip() and not after:
             after = new[path]  # a value the model could not take: the event still shows what was typed
-        if before != after:
+        if before != after or path in forced:
             changes.append((path, audit_value(path, before) or None, audit_value(path, after) or None))
     if not changes:
         return rec

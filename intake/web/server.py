@@ -18,7 +18,9 @@ def make_server(settings: Settings, store: Store | None = None) -> uvicorn.Serve
 
     app = create_app(settings, store)
     config = uvicorn.Config(app, host=settings.web.host, port=settings.web.port, log_config=None,
-                            access_log=False, proxy_headers=True, forwarded_allow_ips="127.0.0.1",
+                            access_log=False,
+                            # The app believes proxy headers from [web] trusted_proxies only (intake.web.app).
+                            proxy_headers=False,
                             server_header=False, lifespan="off")
     return uvicorn.Server(config)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -25,6 +26,8 @@ _hasher = PasswordHasher()
 # Verified against when the user name is unknown, so that a wrong name costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("not a password of anyone")
 MAX_DELAY_SECONDS = 3600.0
+TOKEN_DAYS = 90  # how long a new API token is valid unless told otherwise (`users token --expires-days`)
+MAX_TOKEN_DAYS = 3650
 
 
 class UserError(ValueError):
@@ -53,6 +56,27 @@ class Account:
 
 
 @dataclass(frozen=True)
+class TokenInfo:
+    """An API token as operators see it (never its value)."""
+
+    id: int
+    name: str
+    role: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked: bool
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= _now()
+
+    @property
+    def state(self) -> str:
+        return "revoked" if self.revoked else "expired" if self.expired else "active"
+
+
+@dataclass(frozen=True)
 class SessionInfo:
     account: Account
     csrf: str
@@ -64,6 +88,11 @@ def _sha(token: str) -> str:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _token(t: ApiToken) -> TokenInfo:
+    return TokenInfo(id=t.id, name=t.name, role=t.role, created_at=t.created_at, expires_at=t.expires_at,
+                     last_used_at=t.last_used_at, revoked=bool(t.revoked))
 
 
 def _account(u: User) -> Account:
@@ -252,18 +281,55 @@ class Users:
                 s.execute(delete(WebSession).where(WebSession.token_hash == _sha(token)))
 
     # -- API tokens -----------------------------------------------------------------------------
+    # A token reads full SSNs through the API: it expires, can be revoked, and its last use is kept.
 
-    def add_token(self, name: str) -> str:
-        """A new API token for the certificate system (role `export`); shown once, stored hashed."""
+    def add_token(self, name: str, *, expires_days: int = TOKEN_DAYS) -> str:
+        """A new API token for the certificate system (role `export`), valid for `expires_days`;
+        shown once, stored hashed."""
+        name = name.strip()[:100] or "api"
+        if name in ("list", "revoke"):
+            raise UserError(f"{name!r} is a command, not a token name")
+        if not 1 <= expires_days <= MAX_TOKEN_DAYS:
+            raise UserError(f"a token is valid for 1 to {MAX_TOKEN_DAYS} days")
         token = "coc_" + secrets.token_urlsafe(32)
         with self._session() as s, s.begin():
-            s.add(ApiToken(name=name.strip()[:100] or "api", token_hash=_sha(token), role="export", revoked=False))
+            s.add(ApiToken(name=name, token_hash=_sha(token), role="export", revoked=False,
+                           expires_at=_now() + timedelta(days=expires_days)))
         return token
 
-    def token_role(self, token: str | None) -> tuple[str, str] | None:
-        """(token name, role) of a valid bearer token, or None."""
+    def tokens(self) -> Sequence[TokenInfo]:
+        """Every API token, newest first (revoked and expired ones too: they explain a refusal)."""
+        with self._session() as s:
+            return [_token(t) for t in s.scalars(select(ApiToken).order_by(ApiToken.id.desc()))]
+
+    def revoke_token(self, which: str) -> Sequence[TokenInfo]:
+        """Revoke the token with this id (as `tokens` lists it), or every unrevoked token of this name."""
+        with self._session() as s, s.begin():
+            q = select(ApiToken).where(ApiToken.revoked.is_(False))
+            q = q.where(ApiToken.id == int(which)) if which.isdigit() else q.where(ApiToken.name == which)
+            found = list(s.scalars(q))
+            if not found:
+                raise UserError(f"no API token {which!r} that is not revoked already")
+            for t in found:
+                t.revoked = True
+            return [_token(t) for t in found]
+
+    def use_token(self, token: str | None) -> TokenInfo | None:
+        """The token a bearer credential is, unless unknown or revoked; an expired one is returned as
+        such (`expired`) so that the caller can say so. A valid use is recorded (at most once a minute)."""
         if not token or len(token) > 200:
             return None
-        with self._session() as s:
+        now = _now()
+        with self._session() as s, s.begin():
             t = s.scalar(select(ApiToken).where(ApiToken.token_hash == _sha(token), ApiToken.revoked.is_(False)))
-            return None if t is None else (t.name, t.role)
+            if t is None:
+                return None
+            info = _token(t)
+            if not info.expired and (t.last_used_at is None or t.last_used_at < now - timedelta(seconds=60)):
+                t.last_used_at = now
+            return info
+
+    def token_role(self, token: str | None) -> tuple[str, str] | None:
+        """(token name, role) of a valid bearer token (known, not revoked, not expired), or None."""
+        info = self.use_token(token)
+        return None if info is None or info.expired else (info.name, info.role)
