@@ -25,6 +25,7 @@ from intake.settings import Settings
 from intake.store import Store
 from intake.store.store import OutboxItem, RequestRecord, StateConflict, SubmissionRecord
 from intake.validate import problem_help
+from parsers.pii import mask_ssns
 from parsers.types import Limits
 
 log = logging.getLogger("intake.pipeline")
@@ -74,7 +75,7 @@ def extract_stage(ctx: Context, submission_id: int) -> bool:
         else:
             result = outcome.result
             if ctx.settings.trust.flag_unverified:
-                flag_sender_trust(result.requests, verdict, sub.channel)
+                flag_sender_trust(result.requests, verdict, sub)
             reason = "; ".join(p.message for p in result.problems) or None
             made = store.mark_extracted(submission_id, result, result.requests, reason=reason)
             log.info("submission %d: %d request(s) %s", submission_id, len(made),
@@ -96,10 +97,12 @@ def sender_verdict(ctx: Context, sub: SubmissionRecord) -> senderauth.Verdict:
     return verdict
 
 
-def flag_sender_trust(requests: list[Any], verdict: senderauth.Verdict, channel: str) -> None:
-    """Add `sender_not_verified` / `confirmation_elsewhere` to each request; flagged ones go to staff."""
+def flag_sender_trust(requests: list[Any], verdict: senderauth.Verdict, sub: SubmissionRecord) -> None:
+    """Add `sender_not_verified` / `confirmation_elsewhere` / `reply_to_elsewhere` to each request;
+    flagged ones go to staff."""
+    reply_to = senderauth.reply_to_elsewhere(sub.raw, verdict) if sub.channel in MAIL_CHANNELS else None
     for item in requests:
-        problems = senderauth.trust_problems(verdict, item.request, channel, problem_help)
+        problems = senderauth.trust_problems(verdict, item.request, sub.channel, problem_help, reply_to)
         if problems:
             item.problems.extend(problems)
             item.status = "needs_review"
@@ -111,7 +114,7 @@ def reflag_sender_trust(ctx: Context, sub: SubmissionRecord, requests: list[Any]
     were: they were answered then, and flagging them now would only move them back to staff."""
     verdict = senderauth.Verdict.from_json(sub.sender_auth)
     if ctx.settings.trust.flag_unverified and verdict is not None:
-        flag_sender_trust(requests, verdict, sub.channel)
+        flag_sender_trust(requests, verdict, sub)
 
 
 # -- reply -----------------------------------------------------------------------------------
@@ -136,6 +139,10 @@ def trust_hold(settings: Settings, sub: SubmissionRecord, records: list[RequestR
     if (settings.trust.flag_unverified and not records and sub.channel in MAIL_CHANNELS
             and verdict is not None and not verdict.verified):
         return f"sender not verified ({verdict.reason}); no reply until a person has looked"
+    if (settings.trust.flag_unverified and not records and sub.channel in MAIL_CHANNELS and verdict is not None
+            and (elsewhere := senderauth.reply_to_elsewhere(sub.raw, verdict))):
+        return (f"{senderauth.REPLY_TO_ELSEWHERE}: the Reply-To {mask_ssns(elsewhere)} is not in the sender's "
+                f"domain ({verdict.from_domain}); no reply until a person has looked")
     return None
 
 

@@ -39,6 +39,7 @@ from dkim.util import InvalidTagValueList, parse_tag_value
 from publicsuffixlist import PublicSuffixList
 
 from intake.model import CertificateRequest, Problem
+from parsers.pii import mask_ssns
 
 if TYPE_CHECKING:
     from intake.settings import TrustSettings
@@ -47,7 +48,8 @@ log = logging.getLogger("intake.senderauth")
 
 SENDER_NOT_VERIFIED = "sender_not_verified"
 CONFIRMATION_ELSEWHERE = "confirmation_elsewhere"
-TRUST_CODES = (SENDER_NOT_VERIFIED, CONFIRMATION_ELSEWHERE)
+REPLY_TO_ELSEWHERE = "reply_to_elsewhere"
+TRUST_CODES = (SENDER_NOT_VERIFIED, CONFIRMATION_ELSEWHERE, REPLY_TO_ELSEWHERE)
 MAIL_CHANNELS = ("imap", "smtp", "lmtp")
 
 
@@ -449,9 +451,29 @@ def verdict_for(channel: str, raw: bytes, session: SmtpSession | None, settings:
     return Verdict(method="none", verified=False, reason=f"unknown channel {channel}")
 
 
+def reply_to_elsewhere(raw: bytes, verdict: Verdict) -> str | None:
+    """The Reply-To address a reply would go to when it is not in the From domain's organisation.
+
+    DKIM and DMARC vouch for the From domain only; anyone on the way (or the sender, by mistake)
+    can add `Reply-To: someone@elsewhere`, and the reply carries the request's details. The address
+    is the first of the Reply-To header, the one `replies.should_reply` answers. None: no Reply-To,
+    or one aligned with From (same organisational domain, as for DMARC).
+    """
+    try:
+        values = _headers(raw).get_all("Reply-To") or []
+    except Exception:  # a header that cannot be read is as good as none: replies go to From
+        return None
+    addresses = [a.strip().lower() for _, a in getaddresses([str(v) for v in values]) if "@" in a]
+    if not addresses:
+        return None
+    domain = verdict.from_domain or from_domain(raw)[0]
+    return None if aligned(domain_of(addresses[0]), domain) else addresses[0]
+
+
 def trust_problems(verdict: Verdict, request: CertificateRequest, channel: str,
-                   help_for_code: Any = None) -> list[Problem]:
-    """`sender_not_verified` and `confirmation_elsewhere` for one request, with their help text."""
+                   help_for_code: Any = None, reply_to: str | None = None) -> list[Problem]:
+    """`sender_not_verified`, `confirmation_elsewhere` and `reply_to_elsewhere` (`reply_to`, from
+    `reply_to_elsewhere`) for one request, with their help text."""
     def help_(code: str) -> str:
         return str(help_for_code(code)) if help_for_code else ""
 
@@ -461,6 +483,12 @@ def trust_problems(verdict: Verdict, request: CertificateRequest, channel: str,
                            message=f"The sender could not be verified: {verdict.reason}. No reply with "
                                    f"request details goes out until a person accepts the request.",
                            help=help_(SENDER_NOT_VERIFIED)))
+    if channel in MAIL_CHANNELS and reply_to:
+        out.append(Problem(field=None, code=REPLY_TO_ELSEWHERE,
+                           message=f"Replies would go to {mask_ssns(reply_to)} (the message's Reply-To), another "
+                                   f"domain than the sender's ({verdict.from_domain or 'unknown'}). No reply with "
+                                   f"request details goes out until a person accepts the request.",
+                           help=help_(REPLY_TO_ELSEWHERE)))
     confirmation = request.confirmation_email
     target = domain_of(confirmation)
     if target:

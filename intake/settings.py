@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from intake.sources.faxdir import DEFAULT_SENDER_PATTERN
 from parsers.types import Limits
 
 ENV_PREFIX = "COC_INTAKE_"
@@ -111,7 +112,7 @@ class SmtpListenerSettings(_Section):
 
 class FaxSettings(_Section):
     enabled: bool = True
-    sender_pattern: str = r"(?P<number>\+\d{6,15}|\d{10,15})"
+    sender_pattern: str = DEFAULT_SENDER_PATTERN
     sidecar_extension: str = ".txt"
     stable_seconds: float = 5.0
     poll_seconds: float = 2.0

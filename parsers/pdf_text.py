@@ -13,7 +13,6 @@ import io
 import logging
 import math
 import re
-import zlib
 from dataclasses import replace
 from typing import Any
 
@@ -26,6 +25,7 @@ from pypdf import PdfReader
 from parsers import labels, layout
 from parsers.layout import Line, Word
 from parsers.pdf_form import parse_pdf_form
+from parsers.pdf_streams import stream_over
 from parsers.types import Box, Candidate, Extraction, Limits, Method, Part, PartProblem
 
 try:  # OCR is another module; a PDF of text must still be read without it.
@@ -91,11 +91,11 @@ def _check(part: Part, limits: Limits) -> tuple[Extraction | None, int]:
         return _problem(
             part, "too_large", f"{name} has {objects:,} objects, over the limit of {limits.max_pdf_objects:,}."
         ), 0
-    if _stream_over(data, limits.max_inflated_bytes):
+    if stream_over(data, limits.max_inflated_bytes):
         return _problem(
             part,
             "too_large",
-            f"{name} holds a compressed stream that inflates past {limits.max_inflated_bytes:,} bytes; "
+            f"{name} holds a compressed stream whose filters decode past {limits.max_inflated_bytes:,} bytes; "
             "refused as a possible decompression bomb.",
         ), 0
     if pages == 0:
@@ -116,48 +116,6 @@ def _object_count(reader: PdfReader) -> int:
         return sum(len(v) for v in reader.xref.values()) + len(reader.xref_objStm)
     except Exception:  # noqa: BLE001 - a table that cannot be counted is judged by the pages later
         return 0
-
-
-_STREAM_RE = re.compile(rb"stream\r?\n")
-_INFLATE_CHUNK = 64 * 1024
-
-
-def _stream_over(data: bytes, most: int) -> bool:
-    """True when some zlib stream in the file inflates past `most` bytes.
-
-    pdfminer (under pdfplumber) inflates a content stream whole with `zlib.decompress`, and pdfium
-    has no limit of its own, so a 1 MB FlateDecode bomb becomes gigabytes. Every zlib stream is
-    inflated here with a bounded output first; nothing inflated is kept.
-    """
-    pos = 0
-    while (m := _STREAM_RE.search(data, pos)) is not None:
-        start = m.end()
-        end = data.find(b"endstream", start)
-        end = len(data) if end < 0 else end
-        pos = max(end, start + 1)
-        if end - start < 2 or data[start] & 0x0F != 8 or ((data[start] << 8) | data[start + 1]) % 31:
-            continue  # not a zlib stream (DCT, CCITT, plain text...)
-        try:
-            if _inflates_past(data, start, end, most):
-                return True
-        except zlib.error:
-            continue  # damaged: pdfminer stops where the damage starts too
-    return False
-
-
-def _inflates_past(data: bytes, start: int, end: int, most: int) -> bool:
-    """Inflate data[start:end] 64 KiB in, at most 1 MiB out at a time, counting and dropping the output."""
-    inflater, size = zlib.decompressobj(), 0
-    for at in range(start, end, _INFLATE_CHUNK):
-        pending = data[at : min(at + _INFLATE_CHUNK, end)]
-        while pending and not inflater.eof:
-            size += len(inflater.decompress(pending, 16 * _INFLATE_CHUNK))
-            if size > most:
-                return True
-            pending = inflater.unconsumed_tail
-        if inflater.eof:
-            break
-    return False
 
 
 def _lines(words: list[Word]) -> list[Line]:

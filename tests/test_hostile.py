@@ -9,6 +9,7 @@ review, so "a problem naming the limit" is "stored and routed to staff with the 
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 import re
@@ -196,6 +197,91 @@ def test_flate_stream_under_the_limit_is_read() -> None:
     """The guard must not refuse an honest compressed page: the same file, 1 MiB inflated, is read."""
     result = extract_submission(flate_bomb_pdf(1 << 20), channel="fax", filename="ok.pdf",
                                 limits=Limits(max_inflated_bytes=16 << 20))
+    assert "too_large" not in [p.code for p in result.problems]
+    assert "123-45-6789" in result.parts[0].text
+
+
+def _deflated(inflated: int) -> bytes:
+    """A request line followed by `inflated` bytes of spaces, deflated (as in `flate_bomb_pdf`)."""
+    z = zlib.compressobj(9)
+    content = [z.compress(b"BT /F1 12 Tf 72 720 Td (Employee SSN: 123-45-6789) Tj ET\n")]
+    for _ in range(inflated >> 20):
+        content.append(z.compress(b" " * (1 << 20)))
+    return b"".join([*content, z.flush()])
+
+
+def chained_pdf(stream: bytes, filters: bytes, *, extra: list[bytes] | None = None) -> bytes:
+    """One page whose content stream is `stream` under the `/Filter` value `filters` (written as is)."""
+    return _pdf([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d /Filter %s >>\nstream\n" % (len(stream), filters) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        *(extra or []),
+    ])
+
+
+def _hex(data: bytes) -> bytes:
+    return data.hex().encode() + b">"
+
+
+def _a85(data: bytes) -> bytes:
+    return base64.a85encode(data, adobe=True)
+
+
+@pytest.mark.parametrize(("encode", "filters"), [
+    (_hex, b"[/ASCIIHexDecode /FlateDecode]"),
+    (_a85, b"[/ASCII85Decode /FlateDecode]"),
+    (_hex, b"[/AHx /Fl]"),  # the abbreviations pdfminer takes too
+    (_hex, b"[/ASCIIHe#78Decode /Flat#65Decode]"),  # names with #xx escapes
+    (lambda d: zlib.compress(d, 9), b"[/FlateDecode /FlateDecode]"),  # a bomb inside a Flate stream
+    (_hex, b"6 0 R"),  # the filter array in another object
+], ids=["hex-flate", "a85-flate", "abbreviated", "escaped", "flate-flate", "indirect"])
+def test_flate_bomb_behind_other_filters_is_refused(encode: Callable[[bytes], bytes], filters: bytes) -> None:
+    """The bound covers the whole filter chain: no zlib header on the raw bytes hides a bomb."""
+    stream = encode(_deflated(64 << 20))
+    bomb = chained_pdf(stream, filters, extra=[b"[/ASCIIHexDecode /FlateDecode]"])
+    assert len(bomb) < 400_000
+    tracemalloc.start()
+    try:
+        result = extract_submission(bomb, channel="fax", filename="bomb.pdf",
+                                    limits=Limits(max_inflated_bytes=16 << 20))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert "decompression bomb" in routed(result, "too_large")
+    assert peak < 8 << 20, f"{peak:,} bytes allocated while refusing a 64 MiB bomb"
+    assert result.requests == []
+
+
+def test_runlength_bomb_is_refused() -> None:
+    """RunLengthDecode makes 128 bytes of two: 400 KiB become 24 MiB."""
+    bomb = chained_pdf(b"\x81 " * ((24 << 20) // 128) + b"\x80", b"/RunLengthDecode")
+    result = extract_submission(bomb, channel="fax", filename="bomb.pdf", limits=Limits(max_inflated_bytes=16 << 20))
+    assert "decompression bomb" in routed(result, "too_large")
+
+
+def test_filters_count_together() -> None:
+    """Every filter's output counts: hex text decoding to 1.5 MiB that inflates to 9 MiB is 10.5 MiB
+    decoded in all, over a 10 MiB bound that neither step passes alone."""
+    rnd = os.urandom(3 << 19)  # incompressible, so the deflated stream is about as long as this
+    stream = _hex(zlib.compress(rnd + b" " * ((9 << 20) - len(rnd)), 1))
+    pdf = chained_pdf(stream, b"[/ASCIIHexDecode /FlateDecode]")
+    assert "decompression bomb" in routed(
+        extract_submission(pdf, channel="fax", filename="big.pdf", limits=Limits(max_inflated_bytes=10 << 20)),
+        "too_large")
+
+
+@pytest.mark.parametrize(("encode", "filters"), [
+    (_hex, b"[/ASCIIHexDecode /FlateDecode]"),
+    (_a85, b"[/ASCII85Decode /FlateDecode]"),
+])
+def test_chained_stream_under_the_limit_is_read(encode: Callable[[bytes], bytes], filters: bytes) -> None:
+    """An honest hex or ASCII85 encoded Flate page is read as before."""
+    result = extract_submission(chained_pdf(encode(_deflated(1 << 20)), filters), channel="fax",
+                                filename="ok.pdf", limits=Limits(max_inflated_bytes=16 << 20))
     assert "too_large" not in [p.code for p in result.problems]
     assert "123-45-6789" in result.parts[0].text
 

@@ -28,6 +28,7 @@ from intake.senderauth import (
     Verdict,
     make_resolver,
     org_domain,
+    reply_to_elsewhere,
     trust_problems,
     verdict_for,
     verify_authres,
@@ -403,6 +404,72 @@ def test_confirmation_elsewhere_needs_acceptance_before_approval_mail(ctx: Conte
     review.approve(ctx.store, ctx.settings, rec, _staff("supervisor"))
     kinds = sorted((r.kind, r.recipient) for r in ctx.store.replies_of(sid))
     assert kinds == [("approved", "me@gmail.example"), ("received", "hr@acme.example")]
+
+
+def test_reply_to_elsewhere_is_read_from_the_headers() -> None:
+    """Reply-To is compared with From by organisational domain, as DMARC aligns."""
+    verdict = Verdict(method="smtp", verified=True, reason="DKIM", from_domain="acme.example")
+
+    def raw(reply_to: str | None) -> bytes:
+        extra = [("Reply-To", reply_to)] if reply_to else []
+        return _mail("hr@acme.example", extra_headers=extra)
+
+    assert reply_to_elsewhere(raw(None), verdict) is None
+    assert reply_to_elsewhere(raw("Payroll <payroll@mail.acme.example>"), verdict) is None
+    assert reply_to_elsewhere(raw("Thief <Thief@Elsewhere.example>"), verdict) == "thief@elsewhere.example"
+    # The first address is the one answered (replies.should_reply): it decides.
+    assert reply_to_elsewhere(raw("a@elsewhere.example, b@acme.example"), verdict) == "a@elsewhere.example"
+    assert reply_to_elsewhere(raw("hr@acme.example.evil.example"), verdict) == "hr@acme.example.evil.example"
+    problems = trust_problems(verdict, _request(None), "smtp", reply_to="thief@elsewhere.example")
+    assert [p.code for p in problems] == ["reply_to_elsewhere"]
+    assert "thief@elsewhere.example" in problems[0].message and "acme.example" in problems[0].message
+    assert trust_problems(verdict, _request(None), "fax", reply_to="thief@elsewhere.example") == []
+
+
+def test_dkim_aligned_sender_with_reply_to_elsewhere_is_held(ctx: Context, keys: dict[str, Any]) -> None:
+    """A verified sender whose Reply-To names a third party: the details do not go there until a
+    person accepts; staff see the problem with the address."""
+    text = _request_text(random.Random(14), confirmation="hr@acme.example")
+    raw = _sign(_mail("hr@acme.example", text=text, extra_headers=[("Reply-To", "drop@elsewhere.example")]),
+                "acme.example", keys)
+    sid = _through_listener(ctx, raw, "hr@acme.example", "mail.acme.example")
+    assert extract_stage(ctx, sid)
+    assert ctx.store.get_submission(sid).sender_auth["verified"]
+    assert reply_stage(ctx, sid) is False and ctx.store.replies_of(sid) == []
+    held = [e for e in ctx.store.events_of(submission_id=sid) if e.kind == "no_reply"]
+    assert held and "reply_to_elsewhere" in (held[0].new or "")
+    [rec] = ctx.store.requests_of(sid)
+    assert rec.state == "needs_review"
+    codes = {p["code"]: p for p in rec.problems}
+    assert "sender_not_verified" not in codes
+    assert "drop@elsewhere.example" in codes["reply_to_elsewhere"]["message"]
+    assert codes["reply_to_elsewhere"]["help"].startswith("Your message asks for replies")
+    assert rec.reference in _staff_page(ctx, "/?problem=reply_to_elsewhere")
+    rec = review.accept(ctx.store, ctx.settings, rec, _staff("reviewer"))  # a person decided: now it goes
+    [reply] = ctx.store.replies_of(sid)
+    assert reply.recipient == "drop@elsewhere.example"
+
+
+def test_reply_to_in_the_senders_organisation_is_answered(ctx: Context, keys: dict[str, Any]) -> None:
+    text = _request_text(random.Random(15), confirmation="hr@acme.example")
+    raw = _sign(_mail("hr@acme.example", text=text, extra_headers=[("Reply-To", "payroll@mail.acme.example")]),
+                "acme.example", keys)
+    sid = _through_listener(ctx, raw, "hr@acme.example", "mail.acme.example")
+    assert extract_stage(ctx, sid) and reply_stage(ctx, sid)
+    [reply] = ctx.store.replies_of(sid)
+    assert reply.recipient == "payroll@mail.acme.example"
+
+
+def test_unreadable_mail_with_reply_to_elsewhere_gets_no_acknowledgement(ctx: Context, keys: dict[str, Any]) -> None:
+    """No request read (nothing to flag): the acknowledgement is held all the same."""
+    raw = _sign(_mail("hr@acme.example", text="Hello.\n", extra_headers=[("Reply-To", "drop@elsewhere.example")]),
+                "acme.example", keys)
+    sid = _through_listener(ctx, raw, "hr@acme.example", "mail.acme.example")
+    assert extract_stage(ctx, sid)
+    assert ctx.store.requests_of(sid) == []
+    assert reply_stage(ctx, sid) is False and ctx.store.replies_of(sid) == []
+    held = [e for e in ctx.store.events_of(submission_id=sid) if e.kind == "no_reply"]
+    assert held and "reply_to_elsewhere" in (held[0].new or "")
 
 
 def test_flag_off_records_verdict_but_does_not_hold(tmp_path: Path, dns: DnsStub) -> None:

@@ -18,6 +18,7 @@ import ssl
 import tempfile
 import threading
 import time
+import tomllib
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -951,6 +952,69 @@ def test_fax_number_pattern_and_sidecar_extension_are_configurable(
         "q18-from-0012085550142-p1.tif": "+442071234567",
     }
     assert (settings.fax_done / "q18-from-0012085550142-p1.tif.meta").exists()
+
+
+def test_fax_sidecar_through_a_symlink_is_not_read(tmp_path: Path, faxdirs: tuple[Path, Path],
+                                                  store: RecordingStore, caplog: pytest.LogCaptureFixture) -> None:
+    """A sidecar that is a link to another file (whose number would become the reply target) is
+    never read; the fax goes in without a sender (staff sees it) and the link stays where it is."""
+    inbox, _ = faxdirs
+    elsewhere = tmp_path / "secret.txt"
+    elsewhere.write_text("sender=+1 900 555 0199\n")
+    src = fax_source(store, faxdirs)
+    (inbox / "fax000300.tif").write_bytes(TIFF + b"linked sidecar")
+    (inbox / "fax000300.tif.txt").symlink_to(elsewhere)
+    with caplog.at_level(logging.WARNING, logger="intake.sources.faxdir"):
+        assert len(scan_until(src, 1)) == 1
+    assert store.incoming()[0].sender is None
+    assert (inbox / "fax000300.tif.txt").is_symlink()
+    assert "symbolic link" in caplog.text
+
+
+def test_fax_file_that_is_a_symlink_or_fifo_is_never_read(tmp_path: Path, faxdirs: tuple[Path, Path],
+                                                          store: RecordingStore) -> None:
+    """A link in the inbox (to any file the gateway can read) is not taken as a fax, nor is a FIFO."""
+    inbox, _ = faxdirs
+    target = tmp_path / "keys.json"
+    target.write_bytes(TIFF + b"not a fax")
+    (inbox / "fax_+12085550142_20261125T101400.tif").symlink_to(target)
+    os.mkfifo(inbox / "fax_+12085550143_20261125T101400.tif")
+    src = fax_source(store, faxdirs, stable_seconds=0)
+    for _ in range(3):
+        assert src.scan_once() == []
+    assert store.count() == 0 and target.exists()
+
+
+def test_read_regular_refuses_links_and_fifos(tmp_path: Path) -> None:
+    from intake.sources.faxdir import read_regular
+
+    (tmp_path / "real").write_bytes(b"data")
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    os.mkfifo(tmp_path / "fifo")
+    assert read_regular(tmp_path / "real")[0] == b"data"
+    with pytest.raises(OSError):
+        read_regular(tmp_path / "link")
+    with pytest.raises(OSError, match="not a regular file"):
+        read_regular(tmp_path / "fifo")  # and without blocking on the open
+
+
+@pytest.mark.parametrize(("name", "number"), [
+    ("fax_+12085550142_20261125T101400.tif", "+12085550142"),
+    ("fax-+442071234567-20261125T110000.pdf", "+442071234567"),
+    ("fax_+12025550123.pdf", "+12025550123"),
+    ("fax000123.tif", None),  # HylaFAX's counter: the sidecar tells
+    ("scan 20261125 +12085550142.pdf", None),  # not at the start: never searched for elsewhere
+    ("copy of fax_+12085550142_20261125T101400.tif", None),
+])
+def test_default_sender_pattern_is_anchored_and_one_definition(name: str, number: str | None,
+                                                               store: RecordingStore, tmp_path: Path) -> None:
+    from intake.settings import FaxSettings
+    from intake.sources.faxdir import DEFAULT_SENDER_PATTERN
+
+    shipped = tomllib.loads((Path(__file__).parents[1] / "config" / "default.toml").read_text())["fax"]
+    assert shipped["sender_pattern"] == FaxSettings().sender_pattern == DEFAULT_SENDER_PATTERN
+    src = FaxDirSource(store, inbox=tmp_path, done=tmp_path, sender_pattern=shipped["sender_pattern"])
+    assert src._sender_from_name(name) == number
 
 
 @pytest.mark.parametrize("uidplus", [True, False])

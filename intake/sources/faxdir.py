@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import re
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -26,14 +27,16 @@ from typing import Any
 
 from intake.sources.common import Backoff, OnNew, StoreLike, describe_error, notify
 
-__all__ = ["DEFAULT_SENDER_PATTERN", "FaxDirSource", "normalise_fax_number", "parse_sidecar"]
+__all__ = ["DEFAULT_SENDER_PATTERN", "FaxDirSource", "normalise_fax_number", "parse_sidecar", "read_regular"]
 
 log = logging.getLogger("intake.sources.faxdir")
 
-DEFAULT_SENDER_PATTERN = r"^fax[_-](?P<number>\+?[0-9][0-9 ().-]{4,30}?)[_-]\d{8}T?\d{4,6}"
-"""Matches e.g. ``fax_+12085550142_20261125T101400.tif``; HylaFAX ``fax000123.tif`` does not match and
-falls back to its sidecar. The number is the group named ``number`` (or ``sender``), else the first
-group."""
+DEFAULT_SENDER_PATTERN = r"^fax[_-](?P<number>\+?[0-9][0-9 ().-]{4,30}?)(?:[_-]\d{8}T?\d{4,6}|\.[A-Za-z]+$)"
+"""Matches e.g. ``fax_+12085550142_20261125T101400.tif`` and ``fax_+12085550142.pdf``; HylaFAX
+``fax000123.tif`` does not match and falls back to its sidecar. The number is the group named
+``number`` (or ``sender``), else the first group. Anchored at both ends of the number, so no digits
+elsewhere in a name (a counter, a date, a copy's ``-1``) are taken for the sender. The one
+definition: `[fax] sender_pattern` defaults to it (config/default.toml holds the same text)."""
 
 FAX_EXTENSIONS = (".pdf", ".tif", ".tiff")
 TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial")
@@ -78,6 +81,29 @@ def parse_sidecar(data: bytes, name: str) -> str | None:
             if number:
                 return number
     return None
+
+
+def read_regular(path: Path) -> tuple[bytes, os.stat_result]:
+    """The bytes and status of a regular file, never through a symbolic link.
+
+    Whoever can write the inbox could otherwise link any file the gateway can read (a key file, a
+    database) as a fax or as a sidecar whose number becomes the reply target. O_NOFOLLOW refuses a
+    link as the last component (ELOOP), O_NONBLOCK keeps a FIFO from blocking the open, and the
+    status comes from the descriptor read, so a file swapped after the check is not read either.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with open(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(f"{path.name} is not a regular file")
+        return fh.read(), st
+
+
+def _is_regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
 
 
 def _dotted(ext: str) -> str:
@@ -133,6 +159,7 @@ class FaxDirSource:
         self.on_new = on_new
         self._clock = clock
         self._seen: dict[str, _Seen] = {}
+        self._skipped: set[str] = set()  # names of links and other non-files already logged
         self._lock = threading.Lock()  # one scan at a time
 
     @classmethod
@@ -168,8 +195,11 @@ class FaxDirSource:
     def _sidecar_for(self, path: Path) -> Path | None:
         for ext in self.sidecar_extensions:
             for candidate in (path.with_name(path.name + ext), path.with_suffix(ext)):
-                if candidate.is_file():
+                if _is_regular(candidate):
                     return candidate
+                if candidate.is_symlink() and candidate.name not in self._skipped:
+                    self._skipped.add(candidate.name)
+                    log.warning("fax: sidecar %s is a symbolic link; not read", candidate.name)
         return None
 
     def _is_sidecar(self, path: Path) -> bool:
@@ -205,7 +235,12 @@ class FaxDirSource:
             log.error("fax: cannot list %s: %s", self.inbox, describe_error(exc))
             return created
         for entry in entries:
-            if not entry.is_file(follow_symlinks=False) or self._is_temporary(entry.name):
+            if not entry.is_file(follow_symlinks=False):
+                if not entry.is_dir(follow_symlinks=False) and entry.name not in self._skipped:
+                    self._skipped.add(entry.name)  # a link (or FIFO...) is never followed: said once
+                    log.warning("fax: %s is not a regular file (a symbolic link?); left alone", entry.name)
+                continue
+            if self._is_temporary(entry.name):
                 continue
             present.add(entry.name)
             path = Path(entry.path)
@@ -252,7 +287,7 @@ class FaxDirSource:
         sidecar = self._sidecar_for(path)
         if sidecar is not None:  # what the fax server recorded wins over a guess from the name
             try:
-                sender = parse_sidecar(sidecar.read_bytes(), sidecar.name)
+                sender = parse_sidecar(read_regular(sidecar)[0], sidecar.name)
             except OSError as exc:
                 log.warning("fax: cannot read sidecar %s: %s", sidecar.name, describe_error(exc))
         if sender is None:
@@ -263,8 +298,7 @@ class FaxDirSource:
             if now - seen.since < self.stable_seconds + self.sidecar_grace_seconds:
                 return None
         try:
-            raw = path.read_bytes()
-            st = path.stat()
+            raw, st = read_regular(path)
         except OSError as exc:
             log.warning("fax: cannot read %s: %s", path.name, describe_error(exc))
             return None

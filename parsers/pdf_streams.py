@@ -1,0 +1,199 @@
+"""Decompression bombs in PDF streams, found before any PDF library decodes one.
+
+pdfminer (under pdfplumber) decodes a stream's whole filter chain in memory (`zlib.decompress`,
+`lzwdecode`, `rldecode`), and pdfium has no limit of its own, so a 1 MB file can become gigabytes.
+A Flate stream hidden behind ASCIIHex or ASCII85 (`/Filter [/AHx /Fl]`) does not start with a zlib
+header, and a Flate stream may hold another Flate stream, so looking at the raw bytes alone is not
+enough: every stream is run here through the filters its dictionary names, streamed in chunks with
+bounded output, and the bytes every filter puts out are added up. Nothing decoded is kept.
+
+The dictionary is read from the bytes around the `stream` keyword, not through a PDF library's
+object table, so a file whose cross-reference table hides a stream from one library is still seen.
+Each `/Filter` entry found there is tried (and Flate on its own when the raw bytes have a zlib
+header): a decoy `/Filter` in a nested dictionary does not hide the real chain.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import re
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+
+__all__ = ["stream_over"]
+
+_CHUNK = 64 * 1024  # raw bytes fed in at a time
+_OUT = 4 * _CHUNK  # most a decoder puts out at a time (two may be alive: keep it small)
+_DICT_WINDOW = 64 * 1024  # how far before `stream` its dictionary may start
+_STREAM_RE = re.compile(rb"(?<!end)stream\r?\n")
+_FILTER_RE = re.compile(rb"/Filter\s*(\[[^\]]*\]|/[^\s/\[\]<>()%]+|\d+\s+\d+\s+R)")
+_NAME_RE = re.compile(rb"/([^\s/\[\]<>()%]+)")
+_ESCAPE_RE = re.compile(rb"#([0-9A-Fa-f]{2})")
+_NOT_HEX = re.compile(rb"[^0-9A-Fa-f]")
+_NOT_A85 = re.compile(rb"[^!-uz]")
+
+Chunks = Iterator[bytes]
+
+
+class _Over(Exception):
+    """The decoded bytes passed the bound."""
+
+
+def _inflate(src: Iterable[bytes]) -> Chunks:
+    inflater = zlib.decompressobj()
+    try:
+        for chunk in src:
+            pending = chunk
+            while pending and not inflater.eof:
+                out = inflater.decompress(pending, _OUT)
+                if out:
+                    yield out
+                pending = inflater.unconsumed_tail
+            while not inflater.eof and (out := inflater.decompress(b"", _OUT)):
+                yield out  # output still held back after the last input byte
+            if inflater.eof:
+                return
+    except zlib.error:
+        return  # damaged: pdfminer stops where the damage starts too
+
+
+def _unhex(src: Iterable[bytes]) -> Chunks:
+    odd = b""
+    for chunk in src:
+        end = chunk.find(b">")
+        digits = odd + _NOT_HEX.sub(b"", chunk if end < 0 else chunk[:end])
+        even = len(digits) // 2 * 2
+        odd = digits[even:]
+        yield binascii.unhexlify(digits[:even])
+        if end >= 0:
+            break
+    if odd:
+        yield binascii.unhexlify(odd + b"0")
+
+
+def _una85(src: Iterable[bytes]) -> Chunks:
+    rest, first = b"", True
+    for chunk in src:
+        if first:
+            chunk, first = chunk.lstrip(), False
+            chunk = chunk[2:] if chunk.startswith(b"<~") else chunk
+        end = chunk.find(b"~>")
+        text = rest + _NOT_A85.sub(b"", chunk if end < 0 else chunk[:end]).replace(b"z", b"!!!!!")
+        cut = len(text) // 5 * 5
+        rest = text[cut:]
+        for at in range(0, cut, _OUT):
+            yield base64.a85decode(text[at : min(at + _OUT, cut)])
+        if end >= 0:
+            break
+    if rest:
+        yield base64.a85decode(rest)
+
+
+def _unrunlength(src: Iterable[bytes]) -> Chunks:
+    out, pending = bytearray(), b""
+    for chunk in src:
+        data, i = pending + chunk, 0
+        while i < len(data):
+            length = data[i]
+            if length == 128:  # end of data
+                yield bytes(out)
+                return
+            if length < 128:
+                if i + length + 2 > len(data):
+                    break
+                out += data[i + 1 : i + length + 2]
+                i += length + 2
+            else:
+                if i + 2 > len(data):
+                    break
+                out += data[i + 1 : i + 2] * (257 - length)
+                i += 2
+            if len(out) >= _OUT:
+                yield bytes(out)
+                out.clear()
+        pending = data[i:]
+    yield bytes(out)
+
+
+def _unlzw(src: Iterable[bytes]) -> Chunks:
+    from pdfminer.lzw import LZWDecoder  # yields what each code stands for, so the count stops early
+
+    yield from LZWDecoder(io.BytesIO(b"".join(src))).run()
+
+
+_DECODERS: dict[str, Callable[[Iterable[bytes]], Chunks]] = {
+    "FlateDecode": _inflate, "Fl": _inflate,
+    "ASCIIHexDecode": _unhex, "AHx": _unhex,
+    "ASCII85Decode": _una85, "A85": _una85,
+    "RunLengthDecode": _unrunlength, "RL": _unrunlength,
+    "LZWDecode": _unlzw, "LZW": _unlzw,
+}
+
+
+def _decodes_past(raw: Chunks, chain: tuple[str, ...], most: int) -> bool:
+    """True when the filters of `chain`, one after the other, put out more than `most` bytes in all.
+
+    Image codecs (DCT, CCITT, JBIG2, JPX) end the chain: their output is bounded by the pixel limits.
+    """
+    total = 0
+
+    def counted(src: Chunks) -> Chunks:
+        nonlocal total
+        for piece in src:
+            total += len(piece)
+            if total > most:
+                raise _Over
+            yield piece
+
+    stream = raw
+    for name in chain:
+        decoder = _DECODERS.get(name)
+        if decoder is None:
+            break
+        stream = counted(decoder(stream))
+    try:
+        for _ in stream:
+            pass
+    except _Over:
+        return True
+    except (ValueError, EOFError, zlib.error):  # binascii.Error is a ValueError
+        return False  # damaged further on: decoding stops there for the readers too
+    return False
+
+
+def _names(text: bytes) -> tuple[str, ...]:
+    return tuple(n.decode("latin-1") for n in _NAME_RE.findall(text))
+
+
+def _chains(data: bytes, stream_at: int, body: bytes) -> set[tuple[str, ...]]:
+    """Every filter chain the dictionary before `stream_at` may name, and Flate for a zlib header."""
+    head = data.rfind(b"obj", max(0, stream_at - _DICT_WINDOW), stream_at)
+    text = data[max(head, stream_at - _DICT_WINDOW, 0) : stream_at]
+    text = _ESCAPE_RE.sub(lambda m: bytes([int(m.group(1), 16)]), text)  # /Fl#61teDecode is /FlateDecode
+    chains: set[tuple[str, ...]] = set()
+    for value in _FILTER_RE.findall(text):
+        if value.endswith(b"R"):  # /Filter 7 0 R: the array or name is another object
+            number, generation = value.split()[:2]
+            target = re.search(rb"(?<!\d)%s\s+%s\s+obj(.*?)endobj" % (number, generation), data, re.S)
+            value = target.group(1) if target else b""
+        chains.add(_names(value))
+    if len(body) >= 2 and body[0] & 0x0F == 8 and not ((body[0] << 8) | body[1]) % 31:
+        chains.add(("FlateDecode",))
+    return chains
+
+
+def stream_over(data: bytes, most: int) -> bool:
+    """True when some stream's filter chain decodes to more than `most` bytes (all filters counted)."""
+    pos = 0
+    while (m := _STREAM_RE.search(data, pos)) is not None:
+        start = m.end()
+        end = data.find(b"endstream", start)
+        end = len(data) if end < 0 else end
+        pos = max(end, start + 1)
+        for chain in _chains(data, m.start(), data[start : start + 2]):
+            raw = (data[at : min(at + _CHUNK, end)] for at in range(start, end, _CHUNK))
+            if _decodes_past(raw, chain, most):
+                return True
+    return False
