@@ -3,10 +3,17 @@
 It answers TXT records (DKIM keys, SPF, DMARC) and A records from a dict the test fills, so DKIM,
 SPF and DMARC are checked by the real libraries over a real socket, with no network. `SilentDns`
 is a UDP port that never answers: the resolver's timeout, as when a sender's DNS is down.
+
+No test or benchmark asks the machine's resolver: every config a helper builds for the gateway
+(`tests/gateway.py`, `stage_context`, `bench/*`) goes through `loopback_dns`, which points
+`[trust] dns_servers` at `shared_stub()` (one stub per process, answering NXDOMAIN unless a test adds
+records); a daemon started without a config file gets the same through `dns_env()`.
+`tests/test_dns_guard.py` fails when a helper leaves the resolver unset or off loopback.
 """
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -105,3 +112,41 @@ def silent_dns() -> Iterator[int]:
         yield int(sock.getsockname()[1])
     finally:
         sock.close()
+
+
+_shared: DnsStub | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_stub() -> DnsStub:
+    """The process's loopback DNS stub for configs that do not bring their own (started once)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            stub = DnsStub()
+            stub.start()
+            _shared = stub
+        return _shared
+
+
+def loopback_dns(toml: str = "", stub: DnsStub | None = None) -> str:
+    """`toml` (a config fragment) with `[trust] dns_servers`/`dns_port` at a loopback stub.
+
+    A fragment that names its own `dns_servers` keeps them; one with a `[trust]` table without them
+    gets the two keys added at the top of that table (TOML allows a table once); otherwise a
+    `[trust]` table is appended.
+    """
+    if re.search(r"(?m)^\s*dns_servers\s*=", toml):
+        return toml
+    stub = stub or shared_stub()
+    keys = f'dns_servers = ["{stub.host}"]\ndns_port = {stub.port}\n'
+    header = re.search(r"(?m)^\[trust\][ \t]*\n", toml)
+    if header:
+        return toml[: header.end()] + keys + toml[header.end():]
+    return toml + ("" if not toml or toml.endswith("\n") else "\n") + "\n[trust]\n" + keys
+
+
+def dns_env(stub: DnsStub | None = None) -> dict[str, str]:
+    """The environment that points a daemon run without a config file at the loopback stub."""
+    stub = stub or shared_stub()
+    return {"COC_INTAKE_TRUST__DNS_SERVERS": f'["{stub.host}"]', "COC_INTAKE_TRUST__DNS_PORT": str(stub.port)}
