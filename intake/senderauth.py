@@ -22,6 +22,9 @@ from __future__ import annotations
 import contextvars
 import ipaddress
 import logging
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import asdict, dataclass, field
 from email.parser import BytesHeaderParser
 from email.policy import compat32
@@ -32,15 +35,19 @@ from typing import TYPE_CHECKING, Any
 import authres
 import authres.dmarc  # noqa: F401  (registers the dmarc method's header.from property)
 import dkim
-import dns.exception
-import dns.resolver
 import spf
 from dkim.util import InvalidTagValueList, parse_tag_value
 from publicsuffixlist import PublicSuffixList
 
 from intake.model import CertificateRequest, Problem
+from intake.senderdns import DnsTemporary as DnsTemporary
+from intake.senderdns import Lookups, lookups_of
+from intake.senderdns import make_resolver as make_resolver
+from intake.senderdns import resolver_from as resolver_from
 
 if TYPE_CHECKING:
+    from dns.resolver import Resolver
+
     from intake.settings import TrustSettings
 
 log = logging.getLogger("intake.senderauth")
@@ -153,45 +160,17 @@ def from_domain(raw: bytes) -> tuple[str | None, str | None]:
     return (domain, None) if domain else (None, "the From address has no domain")
 
 
-# -- DNS -------------------------------------------------------------------------------------
+# -- DNS (`intake.senderdns`: the cache and the budget) -----------------------------------------
 
 
-class DnsTemporary(Exception):
-    """A DNS query timed out or no server answered: the check is `temperror`, not `fail`."""
-
-
-def make_resolver(servers: list[str], port: int = 53, timeout: float = 5.0) -> dns.resolver.Resolver:
-    """A dnspython resolver: the given servers, or the system's (/etc/resolv.conf) when empty."""
-    if servers:
-        resolver = dns.resolver.Resolver(configure=False)
-        resolver.nameservers = list(servers)
-        resolver.port = port
-    else:
-        resolver = dns.resolver.Resolver()
-    resolver.timeout = timeout
-    resolver.lifetime = timeout
-    resolver.cache = None
-    return resolver
-
-
-def resolver_from(settings: TrustSettings) -> dns.resolver.Resolver:
-    return make_resolver(list(settings.dns_servers), settings.dns_port, settings.dns_timeout_seconds)
-
-
-def txt_records(resolver: dns.resolver.Resolver, name: str) -> list[bytes]:
+def txt_records(resolver: Resolver | Lookups, name: str) -> list[bytes]:
     """TXT strings of `name` (each record's strings joined); [] when there is none."""
-    try:
-        answer = resolver.resolve(name.rstrip(".") + ".", "TXT", raise_on_no_answer=False)
-    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
-        return []
-    except (dns.exception.Timeout, dns.resolver.NoNameservers) as exc:
-        raise DnsTemporary(f"DNS {name}: {exc.__class__.__name__}") from None
-    return [b"".join(r.strings) for r in answer]
+    return lookups_of(resolver).txt(name)
 
 
-def _dkim_dnsfunc(resolver: dns.resolver.Resolver) -> Any:
+def _dkim_dnsfunc(lookups: Lookups) -> Any:
     def get_txt(name: bytes, timeout: float = 5) -> bytes | None:
-        found = txt_records(resolver, name.decode("ascii", "replace"))
+        found = lookups.txt(name.decode("ascii", "replace"))
         return found[0] if found else None
 
     return get_txt
@@ -199,23 +178,20 @@ def _dkim_dnsfunc(resolver: dns.resolver.Resolver) -> Any:
 
 # pyspf looks names up through its module-level `DNSLookup`; route it to the resolver of the check
 # that is running (a context variable, so concurrent checks in threads each use their own).
-_spf_resolver: contextvars.ContextVar[dns.resolver.Resolver | None] = contextvars.ContextVar(
-    "spf_resolver", default=None)
+_spf_resolver: contextvars.ContextVar[Lookups | None] = contextvars.ContextVar("spf_resolver", default=None)
 _spf_default_lookup = spf.DNSLookup
 
 
-def _spf_lookup(name: str, qtype: str, strict: bool = True, timeout: float = 20) -> list[Any]:
-    resolver = _spf_resolver.get()
-    if resolver is None:
-        return list(_spf_default_lookup(name, qtype, strict, timeout))
-    out: list[Any] = []
+def _spf_lookup(name: str, qtype: str, tcpfallback: bool = True, timeout: float = 20) -> list[Any]:
+    lookups = _spf_resolver.get()
+    if lookups is None:
+        return list(_spf_default_lookup(name, qtype, tcpfallback, timeout))
     try:
-        answer = resolver.resolve(name, qtype, raise_on_no_answer=False)
-    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
-        return out
-    except (dns.exception.Timeout, dns.resolver.NoNameservers) as exc:
-        raise spf.TempError(f"DNS {exc.__class__.__name__}") from None
-    for rdata in answer:
+        records = lookups.resolve(name, qtype)
+    except DnsTemporary as exc:
+        raise spf.TempError(str(exc)) from None
+    out: list[Any] = []
+    for rdata in records:
         if qtype in ("A", "AAAA"):
             out.append(((name, qtype), rdata.address))
         elif qtype == "MX":
@@ -233,9 +209,10 @@ spf.DNSLookup = _spf_lookup
 # -- the checks ------------------------------------------------------------------------------
 
 
-def check_dkim(raw: bytes, resolver: dns.resolver.Resolver) -> list[dict[str, str]]:
+def check_dkim(raw: bytes, resolver: Resolver | Lookups) -> list[dict[str, str]]:
     """Every DKIM-Signature: {"domain", "result"} with pass, fail, temperror or permerror."""
-    checker = dkim.DKIM(raw, logger=log.getChild("dkim"), timeout=resolver.lifetime)
+    lookups = lookups_of(resolver)
+    checker = dkim.DKIM(raw, logger=log.getChild("dkim"), timeout=lookups.lifetime)
     out: list[dict[str, str]] = []
     n = sum(1 for name, _ in checker.headers if name.lower() == b"dkim-signature")
     for idx in range(min(n, 5)):  # a message with dozens of signatures gets five looked at
@@ -244,7 +221,7 @@ def check_dkim(raw: bytes, resolver: dns.resolver.Resolver) -> list[dict[str, st
             sig = parse_tag_value(
                 [v for k, v in checker.headers if k.lower() == b"dkim-signature"][idx])
             domain = sig.get(b"d", b"").decode("ascii", "replace").lower()
-            ok = checker.verify(idx=idx, dnsfunc=_dkim_dnsfunc(resolver))
+            ok = checker.verify(idx=idx, dnsfunc=_dkim_dnsfunc(lookups))
             result = "pass" if ok else "fail"
         except DnsTemporary:
             result = "temperror"
@@ -256,8 +233,25 @@ def check_dkim(raw: bytes, resolver: dns.resolver.Resolver) -> list[dict[str, st
     return out
 
 
-def check_spf(session: SmtpSession, resolver: dns.resolver.Resolver) -> tuple[str, str | None]:
+def _signature_domains(raw: bytes) -> list[str]:
+    """The d= of each DKIM-Signature (at most five): what a check that ran out of time reports."""
+    try:
+        values = _headers(raw).get_all("DKIM-Signature") or []
+    except Exception:
+        return []
+    out = []
+    for value in values[:5]:
+        try:
+            tags = parse_tag_value(" ".join(str(value).split()).encode("ascii", "replace"))
+            out.append(tags.get(b"d", b"").decode("ascii", "replace").lower())
+        except (InvalidTagValueList, ValueError):
+            out.append("")
+    return out
+
+
+def check_spf(session: SmtpSession, resolver: Resolver | Lookups) -> tuple[str, str | None]:
     """(SPF result, the domain it is for: MAIL FROM's, or HELO's for a null sender)."""
+    lookups = lookups_of(resolver)
     helo = (session.helo or "").strip()
     mail_from = (session.mail_from or "").strip()
     domain = domain_of(mail_from) or (helo.lower() or None)
@@ -267,10 +261,10 @@ def check_spf(session: SmtpSession, resolver: dns.resolver.Resolver) -> tuple[st
         ipaddress.ip_address(session.client_ip)
     except ValueError:
         return "permerror", domain
-    token = _spf_resolver.set(resolver)
+    token = _spf_resolver.set(lookups)
     try:
         result, _explanation = spf.check2(i=session.client_ip, s=mail_from or f"postmaster@{helo}", h=helo or "unknown",
-                                          timeout=resolver.lifetime, querytime=resolver.lifetime * 4)
+                                          timeout=lookups.lifetime, querytime=lookups.lifetime * 4)
     except Exception as exc:  # pyspf raises on odd input; that is an SPF error, not a crash
         log.info("spf check failed: %s", exc.__class__.__name__)
         result = "permerror"
@@ -279,18 +273,19 @@ def check_spf(session: SmtpSession, resolver: dns.resolver.Resolver) -> tuple[st
     return str(result), domain
 
 
-def dmarc_record(domain: str, resolver: dns.resolver.Resolver) -> tuple[dict[str, str] | None, str | None]:
+def dmarc_record(domain: str, resolver: Resolver | Lookups) -> tuple[dict[str, str] | None, str | None]:
     """The DMARC record of the From domain, else of its organisational domain (RFC 7489 6.6.3).
 
     Returns (tags, None), (None, None) when there is none, or (None, "temperror").
     """
+    lookups = lookups_of(resolver)
     names = [domain]
     org = org_domain(domain)
     if org and org != domain:
         names.append(org)
     for name in names:
         try:
-            records = [r for r in txt_records(resolver, f"_dmarc.{name}") if r.lower().startswith(b"v=dmarc1")]
+            records = [r for r in lookups.txt(f"_dmarc.{name}") if r.lower().startswith(b"v=dmarc1")]
         except DnsTemporary:
             return None, "temperror"
         if len(records) == 1:
@@ -303,17 +298,45 @@ def dmarc_record(domain: str, resolver: dns.resolver.Resolver) -> tuple[dict[str
     return None, None
 
 
-def verify_smtp(raw: bytes, session: SmtpSession, resolver: dns.resolver.Resolver) -> Verdict:
-    """DKIM, SPF and DMARC alignment of a message delivered straight to our listener."""
+# The lookups of one mail run at once, in threads of this pool (DNS waits, not CPU): a check whose
+# budget is spent stops asking, so a thread is never held longer than the budget and one query.
+_LOOKUP_THREADS = ThreadPoolExecutor(max_workers=24, thread_name_prefix="sender-dns")
+_GRACE_SECONDS = 1.0  # after the budget: the signatures' RSA arithmetic, not DNS
+
+
+def verify_smtp(raw: bytes, session: SmtpSession, resolver: Resolver | Lookups,
+                budget: float | None = None) -> Verdict:
+    """DKIM, SPF and DMARC alignment of a message delivered straight to our listener.
+
+    The three checks run at once; with a `budget` (seconds) whatever has not finished by then is
+    `temperror` and the verdict is returned anyway.
+    """
+    lookups = lookups_of(resolver, budget)
     domain, why = from_domain(raw)
-    dkims = check_dkim(raw, resolver)
-    spf_result, spf_domain = check_spf(session, resolver)
+    dkim_job = _LOOKUP_THREADS.submit(check_dkim, raw, lookups)
+    spf_job = _LOOKUP_THREADS.submit(check_spf, session, lookups)
+    dmarc_job = _LOOKUP_THREADS.submit(dmarc_record, domain, lookups) if domain else None
+    jobs: list[Future[Any]] = [j for j in (dkim_job, spf_job, dmarc_job) if j is not None]
+    wait_for = None if lookups.deadline is None else max(0.0, lookups.deadline - time.monotonic()) + _GRACE_SECONDS
+    futures_wait(jobs, timeout=wait_for)
+    late = any(not j.done() for j in jobs) or lookups.spent
+    dkims = dkim_job.result() if dkim_job.done() else [{"domain": d, "result": "temperror"}
+                                                        for d in _signature_domains(raw)]
+    spf_result, spf_domain = spf_job.result() if spf_job.done() else (
+        "temperror", domain_of(session.mail_from) or (session.helo or "").strip().lower() or None)
     verdict = Verdict(method="smtp", verified=False, reason="", from_domain=domain, spf=spf_result,
                       spf_domain=spf_domain, dkim=dkims)
     if domain is None:
         verdict.reason = f"{why}; {_describe(verdict)}"
         return verdict
-    record, error = dmarc_record(domain, resolver)
+    record, error = (dmarc_job.result() if dmarc_job is not None and dmarc_job.done() else (None, "temperror"))
+    return _decide(verdict, domain, record, error, late, budget)
+
+
+def _decide(verdict: Verdict, domain: str, record: dict[str, str] | None, error: str | None,
+            late: bool, budget: float | None) -> Verdict:
+    """DMARC alignment of the checks' results (RFC 7489 3.1) and the reason a person reads."""
+    dkims, spf_result, spf_domain = verdict.dkim, verdict.spf, verdict.spf_domain
     strict_dkim = bool(record and record.get("adkim", "r").lower() == "s")
     strict_spf = bool(record and record.get("aspf", "r").lower() == "s")
     verdict.dmarc_policy = record.get("p") if record else None
@@ -334,7 +357,13 @@ def verify_smtp(raw: bytes, session: SmtpSession, resolver: dns.resolver.Resolve
     verdict.dmarc = "temperror" if temporary else ("none" if record is None and error is None else "fail")
     if error == "permerror":
         verdict.dmarc = "permerror"
-    verdict.reason = _describe(verdict) + (" (DNS error: try again later)" if temporary else "")
+    if temporary and late and budget is not None:
+        suffix = f" (the DNS lookups did not finish within {budget:g} s: checked again when staff open it)"
+    elif temporary:
+        suffix = " (DNS error: checked again when staff open it)"
+    else:
+        suffix = ""
+    verdict.reason = _describe(verdict) + suffix
     if record is None and error is None:
         verdict.reason += f"; no DMARC record for {domain}"
     return verdict
@@ -425,7 +454,7 @@ def verify_authres(raw: bytes, trusted_authserv_id: str) -> Verdict:
 
 
 def verdict_for(channel: str, raw: bytes, session: SmtpSession | None, settings: TrustSettings,
-                resolver: dns.resolver.Resolver | None = None) -> Verdict:
+                resolver: Resolver | None = None) -> Verdict:
     """The verdict of one stored submission: never raises (a failure is an unverified sender)."""
     if channel == "fax":
         return Verdict(method="fax", verified=False,
@@ -441,7 +470,7 @@ def verdict_for(channel: str, raw: bytes, session: SmtpSession | None, settings:
                 domain, _ = from_domain(raw)
                 return Verdict(method="smtp", verified=False, from_domain=domain,
                                reason="unknown: the SMTP session (client address) was not recorded")
-            return verify_smtp(raw, session, resolver or resolver_from(settings))
+            return verify_smtp(raw, session, resolver or resolver_from(settings), settings.dns_budget_seconds)
     except Exception as exc:  # the verdict must never lose a message
         log.warning("sender check failed: %s", exc.__class__.__name__)
         return Verdict(method=channel, verified=False, dmarc="temperror",

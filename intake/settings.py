@@ -258,6 +258,7 @@ class TrustSettings(_Section):
     dns_servers: list[str] = Field(default_factory=list)
     dns_port: int = Field(default=53, ge=1, le=65535)
     dns_timeout_seconds: float = Field(default=5.0, gt=0)
+    dns_budget_seconds: float = Field(default=4.0, gt=0)
     flag_unverified: bool = True
 
 

@@ -1,8 +1,9 @@
 """A real DNS server on 127.0.0.1 for the sender-trust tests: UDP and TCP on one free port (dnslib).
 
 It answers TXT records (DKIM keys, SPF, DMARC) and A records from a dict the test fills, so DKIM,
-SPF and DMARC are checked by the real libraries over a real socket, with no network. `SilentDns`
-is a UDP port that never answers: the resolver's timeout, as when a sender's DNS is down.
+SPF and DMARC are checked by the real libraries over a real socket, with no network. `silent_dns`
+is a UDP port that never answers, and a stub with `drop = True` records each query and answers
+none: the resolver's timeout, as when a sender's DNS is down.
 
 No test or benchmark asks the machine's resolver: every config a helper builds for the gateway
 (`tests/gateway.py`, `stage_context`, `bench/*`) goes through `loopback_dns`, which points
@@ -20,8 +21,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from dnslib import QTYPE, RCODE, RR, TXT, A, DNSRecord
+from dnslib import QTYPE, RCODE, RR, TXT, A, DNSError, DNSRecord
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
+
+from intake import senderdns
 
 
 class _ZoneResolver(BaseResolver):
@@ -31,6 +34,7 @@ class _ZoneResolver(BaseResolver):
         self.records: dict[str, list[tuple[str, str]]] = {}
         self.queries: list[tuple[str, str]] = []
         self.lock = threading.Lock()
+        self.drop = False  # True: every query is recorded and left unanswered (a black hole)
 
     def resolve(self, request: DNSRecord, handler: Any) -> DNSRecord:
         reply = request.reply()
@@ -39,6 +43,8 @@ class _ZoneResolver(BaseResolver):
         with self.lock:
             self.queries.append((name, qtype))
             found = list(self.records.get(name, []))
+            if self.drop:
+                raise DNSError("dropped")  # dnslib's handler sends nothing back for a DNSError
         if not found:
             reply.header.rcode = RCODE.NXDOMAIN
             return reply
@@ -60,6 +66,7 @@ class DnsStub:
     host = "127.0.0.1"
 
     def __init__(self) -> None:
+        senderdns.forget()  # a new server, perhaps at the port of an earlier one: no answer of that one
         self.resolver = _ZoneResolver()
         quiet = DNSLogger(log="-request,-reply,-truncated,-error,-recv,-send,-data", prefix=False)
         for _ in range(20):
@@ -82,6 +89,15 @@ class DnsStub:
     def add_a(self, name: str, address: str) -> None:
         with self.resolver.lock:
             self.resolver.records.setdefault(name.rstrip(".").lower(), []).append(("A", address))
+
+    @property
+    def drop(self) -> bool:
+        """While True the server answers nothing: the resolver times out, as when DNS is down."""
+        return self.resolver.drop
+
+    @drop.setter
+    def drop(self, value: bool) -> None:
+        self.resolver.drop = value
 
     def start(self) -> None:
         for server in self._servers:
@@ -106,6 +122,7 @@ def dns_stub() -> Iterator[DnsStub]:
 @contextmanager
 def silent_dns() -> Iterator[int]:
     """A bound UDP port that never answers (and no TCP listener): every query times out."""
+    senderdns.forget()
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
     try:
