@@ -3,12 +3,17 @@
 Anyone can write any From line, and replies and approval confirmations carry personal data, so
 the pipeline asks here before it answers. Two ways to know:
 
-- mail read from a mailbox (IMAP): our receiving server already checked it and wrote an
+- mail read from a mailbox (IMAP), or handed to our SMTP/LMTP listener by our own MTA (a client
+  address in `[trust] relays`): our receiving server already checked it and wrote an
   `Authentication-Results` header. Only the topmost one whose authserv-id is the configured trusted
   server counts (a sender can add look-alikes below it); it is parsed with `authres`.
-- mail delivered straight to our SMTP/LMTP listener: nobody checked it, so DKIM (dkimpy), SPF
-  (pyspf, from the session's client IP, HELO and MAIL FROM) and the DMARC record are checked here,
-  all DNS through one dnspython resolver (a local stub in tests).
+- mail delivered straight to our SMTP/LMTP listener by anyone else: nobody checked it, so DKIM
+  (dkimpy), SPF (pyspf, from the session's client IP, HELO and MAIL FROM) and the DMARC record are
+  checked here, all DNS through one dnspython resolver (`intake.senderdns`: cached, one budget per
+  mail; a local stub in tests). An `Authentication-Results` header from such a client is ignored.
+
+Forwarded mail that fails either way may still be verified by ARC (`intake.arc`): a chain that
+verifies, sealed by a forwarder in `[trust] arc_trusted_signers` that saw an aligned pass.
 
 Verified means DMARC alignment passes: a DKIM signature that verifies for, or an SPF pass of, the
 From domain's organisational domain (relaxed alignment, public suffix list, offline; strict when
@@ -29,7 +34,6 @@ from dataclasses import asdict, dataclass, field
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import getaddresses
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import authres
@@ -37,8 +41,11 @@ import authres.dmarc  # noqa: F401  (registers the dmarc method's header.from pr
 import dkim
 import spf
 from dkim.util import InvalidTagValueList, parse_tag_value
-from publicsuffixlist import PublicSuffixList
 
+from intake.arc import ArcOutcome, check_arc, has_arc
+from intake.maildomains import aligned as aligned
+from intake.maildomains import domain_of as domain_of
+from intake.maildomains import org_domain as org_domain
 from intake.model import CertificateRequest, Problem
 from intake.senderdns import DnsTemporary as DnsTemporary
 from intake.senderdns import Lookups, lookups_of
@@ -71,7 +78,7 @@ class SmtpSession:
 class Verdict:
     """The sender's authentication as recorded on the submission (JSON) and shown to staff."""
 
-    method: str  # "smtp" (checked here), "imap" (trusted Authentication-Results), "fax", "none"
+    method: str  # "smtp" (checked here), "imap"/"relay" (trusted Authentication-Results), "fax", "none"
     verified: bool
     reason: str  # one line a person reads: "DKIM acme.example aligned with From", "SPF fail, no DKIM signature"
     from_domain: str | None = None
@@ -80,8 +87,10 @@ class Verdict:
     dkim: list[dict[str, str]] = field(default_factory=list)  # [{"domain", "result"}]
     dmarc: str = "none"  # pass fail none temperror permerror
     dmarc_policy: str | None = None
-    aligned: str | None = None  # "dkim" or "spf" when verified
+    aligned: str | None = None  # "dkim", "spf" or "arc" when verified
     authserv_id: str | None = None
+    arc: str = "none"  # none pass fail temperror: the ARC chain, when it was looked at
+    arc_signer: str | None = None  # the trusted forwarder whose ARC seal was believed
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -105,34 +114,6 @@ class Verdict:
 
 
 # -- domains ---------------------------------------------------------------------------------
-
-
-@cache
-def _psl() -> PublicSuffixList:
-    return PublicSuffixList()  # the list packaged with publicsuffixlist: no network
-
-
-def org_domain(domain: str | None) -> str | None:
-    """The organisational domain (RFC 7489 3.2): mail.acme.example.co.uk -> example.co.uk."""
-    if not domain:
-        return None
-    d = domain.strip().rstrip(".").lower()
-    if not d:
-        return None
-    return _psl().privatesuffix(d) or d
-
-
-def domain_of(address: str | None) -> str | None:
-    if not address or "@" not in address:
-        return None
-    return address.rpartition("@")[2].strip().strip(">").rstrip(".").lower() or None
-
-
-def aligned(domain: str | None, from_domain: str | None, *, strict: bool = False) -> bool:
-    if not domain or not from_domain:
-        return False
-    a, b = domain.rstrip(".").lower(), from_domain.rstrip(".").lower()
-    return a == b if strict else org_domain(a) == org_domain(b)
 
 
 def _headers(raw: bytes) -> Any:
@@ -385,8 +366,10 @@ def _describe(v: Verdict) -> str:
 # -- IMAP: the trusted server's Authentication-Results ----------------------------------------
 
 
-def verify_authres(raw: bytes, trusted_authserv_id: str) -> Verdict:
-    """The verdict our receiving server wrote: the topmost `Authentication-Results` with its id."""
+def verify_authres(raw: bytes, trusted_authserv_id: str, method: str = "imap") -> Verdict:
+    """The verdict our receiving server wrote: the topmost `Authentication-Results` with its id.
+
+    `method` is "imap" (read from our mailbox) or "relay" (handed over by our MTA)."""
     domain, why = from_domain(raw)
     if not trusted_authserv_id.strip():
         return Verdict(method="none", verified=False, from_domain=domain,
@@ -405,7 +388,7 @@ def verify_authres(raw: bytes, trusted_authserv_id: str) -> Verdict:
         if str(parsed.authserv_id).lower() == wanted:
             header = parsed
             break
-    verdict = Verdict(method="imap", verified=False, reason="", from_domain=domain, authserv_id=wanted)
+    verdict = Verdict(method=method, verified=False, reason="", from_domain=domain, authserv_id=wanted)
     if header is None:
         verdict.reason = f"unknown: no Authentication-Results from {wanted}"
         return verdict
@@ -461,21 +444,51 @@ def verdict_for(channel: str, raw: bytes, session: SmtpSession | None, settings:
                        reason="a fax carries no sender authentication; replies go to the sending fax number, "
                               "an email address written in the fax is not verified")
     try:
+        if channel not in MAIL_CHANNELS:
+            return Verdict(method="none", verified=False, reason=f"unknown channel {channel}")
+        if channel in ("smtp", "lmtp") and (session is None or not session.client_ip):
+            # Stored before sessions were recorded. Its Authentication-Results are not believed:
+            # whoever talked to our listener could have written them.
+            domain, _ = from_domain(raw)
+            return Verdict(method="smtp", verified=False, from_domain=domain,
+                           reason="unknown: the SMTP session (client address) was not recorded")
+        lookups = Lookups(resolver or resolver_from(settings), settings.dns_budget_seconds)
         if channel == "imap":
-            return verify_authres(raw, settings.authserv_id)
-        if channel in ("smtp", "lmtp"):
-            if session is None or not session.client_ip:
-                # Stored before sessions were recorded. Its Authentication-Results are not believed:
-                # whoever talked to our listener could have written them.
-                domain, _ = from_domain(raw)
-                return Verdict(method="smtp", verified=False, from_domain=domain,
-                               reason="unknown: the SMTP session (client address) was not recorded")
-            return verify_smtp(raw, session, resolver or resolver_from(settings), settings.dns_budget_seconds)
+            verdict = verify_authres(raw, settings.authserv_id)
+        elif session is not None and from_relay(session.client_ip, settings.relays):
+            verdict = verify_authres(raw, settings.authserv_id, method="relay")
+        else:
+            assert session is not None
+            verdict = verify_smtp(raw, session, lookups, settings.dns_budget_seconds)
+        if not verdict.verified and settings.arc_trusted_signers and has_arc(raw):
+            verdict = with_arc(verdict, check_arc(raw, lookups, settings.arc_trusted_signers, verdict.from_domain))
+        return verdict
     except Exception as exc:  # the verdict must never lose a message
         log.warning("sender check failed: %s", exc.__class__.__name__)
         return Verdict(method=channel, verified=False, dmarc="temperror",
                        reason=f"the sender check failed ({exc.__class__.__name__}); try again later")
-    return Verdict(method="none", verified=False, reason=f"unknown channel {channel}")
+
+
+def from_relay(client_ip: str | None, relays: list[str]) -> bool:
+    """True when the SMTP client is one of our own MTAs (`[trust] relays`, addresses or networks)."""
+    if not client_ip or not relays:
+        return False
+    try:
+        ip = ipaddress.ip_address(client_ip)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(net, strict=False) for net in relays)
+
+
+def with_arc(verdict: Verdict, arc: ArcOutcome) -> Verdict:
+    """The verdict with what the ARC chain says: verified through a trusted forwarder, or a note."""
+    verdict.arc, verdict.arc_signer = arc.result, arc.signer
+    if arc.verified:
+        verdict.verified, verdict.aligned = True, "arc"
+        verdict.reason = f"{arc.reason} ({verdict.reason})" if verdict.reason else arc.reason
+    elif arc.reason:
+        verdict.reason = f"{verdict.reason}; {arc.reason}" if verdict.reason else arc.reason
+    return verdict
 
 
 def trust_problems(verdict: Verdict, request: CertificateRequest, channel: str,

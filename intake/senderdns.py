@@ -6,7 +6,7 @@ SPF records and what they include, DMARC records, ARC seal keys) goes through `L
 - answers from a cache shared by the process: an answer for its TTL (at most an hour), a name that
   does not exist for its negative TTL (the zone's SOA, else a minute), and a failure (timeout, no
   server answering) for `FAILURE_SECONDS`, so a hundred mails from one domain with its DNS down
-  wait once, not a hundred times;
+  wait once, not a hundred times (a query cut short by the budget, ten seconds);
 - never waits past the mail's deadline (`[trust] dns_budget_seconds` from the start of its check):
   a query gets what is left of the budget, and none at all once it is spent, which makes the check
   `temperror`, never a blocked worker.
@@ -35,7 +35,8 @@ FAILURE_SECONDS = 60.0  # how long a timeout or SERVFAIL is remembered for a nam
 NEGATIVE_SECONDS = 60.0  # a name that does not exist, when the answer carries no SOA
 MAX_TTL = 3600.0
 MAX_ENTRIES = 20_000
-MIN_TRIED_SECONDS = 0.5  # a failure is remembered only when the query had a real chance (half a second)
+MIN_TRIED_SECONDS = 0.5  # a query given less than this (the budget nearly spent) ...
+SHORT_FAILURE_SECONDS = 10.0  # ... had no real chance: its failure is remembered only this long
 
 
 class DnsTemporary(Exception):
@@ -167,8 +168,8 @@ class Lookups:
             why = f"DNS {name}: {exc.__class__.__name__}"
             if isinstance(exc, dns.exception.Timeout) and granted < float(self.resolver.lifetime):
                 self.spent = True  # cut short by the mail's budget
-            if granted >= min(MIN_TRIED_SECONDS, float(self.resolver.timeout)):
-                self._put(key, _Entry(now + FAILURE_SECONDS, (), why))
+            full = granted >= min(MIN_TRIED_SECONDS, float(self.resolver.timeout))
+            self._put(key, _Entry(now + (FAILURE_SECONDS if full else SHORT_FAILURE_SECONDS), (), why))
             raise DnsTemporary(why) from None
         if answer.rrset is None:
             self._put(key, _Entry(now + min(_soa_ttl(answer.response), MAX_TTL), ()))
