@@ -33,6 +33,7 @@ from intake.settings import load_settings  # noqa: E402
 from intake.store import Incoming, Store  # noqa: E402
 from intake.store.migrate import ensure_job_schema  # noqa: E402
 from tests import faxgen  # noqa: E402
+from tests.dnsstub import loopback_dns  # noqa: E402
 from tests.synth import make_request  # noqa: E402
 
 PG = os.environ.get("COC_BENCH_PG", "host=127.0.0.1 port=5432 dbname=test")
@@ -84,7 +85,7 @@ enabled = false
 [workers]
 dispatch = "procrastinate"
 concurrency = 1
-""", encoding="utf-8")
+{loopback_dns()}""", encoding="utf-8")
     settings = load_settings(config)
     store = Store.from_settings(settings)
     store.upgrade()

@@ -329,16 +329,18 @@ def check_keys(settings: Settings) -> Check:
 
 
 def check_sender_trust(settings: Settings) -> Check | None:
-    """Mail read from a mailbox is verified only through its trusted Authentication-Results."""
-    if not settings.imap.enabled:
-        return None
+    """Mail read from a mailbox, or handed over by our MTA (`[trust] relays`), is verified only
+    through its trusted Authentication-Results."""
     trust = settings.trust
+    if not settings.imap.enabled and not trust.relays:
+        return None
     if not trust.flag_unverified:
         return Check("sender trust", True, "flag_unverified is off: every sender gets replies with details")
     if not trust.authserv_id:
         return Check("sender trust", False,
-                     "no [trust] authserv_id: every mailbox sender will be held for staff as not verified; set it "
-                     "to the authserv-id your mail server writes in Authentication-Results")
+                     "no [trust] authserv_id: every mailbox sender (and all mail from [trust] relays) will be held "
+                     "for staff as not verified; set it to the authserv-id your mail server writes in "
+                     "Authentication-Results")
     return Check("sender trust", True, f"Authentication-Results of {trust.authserv_id!r} are trusted")
 
 

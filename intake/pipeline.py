@@ -12,6 +12,7 @@ import contextlib
 import functools
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -63,11 +64,14 @@ def extract_stage(ctx: Context, submission_id: int) -> bool:
                                                f"(the worker crashed or the machine stopped)")
         log.warning("submission %d: given to staff after %d attempts", submission_id, max_attempts)
         return True
-    verdict = sender_verdict(ctx, sub)
+    # The sender check waits on DNS, the extraction on a child process: both at once. The check
+    # is bounded by `[trust] dns_budget_seconds`, so a dead resolver costs at most that per mail.
+    checking = _SENDER_CHECKS.submit(sender_verdict, ctx, sub)
     channel = "email" if sub.channel in MAIL_CHANNELS else "fax"
     started = time.monotonic()
     outcome = ctx.pool.extract(sub.raw, channel=channel, filename=sub.fax_filename, limits=ctx.limits)
     metrics.observe_extraction(outcome.result, time.monotonic() - started)
+    verdict = checking.result()
     try:
         if outcome.result is None:
             store.mark_needs_review(submission_id, outcome.reason or "extraction failed")
@@ -83,6 +87,10 @@ def extract_stage(ctx: Context, submission_id: int) -> bool:
     except StateConflict:
         return False
     return True
+
+
+# Threads for the sender checks of the submissions being extracted (at most one per stage thread).
+_SENDER_CHECKS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="sender-check")
 
 
 def sender_verdict(ctx: Context, sub: SubmissionRecord) -> senderauth.Verdict:

@@ -3,12 +3,17 @@
 Anyone can write any From line, and replies and approval confirmations carry personal data, so
 the pipeline asks here before it answers. Two ways to know:
 
-- mail read from a mailbox (IMAP): our receiving server already checked it and wrote an
+- mail read from a mailbox (IMAP), or handed to our SMTP/LMTP listener by our own MTA (a client
+  address in `[trust] relays`): our receiving server already checked it and wrote an
   `Authentication-Results` header. Only the topmost one whose authserv-id is the configured trusted
   server counts (a sender can add look-alikes below it); it is parsed with `authres`.
-- mail delivered straight to our SMTP/LMTP listener: nobody checked it, so DKIM (dkimpy), SPF
-  (pyspf, from the session's client IP, HELO and MAIL FROM) and the DMARC record are checked here,
-  all DNS through one dnspython resolver (a local stub in tests).
+- mail delivered straight to our SMTP/LMTP listener by anyone else: nobody checked it, so DKIM
+  (dkimpy), SPF (pyspf, from the session's client IP, HELO and MAIL FROM) and the DMARC record are
+  checked here, all DNS through one dnspython resolver (`intake.senderdns`: cached, one budget per
+  mail; a local stub in tests). An `Authentication-Results` header from such a client is ignored.
+
+Forwarded mail that fails either way may still be verified by ARC (`intake.arc`): a chain that
+verifies, sealed by a forwarder in `[trust] arc_trusted_signers` that saw an aligned pass.
 
 Verified means DMARC alignment passes: a DKIM signature that verifies for, or an SPF pass of, the
 From domain's organisational domain (relaxed alignment, public suffix list, offline; strict when
@@ -22,26 +27,35 @@ from __future__ import annotations
 import contextvars
 import ipaddress
 import logging
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import asdict, dataclass, field
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import getaddresses
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import authres
 import authres.dmarc  # noqa: F401  (registers the dmarc method's header.from property)
 import dkim
-import dns.exception
-import dns.resolver
 import spf
 from dkim.util import InvalidTagValueList, parse_tag_value
-from publicsuffixlist import PublicSuffixList
 
+from intake.arc import ArcOutcome, check_arc, has_arc
+from intake.maildomains import aligned as aligned
+from intake.maildomains import domain_of as domain_of
+from intake.maildomains import org_domain as org_domain
 from intake.model import CertificateRequest, Problem
 from parsers.pii import mask_ssns
+from intake.senderdns import DnsTemporary as DnsTemporary
+from intake.senderdns import Lookups, lookups_of
+from intake.senderdns import make_resolver as make_resolver
+from intake.senderdns import resolver_from as resolver_from
 
 if TYPE_CHECKING:
+    from dns.resolver import Resolver
+
     from intake.settings import TrustSettings
 
 log = logging.getLogger("intake.senderauth")
@@ -66,7 +80,7 @@ class SmtpSession:
 class Verdict:
     """The sender's authentication as recorded on the submission (JSON) and shown to staff."""
 
-    method: str  # "smtp" (checked here), "imap" (trusted Authentication-Results), "fax", "none"
+    method: str  # "smtp" (checked here), "imap"/"relay" (trusted Authentication-Results), "fax", "none"
     verified: bool
     reason: str  # one line a person reads: "DKIM acme.example aligned with From", "SPF fail, no DKIM signature"
     from_domain: str | None = None
@@ -75,8 +89,10 @@ class Verdict:
     dkim: list[dict[str, str]] = field(default_factory=list)  # [{"domain", "result"}]
     dmarc: str = "none"  # pass fail none temperror permerror
     dmarc_policy: str | None = None
-    aligned: str | None = None  # "dkim" or "spf" when verified
+    aligned: str | None = None  # "dkim", "spf" or "arc" when verified
     authserv_id: str | None = None
+    arc: str = "none"  # none pass fail temperror: the ARC chain, when it was looked at
+    arc_signer: str | None = None  # the trusted forwarder whose ARC seal was believed
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -100,34 +116,6 @@ class Verdict:
 
 
 # -- domains ---------------------------------------------------------------------------------
-
-
-@cache
-def _psl() -> PublicSuffixList:
-    return PublicSuffixList()  # the list packaged with publicsuffixlist: no network
-
-
-def org_domain(domain: str | None) -> str | None:
-    """The organisational domain (RFC 7489 3.2): mail.acme.example.co.uk -> example.co.uk."""
-    if not domain:
-        return None
-    d = domain.strip().rstrip(".").lower()
-    if not d:
-        return None
-    return _psl().privatesuffix(d) or d
-
-
-def domain_of(address: str | None) -> str | None:
-    if not address or "@" not in address:
-        return None
-    return address.rpartition("@")[2].strip().strip(">").rstrip(".").lower() or None
-
-
-def aligned(domain: str | None, from_domain: str | None, *, strict: bool = False) -> bool:
-    if not domain or not from_domain:
-        return False
-    a, b = domain.rstrip(".").lower(), from_domain.rstrip(".").lower()
-    return a == b if strict else org_domain(a) == org_domain(b)
 
 
 def _headers(raw: bytes) -> Any:
@@ -155,45 +143,17 @@ def from_domain(raw: bytes) -> tuple[str | None, str | None]:
     return (domain, None) if domain else (None, "the From address has no domain")
 
 
-# -- DNS -------------------------------------------------------------------------------------
+# -- DNS (`intake.senderdns`: the cache and the budget) -----------------------------------------
 
 
-class DnsTemporary(Exception):
-    """A DNS query timed out or no server answered: the check is `temperror`, not `fail`."""
-
-
-def make_resolver(servers: list[str], port: int = 53, timeout: float = 5.0) -> dns.resolver.Resolver:
-    """A dnspython resolver: the given servers, or the system's (/etc/resolv.conf) when empty."""
-    if servers:
-        resolver = dns.resolver.Resolver(configure=False)
-        resolver.nameservers = list(servers)
-        resolver.port = port
-    else:
-        resolver = dns.resolver.Resolver()
-    resolver.timeout = timeout
-    resolver.lifetime = timeout
-    resolver.cache = None
-    return resolver
-
-
-def resolver_from(settings: TrustSettings) -> dns.resolver.Resolver:
-    return make_resolver(list(settings.dns_servers), settings.dns_port, settings.dns_timeout_seconds)
-
-
-def txt_records(resolver: dns.resolver.Resolver, name: str) -> list[bytes]:
+def txt_records(resolver: Resolver | Lookups, name: str) -> list[bytes]:
     """TXT strings of `name` (each record's strings joined); [] when there is none."""
-    try:
-        answer = resolver.resolve(name.rstrip(".") + ".", "TXT", raise_on_no_answer=False)
-    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
-        return []
-    except (dns.exception.Timeout, dns.resolver.NoNameservers) as exc:
-        raise DnsTemporary(f"DNS {name}: {exc.__class__.__name__}") from None
-    return [b"".join(r.strings) for r in answer]
+    return lookups_of(resolver).txt(name)
 
 
-def _dkim_dnsfunc(resolver: dns.resolver.Resolver) -> Any:
+def _dkim_dnsfunc(lookups: Lookups) -> Any:
     def get_txt(name: bytes, timeout: float = 5) -> bytes | None:
-        found = txt_records(resolver, name.decode("ascii", "replace"))
+        found = lookups.txt(name.decode("ascii", "replace"))
         return found[0] if found else None
 
     return get_txt
@@ -201,23 +161,20 @@ def _dkim_dnsfunc(resolver: dns.resolver.Resolver) -> Any:
 
 # pyspf looks names up through its module-level `DNSLookup`; route it to the resolver of the check
 # that is running (a context variable, so concurrent checks in threads each use their own).
-_spf_resolver: contextvars.ContextVar[dns.resolver.Resolver | None] = contextvars.ContextVar(
-    "spf_resolver", default=None)
+_spf_resolver: contextvars.ContextVar[Lookups | None] = contextvars.ContextVar("spf_resolver", default=None)
 _spf_default_lookup = spf.DNSLookup
 
 
-def _spf_lookup(name: str, qtype: str, strict: bool = True, timeout: float = 20) -> list[Any]:
-    resolver = _spf_resolver.get()
-    if resolver is None:
-        return list(_spf_default_lookup(name, qtype, strict, timeout))
-    out: list[Any] = []
+def _spf_lookup(name: str, qtype: str, tcpfallback: bool = True, timeout: float = 20) -> list[Any]:
+    lookups = _spf_resolver.get()
+    if lookups is None:
+        return list(_spf_default_lookup(name, qtype, tcpfallback, timeout))
     try:
-        answer = resolver.resolve(name, qtype, raise_on_no_answer=False)
-    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
-        return out
-    except (dns.exception.Timeout, dns.resolver.NoNameservers) as exc:
-        raise spf.TempError(f"DNS {exc.__class__.__name__}") from None
-    for rdata in answer:
+        records = lookups.resolve(name, qtype)
+    except DnsTemporary as exc:
+        raise spf.TempError(str(exc)) from None
+    out: list[Any] = []
+    for rdata in records:
         if qtype in ("A", "AAAA"):
             out.append(((name, qtype), rdata.address))
         elif qtype == "MX":
@@ -235,9 +192,10 @@ spf.DNSLookup = _spf_lookup
 # -- the checks ------------------------------------------------------------------------------
 
 
-def check_dkim(raw: bytes, resolver: dns.resolver.Resolver) -> list[dict[str, str]]:
+def check_dkim(raw: bytes, resolver: Resolver | Lookups) -> list[dict[str, str]]:
     """Every DKIM-Signature: {"domain", "result"} with pass, fail, temperror or permerror."""
-    checker = dkim.DKIM(raw, logger=log.getChild("dkim"), timeout=resolver.lifetime)
+    lookups = lookups_of(resolver)
+    checker = dkim.DKIM(raw, logger=log.getChild("dkim"), timeout=lookups.lifetime)
     out: list[dict[str, str]] = []
     n = sum(1 for name, _ in checker.headers if name.lower() == b"dkim-signature")
     for idx in range(min(n, 5)):  # a message with dozens of signatures gets five looked at
@@ -246,7 +204,7 @@ def check_dkim(raw: bytes, resolver: dns.resolver.Resolver) -> list[dict[str, st
             sig = parse_tag_value(
                 [v for k, v in checker.headers if k.lower() == b"dkim-signature"][idx])
             domain = sig.get(b"d", b"").decode("ascii", "replace").lower()
-            ok = checker.verify(idx=idx, dnsfunc=_dkim_dnsfunc(resolver))
+            ok = checker.verify(idx=idx, dnsfunc=_dkim_dnsfunc(lookups))
             result = "pass" if ok else "fail"
         except DnsTemporary:
             result = "temperror"
@@ -258,8 +216,25 @@ def check_dkim(raw: bytes, resolver: dns.resolver.Resolver) -> list[dict[str, st
     return out
 
 
-def check_spf(session: SmtpSession, resolver: dns.resolver.Resolver) -> tuple[str, str | None]:
+def _signature_domains(raw: bytes) -> list[str]:
+    """The d= of each DKIM-Signature (at most five): what a check that ran out of time reports."""
+    try:
+        values = _headers(raw).get_all("DKIM-Signature") or []
+    except Exception:
+        return []
+    out = []
+    for value in values[:5]:
+        try:
+            tags = parse_tag_value(" ".join(str(value).split()).encode("ascii", "replace"))
+            out.append(tags.get(b"d", b"").decode("ascii", "replace").lower())
+        except (InvalidTagValueList, ValueError):
+            out.append("")
+    return out
+
+
+def check_spf(session: SmtpSession, resolver: Resolver | Lookups) -> tuple[str, str | None]:
     """(SPF result, the domain it is for: MAIL FROM's, or HELO's for a null sender)."""
+    lookups = lookups_of(resolver)
     helo = (session.helo or "").strip()
     mail_from = (session.mail_from or "").strip()
     domain = domain_of(mail_from) or (helo.lower() or None)
@@ -269,10 +244,10 @@ def check_spf(session: SmtpSession, resolver: dns.resolver.Resolver) -> tuple[st
         ipaddress.ip_address(session.client_ip)
     except ValueError:
         return "permerror", domain
-    token = _spf_resolver.set(resolver)
+    token = _spf_resolver.set(lookups)
     try:
         result, _explanation = spf.check2(i=session.client_ip, s=mail_from or f"postmaster@{helo}", h=helo or "unknown",
-                                          timeout=resolver.lifetime, querytime=resolver.lifetime * 4)
+                                          timeout=lookups.lifetime, querytime=lookups.lifetime * 4)
     except Exception as exc:  # pyspf raises on odd input; that is an SPF error, not a crash
         log.info("spf check failed: %s", exc.__class__.__name__)
         result = "permerror"
@@ -281,18 +256,19 @@ def check_spf(session: SmtpSession, resolver: dns.resolver.Resolver) -> tuple[st
     return str(result), domain
 
 
-def dmarc_record(domain: str, resolver: dns.resolver.Resolver) -> tuple[dict[str, str] | None, str | None]:
+def dmarc_record(domain: str, resolver: Resolver | Lookups) -> tuple[dict[str, str] | None, str | None]:
     """The DMARC record of the From domain, else of its organisational domain (RFC 7489 6.6.3).
 
     Returns (tags, None), (None, None) when there is none, or (None, "temperror").
     """
+    lookups = lookups_of(resolver)
     names = [domain]
     org = org_domain(domain)
     if org and org != domain:
         names.append(org)
     for name in names:
         try:
-            records = [r for r in txt_records(resolver, f"_dmarc.{name}") if r.lower().startswith(b"v=dmarc1")]
+            records = [r for r in lookups.txt(f"_dmarc.{name}") if r.lower().startswith(b"v=dmarc1")]
         except DnsTemporary:
             return None, "temperror"
         if len(records) == 1:
@@ -305,17 +281,45 @@ def dmarc_record(domain: str, resolver: dns.resolver.Resolver) -> tuple[dict[str
     return None, None
 
 
-def verify_smtp(raw: bytes, session: SmtpSession, resolver: dns.resolver.Resolver) -> Verdict:
-    """DKIM, SPF and DMARC alignment of a message delivered straight to our listener."""
+# The lookups of one mail run at once, in threads of this pool (DNS waits, not CPU): a check whose
+# budget is spent stops asking, so a thread is never held longer than the budget and one query.
+_LOOKUP_THREADS = ThreadPoolExecutor(max_workers=24, thread_name_prefix="sender-dns")
+_GRACE_SECONDS = 1.0  # after the budget: the signatures' RSA arithmetic, not DNS
+
+
+def verify_smtp(raw: bytes, session: SmtpSession, resolver: Resolver | Lookups,
+                budget: float | None = None) -> Verdict:
+    """DKIM, SPF and DMARC alignment of a message delivered straight to our listener.
+
+    The three checks run at once; with a `budget` (seconds) whatever has not finished by then is
+    `temperror` and the verdict is returned anyway.
+    """
+    lookups = lookups_of(resolver, budget)
     domain, why = from_domain(raw)
-    dkims = check_dkim(raw, resolver)
-    spf_result, spf_domain = check_spf(session, resolver)
+    dkim_job = _LOOKUP_THREADS.submit(check_dkim, raw, lookups)
+    spf_job = _LOOKUP_THREADS.submit(check_spf, session, lookups)
+    dmarc_job = _LOOKUP_THREADS.submit(dmarc_record, domain, lookups) if domain else None
+    jobs: list[Future[Any]] = [j for j in (dkim_job, spf_job, dmarc_job) if j is not None]
+    wait_for = None if lookups.deadline is None else max(0.0, lookups.deadline - time.monotonic()) + _GRACE_SECONDS
+    futures_wait(jobs, timeout=wait_for)
+    late = any(not j.done() for j in jobs) or lookups.spent
+    dkims = dkim_job.result() if dkim_job.done() else [{"domain": d, "result": "temperror"}
+                                                        for d in _signature_domains(raw)]
+    spf_result, spf_domain = spf_job.result() if spf_job.done() else (
+        "temperror", domain_of(session.mail_from) or (session.helo or "").strip().lower() or None)
     verdict = Verdict(method="smtp", verified=False, reason="", from_domain=domain, spf=spf_result,
                       spf_domain=spf_domain, dkim=dkims)
     if domain is None:
         verdict.reason = f"{why}; {_describe(verdict)}"
         return verdict
-    record, error = dmarc_record(domain, resolver)
+    record, error = (dmarc_job.result() if dmarc_job is not None and dmarc_job.done() else (None, "temperror"))
+    return _decide(verdict, domain, record, error, late, budget)
+
+
+def _decide(verdict: Verdict, domain: str, record: dict[str, str] | None, error: str | None,
+            late: bool, budget: float | None) -> Verdict:
+    """DMARC alignment of the checks' results (RFC 7489 3.1) and the reason a person reads."""
+    dkims, spf_result, spf_domain = verdict.dkim, verdict.spf, verdict.spf_domain
     strict_dkim = bool(record and record.get("adkim", "r").lower() == "s")
     strict_spf = bool(record and record.get("aspf", "r").lower() == "s")
     verdict.dmarc_policy = record.get("p") if record else None
@@ -336,7 +340,13 @@ def verify_smtp(raw: bytes, session: SmtpSession, resolver: dns.resolver.Resolve
     verdict.dmarc = "temperror" if temporary else ("none" if record is None and error is None else "fail")
     if error == "permerror":
         verdict.dmarc = "permerror"
-    verdict.reason = _describe(verdict) + (" (DNS error: try again later)" if temporary else "")
+    if temporary and late and budget is not None:
+        suffix = f" (the DNS lookups did not finish within {budget:g} s: checked again when staff open it)"
+    elif temporary:
+        suffix = " (DNS error: checked again when staff open it)"
+    else:
+        suffix = ""
+    verdict.reason = _describe(verdict) + suffix
     if record is None and error is None:
         verdict.reason += f"; no DMARC record for {domain}"
     return verdict
@@ -358,8 +368,10 @@ def _describe(v: Verdict) -> str:
 # -- IMAP: the trusted server's Authentication-Results ----------------------------------------
 
 
-def verify_authres(raw: bytes, trusted_authserv_id: str) -> Verdict:
-    """The verdict our receiving server wrote: the topmost `Authentication-Results` with its id."""
+def verify_authres(raw: bytes, trusted_authserv_id: str, method: str = "imap") -> Verdict:
+    """The verdict our receiving server wrote: the topmost `Authentication-Results` with its id.
+
+    `method` is "imap" (read from our mailbox) or "relay" (handed over by our MTA)."""
     domain, why = from_domain(raw)
     if not trusted_authserv_id.strip():
         return Verdict(method="none", verified=False, from_domain=domain,
@@ -378,7 +390,7 @@ def verify_authres(raw: bytes, trusted_authserv_id: str) -> Verdict:
         if str(parsed.authserv_id).lower() == wanted:
             header = parsed
             break
-    verdict = Verdict(method="imap", verified=False, reason="", from_domain=domain, authserv_id=wanted)
+    verdict = Verdict(method=method, verified=False, reason="", from_domain=domain, authserv_id=wanted)
     if header is None:
         verdict.reason = f"unknown: no Authentication-Results from {wanted}"
         return verdict
@@ -427,28 +439,58 @@ def verify_authres(raw: bytes, trusted_authserv_id: str) -> Verdict:
 
 
 def verdict_for(channel: str, raw: bytes, session: SmtpSession | None, settings: TrustSettings,
-                resolver: dns.resolver.Resolver | None = None) -> Verdict:
+                resolver: Resolver | None = None) -> Verdict:
     """The verdict of one stored submission: never raises (a failure is an unverified sender)."""
     if channel == "fax":
         return Verdict(method="fax", verified=False,
                        reason="a fax carries no sender authentication; replies go to the sending fax number, "
                               "an email address written in the fax is not verified")
     try:
+        if channel not in MAIL_CHANNELS:
+            return Verdict(method="none", verified=False, reason=f"unknown channel {channel}")
+        if channel in ("smtp", "lmtp") and (session is None or not session.client_ip):
+            # Stored before sessions were recorded. Its Authentication-Results are not believed:
+            # whoever talked to our listener could have written them.
+            domain, _ = from_domain(raw)
+            return Verdict(method="smtp", verified=False, from_domain=domain,
+                           reason="unknown: the SMTP session (client address) was not recorded")
+        lookups = Lookups(resolver or resolver_from(settings), settings.dns_budget_seconds)
         if channel == "imap":
-            return verify_authres(raw, settings.authserv_id)
-        if channel in ("smtp", "lmtp"):
-            if session is None or not session.client_ip:
-                # Stored before sessions were recorded. Its Authentication-Results are not believed:
-                # whoever talked to our listener could have written them.
-                domain, _ = from_domain(raw)
-                return Verdict(method="smtp", verified=False, from_domain=domain,
-                               reason="unknown: the SMTP session (client address) was not recorded")
-            return verify_smtp(raw, session, resolver or resolver_from(settings))
+            verdict = verify_authres(raw, settings.authserv_id)
+        elif session is not None and from_relay(session.client_ip, settings.relays):
+            verdict = verify_authres(raw, settings.authserv_id, method="relay")
+        else:
+            assert session is not None
+            verdict = verify_smtp(raw, session, lookups, settings.dns_budget_seconds)
+        if not verdict.verified and settings.arc_trusted_signers and has_arc(raw):
+            verdict = with_arc(verdict, check_arc(raw, lookups, settings.arc_trusted_signers, verdict.from_domain))
+        return verdict
     except Exception as exc:  # the verdict must never lose a message
         log.warning("sender check failed: %s", exc.__class__.__name__)
         return Verdict(method=channel, verified=False, dmarc="temperror",
                        reason=f"the sender check failed ({exc.__class__.__name__}); try again later")
-    return Verdict(method="none", verified=False, reason=f"unknown channel {channel}")
+
+
+def from_relay(client_ip: str | None, relays: list[str]) -> bool:
+    """True when the SMTP client is one of our own MTAs (`[trust] relays`, addresses or networks)."""
+    if not client_ip or not relays:
+        return False
+    try:
+        ip = ipaddress.ip_address(client_ip)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(net, strict=False) for net in relays)
+
+
+def with_arc(verdict: Verdict, arc: ArcOutcome) -> Verdict:
+    """The verdict with what the ARC chain says: verified through a trusted forwarder, or a note."""
+    verdict.arc, verdict.arc_signer = arc.result, arc.signer
+    if arc.verified:
+        verdict.verified, verdict.aligned = True, "arc"
+        verdict.reason = f"{arc.reason} ({verdict.reason})" if verdict.reason else arc.reason
+    elif arc.reason:
+        verdict.reason = f"{verdict.reason}; {arc.reason}" if verdict.reason else arc.reason
+    return verdict
 
 
 def reply_to_elsewhere(raw: bytes, verdict: Verdict) -> str | None:

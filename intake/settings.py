@@ -11,6 +11,7 @@ a later `chdir` cannot move the store.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -283,7 +284,30 @@ class TrustSettings(_Section):
     dns_servers: list[str] = Field(default_factory=list)
     dns_port: int = Field(default=53, ge=1, le=65535)
     dns_timeout_seconds: float = Field(default=5.0, gt=0)
+    dns_budget_seconds: float = Field(default=4.0, gt=0)
     flag_unverified: bool = True
+    # Our MTA in front of the SMTP/LMTP listener (addresses or networks): its Authentication-Results
+    # (of `authserv_id`) are believed on mail it hands over, as for IMAP; from anyone else, never.
+    relays: list[str] = Field(default_factory=list)
+    # Forwarders (ARC-Seal d= domains) whose ARC-Authentication-Results are believed when the
+    # chain verifies: forwarded mail whose own DKIM/SPF no longer align.
+    arc_trusted_signers: list[str] = Field(default_factory=list)
+
+    @field_validator("relays")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        out = []
+        for item in v:
+            try:
+                out.append(str(ipaddress.ip_network(item.strip(), strict=False)))
+            except ValueError:
+                raise ValueError(f"[trust] relays: {item!r} is not an IP address or network (CIDR)") from None
+        return out
+
+    @field_validator("arc_trusted_signers")
+    @classmethod
+    def _domains(cls, v: list[str]) -> list[str]:
+        return [d.strip().rstrip(".").lower() for d in v if d.strip()]
 
 
 class Settings(BaseSettings):

@@ -18,6 +18,7 @@ from intake.settings import Settings, load_settings
 from intake.store import Incoming, Store
 from intake.web.review import check, flat_values
 from intake.web.users import Users
+from tests.dnsstub import loopback_dns
 from tests.synth import make_request
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +40,7 @@ url = "sqlite:///{folder}/var/coc-intake.db"
 var = "{folder}/var"
 [web]
 login_delay_seconds = 60
-{extra}
+{loopback_dns(extra)}
 """, encoding="utf-8")
     return load_settings(config)
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from intake.settings import load_settings
 from intake.store import Store
+from tests.dnsstub import loopback_dns
 from tests.servers import DovecotServer, SinkMessage, SmtpSink, free_port, wait_for_port
 
 
@@ -66,7 +67,9 @@ def write_config(folder: Path, *, dovecot: DovecotServer | None, sink: SmtpSink 
     relay = relay_section(sink, timeout=relay_timeout) if sink is not None else ""
     # Sender trust is not the point of most daemon tests: the verdict is still recorded, but nothing
     # is held for staff (tests/test_senderauth.py runs the daemon with it on). A caller's [trust] wins.
+    # Either way DNS goes to a loopback stub (`loopback_dns`), never the machine's resolver.
     trust = "" if "[trust]" in extra else "\n[trust]\nflag_unverified = false\n"
+    tail = loopback_dns(trust + extra)
     config.write_text(f"""
 [store]
 url = "{store_url or f'sqlite:///{folder}/var/coc-intake.db'}"
@@ -87,7 +90,7 @@ workers = {workers}
 
 [web]
 port = {free_port()}
-{trust}{extra}
+{tail}
 """, encoding="utf-8")
     return config
 

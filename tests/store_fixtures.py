@@ -19,6 +19,7 @@ import psycopg
 import pytest
 
 from intake.store import Store
+from tests.dnsstub import loopback_dns
 
 if TYPE_CHECKING:
     from intake.pipeline import Context
@@ -106,7 +107,7 @@ def stage_context(tmp_path: Path, toml: str = "", *, timeout: float = 60) -> Con
     from intake.settings import load_settings
 
     config = tmp_path / "c.toml"
-    config.write_text(f'[paths]\nvar = "{tmp_path}/var"\n' + toml, encoding="utf-8")
+    config.write_text(f'[paths]\nvar = "{tmp_path}/var"\n' + loopback_dns(toml), encoding="utf-8")
     settings = load_settings(config)
     store = Store.from_settings(settings)
     store.upgrade()

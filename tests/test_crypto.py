@@ -43,6 +43,7 @@ from intake.sources.faxdir import FaxDirSource
 from intake.store import Incoming, Store
 from parsers.pii import mask_ssns
 from tests import faxgen, mailgen
+from tests.dnsstub import loopback_dns
 from tests.synth import labelled_lines, make_request
 
 pytest_plugins = ["tests.store_fixtures"]
@@ -64,7 +65,8 @@ def _config(tmp_path: Path, db_url: str, *, reload_seconds: float = 0.5, name: s
         add_key(key_file)
     config = tmp_path / name
     config.write_text(f'[store]\nurl = "{db_url}"\n[paths]\nvar = "{tmp_path}/var"\n'
-                      f'[encryption]\nkey_file = "{key_file}"\nreload_seconds = {reload_seconds}\n', encoding="utf-8")
+                      f'[encryption]\nkey_file = "{key_file}"\nreload_seconds = {reload_seconds}\n' + loopback_dns(),
+                      encoding="utf-8")
     return config
 
 

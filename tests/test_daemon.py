@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests import docgen, faxgen, mailgen, make_samples
+from tests.dnsstub import dns_env
 from tests.gateway import Feeder, GatewayProcess, marked_mails, outcome, wait_for, write_config
 from tests.servers import (  # noqa: F401
     DovecotServer,
@@ -214,7 +215,7 @@ def test_try_it_as_the_readme_says(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("COC_INTAKE_")}
     port = free_port()
     env.update(OMP_THREAD_LIMIT="1", PYTHONUNBUFFERED="1", COC_INTAKE_SMTP_LISTENER__PORT=str(port),
-               COC_INTAKE_WEB__PORT=str(free_port()))
+               COC_INTAKE_WEB__PORT=str(free_port()), **dns_env())
     samples = make_samples.write_samples(tmp_path / "var" / "samples")
     var = tmp_path / "var"
     with open(tmp_path / "run.log", "wb") as out:

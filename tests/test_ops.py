@@ -27,6 +27,7 @@ from intake.settings import load_settings
 from intake.store import Store, migrate
 from intake.store.store import Incoming
 from tests import mailgen
+from tests.dnsstub import loopback_dns
 from tests.gateway import GatewayProcess, wait_for, write_config
 from tests.servers import DovecotServer, SmtpSink, dovecot, free_port, smtp_sink, wait_for_port  # noqa: F401
 from tests.synth import labelled_lines, make_request
@@ -284,7 +285,8 @@ def test_doctor_and_worker_check_the_keyring(tmp_path: Path, monkeypatch: pytest
 
 def _config(tmp_path: Path) -> Path:
     config = tmp_path / "coc-intake.toml"
-    config.write_text(f'[paths]\nvar = "{tmp_path}/var"\n\n[pipeline]\nworkers = 1\n', encoding="utf-8")
+    config.write_text(f'[paths]\nvar = "{tmp_path}/var"\n\n[pipeline]\nworkers = 1\n' + loopback_dns(),
+                      encoding="utf-8")
     (tmp_path / "var").mkdir(exist_ok=True)
     return config
 

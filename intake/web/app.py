@@ -39,7 +39,7 @@ from intake.store import NotFound, StateConflict, Store
 from intake.store.models import REQUEST_STATES
 from intake.store.store import EventRecord, RequestRecord, SubmissionRecord
 from intake.validate import mask_ssn
-from intake.web import review
+from intake.web import review, trustcheck
 from intake.web.pages import PageTooLarge, RenderLimit, SourcePart, cached_png, source_parts
 from intake.web.users import SessionInfo, Users
 from parsers.pii import count_ssns, mask_ssns
@@ -431,7 +431,12 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     @app.get("/requests/{rid}", include_in_schema=False)
     def show_request(request: Request, info: Staff, rid: int, done: str = "") -> Response:
-        return request_page(request, info, get_record(rid), done=done)
+        rec = get_record(rid)
+        sub = store.get_submission(rec.submission_id)
+        if trustcheck.recheck_due(sub):  # the sender check ran out of time: try again now
+            trustcheck.recheck_sender(store, settings, sub)
+            rec = get_record(rid)
+        return request_page(request, info, rec, done=done)
 
     @app.get("/requests/{rid}/next", include_in_schema=False)
     def next_request(info: Staff, rid: int) -> Response:
@@ -575,7 +580,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     @app.get("/submissions/{sid}", include_in_schema=False)
     def show_submission(request: Request, info: Staff, sid: int, error: str = "") -> Response:
-        sub = get_submission(sid)
+        sub = trustcheck.recheck_sender(store, settings, get_submission(sid))
         parts = parts_of(sub)
         events = store.events_of(submission_id=sid)
         return page(request, "submission.html.j2", info, sub=sub, parts=parts, events=events,
