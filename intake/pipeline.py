@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from intake import metrics, senderauth
+from intake import answers, metrics, senderauth
 from intake.isolation import ExtractionPool
 from intake.model import CertificateRequest, Problem
 from intake.outbox import Delivery, next_attempt, send_smtp, write_eml, write_fax
@@ -63,10 +63,17 @@ def extract_stage(ctx: Context, submission_id: int) -> bool:
         log.warning("submission %d: given to staff after %d attempts", submission_id, max_attempts)
         return True
     verdict = sender_verdict(ctx, sub)
+    # An answer to one of our replies completes the request it answers (`intake.answers`).
+    thread = answers.thread_of(ctx, sub)
+    if thread is not None:
+        return answers.handle(ctx, sub, thread)
     channel = "email" if sub.channel in MAIL_CHANNELS else "fax"
     started = time.monotonic()
     outcome = ctx.pool.extract(sub.raw, channel=channel, filename=sub.fax_filename, limits=ctx.limits)
     metrics.observe_extraction(outcome.result, time.monotonic() - started)
+    thread = answers.thread_by_body(ctx, sub, outcome.result)
+    if thread is not None:
+        return answers.handle(ctx, sub, thread)
     try:
         if outcome.result is None:
             store.mark_needs_review(submission_id, outcome.reason or "extraction failed")
@@ -172,6 +179,13 @@ def reply_stage(ctx: Context, submission_id: int, *, now: datetime | None = None
     sub = ctx.store.get_submission(submission_id)
     if sub.state not in ("extracted", "needs_review"):
         return False
+    links = ctx.store.answered_by(submission_id)
+    if links:
+        queued = answers.reply(ctx, sub, links, now=now)
+        if sub.state == "extracted":
+            with contextlib.suppress(StateConflict):
+                ctx.store.mark_done(submission_id)
+        return queued
     queued = queue_acknowledgement(ctx, sub, now=now)
     if sub.state == "extracted" and ctx.store.requests_of(submission_id):
         with contextlib.suppress(StateConflict):

@@ -133,6 +133,31 @@ class RequestView:
         )
 
 
+_WORDS = {"ein": "EIN", "ssn": "Social Security number", "us": "U.S.", "dob": "date of birth"}
+
+
+def field_label(path: str | None) -> str:
+    """A field path in words: `worker.date_of_birth` -> "worker's date of birth",
+    `dependents[1].name` -> "family member 2's name"."""
+    if not path:
+        return "request"
+    pieces = []
+    for piece in path.split("."):
+        m = re.fullmatch(r"([a-z_0-9]+)(?:\[(\d+)\])?", piece)
+        if not m:
+            return path
+        word = " ".join(_WORDS.get(w, w) for w in m.group(1).split("_"))
+        if m.group(1) == "dependents":
+            word = "family member"
+        if m.group(2) is not None:
+            word += f" {int(m.group(2)) + 1}"
+        pieces.append(word)
+    if len(pieces) == 1:
+        return pieces[0]
+    return "'s ".join(pieces[:-1]) + "'s " + pieces[-1] if pieces[0] in ("worker", "employer") or \
+        pieces[0].startswith("family member") else " ".join(pieces)
+
+
 def _label(path: str | None) -> str:
     if not path:
         return "Request"
@@ -167,10 +192,12 @@ def render_mail(kind: str, *, to: str, from_address: str, our_domain: str,
     subject = SUBJECTS[kind].format(refs=refs)
     if original_subject:
         base = original_subject if original_subject.lower().startswith("re:") else f"Re: {original_subject}"
-        subject = f"{base} [{refs}]"
+        # An answer to our reply already carries the reference: named once, never "[X] [X]".
+        named = all(r.reference.upper() in original_subject.upper() for r in requests) and bool(requests)
+        subject = base if named else f"{base} [{refs}]"
     ctx = {"requests": requests, "r": requests[0] if requests else None,
            "received_at": (received_at or datetime.now()).strftime("%B %-d, %Y at %H:%M %Z").strip(),
-           "updated": False, "form_url": "", "help_url": "", "file_problems": [], **context}
+           "updated": False, "answered": False, "form_url": "", "help_url": "", "file_problems": [], **context}
     text = render_text(kind, **ctx)
     html = _env().get_template("mail/base.html.j2").render(subject=subject, text=text)
     html = mask_ssns(html)
@@ -205,7 +232,7 @@ def render_fax_pdf(kind: str, *, fax_number: str, requests: list[RequestView],
 
     ctx = {"requests": requests, "r": requests[0] if requests else None,
            "received_at": (received_at or datetime.now()).strftime("%B %-d, %Y at %H:%M").strip(),
-           "updated": False, "form_url": "", "help_url": "", "file_problems": [], **context}
+           "updated": False, "answered": False, "form_url": "", "help_url": "", "file_problems": [], **context}
     text = render_text(kind, **ctx)
     pdf = FPDF(format="Letter")
     pdf.set_margins(20, 18, 20)
