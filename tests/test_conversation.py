@@ -230,3 +230,49 @@ def test_a_batch_answer_naming_no_request_gives_its_common_value_to_all(ctx: Con
     for rec in recs:
         after = ctx.store.get_request(rec.id)
         assert after.fields["employer"]["ein"] == reqs[0]["employer"]["ein"] and after.state == "accepted"
+
+
+def test_reprocess_leaves_an_answer_alone(ctx: Context) -> None:
+    """Read again alone, an answer would become a request of its own: reprocess skips it."""
+    from intake.reprocess import reprocess_one
+
+    _req, rec, ours, lines = _asked(ctx, 207)
+    sid = _deliver(ctx, convgen.answer(ours, lines, style="gmail", sender=SENDER))
+    outcome = reprocess_one(ctx, sid)
+    assert outcome.skipped and "answer" in outcome.skipped
+    assert ctx.store.requests_of(sid) == []
+
+
+def _sub(sid: int, channel: str, sender: str, raw: bytes, verdict: dict | None) -> object:
+    from intake.store.store import SubmissionRecord
+
+    return SubmissionRecord(id=sid, channel=channel, sender=sender, recipients=(), received_at=datetime.now(UTC),
+                            raw=raw, size=len(raw), sha256="", message_id=None, imap_folder=None,
+                            imap_uidvalidity=None, imap_uid=None, fax_filename=None, state="received", reason=None,
+                            attempts=0, result=None, sender_auth=verdict)
+
+
+def test_who_may_answer() -> None:
+    """Same address or organisational domain; verified when trust is checked; a fax: the same number."""
+    from intake.senderauth import Verdict
+
+    def mail(address: str) -> bytes:
+        return mailgen.thunderbird(sender=address, to="certificate@localhost", subject="x", text="y\n")
+
+    ok = Verdict(method="smtp", verified=True, reason="DKIM aligned", from_domain="mail.acme.example.com").as_json()
+    forged = Verdict(method="smtp", verified=False, reason="no DKIM", from_domain="acme.example.com").as_json()
+    asked = _sub(1, "smtp", SENDER, mail(SENDER), ok)
+    colleague = _sub(2, "smtp", "payroll@mail.acme.example.com", mail("payroll@mail.acme.example.com"), ok)
+    stranger = _sub(3, "smtp", "x@other.example.org", mail("x@other.example.org"), ok)
+    spoofed = _sub(4, "smtp", SENDER, mail(SENDER), forged)
+    check = conv.sender_check
+    assert check(asked, colleague, require_verified=True) is None  # type: ignore[arg-type]
+    assert "other.example.org" in (check(asked, stranger, require_verified=True) or "")  # type: ignore[arg-type]
+    assert "not verified" in (check(asked, spoofed, require_verified=True) or "")  # type: ignore[arg-type]
+    assert check(asked, spoofed, require_verified=False) is None  # type: ignore[arg-type]
+    fax = _sub(5, "fax", "+1 (208) 555-0142", b"II*\x00", None)
+    same = _sub(6, "fax", "12085550142", b"II*\x00", None)
+    other = _sub(7, "fax", "+12085550199", b"II*\x00", None)
+    assert check(fax, same, require_verified=True) is None  # type: ignore[arg-type]
+    assert check(fax, other, require_verified=True) is not None  # type: ignore[arg-type]
+    assert check(asked, same, require_verified=False) is not None  # type: ignore[arg-type]
