@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from intake import conversation as conv
 from intake.model import Problem
-from intake.replies import RequestView, render_mail, should_reply
+from intake.replies import STAFF_ONLY_CODES, RequestView, render_mail, should_reply
 from intake.store.conversation import AnswerLink, AnswerRecord, RequestUpdate
 from intake.store.store import RequestRecord, StateConflict, SubmissionRecord
 
@@ -197,7 +197,10 @@ def reply(ctx: Context, sub: SubmissionRecord, links: list[AnswerRecord], *, now
     if store.replies_since(decision.address, now - timedelta(hours=1)) >= limit:
         _no_reply(ctx, sub, f"more than {limit} replies to this sender this hour")
         return False
-    complete = all(r.state == "accepted" for r in records)
+    # Complete for the sender when nothing is missing: a request still held for staff for a reason
+    # of theirs alone (another sender's answer beside it) is acknowledged as received.
+    complete = all(r.state == "accepted" or all(isinstance(p, dict) and p.get("code") in STAFF_ONLY_CODES
+                                                 for p in r.problems) for r in records)
     kind = "received" if complete else "incomplete"
     views = [_view(r) for r in records]
     meta = (sub.result or {}).get("meta") or {}
@@ -221,3 +224,30 @@ def _view(rec: RequestRecord) -> RequestView:
     from intake.pipeline import _view as view  # noqa: PLC0415
 
     return view(rec)
+
+
+def conversation_of(store: Any, rec: RequestRecord) -> list[dict[str, Any]]:
+    """The whole conversation of a request, oldest first, for the review page: the message it was
+    read from, every reply we sent about it, every answer (merged, held or left unchanged) with
+    where it came from, and our replies to those answers."""
+    rows: list[dict[str, Any]] = []
+    origin = store.get_submission(rec.submission_id)
+
+    def replies(submission_id: int, request_id: int | None) -> None:
+        for o in store.replies_of(submission_id):
+            if o.request_id in (None, request_id):
+                rows.append({"at": o.sent_at or o.created_at, "who": "we", "what": f"reply: {o.kind}",
+                             "detail": f"{o.channel} to {o.recipient} ({o.state})", "submission": None})
+
+    rows.append({"at": origin.received_at, "who": origin.sender or "unknown sender", "what": "request received",
+                 "detail": f"{origin.channel}", "submission": origin.id})
+    replies(origin.id, rec.id)
+    for link in store.answers_to(rec.id):
+        sub = store.get_submission(link.submission_id)
+        rows.append({"at": sub.received_at, "who": sub.sender or "unknown sender", "what": f"answer: {link.outcome}",
+                     "detail": f"found by {link.matched_by.replace('_', '-')}" + (f"; {link.reason}" if link.reason
+                                                                                   else ""),
+                     "submission": sub.id})
+        replies(sub.id, rec.id)
+    rows.sort(key=lambda r: r["at"])
+    return rows

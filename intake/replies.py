@@ -97,6 +97,10 @@ def _sender(headers: Any) -> str:
     return ""
 
 
+# Problems for staff alone: a reply never names them (they speak of other senders).
+STAFF_ONLY_CODES = frozenset({"answer_from_other_sender"})
+
+
 @dataclass
 class RequestView:
     """What a reply may say about one request: never a full SSN."""
@@ -129,7 +133,7 @@ class RequestView:
             end=a.end_date.strftime("%B %-d, %Y") if a.end_date else "",
             confirmation_email=request.confirmation_email or "",
             problems=[{"label": _label(p.field), "message": mask_ssns(p.message), "help": p.help}
-                      for p in problems or []],
+                      for p in problems or [] if p.code not in STAFF_ONLY_CODES],
         )
 
 

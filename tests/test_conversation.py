@@ -276,3 +276,30 @@ def test_who_may_answer() -> None:
     assert check(fax, same, require_verified=True) is None  # type: ignore[arg-type]
     assert check(fax, other, require_verified=True) is not None  # type: ignore[arg-type]
     assert check(asked, same, require_verified=False) is not None  # type: ignore[arg-type]
+
+
+def test_the_review_page_shows_the_whole_conversation_in_order(ctx: Context) -> None:
+    from fastapi.testclient import TestClient
+
+    from intake.web.app import create_app
+    from tests.browser import add_staff
+    from tests.test_web import login
+
+    add_staff(ctx.store)
+    req, rec, ours, lines = _asked(ctx, 208)
+    stranger = _deliver(ctx, convgen.answer(ours, lines[:1], style="gmail", sender="x@other.example.org"),
+                        sender="x@other.example.org")
+    answer = _deliver(ctx, convgen.answer(ours, lines, style="outlook", sender=SENDER))
+    client = login(TestClient(create_app(ctx.settings, ctx.store), follow_redirects=False), "rita")
+    page = client.get(f"/requests/{rec.id}").text
+    conversation = page.split('id="conv-h"')[1].split('id="trail-h"')[0]
+    order = [conversation.index(s) for s in ("request received", "reply: incomplete",
+                                             f'/submissions/{stranger}">answer: held',
+                                             f'/submissions/{answer}">answer: merged', "reply: received")]
+    assert order == sorted(order), conversation
+    assert req["worker"]["ssn"] not in page
+    # Where each value came from: the answer's part, in the field's provenance.
+    assert f"answer {answer}: body" in page
+    # The requester's reply never names the other sender (held for staff, said to staff alone).
+    (reply,) = ctx.store.replies_of(answer)
+    assert b"other.example.org" not in reply.message and reply.kind == "received"

@@ -29,6 +29,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, Field
 from starlette.datastructures import FormData
 
+from intake.answers import conversation_of
 from intake.model import CertificateRequest, Problem
 from intake.reference import agreements, help_texts
 from intake.settings import Settings
@@ -379,6 +380,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                     locked=locked,
                     fields=review.field_views(rec, info.account), general=review.request_problems(rec),
                     events=events, duplicates=duplicates, error=error, done=DONE_MESSAGES.get(done, ""),
+                    conversation=conversation_of(store, rec),
                     version=version_of(rec.id),
                     blocking=review.blocking(rec.problems), open_states=review.OPEN_STATES,
                     sender=sub.sender or "",
