@@ -245,8 +245,13 @@ def _outdated_edition(extractions: list[Extraction], merged: list[MergedRequest]
 
 
 def extract_submission(raw: bytes, *, channel: str, filename: str | None = None,
-                       limits: Limits | None = None, today: date | None = None) -> SubmissionResult:
-    """The extraction stage for one stored submission (a mail, or a fax/other file)."""
+                       limits: Limits | None = None, today: date | None = None,
+                       answer_to: list[str] | None = None) -> SubmissionResult:
+    """The extraction stage for one stored submission (a mail, or a fax/other file).
+
+    `answer_to`: the message answers our replies with these texts (`intake.conversation`): only
+    its new text is read, without our own lines, section by section (`extract_answer`).
+    """
     limits = limits or Limits()
     name = PurePath(filename).name if filename else ("message" if channel != "fax" else "fax")
     media = "message/rfc822" if channel in ("imap", "smtp", "lmtp", "email") else sniff(raw, filename, None)
@@ -259,6 +264,10 @@ def extract_submission(raw: bytes, *, channel: str, filename: str | None = None,
         from parsers.mime import parse_mail
         mail = parse_mail(raw, limits)
         meta = _meta(mail.meta)
+        meta["body_references"] = _body_references(mail.parts)
+        if answer_to is not None:
+            return extract_answer(list(mail.parts), answer_to, limits, today=today,
+                                  problems=list(mail.problems), meta=meta)
         result = extract_parts(list(mail.parts), limits, today=today, problems=list(mail.problems),
                                meta=meta)
         if filename and not result.requests:
@@ -289,3 +298,60 @@ def _meta(meta: Any) -> dict[str, Any]:
         "date": meta.date.isoformat() if meta.date else None,
         "in_reply_to": meta.in_reply_to, "references": list(meta.references),
     }
+
+
+def _body_references(parts: list[Part]) -> list[str]:
+    """References (any prefix) in the new text of the message's own body, outside the quote."""
+    from parsers.reply import new_text_html, new_text_plain, references_in  # noqa: PLC0415
+
+    for part in parts:
+        if part.name == "body":
+            text = _text(part)
+            new = new_text_html(text) if part.media_type == "text/html" else new_text_plain(text)
+            return references_in(new.text)[:20]
+    return []
+
+
+def extract_answer(parts: list[Part], ours: list[str], limits: Limits, *, today: date | None = None,
+                   problems: list[PartProblem] | None = None,
+                   meta: dict[str, Any] | None = None) -> SubmissionResult:
+    """An answer to our replies: the body's new text only (quotequail, then none of our own
+    lines), split into sections by the references it names; each section and the attachments
+    together are read as requests of their own. `meta["answer_refs"]` gives each request's section
+    reference (None: not named), so the pipeline can merge each into the request it answers."""
+    from parsers.reply import new_text_html, new_text_plain, sections, without_our_lines  # noqa: PLC0415
+
+    groups: list[tuple[str | None, list[Part]]] = []
+    rest: list[Part] = []
+    for part in parts:
+        if part.media_type.startswith("text/") and (part.name == "body" or part.name.startswith("forwarded")):
+            text = _text(part)
+            if part.name == "body":
+                new = new_text_html(text) if part.media_type == "text/html" else new_text_plain(text)
+                text = new.text
+            clean = without_our_lines(text, ours)
+            for n, (ref, section) in enumerate(sections(clean)):
+                name = part.name if n == 0 and ref is None else f"{part.name} ({ref or 'text'})"
+                groups.append((ref, [Part(name=name, media_type="text/plain", data=section.encode("utf-8"),
+                                          text=section)]))
+        else:
+            rest.append(part)
+    if rest:
+        groups.append((None, rest))
+    all_problems = list(problems or [])
+    requests: list[RequestResult] = []
+    refs: list[str | None] = []
+    summaries: list[PartSummary] = []
+    for ref, group in groups:
+        timed = [_timed_parse(p, limits) for p in group]
+        for p, (e, sec) in zip(group, timed, strict=True):
+            all_problems.extend(x for x in e.problems if x.code != "no_request")
+            summaries.append(PartSummary(name=e.part, media_type=e.media_type, filename=p.filename, pages=e.pages,
+                                         form_edition=e.form_edition, text=e.text, seconds=round(sec, 4)))
+        for m in merge([e for e, _ in timed]):
+            requests.append(finish(m, today=today))
+            refs.append(ref)
+    all_problems = [p.model_copy(update={"message": mask_ssns(p.message)}) for p in all_problems]
+    meta = dict(meta or {})
+    meta["answer_refs"] = refs
+    return SubmissionResult(requests=requests, problems=all_problems, parts=summaries, meta=meta)

@@ -37,7 +37,7 @@ class Outcome:
 
 
 def _child(conn: Connection, raw: bytes, channel: str, filename: str | None,
-           limits_json: str, memory_mb: int, ocr_threads: int = 1) -> None:
+           limits_json: str, memory_mb: int, ocr_threads: int = 1, answer_to: list[str] | None = None) -> None:
     # A group of its own, so that a timeout kills the Tesseract it started too, not just the child.
     os.setpgid(0, 0)
     if memory_mb > 0:
@@ -52,7 +52,7 @@ def _child(conn: Connection, raw: bytes, channel: str, filename: str | None,
 
     try:
         result = extract_submission(raw, channel=channel, filename=filename,
-                                    limits=Limits.model_validate_json(limits_json))
+                                    limits=Limits.model_validate_json(limits_json), answer_to=answer_to)
         conn.send_bytes(b"ok" + result.model_dump_json().encode())
     except MemoryError:
         conn.send_bytes(b"er" + f"the document needs more than {memory_mb} MiB to read".encode())
@@ -94,15 +94,19 @@ class ExtractionPool:
         if "forkserver" in methods:
             self._ctx.set_forkserver_preload(_PRELOAD)
 
-    def extract(self, raw: bytes, *, channel: str, filename: str | None, limits: Limits) -> Outcome:
+    def extract(self, raw: bytes, *, channel: str, filename: str | None, limits: Limits,
+                answer_to: list[str] | None = None) -> Outcome:
+        """`answer_to`: read the message as an answer to our replies with these texts
+        (`intake.extract.extract_answer`)."""
         with self._slots:
-            return self._run(raw, channel, filename, limits)
+            return self._run(raw, channel, filename, limits, answer_to)
 
-    def _run(self, raw: bytes, channel: str, filename: str | None, limits: Limits) -> Outcome:
+    def _run(self, raw: bytes, channel: str, filename: str | None, limits: Limits,
+             answer_to: list[str] | None = None) -> Outcome:
         receiver, sender = self._ctx.Pipe(duplex=False)
         proc = self._ctx.Process(target=_child, daemon=True,
                                  args=(sender, raw, channel, filename, limits.model_dump_json(),
-                                       self.memory_mb, self.ocr_threads))
+                                       self.memory_mb, self.ocr_threads, answer_to))
         proc.start()
         sender.close()
         try:

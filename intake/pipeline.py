@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from intake import metrics, senderauth
+from intake import answers, metrics, senderauth
 from intake.isolation import ExtractionPool
 from intake.model import CertificateRequest, Problem
 from intake.outbox import Delivery, next_attempt, send_smtp, write_eml, write_fax
@@ -67,11 +67,19 @@ def extract_stage(ctx: Context, submission_id: int) -> bool:
     # The sender check waits on DNS, the extraction on a child process: both at once. The check
     # is bounded by `[trust] dns_budget_seconds`, so a dead resolver costs at most that per mail.
     checking = _SENDER_CHECKS.submit(sender_verdict, ctx, sub)
+    # An answer to one of our replies completes the request it answers (`intake.answers`).
+    thread = answers.thread_of(ctx, sub)
+    if thread is not None:
+        checking.result()  # `answers.handle` reads the verdict it records
+        return answers.handle(ctx, sub, thread)
     channel = "email" if sub.channel in MAIL_CHANNELS else "fax"
     started = time.monotonic()
     outcome = ctx.pool.extract(sub.raw, channel=channel, filename=sub.fax_filename, limits=ctx.limits)
     metrics.observe_extraction(outcome.result, time.monotonic() - started)
     verdict = checking.result()
+    thread = answers.thread_by_body(ctx, sub, outcome.result)
+    if thread is not None:
+        return answers.handle(ctx, sub, thread)
     try:
         if outcome.result is None:
             store.mark_needs_review(submission_id, outcome.reason or "extraction failed")
@@ -187,6 +195,13 @@ def reply_stage(ctx: Context, submission_id: int, *, now: datetime | None = None
     sub = ctx.store.get_submission(submission_id)
     if sub.state not in ("extracted", "needs_review"):
         return False
+    links = ctx.store.answered_by(submission_id)
+    if links:
+        queued = answers.reply(ctx, sub, links, now=now)
+        if sub.state == "extracted":
+            with contextlib.suppress(StateConflict):
+                ctx.store.mark_done(submission_id)
+        return queued
     queued = queue_acknowledgement(ctx, sub, now=now)
     if sub.state == "extracted" and ctx.store.requests_of(submission_id):
         with contextlib.suppress(StateConflict):

@@ -97,6 +97,10 @@ def _sender(headers: Any) -> str:
     return ""
 
 
+# Problems for staff alone: a reply never names them (they speak of other senders).
+STAFF_ONLY_CODES = frozenset({"answer_from_other_sender"})
+
+
 @dataclass
 class RequestView:
     """What a reply may say about one request: never a full SSN."""
@@ -129,8 +133,33 @@ class RequestView:
             end=a.end_date.strftime("%B %-d, %Y") if a.end_date else "",
             confirmation_email=request.confirmation_email or "",
             problems=[{"label": _label(p.field), "message": mask_ssns(p.message), "help": p.help}
-                      for p in problems or []],
+                      for p in problems or [] if p.code not in STAFF_ONLY_CODES],
         )
+
+
+_WORDS = {"ein": "EIN", "ssn": "Social Security number", "us": "U.S.", "dob": "date of birth"}
+
+
+def field_label(path: str | None) -> str:
+    """A field path in words: `worker.date_of_birth` -> "worker's date of birth",
+    `dependents[1].name` -> "family member 2's name"."""
+    if not path:
+        return "request"
+    pieces = []
+    for piece in path.split("."):
+        m = re.fullmatch(r"([a-z_0-9]+)(?:\[(\d+)\])?", piece)
+        if not m:
+            return path
+        word = " ".join(_WORDS.get(w, w) for w in m.group(1).split("_"))
+        if m.group(1) == "dependents":
+            word = "family member"
+        if m.group(2) is not None:
+            word += f" {int(m.group(2)) + 1}"
+        pieces.append(word)
+    if len(pieces) == 1:
+        return pieces[0]
+    return "'s ".join(pieces[:-1]) + "'s " + pieces[-1] if pieces[0] in ("worker", "employer") or \
+        pieces[0].startswith("family member") else " ".join(pieces)
 
 
 def _label(path: str | None) -> str:
@@ -167,14 +196,16 @@ def render_mail(kind: str, *, to: str, from_address: str, our_domain: str,
     subject = SUBJECTS[kind].format(refs=refs)
     if original_subject:
         base = original_subject if original_subject.lower().startswith("re:") else f"Re: {original_subject}"
-        subject = f"{base} [{refs}]"
+        # An answer to our reply already carries the reference: named once, never "[X] [X]".
+        named = all(r.reference.upper() in original_subject.upper() for r in requests) and bool(requests)
+        subject = base if named else f"{base} [{refs}]"
     # The sender's own subject comes back in `Re: ...`: a sender who wrote the SSN there must not get
     # it back (nor have it stored in the outbox and the sent-mail folder), so it is masked as the
     # body is. Every value below that came from the sender goes through the mask.
     subject = mask_ssns(subject)
     ctx = {"requests": requests, "r": requests[0] if requests else None,
            "received_at": (received_at or datetime.now()).strftime("%B %-d, %Y at %H:%M %Z").strip(),
-           "updated": False, "form_url": "", "help_url": "", "file_problems": [], **context}
+           "updated": False, "answered": False, "form_url": "", "help_url": "", "file_problems": [], **context}
     text = render_text(kind, **ctx)
     html = _env().get_template("mail/base.html.j2").render(subject=subject, text=text)
     html = mask_ssns(html)
@@ -215,7 +246,7 @@ def render_fax_pdf(kind: str, *, fax_number: str, requests: list[RequestView],
 
     ctx = {"requests": requests, "r": requests[0] if requests else None,
            "received_at": (received_at or datetime.now()).strftime("%B %-d, %Y at %H:%M").strip(),
-           "updated": False, "form_url": "", "help_url": "", "file_problems": [], **context}
+           "updated": False, "answered": False, "form_url": "", "help_url": "", "file_problems": [], **context}
     text = render_text(kind, **ctx)
     pdf = FPDF(format="Letter")
     pdf.set_margins(20, 18, 20)

@@ -106,6 +106,10 @@ def reprocess_one(ctx: Context, submission_id: int, *, send_replies: bool = Fals
     if sub.state in ("received", "extracted"):
         # The pipeline is still on it (extracting, or queueing its reply): its result is today's.
         return Outcome(submission_id, skipped=f"{sub.state}: the pipeline is still on it")
+    if store.answered_by(submission_id):
+        # An answer to our reply was merged into (or held beside) the request it answers; read again
+        # alone it would become a request of its own (`intake.answers`).
+        return Outcome(submission_id, skipped="an answer to another request (the conversation)")
     channel = "email" if sub.channel in MAIL_CHANNELS else "fax"
     result = ctx.pool.extract(sub.raw, channel=channel, filename=sub.fax_filename, limits=ctx.limits)
     if result.result is None:

@@ -47,11 +47,11 @@ from intake.maildomains import aligned as aligned
 from intake.maildomains import domain_of as domain_of
 from intake.maildomains import org_domain as org_domain
 from intake.model import CertificateRequest, Problem
-from parsers.pii import mask_ssns
 from intake.senderdns import DnsTemporary as DnsTemporary
 from intake.senderdns import Lookups, lookups_of
 from intake.senderdns import make_resolver as make_resolver
 from intake.senderdns import resolver_from as resolver_from
+from parsers.pii import mask_ssns
 
 if TYPE_CHECKING:
     from dns.resolver import Resolver

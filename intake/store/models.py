@@ -45,6 +45,9 @@ OUTBOX_STATES = ("queued", "sending", "sent", "failed", "permanent_failure")
 REPLY_KINDS = ("received", "incomplete", "approved", "rejected")
 REPLY_CHANNELS = ("email", "fax")
 CHANNELS = ("imap", "smtp", "lmtp", "fax")
+# How an incoming message was found to answer one of our replies (migration 0005), and what came of it.
+ANSWER_MATCHES = ("message_id", "subject", "body", "return_page")
+ANSWER_OUTCOMES = ("merged", "held", "unchanged")
 
 # Deterministic constraint names, so later migrations (and SQLite batch mode) can refer to them.
 NAMING = {
@@ -254,6 +257,32 @@ class Outbox(Base):
     # in `sending` by a crash is found by its age and queued again.
     sending_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The Message-ID of a mail reply (migration 0005): an answer naming it in In-Reply-To or
+    # References is threaded to this reply's submission and request.
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+
+
+class Answer(Base):
+    """A message that answered one of our replies, and the request it answered (migration 0005).
+
+    The answer stays a submission of its own (its bytes, parts and audit trail), but it makes no
+    request: its values were merged into the request it answers, or it is held for staff beside it.
+    """
+
+    __tablename__ = "answers"
+    __table_args__ = (
+        CheckConstraint(_one_of("matched_by", ANSWER_MATCHES), name="matched_by"),
+        CheckConstraint(_one_of("outcome", ANSWER_OUTCOMES), name="outcome"),
+    )
+
+    submission_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("requests.id", ondelete="CASCADE"), primary_key=True, index=True)
+    matched_by: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class SourceState(Base):

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from intake.crypto import Keyring, KeyringError, sealed_key_id
 from intake.store import migrate
 from intake.store import web_models as _web_models  # noqa: F401  (its tables belong to the same metadata)
+from intake.store.conversation import ConversationStore
 from intake.store.engine import READONLY, commit_without_flush, make_engine, normalise_url
 from intake.store.models import (
     OUTBOX_STATES,
@@ -134,6 +135,7 @@ class OutboxItem:
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
+    message_id: str | None = None  # a mail reply's Message-ID (answers are threaded by it)
 
 
 @dataclass(frozen=True)
@@ -349,7 +351,7 @@ def _as_dict(value: Any) -> dict[str, Any] | None:
     return loaded
 
 
-class Store:
+class Store(ConversationStore):
     """The durable store; one per process (engines do not survive `fork`)."""
 
     def __init__(
@@ -1019,6 +1021,7 @@ class Store:
                     attempts=0,
                     next_attempt_at=when,
                     created_at=when,
+                    message_id=header_message_id(message) if channel == "email" else None,
                 )
                 s.add(ob)
                 s.flush()

@@ -32,6 +32,7 @@ from starlette.datastructures import FormData
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from intake.answers import conversation_of
 from intake.model import CertificateRequest, Problem
 from intake.reference import agreements, help_texts
 from intake.settings import Settings
@@ -424,6 +425,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                     locked=locked,
                     fields=review.field_views(rec, info.account), general=review.request_problems(rec),
                     events=events, duplicates=duplicates, error=error, done=DONE_MESSAGES.get(done, ""),
+                    conversation=conversation_of(store, rec),
                     version=version_of(rec.id),
                     blocking=review.blocking(rec.problems), open_states=review.OPEN_STATES,
                     sender=sub.sender or "",

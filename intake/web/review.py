@@ -133,6 +133,7 @@ class FieldView:
     help: str
     low_confidence: bool
     has_box: bool
+    source: str = ""  # where the value was read: "answer 12: body (text)", "attachment 1: form.pdf (form)"
 
 
 def label_of(path: str) -> str:
@@ -162,9 +163,17 @@ def field_views(rec: RequestRecord, account: Account) -> list[FieldView]:
                 low_confidence=(confidence is not None and confidence < LOW_CONFIDENCE)
                 or any(p.get("code") == "low_confidence" for p in problems),
                 has_box=bool((rec.provenance.get(path) or {}).get("box")),
+                source=_source_of(rec.provenance.get(path)),
             )
         )
     return out
+
+
+def _source_of(prov: Any) -> str:
+    if not isinstance(prov, dict) or not prov.get("part"):
+        return ""
+    page = f", page {prov['page']}" if prov.get("page") else ""
+    return mask_ssns(f"{prov['part']}{page} ({prov.get('method') or '?'})")
 
 
 def safe_problem(p: dict[str, Any], account: Account) -> dict[str, Any]:

@@ -1,0 +1,253 @@
+"""The pipeline's side of the conversation: an answer is extracted, merged and answered once.
+
+`extract_stage` asks `thread_of` whether a stored mail answers one of our replies (by its headers,
+before anything is read) or, after the usual extraction, `thread_by_body` (our reference in the
+new text of the body). Such a message goes through `handle` instead of becoming a request: read
+again as an answer (only its new text), checked for its sender, merged into the request(s) it
+answers in one transaction, and `reply` queues one reply about them: *received* when complete,
+else only what is still missing. Rules in `intake.conversation`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.policy import default as default_policy
+from typing import TYPE_CHECKING, Any
+
+from intake import conversation as conv
+from intake.model import Problem
+from intake.replies import STAFF_ONLY_CODES, RequestView, render_mail, should_reply
+from intake.store.conversation import AnswerLink, AnswerRecord, RequestUpdate
+from intake.store.store import RequestRecord, StateConflict, SubmissionRecord
+
+if TYPE_CHECKING:
+    from intake.pipeline import Context
+
+log = logging.getLogger("intake.answers")
+
+
+def thread_of(ctx: Context, sub: SubmissionRecord) -> conv.Thread | None:
+    """The request(s) a stored mail answers, from its headers alone (In-Reply-To, References, Subject)."""
+    if sub.channel not in ("imap", "smtp", "lmtp"):
+        return None
+    headers = conv.read_headers(sub.raw)
+    return conv.find_thread(_ThreadStore(ctx), headers, prefix=ctx.settings.replies.reference_prefix)
+
+
+def thread_by_body(ctx: Context, sub: SubmissionRecord, result: Any) -> conv.Thread | None:
+    """The request a mail names by its reference in the new text of its body (a fresh mail)."""
+    refs = list(((result.meta or {}) if result is not None else {}).get("body_references") or [])
+    if not refs or sub.channel not in ("imap", "smtp", "lmtp"):
+        return None
+    return conv.find_thread(_ThreadStore(ctx), conv.Headers([], "", None),
+                            prefix=ctx.settings.replies.reference_prefix, body_references=refs)
+
+
+class _ThreadStore:
+    """The store as `find_thread` reads it: a reply to an answer threads to the answered requests."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.store = ctx.store
+
+    def references_exist(self, refs: list[str]) -> dict[str, int]:
+        return self.store.references_exist(refs)
+
+    def replies_with_message_ids(self, ids: list[str]) -> list[tuple[int, int | None]]:
+        return self.store.replies_with_message_ids(ids)
+
+    def request_ids_of(self, submission_id: int) -> list[int]:
+        return self.store.request_ids_of(submission_id) or [a.request_id for a in self.store.answered_by(submission_id)
+                                                             if a.outcome == "merged"]
+
+    def get_request(self, request_id: int) -> RequestRecord:
+        return self.store.get_request(request_id)
+
+
+def _plain_text(message: bytes) -> str:
+    try:
+        msg = message_from_bytes(message, policy=default_policy)
+        body = msg.get_body(preferencelist=("plain",))
+        content = body.get_content() if body is not None else ""
+        return content if isinstance(content, str) else ""
+    except Exception:  # our own message: should not happen, and then there is nothing to guard
+        return ""
+
+
+def our_texts(ctx: Context, thread: conv.Thread) -> list[str]:
+    """The texts of every mail reply we sent in this conversation (never to be read back)."""
+    store = ctx.store
+    items = list(store.replies_of(thread.origin))
+    for rid in thread.request_ids:
+        for link in store.answers_to(rid):
+            items.extend(store.replies_of(link.submission_id))
+        items.extend(store.replies_of_request(rid))
+    seen: set[int] = set()
+    texts = []
+    for item in items:
+        if item.channel == "email" and item.id not in seen:
+            seen.add(item.id)
+            texts.append(_plain_text(item.message))
+    return [t for t in texts if t]
+
+
+def handle(ctx: Context, sub: SubmissionRecord, thread: conv.Thread) -> bool:
+    """Extract `sub` as an answer to `thread` and record the outcome; False if someone else did."""
+    store, settings = ctx.store, ctx.settings
+    sub = store.get_submission(sub.id)  # with the sender verdict just recorded
+    origin = store.get_submission(thread.origin)
+    targets = [store.get_request(i) for i in thread.request_ids]
+    channel = "email" if sub.channel in ("imap", "smtp", "lmtp") else "fax"
+    outcome = ctx.pool.extract(sub.raw, channel=channel, filename=sub.fax_filename, limits=ctx.limits,
+                               answer_to=our_texts(ctx, thread))
+    refs = ", ".join(t.reference for t in targets)
+    try:
+        if outcome.result is None:
+            reason = f"an answer to {refs} could not be read ({outcome.reason}); held for staff"
+            store.record_answer(sub.id, None, [AnswerLink(t.id, thread.matched_by, "held", reason) for t in targets],
+                                [], state="needs_review", reason=reason)
+            return True
+        result = outcome.result
+        why = conv.sender_check(origin, sub, require_verified=settings.trust.flag_unverified)
+        if why is not None:
+            _hold_other_sender(ctx, sub, thread, targets, result, why)
+            return True
+        open_targets = [t for t in targets if t.state in conv.OPEN_FOR_ANSWERS]
+        closed = [t for t in targets if t not in open_targets]
+        if not open_targets:
+            states = ", ".join(sorted({t.state for t in targets}))
+            reason = (f"{conv.ANSWER_TO_CLOSED_REQUEST}: an answer to {refs}, which "
+                      f"{'is' if len(targets) == 1 else 'are'} already {states}; nothing was changed, a person decides")
+            store.record_answer(sub.id, result, [AnswerLink(t.id, thread.matched_by, "unchanged", reason)
+                                                 for t in targets], [], state="needs_review", reason=reason)
+            log.info("submission %d: answer to closed request(s) %s held for staff", sub.id, refs)
+            return True
+        answer_refs = list((result.meta or {}).get("answer_refs") or [])
+        items = [r.model_dump(mode="json") for r in result.requests]
+        values = [(answer_refs[i] if i < len(answer_refs) else None, conv.answer_values(item, f"answer {sub.id}"))
+                  for i, item in enumerate(items)]
+        placed, unplaced = conv.assign(values, open_targets, {t.id: t.reference for t in open_targets})
+        updates: list[RequestUpdate] = []
+        links: list[AnswerLink] = []
+        for t in open_targets:
+            merged = conv.merge_answer(t, placed.get(t.id, []), where=f"submission {sub.id}")
+            updates.append(RequestUpdate(t.id, merged.fields, merged.problems, merged.provenance, merged.confidence,
+                                         merged.state, merged.changes))
+            summary = (f"{len(merged.added)} value(s) added"
+                       + (f", {len(merged.conflicts)} conflict(s)" if merged.conflicts else "")
+                       + f"; now {merged.state}")
+            links.append(AnswerLink(t.id, thread.matched_by, "merged", summary))
+        for t in closed:
+            links.append(AnswerLink(t.id, thread.matched_by, "unchanged",
+                                    f"{conv.ANSWER_TO_CLOSED_REQUEST}: already {t.state}; nothing changed"))
+        state, note = "extracted", None
+        if unplaced:
+            state = "needs_review"
+            note = (f"an answer to {refs} also holds values for a worker none of them names "
+                      f"({len(unplaced)} group(s)); a person places them")
+        store.record_answer(sub.id, result, links, updates, state=state, reason=note)
+        log.info("submission %d: answer to %s merged (%s)", sub.id, refs,
+                 "; ".join(f"{u.request_id}:{u.state}" for u in updates))
+        return True
+    except StateConflict:
+        return False
+
+
+def _hold_other_sender(ctx: Context, sub: SubmissionRecord, thread: conv.Thread, targets: list[RequestRecord],
+                       result: Any, why: str) -> None:
+    """Attach the answer to the request(s), change no value, and put it before staff."""
+    refs = ", ".join(t.reference for t in targets)
+    reason = f"{conv.ANSWER_FROM_OTHER_SENDER}: an answer to {refs}: {why}; held for staff, nothing merged"
+    updates = []
+    problem = Problem(field=None, code=conv.ANSWER_FROM_OTHER_SENDER,
+                      message=f"An answer to this request came from another sender ({why}); it was not merged. "
+                              f"See submission {sub.id}.").model_dump()
+    for t in targets:
+        if t.state in conv.OPEN_FOR_ANSWERS:
+            problems = [p for p in t.problems if isinstance(p, dict)] + [problem]
+            updates.append(RequestUpdate(t.id, dict(t.fields), problems, dict(t.provenance), dict(t.confidence),
+                                         t.state))
+    ctx.store.record_answer(sub.id, result, [AnswerLink(t.id, thread.matched_by, "held", reason) for t in targets],
+                            updates, state="needs_review", reason=reason)
+    log.info("submission %d: answer to %s held (%s)", sub.id, refs, conv.ANSWER_FROM_OTHER_SENDER)
+
+
+def reply(ctx: Context, sub: SubmissionRecord, links: list[AnswerRecord], *, now: datetime | None = None) -> bool:
+    """Queue the one reply to an answer: *received* (complete) or what is still missing.
+
+    Held answers get none until a person has looked: the sender may be a stranger, and a reply
+    would tell them about someone else's request.
+    """
+    from intake.pipeline import _form_attachment, _no_reply  # noqa: PLC0415 - pipeline imports this module
+
+    store, settings = ctx.store, ctx.settings
+    now = now or datetime.now(UTC)
+    merged = [link for link in links if link.outcome == "merged"]
+    if not merged:
+        _no_reply(ctx, sub, "an answer held for staff; no reply until a person has looked")
+        return False
+    records = [store.get_request(link.request_id) for link in merged]
+    decision = should_reply(sub.raw, our_domain=settings.replies.our_domain,
+                            envelope_sender=sub.sender if sub.channel != "imap" else None)
+    limit = settings.replies.per_sender_per_hour
+    if not decision.reply:
+        _no_reply(ctx, sub, decision.reason)
+        return False
+    if store.replies_since(decision.address, now - timedelta(hours=1)) >= limit:
+        _no_reply(ctx, sub, f"more than {limit} replies to this sender this hour")
+        return False
+    # Complete for the sender when nothing is missing: a request still held for staff for a reason
+    # of theirs alone (another sender's answer beside it) is acknowledged as received.
+    complete = all(r.state == "accepted" or all(isinstance(p, dict) and p.get("code") in STAFF_ONLY_CODES
+                                                 for p in r.problems) for r in records)
+    kind = "received" if complete else "incomplete"
+    views = [_view(r) for r in records]
+    meta = (sub.result or {}).get("meta") or {}
+    asked = store.get_submission(records[0].submission_id)  # "we received your request on" its day
+    msg = render_mail(kind, to=decision.address, from_address=settings.relay.from_address,
+                      our_domain=settings.replies.our_domain, requests=views, received_at=asked.received_at,
+                      original_subject=str(meta.get("subject") or ""),
+                      in_reply_to=meta.get("message_id") or sub.message_id,
+                      references=list(meta.get("references") or []), updated=True, answered=True,
+                      attachments=_form_attachment(kind, settings), form_url=settings.replies.form_url,
+                      help_url=settings.replies.help_url)
+    request_id = records[0].id if len(records) == 1 else None
+    queued = store.queue_reply(sub.id, kind, "email", decision.address, msg.as_bytes(), request_id=request_id,
+                               now=now)
+    if queued:
+        log.info("submission %d: %s reply to the answer queued", sub.id, kind)
+    return queued
+
+
+def _view(rec: RequestRecord) -> RequestView:
+    from intake.pipeline import _view as view  # noqa: PLC0415
+
+    return view(rec)
+
+
+def conversation_of(store: Any, rec: RequestRecord) -> list[dict[str, Any]]:
+    """The whole conversation of a request, oldest first, for the review page: the message it was
+    read from, every reply we sent about it, every answer (merged, held or left unchanged) with
+    where it came from, and our replies to those answers."""
+    rows: list[dict[str, Any]] = []
+    origin = store.get_submission(rec.submission_id)
+
+    def replies(submission_id: int, request_id: int | None) -> None:
+        for o in store.replies_of(submission_id):
+            if o.request_id in (None, request_id):
+                rows.append({"at": o.sent_at or o.created_at, "who": "we", "what": f"reply: {o.kind}",
+                             "detail": f"{o.channel} to {o.recipient} ({o.state})", "submission": None})
+
+    rows.append({"at": origin.received_at, "who": origin.sender or "unknown sender", "what": "request received",
+                 "detail": f"{origin.channel}", "submission": origin.id})
+    replies(origin.id, rec.id)
+    for link in store.answers_to(rec.id):
+        sub = store.get_submission(link.submission_id)
+        rows.append({"at": sub.received_at, "who": sub.sender or "unknown sender", "what": f"answer: {link.outcome}",
+                     "detail": f"found by {link.matched_by.replace('_', '-')}" + (f"; {link.reason}" if link.reason
+                                                                                   else ""),
+                     "submission": sub.id})
+        replies(sub.id, rec.id)
+    rows.sort(key=lambda r: r["at"])
+    return rows

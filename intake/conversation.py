@@ -1,0 +1,382 @@
+"""The conversation: a message that answers one of our replies completes the request it answers.
+
+Our *information needed* reply asks the sender to reply with what is missing. Such an answer is
+not a new request: it is found to answer a request (`find_thread`), checked to come from the
+right sender (`sender_check`), read for its new text only (the child process strips the quote, see
+`parsers.reply`), and its values are merged into the request (`merge_answer`), each with its
+provenance; a value that contradicts one already read is a `conflict` for staff, never an
+overwrite. The pipeline (`intake.answers`) records it and sends one reply about the request.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from email.utils import getaddresses
+from typing import Any
+
+from intake import senderauth
+from intake.model import CertificateRequest, Problem
+from intake.reference import help_for
+from intake.store.store import RequestRecord, SubmissionRecord, split_message
+from intake.validate import validate
+from parsers.pii import mask_ssn, mask_ssns
+
+MSGID_RE = re.compile(r"<[^<>\s]+>")
+# Problems that validation does not make again from the fields: kept when an answer is merged.
+KEPT_CODES = frozenset({"conflict", "low_confidence", "outdated_edition", "answer_from_other_sender",
+                        *senderauth.TRUST_CODES})
+# Request states an answer may still complete without staff.
+OPEN_FOR_ANSWERS = ("needs_review",)
+ANSWER_FROM_OTHER_SENDER = "answer_from_other_sender"
+ANSWER_TO_CLOSED_REQUEST = "answer_to_closed_request"
+SECRET_PATHS = frozenset({"worker.ssn"})
+
+
+def reference_pattern(prefix: str) -> re.Pattern[str]:
+    """Our references as `intake.store` makes them: PREFIX-YEAR-ROWID (at least six digits)."""
+    return re.compile(rf"(?<![A-Za-z0-9]){re.escape(prefix)}-\d{{4}}-\d{{6,}}(?!\d)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Headers:
+    """What threading reads of an incoming mail's header block (parsed in the parent: headers only)."""
+
+    message_ids: list[str]  # In-Reply-To first, then References from the newest
+    subject: str
+    from_addr: str | None
+
+
+def read_headers(raw: bytes) -> Headers:
+    head, _ = split_message(raw)
+    try:
+        msg = BytesHeaderParser(policy=compat32).parsebytes(head[:262144] + b"\n\n")
+        in_reply_to = MSGID_RE.findall(str(msg.get("In-Reply-To") or ""))
+        refs = MSGID_RE.findall(str(msg.get("References") or ""))
+        subject = " ".join(str(msg.get("Subject") or "").split())
+        from_addrs = [a for _, a in getaddresses([str(v) for v in msg.get_all("From") or []]) if "@" in a]
+    except Exception:  # a header we cannot parse threads nothing
+        return Headers([], "", None)
+    ids = list(dict.fromkeys([*in_reply_to, *reversed(refs)]))
+    return Headers(ids[:50], subject[:998], from_addrs[0].lower() if from_addrs else None)
+
+
+@dataclass(frozen=True)
+class Thread:
+    """The requests an incoming message answers, all of one submission, and how they were found."""
+
+    origin: int  # the submission the requests were read from
+    request_ids: list[int]
+    matched_by: str  # message_id, subject, body, return_page
+
+
+def _one_origin(store: Any, request_ids: Iterable[int], matched_by: str) -> Thread | None:
+    ids = list(dict.fromkeys(request_ids))
+    if not ids:
+        return None
+    origins = {store.get_request(i).submission_id for i in ids}
+    if len(origins) != 1:
+        return None  # several conversations named at once: it goes its own way
+    return Thread(origins.pop(), ids, matched_by)
+
+
+def find_thread(store: Any, headers: Headers, *, prefix: str,
+                body_references: Iterable[str] = ()) -> Thread | None:
+    """The request(s) a message answers, in the issue's order: our reply's Message-ID in
+    In-Reply-To/References, our reference in the subject, our reference in the new body text.
+    A message that matches requests of several submissions, or none, is no answer (None)."""
+    named = reference_pattern(prefix).findall(headers.subject)
+    subject_ids = list(store.references_exist(named).values()) if named else []
+    replies = store.replies_with_message_ids(headers.message_ids)
+    if replies:
+        ids: list[int] = []
+        for submission_id, request_id in replies:
+            ids.extend([request_id] if request_id is not None else store.request_ids_of(submission_id))
+        thread = _one_origin(store, ids, "message_id")
+        if thread is not None and subject_ids and set(subject_ids) < set(thread.request_ids):
+            thread = Thread(thread.origin, [i for i in thread.request_ids if i in subject_ids], "message_id")
+        if thread is not None or len(set(ids)) > 0:
+            return thread
+    if subject_ids:
+        return _one_origin(store, subject_ids, "subject")
+    refs = [r.upper() for r in body_references if reference_pattern(prefix).fullmatch(r)]
+    if refs:
+        found = store.references_exist(refs)
+        if len(found) == len(set(refs)):
+            return _one_origin(store, found.values(), "body")
+    return None
+
+
+# -- who may answer ------------------------------------------------------------------------------
+
+
+def _digits(number: str | None) -> str:
+    d = re.sub(r"\D", "", number or "")
+    return d[-10:] if len(d) >= 10 else d
+
+
+def _mail_from(sub: SubmissionRecord) -> str | None:
+    meta = (sub.result or {}).get("meta") or {}
+    address = meta.get("from") or read_headers(sub.raw).from_addr or sub.sender
+    return str(address).lower() if address and "@" in str(address) else None
+
+
+def sender_check(origin: SubmissionRecord, answer: SubmissionRecord, *, require_verified: bool) -> str | None:
+    """None when the answer may complete the request read from `origin`; else why not (for staff).
+
+    Mail: the same address, or the same organisational domain (hr@ and payroll@ of one employer),
+    and with `[trust] flag_unverified` on, a verified sender (DKIM/SPF aligned with its From), so
+    that quoting a reference from a forged From changes nothing. Fax: the same sending number.
+    """
+    mail = ("imap", "smtp", "lmtp")
+    if origin.channel == "fax" or answer.channel == "fax":
+        if origin.channel == answer.channel == "fax" and _digits(origin.sender) and \
+                _digits(origin.sender) == _digits(answer.sender):
+            return None
+        return f"the answer came from {answer.sender or 'an unknown sender'}, not from the number that asked"
+    if origin.channel not in mail or answer.channel not in mail:
+        return "unknown channel"
+    asked, answered = _mail_from(origin), _mail_from(answer)
+    if not asked or not answered:
+        return "the answer's sender or the requester's address is unknown"
+    if require_verified:
+        verdict = senderauth.Verdict.from_json(answer.sender_auth)
+        if verdict is None or not verdict.verified:
+            return f"the answer's sender {answered} is not verified"
+        if not senderauth.aligned(verdict.from_domain, senderauth.domain_of(answered)):
+            return f"the answer's verified domain is not that of {answered}"
+    if asked == answered:
+        return None
+    if senderauth.org_domain(senderauth.domain_of(asked)) == senderauth.org_domain(senderauth.domain_of(answered)):
+        return None
+    return f"the answer came from {answered}, not from {asked} or its domain"
+
+
+# -- merging -------------------------------------------------------------------------------------
+
+
+_PATH_PIECE = re.compile(r"^([a-z_0-9]+)(?:\[(\d+)\])?$")
+
+
+def get_path(data: Any, path: str) -> Any:
+    node = data
+    for piece in path.split("."):
+        m = _PATH_PIECE.match(piece)
+        if not m or not isinstance(node, Mapping):
+            return None
+        node = node.get(m.group(1))
+        if m.group(2) is not None:
+            i = int(m.group(2))
+            node = node[i] if isinstance(node, list) and i < len(node) else None
+        if node is None:
+            return None
+    return node
+
+
+def set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    node: Any = data
+    pieces = path.split(".")
+    for n, piece in enumerate(pieces):
+        m = _PATH_PIECE.match(piece)
+        if not m:
+            raise ValueError(f"not a field path: {path!r}")
+        key, index = m.group(1), m.group(2)
+        last = n == len(pieces) - 1
+        if index is None:
+            if last:
+                node[key] = value
+            else:
+                if not isinstance(node.get(key), dict):
+                    node[key] = {}
+                node = node[key]
+        else:
+            items = node.get(key) if isinstance(node.get(key), list) else []
+            node[key] = items
+            while len(items) <= int(index):
+                items.append({})
+            if last:
+                items[int(index)] = value
+            else:
+                node = items[int(index)]
+
+
+def _norm(value: Any) -> str:
+    if isinstance(value, str):
+        return " ".join(re.sub(r"[\s\-./()]+", " ", value.casefold()).split())
+    return str(value).casefold()
+
+
+def show(path: str, value: Any) -> str:
+    """A value as staff and mail may see it: an SSN only by its last four digits."""
+    text = str(value)
+    return mask_ssn(text) if path in SECRET_PATHS else mask_ssns(repr(text))
+
+
+def label(path: str | None) -> str:
+    """A field path in words for a person: `worker.date_of_birth` -> `worker's date of birth`."""
+    from intake.replies import field_label  # noqa: PLC0415 - replies imports nothing of this module
+
+    return field_label(path)
+
+
+@dataclass
+class AnswerValues:
+    """What one answer (or one section of it) gave: values by path, their provenance and confidence."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    confidence: dict[str, float] = field(default_factory=dict)
+    problems: list[dict[str, Any]] = field(default_factory=list)  # the answer's own conflicts, doubts
+    identity: dict[str, str] = field(default_factory=dict)  # ssn / last name, when the answer names a worker
+
+
+def answer_values(item: Mapping[str, Any], part_prefix: str) -> AnswerValues:
+    """The values an answer's extraction read (`RequestResult` as JSON), provenance renamed to the
+    answer's part (`answer 12: body`) so the request shows where each value came from."""
+    request = item.get("request") or {}
+    out = AnswerValues()
+    for path, prov in (item.get("provenance") or {}).items():
+        value = get_path(request, path)
+        if value is None or value == "" or value == []:
+            continue
+        out.values[path] = value
+        p = dict(prov or {})
+        p["part"] = f"{part_prefix}: {p.get('part') or 'message'}"
+        out.provenance[path] = p
+        if path in (item.get("confidence") or {}):
+            out.confidence[path] = float(item["confidence"][path])
+    for p in item.get("problems") or []:
+        if isinstance(p, dict) and p.get("code") in ("conflict", "low_confidence") and p.get("field") in out.values:
+            out.problems.append(dict(p))
+    for path in ("worker.ssn", "worker.last_name"):
+        if path in out.values:
+            out.identity[path] = _norm(out.values[path])
+    return out
+
+
+@dataclass
+class Merged:
+    """A request after an answer: fields, problems, provenance, state, and the changes for the trail."""
+
+    fields: dict[str, Any]
+    problems: list[dict[str, Any]]
+    provenance: dict[str, Any]
+    confidence: dict[str, Any]
+    state: str
+    changes: list[tuple[str, str | None, str | None]]
+    added: list[str]
+    conflicts: list[str]
+
+
+def merge_answer(rec: RequestRecord, answers: list[AnswerValues], *, where: str) -> Merged:
+    """Merge an answer's values into a request and validate the whole again.
+
+    A field the request lacks takes the answer's value. A field whose value was doubtful (a
+    `low_confidence` problem: we asked the sender to confirm it) takes the answer's value, the old
+    one kept in the trail. A field that was read, not doubted and is answered differently keeps its
+    value and gets a `conflict` problem for staff.
+    """
+    fields: dict[str, Any] = _copy(rec.fields)
+    provenance = dict(rec.provenance or {})
+    confidence = dict(rec.confidence or {})
+    old_problems = [p for p in rec.problems if isinstance(p, dict)]
+    doubtful = {p.get("field") for p in old_problems if p.get("code") == "low_confidence"}
+    changes: list[tuple[str, str | None, str | None]] = []
+    added: list[str] = []
+    conflicts: list[str] = []
+    new_problems: list[dict[str, Any]] = []
+    answered: set[str] = set()
+    for ans in answers:
+        for path, value in ans.values.items():
+            old = get_path(fields, path)
+            if old not in (None, "", []) and _norm(old) == _norm(value):
+                answered.add(path)  # confirmed
+                continue
+            if old in (None, "", []) or path in doubtful:
+                set_path(fields, path, value)
+                provenance[path] = ans.provenance.get(path)
+                if path in ans.confidence:
+                    confidence[path] = ans.confidence[path]
+                changes.append((path, None if old in (None, "", []) else show(path, old), show(path, value)))
+                added.append(path)
+                answered.add(path)
+                continue
+            conflicts.append(path)
+            new_problems.append(Problem(
+                field=path, code="conflict", help=help_for(path),
+                message=f"The answer ({where}) gives {show(path, value)} for the {label(path)}, but "
+                        f"{show(path, old)} was read before; the request keeps the first until a "
+                        f"person decides.").model_dump())
+        new_problems.extend(p for p in ans.problems if p.get("field") in answered)
+    kept = [p for p in old_problems if p.get("code") in KEPT_CODES
+            and not (p.get("code") == "low_confidence" and p.get("field") in answered)]
+    try:
+        request = CertificateRequest.model_validate(fields)
+        fields = request.model_dump(mode="json")
+        checked = [p.model_dump() for p in validate(request)]
+    except Exception as exc:  # noqa: BLE001 - values the model refuses go to staff, never lost
+        checked = [Problem(field=None, code="invalid",
+                           message=f"The answer's values could not be put together with the request "
+                                   f"({type(exc).__name__}); a specialist will read it.").model_dump()]
+    problems = _dedupe(kept + new_problems + checked)
+    state = "accepted" if not problems else "needs_review"
+    return Merged(fields, problems, provenance, confidence, state, changes, added, conflicts)
+
+
+def _copy(data: Mapping[str, Any]) -> dict[str, Any]:
+    import copy  # noqa: PLC0415
+
+    return copy.deepcopy(dict(data))
+
+
+def _dedupe(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: set[tuple[Any, Any]] = set()
+    out = []
+    for p in problems:
+        key = (p.get("field"), p.get("code"))
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
+
+
+def assign(answers: list[tuple[str | None, AnswerValues]], targets: list[RequestRecord],
+           references: Mapping[int, str]) -> tuple[dict[int, list[AnswerValues]], list[AnswerValues]]:
+    """Which answer values go to which request of a thread.
+
+    A section of the answer that names a reference goes to that request; values that name a worker
+    (SSN, last name) go to that worker's request; with one request, everything goes to it; values
+    that name neither, in an answer to several requests, are common to all (the employer's EIN).
+    Returns ({request id: values}, values that fit no request).
+    """
+    by_ref = {ref: rid for rid, ref in references.items()}
+    out: dict[int, list[AnswerValues]] = {t.id: [] for t in targets}
+    unplaced: list[AnswerValues] = []
+    for ref, ans in answers:
+        if not ans.values:
+            continue
+        if ref and ref.upper() in by_ref and by_ref[ref.upper()] in out:
+            out[by_ref[ref.upper()]].append(ans)
+        elif len(targets) == 1:
+            out[targets[0].id].append(ans)
+        elif ans.identity:
+            hit = [t for t in targets if _same_worker(t, ans.identity)]
+            if len(hit) == 1:
+                out[hit[0].id].append(ans)
+            else:
+                unplaced.append(ans)
+        else:
+            for t in targets:
+                out[t.id].append(ans)
+    return out, unplaced
+
+
+def _same_worker(rec: RequestRecord, identity: Mapping[str, str]) -> bool:
+    ssn = identity.get("worker.ssn")
+    if ssn:
+        return re.sub(r"\D", "", ssn) == re.sub(r"\D", "", str(get_path(rec.fields, "worker.ssn") or ""))
+    last = identity.get("worker.last_name")
+    return bool(last) and last == _norm(get_path(rec.fields, "worker.last_name") or "")
