@@ -25,6 +25,7 @@ from procrastinate import App, PsycopgConnector, RetryStrategy
 from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
 from procrastinate.jobs import Status
 
+from intake.faxout import follow_fax_jobs
 from intake.pipeline import Context, needs_reply, send_stage
 from intake.settings import Settings
 from intake.sources.holder import libpq_url
@@ -228,5 +229,6 @@ class Jobs:
             log.warning("%d reply(ies) left sending by a stopped sender are due again", requeued)
         submissions = list(store.submissions_in(("received", "extracted")))
         submissions += [sid for sid in store.submissions_in(("needs_review",)) if needs_reply(ctx, sid)]
+        follow_fax_jobs(store, self.settings.fax_out, now)  # failed HylaFAX jobs become due replies
         replies = [item.id for item in store.due_replies(now, limit=1000)]
         return submissions, replies

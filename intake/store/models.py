@@ -254,6 +254,11 @@ class Outbox(Base):
     # in `sending` by a crash is found by its age and queued again.
     sending_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Fax replies (`intake.faxout`): how it left ("folder", "hylafax", "email"), the fax server's job
+    # id and that job's last known state ("ready", "done", "failed"...), followed until done.
+    fax_transport: Mapped[str | None] = mapped_column(String(16))
+    fax_job: Mapped[str | None] = mapped_column(String(64))
+    fax_state: Mapped[str | None] = mapped_column(String(32))
 
 
 class SourceState(Base):
