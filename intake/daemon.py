@@ -237,6 +237,8 @@ def process_submission(ctx: Context, submission_id: int) -> bool:
     if state == "received":
         extract_stage(ctx, submission_id)
         state = store.get_submission(submission_id).state
+        if state == "done":
+            return True  # a fax by mail: the fax submission it became was answered in its extraction
     if state == "extracted" or (state == "needs_review" and needs_reply(ctx, submission_id)):
         reply_stage(ctx, submission_id)
         return True

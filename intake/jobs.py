@@ -165,6 +165,8 @@ class Jobs:
         ctx = self._context()
         await self._in_thread(process_submission, ctx, submission_id)
         replies = await self._in_thread(ctx.store.replies_of, submission_id)
+        # A fax by mail is answered as the fax submission it became: its reply is due now too.
+        replies += await self._in_thread(ctx.store.due_replies, datetime.now(UTC), 50)
         for item in replies:
             if item.state in ("queued", "failed"):
                 await self.defer_send_async(item.id, item.next_attempt_at)

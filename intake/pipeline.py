@@ -18,7 +18,7 @@ from typing import Any
 
 from intake import metrics, senderauth
 from intake.faxintake import fax_by_mail, fax_number
-from intake.faxmail import read_fax_mail
+from intake.faxmail import gateway_of, read_fax_mail
 from intake.faxout import next_fax_attempt, send_fax
 from intake.isolation import ExtractionPool
 from intake.model import CertificateRequest, Problem
@@ -210,7 +210,10 @@ def queue_acknowledgement(ctx: Context, sub: SubmissionRecord, *, now: datetime 
                               "help_url": settings.replies.help_url}
     queue = functools.partial(store.queue_reply, sub.id, kind, generation=generation, now=now, actor=actor)
     queued = False
-    if sub.channel in MAIL_CHANNELS:
+    if sub.channel in MAIL_CHANNELS and (gateway := gateway_of(sub.raw, settings.fax_mail)):
+        _no_reply(ctx, sub, f"mail from the fax gateway {gateway}: a fax is answered by fax, never at the gateway",
+                  actor)
+    elif sub.channel in MAIL_CHANNELS:
         envelope = sub.sender if sub.channel != "imap" else None
         decision = should_reply(sub.raw, our_domain=settings.replies.our_domain, envelope_sender=envelope)
         limit = settings.replies.per_sender_per_hour

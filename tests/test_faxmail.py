@@ -155,6 +155,13 @@ def test_unverified_mail_claiming_the_gateway_is_not_believed(ctx: Context, tmp_
     assert mail.state == "needs_review" and "not verified" in (mail.reason or "")
     assert ctx.store.replies_of(mail_id) == []
     assert not any(_is_fax(ctx, i) for i in range(1, mail_id + 3))
+    # Nor does any later path answer the gateway: the reply stage, a reprocess with replies.
+    from intake.pipeline import reply_stage
+    from intake.reprocess import reprocess_one
+
+    assert not reply_stage(ctx, mail_id)
+    assert reprocess_one(ctx, mail_id, send_replies=True).skipped
+    assert ctx.store.replies_of(mail_id) == []
 
 
 def _service_mail(subject: str, attachment: bytes, *, auth: str) -> bytes:
@@ -266,3 +273,74 @@ def _now() -> Any:
     from datetime import UTC, datetime
 
     return datetime.now(UTC)
+
+
+def _staff_page(ctx: Context, url: str) -> str:
+    """`url` of the review page as a logged-in supervisor sees it (the real app, in process)."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from intake.web.app import create_app
+    from intake.web.users import Users
+
+    Users(ctx.store).add("sam", "supervisor", "supervisor-pass-1")
+    client = TestClient(create_app(ctx.settings, ctx.store), follow_redirects=False)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+    assert token
+    r = client.post("/login", data={"username": "sam", "password": "supervisor-pass-1",
+                                    "csrf_token": token.group(1), "next": "/"})
+    assert r.status_code == 303, r.text
+    page = client.get(url)
+    assert page.status_code == 200, page.text
+    return page.text
+
+
+def test_review_page_shows_caller_id_and_the_fax_job(ctx: Context) -> None:
+    sid, _ = ctx.store.store_submission(Incoming(channel="fax", raw=_fax_tiff(36), sender=CALLER,
+                                                 received_at=_now(), fax_filename="fax000000036.tif"))
+    from intake.pipeline import reply_stage
+
+    assert extract_stage(ctx, sid) and reply_stage(ctx, sid)
+    [reply] = ctx.store.replies_of(sid)
+    send_stage(ctx, reply)
+    job = ctx.store.get_reply(reply.id).fax_job
+    [rec] = ctx.store.requests_of(sid)
+    page = _staff_page(ctx, f"/requests/{rec.id}")
+    assert f"by fax from caller ID {CALLER}" in page
+    assert f"fax to {CALLER} (hylafax job {job}, submitted)" in page
+
+
+def test_daemon_puts_the_reply_to_a_mailed_fax_on_the_hylafax_queue(tmp_path: Path, dns: DnsStub, key: Any,
+                                                                    hylafax: HylaFax) -> None:
+    """`coc-intake run` end to end: the faxrcvd mail to its SMTP listener, the reply a HylaFAX job to
+    the caller. The time from the reply's due time (taken when its rendering starts, so it includes
+    rendering the PDF) to the job being queued is printed (-s)."""
+    from tests.gateway import GatewayProcess, wait_for, write_config
+
+    extra = (f'[trust]\ndns_servers = ["{dns.host}"]\ndns_port = {dns.port}\ndns_timeout_seconds = 2\n'
+             f'[fax_mail]\ngateways = ["{GATEWAY}"]\n' + hylafax.toml("follow_seconds = 1\n"))
+    gw = GatewayProcess(tmp_path, write_config(tmp_path, dovecot=None, sink=None, workers=1, extra=extra))
+    raw = _sign(_crlf(received_fax_mail(_fax_tiff(37), tmp_path, caller_id="2085550142", from_address=GATEWAY)),
+                key)
+    gw.start()
+    try:
+        with smtplib.SMTP("127.0.0.1", gw.smtp_port, local_hostname="fax.example.org") as s:
+            s.sendmail(GATEWAY, [TO], raw)
+        store = gw.store()
+        try:
+            def queued() -> Any:
+                return [r for r in store.replies_of(2) if r.fax_job]
+
+            found = wait_for(queued, 120)
+            assert found, gw.tail()
+            [reply] = found
+            assert reply.recipient == "+12085550142" and reply.fax_transport == "hylafax"
+            assert faxserver.jobs("-s")[str(reply.fax_job)].number == "12085550142"
+            assert store.replies_of(1) == []  # the gateway's mail: no reply
+            assert reply.sent_at is not None
+            print(f"reply due -> HylaFAX job queued: {(reply.sent_at - reply.next_attempt_at).total_seconds():.2f} s")
+        finally:
+            store.dispose()
+    finally:
+        gw.stop()
