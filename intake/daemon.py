@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
+from intake.faxout import follow_fax_jobs
 from intake.isolation import ExtractionPool
 from intake.pipeline import Context, extract_stage, needs_reply, reply_stage, send_stage
 from intake.settings import Settings
@@ -201,8 +202,13 @@ class Gateway(_Service):
 
     def _outbox(self) -> None:
         settle = False
+        followed = 0.0
         while not self.stop_event.is_set():
             try:
+                if time.monotonic() - followed >= self.settings.fax_out.follow_seconds:
+                    # HylaFAX jobs of fax replies: done, or failed and due again (`intake.faxout`).
+                    followed = time.monotonic()
+                    follow_fax_jobs(self.store, self.settings.fax_out, datetime.now(UTC))
                 if settle:
                     # A pass that failed (the database went away in the middle of a send) can leave a
                     # reply in `sending`, which due_replies never returns. This thread is the process's
@@ -231,6 +237,8 @@ def process_submission(ctx: Context, submission_id: int) -> bool:
     if state == "received":
         extract_stage(ctx, submission_id)
         state = store.get_submission(submission_id).state
+        if state == "done":
+            return True  # a fax by mail: the fax submission it became was answered in its extraction
     if state == "extracted" or (state == "needs_review" and needs_reply(ctx, submission_id)):
         reply_stage(ctx, submission_id)
         return True

@@ -344,12 +344,41 @@ def check_sender_trust(settings: Settings) -> Check | None:
     return Check("sender trust", True, f"Authentication-Results of {trust.authserv_id!r} are trusted")
 
 
+def check_fax_out(settings: Settings) -> Check:
+    """The chosen fax reply transport works: the HylaFAX server takes our login, the email-to-fax
+    gateway has a relay (or replies are only written as files), the folder is writable."""
+    out = settings.fax_out
+    if out.transport == "hylafax":
+        from intake.faxout import HylafaxClient, HylafaxError
+
+        try:
+            banner = HylafaxClient(out).greeting()
+        except HylafaxError as exc:
+            return Check("fax replies", False,
+                         f"{_scrub(str(exc), [_secret(out.hylafax_password)])}: start HylaFAX (faxq, hfaxd) or fix "
+                         f"[fax_out] hylafax_host/hylafax_port/hylafax_user, and allow this host in hosts.hfaxd")
+        return Check("fax replies", True, f"HylaFAX {out.hylafax_host}:{out.hylafax_port} logged in as "
+                                          f"{out.hylafax_user} ({_scrub(banner, [])})")
+    if out.transport == "email":
+        from intake.faxout import fax_address
+
+        if not settings.relay.host:
+            return Check("fax replies", False, f"transport \"email\" needs a [relay] host; without one the faxes "
+                                               f"are only written to {settings.mail_sent}")
+        return Check("fax replies", True, f"mailed through {settings.relay.host}:{settings.relay.port} to "
+                                          f"{fax_address(out, '+14105550199')} (for +1 410 555 0199)")
+    folder = settings.fax_outbox
+    if folder.exists() and not os.access(folder, os.W_OK):
+        return Check("fax replies", False, f"cannot write {folder}: fix its owner or mode")
+    return Check("fax replies", True, f"PDFs written to {folder} for the fax server to pick up")
+
+
 def run_checks(settings: Settings) -> list[Check]:
     """Every check, in the order an operator would fix things."""
     checks: list[Check] = [check_tesseract(), check_database(settings), check_keys(settings)]
     checks.extend(check_folders(settings))
     optional: list[Callable[[Settings], Check | None]] = [check_job_queue, check_imap, check_sender_trust, check_relay,
-                                                          check_web_port]
+                                                          check_fax_out, check_web_port]
     for check in optional:
         result = check(settings)
         if result is not None:

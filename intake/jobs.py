@@ -25,6 +25,7 @@ from procrastinate import App, PsycopgConnector, RetryStrategy
 from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
 from procrastinate.jobs import Status
 
+from intake.faxout import follow_fax_jobs
 from intake.pipeline import Context, needs_reply, send_stage
 from intake.settings import Settings
 from intake.sources.holder import libpq_url
@@ -164,6 +165,8 @@ class Jobs:
         ctx = self._context()
         await self._in_thread(process_submission, ctx, submission_id)
         replies = await self._in_thread(ctx.store.replies_of, submission_id)
+        # A fax by mail is answered as the fax submission it became: its reply is due now too.
+        replies += await self._in_thread(ctx.store.due_replies, datetime.now(UTC), 50)
         for item in replies:
             if item.state in ("queued", "failed"):
                 await self.defer_send_async(item.id, item.next_attempt_at)
@@ -228,5 +231,6 @@ class Jobs:
             log.warning("%d reply(ies) left sending by a stopped sender are due again", requeued)
         submissions = list(store.submissions_in(("received", "extracted")))
         submissions += [sid for sid in store.submissions_in(("needs_review",)) if needs_reply(ctx, sid)]
+        follow_fax_jobs(store, self.settings.fax_out, now)  # failed HylaFAX jobs become due replies
         replies = [item.id for item in store.due_replies(now, limit=1000)]
         return submissions, replies

@@ -18,9 +18,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from intake import answers, metrics, senderauth
+from intake.faxintake import fax_by_mail, fax_number
+from intake.faxmail import gateway_of, read_fax_mail
+from intake.faxout import next_fax_attempt, send_fax
 from intake.isolation import ExtractionPool
 from intake.model import CertificateRequest, Problem
-from intake.outbox import Delivery, next_attempt, send_smtp, write_eml, write_fax
+from intake.outbox import Delivery, next_attempt, send_smtp, write_eml
 from intake.replies import RequestView, render_fax_pdf, render_mail, should_reply
 from intake.settings import Settings
 from intake.store import Store
@@ -67,6 +70,8 @@ def extract_stage(ctx: Context, submission_id: int) -> bool:
     # The sender check waits on DNS, the extraction on a child process: both at once. The check
     # is bounded by `[trust] dns_budget_seconds`, so a dead resolver costs at most that per mail.
     checking = _SENDER_CHECKS.submit(sender_verdict, ctx, sub)
+    if sub.channel in MAIL_CHANNELS and (by_mail := read_fax_mail(sub.raw, ctx.settings.fax_mail)):
+        return fax_by_mail(ctx, sub, checking.result(), by_mail, _process_fax)
     # An answer to one of our replies completes the request it answers (`intake.answers`).
     thread = answers.thread_of(ctx, sub)
     if thread is not None:
@@ -88,6 +93,8 @@ def extract_stage(ctx: Context, submission_id: int) -> bool:
             result = outcome.result
             if ctx.settings.trust.flag_unverified:
                 flag_sender_trust(result.requests, verdict, sub)
+            if sub.channel == "fax":
+                fax_number(ctx, sub, result)
             reason = "; ".join(p.message for p in result.problems) or None
             made = store.mark_extracted(submission_id, result, result.requests, reason=reason)
             log.info("submission %d: %d request(s) %s", submission_id, len(made),
@@ -99,6 +106,12 @@ def extract_stage(ctx: Context, submission_id: int) -> bool:
 
 # Threads for the sender checks of the submissions being extracted (at most one per stage thread).
 _SENDER_CHECKS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="sender-check")
+
+
+def _process_fax(ctx: Context, submission_id: int) -> None:
+    """Extract and answer the fax submission made from a fax gateway's mail, right away."""
+    if extract_stage(ctx, submission_id):
+        reply_stage(ctx, submission_id)
 
 
 def sender_verdict(ctx: Context, sub: SubmissionRecord) -> senderauth.Verdict:
@@ -227,7 +240,10 @@ def queue_acknowledgement(ctx: Context, sub: SubmissionRecord, *, now: datetime 
                               "help_url": settings.replies.help_url}
     queue = functools.partial(store.queue_reply, sub.id, kind, generation=generation, now=now, actor=actor)
     queued = False
-    if sub.channel in MAIL_CHANNELS:
+    if sub.channel in MAIL_CHANNELS and (gateway := gateway_of(sub.raw, settings.fax_mail)):
+        _no_reply(ctx, sub, f"mail from the fax gateway {gateway}: a fax is answered by fax, never at the gateway",
+                  actor)
+    elif sub.channel in MAIL_CHANNELS:
         envelope = sub.sender if sub.channel != "imap" else None
         decision = should_reply(sub.raw, our_domain=settings.replies.our_domain, envelope_sender=envelope)
         limit = settings.replies.per_sender_per_hour
@@ -261,7 +277,8 @@ def queue_acknowledgement(ctx: Context, sub: SubmissionRecord, *, now: datetime 
                           attachments=_form_attachment(kind, settings), **common)
         queued = queue("email", address, msg.as_bytes())
     else:
-        _no_reply(ctx, sub, "fax without a sender number; an email address written in a fax is not "
+        _no_reply(ctx, sub, "no_reply_number: fax without a number to answer (no caller ID, sidecar, number in "
+                            "the file name or header line); an email address written in a fax is not "
                             "verified, so the reply waits for a person to accept the request", actor)
     if queued:
         log.info("submission %d: %s reply queued", sub.id, kind)
@@ -298,8 +315,8 @@ def send_stage(ctx: Context, item: OutboxItem, *, now: datetime | None = None) -
     if not store.mark_sending(item.id):
         return None
     if item.channel == "fax":
-        delivery = write_fax(settings.fax_outbox, item.id, item.recipient, item.message)
-    elif settings.relay.host:
+        return _send_fax(ctx, item, now=now)
+    if settings.relay.host:
         delivery = send_smtp(settings.relay, item.recipient, item.message,
                              handed_over=lambda: store.mark_handed_over(item.id))
     else:
@@ -316,6 +333,31 @@ def send_stage(ctx: Context, item: OutboxItem, *, now: datetime | None = None) -
         when = next_attempt(settings.relay, item.attempts + 1, item.created_at, now)
         if when is None:
             store.mark_permanent(item.id, f"gave up after {settings.relay.retry_for_seconds:g} s: {delivery.error}")
+        else:
+            store.mark_retry(item.id, delivery.error, when)
+            log.info("reply %d: will retry at %s (%s)", item.id, when.isoformat(timespec="seconds"), delivery.error)
+    return delivery
+
+
+def _send_fax(ctx: Context, item: OutboxItem, *, now: datetime | None = None) -> Delivery:
+    """A fax reply through `[fax_out] transport`; the transport and job are kept in the outbox, and
+    failures are retried on the fax settings' own schedule (`[fax_out] retry_for_seconds`)."""
+    store, out = ctx.store, ctx.settings.fax_out
+    sent = send_fax(ctx.settings, item)
+    delivery = sent.delivery
+    now = now or datetime.now(UTC)
+    metrics.count_reply(delivery)
+    if delivery.ok:
+        store.mark_fax_handed_over(item.id, sent.transport, sent.job, sent.state, now)
+        log.info("reply %d (fax, submission %d) handed to %s%s", item.id, item.submission_id, sent.transport,
+                 f" as job {sent.job}" if sent.job else "")
+    elif delivery.permanent:
+        store.mark_permanent(item.id, delivery.error)
+        log.warning("reply %d: permanent failure: %s", item.id, delivery.error)
+    else:
+        when = next_fax_attempt(out, item.attempts + 1, item.created_at, now)
+        if when is None:
+            store.mark_permanent(item.id, f"gave up after {out.retry_for_seconds:g} s: {delivery.error}")
         else:
             store.mark_retry(item.id, delivery.error, when)
             log.info("reply %d: will retry at %s (%s)", item.id, when.isoformat(timespec="seconds"), delivery.error)

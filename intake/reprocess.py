@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TextIO
 
+from intake.faxmail import gateway_of
 from intake.isolation import ExtractionPool
 from intake.pipeline import MAIL_CHANNELS, Context, queue_acknowledgement, reflag_sender_trust
 from intake.settings import Settings
@@ -106,6 +107,8 @@ def reprocess_one(ctx: Context, submission_id: int, *, send_replies: bool = Fals
     if sub.state in ("received", "extracted"):
         # The pipeline is still on it (extracting, or queueing its reply): its result is today's.
         return Outcome(submission_id, skipped=f"{sub.state}: the pipeline is still on it")
+    if sub.channel in MAIL_CHANNELS and gateway_of(sub.raw, ctx.settings.fax_mail):
+        return Outcome(submission_id, skipped="a fax by mail: reprocess the fax submission it became")
     if store.answered_by(submission_id):
         # An answer to our reply was merged into (or held beside) the request it answers; read again
         # alone it would become a request of its own (`intake.answers`).

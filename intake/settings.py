@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from intake.sources.faxdir import DEFAULT_SENDER_PATTERN
+from intake.faxsettings import FaxMailSettings, FaxOutSettings
 from parsers.types import Limits
 
 ENV_PREFIX = "COC_INTAKE_"
@@ -326,6 +327,8 @@ class Settings(BaseSettings):
     imap: ImapSettings = Field(default_factory=ImapSettings)
     smtp_listener: SmtpListenerSettings = Field(default_factory=SmtpListenerSettings)
     fax: FaxSettings = Field(default_factory=FaxSettings)
+    fax_mail: FaxMailSettings = Field(default_factory=FaxMailSettings)
+    fax_out: FaxOutSettings = Field(default_factory=FaxOutSettings)
     relay: RelaySettings = Field(default_factory=RelaySettings)
     replies: ReplySettings = Field(default_factory=ReplySettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)

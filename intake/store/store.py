@@ -136,6 +136,9 @@ class OutboxItem:
     created_at: datetime
     sent_at: datetime | None
     message_id: str | None = None  # a mail reply's Message-ID (answers are threaded by it)
+    fax_transport: str | None = None
+    fax_job: str | None = None
+    fax_state: str | None = None
 
 
 @dataclass(frozen=True)
@@ -689,6 +692,20 @@ class Store(ConversationStore):
             s.add(Event(submission_id=submission_id, actor="pipeline", kind="sender_auth", field="sender_auth",
                         new=str(data.get("reason") or "")[:1000]))
 
+    def set_fax_sender(self, submission_id: int, number: str, how: str) -> bool:
+        """A fax's number to answer, found after it was stored (its header line read by OCR); only
+        where none was known, so a caller ID is never overwritten. True when it was set."""
+        with self._write() as s:
+            res = s.execute(update(Submission)
+                            .where(Submission.id == submission_id, Submission.channel == "fax",
+                                   Submission.sender.is_(None))
+                            .values(sender=number, updated_at=_now()))
+            if res.rowcount != 1:  # type: ignore[attr-defined]
+                return False
+            s.add(Event(submission_id=submission_id, actor="pipeline", kind="caller_id", field="sender",
+                        new=f"{number} ({how})"[:1000]))
+            return True
+
     def submissions_in(self, states: Collection[str], limit: int | None = None) -> list[int]:
         """Ids of submissions in `states`, oldest first."""
         q = select(Submission.id).where(Submission.state.in_(list(states))).order_by(Submission.id)
@@ -1148,6 +1165,44 @@ class Store(ConversationStore):
     def mark_permanent(self, outbox_id: int, error: str) -> bool:
         """A permanent failure (5xx, or retried for too long): left for staff."""
         return self._move_reply(outbox_id, {"state": "permanent_failure", "last_error": error[:2000], "sent_at": None})
+
+    # -- fax jobs (intake.faxout) ---------------------------------------------------------------
+
+    def mark_fax_handed_over(self, outbox_id: int, transport: str, job: str | None, state: str | None,
+                             now: datetime | None = None) -> bool:
+        """A fax reply is with its transport (a file, a HylaFAX job, a mail): `sent`, with the job
+        to follow; False if it was already settled."""
+        return self._move_reply(outbox_id, {"state": "sent", "sent_at": _now(now), "last_error": None,
+                                            "fax_transport": transport, "fax_job": job, "fax_state": state})
+
+    def fax_jobs_to_follow(self, transport: str = "hylafax", limit: int = 200) -> list[OutboxItem]:
+        """Fax replies handed to a fax server whose job has not finished (done or failed) yet."""
+        q = (select(Outbox).where(Outbox.state == "sent", Outbox.fax_transport == transport,
+                                  Outbox.fax_job.is_not(None),
+                                  or_(Outbox.fax_state.is_(None), Outbox.fax_state.not_in(["done", "failed"])))
+             .order_by(Outbox.id).limit(limit))
+        with self._read() as s:
+            return [_outbox_item(o) for o in s.scalars(q)]
+
+    def set_fax_state(self, outbox_id: int, job: str, state: str) -> bool:
+        """The fax server's latest word on a job; `done` ends the following."""
+        with self._write() as s:
+            res = s.execute(update(Outbox).where(Outbox.id == outbox_id, Outbox.fax_job == job)
+                            .values(fax_state=state[:32]))
+            return bool(res.rowcount == 1)  # type: ignore[attr-defined]
+
+    def fax_job_failed(self, outbox_id: int, job: str, error: str, retry_at: datetime | None) -> bool:
+        """The fax server gave the job up: due again at `retry_at` (a new job), or, None, left for
+        staff as `permanent_failure` like a bounced mail."""
+        values: dict[str, Any] = {"fax_state": "failed", "last_error": error[:2000], "sent_at": None}
+        if retry_at is None:
+            values["state"] = "permanent_failure"
+        else:
+            values.update(state="failed", next_attempt_at=_now(retry_at))
+        with self._write() as s:
+            res = s.execute(update(Outbox).where(Outbox.id == outbox_id, Outbox.state == "sent",
+                                                 Outbox.fax_job == job).values(**values))
+            return bool(res.rowcount == 1)  # type: ignore[attr-defined]
 
     # -- operator view ------------------------------------------------------------------------
 

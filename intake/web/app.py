@@ -51,7 +51,19 @@ SESSION_COOKIE = "coc_session"
 LOGIN_COOKIE = "coc_login"
 CHANNEL_FILTERS = {"email": ("imap",), "smtp": ("smtp", "lmtp"), "fax": ("fax",)}
 PROBLEM_CODES = ("missing", "invalid", "low_confidence", "conflict", "not_agreement_country", "period_too_long",
-                 "start_in_past", "nationality_rule", "outdated_edition", *review.TRUST_CODES)
+                 "start_in_past", "nationality_rule", "outdated_edition", "no_reply_number",
+                 *review.TRUST_CODES)
+
+
+def fax_job_text(o: Any) -> str:
+    """How a fax reply left, for the trail: " (hylafax job 12, done)"; "" for mail or older rows."""
+    if o.channel != "fax" or not o.fax_transport:
+        return ""
+    job = f" job {o.fax_job}" if o.fax_job else ""
+    state = f", {o.fax_state}" if o.fax_state else ""
+    return f" ({o.fax_transport}{job}{state})"
+
+
 DONE_MESSAGES = {
     "saved": "Corrections saved.",
     "unchanged": "Nothing was changed.",
@@ -413,11 +425,11 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             if o.request_id in (None, rec.id) and o.state == "sent" and o.sent_at is not None:
                 events.append(EventRecord(id=0, submission_id=o.submission_id, request_id=o.request_id, at=o.sent_at,
                                           actor="outbox", kind="reply_sent", field=o.kind,
-                                          old=None, new=f"{o.channel} to {o.recipient}"))
+                                          old=None, new=f"{o.channel} to {o.recipient}{fax_job_text(o)}"))
             elif o.request_id in (None, rec.id) and o.state == "permanent_failure":
                 events.append(EventRecord(id=0, submission_id=o.submission_id, request_id=o.request_id,
                                           at=o.next_attempt_at, actor="outbox", kind="reply_failed", field=o.kind,
-                                          old=None, new=(o.last_error or "")[:200]))
+                                          old=None, new=(o.last_error or "")[:200] + fax_job_text(o)))
         events.sort(key=lambda e: (e.at, e.id or 10**12))
         duplicates = store.possible_duplicates(rec.id)
         locked = set() if info.account.sees_full_ssn else hidden_parts(parts, ssn_boxes(sub, parts))

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from intake import senderauth
+from intake.faxmail import gateway_of
 from intake.merge import LOW_CONFIDENCE
 from intake.model import FIELD_PATHS, CertificateRequest, Dependent, Problem, build_request
 from intake.reference import help_for
@@ -314,6 +315,8 @@ def _queue(store: Store, settings: Settings, sub: SubmissionRecord, rec: Request
 def requester_address(settings: Settings, sub: SubmissionRecord, rec: RequestRecord) -> str | None:
     """Where replies about this request go: the mail's sender (RFC 3834 rules), else an address
     in the request (faxes), else None (a fax reply to the sender's number)."""
+    if sub.channel in MAIL_CHANNELS and gateway_of(sub.raw, settings.fax_mail):
+        return None  # a fax gateway's mail is answered by fax to the caller, never at the gateway
     if sub.channel in MAIL_CHANNELS:
         envelope = sub.sender if sub.channel != "imap" else None
         decision = should_reply(sub.raw, our_domain=settings.replies.our_domain, envelope_sender=envelope)

@@ -1,0 +1,94 @@
+"""Settings of the fax channel's mail side: `[fax_mail]` (faxes that arrive by mail) and `[fax_out]`
+(how fax replies are transmitted). Kept apart from `intake.settings` so that module stays small;
+`intake.settings.Settings` holds both sections.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+FaxTransport = Literal["folder", "hylafax", "email"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+
+def _patterns(values: list[str], what: str) -> list[str]:
+    for v in values:
+        try:
+            rx = re.compile(v)
+        except re.error as exc:
+            raise ValueError(f"fax_mail.{what}: {v!r} is not a valid regular expression: {exc}") from None
+        if "number" not in rx.groupindex:
+            raise ValueError(f"fax_mail.{what}: {v!r} needs a named group (?P<number>...)")
+    return values
+
+
+class FaxMailSettings(_Section):
+    """Mail from a fax server or a fax-to-email service is a fax: answered by fax, to the caller."""
+
+    # Senders (From address, or a whole domain) whose mail is a received fax. Empty: none.
+    gateways: list[str] = Field(default_factory=list)
+    # Presets of config/fax_mail.toml whose patterns are tried after the ones below, in order.
+    presets: list[str] = Field(default_factory=lambda: ["hylafax", "fax_service"])
+    # Own regular expressions with a group (?P<number>...), tried first.
+    subject_patterns: list[str] = Field(default_factory=list)
+    body_patterns: list[str] = Field(default_factory=list)
+    filename_patterns: list[str] = Field(default_factory=list)
+
+    @field_validator("gateways")
+    @classmethod
+    def _lower(cls, v: list[str]) -> list[str]:
+        return [g.strip().lower().lstrip("@") for g in v if g.strip()]
+
+    @field_validator("subject_patterns")
+    @classmethod
+    def _subject(cls, v: list[str]) -> list[str]:
+        return _patterns(v, "subject_patterns")
+
+    @field_validator("body_patterns")
+    @classmethod
+    def _body(cls, v: list[str]) -> list[str]:
+        return _patterns(v, "body_patterns")
+
+    @field_validator("filename_patterns")
+    @classmethod
+    def _filename(cls, v: list[str]) -> list[str]:
+        return _patterns(v, "filename_patterns")
+
+
+class FaxOutSettings(_Section):
+    """How a fax reply leaves: a folder, a HylaFAX+ server, or a fax service's email-to-fax gateway."""
+
+    transport: FaxTransport = "folder"
+    hylafax_host: str = "localhost"
+    hylafax_port: int = Field(default=4559, ge=1, le=65535)
+    hylafax_user: str = "coc-intake"
+    hylafax_password: SecretStr | None = None
+    hylafax_timeout_seconds: float = Field(default=30.0, gt=0)
+    hylafax_max_dials: int = Field(default=12, ge=1)
+    hylafax_max_tries: int = Field(default=3, ge=1)
+    follow_seconds: float = Field(default=30.0, gt=0)
+    retry_for_seconds: float = Field(default=24 * 3600.0, ge=0)
+    first_retry_seconds: float = Field(default=300.0, ge=0)
+    max_retry_seconds: float = Field(default=3600.0, ge=0)
+    email_address: str = "{number}@fax.example.net"
+    email_subject: str = ""
+    email_cover_text: str = ""
+
+    @field_validator("hylafax_password", mode="before")
+    @classmethod
+    def _empty_is_none(cls, v: object) -> object:
+        return None if v == "" else v
+
+    @field_validator("email_address")
+    @classmethod
+    def _template(cls, v: str) -> str:
+        if "{number}" not in v or "@" not in v:
+            raise ValueError("fax_out.email_address must be an address template with {number}, "
+                             "e.g. \"{number}@fax.example.net\"")
+        return v
