@@ -1,7 +1,9 @@
 """Write the held-out corpus: N requests per format into a folder, each file with its ground truth.
 
 Formats (`FORMATS`): plain mail bodies (`mail`), `.txt` files (`text`), HTML mails (`html`), PDF
-letters (`letter`), letters written as sentences (`prose`, mail or PDF), faxed letters (`fax`:
+letters (`letter`), letters written as sentences (`prose`, mail or PDF), mails with two or three
+workers (`several`), a self-employed person writing about themselves (`self`), a forwarded request
+whose note corrects a value (`forward`), faxed letters (`fax`:
 204x196 and 204x98, TIFF and PDF, serif/sans/typewriter fonts no other generator uses), and our own
 form filled in upper/lower/mixed case by pypdf and PyMuPDF, read as the filled PDF (`form-pdf`),
 printed and scanned (`form-print`) and faxed (`form-fax`). Labelled formats alternate between seen
@@ -16,12 +18,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
-from tests.heldout import fax, letters, ourform, textual
+from tests.heldout import fax, letters, ourform, special, textual
 from tests.heldout.people import make_case
 from tests.heldout.vocab import Half
 from tests.heldout.writing import items
 
-FORMATS = ("mail", "text", "html", "letter", "prose", "fax", "form-pdf", "form-print", "form-fax")
+FORMATS = ("mail", "text", "html", "letter", "prose", "several", "self", "forward", "fax", "form-pdf",
+           "form-print", "form-fax")
 Labels = Literal["seen", "unseen", "none"]
 
 
@@ -38,10 +41,25 @@ def _half(i: int) -> tuple[Half, Labels]:
     return ("may_teach", "seen") if i % 2 == 0 else ("tests_only", "unseen")
 
 
-def _one(fmt: str, i: int, rng: random.Random) -> tuple[str, bytes, str, Labels, dict[str, str]]:
-    """(file suffix, bytes, variant, labels, truth) of the i-th request of `fmt`."""
-    case = make_case(rng)
+def _one(fmt: str, i: int, rng: random.Random) -> tuple[str, bytes, str, Labels, list[dict[str, str]]]:
+    """(file suffix, bytes, variant, labels, truths) of the i-th file of `fmt`."""
     half, labels = _half(i)
+    if fmt == "several":
+        data, truths, variant = special.several(rng, half, i, 2 + i % 2)
+        return ".eml", data, variant, labels, truths
+    if fmt == "self":
+        data, truths, variant = special.self_employed(rng, i)
+        return ".eml", data, variant, "none", truths
+    if fmt == "forward":
+        data, truths, variant = special.forwarded(rng, half, i)
+        return ".eml", data, variant, labels, truths
+    suffix, data, variant, labels, truth = _single(fmt, i, rng, half, labels)
+    return suffix, data, variant, labels, [truth]
+
+
+def _single(fmt: str, i: int, rng: random.Random, half: Half, labels: Labels) -> tuple[str, bytes, str, Labels,
+                                                                                       dict[str, str]]:
+    case = make_case(rng)
     if fmt in ("mail", "text"):
         layout = textual.LAYOUTS[(i // 2) % len(textual.LAYOUTS)]
         body = textual.body_text(case, items(case, half, rng), layout, rng)
@@ -98,9 +116,9 @@ def generate(folder: Path, counts: dict[str, int], seed: int = 12) -> list[Entry
     for fmt in FORMATS:
         rng = random.Random(f"{seed}/{fmt}")
         for i in range(counts.get(fmt, 0)):
-            suffix, data, variant, labels, truth = _one(fmt, i, rng)
+            suffix, data, variant, labels, truths = _one(fmt, i, rng)
             name = f"{fmt}-{i:03d}{suffix}"
             (folder / name).write_bytes(data)
-            entries.append(Entry(name, fmt, variant, labels, [truth]))
+            entries.append(Entry(name, fmt, variant, labels, truths))
     (folder / "truth.json").write_text(json.dumps([asdict(e) for e in entries], indent=1), "utf-8")
     return entries

@@ -98,14 +98,16 @@ _STUBS = ("This message is best viewed in HTML. Please enable HTML display.",
           "See the table below.")
 
 
-def mail(case: Case, *, plain: str | None, html_part: str | None, rng: random.Random, n: int) -> bytes:
+def mail(case: Case, *, plain: str | None, html_part: str | None, rng: random.Random, n: int,
+         sender: tuple[str, str] | None = None) -> bytes:
     msg = EmailMessage()
-    msg["From"] = f"{case.contact} <{case.contact_email}>"
+    name, address = sender or (case.contact, case.contact_email)
+    msg["From"] = f"{name} <{address}>"
     msg["To"] = "coverage-requests@intake.example"
     msg["Subject"] = rng.choice(["Certificate of coverage request", "CoC application",
                                  f"Request for certificate - {case.last}", "Posting abroad: coverage certificate"])
     msg["Date"] = format_datetime(datetime(2026, 11, 20, 9, n % 60, tzinfo=UTC))
-    msg["Message-ID"] = f"<heldout-{n}@{case.contact_email.split('@')[1]}>"
+    msg["Message-ID"] = f"<heldout-{n}@{address.split('@')[1]}>"
     if plain is not None:
         msg.set_content(plain)
     if html_part is not None:

@@ -22,6 +22,16 @@ class Item:
     value: str
 
 
+def _abbr(month: int) -> str:
+    name = _MONTHS[month - 1]
+    return name if len(name) <= 4 else name[:3] + "."  # "Mar.", but "May", "June"
+
+
+def citizenship_prose(code: str) -> str:
+    """A citizenship as it stands in a sentence ("a citizen of ...")."""
+    return {"US": "the United States", "DE": "Germany", "CA": "Canada", "GB": "the United Kingdom"}[code]
+
+
 def _ordinal(n: int) -> str:
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
@@ -38,7 +48,7 @@ def _date_styles() -> list[tuple[str, object]]:
         ("", lambda d: f"{d.day} {_MONTHS[d.month - 1]} {d.year}"),
         ("(DD.MM.YYYY)", lambda d: f"{d.day:02d}.{d.month:02d}.{d.year}"),
         ("", lambda d: f"{d.day:02d}.{d.month:02d}.{d.year}"),
-        ("", lambda d: f"{_MONTHS[d.month - 1][:3]}. {_ordinal(d.day)}, {d.year}"),
+        ("", lambda d: f"{_abbr(d.month)} {_ordinal(d.day)}, {d.year}"),
         ("", lambda d: f"{d.day}-{_MONTHS[d.month - 1][:3]}-{d.year}"),
         ("(dd/mm/yyyy)", lambda d: f"{d.day:02d}/{d.month:02d}/{d.year}"),
     ]
@@ -139,7 +149,8 @@ def sentences(case: Case, rng: random.Random) -> list[str]:
     out = [
         f"We are writing on behalf of {case.employer} (EIN {case.ein}), located at "
         f"{case.employer_address.line()}, to request a certificate of coverage for our employee {name}.",
-        f"{name} was born on {born} in {case.birthplace} and {verb} a citizen of {case.citizenship_written}; "
+        f"{name} was born on {born} in {case.birthplace} and {verb} a citizen of "
+        f"{citizenship_prose(case.citizenship)}; "
         f"{'their' if he == 'they' else 'his' if he == 'he' else 'her'} Social Security number is {case.ssn}.",
         f"From {start} until {end} {he} will be working for {case.host} in {case.country_written}, at "
         f"{case.work_address.line()}.",
