@@ -11,7 +11,7 @@ from datetime import date
 from tests.heldout import textual
 from tests.heldout.people import Address, Case, make_case, us_address, word
 from tests.heldout.vocab import Half
-from tests.heldout.writing import Item, citizenship_prose, items, write_date
+from tests.heldout.writing import Item, citizenship_prose, date_in_text, items
 
 _TRADES = [("freelance photographer", "photography"), ("independent software consultant", "software consulting"),
            ("self-employed architect", "architecture"), ("freelance translator", "translation services")]
@@ -69,9 +69,7 @@ def self_employed(rng: random.Random, n: int) -> tuple[bytes, list[dict[str, str
     email = f"{case.first.lower()}.{word(rng).lower()}@{word(rng).lower()}mail.com"
     phone = f"({rng.randint(201, 989)}) {rng.randint(200, 999)}-{rng.randint(0, 9999):04d}"
     se = SelfEmployed(case, trade, business, email, phone, us_address(rng))
-    _, born = write_date(case.born, rng)
-    _, start = write_date(case.start, rng)
-    _, end = write_date(case.end, rng)
+    born, start, end = date_in_text(case.born, rng), date_in_text(case.start, rng), date_in_text(case.end, rng)
     name = " ".join(x for x in (case.first, case.middle, case.last) if x)
     body = (
         f"Hello,\n\nmy name is {name} and I am a {trade} (self-employed) based at {se.address.line()}. "
@@ -90,7 +88,7 @@ def forwarded(rng: random.Random, half: Half, n: int) -> tuple[bytes, list[dict[
     case = make_case(rng)
     body = textual.body_text(case, items(case, half, rng), rng.choice(["colon", "dots", "tab"]), rng)
     new_end = date(case.end.year + 1 if case.end.month == 12 else case.end.year, case.end.month % 12 + 1, 1)
-    _, written = write_date(new_end, rng)
+    written = date_in_text(new_end, rng)
     note = (f"Hi team,\n\nforwarding the request below. One correction: the assignment now ends on {written}, "
             "not on the date given below.\n\nThanks\n")
     forward = (f"{note}\n---------- Forwarded message ---------\nFrom: {case.contact} <{case.contact_email}>\n"

@@ -55,9 +55,16 @@ def _date_styles() -> list[tuple[str, object]]:
 
 
 def write_date(d: date, rng: random.Random) -> tuple[str, str]:
-    """(hint, text) of a date in one of the forms of phrasings.md."""
+    """(hint, text) of a date in one of the forms of phrasings.md; a day-first slashed date only
+    with its hint, which the caller must then write beside the label."""
     hint, fn = rng.choice(_date_styles())
     return hint, fn(d)  # type: ignore[operator]
+
+
+def date_in_text(d: date, rng: random.Random) -> str:
+    """A date in running text, where no hint can stand: never day-first with slashes (ambiguous)."""
+    hint, fn = rng.choice([s for s in _date_styles() if s[0] != "(dd/mm/yyyy)"])
+    return fn(d)  # type: ignore[operator]
 
 
 def _name_items(case: Case, half: Half, rng: random.Random) -> list[Item]:
@@ -140,10 +147,8 @@ def items(case: Case, half: Half, rng: random.Random) -> list[Item]:
 def sentences(case: Case, rng: random.Random) -> list[str]:
     """The request as a letter written in sentences, no labels at all (issue 12: letters as prose)."""
     name = " ".join(x for x in (case.first, case.middle, case.last) if x)
-    _, born = write_date(case.born, rng)
-    _, start = write_date(case.start, rng)
-    _, end = write_date(case.end, rng)
-    _, hired = write_date(case.hire_date, rng)
+    born, start, end = date_in_text(case.born, rng), date_in_text(case.start, rng), date_in_text(case.end, rng)
+    hired = date_in_text(case.hire_date, rng)
     he = rng.choice(["he", "she", "they"])
     verb = "are" if he == "they" else "is"
     out = [
