@@ -23,8 +23,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from intake.sources.faxdir import DEFAULT_SENDER_PATTERN
 from intake.faxsettings import FaxMailSettings, FaxOutSettings
+from intake.sources.faxdir import DEFAULT_SENDER_PATTERN
 from parsers.types import Limits
 
 ENV_PREFIX = "COC_INTAKE_"

@@ -259,7 +259,8 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The Message-ID of a mail reply (migration 0005): an answer naming it in In-Reply-To or
     # References is threaded to this reply's submission and request.
-    message_id: Mapped[str | None] = mapped_column(String(998), index=True)    # Fax replies (`intake.faxout`): how it left ("folder", "hylafax", "email"), the fax server's job
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    # Fax replies (`intake.faxout`): how it left ("folder", "hylafax", "email"), the fax server's job
     # id and that job's last known state ("ready", "done", "failed"...), followed until done.
     fax_transport: Mapped[str | None] = mapped_column(String(16))
     fax_job: Mapped[str | None] = mapped_column(String(64))
