@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from intake.senderauth import SmtpSession, verdict_for
 from intake.settings import TrustSettings
 from tests import mailgen
-from tests.dnsstub import DnsStub, dns_stub
+from tests.dnsstub import DnsStub, dns_stub, loopback_dns
 from tests.gateway import GatewayProcess, wait_for, write_config
 from tests.postfix import running_postfix
 from tests.servers import SmtpSink, smtp_sink  # noqa: F401
@@ -235,7 +235,8 @@ def test_doctor_warns_about_relays_without_a_trusted_authserv_id(tmp_path: Path)
     from intake.settings import load_settings
 
     config = tmp_path / "c.toml"
-    config.write_text(f'[paths]\nvar = "{tmp_path}/var"\n[trust]\nrelays = ["127.0.0.1"]\n', encoding="utf-8")
+    config.write_text(f'[paths]\nvar = "{tmp_path}/var"\n' + loopback_dns('[trust]\nrelays = ["127.0.0.1"]\n'),
+                      encoding="utf-8")
     check = check_sender_trust(load_settings(config))
     assert check is not None and not check.ok and "mail from [trust] relays" in check.detail
 
