@@ -454,15 +454,17 @@ def verdict_for(channel: str, raw: bytes, session: SmtpSession | None, settings:
             domain, _ = from_domain(raw)
             return Verdict(method="smtp", verified=False, from_domain=domain,
                            reason="unknown: the SMTP session (client address) was not recorded")
-        lookups = Lookups(resolver or resolver_from(settings), settings.dns_budget_seconds)
+        lookups: Lookups | None = None  # made when DNS is needed: IMAP and relayed mail may need none
         if channel == "imap":
             verdict = verify_authres(raw, settings.authserv_id)
         elif session is not None and from_relay(session.client_ip, settings.relays):
             verdict = verify_authres(raw, settings.authserv_id, method="relay")
         else:
             assert session is not None
+            lookups = Lookups(resolver or resolver_from(settings), settings.dns_budget_seconds)
             verdict = verify_smtp(raw, session, lookups, settings.dns_budget_seconds)
         if not verdict.verified and settings.arc_trusted_signers and has_arc(raw):
+            lookups = lookups or Lookups(resolver or resolver_from(settings), settings.dns_budget_seconds)
             verdict = with_arc(verdict, check_arc(raw, lookups, settings.arc_trusted_signers, verdict.from_domain))
         return verdict
     except Exception as exc:  # the verdict must never lose a message

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from intake.senderauth import SmtpSession, verdict_for
 from intake.settings import TrustSettings
 from tests import mailgen
-from tests.dnsstub import DnsStub, dns_stub
+from tests.dnsstub import DnsStub, dns_stub, loopback_dns
 from tests.gateway import GatewayProcess, wait_for, write_config
 from tests.postfix import running_postfix
 from tests.servers import SmtpSink, smtp_sink  # noqa: F401
@@ -235,6 +235,33 @@ def test_doctor_warns_about_relays_without_a_trusted_authserv_id(tmp_path: Path)
     from intake.settings import load_settings
 
     config = tmp_path / "c.toml"
-    config.write_text(f'[paths]\nvar = "{tmp_path}/var"\n[trust]\nrelays = ["127.0.0.1"]\n', encoding="utf-8")
+    config.write_text(f'[paths]\nvar = "{tmp_path}/var"\n' + loopback_dns('[trust]\nrelays = ["127.0.0.1"]\n'),
+                      encoding="utf-8")
     check = check_sender_trust(load_settings(config))
     assert check is not None and not check.ok and "mail from [trust] relays" in check.detail
+
+
+def test_forwarded_mail_through_the_pipeline_and_the_review_page(tmp_path: Path, dns: DnsStub, keys: Any) -> None:
+    from datetime import UTC, datetime
+
+    from intake.pipeline import extract_stage, reply_stage
+    from intake.store import Incoming
+    from tests.store_fixtures import stage_context
+    from tests.test_senderauth import _staff_page
+
+    ctx = stage_context(tmp_path, f'[trust]\ndns_servers = ["{dns.host}"]\ndns_port = {dns.port}\n'
+                                  'arc_trusted_signers = ["lists.example"]\n', timeout=120)
+    try:
+        raw = _forwarded(_signed(keys, _text(45)), keys)
+        sid, _ = ctx.store.store_submission(Incoming(channel="smtp", raw=raw, sender="bounces@lists.example",
+                                                     received_at=datetime.now(UTC), client_ip="198.51.100.20",
+                                                     helo="mail.lists.example"))
+        assert extract_stage(ctx, sid)
+        reply_stage(ctx, sid)
+        [rec] = ctx.store.requests_of(sid)
+        assert not any(p["code"] == "sender_not_verified" for p in rec.problems)
+        html = _staff_page(ctx, f"/requests/{rec.id}")
+        assert "Sender verified: forwarded: ARC chain sealed by lists.example (trusted)" in html
+        assert "ARC pass (sealed by lists.example)" in html
+    finally:
+        ctx.store.dispose()
