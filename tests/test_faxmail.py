@@ -395,3 +395,17 @@ def _log_gap(log: str) -> float:
         return dt.strptime(m.group(1), "%Y-%m-%d %H:%M:%S,%f")
 
     return (at("HylaFAX job") - at("reply queued")).total_seconds()
+
+
+def test_fax_settings_errors_name_the_setting() -> None:
+    from pydantic import ValidationError
+
+    from intake.faxsettings import FaxOutSettings
+
+    with pytest.raises(ValidationError, match="fax_mail.presets: no preset 'efax'"):
+        FaxMailSettings(presets=["hylafax", "efax"])
+    with pytest.raises(ValidationError, match=r"fax_mail.subject_patterns: .* needs a named group"):
+        FaxMailSettings(subject_patterns=[r"Fax from (\d+)"])
+    with pytest.raises(ValidationError, match="fax_out.email_address must be an address template"):
+        FaxOutSettings(email_address="fax@service.example")
+    assert FaxMailSettings(gateways=[" @Fax.Example.NET "]).gateways == ["fax.example.net"]
