@@ -15,17 +15,13 @@ can write any number on a page, and a reply carries personal data.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from email.utils import getaddresses
-from functools import cache
-from importlib import resources
-from typing import Any
 
-from intake.faxsettings import FaxMailSettings
+from intake.faxsettings import FaxMailSettings, presets
 from intake.sources.faxdir import normalise_fax_number
 
 __all__ = ["FaxMail", "gateway_of", "read_fax_mail", "tsi_from_text", "written_numbers"]
@@ -47,14 +43,6 @@ class FaxMail:
     data: bytes | None
 
 
-@cache
-def presets() -> dict[str, dict[str, list[str]]]:
-    """config/fax_mail.toml: {preset: {"body"|"subject"|"filename": [pattern, ...]}}."""
-    text = resources.files("intake.config").joinpath("fax_mail.toml").read_text(encoding="utf-8")
-    data: dict[str, Any] = tomllib.loads(text)
-    return {name: {place: list(table.get(place) or []) for place in PLACES} for name, table in data.items()}
-
-
 def _patterns(settings: FaxMailSettings) -> list[tuple[str, str, re.Pattern[str]]]:
     """(place, label, regex) in the order they are tried: own patterns, then each preset's."""
     own = {"body": settings.body_patterns, "subject": settings.subject_patterns,
@@ -62,9 +50,6 @@ def _patterns(settings: FaxMailSettings) -> list[tuple[str, str, re.Pattern[str]
     out = [(place, "fax_mail", re.compile(p)) for place in PLACES for p in own[place]]
     table = presets()
     for name in settings.presets:
-        if name not in table:
-            raise ValueError(f"fax_mail.presets: no preset {name!r} in config/fax_mail.toml "
-                             f"(known: {', '.join(sorted(table))})")
         out += [(place, name, re.compile(p)) for place in PLACES for p in table[name][place]]
     return out
 

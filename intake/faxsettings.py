@@ -6,7 +6,10 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+import tomllib
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -15,6 +18,17 @@ FaxTransport = Literal["folder", "hylafax", "email"]
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+
+PLACES = ("body", "subject", "filename")
+
+
+@cache
+def presets() -> dict[str, dict[str, list[str]]]:
+    """config/fax_mail.toml: {preset: {"body"|"subject"|"filename": [pattern, ...]}}."""
+    text = resources.files("intake.config").joinpath("fax_mail.toml").read_text(encoding="utf-8")
+    data: dict[str, Any] = tomllib.loads(text)
+    return {name: {place: list(table.get(place) or []) for place in PLACES} for name, table in data.items()}
 
 
 def _patterns(values: list[str], what: str) -> list[str]:
@@ -44,6 +58,16 @@ class FaxMailSettings(_Section):
     @classmethod
     def _lower(cls, v: list[str]) -> list[str]:
         return [g.strip().lower().lstrip("@") for g in v if g.strip()]
+
+    @field_validator("presets")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        table = presets()
+        for name in v:
+            if name not in table:
+                raise ValueError(f"fax_mail.presets: no preset {name!r} in config/fax_mail.toml "
+                                 f"(known: {', '.join(sorted(table))})")
+        return v
 
     @field_validator("subject_patterns")
     @classmethod

@@ -111,7 +111,7 @@ def _answered_by_fax_only(ctx: Context, mail_id: int, number: str, gateway: str)
     assert mail.state == "done" and ctx.store.replies_of(mail_id) == []
     assert any(e.kind == "no_reply" and "fax submission" in (e.new or "")
                for e in ctx.store.events_of(submission_id=mail_id))
-    [fax_id] = [i for i in range(1, mail_id + 5) if i != mail_id and _is_fax(ctx, i)]
+    [fax_id] = [i for i in range(mail_id + 1, mail_id + 5) if _is_fax(ctx, i)]  # made after the mail
     fax = ctx.store.get_submission(fax_id)
     assert fax.channel == "fax" and fax.sender == number
     caller = [e.new or "" for e in ctx.store.events_of(submission_id=fax_id) if e.kind == "caller_id"]
@@ -339,8 +339,73 @@ def test_daemon_puts_the_reply_to_a_mailed_fax_on_the_hylafax_queue(tmp_path: Pa
             assert faxserver.jobs("-s")[str(reply.fax_job)].number == "12085550142"
             assert store.replies_of(1) == []  # the gateway's mail: no reply
             assert reply.sent_at is not None
-            print(f"reply due -> HylaFAX job queued: {(reply.sent_at - reply.next_attempt_at).total_seconds():.2f} s")
+            print(f"reply's due time (before rendering) -> HylaFAX job: "
+                  f"{(reply.sent_at - reply.next_attempt_at).total_seconds():.2f} s; "
+                  f"reply committed to the outbox -> HylaFAX job (daemon log): {_log_gap(gw.tail()):.2f} s")
         finally:
             store.dispose()
     finally:
         gw.stop()
+
+
+def _short_fax() -> bytes:
+    """A one-line fax page (quick to read; no request in it, so the answer is *incomplete*)."""
+    page = faxgen.render_page(["Please send me the form for a certificate of coverage."])
+    return faxgen.tiff_bytes([faxgen.fax(page, rng=random.Random(1))])
+
+
+def test_hylafax_mail_from_dovecot_and_service_mail_over_smtp(ctx: Context, key: Any, tmp_path: Path) -> None:
+    """The other two ways round: faxrcvd's mail read from the mailbox, a fax service's mail (signed
+    for its domain) delivered to the SMTP listener. Each is answered by fax to its caller only."""
+    raw = received_fax_mail(_short_fax(), tmp_path, caller_id="+1 208 555 0142", from_address=GATEWAY)
+    raw = (b"Authentication-Results: mx.ours.example; dkim=pass header.d=fax.example.org; dmarc=pass\r\n"
+           + _crlf(raw))
+    with running_dovecot() as dovecot:
+        imap_append(dovecot, "INBOX", raw)
+        source = _imap(ctx, dovecot)
+        try:
+            [mail_id] = source.poll_once()
+        finally:
+            source.close()
+    assert extract_stage(ctx, mail_id)
+    _answered_by_fax_only(ctx, mail_id, "+12085550142", GATEWAY)
+
+    service = EmailMessage()
+    service["From"] = "Fax Service <fax@fax.example.org>"
+    service["To"] = TO
+    service["Subject"] = 'eFax message from "4105550199" - 1 page(s), Caller-ID: 1-410-555-0199'
+    service.set_content("You have received a 1 page fax.\n")
+    service.add_attachment(_pdf_of(_short_fax()), maintype="application", subtype="pdf",
+                           filename="FAX_20261125_1014.pdf")
+    signed = _sign(_crlf(service.as_bytes()), key)
+    ctx.settings.fax_mail.gateways.append("fax@fax.example.org")
+    mail_id = _through_listener(ctx, signed, "fax@fax.example.org")
+    assert extract_stage(ctx, mail_id)
+    _answered_by_fax_only(ctx, mail_id, CALLER, "fax@fax.example.org")
+
+
+def _log_gap(log: str) -> float:
+    """Seconds between the daemon's "reply queued" and "HylaFAX job" log lines."""
+    import re
+    from datetime import datetime as dt
+
+    def at(pattern: str) -> dt:
+        m = re.search(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*" + pattern, log, re.M)
+        assert m, log
+        return dt.strptime(m.group(1), "%Y-%m-%d %H:%M:%S,%f")
+
+    return (at("HylaFAX job") - at("reply queued")).total_seconds()
+
+
+def test_fax_settings_errors_name_the_setting() -> None:
+    from pydantic import ValidationError
+
+    from intake.faxsettings import FaxOutSettings
+
+    with pytest.raises(ValidationError, match="fax_mail.presets: no preset 'efax'"):
+        FaxMailSettings(presets=["hylafax", "efax"])
+    with pytest.raises(ValidationError, match=r"fax_mail.subject_patterns: .* needs a named group"):
+        FaxMailSettings(subject_patterns=[r"Fax from (\d+)"])
+    with pytest.raises(ValidationError, match="fax_out.email_address must be an address template"):
+        FaxOutSettings(email_address="fax@service.example")
+    assert FaxMailSettings(gateways=[" @Fax.Example.NET "]).gateways == ["fax.example.net"]
