@@ -124,7 +124,7 @@ def main() -> None:
     args = ap.parse_args()
     wanted = set(args.formats.split(","))
     counts = {f: (args.faxes if f == "fax" else args.forms if f.startswith("form") else
-                  max(2, args.n // 2) if f in ("several", "self", "forward") else args.n)
+                  max(2, args.n // 2) if f in ("sheet", "several", "self", "forward") else args.n)
               for f in FORMATS if f in wanted}
     entries, results = run(counts, args.seed, args.keep)
     print(report(entries, results, args.examples))
