@@ -60,10 +60,10 @@ def run(counts: dict[str, int], seed: int, keep: Path | None = None) -> tuple[li
     return entries, results
 
 
-def _row(name: str, c: Counter[str], files: int) -> str:
+def _row(name: str, c: Counter[str], files: int, width: int = 22) -> str:
     total = sum(c.values()) or 1
     cells = "".join(f" {c[o]:5d} {100 * c[o] / total:6.1f}%" for o in OUTCOMES)
-    return f"{name:22s} {files:5d} {sum(c.values()):6d}{cells}"
+    return f"{name[:width]:{width}s} {files:5d} {sum(c.values()):6d}{cells}"
 
 
 def variants(entries: list[Entry], results: Results) -> str:
@@ -73,7 +73,7 @@ def variants(entries: list[Entry], results: Results) -> str:
         groups[(e.fmt, e.variant.split("/")[0] if e.fmt == "letter" else e.variant)].append(e)
     lines = ["\nper variant:"]
     for (fmt, variant), es in sorted(groups.items(), key=lambda kv: (FORMATS.index(kv[0][0]), kv[0][1])):
-        lines.append(_row(f"{fmt} {variant}"[:22], tally([r for e in es for r in results[e.file]]), len(es)))
+        lines.append(_row(f"{fmt} {variant}", tally([r for e in es for r in results[e.file]]), len(es), 40))
     return "\n".join(lines)
 
 
@@ -98,6 +98,13 @@ def report(entries: list[Entry], results: dict[str, list[FieldResult]], examples
         for r in results[e.file]:
             if r.outcome != "right":
                 bad[(e.fmt, r.path)].append((e, r))
+    by_field: dict[str, list[FieldResult]] = defaultdict(list)
+    for rs in results.values():
+        for r in rs:
+            by_field[r.path].append(r)
+    lines.append("\nper field, all formats (fields = requests that have it):")
+    for path, rs in sorted(by_field.items(), key=lambda kv: sum(r.outcome == "right" for r in kv[1]) / len(kv[1])):
+        lines.append(_row(path, tally(rs), len(rs), 34))
     lines.append("\nworst field/format pairs (wrong-silent, wrong-flagged, missing of n requests):")
     ranked = sorted(bad.items(), key=lambda kv: (-sum(r.outcome == "silent" for _, r in kv[1]), -len(kv[1])))
     per_fmt = Counter(e.fmt for e in entries for _ in e.truth)
@@ -105,7 +112,8 @@ def report(entries: list[Entry], results: dict[str, list[FieldResult]], examples
         c = Counter(r.outcome for _, r in fails)
         lines.append(f"  {fmt:10s} {path:34s} silent {c['silent']:3d}  flagged {c['flagged']:3d}  "
                      f"missing {c['missing']:3d}  of {per_fmt[fmt]}")
-        for e, r in fails[:examples]:
+        order = ("silent", "flagged", "missing")
+        for e, r in sorted(fails, key=lambda f: order.index(f[1].outcome))[:examples]:
             lines.append(f"      {e.file} [{e.variant}, {e.labels}] {r.outcome}: "
                          f"want {mask(r.want)!r} got {mask(r.got)!r}")
     return "\n".join(lines)

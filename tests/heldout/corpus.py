@@ -106,7 +106,7 @@ def _single(fmt: str, i: int, rng: random.Random, half: Half, labels: Labels) ->
     if fmt == "form-pdf":
         return ".pdf", pdf, variant, "none", ourform.truth(case)
     if fmt == "form-print":
-        return ".pdf", ourform.printed(pdf, rng), variant, "none", ourform.truth(case)
+        return ".pdf", ourform.printed(pdf), variant, "none", ourform.truth(case)
     resolution = ("fine", "standard")[i % 2]
     container = ("tiff", "pdf")[(i // 2) % 2]
     data = fax.fax(pdf, resolution, container, rng, sender=case.employer)

@@ -89,10 +89,8 @@ def _fields(pdf: FPDF, items: list[Item], layout: str, size: float, rng: random.
         for it in items:
             y = pdf.get_y()
             pdf.multi_cell(w1, line + 1, _ascii(it.label), border=1, new_x="RIGHT", new_y="TOP")
-            h = pdf.get_y() - y if pdf.get_y() > y else line + 1
             pdf.set_xy(col, y)
             pdf.multi_cell(right - col, line + 1, _ascii(it.value), border=1, new_x="LMARGIN", new_y="NEXT")
-            del h
         pdf.set_font_size(size)
         return
     for it in items:

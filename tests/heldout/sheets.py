@@ -14,7 +14,7 @@ from openpyxl import Workbook
 
 from tests.heldout.people import Case, make_case
 from tests.heldout.vocab import Half, label
-from tests.heldout.writing import _date_styles
+from tests.heldout.writing import date_styles
 
 _DATES = {"worker.date_of_birth": "born", "assignment.start_date": "start", "assignment.end_date": "end",
           "assignment.hire_date": "hire_date"}
@@ -47,7 +47,7 @@ def sheet(rng: random.Random, half: Half, kind: str, rows: int) -> tuple[bytes, 
     for f in _FIELDS:
         text = label(f, half, rng)
         if f in _DATES:
-            hint, fn = rng.choice(_date_styles())
+            hint, fn = rng.choice(date_styles())
             writers[f] = fn  # type: ignore[assignment]
             text += f" {hint}" if hint else ""
         headers.append(text)
