@@ -129,6 +129,14 @@ def test_known_leaks_are_still_leaks() -> None:
     assert not gone, f"no longer in the vocabulary, remove from KNOWN_LEAKS: {sorted(gone)}"
 
 
+def test_the_parsers_do_not_read_the_heldout_phrasings() -> None:
+    """A matcher may learn the may-teach half by copying it, never by reading phrasings.toml: that
+    file holds the tests-only half too."""
+    readers = [p.name for p in sorted(PARSERS.rglob("*.py")) if re.search(r"heldout|phrasings\.(toml|md)",
+                                                                          p.read_text("utf-8"))]
+    assert not readers
+
+
 def test_the_halves_are_apart() -> None:
     table = phrasings()
     teach, only = {_norm(p) for p in table.of("may_teach")}, {_norm(p) for p in table.of("tests_only")}

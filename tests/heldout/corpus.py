@@ -1,7 +1,8 @@
 """Write the held-out corpus: N requests per format into a folder, each file with its ground truth.
 
 Formats (`FORMATS`): plain mail bodies (`mail`), `.txt` files (`text`), HTML mails (`html`), PDF
-letters (`letter`), letters written as sentences (`prose`, mail or PDF), mails with two or three
+letters (`letter`), letters written as sentences (`prose`, mail or PDF), CSV and XLSX batches of
+three to five workers (`sheet`), mails with two or three
 workers (`several`), a self-employed person writing about themselves (`self`), a forwarded request
 whose note corrects a value (`forward`), faxed letters (`fax`:
 204x196 and 204x98, TIFF and PDF, serif/sans/typewriter fonts no other generator uses), and our own
@@ -18,13 +19,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
-from tests.heldout import fax, letters, ourform, special, textual
+from tests.heldout import fax, letters, ourform, sheets, special, textual
 from tests.heldout.people import make_case
 from tests.heldout.vocab import Half
 from tests.heldout.writing import items
 
-FORMATS = ("mail", "text", "html", "letter", "prose", "several", "self", "forward", "fax", "form-pdf",
-           "form-print", "form-fax")
+FORMATS = ("mail", "text", "html", "letter", "prose", "sheet", "several", "self", "forward", "fax",
+           "form-pdf", "form-print", "form-fax")
 Labels = Literal["seen", "unseen", "none"]
 
 
@@ -45,8 +46,12 @@ def _one(fmt: str, i: int, rng: random.Random) -> tuple[str, bytes, str, Labels,
     """(file suffix, bytes, variant, labels, truths) of the i-th file of `fmt`."""
     half, labels = _half(i)
     if fmt == "several":
-        data, truths, variant = special.several(rng, half, i, 2 + i % 2)
+        data, truths, variant = special.several(rng, half, i, 2 + (i // 2) % 2)
         return ".eml", data, variant, labels, truths
+    if fmt == "sheet":
+        kind = ("csv", "xlsx")[(i // 2) % 2]
+        data, truths, variant = sheets.sheet(rng, half, kind, 3 + i % 3)
+        return f".{kind}", data, variant, labels, truths
     if fmt == "self":
         data, truths, variant = special.self_employed(rng, i)
         return ".eml", data, variant, "none", truths
@@ -101,9 +106,9 @@ def _single(fmt: str, i: int, rng: random.Random, half: Half, labels: Labels) ->
     if fmt == "form-pdf":
         return ".pdf", pdf, variant, "none", ourform.truth(case)
     if fmt == "form-print":
-        return ".pdf", ourform.printed(pdf, rng), variant, "none", ourform.truth(case)
-    resolution = ("fine", "standard")[(i // 6) % 2]
-    container = ("tiff", "pdf")[(i // 12) % 2]
+        return ".pdf", ourform.printed(pdf), variant, "none", ourform.truth(case)
+    resolution = ("fine", "standard")[i % 2]
+    container = ("tiff", "pdf")[(i // 2) % 2]
     data = fax.fax(pdf, resolution, container, rng, sender=case.employer)
     return (".tif" if container == "tiff" else ".pdf"), data, f"{variant}/{resolution}/{container}", "none", \
         ourform.truth(case)

@@ -78,21 +78,21 @@ def _letterhead(pdf: FPDF, case: Case, size: float) -> None:
     pdf.ln(2)
 
 
-def _fields(pdf: FPDF, items: list[Item], layout: str, size: float, rng: random.Random) -> None:
+def _fields(pdf: FPDF, items: list[Item], layout: str, size: float) -> None:
+    """The items one under the other; a value wraps within the margin, never runs off the page or
+    under a long label."""
     left, right = pdf.l_margin, pdf.w - pdf.r_margin
-    col = left + max(pdf.get_string_width(_ascii(i.label)) for i in items) + 8
-    col = min(col, left + 95)
+    col = left + min(max(pdf.get_string_width(_ascii(i.label)) for i in items) + 8, 95)
     line = size * 0.55
     if layout == "table":
         pdf.set_font_size(size - 0.5)
-        w1 = col - left
         for it in items:
             y = pdf.get_y()
-            pdf.multi_cell(w1, line + 1, _ascii(it.label), border=1, new_x="RIGHT", new_y="TOP")
-            h = pdf.get_y() - y if pdf.get_y() > y else line + 1
+            pdf.multi_cell(col - left, line + 1, _ascii(it.label), border=1, new_x="LMARGIN", new_y="NEXT", align="L")
+            below_label = pdf.get_y()
             pdf.set_xy(col, y)
-            pdf.multi_cell(right - col, line + 1, _ascii(it.value), border=1, new_x="LMARGIN", new_y="NEXT")
-            del h
+            pdf.multi_cell(right - col, line + 1, _ascii(it.value), border=1, new_x="LMARGIN", new_y="NEXT", align="L")
+            pdf.set_y(max(below_label, pdf.get_y()))
         pdf.set_font_size(size)
         return
     for it in items:
@@ -101,20 +101,21 @@ def _fields(pdf: FPDF, items: list[Item], layout: str, size: float, rng: random.
             pdf.set_font_size(size - 2.5)
             pdf.cell(0, line - 0.5, lab, new_x="LMARGIN", new_y="NEXT")
             pdf.set_font_size(size)
-            pdf.cell(0, line + 0.5, val, new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, line + 0.5, val, new_x="LMARGIN", new_y="NEXT", align="L")
             pdf.ln(1.5)
             continue
         if layout == "colon":
-            pdf.cell(0, line, f"{lab}: {val}", new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, line, f"{lab}: {val}", new_x="LMARGIN", new_y="NEXT", align="L")
             continue
         pdf.cell(pdf.get_string_width(lab) + 1, line, lab)
+        x = pdf.get_x()
         if layout in ("dots", "underscores"):
             filler = "." if layout == "dots" else "_"
-            room = col - pdf.get_x() - 2
-            n = max(2, int(room / pdf.get_string_width(filler)))
-            pdf.cell(room, line, filler * n)
-        pdf.set_x(col)
-        pdf.cell(0, line, val, new_x="LMARGIN", new_y="NEXT")
+            room = max(col - x - 2, 3 * pdf.get_string_width(filler))
+            pdf.cell(room, line, filler * max(3, int(room / pdf.get_string_width(filler))))
+            x = pdf.get_x()
+        pdf.set_x(max(col, x + 2))
+        pdf.multi_cell(right - pdf.get_x(), line, val, new_x="LMARGIN", new_y="NEXT", align="L")
         pdf.ln(0.8)
 
 
@@ -123,16 +124,16 @@ def letter_pdf(case: Case, items: list[Item], layout: str, font: Font, rng: rand
     """A one- or two-page letter; `prose` writes the request as sentences instead of fields."""
     pdf = _pdf(font, size)
     _letterhead(pdf, case, size)
-    pdf.multi_cell(0, 5.5, "Dear Sir or Madam,")
+    pdf.multi_cell(0, 5.5, "Dear Sir or Madam,", align="L")
     pdf.ln(2)
     if prose:
         for s in sentences(case, rng):
-            pdf.multi_cell(0, 5.5, _ascii(s))
+            pdf.multi_cell(0, 5.5, _ascii(s), align="L")
             pdf.ln(2)
     else:
-        pdf.multi_cell(0, 5.5, "We ask for a U.S. certificate of coverage for the following assignment:")
+        pdf.multi_cell(0, 5.5, "We ask for a U.S. certificate of coverage for the following assignment:", align="L")
         pdf.ln(3)
-        _fields(pdf, items, layout, size, rng)
+        _fields(pdf, items, layout, size)
     pdf.ln(6)
-    pdf.multi_cell(0, 5.5, f"Sincerely,\n\n{_ascii(case.contact)}\n{_ascii(case.employer)}")
+    pdf.multi_cell(0, 5.5, f"Sincerely,\n\n{_ascii(case.contact)}\n{_ascii(case.employer)}", align="L")
     return bytes(pdf.output())

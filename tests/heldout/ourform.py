@@ -6,7 +6,6 @@ printed and faxed. The values typed come from this package's cases, never from t
 from __future__ import annotations
 
 import io
-import random
 from functools import cache
 
 import pymupdf
@@ -89,7 +88,7 @@ def filled(case: Case, letter_case: str, filler: str) -> bytes:
     return fill_pypdf(case, letter_case) if filler == "pypdf" else fill_pymupdf(case, letter_case)
 
 
-def printed(pdf: bytes, rng: random.Random, dpi: int = 200) -> bytes:
+def printed(pdf: bytes, dpi: int = 200) -> bytes:
     """The filled form printed and scanned: one grayscale PNG per page, stacked into a PDF."""
     doc = pymupdf.open(stream=pdf, filetype="pdf")
     out = pymupdf.open()
@@ -97,10 +96,4 @@ def printed(pdf: bytes, rng: random.Random, dpi: int = 200) -> bytes:
         pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY, annots=True)
         new = out.new_page(width=page.rect.width, height=page.rect.height)
         new.insert_image(new.rect, stream=pix.tobytes("png"))
-    del rng
     return bytes(out.tobytes(deflate=True))
-
-
-def rasterised_pdf(pdf: bytes) -> bytes:
-    """The filled form flattened by a viewer's "print to PDF": page images only."""
-    return printed(pdf, random.Random(0), dpi=150)

@@ -29,7 +29,7 @@ def several(rng: random.Random, half: Half, n: int, k: int) -> tuple[bytes, list
     cases = [base] + [
         Case(**{**vars(base), **{f: getattr(o, f) for f in _OWN}}) for o in others]
     shared = [i for i in items(base, half, rng) if not i.field.startswith("worker.")]
-    style = n % 2
+    style = (n // 4) % 2
     lines = [f"Dear colleagues,\n\nplease issue certificates of coverage for the {k} employees below; "
              "they go on the same assignment.\n", textual.block(shared, "colon"), ""]
     for j, case in enumerate(cases, 1):

@@ -36,8 +36,8 @@ def _ordinal(n: int) -> str:
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
-# Each: (hint or "", writer). The hint, when there is one, tells how the value is written.
-def _date_styles() -> list[tuple[str, object]]:
+def date_styles() -> list[tuple[str, object]]:
+    """(hint or "", writer) per date form; the hint, when there is one, says how it is written."""
     return [
         ("", lambda d: f"{d.month:02d}/{d.day:02d}/{d.year}"),
         ("(mm/dd/yyyy)", lambda d: f"{d.month:02d}/{d.day:02d}/{d.year}"),
@@ -57,13 +57,13 @@ def _date_styles() -> list[tuple[str, object]]:
 def write_date(d: date, rng: random.Random) -> tuple[str, str]:
     """(hint, text) of a date in one of the forms of phrasings.md; a day-first slashed date only
     with its hint, which the caller must then write beside the label."""
-    hint, fn = rng.choice(_date_styles())
+    hint, fn = rng.choice(date_styles())
     return hint, fn(d)  # type: ignore[operator]
 
 
 def date_in_text(d: date, rng: random.Random) -> str:
     """A date in running text, where no hint can stand: never day-first with slashes (ambiguous)."""
-    hint, fn = rng.choice([s for s in _date_styles() if s[0] != "(dd/mm/yyyy)"])
+    hint, fn = rng.choice([s for s in date_styles() if s[0] != "(dd/mm/yyyy)"])
     return fn(d)  # type: ignore[operator]
 
 
