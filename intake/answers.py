@@ -30,7 +30,7 @@ log = logging.getLogger("intake.answers")
 
 def thread_of(ctx: Context, sub: SubmissionRecord) -> conv.Thread | None:
     """The request(s) a stored mail answers, from its headers alone (In-Reply-To, References, Subject)."""
-    if sub.channel not in ("imap", "smtp", "lmtp"):
+    if sub.channel not in ("imap", "smtp", "lmtp") or not _may_answer(ctx, sub):
         return None
     headers = conv.read_headers(sub.raw)
     return conv.find_thread(_ThreadStore(ctx), headers, prefix=ctx.settings.replies.reference_prefix)
@@ -39,10 +39,17 @@ def thread_of(ctx: Context, sub: SubmissionRecord) -> conv.Thread | None:
 def thread_by_body(ctx: Context, sub: SubmissionRecord, result: Any) -> conv.Thread | None:
     """The request a mail names by its reference in the new text of its body (a fresh mail)."""
     refs = list(((result.meta or {}) if result is not None else {}).get("body_references") or [])
-    if not refs or sub.channel not in ("imap", "smtp", "lmtp"):
+    if not refs or sub.channel not in ("imap", "smtp", "lmtp") or not _may_answer(ctx, sub):
         return None
     return conv.find_thread(_ThreadStore(ctx), conv.Headers([], "", None),
                             prefix=ctx.settings.replies.reference_prefix, body_references=refs)
+
+
+def _may_answer(ctx: Context, sub: SubmissionRecord) -> bool:
+    """An out-of-office note, a bounce or a list post threaded to our reply is no answer (RFC 3834):
+    it goes its own way, to staff, unanswered, as before."""
+    return should_reply(sub.raw, our_domain=ctx.settings.replies.our_domain,
+                        envelope_sender=sub.sender if sub.channel != "imap" else None).reply
 
 
 class _ThreadStore:
