@@ -11,13 +11,15 @@ else only what is still missing. Rules in `intake.conversation`.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.policy import default as default_policy
 from typing import TYPE_CHECKING, Any
 
 from intake import conversation as conv
-from intake.model import Problem
+from intake import metrics
+from intake.model import CertificateRequest, Problem
 from intake.replies import STAFF_ONLY_CODES, RequestView, render_mail, should_reply
 from intake.store.conversation import AnswerLink, AnswerRecord, RequestUpdate
 from intake.store.store import RequestRecord, StateConflict, SubmissionRecord
@@ -106,8 +108,10 @@ def handle(ctx: Context, sub: SubmissionRecord, thread: conv.Thread) -> bool:
     origin = store.get_submission(thread.origin)
     targets = [store.get_request(i) for i in thread.request_ids]
     channel = "email" if sub.channel in ("imap", "smtp", "lmtp") else "fax"
+    started = time.monotonic()
     outcome = ctx.pool.extract(sub.raw, channel=channel, filename=sub.fax_filename, limits=ctx.limits,
                                answer_to=our_texts(ctx, thread))
+    metrics.observe_extraction(outcome.result, time.monotonic() - started)
     refs = ", ".join(t.reference for t in targets)
     try:
         if outcome.result is None:
@@ -186,8 +190,6 @@ def reply(ctx: Context, sub: SubmissionRecord, links: list[AnswerRecord], *, now
     Held answers get none until a person has looked: the sender may be a stranger, and a reply
     would tell them about someone else's request.
     """
-    from intake.pipeline import _form_attachment, _no_reply  # noqa: PLC0415 - pipeline imports this module
-
     store, settings = ctx.store, ctx.settings
     now = now or datetime.now(UTC)
     merged = [link for link in links if link.outcome == "merged"]
@@ -228,9 +230,23 @@ def reply(ctx: Context, sub: SubmissionRecord, links: list[AnswerRecord], *, now
 
 
 def _view(rec: RequestRecord) -> RequestView:
-    from intake.pipeline import _view as view  # noqa: PLC0415
+    request = CertificateRequest.model_validate(rec.fields)
+    return RequestView.of(rec.reference, request, [Problem.model_validate(p) for p in rec.problems
+                                                   if isinstance(p, dict)])
 
-    return view(rec)
+
+def _no_reply(ctx: Context, sub: SubmissionRecord, reason: str) -> None:
+    ctx.store.add_event(submission_id=sub.id, actor="replies", kind="no_reply", new=reason)
+    log.info("submission %d: no reply (%s)", sub.id, reason)
+
+
+def _form_attachment(kind: str, settings: Any) -> list[tuple[str, bytes, str]]:
+    """The current form goes with an *incomplete* reply unless a link to it is configured."""
+    if kind != "incomplete" or settings.replies.form_url:
+        return []
+    from intake.form import editions, render_form  # noqa: PLC0415 - reportlab only when needed
+
+    return [(f"coc-request-form-{editions().current.code}.pdf", render_form(), "application/pdf")]
 
 
 def conversation_of(store: Any, rec: RequestRecord) -> list[dict[str, Any]]:
