@@ -105,7 +105,8 @@ def run(n: int, seed: int) -> int:
     print(f"answers that became a request of their own: {totals['own request']} of {total}")
     print(f"replies to the answer carrying the first reference alone: {totals['subject ok']} of {total}")
     if totals["not asked"]:
-        print(f"requests not asked (read as other than one request): {totals['not asked']}")
+        print(f"requests not asked anything (only optional fields left out, or not read as one request): "
+              f"{totals['not asked']}")
     print(f"\n{'way of answering':<18} {'answers':>8} {'completed':>10}")
     for way, c in per_way.items():
         if c["conversations"]:
