@@ -11,13 +11,15 @@ else only what is still missing. Rules in `intake.conversation`.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.policy import default as default_policy
 from typing import TYPE_CHECKING, Any
 
 from intake import conversation as conv
-from intake.model import Problem
+from intake import metrics
+from intake.model import CertificateRequest, Problem
 from intake.replies import STAFF_ONLY_CODES, RequestView, render_mail, should_reply
 from intake.store.conversation import AnswerLink, AnswerRecord, RequestUpdate
 from intake.store.store import RequestRecord, StateConflict, SubmissionRecord
@@ -30,7 +32,7 @@ log = logging.getLogger("intake.answers")
 
 def thread_of(ctx: Context, sub: SubmissionRecord) -> conv.Thread | None:
     """The request(s) a stored mail answers, from its headers alone (In-Reply-To, References, Subject)."""
-    if sub.channel not in ("imap", "smtp", "lmtp"):
+    if sub.channel not in ("imap", "smtp", "lmtp") or not _may_answer(ctx, sub):
         return None
     headers = conv.read_headers(sub.raw)
     return conv.find_thread(_ThreadStore(ctx), headers, prefix=ctx.settings.replies.reference_prefix)
@@ -39,10 +41,17 @@ def thread_of(ctx: Context, sub: SubmissionRecord) -> conv.Thread | None:
 def thread_by_body(ctx: Context, sub: SubmissionRecord, result: Any) -> conv.Thread | None:
     """The request a mail names by its reference in the new text of its body (a fresh mail)."""
     refs = list(((result.meta or {}) if result is not None else {}).get("body_references") or [])
-    if not refs or sub.channel not in ("imap", "smtp", "lmtp"):
+    if not refs or sub.channel not in ("imap", "smtp", "lmtp") or not _may_answer(ctx, sub):
         return None
     return conv.find_thread(_ThreadStore(ctx), conv.Headers([], "", None),
                             prefix=ctx.settings.replies.reference_prefix, body_references=refs)
+
+
+def _may_answer(ctx: Context, sub: SubmissionRecord) -> bool:
+    """An out-of-office note, a bounce or a list post threaded to our reply is no answer (RFC 3834):
+    it goes its own way, to staff, unanswered, as before."""
+    return should_reply(sub.raw, our_domain=ctx.settings.replies.our_domain,
+                        envelope_sender=sub.sender if sub.channel != "imap" else None).reply
 
 
 class _ThreadStore:
@@ -99,8 +108,10 @@ def handle(ctx: Context, sub: SubmissionRecord, thread: conv.Thread) -> bool:
     origin = store.get_submission(thread.origin)
     targets = [store.get_request(i) for i in thread.request_ids]
     channel = "email" if sub.channel in ("imap", "smtp", "lmtp") else "fax"
+    started = time.monotonic()
     outcome = ctx.pool.extract(sub.raw, channel=channel, filename=sub.fax_filename, limits=ctx.limits,
                                answer_to=our_texts(ctx, thread))
+    metrics.observe_extraction(outcome.result, time.monotonic() - started)
     refs = ", ".join(t.reference for t in targets)
     try:
         if outcome.result is None:
@@ -179,8 +190,6 @@ def reply(ctx: Context, sub: SubmissionRecord, links: list[AnswerRecord], *, now
     Held answers get none until a person has looked: the sender may be a stranger, and a reply
     would tell them about someone else's request.
     """
-    from intake.pipeline import _form_attachment, _no_reply  # noqa: PLC0415 - pipeline imports this module
-
     store, settings = ctx.store, ctx.settings
     now = now or datetime.now(UTC)
     merged = [link for link in links if link.outcome == "merged"]
@@ -221,9 +230,23 @@ def reply(ctx: Context, sub: SubmissionRecord, links: list[AnswerRecord], *, now
 
 
 def _view(rec: RequestRecord) -> RequestView:
-    from intake.pipeline import _view as view  # noqa: PLC0415
+    request = CertificateRequest.model_validate(rec.fields)
+    return RequestView.of(rec.reference, request, [Problem.model_validate(p) for p in rec.problems
+                                                   if isinstance(p, dict)])
 
-    return view(rec)
+
+def _no_reply(ctx: Context, sub: SubmissionRecord, reason: str) -> None:
+    ctx.store.add_event(submission_id=sub.id, actor="replies", kind="no_reply", new=reason)
+    log.info("submission %d: no reply (%s)", sub.id, reason)
+
+
+def _form_attachment(kind: str, settings: Any) -> list[tuple[str, bytes, str]]:
+    """The current form goes with an *incomplete* reply unless a link to it is configured."""
+    if kind != "incomplete" or settings.replies.form_url:
+        return []
+    from intake.form import editions, render_form  # noqa: PLC0415 - reportlab only when needed
+
+    return [(f"coc-request-form-{editions().current.code}.pdf", render_form(), "application/pdf")]
 
 
 def conversation_of(store: Any, rec: RequestRecord) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from typing import Any
 from intake import senderauth
 from intake.model import CertificateRequest, Problem
 from intake.reference import help_for
+from intake.replies import field_label
 from intake.store.store import RequestRecord, SubmissionRecord, split_message
 from intake.validate import validate
 from parsers.pii import mask_ssn, mask_ssns
@@ -98,8 +99,8 @@ def find_thread(store: Any, headers: Headers, *, prefix: str,
         thread = _one_origin(store, ids, "message_id")
         if thread is not None and subject_ids and set(subject_ids) < set(thread.request_ids):
             thread = Thread(thread.origin, [i for i in thread.request_ids if i in subject_ids], "message_id")
-        if thread is not None or len(set(ids)) > 0:
-            return thread
+        if ids:
+            return thread  # None when the Message-IDs name requests of several submissions
     if subject_ids:
         return _one_origin(store, subject_ids, "subject")
     refs = [r.upper() for r in body_references if reference_pattern(prefix).fullmatch(r)]
@@ -217,8 +218,6 @@ def show(path: str, value: Any) -> str:
 
 def label(path: str | None) -> str:
     """A field path in words for a person: `worker.date_of_birth` -> `worker's date of birth`."""
-    from intake.replies import field_label  # noqa: PLC0415 - replies imports nothing of this module
-
     return field_label(path)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -194,9 +195,13 @@ def _request_email(records: list[RequestRecord]) -> str | None:
 def _file_problems(sub: SubmissionRecord) -> list[dict[str, str]]:
     problems = list((sub.result or {}).get("problems") or [])
     if sub.reason and not problems:
-        problems = [{"message": f"We could not read your message automatically ({sub.reason}); "
-                                f"a specialist will look at it."}]
-    return [{"message": str(p.get("message", ""))} for p in problems]
+        # The reason is for staff (a worker's exit code, a time limit): the sender learns what it means.
+        problems = [{"message": "We could not read your message automatically; a specialist will look at it."}]
+    return [{"message": _INTERNAL.sub("", str(p.get("message", "")))} for p in problems]
+
+
+# An exception's name in a part problem ("(UnidentifiedImageError)"): ours, not the sender's business.
+_INTERNAL = re.compile(r"\s*\((?:[A-Z][A-Za-z]*(?:Error|Exception|Warning)|exit code -?\d+)\)")
 
 
 def reply_stage(ctx: Context, submission_id: int, *, now: datetime | None = None) -> bool:

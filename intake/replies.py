@@ -132,8 +132,10 @@ class RequestView:
             start=a.start_date.strftime("%B %-d, %Y") if a.start_date else "",
             end=a.end_date.strftime("%B %-d, %Y") if a.end_date else "",
             confirmation_email=request.confirmation_email or "",
-            problems=[{"label": _label(p.field), "message": mask_ssns(p.message), "help": p.help}
-                      for p in problems or [] if p.code not in STAFF_ONLY_CODES],
+            problems=[{"label": field_label(p.field)[:1].upper() + field_label(p.field)[1:],
+                       "message": mask_ssns(sender_message(p, request)), "help": p.help}
+                      for p in [*(problems or []), *likely_type_problems(request, problems or [])]
+                      if p.code not in STAFF_ONLY_CODES],
         )
 
 
@@ -160,6 +162,51 @@ def field_label(path: str | None) -> str:
         return pieces[0]
     return "'s ".join(pieces[:-1]) + "'s " + pieces[-1] if pieces[0] in ("worker", "employer") or \
         pieces[0].startswith("family member") else " ".join(pieces)
+
+
+def _value_at(request: CertificateRequest, path: str) -> str:
+    node: Any = request.model_dump(mode="json")
+    for piece in path.split("."):
+        m = re.fullmatch(r"([a-z_0-9]+)(?:\[(\d+)\])?", piece)
+        if not m or not isinstance(node, dict):
+            return ""
+        node = node.get(m.group(1))
+        if m.group(2) is not None:
+            node = node[int(m.group(2))] if isinstance(node, list) and int(m.group(2)) < len(node) else None
+        if node is None:
+            return ""
+    return str(node)
+
+
+def sender_message(p: Problem, request: CertificateRequest) -> str:
+    """A problem as the sender reads it: what we read and what we need, never our part names,
+    reading methods or confidences (those are for staff, in the problem's own message)."""
+    if p.code not in ("low_confidence", "conflict") or not p.field:
+        return p.message
+    value = _value_at(request, p.field)
+    shown = mask_ssn(value) if p.field == "worker.ssn" else f"'{value}'"
+    what = field_label(p.field)
+    if not value:
+        return f"We could not read the {what} with certainty: please send it again."
+    if p.code == "low_confidence":
+        return f"We read {shown} as the {what}: please confirm, or send the right value."
+    return f"We read {shown} as the {what}, but your message also gives another value: please tell us which is right."
+
+
+def likely_type_problems(request: CertificateRequest, problems: list[Problem]) -> list[Problem]:
+    """Ask once, ask everything: a request that does not say its type and names no employer is most
+    likely an employee's; besides the type, say what an employee's request needs as well, so the
+    sender does not learn it only in a second round."""
+    if request.request_type is not None or request.employer is not None:
+        return []
+    if not any(p.field == "request_type" and p.code == "missing" for p in problems):
+        return []
+    from intake.validate import validate  # noqa: PLC0415 - validate is heavier than what replies need
+
+    asked = {(p.field, p.code) for p in problems}
+    extra = validate(request.model_copy(update={"request_type": "employee"}))
+    return [p.model_copy(update={"message": f"If the worker is an employee: {p.message}"})
+            for p in extra if p.field and p.field.startswith("employer") and (p.field, p.code) not in asked]
 
 
 def _label(path: str | None) -> str:

@@ -155,7 +155,7 @@ def test_a_contradicting_value_is_a_conflict_and_only_the_rest_is_asked_again(ct
     assert reply.kind == "incomplete"
     text = message_from_bytes(reply.message, policy=default_policy).get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "date of birth" not in text.split("still")[-1].lower()  # not asked again
-    assert "employer, ein" in text or "EIN" in text
+    assert "Employer's EIN" in text
 
 
 def test_our_own_reply_is_never_read_back() -> None:
@@ -303,3 +303,37 @@ def test_the_review_page_shows_the_whole_conversation_in_order(ctx: Context) -> 
     # The requester's reply never names the other sender (held for staff, said to staff alone).
     (reply,) = ctx.store.replies_of(answer)
     assert b"other.example.org" not in reply.message and reply.kind == "received"
+
+
+def test_ask_once_ask_everything_and_say_what_was_read_when_doubtful() -> None:
+    """The *information needed* reply says what was read but doubtful, never a part name, reading
+    method or confidence; with no type and no employer it asks for an employee's fields at once."""
+    from intake.model import CertificateRequest, Problem
+    from intake.replies import RequestView, render_mail
+    from intake.validate import validate
+
+    request = CertificateRequest.model_validate({"worker": {"first_name": "Kevin A", "last_name": "Doe",
+                                                            "ssn": "123-45-6789"}})
+    problems = [Problem(field="worker.first_name", code="low_confidence",
+                        message="attachment 1: scan.tif, page 1 (ocr): read with 41% confidence; please check."),
+                Problem(field="worker.ssn", code="conflict",
+                        message="Different values were read for worker.ssn: ***-**-6789 in body (text); "
+                                "***-**-6788 in attachment 1: scan.tif (ocr)."),
+                *validate(request)]
+    view = RequestView.of("COC-2026-000042", request, problems)
+    text = render_mail("incomplete", to="pat@acme.example.com", from_address="certificate@localhost",
+                       our_domain="localhost", requests=[view]).get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "We read 'Kevin A' as the worker's first name: please confirm" in " ".join(text.split())
+    assert "***-**-6789 as the worker's Social Security number" in " ".join(text.split())
+    for internal in ("scan.tif", "(ocr)", "41%", "body (text)", "worker.ssn", "low_confidence"):
+        assert internal not in text, internal
+    assert "123-45-6789" not in text
+    # No type, no employer: the type is asked, and with it what an employee's request needs.
+    assert "Request type" in text and "If the worker is an employee: The employer's EIN is missing." in text
+
+
+def test_an_out_of_office_note_to_our_reply_is_no_answer(ctx: Context) -> None:
+    _req, rec, ours, _lines = _asked(ctx, 209)
+    sid = _deliver(ctx, mailgen.auto_reply(ours, sender=SENDER, to="certificate@localhost"))
+    assert ctx.store.answered_by(sid) == [] and ctx.store.get_request(rec.id) == rec
+    assert ctx.store.replies_of(sid) == []

@@ -150,7 +150,7 @@ def test_every_channel_end_to_end(gateway: GatewayProcess, dovecot: DovecotServe
             assert "Information needed" not in msg["Subject"] and not attachments
         if kind == "incomplete":
             text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-            assert "employer, ein" in text and "NN-NNNNNNN" in text
+            assert "Employer's EIN" in text and "NN-NNNNNNN" in text
             assert attachments and attachments[0].startswith("coc-request-form-")
     for sender in ("away@acme.example.com", "news@lists.example.org", "news@lists.example.org"):
         assert not _replies_to(smtp_sink, sender)

@@ -8,7 +8,7 @@ and the state moves; a crash before the commit leaves the answer `received`, to 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -154,6 +154,3 @@ class ConversationStore:
         """The requests this submission answered (empty for a submission that is not an answer)."""
         return self._answers(select(Answer).where(Answer.submission_id == submission_id)
                              .order_by(Answer.request_id))
-
-    def iter_answers(self: _Store) -> Iterator[AnswerRecord]:  # pragma: no cover - for operators' scripts
-        yield from self._answers(select(Answer).order_by(Answer.submission_id))
