@@ -8,6 +8,7 @@ shown to the person correcting it).
 
 from __future__ import annotations
 
+import copy
 import re
 from datetime import date
 from typing import Any, Literal
@@ -21,56 +22,65 @@ class _Base(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=False)
 
 
+def _text(max_length: int, default: str | None = None) -> Any:
+    """An optional string field of at most `max_length` characters: no field takes a value no form
+    could hold (a 120 kB "employer name" once made the review queue 26,000 pixels tall)."""
+    return Field(default=default, max_length=max_length)
+
+
+NAME, LONG_NAME, PLACE, COUNTRY, EMAIL, PHONE, NUMBER = 150, 300, 200, 100, 254, 50, 40
+
+
 class Address(_Base):
-    street: str | None = None
-    city: str | None = None
-    state: str | None = None
-    postal_code: str | None = None
-    country: str | None = None
+    street: str | None = _text(LONG_NAME)
+    city: str | None = _text(PLACE)
+    state: str | None = _text(COUNTRY)
+    postal_code: str | None = _text(NUMBER)
+    country: str | None = _text(COUNTRY)
 
 
 class Worker(_Base):
-    first_name: str | None = None
-    middle_name: str | None = None
-    last_name: str | None = None
-    ssn: str | None = None
+    first_name: str | None = _text(NAME)
+    middle_name: str | None = _text(NAME)
+    last_name: str | None = _text(NAME)
+    ssn: str | None = _text(NUMBER)
     date_of_birth: date | None = None
-    place_of_birth: str | None = None
-    citizenship: str | None = None
-    email: str | None = None
-    phone: str | None = None
+    place_of_birth: str | None = _text(PLACE)
+    citizenship: str | None = _text(COUNTRY)
+    email: str | None = _text(EMAIL)
+    phone: str | None = _text(PHONE)
     address: Address | None = None
-    foreign_id: str | None = None
-    residence_country: str | None = "US"
-    business: str | None = None
+    foreign_id: str | None = _text(COUNTRY)
+    residence_country: str | None = _text(COUNTRY, "US")
+    business: str | None = _text(1000)
 
 
 class Employer(_Base):
-    name: str | None = None
-    ein: str | None = None
+    name: str | None = _text(LONG_NAME)
+    ein: str | None = _text(NUMBER)
     address: Address | None = None
-    contact_name: str | None = None
-    contact_phone: str | None = None
-    contact_email: str | None = None
+    contact_name: str | None = _text(LONG_NAME)
+    contact_phone: str | None = _text(PHONE)
+    contact_email: str | None = _text(EMAIL)
     irs_3121l_date: date | None = None
 
 
 class Assignment(_Base):
-    country: str | None = None
+    country: str | None = _text(COUNTRY)
     start_date: date | None = None
     end_date: date | None = None
-    host_name: str | None = None
+    host_name: str | None = _text(LONG_NAME)
     work_address: Address | None = None
     hired_in_us: bool | None = None
     hire_date: date | None = None
-    hire_place: str | None = None
+    hire_place: str | None = _text(PLACE)
     remains_employee: bool | None = None
 
 
 class Dependent(_Base):
-    name: str | None = None
+    name: str | None = _text(LONG_NAME)
     date_of_birth: date | None = None
-    relationship: str | None = None
+    relationship: str | None = _text(COUNTRY)
 
 
 class CertificateRequest(_Base):
@@ -81,7 +91,26 @@ class CertificateRequest(_Base):
     employer: Employer | None = None
     assignment: Assignment = Field(default_factory=Assignment)
     dependents: list[Dependent] = Field(default_factory=list)
-    confirmation_email: str | None = None
+    confirmation_email: str | None = _text(EMAIL)
+
+    @classmethod
+    def from_stored(cls, fields: Any) -> CertificateRequest:
+        """A request as the store keeps it. A value longer than the model allows (saved before there
+        were limits) is cut to its limit, so that an old record still opens; anything else wrong raises."""
+        try:
+            return cls.model_validate(fields)
+        except ValidationError as exc:
+            data = copy.deepcopy(fields)
+            errors = exc.errors()
+            if not all(e["type"] == "string_too_long" for e in errors):
+                raise
+            for e in errors:
+                loc = [p for p in e["loc"] if not isinstance(p, str) or p not in _UNION_TAGS]
+                node: Any = data
+                for part in loc[:-1]:
+                    node = node[part]
+                node[loc[-1]] = str(node[loc[-1]])[: int(e["ctx"]["max_length"])]
+            return cls.model_validate(data)
 
     def get(self, path: str) -> Any:
         """The value at a canonical path (`worker.ssn`, `dependents[0].name`), or None."""
@@ -139,6 +168,20 @@ FIELD_PATHS: list[str] = [
 ] + [f"dependents[].{n}" for n in Dependent.model_fields]
 
 
+def max_length(path: str) -> int | None:
+    """The most characters the field at `path` (`employer.name`, `dependents[0].name`) takes, or None."""
+    model: type[BaseModel] | None = CertificateRequest
+    info = None
+    for key, _ in _split(path):
+        if model is None or key not in model.model_fields:
+            return None
+        info = model.model_fields[key]
+        model = _submodel(info.annotation)
+    if info is None or model is not None:
+        return None
+    return next((int(m.max_length) for m in info.metadata if getattr(m, "max_length", None)), None)
+
+
 def generic_path(path: str) -> str:
     """`dependents[2].name` -> `dependents.name`: the key under which help texts are kept."""
     return re.sub(r"\[\d*\]", "", path)
@@ -164,9 +207,12 @@ def build_request(values: dict[str, str]) -> tuple[CertificateRequest, list[Prob
                 path = _loc_to_path(loc)
                 if _unset(data, loc):
                     removed = True
-                    problems.append(Problem(field=path, code="invalid",
-                                            message=f"{path}: the value could not be read as "
-                                                    f"{_expected(err['type'])}."))
+                    if err["type"] == "string_too_long":
+                        message = (f"{path}: the value is {len(str(err['input'])):,} characters long, over the "
+                                   f"{int(err['ctx']['max_length']):,} allowed; it was left out.")
+                    else:
+                        message = f"{path}: the value could not be read as {_expected(err['type'])}."
+                    problems.append(Problem(field=path, code="invalid", message=message))
             if not removed:
                 raise
 

@@ -177,14 +177,14 @@ def trust_hold(settings: Settings, sub: SubmissionRecord, records: list[RequestR
 
 
 def _view(rec: RequestRecord) -> RequestView:
-    request = CertificateRequest.model_validate(rec.fields)
+    request = CertificateRequest.from_stored(rec.fields)
     problems = [Problem.model_validate(p) for p in rec.problems]
     return RequestView.of(rec.reference, request, problems)
 
 
 def _request_email(records: list[RequestRecord]) -> str | None:
     for rec in records:
-        req = CertificateRequest.model_validate(rec.fields)
+        req = CertificateRequest.from_stored(rec.fields)
         for address in (req.employer.contact_email if req.employer else None, req.worker.email,
                         req.confirmation_email):
             if address and "@" in address:

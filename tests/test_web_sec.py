@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -314,3 +315,89 @@ def test_a_page_too_large_to_render_is_a_message_on_the_review_page(web_store: t
     with pytest.raises(PageTooLarge, match=r"memory_mb"):
         render_png(pdf, "application/pdf", 1, render=small)  # 1275 x 1650
     assert render_png(pdf, "application/pdf", 1, render=RenderLimit.of(60_000_000, 64)).startswith(b"\x89PNG")
+
+
+# -- no value longer than the model allows ------------------------------------------------------------
+
+HUGE = ("Acme Holdings " * 8572).strip()  # 120,007 characters: the employer name that made the queue 26,000 px tall
+
+
+def test_the_model_takes_no_value_over_its_field_limit() -> None:
+    from intake.model import CertificateRequest, build_request, max_length
+
+    assert max_length("employer.name") == 300 and max_length("dependents[2].name") == 300
+    assert max_length("worker.email") == 254 and max_length("worker.date_of_birth") is None
+    with pytest.raises(ValidationError, match="at most 300 characters"):
+        CertificateRequest.model_validate({"employer": {"name": HUGE}})
+    request, problems = build_request({"employer.name": HUGE, "employer.contact_name": "Ann Lee"})
+    assert request.employer is not None and request.employer.name is None and request.employer.contact_name == "Ann Lee"
+    assert [(p.field, p.code) for p in problems] == [("employer.name", "invalid")]
+    assert "120,007 characters long, over the 300 allowed" in problems[0].message
+    # A record saved before the limits existed still opens, its value cut to the limit.
+    old = CertificateRequest.from_stored({"employer": {"name": HUGE}, "dependents": [{"name": HUGE}]})
+    assert old.employer is not None and old.employer.name == HUGE[:300] and old.dependents[0].name == HUGE[:300]
+    with pytest.raises(ValidationError):
+        CertificateRequest.from_stored({"employer": {"name": HUGE, "nonsense": 1}})
+
+
+def test_a_value_over_its_limit_is_refused_by_the_page_and_the_check_and_nothing_is_stored(
+        web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    rid = seed_request(store, valid_request(seed=68), state="needs_review")
+    before = store.get_request(rid)
+    events = len(store.events_of(request_id=rid))
+    for name in ("rita", "sam"):
+        c = login(client_for(settings, store), name)
+        page = c.get(f"/requests/{rid}").text
+        assert 'name="f:employer.name" value="' in page
+        assert re.search(r'name="f:employer\.name"[^>]* maxlength="300"', page)
+        assert re.search(r'name="f:worker\.email"[^>]* maxlength="254"', page)
+        token = csrf_of(page)
+        form = {"f:employer.name": HUGE, "f:employer.contact_name": "Someone Else"}
+        r = c.post(f"/requests/{rid}/check", data=form, headers={"X-CSRF-Token": token})
+        assert r.status_code == 422
+        assert [(p["field"], p["code"]) for p in r.json()["problems"]] == [("employer.name", "too_long")]
+        assert r.json()["detail"] == "employer / name: at most 300 characters, 120,007 were sent."
+        r = c.post(f"/requests/{rid}/save", data={**form, "csrf_token": token})
+        assert r.status_code == 400
+        assert "employer / name: at most 300 characters, 120,007 were sent. Nothing was saved." in r.text
+        assert HUGE not in r.text
+        after = store.get_request(rid)
+        assert after.fields == before.fields and after.state == "needs_review"
+        assert after.employer_name == before.employer_name
+        assert len(store.events_of(request_id=rid)) == events
+        # At the limit it is a value like any other.
+        ok = c.post(f"/requests/{rid}/check", data={"f:employer.name": "A" * 300}, headers={"X-CSRF-Token": token})
+        assert ok.status_code == 200 and not [p for p in ok.json()["problems"] if p["field"] == "employer.name"]
+
+
+def test_a_request_stored_with_an_overlong_value_before_the_limits_still_opens(
+        web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    rid = seed_request(store, valid_request(seed=69))
+    rec = store.get_request(rid)
+    fields = dict(rec.fields, employer=dict(rec.fields["employer"], name=HUGE))
+    store.update_request(rid, fields, rec.problems, [], actor="test")
+    page = login(client_for(settings, store), "rita").get(f"/requests/{rid}")
+    assert page.status_code == 200 and HUGE[:300] in page.text and HUGE[:301] not in page.text
+
+
+def test_duplicates_found_by_an_ssn_a_reviewer_typed_are_for_supervisors(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    """Else a reviewer could type a guess and read the answer in the duplicates list or a merge."""
+    settings, store = web_store
+    a = seed_request(store, valid_request(seed=70, ssn=STORED_SSN), state="needs_review")
+    b = seed_request(store, valid_request(seed=70, ssn=OTHER_SSN), state="needs_review")
+    assert store.possible_duplicates(a) == []
+    rita = login(client_for(settings, store), "rita")
+    token = csrf_of(rita.get(f"/requests/{a}").text)
+    assert rita.post(f"/requests/{a}/save", data={"csrf_token": token, "f:worker.ssn": OTHER_SSN}).status_code == 303
+    assert [d.id for d in store.possible_duplicates(a)] == [b]  # the guess was right
+    page_a, page_b = rita.get(f"/requests/{a}").text, rita.get(f"/requests/{b}").text
+    assert "Possible duplicates" not in page_a and "a supervisor looks for its duplicates" in page_a
+    assert "Possible duplicates" not in page_b
+    for rid, other in ((a, b), (b, a)):
+        r = rita.post(f"/requests/{rid}/merge", data={"csrf_token": token, "other": str(other)})
+        assert r.status_code == 403 and "a supervisor merges them" in r.text
+    assert store.get_request(b).state == "needs_review"
+    sam = login(client_for(settings, store), "sam")
+    assert f"Merge {store.get_request(b).reference}" in sam.get(f"/requests/{a}").text

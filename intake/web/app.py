@@ -431,17 +431,32 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                                           at=o.next_attempt_at, actor="outbox", kind="reply_failed", field=o.kind,
                                           old=None, new=(o.last_error or "")[:200] + fax_job_text(o)))
         events.sort(key=lambda e: (e.at, e.id or 10**12))
-        duplicates = store.possible_duplicates(rec.id)
+        guessed = ssn_guessed(info, rec)
+        duplicates = [] if guessed else [d for d in store.possible_duplicates(rec.id) if not ssn_guessed(info, d)]
         locked = set() if info.account.sees_full_ssn else hidden_parts(parts, ssn_boxes(sub, parts))
         return page(request, "request.html.j2", info, status=status, rec=rec, sub=sub, parts=parts, boxes=boxes,
                     locked=locked,
                     fields=review.field_views(rec, info.account), general=review.request_problems(rec),
-                    events=events, duplicates=duplicates, error=error, done=DONE_MESSAGES.get(done, ""),
+                    events=events, duplicates=duplicates, duplicates_hidden=guessed, error=error,
+                    done=DONE_MESSAGES.get(done, ""),
                     conversation=conversation_of(store, rec),
                     version=version_of(rec.id),
                     blocking=review.blocking(rec.problems), open_states=review.OPEN_STATES,
                     sender=sub.sender or "",
                     worker_ssn=mask_ssn(str((rec.fields.get("worker") or {}).get("ssn") or "")))
+
+    def ssn_guessed(info: SessionInfo, rec: RequestRecord) -> bool:
+        """Whether a reviewer looks at an SSN that someone who may not see full SSNs typed last: then
+        duplicates found by it (same SSN), on this request's page or the other's, are for supervisors,
+        or a reviewer could type a guess and learn from the duplicates list or a merge whether another
+        request has that number."""
+        if info.account.sees_full_ssn:
+            return False
+        typed = [e for e in store.events_of(request_id=rec.id) if e.field == review.SSN_PATH]
+        if not typed:
+            return False
+        by = users.get(typed[-1].actor)
+        return by is not None and not by.sees_full_ssn
 
     @app.get("/requests/{rid}", include_in_schema=False)
     def show_request(request: Request, info: Staff, rid: int, done: str = "") -> Response:
@@ -468,6 +483,11 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         form = await checked_form(request, info)
         rec = get_record(rid)
         submitted = _submitted(form)
+        overlong = review.too_long(rec, submitted)
+        if overlong:  # refused: the form cannot be saved like this (the page's maxlength stops typing sooner)
+            shown = [review.safe_problem(p.model_dump(mode="json"), info.account) for p in overlong]
+            return JSONResponse({"detail": " ".join(p["message"] for p in shown), "problems": shown,
+                                 "blocking": len(shown)}, status_code=422)
         values = review.merged_values(rec, submitted, info.account)
         _, problems = review.check(values)
         # Never "kept because unchanged" for an SSN a reviewer typed: that would tell a right guess.
@@ -536,6 +556,9 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 other = store.get_request(int(str(form.get("other") or "0")))
             except (NotFound, ValueError):
                 raise review.ActionError("no such request to merge", status=400) from None
+            if ssn_guessed(info, rec) or ssn_guessed(info, other):
+                raise review.ActionError("a reviewer typed the SSN of one of these requests: a supervisor "
+                                         "merges them", status=403)
             review.merge(store, rec, other, info.account)
 
         return await _act(request, info, rid, "merged", _merge)
@@ -706,7 +729,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         sub = store.get_submission(rec.submission_id)
         return ApiRequest(reference=rec.reference, state=rec.state, received_at=sub.received_at,  # type: ignore[arg-type]
                           channel=sub.channel, exported=exported,
-                          request=CertificateRequest.model_validate(rec.fields),
+                          request=CertificateRequest.from_stored(rec.fields),
                           problems=[Problem.model_validate(p) for p in rec.problems if isinstance(p, dict)])
 
     def is_exported(rec: RequestRecord) -> bool:

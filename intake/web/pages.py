@@ -6,7 +6,7 @@ encrypted at rest, and a cache file would be a clear copy outside the keyring (a
 rotation); a page renders again in a fraction of a second after a restart.
 
 Rendering happens in the web process, so every page's size is checked before it is rasterised
-(`RenderLimit`: `[limits] max_pixels`, and what `[pipeline] memory_mb` allows): a 788-byte PDF
+(`RenderLimit`: `[limits] max_pixels`, and what `[pipeline] memory_mb` allows): a 552-byte PDF
 with a 20 x 14000 pt page, or a small TIFF of 40 x 1,000,000 pixels, gets a message, not a
 MemoryError.
 """
@@ -152,6 +152,7 @@ class _opened:
             except Exception as exc:
                 raise ValueError("the PDF cannot be read") from exc
             return self.doc
+        Image.MAX_IMAGE_PIXELS = self.render.pixels  # Pillow refuses twice this outright
         try:
             self.doc = Image.open(io.BytesIO(self.data))
         except Image.DecompressionBombError:
@@ -218,10 +219,7 @@ def render_png(data: bytes, media_type: str, page: int, *, width: int = RENDER_W
     Raises `PageTooLarge` for a page over the render limit (checked before anything is rasterised)
     and `ValueError` for a page that does not exist or a file that cannot be read.
     """
-    from PIL import Image
-
     render = render or RenderLimit()
-    Image.MAX_IMAGE_PIXELS = render.pixels
     with _opened(data, media_type, render) as doc:
         out, source_pixels = _geometry(doc, media_type, page, width)
         render.check(page, out, source_pixels)

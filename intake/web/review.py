@@ -14,7 +14,7 @@ from typing import Any
 from intake import senderauth
 from intake.faxmail import gateway_of
 from intake.merge import LOW_CONFIDENCE
-from intake.model import FIELD_PATHS, CertificateRequest, Dependent, Problem, build_request
+from intake.model import FIELD_PATHS, CertificateRequest, Dependent, Problem, build_request, max_length
 from intake.reference import help_for
 from intake.replies import RequestView, render_fax_pdf, render_mail, should_reply
 from intake.senderauth import TRUST_CODES, Verdict
@@ -65,7 +65,7 @@ def field_paths(fields: dict[str, Any]) -> list[str]:
 
 def flat_values(fields: dict[str, Any]) -> dict[str, str]:
     """The request's values as form strings by path (`""` for an empty field)."""
-    request = CertificateRequest.model_validate(fields)
+    request = CertificateRequest.from_stored(fields)
     return {path: _text(request.get(path)) for path in field_paths(fields)}
 
 
@@ -135,6 +135,7 @@ class FieldView:
     low_confidence: bool
     has_box: bool
     source: str = ""  # where the value was read: "answer 12: body (text)", "attachment 1: form.pdf (form)"
+    max_length: int | None = None
 
 
 def label_of(path: str) -> str:
@@ -165,6 +166,7 @@ def field_views(rec: RequestRecord, account: Account) -> list[FieldView]:
                 or any(p.get("code") == "low_confidence" for p in problems),
                 has_box=bool((rec.provenance.get(path) or {}).get("box")),
                 source=_source_of(rec.provenance.get(path)),
+                max_length=max_length(path),
             )
         )
     return out
@@ -220,6 +222,20 @@ def merged_values(rec: RequestRecord, submitted: dict[str, str], account: Accoun
     return out
 
 
+def too_long(rec: RequestRecord, submitted: dict[str, str]) -> list[Problem]:
+    """A problem (`too_long`, naming the field and its limit) for each value of the form longer than
+    the model allows. Such a form is refused whole: nothing of it is stored, not even in the trail."""
+    paths = set(field_paths(rec.fields))
+    out = []
+    for path, value in submitted.items():
+        limit = max_length(path) if path in paths else None
+        if limit is not None and len(value.strip()) > limit:
+            out.append(Problem(field=path, code="too_long", help=help_for(path),
+                               message=f"{label_of(path)}: at most {limit:,} characters, "
+                                       f"{len(value.strip()):,} were sent."))
+    return out
+
+
 def typed_ssn(rec: RequestRecord, submitted: dict[str, str], account: Account) -> bool:
     """Whether someone who may not see the full SSN typed one (anything but the mask they were shown).
 
@@ -246,6 +262,9 @@ def correct(store: Store, rec: RequestRecord, submitted: dict[str, str], account
     """Save corrections: re-validate, one event per changed field (SSNs masked), state `corrected`."""
     if rec.state not in OPEN_STATES and rec.state != "accepted":
         raise ActionError(f"a request that is {rec.state.replace('_', ' ')} can no longer be changed")
+    overlong = too_long(rec, submitted)
+    if overlong:
+        raise ActionError(" ".join(p.message for p in overlong) + " Nothing was saved.", status=400)
     old = flat_values(rec.fields)
     new = merged_values(rec, submitted, account)
     request, problems = check(new, today=today)
@@ -273,13 +292,13 @@ def correct(store: Store, rec: RequestRecord, submitted: dict[str, str], account
 
 
 def _view(rec: RequestRecord) -> RequestView:
-    request = CertificateRequest.model_validate(rec.fields)
+    request = CertificateRequest.from_stored(rec.fields)
     problems = [Problem.model_validate(p) for p in rec.problems if isinstance(p, dict)]
     return RequestView.of(rec.reference, request, problems)
 
 
 def _request_email(rec: RequestRecord) -> str | None:
-    req = CertificateRequest.model_validate(rec.fields)
+    req = CertificateRequest.from_stored(rec.fields)
     for address in (req.employer.contact_email if req.employer else None, req.worker.email, req.confirmation_email):
         if address and "@" in address:
             return address
@@ -373,7 +392,7 @@ def approve(store: Store, settings: Settings, rec: RequestRecord, account: Accou
     except StateConflict as exc:
         raise ActionError("someone else changed this request; reload the page") from exc
     rec = store.get_request(rec.id)
-    to = CertificateRequest.model_validate(rec.fields).confirmation_email
+    to = CertificateRequest.from_stored(rec.fields).confirmation_email
     if to:
         sub = store.get_submission(rec.submission_id)
         _queue(store, settings, sub, rec, "approved", to=to, actor=account.name,

@@ -86,7 +86,7 @@
     fetch(form.dataset.check, {
       method: "POST", body: body, credentials: "same-origin",
       headers: {"X-CSRF-Token": body.get("csrf_token")}
-    }).then(function (r) { return r.ok ? r.json() : null; }).then(function (data) {
+    }).then(function (r) { return r.ok || r.status === 422 ? r.json() : null; }).then(function (data) {
       if (data) { renderProblems(data); document.body.dataset.checked = String(Date.now()); }
     });
   }
