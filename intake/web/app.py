@@ -381,6 +381,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                     events=events, duplicates=duplicates, error=error, done=DONE_MESSAGES.get(done, ""),
                     version=version_of(rec.id),
                     blocking=review.blocking(rec.problems), open_states=review.OPEN_STATES,
+                    can_approve=review.may_approve(store, settings, rec, info.account),
                     sender=sub.sender or "",
                     worker_ssn=mask_ssn(str((rec.fields.get("worker") or {}).get("ssn") or "")))
 
