@@ -278,6 +278,12 @@ class WebSettings(_Section):
         return ""
 
 
+class ReviewSettings(_Section):
+    """Rules of the review page's actions (`intake.web.review`)."""
+
+    four_eyes: bool = True
+
+
 class TrustSettings(_Section):
     """Sender trust (`intake.senderauth`): whose Authentication-Results count, DNS for SMTP checks."""
 
@@ -335,6 +341,7 @@ class Settings(BaseSettings):
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
     trust: TrustSettings = Field(default_factory=TrustSettings)
     encryption: EncryptionSettings = Field(default_factory=EncryptionSettings)
     workers: WorkerSettings = Field(default_factory=WorkerSettings)

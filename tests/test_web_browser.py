@@ -1,7 +1,7 @@
 """The review page in Debian's Chromium (Playwright) against the real `coc-intake run`.
 
 A faxed request with an impossible SSN arrives in the fax folder, the pipeline sends it to review,
-a supervisor logs in, corrects the SSN, accepts and approves; the *approved* mail reaches the SMTP
+a supervisor logs in, corrects the SSN and accepts, another approves (four eyes); the *approved* mail reaches the SMTP
 sink with the SSN masked. axe-core checks the queue and the request page; screenshots are saved
 under artifacts/.
 """
@@ -27,6 +27,7 @@ from tests.servers import SmtpSink, free_port, smtp_sink, wait_for_port  # noqa:
 from tests.synth import flat, make_request
 
 PASSWORD = "supervisor-pass-1"
+SECOND_PASSWORD = "supervisor-pass-2"
 
 
 @pytest.fixture
@@ -36,6 +37,7 @@ def gateway(tmp_path: Path, smtp_sink: SmtpSink) -> Any:  # noqa: F811
     store = Store.from_settings(load_settings(config))
     store.upgrade()
     Users(store).add("sam", "supervisor", PASSWORD)
+    Users(store).add("sue", "supervisor", SECOND_PASSWORD)
     store.dispose()
     gw = GatewayProcess(tmp_path, config)
     gw.start()
@@ -193,6 +195,16 @@ def test_fax_review_correct_accept_approve_in_chromium(gateway: Any, smtp_sink: 
 
         page.click("#accept")
         page.wait_for_selector("text=Accepted")
+        # Four eyes: sam corrected and accepted, so another supervisor approves.
+        assert page.locator("#approve").count() == 0 and page.locator("#four-eyes").is_visible()
+        request_url = page.url.split("?", 1)[0]
+        page.click(".logout button")
+        page.wait_for_url(f"{base}/login")
+        page.fill("#username", "sue")
+        page.fill("#password", SECOND_PASSWORD)
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{base}/")
+        page.goto(request_url)
         page.click("#approve")
         page.wait_for_selector("text=Approved.")
         page.screenshot(path=str(ARTIFACTS / "web-request-approved.png"), full_page=True)
@@ -202,7 +214,7 @@ def test_fax_review_correct_accept_approve_in_chromium(gateway: Any, smtp_sink: 
         rows = [r.split("\t") for r in trail.splitlines()[2:]]
         did = {(r[1], r[2], r[-1]) for r in rows if len(r) >= 4}
         assert {("fax", "received", "received"), ("pipeline", "state", "extracted"), ("sam", "state", "corrected"),
-                ("sam", "state", "accepted"), ("sam", "state", "approved")} <= did, rows
+                ("sam", "state", "accepted"), ("sue", "state", "approved")} <= did, rows
         assert any(r[1] == "outbox" and r[2] == "reply sent" for r in rows), rows
         # Alt+R: the next request waiting for review; none is left, so back to the queue.
         page.keyboard.press("Alt+r")

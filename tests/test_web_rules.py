@@ -104,7 +104,8 @@ def test_every_post_form_carries_the_csrf_token_and_every_post_route_refuses_wit
     for path in [p for p in routes if p != "/logout"] + ["/logout"]:
         url = path.replace("{rid}", str(a)).replace("{sid}", str(sid))
         r = c.post(url, data={**data, "csrf_token": token}, headers={"X-CSRF-Token": token})
-        assert r.status_code != 403, (path, r.text[:300])
+        # ada accepted `a` just before: four eyes, not the token, refuses her approval.
+        assert r.status_code != 403 or "four eyes" in r.text, (path, r.text[:300])
     assert Users(store).get("mallory") is not None
 
 

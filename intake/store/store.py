@@ -20,7 +20,7 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from sqlalchemy import case, func, inspect, or_, select, update
+from sqlalchemy import and_, case, func, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -1259,8 +1259,9 @@ class Store(ConversationStore):
     ) -> list[QueueRow]:
         """Requests for the staff queue: those needing review first, then oldest first.
 
-        `search` matches a reference number, a worker or employer name (substring, any case), the
-        last four digits of an SSN, or an EIN. `problem_code` is filtered here in Python because
+        `search` matches a reference (in full, or its number alone: `000007`), a worker or employer
+        name (substring, any case; several words each in either name: `Kevin Brooks`), the last four
+        digits of an SSN, or an EIN. `problem_code` is filtered here in Python because
         the problems are JSON (portable across SQLite and PostgreSQL); the queue is small.
         """
         review_first = case((Request.state.in_(["needs_review", "corrected", "received", "extracted"]), 0), else_=1)
@@ -1288,6 +1289,12 @@ class Store(ConversationStore):
                 func.lower(Request.worker_name).like(like),
                 func.lower(Request.employer_name).like(like),
             ]
+            words = re.findall(r"[^\s,;]+", term.lower())
+            if len(words) > 1:  # "Kevin Brooks": every word in the worker's or the employer's name
+                conds.append(and_(*[or_(func.lower(Request.worker_name).like(f"%{w}%"),
+                                        func.lower(Request.employer_name).like(f"%{w}%")) for w in words]))
+            if term.isdigit() and len(term) <= 12:  # a reference's number alone: 000007 (or 7)
+                conds.append(Request.reference.like(f"%-{term.zfill(6)}"))
             if len(digits) == 4:
                 conds.append(Request.ssn_last4 == digits)
             if len(digits) == 9:

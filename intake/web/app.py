@@ -24,11 +24,14 @@ from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi import Path as PathParam
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, Field
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -138,6 +141,8 @@ def _templates() -> Environment:
                       autoescape=select_autoescape(default=True, default_for_string=True))
     env.filters["mask_any"] = lambda s: mask_ssns(str(s or ""))
     env.filters["when"] = lambda d: d.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if d else ""
+    # The audit trail to the second: two events of one minute keep their order for the reader.
+    env.filters["when_exact"] = lambda d: d.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if d else ""
     env.filters["label"] = review.label_of
     env.filters["sender_verdict"] = review.sender_verdict
     return env
@@ -281,12 +286,21 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             user=info.account if info else None, csrf=info.csrf if info else "", path=request.url.path, **ctx)
         return HTMLResponse(html, status_code=status)
 
-    @app.exception_handler(HTTPException)
-    async def _http_error(request: Request, exc: HTTPException) -> Response:
+    @app.exception_handler(StarletteHTTPException)  # also the router's own 404 and 405
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
         info = session_of(request)
-        return page(request, "error.html.j2", info, status=exc.status_code, message=str(exc.detail))
+        message = "There is no such page." if exc.status_code == 404 and exc.detail == "Not Found" else str(exc.detail)
+        return page(request, "error.html.j2", info, status=exc.status_code, message=message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(request: Request, exc: RequestValidationError) -> Response:
+        """A staff page's id that is not a number (`/requests/abc`) is a page that does not exist;
+        the API keeps FastAPI's JSON answer naming the field."""
+        if request.url.path.startswith("/api/"):
+            return await request_validation_exception_handler(request, exc)
+        return page(request, "error.html.j2", session_of(request), status=404, message="There is no such page.")
 
     def get_record(rid: int) -> RequestRecord:
         try:
@@ -310,7 +324,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     @app.get("/login", include_in_schema=False)
     def login_page(request: Request, next: str = "/") -> Response:
         token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
-        resp = page(request, "login.html.j2", None, next=_safe_next(next), login_csrf=token, error="")
+        resp = page(request, "login.html.j2", None, next=_safe_next(next), login_csrf=token, error="", username="")
         resp.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request))
         return resp
 
@@ -328,14 +342,14 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                                   window_minutes=web.login_window_minutes, client=_client(request))
         if wait > 0:
             log.warning("login for %r refused: too many wrong passwords (wait %.0f s)", name, wait)
-            resp = page(request, "login.html.j2", None, status=429, next=nxt, login_csrf=cookie,
+            resp = page(request, "login.html.j2", None, status=429, next=nxt, login_csrf=cookie, username=name,
                         error=f"Too many wrong passwords. Try again in {int(wait) + 1} seconds.")
             resp.headers["Retry-After"] = str(int(wait) + 1)
             return resp
         account = users.authenticate(name, password, client=_client(request))
         if account is None:
             log.info("login failed for %r from %s", name, _client(request))
-            return page(request, "login.html.j2", None, status=401, next=nxt, login_csrf=cookie,
+            return page(request, "login.html.j2", None, status=401, next=nxt, login_csrf=cookie, username=name,
                         error="Wrong user name or password.")
         old = request.cookies.get(SESSION_COOKIE)
         users.close_session(old)
@@ -442,6 +456,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                     conversation=conversation_of(store, rec),
                     version=version_of(rec.id),
                     blocking=review.blocking(rec.problems), open_states=review.OPEN_STATES,
+                    can_approve=review.may_approve(store, settings, rec, info.account),
                     sender=sub.sender or "",
                     worker_ssn=mask_ssn(str((rec.fields.get("worker") or {}).get("ssn") or "")))
 

@@ -377,12 +377,32 @@ def accepted_by_person(store: Store, rec: RequestRecord) -> bool:
                for e in store.events_of(request_id=rec.id))
 
 
+def worked_on_by(store: Store, rec: RequestRecord, name: str) -> bool:
+    """True when `name` corrected the request (a field change or a merge into it) or accepted it:
+    under four eyes that person is not the one who approves it."""
+    return any(e.actor == name and (e.kind in ("field", "merge")
+                                    or (e.kind == "state" and e.new in ("corrected", "accepted")))
+               for e in store.events_of(request_id=rec.id))
+
+
+def may_approve(store: Store, settings: Settings, rec: RequestRecord, account: Account) -> bool:
+    """Whether the page offers this account the Approve button: its role, the state, four eyes."""
+    return (account.may_approve and rec.state == "accepted"
+            and not (settings.review.four_eyes and worked_on_by(store, rec, account.name)))
+
+
 def approve(store: Store, settings: Settings, rec: RequestRecord, account: Account) -> RequestRecord:
-    """Supervisor's approval; the *approved* mail goes to `confirmation_email` if one was asked for."""
+    """Supervisor's approval; the *approved* mail goes to `confirmation_email` if one was asked for.
+
+    Under four eyes (`[review] four_eyes`) the person who corrected or accepted the request cannot
+    approve it: a second person looks at every certificate that goes out."""
     if not account.may_approve:
         raise ActionError("only a supervisor may approve a request", status=403)
     if rec.state != "accepted":
         raise ActionError("only an accepted request can be approved")
+    if settings.review.four_eyes and worked_on_by(store, rec, account.name):
+        raise ActionError("four eyes: you corrected or accepted this request, so another supervisor must "
+                          "approve it", status=403)
     if senderauth.flagged(rec.problems) and not accepted_by_person(store, rec):
         # The approval mail carries personal data to `confirmation_email`: a person must have looked.
         raise ActionError("the sender or the confirmation address is not verified: a person must accept "
