@@ -7,10 +7,12 @@ header, and a Flate stream may hold another Flate stream, so looking at the raw 
 enough: every stream is run here through the filters its dictionary names, streamed in chunks with
 bounded output, and the bytes every filter puts out are added up. Nothing decoded is kept.
 
-The dictionary is read from the bytes around the `stream` keyword, not through a PDF library's
-object table, so a file whose cross-reference table hides a stream from one library is still seen.
-Each `/Filter` entry found there is tried (and Flate on its own when the raw bytes have a zlib
-header): a decoy `/Filter` in a nested dictionary does not hide the real chain.
+Two readings, both applied: `declared_over` takes each stream object of the cross-reference table
+as pypdf parses it (the exact `/Filter`, as pdfminer reads it too); `stream_over` scans the bytes
+for every `stream` keyword and tries each `/Filter` entry written before it back to the previous
+object (and Flate on its own when the raw bytes have a zlib header), so a stream a broken or lying
+cross-reference table hides from pypdf (and a parser that rebuilds the table may still find) is
+seen too, and a decoy `/Filter` in a nested dictionary does not hide the real chain.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ import io
 import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
-__all__ = ["stream_over"]
+__all__ = ["declared_over", "stream_over"]
 
 _CHUNK = 64 * 1024  # raw bytes fed in at a time
 _OUT = 4 * _CHUNK  # most a decoder puts out at a time (two may be alive: keep it small)
@@ -168,9 +171,11 @@ def _names(text: bytes) -> tuple[str, ...]:
 
 
 def _chains(data: bytes, stream_at: int, body: bytes) -> set[tuple[str, ...]]:
-    """Every filter chain the dictionary before `stream_at` may name, and Flate for a zlib header."""
-    head = data.rfind(b"obj", max(0, stream_at - _DICT_WINDOW), stream_at)
-    text = data[max(head, stream_at - _DICT_WINDOW, 0) : stream_at]
+    """Every filter chain the bytes before `stream_at` (back to the object before) may name, and
+    Flate for a zlib header. A guess from bytes: `declared_over` reads the dictionaries exactly."""
+    low = max(0, stream_at - _DICT_WINDOW)
+    head = max(data.rfind(b"endobj", low, stream_at), data.rfind(b"endstream", low, stream_at))
+    text = data[max(head, low) : stream_at]
     text = _ESCAPE_RE.sub(lambda m: bytes([int(m.group(1), 16)]), text)  # /Fl#61teDecode is /FlateDecode
     chains: set[tuple[str, ...]] = set()
     for value in _FILTER_RE.findall(text):
@@ -195,5 +200,28 @@ def stream_over(data: bytes, most: int) -> bool:
         for chain in _chains(data, m.start(), data[start : start + 2]):
             raw = (data[at : min(at + _CHUNK, end)] for at in range(start, end, _CHUNK))
             if _decodes_past(raw, chain, most):
+                return True
+    return False
+
+
+def declared_over(reader: Any, most: int) -> bool:
+    """True when a stream object of the cross-reference table decodes past `most` bytes, through
+    the `/Filter` its dictionary holds as a PDF parser reads it (indirect, escaped, abbreviated)."""
+    from pypdf.generic import IndirectObject, StreamObject
+
+    for generation, table in list(reader.xref.items()):
+        for number in list(table):
+            try:
+                obj = reader.get_object(IndirectObject(number, generation, reader))
+                if not isinstance(obj, StreamObject):
+                    continue
+                value = obj.get("/Filter")
+                value = value.get_object() if value is not None else None
+                names = [value] if isinstance(value, str) else list(value or [])
+                chain = tuple(str(n.get_object() if hasattr(n, "get_object") else n).lstrip("/") for n in names)
+                raw = bytes(obj._data or b"")
+            except Exception:  # noqa: BLE001 - an object pypdf cannot read is left to the byte scan
+                continue
+            if chain and _decodes_past((raw[at : at + _CHUNK] for at in range(0, len(raw), _CHUNK)), chain, most):
                 return True
     return False
