@@ -25,7 +25,7 @@ from pypdf import PdfReader
 from parsers import labels, layout
 from parsers.layout import Line, Word
 from parsers.pdf_form import parse_pdf_form
-from parsers.pdf_streams import declared_over, stream_over
+from parsers.pdf_streams import stream_over
 from parsers.types import Box, Candidate, Extraction, Limits, Method, Part, PartProblem
 
 try:  # OCR is another module; a PDF of text must still be read without it.
@@ -91,7 +91,7 @@ def _check(part: Part, limits: Limits) -> tuple[Extraction | None, int]:
         return _problem(
             part, "too_large", f"{name} has {objects:,} objects, over the limit of {limits.max_pdf_objects:,}."
         ), 0
-    if stream_over(data, limits.max_inflated_bytes) or declared_over(reader, limits.max_inflated_bytes):
+    if stream_over(data, limits.max_inflated_bytes, reader):
         return _problem(
             part,
             "too_large",
