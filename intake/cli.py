@@ -133,6 +133,9 @@ def _extract_file(path: Path, limits: Any, pool: Any) -> Any:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from intake import logs
+    from intake.private import private_umask
+
+    private_umask()  # the database, its WAL, sent mail and fax PDFs: 0600 whatever the shell's umask
     from intake.daemon import run
     from intake.settings import load_settings
 
@@ -212,9 +215,11 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from intake import logs
+    from intake.private import private_umask
     from intake.settings import load_settings
     from intake.worker import ConfigurationError, run_worker
 
+    private_umask()
     try:
         settings = load_settings(args.config)
         logs.setup(settings.logging.level, settings.logging.file, settings.logging.format)
@@ -257,6 +262,9 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     from intake import logs
+    from intake.private import private_umask
+
+    private_umask()
     from intake.settings import load_settings
     from intake.web.server import serve
 

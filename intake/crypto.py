@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from intake.private import make_private_dir
+
 if TYPE_CHECKING:
     from intake.settings import Settings
 
@@ -346,7 +348,7 @@ def write_key_file(path: Path, keys: Mapping[str, bytes], current: str, created:
         "current": current,
         "keys": [{"id": kid, "key": _b64(key), "created": created.get(kid, "")} for kid, key in keys.items()],
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:

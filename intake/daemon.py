@@ -23,6 +23,7 @@ from typing import Any
 from intake.faxout import follow_fax_jobs
 from intake.isolation import ExtractionPool
 from intake.pipeline import Context, extract_stage, needs_reply, reply_stage, send_stage
+from intake.private import make_private_dir
 from intake.settings import Settings
 from intake.store import Store
 
@@ -52,7 +53,7 @@ class _Service:
     def _prepare(self) -> None:
         s = self.settings
         for folder in (s.paths.var, s.fax_inbox, s.fax_done, s.fax_outbox, s.mail_sent):
-            folder.mkdir(parents=True, exist_ok=True)
+            make_private_dir(folder)  # 0700: what lands in them holds personal data
         if self.store.ensure_schema():
             log.info("database created at the current schema")
 

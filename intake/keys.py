@@ -113,6 +113,10 @@ def cmd_reencrypt(store: Store, *, batch: int, out: TextIO, progress: Callable[[
         print(f"still under other keys: {left}; run `coc-intake keys reencrypt` again", file=out)
         return 1
     print(f"all {total} stored value(s) are under key {keyring.current}", file=out)
+    if store.sealed_only() is None:
+        # Nothing in clear is left: from now on a value in clear is a forgery, refused.
+        store.mark_sealed_only("after keys reencrypt")
+        print("the database now holds sealed values only: a value in clear is refused from now on", file=out)
     return 0
 
 

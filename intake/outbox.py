@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from intake.private import make_private_dir, open_private
 from intake.settings import RelaySettings
 
 
@@ -28,9 +29,9 @@ class Delivery:
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Write then rename, so a fax server or a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
+    with os.fdopen(open_private(tmp), "wb") as fh:  # 0600: a reply in clear, whatever the umask
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())

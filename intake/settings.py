@@ -233,6 +233,8 @@ class EncryptionSettings(_Section):
     key_file: Path | None = None
     # How often a running process looks whether the key file changed (a `keys rotate` elsewhere).
     reload_seconds: float = Field(default=2.0, gt=0)
+    # Accept values in clear in a database marked sealed_only (see intake.store.sealing).
+    allow_plaintext: bool = False
 
     @field_validator("key_file", mode="before")
     @classmethod

@@ -7,20 +7,24 @@ header, and a Flate stream may hold another Flate stream, so looking at the raw 
 enough: every stream is run here through the filters its dictionary names, streamed in chunks with
 bounded output, and the bytes every filter puts out are added up. Nothing decoded is kept.
 
-The dictionary is read from the bytes around the `stream` keyword, not through a PDF library's
-object table, so a file whose cross-reference table hides a stream from one library is still seen.
-Each `/Filter` entry found there is tried (and Flate on its own when the raw bytes have a zlib
-header): a decoy `/Filter` in a nested dictionary does not hide the real chain.
+The bytes are scanned for every `stream` keyword, and each `/Filter` entry written before it back
+to the previous object is tried (and Flate on its own when the raw bytes have a zlib header), so a
+stream a broken or lying cross-reference table hides from a library is still seen, and a decoy
+`/Filter` in a nested dictionary does not hide the real chain. A stream with no `/Filter` found so
+(a string such as `(endobj)` can cut the guess short) is read again through pypdf, whose parse of
+its dictionary is exact (as pdfminer's).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import io
 import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 __all__ = ["stream_over"]
 
@@ -167,10 +171,12 @@ def _names(text: bytes) -> tuple[str, ...]:
     return tuple(n.decode("latin-1") for n in _NAME_RE.findall(text))
 
 
-def _chains(data: bytes, stream_at: int, body: bytes) -> set[tuple[str, ...]]:
-    """Every filter chain the dictionary before `stream_at` may name, and Flate for a zlib header."""
-    head = data.rfind(b"obj", max(0, stream_at - _DICT_WINDOW), stream_at)
-    text = data[max(head, stream_at - _DICT_WINDOW, 0) : stream_at]
+def _chains(data: bytes, stream_at: int, body: bytes) -> tuple[set[tuple[str, ...]], bool]:
+    """Every filter chain the bytes before `stream_at` (back to the object before) may name, and
+    Flate for a zlib header; and whether any `/Filter` was written there at all."""
+    low = max(0, stream_at - _DICT_WINDOW)
+    head = max(data.rfind(b"endobj", low, stream_at), data.rfind(b"endstream", low, stream_at))
+    text = data[max(head, low) : stream_at]
     text = _ESCAPE_RE.sub(lambda m: bytes([int(m.group(1), 16)]), text)  # /Fl#61teDecode is /FlateDecode
     chains: set[tuple[str, ...]] = set()
     for value in _FILTER_RE.findall(text):
@@ -179,21 +185,59 @@ def _chains(data: bytes, stream_at: int, body: bytes) -> set[tuple[str, ...]]:
             target = re.search(rb"(?<!\d)%s\s+%s\s+obj(.*?)endobj" % (number, generation), data, re.S)
             value = target.group(1) if target else b""
         chains.add(_names(value))
+    found = bool(chains)
     if len(body) >= 2 and body[0] & 0x0F == 8 and not ((body[0] << 8) | body[1]) % 31:
         chains.add(("FlateDecode",))
-    return chains
+    return chains, found
 
 
-def stream_over(data: bytes, most: int) -> bool:
-    """True when some stream's filter chain decodes to more than `most` bytes (all filters counted)."""
-    pos = 0
+def stream_over(data: bytes, most: int, reader: Any = None) -> bool:
+    """True when some stream's filter chain decodes to more than `most` bytes (all filters counted).
+
+    A stream with no `/Filter` in the bytes before it (none, or a string such as `(endobj)` that
+    cut the dictionary short) is read again from `reader` (pypdf), its dictionary parsed exactly.
+    """
+    pos, unsure = 0, []
     while (m := _STREAM_RE.search(data, pos)) is not None:
         start = m.end()
         end = data.find(b"endstream", start)
         end = len(data) if end < 0 else end
         pos = max(end, start + 1)
-        for chain in _chains(data, m.start(), data[start : start + 2]):
+        chains, found = _chains(data, m.start(), data[start : start + 2])
+        if not found:
+            unsure.append(m.start())
+        for chain in chains:
             raw = (data[at : min(at + _CHUNK, end)] for at in range(start, end, _CHUNK))
             if _decodes_past(raw, chain, most):
                 return True
+    return bool(unsure) and reader is not None and _declared_over(reader, unsure, most)
+
+
+def _declared_over(reader: Any, unsure: list[int], most: int) -> bool:
+    """The objects (by cross-reference offset) holding the `unsure` streams, parsed by pypdf, and
+    their `/Filter` chains applied. Only those: pypdf parses an object in milliseconds, a file in
+    hundreds of them."""
+    from pypdf.generic import IndirectObject, StreamObject
+
+    try:
+        starts = sorted((offset, number, generation) for generation, table in reader.xref.items()
+                        for number, offset in table.items() if isinstance(offset, int))
+    except Exception:  # noqa: BLE001 - no table to go by: the byte scan is all there is
+        return False
+    offsets = [s[0] for s in starts]
+    wanted = {starts[i][1:] for at in unsure if (i := bisect.bisect_right(offsets, at) - 1) >= 0}
+    for number, generation in sorted(wanted):
+        try:
+            obj = reader.get_object(IndirectObject(number, generation, reader))
+            if not isinstance(obj, StreamObject):
+                continue
+            value = obj.get("/Filter")
+            value = value.get_object() if value is not None else None
+            names = [value] if isinstance(value, str) else list(value or [])
+            chain = tuple(str(n.get_object() if hasattr(n, "get_object") else n).lstrip("/") for n in names)
+            raw = bytes(obj._data or b"")
+        except Exception:  # noqa: BLE001 - an object pypdf cannot read is left to the byte scan
+            continue
+        if chain and _decodes_past((raw[at : at + _CHUNK] for at in range(0, len(raw), _CHUNK)), chain, most):
+            return True
     return False

@@ -91,7 +91,7 @@ def _check(part: Part, limits: Limits) -> tuple[Extraction | None, int]:
         return _problem(
             part, "too_large", f"{name} has {objects:,} objects, over the limit of {limits.max_pdf_objects:,}."
         ), 0
-    if stream_over(data, limits.max_inflated_bytes):
+    if stream_over(data, limits.max_inflated_bytes, reader):
         return _problem(
             part,
             "too_large",

@@ -24,6 +24,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from sqlalchemy import update
 
 from intake.crypto import (
     ENV_KEY_FILE,
@@ -40,7 +41,9 @@ from intake.crypto import (
 from intake.extract import extract_submission
 from intake.settings import Settings, load_settings
 from intake.sources.faxdir import FaxDirSource
-from intake.store import Incoming, Store
+from intake.store import Incoming, Store, migrate
+from intake.store.models import Request, Submission
+from intake.store.sealing import PlaintextRefused
 from parsers.pii import mask_ssns
 from tests import faxgen, mailgen
 from tests.dnsstub import loopback_dns
@@ -343,8 +346,10 @@ def test_rows_from_before_encryption_are_read_and_then_sealed(db_url: str, tmp_p
     rng = random.Random(7)
     req = make_request(rng, kind="employee")
     clear = Store(db_url)  # a store as it was before encryption: values in clear
-    clear.upgrade()
+    migrate.upgrade(clear.engine, "0003")  # and a schema from before strict sealing (0007)
     sid = _ingest(clear, _mail(rng, req))
+    clear.upgrade()  # an old database with submissions: not marked sealed_only
+    assert clear.sealed_only() is None
     clear.dispose()
     assert _leaks(db_url, [req["worker"]["ssn"]], []) != []
 
@@ -357,11 +362,54 @@ def test_rows_from_before_encryption_are_read_and_then_sealed(db_url: str, tmp_p
                           "reencrypt"], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert "submissions.raw: 1 value(s) re-encrypted" in out.stdout
+    assert "sealed values only" in out.stdout
     usage = store.key_usage()
     assert None not in usage.by_key and list(usage.by_key) == [store.keyring.current]  # type: ignore[union-attr]
     assert store.requests_of(sid)[0].fields["worker"]["ssn"] == req["worker"]["ssn"]
     store.dispose()
     assert _leaks(db_url, [req["worker"]["ssn"]], [MARKER.encode()]) == []
+    # Everything is sealed now: a value in clear written past the store is refused from here on.
+    store = Store.from_settings(settings)
+    assert store.sealed_only() is not None and store.sealed_only().startswith("after keys reencrypt")  # type: ignore[union-attr]
+    _forge_fields(store, sid)
+    with pytest.raises(PlaintextRefused, match=r"table requests, column fields, row id \d+"):
+        store.requests_of(sid)
+    store.dispose()
+
+
+def _forge_fields(store: Store, sid: int) -> None:
+    """Write a request's fields in clear straight into the database, as someone with write access could."""
+    forged = {"worker": {"first_name": "Eve", "last_name": "Forger", "ssn": "219-09-9999"}}
+    with store.engine.begin() as conn:
+        conn.execute(update(Request).where(Request.submission_id == sid).values(fields=forged))
+
+
+def test_new_database_refuses_a_value_in_clear_written_past_the_store(db_url: str, tmp_path: Path) -> None:
+    """A database made new holds sealed values only: a clear field or raw message written behind the
+    store's back is refused with the table, column and row; `allow_plaintext` opts out."""
+    rng = random.Random(8)
+    config = _config(tmp_path, db_url)
+    store = Store.from_settings(load_settings(config))
+    store.upgrade()
+    assert store.sealed_only() is not None and store.sealed_only().startswith("created")  # type: ignore[union-attr]
+    sid = _ingest(store, _mail(rng, make_request(rng, kind="employee")))
+    [rec] = store.requests_of(sid)  # sealed rows open as ever
+    _forge_fields(store, sid)
+    with pytest.raises(PlaintextRefused, match=f"table requests, column fields, row id {rec.id}:") as err:
+        store.get_request(rec.id)
+    assert "219-09-9999" not in str(err.value) and "allow_plaintext" in str(err.value)
+    with store.engine.begin() as conn:
+        conn.execute(update(Submission).where(Submission.id == sid)
+                     .values(raw=b"From: eve@forger.example\r\n\r\nforged"))
+    with pytest.raises(PlaintextRefused, match=f"table submissions, column raw, row id {sid}:"):
+        store.get_submission(sid)
+    store.dispose()
+    # The opt-out reads them (an old database on its way to `keys reencrypt`).
+    config.write_text(config.read_text() + "allow_plaintext = true\n", encoding="utf-8")
+    lenient = Store.from_settings(load_settings(config))
+    assert lenient.get_submission(sid).raw.endswith(b"forged")
+    assert lenient.get_request(rec.id).fields["worker"]["last_name"] == "Forger"
+    lenient.dispose()
 
 
 # -- rotation while the store is in use ----------------------------------------------------------------

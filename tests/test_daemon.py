@@ -263,3 +263,58 @@ def test_demo_is_refused_where_replies_could_leave_the_machine(tmp_path: Path) -
                               env={**env, **extra}, capture_output=True, text=True, timeout=120)
         assert proc.returncode == 2 and "--demo is for trying the gateway on this machine only" in proc.stderr, name
     assert not (tmp_path / "var").exists(), "nothing was started"
+
+
+def test_files_under_var_are_private_whatever_the_umask(tmp_path: Path) -> None:
+    """Started from a shell with umask 022 (outside the systemd unit), the gateway still makes var/,
+    the database with its WAL and shared memory, sent mail and fax PDFs for its own user only."""
+    config = write_config(tmp_path, dovecot=None, sink=None)  # no relay: replies become .eml files
+    gw = GatewayProcess(tmp_path, config)
+    before = os.umask(0o022)
+    try:
+        gw.start()
+    finally:
+        os.umask(before)
+    try:
+        rng = random.Random(47)
+        req = make_request(rng, kind="employee")
+        sender = req["employer"]["contact_email"] if req["employer"] else req["worker"]["email"]
+        with smtplib.SMTP("127.0.0.1", gw.smtp_port) as s:
+            s.sendmail(sender, ["certificate@localhost"], _text_mail(req, rng))
+        inbox = gw.settings.fax_inbox
+        (inbox / "fax_+12085550142_20261125T101400.pdf.part").write_bytes(docgen.simple_pdf())
+        (inbox / "fax_+12085550142_20261125T101400.pdf.part").rename(inbox / "fax_+12085550142_20261125T101400.pdf")
+        wait_for(lambda: list(gw.settings.mail_sent.glob("*.eml")) and list(gw.settings.fax_outbox.glob("*.pdf")),
+                 timeout=120)
+        var = gw.settings.paths.var
+        made = [var, *sorted(var.rglob("*"))]
+        names = {p.name for p in made}
+        assert {"coc-intake.db", "coc-intake.db-wal", "coc-intake.db-shm", "keys.json"} <= names, names
+        loose = {str(p.relative_to(tmp_path)): oct(p.lstat().st_mode & 0o777) for p in made
+                 if p.lstat().st_mode & 0o077}
+        assert loose == {}, f"readable by others: {loose}\n{gw.tail()}"
+    finally:
+        gw.stop()
+
+
+def test_files_we_create_have_explicit_modes_without_the_umask(tmp_path: Path) -> None:
+    """The second layer: a caller that never set the umask (a test, another entry point) still gets
+    private folders and files from the store, the outbox and the key file."""
+    from intake.crypto import add_key
+    from intake.outbox import write_eml, write_fax
+    from intake.store import Store
+
+    before = os.umask(0o022)
+    try:
+        store = Store(f"sqlite:///{tmp_path}/a/b/coc.db")
+        store.upgrade()
+        store.dispose()
+        write_eml(tmp_path / "mail" / "sent", 1, "x@example.com", b"Subject: x\r\n\r\nbody\r\n")
+        write_fax(tmp_path / "fax" / "outbox", 2, "+12085550142", b"%PDF-1.4\n%%EOF\n")
+        add_key(tmp_path / "keys" / "keys.json")
+    finally:
+        os.umask(before)
+    made = sorted(tmp_path.rglob("*"))
+    assert len(made) >= 10
+    loose = {str(p.relative_to(tmp_path)): oct(p.stat().st_mode & 0o777) for p in made if p.stat().st_mode & 0o077}
+    assert loose == {}

@@ -238,7 +238,9 @@ def _a85(data: bytes) -> bytes:
     (_hex, b"[/ASCIIHe#78Decode /Flat#65Decode]"),  # names with #xx escapes
     (lambda d: zlib.compress(d, 9), b"[/FlateDecode /FlateDecode]"),  # a bomb inside a Flate stream
     (_hex, b"6 0 R"),  # the filter array in another object
-], ids=["hex-flate", "a85-flate", "abbreviated", "escaped", "flate-flate", "indirect"])
+    (_hex, b"[/AHx /Fl] /Note (endobj)"),  # a string that makes the byte scan lose the dictionary
+    (_hex, b"[/AHx /Fl] /DecodeParms << /Filter /DCTDecode >>"),  # a decoy /Filter
+], ids=["hex-flate", "a85-flate", "abbreviated", "escaped", "flate-flate", "indirect", "string", "decoy"])
 def test_flate_bomb_behind_other_filters_is_refused(encode: Callable[[bytes], bytes], filters: bytes) -> None:
     """The bound covers the whole filter chain: no zlib header on the raw bytes hides a bomb."""
     stream = encode(_deflated(64 << 20))

@@ -12,6 +12,7 @@ whose content was already stored (same hash) is moved without a second submissio
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -25,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from intake.private import make_private_dir
 from intake.sources.common import Backoff, OnNew, StoreLike, describe_error, notify
 
 __all__ = ["DEFAULT_SENDER_PATTERN", "FaxDirSource", "normalise_fax_number", "parse_sidecar", "read_regular"]
@@ -225,7 +227,7 @@ class FaxDirSource:
             return self._scan()
 
     def _scan(self) -> list[int]:
-        self.inbox.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.inbox)
         now = self._clock()
         created: list[int] = []
         present: set[str] = set()
@@ -342,7 +344,7 @@ class FaxDirSource:
     @staticmethod
     def _move(path: Path, folder: Path, name: str | None = None) -> Path:
         """Move into ``folder``; a name already there gets ``-1``, ``-2``... before the extension."""
-        folder.mkdir(parents=True, exist_ok=True)
+        make_private_dir(folder)
         target = folder / (name or path.name)
         if target.exists():
             stem, dot, ext = target.name.partition(".")
@@ -354,6 +356,8 @@ class FaxDirSource:
                     break
                 n += 1
         os.replace(path, target)
+        with contextlib.suppress(OSError):  # a fax server's 0644 file holds the SSN in clear; ours may not
+            os.chmod(target, 0o600)
         return target
 
     # ------------------------------------------------------------------ the loop

@@ -18,6 +18,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
 
+from intake.private import create_private_file, make_private_dir
+
 SQLITE_BUSY_MS = 30_000
 READONLY = "coc_readonly"  # execution option: open a deferred (shared) SQLite transaction
 
@@ -37,7 +39,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if u.get_backend_name() == "sqlite":
         db = u.database or ""
         if db and db != ":memory:" and not db.startswith("file:"):
-            Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(Path(db).expanduser().parent)
+            # SQLite gives its -wal and -shm files the mode of the database file: make that one 0600.
+            create_private_file(Path(db).expanduser())
         connect_args = {"check_same_thread": False, "timeout": SQLITE_BUSY_MS / 1000}
         engine = create_engine(url, connect_args=connect_args, **kwargs)
         _sqlite_events(engine)

@@ -299,3 +299,13 @@ class SourceState(Base):
     uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
     last_uid: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StoreMeta(Base):
+    """Facts about the database itself (migration 0007), e.g. `sealed_only`: since when every sealed
+    column must hold a sealed value, so a value in clear is refused (`Store._unseal`)."""
+
+    __tablename__ = "store_meta"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from intake.crypto import Keyring, KeyringError, sealed_key_id
-from intake.store import migrate
+from intake.store import migrate, sealing
 from intake.store import web_models as _web_models  # noqa: F401  (its tables belong to the same metadata)
 from intake.store.conversation import ConversationStore
 from intake.store.engine import READONLY, commit_without_flush, make_engine, normalise_url
@@ -364,16 +365,21 @@ class Store(ConversationStore):
         reference_prefix: str = "COC",
         echo: bool = False,
         keyring: Keyring | Callable[[], Keyring] | None = None,
+        allow_plaintext: bool = False,
     ) -> None:
         """`keyring`: seal personal data at rest (`SEALED`), or a function that loads it when first
         needed; without one, values are written in clear and only clear values can be read (the
-        gateway's own stores always get one: `from_settings`)."""
+        gateway's own stores always get one: `from_settings`). `allow_plaintext`: accept values in
+        clear even in a database marked `sealed_only` (see `intake.store.sealing`)."""
         self.url = normalise_url(url)
         self.reference_prefix = reference_prefix
         self._keyring = keyring if isinstance(keyring, Keyring) else None
         self._load_keyring = None if isinstance(keyring, Keyring) else keyring
         self.engine = make_engine(self.url, echo=echo)
         self._ro = self.engine.execution_options(**{READONLY: True})
+        self.allow_plaintext = allow_plaintext
+        self._sealed_only: str | None = None
+        self._sealed_only_checked = -1e9  # monotonic time of the last look while not yet marked
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Store:
@@ -382,7 +388,8 @@ class Store(ConversationStore):
         from intake.crypto import keyring_from_settings
 
         return cls(settings.store.url, reference_prefix=settings.replies.reference_prefix,
-                   keyring=lambda: keyring_from_settings(settings))
+                   keyring=lambda: keyring_from_settings(settings),
+                   allow_plaintext=settings.encryption.allow_plaintext)
 
     @property
     def keyring(self) -> Keyring | None:
@@ -430,9 +437,30 @@ class Store(ConversationStore):
             return self.keyring.encrypt_text(value, aad)
         return self.keyring.encrypt_json(value, aad)
 
-    def _unseal(self, kind: SealKind, value: Any, aad: str) -> Any:
-        """The clear value; a value written before encryption (no format prefix) is returned as is."""
-        if value is None or sealed_key_id(value) is None:
+    def sealed_only(self) -> str | None:
+        """Since when this database holds sealed values only (None: clear values are accepted).
+
+        Looked up at most every 30 s until set (a `keys reencrypt` elsewhere marks it), then kept.
+        """
+        if self._sealed_only is None and time.monotonic() - self._sealed_only_checked > 30:
+            self._sealed_only_checked = time.monotonic()
+            self._sealed_only = sealing.sealed_only_since(self._ro)  # read-only: never waits on a writer
+        return self._sealed_only
+
+    def mark_sealed_only(self, how: str) -> None:
+        sealing.mark_sealed_only(self.engine, how)
+        self._sealed_only_checked = -1e9
+
+    def _unseal(self, kind: SealKind, value: Any, aad: str, row: Any = None) -> Any:
+        """The clear value. A value without the format prefix (written before encryption) is
+        returned as is, unless the database is `sealed_only` and the store has a keyring: then it
+        was written past the store and is refused (`row`: the row id the error names)."""
+        if value is None:
+            return value
+        if sealed_key_id(value) is None:
+            has_keyring = self._keyring is not None or self._load_keyring is not None
+            if has_keyring and not self.allow_plaintext and (since := self.sealed_only()):
+                raise sealing.refusal(aad, row, since)
             return value
         if self.keyring is None:
             raise KeyringError("the store holds encrypted values but was opened without a keyring")
@@ -447,13 +475,13 @@ class Store(ConversationStore):
 
     def _request_values(self, r: Request) -> dict[str, Any]:
         """fields, problems and provenance of a request row, in clear."""
-        return {k: self._unseal("json", getattr(r, k), _aad(f"requests.{k}", r.submission_id, r.seq))
+        return {k: self._unseal("json", getattr(r, k), _aad(f"requests.{k}", r.submission_id, r.seq), r.id)
                 for k in ("fields", "problems", "provenance")}
 
     def _submission_record(self, s: Submission) -> SubmissionRecord:
         return _copy(SubmissionRecord, s, recipients=tuple(s.recipients or ()),
-                     raw=self._unseal("bytes", s.raw, _aad("submissions.raw", s.content_key)),
-                     result=self._unseal("json", s.result, _aad("submissions.result", s.id)))
+                     raw=self._unseal("bytes", s.raw, _aad("submissions.raw", s.content_key), s.id),
+                     result=self._unseal("json", s.result, _aad("submissions.result", s.id), s.id))
 
     def _request_record(self, r: Request) -> RequestRecord:
         return _copy(RequestRecord, r, reference=r.reference or "", **self._request_values(r))
@@ -494,7 +522,7 @@ class Store(ConversationStore):
                             if value is None or sealed_key_id(value) == current:
                                 continue
                             where = aad(row)
-                            setattr(row, column, self._seal(kind, self._unseal(kind, value, where), where))
+                            setattr(row, column, self._seal(kind, self._unseal(kind, value, where, row.id), where))
                             done[f"{model.__tablename__}.{column}"] += 1
                 if not rows:
                     break
@@ -1536,7 +1564,8 @@ class Store(ConversationStore):
             sub = s.get(Submission, submission_id)
             if sub is None:
                 raise NotFound(f"no submission {submission_id}")
-            old_result = self._unseal("json", sub.result, _aad("submissions.result", submission_id)) or {}
+            old_result = self._unseal("json", sub.result, _aad("submissions.result", submission_id),
+                                      submission_id) or {}
             # Rows locked first (PostgreSQL; SQLite's write transaction is exclusive already), then
             # the staff events read: a correction committed meanwhile is seen and its request kept.
             old_reqs = list(s.scalars(select(Request).where(Request.submission_id == submission_id)
