@@ -405,7 +405,8 @@ def test_new_database_refuses_a_value_in_clear_written_past_the_store(db_url: st
         store.get_submission(sid)
     store.dispose()
     # The opt-out reads them (an old database on its way to `keys reencrypt`).
-    config.write_text(config.read_text() + "allow_plaintext = true\n", encoding="utf-8")
+    config.write_text(config.read_text().replace("[encryption]\n", "[encryption]\nallow_plaintext = true\n"),
+                      encoding="utf-8")
     lenient = Store.from_settings(load_settings(config))
     assert lenient.get_submission(sid).raw.endswith(b"forged")
     assert lenient.get_request(rec.id).fields["worker"]["last_name"] == "Forger"
