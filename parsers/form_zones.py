@@ -796,6 +796,8 @@ def _shaped(spec: FieldSpec, text: str, chars: int) -> tuple[str, str | None]:
         squashed = text.replace(" ", "")
         if "," in squashed:  # a comma is never in an address: a full stop read badly
             return squashed.replace(",", "."), "a comma read in an e-mail address"
+        if squashed.strip("-._+/&#") != squashed:  # `-HR@x.com`: the box's edge, not the address
+            return squashed.strip("-._+/&#"), "a stray mark beside the e-mail address"
         return squashed, None
     doubts: list[str] = []
     words = text.split()

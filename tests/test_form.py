@@ -298,6 +298,13 @@ def test_small_letters_that_look_alike_are_decided_by_their_neighbours_and_flagg
     assert fz._i_or_l("Cedar Point Software Inc") == ("Cedar Point Software Inc", None)
 
 
+def test_a_mark_beside_an_email_address_is_taken_off_and_flagged() -> None:
+    spec = fz.layout().by_path()["employer.contact_email"]
+    assert fz._value(spec, fz._Read("-HR@summit.example.com")) == ("HR@summit.example.com",
+                                                                   "a stray mark beside the e-mail address")
+    assert fz._value(spec, fz._Read("hr@summit.example.com")) == ("hr@summit.example.com", None)
+
+
 def test_faxed_form_delivered_as_pdf_is_read() -> None:
     """Fax servers also deliver PDFs of page images: the scanned pages go to the zone reader."""
     req = _request(30)
