@@ -807,6 +807,9 @@ def _shaped(spec: FieldSpec, text: str, chars: int) -> tuple[str, str | None]:
     if spec.charset in ("alpha", "place") and text[-1:] in ("-", ","):
         text = text[:-1].rstrip()  # `CO-`: a name or place never ends in a dash or comma
         doubts.append("a stray mark after the text")
+    elif spec.charset == "place" and re.search(r"(?<![.A-Za-z])[A-Za-z]{2}\.$", text) and "," in text:
+        text = text[:-1]  # `COLUMBUS, OH.`: a state code takes no full stop (`D.C.` keeps its own)
+        doubts.append("a stray mark after the text")
     if spec.charset == "text" and re.search(r"[A-Za-z]", text) and _LONE_ZERO.search(text):
         # `SP. Z 0.0.`: a zero alone between stops in words is the letter O; say so, don't decide.
         text = _LONE_ZERO.sub("O", text)

@@ -303,6 +303,9 @@ def test_a_mark_beside_an_email_address_is_taken_off_and_flagged() -> None:
     assert fz._value(spec, fz._Read("-HR@summit.example.com")) == ("HR@summit.example.com",
                                                                    "a stray mark beside the e-mail address")
     assert fz._value(spec, fz._Read("hr@summit.example.com")) == ("hr@summit.example.com", None)
+    place = fz.layout().by_path()["worker.place_of_birth"]
+    assert fz._value(place, fz._Read("COLUMBUS, OH.")) == ("COLUMBUS, OH", "a stray mark after the text")
+    assert fz._value(place, fz._Read("WASHINGTON, D.C.")) == ("WASHINGTON, D.C.", None)
 
 
 def test_faxed_form_delivered_as_pdf_is_read() -> None:
