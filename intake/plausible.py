@@ -83,6 +83,22 @@ def free_text_problem(value: str, path: str) -> str | None:
     return None
 
 
+_LEGAL_FORM = re.compile(r"\b(?:GmbH|AG|Ltd|Limited|Inc|LLC|Corp|Co|S\.?A|B\.?V|K\.?K|plc|Pty|Ltda|S\.?r\.?l|AB|Oy)\.?$",
+                         re.I)
+
+
+def address_problem(value: str, part: str) -> str | None:
+    """Why an address's city or street cannot be one, or None."""
+    text = value.strip()
+    if part == "city" and re.search(r"\d{3,}", text):
+        return "holds a number (a postal code run into the city?)"
+    if _LEGAL_FORM.search(text) and not re.search(r"\d", text):
+        return "reads as a company's name, not a place"
+    if re.search(r"\.{3,}|_{3,}|…", text) or re.search(r"\b(?:abroad|office|address)\b", text, re.I) and part == "street":
+        return "holds a label or leader dots"
+    return None
+
+
 def _domain(email: str | None) -> str | None:
     return email.rsplit("@", 1)[1].casefold() if email and "@" in email else None
 
@@ -106,6 +122,14 @@ def problems(req: CertificateRequest) -> Iterator[tuple[str, str]]:
                 "is a label, not a name" if _fold(value) in _label_keys() else None)
             if why:
                 yield path, f"The name {value!r} {why}; please check it."
+    middle = req.get("worker.middle_name")
+    if isinstance(middle, str) and ("," in middle or len(middle.split()) >= 3):
+        yield "worker.middle_name", f"The middle name {middle!r} reads as a whole name; please check it."
+    for base in ("worker.address", "employer.address", "assignment.work_address"):
+        for part in ("city", "street"):
+            value = req.get(f"{base}.{part}")
+            if isinstance(value, str) and value.strip() and (why := address_problem(value, part)):
+                yield f"{base}.{part}", f"{value!r} {why}; please check it."
     for i, dep in enumerate(req.dependents):
         if dep.name and (why := person_name_problem(dep.name, "dependents.name")):
             yield f"dependents[{i}].name", f"The name {dep.name!r} {why}; please check it."

@@ -242,6 +242,10 @@ def test_schema_command() -> None:
     ("assignment.host_name", "Host company"),
     ("assignment.host_name", "| Nordlicht GmbH ["),
     ("worker.place_of_birth", "Boise, ID and he will work in Munich"),
+    ("worker.middle_name", "Harlow, Jane Q."), ("worker.middle_name", "Jane Q. Harlow"),
+    ("assignment.work_address.city", "3077609 Munich"), ("assignment.work_address.city", "Ltd"),
+    ("assignment.work_address.street", "Nordlicht Biotech Co"),
+    ("assignment.work_address.street", "Office abroad ........ 90 Ring Road"),
 ])
 def test_implausible_values_are_flagged(path: str, value: str) -> None:
     assert "invalid" in _codes(_req(**{path.replace(".", "__"): value})).get(path, set()), value
@@ -252,6 +256,8 @@ def test_implausible_values_are_flagged(path: str, value: str) -> None:
     ("worker.first_name", "Mary-Ann"), ("worker.middle_name", "A"), ("worker.middle_name", "A."),
     ("worker.place_of_birth", "Port of Spain, Trinidad and Tobago"), ("worker.place_of_birth", "St. Louis, MO"),
     ("employer.name", "Acme Widget Corporation"), ("assignment.host_name", "Fenwick S.r.l."),
+    ("worker.middle_name", "Anne Marie"), ("assignment.work_address.city", "Munich"),
+    ("assignment.work_address.street", "Hauptstrasse 5"), ("employer.address.street", "100 Corporate Park Dr"),
 ])
 def test_plausible_values_are_not_flagged(path: str, value: str) -> None:
     assert "invalid" not in _codes(_req(**{path.replace(".", "__"): value})).get(path, set()), value
