@@ -83,8 +83,9 @@ def free_text_problem(value: str, path: str) -> str | None:
     return None
 
 
-_LEGAL_FORM = re.compile(r"\b(?:GmbH|AG|Ltd|Limited|Inc|LLC|Corp|Co|S\.?A|B\.?V|K\.?K|plc|Pty|Ltda|S\.?r\.?l|AB|Oy)\.?$",
-                         re.I)
+_LEGAL_FORM = re.compile(
+    r"\b(?:GmbH|AG|Ltd|Limited|Inc|LLC|Corp|Co|S\.?A|B\.?V|K\.?K|plc|Pty|Ltda|S\.?r\.?l|AB|Oy)\.?$", re.I)
+_STREET_LABEL = re.compile(r"\b(?:abroad|office|address)\b", re.I)
 
 
 def address_problem(value: str, part: str) -> str | None:
@@ -94,7 +95,7 @@ def address_problem(value: str, part: str) -> str | None:
         return "holds a number (a postal code run into the city?)"
     if _LEGAL_FORM.search(text) and not re.search(r"\d", text):
         return "reads as a company's name, not a place"
-    if re.search(r"\.{3,}|_{3,}|…", text) or re.search(r"\b(?:abroad|office|address)\b", text, re.I) and part == "street":
+    if re.search(r"\.{3,}|_{3,}|…", text) or (part == "street" and _STREET_LABEL.search(text)):
         return "holds a label or leader dots"
     return None
 
