@@ -10,6 +10,7 @@ import re
 from datetime import date
 from functools import cache
 
+from intake import plausible
 from intake.model import Address, CertificateRequest, Problem
 from intake.reference import Agreement, _load_toml, agreements, help_for
 from parsers.pii import mask_ssn, mask_ssns
@@ -130,6 +131,8 @@ class _Checker:
         self.assignment()
         self.dependents()
         self.email("confirmation_email")
+        for path, message in plausible.problems(req):
+            self.add(path, "invalid", message)
         return self.problems
 
     def worker(self) -> None:

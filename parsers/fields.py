@@ -10,6 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from parsers.artefacts import strip_artefacts
+from parsers.evidence import disagreement
+from parsers.hints import apply_hints
+from parsers.label_words import PLACE, SURE_WORDS, whole_label
 from parsers.labels import LabelMatch, match_label_at, match_section
 from parsers.layout import Line, Word
 from parsers.types import Box, Candidate, Method, Provenance
@@ -97,7 +101,8 @@ class _Finder:
         return self.section
 
     def _label(self, text: str) -> LabelMatch | None:
-        return match_label_at(text, self._section_for_labels())
+        section = self._section_for_labels()
+        return whole_label(text, match_label_at(text, section), section)
 
     def _is_label_or_heading(self, text: str) -> bool:
         if not text.strip():
@@ -242,9 +247,21 @@ class _Finder:
             return
         if fld.startswith("dependents."):
             fld = self._dependent_field(fld.split(".", 1)[1])
+        raw = apply_hints(fld, raw, m.hints)
+        glued = None
+        if self.method == "ocr":  # a leader's end or a box edge read as a character of the value
+            raw, glued = strip_artefacts(fld, raw)
         pairs, reason = normalize(fld, raw)
         if reason is not None and m.strict and (not m.separator or fld.rsplit(".", 1)[-1] in _DATE_LEAVES):
             return  # "From: jane@example.org" in a quoted mail header is no start date
+        if reason is not None and m.score < SURE_WORDS:
+            return  # a label read by its words whose value is not of its field: no label ("Status: single")
+        reason = reason or glued
+        if len(pairs) == 1 and reason is None:
+            moved, why = disagreement(fld, pairs[0][1], by_words=m.score < 1)
+            pairs, reason = [(moved, pairs[0][1])], why
+        if m.score < PLACE:
+            reason = reason or f"the label {m.label!r} was not recognised for certain"
         if fld == "request_type" and pairs and pairs[0][1] == "self_employed":
             self.self_employed = True
         self._emit(pairs, raw, words, m.label, reason)

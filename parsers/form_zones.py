@@ -58,12 +58,17 @@ Kind = Literal["text", "comb", "date", "choice"]
 Charset = Literal["digits", "num", "alpha", "place", "text"]
 
 # Tesseract whitelists per character class (no apostrophe: pytesseract splits the config with shlex).
+# The form asks for capitals, but a person filling it in a viewer types as they always type: mixed
+# and lower case. Every box that holds words reads both cases (a capitals-only list turned
+# `Bluestem Agricultural Services` into `B A S`); boxes of digits stay digits only.
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_LETTERS = _UPPER + _UPPER.lower()
 WHITELISTS: dict[str, str] = {
     "digits": "0123456789",
     "num": "0123456789-()+.",
-    "alpha": "ABCDEFGHIJKLMNOPQRSTUVWXYZ-.",
-    "place": "ABCDEFGHIJKLMNOPQRSTUVWXYZ-.,",
-    "text": "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789,.-&/#@_+",
+    "alpha": _LETTERS + "-.",
+    "place": _LETTERS + "-.,",
+    "text": _LETTERS + "0123456789,.-&/#@_+",
 }
 
 
@@ -438,7 +443,11 @@ def _field_crop(page: np.ndarray, spec: FieldSpec) -> np.ndarray:
     inset = 2.2
     y0, y1 = _px(spec.y + inset), _px(spec.y + spec.h - inset)
     if spec.kind not in ("comb", "date"):
-        return _drop_inner_dots(page[y0:y1, _px(spec.x + inset):_px(spec.x + spec.w - inset)].copy())
+        # A viewer sets typed text 2 points from the box's left edge, and the tail of a `j` or the
+        # foot of a `f` reaches further: cut close to the sides, then erase what is left of them.
+        side = 1.0
+        crop = page[y0:y1, _px(spec.x + side):_px(spec.x + spec.w - side)].copy()
+        return _drop_inner_dots(_drop_side_lines(crop))
     wall = 2.4
     pieces: list[np.ndarray] = []  # each inked cell, then a gap
     gap = np.full((y1 - y0, 6), 255, dtype=np.uint8)
@@ -454,6 +463,19 @@ def _field_crop(page: np.ndarray, spec: FieldSpec) -> np.ndarray:
     if not pieces:
         return np.full((y1 - y0, 8), 255, dtype=np.uint8)
     return np.concatenate([gap, gap, *pieces, gap], axis=1)
+
+
+def _drop_side_lines(crop: np.ndarray) -> np.ndarray:
+    """Erase ink touching the crop's left or right side that runs most of its height: the box's
+    own edge, not a character (a character there is shorter, or does not touch the side)."""
+    ink = (crop < 128).astype(np.uint8)
+    count, labels, stats, _c = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    height, width = crop.shape
+    for k in range(1, count):
+        x, _y, w, h, _area = stats[k]
+        if (x == 0 or x + w >= width) and h >= 0.7 * height and w <= 0.25 * height:
+            crop[labels == k] = 255
+    return crop
 
 
 def _drop_inner_dots(cell: np.ndarray) -> np.ndarray:
@@ -498,6 +520,16 @@ def _inked_cells(page: np.ndarray, spec: FieldSpec) -> int:
 
 def _ink(crop: np.ndarray) -> int:
     return int((crop < 128).sum())
+
+
+def _has_stroke(crop: np.ndarray) -> bool:
+    """A lone small letter (`j`, `i`, `l` typed in a viewer's small font) has less ink than
+    `MIN_INK_PIXELS` but is one stroke half the box high, clear of its sides; speckle is not."""
+    ink = (crop < 128).astype(np.uint8)
+    count, _labels, stats, _c = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    width = crop.shape[1]
+    return any(h >= 0.4 * crop.shape[0] and area >= 10 and x > 2 and x + w < width - 2
+               for x, _y, w, h, area in stats[1:count])
 
 
 def _tick(page: np.ndarray, opt: Option) -> float:
@@ -695,15 +727,56 @@ def _squash(text: str) -> str:
     return text.replace(" ", "")
 
 
-_LONE_ZERO = re.compile(r"(?<![0-9A-Z])0(?![0-9A-Z])")
+_LONE_ZERO = re.compile(r"(?<![0-9A-Za-z])0(?![0-9A-Za-z])")
 _STRAY = re.compile(r"[-.,/]{1,2}")
-_STOP_AFTER_WORD = re.compile(r"[A-Z]{2}\.")  # names: only an initial takes a full stop
+_STOP_AFTER_WORD = re.compile(r"[A-Za-z]{2}\.")  # names: only an initial takes a full stop
 _STOP_AFTER_NUMBER = re.compile(r"\d[.,](?:\s|$)")  # `3177. PARK ROAD`
+
+
+_I_AFTER_LOWER = re.compile(r"(?<=[a-z])I")  # `NordIicht`: a capital never follows a small letter
+_L_IN_CAPITALS = re.compile(r"(?<=[A-Z])l(?=[A-Z])|(?<![A-Za-z])l(?=[A-Z]{2})")  # `WlLLIAMS`, `lVERS`
+_INITIAL_IL = re.compile(r"(?<![A-Za-z])[Il]+(?=[a-z])")  # `Itd` for `ltd`, `lnc` for `Inc`, `IIc`
+_IL_WORD = re.compile(r"(?<![A-Za-z])[Il]+[a-z][A-Za-z]*")
+_WORD_START = re.compile(r"(?<![A-Za-z])[A-Za-z]")
+
+
+def _i_or_l(text: str) -> tuple[str, str | None]:
+    """A capital I and a small l are the same stroke in most sans fonts, and Tesseract picks one.
+
+    Typed in mixed or lower case, the letters around it tell: a capital after a small letter is an
+    l (`NordIicht`), a small l among capitals is an I. A word that starts with either and goes on
+    in small letters takes the case the other words start with (`nordlicht co Itd` -> `ltd`,
+    `Northwind Analytics lnc` -> `Inc`); alone, it could be either (`Ivers`, `lindqvist`).
+    Every reading changed, or left undecided, is flagged.
+    """
+    doubt = None
+    fixed = _I_AFTER_LOWER.sub("l", text)
+    fixed = _L_IN_CAPITALS.sub("I", fixed)
+    if fixed != text:
+        doubt = "a capital I or a small l?"
+    if _INITIAL_IL.search(fixed):
+        others = [m.group() for m in _WORD_START.finditer(_IL_WORD.sub(" ", fixed))]
+        upper = sum(c.isupper() for c in others)
+        lower = len(others) - upper
+        if upper > lower:  # `Inc`; a second one is small (`Illinois`)
+            changed = _INITIAL_IL.sub(lambda m: "I" + "l" * (len(m.group()) - 1), fixed)
+        elif lower > upper:
+            changed = _INITIAL_IL.sub(lambda m: "l" * len(m.group()), fixed)
+        else:
+            return fixed, "a capital I or a small l?"
+        if changed != fixed:
+            fixed, doubt = changed, "a capital I or a small l?"
+    return fixed, doubt
 
 
 def _value(spec: FieldSpec, read: _Read, chars: int = 0) -> tuple[str, str | None]:
     """The raw value to normalise from what was read, and a doubt if its shape is wrong."""
-    text = read.text
+    text, case_doubt = _i_or_l(read.text) if spec.charset != "digits" else (read.text, None)
+    raw, doubt = _shaped(spec, text, chars)
+    return raw, doubt or case_doubt
+
+
+def _shaped(spec: FieldSpec, text: str, chars: int) -> tuple[str, str | None]:
     if spec.kind in ("comb", "date"):
         joined = text.replace(" ", "")
         if spec.charset == "digits":
@@ -714,13 +787,17 @@ def _value(spec: FieldSpec, read: _Read, chars: int = 0) -> tuple[str, str | Non
             return joined, None
         if len(joined) != chars:
             return joined, f"{len(joined)} characters read from {chars} boxes"
-        return joined, None
+        if "l" in joined or ("I" in joined and joined.upper() != joined):
+            return joined.upper(), "a capital I or a small l?"  # `lT`: a code typed in small letters
+        return joined.upper(), None
     if not text:
         return "", "ink in the box but nothing could be read"
     if spec.path.endswith("email"):
         squashed = text.replace(" ", "")
         if "," in squashed:  # a comma is never in an address: a full stop read badly
             return squashed.replace(",", "."), "a comma read in an e-mail address"
+        if squashed.strip("-._+/&#") != squashed:  # `-HR@x.com`: the box's edge, not the address
+            return squashed.strip("-._+/&#"), "a stray mark beside the e-mail address"
         return squashed, None
     doubts: list[str] = []
     words = text.split()
@@ -730,7 +807,10 @@ def _value(spec: FieldSpec, read: _Read, chars: int = 0) -> tuple[str, str | Non
     if spec.charset in ("alpha", "place") and text[-1:] in ("-", ","):
         text = text[:-1].rstrip()  # `CO-`: a name or place never ends in a dash or comma
         doubts.append("a stray mark after the text")
-    if spec.charset == "text" and re.search(r"[A-Z]", text) and _LONE_ZERO.search(text):
+    elif spec.charset == "place" and re.search(r"(?<![.A-Za-z])[A-Za-z]{2}\.$", text) and "," in text:
+        text = text[:-1]  # `COLUMBUS, OH.`: a state code takes no full stop (`D.C.` keeps its own)
+        doubts.append("a stray mark after the text")
+    if spec.charset == "text" and re.search(r"[A-Za-z]", text) and _LONE_ZERO.search(text):
         # `SP. Z 0.0.`: a zero alone between stops in words is the letter O; say so, don't decide.
         text = _LONE_ZERO.sub("O", text)
         doubts.append("a letter O or a zero?")
@@ -793,7 +873,7 @@ def read_pages(pages: list[tuple[FormPage, str, int]]) -> list[list[Candidate]]:
                 _read_choice(fp, spec, part, number, results[index])
                 continue
             pixels = _field_crop(fp.image, spec)
-            if _ink(pixels) < MIN_INK_PIXELS:
+            if _ink(pixels) < MIN_INK_PIXELS and not _has_stroke(pixels):
                 continue
             crop = _Crop(spec, pixels, _inked_cells(fp.image, spec))
             by_call.setdefault(_CALL_CLASSES[spec.charset], []).append((index, crop))

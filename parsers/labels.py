@@ -555,6 +555,8 @@ class LabelMatch:
     label: str  # the label as written
     separator: bool  # an explicit separator (":", "#", dot leaders, "-", tab, several spaces) or nothing
     strict: bool  # a common word: trust it only with a separator, or when its value normalises
+    score: float = 1.0  # 1 for a label of the vocabulary; less for one classified from its words
+    hints: tuple[str, ...] = ()  # what the label's brackets say: "last, first", "dd/mm/yyyy", "if known"
 
 
 def _after_label(text: str, pos: int) -> tuple[int, bool]:

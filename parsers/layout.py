@@ -7,6 +7,7 @@ to the right of or under its label.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from parsers.types import Box
@@ -37,9 +38,23 @@ class Line:
         return self.words[0].page if self.words else None
 
 
+_GAP = re.compile(r"\t+| {2,}")
+
+
+def _line_words(raw: str) -> list[Word]:
+    """The words of a line; a tab or a run of spaces between a label and its value is kept as a
+    `\t` word, since it separates them as a colon does ("Telephone of contact person<TAB>555")."""
+    stripped = raw.strip()
+    m = _GAP.search(stripped)
+    if m is None or re.search(r"[:;]", stripped[: m.start()]):
+        return [Word(t) for t in stripped.split()]
+    head, tail = stripped[: m.start()].split(), stripped[m.end():].split()
+    return [*(Word(t) for t in head), Word("\t"), *(Word(t) for t in tail)]
+
+
 def lines_from_text(text: str) -> list[Line]:
     """Split plain text into lines of words (no positions, full confidence)."""
-    return [Line([Word(t) for t in raw.split()]) for raw in text.splitlines()]
+    return [Line(_line_words(raw)) for raw in text.splitlines()]
 
 
 def _height(w: Word) -> float:

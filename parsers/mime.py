@@ -384,6 +384,24 @@ def is_html_boilerplate(text: str) -> bool:
     )
 
 
+_DATA = re.compile(r"\d{3}-?\d{2}-?\d{4}|\d{2}-\d{7}|\b\d{1,4}[./-]\d{1,2}[./-]\d{2,4}\b|@[\w-]+\.|"
+                   r"^[^:\t\n]{2,60}(?::|\t)[ \t]*\S", re.M)
+
+
+def carries_less(plain: str, html: str) -> bool:
+    """True when the plain alternative holds clearly less of the request than the HTML one.
+
+    Senders' plain parts are not always the message: a stub whatever its words, or a rendering
+    that lost the table of labels and values. What carries the request is its data (SSNs, EINs,
+    dates, e-mail addresses, `label: value` lines), counted in both alternatives.
+    """
+    if len(html) > 2_000_000:
+        return False
+    plain_n = len(_DATA.findall(plain))
+    html_n = len(_DATA.findall(html_to_text(html)))
+    return html_n >= 3 and plain_n < 0.6 * html_n
+
+
 class _TextFromHtml(HTMLParser):
     """HTML to readable text: block elements and <br> end lines, table cells are tab-separated.
 
@@ -783,7 +801,8 @@ class _Walker:
         slots = [s for s in scope.slots if s.plain is not None or s.html is not None]
         if not slots:
             return
-        use_html = [s.plain is None or (s.html is not None and is_html_boilerplate(s.plain)) for s in slots]
+        use_html = [s.plain is None or (s.html is not None and (is_html_boilerplate(s.plain)
+                                                               or carries_less(s.plain, s.html))) for s in slots]
         if any(use_html):
             pieces = [
                 (s.html or "") if html else "<div>" + "<br>\n".join(map(html_lib.escape, (s.plain or "").split("\n")))

@@ -12,7 +12,7 @@ import io
 import random
 from datetime import date
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 import pypdfium2 as pdfium
 from PIL import Image, ImageDraw, ImageFont
@@ -39,8 +39,17 @@ def _mdy(iso: str) -> str:
     return f"{d.month:02d}{d.day:02d}{d.year:04d}"
 
 
-def printed_values(req: dict[str, Any], edition: Edition | str | None = None) -> dict[str, str]:
-    """What a person puts in each box of the form: capitals, digits only in boxes, `yes`/`no` ticks."""
+Case = Literal["upper", "mixed", "lower"]
+
+
+def _cased(value: str, case: Case) -> str:
+    return value.upper() if case == "upper" else value.lower() if case == "lower" else value
+
+
+def printed_values(req: dict[str, Any], edition: Edition | str | None = None,
+                   case: Case = "upper") -> dict[str, str]:
+    """What a person puts in each box of the form: capitals (or, typed in a viewer, `mixed` case as
+    the request writes it, or `lower`), digits only in boxes, `yes`/`no` ticks."""
     values = flat(req)
     out: dict[str, str] = {}
     for spec in fz.layout(_edition(edition).layout).fields:
@@ -54,7 +63,7 @@ def printed_values(req: dict[str, Any], edition: Edition | str | None = None) ->
         elif spec.kind == "comb" and spec.charset == "digits":
             out[spec.path] = value.replace("-", "")
         else:
-            out[spec.path] = value.upper()
+            out[spec.path] = _cased(value, case)
     return out
 
 
@@ -68,12 +77,12 @@ def blank_pdf(edition: Edition | str | None = None) -> bytes:
     return render_form(_edition(edition))
 
 
-def filled_pdf(req: dict[str, Any], edition: Edition | str | None = None) -> bytes:
+def filled_pdf(req: dict[str, Any], edition: Edition | str | None = None, case: Case = "upper") -> bytes:
     """The fillable PDF filled in with pypdf, as a person would in a PDF viewer."""
     ed = _edition(edition)
     reader = PdfReader(io.BytesIO(render_form(ed)))
     writer = PdfWriter(clone_from=reader)
-    printed = printed_values(req, ed)
+    printed = printed_values(req, ed, case)
     specs = fz.layout(ed.layout).by_path()
     fill: dict[str, str] = {}
     for path, value in printed.items():
@@ -90,6 +99,21 @@ def filled_pdf(req: dict[str, Any], edition: Edition | str | None = None) -> byt
     buf = io.BytesIO()
     writer.write(buf)
     return buf.getvalue()
+
+
+def viewer_printed(pdf: bytes, dpi: int = DPI) -> list[Image.Image]:
+    """A filled PDF printed as a viewer prints it: pdfium draws the fields' values (`info["dpi"]` set)."""
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        doc.init_forms()
+        pages = []
+        for i in range(len(doc)):
+            img = doc[i].render(scale=dpi / 72, grayscale=True, may_draw_forms=True).to_pil().convert("L")
+            img.info["dpi"] = (dpi, dpi)
+            pages.append(img)
+        return pages
+    finally:
+        doc.close()
 
 
 @cache

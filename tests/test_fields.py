@@ -365,3 +365,26 @@ def test_any_written_ssn_reads_back(area: int, group: int, serial: int, sep: str
     written = f"{area:03d}{sep}{group:02d}{sep}{serial:04d}"
     (cand,) = text_fields(f"{label}{colon}{written}")
     assert (cand.field, cand.value) == ("worker.ssn", f"{area:03d}-{group:02d}-{serial:04d}")
+
+
+# ------------------------------------------------------------------ fax marks glued to values
+
+
+@pytest.mark.parametrize(("line", "path", "value"), [
+    ("Social Security no. ........ 9108-76-4638", "worker.ssn", "108-76-4638"),
+    ("Contact e-mail ______ Ghr@northbridge.com", "employer.contact_email", "hr@northbridge.com"),
+    ("Host country ....... JUSA", "assignment.country", "US"),
+    ("Surname: [Harlow", "worker.last_name", "Harlow"),
+    ("Birth date ...... (03/07/1985", "worker.date_of_birth", "1985-03-07"),
+])
+def test_fax_marks_glued_to_a_value_are_taken_off_and_flagged(line: str, path: str, value: str) -> None:
+    cands = find_fields(lines_from_text(line), part="fax page", method="ocr")
+    [c] = [c for c in cands if c.field == path]
+    assert c.value == value and c.uncertain  # never the glued string as if it were right
+
+
+def test_a_value_that_reads_is_left_alone_on_a_fax() -> None:
+    cands = find_fields(lines_from_text("Host country: Japan\nE-mail: John.Smith@example.com"), part="fax page",
+                        method="ocr")
+    assert values(cands) == {"assignment.country": "JP", "worker.email": "John.Smith@example.com"}
+    assert not any(c.uncertain for c in cands)

@@ -155,6 +155,10 @@ def test_ssn_ein_and_dates_are_read_with_digits_only() -> None:
     assert {fz.ocr_whitelist(specs[p]) for p in digit_boxes} == {"0123456789"}
     assert not set(fz.ocr_whitelist(specs["worker.last_name"])) & set("0123456789")
     assert set(fz.ocr_whitelist(specs["worker.phone"])) <= set("0123456789-()+.")
+    # every box of words reads small letters too: people type into the PDF as they always type
+    for spec in specs.values():
+        if spec.kind == "text" and spec.charset in ("alpha", "place", "text"):
+            assert set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") <= set(fz.ocr_whitelist(spec))
 
 
 def test_cli_writes_the_current_edition(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -267,6 +271,51 @@ def test_pdf_filled_on_screen_then_printed_and_faxed_is_read() -> None:
     assert s["wrong_unflagged"] == 0 and s["missing"] == 0 and s["right"] >= s["fields"] - 1, s
     assert got.request.worker.ssn == req["worker"]["ssn"] and got.request.employer is not None
     assert got.request.employer.ein == req["employer"]["ein"]
+
+
+@pytest.mark.parametrize("case", ["mixed", "lower"])
+@pytest.mark.parametrize("resolution", ["normal", "fine"])
+def test_form_typed_in_mixed_and_lower_case_then_faxed_is_read_exactly(case: formgen.Case,
+                                                                         resolution: Resolution) -> None:
+    """People fill the PDF in a viewer as they type: `Granite Bay Consulting LLC`, `hr@x.com`.
+    A capitals-only whitelist read every small letter as nothing (`G B C LLC`, `@..`)."""
+    rng = random.Random(3)
+    req = make_request(rng)
+    printed = formgen.viewer_printed(formgen.filled_pdf(req, case=case))
+    pages = [fax(page, resolution=resolution, skew_deg=rng.uniform(-2, 2), noise=0.002, rng=rng,
+                 header=fax_header(rng, "ACME HR", n, len(printed))) for n, page in enumerate(printed, start=1)]
+    [got] = extract_submission(tiff_bytes(pages), channel="fax", filename="fax.tif").requests
+    truth = formgen.expected(req)
+    s = formgen.score(truth, got)
+    assert s["right"] == s["fields"] and s["wrong_unflagged"] == 0, (s, _diff(truth, _values(got)))
+    typed = formgen.printed_values(req, case=case)
+    values = _values(got)
+    for path in ("worker.first_name", "worker.last_name", "employer.name", "employer.contact_email",
+                 "assignment.host_name", "assignment.work_address.street"):
+        if path in typed:
+            assert values[path] == typed[path], path  # read exactly as typed, small letters too
+
+
+def test_small_letters_that_look_alike_are_decided_by_their_neighbours_and_flagged() -> None:
+    """I and l are one stroke in sans fonts: the case of the letters around them decides."""
+    assert fz._i_or_l("nordlicht co Itd") == ("nordlicht co ltd", "a capital I or a small l?")
+    assert fz._i_or_l("Northwind Analytics lnc")[0] == "Northwind Analytics Inc"
+    assert fz._i_or_l("granite bay consulting IIc")[0] == "granite bay consulting llc"
+    assert fz._i_or_l("NordIicht Co Ltd")[0] == "Nordlicht Co Ltd"
+    assert fz._i_or_l("WlLLIAMS")[0] == "WILLIAMS"
+    assert fz._i_or_l("Ivers")[1] is not None  # alone, either could be meant: for staff
+    assert fz._i_or_l("Ivers Lindqvist") == ("Ivers Lindqvist", None)
+    assert fz._i_or_l("Cedar Point Software Inc") == ("Cedar Point Software Inc", None)
+
+
+def test_a_mark_beside_an_email_address_is_taken_off_and_flagged() -> None:
+    spec = fz.layout().by_path()["employer.contact_email"]
+    assert fz._value(spec, fz._Read("-HR@summit.example.com")) == ("HR@summit.example.com",
+                                                                   "a stray mark beside the e-mail address")
+    assert fz._value(spec, fz._Read("hr@summit.example.com")) == ("hr@summit.example.com", None)
+    place = fz.layout().by_path()["worker.place_of_birth"]
+    assert fz._value(place, fz._Read("COLUMBUS, OH.")) == ("COLUMBUS, OH", "a stray mark after the text")
+    assert fz._value(place, fz._Read("WASHINGTON, D.C.")) == ("WASHINGTON, D.C.", None)
 
 
 def test_faxed_form_delivered_as_pdf_is_read() -> None:

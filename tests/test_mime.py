@@ -203,6 +203,18 @@ def test_plain_alternative_preferred_over_html() -> None:
     assert "body (html)" not in parts
 
 
+@pytest.mark.parametrize("plain", [
+    "Hi, the details of our request are below. Thanks, Nora",  # a stub in no words we know
+    "Employee: Ana Silva\n\nSSN\nDate of birth\nCountry\n\nThanks",  # a rendering that lost the table
+])
+def test_a_plain_alternative_that_carries_less_of_the_request_yields_to_html(plain: str) -> None:
+    html = ("<table><tr><td>Employee</td><td>Ana Silva</td></tr><tr><td>SSN</td><td>123-45-6789</td></tr>"
+            "<tr><td>Date of birth</td><td>04/24/1985</td></tr><tr><td>Country</td><td>Portugal</td></tr></table>")
+    raw = mailgen.gmail(sender=SENDER, to=TO, subject="x", text=plain, html=html)
+    [body] = parse_mail(raw, LIMITS).parts
+    assert body.media_type == "text/html" and body.text == html
+
+
 def test_boilerplate_detection() -> None:
     assert is_html_boilerplate("")
     assert is_html_boilerplate("  \n ")

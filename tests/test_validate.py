@@ -223,3 +223,54 @@ def test_schema_command() -> None:
     assert {"request_type", "worker", "employer", "assignment", "dependents",
             "confirmation_email"} <= set(schema["properties"])
     assert CertificateRequest().worker.residence_country == "US"
+
+
+# --- plausibility: values of the right type that cannot be what was meant -----------------------
+
+
+@pytest.mark.parametrize(("path", "value"), [
+    ("worker.first_name", "of"),  # the end of a label ("Name of") read as the value
+    ("worker.last_name", "first): Smith, John A."),
+    ("worker.first_name", "J0hn"),
+    ("worker.last_name", "[Harlow"),
+    ("worker.last_name", "H"),
+    ("worker.first_name", "Name"),
+    ("worker.last_name", "Surname"),
+    ("employer.contact_name", "the"),
+    ("employer.contact_name", "HR contact"),
+    ("employer.name", "Employer"),
+    ("assignment.host_name", "Host company"),
+    ("assignment.host_name", "| Nordlicht GmbH ["),
+    ("worker.place_of_birth", "Boise, ID and he will work in Munich"),
+    ("worker.middle_name", "Harlow, Jane Q."), ("worker.middle_name", "Jane Q. Harlow"),
+    ("assignment.work_address.city", "3077609 Munich"), ("assignment.work_address.city", "Ltd"),
+    ("assignment.work_address.street", "Nordlicht Biotech Co"),
+    ("assignment.work_address.street", "Office abroad ........ 90 Ring Road"),
+])
+def test_implausible_values_are_flagged(path: str, value: str) -> None:
+    assert "invalid" in _codes(_req(**{path.replace(".", "__"): value})).get(path, set()), value
+
+
+@pytest.mark.parametrize(("path", "value"), [
+    ("worker.last_name", "O'Neil"), ("worker.last_name", "van der Berg"), ("worker.last_name", "de la Cruz"),
+    ("worker.first_name", "Mary-Ann"), ("worker.middle_name", "A"), ("worker.middle_name", "A."),
+    ("worker.place_of_birth", "Port of Spain, Trinidad and Tobago"), ("worker.place_of_birth", "St. Louis, MO"),
+    ("employer.name", "Acme Widget Corporation"), ("assignment.host_name", "Fenwick S.r.l."),
+    ("worker.middle_name", "Anne Marie"), ("assignment.work_address.city", "Munich"),
+    ("assignment.work_address.street", "Hauptstrasse 5"), ("employer.address.street", "100 Corporate Park Dr"),
+])
+def test_plausible_values_are_not_flagged(path: str, value: str) -> None:
+    assert "invalid" not in _codes(_req(**{path.replace(".", "__"): value})).get(path, set()), value
+
+
+@pytest.mark.parametrize(("path", "value"), [("worker.ssn", "123-45-67890"), ("worker.ssn", "9108-76-4638"),
+                                             ("employer.ein", "12-34567890")])
+def test_a_number_with_a_digit_too_many_is_flagged(path: str, value: str) -> None:
+    assert _codes(_req(**{path.replace(".", "__"): value})).get(path), value
+
+
+def test_an_email_domain_one_character_off_another_is_flagged() -> None:
+    codes = _codes(_req(employer__contact_email="hr@northbridge.com", confirmation_email="hr@northbrige.com"))
+    assert "invalid" in codes.get("confirmation_email", set())
+    same = _codes(_req(employer__contact_email="hr@northbridge.com", confirmation_email="pay@northbridge.com"))
+    assert "invalid" not in same.get("confirmation_email", set())

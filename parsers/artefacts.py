@@ -1,0 +1,70 @@
+"""Fax marks glued to a value: what is left of dot leaders, underlines and box edges after OCR.
+
+Tesseract reads the last dots of a leader, an underline or the edge of a box as a character stuck
+to the value (`[`, `(`, `|`, `!`, `l`, `Q`, `J`, `G`, `9` ...): `9108-76-4638`, `Ghr@northbridge.com`,
+`JUSA`. Such a string must never pass as the value. A mark that no value of the field can hold
+(a bracket, a bar) is taken off; a letter or digit is taken off only when the value then reads as
+its field and did not before (an SSN of ten digits, an unknown country), or when its shape says it
+is not part of it (a capital glued before a small-letter e-mail address). Either way the value
+is flagged: what was taken off is a guess, for staff to confirm.
+"""
+
+from __future__ import annotations
+
+import re
+
+from parsers import values
+
+DOUBT = "a mark at the edge of the value was taken off (a leader or box line read by OCR?)"
+
+_OPEN = "[({<"
+_CLOSE = "])}>"
+_NEVER = "|!_`'\"‘’“”¦«»~"  # never at the edge of any value
+_LEADER = ".,:;…-–—="  # a leader's last dots, a separator
+_GLYPH = set("QJGIl1|!9[](){}")  # what a box edge or a leader's end looks like to Tesseract
+_GLUED_CAPITAL = re.compile(r"^[QJG]([a-z0-9][a-z0-9._%+-]*@)")
+
+
+def _strip_marks(text: str) -> str:
+    """Brackets, bars and leader dots at the ends; a bracket is kept when it is closed inside."""
+    while text:
+        c = text[0]
+        if c in _NEVER or c in _LEADER or (c in _OPEN and _CLOSE[_OPEN.index(c)] not in text) or c in _CLOSE:
+            text = text[1:].lstrip()
+            continue
+        break
+    while text:
+        c = text[-1]
+        if c in _NEVER or c in _OPEN or c in ",:;…-–—=" or (c in _CLOSE and _OPEN[_CLOSE.index(c)] not in text):
+            text = text[:-1].rstrip()
+            continue
+        break
+    return text
+
+
+def _reads(field: str, text: str) -> bool:
+    try:
+        return bool(text) and values.normalize(field, text)[1] is None
+    except Exception:  # noqa: BLE001 - an odd string simply does not read
+        return False
+
+
+def strip_artefacts(field: str, raw: str) -> tuple[str, str | None]:
+    """The value without the marks glued to its ends, and a doubt when anything was taken off."""
+    text = raw.strip()
+    stripped = _strip_marks(text)
+    if stripped and stripped != text:
+        text = stripped
+        changed = True
+    else:
+        changed = False
+    if field.endswith("email"):
+        m = _GLUED_CAPITAL.match(text)
+        if m:
+            return text[1:], DOUBT
+    if values.has_shape(field) and not _reads(field, text):
+        head, tail = text[:1] in _GLYPH, text[-1:] in _GLYPH
+        for ok, cand in ((head, text[1:]), (tail, text[:-1]), (head and tail, text[1:-1])):
+            if ok and _reads(field, cand.strip()):
+                return cand.strip(), DOUBT
+    return text, DOUBT if changed else None

@@ -1,0 +1,48 @@
+"""What a label's brackets say about its value: name order, date order.
+
+A label like `Name (last, first)`, `Name (Last / First / MI)` or `Date of birth (dd/mm/yyyy)` tells
+how its value is written; `label_words.segment` hands the hints over and the value is rewritten
+into the form `values.normalize` reads before it is normalised (`Smith John A.` under
+`(last, first)` becomes `Smith, John A.`; `07/03/1985` under `(dd/mm/yyyy)` becomes `03/07/1985`).
+A name written `SMITH John` (the family name in capitals first, as many countries write it) needs
+no hint: the capitals say it.
+"""
+
+from __future__ import annotations
+
+import re
+
+_LAST_FIRST = re.compile(r"\b(?:last|surname|family)\b.*\b(?:first|given|forename)", re.I)
+_DAY_FIRST = re.compile(r"\bd{1,2}\b.*\bm{1,2}\b.*\by{2,4}\b|\bday\b.*\bmonth\b", re.I)
+_NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})([./-])(\d{1,2})\2(\d{2,4})\s*$")
+_NAME_FIELDS = {"worker.name", "dependents.name", "employer.contact_name"}
+
+
+def _last_first(raw: str) -> str:
+    """`Smith John A.` or `Smith / John / A` -> `Smith, John A.` (a comma already there stays)."""
+    if "," in raw:
+        return raw
+    parts = [p.strip() for p in raw.split("/")] if "/" in raw else raw.split()
+    parts = [p for p in parts if p]
+    if len(parts) < 2:
+        return raw
+    return f"{parts[0]}, {' '.join(parts[1:])}"
+
+
+def apply_hints(field: str, raw: str, hints: tuple[str, ...]) -> str:
+    """`raw` rewritten as its label's hints say it is written."""
+    text = " ".join(hints)
+    leaf = field.rsplit(".", 1)[-1]
+    if field == "worker.name" and _LAST_FIRST.search(text):
+        return _last_first(raw)
+    if field == "worker.name" and "," not in raw:
+        words = raw.split()
+        # `SMITH John A.`: the family name in capitals, the given names not
+        if len(words) >= 2 and len(words[0]) > 1 and words[0].isupper() and not all(w.isupper() for w in words[1:]):
+            return _last_first(raw)
+    if leaf in ("date_of_birth", "start_date", "end_date", "hire_date", "irs_3121l_date") and _DAY_FIRST.search(text):
+        m = _NUMERIC_DATE.match(raw)
+        if m and m.group(2) in "/-":  # dotted dates are read day first already
+            day, month, year = m.group(1), m.group(3), m.group(4)
+            return f"{month}/{day}/{year}"
+    return raw

@@ -1,0 +1,223 @@
+"""A label is everything before its separator, and a label the vocabulary never saw is read by its words.
+
+`labels.match_label_at` finds a known label at the start of a text. People write longer labels
+("Full name of employee", "Name of employer's contact person", "Start date of the assignment
+abroad"); taking only the known start of one ("Full name") left the rest of the label as the value
+(`of employee`). So a line with a separator is segmented first (dot leaders, underscores, a tab,
+several spaces, a colon, a question mark: `segment`) and the whole label is classified
+(`classify`): its content words, stemmed and mapped to a few synonyms, are scored against every
+label of the vocabulary, each word weighted by how few fields use it (`first` says more than
+`name`), fuzzily for a word OCR misread. A label scored `PLACE` or more places its value; between
+`OFFER` and `PLACE` the value is offered for staff to check (`low_confidence`), never placed silently.
+Hints in the label's brackets ("(last, first)", "(dd/mm/yyyy)") are returned for the value reader.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from dataclasses import replace
+from functools import cache, lru_cache
+
+from parsers.labels import _ENUM, _FIELD_SECTION, _SECTION_PREFIXES, LABELS, SECTION_LABELS, LabelMatch, _tokens
+
+PLACE = 0.72  # a label this close to one of the vocabulary places its value
+OFFER = 0.45  # this close: the value is offered, flagged
+SURE_WORDS = 0.85  # below this, a value that does not read as the field's says the text was no label
+MARGIN = 0.08  # the best field must beat the next one by this much to be placed
+
+_STOP = frozenset(
+    "of the a an in to be for on at by is are will this that please enter provide your his her their its "
+    "during as with who which any or and if being sent".split()
+)
+# A few words that mean the same in a label (own list: stems and synonyms, not phrasings).
+_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "surname": ("last", "name"), "family": ("last",), "given": ("first",), "forename": ("first", "name"),
+    "christian": ("first",), "born": ("birth",), "dob": ("date", "birth"), "birthdate": ("birth", "date"),
+    "when": ("date",), "where": ("place",), "town": ("city",), "location": ("place",),
+    "staff": ("employee",), "personnel": ("employee",), "transferee": ("employee",), "assignee": ("employee",),
+    "expatriate": ("employee",), "individual": ("person",), "firm": ("company",), "corporation": ("company",),
+    "organization": ("company",), "organisation": ("company",), "entity": ("company",),
+    "enterprise": ("company",), "employing": ("employer",), "telephone": ("phone",), "tel": ("phone",),
+    "mobile": ("phone",), "cell": ("phone",), "mail": ("email",), "soc": ("social",), "sec": ("security",),
+    "ssa": ("ssn",), "identification": ("id",), "foreign": ("abroad",), "overseas": ("abroad",),
+    "host": ("abroad",), "receiving": ("abroad",),
+    "departure": ("start",), "beginning": ("start",), "begin": ("start",), "begins": ("start",),
+    "commencement": ("start",), "starting": ("start",), "starts": ("start",), "return": ("end",),
+    "returning": ("end",), "ending": ("end",), "ends": ("end",), "until": ("end",),
+    "thru": ("end",), "recruited": ("hired",), "remain": ("remains",), "stays": ("remains",),
+    "stay": ("remains",), "continues": ("remains",), "approval": ("confirmation",),
+    "notify": ("confirmation",), "notice": ("confirmation",), "notification": ("confirmation",),
+    "prepared": ("requested",), "submitted": ("requested",),
+    "requester": ("requested",), "completed": ("requested",), "citizen": ("citizenship",),
+    "nationality": ("citizenship",), "national": ("citizenship",), "passport": ("citizenship",),
+}
+
+
+def _stem(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def content_words(text: str) -> tuple[str, ...]:
+    """The words of a label that carry its meaning: folded, stemmed, synonyms mapped, no stop words."""
+    out: list[str] = []
+    for t in _tokens(text):
+        w = t.text
+        if w in _STOP:
+            continue
+        mapped = _SYNONYMS.get(w) or _SYNONYMS.get(_stem(w)) or (_stem(w),)
+        out.extend(m for m in mapped if m not in out)
+    return tuple(out)
+
+
+@cache
+def _index(section: str | None) -> tuple[list[tuple[frozenset[str], str]], dict[str, float]]:
+    """(content words, field) of every label, and each word's weight (rarer across fields: heavier)."""
+    entries: dict[frozenset[str], str] = {}
+    if section in SECTION_LABELS:
+        for fld, variants in SECTION_LABELS[section].items():
+            for v in variants:
+                entries.setdefault(frozenset(content_words(v)), fld)
+    for fld, variants in LABELS.items():
+        for v in variants:
+            entries.setdefault(frozenset(content_words(v)), fld)
+    # "Employee surname", "Surname of the worker": whose field it is, before or after the label
+    for fld, variants in LABELS.items():
+        for prefix in _SECTION_PREFIXES.get(_FIELD_SECTION.get(fld.split(".", 1)[0], ""), []):
+            for v in variants:
+                entries.setdefault(frozenset(content_words(f"{prefix} {v}")), fld)
+    entries.pop(frozenset(), None)
+    fields_of: dict[str, set[str]] = {}
+    for words, fld in entries.items():
+        for w in words:
+            fields_of.setdefault(w, set()).add(fld.split("[", 1)[0])
+    n = len({f for f in entries.values()})
+    weight = {w: math.log(1 + n / len(fs)) for w, fs in fields_of.items()}
+    return list(entries.items()), weight
+
+
+@lru_cache(maxsize=4096)
+def _known(word: str, section: str | None) -> str | None:
+    """The vocabulary's word for `word`, allowing an OCR slip in a long word."""
+    weight = _index(section)[1]
+    if word in weight:
+        return word
+    if len(word) < 5:
+        return None
+    close = difflib.get_close_matches(word, list(weight), n=1, cutoff=0.8)
+    return close[0] if close else None
+
+
+@lru_cache(maxsize=4096)
+def classify(label: str, section: str | None = None) -> tuple[str, float] | None:
+    """The field a whole label most likely names and a score in [0, 1], or None without a clue."""
+    raw = content_words(_HINTS.sub(" ", label))
+    words = frozenset(k for w in raw if (k := _known(w, section)) is not None)
+    if not words:
+        return None
+    unknown = len(raw) - len(words)
+    entries, weight = _index(section)
+    best: dict[str, float] = {}
+    total_s = sum(weight[w] for w in words) + unknown * 1.5
+    for ewords, fld in entries:
+        common = words & ewords
+        if not common:
+            continue
+        hit = sum(weight[w] for w in common)
+        precision = hit / total_s
+        recall = hit / sum(weight[w] for w in ewords)
+        f1 = 2 * precision * recall / (precision + recall)
+        if f1 > best.get(fld, 0.0):
+            best[fld] = f1
+    if not best:
+        return None
+    ranked = sorted(best.items(), key=lambda kv: -kv[1])
+    fld, score = ranked[0]
+    if len(ranked) > 1 and score - ranked[1][1] < MARGIN:
+        score = min(score, PLACE - 0.01)  # two fields as close: offered, never placed
+    return fld, round(score, 3)
+
+
+# ------------------------------------------------------------------------------ segmentation
+
+_HINTS = re.compile(r"\(([^()]*)\)|\[([^\[\]]*)\]")
+_SEPARATOR = re.compile(r"\s*(?::|;|\?|\.{2,}|…+|(?:\s?\.){3,}|_{2,}|\t|\s{2,}|\s[-–—=>]+\s|=)\s*")
+_LABELISH = re.compile(r"^[A-Za-z][A-Za-z'’./#&\- ]*$")
+# Hints about a value's form, not its meaning: left out when the label is classified.
+_FORMAT_HINT = re.compile(r"\b(?:mm|dd|yy|yyyy|month|day|year|digits?|code|if known|if any|optional|last|first|"
+                          r"surname|given|mi|city|state|street|nn|n|as on|as shown|print|capitals)\b", re.I)
+
+
+def segment(text: str, start: int = 0) -> tuple[int, int, tuple[str, ...]] | None:
+    """(end of the label, start of the value, hints) when a separator follows a label-like text."""
+    depth = 0
+    i = start
+    while i < len(text):
+        c = text[i]
+        if c in "([":
+            depth += 1
+        elif c in ")]":
+            depth = max(0, depth - 1)
+        elif depth == 0 and i > start:
+            m = _SEPARATOR.match(text, i)
+            if m and m.end() > m.start():
+                hints = tuple(h.strip() for a, b in _HINTS.findall(text[start:i]) if (h := a or b).strip())
+                return i, m.end(), hints
+        i += 1
+    return None
+
+
+def _labelish(label: str, section: str | None = None, *, extra: bool = False) -> bool:
+    """Words a label is made of: letters, no digits (a value's), no '@', not too many. The words
+    that follow a known label must be label words too: "Name Jane Doe  SSN ..." has a value in it."""
+    bare = _HINTS.sub(" ", label).strip()
+    if not bare or not _LABELISH.match(bare) or len(bare.split()) > 9:
+        return False
+    if extra:
+        for t in _tokens(bare):
+            w = t.text
+            if w in _STOP or w in _SYNONYMS or _known(_stem(w), section) is not None:
+                continue
+            return False
+    return True
+
+
+def _for_meaning(label: str) -> str:
+    """The label without its format hints; a hint about place ("(abroad)", "(U.S.)") stays."""
+    return _HINTS.sub(lambda h: " " if _FORMAT_HINT.search(h.group()) else " " + h.group()[1:-1] + " ", label)
+
+
+def whole_label(text: str, m: LabelMatch | None, section: str | None, offset: int = 0) -> LabelMatch | None:
+    """The label of `text` read whole: `m` (a known label at its start) kept when it is the whole
+    label, replaced when the label goes on to the separator, found by its words when `m` is None."""
+    enum = _ENUM.match(text, offset)
+    offset = enum.end() if enum else offset
+    seg = segment(text, offset)
+    if seg is None:
+        return m
+    label_end, value_start, hints = seg
+    label = text[offset:label_end].strip()
+    if m is not None:
+        if m.end >= value_start or m.end > label_end:
+            return replace(m, hints=hints) if hints and not m.hints else m  # the known label is the whole one
+        extra = text[offset + len(m.label):label_end] if text[offset:].startswith(m.label) else label
+        if not _HINTS.sub(" ", extra).strip(" .#"):  # only hints before the separator ("U.S.? Yes")
+            return replace(m, end=value_start, separator=True, hints=hints or m.hints)
+        if not _labelish(label) or not _labelish(extra, section, extra=True):
+            return m  # the value starts on the label's line ("Employee Jane Doe, SSN: ...")
+        if not content_words(_HINTS.sub(" ", extra)):  # only stop words follow
+            return replace(m, end=value_start, separator=True, hints=hints or m.hints)
+    elif not _labelish(label):
+        return None
+    found = classify(_for_meaning(label), section)
+    if found is None or found[1] < OFFER:
+        if m is None:
+            return None
+        return replace(m, end=value_start, separator=True, score=OFFER - 0.01, label=label, hints=hints)
+    fld, score = found
+    return LabelMatch(fld, value_start, label, True, False, score, hints)
