@@ -15,6 +15,7 @@ from intake.settings import Settings
 from intake.store import Store
 from tests.browser import seed_request, valid_request, web_store  # noqa: F401
 from tests.pii_scan import fake_ssns, found
+from tests.test_web import client_for, csrf_of, login
 
 
 def _png() -> bytes:
@@ -32,6 +33,48 @@ def _mail(attachment_name: str, body: str) -> bytes:
     msg.set_content(body)
     msg.add_attachment(_png(), maintype="image", subtype="png", filename=attachment_name)
     return msg.as_bytes()
+
+
+def test_a_reviewer_sees_no_ssn_in_attachment_names_alt_texts_reasons_or_values(
+        web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    stored, in_name, in_body, in_scan, in_address = fake_ssns(5, seed=211)
+    name = f"Jane Roe SSN {in_name[:3]}\u2013{in_name[3:5]}\u2013{in_name[5:]}.png"
+    body = f"Please find the request. SSN {in_body[:3]} / {in_body[3:5]} / {in_body[5:]}\n"
+    # The scan's text names an SSN with no box read for it (a covering letter quoting it).
+    scan_text = f"Re: worker {in_scan[:3]}_{in_scan[3:5]}_{in_scan[5:]}"
+    street = f"Suite {in_address[:3]} {in_address[3:5]} {in_address[5:]}, 1 Main Street"
+    req = valid_request(seed=211, ssn=f"{stored[:3]}-{stored[3:5]}-{stored[5:]}",
+                        changes={"employer.address.street": street})
+    rid = seed_request(store, req, raw=_mail(name, body), state="needs_review", parts=[
+        {"name": "body", "media_type": "text/plain", "pages": 0, "text": body},
+        {"name": name, "media_type": "image/png", "pages": 1, "text": scan_text}])
+    rec = store.get_request(rid)
+    store.add_event(submission_id=rec.submission_id, request_id=rid, actor="pipeline", kind="reason",
+                    field="reason", new=f"{name} could not be read")
+
+    rita = login(client_for(settings, store), "rita")
+    sam = login(client_for(settings, store), "sam")
+    pages = {url: rita.get(url) for url in ("/", f"/requests/{rid}", f"/submissions/{rec.submission_id}")}
+    for url, resp in pages.items():
+        assert resp.status_code == 200, url
+        for d in (stored, in_name, in_body, in_scan, in_address):
+            assert not found(d, resp.text), (url, d)
+    page = pages[f"/requests/{rid}"].text
+    assert f"Jane Roe SSN ***-**-{in_name[5:]}.png" in page  # the heading, masked
+    assert 'class="locked"' in page  # the scan's text holds an SSN with no box
+    assert rita.get(f"/requests/{rid}/parts/1/pages/1.png").status_code == 403
+    # A supervisor sees them all, so the page did show what the reviewer got masked.
+    full = sam.get(f"/requests/{rid}").text
+    assert all(found(d, full) for d in (in_name, in_body, in_address))  # a scan shows its image, not its text
+    # Sending the form back as shown keeps the stored values (a masked value is not a correction).
+    form = {"csrf_token": csrf_of(page), "f:employer.address.street": f"***-**-{in_address[5:]}".join(
+        street.split(f"{in_address[:3]} {in_address[3:5]} {in_address[5:]}")),
+        "f:worker.ssn": f"***-**-{stored[5:]}"}
+    assert rita.post(f"/requests/{rid}/save", data=form).status_code == 303
+    fields = store.get_request(rid).fields
+    assert fields["employer"]["address"]["street"] == street
+    assert fields["worker"]["ssn"] == req["worker"]["ssn"]
 
 
 def test_clear_columns_keep_no_ssn_a_sender_wrote(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
