@@ -96,3 +96,27 @@ def test_clear_columns_keep_no_ssn_a_sender_wrote(web_store: tuple[Settings, Sto
     for d in (in_reason, in_name, in_verdict):
         assert not found(d, text), d
     assert f"***-**-{in_reason[5:]}" in text and f"***-**-{in_name[5:]}" in text
+
+
+def test_the_page_mask_keeps_tokens_and_markup_and_spares_supervisors() -> None:
+    from dataclasses import dataclass
+
+    from markupsafe import Markup
+
+    from intake.web.masking import finalize, rendering_for
+
+    @dataclass
+    class Viewer:
+        sees_full_ssn: bool
+
+    [ssn] = fake_ssns(1, seed=213)
+    token = f"Zq{ssn}xY"  # a random CSRF token may hold nine digits in a row
+    with rendering_for(Viewer(False), keep=(token,)):
+        assert finalize(token) == token
+        assert finalize(f"name {ssn}.pdf") == f"name ***-**-{ssn[5:]}.pdf"
+        escaped = finalize(Markup(f"&lt;b&gt; {ssn[:3]}\u2013{ssn[3:5]}\u2013{ssn[5:]} &amp;"))  # autoescaped text
+        assert isinstance(escaped, Markup) and not found(ssn, escaped.unescape()), escaped
+        assert finalize(42) == 42
+    with rendering_for(Viewer(True)):
+        assert finalize(f"name {ssn}.pdf") == f"name {ssn}.pdf"
+    assert finalize(f"name {ssn}.pdf") == f"name ***-**-{ssn[5:]}.pdf"  # outside a page: masked
