@@ -25,7 +25,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from intake.model import CertificateRequest, Problem
 from intake.reference import agreements
-from parsers.pii import count_ssns, mask_ssn, mask_ssns
+from parsers.pii import mask_ssn, mask_ssns
 
 NO_REPLY_LOCALPARTS = re.compile(r"^(mailer-daemon|postmaster|owner-.*|.*-request|no-?reply|bounces?(\+.*)?)$", re.I)
 
@@ -264,15 +264,11 @@ def render_mail(kind: str, *, to: str, from_address: str, our_domain: str,
     msg["Message-ID"] = make_msgid(domain=our_domain or "localhost")
     msg["Auto-Submitted"] = "auto-replied"
     msg["X-Auto-Response-Suppress"] = "All"
-    # A Message-ID is an opaque token the sender's software chose: one that holds an SSN-shaped
-    # number cannot be masked without breaking it, so it is left out (the reply threads a little
-    # worse, it carries no SSN).
+    # Message-IDs go back as they came: opaque tokens the sender's software chose (hex and digit
+    # runs in them are often SSN-shaped), which threading needs unchanged; a person does not type them.
     if in_reply_to:
-        ids = [i for i in [*(references or []), in_reply_to] if not count_ssns(i)]
-        if not count_ssns(in_reply_to):
-            msg["In-Reply-To"] = in_reply_to
-        if ids:
-            msg["References"] = " ".join(ids[-10:])
+        msg["In-Reply-To"] = in_reply_to
+        msg["References"] = " ".join([*(references or []), in_reply_to][-10:])
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
     for filename, data, media_type in attachments or []:

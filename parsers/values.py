@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import pycountry
 
-from parsers.ssn_grammar import SSN_IN_TEXT, SSN_VALUE, canonical, is_ssn
+from parsers.ssn_grammar import SEPARATOR_CHARS, SSN_IN_TEXT, SSN_VALUE, canonical, is_ssn
 
 # --------------------------------------------------------------------------------------------------
 # helpers
@@ -89,7 +89,8 @@ def parse_ssn(raw: str) -> str | None:
     "123 / 45 / 6789", "123–45–6789": the one grammar of `parsers.ssn_grammar`, which the mask uses
     too (so whatever is read as an SSN is masked). Whitespace inside is kept as written, not
     collapsed, so that the mask, which sees the text as written, finds the same number."""
-    text = unicodedata.normalize("NFKC", raw or "").strip().strip(" \t:;,|_")
+    # Separators left at the ends by a form box or OCR ("123-45-6789.") are not part of the number.
+    text = unicodedata.normalize("NFKC", raw or "").strip().strip(" \t:;,|" + SEPARATOR_CHARS).strip()
     letters = sum(c.isalpha() for c in text)
     if letters and sum(c.isdigit() for c in text) >= 7:  # a few OCR look-alikes among real digits
         text = text.translate(_OCR_DIGITS)

@@ -50,7 +50,8 @@ def test_whatever_parse_ssn_reads_is_masked_and_counted(seed: int, sep1: str, se
 
 @pytest.mark.parametrize("written", ["807 / 97 / 9610", "612\u201348\u20133957", "612\u201448\u20143957",
                                      "612_48_3957", "612/48/3957", "612 - 48 - 3957", "612.48.3957",
-                                     "612-48 3957", "612-483957", "612483957", "612  48  3957"])
+                                     "612-48 3957", "612-483957", "612483957", "612  48  3957",
+                                     "612-48-3957.", "-612-48-3957"])
 def test_the_separators_the_issue_names_are_read_masked_and_counted(written: str) -> None:
     assert parse_ssn(written) is not None
     text = f"Subject: COC request, SSN {written}, thanks"

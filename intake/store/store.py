@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from intake.crypto import Keyring, KeyringError, sealed_key_id
 from intake.store import migrate, sealing
 from intake.store import web_models as _web_models  # noqa: F401  (its tables belong to the same metadata)
+from intake.store.clear import masked, masked_strings
 from intake.store.conversation import ConversationStore
 from intake.store.engine import READONLY, commit_without_flush, make_engine, normalise_url
 from intake.store.models import (
@@ -273,8 +274,8 @@ def search_columns(fields: Mapping[str, Any]) -> dict[str, str | None]:
     employer = dig(fields, "employer", "name")
     return {
         "ssn_last4": digits[-4:] if len(digits) >= 4 else None,
-        "worker_name": worker,
-        "employer_name": str(employer) if employer else None,
+        "worker_name": masked(worker),
+        "employer_name": masked(str(employer)) if employer else None,
         "employer_ein": str(ein)[:16] if ein else None,
         "country": str(country)[:8] if country else None,
     }
@@ -607,7 +608,7 @@ class Store(ConversationStore):
                         fax_filename=inc.fax_filename,
                         fax_sha256=sha if inc.channel == "fax" else None,
                         client_ip=inc.client_ip,
-                        helo=inc.helo,
+                        helo=masked(inc.helo),
                         state="received",
                         attempts=0,
                     )
@@ -711,7 +712,7 @@ class Store(ConversationStore):
 
     def record_sender_auth(self, submission_id: int, verdict: Mapping[str, Any]) -> None:
         """Keep the sender verdict on the submission, with an event staff can read in the trail."""
-        data = _as_dict(dict(verdict)) or {}
+        data = masked_strings(_as_dict(dict(verdict)) or {})
         with self._write() as s:
             res = s.execute(update(Submission).where(Submission.id == submission_id)
                             .values(sender_auth=data, updated_at=_now()))
@@ -1127,7 +1128,8 @@ class Store(ConversationStore):
             res = s.execute(
                 update(Outbox)
                 .where(Outbox.id == outbox_id, Outbox.state.in_(["queued", "failed", "sending"]))
-                .values(attempts=Outbox.attempts + case((Outbox.state == "sending", 0), else_=1), **values)
+                .values(attempts=Outbox.attempts + case((Outbox.state == "sending", 0), else_=1),
+                        **{k: masked(v) if k == "last_error" else v for k, v in values.items()})
             )
             return bool(res.rowcount == 1)  # type: ignore[attr-defined]
 

@@ -44,6 +44,7 @@ from intake.store.models import REQUEST_STATES
 from intake.store.store import EventRecord, RequestRecord, SubmissionRecord
 from intake.validate import mask_ssn
 from intake.web import review, trustcheck
+from intake.web.masking import finalize, rendering_for
 from intake.web.pages import PageTooLarge, RenderLimit, SourcePart, cached_png, source_parts
 from intake.web.users import SessionInfo, Users
 from parsers.pii import count_ssns, mask_ssns
@@ -138,7 +139,7 @@ class ApiError(BaseModel):
 
 def _templates() -> Environment:
     env = Environment(loader=FileSystemLoader(str(resources.files("intake.templates").joinpath("web"))),
-                      autoescape=select_autoescape(default=True, default_for_string=True))
+                      autoescape=select_autoescape(default=True, default_for_string=True), finalize=finalize)
     env.filters["mask_any"] = lambda s: mask_ssns(str(s or ""))
     env.filters["when"] = lambda d: d.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if d else ""
     # The audit trail to the second: two events of one minute keep their order for the reader.
@@ -282,8 +283,10 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         return form
 
     def page(request: Request, name: str, info: SessionInfo | None, status: int = 200, **ctx: Any) -> HTMLResponse:
-        html = env.get_template(name).render(
-            user=info.account if info else None, csrf=info.csrf if info else "", path=request.url.path, **ctx)
+        tokens = (info.csrf if info else "", str(ctx.get("login_csrf") or ""))
+        with rendering_for(info.account if info else None, keep=tokens):
+            html = env.get_template(name).render(
+                user=info.account if info else None, csrf=info.csrf if info else "", path=request.url.path, **ctx)
         return HTMLResponse(html, status_code=status)
 
     @app.exception_handler(StarletteHTTPException)  # also the router's own 404 and 405

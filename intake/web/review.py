@@ -70,9 +70,10 @@ def flat_values(fields: dict[str, Any]) -> dict[str, str]:
 
 
 def shown_value(path: str, value: str, account: Account) -> str:
-    """The value as this account may see it: reviewers see an SSN masked."""
-    if path == SSN_PATH and value and not account.sees_full_ssn:
-        return mask_ssn(value)
+    """The value as this account may see it: reviewers see an SSN masked, also one written into
+    another field (an address line, a name)."""
+    if value and not account.sees_full_ssn:
+        return mask_ssn(value) if path == SSN_PATH else mask_ssns(value)
     return value
 
 
@@ -207,7 +208,7 @@ def sender_verdict(sub: SubmissionRecord) -> Verdict | None:
 def merged_values(rec: RequestRecord, submitted: dict[str, str], account: Account) -> dict[str, str]:
     """The request's values with the submitted ones over them.
 
-    A reviewer's form shows the SSN masked; sending that mask back unchanged keeps the stored number.
+    A reviewer's form shows SSNs masked; sending a masked value back unchanged keeps the stored one.
     Paths not on the form are ignored (nobody edits what they cannot see).
     """
     old = flat_values(rec.fields)
@@ -216,7 +217,7 @@ def merged_values(rec: RequestRecord, submitted: dict[str, str], account: Accoun
         if path not in old:
             continue
         value = value.strip()
-        if path == SSN_PATH and old[path] and value == shown_value(path, old[path], account) and value != old[path]:
+        if old[path] and value == shown_value(path, old[path], account) and value != old[path]:
             continue
         out[path] = value
     return out
