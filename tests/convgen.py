@@ -29,6 +29,14 @@ def incomplete_request(rng: random.Random, sender: str, *, client: Any = mailgen
     """(the request, a mail of it lacking the `drop` fields, the answer lines that give them)."""
     req = make_request(rng, kind="employee")
     req["employer"]["contact_email"] = sender
+    # The request's other addresses in the sender's own domain: the generated employer's domain
+    # (`acme.example.com`) beside a sender at `acme2.example.com` is a one-character difference that
+    # validation rightly flags for staff, and these conversations are meant to complete without them.
+    domain = sender.split("@", 1)[1]
+    if req.get("confirmation_email"):
+        req["confirmation_email"] = req["confirmation_email"].split("@", 1)[0] + "@" + domain
+    if (req.get("worker") or {}).get("email"):
+        req["worker"]["email"] = req["worker"]["email"].split("@", 1)[0] + "@" + domain
     lines = labelled_lines(req, rng)
     kept = [line for line in lines if line.split(":")[0] not in drop]
     answer = [line for line in lines if line.split(":")[0] in drop]
