@@ -1002,6 +1002,7 @@ def test_read_regular_refuses_links_and_fifos(tmp_path: Path) -> None:
     ("fax_+12085550142_20261125T101400.tif", "+12085550142"),
     ("fax-+442071234567-20261125T110000.pdf", "+442071234567"),
     ("fax_+12025550123.pdf", "+12025550123"),
+    ("fax_+12085551009_20261125.tif", "+12085551009"),  # the date alone, no time
     ("fax000123.tif", None),  # HylaFAX's counter: the sidecar tells
     ("scan 20261125 +12085550142.pdf", None),  # not at the start: never searched for elsewhere
     ("copy of fax_+12085550142_20261125T101400.tif", None),

@@ -33,7 +33,7 @@ __all__ = ["DEFAULT_SENDER_PATTERN", "FaxDirSource", "normalise_fax_number", "pa
 
 log = logging.getLogger("intake.sources.faxdir")
 
-DEFAULT_SENDER_PATTERN = r"^fax[_-](?P<number>\+?[0-9][0-9 ().-]{4,30}?)(?:[_-]\d{8}T?\d{4,6}|\.[A-Za-z]+$)"
+DEFAULT_SENDER_PATTERN = r"^fax[_-](?P<number>\+?[0-9][0-9 ().-]{4,30}?)(?:[_-]\d{8}(?:T?\d{4,6})?|\.[A-Za-z]+$)"
 """Matches e.g. ``fax_+12085550142_20261125T101400.tif`` and ``fax_+12085550142.pdf``; HylaFAX
 ``fax000123.tif`` does not match and falls back to its sidecar. The number is the group named
 ``number`` (or ``sender``), else the first group. Anchored at both ends of the number, so no digits
