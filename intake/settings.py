@@ -242,6 +242,17 @@ class EncryptionSettings(_Section):
         return None if v == "" else v
 
 
+def _ip_networks(values: list[str], setting: str) -> list[str]:
+    """Addresses or networks (CIDR) of a setting, normalised; a bad one is an error naming the setting."""
+    out = []
+    for item in values:
+        try:
+            out.append(str(ipaddress.ip_network(item.strip(), strict=False)))
+        except ValueError:
+            raise ValueError(f"{setting}: {item!r} is not an IP address or network (CIDR)") from None
+    return out
+
+
 class WebSettings(_Section):
     """The staff review page and JSON API (`intake.web`)."""
 
@@ -261,15 +272,7 @@ class WebSettings(_Section):
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, v: list[str]) -> list[str]:
-        import ipaddress
-
-        out = []
-        for item in v:
-            try:
-                out.append(str(ipaddress.ip_network(item.strip(), strict=False)))
-            except ValueError:
-                raise ValueError(f"web.trusted_proxies: {item!r} is not an IP address or network") from None
-        return out
+        return _ip_networks(v, "web.trusted_proxies")
 
     def proxy_problem(self) -> str:
         """Why the page must not be served with these settings ("" when it may): a user header
@@ -305,13 +308,7 @@ class TrustSettings(_Section):
     @field_validator("relays")
     @classmethod
     def _networks(cls, v: list[str]) -> list[str]:
-        out = []
-        for item in v:
-            try:
-                out.append(str(ipaddress.ip_network(item.strip(), strict=False)))
-            except ValueError:
-                raise ValueError(f"[trust] relays: {item!r} is not an IP address or network (CIDR)") from None
-        return out
+        return _ip_networks(v, "[trust] relays")
 
     @field_validator("arc_trusted_signers")
     @classmethod
