@@ -19,21 +19,21 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import TYPE_CHECKING
 
 from intake.faxsettings import FaxOutSettings
-from intake.outbox import Delivery, send_smtp, write_eml, write_fax
+from intake.outbox import Delivery, next_attempt, send_smtp, write_eml, write_fax
 
 if TYPE_CHECKING:
     from intake.settings import Settings
     from intake.store import Store
     from intake.store.store import OutboxItem
 
-__all__ = ["FaxSent", "HylafaxClient", "HylafaxError", "fax_address", "follow_fax_jobs", "next_fax_attempt",
+__all__ = ["FaxSent", "HylafaxClient", "HylafaxError", "fax_address", "follow_fax_jobs",
            "send_fax"]
 
 log = logging.getLogger("intake.faxout")
@@ -190,14 +190,6 @@ def send_fax(settings: Settings, item: OutboxItem) -> FaxSent:
     return FaxSent(write_fax(settings.fax_outbox, item.id, item.recipient, item.message), "folder", None, "written")
 
 
-def next_fax_attempt(out: FaxOutSettings, attempts: int, first_queued: datetime, now: datetime) -> datetime | None:
-    """When to submit a failed fax again after `attempts` tries, or None: give it to staff."""
-    if (now - first_queued).total_seconds() >= out.retry_for_seconds:
-        return None
-    delay = min(out.first_retry_seconds * 2 ** max(0, attempts - 1), out.max_retry_seconds)
-    return now + timedelta(seconds=delay)
-
-
 def follow_fax_jobs(store: Store, out: FaxOutSettings, now: datetime) -> int:
     """Ask the fax server about every unfinished job once; returns how many changed state.
 
@@ -220,7 +212,7 @@ def follow_fax_jobs(store: Store, out: FaxOutSettings, now: datetime) -> int:
         changed += 1
         if state == "failed":
             created = item.created_at if item.created_at.tzinfo else item.created_at.replace(tzinfo=now.tzinfo)
-            when = next_fax_attempt(out, item.attempts, created, now)
+            when = next_attempt(out, item.attempts, created, now)
             error = f"HylaFAX job {item.fax_job} to {item.recipient} failed: {status or 'no reason given'}"
             if when is None:
                 error += f"; gave up after {out.retry_for_seconds:g} s"

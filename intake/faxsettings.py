@@ -11,7 +11,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
 FaxTransport = Literal["folder", "hylafax", "email"]
 
@@ -69,20 +69,10 @@ class FaxMailSettings(_Section):
                                  f"(known: {', '.join(sorted(table))})")
         return v
 
-    @field_validator("subject_patterns")
+    @field_validator("subject_patterns", "body_patterns", "filename_patterns")
     @classmethod
-    def _subject(cls, v: list[str]) -> list[str]:
-        return _patterns(v, "subject_patterns")
-
-    @field_validator("body_patterns")
-    @classmethod
-    def _body(cls, v: list[str]) -> list[str]:
-        return _patterns(v, "body_patterns")
-
-    @field_validator("filename_patterns")
-    @classmethod
-    def _filename(cls, v: list[str]) -> list[str]:
-        return _patterns(v, "filename_patterns")
+    def _caller_patterns(cls, v: list[str], info: ValidationInfo) -> list[str]:
+        return _patterns(v, str(info.field_name))
 
 
 class FaxOutSettings(_Section):

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from intake.private import make_private_dir, open_private
 from intake.settings import RelaySettings
@@ -120,9 +121,20 @@ def _transaction(smtp: smtplib.SMTP, recipient: str, message: bytes,
     return Delivery(True)
 
 
-def next_attempt(relay: RelaySettings, attempts: int, first_queued: datetime, now: datetime) -> datetime | None:
+class RetrySchedule(Protocol):
+    """The back-off settings of a transport (`[relay]` for mail, `[fax_out]` for faxes)."""
+
+    @property
+    def retry_for_seconds(self) -> float: ...
+    @property
+    def first_retry_seconds(self) -> float: ...
+    @property
+    def max_retry_seconds(self) -> float: ...
+
+
+def next_attempt(schedule: RetrySchedule, attempts: int, first_queued: datetime, now: datetime) -> datetime | None:
     """When to try again after `attempts` failures, or None when it is time to give up."""
-    if (now - first_queued).total_seconds() >= relay.retry_for_seconds:
+    if (now - first_queued).total_seconds() >= schedule.retry_for_seconds:
         return None
-    delay = min(relay.first_retry_seconds * 2 ** max(0, attempts - 1), relay.max_retry_seconds)
+    delay = min(schedule.first_retry_seconds * 2 ** max(0, attempts - 1), schedule.max_retry_seconds)
     return now + timedelta(seconds=delay)

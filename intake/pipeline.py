@@ -21,10 +21,10 @@ from typing import Any
 from intake import answers, metrics, senderauth
 from intake.faxintake import fax_by_mail, fax_number
 from intake.faxmail import gateway_of, read_fax_mail
-from intake.faxout import next_fax_attempt, send_fax
+from intake.faxout import send_fax
 from intake.isolation import ExtractionPool
 from intake.model import CertificateRequest, Problem
-from intake.outbox import Delivery, next_attempt, send_smtp, write_eml
+from intake.outbox import Delivery, RetrySchedule, next_attempt, send_smtp, write_eml
 from intake.replies import RequestView, render_fax_pdf, render_mail, should_reply
 from intake.settings import Settings
 from intake.store import Store
@@ -331,17 +331,24 @@ def send_stage(ctx: Context, item: OutboxItem, *, now: datetime | None = None) -
     if delivery.ok:
         store.mark_sent(item.id, now)
         log.info("reply %d (%s, submission %d) sent", item.id, item.kind, item.submission_id)
-    elif delivery.permanent:
+    else:
+        _failed(store, item, delivery, settings.relay, now)
+    return delivery
+
+
+def _failed(store: Store, item: OutboxItem, delivery: Delivery, schedule: RetrySchedule, now: datetime) -> None:
+    """A reply that did not leave: kept for staff when the failure is permanent or the `schedule`
+    gives up, else tried again at its next attempt (mail and fax alike, each on its own schedule)."""
+    if delivery.permanent:
         store.mark_permanent(item.id, delivery.error)
         log.warning("reply %d: permanent failure: %s", item.id, delivery.error)
+        return
+    when = next_attempt(schedule, item.attempts + 1, item.created_at, now)
+    if when is None:
+        store.mark_permanent(item.id, f"gave up after {schedule.retry_for_seconds:g} s: {delivery.error}")
     else:
-        when = next_attempt(settings.relay, item.attempts + 1, item.created_at, now)
-        if when is None:
-            store.mark_permanent(item.id, f"gave up after {settings.relay.retry_for_seconds:g} s: {delivery.error}")
-        else:
-            store.mark_retry(item.id, delivery.error, when)
-            log.info("reply %d: will retry at %s (%s)", item.id, when.isoformat(timespec="seconds"), delivery.error)
-    return delivery
+        store.mark_retry(item.id, delivery.error, when)
+        log.info("reply %d: will retry at %s (%s)", item.id, when.isoformat(timespec="seconds"), delivery.error)
 
 
 def _send_fax(ctx: Context, item: OutboxItem, *, now: datetime | None = None) -> Delivery:
@@ -356,14 +363,6 @@ def _send_fax(ctx: Context, item: OutboxItem, *, now: datetime | None = None) ->
         store.mark_fax_handed_over(item.id, sent.transport, sent.job, sent.state, now)
         log.info("reply %d (fax, submission %d) handed to %s%s", item.id, item.submission_id, sent.transport,
                  f" as job {sent.job}" if sent.job else "")
-    elif delivery.permanent:
-        store.mark_permanent(item.id, delivery.error)
-        log.warning("reply %d: permanent failure: %s", item.id, delivery.error)
     else:
-        when = next_fax_attempt(out, item.attempts + 1, item.created_at, now)
-        if when is None:
-            store.mark_permanent(item.id, f"gave up after {out.retry_for_seconds:g} s: {delivery.error}")
-        else:
-            store.mark_retry(item.id, delivery.error, when)
-            log.info("reply %d: will retry at %s (%s)", item.id, when.isoformat(timespec="seconds"), delivery.error)
+        _failed(store, item, delivery, out, now)
     return delivery
