@@ -22,6 +22,7 @@ from intake import metrics
 from intake.model import CertificateRequest, Problem
 from intake.replies import STAFF_ONLY_CODES, RequestView, render_mail, should_reply
 from intake.store.conversation import AnswerLink, AnswerRecord, RequestUpdate
+from intake.store.states import MAIL_CHANNELS
 from intake.store.store import RequestRecord, StateConflict, SubmissionRecord
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ log = logging.getLogger("intake.answers")
 
 def thread_of(ctx: Context, sub: SubmissionRecord) -> conv.Thread | None:
     """The request(s) a stored mail answers, from its headers alone (In-Reply-To, References, Subject)."""
-    if sub.channel not in ("imap", "smtp", "lmtp") or not _may_answer(ctx, sub):
+    if sub.channel not in MAIL_CHANNELS or not _may_answer(ctx, sub):
         return None
     headers = conv.read_headers(sub.raw)
     return conv.find_thread(_ThreadStore(ctx), headers, prefix=ctx.settings.replies.reference_prefix)
@@ -41,7 +42,7 @@ def thread_of(ctx: Context, sub: SubmissionRecord) -> conv.Thread | None:
 def thread_by_body(ctx: Context, sub: SubmissionRecord, result: Any) -> conv.Thread | None:
     """The request a mail names by its reference in the new text of its body (a fresh mail)."""
     refs = list(((result.meta or {}) if result is not None else {}).get("body_references") or [])
-    if not refs or sub.channel not in ("imap", "smtp", "lmtp") or not _may_answer(ctx, sub):
+    if not refs or sub.channel not in MAIL_CHANNELS or not _may_answer(ctx, sub):
         return None
     return conv.find_thread(_ThreadStore(ctx), conv.Headers([], "", None),
                             prefix=ctx.settings.replies.reference_prefix, body_references=refs)
@@ -107,7 +108,7 @@ def handle(ctx: Context, sub: SubmissionRecord, thread: conv.Thread) -> bool:
     sub = store.get_submission(sub.id)  # with the sender verdict just recorded
     origin = store.get_submission(thread.origin)
     targets = [store.get_request(i) for i in thread.request_ids]
-    channel = "email" if sub.channel in ("imap", "smtp", "lmtp") else "fax"
+    channel = "email" if sub.channel in MAIL_CHANNELS else "fax"
     started = time.monotonic()
     outcome = ctx.pool.extract(sub.raw, channel=channel, filename=sub.fax_filename, limits=ctx.limits,
                                answer_to=our_texts(ctx, thread))

@@ -26,6 +26,7 @@ from intake.pipeline import Context, extract_stage, needs_reply, reply_stage, se
 from intake.private import make_private_dir
 from intake.settings import Settings
 from intake.store import Store
+from intake.store.states import SUBMISSION_PENDING, SubmissionState
 
 log = logging.getLogger("intake.daemon")
 
@@ -192,9 +193,9 @@ class Gateway(_Service):
         """Pick up what the store says is unfinished: at start, and then every few seconds."""
         while not self.stop_event.is_set():
             try:
-                for submission_id in self.store.submissions_in(("received", "extracted")):
+                for submission_id in self.store.submissions_in(SUBMISSION_PENDING):
                     self.notify(submission_id)
-                for submission_id in self.store.submissions_in(("needs_review",)):
+                for submission_id in self.store.submissions_in((SubmissionState.NEEDS_REVIEW,)):
                     if needs_reply(self.ctx, submission_id):
                         self.notify(submission_id)
             except Exception as exc:

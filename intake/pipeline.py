@@ -28,6 +28,7 @@ from intake.outbox import Delivery, RetrySchedule, next_attempt, send_smtp, writ
 from intake.replies import RequestView, render_fax_pdf, render_mail, should_reply
 from intake.settings import Settings
 from intake.store import Store
+from intake.store.states import MAIL_CHANNELS, OPEN_STATES
 from intake.store.store import OutboxItem, RequestRecord, StateConflict, SubmissionRecord
 from intake.validate import problem_help
 from parsers.pii import mask_ssns
@@ -35,7 +36,8 @@ from parsers.types import Limits
 
 log = logging.getLogger("intake.pipeline")
 
-MAIL_CHANNELS = ("imap", "smtp", "lmtp")
+__all__ = ["MAIL_CHANNELS", "OPEN_STATES"]  # other modules import these from here
+
 
 
 @dataclass
@@ -148,10 +150,6 @@ def reflag_sender_trust(ctx: Context, sub: SubmissionRecord, requests: list[Any]
 
 
 # -- reply -----------------------------------------------------------------------------------
-
-# Request states in which nobody has decided yet: a sender-trust flag there holds detailed replies.
-OPEN_STATES = ("received", "extracted", "needs_review", "corrected")
-
 
 def trust_hold(settings: Settings, sub: SubmissionRecord, records: list[RequestRecord]) -> str | None:
     """Why no reply with request details may go out now (sender trust), or None.

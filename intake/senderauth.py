@@ -51,6 +51,7 @@ from intake.senderdns import DnsTemporary as DnsTemporary
 from intake.senderdns import Lookups, lookups_of
 from intake.senderdns import make_resolver as make_resolver
 from intake.senderdns import resolver_from as resolver_from
+from intake.store import states
 from parsers.pii import mask_ssns
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ SENDER_NOT_VERIFIED = "sender_not_verified"
 CONFIRMATION_ELSEWHERE = "confirmation_elsewhere"
 REPLY_TO_ELSEWHERE = "reply_to_elsewhere"
 TRUST_CODES = (SENDER_NOT_VERIFIED, CONFIRMATION_ELSEWHERE, REPLY_TO_ELSEWHERE)
-MAIL_CHANNELS = ("imap", "smtp", "lmtp")
+MAIL_CHANNELS = states.MAIL_CHANNELS  # kept importable from here
 
 
 @dataclass(frozen=True)

@@ -45,19 +45,17 @@ from intake.store.models import (
     Submission,
     SubmissionPart,
 )
+from intake.store.states import REPROCESSABLE_STATES, Channel
 from parsers.pii import mask_ssns
 
 if TYPE_CHECKING:
     from intake.settings import Settings
 
-Channel = Literal["imap", "smtp", "lmtp", "fax"]
-
-
 @dataclass(frozen=True)
 class Incoming:
     """What a source hands the store: one message or fax file, byte for byte, and its channel ids."""
 
-    channel: Channel
+    channel: Channel | str  # a `Channel` (a plain string is checked and made one)
     raw: bytes  # the message or fax file, byte for byte
     sender: str | None  # envelope/From address, or fax number
     received_at: datetime  # aware UTC
@@ -168,8 +166,6 @@ class QueueRow:
 
 # Actors that are the gateway itself; an event by anyone else on a request means staff touched it.
 SYSTEM_ACTORS = frozenset({"pipeline", "replies", "outbox", "reprocess", "imap", "smtp", "lmtp", "fax"})
-# Request states a reprocess may overwrite (nobody has corrected, approved or rejected them).
-REPROCESSABLE_STATES = ("accepted", "needs_review")
 
 
 @dataclass

@@ -19,7 +19,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -40,7 +40,7 @@ from intake.model import CertificateRequest, Problem
 from intake.reference import agreements, help_texts
 from intake.settings import Settings
 from intake.store import NotFound, StateConflict, Store
-from intake.store.models import REQUEST_STATES
+from intake.store.states import REQUEST_STATES, RequestState
 from intake.store.store import EventRecord, RequestRecord, SubmissionRecord
 from intake.validate import mask_ssn
 from intake.web import review, trustcheck
@@ -80,8 +80,6 @@ DONE_MESSAGES = {
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 PageBoxes = defaultdict[tuple[int, int], list[dict[str, float]]]  # SSN boxes by (part, page)
-RequestState = Literal["received", "extracted", "needs_review", "corrected", "accepted", "approved", "rejected",
-                       "not_a_request"]
 
 
 PEER_KEY = "coc.peer"  # the ASGI scope key of the address that connected, before proxy headers

@@ -20,13 +20,12 @@ from intake.replies import RequestView, render_fax_pdf, render_mail, should_repl
 from intake.senderauth import TRUST_CODES, Verdict
 from intake.settings import Settings
 from intake.store import Store
+from intake.store.states import MAIL_CHANNELS, OPEN_STATES
 from intake.store.store import SYSTEM_ACTORS, RequestRecord, StateConflict, SubmissionRecord
 from intake.validate import mask_ssn, validate
 from intake.web.users import Account
 from parsers.pii import mask_ssns
 
-MAIL_CHANNELS = ("imap", "smtp", "lmtp")
-OPEN_STATES = ("received", "extracted", "needs_review", "corrected")
 # Problems a person confirms by looking, not by changing the value: they do not block accepting.
 ADVISORY_CODES = ("low_confidence", "conflict", "start_in_past", "period_too_long", "nationality_rule",
                   "outdated_edition", *TRUST_CODES)
