@@ -25,11 +25,11 @@ from procrastinate import App, PsycopgConnector, RetryStrategy
 from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
 from procrastinate.jobs import Status
 
-from intake.faxout import follow_fax_jobs
-from intake.pipeline import Context, needs_reply, send_stage
+from intake.pipeline import Context, send_stage
+from intake.pipeline.dispatch import process_submission, unfinished, unfinished_replies
 from intake.settings import Settings
 from intake.sources.holder import libpq_url
-from intake.store.states import OUTBOX_DUE, SUBMISSION_PENDING, OutboxState, SubmissionState
+from intake.store.states import OUTBOX_DUE, OutboxState
 
 log = logging.getLogger("intake.jobs")
 
@@ -161,8 +161,6 @@ class Jobs:
 
     async def _extract(self, submission_id: int) -> None:
         """Extract and queue the reply of one submission, then defer the sending of its due replies."""
-        from intake.daemon import process_submission
-
         ctx = self._context()
         await self._in_thread(process_submission, ctx, submission_id)
         replies = await self._in_thread(ctx.store.replies_of, submission_id)
@@ -225,13 +223,5 @@ class Jobs:
     def _unfinished(self) -> tuple[list[int], list[int]]:
         """Submissions and replies the store says are due (and replies whose sender died, settled first)."""
         ctx = self._context()
-        store, w = ctx.store, self.settings.workers
-        now = datetime.now(UTC)
-        requeued = store.requeue_sending(now - timedelta(seconds=w.stale_sending_seconds), now)
-        if requeued:
-            log.warning("%d reply(ies) left sending by a stopped sender are due again", requeued)
-        submissions = list(store.submissions_in(SUBMISSION_PENDING))
-        submissions += [sid for sid in store.submissions_in((SubmissionState.NEEDS_REVIEW,)) if needs_reply(ctx, sid)]
-        follow_fax_jobs(store, self.settings.fax_out, now)  # failed HylaFAX jobs become due replies
-        replies = [item.id for item in store.due_replies(now, limit=1000)]
-        return submissions, replies
+        stale = self.settings.workers.stale_sending_seconds
+        return unfinished(ctx), unfinished_replies(ctx, stale_sending_seconds=stale)

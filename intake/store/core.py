@@ -15,13 +15,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Self
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from intake.crypto import Keyring, KeyringError, sealed_key_id
 from intake.store import migrate, sealing
 from intake.store import web_models as _web_models  # noqa: F401  (its tables belong to the same metadata)
-from intake.store.engine import READONLY, make_engine, normalise_url
+from intake.store.engine import READONLY, REDONE, make_engine, normalise_url
 from intake.store.models import Request, Submission, SubmissionPart
 from intake.store.records import RequestRecord, SubmissionRecord, copy_record
 
@@ -82,6 +82,7 @@ class StoreCore:
         self._load_keyring = None if isinstance(keyring, Keyring) else keyring
         self.engine = make_engine(self.url, echo=echo)
         self._ro = self.engine.execution_options(**{READONLY: True})
+        self._redone = self.engine.execution_options(**{REDONE: True})
         self.allow_plaintext = allow_plaintext
         self._sealed_only: str | None = None
         self._sealed_only_checked = -1e9  # monotonic time of the last look while not yet marked
@@ -134,8 +135,16 @@ class StoreCore:
     # -- transactions -------------------------------------------------------------------------
 
     @contextmanager
-    def _write(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+    def _write(self, *, redone: bool = False) -> Iterator[Session]:
+        """A write transaction. `redone=True` for the pipeline's own progress (an attempt counted,
+        an extraction recorded, a reply taken or settled): lost in a power cut, the sweep does it
+        again, so its commit does not wait for the disk (SQLite `synchronous=NORMAL` in WAL,
+        PostgreSQL `synchronous_commit = off`; a crash of the process loses nothing either way).
+        What anyone was told of stays flushed: a stored submission (before the `250` or the IMAP
+        move), a queued reply (which also flushes the extraction before it), staff's changes."""
+        with Session(self._redone if redone else self.engine, expire_on_commit=False) as session, session.begin():
+            if redone and self.engine.dialect.name == "postgresql":
+                session.execute(text("SET LOCAL synchronous_commit = off"))
             yield session
 
     @contextmanager

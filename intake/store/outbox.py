@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from intake.store.clear import masked
-from intake.store.core import StoreCore
 from intake.store.engine import commit_without_flush
-from intake.store.models import Event, Outbox
+from intake.store.models import Event, Outbox, Submission
 from intake.store.records import NotFound, OutboxItem, copy_record, header_message_id, now_utc
 from intake.store.states import (
     OUTBOX_DUE,
@@ -26,8 +26,10 @@ from intake.store.states import (
     REPLY_KINDS,
     OutboxState,
     ReplyChannel,
+    SubmissionState,
     sorted_values,
 )
+from intake.store.submissions import SubmissionStore
 
 _O = OutboxState
 
@@ -36,7 +38,7 @@ def _outbox_item(o: Outbox) -> OutboxItem:
     return copy_record(OutboxItem, o)
 
 
-class OutboxStore(StoreCore):
+class OutboxStore(SubmissionStore):
     """Queue, take, settle and follow replies."""
 
     def queue_reply(
@@ -51,11 +53,14 @@ class OutboxStore(StoreCore):
         generation: int = 0,
         now: datetime | None = None,
         actor: str = "replies",
+        done: bool = False,
     ) -> bool:
         """Queue a rendered reply; False if this (submission, request, kind, generation) is queued already.
 
         The unique `reply_key` makes a second queueing impossible, also from a concurrent process; a
         second queueing costs one failed insert (its transaction rolled back), no look-up first.
+        `done`: the submission's last reply, so in the same transaction it moves from `extracted` to
+        `done` (if it is still `extracted`; see `mark_done`).
         """
         if kind not in REPLY_KINDS:
             raise ValueError(f"unknown reply kind {kind!r}")
@@ -72,12 +77,22 @@ class OutboxStore(StoreCore):
                 s.flush()
                 s.add(Event(submission_id=submission_id, request_id=request_id, actor=actor, kind="reply_queued",
                             field=kind, new=f"{channel} to {recipient}"))
+                if done:
+                    self._finish(s, submission_id)
             return True
         except IntegrityError:
             with self._read() as s:
                 if s.scalar(select(Outbox.id).where(Outbox.reply_key == key)) is not None:
                     return False
             raise
+
+    def _finish(self, s: Session, submission_id: int) -> None:
+        """`extracted` -> `done` inside an open transaction, keeping the reason; nothing if it moved on."""
+        state, reason = s.execute(select(Submission.state, Submission.reason)
+                                  .where(Submission.id == submission_id)).one()
+        if state == SubmissionState.EXTRACTED:
+            self._move_submission(s, submission_id, SubmissionState.DONE, expected=(SubmissionState.EXTRACTED,),
+                                  actor="pipeline", reason=reason)
 
     def replies_since(self, recipient: str, since: datetime) -> int:
         """Replies queued to `recipient` (case-insensitive) since `since`: the per-sender rate limit."""
@@ -124,7 +139,7 @@ class OutboxStore(StoreCore):
         Only the caller that got True may hand the message to the relay, so two outbox workers never
         send the same reply.
         """
-        with self._write() as s:
+        with self._write(redone=True) as s:
             res = s.execute(update(Outbox)
                             .where(Outbox.id == outbox_id, Outbox.state.in_(sorted_values(OUTBOX_DUE)))
                             .values(state=_O.SENDING, sending_at=now_utc(now), attempts=Outbox.attempts + 1))

@@ -108,8 +108,9 @@ class RequestRecord:
 
     @cached_property
     def problem_list(self) -> list[Problem]:
-        """The problems as `Problem`s."""
-        return [p if isinstance(p, Problem) else Problem.model_validate(p) for p in self.problems]
+        """The problems as `Problem`s (anything stored that is not a problem object is left out)."""
+        return [p if isinstance(p, Problem) else Problem.model_validate(p) for p in self.problems
+                if isinstance(p, Problem | Mapping)]
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,7 @@ class RequestStore(SubmissionStore):
         """
         result = as_dict(result_json)
         items = [NewRequest.of(r) for r in requests]
-        with self._write() as s:
+        with self._write(redone=True) as s:
             new_state = _S.EXTRACTED if items else _S.NEEDS_REVIEW
             if not items and reason is None:
                 reason = "no request found in the submission"
@@ -110,7 +110,7 @@ class RequestStore(SubmissionStore):
             self._replace_parts(s, submission_id, result)
             made = self._add_requests(s, sub, items, actor=actor)
             s.flush()
-            return [self._request_record(r) for r in made]
+            return [_clear_record(r, item) for r, item in zip(made, items, strict=True)]
 
     def add_manual_request(self, submission_id: int, fields: Mapping[str, Any], problems: Sequence[Any], *,
                            actor: str) -> RequestRecord:
@@ -123,7 +123,7 @@ class RequestStore(SubmissionStore):
                 raise NotFound(f"no submission {submission_id}")
             (req,) = self._add_requests(s, sub, [item], actor=actor)
             s.flush()
-            return self._request_record(req)
+            return _clear_record(req, item)
 
     # -- read ------------------------------------------------------------------------------------
 
@@ -267,6 +267,12 @@ class RequestStore(SubmissionStore):
                 r.state = new_state
             s.flush()
             return self._request_record(r)
+
+
+def _clear_record(r: Request, item: NewRequest) -> RequestRecord:
+    """The record of a row just written, from the clear values it was made of (nothing decrypted)."""
+    return copy_record(RequestRecord, r, reference=r.reference or "", fields=item.fields, problems=item.problems,
+                       provenance=item.provenance)
 
 
 def _result_aad(submission_id: int) -> str:

@@ -74,5 +74,5 @@ __all__ = [
 ]
 
 
-class Store(ReprocessStore, EventStore, OutboxStore, ViewStore, ConversationStore, StoreCore):
+class Store(ReprocessStore, OutboxStore, EventStore, ViewStore, ConversationStore, StoreCore):
     """The durable store; one per process (engines do not survive `fork`)."""

@@ -172,21 +172,31 @@ class SubmissionStore(StoreCore):
                 raise NotFound(f"no submission {submission_id}")
             return self._submission_record(sub)
 
-    def record_sender_auth(self, submission_id: int, verdict: Mapping[str, Any]) -> None:
-        """Keep the sender verdict on the submission, with an event staff can read in the trail."""
+    def submission_state(self, submission_id: int) -> str:
+        """The state of a submission alone (no raw message read, nothing decrypted)."""
+        with self._read() as s:
+            state = s.scalar(select(Submission.state).where(Submission.id == submission_id))
+            if state is None:
+                raise NotFound(f"no submission {submission_id}")
+            return str(state)
+
+    def record_sender_auth(self, submission_id: int, verdict: Mapping[str, Any]) -> dict[str, Any]:
+        """Keep the sender verdict on the submission, with an event staff can read in the trail;
+        returns what was kept (`SubmissionRecord.sender_auth` from now on)."""
         data = masked_strings(as_dict(dict(verdict)) or {})
-        with self._write() as s:
+        with self._write(redone=True) as s:
             res = s.execute(update(Submission).where(Submission.id == submission_id)
                             .values(sender_auth=data, updated_at=now_utc()))
             if res.rowcount != 1:  # type: ignore[attr-defined]
                 raise NotFound(f"no submission {submission_id}")
             s.add(Event(submission_id=submission_id, actor="pipeline", kind="sender_auth", field="sender_auth",
                         new=str(data.get("reason") or "")[:1000]))
+        return data
 
     def set_fax_sender(self, submission_id: int, number: str, how: str) -> bool:
         """A fax's number to answer, found after it was stored (its header line read by OCR); only
         where none was known, so a caller ID is never overwritten. True when it was set."""
-        with self._write() as s:
+        with self._write(redone=True) as s:
             res = s.execute(update(Submission)
                             .where(Submission.id == submission_id, Submission.channel == Channel.FAX,
                                    Submission.sender.is_(None))
@@ -238,7 +248,7 @@ class SubmissionStore(StoreCore):
         Committed before the work starts, so a document that kills its worker (or the machine) again
         and again is seen on restart (`attempts >= max_attempts`) and sent to staff instead.
         """
-        with self._write() as s:
+        with self._write(redone=True) as s:
             res = s.execute(
                 update(Submission)
                 .where(Submission.id == submission_id, Submission.state == _S.RECEIVED)
@@ -251,7 +261,7 @@ class SubmissionStore(StoreCore):
     def begin_attempt_loaded(self, submission_id: int) -> tuple[int, SubmissionRecord]:
         """`begin_attempt` and the submission as it now is, in one transaction (the extract stage's
         first step: one load, one decryption of the raw message per attempt)."""
-        with self._write() as s:
+        with self._write(redone=True) as s:
             res = s.execute(
                 update(Submission)
                 .where(Submission.id == submission_id, Submission.state == _S.RECEIVED)
@@ -291,19 +301,19 @@ class SubmissionStore(StoreCore):
 
     def mark_failed(self, submission_id: int, reason: str, *, actor: str = "pipeline") -> None:
         """Extraction gave up for good (the reason is for staff); from any unfinished state."""
-        with self._write() as s:
+        with self._write(redone=True) as s:
             self._move_submission(s, submission_id, _S.FAILED, expected=_NOT_DONE, actor=actor, reason=reason)
 
     def mark_needs_review(self, submission_id: int, reason: str, *,
                           expected: Collection[str] = (_S.RECEIVED, _S.FAILED), actor: str = "pipeline") -> None:
         """A document crashed, timed out or went over a limit: the whole submission goes to staff."""
-        with self._write() as s:
+        with self._write(redone=True) as s:
             self._move_submission(s, submission_id, _S.NEEDS_REVIEW, expected=expected, actor=actor, reason=reason)
 
     def mark_done(self, submission_id: int, *, expected: Collection[str] = (_S.EXTRACTED, _S.NEEDS_REVIEW),
                   actor: str = "pipeline") -> None:
         """Every reply for the submission is queued; nothing is left for the pipeline to do."""
-        with self._write() as s:
+        with self._write(redone=True) as s:
             old = s.scalar(select(Submission.reason).where(Submission.id == submission_id))
             self._move_submission(s, submission_id, _S.DONE, expected=expected, actor=actor, reason=old)
 

@@ -15,8 +15,9 @@ from intake import senderauth
 from intake.faxmail import gateway_of
 from intake.merge import LOW_CONFIDENCE
 from intake.model import FIELD_PATHS, CertificateRequest, Dependent, Problem, build_request, max_length
+from intake.pipeline.acknowledge import render_reply, view_of
 from intake.reference import help_for
-from intake.replies import RequestView, render_fax_pdf, render_mail, should_reply
+from intake.replies import should_reply
 from intake.senderauth import TRUST_CODES, Verdict
 from intake.settings import Settings
 from intake.store import Store
@@ -291,14 +292,8 @@ def correct(store: Store, rec: RequestRecord, submitted: dict[str, str], account
 # -- replies -------------------------------------------------------------------------------------
 
 
-def _view(rec: RequestRecord) -> RequestView:
-    request = CertificateRequest.from_stored(rec.fields)
-    problems = [Problem.model_validate(p) for p in rec.problems if isinstance(p, dict)]
-    return RequestView.of(rec.reference, request, problems)
-
-
 def _request_email(rec: RequestRecord) -> str | None:
-    req = CertificateRequest.from_stored(rec.fields)
+    req = rec.request
     for address in (req.employer.contact_email if req.employer else None, req.worker.email, req.confirmation_email):
         if address and "@" in address:
             return address
@@ -309,21 +304,13 @@ def _queue(store: Store, settings: Settings, sub: SubmissionRecord, rec: Request
            to: str | None, actor: str, **context: Any) -> bool:
     """Render and queue one reply about one request; False when there is nobody to send it to."""
     generation = sum(1 for r in store.replies_of_request(rec.id) if r.kind == kind) + 1
-    view = _view(rec)
-    common: dict[str, Any] = {"requests": [view], "received_at": sub.received_at,
-                              "form_url": settings.replies.form_url,
-                              "help_url": settings.replies.help_url, **context}
-    meta = (sub.result or {}).get("meta") or {}
+    views = [view_of(rec)]
     if to:
-        msg = render_mail(kind, to=to, from_address=settings.relay.from_address,
-                          our_domain=settings.replies.our_domain,
-                          original_subject=str(meta.get("subject") or ""),
-                          in_reply_to=meta.get("message_id") or sub.message_id,
-                          references=list(meta.get("references") or []), **common)
-        return store.queue_reply(sub.id, kind, "email", to, msg.as_bytes(), request_id=rec.id,
+        msg = render_reply(settings, sub, kind, views, channel="email", to=to, **context)
+        return store.queue_reply(sub.id, kind, "email", to, msg, request_id=rec.id,
                                  generation=generation, actor=actor)
     if sub.channel == "fax" and sub.sender:
-        pdf = render_fax_pdf(kind, fax_number=sub.sender, **common)
+        pdf = render_reply(settings, sub, kind, views, channel="fax", to=sub.sender, **context)
         return store.queue_reply(sub.id, kind, "fax", sub.sender, pdf, request_id=rec.id,
                                  generation=generation, actor=actor)
     store.add_event(submission_id=sub.id, request_id=rec.id, actor=actor, kind="no_reply",
@@ -412,7 +399,7 @@ def approve(store: Store, settings: Settings, rec: RequestRecord, account: Accou
     except StateConflict as exc:
         raise ActionError("someone else changed this request; reload the page") from exc
     rec = store.get_request(rec.id)
-    to = CertificateRequest.from_stored(rec.fields).confirmation_email
+    to = rec.request.confirmation_email
     if to:
         sub = store.get_submission(rec.submission_id)
         _queue(store, settings, sub, rec, "approved", to=to, actor=account.name,
