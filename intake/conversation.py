@@ -13,16 +13,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 from email.utils import getaddresses
 from typing import Any
 
-from intake import senderauth
+from intake import mailheads, senderauth
 from intake.model import CertificateRequest, Problem
 from intake.reference import help_for
 from intake.replies import field_label
-from intake.store.store import RequestRecord, SubmissionRecord, split_message
+from intake.store.store import RequestRecord, SubmissionRecord
 from intake.validate import validate
 from parsers.pii import mask_ssn, mask_ssns
 
@@ -52,9 +50,8 @@ class Headers:
 
 
 def read_headers(raw: bytes) -> Headers:
-    head, _ = split_message(raw)
     try:
-        msg = BytesHeaderParser(policy=compat32).parsebytes(head[:262144] + b"\n\n")
+        msg = mailheads.headers(raw)
         in_reply_to = MSGID_RE.findall(str(msg.get("In-Reply-To") or ""))
         refs = MSGID_RE.findall(str(msg.get("References") or ""))
         subject = " ".join(str(msg.get("Subject") or "").split())

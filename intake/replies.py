@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.parser import BytesHeaderParser
-from email.policy import default as default_policy
 from email.utils import format_datetime, getaddresses, make_msgid
 from functools import cache
 from importlib import resources
@@ -23,6 +21,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from intake import mailheads
 from intake.model import CertificateRequest, Problem
 from intake.reference import agreements
 from parsers.pii import mask_ssn, mask_ssns
@@ -39,7 +38,7 @@ class ReplyDecision:
 
 def should_reply(raw: bytes, *, our_domain: str, envelope_sender: str | None = None) -> ReplyDecision:
     """RFC 3834 section 2 and common help-desk rules, applied to a message's headers."""
-    headers = BytesHeaderParser(policy=default_policy).parsebytes(raw)
+    headers = mailheads.headers(raw, modern=True)
 
     def h(name: str) -> str:
         try:
