@@ -26,8 +26,9 @@ from parsers.types import Limits
 
 log = logging.getLogger(__name__)
 
+# `intake.isolation` itself too: each child unpickles its target from here, and imported it anew.
 _PRELOAD = ["intake.extract", "parsers.mime", "parsers.pdf_text", "parsers.image", "parsers.sheet",
-            "parsers.body", "parsers.ocr", "intake.warmup"]
+            "parsers.body", "parsers.ocr", "intake.isolation", "intake.warmup"]
 
 
 @dataclass(frozen=True)

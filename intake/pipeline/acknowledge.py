@@ -150,9 +150,11 @@ def reply_loaded(ctx: Context, sub: SubmissionRecord, records: list[RequestRecor
     return queued
 
 
-def queue_acknowledgement(ctx: Context, sub: SubmissionRecord, *, now: datetime | None = None,
+def queue_acknowledgement(ctx: Context, sub: SubmissionRecord, *, now: datetime | None = None,  # noqa: C901
                           generation: int = 0, actor: str = "replies", rate_limit: bool = True,
                           records: list[RequestRecord] | None = None, done: bool = False) -> bool:
+    # One branch per way a reply may go (or why not), in the order they are decided: kept in one
+    # place so the order of the RFC 3834, trust and rate-limit checks is read at a glance.
     """Render and queue the *received* or *incomplete* reply of a submission, by mail or by fax.
 
     `generation` > 0 is a deliberate further reply (an operator's reprocess); it skips the hourly

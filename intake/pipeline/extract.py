@@ -45,7 +45,7 @@ def extract_stage(ctx: Context, submission_id: int) -> bool:
         return False
 
 
-def extract_loaded(ctx: Context, submission_id: int) -> Extracted | bool:
+def extract_loaded(ctx: Context, submission_id: int) -> Extracted | bool:  # noqa: PLR0911 - one per outcome
     """The stage itself. Returns `Extracted` for a submission read as requests of its own (the
     common case), True when it went elsewhere (to staff, as an answer, as a fax by mail: the reply
     stage then reads the store), False when it was not waiting. Raises `StateConflict` when

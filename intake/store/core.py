@@ -60,6 +60,9 @@ class KeyUsage:
     by_column: dict[str, dict[str | None, int]] = field(default_factory=dict)
 
 
+SEALED_ONLY_RECHECK = 30.0  # seconds between looks for the `sealed_only` mark while it is not set
+
+
 class StoreCore:
     """Engine, transactions, schema and sealing; one per process (engines do not survive `fork`)."""
 
@@ -91,7 +94,7 @@ class StoreCore:
     def from_settings(cls, settings: Settings) -> Self:
         """The store the settings name, with the keyring they name, loaded when first needed (so
         `db upgrade` and `status` work before a key is set up; `run` checks it at start)."""
-        from intake.crypto import keyring_from_settings
+        from intake.crypto import keyring_from_settings  # noqa: PLC0415 - only where settings are at hand
 
         return cls(settings.store.url, reference_prefix=settings.replies.reference_prefix,
                    keyring=lambda: keyring_from_settings(settings),
@@ -168,7 +171,7 @@ class StoreCore:
 
         Looked up at most every 30 s until set (a `keys reencrypt` elsewhere marks it), then kept.
         """
-        if self._sealed_only is None and time.monotonic() - self._sealed_only_checked > 30:
+        if self._sealed_only is None and time.monotonic() - self._sealed_only_checked > SEALED_ONLY_RECHECK:
             self._sealed_only_checked = time.monotonic()
             self._sealed_only = sealing.sealed_only_since(self._ro)  # read-only: never waits on a writer
         return self._sealed_only

@@ -239,7 +239,7 @@ def header_message_id(raw: bytes) -> str | None:
     try:
         msg = BytesHeaderParser(policy=compat32).parsebytes(head + b"\n\n")
         value = msg.get("Message-ID")
-    except Exception:  # a header we cannot parse is the same as none
+    except Exception:  # noqa: BLE001 - a header we cannot parse (any error of the parser) is the same as none
         return None
     return normalise_message_id(str(value)) if value else None
 
@@ -273,6 +273,9 @@ def dig(data: Mapping[str, Any], *path: str) -> Any:
     return cur
 
 
+LAST4 = 4  # digits of an SSN kept in clear for the staff search
+
+
 def search_columns(fields: Mapping[str, Any]) -> dict[str, str | None]:
     """The columns staff search by, taken from a request's fields. Only the SSN's last four digits."""
     ssn = dig(fields, "worker", "ssn")
@@ -283,7 +286,7 @@ def search_columns(fields: Mapping[str, Any]) -> dict[str, str | None]:
     country = dig(fields, "assignment", "country")
     employer = dig(fields, "employer", "name")
     return {
-        "ssn_last4": digits[-4:] if len(digits) >= 4 else None,
+        "ssn_last4": digits[-LAST4:] if len(digits) >= LAST4 else None,
         "worker_name": masked(worker),
         "employer_name": masked(str(employer)) if employer else None,
         "employer_ein": str(ein)[:16] if ein else None,

@@ -183,7 +183,7 @@ class SubmissionStore(StoreCore):
     def record_sender_auth(self, submission_id: int, verdict: Mapping[str, Any]) -> dict[str, Any]:
         """Keep the sender verdict on the submission, with an event staff can read in the trail;
         returns what was kept (`SubmissionRecord.sender_auth` from now on)."""
-        data = masked_strings(as_dict(dict(verdict)) or {})
+        data: dict[str, Any] = masked_strings(as_dict(dict(verdict)) or {})
         with self._write(redone=True) as s:
             res = s.execute(update(Submission).where(Submission.id == submission_id)
                             .values(sender_auth=data, updated_at=now_utc()))

@@ -12,7 +12,7 @@ from sqlalchemy import and_, case, func, or_, select
 
 from intake.store.core import StoreCore
 from intake.store.models import Outbox, Request, Submission
-from intake.store.records import QueueRow, Waiting, now_utc
+from intake.store.records import LAST4, QueueRow, Waiting, now_utc
 from intake.store.states import (
     OPEN_STATES,
     OUTBOX_STATES,
@@ -22,6 +22,9 @@ from intake.store.states import (
     SUBMISSION_UNFINISHED,
     sorted_values,
 )
+
+MAX_REFERENCE_DIGITS = 12  # a search of digits alone up to this long may be a reference number
+EIN_DIGITS = 9
 
 
 class ViewStore(StoreCore):
@@ -59,7 +62,7 @@ class ViewStore(StoreCore):
                     out.append(Waiting(what, int(row[0]), str(row[1]), row[2]))
         return out
 
-    def queue(
+    def queue(  # noqa: C901 - one condition per filter of the queue page, each a line
         self,
         *,
         states: Collection[str] | None = None,
@@ -129,11 +132,11 @@ def _search_condition(term: str) -> Any:
     if len(words) > 1:  # "Kevin Brooks": every word in the worker's or the employer's name
         conds.append(and_(*[or_(func.lower(Request.worker_name).like(f"%{w}%"),
                                 func.lower(Request.employer_name).like(f"%{w}%")) for w in words]))
-    if term.isdigit() and len(term) <= 12:  # a reference's number alone: 000007 (or 7)
+    if term.isdigit() and len(term) <= MAX_REFERENCE_DIGITS:  # a reference's number alone: 000007 (or 7)
         conds.append(Request.reference.like(f"%-{term.zfill(6)}"))
-    if len(digits) == 4:
+    if len(digits) == LAST4:
         conds.append(Request.ssn_last4 == digits)
-    if len(digits) == 9:
+    if len(digits) == EIN_DIGITS:
         conds.append(Request.employer_ein == f"{digits[:2]}-{digits[2:]}")
     if re.fullmatch(r"\d{2}-\d{7}", term):
         conds.append(Request.employer_ein == term)
