@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from intake import conversation as conv
 from intake import metrics
-from intake.model import CertificateRequest, Problem
+from intake.model import Problem
 from intake.replies import STAFF_ONLY_CODES, RequestView, render_mail, should_reply
 from intake.store.conversation import AnswerLink, AnswerRecord, RequestUpdate
 from intake.store.states import MAIL_CHANNELS
@@ -231,9 +231,7 @@ def reply(ctx: Context, sub: SubmissionRecord, links: list[AnswerRecord], *, now
 
 
 def _view(rec: RequestRecord) -> RequestView:
-    request = CertificateRequest.model_validate(rec.fields)
-    return RequestView.of(rec.reference, request, [Problem.model_validate(p) for p in rec.problems
-                                                   if isinstance(p, dict)])
+    return RequestView.of(rec.reference, rec.request, rec.problem_list)
 
 
 def _no_reply(ctx: Context, sub: SubmissionRecord, reason: str) -> None:

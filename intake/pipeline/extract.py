@@ -18,6 +18,7 @@ from typing import Any
 from intake import answers, metrics, senderauth
 from intake.faxintake import fax_by_mail, fax_number
 from intake.faxmail import read_fax_mail
+from intake.pipeline.acknowledge import reply_loaded, reply_stage
 from intake.pipeline.context import Context
 from intake.store.records import RequestRecord, StateConflict, SubmissionRecord, as_dict
 from intake.store.states import MAIL_CHANNELS, Channel, RequestState, SubmissionState
@@ -103,9 +104,11 @@ def extract_loaded(ctx: Context, submission_id: int) -> Extracted | bool:  # noq
 
 def _process_fax(ctx: Context, submission_id: int) -> None:
     """Extract and answer the fax submission made from a fax gateway's mail, right away."""
-    from intake.pipeline.dispatch import process_submission  # noqa: PLC0415 - dispatch imports this module
-
-    process_submission(ctx, submission_id)
+    done = extract_loaded(ctx, submission_id)
+    if isinstance(done, Extracted):
+        reply_loaded(ctx, done.submission, done.requests)
+    elif done:
+        reply_stage(ctx, submission_id)
 
 
 def sender_verdict(ctx: Context, sub: SubmissionRecord) -> tuple[senderauth.Verdict, dict[str, Any]]:
