@@ -8,6 +8,7 @@ after the relay took it count as sent, never as a second copy.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from intake.store.clear import masked
 from intake.store.engine import commit_without_flush
 from intake.store.models import Event, Outbox, Submission
-from intake.store.records import NotFound, OutboxItem, copy_record, header_message_id, now_utc
+from intake.store.records import NotFound, OutboxItem, StateConflict, copy_record, header_message_id, now_utc
 from intake.store.states import (
     OUTBOX_DUE,
     OUTBOX_UNFINISHED,
@@ -91,8 +92,10 @@ class OutboxStore(SubmissionStore):
         state, reason = s.execute(select(Submission.state, Submission.reason)
                                   .where(Submission.id == submission_id)).one()
         if state == SubmissionState.EXTRACTED:
-            self._move_submission(s, submission_id, SubmissionState.DONE, expected=(SubmissionState.EXTRACTED,),
-                                  actor="pipeline", reason=reason)
+            # A concurrent move (nothing written yet when it raises) leaves the submission to its mover.
+            with contextlib.suppress(StateConflict):
+                self._move_submission(s, submission_id, SubmissionState.DONE,
+                                      expected=(SubmissionState.EXTRACTED,), actor="pipeline", reason=reason)
 
     def replies_since(self, recipient: str, since: datetime) -> int:
         """Replies queued to `recipient` (case-insensitive) since `since`: the per-sender rate limit."""
