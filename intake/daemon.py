@@ -140,12 +140,20 @@ class Gateway(_Service):
         requeued = self.store.requeue_sending(datetime.now(UTC))
         if requeued:
             log.warning("%d reply(ies) were being sent when the gateway stopped; they are due again", requeued)
+        # The fork server warms up beside the start of the sources, not when the first mail comes.
+        self._spawn(self._warm_pool, "warm-up")
         for i in range(self.workers):
             self._spawn(self._work, f"pipeline-{i}")
         self._spawn(self._outbox, "outbox")
         self._spawn(self._sweep, "sweep")
         self._start_sources()
         self._start_web()
+
+    def _warm_pool(self) -> None:
+        try:
+            self.pool.warm()
+        except Exception as exc:  # the first extraction starts it then, and says why it cannot
+            log.warning("warming the extraction pool: %s", type(exc).__name__)
 
     def _start_sources(self) -> None:
         s = self.settings
