@@ -23,7 +23,7 @@ NOT_SURE = "read from a sentence; the wording could mean either"
 _HIRE = re.compile(r"\b(?:hired|hire|recruited|recruit|engaged|taken\s+on|onboarded|brought\s+on(?:board)?)\b", re.I)
 _US = re.compile(
     r"\b(?:here|stateside|domestically|in\s+(?:the\s+)?(?:U\.\s?S\.(?:\s?A\.)?|US|USA|United\s+States|States|America)"
-    r"|(?:at|in|by|into)\s+(?:our|the)\s+(?:[A-Z][\w.&'-]*\s+){0,3}(?:U\.\s?S\.\s+|US\s+|American\s+)?"
+    r"|(?:at|in|by|into)\s+(?:our|the)\s+(?:[A-Z][\w.&'-]*,?\s+){0,3}(?:U\.\s?S\.\s+|US\s+|American\s+)?"
     r"(?:office|headquarters|HQ|head\s+office|home\s+office|plant|facility|site|branch)"
     r"(?:\s+in\s+[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*)?,\s*[A-Z]{2}\b)?"
     r"|in\s+[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*)?,\s*[A-Z]{2}\b)",
@@ -41,6 +41,8 @@ _PAYROLL = re.compile(
     r"|(?:our|the\s+U\.\s?S\.)\s+employ(?:ment)?)\b",
     re.I,
 )
+# "will be on our payroll", "is on the U.S. payroll": being on it says as much as staying on it
+_ON_PAYROLL = re.compile(r"\bon\s+(?:our|the|its)\s+(?:[\w.]+\s+){0,2}pay\s?roll", re.I)
 _HOST_PAYROLL = re.compile(r"\b(?:host|local|foreign)\s+(?:\w+\s+){0,2}payroll|payroll\s+of\s+the\s+host\b", re.I)
 _NEGATION = re.compile(r"\b(?:not|no\s+longer|never|neither|nor|cease\w*)\b|n't\b", re.I)
 _SELF = re.compile(
@@ -113,7 +115,7 @@ def _hired(s: _Sentence, part: str, method: Method) -> Candidate | None:
 
 
 def _remains(s: _Sentence, part: str, method: Method) -> Candidate | None:
-    stay = _STAY.search(s.text)
+    stay = _STAY.search(s.text) or _ON_PAYROLL.search(s.text)
     if not stay:
         return None
     host = _HOST_PAYROLL.search(s.text)
