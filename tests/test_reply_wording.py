@@ -85,7 +85,8 @@ def test_no_rendered_reply_shows_our_internals(kind: str) -> None:
 def test_a_doubtful_value_is_quoted_back_in_words_and_an_ssn_by_its_last_four_alone() -> None:
     (view,) = _views(5)
     said = {p["label"]: p["message"] for p in view.problems}
-    assert said["Worker's first name"] == "We read 'Kevin A' as the worker's first name: please confirm, or send the right value."
+    assert said["Worker's first name"] == \
+        "We read 'Kevin A' as the worker's first name: please confirm, or send the right value."
     assert said["Whether the employee was hired in the U.S."].startswith("We read 'yes' as")
     assert "'self-employed' as the type of request" in said["Type of request (employee or self-employed)"]
     ssn = next(m for label, m in said.items() if "Social Security" in label)

@@ -105,7 +105,8 @@ def test_a_self_employed_writers_signature_is_their_own_contact() -> None:
             "Thanks so much,\nRenna Volkaster\n(541) 555-0187\nrenna@volkaster-art.example.com\n")
     got = _by_field(parse_text(text, "body").records[0])
     assert got["request_type"].value == "self_employed"
-    assert got["worker.phone"].value == "(541) 555-0187" and got["worker.email"].value == "renna@volkaster-art.example.com"
+    assert got["worker.phone"].value == "(541) 555-0187"
+    assert got["worker.email"].value == "renna@volkaster-art.example.com"
     assert not any(f.startswith("employer.") for f in got)
 
 
