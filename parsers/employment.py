@@ -174,6 +174,8 @@ def find_employment(text: str, *, part: str, method: Method = "text") -> list[Ca
     found: dict[str, list[Candidate]] = {}
     sentences = _sentences(text)
     for s in sentences:
+        if "?" in s.text:
+            continue  # a question (a form's label: "Still employed by us?") states nothing
         for reader in (_hired, _remains):
             c = reader(s, part, method)
             if c is not None:
