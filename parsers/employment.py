@@ -64,7 +64,7 @@ _EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]
 _PHONE = re.compile(r"(?<![\w+])\+?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}(?:\s*(?:x|ext\.?)\s*\d{1,6})?(?!\w)")
 _ME = re.compile(r"\b(?:me|my|I)\b")
 _LOCATED = re.compile(
-    r"\b(?:located|based|headquartered|situated|offices?|address(?:\s+is)?|resid\w+|live)\s+(?:at|in|is)\s+"
+    r"\b(?:located|based|headquartered|situated|offices?|address(?:\s+is)?)\s+(?:at|in|is)\s+"
     r"(?P<addr>[^.;()\n]{5,120}?\b[A-Z]{2}\.?\s+\d{5}(?:-\d{4})?)\b")
 
 
@@ -167,6 +167,30 @@ def _located(s: _Sentence, part: str, method: Method) -> list[Candidate]:
     return [_cand(f"employer.address.{k}", v, m.group("addr"), part, method, None) for k, v in addr.items() if v]
 
 
+_WORK_VERB = re.compile(r"\b(?:work\w*|based|posted|assigned|stationed|seconded|located|placed|site|office)\b", re.I)
+_AT_ADDRESS = re.compile(r"\b(?:at|address(?:\s+is)?:?)\s+(?P<addr>\S[^;()\n]{4,140}?)\s*(?:\.(?=\s|$)|;|$)")
+
+
+def _work_address(s: _Sentence, part: str, method: Method) -> list[Candidate]:
+    """"... will be working for Nordlicht GmbH in Germany, at Leopoldstrasse 12, 80802 Munich,
+    Germany.": the place of work abroad, when a sentence about the work gives a whole address
+    (a street with its number and a country other than the United States)."""
+    from parsers.values import parse_address  # noqa: PLC0415
+
+    if _WORK_VERB.search(s.text) is None:
+        return []
+    for m in _AT_ADDRESS.finditer(s.text):
+        text = re.split(r"\bat\s+", m.group("addr"))[-1]
+        text = re.sub(r"\s+(?:from|until|till|starting|beginning|through|for|on|as\s+of|between)\b.*$", "", text)
+        addr = parse_address(text)
+        street, country = addr.get("street") or "", addr.get("country")
+        if country and country != "US" and addr.get("city") and re.search(r"\d", street + " " + m.group("addr")) \
+                and re.search(r"[A-Za-z]{3}", street):
+            return [_cand(f"assignment.work_address.{k}", v, text, part, method, None)
+                    for k, v in addr.items() if v]
+    return []
+
+
 def find_employment(text: str, *, part: str, method: Method = "text") -> list[Candidate]:
     """`assignment.hired_in_us` and `assignment.remains_employee` from sentences, and `request_type`
     self-employed when a writer speaks of their own business in the first person. A field read
@@ -180,7 +204,7 @@ def find_employment(text: str, *, part: str, method: Method = "text") -> list[Ca
             c = reader(s, part, method)
             if c is not None:
                 found.setdefault(c.field, []).append(c)
-        for c in [*_contact(s, part, method), *_located(s, part, method)]:
+        for c in [*_contact(s, part, method), *_located(s, part, method), *_work_address(s, part, method)]:
             found.setdefault(c.field, []).append(c)
     for s in sentences:
         m = _SELF.search(s.text)

@@ -29,7 +29,8 @@ from parsers.types import Candidate, Method, Provenance
 
 SIGNATURE = "signature block"
 LETTERHEAD = "letterhead"
-WEAK_SOURCES = frozenset({SIGNATURE, LETTERHEAD})
+SENDER = "sender address"  # the mail's From address, when the signature names its owner
+WEAK_SOURCES = frozenset({SIGNATURE, LETTERHEAD, SENDER})
 # Below a labelled value and prose's cap (0.9), above the review bar (0.80): read, not asked again.
 SOURCE_CONFIDENCE = 0.82
 MAX_BLOCK_LINES = 10  # a signature longer than this is a paragraph, not a signature
@@ -264,3 +265,29 @@ def read_blocks(text: str, *, part: str, method: Method, have: set[str], letter:
 def is_weak(label: str | None) -> bool:
     """True for a value read from a signature block or letterhead (`Provenance.label`)."""
     return label in WEAK_SOURCES
+
+
+def _same_person(a: str, b: str) -> bool:
+    ta, tb = a.casefold().replace(",", " ").split(), b.casefold().replace(",", " ").split()
+    return bool(ta and tb) and {ta[0], ta[-1]} == {tb[0], tb[-1]}
+
+
+def sender_contact(records: list[list[Candidate]], from_addr: str | None, from_name: str | None) -> Candidate | None:
+    """The From address as the contact's email, when the mail's signature (or a sentence) names the
+    person whose display name the From line carries and no other way to reach them was read: we
+    answer that address anyway, so asking for "a phone number or email address" is asking again.
+    A self-employed person's own address the same way, when the From name is theirs."""
+    if not from_addr or not from_name or "@" not in from_addr:
+        return None
+    cands = [c for r in records for c in r]
+    fields = {c.field: c.value for c in cands}
+    if fields.get("request_type") == "self_employed":
+        target, who = "worker.email", " ".join(fields.get(k, "") for k in ("worker.first_name", "worker.last_name"))
+        reached = "worker.email" in fields
+    else:
+        target, who = "employer.contact_email", fields.get("employer.contact_name", "")
+        reached = "employer.contact_email" in fields or "employer.contact_phone" in fields
+    if reached or not who.strip() or not _same_person(who, from_name):
+        return None
+    return Candidate(field=target, value=from_addr, raw=from_addr, confidence=SOURCE_CONFIDENCE,
+                     provenance=Provenance(part="message header", method="text", label=SENDER))

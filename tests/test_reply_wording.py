@@ -139,8 +139,12 @@ def test_an_employer_named_makes_it_an_employee_request_and_everything_is_asked_
     for asked in ("employer's EIN", "whether the employee was hired in the U.S.", "date of birth",
                   "company abroad where the work is done"):
         assert asked.lower() in text.lower(), asked
-    # the signature's name is the contact person; only a way to reach them is asked
-    assert "Type of request" not in text and "Employer's contact person:" not in text
+    # the signature's name is the contact person, and the From line is theirs: nothing to ask
+    assert "Type of request" not in text and "contact person" not in text.lower()
+    assert request.employer is not None and request.employer.contact_email == "olin@quarrow.example.com"
+    # a From line under another name is not taken for the contact's address
+    text, request = _ask(_mail(body.replace("Olin Bastable", "Petra Lindholm"), "Ops Desk <ops@quarrow.example.com>"))
+    assert request.employer is not None and request.employer.contact_email is None
     assert "Contact person's phone number or email address" in text
 
 

@@ -168,6 +168,16 @@ def test_a_letter_on_company_paper_gives_employer_name_address_and_the_employmen
     assert "Baltimore" not in {c.value for c in got.values()}  # the recipient (us) is not the employer
 
 
+def test_the_place_of_work_abroad_written_in_a_sentence() -> None:
+    text = ("Hello,\n\nfrom June 2, 2027 our employee Corvin Ashdale (SSN 523-61-0094) will be posted with our "
+            "partner Talvik Oy in Finland, at Kuusitie 14 B, 00270 Helsinki, Finland, until May 30, 2029.\n")
+    got = _by_field(parse_text(text, "body").records[0])
+    assert got["assignment.work_address.street"].value == "Kuusitie 14 B"
+    assert got["assignment.work_address.city"].value == "Helsinki"
+    assert got["assignment.work_address.country"].value == "FI"
+    assert "employer.address.city" not in got
+
+
 def test_sentences_of_employment_in_a_mail() -> None:
     for template, want in [(s, "true") for s in SENTENCES_YES] + [(s, "false") for s in SENTENCES_NO]:
         text = f"Hello,\n\n{template.format(f='Oriel')}\n\nKind thoughts,\nBex Marrin\n"
