@@ -191,6 +191,27 @@ def _work_address(s: _Sentence, part: str, method: Method) -> list[Candidate]:
     return []
 
 
+# "I am a freelance photographer", "I'm an independent software consultant": a person's trade.
+_TRADE = re.compile(r"\bI(?:'m|\s+am|\s+work\s+as)\s+an?\s+(?P<trade>[a-z][a-z-]*(?:\s+[a-z][a-z-]*){0,3})")
+_TRADE_STOP = re.compile(r"\s+(?:and|based|with|who|in|at|from|for|working|living|currently)\b.*$")
+_TRADE_NOT = re.compile(r"^(?:(?:freelance|self[- ]employed|independent|sole|small|busy|full[- ]time|"
+                        r"part[- ]time)\s+)+")
+
+
+def _trade(s: _Sentence, part: str, method: Method) -> list[Candidate]:
+    """The nature of a self-employed person's business as they name their trade, for them to
+    confirm (`parsers.unlabelled` keeps it only in a self-employed request)."""
+    m = _TRADE.search(s.text)
+    if m is None:
+        return []
+    trade = _TRADE_NOT.sub("", _TRADE_STOP.sub("", m.group("trade"))).strip()
+    if not trade or trade in ("citizen", "resident", "national", "person", "employee"):
+        return []
+    return [Candidate(field="worker.business", value=trade, raw=m.group(0), confidence=0.6,
+                      provenance=Provenance(part=part, method=method, label=None),
+                      uncertain="read from a sentence: the trade the person names")]
+
+
 def find_employment(text: str, *, part: str, method: Method = "text") -> list[Candidate]:
     """`assignment.hired_in_us` and `assignment.remains_employee` from sentences, and `request_type`
     self-employed when a writer speaks of their own business in the first person. A field read
@@ -204,7 +225,8 @@ def find_employment(text: str, *, part: str, method: Method = "text") -> list[Ca
             c = reader(s, part, method)
             if c is not None:
                 found.setdefault(c.field, []).append(c)
-        for c in [*_contact(s, part, method), *_located(s, part, method), *_work_address(s, part, method)]:
+        for c in [*_contact(s, part, method), *_located(s, part, method), *_work_address(s, part, method),
+                  *_trade(s, part, method)]:
             found.setdefault(c.field, []).append(c)
     for s in sentences:
         m = _SELF.search(s.text)
@@ -214,7 +236,7 @@ def find_employment(text: str, *, part: str, method: Method = "text") -> list[Ca
             break
     out: list[Candidate] = []
     for path, cands in found.items():
-        if ".address." in path or path.startswith("employer.contact"):
+        if ".address." in path or path.startswith("employer.contact") or path == "worker.business":
             out.append(cands[0])  # the first sentence that says it (an address's pieces stay together)
         elif len({c.value for c in cands}) > 1:
             c = cands[0]

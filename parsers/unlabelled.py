@@ -32,6 +32,8 @@ def unlabelled(found: list[Candidate], prose_text: str, text: str, *, part: str,
     if self_employed:  # the writer's own address, phone and email; no employer, no contact person
         extra = [_own(c) for c in extra if c.field != "employer.contact_name"]
         extra = [c for c in extra if c.field not in have and not c.field.startswith("employer.")]
+    else:  # "I am a payroll specialist" is the writer's job, not a business of the request's
+        extra = [c for c in extra if c.field != "worker.business"]
     names = {c.field: c.value for c in every if c.field in ("worker.first_name", "worker.last_name")}
     worker = " ".join(v for v in (names.get("worker.first_name"), names.get("worker.last_name")) if v) or None
     have |= {c.field for c in extra}
