@@ -23,6 +23,7 @@ from intake.replies import field_label
 from intake.store.store import RequestRecord, SubmissionRecord
 from intake.validate import validate
 from parsers.pii import mask_ssn, mask_ssns
+from parsers.signature import is_weak
 
 MSGID_RE = re.compile(r"<[^<>\s]+>")
 # Problems that validation does not make again from the fields: kept when an answer is merged.
@@ -285,12 +286,16 @@ def merge_answer(rec: RequestRecord, answers: list[AnswerValues], *, where: str)
     conflicts: list[str] = []
     new_problems: list[dict[str, Any]] = []
     answered: set[str] = set()
+    self_employed = get_path(fields, "request_type") == "self_employed"
     for ans in answers:
         for path, value in ans.values.items():
             old = get_path(fields, path)
             if old not in (None, "", []) and _norm(old) == _norm(value):
                 answered.add(path)  # confirmed
                 continue
+            if is_weak((ans.provenance.get(path) or {}).get("label")) and (
+                    old not in (None, "", []) or (self_employed and path.startswith("employer."))):
+                continue  # the answer's signature fills a gap; it never contradicts what was read
             if old in (None, "", []) or path in doubtful:
                 set_path(fields, path, value)
                 provenance[path] = ans.provenance.get(path)

@@ -24,6 +24,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from intake import mailheads
 from intake.model import CertificateRequest, Problem
 from intake.reference import agreements
+from intake.wording import field_words, scrub, shown, title
 from parsers.pii import mask_ssn, mask_ssns
 
 NO_REPLY_LOCALPARTS = re.compile(r"^(mailer-daemon|postmaster|owner-.*|.*-request|no-?reply|bounces?(\+.*)?)$", re.I)
@@ -131,36 +132,17 @@ class RequestView:
             start=a.start_date.strftime("%B %-d, %Y") if a.start_date else "",
             end=a.end_date.strftime("%B %-d, %Y") if a.end_date else "",
             confirmation_email=request.confirmation_email or "",
-            problems=[{"label": field_label(p.field)[:1].upper() + field_label(p.field)[1:],
-                       "message": mask_ssns(sender_message(p, request)), "help": p.help}
+            problems=[{"label": title(p.field), "message": mask_ssns(sender_message(p, request)),
+                       "help": scrub(p.help)}
                       for p in [*(problems or []), *likely_type_problems(request, problems or [])]
                       if p.code not in STAFF_ONLY_CODES],
         )
 
 
-_WORDS = {"ein": "EIN", "ssn": "Social Security number", "us": "U.S.", "dob": "date of birth"}
-
-
 def field_label(path: str | None) -> str:
-    """A field path in words: `worker.date_of_birth` -> "worker's date of birth",
-    `dependents[1].name` -> "family member 2's name"."""
-    if not path:
-        return "request"
-    pieces = []
-    for piece in path.split("."):
-        m = re.fullmatch(r"([a-z_0-9]+)(?:\[(\d+)\])?", piece)
-        if not m:
-            return path
-        word = " ".join(_WORDS.get(w, w) for w in m.group(1).split("_"))
-        if m.group(1) == "dependents":
-            word = "family member"
-        if m.group(2) is not None:
-            word += f" {int(m.group(2)) + 1}"
-        pieces.append(word)
-    if len(pieces) == 1:
-        return pieces[0]
-    return "'s ".join(pieces[:-1]) + "'s " + pieces[-1] if pieces[0] in ("worker", "employer") or \
-        pieces[0].startswith("family member") else " ".join(pieces)
+    """A field path in words (`intake.wording.field_words`): `worker.date_of_birth` -> "worker's
+    date of birth", `dependents[1].name` -> "family member 2's name"."""
+    return field_words(path)
 
 
 def _value_at(request: CertificateRequest, path: str) -> str:
@@ -174,22 +156,30 @@ def _value_at(request: CertificateRequest, path: str) -> str:
             node = node[int(m.group(2))] if isinstance(node, list) and int(m.group(2)) < len(node) else None
         if node is None:
             return ""
+    if isinstance(node, dict):  # an address: its pieces, as written on an envelope
+        return ", ".join(str(v) for k, v in node.items() if v and k != "country")
     return str(node)
 
 
 def sender_message(p: Problem, request: CertificateRequest) -> str:
     """A problem as the sender reads it: what we read and what we need, never our part names,
-    reading methods or confidences (those are for staff, in the problem's own message)."""
-    if p.code not in ("low_confidence", "conflict") or not p.field:
-        return p.message
-    value = _value_at(request, p.field)
-    shown = mask_ssn(value) if p.field == "worker.ssn" else f"'{value}'"
+    reading methods, confidences, field paths or codes (those are for staff, in the problem's own
+    message). A doubtful value is quoted back; an SSN only by its last four digits."""
     what = field_label(p.field)
-    if not value:
-        return f"We could not read the {what} with certainty: please send it again."
-    if p.code == "low_confidence":
-        return f"We read {shown} as the {what}: please confirm, or send the right value."
-    return f"We read {shown} as the {what}, but your message also gives another value: please tell us which is right."
+    if p.code in ("low_confidence", "conflict") and p.field:
+        value = _value_at(request, p.field)
+        if not value:
+            return f"We could not read the {what} with certainty: please send it again."
+        seen = shown(p.field, value)
+        if p.code == "low_confidence":
+            return f"We read {seen} as the {what}: please confirm, or send the right value."
+        return (f"We read {seen} as the {what}, but your message also gives another value: "
+                "please tell us which is right.")
+    message = p.message
+    if p.field and message.startswith(p.field + ":"):
+        # the model's own check ("worker.date_of_birth: the value could not be read as a date.")
+        message = f"We could not use the {what}:{message[len(p.field) + 1:]} Please send it again."
+    return scrub(message)
 
 
 def likely_type_problems(request: CertificateRequest, problems: list[Problem]) -> list[Problem]:
@@ -206,12 +196,6 @@ def likely_type_problems(request: CertificateRequest, problems: list[Problem]) -
     extra = validate(request.model_copy(update={"request_type": "employee"}))
     return [p.model_copy(update={"message": f"If the worker is an employee: {p.message}"})
             for p in extra if p.field and p.field.startswith("employer") and (p.field, p.code) not in asked]
-
-
-def _label(path: str | None) -> str:
-    if not path:
-        return "Request"
-    return re.sub(r"\[(\d+)\]", lambda m: f" {int(m.group(1)) + 1}", path).replace("_", " ").replace(".", ", ")
 
 
 @cache

@@ -91,15 +91,23 @@ def _is_wrote(lines: list[str], i: int) -> int:
 
 
 def strip_quoted(text: str) -> str:
+    """The text the sender wrote now, plus any forwarded message; quotes and signatures removed
+    (`strip_quoted_keeping_signature` gives the "-- " signature's lines too)."""
+    return strip_quoted_keeping_signature(text)[0]
+
+
+def strip_quoted_keeping_signature(text: str) -> tuple[str, list[str]]:
     """The text the sender wrote now, plus any forwarded message; quotes and signatures removed.
 
     Dropped: "> " lines, and everything after an "On ... wrote:" attribution, an
     "-----Original Message-----" line or an Outlook "From:/Sent:/Subject:" block, and after a "-- "
     signature line. A forward marker ("---------- Forwarded message ---------", "Begin forwarded
     message:", an Outlook header block whose subject starts "FW:") starts content that is read.
+    Returned with the text: the signature's lines (for `parsers.signature`, never read as the request).
     """
     lines = clean_punctuation(text).replace("\r\n", "\n").replace("\r", "\n").split("\n")
     out: list[str] = []
+    signature: list[str] = []  # the lines after the first "-- " (read as a signature, never as the request)
     i = 0
     in_signature = False
     while i < len(lines):
@@ -141,15 +149,19 @@ def strip_quoted(text: str) -> str:
                 continue
             break
         if in_signature or line.lstrip().startswith(">"):
+            if in_signature and not line.lstrip().startswith(">") and len(signature) < 20:
+                signature.append(line)
             i += 1
             continue
         if line in ("-- ", "--"):
             in_signature = True  # until a forwarded message, if any
+            if not signature:
+                signature.append("")
             i += 1
             continue
         out.append(line)
         i += 1
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip("\n")
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip("\n"), signature[1:]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -417,8 +429,9 @@ def _labelled_lines(lines: list[str]) -> set[int]:
     return out
 
 
-def _read(text: str, part: str) -> list[Candidate]:
+def _read(text: str, part: str, signature: list[str] | None = None) -> list[Candidate]:
     from parsers.fields import find_fields
+    from parsers.unlabelled import unlabelled
 
     lines = text.split("\n")
     labelled = list(find_fields(lines_from_text(text), part=part, method="text"))
@@ -429,7 +442,8 @@ def _read(text: str, part: str) -> list[Candidate]:
     # a labelled full name beats prose name parts, and the reverse pieces never mix
     if have & {"worker.first_name", "worker.last_name"}:
         prose = [c for c in prose if not c.field.startswith("worker.") or not c.field.endswith("_name")]
-    return labelled + prose
+    found = labelled + prose
+    return found + unlabelled(found, prose_text, text, part=part, method="text", after_dashes=signature)
 
 
 def _extraction(text: str, part: str, media_type: str, cands: list[Candidate]) -> Extraction:
@@ -445,8 +459,8 @@ def _extraction(text: str, part: str, media_type: str, cands: list[Candidate]) -
 
 def parse_text(text: str, part: str) -> Extraction:
     """A plain mail body, `.txt` file or letter's text -> one record (the request)."""
-    clean = strip_quoted(text)
-    return _extraction(clean, part, "text/plain", _read(clean, part))
+    clean, signature = strip_quoted_keeping_signature(text)
+    return _extraction(clean, part, "text/plain", _read(clean, part, signature))
 
 
 def parse_html(html: str, part: str) -> Extraction:
@@ -456,8 +470,8 @@ def parse_html(html: str, part: str) -> Extraction:
     values (employer, contact) added.
     """
     raw, tables = html_to_text(html)
-    clean = strip_quoted(raw)
-    cands = _read(clean, part)
+    clean, signature = strip_quoted_keeping_signature(raw)
+    cands = _read(clean, part, signature)
     if not tables:
         return _extraction(clean, part, "text/html", cands)
     rows: list[list[Candidate]] = []

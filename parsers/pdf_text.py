@@ -189,6 +189,15 @@ def find_on_page(
             prov = c.provenance.model_copy(update={"page": where or page, "box": box})
             c = c.model_copy(update={"provenance": prov})
         found.append(c)
+    from parsers.unlabelled import unlabelled
+
+    extra = unlabelled(found, "\n".join(prose_lines), text, part=part.name, method=method, letter=page == 1,
+                       sure={f for f in sure if not f.startswith("request_type")})
+    sure |= {c.field for c in extra}
+    for c in extra:
+        where, box = _locate(c.raw, lines)
+        found.append(c.model_copy(update={"provenance": c.provenance.model_copy(
+            update={"page": where or page, "box": box})}))
     return found, text
 
 

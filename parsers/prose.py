@@ -354,7 +354,7 @@ _COUNTRY_RE = re.compile(
 )
 _ASSIGN_CUE = re.compile(
     r"\b(?:work|works|working|worked|employed|stationed|based|assign\w*|post(?:ed|ing)|second\w*|"
-    r"transfer\w*|sen[dt]|sending|relocat\w*|move|moving|travel\w*|deploy\w*|detach\w*|"
+    r"transfer\w*|sen[dt]|sending|relocat\w*|move|moving|go|goes|going|travel\w*|deploy\w*|detach\w*|"
     r"affiliate|subsidiary|office|branch|client|site|project|abroad|coverage\s+in)\b",
     re.I,
 )

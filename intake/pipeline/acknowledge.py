@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,6 +23,7 @@ from intake.replies import RequestView, render_fax_pdf, render_mail, should_repl
 from intake.settings import Settings
 from intake.store.records import RequestRecord, StateConflict, SubmissionRecord
 from intake.store.states import MAIL_CHANNELS, OPEN_STATES, Channel, ReplyChannel, RequestState, SubmissionState
+from intake.wording import file_problem
 from parsers.pii import mask_ssns
 
 log = logging.getLogger("intake.pipeline")
@@ -108,15 +108,15 @@ def request_email(records: list[RequestRecord]) -> str | None:
 
 
 def _file_problems(sub: SubmissionRecord) -> list[dict[str, str]]:
+    """The file-level problems as the sender reads them (`intake.wording.file_problem`): the
+    stored messages name our parts and files and are for staff."""
     problems = list((sub.result or {}).get("problems") or [])
     if sub.reason and not problems:
         # The reason is for staff (a worker's exit code, a time limit): the sender learns what it means.
-        problems = [{"message": "We could not read your message automatically; a specialist will look at it."}]
-    return [{"message": _INTERNAL.sub("", str(p.get("message", "")))} for p in problems]
-
-
-# An exception's name in a part problem ("(UnidentifiedImageError)"): ours, not the sender's business.
-_INTERNAL = re.compile(r"\s*\((?:[A-Z][A-Za-z]*(?:Error|Exception|Warning)|exit code -?\d+)\)")
+        problems = [{"code": "unreadable", "part": "body"}]
+    mail = sub.channel in MAIL_CHANNELS
+    said = [file_problem(str(p.get("code") or ""), str(p.get("part") or ""), mail=mail) for p in problems]
+    return [{"message": m} for m in dict.fromkeys(said)]
 
 
 def reply_stage(ctx: Context, submission_id: int, *, now: datetime | None = None) -> bool:

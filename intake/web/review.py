@@ -26,6 +26,7 @@ from intake.store.store import SYSTEM_ACTORS, RequestRecord, StateConflict, Subm
 from intake.validate import mask_ssn, validate
 from intake.web.users import Account
 from parsers.pii import mask_ssns
+from parsers.signature import is_weak
 
 # Problems a person confirms by looking, not by changing the value: they do not block accepting.
 ADVISORY_CODES = ("low_confidence", "conflict", "start_in_past", "period_too_long", "nationality_rule",
@@ -177,7 +178,9 @@ def _source_of(prov: Any) -> str:
     if not isinstance(prov, dict) or not prov.get("part"):
         return ""
     page = f", page {prov['page']}" if prov.get("page") else ""
-    return mask_ssns(f"{prov['part']}{page} ({prov.get('method') or '?'})")
+    # a value read from a signature block, letterhead or the From line says so: staff weigh it
+    weak = f", {prov['label']}" if is_weak(prov.get("label")) else ""
+    return mask_ssns(f"{prov['part']}{page} ({prov.get('method') or '?'}{weak})")
 
 
 def safe_problem(p: dict[str, Any], account: Account) -> dict[str, Any]:
