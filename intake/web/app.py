@@ -43,7 +43,7 @@ from intake.store import NotFound, StateConflict, Store
 from intake.store.models import REQUEST_STATES
 from intake.store.store import EventRecord, RequestRecord, SubmissionRecord
 from intake.validate import mask_ssn
-from intake.web import review, trustcheck
+from intake.web import clerk, clerkops, review, trustcheck
 from intake.web.masking import finalize, rendering_for
 from intake.web.pages import PageTooLarge, RenderLimit, SourcePart, cached_png, source_parts
 from intake.web.users import SessionInfo, Users
@@ -76,6 +76,9 @@ DONE_MESSAGES = {
     "rejected": "Rejected: the requester is told the reason.",
     "set_aside": "Marked as not a request.",
     "merged": "The duplicate was merged into this request.",
+    "confirmed": "The value was confirmed as read.",
+    "claimed": "The assignment was changed.",
+    "batch": "The correction was applied to every request of the submission.",
 }
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
@@ -189,6 +192,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     # Pages are rasterised in this process: none bigger than the limits allow (a page over them is a message).
     render = RenderLimit.of(settings.limits.max_pixels, settings.pipeline.memory_mb)
     parts_lock = threading.Lock()
+    presence = clerkops.Presence()
 
     def parts_of(sub: SubmissionRecord) -> list[SourcePart]:
         """The parts of a submission; a mail is parsed once for its page and all its images."""
@@ -401,7 +405,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     @app.get("/", include_in_schema=False)
     def queue_page(
         request: Request, info: Staff, state: str = "", channel: str = "", problem: str = "", country: str = "",
-        date_from: str = "", date_to: str = "", q: str = "",
+        date_from: str = "", date_to: str = "", q: str = "", assigned: str = "",
     ) -> Response:
         states = [state] if state in REQUEST_STATES else None
         channels = CHANNEL_FILTERS.get(channel)
@@ -409,12 +413,13 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         rows = store.queue(states=states, channels=channels, problem_code=problem if problem in PROBLEM_CODES else None,
                            country=country[:8] or None, received_from=_parse_date(date_from),
                            received_to=to + timedelta(days=1) if to else None, search=q[:200] or None)
+        rows, assignee = clerk.filter_assigned(store, rows, assigned, info.account.name)
         counts = store.counts_by_state()["requests"]
         return page(request, "queue.html.j2", info, rows=rows, counts=counts, states=REQUEST_STATES,
                     unread=store.submissions_without_requests(),
                     channels=list(CHANNEL_FILTERS), problem_codes=PROBLEM_CODES,
-                    countries=sorted(agreements().agreements),
-                    f={"state": state, "channel": channel, "problem": problem, "country": country,
+                    countries=sorted(agreements().agreements), assignee=assignee,
+                    f={"assigned": assigned if assigned in clerk.ASSIGNED_FILTERS else "", "state": state, "channel": channel, "problem": problem, "country": country,
                        "date_from": date_from, "date_to": date_to, "q": q})
 
     # -- one request -----------------------------------------------------------------------------
@@ -461,7 +466,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                     blocking=review.blocking(rec.problems), open_states=review.OPEN_STATES,
                     can_approve=review.may_approve(store, settings, rec, info.account),
                     sender=sub.sender or "",
-                    worker_ssn=mask_ssn(str((rec.fields.get("worker") or {}).get("ssn") or "")))
+                    worker_ssn=mask_ssn(str((rec.fields.get("worker") or {}).get("ssn") or "")),
+                    **clerk.page_context(store, settings, rec, sub, info, events, presence))
 
     def ssn_guessed(info: SessionInfo, rec: RequestRecord) -> bool:
         """Whether a reviewer looks at an SSN that someone who may not see full SSNs typed last: then
@@ -816,6 +822,9 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
         return Response(metrics.render(store), media_type=metrics.CONTENT_TYPE)
 
+    clerk.install(app, store=store, staff=staff, checked_form=checked_form, get_record=get_record,
+                  presence=presence,
+                  save=lambda rec, form, info: review.correct(store, rec, _submitted(form), info.account) and None)
     return app
 
 
