@@ -86,9 +86,10 @@ GROUPS: tuple[Group, ...] = (
     Group("assignment", "Assignment abroad", (
         FieldDef("assignment.country", "agreement_country"), FieldDef("assignment.start_date", "date"),
         FieldDef("assignment.end_date", "date"), FieldDef("assignment.host_name", required=False),
-        FieldDef("assignment.hired_in_us", "yesno", EMPLOYEE), FieldDef("assignment.remains_employee", "yesno", EMPLOYEE),
-        FieldDef("assignment.hire_date", "date", EMPLOYEE, False), FieldDef("assignment.hire_place", types=EMPLOYEE,
-                                                                           required=False),
+        FieldDef("assignment.hired_in_us", "yesno", EMPLOYEE),
+        FieldDef("assignment.remains_employee", "yesno", EMPLOYEE),
+        FieldDef("assignment.hire_date", "date", EMPLOYEE, False),
+        FieldDef("assignment.hire_place", types=EMPLOYEE, required=False),
     )),
     Group("assignment.work_address", "Place of work abroad", _address("assignment.work_address", BOTH, us=False)),
     Group("confirmation", "Confirmation of approval", (FieldDef("confirmation_email", "email", required=False),)),
@@ -155,9 +156,11 @@ def group_of(path: str) -> str:
 
 def full_label(path: str) -> str:
     """A field's label with its group, where no heading stands above it: "Employer's address: City"."""
-    group = group_of(path)
+    group = group_of(path).split(" (")[0]
     label = label_of(path)
-    return f"{group.split(' (')[0]}: {label}" if group and group.split(" (")[0] != label else label
+    if not group or label.lower().startswith(group.split()[0].lower().removesuffix("'s")):
+        return label  # "Employer name" needs no "Employer in the U.S." before it
+    return f"{group}: {label}"
 
 
 def us_date(value: str) -> str:

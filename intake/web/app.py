@@ -53,7 +53,10 @@ log = logging.getLogger("intake.web")
 
 SESSION_COOKIE = "coc_session"
 LOGIN_COOKIE = "coc_login"
-CHANNEL_FILTERS = {"email": ("imap",), "smtp": ("smtp", "lmtp"), "fax": ("fax",)}
+# One name per channel as clerks know them: mail however it reached us (mailbox, SMTP, LMTP), or fax.
+CHANNEL_FILTERS = {"email": ("imap", "smtp", "lmtp"), "fax": ("fax",)}
+CHANNEL_NAMES = {"imap": "email", "smtp": "email", "lmtp": "email", "fax": "fax"}
+OLD_CHANNEL_FILTERS = {"smtp": ("smtp", "lmtp"), "imap": ("imap",)}  # links bookmarked before
 PROBLEM_CODES = ("missing", "invalid", "low_confidence", "conflict", "not_agreement_country", "period_too_long",
                  "start_in_past", "nationality_rule", "outdated_edition", "no_reply_number",
                  *review.TRUST_CODES)
@@ -148,6 +151,7 @@ def _templates() -> Environment:
     # The audit trail to the second: two events of one minute keep their order for the reader.
     env.filters["when_exact"] = lambda d: d.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if d else ""
     env.filters["label"] = review.label_of
+    env.filters["channel_name"] = lambda c: CHANNEL_NAMES.get(str(c), str(c))
     env.filters["sender_verdict"] = review.sender_verdict
     return env
 
@@ -408,7 +412,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         date_from: str = "", date_to: str = "", q: str = "", assigned: str = "",
     ) -> Response:
         states = [state] if state in REQUEST_STATES else None
-        channels = CHANNEL_FILTERS.get(channel)
+        channels = CHANNEL_FILTERS.get(channel) or OLD_CHANNEL_FILTERS.get(channel)
         to = _parse_date(date_to)
         rows = store.queue(states=states, channels=channels, problem_code=problem if problem in PROBLEM_CODES else None,
                            country=country[:8] or None, received_from=_parse_date(date_from),
@@ -419,7 +423,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                     unread=store.submissions_without_requests(),
                     channels=list(CHANNEL_FILTERS), problem_codes=PROBLEM_CODES,
                     countries=sorted(agreements().agreements), assignee=assignee,
-                    f={"assigned": assigned if assigned in clerk.ASSIGNED_FILTERS else "", "state": state, "channel": channel, "problem": problem, "country": country,
+                    f={"assigned": assigned if assigned in clerk.ASSIGNED_FILTERS else "",
+                       "state": state, "channel": channel, "problem": problem, "country": country,
                        "date_from": date_from, "date_to": date_to, "q": q})
 
     # -- one request -----------------------------------------------------------------------------
@@ -824,7 +829,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     clerk.install(app, store=store, staff=staff, checked_form=checked_form, get_record=get_record,
                   presence=presence,
-                  save=lambda rec, form, info: review.correct(store, rec, _submitted(form), info.account) and None)
+                  save=lambda rec, form, info: review.correct(store, rec, _submitted(form), info.account))
     return app
 
 

@@ -49,7 +49,7 @@ def page_context(store: Store, settings: Settings, rec: RequestRecord, sub: Subm
 def install(app: FastAPI, *, store: Store, staff: Callable[..., SessionInfo],
             checked_form: Callable[[Request, SessionInfo], Awaitable[FormData]],
             get_record: Callable[[int], RequestRecord], presence: clerkops.Presence,
-            save: Callable[[RequestRecord, FormData, SessionInfo], None]) -> None:
+            save: Callable[[RequestRecord, FormData, SessionInfo], object]) -> None:
     """Add the clerk's routes to the app."""
     Staff = Annotated[SessionInfo, Depends(staff)]
 
@@ -69,7 +69,7 @@ def install(app: FastAPI, *, store: Store, staff: Callable[..., SessionInfo],
         form = await checked_form(request, info)
         path = str(form.get("confirm") or form.get("path") or "")
         try:
-            if any(k.startswith("f:") for k in form.keys()):
+            if any(k.startswith("f:") for k in form):
                 save(get_record(rid), form, info)
             clerkops.confirm_value(store, get_record(rid), path, info.account)
         except review.ActionError as exc:

@@ -119,8 +119,10 @@ def previews(store: Store, settings: Settings, rec: RequestRecord, sub: Submissi
             out["approve"] = ReplyPreview("approve", "approved", "email", to,
                                           _text(store, settings, sub, rec, "approved",
                                                 decided_at=datetime.now(UTC).strftime("%B %-d, %Y")),
-                                          "the confirmation address of the request, checked by the person who "
-                                          "accepted it")
+                                          "the confirmation address of the request, " +
+                                          ("checked by the person who accepted it"
+                                           if review.accepted_by_person(store, rec)
+                                           else "accepted by the gateway (the sender was verified)"))
         else:
             out["approve"] = ReplyPreview("approve", "approved", "", "", "", "",
                                           "no mail: the request asks for no approval confirmation")

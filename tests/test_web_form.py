@@ -1,0 +1,195 @@
+"""The review page as a form a clerk works in (issue 16): grouped typed fields, "value is right",
+reply previews and where replies go, claims and presence, channel names (FastAPI TestClient, SQLite)."""
+
+from __future__ import annotations
+
+import re
+
+from intake import fieldgroups
+from intake.settings import Settings
+from intake.store import Store
+from intake.web.review import flat_values
+from tests.browser import seed_request, valid_request, web_store  # noqa: F401
+from tests.test_web import BAD_SSN, client_for, csrf_of, login
+
+pytest_plugins = ["tests.store_fixtures"]
+
+
+def _names(html: str) -> set[str]:
+    return set(re.findall(r'name="f:([^"]+)"', html))
+
+
+def _group_titles(html: str) -> list[str]:
+    return [t.replace("&#39;", "'") for t in re.findall(r'<fieldset class="group"[^>]*>\s*<legend>([^<]+)</legend>', html)]
+
+
+def test_fields_grouped_as_the_form_only_those_of_the_request_type(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    employee = seed_request(store, valid_request(seed=21))
+    selfemp = valid_request(seed=22, changes={"request_type": "self_employed"})
+    selfemp.update(employer=None)
+    selfemp["worker"].update(email="pat@example.org", business="software consulting",
+                             address={"street": "1 Main St", "city": "Boise", "state": "ID", "postal_code": "83702"})
+    selfemp["assignment"].update(hired_in_us=None, remains_employee=None, host_name=None)
+    self_id = seed_request(store, selfemp)
+    c = login(client_for(settings, store), "sam")  # sees the SSN in full, so it goes back unchanged
+
+    page = c.get(f"/requests/{employee}").text
+    names = _names(page)
+    assert {"employer.name", "employer.ein", "assignment.hired_in_us", "assignment.remains_employee"} <= names
+    assert not {"worker.business", "worker.email", "worker.address.street"} & names
+    assert _group_titles(page)[:6] == ["Request", "Worker (as on the Social Security card)", "Employer in the U.S.",
+                                       "Employer's address", "Assignment abroad", "Place of work abroad"]
+    # Human labels from config/help.toml, never the path.
+    assert '>Social Security number' in page and "worker / ssn" not in page
+    assert fieldgroups.labels()["employer.irs_3121l_date"] == "IRS 3121(l) agreement date"
+    # Typed controls: selects for the request type and the agreement country, yes/no radios, U.S. dates.
+    assert re.search(r'<select id="f-request_type" name="f:request_type"', page)
+    assert re.search(r'<option value="employee" selected>Employee sent abroad', page)
+    assert re.search(r'<select id="f-assignment-country" name="f:assignment.country"', page)
+    assert re.search(r'<option value="DE" selected>Germany \(DE\)</option>', page)
+    assert len(re.findall(r'type="radio" name="f:assignment.hired_in_us"', page)) == 3
+    rec = store.get_request(employee)
+    dob = rec.fields["worker"]["date_of_birth"]  # ISO in the store
+    us = f"{dob[5:7]}/{dob[8:10]}/{dob[:4]}"
+    assert re.search(rf'name="f:worker.date_of_birth" value="{us}"[^>]*placeholder="MM/DD/YYYY"', page)
+    # Empty optional fields are folded away, the required ones never.
+    folded = page.split('<details class="more">')
+    assert len(folded) > 1 and "f:employer.irs_3121l_date" in "".join(folded[1:])
+
+    page = c.get(f"/requests/{self_id}").text
+    names = _names(page)
+    assert {"worker.business", "worker.email", "worker.address.street"} <= names
+    assert not {"employer.name", "employer.ein", "assignment.hired_in_us"} & names
+    assert "Employer in the U.S." not in _group_titles(page)
+
+    # Sending the page back unchanged (dates as shown, MM/DD/YYYY) changes nothing; a typed U.S. date is stored ISO.
+    token = csrf_of(c.get(f"/requests/{employee}").text)
+    form = {f"f:{p}": fieldgroups.display(p, v) for p, v in flat_values(rec.fields).items()}
+    r = c.post(f"/requests/{employee}/save", data={**form, "csrf_token": token})
+    assert r.headers["location"].endswith("done=unchanged")
+    r = c.post(f"/requests/{employee}/save", data={**form, "csrf_token": token, "f:assignment.end_date": "12/31/2029",
+                                                   "f:assignment.hired_in_us": "false"})
+    after = store.get_request(employee)
+    assert after.fields["assignment"]["end_date"] == "2029-12-31" and after.fields["assignment"]["hired_in_us"] is False
+
+
+def test_problems_first_and_a_request_of_unknown_type_shows_every_group(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    rid = seed_request(store, valid_request(seed=23, ssn=BAD_SSN, changes={"request_type": None}))
+    page = login(client_for(settings, store), "rita").get(f"/requests/{rid}").text
+    problems = page.split('<ol id="problem-list"', 1)[1].split("</ol>", 1)[0]
+    assert 'href="#f-worker-ssn"' in problems and "Worker: Social Security number" in problems
+    assert 'href="#f-request_type"' in problems
+    assert page.index('id="problem-list"') < page.index('id="fields-form"')
+    assert "Self-employed person's U.S. address" in _group_titles(page) and "Employer in the U.S." in _group_titles(page)
+
+
+def test_value_is_right_confirms_a_low_confidence_value_and_the_trail_says_who(
+        web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    rid = seed_request(store, valid_request(seed=24))
+    rec = store.get_request(rid)
+    low = [*rec.problems, {"field": "employer.name", "code": "low_confidence", "message": "read at 41%", "help": ""}]
+    store.update_request(rid, rec.fields, low, [], actor="pipeline")
+    c = login(client_for(settings, store), "rita")
+    page = c.get(f"/requests/{rid}").text
+    assert re.search(r'class="confirm"[^>]*value="employer.name"', page)
+    token = csrf_of(page)
+    r = c.post(f"/requests/{rid}/confirm", data={"csrf_token": token, "path": "employer.name"},
+               headers={"Accept": "application/json"})
+    assert r.status_code == 200 and r.json()["ok"]
+    after = store.get_request(rid)
+    assert after.fields == rec.fields  # nothing retyped, nothing changed
+    assert not [p for p in after.problems if p.get("field") == "employer.name"]
+    [event] = [e for e in store.events_of(request_id=rid) if e.kind == "confirmed"]
+    assert (event.actor, event.field, event.new) == ("rita", "employer.name", rec.fields["employer"]["name"])
+    page = c.get(f"/requests/{rid}").text
+    assert not re.search(r'class="confirm"[^>]*value="employer.name"', page)
+    trail = page.split("Audit trail", 1)[1]
+    assert re.search(r"<td>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC</td><td>rita</td><td>confirmed</td><td>employer.name</td>",
+                     trail)
+    # A reviewer sees the SSN masked: she cannot vouch for it; an empty field has nothing to confirm.
+    r = c.post(f"/requests/{rid}/confirm", data={"csrf_token": token, "path": "worker.ssn"},
+               headers={"Accept": "application/json"})
+    assert r.status_code == 403
+    r = c.post(f"/requests/{rid}/confirm", data={"csrf_token": token, "path": "employer.irs_3121l_date"},
+               headers={"Accept": "application/json"})
+    assert r.status_code == 400
+    # Under four eyes, confirming is working on the request.
+    from intake.web.review import worked_on_by
+    assert worked_on_by(store, store.get_request(rid), "rita")
+
+
+def test_a_fax_is_answered_by_fax_and_the_preview_says_so(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    req = valid_request(seed=25, changes={"employer.contact_email": "ocr-read@elsewhere.example"})
+    rid = seed_request(store, req, channel="fax", sender="+12085550142", raw=b"II*\x00fax", state="needs_review")
+    c = login(client_for(settings, store), "sam")
+    page = c.get(f"/requests/{rid}").text
+    accept = page.split('id="preview-accept"', 1)[1].split("</details>", 1)[0]
+    assert "by fax to" in accept and "+12085550142" in accept and "ocr-read@" not in accept
+    assert "Transport: fax" in accept and "caller ID" in accept
+    reject = page.split('id="preview-reject"', 1)[1].split("</details>", 1)[0]
+    assert "+12085550142" in reject and "(the reason you type)" in reject
+    token = csrf_of(page)
+    assert c.post(f"/requests/{rid}/reject", data={"csrf_token": token, "reason": "not covered"}).status_code == 303
+    [reply] = [o for o in store.replies_of(store.get_request(rid).submission_id) if o.kind == "rejected"]
+    assert (reply.channel, reply.recipient) == ("fax", "+12085550142")
+
+
+def test_a_fax_without_a_number_gets_mail_only_at_an_address_a_person_typed(
+        web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    req = valid_request(seed=26, changes={"employer.contact_email": "ocr-read@elsewhere.example"})
+    rid = seed_request(store, req, channel="fax", sender=None, raw=b"II*\x00fax",  # type: ignore[arg-type]
+                       state="needs_review")
+    c = login(client_for(settings, store), "sam")
+    page = c.get(f"/requests/{rid}").text
+    assert "no verified address or fax number" in page.split('id="preview-reject"', 1)[1].split("</details>")[0]
+    token = csrf_of(page)
+    c.post(f"/requests/{rid}/save", data={"csrf_token": token, "f:employer.contact_email": "hr@acme.example.com"})
+    page = c.get(f"/requests/{rid}").text
+    assert "mail to <strong class=\"recipient\">hr@acme.example.com" in page.split('id="preview-reject"', 1)[1]
+    assert c.post(f"/requests/{rid}/reject", data={"csrf_token": csrf_of(page), "reason": "x"}).status_code == 303
+    [reply] = store.replies_of(store.get_request(rid).submission_id)
+    assert (reply.channel, reply.recipient) == ("email", "hr@acme.example.com")
+
+
+def test_claim_filter_the_queue_and_see_who_else_has_the_request_open(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    mine = seed_request(store, valid_request(seed=27, ssn=BAD_SSN))
+    free = seed_request(store, valid_request(seed=28, ssn=BAD_SSN))
+    app_client = client_for(settings, store)
+    rita = login(app_client, "rita")
+    page = rita.get(f"/requests/{mine}").text
+    assert "Assigned to nobody." in page
+    assert rita.post(f"/requests/{mine}/claim", data={"csrf_token": csrf_of(page), "take": "1"}).status_code == 303
+    assert "Assigned to me." in rita.get(f"/requests/{mine}").text
+    refs = {rid: store.get_request(rid).reference for rid in (mine, free)}
+    html = rita.get("/", params={"assigned": "me"}).text
+    assert refs[mine] in html and refs[free] not in html
+    html = rita.get("/", params={"assigned": "nobody"}).text
+    assert refs[free] in html and refs[mine] not in html
+    [claim] = [e for e in store.events_of(request_id=mine) if e.kind == "claimed"]
+    assert (claim.actor, claim.old, claim.new) == ("rita", None, "rita")
+    # Sam (same app, so the same presence) opens it: each is told about the other.
+    sam = login(client_for_app(app_client), "sam")
+    page = sam.get(f"/requests/{mine}").text
+    assert "Another clerk is editing this request: rita." in page and "Assigned to rita." in page
+    r = rita.post(f"/requests/{mine}/presence", data={"csrf_token": csrf_of(rita.get("/").text)})
+    assert r.json() == {"others": ["sam"]}
+    sam.post(f"/requests/{mine}/presence", data={"csrf_token": csrf_of(page), "leave": "1"})
+    r = rita.post(f"/requests/{mine}/presence", data={"csrf_token": csrf_of(rita.get("/").text)})
+    assert r.json() == {"others": []}
+    # One channel name per channel: mail is "email" however it came.
+    html = rita.get("/").text
+    assert "<td>smtp</td>" not in html and "<td>email</td>" in html
+    assert '<option value="smtp"' not in html
+
+
+def client_for_app(other: object) -> object:
+    """A second browser on the same running app (its own cookies)."""
+    from fastapi.testclient import TestClient
+
+    return TestClient(other.app, follow_redirects=False, client=("testclient2", 50001))  # type: ignore[attr-defined]
