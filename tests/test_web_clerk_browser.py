@@ -1,7 +1,8 @@
 """A clerk's afternoon in Debian's Chromium (issue 16): a faxed request corrected by keyboard alone
 with the typed controls, a low-confidence value confirmed, the unsaved-changes warning, the reply
 preview with its fax number, four eyes; the page fits 1440x900 and axe-core finds nothing serious.
-Screenshots of the queue and a request at 1440x900 go to docs/screenshots/ for the README.
+An employer fix applied to a 3-row batch at once. Screenshots of the queue, a request and a batch
+at 1440x900 go to docs/screenshots/ for the README.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from tests.browser import (
     web_settings,
 )
 from tests.servers import free_port, wait_for_port
+from tests.test_web_form import _sheet_batch
 
 SHOTS = ROOT / "docs" / "screenshots"
 BAD_SSN = "666-12-3456"
@@ -63,12 +65,13 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     rec = store.get_request(rid)
     low = [*rec.problems, {"field": "employer.name", "code": "low_confidence", "message": "read at 52%", "help": ""}]
     store.update_request(rid, rec.fields, low, [], actor="pipeline")
+    sid, batch_ids = _sheet_batch(store)
     server = make_server(cfg, store)
     thread = threading.Thread(target=server.run, name="clerk-web", daemon=True)
     thread.start()
     try:
         wait_for_port("127.0.0.1", cfg.web.port, timeout=30)
-        yield {"base": f"http://127.0.0.1:{cfg.web.port}", "store": store, "fax": rid}
+        yield {"base": f"http://127.0.0.1:{cfg.web.port}", "store": store, "fax": rid, "batch": (sid, batch_ids)}
     finally:
         server.should_exit = True
         thread.join(timeout=20)
@@ -144,7 +147,8 @@ def test_a_clerk_corrects_a_faxed_request_by_keyboard_in_chromium(live: dict[str
         assert _focused(page)["name"] == "f:worker.ssn"
         page.keyboard.press("Control+a")
         page.keyboard.type(GOOD_SSN)
-        page.wait_for_function("() => document.querySelectorAll('ul.problems[data-path=\"worker.ssn\"] li').length === 0")
+        page.wait_for_function(
+            "() => document.querySelectorAll('ul.problems[data-path=\"worker.ssn\"] li').length === 0")
         assert page.locator("#dirty").inner_text() == "Unsaved changes"
         # The end date as U.S. staff write it, shown so from the start.
         _alt_n_to(page, "f:assignment.end_date")
@@ -215,4 +219,40 @@ def test_a_clerk_corrects_a_faxed_request_by_keyboard_in_chromium(live: dict[str
         assert page.locator("#approve").count() == 0 and page.locator("#four-eyes").is_visible()
         [reply] = [o for o in store.replies_of(saved.submission_id) if o.kind == "received"]
         assert (reply.channel, reply.recipient) == ("fax", FAX_NUMBER)
+        browser.close()
+
+
+def test_an_employer_fix_applied_to_a_three_row_batch_in_chromium(live: dict[str, Any]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    base, store = live["base"], live["store"]
+    sid, ids = live["batch"]
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        page = browser.new_context(viewport=VIEW).new_page()
+        _login(page, base, "rita")
+        page.goto(f"{base}/requests/{ids[0]}")
+        # The sheet beside the fields is a table with this request's row marked.
+        row = page.locator("table.sheet tr.current")
+        assert row.count() == 1 and store.get_request(ids[0]).fields["worker"]["last_name"] in row.inner_text()
+        assert run_axe(page) == []
+        page.click("#batch-link")
+        page.wait_for_url(f"{base}/submissions/{sid}/batch")
+        assert page.locator("table.batch tbody tr").count() == 3
+        assert run_axe(page) == []
+        page.screenshot(path=str(SHOTS / "batch.png"))
+        page.fill('input[name="f:employer.name"]', "Acme Widgets LLC")
+        page.fill('input[name="f:employer.address.city"]', "Dayton")
+        page.click("#apply-batch")
+        page.wait_for_selector("text=The correction was applied to every open request")
+        assert page.locator("table.batch tbody").inner_text().count("Acme Widgets LLC") == 3
+        for rid in ids:
+            rec = store.get_request(rid)
+            assert rec.fields["employer"]["name"] == "Acme Widgets LLC"
+            assert rec.fields["employer"]["address"]["city"] == "Dayton"
+            kinds = {(e.actor, e.kind, e.field) for e in store.events_of(request_id=rid)}
+            assert {("rita", "batch", "employer.name"), ("rita", "batch", "employer.address.city")} <= kinds
+        # Each request's own trail on its page says so.
+        page.goto(f"{base}/requests/{ids[2]}")
+        assert "batch" in page.inner_text("table.trail") and "Acme Widgets LLC" in page.inner_text("table.trail")
         browser.close()

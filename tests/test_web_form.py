@@ -20,7 +20,8 @@ def _names(html: str) -> set[str]:
 
 
 def _group_titles(html: str) -> list[str]:
-    return [t.replace("&#39;", "'") for t in re.findall(r'<fieldset class="group"[^>]*>\s*<legend>([^<]+)</legend>', html)]
+    found = re.findall(r'<fieldset class="group"[^>]*>\s*<legend>([^<]+)</legend>', html)
+    return [t.replace("&#39;", "'") for t in found]
 
 
 def test_fields_grouped_as_the_form_only_those_of_the_request_type(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
@@ -82,7 +83,8 @@ def test_problems_first_and_a_request_of_unknown_type_shows_every_group(web_stor
     assert 'href="#f-worker-ssn"' in problems and "Worker: Social Security number" in problems
     assert 'href="#f-request_type"' in problems
     assert page.index('id="problem-list"') < page.index('id="fields-form"')
-    assert "Self-employed person's U.S. address" in _group_titles(page) and "Employer in the U.S." in _group_titles(page)
+    titles = _group_titles(page)
+    assert "Self-employed person's U.S. address" in titles and "Employer in the U.S." in titles
 
 
 def test_value_is_right_confirms_a_low_confidence_value_and_the_trail_says_who(
@@ -107,8 +109,8 @@ def test_value_is_right_confirms_a_low_confidence_value_and_the_trail_says_who(
     page = c.get(f"/requests/{rid}").text
     assert not re.search(r'class="confirm"[^>]*value="employer.name"', page)
     trail = page.split("Audit trail", 1)[1]
-    assert re.search(r"<td>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC</td><td>rita</td><td>confirmed</td><td>employer.name</td>",
-                     trail)
+    assert re.search(r"<td>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC</td><td>rita</td><td>confirmed</td>"
+                     r"<td>employer.name</td>", trail)
     # A reviewer sees the SSN masked: she cannot vouch for it; an empty field has nothing to confirm.
     r = c.post(f"/requests/{rid}/confirm", data={"csrf_token": token, "path": "worker.ssn"},
                headers={"Accept": "application/json"})
@@ -193,3 +195,80 @@ def client_for_app(other: object) -> object:
     from fastapi.testclient import TestClient
 
     return TestClient(other.app, follow_redirects=False, client=("testclient2", 50001))  # type: ignore[attr-defined]
+
+
+def _sheet_batch(store: Store) -> tuple[int, list[int]]:
+    """A mail with a CSV of three workers of one employer, read into three requests (one EIN misread)."""
+    from datetime import UTC, datetime
+    from email.message import EmailMessage
+
+    from intake.store import Incoming
+    from intake.web.review import check
+
+    reqs = [valid_request(seed=50 + i) for i in range(3)]
+    for r in reqs:
+        r["employer"] = dict(reqs[0]["employer"])
+    reqs[2]["employer"]["ein"] = "00-1234567"  # misread: no EIN starts with 00
+    header = "First name\tLast name\tSSN\tEmployer\tEIN"
+    lines = [header] + ["\t".join((r["worker"]["first_name"], r["worker"]["last_name"], r["worker"]["ssn"],
+                                   r["employer"]["name"], r["employer"]["ein"])) for r in reqs]
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "hr@acme.example.com", "certificate@localhost", "Three workers"
+    msg.set_content("Please find our three workers attached.")
+    msg.add_attachment("\n".join(lines).replace("\t", ",").encode(), maintype="text", subtype="csv",
+                       filename="workers.csv")
+    sid, _ = store.store_submission(Incoming(channel="smtp", raw=msg.as_bytes(), sender="hr@acme.example.com",
+                                             received_at=datetime.now(UTC)))
+    items = []
+    for r in reqs:
+        request, problems = check({k: v for k, v in flat_values(r).items() if v})
+        items.append({"request": request.model_dump(mode="json"),
+                      "problems": [p.model_dump(mode="json") for p in problems],
+                      "confidence": {}, "provenance": {}, "state": "needs_review"})
+    body = "Please find our three workers attached."
+    parts = [{"name": "body", "media_type": "text/plain", "pages": 0, "text": body},
+             {"name": "attachment 1: workers.csv", "media_type": "text/csv", "pages": 0, "text": "\n".join(lines)}]
+    recs = store.mark_extracted(sid, {"parts": parts}, items)
+    return sid, [r.id for r in recs]
+
+
+def test_a_batch_side_by_side_an_employer_fix_for_all_and_the_sheet_as_a_table(
+        web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    sid, ids = _sheet_batch(store)
+    c = login(client_for(settings, store), "rita")
+    page = c.get(f"/requests/{ids[1]}").text
+    # Links between the request, its submission and its siblings.
+    assert f'href="/submissions/{sid}/batch" id="batch-link"' in page and "Request 2 of 3" in page
+    for other in (ids[0], ids[2]):
+        assert f'href="/requests/{other}" class="sibling"' in page
+    # The sheet is a table; this request's row is the highlighted one; SSNs masked for a reviewer.
+    sheet = page.split('<table class="sheet">', 1)[1].split("</table>", 1)[0]
+    current = re.findall(r'<tr class="current" aria-current="true">(.*?)</tr>', sheet, re.S)
+    rec = store.get_request(ids[1])
+    assert len(current) == 1 and rec.fields["worker"]["last_name"] in current[0]
+    assert rec.fields["worker"]["ssn"] not in sheet and f"***-**-{rec.fields['worker']['ssn'][-4:]}" in sheet
+    assert sheet.count("<tr") == 4  # header and three rows
+
+    batch = c.get(f"/submissions/{sid}/batch").text
+    assert all(store.get_request(i).reference in batch for i in ids)
+    ein = store.get_request(ids[0]).fields["employer"]["ein"]
+    assert re.search(rf'name="f:employer.ein" value="{ein}"', batch) and "1 request(s) hold another value" in batch
+    form = {"csrf_token": csrf_of(batch)}
+    for path in ("employer.name", "employer.ein", "employer.address.street", "employer.address.city",
+                 "employer.address.state", "employer.address.postal_code"):
+        value = re.search(rf'name="f:{re.escape(path)}" value="([^"]*)"', batch)
+        assert value
+        form[f"f:{path}"] = form[f"was:{path}"] = value.group(1)
+    form["f:employer.name"] = "Acme Widgets LLC"
+    form["was:employer.ein"] = ""  # the EIN too: the one most requests hold, now also the third's
+    r = c.post(f"/submissions/{sid}/batch", data=form)
+    assert r.status_code == 303
+    for i in ids:
+        after = store.get_request(i)
+        assert after.fields["employer"]["name"] == "Acme Widgets LLC" and after.fields["employer"]["ein"] == ein
+        trail = {(e.actor, e.kind, e.field) for e in store.events_of(request_id=i)}
+        assert ("rita", "batch", "employer.name") in trail
+    assert ("rita", "batch", "employer.ein") in {(e.actor, e.kind, e.field) for e in store.events_of(request_id=ids[2])}
+    assert not [p for p in store.get_request(ids[2]).problems if p.get("field") == "employer.ein"]
+    assert "Apply to all 3 requests" in c.get(f"/submissions/{sid}/batch?done=batch").text

@@ -43,7 +43,7 @@ from intake.store import NotFound, StateConflict, Store
 from intake.store.models import REQUEST_STATES
 from intake.store.store import EventRecord, RequestRecord, SubmissionRecord
 from intake.validate import mask_ssn
-from intake.web import clerk, clerkops, review, trustcheck
+from intake.web import batch, clerk, clerkops, review, trustcheck
 from intake.web.masking import finalize, rendering_for
 from intake.web.pages import PageTooLarge, RenderLimit, SourcePart, cached_png, source_parts
 from intake.web.users import SessionInfo, Users
@@ -830,6 +830,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     clerk.install(app, store=store, staff=staff, checked_form=checked_form, get_record=get_record,
                   presence=presence,
                   save=lambda rec, form, info: review.correct(store, rec, _submitted(form), info.account))
+    batch.install(app, store=store, staff=staff, checked_form=checked_form, page=page)
     return app
 
 

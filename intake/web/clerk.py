@@ -43,7 +43,13 @@ def page_context(store: Store, settings: Settings, rec: RequestRecord, sub: Subm
             "previews": clerkops.previews(store, settings, rec, sub, info.account),
             "assignee": assignees(store, [rec.id]).get(rec.id),
             "others": presence.others(rec.id, info.account.name),
-            "siblings": siblings, "position": position}
+            "siblings": siblings, "position": position, "row_keys": row_keys(rec)}
+
+
+def row_keys(rec: RequestRecord) -> list[str]:
+    """What picks the request's row out of its sheet's rows: the worker's first and last name."""
+    worker = rec.fields.get("worker") or {}
+    return [str(worker[k]).lower() for k in ("first_name", "last_name") if worker.get(k)]
 
 
 def install(app: FastAPI, *, store: Store, staff: Callable[..., SessionInfo],

@@ -129,6 +129,6 @@ def confirmed_paths(events: list[object]) -> set[str]:
             continue
         if kind == "confirmed":
             out.add(path)
-        elif kind in ("field", "merge"):
+        elif kind in ("field", "merge", "batch"):
             out.discard(path)
     return out

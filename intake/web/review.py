@@ -260,8 +260,9 @@ def changed_paths(rec: RequestRecord, submitted: dict[str, str], account: Accoun
 
 
 def correct(store: Store, rec: RequestRecord, submitted: dict[str, str], account: Account,
-            *, today: date | None = None) -> RequestRecord:
-    """Save corrections: re-validate, one event per changed field (SSNs masked), state `corrected`."""
+            *, today: date | None = None, kind: str = "field") -> RequestRecord:
+    """Save corrections: re-validate, one event per changed field (SSNs masked), state `corrected`.
+    `kind` names the events (`batch` for a correction made once for every request of a submission)."""
     if rec.state not in OPEN_STATES and rec.state != "accepted":
         raise ActionError(f"a request that is {rec.state.replace('_', ' ')} can no longer be changed")
     overlong = too_long(rec, submitted)
@@ -287,7 +288,7 @@ def correct(store: Store, rec: RequestRecord, submitted: dict[str, str], account
     all_problems = kept + [p.model_dump(mode="json") for p in problems]
     state = "corrected" if rec.state in OPEN_STATES else rec.state
     return store.update_request(rec.id, request.model_dump(mode="json"), all_problems, changes,
-                                actor=account.name, new_state=state)
+                                actor=account.name, new_state=state, kind=kind)
 
 
 # -- replies -------------------------------------------------------------------------------------
