@@ -272,3 +272,44 @@ def test_a_batch_side_by_side_an_employer_fix_for_all_and_the_sheet_as_a_table(
     assert ("rita", "batch", "employer.ein") in {(e.actor, e.kind, e.field) for e in store.events_of(request_id=ids[2])}
     assert not [p for p in store.get_request(ids[2]).problems if p.get("field") == "employer.ein"]
     assert "Apply to all 3 requests" in c.get(f"/submissions/{sid}/batch?done=batch").text
+
+
+def test_the_login_lockout_is_per_name_and_client(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    from tests.browser import PASSWORDS
+
+    settings, store = web_store
+    elsewhere = client_for(settings, store, client=("192.0.2.44", 40000))
+    token = csrf_of(elsewhere.get("/login").text)
+    for _ in range(settings.web.login_max_failures):
+        r = elsewhere.post("/login", data={"username": "rita", "password": "wrong", "csrf_token": token})
+        assert r.status_code == 401
+    r = elsewhere.post("/login", data={"username": "rita", "password": PASSWORDS["rita"], "csrf_token": token})
+    assert r.status_code == 429  # that client is slowed down for that name...
+    # ...but Rita at her own desk logs in at once: nobody locks a colleague out from elsewhere.
+    login(client_for(settings, store, client=("192.0.2.10", 40001)), "rita")
+
+
+def test_an_html_mail_is_shown_as_html_sanitised_with_nothing_remote(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    from intake.web.mailhtml import sanitise
+
+    settings, store = web_store
+    html_part = ('<html><head><style>body{background:url(https://track.example/p.gif)}</style>'
+                 '<script>alert(1)</script></head><body><p style="color:red" onclick="x()">Please issue the '
+                 '<b>certificate</b> for <a href="https://evil.example/x">our worker</a>.</p>'
+                 '<img src="https://track.example/pixel.gif" alt="logo"><table><tr><td colspan="2" class="x">SSN '
+                 '123-45-6789</td></tr></table><iframe src="https://evil.example"></iframe></body></html>')
+    raw = ("From: hr@acme.example.com\r\nTo: certificate@localhost\r\nSubject: Request\r\nMIME-Version: 1.0\r\n"
+           'Content-Type: multipart/alternative; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n'
+           "Please issue the certificate for our worker. SSN 123-45-6789\r\n--b\r\n"
+           "Content-Type: text/html; charset=utf-8\r\n\r\n" + html_part + "\r\n--b--\r\n").encode()
+    rid = seed_request(store, valid_request(seed=60), raw=raw)
+    for who, sees in (("rita", False), ("sam", True)):
+        page = login(client_for(settings, store), who).get(f"/requests/{rid}").text
+        shown = page.split('<div class="mail-html"', 1)[1].split("</div>", 1)[0]
+        assert "<b>certificate</b>" in shown and "<p>" in shown and '<td colspan="2">' in shown
+        assert "[image: logo]" in shown and "&lt;https://evil.example/x&gt;" in shown
+        for bad in ("<script", "<style", "<iframe", "<img", "<a ", "onclick", "style=", "src=", "href=", "url("):
+            assert bad not in shown, bad
+        assert ("123-45-6789" in shown) is sees and (sees or "***-**-6789" in shown)
+    assert sanitise("<p>a<b>b</p>c") == "<p>a<b>b</b></p>c"
+    assert sanitise('<svg onload="x()"><a href="javascript:alert(1)">t</a></svg>ok') == "ok"

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from markupsafe import Markup
 from starlette.datastructures import FormData
 
 from intake.model import CertificateRequest
@@ -19,7 +20,7 @@ from intake.settings import Settings
 from intake.store import Store
 from intake.store.claims import assignees
 from intake.store.store import RequestRecord, SubmissionRecord
-from intake.web import clerkops, formview, review
+from intake.web import clerkops, formview, mailhtml, review
 from intake.web.users import SessionInfo
 
 ASSIGNED_FILTERS = ("me", "nobody")
@@ -43,7 +44,9 @@ def page_context(store: Store, settings: Settings, rec: RequestRecord, sub: Subm
             "previews": clerkops.previews(store, settings, rec, sub, info.account),
             "assignee": assignees(store, [rec.id]).get(rec.id),
             "others": presence.others(rec.id, info.account.name),
-            "siblings": siblings, "position": position, "row_keys": row_keys(rec)}
+            "siblings": siblings, "position": position, "row_keys": row_keys(rec),
+            "mail_html": Markup(html) if sub.channel in review.MAIL_CHANNELS and (html := mailhtml.html_body(sub.raw))
+            else None}
 
 
 def row_keys(rec: RequestRecord) -> list[str]:
