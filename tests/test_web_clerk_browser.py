@@ -31,7 +31,7 @@ from tests.browser import (
     web_settings,
 )
 from tests.servers import free_port, wait_for_port
-from tests.test_web_form import _sheet_batch
+from tests.test_web_form import _mail_with_spans, _sheet_batch
 
 SHOTS = ROOT / "docs" / "screenshots"
 BAD_SSN = "666-12-3456"
@@ -66,12 +66,13 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     low = [*rec.problems, {"field": "employer.name", "code": "low_confidence", "message": "read at 52%", "help": ""}]
     store.update_request(rid, rec.fields, low, [], actor="pipeline")
     sid, batch_ids = _sheet_batch(store)
+    mail = _mail_with_spans(store)
     server = make_server(cfg, store)
     thread = threading.Thread(target=server.run, name="clerk-web", daemon=True)
     thread.start()
     try:
         wait_for_port("127.0.0.1", cfg.web.port, timeout=30)
-        yield {"base": f"http://127.0.0.1:{cfg.web.port}", "store": store, "fax": rid, "batch": (sid, batch_ids)}
+        yield {"base": f"http://127.0.0.1:{cfg.web.port}", "store": store, "fax": rid, "batch": (sid, batch_ids), "mail": mail}
     finally:
         server.should_exit = True
         thread.join(timeout=20)
@@ -252,6 +253,15 @@ def test_an_employer_fix_applied_to_a_three_row_batch_in_chromium(live: dict[str
             assert rec.fields["employer"]["address"]["city"] == "Dayton"
             kinds = {(e.actor, e.kind, e.field) for e in store.events_of(request_id=rid)}
             assert {("rita", "batch", "employer.name"), ("rita", "batch", "employer.address.city")} <= kinds
+        # A value read from a mail body: focusing its field marks and scrolls to its span of the text.
+        page.goto(f"{base}/requests/{live['mail']}")
+        page.focus("#f-worker-ssn")
+        active = page.locator("mark.span.active")
+        assert active.count() == 1 and active.get_attribute("data-path") == "worker.ssn"
+        assert active.inner_text() == "SSN: ***-**-6789" and active.is_visible()
+        page.click('button.show-box[data-path="employer.name"]')
+        assert page.locator("mark.span.active").get_attribute("data-path") == "employer.name"
+        assert run_axe(page) == []
         # Each request's own trail on its page says so.
         page.goto(f"{base}/requests/{ids[2]}")
         assert "batch" in page.inner_text("table.trail") and "Acme Widgets LLC" in page.inner_text("table.trail")

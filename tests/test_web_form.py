@@ -313,3 +313,30 @@ def test_an_html_mail_is_shown_as_html_sanitised_with_nothing_remote(web_store: 
         assert ("123-45-6789" in shown) is sees and (sees or "***-**-6789" in shown)
     assert sanitise("<p>a<b>b</p>c") == "<p>a<b>b</b></p>c"
     assert sanitise('<svg onload="x()"><a href="javascript:alert(1)">t</a></svg>ok') == "ok"
+
+
+def _mail_with_spans(store: Store) -> int:
+    req = valid_request(seed=61, ssn="123-45-6789")
+    w = req["worker"]
+    body = (f"Dear team,\nplease issue a certificate.\nWorker: {w['first_name']} {w['last_name']}\n"
+            f"SSN: 123-45-6789\nEmployer: {req['employer']['name']}\nThanks\n")
+    prov = {"worker.ssn": {"part": "body", "label": "SSN", "method": "text"},
+            "employer.name": {"part": "body", "label": "Employer", "method": "text"},
+            "worker.last_name": {"part": "body", "method": "text"}}
+    return seed_request(store, req, provenance=prov, state="needs_review",
+                        parts=[{"name": "body", "media_type": "text/plain", "pages": 0, "text": body}])
+
+
+def test_the_span_of_a_mail_body_a_value_was_read_from_is_marked(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    settings, store = web_store
+    rid = _mail_with_spans(store)
+    rec = store.get_request(rid)
+    for who, ssn in (("rita", "***-**-6789"), ("sam", "123-45-6789")):
+        page = login(client_for(settings, store), who).get(f"/requests/{rid}").text
+        marks = dict(re.findall(r'<mark class="span" id="span-([^"]+)"[^>]*>([^<]*)</mark>', page))
+        assert marks["worker.ssn"] == f"SSN: {ssn}", marks
+        assert marks["employer.name"].startswith("Employer: ")
+        assert marks["worker.last_name"] == rec.fields["worker"]["last_name"]  # no label: the value itself
+        assert 'class="show-box" data-path="worker.ssn"' in page
+        if who == "rita":
+            assert "123-45-6789" not in page

@@ -472,7 +472,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                     can_approve=review.may_approve(store, settings, rec, info.account),
                     sender=sub.sender or "",
                     worker_ssn=mask_ssn(str((rec.fields.get("worker") or {}).get("ssn") or "")),
-                    **clerk.page_context(store, settings, rec, sub, info, events, presence))
+                    **clerk.page_context(store, settings, rec, sub, info, events, presence, parts))
 
     def ssn_guessed(info: SessionInfo, rec: RequestRecord) -> bool:
         """Whether a reviewer looks at an SSN that someone who may not see full SSNs typed last: then

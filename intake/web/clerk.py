@@ -20,8 +20,10 @@ from intake.settings import Settings
 from intake.store import Store
 from intake.store.claims import assignees
 from intake.store.store import RequestRecord, SubmissionRecord
-from intake.web import clerkops, formview, mailhtml, review
+from intake.web import clerkops, formview, mailhtml, review, spans
+from intake.web.pages import SourcePart
 from intake.web.users import SessionInfo
+from parsers.pii import mask_ssns
 
 ASSIGNED_FILTERS = ("me", "nobody")
 
@@ -31,22 +33,44 @@ def wants_json(request: Request) -> bool:
 
 
 def page_context(store: Store, settings: Settings, rec: RequestRecord, sub: SubmissionRecord, info: SessionInfo,
-                 events: list[Any], presence: clerkops.Presence) -> dict[str, Any]:
+                 events: list[Any], presence: clerkops.Presence, parts: list[SourcePart]) -> dict[str, Any]:
     """What the request page shows beyond the core: the grouped form, the problems first, the reply
     each decision sends, who has the request and who else looks at it."""
     views = review.field_views(rec, info.account)
     confirmed = formview.confirmed_paths(events)
     groups = formview.form_groups(views, CertificateRequest.from_stored(rec.fields).request_type, confirmed)
     presence.touch(rec.id, info.account.name)
+    text_spans = spans_of(rec, parts, views, info)
     siblings = store.requests_of(sub.id)
     position = next((i + 1 for i, r in enumerate(siblings) if r.id == rec.id), 1)
     return {"groups": groups, "problem_links": formview.problem_links(groups),
             "previews": clerkops.previews(store, settings, rec, sub, info.account),
             "assignee": assignees(store, [rec.id]).get(rec.id),
             "others": presence.others(rec.id, info.account.name),
-            "siblings": siblings, "position": position, "row_keys": row_keys(rec),
+            "siblings": siblings, "position": position, "row_keys": row_keys(rec), "spans": text_spans,
+            "span_paths": {p for segs in text_spans.values() for _, p in segs if p},
             "mail_html": Markup(html) if sub.channel in review.MAIL_CHANNELS and (html := mailhtml.html_body(sub.raw))
             else None}
+
+
+def spans_of(rec: RequestRecord, parts: list[SourcePart], views: list[review.FieldView],
+             info: SessionInfo) -> dict[int, list[spans.Segment]]:
+    """The text parts' texts cut into the spans fields were read from, by part index."""
+    shown = {v.path: v.value for v in views}
+    out = {}
+    for part in parts:
+        if part.is_image or not part.text or "\t" in part.text:
+            continue
+        wanted = [spans.Wanted(path, shown.get(path, ""), str(prov.get("label") or ""))
+                  for path, prov in (rec.provenance or {}).items()
+                  if isinstance(prov, dict) and not prov.get("box") and prov.get("part") == part.name
+                  and shown.get(path)]
+        if wanted:
+            text = part.text if info.account.sees_full_ssn else mask_ssns(part.text)
+            segs = spans.segments(text, wanted)
+            if any(p for _, p in segs):
+                out[part.index] = segs
+    return out
 
 
 def row_keys(rec: RequestRecord) -> list[str]:

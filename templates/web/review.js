@@ -18,10 +18,13 @@
     });
   }
 
+  // A field's box on a page image, or its span in a mail body or text (shown, and scrolled to).
   function showBox(path) {
-    document.querySelectorAll(".box.active").forEach(function (b) { b.classList.remove("active"); });
-    var box = document.getElementById("box-" + path);
+    document.querySelectorAll(".box.active, mark.span.active").forEach(function (b) { b.classList.remove("active"); });
+    var box = document.getElementById("box-" + path) || document.getElementById("span-" + path);
     if (box) {
+      var fold = box.closest("details");
+      if (fold && !fold.open) { fold.open = true; }
       box.classList.add("active");
       // "nearest": scroll the source pane, not the page, so the field just clicked stays in view.
       box.scrollIntoView({block: "nearest", inline: "nearest", behavior: "auto"});
@@ -225,7 +228,11 @@
     if (form) {
       form.querySelectorAll("input[data-path], select[data-path]").forEach(function (el) {
         el.addEventListener("focus", function () {
-          if (document.getElementById("box-" + el.dataset.path)) { showBox(el.dataset.path); }
+          var help = el.closest(".field").querySelector(".help"), line = document.getElementById("field-help");
+          if (line) { line.textContent = help ? help.textContent : ""; }
+          if (document.getElementById("box-" + el.dataset.path) || document.getElementById("span-" + el.dataset.path)) {
+            showBox(el.dataset.path);
+          }
         });
         el.addEventListener("input", function () { showDirty(); recheckSoon(); });
         el.addEventListener("change", function () { showDirty(); recheck(); });
