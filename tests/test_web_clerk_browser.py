@@ -72,7 +72,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     thread.start()
     try:
         wait_for_port("127.0.0.1", cfg.web.port, timeout=30)
-        yield {"base": f"http://127.0.0.1:{cfg.web.port}", "store": store, "fax": rid, "batch": (sid, batch_ids), "mail": mail}
+        yield {"base": f"http://127.0.0.1:{cfg.web.port}", "store": store, "fax": rid, "batch": (sid, batch_ids),
+               "mail": mail}
     finally:
         server.should_exit = True
         thread.join(timeout=20)
