@@ -221,6 +221,14 @@ def test_a_clerk_corrects_a_faxed_request_by_keyboard_in_chromium(live: dict[str
         assert page.locator("#approve").count() == 0 and page.locator("#four-eyes").is_visible()
         [reply] = [o for o in store.replies_of(saved.submission_id) if o.kind == "received"]
         assert (reply.channel, reply.recipient) == ("fax", FAX_NUMBER)
+        # Closing the tab (or reloading) with an unsaved edit: the browser's own beforeunload warning.
+        page.focus("#f-worker-first_name")
+        page.keyboard.type("x")
+        kinds: list[str] = []
+        page.once("dialog", lambda d: (kinds.append(d.type), d.dismiss()))
+        page.close(run_before_unload=True)
+        page.wait_for_timeout(500)
+        assert kinds == ["beforeunload"] and not page.is_closed()
         browser.close()
 
 
@@ -243,6 +251,10 @@ def test_an_employer_fix_applied_to_a_three_row_batch_in_chromium(live: dict[str
         assert page.locator("table.batch tbody tr").count() == 3
         assert run_axe(page) == []
         page.screenshot(path=str(SHOTS / "batch.png"))
+        page.goto(f"{base}/submissions/{sid}")
+        assert page.locator(f'a[href="/submissions/{sid}/batch"]').count() == 1
+        assert run_axe(page) == []
+        page.goto(f"{base}/submissions/{sid}/batch")
         page.fill('input[name="f:employer.name"]', "Acme Widgets LLC")
         page.fill('input[name="f:employer.address.city"]', "Dayton")
         page.click("#apply-batch")
