@@ -180,10 +180,16 @@ def test_claim_filter_the_queue_and_see_who_else_has_the_request_open(web_store:
     page = sam.get(f"/requests/{mine}").text
     assert "Another clerk is editing this request: rita." in page and "Assigned to rita." in page
     r = rita.post(f"/requests/{mine}/presence", data={"csrf_token": csrf_of(rita.get("/").text)})
-    assert r.json() == {"others": ["sam"]}
+    assert r.json() == {"others": ["sam"], "editing": []}
+    # Sam starts typing: his heartbeat says so, and Rita's page names him as editing.
+    sam.post(f"/requests/{mine}/presence", data={"csrf_token": csrf_of(page), "editing": "1"})
+    assert "Another clerk is editing this request: sam (changes not saved yet)." in rita.get(f"/requests/{mine}").text
+    # Next request skips a request another clerk took: Sam is sent past Rita's.
+    assert sam.get("/requests/999999/next").headers["location"] == f"/requests/{free}"
+    assert rita.get("/requests/999999/next").headers["location"] == f"/requests/{mine}"  # hers, first in line
     sam.post(f"/requests/{mine}/presence", data={"csrf_token": csrf_of(page), "leave": "1"})
     r = rita.post(f"/requests/{mine}/presence", data={"csrf_token": csrf_of(rita.get("/").text)})
-    assert r.json() == {"others": []}
+    assert r.json() == {"others": [], "editing": []}
     # One channel name per channel: mail is "email" however it came.
     html = rita.get("/").text
     assert "<td>smtp</td>" not in html and "<td>email</td>" in html
@@ -340,3 +346,23 @@ def test_the_span_of_a_mail_body_a_value_was_read_from_is_marked(web_store: tupl
         assert 'class="show-box" data-path="worker.ssn"' in page
         if who == "rita":
             assert "123-45-6789" not in page
+
+
+def test_a_multi_page_fax_has_page_thumbnails_linking_to_its_pages(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    import random as _random
+
+    from tests import faxgen
+
+    settings, store = web_store
+    req = valid_request(seed=62)
+    pages = faxgen.fax_request(req, _random.Random(4), "fine")
+    rid = seed_request(store, req, channel="fax", sender="+12085550142", raw=faxgen.tiff_bytes(pages + pages),
+                       state="needs_review",
+                       parts=[{"name": "fax", "media_type": "image/tiff", "pages": 2 * len(pages), "text": ""}])
+    c = login(client_for(settings, store), "sam")
+    page = c.get(f"/requests/{rid}").text
+    n = 2 * len(pages)
+    thumbs = re.findall(r'<a href="#page-0-(\d+)" class="thumb"><img src="([^"]+)"', page)
+    assert [int(t[0]) for t in thumbs] == list(range(1, n + 1))
+    assert all(f'id="page-0-{i}"' in page for i in range(1, n + 1))
+    assert c.get(thumbs[-1][1]).content.startswith(b"\x89PNG")

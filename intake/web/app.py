@@ -499,7 +499,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     @app.get("/requests/{rid}/next", include_in_schema=False)
     def next_request(info: Staff, rid: int) -> Response:
         rows = store.queue(states=review.OPEN_STATES, limit=500)
-        ids = [r.request.id for r in rows]
+        ids = clerk.not_taken(store, [r.request.id for r in rows], info.account.name, keep=rid)
         later = ids[ids.index(rid) + 1:] if rid in ids else ids
         target = next((i for i in later if i != rid), None)
         return RedirectResponse(f"/requests/{target}" if target else "/", status_code=303)

@@ -47,6 +47,7 @@ def page_context(store: Store, settings: Settings, rec: RequestRecord, sub: Subm
             "previews": clerkops.previews(store, settings, rec, sub, info.account),
             "assignee": assignees(store, [rec.id]).get(rec.id),
             "others": presence.others(rec.id, info.account.name),
+            "editing_others": presence.others(rec.id, info.account.name, editing=True),
             "siblings": siblings, "position": position, "row_keys": row_keys(rec), "spans": text_spans,
             "span_paths": {p for segs in text_spans.values() for _, p in segs if p},
             "mail_html": Markup(html) if sub.channel in review.MAIL_CHANNELS and (html := mailhtml.html_body(sub.raw))
@@ -123,8 +124,15 @@ def install(app: FastAPI, *, store: Store, staff: Callable[..., SessionInfo],
         if form.get("leave"):
             presence.leave(rid, info.account.name)
         else:
-            presence.touch(rid, info.account.name)
-        return JSONResponse({"others": presence.others(rid, info.account.name)})
+            presence.touch(rid, info.account.name, editing=bool(form.get("editing")))
+        return JSONResponse({"others": presence.others(rid, info.account.name),
+                             "editing": presence.others(rid, info.account.name, editing=True)})
+
+
+def not_taken(store: Store, ids: list[int], name: str, *, keep: int) -> list[int]:
+    """The requests not assigned to another clerk (Next request skips those), and `keep` (where one is)."""
+    who = assignees(store, ids)
+    return [i for i in ids if i == keep or who.get(i) in (None, name)]
 
 
 def filter_assigned(store: Store, rows: list[Any], assigned: str, name: str) -> tuple[list[Any], dict[int, str]]:

@@ -154,22 +154,24 @@ class Presence:
     """Who has which request open, from the pages' heartbeats (this process only)."""
 
     def __init__(self) -> None:
-        self._seen: dict[int, dict[str, float]] = {}
+        self._seen: dict[int, dict[str, tuple[float, bool]]] = {}
         self._lock = threading.Lock()
 
-    def touch(self, rid: int, name: str, *, editing: bool = True) -> None:
+    def touch(self, rid: int, name: str, *, editing: bool = False) -> None:
+        """`name` has the page open; `editing`: with changes not saved yet."""
         with self._lock:
-            self._seen.setdefault(rid, {})[name] = time.monotonic()
+            self._seen.setdefault(rid, {})[name] = (time.monotonic(), editing)
 
     def leave(self, rid: int, name: str) -> None:
         with self._lock:
             self._seen.get(rid, {}).pop(name, None)
 
-    def others(self, rid: int, name: str) -> list[str]:
-        """The other staff whose page of this request sent a heartbeat in the last minute."""
+    def others(self, rid: int, name: str, *, editing: bool | None = None) -> list[str]:
+        """The other staff whose page of this request sent a heartbeat in the last minute (only
+        those with unsaved changes, or only those without, when `editing` is given)."""
         now = time.monotonic()
         with self._lock:
             seen = self._seen.get(rid, {})
-            for who in [w for w, t in seen.items() if now - t > PRESENCE_SECONDS]:
+            for who in [w for w, (t, _) in seen.items() if now - t > PRESENCE_SECONDS]:
                 del seen[who]
-            return sorted(w for w in seen if w != name)
+            return sorted(w for w, (_, e) in seen.items() if w != name and (editing is None or e == editing))

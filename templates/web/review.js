@@ -199,10 +199,13 @@
     if (!p || !form) { return; }
     var body = new FormData();
     body.append("csrf_token", form.querySelector('[name="csrf_token"]').value);
+    if (dirty()) { body.append("editing", "1"); }
     fetch(p.dataset.url, {method: "POST", body: body, credentials: "same-origin"})
       .then(function (r) { return r.ok ? r.json() : null; }).then(function (data) {
         if (!data) { return; }
-        p.textContent = data.others.length ? "Another clerk is editing this request: " + data.others.join(", ") + "." : "";
+        var who = data.editing.length ? data.editing : data.others;
+        p.textContent = who.length ? "Another clerk is editing this request: " + who.join(", ") +
+          (data.editing.length ? " (changes not saved yet)." : ".") : "";
       });
   }
 
@@ -234,7 +237,12 @@
             showBox(el.dataset.path);
           }
         });
-        el.addEventListener("input", function () { showDirty(); recheckSoon(); });
+        el.addEventListener("input", function () {
+          var mark = document.getElementById("dirty"), was = mark ? mark.textContent : "";
+          showDirty();
+          recheckSoon();
+          if (!was && dirty()) { heartbeat(); }  // the others learn at once that edits are under way
+        });
         el.addEventListener("change", function () { showDirty(); recheck(); });
       });
       form.querySelectorAll("button.confirm").forEach(function (b) {
