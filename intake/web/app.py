@@ -463,7 +463,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         locked = set() if info.account.sees_full_ssn else hidden_parts(parts, ssn_boxes(sub, parts))
         return page(request, "request.html.j2", info, status=status, rec=rec, sub=sub, parts=parts, boxes=boxes,
                     locked=locked,
-                    fields=review.field_views(rec, info.account), general=review.request_problems(rec),
+                    general=review.request_problems(rec),
                     events=events, duplicates=duplicates, duplicates_hidden=guessed, error=error,
                     done=DONE_MESSAGES.get(done, ""),
                     conversation=conversation_of(store, rec),

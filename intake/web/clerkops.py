@@ -64,8 +64,8 @@ class ReplyPreview:
     note: str = ""
 
 
-def _text(store: Store, settings: Settings, sub: SubmissionRecord, rec: RequestRecord, kind: str,
-          **context: Any) -> str:
+def _text(settings: Settings, sub: SubmissionRecord, rec: RequestRecord, kind: str, **context: Any) -> str:
+    """The reply's text as `review._queue` renders it (the same template and context)."""
     ctx: dict[str, Any] = {"requests": [review._view(rec)], "r": review._view(rec),
                            "received_at": sub.received_at.strftime("%B %-d, %Y at %H:%M %Z").strip(),
                            "updated": False, "answered": False, "form_url": settings.replies.form_url,
@@ -83,8 +83,7 @@ def _trust(sub: SubmissionRecord, transport: str, recipient_from: str) -> str:
     return f"an address in the request ({recipient_from})"
 
 
-def _route(store: Store, settings: Settings, sub: SubmissionRecord, rec: RequestRecord,
-           to: str | None) -> tuple[str, str]:
+def _route(sub: SubmissionRecord, to: str | None) -> tuple[str, str]:
     """Where `review._queue` sends a reply with this `to`: (transport, recipient)."""
     if to:
         return "email", to
@@ -102,10 +101,10 @@ def previews(store: Store, settings: Settings, rec: RequestRecord, sub: Submissi
         else "typed or confirmed by staff"
     if rec.state in review.OPEN_STATES:
         due, updated = review.received_due(store, sub, rec)
-        transport, recipient = _route(store, settings, sub, rec, requester)
+        transport, recipient = _route(sub, requester)
         if due and transport:
             out["accept"] = ReplyPreview("accept", "received", transport, recipient,
-                                         _text(store, settings, sub, rec, "received", updated=updated),
+                                         _text(settings, sub, rec, "received", updated=updated),
                                          _trust(sub, transport, source))
         else:
             out["accept"] = ReplyPreview("accept", "received", "", "", "", "",
@@ -117,7 +116,7 @@ def previews(store: Store, settings: Settings, rec: RequestRecord, sub: Submissi
         to = CertificateRequest.from_stored(rec.fields).confirmation_email
         if to:
             out["approve"] = ReplyPreview("approve", "approved", "email", to,
-                                          _text(store, settings, sub, rec, "approved",
+                                          _text(settings, sub, rec, "approved",
                                                 decided_at=datetime.now(UTC).strftime("%B %-d, %Y")),
                                           "the confirmation address of the request, " +
                                           ("checked by the person who accepted it"
@@ -127,9 +126,9 @@ def previews(store: Store, settings: Settings, rec: RequestRecord, sub: Submissi
             out["approve"] = ReplyPreview("approve", "approved", "", "", "", "",
                                           "no mail: the request asks for no approval confirmation")
     if account.may_approve and rec.state in (*review.OPEN_STATES, "accepted"):
-        transport, recipient = _route(store, settings, sub, rec, requester)
+        transport, recipient = _route(sub, requester)
         out["reject"] = ReplyPreview("reject", "rejected", transport, recipient,
-                                     _text(store, settings, sub, rec, "rejected", reason="(the reason you type)")
+                                     _text(settings, sub, rec, "rejected", reason="(the reason you type)")
                                      if transport else "", _trust(sub, transport, source) if transport else "",
                                      "" if transport else "no reply: there is no verified address or fax number")
     if not account.sees_full_ssn:
