@@ -267,7 +267,7 @@ def test_a_batch_side_by_side_an_employer_fix_for_all_and_the_sheet_as_a_table(
         assert value
         form[f"f:{path}"] = form[f"was:{path}"] = value.group(1)
     form["f:employer.name"] = "Acme Widgets LLC"
-    form["was:employer.ein"] = ""  # the EIN too: the one most requests hold, now also the third's
+    form["all:employer.ein"] = "1"  # the EIN too: the one most requests hold, now also the third's
     r = c.post(f"/submissions/{sid}/batch", data=form)
     assert r.status_code == 303
     for i in ids:

@@ -97,7 +97,8 @@ def install(app: FastAPI, *, store: Store, staff: Callable[..., SessionInfo],
         changes = {}
         for path in COMMON_PATHS:
             new, was = form.get(f"f:{path}"), form.get(f"was:{path}")
-            if isinstance(new, str) and isinstance(was, str) and new.strip() != was.strip():
+            everywhere = bool(form.get(f"all:{path}"))  # also where another value is held
+            if isinstance(new, str) and isinstance(was, str) and (new.strip() != was.strip() or everywhere):
                 changes[path] = new
         if not changes:
             return batch_page(request, info, sid, message="Nothing was changed.")
