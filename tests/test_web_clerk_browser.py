@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from intake.senderauth import Verdict
 from intake.store import Store
 from intake.web.server import make_server
 from tests import faxgen
@@ -65,6 +66,11 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     rec = store.get_request(rid)
     low = [*rec.problems, {"field": "employer.name", "code": "low_confidence", "message": "read at 52%", "help": ""}]
     store.update_request(rid, rec.fields, low, [], actor="pipeline")
+    # A fax's sender cannot be authenticated: its banner stands above the page, which must still fit.
+    store.record_sender_auth(rec.submission_id, Verdict(
+        method="fax", verified=False, reason="a caller ID can be set by the sending machine; replies go by fax to "
+                                             "that number only, and nothing is mailed before a person checked the "
+                                             "request").as_json())
     sid, batch_ids = _sheet_batch(store)
     mail = _mail_with_spans(store)
     server = make_server(cfg, store)
@@ -132,6 +138,7 @@ def test_a_clerk_corrects_a_faxed_request_by_keyboard_in_chromium(live: dict[str
             const r = (s) => document.querySelector(s).getBoundingClientRect();
             return {img: r('.source .page img'), fields: r('section.fields'), source: r('section.source')};
         }""")
+        assert page.locator("#sender-trust.trust-no").is_visible()
         for what in ("img", "fields", "source"):
             assert fits[what]["top"] >= 0 and fits[what]["bottom"] <= VIEW["height"], (what, fits)
         assert fits["img"]["right"] <= fits["fields"]["left"]

@@ -218,9 +218,26 @@
     });
   }
 
+  // The source and the fields fill the window below the request's heading, however tall a
+  // sender-trust banner or a message makes it: one screen, each column scrolling on its own.
+  function fitReview() {
+    var review = document.querySelector(".review");
+    if (!review) { return; }
+    var top = review.getBoundingClientRect().top + window.scrollY;
+    var height = Math.max(420, window.innerHeight - top - 8);
+    review.style.height = height + "px";
+    var source = review.querySelector(".source"), first = review.querySelector(".source .page");
+    if (source && first) {
+      var above = first.getBoundingClientRect().top - source.getBoundingClientRect().top + source.scrollTop;
+      review.style.setProperty("--fit", Math.max(200, height - above - 16) + "px");
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     form = document.getElementById("fields-form");
     placeBoxes();
+    fitReview();
+    window.addEventListener("resize", fitReview);
     initial = snapshot();
     document.querySelectorAll("button.show-box").forEach(function (b) {
       b.addEventListener("click", function () { showBox(b.dataset.path); });
