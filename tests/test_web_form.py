@@ -111,6 +111,17 @@ def test_value_is_right_confirms_a_low_confidence_value_and_the_trail_says_who(
     trail = page.split("Audit trail", 1)[1]
     assert re.search(r"<td>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC</td><td>rita</td><td>confirmed</td>"
                      r"<td>employer.name</td>", trail)
+    # Without script the button posts the whole form: its edits are saved, then the value confirmed.
+    rec = store.get_request(rid)
+    doubt = {"field": "employer.contact_name", "code": "low_confidence", "message": "read at 50%", "help": ""}
+    store.update_request(rid, rec.fields, [*rec.problems, doubt], [], actor="pipeline")
+    token = csrf_of(c.get(f"/requests/{rid}").text)
+    r = c.post(f"/requests/{rid}/confirm", data={"csrf_token": token, "confirm": "employer.contact_name",
+                                                 "f:employer.contact_phone": "(614) 555-0199"})
+    assert r.status_code == 303 and r.headers["location"].endswith("done=confirmed")
+    after = store.get_request(rid)
+    assert after.fields["employer"]["contact_phone"] == "(614) 555-0199"
+    assert not [p for p in after.problems if p.get("field") == "employer.contact_name"]
     # A reviewer sees the SSN masked: she cannot vouch for it; an empty field has nothing to confirm.
     r = c.post(f"/requests/{rid}/confirm", data={"csrf_token": token, "path": "worker.ssn"},
                headers={"Accept": "application/json"})
