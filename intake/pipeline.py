@@ -22,10 +22,11 @@ from intake import answers, metrics, senderauth
 from intake.faxintake import fax_by_mail, fax_number
 from intake.faxmail import gateway_of, read_fax_mail
 from intake.faxout import send_fax
+from intake.faxreply import fax_reply
 from intake.isolation import ExtractionPool
 from intake.model import CertificateRequest, Problem
 from intake.outbox import Delivery, RetrySchedule, next_attempt, send_smtp, write_eml
-from intake.replies import RequestView, render_fax_pdf, render_mail, should_reply
+from intake.replies import RequestView, render_mail, should_reply
 from intake.settings import Settings
 from intake.store import Store
 from intake.store.store import OutboxItem, RequestRecord, StateConflict, SubmissionRecord
@@ -84,8 +85,8 @@ def extract_stage(ctx: Context, submission_id: int) -> bool:
     metrics.observe_extraction(outcome.result, time.monotonic() - started)
     verdict = checking.result()
     thread = answers.thread_by_body(ctx, sub, outcome.result)
-    if thread is not None:
-        return answers.handle(ctx, sub, thread)
+    if thread is not None:  # a fresh mail naming our reference, or a faxed return page (read already)
+        return answers.handle(ctx, sub, thread, outcome if sub.channel == "fax" else None)
     try:
         if outcome.result is None:
             store.mark_needs_review(submission_id, outcome.reason or "extraction failed")
@@ -272,8 +273,8 @@ def queue_acknowledgement(ctx: Context, sub: SubmissionRecord, *, now: datetime 
         # nothing it did not send (so a `confirmation_elsewhere` flag does not hold it). An email
         # address written in a fax is not verified: it gets request details only after a person
         # accepted the request (the review page's accept action).
-        queued = queue("fax", sub.sender, render_fax_pdf(kind, fax_number=sub.sender,
-                                                          attachments=_form_attachment(kind, settings), **common))
+        # An *information needed* fax ends with a return page per request (`intake.faxreply`).
+        queued = queue("fax", sub.sender, fax_reply(kind, settings, records, fax_number=sub.sender, **common))
     elif hold := trust_hold(settings, sub, records):
         _no_reply(ctx, sub, hold, actor)
     elif not settings.trust.flag_unverified and (address := _request_email(records)):

@@ -122,11 +122,17 @@ def _draw_page(c: rl_canvas.Canvas, req: ReturnRequest, version: int, page: int,
                 TEXT_SIZE, _TEXT_W)
     if not paths and page == pages:
         _text(c, 60, top + 4, "Nothing is missing in this request.", TEXT_SIZE, _TEXT_W, bold=True)
+    doubted = {str(p.get("field")): p.get("code") for p in req.problems if p.get("code") in ("low_confidence", "invalid")}
     for spec in fz.return_specs(version, paths):
         c.setFont("Helvetica-Bold", TEXT_SIZE)
         c.drawString(spec.x, fz.PAGE_H - (spec.y - 4), caption(spec, numbered=True))
         draw_field(c, spec, label=False, caption_size=TEXT_SIZE)
-        _text(c, 60, spec.y + spec.h + 1, help_for(spec.path), HELP_SIZE, _BOX_TEXT_W, max_lines=2)
+        value = get_path(req.fields, spec.path)
+        note = ""
+        if spec.path in doubted and value not in (None, "", []):
+            why = "could not be read with certainty" if doubted[spec.path] == "low_confidence" else "cannot be right"
+            note = f"We read \"{_shown(spec, value)}\", which {why}: please write it again. "
+        _text(c, 60, spec.y + spec.h + 1, note + help_for(spec.path), HELP_SIZE, _BOX_TEXT_W, max_lines=2)
     if values is None:
         return
     top = fz.RETURN_TOP + len(paths) * fz.RETURN_ROW + 4
