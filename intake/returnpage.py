@@ -116,13 +116,12 @@ def _draw_page(c: rl_canvas.Canvas, req: ReturnRequest, version: int, page: int,
     c.drawString(60, fz.PAGE_H - 97, f"Reference {req.reference}" + (f"   (page {page} of {pages})" if pages > 1
                                                                     else ""))
     back = f" to {our_number}" if our_number else " to the number this fax came from"
-    top = _text(c, 60, 100, "Write what is missing in the boxes below, in capitals, one character per box where "
+    _text(c, 60, 100, "Write what is missing in the boxes below, in capitals, one character per box where "
                             f"there are boxes, and fax this page back{back}. The code at the top right tells us "
                             "which request it belongs to: do not write on it or on the black corner squares.",
                 TEXT_SIZE, _TEXT_W)
-    if not paths and page == pages:
-        _text(c, 60, top + 4, "Nothing is missing in this request.", TEXT_SIZE, _TEXT_W, bold=True)
-    doubted = {str(p.get("field")): p.get("code") for p in req.problems if p.get("code") in ("low_confidence", "invalid")}
+    doubted = {str(p.get("field")): p.get("code") for p in req.problems
+               if p.get("code") in ("low_confidence", "invalid")}
     for spec in fz.return_specs(version, paths):
         c.setFont("Helvetica-Bold", TEXT_SIZE)
         c.drawString(spec.x, fz.PAGE_H - (spec.y - 4), caption(spec, numbered=True))
