@@ -78,15 +78,12 @@ def read_values(fields: dict[str, Any], layout_version: int, skip: set[str]) -> 
     return out
 
 
-def _pages(paths: list[str], values: int, rows: int) -> list[list[str]]:
-    """Boxes per page, `rows` at most, so that the values read fit below the last page's boxes."""
+def _pages(paths: list[str], values: int, rows: int) -> tuple[list[list[str]], bool]:
+    """Boxes per page (`rows` at most), and whether the values read fit below the last page's
+    boxes (else they go on a page of their own, which needs no faxing back)."""
     need = (2 + (values + 1) // 2) * _VALUE_LEAD  # the heading and two columns of values
-    fit = max(0, int((fz.RETURN_BOTTOM - fz.RETURN_TOP - need) // fz.RETURN_ROW))
     pages = [paths[i:i + rows] for i in range(0, len(paths), rows)] or [[]]
-    last = pages[-1]
-    if len(last) > fit:
-        pages[-1:] = [last[:len(last) - fit], last[len(last) - fit:]]
-    return pages
+    return pages, fz.RETURN_TOP + len(pages[-1]) * fz.RETURN_ROW + need <= fz.RETURN_BOTTOM
 
 
 def _text(c: rl_canvas.Canvas, x: float, top: float, text: str, size: float, width: float,
@@ -132,12 +129,15 @@ def _draw_page(c: rl_canvas.Canvas, req: ReturnRequest, version: int, page: int,
             why = "could not be read with certainty" if doubted[spec.path] == "low_confidence" else "cannot be right"
             note = f"We read \"{_shown(spec, value)}\", which {why}: please write it again. "
         _text(c, 60, spec.y + spec.h + 1, note + help_for(spec.path), HELP_SIZE, _BOX_TEXT_W, max_lines=2)
-    if values is None:
-        return
-    top = fz.RETURN_TOP + len(paths) * fz.RETURN_ROW + 4
+    if values is not None:
+        _draw_values(c, fz.RETURN_TOP + len(paths) * fz.RETURN_ROW + 4, values)
+
+
+def _draw_values(c: rl_canvas.Canvas, top: float, values: list[tuple[str, str]]) -> None:
+    """What we read, in two columns (an SSN by its last four digits)."""
     top = _text(c, 60, top, "What we read (no need to write it again; the SSN shows its last four digits only)",
                 TEXT_SIZE, _BOX_TEXT_W, bold=True)
-    half = (len(values) + 1) // 2
+    half = max(1, (len(values) + 1) // 2)
     c.setFont("Helvetica", HELP_SIZE)
     for i, (label, value) in enumerate(values):
         col, row = divmod(i, half)
@@ -158,12 +158,17 @@ def render_return_pages(requests: list[ReturnRequest], *, our_number: str = "") 
         if not paths:
             continue
         values = read_values(req.fields, version, set(paths))
-        split = _pages(paths, len(values), fz.return_rows(version))
+        split, below = _pages(paths, len(values), fz.return_rows(version))
         for n, page_paths in enumerate(split, start=1):
-            _draw_page(c, req, version, n, len(split), page_paths, values if n == len(split) else None,
+            _draw_page(c, req, version, n, len(split), page_paths, values if below and n == len(split) else None,
                        our_number)
             c.showPage()
             drawn += 1
+        if not below:  # no marks and no code: nothing to fax back
+            c.setFont("Helvetica-Bold", 13)
+            c.drawString(60, fz.PAGE_H - 78, f"Reference {req.reference}: for your records, no need to fax it back")
+            _draw_values(c, 90, values)
+            c.showPage()
     if not drawn:
         return None
     c.save()
