@@ -106,7 +106,13 @@ def _draw_page(c: rl_canvas.Canvas, req: ReturnRequest, version: int, page: int,
                values: list[tuple[str, str]] | None, our_number: str) -> None:
     c.setFillColor(colors.black)
     draw_marks(c)
-    draw_qr(c, fz.return_payload(req.reference, version, page, pages, paths))
+    payload = fz.return_payload(req.reference, version, page, pages, paths)
+    draw_qr(c, payload)
+    # The same in print, for when the QR code does not survive the fax (read with a check number).
+    c.setFont("Helvetica", HELP_SIZE)
+    c.drawString(60, fz.PAGE_H - 757, "Page code:")
+    c.setFont("Courier-Bold", 11)
+    c.drawString(fz.CODE_LINE[0] + 4, fz.PAGE_H - 757, fz.code_line(payload))
     c.setFont("Helvetica-Bold", 15)
     c.drawString(60, fz.PAGE_H - 78, "Return page: fax this page back")
     c.setFont("Helvetica-Bold", 13)

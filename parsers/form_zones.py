@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal, NamedTuple
@@ -322,6 +323,39 @@ def return_specs(layout_version: int, paths: list[str]) -> tuple[FieldSpec, ...]
     return tuple(out)
 
 
+CODE_LINE = (126.0, 745.0, 556.0, 763.0)  # x0, y0, x1, y1 (points, from the top): the printed page code
+_CODE = re.compile(r"COC-?R(?P<ref>[A-Z]{2,10}-\d{4}-\d{6,})(?P<layout>L\d+)(?P<page>P\d+/\d+)F(?P<fields>[\d.]*)"
+                   r"C(?P<check>\d{3})")
+
+
+def _check(payload: str) -> str:
+    return f"{zlib.crc32(payload.encode('ascii')) % 1000:03d}"
+
+
+def code_line(payload: str) -> str:
+    """A return page's QR payload as a printed line with a check number, read by OCR when the QR
+    code did not survive the fax: `COC-R COC-2026-000123 L2 P1/1 F3.7.12 C417`."""
+    _id, ref, version, page, fields = payload.split("|")
+    return f"{RETURN_ID} {ref} {version} {page} F{fields} C{_check(payload)}"
+
+
+def _read_code_line(page: np.ndarray) -> str | None:
+    """The payload of a registered page's printed page code, or None (no code, or a check that fails:
+    a digit misread in the field list would put values in the wrong fields, so it is never guessed)."""
+    x0, y0, x1, y1 = CODE_LINE
+    crop = page[_px(y0):_px(y1), _px(x0):_px(x1)]
+    config = '--psm 7 -c "tessedit_char_whitelist=ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-./ "'
+    try:
+        text = pytesseract.image_to_string(Image.fromarray(crop), lang="eng", config=config)
+    except (RuntimeError, OSError, pytesseract.TesseractError):
+        return None
+    m = _CODE.search(text.replace(" ", ""))
+    if not m:
+        return None
+    payload = f"{RETURN_ID}|{m['ref']}|{m['layout']}|{m['page']}|{m['fields']}"
+    return payload if _check(payload) == m["check"] else None
+
+
 def parse_return_payload(text: str) -> tuple[str, int, int, int, list[str]] | None:
     """(reference, layout version, page, pages, field paths) of a return page's QR text, or None."""
     m = _RETURN.match(text.strip())
@@ -470,6 +504,16 @@ def recognise(image: Image.Image) -> FormPage | None:
             if m is None:
                 continue
             return FormPage(m["form"], m["ed"], int(m["layout"]), int(m["page"]), clean, upside_down)
+    # No QR code survived: a return page still says what it is in its printed page code.
+    for upside_down in (False, True):
+        page = np.ascontiguousarray(warped[::-1, ::-1]) if upside_down else warped
+        code = _read_code_line(page)
+        back = parse_return_payload(code) if code else None
+        if back is not None:
+            ref, version, number, _pages, paths = back
+            pixel = (READ_DPI / used[0]) * (READ_DPI / used[1])
+            return FormPage(RETURN_ID, "", version, number, _despeckle(page, max(2, round(2 * pixel))), upside_down,
+                            ref, return_specs(version, paths))
     return None
 
 

@@ -104,13 +104,22 @@ def test_return_page_is_drawn_for_what_is_missing_and_read_back(resolution: Reso
     assert not result.problems
 
 
-def test_a_page_without_a_qr_code_of_ours_is_no_return_page() -> None:
+@pytest.mark.parametrize("resolution", ["normal", "fine"])
+def test_return_page_whose_qr_code_is_lost_is_known_by_its_printed_page_code(resolution: Resolution) -> None:
+    """A QR code torn off or blacked out by the fax: the printed page code (with its check number)
+    still names the request and its boxes; without either, the page is no return page."""
     req = make_request(random.Random(22), kind="employee")
     pdf = render_return_pages([_return_request(req)])
     assert pdf is not None
     [page] = returngen.filled(pdf, req)
-    page.paste(255, (1300, 120, 1560, 400))  # the QR code torn off: the corner marks alone say nothing
-    result = extract_submission(tiff_bytes([fax(page, resolution="fine")]), channel="fax", filename="x.tif")
+    page.paste(255, (1290, 140, 1540, 390))  # the QR code (470-550 pt across, 56-136 pt down, at 200 dpi)
+    result = extract_submission(tiff_bytes([fax(page, resolution=resolution, skew_deg=1.0)]), channel="fax",
+                                filename="x.tif")
+    assert (result.meta or {}).get("return_references") == ["COC-2026-000123"]
+    [item] = result.requests
+    assert item.request.employer is not None and item.request.employer.ein == req["employer"]["ein"]
+    page.paste(255, (300, 2060, 1560, 2130))  # the page code as well
+    result = extract_submission(tiff_bytes([fax(page, resolution=resolution)]), channel="fax", filename="y.tif")
     assert not (result.meta or {}).get("return_references")
 
 
