@@ -24,7 +24,7 @@ from intake.model import CertificateRequest, Problem
 from intake.reference import help_for
 from intake.replies import STAFF_ONLY_CODES, likely_type_problems
 from parsers import form_zones as fz
-from parsers.pii import mask_ssn
+from parsers.pii import mask_ssn, mask_ssns
 
 # Problems the sender can answer in a box: the value is missing, was doubtful or cannot be right.
 # A `conflict` waits for staff (two values were given: writing a third one settles nothing).
@@ -74,7 +74,7 @@ def read_values(fields: dict[str, Any], layout_version: int, skip: set[str]) -> 
         value = get_path(fields, spec.path)
         if spec.path in skip or value in (None, "", []):
             continue
-        out.append((caption(spec, numbered=True), _shown(spec, value)))
+        out.append((caption(spec, numbered=True), mask_ssns(_shown(spec, value))))
     return out
 
 

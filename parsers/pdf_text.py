@@ -397,6 +397,7 @@ def _parse_pages(part: Part, limits: Limits) -> Extraction:
         text="\n\n".join(texts),
         form_edition=edition,
         references=references,
+        multi=bool(references),  # return pages answer requests of their own (a batch's pages)
     )
 
 

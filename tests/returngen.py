@@ -53,12 +53,13 @@ def return_pages(pdf: bytes) -> list[tuple[Image.Image, tuple[str, int, int, int
     return out
 
 
-def filled(pdf: bytes, req: dict[str, Any], *, font: str = "DejaVuSans.ttf",
+def filled(pdf: bytes, req: dict[str, Any] | dict[str, dict[str, Any]], *, font: str = "DejaVuSans.ttf",
            size_pt: float = 13.0) -> list[Image.Image]:
-    """The reply's return pages with the request's values written into their boxes."""
-    values = printed_values(req)
+    """The reply's return pages with the request's values written into their boxes; for a batch,
+    `req` maps each reference to its request."""
     out = []
-    for page, (_ref, version, _n, _pages, paths) in return_pages(pdf):
+    for page, (ref, version, _n, _pages, paths) in return_pages(pdf):
+        values = printed_values(req.get(ref, req))
         img = page.copy()
         fill_boxes(img, list(fz.return_specs(version, paths)), values, font=font, size_pt=size_pt)
         img.info["dpi"] = (DPI, DPI)
@@ -66,8 +67,9 @@ def filled(pdf: bytes, req: dict[str, Any], *, font: str = "DejaVuSans.ttf",
     return out
 
 
-def faxed_back(pdf: bytes, req: dict[str, Any], rng: random.Random, resolution: Resolution = "fine", *,
-               noise: float = 0.002, max_skew: float = 2.0, sender: str = "ACME HR") -> list[Image.Image]:
+def faxed_back(pdf: bytes, req: dict[str, Any] | dict[str, dict[str, Any]], rng: random.Random,
+               resolution: Resolution = "fine", *, noise: float = 0.002, max_skew: float = 2.0,
+               sender: str = "ACME HR") -> list[Image.Image]:
     """The filled return pages faxed back to us."""
     pages = filled(pdf, req, font=rng.choice(["DejaVuSans.ttf", "DejaVuSansMono.ttf", "DejaVuSans-Bold.ttf"]),
                    size_pt=rng.uniform(12.0, 14.0))

@@ -238,6 +238,46 @@ def test_faxed_return_page_completes_its_request_end_to_end(tmp_path: Path) -> N
         store.dispose()
 
 
+def test_batch_fax_return_pages_each_complete_their_own_request(tmp_path: Path) -> None:
+    """Two forms in one fax: one return page each in one reply; faxed back together, each page's
+    values go to the request its code names, and one reply says both are complete."""
+    (a, a_part), (b, b_part) = _incomplete(33), _incomplete(34)
+    b["worker"]["last_name"] = b_part["worker"]["last_name"] = "Okafor" if a["worker"]["last_name"] != "Okafor" \
+        else "Marsh"
+    ctx = stage_context(tmp_path, "[trust]\nflag_unverified = false\n", timeout=120)
+    try:
+        pages = formgen.faxed_form(a_part, random.Random(10), "fine", font="DejaVuSans.ttf") + \
+            formgen.faxed_form(b_part, random.Random(11), "fine", font="DejaVuSans.ttf")
+        sid, _ = ctx.store.store_submission(Incoming(channel="fax", raw=tiff_bytes(pages), sender=NUMBER,
+                                                     received_at=datetime.now(UTC), fax_filename="two.tif"))
+        extract_stage(ctx, sid)
+        assert reply_stage(ctx, sid)
+        recs = ctx.store.requests_of(sid)
+        truth = {r.reference: (a if r.fields["worker"]["ssn"] == a["worker"]["ssn"] else b) for r in recs}
+        assert len(truth) == 2 and {t["worker"]["ssn"] for t in truth.values()} == {a["worker"]["ssn"],
+                                                                                    b["worker"]["ssn"]}
+        [reply] = ctx.store.replies_of(sid)
+        assert {p[0] for _page, p in returngen.return_pages(reply.message)} == set(truth)
+        back = returngen.faxed_back(reply.message, truth, random.Random(12), "normal")
+        answer, _ = ctx.store.store_submission(Incoming(channel="fax", raw=tiff_bytes(back), sender=NUMBER,
+                                                        received_at=datetime.now(UTC), fax_filename="back.tif"))
+        extract_stage(ctx, answer)
+        assert reply_stage(ctx, answer)
+        for ref, req in truth.items():
+            rec = ctx.store.find_request(ref)
+            assert rec is not None and rec.state == "accepted", (ref, rec and rec.problems)
+            for path in DROP:
+                head, tail = path.split(".")
+                assert rec.fields[head][tail] == req[head][tail], (ref, path)
+                assert rec.provenance[path]["label"] == f"return page {ref}"
+        assert ctx.store.requests_of(answer) == []
+        [done] = ctx.store.replies_of(answer)
+        text = " ".join(_pdf_text(done.message))
+        assert done.kind == "received" and "now complete" in text and set(REF.findall(text)) == set(truth)
+    finally:
+        ctx.store.dispose()
+
+
 @pytest.fixture(scope="module")
 def hylafax() -> Iterator[HylaFax]:
     with running_hylafax() as server:
