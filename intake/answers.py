@@ -6,6 +6,10 @@ new text of the body). Such a message goes through `handle` instead of becoming 
 again as an answer (only its new text), checked for its sender, merged into the request(s) it
 answers in one transaction, and `reply` queues one reply about them: *received* when complete,
 else only what is still missing. Rules in `intake.conversation`.
+
+A fax answers through our return page (`intake.returnpage`): the extraction reads its boxes and
+names the request its code gives (`meta["return_references"]`); the same number may complete the
+request, and the one reply goes back by fax, with a new return page for what is still missing.
 """
 
 from __future__ import annotations

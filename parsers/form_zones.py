@@ -14,6 +14,9 @@ a flag. Everything else keeps the best reading, `uncertain`.
 A `T` is checked for the foot of a typewriter's serif `I` (Tesseract confuses the two, sure of
 itself). Measured on the 100 generated faxes of tests/test_form.py: 99.84% of fields right (92%
 right and unflagged), none wrong without a flag, 0.8 s per page.
+Our fax reply's return page (`intake.returnpage`) is read the same way: its QR code (or, lost in
+the fax, its printed page code with a check number) names the request and the form fields it has
+boxes for, and `return_specs` places those boxes as the page drew them.
 """
 
 from __future__ import annotations
