@@ -11,6 +11,7 @@ the form's are; `intake.answers` merges the values into the request the page nam
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +62,9 @@ def box_paths(fields: dict[str, Any], problems: list[dict[str, Any]], layout_ver
 def _shown(spec: fz.FieldSpec, value: Any) -> str:
     if spec.path == "worker.ssn":
         return mask_ssn(str(value))
+    if spec.kind == "date" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(value)):
+        year, month, day = str(value).split("-")
+        return f"{month}/{day}/{year}"  # as the form's boxes ask for it
     if spec.kind == "choice":
         value = {"true": "yes", "false": "no"}.get(str(value).lower(), str(value))
         return next((o.caption for o in spec.options if o.value == value), str(value))
@@ -147,6 +151,9 @@ def _draw_values(c: rl_canvas.Canvas, top: float, values: list[tuple[str, str]])
     c.setFont("Helvetica", HELP_SIZE)
     for i, (label, value) in enumerate(values):
         col, row = divmod(i, half)
+        label = re.sub(r"\s*\((?:MM/DD/YYYY|optional)\)", "", label)
+        while len(label) > 12 and c.stringWidth(f"{label}: {value}", "Helvetica", HELP_SIZE) > 240:
+            label = label[:-4].rstrip() + "..."  # the value is what matters: the label gives way
         text = simpleSplit(f"{label}: {value}", "Helvetica", HELP_SIZE, 240)[0]
         c.drawString(60 + col * 250, fz.PAGE_H - (top + (row + 1) * _VALUE_LEAD), text)
 
