@@ -217,6 +217,9 @@ def extract_parts(parts: list[Part], limits: Limits, *, today: date | None = Non
     summaries = [PartSummary(name=e.part, media_type=e.media_type, filename=p.filename,
                              pages=e.pages, form_edition=e.form_edition, text=e.text, seconds=round(sec, 4))
                  for p, (e, sec) in zip(parts, timed, strict=True)]
+    returned = list(dict.fromkeys(r for e in extractions for r in e.references))
+    if returned:  # our return pages were faxed back: the pipeline joins them to these requests
+        meta = {**(meta or {}), "return_references": returned}
     return SubmissionResult(requests=requests, problems=all_problems, parts=summaries, meta=meta)
 
 

@@ -8,7 +8,6 @@ own mail), because an auto-reply loop with another robot is the classic way to f
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -260,40 +259,8 @@ def render_mail(kind: str, *, to: str, from_address: str, our_domain: str,
     return msg
 
 
-def render_fax_pdf(kind: str, *, fax_number: str, requests: list[RequestView],
-                   received_at: datetime | None = None,
-                   attachments: list[tuple[str, bytes, str]] | None = None, **context: Any) -> bytes:
-    """The acknowledgement as a PDF for the fax server to send back.
+def render_fax_pdf(kind: str, *, fax_number: str, requests: list[RequestView], **context: Any) -> bytes:
+    """The reply as a PDF for the fax server, written for fax (`intake.faxreply`)."""
+    from intake.faxreply import render_fax_pdf as render  # noqa: PLC0415 - fpdf only when a fax is answered
 
-    A fax has no attachments, so PDF `attachments` (the blank form an *incomplete* reply says is
-    attached) follow as further pages.
-    """
-    from fpdf import FPDF
-
-    ctx = {"requests": requests, "r": requests[0] if requests else None,
-           "received_at": (received_at or datetime.now()).strftime("%B %-d, %Y at %H:%M").strip(),
-           "updated": False, "answered": False, "form_url": "", "help_url": "", "file_problems": [], **context}
-    text = render_text(kind, **ctx)
-    pdf = FPDF(format="Letter")
-    pdf.set_margins(20, 18, 20)
-    pdf.add_page()
-    pdf.set_font("Helvetica", "B", 14)
-    pdf.cell(0, 10, "U.S. Certificate of Coverage - Acknowledgement", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 10)
-    pdf.cell(0, 6, f"To fax: {fax_number}", new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(4)
-    pdf.set_font("Courier", "", 10.5)
-    safe = text.encode("latin-1", errors="replace").decode("latin-1")
-    pdf.multi_cell(0, 5, safe)
-    letter = bytes(pdf.output())
-    extra = [data for _name, data, media_type in attachments or [] if media_type == "application/pdf"]
-    if not extra:
-        return letter
-    from pypdf import PdfReader, PdfWriter
-
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(letter)))
-    for data in extra:
-        writer.append(PdfReader(io.BytesIO(data)))
-    buf = io.BytesIO()
-    writer.write(buf)
-    return buf.getvalue()
+    return render(kind, fax_number=fax_number, requests=requests, **context)

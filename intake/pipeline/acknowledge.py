@@ -18,6 +18,7 @@ from typing import Any
 
 from intake import answers, senderauth
 from intake.faxmail import gateway_of
+from intake.faxreply import fax_reply
 from intake.pipeline.context import Context
 from intake.replies import RequestView, render_fax_pdf, render_mail, should_reply
 from intake.settings import Settings
@@ -196,7 +197,11 @@ def queue_acknowledgement(ctx: Context, sub: SubmissionRecord, *, now: datetime 
         # nothing it did not send (so a `confirmation_elsewhere` flag does not hold it). An email
         # address written in a fax is not verified: it gets request details only after a person
         # accepted the request (the review page's accept action).
-        queued = queue(ReplyChannel.FAX, sub.sender, reply(channel=ReplyChannel.FAX, to=sub.sender))
+        # An *information needed* fax ends with a return page per request (`intake.faxreply`).
+        queued = queue(ReplyChannel.FAX, sub.sender,
+                       fax_reply(kind, settings, records, fax_number=sub.sender, requests=views,
+                                 received_at=sub.received_at, form_url=settings.replies.form_url,
+                                 help_url=settings.replies.help_url, file_problems=_file_problems(sub)))
     elif hold := trust_hold(settings, sub, records):
         _no_reply(ctx, sub, hold, actor)
     elif not settings.trust.flag_unverified and (address := request_email(records)):

@@ -79,8 +79,8 @@ def extract_loaded(ctx: Context, submission_id: int) -> Extracted | bool:  # noq
     verdict, verdict_json = checking.result()
     sub = dataclasses.replace(sub, sender_auth=verdict_json)
     thread = answers.thread_by_body(ctx, sub, outcome.result)
-    if thread is not None:
-        return answers.handle(ctx, sub, thread)
+    if thread is not None:  # a fresh mail naming our reference, or a faxed return page (read already)
+        return answers.handle(ctx, sub, thread, outcome if sub.channel == Channel.FAX else None)
     if outcome.result is None:
         store.mark_needs_review(submission_id, outcome.reason or "extraction failed")
         log.warning("submission %d: %s", submission_id, outcome.reason)
