@@ -24,6 +24,7 @@ from intake.faxmail import gateway_of, read_fax_mail
 from intake.faxout import send_fax
 from intake.isolation import ExtractionPool
 from intake.model import CertificateRequest, Problem
+from intake.online_replies import web_acknowledgement
 from intake.outbox import Delivery, RetrySchedule, next_attempt, send_smtp, write_eml
 from intake.replies import RequestView, render_fax_pdf, render_mail, should_reply
 from intake.settings import Settings
@@ -78,7 +79,7 @@ def extract_stage(ctx: Context, submission_id: int) -> bool:
     if thread is not None:
         checking.result()  # `answers.handle` reads the verdict it records
         return answers.handle(ctx, sub, thread)
-    channel = "email" if sub.channel in MAIL_CHANNELS else "fax"
+    channel = "email" if sub.channel in MAIL_CHANNELS else sub.channel  # "fax" or "web"
     started = time.monotonic()
     outcome = ctx.pool.extract(sub.raw, channel=channel, filename=sub.fax_filename, limits=ctx.limits)
     metrics.observe_extraction(outcome.result, time.monotonic() - started)
@@ -267,6 +268,11 @@ def queue_acknowledgement(ctx: Context, sub: SubmissionRecord, *, now: datetime 
                               references=list(meta.get("references") or []),
                               attachments=_form_attachment(kind, settings), **common)
             queued = queue("email", decision.address, msg.as_bytes())
+    elif sub.channel == "web":
+        queued, why = web_acknowledgement(store, settings, sub, records, common, now=now, generation=generation,
+                                          actor=actor, rate_limit=rate_limit)
+        if why:
+            _no_reply(ctx, sub, why, actor)
     elif sub.sender:
         # The fax equivalent of replying to the sender: the number the fax came from, which learns
         # nothing it did not send (so a `confirmation_elsewhere` flag does not hold it). An email

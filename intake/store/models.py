@@ -42,9 +42,10 @@ REQUEST_STATES = (
     "not_a_request",
 )
 OUTBOX_STATES = ("queued", "sending", "sent", "failed", "permanent_failure")
-REPLY_KINDS = ("received", "incomplete", "approved", "rejected")
+# `confirm_address` (migration 0009): the link that proves a web request's confirmation address.
+REPLY_KINDS = ("received", "incomplete", "approved", "rejected", "confirm_address")
 REPLY_CHANNELS = ("email", "fax")
-CHANNELS = ("imap", "smtp", "lmtp", "fax")
+CHANNELS = ("imap", "smtp", "lmtp", "fax", "web")  # `web` (migration 0009): the online form
 # How an incoming message was found to answer one of our replies (migration 0005), and what came of it.
 ANSWER_MATCHES = ("message_id", "subject", "body", "return_page")
 ANSWER_OUTCOMES = ("merged", "held", "unchanged")

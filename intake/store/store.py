@@ -27,11 +27,13 @@ from sqlalchemy.orm import Session
 
 from intake.crypto import Keyring, KeyringError, sealed_key_id
 from intake.store import migrate, sealing
+from intake.store import online_models as _online_models  # noqa: F401  (its table belongs to the same metadata)
 from intake.store import web_models as _web_models  # noqa: F401  (its tables belong to the same metadata)
 from intake.store.clear import masked, masked_strings
 from intake.store.conversation import ConversationStore
 from intake.store.engine import READONLY, commit_without_flush, make_engine, normalise_url
 from intake.store.models import (
+    CHANNELS,
     OUTBOX_STATES,
     REPLY_CHANNELS,
     REPLY_KINDS,
@@ -50,7 +52,7 @@ from parsers.pii import mask_ssns
 if TYPE_CHECKING:
     from intake.settings import Settings
 
-Channel = Literal["imap", "smtp", "lmtp", "fax"]
+Channel = Literal["imap", "smtp", "lmtp", "fax", "web"]
 
 
 @dataclass(frozen=True)
@@ -167,7 +169,7 @@ class QueueRow:
 
 
 # Actors that are the gateway itself; an event by anyone else on a request means staff touched it.
-SYSTEM_ACTORS = frozenset({"pipeline", "replies", "outbox", "reprocess", "imap", "smtp", "lmtp", "fax"})
+SYSTEM_ACTORS = frozenset({"pipeline", "replies", "outbox", "reprocess", "imap", "smtp", "lmtp", "fax", "web"})
 # Request states a reprocess may overwrite (nobody has corrected, approved or rejected them).
 REPROCESSABLE_STATES = ("accepted", "needs_review")
 
@@ -245,8 +247,8 @@ def normalise_message_id(value: str) -> str | None:
 
 def _content_key(channel: str, raw: bytes, message_id: str | None) -> tuple[str, str | None]:
     """The duplicate identity of a submission (see `Submission.content_key`) and its body hash."""
-    if channel == "fax":
-        return "fax:" + _sha256(raw), None
+    if channel in ("fax", "web"):  # a web form has no Message-ID: the same form twice is one submission
+        return f"{channel}:" + _sha256(raw), None
     bh = body_hash(raw)
     if message_id:
         return "mid:" + _sha256(message_id.encode("utf-8", "surrogateescape") + b"\0" + bh.encode()), bh
@@ -574,14 +576,14 @@ class Store(ConversationStore):
         Returns (submission id, created). A duplicate returns (existing id, False): same IMAP
         (folder, UIDVALIDITY, UID); same Message-ID with the same body hash; same fax file hash.
         """
-        if inc.channel not in ("imap", "smtp", "lmtp", "fax"):
+        if inc.channel not in CHANNELS:
             raise ValueError(f"unknown channel {inc.channel!r}")
         imap_id = (inc.imap_folder, inc.imap_uidvalidity, inc.imap_uid)
         has_imap = None not in imap_id
         if inc.channel == "imap" and not has_imap:
             raise ValueError("an IMAP submission needs folder, uidvalidity and uid")
         message_id = None
-        if inc.channel != "fax":
+        if inc.channel not in ("fax", "web"):
             message_id = normalise_message_id(inc.message_id) if inc.message_id else header_message_id(inc.raw)
         key, bh = _content_key(inc.channel, inc.raw, message_id)
         sha = _sha256(inc.raw)

@@ -15,11 +15,13 @@ from intake import senderauth
 from intake.faxmail import gateway_of
 from intake.merge import LOW_CONFIDENCE
 from intake.model import FIELD_PATHS, CertificateRequest, Dependent, Problem, build_request, max_length
+from intake.online_replies import requester_email
 from intake.reference import help_for
 from intake.replies import RequestView, render_fax_pdf, render_mail, should_reply
 from intake.senderauth import TRUST_CODES, Verdict
 from intake.settings import Settings
 from intake.store import Store
+from intake.store.online import proven_address
 from intake.store.store import SYSTEM_ACTORS, RequestRecord, StateConflict, SubmissionRecord
 from intake.validate import mask_ssn, validate
 from intake.web.users import Account
@@ -341,6 +343,8 @@ def requester_address(settings: Settings, sub: SubmissionRecord, rec: RequestRec
         envelope = sub.sender if sub.channel != "imap" else None
         decision = should_reply(sub.raw, our_domain=settings.replies.our_domain, envelope_sender=envelope)
         return decision.address if decision.reply else None
+    if sub.channel == "web":  # the address typed into the form; the confirmation address is proven first
+        return requester_email([rec])
     return _request_email(rec)
 
 
@@ -414,8 +418,13 @@ def approve(store: Store, settings: Settings, rec: RequestRecord, account: Accou
         raise ActionError("someone else changed this request; reload the page") from exc
     rec = store.get_request(rec.id)
     to = CertificateRequest.from_stored(rec.fields).confirmation_email
+    sub = store.get_submission(rec.submission_id)
+    if to and sub.channel == "web" and not proven_address(store, sub.id, to):
+        # Typed into a public page: the address gets personal details only once it followed its link.
+        store.add_event(submission_id=sub.id, request_id=rec.id, actor=account.name, kind="no_reply",
+                        field="approved", new="the confirmation address never followed its link: no confirmation")
+        to = None
     if to:
-        sub = store.get_submission(rec.submission_id)
         _queue(store, settings, sub, rec, "approved", to=to, actor=account.name,
                decided_at=datetime.now(UTC).strftime("%B %-d, %Y"))
     return rec
