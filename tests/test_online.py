@@ -151,7 +151,8 @@ def test_server_side_check_returns_the_form_with_problems_beside_the_fields(onli
     answer = post_form(client, bad)
     assert answer.status_code == 422
     page = answer.text
-    for path, words in (("employer.ein", "must be 9 digits"), ("worker.ssn", "no Social Security number starts with 912"),
+    for path, words in (("employer.ein", "must be 9 digits"),
+                        ("worker.ssn", "no Social Security number starts with 912"),
                         ("assignment.end_date", "end date must be after the start date")):
         block = re.search(rf'<ul class="problems" id="[^"]+" data-path="{re.escape(path)}">(.*?)</ul>', page, re.S)
         assert block and words in block.group(1), path
