@@ -122,9 +122,10 @@ def retype(page: Any, path: str, value: str) -> None:
     page.keyboard.type(value)
 
 
-def start_employee_form(page: Any, base: str) -> None:
+def start_employee_form(page: Any, base: str, *, axe: bool = True) -> None:
     page.goto(f"{base}/request")
-    assert run_axe(page) == []
+    if axe:  # axe-core is a script: not on a page without JavaScript
+        assert run_axe(page) == []
     tab_to(page, "#type-employee")
     tab_to(page, "#continue")
     page.keyboard.press("Enter")
@@ -158,10 +159,11 @@ def test_online_request_by_keyboard_with_and_without_javascript(gateway: Any, sm
         assert page.get_attribute(dom_id("worker.ssn"), "type") == "password"  # masked as typed
         page.screenshot(path=str(ARTIFACTS / "online-problems.png"), full_page=True)
         assert run_axe(page) == []
-        retype(page, "employer.ein", first["employer.ein"])
-        wait_problem(page, "employer.ein", "must be 9 digits", present=False)
+        # Corrected in the form's order (Tab goes on from the last field, round to the first).
         retype(page, "worker.ssn", first["worker.ssn"])
         wait_problem(page, "worker.ssn", "starts with", present=False)
+        retype(page, "employer.ein", first["employer.ein"])
+        wait_problem(page, "employer.ein", "must be 9 digits", present=False)
         tab_to(page, dom_id("assignment.end_date"))
         page.keyboard.type(us_date(first["assignment.end_date"]))
         wait_problem(page, "assignment.end_date", "end date must be after", present=False)
@@ -180,14 +182,14 @@ def test_online_request_by_keyboard_with_and_without_javascript(gateway: Any, sm
         context = browser.new_context(viewport={"width": 1300, "height": 1000}, locale="en-US",
                                       java_script_enabled=False)
         page = context.new_page()
-        start_employee_form(page, base)
+        start_employee_form(page, base, axe=False)
         fill_by_keyboard(page, second, typed={"employer.ein": second["employer.ein"].replace("-", "")[:8]})
         tab_to(page, "#send")
         page.keyboard.press("Enter")
         page.wait_for_selector('ul.problems[data-path="employer.ein"] li')
         assert "must be 9 digits" in problems_of(page, "employer.ein")
         assert problems_of(page, "worker.ssn") == ""
-        assert run_axe(page) == []
+        assert page.get_attribute(dom_id("worker.ssn"), "value") == second["worker.ssn"]  # kept, masked
         retype(page, "employer.ein", second["employer.ein"])
         tab_to(page, "#send")
         page.keyboard.press("Enter")
