@@ -329,3 +329,37 @@ def test_security_headers_and_no_personal_data_in_urls_or_logs(online: Any, capl
     logged = caplog.text
     for secret in (values["worker.ssn"], values["worker.last_name"], values["employer.contact_email"]):
         assert secret not in logged
+
+
+def test_a_self_employed_request_and_an_xlsx_batch(online: Any) -> None:
+    from openpyxl import Workbook
+
+    settings, store, client = online
+    own = good_values(80, kind="self_employed")
+    token = csrf_of(client, "/request?type=self_employed")
+    page = client.get("/request?type=self_employed").text
+    assert "f-worker-business" in page and "f-employer-name" not in page
+    answer = client.post("/request", data={"csrf_token": token, "request_type": "self_employed", **own})
+    assert answer.status_code == 200, re.findall(r"<li>(.*?)</li>", answer.text)[:5]
+    rec = store.find_request(REFERENCE.findall(answer.text)[0])
+    assert rec is not None and rec.state == "accepted"
+    ctx = Context(store=store, settings=settings, pool=None)  # type: ignore[arg-type]
+    assert queue_acknowledgement(ctx, store.get_submission(rec.submission_id))
+    [ack] = [o for o in store.replies_of(rec.submission_id) if o.kind == "received"]
+    assert ack.recipient == own["worker.email"]
+    # The same workers as an XLSX file.
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    columns = [p for p in field_paths("employee") if not p.startswith(("employer.", "request_type"))]
+    sheet.append(columns)
+    for i in range(3):
+        row = good_values(2000 + i)
+        sheet.append([row.get(c, "") for c in columns])
+    data = io.BytesIO()
+    book.save(data)
+    employer = {k: v for k, v in good_values(2).items() if k.startswith("employer.")}
+    token = csrf_of(client, "/request/batch")
+    shown = client.post("/request/batch/check", data={"csrf_token": token, **employer},
+                        files={"file": ("workers.xlsx", data.getvalue(), "application/octet-stream")})
+    assert shown.status_code == 200 and "3 row(s) read" in shown.text
