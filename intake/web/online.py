@@ -285,7 +285,8 @@ def router(settings: Settings, store: Store, env: Environment, on_new: OnNew | N
         """The problems of the form as it stands (the page's script asks on every change)."""
         got = await posted_or_refused(request, "check")
         if isinstance(got, Response):
-            return JSONResponse({"detail": "refused"}, status_code=got.status_code, headers=dict(got.headers))
+            retry = {"Retry-After": got.headers["Retry-After"]} if "Retry-After" in got.headers else {}
+            return JSONResponse({"detail": "refused"}, status_code=got.status_code, headers=retry)
         request_type = got.fields.get("request_type", "")
         if request_type not in TYPES:
             return JSONResponse({"detail": "choose the request type first"}, status_code=400)
