@@ -72,7 +72,7 @@ class _Service:
         if self.settings.web.enabled:
             from intake.web.server import WebThread
 
-            web = WebThread(self.settings, self.store)
+            web = WebThread(self.settings, self.store, on_new=self.notify)  # the online form's submissions
             web.start()
             self._stoppers.append(web.stop)
 

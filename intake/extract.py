@@ -76,6 +76,9 @@ def parse_part(part: Part, limits: Limits) -> Extraction:
                                 f"{limits.max_bytes:,}.")])
     media = part.media_type
     try:
+        if media == "application/x-www-form-urlencoded":
+            from parsers.web_form import parse_web_form
+            return parse_web_form(part)
         if media == "application/pdf":
             from parsers.pdf_text import parse_pdf
             return parse_pdf(part, limits)
@@ -260,6 +263,9 @@ def extract_submission(raw: bytes, *, channel: str, filename: str | None = None,
     its new text is read, without our own lines, section by section (`extract_answer`).
     """
     limits = limits or Limits()
+    if channel == "web":  # the online form as submitted (`parsers.web_form`)
+        from parsers.web_form import MEDIA_TYPE, PART_NAME
+        return extract_parts([Part(name=PART_NAME, media_type=MEDIA_TYPE, data=raw)], limits, today=today)
     name = PurePath(filename).name if filename else ("message" if channel != "fax" else "fax")
     media = "message/rfc822" if channel in ("imap", "smtp", "lmtp", "email") else sniff(raw, filename, None)
     if name.lower().endswith(".pdf") and media in ("text/plain", "application/octet-stream"):

@@ -208,6 +208,7 @@ SUBJECTS = {
     "incomplete": "Information needed: your certificate of coverage request {refs}",
     "approved": "Approved: certificate of coverage request {refs}",
     "rejected": "Not approved: certificate of coverage request {refs}",
+    "web_received": "Received: your online certificate of coverage request {refs}",
 }
 
 

@@ -114,7 +114,7 @@ def reprocess_one(ctx: Context, submission_id: int, *, send_replies: bool = Fals
         # An answer to our reply was merged into (or held beside) the request it answers; read again
         # alone it would become a request of its own (`intake.answers`).
         return Outcome(submission_id, skipped="an answer to another request (the conversation)")
-    channel = "email" if sub.channel in MAIL_CHANNELS else "fax"
+    channel = "email" if sub.channel in MAIL_CHANNELS else sub.channel  # "fax" or "web"
     result = ctx.pool.extract(sub.raw, channel=channel, filename=sub.fax_filename, limits=ctx.limits)
     if result.result is None:
         reason = result.reason or "extraction failed"

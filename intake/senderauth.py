@@ -439,6 +439,9 @@ def verdict_for(channel: str, raw: bytes, session: SmtpSession | None, settings:
         return Verdict(method="fax", verified=False,
                        reason="a fax carries no sender authentication; replies go to the sending fax number, "
                               "an email address written in the fax is not verified")
+    if channel == "web":
+        return Verdict(method="web", verified=False,
+                       reason="the online form: no sender to verify; a confirmation address is proven by a link")
     try:
         if channel not in MAIL_CHANNELS:
             return Verdict(method="none", verified=False, reason=f"unknown channel {channel}")

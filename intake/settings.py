@@ -283,6 +283,24 @@ class WebSettings(_Section):
         return ""
 
 
+class OnlineSettings(_Section):
+    """The public online request form (`intake.web.online`, `/request`)."""
+
+    enabled: bool = True
+    # Where requesters reach the gateway, for the link in a confirmation-address mail
+    # ("https://coc.example.gov"). Empty: http://[web] host:port. Never taken from the Host header,
+    # which a client chooses.
+    public_url: str = ""
+    # Per client address: at most this many submissions, and this many checks as typed, per hour.
+    submissions_per_hour: int = Field(default=20, ge=1)
+    checks_per_hour: int = Field(default=2000, ge=1)
+    # A batch upload (CSV or XLSX) of at most this many bytes and rows.
+    max_upload_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    max_batch_rows: int = Field(default=500, ge=1)
+    # The whole form post (every field together), before it is read.
+    max_form_bytes: int = Field(default=64 * 1024, ge=4096)
+
+
 class ReviewSettings(_Section):
     """Rules of the review page's actions (`intake.web.review`)."""
 
@@ -341,6 +359,7 @@ class Settings(BaseSettings):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     review: ReviewSettings = Field(default_factory=ReviewSettings)
+    online: OnlineSettings = Field(default_factory=OnlineSettings)
     trust: TrustSettings = Field(default_factory=TrustSettings)
     encryption: EncryptionSettings = Field(default_factory=EncryptionSettings)
     workers: WorkerSettings = Field(default_factory=WorkerSettings)

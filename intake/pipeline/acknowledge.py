@@ -19,6 +19,7 @@ from typing import Any
 from intake import answers, senderauth
 from intake.faxmail import gateway_of
 from intake.faxreply import fax_reply
+from intake.online_replies import web_acknowledgement
 from intake.pipeline.context import Context
 from intake.replies import RequestView, render_fax_pdf, render_mail, should_reply
 from intake.settings import Settings
@@ -151,7 +152,7 @@ def reply_loaded(ctx: Context, sub: SubmissionRecord, records: list[RequestRecor
     return queued
 
 
-def queue_acknowledgement(ctx: Context, sub: SubmissionRecord, *, now: datetime | None = None,  # noqa: C901
+def queue_acknowledgement(ctx: Context, sub: SubmissionRecord, *, now: datetime | None = None,  # noqa: C901, PLR0912
                           generation: int = 0, actor: str = "replies", rate_limit: bool = True,
                           records: list[RequestRecord] | None = None, done: bool = False) -> bool:
     # One branch per way a reply may go (or why not), in the order they are decided: kept in one
@@ -192,6 +193,13 @@ def queue_acknowledgement(ctx: Context, sub: SubmissionRecord, *, now: datetime 
         else:
             queued = queue(ReplyChannel.EMAIL, decision.address,
                            reply(channel=ReplyChannel.EMAIL, to=decision.address))
+    elif sub.channel == Channel.WEB:
+        common = {"received_at": sub.received_at, "file_problems": _file_problems(sub),
+                  "form_url": settings.replies.form_url, "help_url": settings.replies.help_url}
+        queued, why = web_acknowledgement(store, settings, sub, records, common, now=now, generation=generation,
+                                          actor=actor, rate_limit=rate_limit, done=done)
+        if why:
+            _no_reply(ctx, sub, why, actor)
     elif sub.sender:
         # The fax equivalent of replying to the sender: the number the fax came from, which learns
         # nothing it did not send (so a `confirmation_elsewhere` flag does not hold it). An email

@@ -72,7 +72,7 @@ def extract_loaded(ctx: Context, submission_id: int) -> Extracted | bool:  # noq
     if thread is not None:
         checking.result()  # `answers.handle` reads the verdict it records
         return answers.handle(ctx, sub, thread)
-    channel = "email" if sub.channel in MAIL_CHANNELS else "fax"
+    channel = "email" if sub.channel in MAIL_CHANNELS else str(sub.channel)  # "fax" or "web"
     started = time.monotonic()
     outcome = ctx.pool.extract(sub.raw, channel=channel, filename=sub.fax_filename, limits=ctx.limits)
     metrics.observe_extraction(outcome.result, time.monotonic() - started)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from intake.crypto import Keyring, KeyringError, sealed_key_id
 from intake.store import migrate, sealing
+from intake.store import online_models as _online_models  # noqa: F401  (its table belongs to the same metadata)
 from intake.store import web_models as _web_models  # noqa: F401  (its tables belong to the same metadata)
 from intake.store.engine import READONLY, REDONE, make_engine, normalise_url
 from intake.store.models import Request, Submission, SubmissionPart

@@ -15,7 +15,7 @@ from intake.store.models import Event, Outbox
 from intake.store.records import EventRecord
 
 # Actors that are the gateway itself; an event by anyone else on a request means staff touched it.
-SYSTEM_ACTORS = frozenset({"pipeline", "replies", "outbox", "reprocess", "imap", "smtp", "lmtp", "fax"})
+SYSTEM_ACTORS = frozenset({"pipeline", "replies", "outbox", "reprocess", "imap", "smtp", "lmtp", "fax", "web"})
 
 
 def staff_touched_query(submission_id: int) -> Any:

@@ -255,8 +255,8 @@ def normalise_message_id(value: str) -> str | None:
 
 def content_key(channel: str, raw: bytes, message_id: str | None) -> tuple[str, str | None]:
     """The duplicate identity of a submission (see `Submission.content_key`) and its body hash."""
-    if channel == Channel.FAX:
-        return "fax:" + sha256_hex(raw), None
+    if channel in (Channel.FAX, Channel.WEB):  # a web form has no Message-ID: the same form twice is one
+        return f"{channel}:" + sha256_hex(raw), None
     bh = body_hash(raw)
     if message_id:
         return "mid:" + sha256_hex(message_id.encode("utf-8", "surrogateescape") + b"\0" + bh.encode()), bh

@@ -18,6 +18,7 @@ class Channel(StrEnum):
     SMTP = "smtp"
     LMTP = "lmtp"
     FAX = "fax"
+    WEB = "web"  # the online request form (migration 0009)
 
 
 class SubmissionState(StrEnum):
@@ -58,6 +59,7 @@ class ReplyKind(StrEnum):
     INCOMPLETE = "incomplete"
     APPROVED = "approved"
     REJECTED = "rejected"
+    CONFIRM_ADDRESS = "confirm_address"  # the link proving a web request's confirmation address (0009)
 
 
 class ReplyChannel(StrEnum):

@@ -16,6 +16,7 @@ import re
 import secrets
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
@@ -171,8 +172,10 @@ def _parse_date(value: str | None) -> datetime | None:
         return None
 
 
-def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
-    """The whole web application over one store (made from the settings if not given).
+def create_app(settings: Settings, store: Store | None = None,
+               on_new: Callable[[int], None] | None = None) -> FastAPI:
+    """The whole web application over one store (made from the settings if not given); `on_new` is
+    told of each submission of the online form (the pipeline's dispatcher, under `coc-intake run`).
 
     Raises `ValueError` for settings it must not be served with (`WebSettings.proxy_problem`).
     """
@@ -327,6 +330,11 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     @app.get("/static/review.css", include_in_schema=False)
     def _css() -> Response:
         return Response(_static("review.css"), media_type="text/css", headers={"Cache-Control": "no-cache"})
+
+    if settings.online.enabled:  # the public online request form (`intake.web.online`)
+        from intake.web import online
+
+        app.include_router(online.router(settings, store, env, on_new))
 
     # -- login -----------------------------------------------------------------------------------
 

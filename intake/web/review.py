@@ -14,12 +14,14 @@ from intake import fieldgroups, senderauth
 from intake.faxmail import gateway_of
 from intake.merge import LOW_CONFIDENCE
 from intake.model import FIELD_PATHS, CertificateRequest, Dependent, Problem, build_request, max_length
+from intake.online_replies import requester_email
 from intake.pipeline.acknowledge import render_reply, view_of
 from intake.reference import help_for
 from intake.replies import should_reply
 from intake.senderauth import TRUST_CODES, Verdict
 from intake.settings import Settings
 from intake.store import Store
+from intake.store.online import proven_address
 from intake.store.states import MAIL_CHANNELS, OPEN_STATES
 from intake.store.store import SYSTEM_ACTORS, RequestRecord, StateConflict, SubmissionRecord
 from intake.validate import mask_ssn, validate
@@ -348,6 +350,8 @@ def requester_address(store: Store, settings: Settings, sub: SubmissionRecord, r
         envelope = sub.sender if sub.channel != "imap" else None
         decision = should_reply(sub.raw, our_domain=settings.replies.our_domain, envelope_sender=envelope)
         return decision.address if decision.reply else None
+    if sub.channel == "web":  # the address typed into the form; the confirmation address is proven first
+        return requester_email([rec])
     if sub.channel == "fax" and sub.sender:
         return None  # answered by fax to the number it came from, never at an address OCR read
     return _request_email(rec, None if sub.channel != "fax" else staff_vouched(store, rec))
@@ -430,8 +434,13 @@ def approve(store: Store, settings: Settings, rec: RequestRecord, account: Accou
         raise ActionError("someone else changed this request; reload the page") from exc
     rec = store.get_request(rec.id)
     to = rec.request.confirmation_email
+    sub = store.get_submission(rec.submission_id)
+    if to and sub.channel == "web" and not proven_address(store, sub.id, to):
+        # Typed into a public page: the address gets personal details only once it followed its link.
+        store.add_event(submission_id=sub.id, request_id=rec.id, actor=account.name, kind="no_reply",
+                        field="approved", new="the confirmation address never followed its link: no confirmation")
+        to = None
     if to:
-        sub = store.get_submission(rec.submission_id)
         _queue(store, settings, sub, rec, "approved", to=to, actor=account.name,
                decided_at=datetime.now(UTC).strftime("%B %-d, %Y"))
     return rec

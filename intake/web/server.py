@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 import uvicorn
 
@@ -13,10 +14,11 @@ from intake.store import Store
 log = logging.getLogger("intake.web")
 
 
-def make_server(settings: Settings, store: Store | None = None) -> uvicorn.Server:
+def make_server(settings: Settings, store: Store | None = None,
+                on_new: Callable[[int], None] | None = None) -> uvicorn.Server:
     from intake.web.app import create_app
 
-    app = create_app(settings, store)
+    app = create_app(settings, store, on_new)
     config = uvicorn.Config(app, host=settings.web.host, port=settings.web.port, log_config=None,
                             access_log=False,
                             # The app believes proxy headers from [web] trusted_proxies only (intake.web.app).
@@ -28,8 +30,9 @@ def make_server(settings: Settings, store: Store | None = None) -> uvicorn.Serve
 class WebThread:
     """uvicorn in a daemon thread; a port already in use is logged and the gateway goes on."""
 
-    def __init__(self, settings: Settings, store: Store | None = None) -> None:
-        self.server = make_server(settings, store)
+    def __init__(self, settings: Settings, store: Store | None = None,
+                 on_new: Callable[[int], None] | None = None) -> None:
+        self.server = make_server(settings, store, on_new)
         self.thread = threading.Thread(target=self._run, name="web", daemon=True)
         self.where = f"http://{settings.web.host}:{settings.web.port}/"
 
