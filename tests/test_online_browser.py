@@ -217,9 +217,14 @@ def test_online_request_by_keyboard_with_and_without_javascript(gateway: Any, sm
             from_api = {k: v for k, v in flat_values(api["request"]).items() if v}
             assert {k: from_api.get(k) for k in typed} == typed
             page.goto(f"{base}/requests/{rec.id}")
-            shown = page.eval_on_selector_all("#fields-form input[data-path]",
-                                              "els => Object.fromEntries(els.map(e => [e.dataset.path, e.value]))")
-            assert {k: v for k, v in shown.items() if v} == from_api
+            # The review page's typed controls: inputs, selects, the checked yes/no radio; dates as U.S.
+            # staff write them (MM/DD/YYYY), stored ISO.
+            shown = page.eval_on_selector_all(
+                "#fields-form input[data-path], #fields-form select[data-path]",
+                "els => Object.fromEntries(els.filter(e => e.type !== 'radio' || e.checked)"
+                ".map(e => [e.dataset.path, e.value]))")
+            shown = {k: _iso(v) for k, v in shown.items() if v}
+            assert shown == from_api
         store.dispose()
         browser.close()
 
@@ -231,3 +236,9 @@ def test_online_request_by_keyboard_with_and_without_javascript(gateway: Any, sm
     assert mails, [m.rcpt_tos for m in smtp_sink.received()]
     text = mails[0].content.decode("utf-8", "replace")
     assert first["worker.last_name"] not in text and first["worker.ssn"][-4:] not in text
+
+
+def _iso(value: str) -> str:
+    """`08/02/1982` (as the review page shows a date) -> `1982-08-02`; anything else unchanged."""
+    m = re.fullmatch(r"(\d{2})/(\d{2})/(\d{4})", value)
+    return f"{m[3]}-{m[1]}-{m[2]}" if m else value
