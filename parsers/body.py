@@ -443,10 +443,101 @@ def _extraction(text: str, part: str, media_type: str, cands: list[Candidate]) -
     return ext
 
 
+def _table_rows(tables: list[WorkerTable], part: str) -> list[list[Candidate]]:
+    """One record per row of each table of workers, its cells normalised by their column's field."""
+    rows: list[list[Candidate]] = []
+    for table in tables:
+        for row in table.rows:
+            rec: list[Candidate] = []
+            for fname, cell in zip(table.fields, row, strict=False):
+                if not fname or not cell.strip() or cell.strip().casefold() in ("-", "n/a", "none"):
+                    continue
+                pairs, why = values.normalize(fname, cell)
+                for f, v in pairs:
+                    rec.append(Candidate(field=f, value=v, raw=cell, confidence=0.95 if why is None else 0.5,
+                                         provenance=Provenance(part=part, method="table", label=None),
+                                         uncertain=why))
+            if rec:
+                rows.append(rec)
+    return rows
+
+
+def _with_shared(records: list[list[Candidate]], shared: list[Candidate]) -> list[list[Candidate]]:
+    """Each worker's record with the values written once for all (employer, assignment, contact);
+    a worker's own value for a field wins over the shared one."""
+    out = []
+    for rec in records:
+        own = {c.field for c in rec}
+        out.append(rec + [c for c in shared if c.field not in own and not c.field.startswith("worker.")])
+    return out
+
+
+def _several(clean: str, part: str, media_type: str) -> Extraction | None:
+    """A body naming several workers (blocks, a typed table, "her colleague ..."): one record each."""
+    from parsers.workers import colleague_at, find_tables, split_blocks
+
+    lines = clean.split("\n")
+    tables = find_tables(clean)
+    if tables:
+        taken = {i for t in tables for i in t.lines}
+        single = [t for t in tables if len(t.rows) == 1]
+        rows = _table_rows([WorkerTable(t.fields, t.rows) for t in tables if len(t.rows) > 1], part)
+        rest = "\n".join("" if i in taken else ln for i, ln in enumerate(lines))
+        for t in single:  # one worker in a table: read as its header: value lines
+            rest += "\n" + "\n".join(f"{h}: {v}" for h, v in zip(_cells_of(lines[t.lines[0]]), t.rows[0],
+                                                                  strict=False) if v.strip())
+        if len(rows) < 2:
+            return _extraction(clean, part, media_type, _read(rest, part)) if single else None
+        return Extraction(part=part, media_type=media_type, text=clean, multi=True,
+                          records=_with_shared(rows, _read(rest, part)))
+    split = split_blocks(clean)
+    if split is not None:
+        shared = _read("\n".join(lines[i] if i in set(split.shared) else "" for i in range(len(lines))), part)
+        records = [_read("\n".join(lines[i] for i in block), part) for block in split.workers]
+        return Extraction(part=part, media_type=media_type, text=clean, multi=True,
+                          records=_with_shared(records, shared))
+    at = colleague_at(clean)
+    if at is None:
+        return None
+    first, second = _read(clean[:at], part), _colleague(clean[at:], part)
+    if sum(c.field.startswith("worker.") for c in second) < 2:
+        return None
+    return Extraction(part=part, media_type=media_type, text=clean, multi=True,
+                      records=_with_shared([first, second], first))
+
+
+def _cells_of(line: str) -> list[str]:
+    from parsers.workers import _cells
+
+    return _cells(line)
+
+
+_NAME_AFTER = re.compile(r"[A-Z][\w'’-]+(?:,?\s(?:[A-Z][\w'’.-]*|van|von|de|der|den|la|le|da|di|du|del|dos)){1,4}")
+
+
+def _colleague(text: str, part: str) -> list[Candidate]:
+    """The second worker's values in "The same applies to her colleague Jane Doe (SSN ..., born ...)"."""
+    from parsers.workers import _COLLEAGUE, _ALSO_GOING
+
+    m = _COLLEAGUE.search(text) or _ALSO_GOING.search(text)
+    body = text[m.end():] if m else text
+    cands = [c for c in _read(body, part) if c.field.startswith(("worker.", "assignment."))]
+    name = _NAME_AFTER.match(body.strip())
+    if name and not any(c.field in ("worker.first_name", "worker.last_name") for c in cands):
+        written = name.group().rstrip(",. ")
+        pairs, why = values.normalize("worker.name", written)
+        prov = Provenance(part=part, method="text", label="colleague")
+        cands = [c for c in cands if not c.field.endswith("_name")] + [
+            Candidate(field=f, value=v, raw=written, confidence=0.85, provenance=prov, uncertain=why)
+            for f, v in pairs]
+    return cands
+
+
 def parse_text(text: str, part: str) -> Extraction:
-    """A plain mail body, `.txt` file or letter's text -> one record (the request)."""
+    """A plain mail body, `.txt` file or letter's text -> one record (the request), or one per
+    worker when it names several."""
     clean = strip_quoted(text)
-    return _extraction(clean, part, "text/plain", _read(clean, part))
+    return _several(clean, part, "text/plain") or _extraction(clean, part, "text/plain", _read(clean, part))
 
 
 def parse_html(html: str, part: str) -> Extraction:
@@ -457,24 +548,8 @@ def parse_html(html: str, part: str) -> Extraction:
     """
     raw, tables = html_to_text(html)
     clean = strip_quoted(raw)
-    cands = _read(clean, part)
     if not tables:
-        return _extraction(clean, part, "text/html", cands)
-    rows: list[list[Candidate]] = []
-    for table in tables:
-        for row in table.rows:
-            rec: list[Candidate] = []
-            for fname, cell in zip(table.fields, row, strict=False):
-                if not fname or not cell.strip():
-                    continue
-                pairs, why = values.normalize(fname, cell)
-                for f, v in pairs:
-                    rec.append(Candidate(field=f, value=v, raw=cell, confidence=0.95 if why is None else 0.5,
-                                         provenance=Provenance(part=part, method="table", label=None),
-                                         uncertain=why))
-            if rec:
-                row_fields = {c.field for c in rec}
-                rows.append(rec + [c for c in cands if c.field not in row_fields
-                                   and not c.field.startswith("worker.")])
-    ext = Extraction(part=part, media_type="text/html", text=clean, records=rows, multi=True)
-    return ext
+        return _several(clean, part, "text/html") or _extraction(clean, part, "text/html", _read(clean, part))
+    cands = _read(clean, part)
+    return Extraction(part=part, media_type="text/html", text=clean, multi=True,
+                      records=_with_shared(_table_rows(tables, part), cands))
