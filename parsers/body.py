@@ -533,11 +533,63 @@ def _colleague(text: str, part: str) -> list[Candidate]:
     return cands
 
 
+def _forward_at(lines: list[str]) -> int | None:
+    """The line where a forwarded message starts below a note of the forwarder's own, else None."""
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith(">"):
+            continue
+        if _FORWARD.match(line):
+            return i
+        block = _header_block(lines, i)
+        if block is not None:
+            return i if block[1] else None  # a quoted reply starts here, not a forward
+        if _is_wrote(lines, i):
+            return None
+    return None
+
+
+# What a forwarder's note may say in sentences and so correct: not names or mail addresses (its
+# greeting and signature are the forwarder's own), which the note can still give with a label.
+_NOTE_PROSE_FIELDS = ("assignment.", "worker.ssn", "worker.date_of_birth", "worker.citizenship", "employer.ein")
+
+
+def _with_note(ext: Extraction, note: str, part: str) -> Extraction:
+    """Values in the forwarder's note add to or correct the forwarded request's ("One correction:
+    the assignment now ends on 1 May 2029, not on the date given below")."""
+    from parsers.fields import find_fields
+
+    labelled = find_fields(lines_from_text(note), part=part, method="text")
+    have = {c.field for c in labelled}
+    said = [c for c in find_in_prose(note, part=part, method="text")
+            if c.field not in have and c.uncertain is None and c.field.startswith(_NOTE_PROSE_FIELDS)]
+    notes = [c.model_copy(update={"provenance": c.provenance.model_copy(update={"label": "forwarder's note"})})
+             for c in labelled + said]
+    if not notes:
+        return ext
+    fixed = {c.field for c in notes}
+    ext.records = [[c for c in rec if c.field not in fixed] + notes for rec in ext.records] or [notes]
+    ext.problems = [p for p in ext.problems if p.code != "no_request"] if ext.records else ext.problems
+    return ext
+
+
+def _read_body(text: str, part: str, media_type: str) -> Extraction:
+    lines = clean_punctuation(text).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    at = _forward_at(lines)
+    if at is not None and at > 0:
+        note, inner = strip_quoted("\n".join(lines[:at])), strip_quoted("\n".join(lines[at:]))
+        if note.strip() and inner.strip():
+            ext = _several(inner, part, media_type) or _extraction(inner, part, media_type, _read(inner, part))
+            ext = _with_note(ext, note, part)
+            ext.text = note + "\n\n" + inner
+            return ext
+    clean = strip_quoted(text)
+    return _several(clean, part, media_type) or _extraction(clean, part, media_type, _read(clean, part))
+
+
 def parse_text(text: str, part: str) -> Extraction:
     """A plain mail body, `.txt` file or letter's text -> one record (the request), or one per
-    worker when it names several."""
-    clean = strip_quoted(text)
-    return _several(clean, part, "text/plain") or _extraction(clean, part, "text/plain", _read(clean, part))
+    worker when it names several; a forwarded request is read with its forwarder's note."""
+    return _read_body(text, part, "text/plain")
 
 
 def parse_html(html: str, part: str) -> Extraction:
@@ -547,9 +599,9 @@ def parse_html(html: str, part: str) -> Extraction:
     values (employer, contact) added.
     """
     raw, tables = html_to_text(html)
-    clean = strip_quoted(raw)
     if not tables:
-        return _several(clean, part, "text/html") or _extraction(clean, part, "text/html", _read(clean, part))
+        return _read_body(raw, part, "text/html")
+    clean = strip_quoted(raw)
     cands = _read(clean, part)
     return Extraction(part=part, media_type="text/html", text=clean, multi=True,
                       records=_with_shared(_table_rows(tables, part), cands))

@@ -37,7 +37,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "christian": ("first",), "born": ("birth",), "dob": ("date", "birth"), "birthdate": ("birth", "date"),
     "when": ("date",), "where": ("place",), "town": ("city",), "location": ("place",),
     "staff": ("employee",), "personnel": ("employee",), "transferee": ("employee",), "assignee": ("employee",),
-    "expatriate": ("employee",), "individual": ("person",), "firm": ("company",), "corporation": ("company",),
+    "expatriate": ("employee",), "seconded": ("employee",), "secondee": ("employee",), "individual": ("person",), "firm": ("company",), "corporation": ("company",),
     "organization": ("company",), "organisation": ("company",), "entity": ("company",),
     "enterprise": ("company",), "employing": ("employer",), "telephone": ("phone",), "tel": ("phone",),
     "mobile": ("phone",), "cell": ("phone",), "mail": ("email",), "soc": ("social",), "sec": ("security",),
@@ -110,6 +110,8 @@ def _known(word: str, section: str | None) -> str | None:
     if len(word) < 5:
         return None
     close = difflib.get_close_matches(word, list(weight), n=1, cutoff=0.8)
+    if close and len(word) - len(close[0]) >= 2 and word.startswith(close[0]):
+        return None  # "seconded" is not "second" misread: another word made from it, not an OCR slip
     return close[0] if close else None
 
 

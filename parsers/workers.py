@@ -116,8 +116,10 @@ def split_blocks(text: str) -> Split | None:
     blocks = [list(range(a, b)) for a, b in zip(bounds, bounds[1:], strict=False)]
     blocks[-1] = _trim_last(blocks[-1], lines, fields)
     own = [[i for i in b if fields[i] is not None and fields[i].startswith("worker.")] for b in blocks]  # type: ignore[union-attr]
-    if any(len({_GROUP.get(fields[i] or "") for i in o} - {None}) < 2 for o in own):
-        return None  # each worker shows two of name, SSN and date of birth
+    headed = all(any(is_heading(lines[i]) for i in b[:4]) for b in blocks)
+    if any(len({_GROUP.get(fields[i] or "") for i in o} - {None}) < (1 if headed else 2) or len(o) < 2
+           for o in own):
+        return None  # each worker shows two of name, SSN and date of birth (one under a heading of its own)
     per_block: dict[str, int] = {}
     for b in blocks:
         for f in {fields[i] for i in b if fields[i] is not None}:
@@ -146,7 +148,7 @@ def _heading_before(lines: list[str], fields: list[str | None], i: int) -> int:
     line or two between them, such as the worker's name under "Employee 1", belong to it)."""
     k = i - 1
     others = 0
-    while k >= 0 and fields[k] is None and others <= 2:
+    while k >= 0 and (fields[k] is None or fields[k] not in _IDENTITY) and others <= 3:
         if is_heading(lines[k]):
             return k
         others += bool(lines[k].strip())
