@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from parsers import values
+from parsers import prose_contact, values
 from parsers.pii import mask_ssn
 from parsers.ssn_grammar import find_ssns, plain_hyphens
 from parsers.types import Candidate, Method, Provenance
@@ -545,8 +545,16 @@ def _us_citizen(ctx: _Ctx) -> list[_Found]:
     return [_Found("worker.citizenship", "US", m.group(0), 0.8, m.start())] if m else []
 
 
+def _said(ctx: _Ctx) -> list[_Found]:
+    """Addresses, phones, contacts, yes/no answers and a business (`parsers.prose_contact`)."""
+    found = [*prose_contact.addresses(ctx.text, ctx.sentence_start), *prose_contact.phones(ctx.text, ctx.sentence_start),
+             *prose_contact.contacts(ctx.text, ctx.sentence_start), *prose_contact.answers(ctx.text),
+             *prose_contact.business(ctx.text)]
+    return [_Found(s.field, s.value, s.raw, s.conf, s.pos, s.uncertain) for s in found]
+
+
 _READERS: list[Callable[[_Ctx], list[_Found]]] = [
-    _numbers, _dates, _countries, _companies, _people, _birthplace, _emails, _kind, _us_citizen,
+    _numbers, _dates, _countries, _companies, _people, _birthplace, _emails, _kind, _us_citizen, _said,
 ]
 
 
