@@ -465,10 +465,31 @@ def _table_rows(tables: list[WorkerTable], part: str) -> list[list[Candidate]]:
 def _with_shared(records: list[list[Candidate]], shared: list[Candidate]) -> list[list[Candidate]]:
     """Each worker's record with the values written once for all (employer, assignment, contact);
     a worker's own value for a field wins over the shared one."""
+    shared = _senders(shared)
     out = []
     for rec in records:
         own = {c.field for c in rec}
         out.append(rec + [c for c in shared if c.field not in own and not c.field.startswith("worker.")])
+    return out
+
+
+# A worker's contact value written once for several workers is the sender's, the employer's.
+_SENDER_FIELD = {"worker.address": "employer.address", "worker.email": "employer.contact_email",
+                 "worker.phone": "employer.contact_phone"}
+
+
+def _senders(shared: list[Candidate]) -> list[Candidate]:
+    """Shared values labelled as a worker's address, e-mail or phone ("Office address in the U.S.",
+    "Reply e-mail") moved to the employer's fields, where the employer gave none of its own."""
+    have = {c.field for c in shared}
+    out = list(shared)
+    for c in shared:
+        base = next((b for b in _SENDER_FIELD if c.field == b or c.field.startswith(b + ".")), None)
+        if base is None:
+            continue
+        target = _SENDER_FIELD[base] + c.field[len(base):]
+        if not any(h == _SENDER_FIELD[base] or h.startswith(_SENDER_FIELD[base] + ".") for h in have):
+            out.append(c.model_copy(update={"field": target}))
     return out
 
 
