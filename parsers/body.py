@@ -12,10 +12,11 @@ import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-from parsers import values
 from parsers.layout import lines_from_text
 from parsers.prose import clean_punctuation, find_in_prose
-from parsers.types import Candidate, Extraction, PartProblem, Provenance
+from parsers.several import several, table_rows, with_shared
+from parsers.types import Candidate, Extraction, PartProblem
+from parsers.workers import WorkerTable
 
 # ---------------------------------------------------------------------------------------------
 # Quoted replies, signatures, forwards
@@ -168,14 +169,6 @@ _VOID = {"br", "hr", "img", "meta", "link", "input", "col", "area", "base", "wbr
 class _Table:
     rows: list[list[str]] = field(default_factory=list)
     cell: list[str] | None = None
-
-
-@dataclass
-class WorkerTable:
-    """A table of several workers in a mail body: a header row of field labels and a row per worker."""
-
-    fields: list[str | None]
-    rows: list[list[str]]
 
 
 class _HtmlLines(HTMLParser):
@@ -443,117 +436,6 @@ def _extraction(text: str, part: str, media_type: str, cands: list[Candidate]) -
     return ext
 
 
-def _table_rows(tables: list[WorkerTable], part: str) -> list[list[Candidate]]:
-    """One record per row of each table of workers, its cells normalised by their column's field."""
-    rows: list[list[Candidate]] = []
-    for table in tables:
-        for row in table.rows:
-            rec: list[Candidate] = []
-            for fname, cell in zip(table.fields, row, strict=False):
-                if not fname or not cell.strip() or cell.strip().casefold() in ("-", "n/a", "none"):
-                    continue
-                pairs, why = values.normalize(fname, cell)
-                for f, v in pairs:
-                    rec.append(Candidate(field=f, value=v, raw=cell, confidence=0.95 if why is None else 0.5,
-                                         provenance=Provenance(part=part, method="table", label=None),
-                                         uncertain=why))
-            if rec:
-                rows.append(rec)
-    return rows
-
-
-def _with_shared(records: list[list[Candidate]], shared: list[Candidate]) -> list[list[Candidate]]:
-    """Each worker's record with the values written once for all (employer, assignment, contact);
-    a worker's own value for a field wins over the shared one."""
-    shared = _senders(shared)
-    out = []
-    for rec in records:
-        own = {c.field for c in rec}
-        out.append(rec + [c for c in shared if c.field not in own and not c.field.startswith("worker.")])
-    return out
-
-
-# A worker's contact value written once for several workers is the sender's, the employer's.
-_SENDER_FIELD = {"worker.address": "employer.address", "worker.email": "employer.contact_email",
-                 "worker.phone": "employer.contact_phone"}
-
-
-def _senders(shared: list[Candidate]) -> list[Candidate]:
-    """Shared values labelled as a worker's address, e-mail or phone ("Office address in the U.S.",
-    "Reply e-mail") moved to the employer's fields, where the employer gave none of its own."""
-    have = {c.field for c in shared}
-    out = list(shared)
-    for c in shared:
-        base = next((b for b in _SENDER_FIELD if c.field == b or c.field.startswith(b + ".")), None)
-        if base is None:
-            continue
-        target = _SENDER_FIELD[base] + c.field[len(base):]
-        if not any(h == _SENDER_FIELD[base] or h.startswith(_SENDER_FIELD[base] + ".") for h in have):
-            out.append(c.model_copy(update={"field": target}))
-    return out
-
-
-def _several(clean: str, part: str, media_type: str) -> Extraction | None:
-    """A body naming several workers (blocks, a typed table, "her colleague ..."): one record each."""
-    from parsers.workers import colleague_at, find_tables, split_blocks
-
-    lines = clean.split("\n")
-    tables = find_tables(clean)
-    if tables:
-        taken = {i for t in tables for i in t.lines}
-        single = [t for t in tables if len(t.rows) == 1]
-        rows = _table_rows([WorkerTable(t.fields, t.rows) for t in tables if len(t.rows) > 1], part)
-        rest = "\n".join("" if i in taken else ln for i, ln in enumerate(lines))
-        for t in single:  # one worker in a table: read as its header: value lines
-            rest += "\n" + "\n".join(f"{h}: {v}" for h, v in zip(_cells_of(lines[t.lines[0]]), t.rows[0],
-                                                                  strict=False) if v.strip())
-        if len(rows) < 2:
-            return _extraction(clean, part, media_type, _read(rest, part)) if single else None
-        return Extraction(part=part, media_type=media_type, text=clean, multi=True,
-                          records=_with_shared(rows, _read(rest, part)))
-    split = split_blocks(clean)
-    if split is not None:
-        shared = _read("\n".join(lines[i] if i in set(split.shared) else "" for i in range(len(lines))), part)
-        records = [_read("\n".join(lines[i] for i in block), part) for block in split.workers]
-        return Extraction(part=part, media_type=media_type, text=clean, multi=True,
-                          records=_with_shared(records, shared))
-    at = colleague_at(clean)
-    if at is None:
-        return None
-    first, second = _read(clean[:at], part), _colleague(clean[at:], part)
-    if sum(c.field.startswith("worker.") for c in second) < 2:
-        return None
-    return Extraction(part=part, media_type=media_type, text=clean, multi=True,
-                      records=_with_shared([first, second], first))
-
-
-def _cells_of(line: str) -> list[str]:
-    from parsers.workers import _cells
-
-    return _cells(line)
-
-
-_NAME_AFTER = re.compile(r"[A-Z][\w'’-]+(?:,?\s(?:[A-Z][\w'’.-]*|van|von|de|der|den|la|le|da|di|du|del|dos)){1,4}")
-
-
-def _colleague(text: str, part: str) -> list[Candidate]:
-    """The second worker's values in "The same applies to her colleague Jane Doe (SSN ..., born ...)"."""
-    from parsers.workers import _COLLEAGUE, _ALSO_GOING
-
-    m = _COLLEAGUE.search(text) or _ALSO_GOING.search(text)
-    body = text[m.end():] if m else text
-    cands = [c for c in _read(body, part) if c.field.startswith(("worker.", "assignment."))]
-    name = _NAME_AFTER.match(body.strip())
-    if name and not any(c.field in ("worker.first_name", "worker.last_name") for c in cands):
-        written = name.group().rstrip(",. ")
-        pairs, why = values.normalize("worker.name", written)
-        prov = Provenance(part=part, method="text", label="colleague")
-        cands = [c for c in cands if not c.field.endswith("_name")] + [
-            Candidate(field=f, value=v, raw=written, confidence=0.85, provenance=prov, uncertain=why)
-            for f, v in pairs]
-    return cands
-
-
 def _forward_at(lines: list[str]) -> int | None:
     """The line where a forwarded message starts below a note of the forwarder's own, else None."""
     for i, line in enumerate(lines):
@@ -599,12 +481,15 @@ def _read_body(text: str, part: str, media_type: str) -> Extraction:
     if at is not None and at > 0:
         note, inner = strip_quoted("\n".join(lines[:at])), strip_quoted("\n".join(lines[at:]))
         if note.strip() and inner.strip():
-            ext = _several(inner, part, media_type) or _extraction(inner, part, media_type, _read(inner, part))
-            ext = _with_note(ext, note, part)
+            ext = _with_note(_one_or_several(inner, part, media_type), note, part)
             ext.text = note + "\n\n" + inner
             return ext
-    clean = strip_quoted(text)
-    return _several(clean, part, media_type) or _extraction(clean, part, media_type, _read(clean, part))
+    return _one_or_several(strip_quoted(text), part, media_type)
+
+
+def _one_or_several(clean: str, part: str, media_type: str) -> Extraction:
+    return several(clean, part, media_type, _read, _extraction) or _extraction(clean, part, media_type,
+                                                                               _read(clean, part))
 
 
 def parse_text(text: str, part: str) -> Extraction:
@@ -625,4 +510,4 @@ def parse_html(html: str, part: str) -> Extraction:
     clean = strip_quoted(raw)
     cands = _read(clean, part)
     return Extraction(part=part, media_type="text/html", text=clean, multi=True,
-                      records=_with_shared(_table_rows(tables, part), cands))
+                      records=with_shared(table_rows(tables, part), cands))

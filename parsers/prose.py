@@ -547,8 +547,9 @@ def _us_citizen(ctx: _Ctx) -> list[_Found]:
 
 def _said(ctx: _Ctx) -> list[_Found]:
     """Addresses, phones, contacts, yes/no answers and a business (`parsers.prose_contact`)."""
-    found = [*prose_contact.addresses(ctx.text, ctx.sentence_start), *prose_contact.phones(ctx.text, ctx.sentence_start),
-             *prose_contact.contacts(ctx.text, ctx.sentence_start), *prose_contact.answers(ctx.text),
+    start = ctx.sentence_start
+    found = [*prose_contact.addresses(ctx.text, start), *prose_contact.phones(ctx.text, start),
+             *prose_contact.contacts(ctx.text, start), *prose_contact.answers(ctx.text),
              *prose_contact.business(ctx.text)]
     return [_Found(s.field, s.value, s.raw, s.conf, s.pos, s.uncertain) for s in found]
 

@@ -134,9 +134,9 @@ def contacts(text: str, start_of: Callable[[int], int]) -> list[Said]:
             out.append(Said("employer.contact_email", value, email, 0.8, m.start()))
     for m in _EMAIL.finditer(text):
         before = _sentence(text, m.start(), start_of)[-100:]
-        if re.search(r"\b(?:reach|contact|write\s+to|e-?mail)\s+me\b|\bmy\s+(?:e-?mail|address)\b", before, re.I):
-            if value := values.parse_email(m.group()):
-                out.append(Said("worker.email", value, m.group(), 0.8, m.start()))
+        mine = re.search(r"\b(?:reach|contact|write\s+to|e-?mail)\s+me\b|\bmy\s+(?:e-?mail|address)\b", before, re.I)
+        if mine and (value := values.parse_email(m.group())):
+            out.append(Said("worker.email", value, m.group(), 0.8, m.start()))
     return out
 
 

@@ -41,6 +41,14 @@ _RULE_ROW = re.compile(r"^[\s|:+\-=_]+$")
 
 
 @dataclass
+class WorkerTable:
+    """A table of several workers in a mail body: a header row of field labels and a row per worker."""
+
+    fields: list[str | None]
+    rows: list[list[str]]
+
+
+@dataclass
 class Split:
     """Line numbers of `text.split("\\n")`: the shared lines and one list per worker."""
 
@@ -115,15 +123,15 @@ def split_blocks(text: str) -> Split | None:
     bounds = [*starts, len(lines)]
     blocks = [list(range(a, b)) for a, b in zip(bounds, bounds[1:], strict=False)]
     blocks[-1] = _trim_last(blocks[-1], lines, fields)
-    own = [[i for i in b if fields[i] is not None and fields[i].startswith("worker.")] for b in blocks]  # type: ignore[union-attr]
+    own = [[i for i in b if (fields[i] or "").startswith("worker.")] for b in blocks]
     headed = all(any(is_heading(lines[i]) for i in b[:4]) for b in blocks)
     if any(len({_GROUP.get(fields[i] or "") for i in o} - {None}) < (1 if headed else 2) or len(o) < 2
            for o in own):
         return None  # each worker shows two of name, SSN and date of birth (one under a heading of its own)
     per_block: dict[str, int] = {}
     for b in blocks:
-        for f in {fields[i] for i in b if fields[i] is not None}:
-            per_block[f] = per_block.get(f, 0) + 1  # type: ignore[index]
+        for f in {fields[i] or "" for i in b} - {""}:
+            per_block[f] = per_block.get(f, 0) + 1
     split = Split()
     taken: set[int] = set()
     for b in blocks:
@@ -182,7 +190,7 @@ class TextTable:
     lines: range
 
 
-def _cells(line: str) -> list[str]:
+def cells(line: str) -> list[str]:
     s = line.strip().strip("|")
     return [c.strip() for c in _CELL_SPLIT.split(s)] if s else []
 
@@ -194,7 +202,7 @@ def find_tables(text: str) -> list[TextTable]:
     out: list[TextTable] = []
     i = 0
     while i < len(lines):
-        head = _cells(lines[i])
+        head = cells(lines[i])
         if len(head) < 3 or ":" in lines[i]:
             i += 1
             continue
@@ -208,10 +216,10 @@ def find_tables(text: str) -> list[TextTable]:
             if _RULE_ROW.match(lines[j]) and lines[j].strip():
                 j += 1
                 continue
-            cells = _cells(lines[j])
-            if len(cells) != len(head):
+            row = cells(lines[j])
+            if len(row) != len(head):
                 break
-            rows.append(cells)
+            rows.append(row)
             j += 1
         if rows:
             out.append(TextTable(fields, rows, range(i, j)))
@@ -236,6 +244,11 @@ _COLLEAGUE = re.compile(
 _ALSO_GOING = re.compile(
     r"(?:^|(?<=[.!?]\s)|(?<=\n))(?:(?:his|her|their|our)\s+)?(?:colleague|co-?worker)\s+(?=[A-Z])",
 )
+
+
+def colleague_match(text: str) -> re.Match[str] | None:
+    """The words that hand the request on to a second worker ("the same applies to her colleague ")."""
+    return _COLLEAGUE.search(text) or _ALSO_GOING.search(text)
 
 
 def colleague_at(text: str) -> int | None:
