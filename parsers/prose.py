@@ -550,7 +550,7 @@ def _said(ctx: _Ctx) -> list[_Found]:
     start = ctx.sentence_start
     found = [*prose_contact.addresses(ctx.text, start), *prose_contact.phones(ctx.text, start),
              *prose_contact.contacts(ctx.text, start), *prose_contact.answers(ctx.text),
-             *prose_contact.business(ctx.text)]
+             *prose_contact.business(ctx.text), *prose_contact.signature(ctx.text)]
     return [_Found(s.field, s.value, s.raw, s.conf, s.pos, s.uncertain) for s in found]
 
 
