@@ -17,6 +17,10 @@ _FOREIGN_FORM = re.compile(
     r"S\.?L\.?|S\.?A\.?|Sp\. z o\.o\.|Pty|Ltda|AB|A/S|Oy|KG|GmbH & Co\. KG)\s*$", re.I)
 _US_FORM = re.compile(r"\b(?:Inc\.?|Incorporated|LLC|L\.L\.C\.|Corp\.?|Corporation|LLP|PLLC)\s*$", re.I)
 _DATE_LEAVES = {"date_of_birth", "start_date", "end_date", "hire_date", "irs_3121l_date"}
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+# "Contact's mailbox: jane@acme.com" read as the contact's name: the address is the same party's e-mail
+_EMAIL_OF = {"employer.contact_name": "employer.contact_email", "worker.name": "worker.email",
+             "worker.first_name": "worker.email", "worker.last_name": "worker.email"}
 _DATE_ONLY = re.compile(r"^[\d\s./,-]+$|^\w+\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4}$|^\d{1,2} \w+\.? \d{4}$")
 
 
@@ -30,6 +34,8 @@ def disagreement(field: str, value: str, *, by_words: bool) -> tuple[str, str | 
     if field == "assignment.host_name" and _US_FORM.search(text):
         why = "a U.S. company (Inc., LLC), read as the company abroad"
         return ("employer.name" if by_words else field), why
+    if _EMAIL.match(text) and field in _EMAIL_OF:
+        return (_EMAIL_OF[field] if by_words else field), "an e-mail address, read for a name"
     if leaf not in _DATE_LEAVES and "dependents" not in field and _DATE_ONLY.match(text) and \
             parse_date(text) is not None and leaf not in ("ssn", "ein", "phone", "contact_phone", "postal_code",
                                                            "foreign_id", "period"):

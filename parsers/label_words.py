@@ -42,7 +42,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "organization": ("company",), "organisation": ("company",), "entity": ("company",),
     "enterprise": ("company",), "employing": ("employer",), "telephone": ("phone",), "tel": ("phone",),
     "mobile": ("phone",), "cell": ("phone",), "mail": ("email",), "soc": ("social",), "sec": ("security",),
-    "ssa": ("ssn",), "identification": ("id",), "foreign": ("abroad",), "overseas": ("abroad",),
+    "ssa": ("ssn",), "usa": ("us",), "america": ("us",), "identification": ("id",), "foreign": ("abroad",), "overseas": ("abroad",),
     "host": ("abroad",), "receiving": ("abroad",),
     "departure": ("start",), "beginning": ("start",), "begin": ("start",), "begins": ("start",),
     "commencement": ("start",), "starting": ("start",), "starts": ("start",), "return": ("end",),
@@ -186,6 +186,8 @@ def _labelish(label: str, section: str | None = None, *, extra: bool = False) ->
             w = t.text
             if w in _STOP or w in _SYNONYMS or _known(_stem(w), section) is not None:
                 continue
+            if bare[t.start:t.start + 1].islower() and len(w) > 2:
+                continue  # "Name of the posted worker": a word written small is the label's, a name's is not
             return False
     return True
 

@@ -124,10 +124,15 @@ def split_blocks(text: str) -> Split | None:
     blocks = [list(range(a, b)) for a, b in zip(bounds, bounds[1:], strict=False)]
     blocks[-1] = _trim_last(blocks[-1], lines, fields)
     own = [[i for i in b if (fields[i] or "").startswith("worker.")] for b in blocks]
-    headed = all(any(is_heading(lines[i]) for i in b[:4]) for b in blocks)
-    if any(len({_GROUP.get(fields[i] or "") for i in o} - {None}) < (1 if headed else 2) or len(o) < 2
-           for o in own):
-        return None  # each worker shows two of name, SSN and date of birth (one under a heading of its own)
+    headed = sum(any(is_heading(lines[i]) for i in b[:4]) for b in blocks) >= len(blocks) - 1
+    # each worker shows two of name, SSN and date of birth (one under a heading of its own); a
+    # stretch that does not ("HR person: ..." read as a worker's name above the first block) is shared
+    valid = [len({_GROUP.get(fields[i] or "") for i in o} - {None}) >= (1 if headed else 2) and len(o) >= 2
+             for o in own]
+    if sum(valid) < 2:
+        return None
+    loose = [i for b, ok in zip(blocks, valid, strict=True) if not ok for i in b]
+    blocks = [b for b, ok in zip(blocks, valid, strict=True) if ok]
     per_block: dict[str, int] = {}
     for b in blocks:
         for f in {fields[i] or "" for i in b} - {""}:
@@ -147,7 +152,7 @@ def split_blocks(text: str) -> Split | None:
                 mine.append(i)
         split.workers.append(mine)
     in_blocks = {i for b in blocks for i in b}
-    split.shared = sorted(set(split.shared) | {i for i in range(len(lines)) if i not in in_blocks})
+    split.shared = sorted(set(split.shared) | {i for i in range(len(lines)) if i not in in_blocks} | set(loose))
     return split
 
 
