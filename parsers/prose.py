@@ -441,8 +441,10 @@ def _companies(ctx: _Ctx) -> list[_Found]:
 # People, places of birth, emails, kind of request
 # ---------------------------------------------------------------------------------------------
 
-_NAME_TOKEN = r"[A-Z][a-z]+(?:['-][A-Z]?[a-z]+)*(?![\w'-])"
-_NAME = rf"{_NAME_TOKEN}(?:(?: |\n(?!\n))(?:{_NAME_TOKEN}|[A-Z]\.|[A-Z](?![\w'-]))){{1,3}}"
+# "O'Brien", "McKay", "MacLeod" and the particles of a family name ("de la Cruz", "van der Berg")
+_NAME_TOKEN = r"(?:[A-Z]'|Mc|Mac)?[A-Z][a-z]+(?:['-][A-Z]?[a-z]+)*(?![\w'-])"
+_PARTICLES = r"(?:(?:van|von|de|der|den|del|della|la|le|da|di|du|dos|das|ter|ten|al|bin|ibn) ){1,2}"
+_NAME = rf"{_NAME_TOKEN}(?:(?: |\n(?!\n))(?:{_PARTICLES}{_NAME_TOKEN}|{_NAME_TOKEN}|[A-Z]\.|[A-Z](?![\w'-]))){{1,3}}"
 _NOT_NAME = {
     "Social", "Security", "Certificate", "Coverage", "United", "States", "The", "This", "Our", "We",
     "Please", "Dear", "Sir", "Madam", "Administration", "Office", "International", "Programs",

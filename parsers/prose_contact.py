@@ -170,8 +170,9 @@ _CLOSING = re.compile(
     r"^(?:(?:with\s+)?(?:best|kind|warm|warmest|many|kindest)?\s*(?:regards|wishes|thanks)|thanks?(?:\s+you)?"
     r"(?:\s+(?:very\s+much|in\s+advance))?|sincerely(?:\s+yours)?|yours\s+(?:sincerely|faithfully|truly)|"
     r"cheers|best|respectfully|all\s+the\s+best)\s*[,.!]?\s*$", re.I)
-_SIGNED_NAME = re.compile(r"^(?:[A-Z][a-z]+(?:['’-][A-Z]?[a-z]+)*|[A-Z]\.)(?:\s(?:[A-Z][a-z]*(?:['’-][A-Z]?[a-z]+)*\.?|"
-                          r"van|von|de|der|den|la|le|da|di|du|del|dos|ter|ten)){1,4}$")
+_TOKEN = r"(?:[A-Z]['’]|Mc|Mac)?[A-Z][a-z]*(?:['’-][A-Z]?[a-z]+)*"
+_SIGNED_NAME = re.compile(rf"^(?:{_TOKEN}|[A-Z]\.)(?:\s(?:{_TOKEN}\.?|van|von|de|der|den|la|le|da|di|du|del|dos|ter|ten))"
+                          r"{1,4}$")
 _COMPANY_WORD = re.compile(r"\b(?:Inc|LLC|L\.L\.C|Corp|Co|Ltd|Company|Corporation|GmbH|LLP|Group|Department|"
                            r"Team|HR|Services)\b\.?")
 _SELF = re.compile(r"\bself[- ]employed\b|\bfreelance\b|\bmy\s+(?:SSN|social\s+security)|\bI\s+will\s+be\s+working\b",
