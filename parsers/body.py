@@ -15,6 +15,7 @@ from html.parser import HTMLParser
 from parsers.layout import lines_from_text
 from parsers.prose import clean_punctuation, find_in_prose
 from parsers.several import several, table_rows, with_shared
+from parsers.typed import by_type, employer_address
 from parsers.types import Candidate, Extraction, PartProblem
 from parsers.workers import WorkerTable
 
@@ -422,7 +423,9 @@ def _read(text: str, part: str) -> list[Candidate]:
     # a labelled full name beats prose name parts, and the reverse pieces never mix
     if have & {"worker.first_name", "worker.last_name"}:
         prose = [c for c in prose if not c.field.startswith("worker.") or not c.field.endswith("_name")]
-    return labelled + prose
+    found = labelled + prose
+    typed = by_type([ln for i, ln in enumerate(lines) if i not in skip], {c.field for c in found}, part)
+    return employer_address(found + typed)
 
 
 def _extraction(text: str, part: str, media_type: str, cands: list[Candidate]) -> Extraction:
