@@ -602,8 +602,13 @@ def _fuzzy_label(text: str, offset: int, toks: list[_Tok], section: str | None) 
     return LabelMatch(fields.pop(), end, text[offset:cut].strip(), True, True)
 
 
+@lru_cache(maxsize=8192)
 def match_label_at(text: str, section: str | None = None) -> LabelMatch | None:
-    """Like `match_label`, with the details `find_fields` needs to weigh a match."""
+    """Like `match_label`, with the details `find_fields` needs to weigh a match.
+
+    Cached: a body's lines are looked up by the label finder, the worker segmenter and the typed
+    reader alike, and the fuzzy look-up of an unknown label is the slow part of reading a mail.
+    """
     enum = _ENUM.match(text)
     offset = enum.end() if enum else 0
     toks = _tokens(text[offset:])

@@ -1,0 +1,65 @@
+"""Values read by their own type when the label says nothing for certain, and requests written as
+sentences: addresses, phones, the contact under the closing, yes/no answers. Made-up data."""
+
+from __future__ import annotations
+
+from parsers.body import parse_text
+from parsers.prose import find_in_prose
+from parsers.types import Candidate
+
+
+def _by_field(cands: list[Candidate]) -> dict[str, Candidate]:
+    return {c.field: c for c in cands}
+
+
+def _read(text: str) -> dict[str, Candidate]:
+    ext = parse_text(text, "body")
+    assert len(ext.records) == 1
+    return _by_field(ext.records[0])
+
+
+_HEAD = "First name: Talia\nLast name: Ormsby\nSSN: 518-22-4790\nEmployer: Harrow Lane Tools LLC\nEIN: 31-4820917\n"
+
+
+def test_an_address_abroad_under_an_unknown_label_is_the_place_of_work_flagged() -> None:
+    got = _read(_HEAD + "Where she sits every day: Calle Mayor 12, 28013 Madrid, Spain\n")
+    assert got["assignment.work_address.city"].value == "Madrid"
+    assert got["assignment.work_address.country"].value == "ES"
+    assert got["assignment.work_address.city"].uncertain  # offered for a check, never placed silently
+
+
+def test_a_company_by_its_legal_form_under_an_unknown_label_is_the_host_flagged() -> None:
+    got = _read(_HEAD + "She will sit with: Kessel Werkzeug GmbH\n")
+    assert got["assignment.host_name"].value == "Kessel Werkzeug GmbH" and got["assignment.host_name"].uncertain
+
+
+def test_an_employees_office_address_is_the_employers_but_a_home_address_stays() -> None:
+    got = _read(_HEAD + "Address in the U.S.: 410 Quarry Road, Dover, DE 19901\n")
+    assert got["employer.address.city"].value == "Dover" and got["employer.address.city"].uncertain
+    assert "worker.address.city" not in got
+    home = _read(_HEAD + "Home address: 410 Quarry Road, Dover, DE 19901\n")
+    assert home["worker.address.city"].value == "Dover" and "employer.address.city" not in home
+
+
+def test_a_letter_in_sentences_gives_addresses_contact_and_answers() -> None:
+    text = ("We are writing on behalf of Harrow Lane Tools LLC (EIN 31-4820917), located at 410 Quarry Road, "
+            "Dover, DE 19901, to request a certificate of coverage for our employee Talia Ormsby.\n\n"
+            "From 1 March 2027 until 28 February 2029 she will be working for Kessel Werkzeug GmbH in Germany, "
+            "at Hauptstrasse 5, 80331 Munich, Germany.\n\nTalia was hired here in the United States. She will "
+            "remain on our U.S. payroll throughout.\n\nQuestions may be directed to Nora Pike at "
+            "nora.pike@harrowlane.example.\n\nKind regards,\nNora Pike\nHarrow Lane Tools LLC\n")
+    got = _by_field(find_in_prose(text, part="body"))
+    assert got["employer.address.city"].value == "Dover" and got["employer.address.state"].value == "DE"
+    assert got["assignment.work_address.city"].value == "Munich"
+    assert got["employer.contact_name"].value == "Nora Pike"
+    assert got["employer.contact_email"].value == "nora.pike@harrowlane.example"
+    assert got["assignment.hired_in_us"].value == "true" and got["assignment.remains_employee"].value == "true"
+
+
+def test_the_signature_is_the_contact_but_not_for_a_self_employed_writer() -> None:
+    signed = "Please find the details above.\n\nBest regards,\nShoulto de la Reaer\nAcme LLC\ns.reaer@acme.example\n"
+    got = _by_field(find_in_prose(signed, part="body"))
+    assert got["employer.contact_name"].value == "Shoulto de la Reaer"
+    assert got["employer.contact_email"].value == "s.reaer@acme.example"
+    mine = "I am a freelance photographer and I will be working in Chile.\n\nThanks,\nMarta Quill\n"
+    assert "employer.contact_name" not in _by_field(find_in_prose(mine, part="body"))
