@@ -171,8 +171,8 @@ _CLOSING = re.compile(
     r"(?:\s+(?:very\s+much|in\s+advance))?|sincerely(?:\s+yours)?|yours\s+(?:sincerely|faithfully|truly)|"
     r"cheers|best|respectfully|all\s+the\s+best)\s*[,.!]?\s*$", re.I)
 _TOKEN = r"(?:[A-Z]['’]|Mc|Mac)?[A-Z][a-z]*(?:['’-][A-Z]?[a-z]+)*"
-_SIGNED_NAME = re.compile(rf"^(?:{_TOKEN}|[A-Z]\.)(?:\s(?:{_TOKEN}\.?|van|von|de|der|den|la|le|da|di|du|del|dos|ter|ten))"
-                          r"{1,4}$")
+_SIGNED_NAME = re.compile(rf"^(?:{_TOKEN}|[A-Z]\.)"
+                          rf"(?:\s(?:{_TOKEN}\.?|van|von|de|der|den|la|le|da|di|du|del|dos|ter|ten)){{1,4}}$")
 _COMPANY_WORD = re.compile(r"\b(?:Inc|LLC|L\.L\.C|Corp|Co|Ltd|Company|Corporation|GmbH|LLP|Group|Department|"
                            r"Team|HR|Services)\b\.?")
 _SELF = re.compile(r"\bself[- ]employed\b|\bfreelance\b|\bmy\s+(?:SSN|social\s+security)|\bI\s+will\s+be\s+working\b",
