@@ -41,3 +41,26 @@ def disagreement(field: str, value: str, *, by_words: bool) -> tuple[str, str | 
                                                            "foreign_id", "period"):
         return field, "a date, read for a field that holds no date"
     return field, None
+
+
+_ADDRESS_OF = {"assignment.host_name": "assignment.work_address", "employer.name": "employer.address"}
+_COMPANY_OF = {v: k for k, v in _ADDRESS_OF.items()}
+
+
+def retarget(field: str, raw: str) -> tuple[str, str] | None:
+    """(the field, why) when a company's field holds an address or an address field a company.
+
+    "Work site abroad: Storgatan 5, 114 51 Stockholm, Sweden" read as the host's name is the place
+    of work; "Place of work abroad (company): Nordlicht GmbH" read as an address is the host. The
+    value goes where its type says, always flagged: label and value disagree.
+    """
+    from parsers.prose_contact import _US_ADDRESS, _address_abroad  # noqa: PLC0415 - no cycle at import
+
+    text = raw.strip().rstrip(".")
+    if field in _ADDRESS_OF and re.search(r"\d", text) and "," in text:
+        abroad = _address_abroad(text, 0)
+        if _US_ADDRESS.fullmatch(text) or (abroad is not None and abroad[1] >= len(text)):
+            return _ADDRESS_OF[field], "an address, read for a company's name"
+    if field in _COMPANY_OF and not re.search(r"\d", text) and (_FOREIGN_FORM.search(text) or _US_FORM.search(text)):
+        return _COMPANY_OF[field], "a company's name, read for an address"
+    return None

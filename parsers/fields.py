@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from parsers.artefacts import strip_artefacts
-from parsers.evidence import disagreement
+from parsers.evidence import disagreement, retarget
 from parsers.hints import apply_hints
 from parsers.label_words import PLACE, SURE_WORDS, whole_label
 from parsers.labels import LabelMatch, match_label_at, match_section
@@ -248,9 +248,13 @@ class _Finder:
         if fld.startswith("dependents."):
             fld = self._dependent_field(fld.split(".", 1)[1])
         raw = apply_hints(fld, raw, m.hints)
-        glued = None
+        swapped = retarget(fld, raw)
+        if swapped is not None:
+            fld = swapped[0]
+        glued = swapped[1] if swapped else None
         if self.method == "ocr":  # a leader's end or a box edge read as a character of the value
             raw, glued = strip_artefacts(fld, raw)
+            glued = glued or (swapped[1] if swapped else None)
         pairs, reason = normalize(fld, raw)
         if reason is not None and m.strict and (not m.separator or fld.rsplit(".", 1)[-1] in _DATE_LEAVES):
             return  # "From: jane@example.org" in a quoted mail header is no start date
