@@ -15,7 +15,7 @@ from html.parser import HTMLParser
 from parsers.layout import lines_from_text
 from parsers.prose import clean_punctuation, find_in_prose
 from parsers.several import several, table_rows, with_shared
-from parsers.typed import by_type, employer_address
+from parsers.typed import by_type, date_order, employer_address
 from parsers.types import Candidate, Extraction, PartProblem
 from parsers.workers import WorkerTable
 
@@ -425,7 +425,7 @@ def _read(text: str, part: str) -> list[Candidate]:
         prose = [c for c in prose if not c.field.startswith("worker.") or not c.field.endswith("_name")]
     found = labelled + prose
     typed = by_type([ln for i, ln in enumerate(lines) if i not in skip], {c.field for c in found}, part)
-    return employer_address(found + typed)
+    return date_order(employer_address(found + typed))
 
 
 def _extraction(text: str, part: str, media_type: str, cands: list[Candidate]) -> Extraction:

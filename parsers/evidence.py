@@ -45,6 +45,7 @@ def disagreement(field: str, value: str, *, by_words: bool) -> tuple[str, str | 
 
 _ADDRESS_OF = {"assignment.host_name": "assignment.work_address", "employer.name": "employer.address"}
 _COMPANY_OF = {v: k for k, v in _ADDRESS_OF.items()}
+_PERSON = {"worker.name", "worker.first_name", "worker.last_name", "worker.middle_name", "employer.contact_name"}
 
 
 def retarget(field: str, raw: str) -> tuple[str, str] | None:
@@ -61,6 +62,11 @@ def retarget(field: str, raw: str) -> tuple[str, str] | None:
         abroad = _address_abroad(text, 0)
         if _US_ADDRESS.fullmatch(text) or (abroad is not None and abroad[1] >= len(text)):
             return _ADDRESS_OF[field], "an address, read for a company's name"
-    if field in _COMPANY_OF and not re.search(r"\d", text) and (_FOREIGN_FORM.search(text) or _US_FORM.search(text)):
+    company = not re.search(r"\d", text) and (_FOREIGN_FORM.search(text) or _US_FORM.search(text))
+    if field in _COMPANY_OF and company:
         return _COMPANY_OF[field], "a company's name, read for an address"
+    if field in _PERSON and company and len(text.split()) >= 2:
+        # "Company employee will join: Nordlicht Software GmbH" read as the worker's name
+        host = bool(_FOREIGN_FORM.search(text)) and not _US_FORM.search(text)
+        return ("assignment.host_name" if host else "employer.name"), "a company's name, read for a person's"
     return None

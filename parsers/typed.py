@@ -79,3 +79,21 @@ def employer_address(cands: list[Candidate]) -> list[Candidate]:
         else:
             out.append(c)
     return out
+
+
+def date_order(cands: list[Candidate]) -> list[Candidate]:
+    """The earlier of two assignment dates is the start: two different end dates and no start
+    ("Beginning of assignment" read as an end), or a start after the end, are put in order, flagged."""
+    ends = [c for c in cands if c.field == "assignment.end_date"]
+    starts = [c for c in cands if c.field == "assignment.start_date"]
+    why = "the earlier of the two assignment dates is taken as the start; please check both"
+    if len(starts) == 0 and len({c.value for c in ends}) == 2:
+        first = min(ends, key=lambda c: c.value)
+        return [c.model_copy(update={"field": "assignment.start_date", "uncertain": c.uncertain or why})
+                if c is first else (c.model_copy(update={"uncertain": c.uncertain or why}) if c in ends else c)
+                for c in cands]
+    if len(starts) == 1 and len(ends) == 1 and starts[0].value > ends[0].value:
+        s, e = starts[0], ends[0]
+        return [c.model_copy(update={"field": "assignment.end_date" if c is s else "assignment.start_date",
+                                     "uncertain": c.uncertain or why}) if c is s or c is e else c for c in cands]
+    return cands

@@ -63,3 +63,15 @@ def test_the_signature_is_the_contact_but_not_for_a_self_employed_writer() -> No
     assert got["employer.contact_email"].value == "s.reaer@acme.example"
     mine = "I am a freelance photographer and I will be working in Chile.\n\nThanks,\nMarta Quill\n"
     assert "employer.contact_name" not in _by_field(find_in_prose(mine, part="body"))
+
+
+def test_the_earlier_of_two_assignment_dates_is_the_start() -> None:
+    got = _read(_HEAD + "Assignment commencing (dd.mm.yyyy): 15.08.2027\nExpected end: 2028-03-27\n")
+    assert got["assignment.start_date"].value == "2027-08-15" and got["assignment.end_date"].value == "2028-03-27"
+
+
+def test_a_company_read_for_a_persons_name_goes_to_the_company() -> None:
+    got = _read("Last name: Ormsby\nSSN: 518-22-4790\nEmployer: Harrow Lane Tools LLC\n"
+                "Name of the one she joins: Workrult Software Ltda.\n")
+    assert got["assignment.host_name"].value == "Workrult Software Ltda." and got["assignment.host_name"].uncertain
+    assert "worker.middle_name" not in got
