@@ -33,7 +33,7 @@ _US_ADDRESS = re.compile(
     r"\b\d{1,6}\s+[A-Z0-9][^,\n;()]{2,50}(?:,\s*(?:Suite|Ste\.?|Apt\.?|Apartment|Unit|Floor|Fl\.?|Room|#)\s*[\w-]+)?"
     r",\s*[A-Z][A-Za-z .'-]{1,40},\s*[A-Z]{2}\s+\d{5}(?:-\d{4})?\b")
 # An address abroad: two to four comma-separated pieces, the last a country's name
-_PIECE = r"[A-Z0-9][^,\n;()]{1,50}"
+_PIECE = r"[A-Z0-9](?:[^,\n;().]|\.(?!\s)){1,50}"  # a piece ends at a comma or a sentence's end
 _ABROAD_ADDRESS = re.compile(rf"{_PIECE}(?:,\s*{_PIECE}){{1,3}}")
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I am|my|me|myself)\b")
 _WE = re.compile(r"\b(?:we|our|us)\b", re.I)
@@ -47,10 +47,12 @@ _DIRECTED = re.compile(
     rf"(?:e-?mail\s*)?(?P<email>{_EMAIL.pattern})?"
     rf"|\b(?:contact|ask|reach|write\s+to|e-?mail)\s+(?P<name2>{_NAME})\s*(?:,|\(|at|on|via|by)\s*"
     rf"(?:e-?mail\s*)?(?P<email2>{_EMAIL.pattern})")
-_HIRED = re.compile(r"\b(?:was|were|been|is|got)\s+(?:originally\s+|first\s+)?(?:hired|recruited|engaged|employed)"
+_HIRED = re.compile(r"(?:\b(?:was|were|been|is|got)\s+|,\s*|\band\s+)(?:originally\s+|first\s+)?"
+                    r"(?:hired|recruited|engaged|employed)"
                     r"\s+(?:here\s+)?(?:in\s+the\s+(?:United\s+States|U\.?S\.?A?\.?)|in\s+the\s+US|by\s+us\s+here|"
                     r"(?P<no>abroad|outside\s+the\s+(?:United\s+States|U\.?S\.?)|locally\s+in))", re.I)
-_REMAINS = re.compile(r"\b(?:will|shall|is\s+going\s+to|continues?\s+to|to)\s+(?:remain|stay|be\s+kept|continue)"
+_REMAINS = re.compile(r"\b(?:will|shall|is\s+going\s+to|continues?\s+to|to)\s+(?P<no>not\s+|no\s+longer\s+)?"
+                      r"(?:remain|stay|be\s+kept|continue|be)"
                       r"\s+(?:on\s+(?:our|the)\s+(?:U\.?S\.?\s+)?payroll|(?:employed\s+by\s+us|our\s+employee|"
                       r"an\s+employee\s+of\s+(?:ours|the\s+company)))", re.I)
 _TRADE = re.compile(
@@ -83,6 +85,7 @@ def addresses(text: str, start_of: Callable[[int], int]) -> list[Said]:
     """U.S. addresses (the employer's, or the worker's with "I live"/"based at" in its sentence) and
     the place of work abroad (an address ending with another country, after "at")."""
     out: list[Said] = []
+    text = _unwrap(text)
     for m in _US_ADDRESS.finditer(text):
         before = _sentence(text, m.start(), start_of)
         near = before[-60:]
@@ -140,15 +143,23 @@ def contacts(text: str, start_of: Callable[[int], int]) -> list[Said]:
     return out
 
 
+def _unwrap(text: str) -> str:
+    """A letter's lines joined where a sentence wraps ("at Rue\nGroltchynd 86"); same length, so
+    positions stay those of the text."""
+    return re.sub(r"(?<!\n)\n(?!\n)", " ", text)
+
+
 def answers(text: str) -> list[Said]:
     """Hired in the United States, and remains an employee, said in words."""
     out: list[Said] = []
+    text = _unwrap(text)
     m = _HIRED.search(text)
     if m is not None:
         out.append(Said("assignment.hired_in_us", "false" if m.group("no") else "true", m.group(), 0.8, m.start()))
     m = _REMAINS.search(text)
     if m is not None:
-        out.append(Said("assignment.remains_employee", "true", m.group(), 0.8, m.start()))
+        out.append(Said("assignment.remains_employee", "false" if m.group("no") else "true", m.group(), 0.8,
+                        m.start()))
     return out
 
 

@@ -75,3 +75,13 @@ def test_a_company_read_for_a_persons_name_goes_to_the_company() -> None:
                 "Name of the one she joins: Workrult Software Ltda.\n")
     assert got["assignment.host_name"].value == "Workrult Software Ltda." and got["assignment.host_name"].uncertain
     assert "worker.middle_name" not in got
+
+
+def test_a_letter_wrapped_over_lines_and_answers_said_no() -> None:
+    text = ("From 1 March 2027 until 28 February 2029 he will be working for Kessel Werkzeug GmbH in South\n"
+            "Korea, at Gaiheanero 165, 00974 Tranegar, South Korea.\nHe joined us in 2010, hired abroad. He will "
+            "not remain our\nemployee during the assignment.\n")
+    got = _by_field(find_in_prose(text, part="body"))
+    assert got["assignment.work_address.city"].value == "Tranegar"
+    assert got["assignment.work_address.country"].value == "KR"
+    assert got["assignment.hired_in_us"].value == "false" and got["assignment.remains_employee"].value == "false"
