@@ -57,6 +57,9 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 
 
+_DATE_SENSE = {"first": "start", "last": "end", "final": "end", "initial": "start"}
+
+
 def _stem(word: str) -> str:
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
@@ -118,9 +121,15 @@ def _known(word: str, section: str | None) -> str | None:
 
 
 @lru_cache(maxsize=4096)
-def classify(label: str, section: str | None = None) -> tuple[str, float] | None:
-    """The field a whole label most likely names and a score in [0, 1], or None without a clue."""
+def classify(label: str, section: str | None = None, leaves: frozenset[str] | None = None) -> tuple[str, float] | None:
+    """The field a whole label most likely names and a score in [0, 1], or None without a clue.
+
+    `leaves`: only fields ending so ("start_date", ...): the value's type already says which kind of
+    field it is ("Last day abroad: 2028-10-21" is a date, so not the last name).
+    """
     raw = content_words(_HINTS.sub(" ", label))
+    if leaves is not None:  # among dates, "first day" is the start and "last day" the end
+        raw = tuple(_DATE_SENSE.get(w, w) for w in raw)
     words = frozenset(k for w in raw if (k := _known(w, section)) is not None)
     if not words:
         return None
@@ -130,7 +139,7 @@ def classify(label: str, section: str | None = None) -> tuple[str, float] | None
     total_s = sum(weight[w] for w in words) + unknown * 1.5
     for ewords, fld in entries:
         common = words & ewords
-        if not common:
+        if not common or (leaves is not None and fld.rsplit(".", 1)[-1] not in leaves):
             continue
         hit = sum(weight[w] for w in common)
         precision = hit / total_s

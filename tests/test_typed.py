@@ -85,3 +85,15 @@ def test_a_letter_wrapped_over_lines_and_answers_said_no() -> None:
     assert got["assignment.work_address.city"].value == "Tranegar"
     assert got["assignment.work_address.country"].value == "KR"
     assert got["assignment.hired_in_us"].value == "false" and got["assignment.remains_employee"].value == "false"
+
+
+def test_a_date_under_a_label_read_as_a_name_goes_to_the_date_its_words_name() -> None:
+    got = _read(_HEAD + "First day abroad: 7/30/27\nLast day abroad: 2028-10-21\n")
+    assert got["assignment.start_date"].value == "2027-07-30" and got["assignment.start_date"].uncertain
+    assert got["assignment.end_date"].value == "2028-10-21"
+    assert got["worker.first_name"].value == "Talia" and got["worker.last_name"].value == "Ormsby"
+
+
+def test_a_hint_naming_one_part_of_a_name() -> None:
+    got = _read("Name (given) ... Jorko\nName (family) ... de la Wineell\nSSN: 518-22-4790\n")
+    assert got["worker.first_name"].value == "Jorko" and got["worker.last_name"].value == "de la Wineell"
