@@ -14,8 +14,9 @@ from parsers.values import parse_date
 
 _FOREIGN_FORM = re.compile(
     r"\b(?:GmbH|AG|S\.?p\.?A\.?|S\.?r\.?l\.?|K\.?K\.?|B\.?V\.?|N\.?V\.?|Ltd\.?|Limited|plc|S\.?A\.?S\.?|SARL|"
-    r"S\.?L\.?|S\.?A\.?|Sp\. z o\.o\.|Pty|Ltda|AB|A/S|Oy|KG|GmbH & Co\. KG)\s*$", re.I)
-_US_FORM = re.compile(r"\b(?:Inc\.?|Incorporated|LLC|L\.L\.C\.|Corp\.?|Corporation|LLP|PLLC)\s*$", re.I)
+    r"S\.?L\.?|S\.?A\.?|Sp\. z o\.o\.|Pty|Ltda|AB|A/S|Oy|Oyj|KG|GmbH & Co\. KG|Kft\.?|Zrt\.?|Nyrt\.?|ApS|AS|ASA|"
+    r"s\.r\.o\.|a\.s\.|d\.o\.o\.|S\.?p\.?A|SE|Pte\.? Ltd\.?|Pvt\.? Ltd\.?|Co\., Ltd\.?|S\.?A\.? de C\.?V\.?)\s*$", re.I)
+_US_FORM = re.compile(r"\b(?:Inc\.?|Incorporated|LLC|L\.L\.C\.|Corp\.?|Corporation|LLP|PLLC|Co\.|Company)\s*$", re.I)
 _DATE_LEAVES = {"date_of_birth", "start_date", "end_date", "hire_date", "irs_3121l_date"}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 # "Contact's mailbox: jane@acme.com" read as the contact's name: the address is the same party's e-mail
