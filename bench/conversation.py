@@ -8,12 +8,19 @@ phrasing ("DOB: ...", "Date of birth - ...", "EIN 12-3456789", ...). Everything 
 real stages (store on SQLite, extraction pool, replies). Printed: requests completed after one
 answer without staff, answers that became requests of their own, replies to answers whose subject
 carries anything but the first reference, and the same per way of answering.
-Run: python -m bench.conversation [--n 60] [--seed 7]
+
+`--fax N` adds N fax conversations: a request faxed (our form filled in by hand, or a typed letter,
+at 204x98 or 204x196) without one to three fields, our *information needed* fax with its return
+page, and the return page filled in (only its boxes) and faxed back from the same number
+(`tests.returngen`). Printed alike, with how many of the answered values are right.
+Run: python -m bench.conversation [--n 60] [--seed 7] [--fax 20]
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import io
 import random
 import re
 import sys
@@ -25,12 +32,15 @@ from email import message_from_bytes
 from email.policy import default as default_policy
 from pathlib import Path
 
+import pdfplumber
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from intake.pipeline import Context, extract_stage, reply_stage  # noqa: E402
 from intake.store import Incoming  # noqa: E402
-from tests import convgen, docgen, mailgen  # noqa: E402
+from tests import convgen, docgen, faxgen, formgen, mailgen, returngen  # noqa: E402
 from tests.store_fixtures import stage_context  # noqa: E402
+from tests.synth import make_request  # noqa: E402
 
 # label in the request mail -> ways an employer writes the value again in an answer
 PHRASINGS = {
@@ -53,7 +63,90 @@ def _deliver(ctx: Context, raw: bytes, sender: str) -> int:
     return sid
 
 
-def run(n: int, seed: int) -> int:
+# Fields a fax conversation leaves out: (path, the letter's label for it).
+FAX_DROPS = [("worker.date_of_birth", "Date of birth"), ("employer.ein", "EIN"), ("assignment.end_date", "End date"),
+             ("assignment.start_date", "Start date"), ("worker.place_of_birth", "Place of birth"),
+             ("employer.contact_phone", "Contact phone")]
+
+
+def _deliver_fax(ctx: Context, raw: bytes, number: str, name: str) -> int:
+    sid, _ = ctx.store.store_submission(Incoming(channel="fax", raw=raw, sender=number, received_at=datetime.now(UTC),
+                                                 fax_filename=name))
+    extract_stage(ctx, sid)
+    reply_stage(ctx, sid)
+    return sid
+
+
+def _faxed_request(req: dict, rng: random.Random, drop: list[tuple[str, str]], way: str,
+                   resolution: faxgen.Resolution) -> bytes:
+    """The request faxed without the `drop` fields: our form filled by hand, or a typed letter."""
+    if way == "form":
+        part = copy.deepcopy(req)
+        for path, _label in drop:
+            head, tail = path.split(".")
+            part[head][tail] = None
+        return faxgen.tiff_bytes(formgen.faxed_form(part, rng, resolution))
+    head, body = faxgen.letter_lines(req, rng)
+    body = [line for line in body if line.split(":")[0] not in {label for _p, label in drop}]
+    page = faxgen.render_page(body, font=rng.choice(faxgen.FONTS), letterhead=head)
+    return faxgen.tiff_bytes([faxgen.fax(page, resolution=resolution, skew_deg=rng.uniform(-1.5, 1.5), noise=0.002,
+                                         rng=rng, header=faxgen.fax_header(rng, head[0], 1, 1))])
+
+
+def run_fax(ctx: Context, n: int, rng: random.Random, verbose: bool = True) -> Counter[str]:
+    """`n` fax conversations; per way ("form 204x98", "letter 204x196", ...) and in total."""
+    totals: Counter[str] = Counter()
+    for i in range(n):
+        number = f"+1208555{i:04d}"
+        way = ("form", "letter")[i % 2]
+        resolution: faxgen.Resolution = ("normal", "fine")[(i // 2) % 2]
+        req = make_request(rng, kind="employee")
+        drop = rng.sample(FAX_DROPS, rng.randint(1, 3))
+        sid = _deliver_fax(ctx, _faxed_request(req, rng, drop, way, resolution), number, f"fax{i}.tif")
+        recs = ctx.store.requests_of(sid)
+        replies = ctx.store.replies_of(sid)
+        key = f"{way} {'204x98' if resolution == 'normal' else '204x196'}"
+        if len(recs) != 1 or not replies or replies[0].kind != "incomplete":
+            totals["not asked"] += 1
+            continue
+        rec = recs[0]
+        boxed = {path for _page, payload in returngen.return_pages(replies[0].message) for path in payload[4]}
+        if not boxed:
+            totals["no return page"] += 1
+            continue
+        back = returngen.faxed_back(replies[0].message, req, rng, resolution)
+        answer_sid = _deliver_fax(ctx, faxgen.tiff_bytes(back), number, f"back{i}.tif")
+        after = ctx.store.get_request(rec.id)
+        own = len(ctx.store.requests_of(answer_sid))
+        reply = ctx.store.replies_of(answer_sid)
+        text = " ".join(" ".join(t.split()) for t in _pdf_text(reply[0].message)) if reply else ""
+        one_ref = set(re.findall(r"[A-Z]+-\d{4}-\d{6}", text)) == {rec.reference}
+        done = after.state == "accepted" and own == 0
+        # Capitals on the form, as it asks: compared regardless of case. An optional field left out
+        # (a contact phone) is not asked for, so only the boxed ones count.
+        wrong = [(p, _value_at(after.fields, p), _value_at(req, p)) for p, _l in drop
+                 if p in boxed and str(_value_at(after.fields, p)).casefold() != str(_value_at(req, p)).casefold()]
+        right = not wrong
+        if wrong and verbose:
+            print(f"  {key} {rec.reference}: answered values read otherwise: {wrong}")
+        for k, hit in (("conversations", True), ("completed", done), ("own request", own > 0),
+                       ("subject ok", one_ref), ("values right", right)):
+            totals[k] += hit
+            totals[f"{key}|{k}"] += hit
+    return totals
+
+
+def _value_at(data: dict, path: str) -> object:
+    head, tail = path.split(".")
+    return (data.get(head) or {}).get(tail)
+
+
+def _pdf_text(pdf: bytes) -> list[str]:
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        return [p.extract_text() or "" for p in doc.pages]
+
+
+def run(n: int, seed: int, fax: int = 0) -> int:
     rng = random.Random(seed)
     per_way: dict[str, Counter[str]] = {w: Counter() for w in WAYS}
     totals: Counter[str] = Counter()
@@ -97,9 +190,27 @@ def run(n: int, seed: int) -> int:
                                  ("subject ok", one_ref)):
                     per_way[way][key] += hit
                     totals[key] += hit
+            fax_started = time.perf_counter()
+            fax_totals = run_fax(ctx, fax, rng) if fax else Counter()
+            fax_seconds = time.perf_counter() - fax_started
         finally:
             ctx.store.dispose()
-    seconds = time.perf_counter() - started
+    seconds = time.perf_counter() - started - fax_seconds
+    if fax:
+        ft = fax_totals["conversations"]
+        print(f"fax: requests completed after one answer, without staff: {fax_totals['completed']} of {ft}")
+        print(f"fax: answers that became a request of their own: {fax_totals['own request']} of {ft}")
+        print(f"fax: replies to the answer naming the first reference alone: {fax_totals['subject ok']} of {ft}")
+        print(f"fax: answered values right: {fax_totals['values right']} of {ft}")
+        for what in ("not asked", "no return page"):
+            if fax_totals[what]:
+                print(f"fax: {what}: {fax_totals[what]}")
+        print(f"\n{'faxed as':<18} {'answers':>8} {'completed':>10}")
+        for key in sorted({k.split("|")[0] for k in fax_totals if "|" in k}):
+            print(f"{key:<18} {fax_totals[key + '|conversations']:>8} {fax_totals[key + '|completed']:>10}")
+        print(f"\n{fax_seconds:.1f} s for {ft} fax conversations ({fax_seconds / max(ft, 1):.2f} s each)\n")
+        if n == 0:
+            return 0 if fax_totals["completed"] == ft else 1
     total = totals["conversations"]
     print(f"requests completed after one answer, without staff: {totals['completed']} of {total}")
     print(f"answers that became a request of their own: {totals['own request']} of {total}")
@@ -119,8 +230,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=60, help="conversations (default 60)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--fax", type=int, default=0, help="fax conversations besides (default 0)")
     args = parser.parse_args()
-    return run(args.n, args.seed)
+    return run(args.n, args.seed, args.fax)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,10 @@ new text of the body). Such a message goes through `handle` instead of becoming 
 again as an answer (only its new text), checked for its sender, merged into the request(s) it
 answers in one transaction, and `reply` queues one reply about them: *received* when complete,
 else only what is still missing. Rules in `intake.conversation`.
+
+A fax answers through our return page (`intake.returnpage`): the extraction reads its boxes and
+names the request its code gives (`meta["return_references"]`); the same number may complete the
+request, and the one reply goes back by fax, with a new return page for what is still missing.
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 from intake import conversation as conv
 from intake import metrics
-from intake.model import CertificateRequest, Problem
+from intake.faxintake import fax_number
+from intake.model import Problem
 from intake.replies import STAFF_ONLY_CODES, RequestView, render_mail, should_reply
 from intake.store.conversation import AnswerLink, AnswerRecord, RequestUpdate
+from intake.store.states import MAIL_CHANNELS
 from intake.store.store import RequestRecord, StateConflict, SubmissionRecord
 
 if TYPE_CHECKING:
@@ -32,16 +38,28 @@ log = logging.getLogger("intake.answers")
 
 def thread_of(ctx: Context, sub: SubmissionRecord) -> conv.Thread | None:
     """The request(s) a stored mail answers, from its headers alone (In-Reply-To, References, Subject)."""
-    if sub.channel not in ("imap", "smtp", "lmtp") or not _may_answer(ctx, sub):
+    if sub.channel not in MAIL_CHANNELS or not _may_answer(ctx, sub):
         return None
     headers = conv.read_headers(sub.raw)
     return conv.find_thread(_ThreadStore(ctx), headers, prefix=ctx.settings.replies.reference_prefix)
 
 
 def thread_by_body(ctx: Context, sub: SubmissionRecord, result: Any) -> conv.Thread | None:
-    """The request a mail names by its reference in the new text of its body (a fresh mail)."""
-    refs = list(((result.meta or {}) if result is not None else {}).get("body_references") or [])
-    if not refs or sub.channel not in ("imap", "smtp", "lmtp") or not _may_answer(ctx, sub):
+    """The request a mail names by its reference in the new text of its body (a fresh mail), or
+    that a fax's return page names (`intake.returnpage`: its QR code)."""
+    meta = ((result.meta or {}) if result is not None else {})
+    if sub.channel == "fax":
+        returned = [str(r) for r in meta.get("return_references") or []]
+        if not returned:
+            return None
+        found = ctx.store.references_exist(returned)
+        if len(found) != len(set(returned)):
+            return None  # a page names a request we do not have: it goes its own way, to staff
+        thread = conv.find_thread(_ThreadStore(ctx), conv.Headers([], "", None),
+                                  prefix=ctx.settings.replies.reference_prefix, body_references=returned)
+        return conv.Thread(thread.origin, thread.request_ids, "return_page") if thread is not None else None
+    refs = list(meta.get("body_references") or [])
+    if not refs or sub.channel not in MAIL_CHANNELS or not _may_answer(ctx, sub):
         return None
     return conv.find_thread(_ThreadStore(ctx), conv.Headers([], "", None),
                             prefix=ctx.settings.replies.reference_prefix, body_references=refs)
@@ -101,17 +119,24 @@ def our_texts(ctx: Context, thread: conv.Thread) -> list[str]:
     return [t for t in texts if t]
 
 
-def handle(ctx: Context, sub: SubmissionRecord, thread: conv.Thread) -> bool:
-    """Extract `sub` as an answer to `thread` and record the outcome; False if someone else did."""
+def handle(ctx: Context, sub: SubmissionRecord, thread: conv.Thread, outcome: Any = None) -> bool:
+    """Extract `sub` as an answer to `thread` and record the outcome; False if someone else did.
+
+    A faxed return page comes with its `outcome` already read (its boxes are all it says; there is
+    no quote to strip), and its number to answer is settled first, as for any fax.
+    """
     store, settings = ctx.store, ctx.settings
-    sub = store.get_submission(sub.id)  # with the sender verdict just recorded
     origin = store.get_submission(thread.origin)
     targets = [store.get_request(i) for i in thread.request_ids]
-    channel = "email" if sub.channel in ("imap", "smtp", "lmtp") else "fax"
-    started = time.monotonic()
-    outcome = ctx.pool.extract(sub.raw, channel=channel, filename=sub.fax_filename, limits=ctx.limits,
-                               answer_to=our_texts(ctx, thread))
-    metrics.observe_extraction(outcome.result, time.monotonic() - started)
+    if outcome is None:
+        channel = "email" if sub.channel in MAIL_CHANNELS else "fax"
+        started = time.monotonic()
+        outcome = ctx.pool.extract(sub.raw, channel=channel, filename=sub.fax_filename, limits=ctx.limits,
+                                   answer_to=our_texts(ctx, thread))
+        metrics.observe_extraction(outcome.result, time.monotonic() - started)
+    if sub.channel == "fax" and outcome.result is not None:
+        fax_number(ctx, sub, outcome.result)
+    sub = store.get_submission(sub.id)  # with the sender verdict (and a fax's number) just recorded
     refs = ", ".join(t.reference for t in targets)
     try:
         if outcome.result is None:
@@ -134,7 +159,7 @@ def handle(ctx: Context, sub: SubmissionRecord, thread: conv.Thread) -> bool:
                                                  for t in targets], [], state="needs_review", reason=reason)
             log.info("submission %d: answer to closed request(s) %s held for staff", sub.id, refs)
             return True
-        answer_refs = list((result.meta or {}).get("answer_refs") or [])
+        answer_refs = list((result.meta or {}).get("answer_refs") or []) or _return_page_refs(result)
         items = [r.model_dump(mode="json") for r in result.requests]
         values = [(answer_refs[i] if i < len(answer_refs) else None, conv.answer_values(item, f"answer {sub.id}"))
                   for i, item in enumerate(items)]
@@ -163,6 +188,16 @@ def handle(ctx: Context, sub: SubmissionRecord, thread: conv.Thread) -> bool:
         return True
     except StateConflict:
         return False
+
+
+def _return_page_refs(result: Any) -> list[str | None]:
+    """For each request read from a fax, the reference of the return page its values came from."""
+    out: list[str | None] = []
+    for item in result.requests:
+        labels = {p.label for p in item.provenance.values() if p.label and p.label.startswith("return page ")}
+        refs = {label.split()[2] for label in labels}
+        out.append(refs.pop() if len(refs) == 1 else None)
+    return out
 
 
 def _hold_other_sender(ctx: Context, sub: SubmissionRecord, thread: conv.Thread, targets: list[RequestRecord],
@@ -197,6 +232,8 @@ def reply(ctx: Context, sub: SubmissionRecord, links: list[AnswerRecord], *, now
         _no_reply(ctx, sub, "an answer held for staff; no reply until a person has looked")
         return False
     records = [store.get_request(link.request_id) for link in merged]
+    if sub.channel == "fax":
+        return _fax_reply(ctx, sub, records, now)
     decision = should_reply(sub.raw, our_domain=settings.replies.our_domain,
                             envelope_sender=sub.sender if sub.channel != "imap" else None)
     limit = settings.replies.per_sender_per_hour
@@ -206,11 +243,7 @@ def reply(ctx: Context, sub: SubmissionRecord, links: list[AnswerRecord], *, now
     if store.replies_since(decision.address, now - timedelta(hours=1)) >= limit:
         _no_reply(ctx, sub, f"more than {limit} replies to this sender this hour")
         return False
-    # Complete for the sender when nothing is missing: a request still held for staff for a reason
-    # of theirs alone (another sender's answer beside it) is acknowledged as received.
-    complete = all(r.state == "accepted" or all(isinstance(p, dict) and p.get("code") in STAFF_ONLY_CODES
-                                                 for p in r.problems) for r in records)
-    kind = "received" if complete else "incomplete"
+    kind = "received" if _complete(records) else "incomplete"
     views = [_view(r) for r in records]
     meta = (sub.result or {}).get("meta") or {}
     asked = store.get_submission(records[0].submission_id)  # "we received your request on" its day
@@ -229,10 +262,40 @@ def reply(ctx: Context, sub: SubmissionRecord, links: list[AnswerRecord], *, now
     return queued
 
 
+def _complete(records: list[RequestRecord]) -> bool:
+    """Complete for the sender when nothing is missing: a request still held for staff for a reason
+    of theirs alone (another sender's answer beside it) is acknowledged as received."""
+    return all(r.state == "accepted" or all(isinstance(p, dict) and p.get("code") in STAFF_ONLY_CODES
+                                            for p in r.problems) for r in records)
+
+
+def _fax_reply(ctx: Context, sub: SubmissionRecord, records: list[RequestRecord], now: datetime) -> bool:
+    """The one reply to a faxed return page, by fax to its number: *received*, or what is still
+    missing with a new return page for it."""
+    from intake.faxreply import fax_reply  # noqa: PLC0415 - reportlab and fpdf only for faxes
+
+    store, settings = ctx.store, ctx.settings
+    if not sub.sender:
+        _no_reply(ctx, sub, "no_reply_number: a faxed answer without a number to answer")
+        return False
+    limit = settings.replies.per_sender_per_hour
+    if store.replies_since(sub.sender, now - timedelta(hours=1)) >= limit:
+        _no_reply(ctx, sub, f"more than {limit} replies to this sender this hour")
+        return False
+    kind = "received" if _complete(records) else "incomplete"
+    asked = store.get_submission(records[0].submission_id)
+    pdf = fax_reply(kind, settings, records, fax_number=sub.sender, requests=[_view(r) for r in records],
+                    received_at=asked.received_at, updated=True, answered=True,
+                    form_url=settings.replies.form_url, help_url=settings.replies.help_url)
+    request_id = records[0].id if len(records) == 1 else None
+    queued = store.queue_reply(sub.id, kind, "fax", sub.sender, pdf, request_id=request_id, now=now)
+    if queued:
+        log.info("submission %d: %s fax reply to the return page queued", sub.id, kind)
+    return queued
+
+
 def _view(rec: RequestRecord) -> RequestView:
-    request = CertificateRequest.model_validate(rec.fields)
-    return RequestView.of(rec.reference, request, [Problem.model_validate(p) for p in rec.problems
-                                                   if isinstance(p, dict)])
+    return RequestView.of(rec.reference, rec.request, rec.problem_list)
 
 
 def _no_reply(ctx: Context, sub: SubmissionRecord, reason: str) -> None:

@@ -13,18 +13,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 from email.utils import getaddresses
 from typing import Any
 
-from intake import senderauth
+from intake import mailheads, senderauth
 from intake.model import CertificateRequest, Problem
 from intake.reference import help_for
 from intake.replies import field_label
-from intake.store.store import RequestRecord, SubmissionRecord, split_message
+from intake.store.store import RequestRecord, SubmissionRecord
 from intake.validate import validate
 from parsers.pii import mask_ssn, mask_ssns
+from parsers.signature import is_weak
 
 MSGID_RE = re.compile(r"<[^<>\s]+>")
 # Problems that validation does not make again from the fields: kept when an answer is merged.
@@ -52,9 +51,8 @@ class Headers:
 
 
 def read_headers(raw: bytes) -> Headers:
-    head, _ = split_message(raw)
     try:
-        msg = BytesHeaderParser(policy=compat32).parsebytes(head[:262144] + b"\n\n")
+        msg = mailheads.headers(raw)
         in_reply_to = MSGID_RE.findall(str(msg.get("In-Reply-To") or ""))
         refs = MSGID_RE.findall(str(msg.get("References") or ""))
         subject = " ".join(str(msg.get("Subject") or "").split())
@@ -282,18 +280,26 @@ def merge_answer(rec: RequestRecord, answers: list[AnswerValues], *, where: str)
     provenance = dict(rec.provenance or {})
     confidence = dict(rec.confidence or {})
     old_problems = [p for p in rec.problems if isinstance(p, dict)]
-    doubtful = {p.get("field") for p in old_problems if p.get("code") == "low_confidence"}
+    # We asked the sender to confirm a doubtful value and to correct an invalid one: the answer's
+    # value takes their place (the old one kept in the trail), not a conflict.
+    doubtful = {p.get("field") for p in old_problems if p.get("code") in ("low_confidence", "invalid")}
     changes: list[tuple[str, str | None, str | None]] = []
     added: list[str] = []
     conflicts: list[str] = []
     new_problems: list[dict[str, Any]] = []
     answered: set[str] = set()
+    self_employed = get_path(fields, "request_type") == "self_employed"
+    confirmed: set[str] = set()
     for ans in answers:
         for path, value in ans.values.items():
             old = get_path(fields, path)
             if old not in (None, "", []) and _norm(old) == _norm(value):
                 answered.add(path)  # confirmed
+                confirmed.add(path)
                 continue
+            if is_weak((ans.provenance.get(path) or {}).get("label")) and (
+                    old not in (None, "", []) or (self_employed and path.startswith("employer."))):
+                continue  # the answer's signature fills a gap; it never contradicts what was read
             if old in (None, "", []) or path in doubtful:
                 set_path(fields, path, value)
                 provenance[path] = ans.provenance.get(path)
@@ -309,7 +315,10 @@ def merge_answer(rec: RequestRecord, answers: list[AnswerValues], *, where: str)
                 message=f"The answer ({where}) gives {show(path, value)} for the {label(path)}, but "
                         f"{show(path, old)} was read before; the request keeps the first until a "
                         f"person decides.").model_dump())
-        new_problems.extend(p for p in ans.problems if p.get("field") in answered)
+        # A doubtful reading of the answer that gives the value already read is no doubt left: two
+        # readings (two faxes of one value, each a little unsure) agree.
+        new_problems.extend(p for p in ans.problems if p.get("field") in answered
+                            and not (p.get("code") == "low_confidence" and p.get("field") in confirmed))
     kept = [p for p in old_problems if p.get("code") in KEPT_CODES
             and not (p.get("code") == "low_confidence" and p.get("field") in answered)]
     try:

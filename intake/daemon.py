@@ -22,12 +22,15 @@ from typing import Any
 
 from intake.faxout import follow_fax_jobs
 from intake.isolation import ExtractionPool
-from intake.pipeline import Context, extract_stage, needs_reply, reply_stage, send_stage
+from intake.pipeline import Context, send_stage
+from intake.pipeline.dispatch import process_submission, unfinished
 from intake.private import make_private_dir
 from intake.settings import Settings
 from intake.store import Store
 
 log = logging.getLogger("intake.daemon")
+
+__all__ = ["Gateway", "SourceGateway", "process_submission", "run", "wait_until"]
 
 
 class _Service:
@@ -137,12 +140,20 @@ class Gateway(_Service):
         requeued = self.store.requeue_sending(datetime.now(UTC))
         if requeued:
             log.warning("%d reply(ies) were being sent when the gateway stopped; they are due again", requeued)
+        # The fork server warms up beside the start of the sources, not when the first mail comes.
+        self._spawn(self._warm_pool, "warm-up")
         for i in range(self.workers):
             self._spawn(self._work, f"pipeline-{i}")
         self._spawn(self._outbox, "outbox")
         self._spawn(self._sweep, "sweep")
         self._start_sources()
         self._start_web()
+
+    def _warm_pool(self) -> None:
+        try:
+            self.pool.warm()
+        except Exception as exc:  # the first extraction starts it then, and says why it cannot
+            log.warning("warming the extraction pool: %s", type(exc).__name__)
 
     def _start_sources(self) -> None:
         s = self.settings
@@ -192,11 +203,8 @@ class Gateway(_Service):
         """Pick up what the store says is unfinished: at start, and then every few seconds."""
         while not self.stop_event.is_set():
             try:
-                for submission_id in self.store.submissions_in(("received", "extracted")):
+                for submission_id in unfinished(self.ctx):
                     self.notify(submission_id)
-                for submission_id in self.store.submissions_in(("needs_review",)):
-                    if needs_reply(self.ctx, submission_id):
-                        self.notify(submission_id)
             except Exception as exc:
                 log.warning("sweep: %s", type(exc).__name__)
             self.stop_event.wait(self.sweep_seconds)
@@ -225,25 +233,6 @@ class Gateway(_Service):
                 log.warning("outbox: %s", type(exc).__name__)
             self._outbox_wake.wait(self.outbox_seconds)
             self._outbox_wake.clear()
-
-
-def process_submission(ctx: Context, submission_id: int) -> bool:
-    """Run every stage due for one submission; True if the reply stage ran (the outbox may have work).
-
-    The one body of "extract submission N" for both dispatchers: the in-process threads here and the
-    procrastinate job of `intake.jobs`.
-    """
-    store = ctx.store
-    state = store.get_submission(submission_id).state
-    if state == "received":
-        extract_stage(ctx, submission_id)
-        state = store.get_submission(submission_id).state
-        if state == "done":
-            return True  # a fax by mail: the fax submission it became was answered in its extraction
-    if state == "extracted" or (state == "needs_review" and needs_reply(ctx, submission_id)):
-        reply_stage(ctx, submission_id)
-        return True
-    return False
 
 
 class SourceGateway(_Service):

@@ -21,6 +21,7 @@ from intake.model import CertificateRequest, Problem, build_request
 from intake.reference import help_for
 from intake.validate import validate
 from parsers.pii import mask_ssns
+from parsers.signature import sender_contact
 from parsers.sniff import SPREADSHEET_TYPES, sniff
 from parsers.types import Extraction, Limits, Part, PartProblem, Provenance
 
@@ -198,6 +199,9 @@ def extract_parts(parts: list[Part], limits: Limits, *, today: date | None = Non
     all_problems = list(problems or [])
     for ext in extractions:
         all_problems.extend(ext.problems)
+    if meta and (sender := sender_contact([r for e in extractions for r in e.records], meta.get("from"),
+                                            meta.get("from_name"))):
+        extractions.append(Extraction(part="message header", media_type="message/rfc822", records=[[sender]]))
     merged = merge(extractions)
     requests = [finish(m, today=today) for m in merged]
     _outdated_edition(extractions, merged, requests)
@@ -213,6 +217,9 @@ def extract_parts(parts: list[Part], limits: Limits, *, today: date | None = Non
     summaries = [PartSummary(name=e.part, media_type=e.media_type, filename=p.filename,
                              pages=e.pages, form_edition=e.form_edition, text=e.text, seconds=round(sec, 4))
                  for p, (e, sec) in zip(parts, timed, strict=True)]
+    returned = list(dict.fromkeys(r for e in extractions for r in e.references))
+    if returned:  # our return pages were faxed back: the pipeline joins them to these requests
+        meta = {**(meta or {}), "return_references": returned}
     return SubmissionResult(requests=requests, problems=all_problems, parts=summaries, meta=meta)
 
 

@@ -21,6 +21,7 @@ from email.message import EmailMessage
 from email.policy import default as default_policy
 from email.utils import getaddresses
 
+from intake import mailheads
 from intake.faxsettings import FaxMailSettings, presets
 from intake.sources.faxdir import normalise_fax_number
 
@@ -58,8 +59,7 @@ def gateway_of(raw: bytes, settings: FaxMailSettings) -> str | None:
     """The From address when it is a configured fax gateway (an address, or one in a gateway domain)."""
     if not settings.gateways:
         return None
-    head = raw.split(b"\r\n\r\n", 1)[0] if b"\r\n\r\n" in raw else raw.split(b"\n\n", 1)[0]
-    msg = message_from_bytes(head + b"\n\n", policy=default_policy)
+    msg = mailheads.headers(raw, modern=True)
     try:
         values = [str(v) for v in msg.get_all("From") or []]
     except Exception:  # a broken From is not a gateway's

@@ -93,6 +93,9 @@ class FaxOutSettings(_Section):
     email_address: str = "{number}@fax.example.net"
     email_subject: str = ""
     email_cover_text: str = ""
+    # Our own fax number, printed on fax replies as where to fax the return page back (else they
+    # say "to the number this fax came from", which the sender's machine shows in our header line).
+    our_number: str = Field(default="", max_length=40)
 
     @field_validator("hylafax_password", mode="before")
     @classmethod

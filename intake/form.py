@@ -107,14 +107,14 @@ def _y(top: float, height: float = 0.0) -> float:
     return fz.PAGE_H - top - height
 
 
-def _draw_marks(c: rl_canvas.Canvas) -> None:
+def draw_marks(c: rl_canvas.Canvas) -> None:
     c.setFillColor(colors.black)
     s = fz.MARK_SIZE
     for cx, cy in fz.mark_centers():
         c.rect(cx - s / 2, _y(cy - s / 2, s), s, s, stroke=0, fill=1)
 
 
-def _draw_qr(c: rl_canvas.Canvas, payload: str) -> None:
+def draw_qr(c: rl_canvas.Canvas, payload: str) -> None:
     """The QR code as filled squares (no raster image: it prints and faxes crisply)."""
     qr = segno.make_qr(payload, error="m")
     matrix = list(qr.matrix)
@@ -142,16 +142,21 @@ def _draw_header(c: rl_canvas.Canvas, ed: Edition, page: int) -> None:
     c.drawString(60, _y(742), f"{ed.label}  -  page {page} of {fz.PAGES}")
 
 
-def _draw_field(c: rl_canvas.Canvas, spec: fz.FieldSpec) -> None:
+def draw_field(c: rl_canvas.Canvas, spec: fz.FieldSpec, *, label: bool = True, caption_size: float = 8) -> None:
+    """A field's printed box (comb cells, date separators, tick boxes), and its label above it.
+
+    Also draws the boxes of our fax return page (`intake.returnpage`), which prints its own label.
+    """
     c.setFont(*_LABEL_FONT)
     c.setFillColor(colors.black)
-    c.drawString(spec.x, _y(spec.y - 2.5), spec.label)
+    if label:
+        c.drawString(spec.x, _y(spec.y - 2.5), spec.label)
     c.setLineWidth(0.75)
     c.setStrokeColor(colors.black)
     if spec.kind == "choice":
         for opt in spec.options:
             c.rect(opt.x, _y(opt.y, opt.size), opt.size, opt.size, stroke=1, fill=0)
-            c.setFont("Helvetica", 8)
+            c.setFont("Helvetica", caption_size)
             c.drawString(opt.x + opt.size + 4, _y(opt.y + opt.size - 2), opt.caption)
         return
     c.rect(spec.x, _y(spec.y, spec.h), spec.w, spec.h, stroke=1, fill=0)
@@ -184,6 +189,19 @@ def _acro_field(c: rl_canvas.Canvas, spec: fz.FieldSpec) -> None:
                    fontSize=11, forceBorder=False, **kwargs)
 
 
+def caption(spec: fz.FieldSpec, *, numbered: bool = False) -> str:
+    """A field's label as a line of text says it, away from its section of the form:
+    `Worker's address: city`, `Family member 2: name` (`numbered`) or `Family member: name`."""
+    label = spec.label
+    if spec.path.startswith("dependents"):
+        n = spec.path[len("dependents["):].split("]")[0]
+        label = f"Family member{' ' + str(int(n) + 1) if numbered else ''}: {spec.label.lower()}"
+    if spec.path.startswith(("worker.address", "employer.address", "assignment.work_address")):
+        label = {"worker": "Worker's address", "employer": "Employer's address",
+                 "assignment": "Work address abroad"}[spec.path.split(".")[0]] + f": {spec.label.lower()}"
+    return label
+
+
 def _help_entries(spec_layout: fz.Layout) -> list[tuple[str, str]]:
     """(label, help) per field, dependents once."""
     seen: set[str] = set()
@@ -193,11 +211,7 @@ def _help_entries(spec_layout: fz.Layout) -> list[tuple[str, str]]:
         if key in seen:
             continue
         seen.add(key)
-        label = spec.label if not spec.path.startswith("dependents") else f"Family member: {spec.label.lower()}"
-        if spec.path.startswith(("worker.address", "employer.address", "assignment.work_address")):
-            label = {"worker": "Worker's address", "employer": "Employer's address",
-                     "assignment": "Work address abroad"}[spec.path.split(".")[0]] + f": {spec.label.lower()}"
-        out.append((label, help_for(spec.path)))
+        out.append((caption(spec), help_for(spec.path)))
     return out
 
 
@@ -244,8 +258,8 @@ def _render_edition(ed: Edition) -> bytes:
     c.setSubject(ed.label)
     c.setCreator("coc-intake")
     for page in range(1, fz.PAGES + 1):
-        _draw_marks(c)
-        _draw_qr(c, fz.qr_payload(ed.code, ed.layout, page))
+        draw_marks(c)
+        draw_qr(c, fz.qr_payload(ed.code, ed.layout, page))
         _draw_header(c, ed, page)
         for h in spec_layout.headings:
             if h.page == page:
@@ -253,7 +267,7 @@ def _render_edition(ed: Edition) -> bytes:
                 c.drawString(60, _y(h.y), h.text)
         specs = [s for s in spec_layout.fields if s.page == page]
         for spec in specs:
-            _draw_field(c, spec)
+            draw_field(c, spec)
         for spec in specs:
             _acro_field(c, spec)
         if page == 1:

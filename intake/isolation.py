@@ -26,8 +26,9 @@ from parsers.types import Limits
 
 log = logging.getLogger(__name__)
 
+# `intake.isolation` itself too: each child unpickles its target from here, and imported it anew.
 _PRELOAD = ["intake.extract", "parsers.mime", "parsers.pdf_text", "parsers.image", "parsers.sheet",
-            "parsers.body", "parsers.ocr", "intake.warmup"]
+            "parsers.body", "parsers.ocr", "intake.isolation", "intake.warmup"]
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,18 @@ class ExtractionPool:
         if "forkserver" in methods:
             self._ctx.set_forkserver_preload(_PRELOAD)
 
+    def warm(self) -> None:
+        """Start the fork server now: its imports and warm-up take seconds (more on a busy machine),
+        which the first document would otherwise wait for."""
+        if self._ctx.get_start_method() == "forkserver":
+            from multiprocessing import forkserver  # noqa: PLC0415 - only with the forkserver method
+
+            forkserver.ensure_running()
+        # The server takes its first fork only after its preload: one no-op child waits for that.
+        proc = self._ctx.Process(target=_ready, daemon=True)
+        proc.start()
+        proc.join(timeout=self.timeout)
+
     def extract(self, raw: bytes, *, channel: str, filename: str | None, limits: Limits,
                 answer_to: list[str] | None = None) -> Outcome:
         """`answer_to`: read the message as an answer to our replies with these texts
@@ -130,6 +143,10 @@ class ExtractionPool:
         if status == b"ok":
             return Outcome(SubmissionResult.model_validate_json(body))
         return Outcome(None, body.decode())
+
+
+def _ready() -> None:
+    """A child that does nothing (`ExtractionPool.warm`)."""
 
 
 def _kill_group(pgid: int | None) -> None:

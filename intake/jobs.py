@@ -25,10 +25,11 @@ from procrastinate import App, PsycopgConnector, RetryStrategy
 from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
 from procrastinate.jobs import Status
 
-from intake.faxout import follow_fax_jobs
-from intake.pipeline import Context, needs_reply, send_stage
+from intake.pipeline import Context, send_stage
+from intake.pipeline.dispatch import process_submission, unfinished, unfinished_replies
 from intake.settings import Settings
 from intake.sources.holder import libpq_url
+from intake.store.states import OUTBOX_DUE, OutboxState
 
 log = logging.getLogger("intake.jobs")
 
@@ -160,15 +161,13 @@ class Jobs:
 
     async def _extract(self, submission_id: int) -> None:
         """Extract and queue the reply of one submission, then defer the sending of its due replies."""
-        from intake.daemon import process_submission
-
         ctx = self._context()
         await self._in_thread(process_submission, ctx, submission_id)
         replies = await self._in_thread(ctx.store.replies_of, submission_id)
         # A fax by mail is answered as the fax submission it became: its reply is due now too.
         replies += await self._in_thread(ctx.store.due_replies, datetime.now(UTC), 50)
         for item in replies:
-            if item.state in ("queued", "failed"):
+            if item.state in OUTBOX_DUE:
                 await self.defer_send_async(item.id, item.next_attempt_at)
 
     async def _send(self, outbox_id: int) -> None:
@@ -180,14 +179,14 @@ class Jobs:
     def _send_now(self, outbox_id: int) -> datetime | None:
         ctx = self._context()
         item = ctx.store.get_reply(outbox_id)
-        if item.state not in ("queued", "failed"):
+        if item.state not in OUTBOX_DUE:
             return None  # sent, being sent by another job, or given up: nothing to do
         now = datetime.now(UTC)
         if _aware(item.next_attempt_at) > now + timedelta(seconds=1):
             return _aware(item.next_attempt_at)
         send_stage(ctx, item)
         after = ctx.store.get_reply(outbox_id)
-        return _aware(after.next_attempt_at) if after.state == "failed" else None
+        return _aware(after.next_attempt_at) if after.state == OutboxState.FAILED else None
 
     async def _sweep(self, timestamp: int) -> None:
         """Periodic: run again the jobs of dead workers, and defer whatever the store says is unfinished."""
@@ -224,13 +223,5 @@ class Jobs:
     def _unfinished(self) -> tuple[list[int], list[int]]:
         """Submissions and replies the store says are due (and replies whose sender died, settled first)."""
         ctx = self._context()
-        store, w = ctx.store, self.settings.workers
-        now = datetime.now(UTC)
-        requeued = store.requeue_sending(now - timedelta(seconds=w.stale_sending_seconds), now)
-        if requeued:
-            log.warning("%d reply(ies) left sending by a stopped sender are due again", requeued)
-        submissions = list(store.submissions_in(("received", "extracted")))
-        submissions += [sid for sid in store.submissions_in(("needs_review",)) if needs_reply(ctx, sid)]
-        follow_fax_jobs(store, self.settings.fax_out, now)  # failed HylaFAX jobs become due replies
-        replies = [item.id for item in store.due_replies(now, limit=1000)]
-        return submissions, replies
+        stale = self.settings.workers.stale_sending_seconds
+        return unfinished(ctx), unfinished_replies(ctx, stale_sending_seconds=stale)

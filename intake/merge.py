@@ -14,6 +14,7 @@ from intake.model import Problem
 from intake.reference import help_for
 from intake.validate import mask_ssn
 from parsers.ocr import LOW_CONFIDENCE as OCR_LOW_CONFIDENCE
+from parsers.signature import is_weak
 from parsers.types import METHOD_RANK, Candidate, Extraction, Provenance
 
 # A value read with less confidence than this is shown to staff. OCR has its own, stricter bar
@@ -100,6 +101,9 @@ def _merge_group(group: _Group) -> MergedRequest:
             by_field.setdefault(cand.field, []).append(cand)
     out = MergedRequest()
     for path, cands in by_field.items():
+        if any(not is_weak(c.provenance.label) for c in cands):
+            # a signature or letterhead says who wrote, not what the request names: it fills a gap only
+            cands = [c for c in cands if not is_weak(c.provenance.label)]
         best = max(cands, key=lambda c: (METHOD_RANK.get(c.provenance.method, 0), c.confidence))
         out.values[path] = best.value
         out.confidence[path] = round(best.confidence, 3)

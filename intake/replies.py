@@ -8,14 +8,11 @@ own mail), because an auto-reply loop with another robot is the classic way to f
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.parser import BytesHeaderParser
-from email.policy import default as default_policy
 from email.utils import format_datetime, getaddresses, make_msgid
 from functools import cache
 from importlib import resources
@@ -23,8 +20,10 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from intake import mailheads
 from intake.model import CertificateRequest, Problem
 from intake.reference import agreements
+from intake.wording import field_words, scrub, shown, title
 from parsers.pii import mask_ssn, mask_ssns
 
 NO_REPLY_LOCALPARTS = re.compile(r"^(mailer-daemon|postmaster|owner-.*|.*-request|no-?reply|bounces?(\+.*)?)$", re.I)
@@ -39,7 +38,7 @@ class ReplyDecision:
 
 def should_reply(raw: bytes, *, our_domain: str, envelope_sender: str | None = None) -> ReplyDecision:
     """RFC 3834 section 2 and common help-desk rules, applied to a message's headers."""
-    headers = BytesHeaderParser(policy=default_policy).parsebytes(raw)
+    headers = mailheads.headers(raw, modern=True)
 
     def h(name: str) -> str:
         try:
@@ -132,36 +131,17 @@ class RequestView:
             start=a.start_date.strftime("%B %-d, %Y") if a.start_date else "",
             end=a.end_date.strftime("%B %-d, %Y") if a.end_date else "",
             confirmation_email=request.confirmation_email or "",
-            problems=[{"label": field_label(p.field)[:1].upper() + field_label(p.field)[1:],
-                       "message": mask_ssns(sender_message(p, request)), "help": p.help}
+            problems=[{"label": title(p.field), "message": mask_ssns(sender_message(p, request)),
+                       "help": scrub(p.help)}
                       for p in [*(problems or []), *likely_type_problems(request, problems or [])]
                       if p.code not in STAFF_ONLY_CODES],
         )
 
 
-_WORDS = {"ein": "EIN", "ssn": "Social Security number", "us": "U.S.", "dob": "date of birth"}
-
-
 def field_label(path: str | None) -> str:
-    """A field path in words: `worker.date_of_birth` -> "worker's date of birth",
-    `dependents[1].name` -> "family member 2's name"."""
-    if not path:
-        return "request"
-    pieces = []
-    for piece in path.split("."):
-        m = re.fullmatch(r"([a-z_0-9]+)(?:\[(\d+)\])?", piece)
-        if not m:
-            return path
-        word = " ".join(_WORDS.get(w, w) for w in m.group(1).split("_"))
-        if m.group(1) == "dependents":
-            word = "family member"
-        if m.group(2) is not None:
-            word += f" {int(m.group(2)) + 1}"
-        pieces.append(word)
-    if len(pieces) == 1:
-        return pieces[0]
-    return "'s ".join(pieces[:-1]) + "'s " + pieces[-1] if pieces[0] in ("worker", "employer") or \
-        pieces[0].startswith("family member") else " ".join(pieces)
+    """A field path in words (`intake.wording.field_words`): `worker.date_of_birth` -> "worker's
+    date of birth", `dependents[1].name` -> "family member 2's name"."""
+    return field_words(path)
 
 
 def _value_at(request: CertificateRequest, path: str) -> str:
@@ -175,22 +155,30 @@ def _value_at(request: CertificateRequest, path: str) -> str:
             node = node[int(m.group(2))] if isinstance(node, list) and int(m.group(2)) < len(node) else None
         if node is None:
             return ""
+    if isinstance(node, dict):  # an address: its pieces, as written on an envelope
+        return ", ".join(str(v) for k, v in node.items() if v and k != "country")
     return str(node)
 
 
 def sender_message(p: Problem, request: CertificateRequest) -> str:
     """A problem as the sender reads it: what we read and what we need, never our part names,
-    reading methods or confidences (those are for staff, in the problem's own message)."""
-    if p.code not in ("low_confidence", "conflict") or not p.field:
-        return p.message
-    value = _value_at(request, p.field)
-    shown = mask_ssn(value) if p.field == "worker.ssn" else f"'{value}'"
+    reading methods, confidences, field paths or codes (those are for staff, in the problem's own
+    message). A doubtful value is quoted back; an SSN only by its last four digits."""
     what = field_label(p.field)
-    if not value:
-        return f"We could not read the {what} with certainty: please send it again."
-    if p.code == "low_confidence":
-        return f"We read {shown} as the {what}: please confirm, or send the right value."
-    return f"We read {shown} as the {what}, but your message also gives another value: please tell us which is right."
+    if p.code in ("low_confidence", "conflict") and p.field:
+        value = _value_at(request, p.field)
+        if not value:
+            return f"We could not read the {what} with certainty: please send it again."
+        seen = shown(p.field, value)
+        if p.code == "low_confidence":
+            return f"We read {seen} as the {what}: please confirm, or send the right value."
+        return (f"We read {seen} as the {what}, but your message also gives another value: "
+                "please tell us which is right.")
+    message = p.message
+    if p.field and message.startswith(p.field + ":"):
+        # the model's own check ("worker.date_of_birth: the value could not be read as a date.")
+        message = f"We could not use the {what}:{message[len(p.field) + 1:]} Please send it again."
+    return scrub(message)
 
 
 def likely_type_problems(request: CertificateRequest, problems: list[Problem]) -> list[Problem]:
@@ -207,12 +195,6 @@ def likely_type_problems(request: CertificateRequest, problems: list[Problem]) -
     extra = validate(request.model_copy(update={"request_type": "employee"}))
     return [p.model_copy(update={"message": f"If the worker is an employee: {p.message}"})
             for p in extra if p.field and p.field.startswith("employer") and (p.field, p.code) not in asked]
-
-
-def _label(path: str | None) -> str:
-    if not path:
-        return "Request"
-    return re.sub(r"\[(\d+)\]", lambda m: f" {int(m.group(1)) + 1}", path).replace("_", " ").replace(".", ", ")
 
 
 @cache
@@ -277,40 +259,8 @@ def render_mail(kind: str, *, to: str, from_address: str, our_domain: str,
     return msg
 
 
-def render_fax_pdf(kind: str, *, fax_number: str, requests: list[RequestView],
-                   received_at: datetime | None = None,
-                   attachments: list[tuple[str, bytes, str]] | None = None, **context: Any) -> bytes:
-    """The acknowledgement as a PDF for the fax server to send back.
+def render_fax_pdf(kind: str, *, fax_number: str, requests: list[RequestView], **context: Any) -> bytes:
+    """The reply as a PDF for the fax server, written for fax (`intake.faxreply`)."""
+    from intake.faxreply import render_fax_pdf as render  # noqa: PLC0415 - fpdf only when a fax is answered
 
-    A fax has no attachments, so PDF `attachments` (the blank form an *incomplete* reply says is
-    attached) follow as further pages.
-    """
-    from fpdf import FPDF
-
-    ctx = {"requests": requests, "r": requests[0] if requests else None,
-           "received_at": (received_at or datetime.now()).strftime("%B %-d, %Y at %H:%M").strip(),
-           "updated": False, "answered": False, "form_url": "", "help_url": "", "file_problems": [], **context}
-    text = render_text(kind, **ctx)
-    pdf = FPDF(format="Letter")
-    pdf.set_margins(20, 18, 20)
-    pdf.add_page()
-    pdf.set_font("Helvetica", "B", 14)
-    pdf.cell(0, 10, "U.S. Certificate of Coverage - Acknowledgement", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 10)
-    pdf.cell(0, 6, f"To fax: {fax_number}", new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(4)
-    pdf.set_font("Courier", "", 10.5)
-    safe = text.encode("latin-1", errors="replace").decode("latin-1")
-    pdf.multi_cell(0, 5, safe)
-    letter = bytes(pdf.output())
-    extra = [data for _name, data, media_type in attachments or [] if media_type == "application/pdf"]
-    if not extra:
-        return letter
-    from pypdf import PdfReader, PdfWriter
-
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(letter)))
-    for data in extra:
-        writer.append(PdfReader(io.BytesIO(data)))
-    buf = io.BytesIO()
-    writer.write(buf)
-    return buf.getvalue()
+    return render(kind, fax_number=fax_number, requests=requests, **context)

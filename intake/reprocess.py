@@ -18,9 +18,10 @@ from typing import Any, TextIO
 
 from intake.faxmail import gateway_of
 from intake.isolation import ExtractionPool
-from intake.pipeline import MAIL_CHANNELS, Context, queue_acknowledgement, reflag_sender_trust
+from intake.pipeline import Context, queue_acknowledgement, reflag_sender_trust
 from intake.settings import Settings
 from intake.store import Store
+from intake.store.states import MAIL_CHANNELS, SUBMISSION_PENDING
 from intake.store.store import Reprocessed, dig
 from intake.validate import mask_ssn
 
@@ -104,7 +105,7 @@ def reprocess_one(ctx: Context, submission_id: int, *, send_replies: bool = Fals
         sub = store.get_submission(submission_id)
     except LookupError:
         return Outcome(submission_id, error="no such submission")
-    if sub.state in ("received", "extracted"):
+    if sub.state in SUBMISSION_PENDING:
         # The pipeline is still on it (extracting, or queueing its reply): its result is today's.
         return Outcome(submission_id, skipped=f"{sub.state}: the pipeline is still on it")
     if sub.channel in MAIL_CHANNELS and gateway_of(sub.raw, ctx.settings.fax_mail):

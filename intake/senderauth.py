@@ -31,8 +31,6 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 from dataclasses import asdict, dataclass, field
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 from email.utils import getaddresses
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +40,7 @@ import dkim
 import spf
 from dkim.util import InvalidTagValueList, parse_tag_value
 
+from intake import mailheads
 from intake.arc import ArcOutcome, check_arc, has_arc
 from intake.maildomains import aligned as aligned
 from intake.maildomains import domain_of as domain_of
@@ -51,6 +50,7 @@ from intake.senderdns import DnsTemporary as DnsTemporary
 from intake.senderdns import Lookups, lookups_of
 from intake.senderdns import make_resolver as make_resolver
 from intake.senderdns import resolver_from as resolver_from
+from intake.store import states
 from parsers.pii import mask_ssns
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ SENDER_NOT_VERIFIED = "sender_not_verified"
 CONFIRMATION_ELSEWHERE = "confirmation_elsewhere"
 REPLY_TO_ELSEWHERE = "reply_to_elsewhere"
 TRUST_CODES = (SENDER_NOT_VERIFIED, CONFIRMATION_ELSEWHERE, REPLY_TO_ELSEWHERE)
-MAIL_CHANNELS = ("imap", "smtp", "lmtp")
+MAIL_CHANNELS = states.MAIL_CHANNELS  # kept importable from here
 
 
 @dataclass(frozen=True)
@@ -119,13 +119,7 @@ class Verdict:
 
 
 def _headers(raw: bytes) -> Any:
-    head = raw
-    for sep in (b"\r\n\r\n", b"\n\n"):
-        i = raw.find(sep)
-        if i >= 0:
-            head = raw[:i]
-            break
-    return BytesHeaderParser(policy=compat32).parsebytes(head + b"\n\n")
+    return mailheads.headers(raw)  # parsed once per mail for every stage
 
 
 def from_domain(raw: bytes) -> tuple[str | None, str | None]:

@@ -93,15 +93,23 @@ def _is_wrote(lines: list[str], i: int) -> int:
 
 
 def strip_quoted(text: str) -> str:
+    """The text the sender wrote now, plus any forwarded message; quotes and signatures removed
+    (`strip_quoted_keeping_signature` gives the "-- " signature's lines too)."""
+    return strip_quoted_keeping_signature(text)[0]
+
+
+def strip_quoted_keeping_signature(text: str) -> tuple[str, list[str]]:
     """The text the sender wrote now, plus any forwarded message; quotes and signatures removed.
 
     Dropped: "> " lines, and everything after an "On ... wrote:" attribution, an
     "-----Original Message-----" line or an Outlook "From:/Sent:/Subject:" block, and after a "-- "
     signature line. A forward marker ("---------- Forwarded message ---------", "Begin forwarded
     message:", an Outlook header block whose subject starts "FW:") starts content that is read.
+    Returned with the text: the signature's lines (for `parsers.signature`, never read as the request).
     """
     lines = clean_punctuation(text).replace("\r\n", "\n").replace("\r", "\n").split("\n")
     out: list[str] = []
+    signature: list[str] = []  # the lines after the first "-- " (read as a signature, never as the request)
     i = 0
     in_signature = False
     while i < len(lines):
@@ -143,15 +151,19 @@ def strip_quoted(text: str) -> str:
                 continue
             break
         if in_signature or line.lstrip().startswith(">"):
+            if in_signature and not line.lstrip().startswith(">") and len(signature) < 20:
+                signature.append(line)
             i += 1
             continue
         if line in ("-- ", "--"):
             in_signature = True  # until a forwarded message, if any
+            if not signature:
+                signature.append("")
             i += 1
             continue
         out.append(line)
         i += 1
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip("\n")
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip("\n"), signature[1:]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -411,8 +423,9 @@ def _labelled_lines(lines: list[str]) -> set[int]:
     return out
 
 
-def _read(text: str, part: str) -> list[Candidate]:
+def _read(text: str, part: str, signature: list[str] | None = None) -> list[Candidate]:
     from parsers.fields import find_fields
+    from parsers.unlabelled import unlabelled
 
     lines = text.split("\n")
     labelled = list(find_fields(lines_from_text(text), part=part, method="text"))
@@ -424,6 +437,7 @@ def _read(text: str, part: str) -> list[Candidate]:
     if have & {"worker.first_name", "worker.last_name"}:
         prose = [c for c in prose if not c.field.startswith("worker.") or not c.field.endswith("_name")]
     found = labelled + prose
+    found = found + unlabelled(found, prose_text, text, part=part, method="text", after_dashes=signature)
     typed = by_type([ln for i, ln in enumerate(lines) if i not in skip], {c.field for c in found}, part)
     return date_order(employer_address(found + typed))
 
@@ -482,17 +496,22 @@ def _read_body(text: str, part: str, media_type: str) -> Extraction:
     lines = clean_punctuation(text).replace("\r\n", "\n").replace("\r", "\n").split("\n")
     at = _forward_at(lines)
     if at is not None and at > 0:
-        note, inner = strip_quoted("\n".join(lines[:at])), strip_quoted("\n".join(lines[at:]))
+        note = strip_quoted("\n".join(lines[:at]))
+        inner, signature = strip_quoted_keeping_signature("\n".join(lines[at:]))
         if note.strip() and inner.strip():
-            ext = _with_note(_one_or_several(inner, part, media_type), note, part)
+            ext = _with_note(_one_or_several(inner, signature, part, media_type), note, part)
             ext.text = note + "\n\n" + inner
             return ext
-    return _one_or_several(strip_quoted(text), part, media_type)
+    clean, signature = strip_quoted_keeping_signature(text)
+    return _one_or_several(clean, signature, part, media_type)
 
 
-def _one_or_several(clean: str, part: str, media_type: str) -> Extraction:
-    return several(clean, part, media_type, _read, _extraction) or _extraction(clean, part, media_type,
-                                                                               _read(clean, part))
+def _one_or_several(clean: str, signature: list[str], part: str, media_type: str) -> Extraction:
+    def read(text: str, part: str) -> list[Candidate]:
+        return _read(text, part, signature)
+
+    return several(clean, part, media_type, read, _extraction) or _extraction(clean, part, media_type,
+                                                                              read(clean, part))
 
 
 def parse_text(text: str, part: str) -> Extraction:
@@ -510,7 +529,7 @@ def parse_html(html: str, part: str) -> Extraction:
     raw, tables = html_to_text(html)
     if not tables:
         return _read_body(raw, part, "text/html")
-    clean = strip_quoted(raw)
-    cands = _read(clean, part)
+    clean, signature = strip_quoted_keeping_signature(raw)
+    cands = _read(clean, part, signature)
     return Extraction(part=part, media_type="text/html", text=clean, multi=True,
                       records=with_shared(table_rows(tables, part), cands))

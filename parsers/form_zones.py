@@ -14,6 +14,9 @@ a flag. Everything else keeps the best reading, `uncertain`.
 A `T` is checked for the foot of a typewriter's serif `I` (Tesseract confuses the two, sure of
 itself). Measured on the 100 generated faxes of tests/test_form.py: 99.84% of fields right (92%
 right and unflagged), none wrong without a flag, 0.8 s per page.
+Our fax reply's return page (`intake.returnpage`) is read the same way: its QR code (or, lost in
+the fax, its printed page code with a check number) names the request and the form fields it has
+boxes for, and `return_specs` places those boxes as the page drew them.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ from __future__ import annotations
 import logging
 import os
 import re
+import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import cv2
 import numpy as np
@@ -280,6 +284,95 @@ _PAYLOAD = re.compile(r"^(?P<form>COC-\d+)\|(?P<ed>[0-9]{4}-[0-9]{2})\|L(?P<layo
 
 
 # ---------------------------------------------------------------------------------------------
+# The return page: our fax reply's page with boxes for what a request still lacks
+#
+# It has the form's corner marks and QR position, so `recognise` registers it like a form page.
+# Its QR code names the request and the fields it has boxes for (indexes into the form layout's
+# field list); the boxes are the form's own specs (kind, cells, charset, width), placed one per
+# row from RETURN_TOP down, so the payload alone says where every box is.
+
+RETURN_ID = "COC-R"
+RETURN_TOP = 170.0  # points from the top: where the first box's label row starts
+RETURN_ROW = 64.0  # one field: its label, its box and two lines of help text
+RETURN_BOTTOM = 738.0  # the last row ends above the bottom marks
+_RETURN = re.compile(r"^COC-R\|(?P<ref>[A-Z]{2,10}-\d{4}-\d{6,})\|L(?P<layout>\d+)\|P(?P<page>\d+)/(?P<pages>\d+)"
+                     r"\|(?P<fields>\d+(?:\.\d+)*)?$")
+
+
+def return_payload(reference: str, layout_version: int, page: int, pages: int, paths: list[str]) -> str:
+    """What a return page's QR code says: `COC-R|COC-2026-000123|L2|P1/1|3.7.12`."""
+    index = {f.path: i for i, f in enumerate(layout(layout_version).fields)}
+    return (f"{RETURN_ID}|{reference.upper()}|L{layout_version}|P{page}/{pages}|"
+            + ".".join(str(index[p]) for p in paths))
+
+
+def return_rows(layout_version: int) -> int:
+    """How many boxes fit on one return page."""
+    del layout_version  # one row height for every layout
+    return int((RETURN_BOTTOM - RETURN_TOP) // RETURN_ROW)
+
+
+def return_specs(layout_version: int, paths: list[str]) -> tuple[FieldSpec, ...]:
+    """The boxes of a return page for these fields, in order: the form's specs, moved to their rows."""
+    by_path = layout(layout_version).by_path()
+    out = []
+    for row, path in enumerate(paths):
+        spec = by_path[path]
+        y = RETURN_TOP + row * RETURN_ROW + 14.0  # the box's top, below its label
+        dx = 60.0 - spec.x
+        opts = tuple(Option(o.value, o.caption, o.x + dx, y + 4.0, o.size) for o in spec.options)
+        out.append(FieldSpec(spec.path, spec.label, 1, 60.0, y, spec.w, spec.h, spec.kind, spec.max_chars,
+                             spec.charset, opts))
+    return tuple(out)
+
+
+CODE_LINE = (126.0, 745.0, 556.0, 763.0)  # x0, y0, x1, y1 (points, from the top): the printed page code
+_CODE = re.compile(r"COC-?R(?P<ref>[A-Z]{2,10}-\d{4}-\d{6,})(?P<layout>L\d+)(?P<page>P\d+/\d+)F(?P<fields>[\d.]*)"
+                   r"C(?P<check>\d{3})")
+
+
+def _check(payload: str) -> str:
+    return f"{zlib.crc32(payload.encode('ascii')) % 1000:03d}"
+
+
+def code_line(payload: str) -> str:
+    """A return page's QR payload as a printed line with a check number, read by OCR when the QR
+    code did not survive the fax: `COC-R COC-2026-000123 L2 P1/1 F3.7.12 C417`."""
+    _id, ref, version, page, fields = payload.split("|")
+    return f"{RETURN_ID} {ref} {version} {page} F{fields} C{_check(payload)}"
+
+
+def _read_code_line(page: np.ndarray) -> str | None:
+    """The payload of a registered page's printed page code, or None (no code, or a check that fails:
+    a digit misread in the field list would put values in the wrong fields, so it is never guessed)."""
+    x0, y0, x1, y1 = CODE_LINE
+    crop = page[_px(y0):_px(y1), _px(x0):_px(x1)]
+    config = '--psm 7 -c "tessedit_char_whitelist=ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-./ "'
+    try:
+        text = pytesseract.image_to_string(Image.fromarray(crop), lang="eng", config=config)
+    except (RuntimeError, OSError, pytesseract.TesseractError):
+        return None
+    m = _CODE.search(text.replace(" ", ""))
+    if not m:
+        return None
+    payload = f"{RETURN_ID}|{m['ref']}|{m['layout']}|{m['page']}|{m['fields']}"
+    return payload if _check(payload) == m["check"] else None
+
+
+def parse_return_payload(text: str) -> tuple[str, int, int, int, list[str]] | None:
+    """(reference, layout version, page, pages, field paths) of a return page's QR text, or None."""
+    m = _RETURN.match(text.strip())
+    if not m:
+        return None
+    try:
+        fields = layout(int(m["layout"])).fields
+        paths = [fields[int(i)].path for i in (m["fields"] or "").split(".") if i]
+    except (ValueError, IndexError):
+        return None
+    return m["ref"], int(m["layout"]), int(m["page"]), int(m["pages"]), paths
+
+
+# ---------------------------------------------------------------------------------------------
 # Reading a faxed or scanned page
 
 
@@ -293,10 +386,19 @@ class FormPage:
     page: int
     image: np.ndarray
     upside_down: bool = False
+    reference: str | None = None  # a return page: the request it answers
+    specs: tuple[FieldSpec, ...] | None = None  # a return page: its boxes (else the layout's page)
 
     @property
     def edition_code(self) -> str:
         return edition_code(self.edition)
+
+    @property
+    def label(self) -> str:
+        """Where a value was read, for provenance: `COC-1 (2026-11) page 2`, `return page COC-2026-000123`."""
+        if self.reference:
+            return f"return page {self.reference}" + (f" page {self.page}" if self.page > 1 else "")
+        return f"{self.edition_code} page {self.page}"
 
 
 def _dpi(image: Image.Image) -> tuple[float, float]:
@@ -354,7 +456,7 @@ def _decode_qr(region: np.ndarray) -> str | None:
     for img in (region, cv2.medianBlur(region, 3)):
         for sym in pyzbar.decode(Image.fromarray(img), symbols=[pyzbar.ZBarSymbol.QRCODE]):
             text = sym.data.decode("ascii", errors="replace")
-            if _PAYLOAD.match(text):
+            if _PAYLOAD.match(text) or _RETURN.match(text):
                 return text
     return None
 
@@ -393,12 +495,28 @@ def recognise(image: Image.Image) -> FormPage | None:
         page = np.ascontiguousarray(warped[::-1, ::-1]) if upside_down else warped
         text = _decode_qr(_qr_region(page))
         if text:
-            m = _PAYLOAD.match(text)
-            assert m is not None
             # Speckle is one or two of the fax's own pixels: its size here follows from the scale.
             pixel = (READ_DPI / used[0]) * (READ_DPI / used[1])
-            return FormPage(m["form"], m["ed"], int(m["layout"]), int(m["page"]),
-                            _despeckle(page, max(2, round(2 * pixel))), upside_down)
+            clean = _despeckle(page, max(2, round(2 * pixel)))
+            back = parse_return_payload(text)
+            if back is not None:
+                ref, version, number, _pages, paths = back
+                return FormPage(RETURN_ID, "", version, number, clean, upside_down, ref,
+                                return_specs(version, paths))
+            m = _PAYLOAD.match(text)
+            if m is None:
+                continue
+            return FormPage(m["form"], m["ed"], int(m["layout"]), int(m["page"]), clean, upside_down)
+    # No QR code survived: a return page still says what it is in its printed page code.
+    for upside_down in (False, True):
+        page = np.ascontiguousarray(warped[::-1, ::-1]) if upside_down else warped
+        code = _read_code_line(page)
+        back = parse_return_payload(code) if code else None
+        if back is not None:
+            ref, version, number, _pages, paths = back
+            pixel = (READ_DPI / used[0]) * (READ_DPI / used[1])
+            return FormPage(RETURN_ID, "", version, number, _despeckle(page, max(2, round(2 * pixel))), upside_down,
+                            ref, return_specs(version, paths))
     return None
 
 
@@ -864,7 +982,8 @@ def read_pages(pages: list[tuple[FormPage, str, int]]) -> list[list[Candidate]]:
     page_specs: list[list[FieldSpec]] = []
     for index, (fp, part, number) in enumerate(pages):
         try:
-            specs = [f for f in layout(fp.layout_version).fields if f.page == fp.page]
+            specs = list(fp.specs) if fp.specs is not None else \
+                [f for f in layout(fp.layout_version).fields if f.page == fp.page]
         except ValueError:
             specs = []
         page_specs.append(specs)
@@ -905,7 +1024,7 @@ def _add(fp: FormPage, spec: FieldSpec, part: str, number: int, raw: str, conf: 
     if doubt is None and conf < LOW_CONFIDENCE:
         doubt = f"read with {conf:.0%} confidence"
     prov = Provenance(part=part, page=number, box=spec.box(), method="ocr",
-                      label=f"{fp.edition_code} page {fp.page}")
+                      label=fp.label)
     for path, value in pairs:
         out.append(Candidate(field=path, value=value, raw=raw, confidence=round(conf, 3),
                              provenance=prov, uncertain=doubt))
@@ -927,18 +1046,28 @@ def group_forms(pages: list[tuple[int, FormPage]]) -> list[list[tuple[int, FormP
     """Split recognised pages into form copies: a page number that does not go up starts a new one."""
     groups: list[list[tuple[int, FormPage]]] = []
     for n, fp in pages:
-        if not groups or fp.page <= groups[-1][-1][1].page or fp.edition != groups[-1][-1][1].edition:
+        last = groups[-1][-1][1] if groups else None
+        if last is None or fp.page <= last.page or fp.edition != last.edition or fp.reference != last.reference:
             groups.append([])
         groups[-1].append((n, fp))
     return groups
 
 
-def read_form_images(images: list[Image.Image], part: str) -> tuple[list[list[Candidate]], str | None, set[int]]:
-    """Find our form's pages among a file's page images and read them.
+class FoundForms(NamedTuple):
+    """Our pages among a file's: records per form copy, the first copy's edition, the 0-based
+    indexes of our pages (form or return page), and the requests the return pages answer."""
 
-    Returns one record per form copy (two forms in one fax are two requests), the edition code
-    of the first copy (`COC-1 (2026-11)`), and the 0-based indexes of the pages that were ours;
-    the caller reads the other pages the generic way.
+    records: list[list[Candidate]]
+    edition: str | None
+    indexes: set[int]
+    references: list[str]
+
+
+def read_form_images(images: list[Image.Image], part: str) -> FoundForms:
+    """Find our form's pages (and our return pages) among a file's page images and read them.
+
+    One record per form copy (two forms in one fax are two requests) or return page; the caller
+    reads the other pages the generic way.
     """
     found: list[tuple[int, FormPage]] = []
     for index, image in enumerate(images):
@@ -957,11 +1086,13 @@ def recognise_safely(image: Image.Image, number: int) -> FormPage | None:
         return None
 
 
-def read_found(found: list[tuple[int, FormPage]], part: str) -> tuple[list[list[Candidate]], str | None, set[int]]:
-    """Read recognised pages (0-based page index, page): records per copy, edition, indexes."""
+def read_found(found: list[tuple[int, FormPage]], part: str) -> FoundForms:
+    """Read recognised pages (0-based page index, page)."""
     if not found:
-        return [], None, set()
+        return FoundForms([], None, set(), [])
     reads = read_pages([(fp, part, index + 1) for index, fp in found])
     by_index = {index: cands for (index, _fp), cands in zip(found, reads, strict=True)}
     records = [[c for index, _fp in copy for c in by_index[index]] for copy in group_forms(found)]
-    return records, found[0][1].edition_code, {index for index, _ in found}
+    edition = next((fp.edition_code for _index, fp in found if fp.reference is None), None)
+    references = list(dict.fromkeys(fp.reference for _index, fp in found if fp.reference))
+    return FoundForms(records, edition, {index for index, _ in found}, references)

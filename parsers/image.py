@@ -119,8 +119,11 @@ def parse_image(part: Part, limits: Limits) -> Extraction:
         return out
     try:
         # Pages of our own form (recognised by their QR code) are read box by box; the rest by OCR.
-        form_records, out.form_edition, ours = form_zones.read_form_images(frames, part.name)
-        out.records.extend(r for r in form_records if r)
+        forms = form_zones.read_form_images(frames, part.name)
+        out.form_edition, ours, out.references = forms.edition, forms.indexes, forms.references
+        # Return pages answer requests of their own: each page's values stay apart (a batch's pages).
+        out.multi = bool(forms.references)
+        out.records.extend(r for r in forms.records if r)
         numbers = [n for n in range(1, len(frames) + 1) if n - 1 not in ours]
         results = ocr.read_pages([frames[n - 1] for n in numbers], limits) if numbers else []
         record, texts = _read(part, frames, numbers, results, limits, out)

@@ -132,7 +132,7 @@ LABELS: dict[str, list[str]] = {
     ],
     "employer.contact_name": [
         "Contact person", "Contact name", "Contact", "Employer contact", "Name of contact person",
-        "Contact person name", "Person to contact", "Contact at employer", "HR contact",
+        "Contact person name", "Person to contact", "Contact at employer", "HR contact", "HR person",
         "Company contact", "Prepared by", "Submitted by", "Requested by", "Authorized representative",
         "Responsible person", "Employer representative", "Contact person at employer",
     ],

@@ -14,7 +14,7 @@ import logging
 import math
 import re
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pdfplumber
 import pypdfium2 as pdfium
@@ -27,6 +27,9 @@ from parsers.layout import Line, Word
 from parsers.pdf_form import parse_pdf_form
 from parsers.pdf_streams import stream_over
 from parsers.types import Box, Candidate, Extraction, Limits, Method, Part, PartProblem
+
+if TYPE_CHECKING:
+    from parsers import form_zones
 
 try:  # OCR is another module; a PDF of text must still be read without it.
     from parsers import ocr as _ocr_module
@@ -189,6 +192,15 @@ def find_on_page(
             prov = c.provenance.model_copy(update={"page": where or page, "box": box})
             c = c.model_copy(update={"provenance": prov})
         found.append(c)
+    from parsers.unlabelled import unlabelled
+
+    extra = unlabelled(found, "\n".join(prose_lines), text, part=part.name, method=method, letter=page == 1,
+                       sure={f for f in sure if not f.startswith("request_type")})
+    sure |= {c.field for c in extra}
+    for c in extra:
+        where, box = _locate(c.raw, lines)
+        found.append(c.model_copy(update={"provenance": c.provenance.model_copy(
+            update={"page": where or page, "box": box})}))
     return found, text
 
 
@@ -351,6 +363,7 @@ def _parse_pages(part: Part, limits: Limits) -> Extraction:
     sure: set[str] = set()  # fields read without doubt so far, across pages
     form_records: list[list[Candidate]] = []
     edition: str | None = None
+    references: list[str] = []
     with pdfplumber.open(io.BytesIO(part.data)) as pdf:
         count = len(pdf.pages)
         for index, page in enumerate(pdf.pages):
@@ -372,7 +385,8 @@ def _parse_pages(part: Part, limits: Limits) -> Extraction:
         ]
     elif scanned:
         # Scanned pages of our own form are read box by box; only the others go to OCR.
-        form_records, edition, ours = _our_form(part, scanned, limits)
+        forms = _our_form(part, scanned, limits)
+        form_records, edition, ours, references = forms.records, forms.edition, forms.indexes, forms.references
         scanned = [i for i in scanned if i not in ours]
         for index, result in (_ocr(part, scanned, limits) if scanned else {}).items():
             if isinstance(result, PartProblem):
@@ -391,10 +405,12 @@ def _parse_pages(part: Part, limits: Limits) -> Extraction:
         pages=count,
         text="\n\n".join(texts),
         form_edition=edition,
+        references=references,
+        multi=bool(references),  # return pages answer requests of their own (a batch's pages)
     )
 
 
-def _our_form(part: Part, indexes: list[int], limits: Limits) -> tuple[list[list[Candidate]], str | None, set[int]]:
+def _our_form(part: Part, indexes: list[int], limits: Limits) -> form_zones.FoundForms:
     """Recognise and read the pages (0-based) that are our own form, one page image at a time."""
     from parsers import form_zones  # noqa: PLC0415 - only for scanned pages
 

@@ -354,7 +354,7 @@ _COUNTRY_RE = re.compile(
 )
 _ASSIGN_CUE = re.compile(
     r"\b(?:work|works|working|worked|employed|stationed|based|assign\w*|post(?:ed|ing)|second\w*|"
-    r"transfer\w*|sen[dt]|sending|relocat\w*|move|moving|travel\w*|deploy\w*|detach\w*|"
+    r"transfer\w*|sen[dt]|sending|relocat\w*|move|moving|go|goes|going|travel\w*|deploy\w*|detach\w*|"
     r"affiliate|subsidiary|office|branch|client|site|project|abroad|coverage\s+in)\b",
     re.I,
 )
@@ -552,7 +552,7 @@ def _said(ctx: _Ctx) -> list[_Found]:
     start = ctx.sentence_start
     found = [*prose_contact.addresses(ctx.text, start), *prose_contact.phones(ctx.text, start),
              *prose_contact.contacts(ctx.text, start), *prose_contact.answers(ctx.text),
-             *prose_contact.business(ctx.text), *prose_contact.signature(ctx.text)]
+             *prose_contact.business(ctx.text)]
     return [_Found(s.field, s.value, s.raw, s.conf, s.pos, s.uncertain) for s in found]
 
 

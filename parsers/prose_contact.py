@@ -110,14 +110,16 @@ def addresses(text: str, start_of: Callable[[int], int]) -> list[Said]:
 
 
 def phones(text: str, start_of: Callable[[int], int]) -> list[Said]:
-    """A phone number with a cue ("reach me at", "call", "phone") in its sentence."""
+    """A self-employed writer's own phone: a number with a cue ("reach me at", "call me") in a
+    sentence in the first person."""
     out: list[Said] = []
     for m in _PHONE.finditer(text):
         before = _sentence(text, m.start(), start_of)[-80:]
         if not _PHONE_CUE.search(before):
             continue
-        fld = "worker.phone" if _FIRST_PERSON.search(before) else "employer.contact_phone"
-        pairs, why = values.normalize(fld, m.group())
+        if not _FIRST_PERSON.search(before):
+            continue  # an employer's phone is its signature's (`parsers.signature`)
+        pairs, why = values.normalize("worker.phone", m.group())
         if why is None:
             out.extend(Said(f, v, m.group(), 0.8, m.start()) for f, v in pairs)
     return out
@@ -176,41 +178,3 @@ def business(text: str) -> list[Said]:
     return [Said("worker.business", written, m.group(), 0.6, m.start(),
                  "read from prose; the business is implied by the sentence, please check it")]
 
-
-_CLOSING = re.compile(
-    r"^(?:(?:with\s+)?(?:best|kind|warm|warmest|many|kindest)?\s*(?:regards|wishes|thanks)|thanks?(?:\s+you)?"
-    r"(?:\s+(?:very\s+much|in\s+advance))?|sincerely(?:\s+yours)?|yours\s+(?:sincerely|faithfully|truly)|"
-    r"cheers|best|respectfully|all\s+the\s+best)\s*[,.!]?\s*$", re.I)
-_TOKEN = r"(?:[A-Z]['’]|Mc|Mac)?[A-Z][a-z]*(?:['’-][A-Z]?[a-z]+)*"
-_SIGNED_NAME = re.compile(rf"^(?:{_TOKEN}|[A-Z]\.)"
-                          rf"(?:\s(?:{_TOKEN}\.?|van|von|de|der|den|la|le|da|di|du|del|dos|ter|ten)){{1,4}}$")
-_COMPANY_WORD = re.compile(r"\b(?:Inc|LLC|L\.L\.C|Corp|Co|Ltd|Company|Corporation|GmbH|LLP|Group|Department|"
-                           r"Team|HR|Services)\b\.?")
-_SELF = re.compile(r"\bself[- ]employed\b|\bfreelance\b|\bmy\s+(?:SSN|social\s+security)|\bI\s+will\s+be\s+working\b",
-                   re.I)
-
-
-def signature(text: str) -> list[Said]:
-    """The writer's name and e-mail under the closing ("Regards,\\nJane Roe\\nAcme LLC\\njane@acme.com"):
-    the employer's contact person when no label named one. Not for a self-employed person writing
-    about themselves, whose signature is the worker's own."""
-    if _SELF.search(text):
-        return []
-    lines = text.split("\n")
-    for i in range(len(lines) - 1, -1, -1):
-        if not _CLOSING.match(lines[i].strip()):
-            continue
-        block = [(k, ln.strip()) for k, ln in enumerate(lines[i + 1: i + 7], i + 1) if ln.strip()]
-        if not block or len(block[0][1]) > 50 or not _SIGNED_NAME.match(block[0][1]) or \
-                _COMPANY_WORD.search(block[0][1]):
-            return []
-        pos = sum(len(ln) + 1 for ln in lines[: block[0][0]])
-        name = block[0][1]
-        out = [Said("employer.contact_name", name, name, 0.8, pos)]
-        for _, ln in block[1:]:
-            m = _EMAIL.fullmatch(ln.strip(" <>()"))
-            if m and (value := values.parse_email(m.group())):
-                out.append(Said("employer.contact_email", value, ln, 0.8, pos))
-                break
-        return out
-    return []

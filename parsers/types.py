@@ -88,6 +88,7 @@ class Extraction(BaseModel):
     pages: int = 0
     text: str = ""  # the plain text read, for staff and for debugging
     form_edition: str | None = None  # our own form's edition code, when recognised
+    references: list[str] = Field(default_factory=list)  # requests our return pages in it answer
     multi: bool = False  # True when records are independent requests (spreadsheet rows)
 
 

@@ -145,36 +145,43 @@ def printed_pages(req: dict[str, Any], *, edition: Edition | str | None = None, 
     out = []
     for number in pages:
         img = _template(ed.code, number).copy()
-        draw = ImageDraw.Draw(img)
-        for path, value in printed.items():
-            spec = specs[path]
-            if spec.page != number:
-                continue
-            if spec.kind == "choice":
-                opt = next(o for o in spec.options if o.value == value)
-                x0, y0, x1, y1 = _px(opt.x + 2), _px(opt.y + 2), _px(opt.x + opt.size - 2), _px(opt.y + opt.size - 2)
-                draw.line((x0, y0, x1, y1), fill=0, width=4)
-                draw.line((x0, y1, x1, y0), fill=0, width=4)
-                continue
-            cy = _px(spec.y + spec.h / 2)
-            if spec.kind in ("comb", "date"):
-                f = _font(font, size_pt)
-                cells = list(range(spec.cells))
-                if spec.kind == "date":
-                    cells = [c for c in cells if c not in (2, 5)]
-                for ch, cell in zip(value, cells, strict=False):
-                    cx = _px(spec.x + (cell + 0.5) * fz.CELL_W)
-                    draw.text((cx, cy), ch, font=f, fill=0, anchor="mm")
-                continue
-            size = size_pt
-            f = _font(font, size)
-            while draw.textlength(value, font=f) > _px(spec.w - 8) and size > 7:
-                size -= 0.5
-                f = _font(font, size)
-            draw.text((_px(spec.x + 4), cy), value, font=f, fill=0, anchor="lm")
+        fill_boxes(img, [s for s in specs.values() if s.page == number], printed, font=font, size_pt=size_pt)
         img.info["dpi"] = (DPI, DPI)
         out.append(img)
     return out
+
+
+def fill_boxes(img: Image.Image, specs: list[fz.FieldSpec], printed: dict[str, str], *,
+               font: str = "DejaVuSans.ttf", size_pt: float = 12.0) -> None:
+    """Draw `printed` values (see `printed_values`) into the boxes of `specs` on a 200 dpi page:
+    one character per cell of a comb or date, text in a box, a cross in the ticked box."""
+    draw = ImageDraw.Draw(img)
+    for spec in specs:
+        value = printed.get(spec.path)
+        if value is None:
+            continue
+        if spec.kind == "choice":
+            opt = next(o for o in spec.options if o.value == value)
+            x0, y0, x1, y1 = _px(opt.x + 2), _px(opt.y + 2), _px(opt.x + opt.size - 2), _px(opt.y + opt.size - 2)
+            draw.line((x0, y0, x1, y1), fill=0, width=4)
+            draw.line((x0, y1, x1, y0), fill=0, width=4)
+            continue
+        cy = _px(spec.y + spec.h / 2)
+        if spec.kind in ("comb", "date"):
+            f = _font(font, size_pt)
+            cells = list(range(spec.cells))
+            if spec.kind == "date":
+                cells = [c for c in cells if c not in (2, 5)]
+            for ch, cell in zip(value, cells, strict=False):
+                cx = _px(spec.x + (cell + 0.5) * fz.CELL_W)
+                draw.text((cx, cy), ch, font=f, fill=0, anchor="mm")
+            continue
+        size = size_pt
+        f = _font(font, size)
+        while draw.textlength(value, font=f) > _px(spec.w - 8) and size > 7:
+            size -= 0.5
+            f = _font(font, size)
+        draw.text((_px(spec.x + 4), cy), value, font=f, fill=0, anchor="lm")
 
 
 def faxed_form(req: dict[str, Any], rng: random.Random, resolution: Resolution = "fine", *,

@@ -329,7 +329,7 @@ def test_ask_once_ask_everything_and_say_what_was_read_when_doubtful() -> None:
         assert internal not in text, internal
     assert "123-45-6789" not in text
     # No type, no employer: the type is asked, and with it what an employee's request needs.
-    assert "Request type" in text and "If the worker is an employee: The employer's EIN is missing." in text
+    assert "Type of request" in text and "If the worker is an employee: The employer's EIN is missing." in text
 
 
 def test_an_out_of_office_note_to_our_reply_is_no_answer(ctx: Context) -> None:

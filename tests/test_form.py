@@ -385,7 +385,9 @@ def test_incomplete_fax_reply_carries_the_current_form_as_pages(tmp_path: Path) 
         assert (reply.kind, reply.channel, reply.recipient) == ("incomplete", "fax", "+12085550199")
         with pdfplumber.open(io.BytesIO(reply.message)) as doc:
             letter = " ".join((doc.pages[0].extract_text() or "").split())
-        assert f"COC-1 ({OLD})" in letter and "attached" in letter
+        # Written for fax: the form "follows this page" (a fax attaches nothing), no return page (no box
+        # is missing: only the edition is old).
+        assert f"COC-1 ({OLD})" in letter and "follows this page" in letter
         back = _render(reply.message)
         form_pages = [fp for fp in (fz.recognise(p) for p in back) if fp is not None]
         assert [(fp.edition, fp.page) for fp in form_pages] == [(editions().current.code, 1),

@@ -89,7 +89,7 @@ def test_incomplete_reply_lists_each_problem_with_its_help() -> None:
     msg = render_mail("incomplete", to="pat@acme.example.com", from_address="certificate@localhost",
                       our_domain="localhost", requests=[_view(problems=problems)], form_url="https://x.example/form")
     text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    assert "Employer's EIN: The employer's EIN is missing." in text
+    assert "Employer's EIN (Employer Identification Number): The employer's EIN is missing." in text
     assert "NN-NNNNNNN" in text and "https://x.example/form" in text
 
 

@@ -56,15 +56,6 @@ def test_a_letter_in_sentences_gives_addresses_contact_and_answers() -> None:
     assert got["assignment.hired_in_us"].value == "true" and got["assignment.remains_employee"].value == "true"
 
 
-def test_the_signature_is_the_contact_but_not_for_a_self_employed_writer() -> None:
-    signed = "Please find the details above.\n\nBest regards,\nShoulto de la Reaer\nAcme LLC\ns.reaer@acme.example\n"
-    got = _by_field(find_in_prose(signed, part="body"))
-    assert got["employer.contact_name"].value == "Shoulto de la Reaer"
-    assert got["employer.contact_email"].value == "s.reaer@acme.example"
-    mine = "I am a freelance photographer and I will be working in Chile.\n\nThanks,\nMarta Quill\n"
-    assert "employer.contact_name" not in _by_field(find_in_prose(mine, part="body"))
-
-
 def test_the_earlier_of_two_assignment_dates_is_the_start() -> None:
     got = _read(_HEAD + "Assignment commencing (dd.mm.yyyy): 15.08.2027\nExpected end: 2028-03-27\n")
     assert got["assignment.start_date"].value == "2027-08-15" and got["assignment.end_date"].value == "2028-03-27"

@@ -129,7 +129,7 @@ def test_fax_review_correct_accept_approve_in_chromium(gateway: Any, smtp_sink: 
         assert run_axe(page) == []
 
         # Keyboard: Alt+N moves to the next field, focus is visible, Alt+P goes to a field with a problem.
-        page.focus('input[name="f:request_type"]')
+        page.focus('select[name="f:request_type"]')
         page.keyboard.press("Alt+n")
         focused = page.evaluate("() => document.activeElement.name")
         assert focused and focused != "f:request_type"
@@ -143,7 +143,7 @@ def test_fax_review_correct_accept_approve_in_chromium(gateway: Any, smtp_sink: 
         boxed = page.locator("button.show-box")
         assert boxed.count() >= 5, "the fax's OCR gave (almost) no boxes to show"
         last = boxed.last.get_attribute("data-path")
-        field = page.locator(f'#fields-form input[data-path="{last}"]')
+        field = page.locator(f'#fields-form :is(input, select)[data-path="{last}"]').first
         field.scroll_into_view_if_needed()
         field.click()
         active = "() => Array.from(document.querySelectorAll('.box.active')).map(b => b.dataset.path)"
@@ -183,8 +183,12 @@ def test_fax_review_correct_accept_approve_in_chromium(gateway: Any, smtp_sink: 
             path = str(problem.get("field") or "")
             if path and path != "worker.ssn" and path in truth:
                 fix[f"f:{path}"] = truth[path]
-        for name, value in fix.items():
-            if page.locator(f'input[name="{name}"]').count():
+        for name, value in fix.items():  # typed controls: a select, yes/no radios, a text box (dates MM/DD/YYYY)
+            if page.locator(f'select[name="{name}"]').count():
+                page.select_option(f'select[name="{name}"]', value)
+            elif page.locator(f'input[type="radio"][name="{name}"]').count():
+                page.check(f'input[type="radio"][name="{name}"][value="{value}"]')
+            elif page.locator(f'input[name="{name}"]').count():
                 page.fill(f'input[name="{name}"]', value)
         page.focus('input[name="f:worker.ssn"]')
         page.keyboard.press("Control+s")

@@ -195,8 +195,8 @@ def test_queue_page_filters_by_channel_date_and_searches_employer_name_and_ein(
 
     assert shown() == {mail, fax, imap}
     assert shown(channel="fax") == {fax}
-    assert shown(channel="email") == {imap}
-    assert shown(channel="smtp") == {mail}
+    assert shown(channel="email") == {imap, mail}  # one name for mail, however it came (issue 16)
+    assert shown(channel="smtp") == {mail}  # a link bookmarked before still works
     today = datetime.now(UTC).date()
     assert shown(date_from=today.isoformat(), date_to=today.isoformat()) == {mail, fax, imap}
     assert shown(date_from=(today + timedelta(days=1)).isoformat()) == set()

@@ -351,16 +351,16 @@ def test_a_value_over_its_limit_is_refused_by_the_page_and_the_check_and_nothing
         page = c.get(f"/requests/{rid}").text
         assert 'name="f:employer.name" value="' in page
         assert re.search(r'name="f:employer\.name"[^>]* maxlength="300"', page)
-        assert re.search(r'name="f:worker\.email"[^>]* maxlength="254"', page)
+        assert re.search(r'name="f:employer\.contact_email"[^>]* maxlength="254"', page)
         token = csrf_of(page)
         form = {"f:employer.name": HUGE, "f:employer.contact_name": "Someone Else"}
         r = c.post(f"/requests/{rid}/check", data=form, headers={"X-CSRF-Token": token})
         assert r.status_code == 422
         assert [(p["field"], p["code"]) for p in r.json()["problems"]] == [("employer.name", "too_long")]
-        assert r.json()["detail"] == "employer / name: at most 300 characters, 120,007 were sent."
+        assert r.json()["detail"] == "Employer name: at most 300 characters, 120,007 were sent."
         r = c.post(f"/requests/{rid}/save", data={**form, "csrf_token": token})
         assert r.status_code == 400
-        assert "employer / name: at most 300 characters, 120,007 were sent. Nothing was saved." in r.text
+        assert "Employer name: at most 300 characters, 120,007 were sent. Nothing was saved." in r.text
         assert HUGE not in r.text
         after = store.get_request(rid)
         assert after.fields == before.fields and after.state == "needs_review"

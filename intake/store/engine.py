@@ -22,6 +22,9 @@ from intake.private import create_private_file, make_private_dir
 
 SQLITE_BUSY_MS = 30_000
 READONLY = "coc_readonly"  # execution option: open a deferred (shared) SQLite transaction
+# Execution option: a write whose loss in a power cut (never in a crash of the process) the sweep
+# redoes; its commit does not wait for the disk (see `StoreCore._write`).
+REDONE = "coc_redone"
 
 
 def normalise_url(url: str) -> str:
@@ -77,9 +80,13 @@ def _sqlite_events(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        if conn.get_execution_options().get(READONLY):
+        options = conn.get_execution_options()
+        if options.get(READONLY):
             conn.exec_driver_sql("BEGIN")
         else:
+            # WAL: NORMAL survives a crash of the process, FULL also a power cut (and a FULL commit
+            # flushes the NORMAL ones before it).
+            conn.exec_driver_sql("PRAGMA synchronous=NORMAL" if options.get(REDONE) else "PRAGMA synchronous=FULL")
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 

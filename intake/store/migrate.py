@@ -76,7 +76,7 @@ def ensure_job_schema(engine: Engine) -> bool:
     """
     if engine.dialect.name != "postgresql":
         raise ValueError("the job queue (procrastinate) needs a PostgreSQL store")
-    from procrastinate.schema import SchemaManager
+    from procrastinate.schema import SchemaManager  # noqa: PLC0415 - procrastinate only for its job schema
 
     with engine.begin() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})

@@ -30,24 +30,21 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-SUBMISSION_STATES = ("received", "extracted", "needs_review", "failed", "done")
-REQUEST_STATES = (
-    "received",
-    "extracted",
-    "needs_review",
-    "corrected",
-    "accepted",
-    "approved",
-    "rejected",
-    "not_a_request",
+# The stored values, defined once in intake.store.states (re-exported here for the migrations).
+from intake.store.states import (
+    ANSWER_MATCHES,
+    ANSWER_OUTCOMES,
+    CHANNELS,
+    OUTBOX_STATES,
+    REPLY_CHANNELS,
+    REPLY_KINDS,
+    REQUEST_STATES,
+    SUBMISSION_STATES,
 )
-OUTBOX_STATES = ("queued", "sending", "sent", "failed", "permanent_failure")
-REPLY_KINDS = ("received", "incomplete", "approved", "rejected")
-REPLY_CHANNELS = ("email", "fax")
-CHANNELS = ("imap", "smtp", "lmtp", "fax")
-# How an incoming message was found to answer one of our replies (migration 0005), and what came of it.
-ANSWER_MATCHES = ("message_id", "subject", "body", "return_page")
-ANSWER_OUTCOMES = ("merged", "held", "unchanged")
+
+__all__ = ["ANSWER_MATCHES", "ANSWER_OUTCOMES", "CHANNELS", "OUTBOX_STATES", "REPLY_CHANNELS", "REPLY_KINDS",
+           "REQUEST_STATES", "SUBMISSION_STATES", "Answer", "Base", "Event", "ImapSeen", "Outbox", "Request",
+           "SourceState", "StoreMeta", "Submission", "SubmissionPart"]
 
 # Deterministic constraint names, so later migrations (and SQLite batch mode) can refer to them.
 NAMING = {

@@ -45,7 +45,7 @@ def mark_sealed_only(engine: Engine, how: str) -> None:
 
 def refusal(aad: str, row: object, since: str) -> PlaintextRefused:
     """The error for a clear value; `aad` starts with `table.column`, never shows the value."""
-    table, _, column = aad.split(":")[0].partition(".")
+    table, _, column = aad.split(":", maxsplit=1)[0].partition(".")
     return PlaintextRefused(
         f"table {table}, column {column}, row id {row}: the value is in clear, but this database holds "
         f"sealed values only (sealed_only: {since}); refused as written past the store (forged or "

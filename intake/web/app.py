@@ -19,7 +19,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -40,10 +40,10 @@ from intake.model import CertificateRequest, Problem
 from intake.reference import agreements, help_texts
 from intake.settings import Settings
 from intake.store import NotFound, StateConflict, Store
-from intake.store.models import REQUEST_STATES
+from intake.store.states import REQUEST_STATES, RequestState
 from intake.store.store import EventRecord, RequestRecord, SubmissionRecord
 from intake.validate import mask_ssn
-from intake.web import review, trustcheck
+from intake.web import batch, clerk, clerkops, review, trustcheck
 from intake.web.masking import finalize, rendering_for
 from intake.web.pages import PageTooLarge, RenderLimit, SourcePart, cached_png, source_parts
 from intake.web.users import SessionInfo, Users
@@ -53,7 +53,10 @@ log = logging.getLogger("intake.web")
 
 SESSION_COOKIE = "coc_session"
 LOGIN_COOKIE = "coc_login"
-CHANNEL_FILTERS = {"email": ("imap",), "smtp": ("smtp", "lmtp"), "fax": ("fax",)}
+# One name per channel as clerks know them: mail however it reached us (mailbox, SMTP, LMTP), or fax.
+CHANNEL_FILTERS = {"email": ("imap", "smtp", "lmtp"), "fax": ("fax",)}
+CHANNEL_NAMES = {"imap": "email", "smtp": "email", "lmtp": "email", "fax": "fax"}
+OLD_CHANNEL_FILTERS = {"smtp": ("smtp", "lmtp"), "imap": ("imap",)}  # links bookmarked before
 PROBLEM_CODES = ("missing", "invalid", "low_confidence", "conflict", "not_agreement_country", "period_too_long",
                  "start_in_past", "nationality_rule", "outdated_edition", "no_reply_number",
                  *review.TRUST_CODES)
@@ -76,12 +79,13 @@ DONE_MESSAGES = {
     "rejected": "Rejected: the requester is told the reason.",
     "set_aside": "Marked as not a request.",
     "merged": "The duplicate was merged into this request.",
+    "confirmed": "The value was confirmed as read.",
+    "claimed": "The assignment was changed.",
+    "batch": "The correction was applied to every request of the submission.",
 }
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 PageBoxes = defaultdict[tuple[int, int], list[dict[str, float]]]  # SSN boxes by (part, page)
-RequestState = Literal["received", "extracted", "needs_review", "corrected", "accepted", "approved", "rejected",
-                       "not_a_request"]
 
 
 PEER_KEY = "coc.peer"  # the ASGI scope key of the address that connected, before proxy headers
@@ -145,6 +149,7 @@ def _templates() -> Environment:
     # The audit trail to the second: two events of one minute keep their order for the reader.
     env.filters["when_exact"] = lambda d: d.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if d else ""
     env.filters["label"] = review.label_of
+    env.filters["channel_name"] = lambda c: CHANNEL_NAMES.get(str(c), str(c))
     env.filters["sender_verdict"] = review.sender_verdict
     return env
 
@@ -189,6 +194,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     # Pages are rasterised in this process: none bigger than the limits allow (a page over them is a message).
     render = RenderLimit.of(settings.limits.max_pixels, settings.pipeline.memory_mb)
     parts_lock = threading.Lock()
+    presence = clerkops.Presence()
 
     def parts_of(sub: SubmissionRecord) -> list[SourcePart]:
         """The parts of a submission; a mail is parsed once for its page and all its images."""
@@ -401,20 +407,22 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     @app.get("/", include_in_schema=False)
     def queue_page(
         request: Request, info: Staff, state: str = "", channel: str = "", problem: str = "", country: str = "",
-        date_from: str = "", date_to: str = "", q: str = "",
+        date_from: str = "", date_to: str = "", q: str = "", assigned: str = "",
     ) -> Response:
         states = [state] if state in REQUEST_STATES else None
-        channels = CHANNEL_FILTERS.get(channel)
+        channels = CHANNEL_FILTERS.get(channel) or OLD_CHANNEL_FILTERS.get(channel)
         to = _parse_date(date_to)
         rows = store.queue(states=states, channels=channels, problem_code=problem if problem in PROBLEM_CODES else None,
                            country=country[:8] or None, received_from=_parse_date(date_from),
                            received_to=to + timedelta(days=1) if to else None, search=q[:200] or None)
+        rows, assignee = clerk.filter_assigned(store, rows, assigned, info.account.name)
         counts = store.counts_by_state()["requests"]
         return page(request, "queue.html.j2", info, rows=rows, counts=counts, states=REQUEST_STATES,
                     unread=store.submissions_without_requests(),
                     channels=list(CHANNEL_FILTERS), problem_codes=PROBLEM_CODES,
-                    countries=sorted(agreements().agreements),
-                    f={"state": state, "channel": channel, "problem": problem, "country": country,
+                    countries=sorted(agreements().agreements), assignee=assignee,
+                    f={"assigned": assigned if assigned in clerk.ASSIGNED_FILTERS else "",
+                       "state": state, "channel": channel, "problem": problem, "country": country,
                        "date_from": date_from, "date_to": date_to, "q": q})
 
     # -- one request -----------------------------------------------------------------------------
@@ -453,7 +461,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         locked = set() if info.account.sees_full_ssn else hidden_parts(parts, ssn_boxes(sub, parts))
         return page(request, "request.html.j2", info, status=status, rec=rec, sub=sub, parts=parts, boxes=boxes,
                     locked=locked,
-                    fields=review.field_views(rec, info.account), general=review.request_problems(rec),
+                    general=review.request_problems(rec),
                     events=events, duplicates=duplicates, duplicates_hidden=guessed, error=error,
                     done=DONE_MESSAGES.get(done, ""),
                     conversation=conversation_of(store, rec),
@@ -461,7 +469,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                     blocking=review.blocking(rec.problems), open_states=review.OPEN_STATES,
                     can_approve=review.may_approve(store, settings, rec, info.account),
                     sender=sub.sender or "",
-                    worker_ssn=mask_ssn(str((rec.fields.get("worker") or {}).get("ssn") or "")))
+                    worker_ssn=mask_ssn(str((rec.fields.get("worker") or {}).get("ssn") or "")),
+                    **clerk.page_context(store, settings, rec, sub, info, events, presence, parts))
 
     def ssn_guessed(info: SessionInfo, rec: RequestRecord) -> bool:
         """Whether a reviewer looks at an SSN that someone who may not see full SSNs typed last: then
@@ -488,7 +497,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     @app.get("/requests/{rid}/next", include_in_schema=False)
     def next_request(info: Staff, rid: int) -> Response:
         rows = store.queue(states=review.OPEN_STATES, limit=500)
-        ids = [r.request.id for r in rows]
+        ids = clerk.not_taken(store, [r.request.id for r in rows], info.account.name, keep=rid)
         later = ids[ids.index(rid) + 1:] if rid in ids else ids
         target = next((i for i in later if i != rid), None)
         return RedirectResponse(f"/requests/{target}" if target else "/", status_code=303)
@@ -816,6 +825,10 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
         return Response(metrics.render(store), media_type=metrics.CONTENT_TYPE)
 
+    clerk.install(app, store=store, staff=staff, checked_form=checked_form, get_record=get_record,
+                  presence=presence,
+                  save=lambda rec, form, info: review.correct(store, rec, _submitted(form), info.account))
+    batch.install(app, store=store, staff=staff, checked_form=checked_form, page=page)
     return app
 
 

@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from intake.store.states import MAIL_CHANNELS
 from intake.store.store import SubmissionRecord
 from parsers.sniff import sniff
 from parsers.types import Limits, Part
 
 IMAGE_TYPES = ("application/pdf", "image/tiff", "image/png", "image/jpeg")
-MAIL_CHANNELS = ("imap", "smtp", "lmtp")
 RENDER_WIDTH = 1275  # pixels: a letter page at 150 dpi, sharp enough to read a fax
 CACHE_BYTES = 64 * 1024 * 1024  # rendered pages kept in memory (a page is 50-300 kB)
 # Bytes one output pixel costs while a page is made: the renderer's bitmap (4), the PIL copy (3),

@@ -6,27 +6,27 @@ audit trail says) are plain functions over the store that tests can call directl
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from intake import senderauth
+from intake import fieldgroups, senderauth
 from intake.faxmail import gateway_of
 from intake.merge import LOW_CONFIDENCE
 from intake.model import FIELD_PATHS, CertificateRequest, Dependent, Problem, build_request, max_length
+from intake.pipeline.acknowledge import render_reply, view_of
 from intake.reference import help_for
-from intake.replies import RequestView, render_fax_pdf, render_mail, should_reply
+from intake.replies import should_reply
 from intake.senderauth import TRUST_CODES, Verdict
 from intake.settings import Settings
 from intake.store import Store
+from intake.store.states import MAIL_CHANNELS, OPEN_STATES
 from intake.store.store import SYSTEM_ACTORS, RequestRecord, StateConflict, SubmissionRecord
 from intake.validate import mask_ssn, validate
 from intake.web.users import Account
 from parsers.pii import mask_ssns
+from parsers.signature import is_weak
 
-MAIL_CHANNELS = ("imap", "smtp", "lmtp")
-OPEN_STATES = ("received", "extracted", "needs_review", "corrected")
 # Problems a person confirms by looking, not by changing the value: they do not block accepting.
 ADVISORY_CODES = ("low_confidence", "conflict", "start_in_past", "period_too_long", "nationality_rule",
                   "outdated_edition", *TRUST_CODES)
@@ -140,8 +140,8 @@ class FieldView:
 
 
 def label_of(path: str) -> str:
-    text = re.sub(r"\[(\d+)\]", lambda m: f" {int(m.group(1)) + 1}", path)
-    return text.replace("_", " ").replace(".", " / ")
+    """A field's label with its group, as staff read it: "Employer's address: City"."""
+    return fieldgroups.full_label(path)
 
 
 def field_views(rec: RequestRecord, account: Account) -> list[FieldView]:
@@ -177,7 +177,9 @@ def _source_of(prov: Any) -> str:
     if not isinstance(prov, dict) or not prov.get("part"):
         return ""
     page = f", page {prov['page']}" if prov.get("page") else ""
-    return mask_ssns(f"{prov['part']}{page} ({prov.get('method') or '?'})")
+    # a value read from a signature block, letterhead or the From line says so: staff weigh it
+    weak = f", {prov['label']}" if is_weak(prov.get("label")) else ""
+    return mask_ssns(f"{prov['part']}{page} ({prov.get('method') or '?'}{weak})")
 
 
 def safe_problem(p: dict[str, Any], account: Account) -> dict[str, Any]:
@@ -219,6 +221,8 @@ def merged_values(rec: RequestRecord, submitted: dict[str, str], account: Accoun
         value = value.strip()
         if old[path] and value == shown_value(path, old[path], account) and value != old[path]:
             continue
+        if old[path] and value == fieldgroups.display(path, old[path]):
+            continue  # a date sent back as the page shows it (MM/DD/YYYY): unchanged
         out[path] = value
     return out
 
@@ -259,8 +263,9 @@ def changed_paths(rec: RequestRecord, submitted: dict[str, str], account: Accoun
 
 
 def correct(store: Store, rec: RequestRecord, submitted: dict[str, str], account: Account,
-            *, today: date | None = None) -> RequestRecord:
-    """Save corrections: re-validate, one event per changed field (SSNs masked), state `corrected`."""
+            *, today: date | None = None, kind: str = "field") -> RequestRecord:
+    """Save corrections: re-validate, one event per changed field (SSNs masked), state `corrected`.
+    `kind` names the events (`batch` for a correction made once for every request of a submission)."""
     if rec.state not in OPEN_STATES and rec.state != "accepted":
         raise ActionError(f"a request that is {rec.state.replace('_', ' ')} can no longer be changed")
     overlong = too_long(rec, submitted)
@@ -286,45 +291,46 @@ def correct(store: Store, rec: RequestRecord, submitted: dict[str, str], account
     all_problems = kept + [p.model_dump(mode="json") for p in problems]
     state = "corrected" if rec.state in OPEN_STATES else rec.state
     return store.update_request(rec.id, request.model_dump(mode="json"), all_problems, changes,
-                                actor=account.name, new_state=state)
+                                actor=account.name, new_state=state, kind=kind)
 
 
 # -- replies -------------------------------------------------------------------------------------
 
 
-def _view(rec: RequestRecord) -> RequestView:
-    request = CertificateRequest.from_stored(rec.fields)
-    problems = [Problem.model_validate(p) for p in rec.problems if isinstance(p, dict)]
-    return RequestView.of(rec.reference, request, problems)
+EMAIL_PATHS = ("employer.contact_email", "worker.email", "confirmation_email")
 
 
-def _request_email(rec: RequestRecord) -> str | None:
-    req = CertificateRequest.from_stored(rec.fields)
-    for address in (req.employer.contact_email if req.employer else None, req.worker.email, req.confirmation_email):
-        if address and "@" in address:
-            return address
+def _request_email(rec: RequestRecord, vouched: set[str] | None = None) -> str | None:
+    """The first address in the request; with `vouched`, only one of those paths (see `staff_vouched`)."""
+    req = rec.request
+    for path in EMAIL_PATHS:
+        address = req.get(path)
+        if address and "@" in address and (vouched is None or path in vouched):
+            return str(address)
     return None
+
+
+def staff_vouched(store: Store, rec: RequestRecord) -> set[str]:
+    """The fields whose value a person typed or confirmed last (not OCR's reading): only such an
+    address written on a fax may get a reply by mail."""
+    out: set[str] = set()
+    for e in store.events_of(request_id=rec.id):
+        if e.field and e.actor not in SYSTEM_ACTORS and e.kind in ("field", "confirmed", "merge", "batch"):
+            out.add(e.field)
+    return out
 
 
 def _queue(store: Store, settings: Settings, sub: SubmissionRecord, rec: RequestRecord, kind: str, *,
            to: str | None, actor: str, **context: Any) -> bool:
     """Render and queue one reply about one request; False when there is nobody to send it to."""
     generation = sum(1 for r in store.replies_of_request(rec.id) if r.kind == kind) + 1
-    view = _view(rec)
-    common: dict[str, Any] = {"requests": [view], "received_at": sub.received_at,
-                              "form_url": settings.replies.form_url,
-                              "help_url": settings.replies.help_url, **context}
-    meta = (sub.result or {}).get("meta") or {}
+    views = [view_of(rec)]
     if to:
-        msg = render_mail(kind, to=to, from_address=settings.relay.from_address,
-                          our_domain=settings.replies.our_domain,
-                          original_subject=str(meta.get("subject") or ""),
-                          in_reply_to=meta.get("message_id") or sub.message_id,
-                          references=list(meta.get("references") or []), **common)
-        return store.queue_reply(sub.id, kind, "email", to, msg.as_bytes(), request_id=rec.id,
+        msg = render_reply(settings, sub, kind, views, channel="email", to=to, **context)
+        return store.queue_reply(sub.id, kind, "email", to, msg, request_id=rec.id,
                                  generation=generation, actor=actor)
     if sub.channel == "fax" and sub.sender:
-        pdf = render_fax_pdf(kind, fax_number=sub.sender, **common)
+        pdf = render_reply(settings, sub, kind, views, channel="fax", to=sub.sender, **context)
         return store.queue_reply(sub.id, kind, "fax", sub.sender, pdf, request_id=rec.id,
                                  generation=generation, actor=actor)
     store.add_event(submission_id=sub.id, request_id=rec.id, actor=actor, kind="no_reply",
@@ -332,16 +338,19 @@ def _queue(store: Store, settings: Settings, sub: SubmissionRecord, rec: Request
     return False
 
 
-def requester_address(settings: Settings, sub: SubmissionRecord, rec: RequestRecord) -> str | None:
-    """Where replies about this request go: the mail's sender (RFC 3834 rules), else an address
-    in the request (faxes), else None (a fax reply to the sender's number)."""
+def requester_address(store: Store, settings: Settings, sub: SubmissionRecord, rec: RequestRecord) -> str | None:
+    """Where replies about this request go: the mail's sender (RFC 3834 rules); for a fax None (a
+    fax reply to the number it came from), or, for a fax without a number, an address in the
+    request that a person typed or confirmed: never one only OCR read."""
     if sub.channel in MAIL_CHANNELS and gateway_of(sub.raw, settings.fax_mail):
         return None  # a fax gateway's mail is answered by fax to the caller, never at the gateway
     if sub.channel in MAIL_CHANNELS:
         envelope = sub.sender if sub.channel != "imap" else None
         decision = should_reply(sub.raw, our_domain=settings.replies.our_domain, envelope_sender=envelope)
         return decision.address if decision.reply else None
-    return _request_email(rec)
+    if sub.channel == "fax" and sub.sender:
+        return None  # answered by fax to the number it came from, never at an address OCR read
+    return _request_email(rec, None if sub.channel != "fax" else staff_vouched(store, rec))
 
 
 # -- actions -------------------------------------------------------------------------------------
@@ -362,14 +371,21 @@ def accept(store: Store, settings: Settings, rec: RequestRecord, account: Accoun
         raise ActionError("someone else changed this request; reload the page") from exc
     rec = store.get_request(rec.id)
     sub = store.get_submission(rec.submission_id)
+    due, updated = received_due(store, sub, rec)
+    if due:
+        _queue(store, settings, sub, rec, "received", to=requester_address(store, settings, sub, rec),
+               actor=account.name, updated=updated)
+    return rec
+
+
+def received_due(store: Store, sub: SubmissionRecord, rec: RequestRecord) -> tuple[bool, bool]:
+    """Whether accepting sends the *received* reply, and whether as the updated one (the requester
+    was told something was missing); none when they had it already."""
     earlier = [r for r in store.replies_of(sub.id) if r.request_id in (None, rec.id)]
     told_incomplete = any(r.kind == "incomplete" for r in earlier)
     had_received = any(r.kind == "received" for r in earlier)
     updated_sent = any(r.kind == "received" and r.request_id == rec.id for r in earlier)
-    if not updated_sent and (told_incomplete or not had_received):
-        _queue(store, settings, sub, rec, "received", to=requester_address(settings, sub, rec),
-               actor=account.name, updated=told_incomplete)
-    return rec
+    return not updated_sent and (told_incomplete or not had_received), told_incomplete
 
 
 def accepted_by_person(store: Store, rec: RequestRecord) -> bool:
@@ -381,7 +397,7 @@ def accepted_by_person(store: Store, rec: RequestRecord) -> bool:
 def worked_on_by(store: Store, rec: RequestRecord, name: str) -> bool:
     """True when `name` corrected the request (a field change or a merge into it) or accepted it:
     under four eyes that person is not the one who approves it."""
-    return any(e.actor == name and (e.kind in ("field", "merge")
+    return any(e.actor == name and (e.kind in ("field", "merge", "confirmed", "batch")
                                     or (e.kind == "state" and e.new in ("corrected", "accepted")))
                for e in store.events_of(request_id=rec.id))
 
@@ -413,7 +429,7 @@ def approve(store: Store, settings: Settings, rec: RequestRecord, account: Accou
     except StateConflict as exc:
         raise ActionError("someone else changed this request; reload the page") from exc
     rec = store.get_request(rec.id)
-    to = CertificateRequest.from_stored(rec.fields).confirmation_email
+    to = rec.request.confirmation_email
     if to:
         sub = store.get_submission(rec.submission_id)
         _queue(store, settings, sub, rec, "approved", to=to, actor=account.name,
@@ -437,7 +453,7 @@ def reject(store: Store, settings: Settings, rec: RequestRecord, account: Accoun
         raise ActionError("someone else changed this request; reload the page") from exc
     rec = store.get_request(rec.id)
     sub = store.get_submission(rec.submission_id)
-    _queue(store, settings, sub, rec, "rejected", to=requester_address(settings, sub, rec), actor=account.name,
+    _queue(store, settings, sub, rec, "rejected", to=requester_address(store, settings, sub, rec), actor=account.name,
            reason=reason)
     return rec
 

@@ -17,12 +17,11 @@ from intake import senderauth
 from intake.model import CertificateRequest, Problem
 from intake.settings import Settings
 from intake.store import Store
+from intake.store.states import OPEN_STATES
 from intake.store.store import StateConflict, SubmissionRecord
 from intake.validate import problem_help
 
 log = logging.getLogger("intake.web.trustcheck")
-
-OPEN_STATES = ("received", "extracted", "needs_review", "corrected")
 
 
 def recheck_due(sub: SubmissionRecord) -> bool:

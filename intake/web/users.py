@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -205,28 +206,32 @@ class Users:
         """How long an attempt for this user name (from this client) must wait before it is even
         checked (0: now).
 
-        Failures for the name since its last success within the window count; from `max_failures`
-        on, each attempt waits `delay`, doubled for every failure beyond that (capped at an hour).
-        A client trying many names (password spraying) is slowed down the same way from four times
+        Failures for the name from this client since the name's last success within the window
+        count; from `max_failures` on, each attempt waits `delay`, doubled for every failure beyond
+        that (capped at an hour). So the lockout is per name and client: nobody locks a colleague
+        out by typing the colleague's name wrongly elsewhere. Failures for the name from every client
+        together slow it down only from ten times `max_failures` on (an attack from many machines).
+        A client trying many names (password spraying) is slowed down from four times
         `max_failures` failures on.
         """
         since = _now() - timedelta(minutes=window_minutes)
+        client = (client or "")[:64]
         with self._session() as s:
             last_ok = s.scalar(select(func.max(LoginAttempt.at)).where(LoginAttempt.name == name, LoginAttempt.ok))
             start = max(since, last_ok) if last_ok else since
-            q = select(func.count(), func.max(LoginAttempt.at)).where(
-                LoginAttempt.name == name, LoginAttempt.ok.is_(False), LoginAttempt.at > start
-            )
-            row = s.execute(q).one()
-            by_name: tuple[int | None, datetime | None] = (row[0], row[1])
-            by_client: tuple[int | None, datetime | None] = (0, None)
-            if client:
-                q = select(func.count(), func.max(LoginAttempt.at)).where(
-                    LoginAttempt.client == client[:64], LoginAttempt.ok.is_(False), LoginAttempt.at > since
-                )
-                row = s.execute(q).one()
-                by_client = (row[0], row[1])
-        return max(_wait(by_name, max_failures, delay), _wait(by_client, 4 * max_failures, delay))
+            failed = (LoginAttempt.ok.is_(False), LoginAttempt.at > start)
+
+            def counted(*where: Any) -> tuple[int | None, datetime | None]:
+                row = s.execute(select(func.count(), func.max(LoginAttempt.at)).where(*where)).one()
+                return (row[0], row[1])
+
+            everywhere = counted(LoginAttempt.name == name, *failed)
+            if not client:
+                return _wait(everywhere, max_failures, delay)
+            here = counted(LoginAttempt.name == name, LoginAttempt.client == client, *failed)
+            by_client = counted(LoginAttempt.client == client, LoginAttempt.ok.is_(False), LoginAttempt.at > since)
+        return max(_wait(here, max_failures, delay), _wait(everywhere, 10 * max_failures, delay),
+                   _wait(by_client, 4 * max_failures, delay))
 
     def authenticate(self, name: str, password: str, *, client: str | None = None) -> Account | None:
         """The account if the password is right and the account enabled; every attempt is recorded."""

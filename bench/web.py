@@ -1,0 +1,106 @@
+"""Page times of the review page with many requests in the store: the queue and one request's page.
+
+A SQLite store (or `--url` PostgreSQL) is filled with `--requests` requests (a third with problems,
+one submission in ten a faxed page image), staff log in through the real app (FastAPI TestClient, in
+process: no network in the figure), and each page is fetched `--rounds` times, alternating with the
+baseline: the same pages over a store of 10 requests, measured in the same process and loop, so a
+loaded machine slows both alike. Printed: median and 95th percentile per page and store size, and
+the ratio of the 500-request p95 to the baseline's. The bar (issue 16): p95 under 0.5 s.
+
+Run: python -m bench.web [--requests 500] [--rounds 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from intake.store import Store  # noqa: E402
+from tests import faxgen  # noqa: E402
+from tests.browser import add_staff, seed_request, valid_request, web_settings  # noqa: E402
+from tests.test_web import client_for, login  # noqa: E402
+
+BAR_SECONDS = 0.5
+
+
+def _fill(folder: Path, n: int) -> tuple[Any, Store, list[int]]:
+    settings = web_settings(folder)
+    store = Store.from_settings(settings)
+    store.upgrade()
+    add_staff(store)
+    rng = random.Random(16)
+    tiff = faxgen.tiff_bytes(faxgen.fax_request(valid_request(seed=1), random.Random(2), "fine"))
+    ids = []
+    for i in range(n):
+        req = valid_request(seed=i, ssn="666-12-3456" if i % 3 == 0 else None)
+        if i % 10 == 0:
+            box = {"part": "fax", "page": 1, "method": "ocr", "box": {"x0": 0.1, "y0": 0.3, "x1": 0.5, "y1": 0.33}}
+            number = f"+1208555{rng.randint(1000, 9999)}"
+            ids.append(seed_request(store, req, channel="fax", sender=number, raw=tiff + b"%d" % i,
+                                    state="needs_review", provenance={"worker.ssn": box},
+                                    parts=[{"name": "fax", "media_type": "image/tiff", "pages": 1, "text": ""}]))
+        else:
+            ids.append(seed_request(store, req))
+    return settings, store, ids
+
+
+def _time(client: Any, url: str) -> float:
+    start = time.perf_counter()
+    r = client.get(url)
+    took = time.perf_counter() - start
+    assert r.status_code == 200, (url, r.status_code)
+    return took
+
+
+def _p95(xs: list[float]) -> float:
+    return sorted(xs)[max(0, int(round(0.95 * len(xs))) - 1)]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--requests", type=int, default=500)
+    ap.add_argument("--rounds", type=int, default=40)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as big_dir, tempfile.TemporaryDirectory() as small_dir:
+        t0 = time.perf_counter()
+        big = _fill(Path(big_dir), args.requests)
+        small = _fill(Path(small_dir), 10)
+        print(f"stores filled in {time.perf_counter() - t0:.1f} s: {args.requests} and 10 requests")
+        stores = {"big": big, "small": small}
+        clients = {k: login(client_for(s[0], s[1]), "sam") for k, s in stores.items()}
+        # The request pages: a faxed one (page image beside the fields) and a mailed one with problems.
+        pages = {k: {"queue": "/", "fax request": f"/requests/{s[2][0]}", "mail request": f"/requests/{s[2][3]}"}
+                 for k, s in stores.items()}
+        times: dict[tuple[str, str], list[float]] = {}
+        for k in stores:  # warm up: templates compiled, the fax page rasterised once
+            for url in pages[k].values():
+                _time(clients[k], url)
+        for _ in range(args.rounds):
+            for k in ("small", "big"):
+                for name, url in pages[k].items():
+                    times.setdefault((k, name), []).append(_time(clients[k], url))
+        print(f"{'page':<14} {'store':>6} {'median':>9} {'p95':>9}")
+        worst = 0.0
+        for name in pages["big"]:
+            for k, size in (("small", 10), ("big", args.requests)):
+                xs = times[(k, name)]
+                print(f"{name:<14} {size:>6} {statistics.median(xs) * 1000:>7.1f}ms {_p95(xs) * 1000:>7.1f}ms")
+            ratio = _p95(times[("big", name)]) / _p95(times[("small", name)])
+            worst = max(worst, _p95(times[("big", name)]))
+            print(f"{name:<14} ratio p95 {args.requests} / 10 requests: {ratio:.2f}")
+        verdict = "meets" if worst < BAR_SECONDS else "MISSES"
+        print(f"worst p95 with {args.requests} requests: {worst * 1000:.0f} ms: {verdict} the {BAR_SECONDS:.1f} s bar")
+        for s in stores.values():
+            s[1].dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+"""What every stage is handed: the store, the settings and the extraction pool."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from intake.isolation import ExtractionPool
+from intake.settings import Settings
+from intake.store import Store
+from parsers.types import Limits
+
+
+@dataclass
+class Context:
+    """The shared things of a process's stages (one store, one pool); stages keep no state of their own."""
+
+    store: Store
+    settings: Settings
+    pool: ExtractionPool
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(**self.settings.limits.model_dump())

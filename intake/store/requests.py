@@ -1,0 +1,279 @@
+"""Requests: the rows an extraction (or a person) makes from a submission, and their states.
+
+There is one row builder (`_add_requests`) for every way a request comes to be: an extraction
+(`mark_extracted`), a request staff enter by hand (`add_manual_request`) and a request a reprocess
+finds anew (`replace_extraction`): one reference format, one status -> state mapping, one
+next-number query.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from intake.store.core import aad
+from intake.store.models import Event, Outbox, Request, Submission, SubmissionPart
+from intake.store.records import (
+    NewRequest,
+    NotFound,
+    OutboxItem,
+    RequestRecord,
+    StateConflict,
+    SubmissionRecord,
+    as_dict,
+    copy_record,
+    dig,
+    jsonable,
+    now_utc,
+    search_columns,
+)
+from intake.store.states import REQUEST_STATES, RequestState, SubmissionState
+from intake.store.submissions import SubmissionStore
+from parsers.pii import mask_ssns
+
+_S = SubmissionState
+
+
+class RequestStore(SubmissionStore):
+    """Requests of submissions: made, read, moved and corrected."""
+
+    # -- the one row builder ------------------------------------------------------------------
+
+    def _next_seq(self, s: Session, submission_id: int) -> int:
+        return int(s.scalar(select(func.coalesce(func.max(Request.seq) + 1, 0))
+                            .where(Request.submission_id == submission_id)) or 0)
+
+    def _add_requests(self, s: Session, sub: Submission, items: Sequence[NewRequest], *, actor: str,
+                      first_seq: int | None = None) -> list[Request]:
+        """Insert one row per item (sealed, with its search columns, reference and `created` event)."""
+        seq = self._next_seq(s, sub.id) if first_seq is None else first_seq
+        now = now_utc()
+        made: list[Request] = []
+        for item in items:
+            if item.state not in REQUEST_STATES:
+                raise ValueError(f"unknown request state {item.state!r}")
+            req = Request(submission_id=sub.id, seq=seq, state=item.state, confidence=dict(item.confidence),
+                          created_at=now, updated_at=now, **search_columns(item.fields),
+                          **self._seal_request(sub.id, seq, fields=item.fields, problems=item.problems,
+                                               provenance=item.provenance))
+            s.add(req)
+            made.append(req)
+            seq += 1
+        s.flush()
+        for req in made:
+            req.reference = f"{self.reference_prefix}-{sub.received_at.year}-{req.id:06d}"
+            s.add(Event(submission_id=sub.id, request_id=req.id, actor=actor, kind="created", new=req.state))
+        return made
+
+    def _replace_parts(self, s: Session, submission_id: int, result: Mapping[str, Any] | None) -> None:
+        for old_part in s.scalars(select(SubmissionPart).where(SubmissionPart.submission_id == submission_id)):
+            s.delete(old_part)
+        s.flush()
+        for seq, part in enumerate((result or {}).get("parts") or []):
+            s.add(self._part(submission_id, seq, part))
+
+    # -- made by an extraction or by hand ------------------------------------------------------
+
+    def mark_extracted(
+        self,
+        submission_id: int,
+        result_json: Any,
+        requests: Sequence[Any],
+        *,
+        expected: Collection[str] = (_S.RECEIVED, _S.FAILED),
+        actor: str = "pipeline",
+        reason: str | None = None,
+    ) -> list[RequestRecord]:
+        """Record an extraction: parts, one request row per request found, events; one transaction.
+
+        `result_json` is the `SubmissionResult` (the model, JSON text or a dict), `requests` its
+        `RequestResult`s (see `NewRequest.of`). The submission becomes `extracted`, or
+        `needs_review` when no request was found. Raises `StateConflict` if the submission was not
+        in `expected` (extracted by someone else). Returns the records made (the reply stage uses
+        them as they are).
+        """
+        result = as_dict(result_json)
+        items = [NewRequest.of(r) for r in requests]
+        with self._write(redone=True) as s:
+            new_state = _S.EXTRACTED if items else _S.NEEDS_REVIEW
+            if not items and reason is None:
+                reason = "no request found in the submission"
+            sealed = self._seal("json", result, _result_aad(submission_id))
+            self._move_submission(s, submission_id, new_state, expected=expected, actor=actor, reason=reason,
+                                  extra={"result": sealed})
+            sub = s.get(Submission, submission_id)
+            assert sub is not None
+            self._replace_parts(s, submission_id, result)
+            made = self._add_requests(s, sub, items, actor=actor)
+            s.flush()
+            return [_clear_record(r, item) for r, item in zip(made, items, strict=True)]
+
+    def add_manual_request(self, submission_id: int, fields: Mapping[str, Any], problems: Sequence[Any], *,
+                           actor: str) -> RequestRecord:
+        """A request staff enter by hand for a submission nothing was read from; in `needs_review`."""
+        item = NewRequest(fields=jsonable(dict(fields)), state=RequestState.NEEDS_REVIEW,
+                          problems=jsonable(list(problems)), confidence={}, provenance={})
+        with self._write() as s:
+            sub = s.get(Submission, submission_id)
+            if sub is None:
+                raise NotFound(f"no submission {submission_id}")
+            (req,) = self._add_requests(s, sub, [item], actor=actor)
+            s.flush()
+            return _clear_record(req, item)
+
+    # -- read ------------------------------------------------------------------------------------
+
+    def requests_of(self, submission_id: int) -> list[RequestRecord]:
+        with self._read() as s:
+            rows = s.scalars(select(Request).where(Request.submission_id == submission_id).order_by(Request.seq))
+            return [self._request_record(r) for r in rows]
+
+    def get_request(self, request_id: int) -> RequestRecord:
+        with self._read() as s:
+            r = s.get(Request, request_id)
+            if r is None:
+                raise NotFound(f"no request {request_id}")
+            return self._request_record(r)
+
+    def find_request(self, reference: str) -> RequestRecord | None:
+        with self._read() as s:
+            r = s.scalar(select(Request).where(Request.reference == reference.strip().upper()))
+            return None if r is None else self._request_record(r)
+
+    def request_submission(self, request_id: int) -> tuple[RequestRecord, SubmissionRecord]:
+        """A request and its submission, read in one transaction."""
+        with self._read() as s:
+            r = s.get(Request, request_id)
+            if r is None:
+                raise NotFound(f"no request {request_id}")
+            sub = s.get(Submission, r.submission_id)
+            if sub is None:
+                raise NotFound(f"no submission {r.submission_id}")
+            return self._request_record(r), self._submission_record(sub)
+
+    def replies_of_request(self, request_id: int) -> list[OutboxItem]:
+        """Replies queued for this request itself (staff decisions), oldest first."""
+        with self._read() as s:
+            rows = s.scalars(select(Outbox).where(Outbox.request_id == request_id).order_by(Outbox.id))
+            return [copy_record(OutboxItem, o) for o in rows]
+
+    def requests_for_export(self, states: Collection[str], *, exported: bool | None = None,
+                            limit: int = 500) -> list[RequestRecord]:
+        """Requests in `states` for the certificate system; `exported` filters on an `exported` event."""
+        exported_ids = select(Event.request_id).where(Event.kind == "exported", Event.request_id.is_not(None))
+        q = select(Request).where(Request.state.in_(sorted(states))).order_by(Request.id).limit(limit)
+        if exported is True:
+            q = q.where(Request.id.in_(exported_ids))
+        elif exported is False:
+            q = q.where(Request.id.not_in(exported_ids))
+        with self._read() as s:
+            return [self._request_record(r) for r in s.scalars(q)]
+
+    def possible_duplicates(self, request_id: int) -> list[RequestRecord]:
+        """Other open or finished requests for the same SSN and country whose dates overlap.
+
+        Candidates are found by the SSN's last four digits and the country (indexed), then the full
+        SSN and the periods are compared here.
+        """
+        me = self.get_request(request_id)
+        ssn = dig(me.fields, "worker", "ssn")
+        if not ssn or not me.ssn_last4 or not me.country:
+            return []
+        start, end = dig(me.fields, "assignment", "start_date"), dig(me.fields, "assignment", "end_date")
+        out: list[RequestRecord] = []
+        with self._read() as s:
+            rows = s.scalars(select(Request).where(
+                Request.ssn_last4 == me.ssn_last4, Request.country == me.country, Request.id != request_id,
+                Request.state.not_in([RequestState.NOT_A_REQUEST])))
+            for r in rows:
+                rec = self._request_record(r)
+                if re.sub(r"\D", "", str(dig(rec.fields, "worker", "ssn") or "")) != re.sub(r"\D", "", str(ssn)):
+                    continue
+                o_start = dig(rec.fields, "assignment", "start_date")
+                o_end = dig(rec.fields, "assignment", "end_date")
+                if start and end and o_start and o_end and not (str(o_start) <= str(end) and str(start) <= str(o_end)):
+                    continue
+                out.append(rec)
+        return out
+
+    # -- moved and corrected by staff -----------------------------------------------------------
+
+    def set_request_state(self, request_id: int, new_state: str, *, actor: str,
+                          expected: Collection[str] | None = None, reason: str | None = None) -> str:
+        """Move a request (staff review); returns the old state. One transaction with its event."""
+        if new_state not in REQUEST_STATES:
+            raise ValueError(f"unknown request state {new_state!r}")
+        # Typed by staff (a rejection's reason may quote the SSN) and kept in clear: SSNs masked.
+        reason = mask_ssns(reason) if reason else reason
+        with self._write() as s:
+            r = s.get(Request, request_id)
+            if r is None:
+                raise NotFound(f"no request {request_id}")
+            old = r.state
+            if expected is not None and old not in expected:
+                raise StateConflict(f"request {request_id} is {old}, expected one of {sorted(expected)}")
+            res = s.execute(update(Request).where(Request.id == request_id, Request.state == old)
+                            .values(state=new_state, updated_at=now_utc()))
+            if res.rowcount != 1:  # type: ignore[attr-defined]
+                raise StateConflict(f"request {request_id} changed state concurrently")
+            s.add(Event(submission_id=r.submission_id, request_id=request_id, actor=actor, kind="state",
+                        field="state", old=old, new=new_state))
+            if reason:
+                s.add(Event(submission_id=r.submission_id, request_id=request_id, actor=actor, kind="reason",
+                            field="reason", new=reason))
+            return old
+
+    def update_request(
+        self,
+        request_id: int,
+        fields: Mapping[str, Any],
+        problems: Sequence[Any],
+        changes: Sequence[tuple[str, str | None, str | None]],
+        *,
+        actor: str,
+        new_state: str | None = None,
+        expected_states: Collection[str] | None = None,
+        kind: str = "field",
+    ) -> RequestRecord:
+        """Staff corrected a request: new fields and problems, one event per changed field, and
+        optionally a state move, all in one transaction. `changes` are (path, old, new), already
+        masked by the caller; nothing is overwritten without its event.
+        """
+        if new_state is not None and new_state not in REQUEST_STATES:
+            raise ValueError(f"unknown request state {new_state!r}")
+        with self._write() as s:
+            r = s.get(Request, request_id)
+            if r is None:
+                raise NotFound(f"no request {request_id}")
+            if expected_states is not None and r.state not in expected_states:
+                raise StateConflict(f"request {request_id} is {r.state}, expected one of {sorted(expected_states)}")
+            clear = jsonable(dict(fields))
+            for key, value in self._seal_request(r.submission_id, r.seq, fields=clear,
+                                                 problems=jsonable(list(problems))).items():
+                setattr(r, key, value)
+            for key, value in search_columns(clear).items():
+                setattr(r, key, value)
+            r.updated_at = now_utc()
+            for path, old, new in changes:
+                s.add(Event(submission_id=r.submission_id, request_id=request_id, actor=actor, kind=kind,
+                            field=path, old=old, new=new))
+            if new_state is not None and new_state != r.state:
+                s.add(Event(submission_id=r.submission_id, request_id=request_id, actor=actor, kind="state",
+                            field="state", old=r.state, new=new_state))
+                r.state = new_state
+            s.flush()
+            return self._request_record(r)
+
+
+def _clear_record(r: Request, item: NewRequest) -> RequestRecord:
+    """The record of a row just written, from the clear values it was made of (nothing decrypted)."""
+    return copy_record(RequestRecord, r, reference=r.reference or "", fields=item.fields, problems=item.problems,
+                       provenance=item.provenance)
+
+
+def _result_aad(submission_id: int) -> str:
+    return aad("submissions.result", submission_id)

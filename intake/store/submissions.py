@@ -1,0 +1,331 @@
+"""Submissions: what the sources store (before they acknowledge), the IMAP and source bookkeeping,
+and the conditional state moves of a submission through the pipeline.
+
+A duplicate is refused by the unique keys (`content_key`, the IMAP identity), so concurrent writers
+of one message make one row; a state move names the states it expects and raises `StateConflict`
+when someone else moved the row first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from intake.store.clear import masked, masked_strings
+from intake.store.core import StoreCore, aad
+from intake.store.models import Event, ImapSeen, Request, SourceState, Submission
+from intake.store.records import (
+    Incoming,
+    NotFound,
+    StateConflict,
+    SubmissionRecord,
+    as_dict,
+    content_key,
+    header_message_id,
+    normalise_message_id,
+    now_utc,
+    sha256_hex,
+)
+from intake.store.states import (
+    MAIL_CHANNELS,
+    SUBMISSION_FOR_STAFF,
+    SUBMISSION_STATES,
+    Channel,
+    SubmissionState,
+)
+from parsers.pii import mask_ssns
+
+_S = SubmissionState
+# Where a give-up or a staff hand-over may come from: any state but `done`.
+_NOT_DONE = (_S.RECEIVED, _S.EXTRACTED, _S.NEEDS_REVIEW, _S.FAILED)
+
+
+class SubmissionStore(StoreCore):
+    """Intake, source bookkeeping and the states of a submission."""
+
+    # -- intake -------------------------------------------------------------------------------
+
+    def store_submission(self, inc: Incoming) -> tuple[int, bool]:
+        """Store what a source received; committed before it returns.
+
+        Returns (submission id, created). A duplicate returns (existing id, False): same IMAP
+        (folder, UIDVALIDITY, UID); same Message-ID with the same body hash; same fax file hash.
+        """
+        channel = Channel(inc.channel)
+        imap_id = (inc.imap_folder, inc.imap_uidvalidity, inc.imap_uid)
+        has_imap = None not in imap_id
+        if channel == Channel.IMAP and not has_imap:
+            raise ValueError("an IMAP submission needs folder, uidvalidity and uid")
+        message_id = None
+        if channel in MAIL_CHANNELS:
+            message_id = normalise_message_id(inc.message_id) if inc.message_id else header_message_id(inc.raw)
+        key, bh = content_key(channel, inc.raw, message_id)
+        sha = sha256_hex(inc.raw)
+        received_at = now_utc(inc.received_at)
+
+        existing = self._find_duplicate(key, imap_id if has_imap else None)
+        if existing is None:
+            try:
+                with self._write() as s:
+                    sub = Submission(
+                        channel=channel,
+                        sender=inc.sender,
+                        recipients=list(inc.recipients),
+                        received_at=received_at,
+                        raw=self._seal("bytes", inc.raw, aad("submissions.raw", key)),
+                        size=len(inc.raw),
+                        sha256=sha,
+                        message_id=message_id,
+                        body_hash=bh,
+                        content_key=key,
+                        imap_folder=inc.imap_folder if has_imap else None,
+                        imap_uidvalidity=inc.imap_uidvalidity if has_imap else None,
+                        imap_uid=inc.imap_uid if has_imap else None,
+                        fax_filename=inc.fax_filename,
+                        fax_sha256=sha if channel == Channel.FAX else None,
+                        client_ip=inc.client_ip,
+                        helo=masked(inc.helo),
+                        state=_S.RECEIVED,
+                        attempts=0,
+                    )
+                    s.add(sub)
+                    s.flush()
+                    if has_imap:
+                        s.add(ImapSeen(folder=inc.imap_folder, uidvalidity=inc.imap_uidvalidity, uid=inc.imap_uid,
+                                       submission_id=sub.id))
+                    s.add(Event(submission_id=sub.id, actor=channel, kind="received", field="state",
+                                new=_S.RECEIVED))
+                    return sub.id, True
+            except IntegrityError:
+                # Lost a race against a concurrent writer of the same message: read the winner.
+                existing = self._find_duplicate(key, imap_id if has_imap else None)
+                if existing is None:
+                    raise
+        if has_imap:
+            self._note_imap(existing, inc)
+        return existing, False
+
+    def _find_duplicate(self, key: str, imap_id: tuple[str | None, int | None, int | None] | None) -> int | None:
+        with self._read() as s:
+            if imap_id is not None:
+                folder, uidvalidity, uid = imap_id
+                hit = s.scalar(select(ImapSeen.submission_id).where(
+                    ImapSeen.folder == folder, ImapSeen.uidvalidity == uidvalidity, ImapSeen.uid == uid))
+                if hit is not None:
+                    return int(hit)
+            hit = s.scalar(select(Submission.id).where(Submission.content_key == key))
+            return int(hit) if hit is not None else None
+
+    def _note_imap(self, submission_id: int, inc: Incoming) -> None:
+        """Remember that this IMAP UID is a copy of a stored submission, so it is not fetched again."""
+        try:
+            with self._write() as s:
+                known = s.get(ImapSeen, (inc.imap_folder, inc.imap_uidvalidity, inc.imap_uid))
+                if known is None:
+                    s.add(ImapSeen(folder=inc.imap_folder, uidvalidity=inc.imap_uidvalidity, uid=inc.imap_uid,
+                                   submission_id=submission_id))
+        except IntegrityError:
+            pass  # a concurrent writer recorded it first
+
+    def imap_known(self, folder: str, uidvalidity: int, uids: list[int]) -> set[int]:
+        """Which of `uids` (in this folder and UIDVALIDITY) are already stored."""
+        found: set[int] = set()
+        with self._read() as s:
+            for i in range(0, len(uids), 500):
+                chunk = uids[i : i + 500]
+                rows = s.scalars(select(ImapSeen.uid).where(
+                    ImapSeen.folder == folder, ImapSeen.uidvalidity == uidvalidity, ImapSeen.uid.in_(chunk)))
+                found.update(int(u) for u in rows)
+        return found
+
+    def get_source_state(self, name: str) -> tuple[int | None, int | None] | None:
+        """(uidvalidity, last uid) recorded for a source such as "imap:INBOX", or None."""
+        with self._read() as s:
+            row = s.get(SourceState, name)
+            return None if row is None else (row.uidvalidity, row.last_uid)
+
+    def set_source_state(self, name: str, uidvalidity: int | None, last_uid: int | None) -> None:
+        for _ in range(3):  # an insert race on the first write of a new name
+            try:
+                with self._write() as s:
+                    row = s.get(SourceState, name)
+                    if row is None:
+                        s.add(SourceState(name=name, uidvalidity=uidvalidity, last_uid=last_uid))
+                    else:
+                        row.uidvalidity, row.last_uid, row.updated_at = uidvalidity, last_uid, now_utc()
+                return
+            except IntegrityError:
+                continue
+        raise RuntimeError(f"could not record source state {name!r}")
+
+    # -- submissions --------------------------------------------------------------------------
+
+    def get_submission(self, submission_id: int) -> SubmissionRecord:
+        with self._read() as s:
+            sub = s.get(Submission, submission_id)
+            if sub is None:
+                raise NotFound(f"no submission {submission_id}")
+            return self._submission_record(sub)
+
+    def submission_state(self, submission_id: int) -> str:
+        """The state of a submission alone (no raw message read, nothing decrypted)."""
+        with self._read() as s:
+            state = s.scalar(select(Submission.state).where(Submission.id == submission_id))
+            if state is None:
+                raise NotFound(f"no submission {submission_id}")
+            return str(state)
+
+    def record_sender_auth(self, submission_id: int, verdict: Mapping[str, Any]) -> dict[str, Any]:
+        """Keep the sender verdict on the submission, with an event staff can read in the trail;
+        returns what was kept (`SubmissionRecord.sender_auth` from now on)."""
+        data: dict[str, Any] = masked_strings(as_dict(dict(verdict)) or {})
+        with self._write(redone=True) as s:
+            res = s.execute(update(Submission).where(Submission.id == submission_id)
+                            .values(sender_auth=data, updated_at=now_utc()))
+            if res.rowcount != 1:  # type: ignore[attr-defined]
+                raise NotFound(f"no submission {submission_id}")
+            s.add(Event(submission_id=submission_id, actor="pipeline", kind="sender_auth", field="sender_auth",
+                        new=str(data.get("reason") or "")[:1000]))
+        return data
+
+    def set_fax_sender(self, submission_id: int, number: str, how: str) -> bool:
+        """A fax's number to answer, found after it was stored (its header line read by OCR); only
+        where none was known, so a caller ID is never overwritten. True when it was set."""
+        with self._write(redone=True) as s:
+            res = s.execute(update(Submission)
+                            .where(Submission.id == submission_id, Submission.channel == Channel.FAX,
+                                   Submission.sender.is_(None))
+                            .values(sender=number, updated_at=now_utc()))
+            if res.rowcount != 1:  # type: ignore[attr-defined]
+                return False
+            s.add(Event(submission_id=submission_id, actor="pipeline", kind="caller_id", field="sender",
+                        new=f"{number} ({how})"[:1000]))
+            return True
+
+    def submissions_in(self, states: Collection[str], limit: int | None = None) -> list[int]:
+        """Ids of submissions in `states`, oldest first."""
+        q = select(Submission.id).where(Submission.state.in_(sorted(states))).order_by(Submission.id)
+        if limit is not None:
+            q = q.limit(limit)
+        with self._read() as s:
+            return [int(i) for i in s.scalars(q)]
+
+    def pending_submissions(self, limit: int | None = None) -> list[int]:
+        """Submissions stored but not yet extracted: what the pipeline (re)starts with."""
+        return self.submissions_in((_S.RECEIVED,), limit)
+
+    def submission_ids(self, *, states: Collection[str] | None = None, since: datetime | None = None,
+                       until: datetime | None = None) -> list[int]:
+        """Ids of submissions in `states` received in [since, until), oldest first (`coc-intake reprocess`)."""
+        q = select(Submission.id).order_by(Submission.id)
+        if states:
+            q = q.where(Submission.state.in_(sorted(states)))
+        if since is not None:
+            q = q.where(Submission.received_at >= now_utc(since))
+        if until is not None:
+            q = q.where(Submission.received_at < now_utc(until))
+        with self._read() as s:
+            return [int(i) for i in s.scalars(q)]
+
+    def submissions_without_requests(self, limit: int = 200) -> list[SubmissionRecord]:
+        """Submissions sent to staff with no request read from them (unreadable, over a limit, no
+        request found), oldest first: staff enter the request by hand or close them."""
+        has_request = select(Request.submission_id)
+        q = (select(Submission)
+             .where(Submission.state.in_(sorted(SUBMISSION_FOR_STAFF)), Submission.id.not_in(has_request))
+             .order_by(Submission.received_at, Submission.id).limit(limit))
+        with self._read() as s:
+            return [self._submission_record(x) for x in s.scalars(q)]
+
+    def begin_attempt(self, submission_id: int) -> int:
+        """Count one more extraction attempt; returns the count.
+
+        Committed before the work starts, so a document that kills its worker (or the machine) again
+        and again is seen on restart (`attempts >= max_attempts`) and sent to staff instead.
+        """
+        with self._write(redone=True) as s:
+            res = s.execute(
+                update(Submission)
+                .where(Submission.id == submission_id, Submission.state == _S.RECEIVED)
+                .values(attempts=Submission.attempts + 1, updated_at=now_utc())
+            )
+            if res.rowcount != 1:  # type: ignore[attr-defined]
+                raise StateConflict(f"submission {submission_id} is not waiting for extraction")
+            return int(s.scalar(select(Submission.attempts).where(Submission.id == submission_id)) or 0)
+
+    def begin_attempt_loaded(self, submission_id: int) -> tuple[int, SubmissionRecord]:
+        """`begin_attempt` and the submission as it now is, in one transaction (the extract stage's
+        first step: one load, one decryption of the raw message per attempt)."""
+        with self._write(redone=True) as s:
+            res = s.execute(
+                update(Submission)
+                .where(Submission.id == submission_id, Submission.state == _S.RECEIVED)
+                .values(attempts=Submission.attempts + 1, updated_at=now_utc())
+            )
+            if res.rowcount != 1:  # type: ignore[attr-defined]
+                raise StateConflict(f"submission {submission_id} is not waiting for extraction")
+            sub = s.get(Submission, submission_id)
+            assert sub is not None
+            return int(sub.attempts), self._submission_record(sub)
+
+    def _move_submission(self, s: Session, submission_id: int, new_state: str, *,
+                         expected: Collection[str] | None, actor: str, reason: str | None = None,
+                         extra: Mapping[str, Any] | None = None) -> str:
+        """Conditional state move inside an open transaction; returns the old state."""
+        if new_state not in SUBMISSION_STATES:
+            raise ValueError(f"unknown submission state {new_state!r}")
+        # A reason quotes file names and problem messages (an attachment may be named after the
+        # SSN); it is stored in clear and shown to every reviewer, so SSNs in it are masked.
+        reason = mask_ssns(reason) if reason else reason
+        old = s.scalar(select(Submission.state).where(Submission.id == submission_id))
+        if old is None:
+            raise NotFound(f"no submission {submission_id}")
+        if expected is not None and old not in expected:
+            raise StateConflict(f"submission {submission_id} is {old}, expected one of {sorted(expected)}")
+        values: dict[str, Any] = {"state": new_state, "updated_at": now_utc(), "reason": reason}
+        values.update(extra or {})
+        res = s.execute(
+            update(Submission).where(Submission.id == submission_id, Submission.state == old).values(**values)
+        )
+        if res.rowcount != 1:  # type: ignore[attr-defined]
+            raise StateConflict(f"submission {submission_id} changed state concurrently")
+        s.add(Event(submission_id=submission_id, actor=actor, kind="state", field="state", old=old, new=new_state))
+        if reason:
+            s.add(Event(submission_id=submission_id, actor=actor, kind="reason", field="reason", new=reason))
+        return str(old)
+
+    def mark_failed(self, submission_id: int, reason: str, *, actor: str = "pipeline") -> None:
+        """Extraction gave up for good (the reason is for staff); from any unfinished state."""
+        with self._write(redone=True) as s:
+            self._move_submission(s, submission_id, _S.FAILED, expected=_NOT_DONE, actor=actor, reason=reason)
+
+    def mark_needs_review(self, submission_id: int, reason: str, *,
+                          expected: Collection[str] = (_S.RECEIVED, _S.FAILED), actor: str = "pipeline") -> None:
+        """A document crashed, timed out or went over a limit: the whole submission goes to staff."""
+        with self._write(redone=True) as s:
+            self._move_submission(s, submission_id, _S.NEEDS_REVIEW, expected=expected, actor=actor, reason=reason)
+
+    def mark_done(self, submission_id: int, *, expected: Collection[str] = (_S.EXTRACTED, _S.NEEDS_REVIEW),
+                  actor: str = "pipeline") -> None:
+        """Every reply for the submission is queued; nothing is left for the pipeline to do."""
+        with self._write(redone=True) as s:
+            old = s.scalar(select(Submission.reason).where(Submission.id == submission_id))
+            self._move_submission(s, submission_id, _S.DONE, expected=expected, actor=actor, reason=old)
+
+    def close_submission(self, submission_id: int, *, actor: str, reason: str) -> None:
+        """Staff looked at a submission without a request and found nothing to do (state `done`)."""
+        with self._write() as s:
+            self._move_submission(s, submission_id, _S.DONE, expected=SUBMISSION_FOR_STAFF, actor=actor,
+                                  reason=reason)
+
+    def counts_by_channel_state(self) -> dict[tuple[str, str], int]:
+        """{(channel, state): n} of the submissions, for `/metrics`."""
+        with self._read() as s:
+            rows = s.execute(select(Submission.channel, Submission.state, func.count())
+                             .group_by(Submission.channel, Submission.state))
+            return {(str(c), str(st)): int(n) for c, st, n in rows}

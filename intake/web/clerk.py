@@ -1,0 +1,145 @@
+"""The clerk's routes beside the review page's core (issue 16): confirm a value, claim a request,
+presence heartbeats; and what the request page shows of them (`page_context`).
+
+Installed by `intake.web.app.create_app` with the app's own session and CSRF checks, so every rule
+of the staff pages (login, CSRF token on every post, roles) holds here unchanged.
+
+No `from __future__ import annotations`: FastAPI reads the route annotations at run time.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from markupsafe import Markup
+from starlette.datastructures import FormData
+
+from intake.model import CertificateRequest
+from intake.settings import Settings
+from intake.store import Store
+from intake.store.claims import assignees
+from intake.store.store import RequestRecord, SubmissionRecord
+from intake.web import clerkops, formview, mailhtml, review, spans
+from intake.web.pages import SourcePart
+from intake.web.users import SessionInfo
+from parsers.pii import mask_ssns
+
+ASSIGNED_FILTERS = ("me", "nobody")
+
+
+def wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+def page_context(store: Store, settings: Settings, rec: RequestRecord, sub: SubmissionRecord, info: SessionInfo,
+                 events: list[Any], presence: clerkops.Presence, parts: list[SourcePart]) -> dict[str, Any]:
+    """What the request page shows beyond the core: the grouped form, the problems first, the reply
+    each decision sends, who has the request and who else looks at it."""
+    views = review.field_views(rec, info.account)
+    confirmed = formview.confirmed_paths(events)
+    groups = formview.form_groups(views, CertificateRequest.from_stored(rec.fields).request_type, confirmed)
+    presence.touch(rec.id, info.account.name)
+    text_spans = spans_of(rec, parts, views, info)
+    siblings = store.requests_of(sub.id)
+    position = next((i + 1 for i, r in enumerate(siblings) if r.id == rec.id), 1)
+    return {"groups": groups, "problem_links": formview.problem_links(groups),
+            "previews": clerkops.previews(store, settings, rec, sub, info.account),
+            "assignee": assignees(store, [rec.id]).get(rec.id),
+            "others": presence.others(rec.id, info.account.name),
+            "editing_others": presence.others(rec.id, info.account.name, editing=True),
+            "siblings": siblings, "position": position, "row_keys": row_keys(rec), "spans": text_spans,
+            "span_paths": {p for segs in text_spans.values() for _, p in segs if p},
+            "mail_html": Markup(html) if sub.channel in review.MAIL_CHANNELS and (html := mailhtml.html_body(sub.raw))
+            else None}
+
+
+def spans_of(rec: RequestRecord, parts: list[SourcePart], views: list[review.FieldView],
+             info: SessionInfo) -> dict[int, list[spans.Segment]]:
+    """The text parts' texts cut into the spans fields were read from, by part index."""
+    shown = {v.path: v.value for v in views}
+    out = {}
+    for part in parts:
+        if part.is_image or not part.text or "\t" in part.text:
+            continue
+        wanted = [spans.Wanted(path, shown.get(path, ""), str(prov.get("label") or ""))
+                  for path, prov in (rec.provenance or {}).items()
+                  if isinstance(prov, dict) and not prov.get("box") and prov.get("part") == part.name
+                  and shown.get(path)]
+        if wanted:
+            text = part.text if info.account.sees_full_ssn else mask_ssns(part.text)
+            segs = spans.segments(text, wanted)
+            if any(p for _, p in segs):
+                out[part.index] = segs
+    return out
+
+
+def row_keys(rec: RequestRecord) -> list[str]:
+    """What picks the request's row out of its sheet's rows: the worker's first and last name."""
+    worker = rec.fields.get("worker") or {}
+    return [str(worker[k]).lower() for k in ("first_name", "last_name") if worker.get(k)]
+
+
+def install(app: FastAPI, *, store: Store, staff: Callable[..., SessionInfo],
+            checked_form: Callable[[Request, SessionInfo], Awaitable[FormData]],
+            get_record: Callable[[int], RequestRecord], presence: clerkops.Presence,
+            save: Callable[[RequestRecord, FormData, SessionInfo], object]) -> None:
+    """Add the clerk's routes to the app."""
+    Staff = Annotated[SessionInfo, Depends(staff)]
+
+    def done(request: Request, rid: int, what: str, **data: Any) -> Response:
+        if wants_json(request):
+            return JSONResponse({"ok": True, **data})
+        return RedirectResponse(f"/requests/{rid}?done={what}", status_code=303)
+
+    def refused(request: Request, rid: int, exc: review.ActionError) -> Response:
+        if wants_json(request):
+            return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+        raise HTTPException(exc.status, str(exc))
+
+    @app.post("/requests/{rid}/confirm", include_in_schema=False)
+    async def confirm(request: Request, info: Staff, rid: int) -> Response:
+        """"Value is right": without script the button posts the whole form, whose edits are saved first."""
+        form = await checked_form(request, info)
+        path = str(form.get("confirm") or form.get("path") or "")
+        try:
+            if any(k.startswith("f:") for k in form):
+                save(get_record(rid), form, info)
+            clerkops.confirm_value(store, get_record(rid), path, info.account)
+        except review.ActionError as exc:
+            return refused(request, rid, exc)
+        return done(request, rid, "confirmed", path=path)
+
+    @app.post("/requests/{rid}/claim", include_in_schema=False)
+    async def claim(request: Request, info: Staff, rid: int) -> Response:
+        form = await checked_form(request, info)
+        clerkops.claim(store, get_record(rid), info.account, take=str(form.get("take") or "") == "1")
+        return done(request, rid, "claimed")
+
+    @app.post("/requests/{rid}/presence", include_in_schema=False)
+    async def heartbeat(request: Request, info: Staff, rid: int) -> Response:
+        """The open page says it is still open (every 20 s), or that it is being closed (`leave`)."""
+        form = await checked_form(request, info)
+        get_record(rid)
+        if form.get("leave"):
+            presence.leave(rid, info.account.name)
+        else:
+            presence.touch(rid, info.account.name, editing=bool(form.get("editing")))
+        return JSONResponse({"others": presence.others(rid, info.account.name),
+                             "editing": presence.others(rid, info.account.name, editing=True)})
+
+
+def not_taken(store: Store, ids: list[int], name: str, *, keep: int) -> list[int]:
+    """The requests not assigned to another clerk (Next request skips those), and `keep` (where one is)."""
+    who = assignees(store, ids)
+    return [i for i in ids if i == keep or who.get(i) in (None, name)]
+
+
+def filter_assigned(store: Store, rows: list[Any], assigned: str, name: str) -> tuple[list[Any], dict[int, str]]:
+    """Queue rows assigned to this clerk (`me`) or to nobody, and every row's assignee."""
+    who = assignees(store, [r.request.id for r in rows])
+    if assigned == "me":
+        rows = [r for r in rows if who.get(r.request.id) == name]
+    elif assigned == "nobody":
+        rows = [r for r in rows if r.request.id not in who]
+    return rows, who
