@@ -12,10 +12,12 @@ import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-from parsers import values
 from parsers.layout import lines_from_text
 from parsers.prose import clean_punctuation, find_in_prose
-from parsers.types import Candidate, Extraction, PartProblem, Provenance
+from parsers.several import several, table_rows, with_shared
+from parsers.typed import by_type, date_order, employer_address
+from parsers.types import Candidate, Extraction, PartProblem
+from parsers.workers import WorkerTable
 
 # ---------------------------------------------------------------------------------------------
 # Quoted replies, signatures, forwards
@@ -180,14 +182,6 @@ _VOID = {"br", "hr", "img", "meta", "link", "input", "col", "area", "base", "wbr
 class _Table:
     rows: list[list[str]] = field(default_factory=list)
     cell: list[str] | None = None
-
-
-@dataclass
-class WorkerTable:
-    """A table of several workers in a mail body: a header row of field labels and a row per worker."""
-
-    fields: list[str | None]
-    rows: list[list[str]]
 
 
 class _HtmlLines(HTMLParser):
@@ -443,7 +437,9 @@ def _read(text: str, part: str, signature: list[str] | None = None) -> list[Cand
     if have & {"worker.first_name", "worker.last_name"}:
         prose = [c for c in prose if not c.field.startswith("worker.") or not c.field.endswith("_name")]
     found = labelled + prose
-    return found + unlabelled(found, prose_text, text, part=part, method="text", after_dashes=signature)
+    found = found + unlabelled(found, prose_text, text, part=part, method="text", after_dashes=signature)
+    typed = by_type([ln for i, ln in enumerate(lines) if i not in skip], {c.field for c in found}, part)
+    return date_order(employer_address(found + typed))
 
 
 def _extraction(text: str, part: str, media_type: str, cands: list[Candidate]) -> Extraction:
@@ -457,10 +453,71 @@ def _extraction(text: str, part: str, media_type: str, cands: list[Candidate]) -
     return ext
 
 
-def parse_text(text: str, part: str) -> Extraction:
-    """A plain mail body, `.txt` file or letter's text -> one record (the request)."""
+def _forward_at(lines: list[str]) -> int | None:
+    """The line where a forwarded message starts below a note of the forwarder's own, else None."""
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith(">"):
+            continue
+        if _FORWARD.match(line):
+            return i
+        block = _header_block(lines, i)
+        if block is not None:
+            return i if block[1] else None  # a quoted reply starts here, not a forward
+        if _is_wrote(lines, i):
+            return None
+    return None
+
+
+# What a forwarder's note may say in sentences and so correct: not names or mail addresses (its
+# greeting and signature are the forwarder's own), which the note can still give with a label.
+_NOTE_PROSE_FIELDS = ("assignment.", "worker.ssn", "worker.date_of_birth", "worker.citizenship", "employer.ein")
+
+
+def _with_note(ext: Extraction, note: str, part: str) -> Extraction:
+    """Values in the forwarder's note add to or correct the forwarded request's ("One correction:
+    the assignment now ends on 1 May 2029, not on the date given below")."""
+    from parsers.fields import find_fields
+
+    labelled = find_fields(lines_from_text(note), part=part, method="text")
+    have = {c.field for c in labelled}
+    said = [c for c in find_in_prose(note, part=part, method="text")
+            if c.field not in have and c.uncertain is None and c.field.startswith(_NOTE_PROSE_FIELDS)]
+    notes = [c.model_copy(update={"provenance": c.provenance.model_copy(update={"label": "forwarder's note"})})
+             for c in labelled + said]
+    if not notes:
+        return ext
+    fixed = {c.field for c in notes}
+    ext.records = [[c for c in rec if c.field not in fixed] + notes for rec in ext.records] or [notes]
+    ext.problems = [p for p in ext.problems if p.code != "no_request"] if ext.records else ext.problems
+    return ext
+
+
+def _read_body(text: str, part: str, media_type: str) -> Extraction:
+    lines = clean_punctuation(text).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    at = _forward_at(lines)
+    if at is not None and at > 0:
+        note = strip_quoted("\n".join(lines[:at]))
+        inner, signature = strip_quoted_keeping_signature("\n".join(lines[at:]))
+        if note.strip() and inner.strip():
+            ext = _with_note(_one_or_several(inner, signature, part, media_type), note, part)
+            ext.text = note + "\n\n" + inner
+            return ext
     clean, signature = strip_quoted_keeping_signature(text)
-    return _extraction(clean, part, "text/plain", _read(clean, part, signature))
+    return _one_or_several(clean, signature, part, media_type)
+
+
+def _one_or_several(clean: str, signature: list[str], part: str, media_type: str) -> Extraction:
+    def read(text: str, part: str) -> list[Candidate]:
+        return _read(text, part, signature)
+
+    return several(clean, part, media_type, read, _extraction) or _extraction(clean, part, media_type,
+                                                                              read(clean, part))
+
+
+def parse_text(text: str, part: str) -> Extraction:
+    """A plain mail body, `.txt` file or letter's text -> one record (the request), or one per
+    worker when it names several; a forwarded request is read with its forwarder's note."""
+    return _read_body(text, part, "text/plain")
 
 
 def parse_html(html: str, part: str) -> Extraction:
@@ -470,25 +527,9 @@ def parse_html(html: str, part: str) -> Extraction:
     values (employer, contact) added.
     """
     raw, tables = html_to_text(html)
+    if not tables:
+        return _read_body(raw, part, "text/html")
     clean, signature = strip_quoted_keeping_signature(raw)
     cands = _read(clean, part, signature)
-    if not tables:
-        return _extraction(clean, part, "text/html", cands)
-    rows: list[list[Candidate]] = []
-    for table in tables:
-        for row in table.rows:
-            rec: list[Candidate] = []
-            for fname, cell in zip(table.fields, row, strict=False):
-                if not fname or not cell.strip():
-                    continue
-                pairs, why = values.normalize(fname, cell)
-                for f, v in pairs:
-                    rec.append(Candidate(field=f, value=v, raw=cell, confidence=0.95 if why is None else 0.5,
-                                         provenance=Provenance(part=part, method="table", label=None),
-                                         uncertain=why))
-            if rec:
-                row_fields = {c.field for c in rec}
-                rows.append(rec + [c for c in cands if c.field not in row_fields
-                                   and not c.field.startswith("worker.")])
-    ext = Extraction(part=part, media_type="text/html", text=clean, records=rows, multi=True)
-    return ext
+    return Extraction(part=part, media_type="text/html", text=clean, multi=True,
+                      records=with_shared(table_rows(tables, part), cands))

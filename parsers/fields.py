@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass, field
 
 from parsers.artefacts import strip_artefacts
-from parsers.evidence import disagreement
-from parsers.hints import apply_hints
-from parsers.label_words import PLACE, SURE_WORDS, whole_label
+from parsers.evidence import disagreement, retarget
+from parsers.hints import apply_hints, hinted_field
+from parsers.label_words import PLACE, SURE_WORDS, classify, whole_label
 from parsers.labels import LabelMatch, match_label_at, match_section
 from parsers.layout import Line, Word
 from parsers.types import Box, Candidate, Method, Provenance
@@ -24,6 +24,9 @@ _EMPTY = {"n/a", "na", "none", "-", "--", "—", "–", "not applicable", "nil",
           "_", "__", "___", "....", "(none)", "not known", "keine", "aucun"}
 _ADDRESS_FIELDS = {"employer.address", "worker.address", "assignment.work_address"}
 _DATE_LEAVES = {"date_of_birth", "start_date", "end_date", "hire_date", "irs_3121l_date"}
+_ASSIGNMENT_DATES = frozenset({"start_date", "end_date", "hire_date", "date_of_birth"})
+_DATE_VALUE = re.compile(r"^(?:\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}[ -][A-Za-z]{3,9}\.?[ -,]+\d{2,4}|"
+                         r"[A-Za-z]{3,9}\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4})$")
 _DEP_HEADER_NAME = re.compile(r"\bname\b", re.IGNORECASE)
 _DEP_HEADER_DOB = re.compile(r"\b(?:date of birth|birth ?date|dob|d\.o\.b\.?|born)\b", re.IGNORECASE)
 _DEP_HEADER_REL = re.compile(r"\brelation(?:ship)?\b", re.IGNORECASE)
@@ -247,11 +250,23 @@ class _Finder:
             return
         if fld.startswith("dependents."):
             fld = self._dependent_field(fld.split(".", 1)[1])
+        fld = hinted_field(fld, m.hints)
         raw = apply_hints(fld, raw, m.hints)
-        glued = None
+        swapped = retarget(fld, raw)
+        if swapped is not None:
+            fld = swapped[0]
+        glued = swapped[1] if swapped else None
         if self.method == "ocr":  # a leader's end or a box edge read as a character of the value
             raw, glued = strip_artefacts(fld, raw)
+            glued = glued or (swapped[1] if swapped else None)
         pairs, reason = normalize(fld, raw)
+        if m.score < 1 and fld.rsplit(".", 1)[-1] not in (*_DATE_LEAVES, "period") and \
+                _DATE_VALUE.match(raw.strip()) and \
+                (dated := classify(m.label, self._section_for_labels(), _ASSIGNMENT_DATES)) is not None and \
+                dated[1] >= PLACE:
+            # a date read by its words for a name ("Last day abroad"): the date field its words name
+            fld, glued = dated[0], glued or f"the label {m.label!r} was read by its words and its value is a date"
+            pairs, reason = normalize(fld, raw)
         if reason is not None and m.strict and (not m.separator or fld.rsplit(".", 1)[-1] in _DATE_LEAVES):
             return  # "From: jane@example.org" in a quoted mail header is no start date
         if reason is not None and m.score < SURE_WORDS:

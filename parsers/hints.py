@@ -46,3 +46,15 @@ def apply_hints(field: str, raw: str, hints: tuple[str, ...]) -> str:
             day, month, year = m.group(1), m.group(3), m.group(4)
             return f"{month}/{day}/{year}"
     return raw
+
+
+_ONE_PART = {"worker.last_name": re.compile(r"^\s*(?:last|surname|family|family\s+name|last\s+name)\s*$", re.I),
+             "worker.first_name": re.compile(r"^\s*(?:first|given|forename|first\s+name|given\s+names?)\s*$", re.I),
+             "worker.middle_name": re.compile(r"^\s*(?:middle|middle\s+name)\s*$", re.I)}
+
+
+def hinted_field(field: str, hints: tuple[str, ...]) -> str:
+    """`Name (family)` is the last name, `Name (given)` the first: a hint naming one part of a name."""
+    if field != "worker.name" or len(hints) != 1:
+        return field
+    return next((f for f, rx in _ONE_PART.items() if rx.match(hints[0])), field)

@@ -37,11 +37,13 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "christian": ("first",), "born": ("birth",), "dob": ("date", "birth"), "birthdate": ("birth", "date"),
     "when": ("date",), "where": ("place",), "town": ("city",), "location": ("place",),
     "staff": ("employee",), "personnel": ("employee",), "transferee": ("employee",), "assignee": ("employee",),
-    "expatriate": ("employee",), "individual": ("person",), "firm": ("company",), "corporation": ("company",),
+    "expatriate": ("employee",), "seconded": ("employee",), "secondee": ("employee",),
+    "individual": ("person",), "firm": ("company",), "corporation": ("company",),
     "organization": ("company",), "organisation": ("company",), "entity": ("company",),
     "enterprise": ("company",), "employing": ("employer",), "telephone": ("phone",), "tel": ("phone",),
     "mobile": ("phone",), "cell": ("phone",), "mail": ("email",), "soc": ("social",), "sec": ("security",),
-    "ssa": ("ssn",), "identification": ("id",), "foreign": ("abroad",), "overseas": ("abroad",),
+    "ssa": ("ssn",), "usa": ("us",), "america": ("us",), "identification": ("id",), "foreign": ("abroad",),
+    "overseas": ("abroad",),
     "host": ("abroad",), "receiving": ("abroad",),
     "departure": ("start",), "beginning": ("start",), "begin": ("start",), "begins": ("start",),
     "commencement": ("start",), "starting": ("start",), "starts": ("start",), "return": ("end",),
@@ -53,6 +55,9 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "requester": ("requested",), "completed": ("requested",), "citizen": ("citizenship",),
     "nationality": ("citizenship",), "national": ("citizenship",), "passport": ("citizenship",),
 }
+
+
+_DATE_SENSE = {"first": "start", "last": "end", "final": "end", "initial": "start"}
 
 
 def _stem(word: str) -> str:
@@ -110,13 +115,21 @@ def _known(word: str, section: str | None) -> str | None:
     if len(word) < 5:
         return None
     close = difflib.get_close_matches(word, list(weight), n=1, cutoff=0.8)
+    if close and len(word) - len(close[0]) >= 2 and word.startswith(close[0]):
+        return None  # "seconded" is not "second" misread: another word made from it, not an OCR slip
     return close[0] if close else None
 
 
 @lru_cache(maxsize=4096)
-def classify(label: str, section: str | None = None) -> tuple[str, float] | None:
-    """The field a whole label most likely names and a score in [0, 1], or None without a clue."""
+def classify(label: str, section: str | None = None, leaves: frozenset[str] | None = None) -> tuple[str, float] | None:
+    """The field a whole label most likely names and a score in [0, 1], or None without a clue.
+
+    `leaves`: only fields ending so ("start_date", ...): the value's type already says which kind of
+    field it is ("Last day abroad: 2028-10-21" is a date, so not the last name).
+    """
     raw = content_words(_HINTS.sub(" ", label))
+    if leaves is not None:  # among dates, "first day" is the start and "last day" the end
+        raw = tuple(_DATE_SENSE.get(w, w) for w in raw)
     words = frozenset(k for w in raw if (k := _known(w, section)) is not None)
     if not words:
         return None
@@ -126,7 +139,7 @@ def classify(label: str, section: str | None = None) -> tuple[str, float] | None
     total_s = sum(weight[w] for w in words) + unknown * 1.5
     for ewords, fld in entries:
         common = words & ewords
-        if not common:
+        if not common or (leaves is not None and fld.rsplit(".", 1)[-1] not in leaves):
             continue
         hit = sum(weight[w] for w in common)
         precision = hit / total_s
@@ -183,6 +196,8 @@ def _labelish(label: str, section: str | None = None, *, extra: bool = False) ->
             w = t.text
             if w in _STOP or w in _SYNONYMS or _known(_stem(w), section) is not None:
                 continue
+            if bare[t.start:t.start + 1].islower() and len(w) > 2:
+                continue  # "Name of the posted worker": a word written small is the label's, a name's is not
             return False
     return True
 

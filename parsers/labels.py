@@ -132,7 +132,7 @@ LABELS: dict[str, list[str]] = {
     ],
     "employer.contact_name": [
         "Contact person", "Contact name", "Contact", "Employer contact", "Name of contact person",
-        "Contact person name", "Person to contact", "Contact at employer", "HR contact",
+        "Contact person name", "Person to contact", "Contact at employer", "HR contact", "HR person",
         "Company contact", "Prepared by", "Submitted by", "Requested by", "Authorized representative",
         "Responsible person", "Employer representative", "Contact person at employer",
     ],
@@ -602,8 +602,13 @@ def _fuzzy_label(text: str, offset: int, toks: list[_Tok], section: str | None) 
     return LabelMatch(fields.pop(), end, text[offset:cut].strip(), True, True)
 
 
+@lru_cache(maxsize=8192)
 def match_label_at(text: str, section: str | None = None) -> LabelMatch | None:
-    """Like `match_label`, with the details `find_fields` needs to weigh a match."""
+    """Like `match_label`, with the details `find_fields` needs to weigh a match.
+
+    Cached: a body's lines are looked up by the label finder, the worker segmenter and the typed
+    reader alike, and the fuzzy look-up of an unknown label is the slow part of reading a mail.
+    """
     enum = _ENUM.match(text)
     offset = enum.end() if enum else 0
     toks = _tokens(text[offset:])

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from parsers import values
+from parsers import prose_contact, values
 from parsers.pii import mask_ssn
 from parsers.ssn_grammar import find_ssns, plain_hyphens
 from parsers.types import Candidate, Method, Provenance
@@ -217,7 +217,7 @@ _MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|
           r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
 _DATE_RE = re.compile(
     rf"\b(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
-    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+\d{{4}}"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+\d{{4}}|\d{{1,2}}-{_MONTH}-(?:\d{{4}}|\d{{2}}(?!\d))"
     r"|\d{1,2}/\d{1,2}/\d{4}|\d{1,2}/\d{1,2}/\d{2}(?![\d/])|\d{4}-\d{2}-\d{2}"
     r"|\d{1,2}\.\d{1,2}\.\d{4})(?![\d])",
     re.I,
@@ -441,8 +441,10 @@ def _companies(ctx: _Ctx) -> list[_Found]:
 # People, places of birth, emails, kind of request
 # ---------------------------------------------------------------------------------------------
 
-_NAME_TOKEN = r"[A-Z][a-z]+(?:['-][A-Z]?[a-z]+)*(?![\w'-])"
-_NAME = rf"{_NAME_TOKEN}(?:(?: |\n(?!\n))(?:{_NAME_TOKEN}|[A-Z]\.|[A-Z](?![\w'-]))){{1,3}}"
+# "O'Brien", "McKay", "MacLeod" and the particles of a family name ("de la Cruz", "van der Berg")
+_NAME_TOKEN = r"(?:[A-Z]'|Mc|Mac)?[A-Z][a-z]+(?:['-][A-Z]?[a-z]+)*(?![\w'-])"
+_PARTICLES = r"(?:(?:van|von|de|der|den|del|della|la|le|da|di|du|dos|das|ter|ten|al|bin|ibn) ){1,2}"
+_NAME = rf"{_NAME_TOKEN}(?:(?: |\n(?!\n))(?:{_PARTICLES}{_NAME_TOKEN}|{_NAME_TOKEN}|[A-Z]\.|[A-Z](?![\w'-]))){{1,3}}"
 _NOT_NAME = {
     "Social", "Security", "Certificate", "Coverage", "United", "States", "The", "This", "Our", "We",
     "Please", "Dear", "Sir", "Madam", "Administration", "Office", "International", "Programs",
@@ -545,8 +547,17 @@ def _us_citizen(ctx: _Ctx) -> list[_Found]:
     return [_Found("worker.citizenship", "US", m.group(0), 0.8, m.start())] if m else []
 
 
+def _said(ctx: _Ctx) -> list[_Found]:
+    """Addresses, phones, contacts, yes/no answers and a business (`parsers.prose_contact`)."""
+    start = ctx.sentence_start
+    found = [*prose_contact.addresses(ctx.text, start), *prose_contact.phones(ctx.text, start),
+             *prose_contact.contacts(ctx.text, start), *prose_contact.answers(ctx.text),
+             *prose_contact.business(ctx.text)]
+    return [_Found(s.field, s.value, s.raw, s.conf, s.pos, s.uncertain) for s in found]
+
+
 _READERS: list[Callable[[_Ctx], list[_Found]]] = [
-    _numbers, _dates, _countries, _companies, _people, _birthplace, _emails, _kind, _us_citizen,
+    _numbers, _dates, _countries, _companies, _people, _birthplace, _emails, _kind, _us_citizen, _said,
 ]
 
 

@@ -573,11 +573,12 @@ _POSTAL_ABROAD = [
     r"[A-Z]\d[A-Z]\s?\d[A-Z]\d",  # Canada: H2X 1Y4
     r"\d{4}\s?[A-Z]{2}",  # Netherlands: 3511 AB
     r"\d{5}-\d{3}",  # Brazil: 80010-000
+    r"\d{4}-\d{3}",  # Portugal: 1100-148
     r"\d{3}-\d{4}",  # Japan: 530-0001
     r"\d{3}\s\d{2}",  # Sweden, Czechia, Slovakia, Greece: 211 22
     r"\d{2}-\d{3}",  # Poland: 31-001
     r"[A-Z]{1,2}-\d{4,5}",  # old-style with country prefix: D-80802, CH-4051
-    r"\d{4,6}",  # most others
+    r"\d{4,7}",  # most others (Chile and Israel have seven digits: 8320000)
 ]
 _POSTAL = "(?:" + "|".join(_POSTAL_ABROAD) + ")"
 _US_STATE_ZIP = re.compile(r"^(?:(?P<city>.*?)[\s,]+)?(?P<state>[A-Za-z][A-Za-z .]{1,20}?)\.?\s+"

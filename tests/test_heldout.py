@@ -24,8 +24,8 @@ from tests.heldout.score import FieldResult, mask, score_file, score_request, ta
 
 # Fields wrong without a flag on the sample below with main's parsers when it was set up
 # (2026-12-01); a change may lower these, never raise them (issue 12's bar is 0 everywhere).
-SILENT_TODAY = {"mail": 3, "text": 4, "html": 2, "letter": 1, "prose": 1, "sheet": 0, "several": 1, "self": 0,
-                "forward": 2, "fax": 0, "form-pdf": 0, "form-fax": 0}
+SILENT_TODAY = {"mail": 0, "text": 0, "html": 0, "letter": 1, "prose": 0, "sheet": 0, "several": 1, "self": 0,
+                "forward": 0, "fax": 0, "form-pdf": 0, "form-fax": 0}
 NOTHING_READ_TODAY = {"sheet-000.csv"}  # may only shrink too
 SAMPLE = {"mail": 4, "text": 4, "html": 4, "letter": 4, "prose": 2, "sheet": 2, "several": 2, "self": 1, "forward": 1,
           "fax": 1, "form-pdf": 4, "form-fax": 1}
