@@ -225,6 +225,14 @@ def candidates(block: Block, *, part: str, method: Method, self_employed: bool =
             out.append(_cand("employer.contact_name", block.name, block.name, part, method, block.kind))
         if block.company:
             out.append(_cand("employer.name", block.company, block.company, part, method, block.kind))
+    elif block.name and not worker_name:
+        # A self-employed person signs their own request: the signature's name is the worker's.
+        tokens = block.name.split()
+        if len(tokens) >= 2:
+            out.append(_cand("worker.first_name", tokens[0], block.name, part, method, block.kind))
+            out.append(_cand("worker.last_name", tokens[-1], block.name, part, method, block.kind))
+            if len(tokens) == 3:
+                out.append(_cand("worker.middle_name", tokens[1], block.name, part, method, block.kind))
     if block.phone:
         out.append(_cand(f"{prefix}.{'phone' if self_employed else 'contact_phone'}", block.phone,
                          block.phone, part, method, block.kind))
