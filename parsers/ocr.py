@@ -39,6 +39,7 @@ os.environ["OMP_THREAD_LIMIT"] = "1"
 LOW_CONFIDENCE = 0.88
 
 TARGET_DPI = 300  # Tesseract's LSTM models are trained on text of roughly this size
+MIN_DPI = 190  # from a fax's 204 dpi up, pages are read at their own resolution (squared)
 MAX_SKEW_DEG = 5.0
 BLANK_INK_RATIO = 0.0001  # after despeckling, less ink than two letters: a blank page
 PSM = 6  # one block; psm 3, 4 and 6 read the generated faxes equally well (98.4% of fields)
@@ -81,14 +82,18 @@ def _dpi(image: Image.Image) -> tuple[float, float]:
 
 
 def _scale_factors(image: Image.Image) -> tuple[float, float]:
-    """Horizontal and vertical stretch that make the pixels square and about TARGET_DPI.
+    """Horizontal and vertical stretch that make the pixels square, at a size Tesseract reads well.
 
-    Low resolutions are scaled up (fax text is too small for Tesseract otherwise); 600 dpi scans
-    down, which costs no accuracy and halves Tesseract's time.
+    A fax's 204 dpi across is kept (204x98 pages are stretched to 204x204, 204x196 to 204x204):
+    measured on the generated and the held-out faxes, squaring them at 204 reads as many fields
+    right as scaling them up to 300 dpi did (99.2% against 99.0%, 46.1% against 46.3%), and
+    Tesseract's time grows with the pixels (a fine page at 300 dpi costs it half as much again).
+    Lower resolutions are scaled up to TARGET_DPI (text that small is too small for Tesseract);
+    600 dpi scans down, which costs no accuracy and halves Tesseract's time.
     """
     xdpi, ydpi = _dpi(image)
     base = max(xdpi, ydpi)
-    up = TARGET_DPI / base if base < TARGET_DPI * 0.85 or base > TARGET_DPI * 1.5 else 1.0
+    up = TARGET_DPI / base if base < MIN_DPI or base > TARGET_DPI * 1.5 else 1.0
     return up * base / xdpi, up * base / ydpi
 
 
@@ -107,14 +112,21 @@ def estimate_skew(gray: np.ndarray, *, max_deg: float = MAX_SKEW_DEG) -> float:
     projected along the text lines. Works on ink pixel coordinates, so a page costs a few
     milliseconds per trial angle; a coarse pass then a fine one around the best.
     """
-    mask = _ink(gray)
-    ys, xs = np.nonzero(mask)
-    if len(xs) < 50:
+    ys, xs = np.nonzero(_ink(gray))
+    return _skew_of_ink(ys.astype(np.float64), xs.astype(np.float64) - gray.shape[1] / 2, max_deg)
+
+
+SKEW_SAMPLE = 60_000  # ink pixels: plenty to find a line direction to a few hundredths of a degree
+
+
+def _skew_of_ink(yf: np.ndarray, xf: np.ndarray, max_deg: float = MAX_SKEW_DEG) -> float:
+    """`estimate_skew` on ink pixel coordinates (square pixels, x from the page's centre)."""
+    if len(xf) < 50:
         return 0.0
-    if len(xs) > 400_000:  # a sample is plenty to find a line direction
-        pick = np.random.default_rng(0).choice(len(xs), 400_000, replace=False)
-        ys, xs = ys[pick], xs[pick]
-    yf, xf = ys.astype(np.float64), xs.astype(np.float64) - gray.shape[1] / 2
+    if len(xf) > SKEW_SAMPLE:  # an even stride through the rows: no random permutation of them all
+        step = len(xf) / SKEW_SAMPLE
+        pick = (np.arange(SKEW_SAMPLE) * step).astype(np.int64)
+        yf, xf = yf[pick], xf[pick]
 
     def score(deg: float) -> float:
         proj = yf + xf * math.tan(math.radians(deg))
@@ -186,10 +198,18 @@ def prepare_page(image: Image.Image) -> Prepared:
     """
     arr = np.asarray(image.convert("L"))
     bilevel = _is_bilevel(image, arr)
-    # Speckle is one or two fax pixels; at the native resolution even a full stop is bigger.
-    ink = _despeckle(arr < 128, SPECKLE_PIXELS) if bilevel else _ink(arr)
     xdpi, ydpi = _dpi(image)
-    drop, leaders = page_marks.find_marks(ink, (xdpi, ydpi))
+    if bilevel:
+        # Speckle is one or two fax pixels; at the native resolution even a full stop is bigger.
+        raw = arr < 128
+        _count, labels, stats, _ = cv2.connectedComponentsWithStats(raw.astype(np.uint8), connectivity=8)
+        speck = stats[:, cv2.CC_STAT_AREA] <= SPECKLE_PIXELS
+        speck[0] = True  # the paper
+        ink = raw & ~speck[labels]
+        drop, leaders = page_marks.find_marks(ink, (xdpi, ydpi), (labels, stats, speck))
+    else:
+        ink = _ink(arr)
+        drop, leaders = page_marks.find_marks(ink, (xdpi, ydpi))
     if bilevel:
         arr = np.where(ink & ~drop, 0, 255).astype(np.uint8)
     elif drop.any():
@@ -198,6 +218,8 @@ def prepare_page(image: Image.Image) -> Prepared:
     fx, fy = _scale_factors(image)
     if abs(fx - 1) > 0.01 or abs(fy - 1) > 0.01:
         arr = _resize(arr, fx, fy)
+    # On the squared page: a 98 dpi page's own rows are too coarse to find the skew to a
+    # hundredth of a degree, and a letter broken by a rotation a tenth off reads as another.
     angle = estimate_skew(arr)
     turn = None
     if abs(angle) >= 0.1:
@@ -399,19 +421,50 @@ def value_crop(image: Image.Image, box: Box) -> np.ndarray | None:
 
 
 def reread_digits(image: Image.Image, box: Box, *, limits: Limits | None = None) -> str:
-    """A second reading of one number (SSN, EIN) on its own: psm 7, digits and dashes only.
+    """A second reading of one number (SSN, EIN) on its own: digits and dashes only.
 
     `box` is a candidate's box from `ocr_page` (fractions of the deskewed page). Used on numbers
     the first reading doubted; when the two readings disagree the candidate stays flagged.
     """
+    return reread_numbers(image, [box], limits=limits)[0]
+
+
+def reread_numbers(image: Image.Image, boxes: Sequence[Box], *, limits: Limits | None = None) -> list[str]:
+    """`reread_digits` for several numbers of one page in one Tesseract call: their crops stacked
+    one under the other, read as lines (a Tesseract process per number cost more than reading).
+    """
     limits = limits or Limits()
-    crop = value_crop(image, box)
-    if crop is None:
-        return ""
-    config = f"--psm 7 --dpi {TARGET_DPI} -c tessedit_char_whitelist={DIGITS_WHITELIST}"
+    crops = [value_crop(image, box) for box in boxes]
+    present = [c for c in crops if c is not None]
+    if not present:
+        return [""] * len(boxes)
+    gap = 30
+    width = max(c.shape[1] for c in present) + 2 * gap
+    rows, spans, y = [], [], gap
+    for c in crops:
+        if c is None:
+            spans.append((-1, -1))
+            continue
+        rows.append((y, c))
+        spans.append((y, y + c.shape[0]))
+        y += c.shape[0] + gap
+    sheet = np.full((y, width), 255, dtype=np.uint8)
+    for top, c in rows:
+        sheet[top: top + c.shape[0], gap: gap + c.shape[1]] = c
+    fx, _ = _scale_factors(image)
+    config = f"--psm 6 --dpi {round(_dpi(image)[0] * fx)} -c tessedit_char_whitelist={DIGITS_WHITELIST}"
     try:
-        text: str = pytesseract.image_to_string(_for_tesseract(np.pad(crop, 20, constant_values=255)), lang="eng",
-                                                config=config, timeout=limits.ocr_seconds_per_page)
+        data = pytesseract.image_to_data(_for_tesseract(sheet), lang="eng", config=config,
+                                         output_type=pytesseract.Output.DICT, timeout=limits.ocr_seconds_per_page)
     except RuntimeError:  # a second opinion only: no reading is no harm
-        return ""
-    return text.strip()
+        return [""] * len(boxes)
+    found: list[list[tuple[int, str]]] = [[] for _ in boxes]
+    for i, text in enumerate(data["text"]):
+        text = str(text).strip()
+        if not text or float(str(data["conf"][i])) < 0:
+            continue
+        mid = int(str(data["top"][i])) + int(str(data["height"][i])) // 2
+        for k, (top, bottom) in enumerate(spans):
+            if top <= mid < bottom:
+                found[k].append((int(str(data["left"][i])), text))
+    return ["".join(t for _, t in sorted(words)) for words in found]

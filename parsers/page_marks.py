@@ -144,12 +144,19 @@ def _line_leaders(rest: np.ndarray, segments: list[list[int]], dpi: Dpi) -> list
     return out
 
 
-def _dot_leaders(ink: np.ndarray, dpi: Dpi) -> tuple[np.ndarray, list[Leader]]:
+Components = tuple[np.ndarray, np.ndarray, np.ndarray]  # labels, stats, which of them are not ink
+
+
+def _dot_leaders(ink: np.ndarray, dpi: Dpi, components: Components | None) -> tuple[np.ndarray, list[Leader]]:
     """Rows of leader dots: their pixels, and one `Leader` per row."""
-    _count, labels, stats, _ = cv2.connectedComponentsWithStats(_u8(ink), connectivity=8)
+    if components is None:
+        _count, labels, stats, _ = cv2.connectedComponentsWithStats(_u8(ink), connectivity=8)
+        gone = np.zeros(len(stats), dtype=bool)
+    else:
+        labels, stats, gone = components
     dx_max, dy_max, gap = _px(DOT_MAX, dpi[0]), _px(DOT_MAX, dpi[1]), _px(DOT_MAX_GAP, dpi[0])
     w, h = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
-    small = np.nonzero((w <= dx_max) & (h <= dy_max))[0]
+    small = np.nonzero((w <= dx_max) & (h <= dy_max) & ~gone)[0]
     small = small[small != 0]
     none: tuple[np.ndarray, list[Leader]] = (np.zeros(ink.shape, dtype=bool), [])
     if len(small) < DOT_RUN:
@@ -218,10 +225,12 @@ def _merge(leaders: list[Leader], dpi: Dpi) -> list[Leader]:
     return out
 
 
-def find_marks(ink: np.ndarray, dpi: Dpi) -> tuple[np.ndarray, list[Leader]]:
+def find_marks(ink: np.ndarray, dpi: Dpi, components: Components | None = None) -> tuple[np.ndarray, list[Leader]]:
     """The pixels to take off the page (lines, streaks, leader dots) and the leaders among them.
 
-    `ink` is the page's ink mask; `dpi` its (x, y) resolution. Nothing found: an empty mask.
+    `ink` is the page's ink mask; `dpi` its (x, y) resolution; `components`, when the caller has
+    labelled the ink's connected components already (to take speckle off), saves labelling again.
+    Nothing found: an empty mask.
     """
     hthick, vthick = _px(LINE_MAX_THICK, dpi[1]), _px(LINE_MAX_THICK, dpi[0])
     hline = _lines(ink, _px(H_LINE_MIN, dpi[0]), hthick, horizontal=True)
@@ -235,6 +244,6 @@ def find_marks(ink: np.ndarray, dpi: Dpi) -> tuple[np.ndarray, list[Leader]]:
         segments = _segments(hline, dpi)
         drop |= _leftovers(ink & ~drop, segments, hthick, dpi)
         leaders += _line_leaders(ink & ~drop, segments, dpi)
-    dots, dot_leaders = _dot_leaders(ink & ~drop, dpi)
+    dots, dot_leaders = _dot_leaders(ink & ~drop, dpi, components)
     drop |= dots
     return drop, _merge(leaders + dot_leaders, dpi)
