@@ -57,7 +57,8 @@ TICK_DOUBT = 0.04  # between this and TICK_RATIO: a smudge or a faint tick, for 
 Kind = Literal["text", "comb", "date", "choice"]
 Charset = Literal["digits", "num", "alpha", "place", "text"]
 
-# Tesseract whitelists per character class (no apostrophe: pytesseract splits the config with shlex).
+# Tesseract whitelists per character class. The config is split with shlex, and the whitelist
+# stands in double quotes there, so an apostrophe (O'Neill) is passed through as it is.
 # The form asks for capitals, but a person filling it in a viewer types as they always type: mixed
 # and lower case. Every box that holds words reads both cases (a capitals-only list turned
 # `Bluestem Agricultural Services` into `B A S`); boxes of digits stay digits only.
@@ -66,9 +67,9 @@ _LETTERS = _UPPER + _UPPER.lower()
 WHITELISTS: dict[str, str] = {
     "digits": "0123456789",
     "num": "0123456789-()+.",
-    "alpha": _LETTERS + "-.",
-    "place": _LETTERS + "-.,",
-    "text": _LETTERS + "0123456789,.-&/#@_+",
+    "alpha": _LETTERS + "-.'",
+    "place": _LETTERS + "-.,'",
+    "text": _LETTERS + "0123456789,.-&/#@_+'",
 }
 
 

@@ -37,6 +37,9 @@ os.environ["OMP_THREAD_LIMIT"] = "1"
 # were read at up to 0.86 ("af" for "of", "Qkafor" for "Okafor"), while 6-7% of right values fall
 # under 0.85 and 11-12% under 0.90. 0.88 keeps every wrong value seen flagged, with some margin.
 LOW_CONFIDENCE = 0.88
+# A word a removed line or streak crossed or touched may have lost a stroke with it (`J` read `l`
+# when a ruled line took its hook): never above LOW_CONFIDENCE, so its value is checked by staff.
+CROSSED_CONFIDENCE = 0.80
 
 TARGET_DPI = 300  # Tesseract's LSTM models are trained on text of roughly this size
 MIN_DPI = 190  # from a fax's 204 dpi up, pages are read at their own resolution (squared)
@@ -167,6 +170,7 @@ class Prepared:
     dpi: int
     angle: float  # the skew that was removed (degrees)
     leaders: list[page_marks.Leader]  # in `arr`'s pixels
+    lines: list[page_marks.Leader]  # the lines taken off, in `arr`'s pixels
 
 
 def _resize(arr: np.ndarray, fx: float, fy: float) -> np.ndarray:
@@ -181,7 +185,11 @@ def _moved(leaders: list[page_marks.Leader], fx: float, fy: float, turn: np.ndar
     out = []
     for d in leaders:
         x0, y0, x1, y1 = d.x0 * fx, d.y0 * fy, d.x1 * fx, d.y1 * fy
-        if turn is not None:
+        if turn is not None and d.kind == "vertical":  # a streak runs down the page as scanned: it leans now
+            corners = turn @ np.array([[x0, x1, x0, x1], [y0, y0, y1, y1], [1.0, 1.0, 1.0, 1.0]])
+            x0, x1 = float(corners[0].min()), float(corners[0].max())
+            y0, y1 = float(corners[1].min()), float(corners[1].max())
+        elif turn is not None:
             cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
             nx, ny = turn @ np.array([cx, cy, 1.0])
             x0, x1, y0, y1 = x0 + nx - cx, x1 + nx - cx, y0 + ny - cy, y1 + ny - cy
@@ -206,10 +214,11 @@ def prepare_page(image: Image.Image) -> Prepared:
         speck = stats[:, cv2.CC_STAT_AREA] <= SPECKLE_PIXELS
         speck[0] = True  # the paper
         ink = raw & ~speck[labels]
-        drop, leaders = page_marks.find_marks(ink, (xdpi, ydpi), (labels, stats, speck))
+        marks = page_marks.find_marks(ink, (xdpi, ydpi), (labels, stats, speck))
     else:
         ink = _ink(arr)
-        drop, leaders = page_marks.find_marks(ink, (xdpi, ydpi))
+        marks = page_marks.find_marks(ink, (xdpi, ydpi))
+    drop = marks.drop
     if bilevel:
         arr = np.where(ink & ~drop, 0, 255).astype(np.uint8)
     elif drop.any():
@@ -232,7 +241,8 @@ def prepare_page(image: Image.Image) -> Prepared:
         ink = _ink(arr)
         arr = arr.copy()
         arr[ink & ~_despeckle(ink, SPECKLE_PIXELS)] = 255
-    return Prepared(np.ascontiguousarray(arr), round(xdpi * fx), angle, _moved(leaders, fx, fy, turn))
+    return Prepared(np.ascontiguousarray(arr), round(xdpi * fx), angle, _moved(marks.leaders, fx, fy, turn),
+                    _moved(marks.lines, fx, fy, turn))
 
 
 def _prepare_array(image: Image.Image) -> tuple[np.ndarray, float]:
@@ -322,7 +332,10 @@ def ocr_page(image: Image.Image, *, page: int, limits: Limits | None = None, psm
         # words of one line share a baseline, which is what the line grouping relies on.
         box = Box(x0=max(0.0, left / w), y0=max(0.0, top / h), x1=min(1.0, right / w),
                   y1=min(1.0, bottom / h))
-        words.append(Word(text=text, box=box, conf=max(0.0, min(1.0, conf / 100)), page=page))
+        sure = max(0.0, min(1.0, conf / 100))
+        if _crossed(left, top, right, bottom, prep.lines, round(0.02 * dpi)):  # a stroke may have gone with the line
+            sure = min(sure, CROSSED_CONFIDENCE)
+        words.append(Word(text=text, box=box, conf=sure, page=page))
     # A leader taken off the page stands between its label and value as in a PDF's text layer.
     words += [Word(text=d.text, box=Box(x0=d.x0 / w, y0=d.y0 / h, x1=min(1.0, d.x1 / w), y1=min(1.0, d.y1 / h)),
                    conf=1.0, page=page) for d in leaders]
@@ -376,6 +389,13 @@ def ocr_pages(images: Sequence[Image.Image], limits: Limits | None = None, *,
             raise result
         out.append(result)
     return out
+
+
+def _crossed(left: int, top: int, right: int, bottom: int, lines: list[page_marks.Leader], near: int) -> bool:
+    """Whether a removed line ran through a word's box or within `near` pixels of it (what it
+    took may be just what made the box reach it: the hook of a `J` on a ruled line)."""
+    return any(d.x0 <= right + near and left - near <= d.x1 and d.y0 <= bottom + near and top - near <= d.y1
+               for d in lines)
 
 
 def _for_tesseract(arr: np.ndarray) -> Image.Image:

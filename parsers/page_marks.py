@@ -76,9 +76,10 @@ def _lines(ink: np.ndarray, length: int, thick: int, horizontal: bool) -> np.nda
     # A filled area (a logo, a black box, a bold heading) opens too: keep only what is thin.
     wide = cv2.getStructuringElement(cv2.MORPH_RECT, (1, thick + 3) if horizontal else (thick + 3, 1))
     solid = cv2.morphologyEx(opened, cv2.MORPH_OPEN, wide)
+    found: np.ndarray = opened.astype(bool) & ink
     if solid.any():
-        opened &= ~cv2.dilate(solid, np.ones((3, 3), np.uint8))
-    return opened.astype(bool) & ink
+        found &= ~cv2.dilate(solid, np.ones((3, 3), np.uint8)).astype(bool)
+    return found
 
 
 def _mend(ink: np.ndarray, line: np.ndarray, thick: int, horizontal: bool) -> np.ndarray:
@@ -225,8 +226,24 @@ def _merge(leaders: list[Leader], dpi: Dpi) -> list[Leader]:
     return out
 
 
-def find_marks(ink: np.ndarray, dpi: Dpi, components: Components | None = None) -> tuple[np.ndarray, list[Leader]]:
-    """The pixels to take off the page (lines, streaks, leader dots) and the leaders among them.
+@dataclass
+class Marks:
+    """What `find_marks` found: the pixels to take off, the leaders, and every line's box (a word
+    a line crossed or touched may have lost a stroke with it, so its reading is doubtful)."""
+
+    drop: np.ndarray
+    leaders: list[Leader]
+    lines: list[Leader]
+
+
+def _line_boxes(line: np.ndarray, kind: str) -> list[Leader]:
+    count, _labels, stats, _ = cv2.connectedComponentsWithStats(_u8(line), connectivity=8)
+    return [Leader(int(x), int(y), int(x + w), int(y + h), kind) for x, y, w, h, _a in stats[1:count]]
+
+
+def find_marks(ink: np.ndarray, dpi: Dpi, components: Components | None = None) -> Marks:
+    """The pixels to take off the page (lines, streaks, leader dots), the leaders among them and
+    the lines' boxes.
 
     `ink` is the page's ink mask; `dpi` its (x, y) resolution; `components`, when the caller has
     labelled the ink's connected components already (to take speckle off), saves labelling again.
@@ -237,13 +254,16 @@ def find_marks(ink: np.ndarray, dpi: Dpi, components: Components | None = None) 
     vline = _lines(ink, _px(V_LINE_MIN, dpi[1]), vthick, horizontal=False)
     drop = np.zeros(ink.shape, dtype=bool)
     leaders: list[Leader] = []
+    lines: list[Leader] = []
     if vline.any():
         drop |= _band(ink, vline, vthick, horizontal=False)
+        lines += _line_boxes(vline, "vertical")
     if hline.any():
         drop |= _band(ink, hline, hthick, horizontal=True)
         segments = _segments(hline, dpi)
+        lines += [Leader(x0, y0, x1, y1, "horizontal") for x0, y0, x1, y1 in segments]
         drop |= _leftovers(ink & ~drop, segments, hthick, dpi)
         leaders += _line_leaders(ink & ~drop, segments, dpi)
     dots, dot_leaders = _dot_leaders(ink & ~drop, dpi, components)
     drop |= dots
-    return drop, _merge(leaders + dot_leaders, dpi)
+    return Marks(drop, _merge(leaders + dot_leaders, dpi), lines)
