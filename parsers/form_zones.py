@@ -811,6 +811,9 @@ def _shaped(spec: FieldSpec, text: str, chars: int) -> tuple[str, str | None]:
     elif spec.charset == "place" and re.search(r"(?<![.A-Za-z])[A-Za-z]{2}\.$", text) and "," in text:
         text = text[:-1]  # `COLUMBUS, OH.`: a state code takes no full stop (`D.C.` keeps its own)
         doubts.append("a stray mark after the text")
+    if spec.charset == "text" and text.endswith(","):
+        text = text[:-1] + "."  # `ROBOTICS INC,`: no value ends in a comma; a full stop read badly
+        doubts.append("a comma read at the end (a full stop?)")
     if spec.charset == "text" and re.search(r"[A-Za-z]", text) and _LONE_ZERO.search(text):
         # `SP. Z 0.0.`: a zero alone between stops in words is the letter O; say so, don't decide.
         text = _LONE_ZERO.sub("O", text)
