@@ -61,7 +61,8 @@ TICK_DOUBT = 0.04  # between this and TICK_RATIO: a smudge or a faint tick, for 
 Kind = Literal["text", "comb", "date", "choice"]
 Charset = Literal["digits", "num", "alpha", "place", "text"]
 
-# Tesseract whitelists per character class (no apostrophe: pytesseract splits the config with shlex).
+# Tesseract whitelists per character class. The config is split with shlex, and the whitelist
+# stands in double quotes there, so an apostrophe (O'Neill) is passed through as it is.
 # The form asks for capitals, but a person filling it in a viewer types as they always type: mixed
 # and lower case. Every box that holds words reads both cases (a capitals-only list turned
 # `Bluestem Agricultural Services` into `B A S`); boxes of digits stay digits only.
@@ -70,9 +71,9 @@ _LETTERS = _UPPER + _UPPER.lower()
 WHITELISTS: dict[str, str] = {
     "digits": "0123456789",
     "num": "0123456789-()+.",
-    "alpha": _LETTERS + "-.",
-    "place": _LETTERS + "-.,",
-    "text": _LETTERS + "0123456789,.-&/#@_+",
+    "alpha": _LETTERS + "-.'",
+    "place": _LETTERS + "-.,'",
+    "text": _LETTERS + "0123456789,.-&/#@_+'",
 }
 
 
@@ -928,6 +929,9 @@ def _shaped(spec: FieldSpec, text: str, chars: int) -> tuple[str, str | None]:
     elif spec.charset == "place" and re.search(r"(?<![.A-Za-z])[A-Za-z]{2}\.$", text) and "," in text:
         text = text[:-1]  # `COLUMBUS, OH.`: a state code takes no full stop (`D.C.` keeps its own)
         doubts.append("a stray mark after the text")
+    if spec.charset == "text" and text.endswith(","):
+        text = text[:-1] + "."  # `ROBOTICS INC,`: no value ends in a comma; a full stop read badly
+        doubts.append("a comma read at the end (a full stop?)")
     if spec.charset == "text" and re.search(r"[A-Za-z]", text) and _LONE_ZERO.search(text):
         # `SP. Z 0.0.`: a zero alone between stops in words is the letter O; say so, don't decide.
         text = _LONE_ZERO.sub("O", text)

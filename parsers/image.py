@@ -86,16 +86,21 @@ def _second_reading(frame: Image.Image, cands: list[Candidate], limits: Limits) 
 
     A number the first reading could not make valid ("832-003-2537") often comes out right when
     its box is read again with only digits allowed; the value is then the second reading, still
-    marked uncertain, since two readings disagreed.
+    marked uncertain, since two readings disagreed. A page's doubted numbers are read again in one
+    Tesseract call.
     """
+    doubted = [c for c in cands if c.field in _REREAD and c.provenance.box is not None
+               and (c.uncertain is not None or c.confidence < ocr.LOW_CONFIDENCE)]
+    if not doubted:
+        return cands
+    boxes = [c.provenance.box for c in doubted if c.provenance.box is not None]
+    seconds = dict(zip((id(c) for c in doubted), ocr.reread_numbers(frame, boxes, limits=limits), strict=True))
     out: list[Candidate] = []
     for c in cands:
-        parse = _REREAD.get(c.field)
-        box = c.provenance.box
-        if parse is None or box is None or (c.uncertain is None and c.confidence >= ocr.LOW_CONFIDENCE):
+        if id(c) not in seconds:
             out.append(c)
             continue
-        second = parse(ocr.reread_digits(frame, box, limits=limits))
+        second = _REREAD[c.field](seconds[id(c)])
         if second is None or second == c.value:
             out.append(c)
             continue

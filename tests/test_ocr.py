@@ -49,14 +49,17 @@ def _request(seed: int, kind: str = "employee") -> dict:  # type: ignore[type-ar
 
 
 # ------------------------------------------------------------------------------ preparation
-def test_normal_resolution_pixels_are_squared_and_upscaled() -> None:
+def test_normal_resolution_pixels_are_squared() -> None:
     page = fax(render_page(["SSN: 123-45-6789"]), resolution="normal")
     assert page.size == (1728, 1078) and page.info["dpi"] == (204, 98)
     prepared = ocr.prepare(page)
-    # A letter page is 8.5 x 11 in: squared pixels give back its proportions, at about 300 dpi.
+    # A letter page is 8.5 x 11 in: squared pixels give back its proportions, at the fax's 204 dpi.
     assert abs(prepared.width / prepared.height - 8.5 / 11) < 0.01
-    assert 280 <= prepared.info["dpi"][0] == prepared.info["dpi"][1] <= 320
+    assert prepared.info["dpi"][0] == prepared.info["dpi"][1] == 204
     assert abs(prepared.height / 11 - prepared.info["dpi"][1]) < 3
+    low = render_page(["x"]).resize((850, 1100))  # a 100 dpi scan is too small for Tesseract: scaled up
+    low.info["dpi"] = (100, 100)
+    assert ocr.prepare(low).size == (2550, 3300)
 
 
 def test_fine_resolution_is_squared_too() -> None:
