@@ -36,6 +36,10 @@ def flatten(node: Any, prefix: str = "") -> dict[str, str]:
 def same(path: str, want: str, got: str) -> bool:
     if path.endswith((".ssn", ".ein")):
         return re.sub(r"\D", "", want) == re.sub(r"\D", "", got)
+    if path == "worker.middle_name" and len(got.strip(" .")) == 1:
+        # Half the name styles (`writing._name_items`) write a middle name as its initial only: the
+        # initial is then all a reader can know, and what a clerk would key.
+        return got.strip(" .").casefold() == want.strip()[:1].casefold()
     return " ".join(want.split()).casefold() == " ".join(got.split()).casefold()
 
 
