@@ -14,7 +14,9 @@ from parsers.values import parse_date
 
 _FOREIGN_FORM = re.compile(
     r"\b(?:GmbH|AG|S\.?p\.?A\.?|S\.?r\.?l\.?|K\.?K\.?|B\.?V\.?|N\.?V\.?|Ltd\.?|Limited|plc|S\.?A\.?S\.?|SARL|"
-    r"S\.?L\.?|S\.?A\.?|Sp\. z o\.o\.|Pty|Ltda|AB|A/S|Oy|KG|GmbH & Co\. KG)\s*$", re.I)
+    r"S\.?L\.?|S\.?A\.?|Sp\. z o\.o\.|Pty|Ltda|AB|A/S|Oy|KG|GmbH & Co\. KG|"
+    r"a\.\s?s\.|s\.\s?r\.\s?o\.|ASA|AS|Oyj|Kft\.?|Zrt\.?|Nyrt\.?|DAC|ApS|SE|S\.?C\.?A\.?|Pte\.? Ltd\.?|"
+    r"Sdn\.? Bhd\.?|Co\., Ltd\.?|S\.A\. de C\.V\.|SRL|d\.o\.o\.|OÜ|UAB|SIA|Lda\.?)\s*$", re.I)
 _US_FORM = re.compile(r"\b(?:Inc\.?|Incorporated|LLC|L\.L\.C\.|Corp\.?|Corporation|LLP|PLLC)\s*$", re.I)
 _DATE_LEAVES = {"date_of_birth", "start_date", "end_date", "hire_date", "irs_3121l_date"}
 _DATE_ONLY = re.compile(r"^[\d\s./,-]+$|^\w+\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4}$|^\d{1,2} \w+\.? \d{4}$")

@@ -116,10 +116,23 @@ def _known(word: str, section: str | None) -> str | None:
 @lru_cache(maxsize=4096)
 def classify(label: str, section: str | None = None) -> tuple[str, float] | None:
     """The field a whole label most likely names and a score in [0, 1], or None without a clue."""
+    ranked = scores(label, section)
+    if not ranked:
+        return None
+    fld, score = ranked[0]
+    if len(ranked) > 1 and score - ranked[1][1] < MARGIN:
+        score = min(score, PLACE - 0.01)  # two fields as close: offered, never placed
+    return fld, round(score, 3)
+
+
+@lru_cache(maxsize=4096)
+def scores(label: str, section: str | None = None) -> tuple[tuple[str, float], ...]:
+    """Every field the words of `label` point to, best first, with its score in [0, 1] (a sheet's
+    column weighs these against what its cells hold)."""
     raw = content_words(_HINTS.sub(" ", label))
     words = frozenset(k for w in raw if (k := _known(w, section)) is not None)
     if not words:
-        return None
+        return ()
     unknown = len(raw) - len(words)
     entries, weight = _index(section)
     best: dict[str, float] = {}
@@ -134,13 +147,7 @@ def classify(label: str, section: str | None = None) -> tuple[str, float] | None
         f1 = 2 * precision * recall / (precision + recall)
         if f1 > best.get(fld, 0.0):
             best[fld] = f1
-    if not best:
-        return None
-    ranked = sorted(best.items(), key=lambda kv: -kv[1])
-    fld, score = ranked[0]
-    if len(ranked) > 1 and score - ranked[1][1] < MARGIN:
-        score = min(score, PLACE - 0.01)  # two fields as close: offered, never placed
-    return fld, round(score, 3)
+    return tuple(sorted(best.items(), key=lambda kv: -kv[1]))
 
 
 # ------------------------------------------------------------------------------ segmentation

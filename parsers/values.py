@@ -573,11 +573,12 @@ _POSTAL_ABROAD = [
     r"[A-Z]\d[A-Z]\s?\d[A-Z]\d",  # Canada: H2X 1Y4
     r"\d{4}\s?[A-Z]{2}",  # Netherlands: 3511 AB
     r"\d{5}-\d{3}",  # Brazil: 80010-000
+    r"\d{4}-\d{3}",  # Portugal: 1000-001
     r"\d{3}-\d{4}",  # Japan: 530-0001
     r"\d{3}\s\d{2}",  # Sweden, Czechia, Slovakia, Greece: 211 22
     r"\d{2}-\d{3}",  # Poland: 31-001
     r"[A-Z]{1,2}-\d{4,5}",  # old-style with country prefix: D-80802, CH-4051
-    r"\d{4,6}",  # most others
+    r"\d{4,7}",  # most others (Chile and Israel: 7 digits)
 ]
 _POSTAL = "(?:" + "|".join(_POSTAL_ABROAD) + ")"
 _US_STATE_ZIP = re.compile(r"^(?:(?P<city>.*?)[\s,]+)?(?P<state>[A-Za-z][A-Za-z .]{1,20}?)\.?\s+"
@@ -616,7 +617,9 @@ def parse_address(raw: str, default_country: str | None = None) -> dict[str, str
     others `default_country` if given.
     """
     text = unicodedata.normalize("NFKC", raw or "").replace("\u00a0", " ")
-    text = re.sub(r"(?<![\w@])[\dOo@Il|]*\d[\dOo@Il|\-]*(?![\w@])", _fix_digits, text)
+    # (not an Irish Eircode's routing key, "I70 P9D8", nor a Canadian code's second half, "V9Z 9I5")
+    text = re.sub(r"(?<![\w@])(?<![A-Z]\d[A-Z]\s)[\dOo@Il|]*\d[\dOo@Il|\-]*(?![\w@])(?!\s[A-Z\d]{4}\b)",
+                  _fix_digits, text)
     segments = [s.strip(" .;") for s in re.split(r"[,;\n]+|\s{3,}|\t", text)]
     segments = [re.sub(r"\s+", " ", s) for s in segments if s.strip(" .;")]
     out: dict[str, str] = {}
