@@ -37,3 +37,57 @@ def disagreement(field: str, value: str, *, by_words: bool) -> tuple[str, str | 
                                                            "foreign_id", "period"):
         return field, "a date, read for a field that holds no date"
     return field, None
+
+
+# ------------------------------------------------------------------------------ the dates of a request
+
+DATE_FIELDS = ("worker.date_of_birth", "assignment.hire_date", "assignment.start_date", "assignment.end_date")
+# born < hired <= posted < back: (earlier, later, strictly) pairs every real request keeps
+DATE_ORDER = ((0, 1, True), (0, 2, True), (1, 2, False), (2, 3, True), (0, 3, True))
+NO_DATE_FIELD = "a date, read for a field that holds no date"
+
+
+def _keeps_order(dates: dict[str, str]) -> bool:
+    for a, b, strict in DATE_ORDER:
+        x, y = dates.get(DATE_FIELDS[a]), dates.get(DATE_FIELDS[b])
+        if x is not None and y is not None and (x > y or (strict and x == y)):
+            return False
+    return True
+
+
+def settle_dates(cands: list[tuple[str, str, float, str | None]],
+                 ranked: list[list[str]]) -> list[tuple[str, str | None]]:
+    """(field, doubt) for each of a request's date readings (field, ISO value, label score, doubt);
+    `ranked` lists, per reading, the date fields its label's words point to, best first.
+
+    The value's type and the dates' order are evidence the words may lack: the later of two
+    assignment dates is the end (two "start" readings, or a start after its end); a date read for
+    a field that holds none ("First day abroad" taken for a first name) goes to the one free date
+    field its place among the others allows. Whatever moves is flagged.
+    """
+    out = [(f, d) for f, _v, _s, d in cands]
+    start, end = DATE_FIELDS[2], DATE_FIELDS[3]
+    period = [k for k, (f, _v, _s, _d) in enumerate(cands) if f in (start, end)]
+    loose = [k for k, (f, _v, _s, d) in enumerate(cands) if f not in DATE_FIELDS and d == NO_DATE_FIELD]
+    before = [v for f, v, _s, _d in cands if f in DATE_FIELDS[:2]]
+    if len(period) == 1 and len(loose) == 1 and all(v < cands[loose[0]][1] for v in before):
+        period.append(loose[0])  # one assignment date and a date for no field: the two ends of the period
+    if len(period) == 2 and cands[period[0]][1] != cands[period[1]][1]:
+        early, late = sorted(period, key=lambda k: cands[k][1])
+        why = "the later of the two assignment dates is taken as the end"
+        if (out[early][0], out[late][0]) != (start, end):
+            out[early] = (start, why if out[early][0] != start or out[early][1] == NO_DATE_FIELD else out[early][1])
+            out[late] = (end, why if out[late][0] != end or out[late][1] == NO_DATE_FIELD else out[late][1])
+    placed = {out[k][0]: cands[k][1] for k in range(len(cands)) if out[k][0] in DATE_FIELDS}
+    for k, (f, value, _s, doubt) in enumerate(cands):
+        if f in DATE_FIELDS or doubt != NO_DATE_FIELD:
+            continue
+        free = [g for g in DATE_FIELDS if g not in placed and _keeps_order({**placed, g: value})]
+        if len(free) > 1:
+            liked = [g for g in ranked[k] if g in free]
+            free = liked[:1] if liked else free
+        if len(free) == 1:
+            placed[free[0]] = value
+            out[k] = (free[0], f"read as {free[0].rsplit('.', 1)[-1].replace('_', ' ')} from the date and "
+                                "its place among the request's other dates")
+    return out

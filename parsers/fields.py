@@ -8,22 +8,24 @@ is `parsers.prose`'s job; this module never guesses a value that has no label.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from parsers.artefacts import strip_artefacts
-from parsers.evidence import disagreement
+from parsers.evidence import _DATE_ONLY, DATE_FIELDS, NO_DATE_FIELD, disagreement, settle_dates
 from parsers.hints import apply_hints
-from parsers.label_words import PLACE, SURE_WORDS, whole_label
+from parsers.label_words import _HINTS, OFFER, PLACE, SURE_WORDS, _for_meaning, _labelish, classify, scores, whole_label
 from parsers.labels import LabelMatch, match_label_at, match_section
 from parsers.layout import Line, Word
 from parsers.types import Box, Candidate, Method, Provenance
-from parsers.values import has_shape, normalize, parse_country, parse_relationship
+from parsers.values import has_shape, normalize, parse_country, parse_date, parse_email, parse_relationship
 
 # Values that mean "nothing here": no candidate at all rather than an uncertain one.
 _EMPTY = {"n/a", "na", "none", "-", "--", "—", "–", "not applicable", "nil", "tbd", "unknown", "n.a.",
           "_", "__", "___", "....", "(none)", "not known", "keine", "aucun"}
 _ADDRESS_FIELDS = {"employer.address", "worker.address", "assignment.work_address"}
 _DATE_LEAVES = {"date_of_birth", "start_date", "end_date", "hire_date", "irs_3121l_date"}
+_NAME_PARTS = {"worker.first_name", "worker.middle_name", "worker.last_name"}
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DEP_HEADER_NAME = re.compile(r"\bname\b", re.IGNORECASE)
 _DEP_HEADER_DOB = re.compile(r"\b(?:date of birth|birth ?date|dob|d\.o\.b\.?|born)\b", re.IGNORECASE)
 _DEP_HEADER_REL = re.compile(r"\brelation(?:ship)?\b", re.IGNORECASE)
@@ -86,6 +88,7 @@ class _Finder:
     dep_index: int = -1
     dep_fields: set[str] = field(default_factory=set)
     by_page: dict[int | None, list[int]] = field(default_factory=dict)
+    scores: dict[int, float] = field(default_factory=dict)  # index in `out` -> its label's score
 
     def __post_init__(self) -> None:
         # positional look-ups stay within a page: linear per page, not per document
@@ -247,11 +250,24 @@ class _Finder:
             return
         if fld.startswith("dependents."):
             fld = self._dependent_field(fld.split(".", 1)[1])
+        if m.score < 1 and fld in _NAME_PARTS and (len(raw.split()) >= 2 or "," in raw):
+            fld = "worker.name"  # a whole name under a label read by its words as one part of it
+        if m.score < 1 and "email" not in fld and "@" in raw and parse_email(raw) == raw.strip():
+            # an address can only be an e-mail field's: the one of the label's party
+            fld = {"employer": "employer.contact_email", "worker": "worker.email"}.get(fld.split(".")[0],
+                                                                                         "confirmation_email")
         raw = apply_hints(fld, raw, m.hints)
         glued = None
         if self.method == "ocr":  # a leader's end or a box edge read as a character of the value
             raw, glued = strip_artefacts(fld, raw)
         pairs, reason = normalize(fld, raw)
+        if m.score < 1 and fld.rsplit(".", 1)[-1] not in _DATE_LEAVES and not fld.startswith("dependents"):
+            when = parse_date(raw) if _DATE_ONLY.match(raw.strip()) else None
+            if when is not None:  # a date under a label read by its words as no date field: its place decides
+                pairs, reason = [(fld, when.isoformat())], NO_DATE_FIELD
+                self.scores[len(self.out)] = m.score
+                self._emit(pairs, raw, words, m.label, reason)
+                return
         if reason is not None and m.strict and (not m.separator or fld.rsplit(".", 1)[-1] in _DATE_LEAVES):
             return  # "From: jane@example.org" in a quoted mail header is no start date
         if reason is not None and m.score < SURE_WORDS:
@@ -264,7 +280,33 @@ class _Finder:
             reason = reason or f"the label {m.label!r} was not recognised for certain"
         if fld == "request_type" and pairs and pairs[0][1] == "self_employed":
             self.self_employed = True
+        for k in range(len(pairs)):
+            self.scores[len(self.out) + k] = m.score
         self._emit(pairs, raw, words, m.label, reason)
+
+    def _label_above(self, i: int, words: list[Word], text: str, m: LabelMatch | None) -> LabelMatch | None:
+        """A line that is a label as a whole, with its value under it or beside it ("Birthdate of
+        worker" over "Apr. 12th, 1971"): read whole, not as a known label's start with the rest of
+        the label for its value. Only when the value found there reads as the field's."""
+        bare = text.strip()
+        if not bare or (m is not None and m.end >= len(bare)) or not _labelish(bare):
+            return None
+        section = self._section_for_labels()
+        if m is not None and (m.separator or not m.strict or has_shape(m.field)):
+            rest = text[m.end:]
+            if normalize(m.field, rest)[1] is None and not _labelish(rest, section, extra=True):
+                return None  # "Employee Jane Doe": the value is on the line
+        alt = whole_label(bare + "\t", match_label_at(bare, section), section)
+        if alt is None or alt.end <= len(bare) or alt.field == "dependents" or alt.field.startswith("dependents"):
+            return None
+        value, _j = self._beside(i, words, alt.field)
+        vt = _text(value)
+        if not vt.strip():
+            return None
+        if has_shape(alt.field):
+            return alt if normalize(alt.field, vt)[1] is None else None
+        other = classify(vt, section) if _labelish(vt) else None
+        return alt if other is None or other[1] < OFFER else None
 
     # ---------------------------------------------------------------------------------- tables
     def _dependents_table(self, i: int) -> bool:
@@ -313,6 +355,13 @@ class _Finder:
                 if re.search(r"self", text, re.IGNORECASE):
                     self.self_employed = True
                 return None
+        m = self._label_above(i, words, text, m) or m
+        if m is not None and not m.hints and "(" in text:  # "Date of departure (dd/mm/yyyy)" over its value
+            rest = text[m.end:]
+            upto = m.end if _HINTS.sub("", rest).strip(" :.\t_") else len(text)
+            found = tuple(h.strip() for a, b in _HINTS.findall(text[:upto]) if (h := a or b).strip())
+            if found:
+                m = replace(m, hints=found)
         if self._dependents_table(i) or m is None:
             return None
         label_words, value_words = _split_words(words, m.end)
@@ -350,7 +399,33 @@ class _Finder:
             words: list[Word] | None = line.words
             while words:
                 words = self._segment(i, words)
+        self._settle_dates()
         return self.out
+
+    def _settle_dates(self) -> None:
+        """The request's dates weighed by their order (`evidence.settle_dates`): a start after its
+        end, two starts, a date read for a field that holds none. Only readings whose label was
+        read by its words move; the first reading of each field counts (a later one is the
+        merge's business)."""
+        picked: list[int] = []
+        seen: set[str] = set()
+        for k, c in enumerate(self.out):
+            is_date = bool(_ISO.fullmatch(c.value)) and (c.field in DATE_FIELDS or c.uncertain == NO_DATE_FIELD)
+            if not is_date or c.field.startswith("dependents") or (c.field in seen and c.field != DATE_FIELDS[2]):
+                continue
+            seen.add(c.field)
+            picked.append(k)
+        starts = [k for k in picked if self.out[k].field == DATE_FIELDS[2]]
+        if len(starts) > 2 or (len(starts) == 2 and any(self.out[k].field == DATE_FIELDS[3] for k in picked)):
+            return  # more starts than one request has: a batch or dependents, not a period
+        rows = [(self.out[k].field, self.out[k].value, self.scores.get(k, 1.0), self.out[k].uncertain)
+                for k in picked]
+        ranked = [[f for f, _s in scores(_for_meaning(self.out[k].provenance.label or ""), self.section)
+                   if f in DATE_FIELDS] for k in picked]
+        for k, (fld, doubt) in zip(picked, settle_dates(rows, ranked), strict=True):
+            c = self.out[k]
+            if fld != c.field:
+                self.out[k] = c.model_copy(update={"field": fld, "uncertain": doubt})
 
 
 def find_fields(lines: list[Line], *, part: str, method: Method) -> list[Candidate]:

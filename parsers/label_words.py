@@ -213,9 +213,11 @@ def whole_label(text: str, m: LabelMatch | None, section: str | None, offset: in
         if m.end >= value_start or m.end > label_end:
             return replace(m, hints=hints) if hints and not m.hints else m  # the known label is the whole one
         extra = text[offset + len(m.label):label_end] if text[offset:].startswith(m.label) else label
-        if not _HINTS.sub(" ", extra).strip(" .#"):  # only hints before the separator ("U.S.? Yes")
+        if not _HINTS.sub(" ", extra).strip(" .#)"):  # only hints before the separator ("U.S.? Yes")
             return replace(m, end=value_start, separator=True, hints=hints or m.hints)
-        if not _labelish(label) or not _labelish(extra, section, extra=True):
+        ends_line = not text[value_start:].strip()  # "Name of the posted worker<tab>": the value is beside it
+        leader = bool(re.search(r"\.\.|__|\t|…", text[label_end:value_start]))  # no value sits before a leader
+        if not _labelish(label) or not (ends_line or leader or _labelish(extra, section, extra=True)):
             return m  # the value starts on the label's line ("Employee Jane Doe, SSN: ...")
         if not content_words(_HINTS.sub(" ", extra)):  # only stop words follow
             return replace(m, end=value_start, separator=True, hints=hints or m.hints)

@@ -118,8 +118,9 @@ def _object_count(reader: PdfReader) -> int:
         return 0
 
 
-def _lines(words: list[Word]) -> list[Line]:
-    return layout.lines_from_words(words)
+def _lines(words: list[Word], *, text: bool = False) -> list[Line]:
+    """Lines of a page; in a text layer a column gap ends a label as a tab stop does."""
+    return layout.lines_from_words(words, gap_word=text)
 
 
 def _locate(raw: str, lines: list[Line]) -> tuple[int | None, Box | None]:
@@ -360,7 +361,7 @@ def _parse_pages(part: Part, limits: Limits) -> Extraction:
                 scanned.append(index)
             page.close()  # pdfplumber caches every object of a page; free it as soon as we are done
             if words:
-                found[(index, 0)] = find_on_page(_lines(words), part, "text", index + 1, sure)
+                found[(index, 0)] = find_on_page(_lines(words, text=True), part, "text", index + 1, sure)
     if scanned and _ocr_module is None:
         problems += [
             PartProblem(
