@@ -357,8 +357,8 @@ class _Finder:
                 return None
         m = self._label_above(i, words, text, m) or m
         if m is not None and not m.hints and "(" in text:  # "Date of departure (dd/mm/yyyy)" over its value
-            rest = text[m.end:]
-            upto = m.end if _HINTS.sub("", rest).strip(" :.\t_") else len(text)
+            after = text[m.end:]
+            upto = m.end if _HINTS.sub("", after).strip(" :.\t_") else len(text)
             found = tuple(h.strip() for a, b in _HINTS.findall(text[:upto]) if (h := a or b).strip())
             if found:
                 m = replace(m, hints=found)
