@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from parsers.artefacts import strip_artefacts
-from parsers.evidence import _DATE_ONLY, DATE_FIELDS, NO_DATE_FIELD, disagreement, settle_dates
+from parsers.evidence import _DATE_ONLY, _FOREIGN_FORM, _US_FORM, DATE_FIELDS, NO_DATE_FIELD, disagreement, settle_dates
 from parsers.hints import apply_hints
 from parsers.label_words import _HINTS, OFFER, PLACE, SURE_WORDS, _for_meaning, _labelish, classify, scores, whole_label
 from parsers.labels import LabelMatch, match_label_at, match_section
@@ -35,6 +35,16 @@ def _is_dependents_header(text: str) -> bool:
     """ "Name | Date of birth | Relationship" (any order), not "Name: Anna, relationship: wife"."""
     return bool(_DEP_HEADER_NAME.search(text) and _DEP_HEADER_DOB.search(text)
                 and _DEP_HEADER_REL.search(text)) and ":" not in text and len(text) < 80
+
+
+def _wants_more(fld: str, text: str) -> bool:
+    """An address line that reads but stops short: it ends in a comma, or has no postal code, or
+    its city is a number (the code, with the city on the next line)."""
+    if text.rstrip().endswith(","):
+        return True
+    parts = dict(normalize(fld, text)[0])
+    city = parts.get(f"{fld}.city", "")
+    return f"{fld}.postal_code" not in parts or not re.search(r"[^\W\d_]", city)
 
 
 def _text(words: list[Word]) -> str:
@@ -174,7 +184,7 @@ class _Finder:
     def _address_lines(self, i: int, words: list[Word], fld: str) -> list[Word]:
         """An address written on several lines: add the lines under its first one (at most two,
         none a label, aligned with it when positions are known) until it reads as an address."""
-        if normalize(fld, _text(words))[1] is None:
+        if normalize(fld, _text(words))[1] is None and not _wants_more(fld, _text(words)):
             return words
         box = _box(words)
         start = max([i, *(k for k, ln in enumerate(self.lines) if any(w in ln.words for w in words[:1]))])
@@ -189,14 +199,22 @@ class _Finder:
                                     or abs(lb.x0 - box.x0) > 3 * (box.y1 - box.y0)
                                     or lb.y0 - box.y1 > 2 * (box.y1 - box.y0)):
                 break
-            joined = [*joined[:-1], Word(joined[-1].text + ",", joined[-1].box, joined[-1].conf,
-                                         joined[-1].page), *ln.words]
+            last = joined[-1]
+            # a line break is a comma ("Main St" over "Boise, ID") or a wrap inside a part ("117,
+            # 384-7494" over "Tairthien, Japan": the code and its city): the reading that is whole
+            comma = [*joined[:-1], Word(last.text.rstrip(",") + ",", last.box, last.conf, last.page), *ln.words]
+            wrap = [*joined, *ln.words]
+            joined = comma if last.text.endswith(",") or _wants_more(fld, _text(wrap)) or \
+                not _wants_more(fld, _text(comma)) else wrap
             taken.append(j)
             if box is not None and lb is not None:
                 box = Box(x0=box.x0, y0=lb.y0, x1=box.x1, y1=lb.y1)
-            if normalize(fld, _text(joined))[1] is None:
+            if normalize(fld, _text(joined))[1] is None and not _wants_more(fld, _text(joined)):
                 self.used.update(taken)
                 return self._country_line(j, joined, fld)
+        if taken and normalize(fld, _text(joined))[1] is None and normalize(fld, _text(words))[1] is not None:
+            self.used.update(taken)
+            return joined
         return words
 
     def _country_line(self, j: int, words: list[Word], fld: str) -> list[Word]:
@@ -250,12 +268,19 @@ class _Finder:
             return
         if fld.startswith("dependents."):
             fld = self._dependent_field(fld.split(".", 1)[1])
+        switched: str | None = None  # why the value's type took it to another field than its label's
         if m.score < 1 and fld in _NAME_PARTS and (len(raw.split()) >= 2 or "," in raw):
             fld = "worker.name"  # a whole name under a label read by its words as one part of it
+            switched = "a whole name, under a label read as one part of a name"
         if m.score < 1 and "email" not in fld and "@" in raw and parse_email(raw) == raw.strip():
             # an address can only be an e-mail field's: the one of the label's party
             fld = {"employer": "employer.contact_email", "worker": "worker.email"}.get(fld.split(".")[0],
                                                                                          "confirmation_email")
+            switched = "an e-mail address, under a label read as no e-mail field"
+        if fld in _ADDRESS_FIELDS and not re.search(r"\d", raw) and \
+                (_FOREIGN_FORM.search(raw) or _US_FORM.search(raw)):
+            fld = "assignment.host_name" if fld == "assignment.work_address" else "employer.name"
+            switched = "a company's name, under a label for an address"
         raw = apply_hints(fld, raw, m.hints)
         glued = None
         if self.method == "ocr":  # a leader's end or a box edge read as a character of the value
@@ -272,7 +297,7 @@ class _Finder:
             return  # "From: jane@example.org" in a quoted mail header is no start date
         if reason is not None and m.score < SURE_WORDS:
             return  # a label read by its words whose value is not of its field: no label ("Status: single")
-        reason = reason or glued
+        reason = reason or glued or switched
         if len(pairs) == 1 and reason is None:
             moved, why = disagreement(fld, pairs[0][1], by_words=m.score < 1)
             pairs, reason = [(moved, pairs[0][1])], why

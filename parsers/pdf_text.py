@@ -24,6 +24,7 @@ from pypdf import PdfReader
 
 from parsers import labels, layout
 from parsers.layout import Line, Word
+from parsers.letterhead import from_letterhead
 from parsers.pdf_form import parse_pdf_form
 from parsers.pdf_streams import stream_over
 from parsers.types import Box, Candidate, Extraction, Limits, Method, Part, PartProblem
@@ -164,7 +165,7 @@ def find_on_page(
     from parsers.prose import find_in_prose
 
     text = "\n".join(line.text for line in lines)
-    found = list(find_fields(lines, part=part.name, method=method))
+    found = from_letterhead(lines, list(find_fields(lines, part=part.name, method=method)), part.name, page, method)
     dependents = [c.provenance.box for c in found if c.field.startswith("dependents") and c.uncertain is None]
     prose_lines = [
         ""
