@@ -34,12 +34,23 @@ def _address(line: Line) -> dict[str, str] | None:
     return parts
 
 
+def _known_label(label: str | None, base: str) -> bool:
+    """The label is one of the vocabulary's for that address as a whole ("Home address"), not
+    one read from its words: then the writer said whose address it is."""
+    from parsers.labels import match_label  # noqa: PLC0415 - labels is heavy to import at start
+
+    got = match_label(label or "")
+    return got is not None and got[0] == base and got[1] >= len((label or "").rstrip(" :"))
+
+
 def from_letterhead(lines: list[Line], found: list[Candidate], part: str, page: int,
                     method: Method = "text") -> list[Candidate]:
     """`found` with the letterhead's address for the employer where the fields gave none, and a
     labelled other address that is the letterhead's moved to the employer (both flagged)."""
     if page != 1 or any(c.field.startswith("employer.address") and c.uncertain is None for c in found):
         return found
+    if any(c.field == "worker.business" or c.value == "self_employed" for c in found):
+        return found  # a self-employed person writes on their own paper
     head = [ln for ln in lines[:HEAD_LINES] if ln.words]
     for ln in head:
         parts = _address(ln)
@@ -48,7 +59,8 @@ def from_letterhead(lines: list[Line], found: list[Candidate], part: str, page: 
         street = parts["street"].casefold()
         same = {c.field.rsplit(".", 1)[0] for c in found
                 if c.field.endswith(".street") and c.value.casefold() == street
-                and c.field.startswith(("worker.address", "assignment.work_address"))}
+                and c.field.startswith(("worker.address", "assignment.work_address"))
+                and not _known_label(c.provenance.label, c.field.rsplit(".", 1)[0])}
         if same:  # the letterhead's address read as another party's: it is the employer's
             owner = same.pop()
             return [c.model_copy(update={"field": "employer.address" + c.field[len(owner):], "uncertain": WHY})

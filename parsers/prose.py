@@ -219,7 +219,7 @@ _DATE_RE = re.compile(
     rf"\b(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
     rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+\d{{4}}"
     r"|\d{1,2}/\d{1,2}/\d{4}|\d{1,2}/\d{1,2}/\d{2}(?![\d/])|\d{4}-\d{2}-\d{2}"
-    r"|\d{1,2}\.\d{1,2}\.\d{4})(?![\d])",
+    rf"|\d{{1,2}}\.\d{{1,2}}\.\d{{4}}|\d{{1,2}}-{_MONTH}-\d{{4}})(?![\d])",
     re.I,
 )
 _DATE_CUES: dict[str, re.Pattern[str]] = {
@@ -441,8 +441,10 @@ def _companies(ctx: _Ctx) -> list[_Found]:
 # People, places of birth, emails, kind of request
 # ---------------------------------------------------------------------------------------------
 
-_NAME_TOKEN = r"[A-Z][a-z]+(?:['-][A-Z]?[a-z]+)*(?![\w'-])"
-_NAME = rf"{_NAME_TOKEN}(?:(?: |\n(?!\n))(?:{_NAME_TOKEN}|[A-Z]\.|[A-Z](?![\w'-]))){{1,3}}"
+# "McKay", "MacLeod", "O'Neill" and family names with a particle ("de la Cruz", "van der Berg")
+_NAME_TOKEN = r"(?:Mc|Mac|O')?[A-Z][a-z]+(?:['-][A-Z]?[a-z]+)*(?![\w'-])"
+_PARTICLES = r"(?:(?:van|von|de|del|della|der|den|da|di|du|la|le|ten|ter|bin|al)(?: |\n(?!\n)))*"
+_NAME = rf"{_NAME_TOKEN}(?:(?: |\n(?!\n))(?:{_PARTICLES}{_NAME_TOKEN}|[A-Z]\.|[A-Z](?![\w'-]))){{1,3}}"
 _NOT_NAME = {
     "Social", "Security", "Certificate", "Coverage", "United", "States", "The", "This", "Our", "We",
     "Please", "Dear", "Sir", "Madam", "Administration", "Office", "International", "Programs",
@@ -548,6 +550,17 @@ def _us_citizen(ctx: _Ctx) -> list[_Found]:
 _READERS: list[Callable[[_Ctx], list[_Found]]] = [
     _numbers, _dates, _countries, _companies, _people, _birthplace, _emails, _kind, _us_citizen,
 ]
+
+
+def _more_readers() -> None:
+    """The readers of `parsers.prose_cues` (contacts, addresses, yes/no statements), which build
+    on the patterns above."""
+    from parsers import prose_cues  # noqa: PLC0415 - it imports this module
+
+    _READERS.extend(prose_cues.READERS)
+
+
+_more_readers()
 
 
 def find_in_prose(text: str, *, part: str, method: Method = "text") -> list[Candidate]:
