@@ -17,13 +17,14 @@ from parsers.label_words import _HINTS, OFFER, PLACE, SURE_WORDS, _for_meaning, 
 from parsers.labels import LabelMatch, match_label_at, match_section
 from parsers.layout import Line, Word
 from parsers.types import Box, Candidate, Method, Provenance
-from parsers.values import has_shape, normalize, parse_country, parse_date, parse_email, parse_relationship
+from parsers.values import has_shape, normalize, parse_bool, parse_country, parse_date, parse_email, parse_relationship
 
 # Values that mean "nothing here": no candidate at all rather than an uncertain one.
 _EMPTY = {"n/a", "na", "none", "-", "--", "—", "–", "not applicable", "nil", "tbd", "unknown", "n.a.",
           "_", "__", "___", "....", "(none)", "not known", "keine", "aucun"}
 _ADDRESS_FIELDS = {"employer.address", "worker.address", "assignment.work_address"}
 _DATE_LEAVES = {"date_of_birth", "start_date", "end_date", "hire_date", "irs_3121l_date"}
+_BOOL_LEAVES = {"hired_in_us", "remains_employee"}
 _NAME_PARTS = {"worker.first_name", "worker.middle_name", "worker.last_name"}
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DEP_HEADER_NAME = re.compile(r"\bname\b", re.IGNORECASE)
@@ -35,6 +36,15 @@ def _is_dependents_header(text: str) -> bool:
     """ "Name | Date of birth | Relationship" (any order), not "Name: Anna, relationship: wife"."""
     return bool(_DEP_HEADER_NAME.search(text) and _DEP_HEADER_DOB.search(text)
                 and _DEP_HEADER_REL.search(text)) and ":" not in text and len(text) < 80
+
+
+_COMPANY_ADDRESS = {"assignment.host_name": "assignment.work_address", "employer.name": "employer.address"}
+
+
+def _looks_address(text: str) -> bool:
+    """A street with its number and a place after a comma ("Hainstythdori 96, 903-3135 Cusril")."""
+    return bool(re.search(r"(?:^|\s)\d{1,5}[A-Za-z]?(?:\s|,)", text)) and "," in text and "@" not in text and \
+        not (_FOREIGN_FORM.search(text) or _US_FORM.search(text))
 
 
 def _wants_more(fld: str, text: str) -> bool:
@@ -277,6 +287,13 @@ class _Finder:
             fld = {"employer": "employer.contact_email", "worker": "worker.email"}.get(fld.split(".")[0],
                                                                                          "confirmation_email")
             switched = "an e-mail address, under a label read as no e-mail field"
+        if m.score < 1 and fld.rsplit(".", 1)[-1] not in _BOOL_LEAVES and len(raw.strip()) <= 5 and \
+                parse_bool(raw) is not None:
+            # a yes or no answers a yes/no question: the one its words point to
+            asked = [f for f, _s in scores(_for_meaning(m.label), self.section) if f.rsplit(".", 1)[-1] in _BOOL_LEAVES]
+            if not asked:
+                return
+            fld, switched = asked[0], "a yes/no answer, under a label read as another field"
         if fld in _ADDRESS_FIELDS and not re.search(r"\d", raw) and \
                 (_FOREIGN_FORM.search(raw) or _US_FORM.search(raw)):
             fld = "assignment.host_name" if fld == "assignment.work_address" else "employer.name"
@@ -410,6 +427,9 @@ class _Finder:
             value_words, j = self._beside(i, label_words, m.field)
             if j is not None:
                 self.used.add(j)
+        if value_words and m.field in _COMPANY_ADDRESS and _looks_address(_text(value_words)):
+            # an address under a label read as a company's name: the company's address (flagged below)
+            m = replace(m, field=_COMPANY_ADDRESS[m.field], score=min(m.score, PLACE - 0.01))
         if value_words and m.field in _ADDRESS_FIELDS:
             value_words = self._address_lines(i, value_words, m.field)
         if value_words:

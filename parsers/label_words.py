@@ -52,6 +52,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "prepared": ("requested",), "submitted": ("requested",),
     "requester": ("requested",), "completed": ("requested",), "citizen": ("citizenship",),
     "nationality": ("citizenship",), "national": ("citizenship",), "passport": ("citizenship",),
+    "usa": ("us",), "america": ("us",), "american": ("us",),
 }
 
 
@@ -208,6 +209,8 @@ def whole_label(text: str, m: LabelMatch | None, section: str | None, offset: in
     if seg is None:
         return m
     label_end, value_start, hints = seg
+    while value_start < len(text) and text[value_start] in "._…:\t ":  # "USA?____ NO": the leader too
+        value_start += 1
     label = text[offset:label_end].strip()
     if m is not None:
         if m.end >= value_start or m.end > label_end:

@@ -34,15 +34,6 @@ def _address(line: Line) -> dict[str, str] | None:
     return parts
 
 
-def _known_label(label: str | None, base: str) -> bool:
-    """The label is one of the vocabulary's for that address as a whole ("Home address"), not
-    one read from its words: then the writer said whose address it is."""
-    from parsers.labels import match_label  # noqa: PLC0415 - labels is heavy to import at start
-
-    got = match_label(label or "")
-    return got is not None and got[0] == base and got[1] >= len((label or "").rstrip(" :"))
-
-
 def from_letterhead(lines: list[Line], found: list[Candidate], part: str, page: int,
                     method: Method = "text") -> list[Candidate]:
     """`found` with the letterhead's address for the employer where the fields gave none, and a
@@ -51,6 +42,7 @@ def from_letterhead(lines: list[Line], found: list[Candidate], part: str, page: 
         return found
     if any(c.field == "worker.business" or c.value == "self_employed" for c in found):
         return found  # a self-employed person writes on their own paper
+    found = _signature(lines, found, part, method)
     head = [ln for ln in lines[:HEAD_LINES] if ln.words]
     for ln in head:
         parts = _address(ln)
@@ -59,8 +51,7 @@ def from_letterhead(lines: list[Line], found: list[Candidate], part: str, page: 
         street = parts["street"].casefold()
         same = {c.field.rsplit(".", 1)[0] for c in found
                 if c.field.endswith(".street") and c.value.casefold() == street
-                and c.field.startswith(("worker.address", "assignment.work_address"))
-                and not _known_label(c.provenance.label, c.field.rsplit(".", 1)[0])}
+                and c.field.startswith(("worker.address", "assignment.work_address"))}
         if same:  # the letterhead's address read as another party's: it is the employer's
             owner = same.pop()
             return [c.model_copy(update={"field": "employer.address" + c.field[len(owner):], "uncertain": WHY})
@@ -68,6 +59,44 @@ def from_letterhead(lines: list[Line], found: list[Candidate], part: str, page: 
         if any(c.field.startswith("employer.address") for c in found):
             return found
         prov = Provenance(part=part, page=page, box=ln.box, method=method, label="letterhead")
-        return found + [Candidate(field=f"employer.address.{k}", value=v, raw=ln.text, confidence=0.8,
-                                  provenance=prov, uncertain=WHY) for k, v in parts.items()]
+        out = found + [Candidate(field=f"employer.address.{k}", value=v, raw=ln.text, confidence=0.8,
+                                 provenance=prov, uncertain=WHY) for k, v in parts.items()]
+        k = head.index(ln)
+        if k and not any(c.field == "employer.name" for c in found) and _COMPANY.search(head[k - 1].text):
+            name = head[k - 1]
+            out.append(Candidate(field="employer.name", value=name.text, raw=name.text, confidence=0.8,
+                                 provenance=prov.model_copy(update={"box": name.box}), uncertain=WHY))
+        return out
+    return found
+
+
+_CLOSING = re.compile(r"^(?:(?:yours\s+)?(?:sincerely|faithfully|truly)(?:\s+yours)?|(?:kind|best|warm)\s+regards|"
+                      r"regards|respectfully(?:\s+yours)?|with\s+(?:kind\s+)?regards|thank\s+you)\s*,?$", re.I)
+_PERSON = re.compile(r"^(?:(?:Mr|Ms|Mrs|Dr)\.?\s+)?[A-Z][\w'.-]+(?:\s+(?:[a-z]{2,4}\s+){0,2}[A-Z][\w'.-]+){1,3}$")
+_COMPANY = re.compile(r"\b(?:Inc\.?|Incorporated|LLC|L\.L\.C\.|Corp\.?|Corporation|Co\.|Company|LLP|Ltd\.?|"
+                      r"GmbH|Group|Holdings)\s*$")
+SIGNED = "read from the letter's signature"
+
+
+def _signature(lines: list[Line], found: list[Candidate], part: str, method: Method) -> list[Candidate]:
+    """ "Sincerely, / Jane Roe / Acme Tools Inc.": who signed is the employer's contact, and the
+    company under the name the employer, when the fields named neither (flagged)."""
+    have = {c.field for c in found}
+    for k, ln in enumerate(lines):
+        if not _CLOSING.match(ln.text.strip()):
+            continue
+        after = [x for x in lines[k + 1:k + 5] if x.words][:3]
+        out = list(found)
+        for x in after:
+            text = x.text.strip()
+            prov = Provenance(part=part, page=x.page, box=x.box, method=method, label="signature")
+            if _COMPANY.search(text) and "employer.name" not in have:
+                out.append(Candidate(field="employer.name", value=text, raw=text, confidence=0.7,
+                                     provenance=prov, uncertain=SIGNED))
+                have.add("employer.name")
+            elif _PERSON.match(text) and not _COMPANY.search(text) and "employer.contact_name" not in have:
+                out.append(Candidate(field="employer.contact_name", value=text, raw=text, confidence=0.7,
+                                     provenance=prov, uncertain=SIGNED))
+                have.add("employer.contact_name")
+        return out
     return found

@@ -71,6 +71,8 @@ def _hired(ctx: _Ctx) -> list[_Found]:
         for m in rx.finditer(ctx.text):
             if value == "true" and re.search(r"\b(?:not|never)\s+(?:\w+\s+)?$", ctx.before(m.start(), 20), re.I):
                 continue
+            if re.match(r"\s*\?", ctx.text[m.end():m.end() + 3]):
+                continue  # "Hired in the USA?": a question asks, it states nothing
             out.append(_Found("assignment.hired_in_us", value, m.group(0), 0.8, m.start()))
         if out:
             return out
@@ -81,6 +83,8 @@ def _remains(ctx: _Ctx) -> list[_Found]:
     """ "He will remain on our U.S. payroll" / "will not remain our employee during the assignment"."""
     out: list[_Found] = []
     for m in _REMAIN.finditer(ctx.text):
+        if re.match(r"[^.\n]{0,30}\?", ctx.text[m.end():]):
+            continue  # a question, not a statement
         neg = m.group("neg") or ""
         value = "false" if re.search(r"not|no\s+longer|won't", neg, re.I) else "true"
         out.append(_Found("assignment.remains_employee", value, m.group(0), 0.8, m.start()))
