@@ -8,6 +8,7 @@ read only from its words, moved to the field its type says), never placed silent
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from parsers.values import parse_date
@@ -79,15 +80,20 @@ def settle_dates(cands: list[tuple[str, str, float, str | None]],
             out[early] = (start, why if out[early][0] != start or out[early][1] == NO_DATE_FIELD else out[early][1])
             out[late] = (end, why if out[late][0] != end or out[late][1] == NO_DATE_FIELD else out[late][1])
     placed = {out[k][0]: cands[k][1] for k in range(len(cands)) if out[k][0] in DATE_FIELDS}
-    for k, (f, value, _s, doubt) in enumerate(cands):
-        if f in DATE_FIELDS or doubt != NO_DATE_FIELD:
+    loose = [k for k in range(len(cands)) if out[k][0] not in DATE_FIELDS and out[k][1] == NO_DATE_FIELD]
+    free = [g for g in DATE_FIELDS if g not in placed]
+    if not loose or not free or len(loose) > len(free):
+        return out
+    best: list[tuple[int, tuple[str, ...]]] = []
+    for perm in itertools.permutations(free, len(loose)):
+        if not _keeps_order({**placed, **{g: cands[k][1] for k, g in zip(loose, perm, strict=True)}}):
             continue
-        free = [g for g in DATE_FIELDS if g not in placed and _keeps_order({**placed, g: value})]
-        if len(free) > 1:
-            liked = [g for g in ranked[k] if g in free]
-            free = liked[:1] if liked else free
-        if len(free) == 1:
-            placed[free[0]] = value
-            out[k] = (free[0], f"read as {free[0].rsplit('.', 1)[-1].replace('_', ' ')} from the date and "
-                                "its place among the request's other dates")
+        liked = sum(len(DATE_FIELDS) - ranked[k].index(g) for k, g in zip(loose, perm, strict=True) if g in ranked[k])
+        best.append((liked, perm))
+    best.sort(key=lambda b: -b[0])
+    if not best or (len(best) > 1 and best[0][0] == best[1][0]):
+        return out  # no reading keeps the order, or two do equally well: left as read, flagged
+    for k, g in zip(loose, best[0][1], strict=True):
+        out[k] = (g, f"read as {g.rsplit('.', 1)[-1].replace('_', ' ')} from the date and "
+                     "its place among the request's other dates")
     return out

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from parsers.artefacts import strip_artefacts
 from parsers.evidence import _DATE_ONLY, _FOREIGN_FORM, _US_FORM, DATE_FIELDS, NO_DATE_FIELD, disagreement, settle_dates
-from parsers.hints import apply_hints
+from parsers.hints import _LAST_FIRST, apply_hints
 from parsers.label_words import _HINTS, OFFER, PLACE, SURE_WORDS, _for_meaning, _labelish, classify, scores, whole_label
 from parsers.labels import LabelMatch, match_label_at, match_section
 from parsers.layout import Line, Word
@@ -24,6 +24,9 @@ _EMPTY = {"n/a", "na", "none", "-", "--", "—", "–", "not applicable", "nil",
           "_", "__", "___", "....", "(none)", "not known", "keine", "aucun"}
 _ADDRESS_FIELDS = {"employer.address", "worker.address", "assignment.work_address"}
 _DATE_LEAVES = {"date_of_birth", "start_date", "end_date", "hire_date", "irs_3121l_date"}
+_WHOLE_NAMES = {"worker.name", "worker.first_name", "worker.last_name", "worker.middle_name", "employer.contact_name",
+                "dependents.name"}
+_FAMILY_WORDS = re.compile(r"depend|spouse|child|son\b|daughter|wife|husband|family|partner|relation", re.I)
 _BOOL_LEAVES = {"hired_in_us", "remains_employee"}
 _NAME_PARTS = {"worker.first_name", "worker.middle_name", "worker.last_name"}
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -189,6 +192,14 @@ class _Finder:
                 return self.lines[j].words, j
         if options:
             return self.lines[options[0]].words, options[0]
+        on_page = self.by_page.get(page, [])
+        if on_page and i == max(on_page, key=lambda k: (b := self.lines[k].box) is not None and b.y0 or 0.0):
+            # the label ends its page: its value opens the next one ("Address abroad" | page 2)
+            nxt = [k for k in self.by_page.get((page or 0) + 1, []) if k not in self.used]
+            if nxt:
+                j = min(nxt, key=lambda k: ((b := self.lines[k].box) is not None and b.y0 or 0.0, k))
+                if self._could_be_value(self.lines[j].words, fld):
+                    return self.lines[j].words, j
         return [], None
 
     def _address_lines(self, i: int, words: list[Word], fld: str) -> list[Word]:
@@ -226,6 +237,21 @@ class _Finder:
             self.used.update(taken)
             return joined
         return words
+
+    def _wrapped(self, i: int, words: list[Word]) -> list[Word]:
+        """A value cut at a comma goes on on the next line ("O'Neasford," over "Herken"), when that
+        line is no label and starts where the value does."""
+        j = i + 1
+        while j < len(self.lines) and j in self.used:
+            j += 1
+        if j >= len(self.lines) or not self.lines[j].words or self._is_label_or_heading(self.lines[j].text):
+            return words
+        box, lb, own = _box(words), self.lines[j].box, self.lines[i].box
+        if box is not None and (lb is None or own is None or lb.y0 - box.y1 > 2 * (box.y1 - box.y0)
+                                or min(abs(lb.x0 - box.x0), abs(lb.x0 - own.x0)) > 2 * (box.y1 - box.y0)):
+            return words
+        self.used.add(j)
+        return [*words, *self.lines[j].words]
 
     def _country_line(self, j: int, words: list[Word], fld: str) -> list[Word]:
         """The country alone on the line after an address's last line belongs to it."""
@@ -265,6 +291,8 @@ class _Finder:
         if raw.strip().casefold().strip(" .") in _EMPTY or not raw.strip(" .:_-"):
             return
         fld = m.field
+        if fld == "dependents" and self.section != "dependents" and not _FAMILY_WORDS.search(m.label or ""):
+            fld = "worker.name"  # "Staff member": a member of staff, no family member
         if fld == "dependents":
             self.dep_index += 1
             self.dep_fields = {"name", "date_of_birth", "relationship"}
@@ -276,6 +304,10 @@ class _Finder:
                     pairs.append((f"{base}.relationship", rel))
             self._emit(pairs, raw, words, m.label, reason)
             return
+        if fld.startswith("dependents.") and self.section != "dependents" and not _FAMILY_WORDS.search(m.label or ""):
+            fld = "worker.name" if fld.endswith(".name") else fld  # "Staff member": no family member
+            if fld.startswith("dependents."):
+                return
         if fld.startswith("dependents."):
             fld = self._dependent_field(fld.split(".", 1)[1])
         switched: str | None = None  # why the value's type took it to another field than its label's
@@ -346,6 +378,8 @@ class _Finder:
         if not vt.strip():
             return None
         if has_shape(alt.field):
+            if alt.score < 1 and _DATE_ONLY.match(vt.strip()) and parse_date(vt) is not None:
+                return alt  # a date: its place among the request's dates decides (`_settle_dates`)
             return alt if normalize(alt.field, vt)[1] is None else None
         other = classify(vt, section) if _labelish(vt) else None
         return alt if other is None or other[1] < OFFER else None
@@ -398,6 +432,8 @@ class _Finder:
                     self.self_employed = True
                 return None
         m = self._label_above(i, words, text, m) or m
+        if m is not None and m.field not in _WHOLE_NAMES and _LAST_FIRST.search(" ".join(m.hints)):
+            m = replace(m, field="worker.name", score=min(m.score, PLACE - 0.01))  # "(last, first)": a name
         if m is not None and not m.hints and "(" in text:  # "Date of departure (dd/mm/yyyy)" over its value
             after = text[m.end:]
             upto = m.end if _HINTS.sub("", after).strip(" :.\t_") else len(text)
@@ -427,6 +463,8 @@ class _Finder:
             value_words, j = self._beside(i, label_words, m.field)
             if j is not None:
                 self.used.add(j)
+        if value_words and _text(value_words).rstrip().endswith(",") and m.field not in _ADDRESS_FIELDS:
+            value_words = self._wrapped(i, value_words)
         if value_words and m.field in _COMPANY_ADDRESS and _looks_address(_text(value_words)):
             # an address under a label read as a company's name: the company's address (flagged below)
             m = replace(m, field=_COMPANY_ADDRESS[m.field], score=min(m.score, PLACE - 0.01))
