@@ -353,6 +353,7 @@ def _parse_pages(part: Part, limits: Limits) -> Extraction:
     sure: set[str] = set()  # fields read without doubt so far, across pages
     form_records: list[list[Candidate]] = []
     edition: str | None = None
+    layer: list[tuple[int, list[Word]]] = []  # (page index, words) of the pages with a text layer
     with pdfplumber.open(io.BytesIO(part.data)) as pdf:
         count = len(pdf.pages)
         for index, page in enumerate(pdf.pages):
@@ -362,7 +363,13 @@ def _parse_pages(part: Part, limits: Limits) -> Extraction:
                 scanned.append(index)
             page.close()  # pdfplumber caches every object of a page; free it as soon as we are done
             if words:
-                found[(index, 0)] = find_on_page(_lines(words, text=True), part, "text", index + 1, sure)
+                layer.append((index, words))
+    if layer:  # the text pages read together: a label at a page's foot has its value atop the next
+        lines = [ln for _i, words in layer for ln in _lines(words, text=True)]
+        cands, _text = find_on_page(lines, part, "text", layer[0][0] + 1, sure)
+        for k, (index, words) in enumerate(layer):
+            page_text = "\n".join(ln.text.replace("\t", "").rstrip() for ln in _lines(words))
+            found[(index, 0)] = (cands if k == 0 else [], page_text)
     if scanned and _ocr_module is None:
         problems += [
             PartProblem(
