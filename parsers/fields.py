@@ -17,7 +17,16 @@ from parsers.label_words import _HINTS, OFFER, PLACE, SURE_WORDS, _for_meaning, 
 from parsers.labels import LabelMatch, match_label_at, match_section
 from parsers.layout import Line, Word
 from parsers.types import Box, Candidate, Method, Provenance
-from parsers.values import has_shape, normalize, parse_bool, parse_country, parse_date, parse_email, parse_relationship
+from parsers.values import (
+    has_shape,
+    normalize,
+    parse_bool,
+    parse_country,
+    parse_date,
+    parse_email,
+    parse_relationship,
+    parse_ssn,
+)
 
 # Values that mean "nothing here": no candidate at all rather than an uncertain one.
 _EMPTY = {"n/a", "na", "none", "-", "--", "—", "–", "not applicable", "nil", "tbd", "unknown", "n.a.",
@@ -27,6 +36,8 @@ _DATE_LEAVES = {"date_of_birth", "start_date", "end_date", "hire_date", "irs_312
 _WHOLE_NAMES = {"worker.name", "worker.first_name", "worker.last_name", "worker.middle_name", "employer.contact_name",
                 "dependents.name"}
 _FAMILY_WORDS = re.compile(r"depend|spouse|child|son\b|daughter|wife|husband|family|partner|relation", re.I)
+_US_WORDS = re.compile(r"\bU\.?\s?S\.?(?:A\.?)?(?![\w])|\bUnited States\b|\bAmerican\b")
+_PERSON_WORDS = re.compile(r"employee|worker|staff|assignee|transferee|his|her|personal|private|home", re.I)
 _BOOL_LEAVES = {"hired_in_us", "remains_employee"}
 _NAME_PARTS = {"worker.first_name", "worker.middle_name", "worker.last_name"}
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -208,6 +219,8 @@ class _Finder:
         if normalize(fld, _text(words))[1] is None and not _wants_more(fld, _text(words)):
             return words
         box = _box(words)
+        own = self.lines[i].box
+        margin = own.x0 if own is not None else -1.0  # a wrapped line may start under the label
         start = max([i, *(k for k, ln in enumerate(self.lines) if any(w in ln.words for w in words[:1]))])
         joined = list(words)
         taken: list[int] = []
@@ -217,7 +230,7 @@ class _Finder:
                 break
             lb = ln.box
             if box is not None and (lb is None or ln.page != self.lines[i].page
-                                    or abs(lb.x0 - box.x0) > 3 * (box.y1 - box.y0)
+                                    or min(abs(lb.x0 - box.x0), abs(lb.x0 - margin)) > 3 * (box.y1 - box.y0)
                                     or lb.y0 - box.y1 > 2 * (box.y1 - box.y0)):
                 break
             last = joined[-1]
@@ -326,6 +339,15 @@ class _Finder:
             if not asked:
                 return
             fld, switched = asked[0], "a yes/no answer, under a label read as another field"
+        if m.score < 1 and fld in _WHOLE_NAMES and not re.search(r"\d", raw) and \
+                (_FOREIGN_FORM.search(raw) or _US_FORM.search(raw)):
+            fld = "employer.name" if _US_FORM.search(raw) else "assignment.host_name"
+            switched = "a company's name, under a label read as a person's"
+        if fld == "worker.foreign_id" and _US_WORDS.search(m.label or "") and parse_ssn(raw) is not None:
+            fld, switched = "worker.ssn", "a U.S. number, under a label read as an ID abroad"
+        if fld == "worker.email" and m.score < 1 and not self.self_employed and \
+                not _PERSON_WORDS.search(m.label or ""):
+            fld, switched = "employer.contact_email", "an address to reply to: the writer's, not the worker's"
         if fld in _ADDRESS_FIELDS and not re.search(r"\d", raw) and \
                 (_FOREIGN_FORM.search(raw) or _US_FORM.search(raw)):
             fld = "assignment.host_name" if fld == "assignment.work_address" else "employer.name"
