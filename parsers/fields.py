@@ -13,7 +13,18 @@ from dataclasses import dataclass, field, replace
 from parsers.artefacts import strip_artefacts
 from parsers.evidence import _DATE_ONLY, _FOREIGN_FORM, _US_FORM, DATE_FIELDS, NO_DATE_FIELD, disagreement, settle_dates
 from parsers.hints import _LAST_FIRST, apply_hints
-from parsers.label_words import _HINTS, OFFER, PLACE, SURE_WORDS, _for_meaning, _labelish, classify, scores, whole_label
+from parsers.label_words import (
+    _HINTS,
+    _STOP,
+    OFFER,
+    PLACE,
+    SURE_WORDS,
+    _for_meaning,
+    _labelish,
+    classify,
+    scores,
+    whole_label,
+)
 from parsers.labels import LabelMatch, match_label_at, match_section
 from parsers.layout import Line, Word
 from parsers.types import Box, Candidate, Method, Provenance
@@ -390,7 +401,9 @@ class _Finder:
         section = self._section_for_labels()
         if m is not None and (m.separator or not m.strict or has_shape(m.field)):
             rest = text[m.end:]
-            if normalize(m.field, rest)[1] is None and not _labelish(rest, section, extra=True):
+            first = rest.split()[0].casefold() if rest.split() else ""
+            if normalize(m.field, rest)[1] is None and not _labelish(rest, section, extra=True) and \
+                    first not in _STOP:  # "Full name of our traveller": no value starts with "of"
                 return None  # "Employee Jane Doe": the value is on the line
         alt = whole_label(bare + "\t", match_label_at(bare, section), section)
         if alt is None or alt.end <= len(bare) or alt.field == "dependents" or alt.field.startswith("dependents"):

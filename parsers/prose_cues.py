@@ -97,6 +97,9 @@ def _address_in(run: str) -> tuple[str, dict[str, str]] | None:
     """The shortest start of `run`, cut at a comma or a sentence's end, that reads as a whole
     address (a street with a number, a postal code, a city, and a state or a country)."""
     cuts = [m.start() for m in re.finditer(r",|\.(?=\s|$)", run)] + [len(run)]
+    for comma in [m.start() for m in re.finditer(",", run)]:
+        # "..., Bergen, Norway for two years": a part may end before the sentence goes on
+        cuts += [comma + 2 + m.start() for m in re.finditer(r"\s", run[comma + 2:comma + 40])]
     for end in sorted(set(cuts)):
         text = run[:end].strip(" ,.")
         if len(text) < 8:
