@@ -20,13 +20,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from parsers.evidence import _FOREIGN_FORM, _US_FORM
 from parsers.hints import _LAST_FIRST
 from parsers.label_words import _HINTS, OFFER, PLACE, _for_meaning, scores
 from parsers.labels import header_field
-from parsers.values import has_shape, normalize, parse_bool, parse_country, parse_date
+from parsers.values import _country_key, _country_table, has_shape, normalize, parse_bool, parse_date
 
 IDENTITY_FIELDS = frozenset({"worker.ssn", "worker.name", "worker.first_name", "worker.last_name"})
 DATE_FIELDS = ("worker.date_of_birth", "assignment.hire_date", "assignment.start_date", "assignment.end_date")
@@ -42,7 +43,7 @@ _ONLY_GIVEN = re.compile(r"^\s*(?:first|given|forename)s?(?:\s+names?)?\s*$", re
 _ONLY_FAMILY = re.compile(r"^\s*(?:last|surname|family)(?:\s+names?)?\s*$", re.I)
 _SSN_LIKE = re.compile(r"^\d{3}[- ]?\d{2}[- ]?\d{4}$")
 _EIN_LIKE = re.compile(r"^\d{2}-?\d{7}$")
-SAMPLE_ROWS = 40  # data rows looked at for a column's type
+SAMPLE_ROWS = 20  # data rows looked at for a column's type
 LABEL_WEIGHT = 0.7  # how much the header's words count against the cells' type in a column's score
 
 
@@ -62,6 +63,11 @@ def _hints(text: str) -> tuple[str, ...]:
 def header_scores(text: str, section: str | None = None) -> list[tuple[str, float]]:
     """The fields a header may name, best first: the exact vocabulary, then its words; a name
     header's hint picks the part of the name ("Name (given)", "Employee (last, first)")."""
+    return list(_header_scores(text, section))
+
+
+@lru_cache(maxsize=4096)
+def _header_scores(text: str, section: str | None) -> tuple[tuple[str, float], ...]:
     raw = " ".join(text.split())
     hints = _hints(raw)
     out: dict[str, float] = {}
@@ -81,7 +87,17 @@ def header_scores(text: str, section: str | None = None) -> list[tuple[str, floa
         elif _ONLY_FAMILY.match(h) and name_ish:
             out["worker.last_name"] = max(out.get("worker.last_name", 0.0), 0.95)
             out.pop("worker.name", None)
-    return sorted(out.items(), key=lambda kv: -kv[1])
+    return tuple(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+def _is_country(text: str) -> bool:
+    """A country's name or code exactly (no fuzzy match: this runs for every cell of a sample)."""
+    return _country_key(text) in _country_table()
+
+
+@lru_cache(maxsize=8192)
+def _text_fit(fld: str, text: str) -> float:
+    return _kind_fit(fld, text)
 
 
 def _kind_fit(fld: str, value: Any) -> float:
@@ -107,7 +123,7 @@ def _kind_fit(fld: str, value: Any) -> float:
         if looks_date or yes_no or numeric or "@" in text:
             return 0.0
         if fld in _NAME_FIELDS:
-            if re.search(r"\d", text) or parse_country(text) or _FOREIGN_FORM.search(text) or _US_FORM.search(text):
+            if re.search(r"\d", text) or _is_country(text) or _FOREIGN_FORM.search(text) or _US_FORM.search(text):
                 return 0.0
             return 1.0
         if fld in _COMPANY_FIELDS:
@@ -127,7 +143,11 @@ def _kind_fit(fld: str, value: Any) -> float:
     if leaf in ("hired_in_us", "remains_employee"):
         return 1.0 if yes_no else 0.0
     if fld in ("assignment.country", "worker.citizenship", "worker.residence_country"):
-        return 1.0 if normalize(fld, text)[1] is None and len(text) <= 40 else 0.0
+        if _is_country(text):
+            return 1.0
+        if re.search(r"\d|@", text) or len(text.split()) > 4 or _FOREIGN_FORM.search(text) or _US_FORM.search(text):
+            return 0.0
+        return 1.0 if normalize(fld, text)[1] is None else 0.0
     if has_shape(fld):
         return 1.0 if normalize(fld, text)[1] is None else 0.0
     if leaf in ("street", "city", "state"):
@@ -139,7 +159,7 @@ def _fit(fld: str, cells: Sequence[Any]) -> float:
     vals = [c for c in cells if c is not None and str(c).strip()]
     if not vals:
         return 0.5
-    return sum(_kind_fit(fld, v) for v in vals) / len(vals)
+    return sum(_text_fit(fld, v) if isinstance(v, str) else _kind_fit(fld, v) for v in vals) / len(vals)
 
 
 def _as_date(value: Any, hints: tuple[str, ...]) -> date | None:
