@@ -478,6 +478,13 @@ class _Finder:
         if self._dependents_table(i) or m is None:
             return None
         label_words, value_words = _split_words(words, m.end)
+        typed = re.fullmatch(r"(?P<lab>[A-Za-z][^@\d:]*?)\s+(?P<val>[^\s@]+@\S+)", _text(value_words))
+        if typed and _labelish(typed["lab"]):  # "Email address for certificate (optional) hr@x.com"
+            at = text.rfind(typed["val"])
+            whole = whole_label(text[:at].rstrip() + "\t" + text[at:], None, self._section_for_labels())
+            if whole is not None and whole.score >= OFFER:
+                m = replace(whole, end=at)
+                label_words, value_words = _split_words(words, at)
         rest: list[Word] | None = None
         for k in range(1, len(value_words)):
             if not re.search(r"[:;]", _text(value_words[k : k + 8])):

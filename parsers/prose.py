@@ -552,15 +552,12 @@ _READERS: list[Callable[[_Ctx], list[_Found]]] = [
 ]
 
 
-def _more_readers() -> None:
-    """The readers of `parsers.prose_cues` (contacts, addresses, yes/no statements), which build
-    on the patterns above."""
-    from parsers import prose_cues  # noqa: PLC0415 - it imports this module
+def _all_readers() -> list[Callable[[_Ctx], list[_Found]]]:
+    """These readers and those of `parsers.prose_cues` (contacts, addresses, yes/no statements),
+    which build on the patterns above and so are fetched when first needed, not at import."""
+    from parsers import prose_cues  # noqa: PLC0415 - it builds on this module's patterns
 
-    _READERS.extend(prose_cues.READERS)
-
-
-_more_readers()
+    return [*_READERS, *prose_cues.READERS]
 
 
 def find_in_prose(text: str, *, part: str, method: Method = "text") -> list[Candidate]:
@@ -572,7 +569,7 @@ def find_in_prose(text: str, *, part: str, method: Method = "text") -> list[Cand
     flat = _flatten(text)
     ctx = _Ctx(flat, _sentence_starts(flat))
     found: list[_Found] = []
-    for reader in _READERS:
+    for reader in _all_readers():
         found.extend(reader(ctx))
     by_field: dict[str, list[_Found]] = {}
     for f in sorted(found, key=lambda f: f.pos):

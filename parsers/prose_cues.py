@@ -18,8 +18,9 @@ from parsers.prose import _EMAIL_RE, _NAME, _NOT_NAME, NO_LABEL, _Ctx, _Found
 _CONTACT_CUE = re.compile(
     r"\b(?:contact\w*|question\w*|quer(?:y|ies)|enquir\w+|inquir\w+|reach\w*|direct\w*|address\w*|"
     r"write|call|speak|get\s+in\s+touch|more\s+information|details)\b", re.I)
+_ONE_LINE_NAME = _NAME.replace("\\n(?!\\n)", "(?!x)x")  # a name on one line: not "Jo Roe\nReply"
 _NAME_THEN_MAIL = re.compile(
-    rf"(?P<name>{_NAME})\s*(?:,\s*)?(?:\(|<|at\b|via\b|on\b|by\s+e-?mail\s+at\b|e-?mail:?|:)\s*"
+    rf"(?P<name>{_ONE_LINE_NAME})\s*(?:,\s*)?(?:\(|<|at\b|via\b|on\b|by\s+e-?mail\s+at\b|e-?mail:?|:)\s*"
     rf"(?P<mail>[A-Za-z0-9._%+-]{{1,64}}@[A-Za-z0-9.-]{{1,253}}\.[A-Za-z]{{2,24}})\b")
 _US = r"(?:the\s+)?(?:United\s+States(?:\s+of\s+America)?|U\.\s?S\.(?:\s?A\.)?|USA|US|America)\b"
 _HIRED_US = re.compile(rf"\b(?:hired|recruited|engaged|taken\s+on)\b[^.;]{{0,30}}?\b(?:in|by\s+our\s+\w+\s+in)\s+"
@@ -95,7 +96,8 @@ def _remains(ctx: _Ctx) -> list[_Found]:
 
 def _address_in(run: str) -> tuple[str, dict[str, str]] | None:
     """The shortest start of `run`, cut at a comma or a sentence's end, that reads as a whole
-    address (a street with a number, a postal code, a city, and a state or a country)."""
+    address (a street with a number, a postal code, a city, and its country, written or a U.S.
+    state's)."""
     cuts = [m.start() for m in re.finditer(r",|\.(?=\s|$)", run)] + [len(run)]
     for comma in [m.start() for m in re.finditer(",", run)]:
         # "..., Bergen, Norway for two years": a part may end before the sentence goes on
@@ -106,8 +108,7 @@ def _address_in(run: str) -> tuple[str, dict[str, str]] | None:
             continue
         parts = values.parse_address(text)
         if re.search(r"\d", parts.get("street", "")) and parts.get("postal_code") and parts.get("city") and \
-                (parts.get("state") or parts.get("country")) and re.search(r"[^\W\d_]", parts["city"]) and \
-                len(parts.get("state", "")) <= 30:
+                parts.get("country") and re.search(r"[^\W\d_]", parts["city"]) and len(parts.get("state", "")) <= 30:
             return text, parts
     return None
 
