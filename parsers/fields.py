@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from parsers.artefacts import strip_artefacts
+from parsers.columns import _ONLY_FAMILY, _ONLY_GIVEN
 from parsers.evidence import _DATE_ONLY, _FOREIGN_FORM, _US_FORM, DATE_FIELDS, NO_DATE_FIELD, disagreement, settle_dates
 from parsers.hints import _LAST_FIRST, apply_hints
 from parsers.label_words import (
@@ -469,6 +470,11 @@ class _Finder:
         m = self._label_above(i, words, text, m) or m
         if m is not None and m.field not in _WHOLE_NAMES and _LAST_FIRST.search(" ".join(m.hints)):
             m = replace(m, field="worker.name", score=min(m.score, PLACE - 0.01))  # "(last, first)": a name
+        if m is not None and m.field == "worker.name" and m.hints:  # "Name (family)": one part of it
+            if any(_ONLY_FAMILY.match(h) for h in m.hints):
+                m = replace(m, field="worker.last_name")
+            elif any(_ONLY_GIVEN.match(h) for h in m.hints):
+                m = replace(m, field="worker.first_name")
         if m is not None and not m.hints and "(" in text:  # "Date of departure (dd/mm/yyyy)" over its value
             after = text[m.end:]
             upto = m.end if _HINTS.sub("", after).strip(" :.\t_") else len(text)
