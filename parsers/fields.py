@@ -238,8 +238,9 @@ class _Finder:
         taken: list[int] = []
         for j in range(start + 1, min(start + 3, len(self.lines))):
             ln = self.lines[j]
-            if j in self.used or not ln.words or self._is_label_or_heading(ln.text):
-                break
+            if j in self.used or not ln.words or self._is_label_or_heading(ln.text) or \
+                    ((lm := self._label(ln.text)) is not None and lm.separator and not ln.text[lm.end:].strip()):
+                break  # a label read by its words, its value beside it ("Site of the work<tab>")
             lb = ln.box
             if box is not None and (lb is None or ln.page != self.lines[i].page
                                     or min(abs(lb.x0 - box.x0), abs(lb.x0 - margin)) > 3 * (box.y1 - box.y0)
@@ -516,7 +517,9 @@ class _Finder:
         if value_words and m.field in _COMPANY_ADDRESS and _looks_address(_text(value_words)):
             # an address under a label read as a company's name: the company's address (flagged below)
             m = replace(m, field=_COMPANY_ADDRESS[m.field], score=min(m.score, PLACE - 0.01))
-        if value_words and m.field in _ADDRESS_FIELDS:
+        vt = _text(value_words)
+        if value_words and m.field in _ADDRESS_FIELDS and not (
+                not re.search(r"\d", vt) and (_FOREIGN_FORM.search(vt) or _US_FORM.search(vt))):
             value_words = self._address_lines(i, value_words, m.field)
         if value_words:
             self._value(m, _text(value_words), value_words)
