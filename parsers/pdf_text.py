@@ -365,10 +365,11 @@ def _parse_pages(part: Part, limits: Limits) -> Extraction:
             if words:
                 layer.append((index, words))
     if layer:  # the text pages read together: a label at a page's foot has its value atop the next
-        lines = [ln for _i, words in layer for ln in _lines(words, text=True)]
+        per_page = [(index, _lines(words, text=True)) for index, words in layer]
+        lines = [ln for _i, page_lines in per_page for ln in page_lines]
         cands, _text = find_on_page(lines, part, "text", layer[0][0] + 1, sure)
-        for k, (index, words) in enumerate(layer):
-            page_text = "\n".join(ln.text.replace("\t", "").rstrip() for ln in _lines(words))
+        for k, (index, page_lines) in enumerate(per_page):
+            page_text = "\n".join(" ".join(w.text for w in ln.words if w.text != "\t") for ln in page_lines)
             found[(index, 0)] = (cands if k == 0 else [], page_text)
     if scanned and _ocr_module is None:
         problems += [
