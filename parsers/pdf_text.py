@@ -125,23 +125,22 @@ def _lines(words: list[Word], *, text: bool = False) -> list[Line]:
 
 
 def _locate(raw: str, lines: list[Line]) -> tuple[int | None, Box | None]:
-    """Page and box of the fewest words on one line that hold `raw` (prose finders give text only)."""
+    """Page and box of the words on one line that hold `raw` (prose finders give text only)."""
     raw = " ".join(raw.split())
     if not raw:
         return None, None
     for line in lines:
-        if raw not in line.text:
+        text = line.text
+        at = text.find(raw)
+        if at < 0:
             continue
-        words = line.words
-        best: list[Word] | None = None
-        for i in range(len(words)):
-            for j in range(i + 1, len(words) + 1):
-                if raw in " ".join(w.text for w in words[i:j]):
-                    if best is None or j - i < len(best):
-                        best = words[i:j]
-                    break
-        if best:
-            return best[0].page, Box.union([w.box for w in best if w.box is not None])
+        end, pos, picked = at + len(raw), 0, []
+        for w in line.words:  # the words the text's span [at, end) touches
+            if pos < end and pos + len(w.text) > at:
+                picked.append(w)
+            pos += len(w.text) + 1
+        if picked:
+            return picked[0].page, Box.union([w.box for w in picked if w.box is not None])
     return None, None
 
 
