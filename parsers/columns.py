@@ -90,6 +90,11 @@ def _header_scores(text: str, section: str | None) -> tuple[tuple[str, float], .
     return tuple(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
+@lru_cache(maxsize=8192)
+def _is_date(text: str) -> bool:
+    return parse_date(text) is not None
+
+
 def _is_country(text: str) -> bool:
     """A country's name or code exactly (no fuzzy match: this runs for every cell of a sample)."""
     return _country_key(text) in _country_table()
@@ -115,8 +120,8 @@ def _kind_fit(fld: str, value: Any) -> float:
     if not text:
         return 0.5
     if fld in DATE_FIELDS or leaf.endswith("date"):
-        return 1.0 if parse_date(text) is not None and not _SSN_LIKE.match(text) else 0.0
-    looks_date = parse_date(text) is not None and bool(re.search(r"\d", text)) and len(text) <= 20
+        return 1.0 if _is_date(text) and not _SSN_LIKE.match(text) else 0.0
+    looks_date = bool(re.search(r"\d", text)) and len(text) <= 20 and _is_date(text)
     yes_no = parse_bool(text) is not None and len(text) <= 5
     numeric = bool(re.fullmatch(r"[\d\s./-]+", text))
     if fld in _TEXT_FIELDS:
