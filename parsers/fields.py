@@ -8,16 +8,46 @@ is `parsers.prose`'s job; this module never guesses a value that has no label.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from parsers.artefacts import strip_artefacts
-from parsers.evidence import disagreement, retarget
-from parsers.hints import apply_hints, hinted_field
-from parsers.label_words import PLACE, SURE_WORDS, classify, whole_label
+from parsers.columns import _ONLY_FAMILY, _ONLY_GIVEN
+from parsers.evidence import (
+    _DATE_ONLY,
+    _FOREIGN_FORM,
+    _US_FORM,
+    DATE_FIELDS,
+    NO_DATE_FIELD,
+    disagreement,
+    retarget,
+    settle_dates,
+)
+from parsers.hints import _LAST_FIRST, apply_hints, hinted_field
+from parsers.label_words import (
+    _HINTS,
+    _STOP,
+    OFFER,
+    PLACE,
+    SURE_WORDS,
+    _for_meaning,
+    _labelish,
+    classify,
+    scores,
+    whole_label,
+)
 from parsers.labels import LabelMatch, match_label_at, match_section
 from parsers.layout import Line, Word
 from parsers.types import Box, Candidate, Method, Provenance
-from parsers.values import has_shape, normalize, parse_country, parse_relationship
+from parsers.values import (
+    has_shape,
+    normalize,
+    parse_bool,
+    parse_country,
+    parse_date,
+    parse_email,
+    parse_relationship,
+    parse_ssn,
+)
 
 # Values that mean "nothing here": no candidate at all rather than an uncertain one.
 _EMPTY = {"n/a", "na", "none", "-", "--", "—", "–", "not applicable", "nil", "tbd", "unknown", "n.a.",
@@ -27,6 +57,14 @@ _DATE_LEAVES = {"date_of_birth", "start_date", "end_date", "hire_date", "irs_312
 _ASSIGNMENT_DATES = frozenset({"start_date", "end_date", "hire_date", "date_of_birth"})
 _DATE_VALUE = re.compile(r"^(?:\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}[ -][A-Za-z]{3,9}\.?[ -,]+\d{2,4}|"
                          r"[A-Za-z]{3,9}\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4})$")
+_WHOLE_NAMES = {"worker.name", "worker.first_name", "worker.last_name", "worker.middle_name", "employer.contact_name",
+                "dependents.name"}
+_FAMILY_WORDS = re.compile(r"depend|spouse|child|son\b|daughter|wife|husband|family|partner|relation", re.I)
+_US_WORDS = re.compile(r"\bU\.?\s?S\.?(?:A\.?)?(?![\w])|\bUnited States\b|\bAmerican\b")
+_PERSON_WORDS = re.compile(r"employee|worker|staff|assignee|transferee|his|her|personal|private|home", re.I)
+_BOOL_LEAVES = {"hired_in_us", "remains_employee"}
+_NAME_PARTS = {"worker.first_name", "worker.middle_name", "worker.last_name"}
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DEP_HEADER_NAME = re.compile(r"\bname\b", re.IGNORECASE)
 _DEP_HEADER_DOB = re.compile(r"\b(?:date of birth|birth ?date|dob|d\.o\.b\.?|born)\b", re.IGNORECASE)
 _DEP_HEADER_REL = re.compile(r"\brelation(?:ship)?\b", re.IGNORECASE)
@@ -36,6 +74,25 @@ def _is_dependents_header(text: str) -> bool:
     """ "Name | Date of birth | Relationship" (any order), not "Name: Anna, relationship: wife"."""
     return bool(_DEP_HEADER_NAME.search(text) and _DEP_HEADER_DOB.search(text)
                 and _DEP_HEADER_REL.search(text)) and ":" not in text and len(text) < 80
+
+
+_COMPANY_ADDRESS = {"assignment.host_name": "assignment.work_address", "employer.name": "employer.address"}
+
+
+def _looks_address(text: str) -> bool:
+    """A street with its number and a place after a comma ("Hainstythdori 96, 903-3135 Cusril")."""
+    return bool(re.search(r"(?:^|\s)\d{1,5}[A-Za-z]?(?:\s|,)", text)) and "," in text and "@" not in text and \
+        not (_FOREIGN_FORM.search(text) or _US_FORM.search(text))
+
+
+def _wants_more(fld: str, text: str) -> bool:
+    """An address line that reads but stops short: it ends in a comma, or has no postal code, or
+    its city is a number (the code, with the city on the next line)."""
+    if text.rstrip().endswith(","):
+        return True
+    parts = dict(normalize(fld, text)[0])
+    city = parts.get(f"{fld}.city", "")
+    return f"{fld}.postal_code" not in parts or not re.search(r"[^\W\d_]", city)
 
 
 def _text(words: list[Word]) -> str:
@@ -89,6 +146,7 @@ class _Finder:
     dep_index: int = -1
     dep_fields: set[str] = field(default_factory=set)
     by_page: dict[int | None, list[int]] = field(default_factory=dict)
+    scores: dict[int, float] = field(default_factory=dict)  # index in `out` -> its label's score
 
     def __post_init__(self) -> None:
         # positional look-ups stay within a page: linear per page, not per document
@@ -169,35 +227,69 @@ class _Finder:
                 return self.lines[j].words, j
         if options:
             return self.lines[options[0]].words, options[0]
+        on_page = self.by_page.get(page, [])
+        if on_page and i == max(on_page, key=lambda k: (b := self.lines[k].box) is not None and b.y0 or 0.0):
+            # the label ends its page: its value opens the next one ("Address abroad" | page 2)
+            nxt = [k for k in self.by_page.get((page or 0) + 1, []) if k not in self.used]
+            if nxt:
+                j = min(nxt, key=lambda k: ((b := self.lines[k].box) is not None and b.y0 or 0.0, k))
+                if self._could_be_value(self.lines[j].words, fld):
+                    return self.lines[j].words, j
         return [], None
 
     def _address_lines(self, i: int, words: list[Word], fld: str) -> list[Word]:
         """An address written on several lines: add the lines under its first one (at most two,
         none a label, aligned with it when positions are known) until it reads as an address."""
-        if normalize(fld, _text(words))[1] is None:
+        if normalize(fld, _text(words))[1] is None and not _wants_more(fld, _text(words)):
             return words
         box = _box(words)
+        own = self.lines[i].box
+        margin = own.x0 if own is not None else -1.0  # a wrapped line may start under the label
         start = max([i, *(k for k, ln in enumerate(self.lines) if any(w in ln.words for w in words[:1]))])
         joined = list(words)
         taken: list[int] = []
         for j in range(start + 1, min(start + 3, len(self.lines))):
             ln = self.lines[j]
-            if j in self.used or not ln.words or self._is_label_or_heading(ln.text):
-                break
+            if j in self.used or not ln.words or self._is_label_or_heading(ln.text) or \
+                    ((lm := self._label(ln.text)) is not None and lm.separator and not ln.text[lm.end:].strip()):
+                break  # a label read by its words, its value beside it ("Site of the work<tab>")
             lb = ln.box
             if box is not None and (lb is None or ln.page != self.lines[i].page
-                                    or abs(lb.x0 - box.x0) > 3 * (box.y1 - box.y0)
+                                    or min(abs(lb.x0 - box.x0), abs(lb.x0 - margin)) > 3 * (box.y1 - box.y0)
                                     or lb.y0 - box.y1 > 2 * (box.y1 - box.y0)):
                 break
-            joined = [*joined[:-1], Word(joined[-1].text + ",", joined[-1].box, joined[-1].conf,
-                                         joined[-1].page), *ln.words]
+            last = joined[-1]
+            # a line break is a comma ("Main St" over "Boise, ID") or a wrap inside a part ("117,
+            # 384-7494" over "Tairthien, Japan": the code and its city): the reading that is whole
+            comma = [*joined[:-1], Word(last.text.rstrip(",") + ",", last.box, last.conf, last.page), *ln.words]
+            wrap = [*joined, *ln.words]
+            joined = comma if last.text.endswith(",") or _wants_more(fld, _text(wrap)) or \
+                not _wants_more(fld, _text(comma)) else wrap
             taken.append(j)
             if box is not None and lb is not None:
                 box = Box(x0=box.x0, y0=lb.y0, x1=box.x1, y1=lb.y1)
-            if normalize(fld, _text(joined))[1] is None:
+            if normalize(fld, _text(joined))[1] is None and not _wants_more(fld, _text(joined)):
                 self.used.update(taken)
                 return self._country_line(j, joined, fld)
+        if taken and normalize(fld, _text(joined))[1] is None and normalize(fld, _text(words))[1] is not None:
+            self.used.update(taken)
+            return joined
         return words
+
+    def _wrapped(self, i: int, words: list[Word]) -> list[Word]:
+        """A value cut at a comma goes on on the next line ("O'Neasford," over "Herken"), when that
+        line is no label and starts where the value does."""
+        j = i + 1
+        while j < len(self.lines) and j in self.used:
+            j += 1
+        if j >= len(self.lines) or not self.lines[j].words or self._is_label_or_heading(self.lines[j].text):
+            return words
+        box, lb, own = _box(words), self.lines[j].box, self.lines[i].box
+        if box is not None and (lb is None or own is None or lb.y0 - box.y1 > 2 * (box.y1 - box.y0)
+                                or min(abs(lb.x0 - box.x0), abs(lb.x0 - own.x0)) > 2 * (box.y1 - box.y0)):
+            return words
+        self.used.add(j)
+        return [*words, *self.lines[j].words]
 
     def _country_line(self, j: int, words: list[Word], fld: str) -> list[Word]:
         """The country alone on the line after an address's last line belongs to it."""
@@ -237,6 +329,8 @@ class _Finder:
         if raw.strip().casefold().strip(" .") in _EMPTY or not raw.strip(" .:_-"):
             return
         fld = m.field
+        if fld == "dependents" and self.section != "dependents" and not _FAMILY_WORDS.search(m.label or ""):
+            fld = "worker.name"  # "Staff member": a member of staff, no family member
         if fld == "dependents":
             self.dep_index += 1
             self.dep_fields = {"name", "date_of_birth", "relationship"}
@@ -248,9 +342,42 @@ class _Finder:
                     pairs.append((f"{base}.relationship", rel))
             self._emit(pairs, raw, words, m.label, reason)
             return
+        if fld.startswith("dependents.") and self.section != "dependents" and not _FAMILY_WORDS.search(m.label or ""):
+            fld = "worker.name" if fld.endswith(".name") else fld  # "Staff member": no family member
+            if fld.startswith("dependents."):
+                return
         if fld.startswith("dependents."):
             fld = self._dependent_field(fld.split(".", 1)[1])
         fld = hinted_field(fld, m.hints)
+        switched: str | None = None  # why the value's type took it to another field than its label's
+        if m.score < 1 and fld in _NAME_PARTS and (len(raw.split()) >= 2 or "," in raw):
+            fld = "worker.name"  # a whole name under a label read by its words as one part of it
+            switched = "a whole name, under a label read as one part of a name"
+        if m.score < 1 and "email" not in fld and "@" in raw and parse_email(raw) == raw.strip():
+            # an address can only be an e-mail field's: the one of the label's party
+            fld = {"employer": "employer.contact_email", "worker": "worker.email"}.get(fld.split(".")[0],
+                                                                                         "confirmation_email")
+            switched = "an e-mail address, under a label read as no e-mail field"
+        if m.score < 1 and fld.rsplit(".", 1)[-1] not in _BOOL_LEAVES and len(raw.strip()) <= 5 and \
+                parse_bool(raw) is not None:
+            # a yes or no answers a yes/no question: the one its words point to
+            asked = [f for f, _s in scores(_for_meaning(m.label), self.section) if f.rsplit(".", 1)[-1] in _BOOL_LEAVES]
+            if not asked:
+                return
+            fld, switched = asked[0], "a yes/no answer, under a label read as another field"
+        if m.score < 1 and fld in _WHOLE_NAMES and not re.search(r"\d", raw) and \
+                (_FOREIGN_FORM.search(raw) or _US_FORM.search(raw)):
+            fld = "employer.name" if _US_FORM.search(raw) else "assignment.host_name"
+            switched = "a company's name, under a label read as a person's"
+        if fld == "worker.foreign_id" and _US_WORDS.search(m.label or "") and parse_ssn(raw) is not None:
+            fld, switched = "worker.ssn", "a U.S. number, under a label read as an ID abroad"
+        if fld == "worker.email" and m.score < 1 and not self.self_employed and \
+                not _PERSON_WORDS.search(m.label or ""):
+            fld, switched = "employer.contact_email", "an address to reply to: the writer's, not the worker's"
+        if fld in _ADDRESS_FIELDS and not re.search(r"\d", raw) and \
+                (_FOREIGN_FORM.search(raw) or _US_FORM.search(raw)):
+            fld = "assignment.host_name" if fld == "assignment.work_address" else "employer.name"
+            switched = "a company's name, under a label for an address"
         raw = apply_hints(fld, raw, m.hints)
         swapped = retarget(fld, raw)
         if swapped is not None:
@@ -267,11 +394,18 @@ class _Finder:
             # a date read by its words for a name ("Last day abroad"): the date field its words name
             fld, glued = dated[0], glued or f"the label {m.label!r} was read by its words and its value is a date"
             pairs, reason = normalize(fld, raw)
+        elif m.score < 1 and fld.rsplit(".", 1)[-1] not in _DATE_LEAVES and not fld.startswith("dependents"):
+            when = parse_date(raw) if _DATE_ONLY.match(raw.strip()) else None
+            if when is not None:  # a date under a label read by its words as no date field: its place decides
+                pairs, reason = [(fld, when.isoformat())], NO_DATE_FIELD
+                self.scores[len(self.out)] = m.score
+                self._emit(pairs, raw, words, m.label, reason)
+                return
         if reason is not None and m.strict and (not m.separator or fld.rsplit(".", 1)[-1] in _DATE_LEAVES):
             return  # "From: jane@example.org" in a quoted mail header is no start date
         if reason is not None and m.score < SURE_WORDS:
             return  # a label read by its words whose value is not of its field: no label ("Status: single")
-        reason = reason or glued
+        reason = reason or glued or switched
         if len(pairs) == 1 and reason is None:
             moved, why = disagreement(fld, pairs[0][1], by_words=m.score < 1)
             pairs, reason = [(moved, pairs[0][1])], why
@@ -279,7 +413,37 @@ class _Finder:
             reason = reason or f"the label {m.label!r} was not recognised for certain"
         if fld == "request_type" and pairs and pairs[0][1] == "self_employed":
             self.self_employed = True
+        for k in range(len(pairs)):
+            self.scores[len(self.out) + k] = m.score
         self._emit(pairs, raw, words, m.label, reason)
+
+    def _label_above(self, i: int, words: list[Word], text: str, m: LabelMatch | None) -> LabelMatch | None:
+        """A line that is a label as a whole, with its value under it or beside it ("Birthdate of
+        worker" over "Apr. 12th, 1971"): read whole, not as a known label's start with the rest of
+        the label for its value. Only when the value found there reads as the field's."""
+        bare = text.strip()
+        if not bare or (m is not None and m.end >= len(bare)) or not _labelish(bare):
+            return None
+        section = self._section_for_labels()
+        if m is not None and (m.separator or not m.strict or has_shape(m.field)):
+            rest = text[m.end:]
+            first = rest.split()[0].casefold() if rest.split() else ""
+            if normalize(m.field, rest)[1] is None and not _labelish(rest, section, extra=True) and \
+                    first not in _STOP:  # "Full name of our traveller": no value starts with "of"
+                return None  # "Employee Jane Doe": the value is on the line
+        alt = whole_label(bare + "\t", match_label_at(bare, section), section)
+        if alt is None or alt.end <= len(bare) or alt.field == "dependents" or alt.field.startswith("dependents"):
+            return None
+        value, _j = self._beside(i, words, alt.field)
+        vt = _text(value)
+        if not vt.strip():
+            return None
+        if has_shape(alt.field):
+            if alt.score < 1 and _DATE_ONLY.match(vt.strip()) and parse_date(vt) is not None:
+                return alt  # a date: its place among the request's dates decides (`_settle_dates`)
+            return alt if normalize(alt.field, vt)[1] is None else None
+        other = classify(vt, section) if _labelish(vt) else None
+        return alt if other is None or other[1] < OFFER else None
 
     # ---------------------------------------------------------------------------------- tables
     def _dependents_table(self, i: int) -> bool:
@@ -328,9 +492,30 @@ class _Finder:
                 if re.search(r"self", text, re.IGNORECASE):
                     self.self_employed = True
                 return None
+        m = self._label_above(i, words, text, m) or m
+        if m is not None and m.field not in _WHOLE_NAMES and _LAST_FIRST.search(" ".join(m.hints)):
+            m = replace(m, field="worker.name", score=min(m.score, PLACE - 0.01))  # "(last, first)": a name
+        if m is not None and m.field == "worker.name" and m.hints:  # "Name (family)": one part of it
+            if any(_ONLY_FAMILY.match(h) for h in m.hints):
+                m = replace(m, field="worker.last_name")
+            elif any(_ONLY_GIVEN.match(h) for h in m.hints):
+                m = replace(m, field="worker.first_name")
+        if m is not None and not m.hints and "(" in text:  # "Date of departure (dd/mm/yyyy)" over its value
+            after = text[m.end:]
+            upto = m.end if _HINTS.sub("", after).strip(" :.\t_") else len(text)
+            found = tuple(h.strip() for a, b in _HINTS.findall(text[:upto]) if (h := a or b).strip())
+            if found:
+                m = replace(m, hints=found)
         if self._dependents_table(i) or m is None:
             return None
         label_words, value_words = _split_words(words, m.end)
+        typed = re.fullmatch(r"(?P<lab>[A-Za-z][^@\d:]*?)\s+(?P<val>[^\s@]+@\S+)", _text(value_words))
+        if typed and _labelish(typed["lab"]):  # "Email address for certificate (optional) hr@x.com"
+            at = text.rfind(typed["val"])
+            whole = whole_label(text[:at].rstrip() + "\t" + text[at:], None, self._section_for_labels())
+            if whole is not None and whole.score >= OFFER:
+                m = replace(whole, end=at)
+                label_words, value_words = _split_words(words, at)
         rest: list[Word] | None = None
         for k in range(1, len(value_words)):
             if not re.search(r"[:;]", _text(value_words[k : k + 8])):
@@ -351,7 +536,14 @@ class _Finder:
             value_words, j = self._beside(i, label_words, m.field)
             if j is not None:
                 self.used.add(j)
-        if value_words and m.field in _ADDRESS_FIELDS:
+        if value_words and _text(value_words).rstrip().endswith(",") and m.field not in _ADDRESS_FIELDS:
+            value_words = self._wrapped(i, value_words)
+        if value_words and m.field in _COMPANY_ADDRESS and _looks_address(_text(value_words)):
+            # an address under a label read as a company's name: the company's address (flagged below)
+            m = replace(m, field=_COMPANY_ADDRESS[m.field], score=min(m.score, PLACE - 0.01))
+        vt = _text(value_words)
+        if value_words and m.field in _ADDRESS_FIELDS and not (
+                not re.search(r"\d", vt) and (_FOREIGN_FORM.search(vt) or _US_FORM.search(vt))):
             value_words = self._address_lines(i, value_words, m.field)
         if value_words:
             self._value(m, _text(value_words), value_words)
@@ -365,7 +557,33 @@ class _Finder:
             words: list[Word] | None = line.words
             while words:
                 words = self._segment(i, words)
+        self._settle_dates()
         return self.out
+
+    def _settle_dates(self) -> None:
+        """The request's dates weighed by their order (`evidence.settle_dates`): a start after its
+        end, two starts, a date read for a field that holds none. Only readings whose label was
+        read by its words move; the first reading of each field counts (a later one is the
+        merge's business)."""
+        picked: list[int] = []
+        seen: set[str] = set()
+        for k, c in enumerate(self.out):
+            is_date = bool(_ISO.fullmatch(c.value)) and (c.field in DATE_FIELDS or c.uncertain == NO_DATE_FIELD)
+            if not is_date or c.field.startswith("dependents") or (c.field in seen and c.field != DATE_FIELDS[2]):
+                continue
+            seen.add(c.field)
+            picked.append(k)
+        starts = [k for k in picked if self.out[k].field == DATE_FIELDS[2]]
+        if len(starts) > 2 or (len(starts) == 2 and any(self.out[k].field == DATE_FIELDS[3] for k in picked)):
+            return  # more starts than one request has: a batch or dependents, not a period
+        rows = [(self.out[k].field, self.out[k].value, self.scores.get(k, 1.0), self.out[k].uncertain)
+                for k in picked]
+        ranked = [[f for f, _s in scores(_for_meaning(self.out[k].provenance.label or ""), self.section)
+                   if f in DATE_FIELDS] for k in picked]
+        for k, (fld, doubt) in zip(picked, settle_dates(rows, ranked), strict=True):
+            c = self.out[k]
+            if fld != c.field:
+                self.out[k] = c.model_copy(update={"field": fld, "uncertain": doubt})
 
 
 def find_fields(lines: list[Line], *, part: str, method: Method) -> list[Candidate]:

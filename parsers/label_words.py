@@ -54,6 +54,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "prepared": ("requested",), "submitted": ("requested",),
     "requester": ("requested",), "completed": ("requested",), "citizen": ("citizenship",),
     "nationality": ("citizenship",), "national": ("citizenship",), "passport": ("citizenship",),
+    "american": ("us",),
 }
 
 
@@ -127,12 +128,26 @@ def classify(label: str, section: str | None = None, leaves: frozenset[str] | No
     `leaves`: only fields ending so ("start_date", ...): the value's type already says which kind of
     field it is ("Last day abroad: 2028-10-21" is a date, so not the last name).
     """
+    ranked = scores(label, section, leaves)
+    if not ranked:
+        return None
+    fld, score = ranked[0]
+    if len(ranked) > 1 and score - ranked[1][1] < MARGIN:
+        score = min(score, PLACE - 0.01)  # two fields as close: offered, never placed
+    return fld, round(score, 3)
+
+
+@lru_cache(maxsize=4096)
+def scores(label: str, section: str | None = None,
+           leaves: frozenset[str] | None = None) -> tuple[tuple[str, float], ...]:
+    """Every field the words of `label` point to, best first, with its score in [0, 1] (a sheet's
+    column weighs these against what its cells hold); `leaves` as for `classify`."""
     raw = content_words(_HINTS.sub(" ", label))
     if leaves is not None:  # among dates, "first day" is the start and "last day" the end
         raw = tuple(_DATE_SENSE.get(w, w) for w in raw)
     words = frozenset(k for w in raw if (k := _known(w, section)) is not None)
     if not words:
-        return None
+        return ()
     unknown = len(raw) - len(words)
     entries, weight = _index(section)
     best: dict[str, float] = {}
@@ -147,13 +162,7 @@ def classify(label: str, section: str | None = None, leaves: frozenset[str] | No
         f1 = 2 * precision * recall / (precision + recall)
         if f1 > best.get(fld, 0.0):
             best[fld] = f1
-    if not best:
-        return None
-    ranked = sorted(best.items(), key=lambda kv: -kv[1])
-    fld, score = ranked[0]
-    if len(ranked) > 1 and score - ranked[1][1] < MARGIN:
-        score = min(score, PLACE - 0.01)  # two fields as close: offered, never placed
-    return fld, round(score, 3)
+    return tuple(sorted(best.items(), key=lambda kv: -kv[1]))
 
 
 # ------------------------------------------------------------------------------ segmentation
@@ -216,14 +225,18 @@ def whole_label(text: str, m: LabelMatch | None, section: str | None, offset: in
     if seg is None:
         return m
     label_end, value_start, hints = seg
+    while value_start < len(text) and text[value_start] in "._…:\t ":  # "USA?____ NO": the leader too
+        value_start += 1
     label = text[offset:label_end].strip()
     if m is not None:
         if m.end >= value_start or m.end > label_end:
             return replace(m, hints=hints) if hints and not m.hints else m  # the known label is the whole one
         extra = text[offset + len(m.label):label_end] if text[offset:].startswith(m.label) else label
-        if not _HINTS.sub(" ", extra).strip(" .#"):  # only hints before the separator ("U.S.? Yes")
+        if not _HINTS.sub(" ", extra).strip(" .#)"):  # only hints before the separator ("U.S.? Yes")
             return replace(m, end=value_start, separator=True, hints=hints or m.hints)
-        if not _labelish(label) or not _labelish(extra, section, extra=True):
+        ends_line = not text[value_start:].strip()  # "Name of the posted worker<tab>": the value is beside it
+        leader = bool(re.search(r"\.\.|__|\t|…", text[label_end:value_start]))  # no value sits before a leader
+        if not _labelish(label) or not (ends_line or leader or _labelish(extra, section, extra=True)):
             return m  # the value starts on the label's line ("Employee Jane Doe, SSN: ...")
         if not content_words(_HINTS.sub(" ", extra)):  # only stop words follow
             return replace(m, end=value_start, separator=True, hints=hints or m.hints)

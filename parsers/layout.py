@@ -68,13 +68,16 @@ def _v_overlap(a0: float, a1: float, b0: float, b1: float) -> float:
     return inter / shorter if shorter > 0 else 0.0
 
 
-def lines_from_words(words: list[Word], *, column_gap: float = 2.5) -> list[Line]:
+def lines_from_words(words: list[Word], *, column_gap: float = 2.5, gap_word: bool = False) -> list[Line]:
     """Group positioned words into reading-order lines, one visual line split at column gaps.
 
     A PDF text layer and Tesseract both hand over words, not lines; forms put a label and its value
     in two columns, so a visual line is cut where the horizontal gap between two words exceeds
     `column_gap` times the line's median word height (a word space is about a third of it).
     Words without a box keep their order and form one line at the end of their page.
+    With `gap_word`, a line cut at a gap ends in a `\t` word: the gap separates a label from the
+    value to its right as a tab stop does ("Name of the posted worker<gap>SMITH, Jo"), so the whole
+    text before it is read as the label.
     """
     pages: dict[int | None, list[Word]] = {}
     for w in words:
@@ -112,6 +115,8 @@ def lines_from_words(words: list[Word], *, column_gap: float = 2.5) -> list[Line
             for prev, w in zip(ws, ws[1:], strict=False):
                 assert prev.box is not None and w.box is not None
                 if w.box.x0 - prev.box.x1 > gap_limit:
+                    if gap_word:
+                        current.append(Word("\t", None, prev.conf, prev.page))
                     out.append(Line(current))
                     current = []
                 current.append(w)

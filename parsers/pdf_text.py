@@ -24,6 +24,7 @@ from pypdf import PdfReader
 
 from parsers import labels, layout
 from parsers.layout import Line, Word
+from parsers.letterhead import from_letterhead
 from parsers.pdf_form import parse_pdf_form
 from parsers.pdf_streams import stream_over
 from parsers.types import Box, Candidate, Extraction, Limits, Method, Part, PartProblem
@@ -121,28 +122,28 @@ def _object_count(reader: PdfReader) -> int:
         return 0
 
 
-def _lines(words: list[Word]) -> list[Line]:
-    return layout.lines_from_words(words)
+def _lines(words: list[Word], *, text: bool = False) -> list[Line]:
+    """Lines of a page; in a text layer a column gap ends a label as a tab stop does."""
+    return layout.lines_from_words(words, gap_word=text)
 
 
 def _locate(raw: str, lines: list[Line]) -> tuple[int | None, Box | None]:
-    """Page and box of the fewest words on one line that hold `raw` (prose finders give text only)."""
+    """Page and box of the words on one line that hold `raw` (prose finders give text only)."""
     raw = " ".join(raw.split())
     if not raw:
         return None, None
     for line in lines:
-        if raw not in line.text:
+        text = line.text
+        at = text.find(raw)
+        if at < 0:
             continue
-        words = line.words
-        best: list[Word] | None = None
-        for i in range(len(words)):
-            for j in range(i + 1, len(words) + 1):
-                if raw in " ".join(w.text for w in words[i:j]):
-                    if best is None or j - i < len(best):
-                        best = words[i:j]
-                    break
-        if best:
-            return best[0].page, Box.union([w.box for w in best if w.box is not None])
+        end, pos, picked = at + len(raw), 0, []
+        for w in line.words:  # the words the text's span [at, end) touches
+            if pos < end and pos + len(w.text) > at:
+                picked.append(w)
+            pos += len(w.text) + 1
+        if picked:
+            return picked[0].page, Box.union([w.box for w in picked if w.box is not None])
     return None, None
 
 
@@ -166,7 +167,7 @@ def find_on_page(
     from parsers.prose import find_in_prose
 
     text = "\n".join(line.text for line in lines)
-    found = list(find_fields(lines, part=part.name, method=method))
+    found = from_letterhead(lines, list(find_fields(lines, part=part.name, method=method)), part.name, page, method)
     dependents = [c.provenance.box for c in found if c.field.startswith("dependents") and c.uncertain is None]
     prose_lines = [
         ""
@@ -364,6 +365,7 @@ def _parse_pages(part: Part, limits: Limits) -> Extraction:
     form_records: list[list[Candidate]] = []
     edition: str | None = None
     references: list[str] = []
+    layer: list[tuple[int, list[Word]]] = []  # (page index, words) of the pages with a text layer
     with pdfplumber.open(io.BytesIO(part.data)) as pdf:
         count = len(pdf.pages)
         for index, page in enumerate(pdf.pages):
@@ -373,7 +375,14 @@ def _parse_pages(part: Part, limits: Limits) -> Extraction:
                 scanned.append(index)
             page.close()  # pdfplumber caches every object of a page; free it as soon as we are done
             if words:
-                found[(index, 0)] = find_on_page(_lines(words), part, "text", index + 1, sure)
+                layer.append((index, words))
+    if layer:  # the text pages read together: a label at a page's foot has its value atop the next
+        per_page = [(index, _lines(words, text=True)) for index, words in layer]
+        lines = [ln for _i, page_lines in per_page for ln in page_lines]
+        cands, _text = find_on_page(lines, part, "text", layer[0][0] + 1, sure)
+        for k, (index, page_lines) in enumerate(per_page):
+            page_text = "\n".join(" ".join(w.text for w in ln.words if w.text != "\t") for ln in page_lines)
+            found[(index, 0)] = (cands if k == 0 else [], page_text)
     if scanned and _ocr_module is None:
         problems += [
             PartProblem(

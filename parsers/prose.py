@@ -443,7 +443,7 @@ def _companies(ctx: _Ctx) -> list[_Found]:
 
 # "O'Brien", "McKay", "MacLeod" and the particles of a family name ("de la Cruz", "van der Berg")
 _NAME_TOKEN = r"(?:[A-Z]'|Mc|Mac)?[A-Z][a-z]+(?:['-][A-Z]?[a-z]+)*(?![\w'-])"
-_PARTICLES = r"(?:(?:van|von|de|der|den|del|della|la|le|da|di|du|dos|das|ter|ten|al|bin|ibn) ){1,2}"
+_PARTICLES = r"(?:(?:van|von|de|der|den|del|della|la|le|da|di|du|dos|das|ter|ten|al|bin|ibn)(?: |\n(?!\n))){1,2}"
 _NAME = rf"{_NAME_TOKEN}(?:(?: |\n(?!\n))(?:{_PARTICLES}{_NAME_TOKEN}|{_NAME_TOKEN}|[A-Z]\.|[A-Z](?![\w'-]))){{1,3}}"
 _NOT_NAME = {
     "Social", "Security", "Certificate", "Coverage", "United", "States", "The", "This", "Our", "We",
@@ -561,6 +561,14 @@ _READERS: list[Callable[[_Ctx], list[_Found]]] = [
 ]
 
 
+def _all_readers() -> list[Callable[[_Ctx], list[_Found]]]:
+    """These readers and those of `parsers.prose_cues` (contacts, addresses, yes/no statements),
+    which build on the patterns above and so are fetched when first needed, not at import."""
+    from parsers import prose_cues  # noqa: PLC0415 - it builds on this module's patterns
+
+    return [*_READERS, *prose_cues.READERS]
+
+
 def find_in_prose(text: str, *, part: str, method: Method = "text") -> list[Candidate]:
     """Candidates read from sentences: at most one certain value per field.
 
@@ -570,7 +578,7 @@ def find_in_prose(text: str, *, part: str, method: Method = "text") -> list[Cand
     flat = _flatten(text)
     ctx = _Ctx(flat, _sentence_starts(flat))
     found: list[_Found] = []
-    for reader in _READERS:
+    for reader in _all_readers():
         found.extend(reader(ctx))
     by_field: dict[str, list[_Found]] = {}
     for f in sorted(found, key=lambda f: f.pos):

@@ -2,9 +2,10 @@
 
 HR systems export whatever headers they like, put a report title above the table, store SSNs and
 ZIP codes as numbers (losing the leading zeros) and dates as Excel dates; this parser finds the
-header row, maps each column through the shared label vocabulary (`labels.header_field`) and turns
-every cell into candidates through the shared value normaliser (`values.normalize`), so a sheet
-says the same thing as a letter would.
+header row (and a group row above it or a second header row under it), reads each column's header
+as a letter's label is read and weighs it against the column's values (`parsers.columns`), and
+turns every cell into candidates through the shared value normaliser (`values.normalize`), so a
+sheet says the same thing as a letter would.
 
 Bad input (empty, unreadable, encrypted, oversized, a zip bomb) becomes a `PartProblem`, never an
 exception, so the submission still reaches staff with the reason.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -21,8 +23,9 @@ from datetime import date, datetime, time, timedelta
 from html.parser import HTMLParser
 from typing import Any
 
+from parsers import columns as col
 from parsers import sniff as sn
-from parsers.labels import header_field
+from parsers.hints import apply_hints
 from parsers.types import Candidate, Extraction, Limits, Part, PartProblem, Provenance
 from parsers.values import normalize
 
@@ -39,7 +42,7 @@ TEXT_LIMIT = 1_000_000  # characters of the rendered sheet kept for staff
 
 # Columns that say which worker a row is about; a header row must have one, a data row needs one
 # of them or some other value to be more than a footer note.
-IDENTITY_FIELDS = frozenset({"worker.ssn", "worker.name", "worker.first_name", "worker.last_name"})
+IDENTITY_FIELDS = col.IDENTITY_FIELDS
 US_ZIP_FIELDS = {"employer.address.postal_code": "employer.address", "worker.address.postal_code": "worker.address"}
 _TOTAL_RE = re.compile(r"^\s*(grand\s+total|sub-?\s*total|totals?|sum|count)\b", re.IGNORECASE)
 _US_NAMES = {"us", "usa", "u.s.", "u.s.a.", "united states", "united states of america"}
@@ -137,7 +140,18 @@ def _read_table(part: Part, label: str, sheets: list[Iterator[list[Any]]], limit
         if header_at is None:
             continue
         header = head[-1][1]
-        _read_records(part, index, header, columns, rows, header_at, limits, ext)
+        sample = list(itertools.islice(rows, col.SAMPLE_ROWS))
+        above = head[-2][1] if len(head) >= 2 else None
+        if sample and _better_header(header, sample[0]):  # the row found holds group titles
+            above, header, sample, header_at = header, sample[0], sample[1:], header_at + 1
+        if len(sample) > 1 and _header_below(header, sample[0], sample[1]):  # a header on two rows
+            header = [" ".join(t for t in (_text(a), _text(b)) if t) or None
+                      for a, b in itertools.zip_longest(header, sample[0])]
+            sample, header_at = sample[1:], header_at + 1
+        readings = col.read_columns(header, sample, col.group_sections(above, len(header)))
+        if not col.is_header({i: c.field for i, c in readings.items()}):
+            readings = {i: col.Column(f, (), None) for i, f in columns.items()}
+        _read_records(part, index, header, readings, itertools.chain(sample, rows), header_at, limits, ext)
         return
     seen = ", ".join(f'"{c}"' for c in first_seen[:20]) or "none"
     raise SheetError(
@@ -146,11 +160,37 @@ def _read_table(part: Part, label: str, sheets: list[Iterator[list[Any]]], limit
     )
 
 
+def _no_values(row: list[Any]) -> list[str] | None:
+    """The row's filled cells when all are text without digits (header words, not a worker's data)."""
+    filled = [c for c in row if c is not None and str(c).strip()]
+    if any(not isinstance(c, str) or re.search(r"\d|@", c) for c in filled):
+        return None
+    return filled
+
+
+def _better_header(found: list[Any], row: list[Any]) -> bool:
+    """The row under the one found is the header ("Employee | | Host company" above "Name | SSN |
+    ... | Name"): text only, and more of its cells read as columns."""
+    return _no_values(row) is not None and \
+        len(col.header_candidates(row)) > len(col.header_candidates(found)) and col.is_header(
+            col.header_candidates(row))
+
+
+def _header_below(header: list[Any], row: list[Any], after: list[Any]) -> bool:
+    """The row under a header row is its second line ("Date of" over "birth"): a few text cells
+    without digits, each under a header cell, and the row after it holds values."""
+    filled = _no_values(row)
+    if not filled or len(filled) * 2 > len([c for c in header if _text(c)]):
+        return False
+    under_header = all(i < len(header) and _text(header[i]) for i, c in enumerate(row) if _text(c))
+    return under_header and _no_values(after) is None
+
+
 def _read_records(
     part: Part,
     sheet_index: int,
     header: list[Any],
-    columns: dict[int, str],
+    columns: dict[int, col.Column],
     rows: Iterator[list[Any]],
     header_at: int,
     limits: Limits,
@@ -189,20 +229,21 @@ def _record(
     row_no: int,
     row: list[Any],
     cells: dict[int, Any],
-    columns: dict[int, str],
+    columns: dict[int, col.Column],
     titles: dict[int, str],
 ) -> list[Candidate]:
     out: list[Candidate] = []
     seen: set[tuple[str, str]] = set()
-    row_fields = {columns[i]: row[i] for i in cells}
+    row_fields = {columns[i].field: row[i] for i in cells}
     for i, value in cells.items():
-        field = columns[i]
+        field = columns[i].field
         raw, prepared, doubt = _cell_value(field, value, row_fields)
+        prepared = apply_hints(field, prepared, columns[i].hints)
         try:
             pairs, uncertain = normalize(field, prepared)
         except Exception as exc:  # noqa: BLE001 - one odd cell must not lose the sheet
             pairs, uncertain = [(field, prepared)], f"could not read the value ({type(exc).__name__})"
-        reason = "; ".join(r for r in (doubt, uncertain) if r) or None
+        reason = "; ".join(r for r in (doubt, uncertain, columns[i].doubt) if r) or None
         for name, norm in pairs:
             if (name, norm) in seen:
                 continue
@@ -223,18 +264,11 @@ def _record(
 
 
 def _header_columns(row: list[Any]) -> dict[int, str]:
-    columns: dict[int, str] = {}
-    for i, cell in enumerate(row):
-        if not isinstance(cell, str) or not cell.strip() or len(cell) > 80:
-            continue
-        field = header_field(cell.strip())
-        if field:
-            columns[i] = field
-    return columns
+    return col.header_candidates(row)
 
 
 def _is_header(columns: dict[int, str]) -> bool:
-    return len(columns) >= 2 and any(f in IDENTITY_FIELDS for f in columns.values())
+    return col.is_header(columns)
 
 
 def _repeats_header(cells: dict[int, Any], titles: dict[int, str]) -> bool:

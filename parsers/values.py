@@ -617,7 +617,9 @@ def parse_address(raw: str, default_country: str | None = None) -> dict[str, str
     others `default_country` if given.
     """
     text = unicodedata.normalize("NFKC", raw or "").replace("\u00a0", " ")
-    text = re.sub(r"(?<![\w@])[\dOo@Il|]*\d[\dOo@Il|\-]*(?![\w@])", _fix_digits, text)
+    # (not an Irish Eircode's routing key, "I70 P9D8", nor a Canadian code's second half, "V9Z 9I5")
+    text = re.sub(r"(?<![\w@])(?<![A-Z]\d[A-Z]\s)[\dOo@Il|]*\d[\dOo@Il|\-]*(?![\w@])(?!\s[A-Z\d]{4}\b)",
+                  _fix_digits, text)
     segments = [s.strip(" .;") for s in re.split(r"[,;\n]+|\s{3,}|\t", text)]
     segments = [re.sub(r"\s+", " ", s) for s in segments if s.strip(" .;")]
     out: dict[str, str] = {}

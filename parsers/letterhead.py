@@ -1,0 +1,102 @@
+"""The letterhead of a letter: whose paper it is written on.
+
+An employer's letter carries the company's name and address at the top of its first page
+("Acme Tools Inc." over "12 Main St | Boise, ID 83702"), and a writer seldom repeats them as
+labelled fields. So when a letter's fields give no employer address, the letterhead's address is
+offered for it; and an address read under a label as someone else's ("Registered address",
+"Office address in the U.S." read as the worker's) that is the letterhead's is the employer's.
+Both are flagged: the letterhead may be an agent's writing for the employer, and staff check.
+"""
+
+from __future__ import annotations
+
+import re
+
+from parsers.layout import Line
+from parsers.types import Candidate, Method, Provenance
+from parsers.values import normalize
+
+HEAD_LINES = 4  # the letterhead is in the first lines of the first page
+_SEPARATORS = re.compile(r"\s+[|•·]\s+")
+WHY = "read from the letterhead: the address of whoever wrote the letter"
+
+
+def _address(line: Line) -> dict[str, str] | None:
+    """The address a letterhead line holds ("street | City, ST ZIP"), or None."""
+    text = _SEPARATORS.sub(", ", line.text)
+    if not re.search(r"\d", text) or "@" in text or len(text) > 160:
+        return None
+    pairs, doubt = normalize("employer.address", text)
+    parts = {f.rsplit(".", 1)[-1]: v for f, v in pairs}
+    if doubt is not None or not re.search(r"\d", parts.get("street", "")) or "postal_code" not in parts \
+            or not parts.get("city"):
+        return None
+    return parts
+
+
+def from_letterhead(lines: list[Line], found: list[Candidate], part: str, page: int,
+                    method: Method = "text") -> list[Candidate]:
+    """`found` with the letterhead's address for the employer where the fields gave none, and a
+    labelled other address that is the letterhead's moved to the employer (both flagged)."""
+    if page != 1 or any(c.field.startswith("employer.address") and c.uncertain is None for c in found):
+        return found
+    if any(c.field == "worker.business" or c.value == "self_employed" for c in found):
+        return found  # a self-employed person writes on their own paper
+    found = _signature(lines, found, part, method)
+    head = [ln for ln in lines[:HEAD_LINES] if ln.words]
+    for ln in head:
+        parts = _address(ln)
+        if parts is None:
+            continue
+        street = parts["street"].casefold()
+        same = {c.field.rsplit(".", 1)[0] for c in found
+                if c.field.endswith(".street") and c.value.casefold() == street
+                and c.field.startswith(("worker.address", "assignment.work_address"))}
+        if same:  # the letterhead's address read as another party's: it is the employer's
+            owner = same.pop()
+            return [c.model_copy(update={"field": "employer.address" + c.field[len(owner):], "uncertain": WHY})
+                    if c.field.startswith(owner + ".") else c for c in found]
+        if any(c.field.startswith("employer.address") for c in found):
+            return found
+        prov = Provenance(part=part, page=page, box=ln.box, method=method, label="letterhead")
+        out = found + [Candidate(field=f"employer.address.{k}", value=v, raw=ln.text, confidence=0.8,
+                                 provenance=prov, uncertain=WHY) for k, v in parts.items()]
+        k = head.index(ln)
+        if k and not any(c.field == "employer.name" for c in found) and _COMPANY.search(head[k - 1].text):
+            name = head[k - 1]
+            out.append(Candidate(field="employer.name", value=name.text, raw=name.text, confidence=0.8,
+                                 provenance=prov.model_copy(update={"box": name.box}), uncertain=WHY))
+        return out
+    return found
+
+
+_CLOSING = re.compile(r"^(?:(?:yours\s+)?(?:sincerely|faithfully|truly)(?:\s+yours)?|(?:kind|best|warm)\s+regards|"
+                      r"regards|respectfully(?:\s+yours)?|with\s+(?:kind\s+)?regards|thank\s+you)\s*,?$", re.I)
+_PERSON = re.compile(r"^(?:(?:Mr|Ms|Mrs|Dr)\.?\s+)?[A-Z][\w'.-]+(?:\s+(?:[a-z]{2,4}\s+){0,2}[A-Z][\w'.-]+){1,3}$")
+_COMPANY = re.compile(r"\b(?:Inc\.?|Incorporated|LLC|L\.L\.C\.|Corp\.?|Corporation|Co\.|Company|LLP|Ltd\.?|"
+                      r"GmbH|Group|Holdings)\s*$")
+SIGNED = "read from the letter's signature"
+
+
+def _signature(lines: list[Line], found: list[Candidate], part: str, method: Method) -> list[Candidate]:
+    """ "Sincerely, / Jane Roe / Acme Tools Inc.": who signed is the employer's contact, and the
+    company under the name the employer, when the fields named neither (flagged)."""
+    have = {c.field for c in found}
+    for k, ln in enumerate(lines):
+        if not _CLOSING.match(ln.text.strip()):
+            continue
+        after = [x for x in lines[k + 1:k + 5] if x.words][:3]
+        out = list(found)
+        for x in after:
+            text = x.text.strip()
+            prov = Provenance(part=part, page=x.page, box=x.box, method=method, label="signature")
+            if _COMPANY.search(text) and "employer.name" not in have:
+                out.append(Candidate(field="employer.name", value=text, raw=text, confidence=0.7,
+                                     provenance=prov, uncertain=SIGNED))
+                have.add("employer.name")
+            elif _PERSON.match(text) and not _COMPANY.search(text) and "employer.contact_name" not in have:
+                out.append(Candidate(field="employer.contact_name", value=text, raw=text, confidence=0.7,
+                                     provenance=prov, uncertain=SIGNED))
+                have.add("employer.contact_name")
+        return out
+    return found
