@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from parsers.artefacts import strip_artefacts
 from parsers.columns import _ONLY_FAMILY, _ONLY_GIVEN
@@ -37,6 +38,7 @@ from parsers.label_words import (
 )
 from parsers.labels import LabelMatch, match_label_at, match_section
 from parsers.layout import Line, Word
+from parsers.signature import signature_block
 from parsers.types import Box, Candidate, Method, Provenance
 from parsers.values import (
     has_shape,
@@ -126,6 +128,14 @@ def _split_words(words: list[Word], at: int) -> tuple[list[Word], list[Word]]:
 
 def _box(words: list[Word]) -> Box | None:
     return Box.union([w.box for w in words if w.box is not None])
+
+
+@lru_cache(maxsize=64)
+def _signature_lines(texts: tuple[str, ...]) -> frozenset[str]:
+    """The lines of the text's signature block (`parsers.signature`), which hold a job title and a
+    company under a name: never a label over its value."""
+    block = signature_block("\n".join(texts))
+    return frozenset(ln.strip() for ln in block.lines) if block is not None else frozenset()
 
 
 def _v_overlap(a: Box, b: Box) -> float:
@@ -424,6 +434,8 @@ class _Finder:
         bare = text.strip()
         if not bare or (m is not None and m.end >= len(bare)) or not _labelish(bare):
             return None
+        if bare in _signature_lines(tuple(ln.text for ln in self.lines)):
+            return None  # "Regards,\nDana Roe\nHR Generalist\nAcme LLC": a signature, not a label over its value
         section = self._section_for_labels()
         if m is not None and (m.separator or not m.strict or has_shape(m.field)):
             rest = text[m.end:]

@@ -599,4 +599,30 @@ def find_in_prose(text: str, *, part: str, method: Method = "text") -> list[Cand
                     f.uncertain = f.uncertain or f"{NO_LABEL}; several different values in the text"
                     f.conf = min(f.conf, 0.5)
         out.extend(_cand(f, part, method) for f in fs)
-    return out
+    return _own_details(out)
+
+
+_OWN_DETAIL = {"employer.contact_email": "worker.email", "employer.contact_phone": "worker.phone",
+               "employer.address": "worker.address"}
+
+
+def _own_details(out: list[Candidate]) -> list[Candidate]:
+    """A self-employed person writing about themselves has no employer: an address, phone or e-mail
+    one reader gave the employer (a U.S. address, "reach me at") is the writer's own, and the
+    employer's other fields are dropped (their contact is the writer)."""
+    if not any(c.field == "request_type" and c.value == "self_employed" for c in out):
+        return out
+    have = {c.field for c in out}
+    kept: list[Candidate] = []
+    for c in out:
+        if not c.field.startswith("employer."):
+            kept.append(c)
+            continue
+        head = next((k for k in _OWN_DETAIL if c.field == k or c.field.startswith(k + ".")), None)
+        if head is None:
+            continue
+        own = _OWN_DETAIL[head] + c.field[len(head):]
+        if own not in have:
+            kept.append(c.model_copy(update={"field": own}))
+            have.add(own)
+    return kept
