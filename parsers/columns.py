@@ -125,6 +125,8 @@ def _kind_fit(fld: str, value: Any) -> float:
     yes_no = parse_bool(text) is not None and len(text) <= 5
     numeric = bool(re.fullmatch(r"[\d\s./-]+", text))
     if fld in _TEXT_FIELDS:
+        if fld == "worker.middle_name" and re.fullmatch(r"[A-Za-z]\.?", text):
+            return 1.0  # an initial ("N", "Y.") is a middle name, not a no or a yes
         if looks_date or yes_no or numeric or "@" in text:
             return 0.0
         if fld in _NAME_FIELDS:
@@ -135,9 +137,10 @@ def _kind_fit(fld: str, value: Any) -> float:
             if re.search(r"\d", text) and "," in text:
                 return 0.1  # an address
             foreign, us = bool(_FOREIGN_FORM.search(text)), bool(_US_FORM.search(text))
+            # a name with no legal form ("Summit Ridge Engineering Co") is as plausible as any text
             if fld == "employer.name":
-                return 1.0 if us else 0.3 if foreign else 0.7
-            return 1.0 if foreign else 0.3 if us else 0.7
+                return 1.0 if us else 0.3 if foreign else 0.8
+            return 1.0 if foreign else 0.3 if us else 0.8
         if fld == "worker.place_of_birth":
             return 0.3 if re.search(r"\d", text) else 1.0
         return 0.9

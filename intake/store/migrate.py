@@ -4,7 +4,10 @@ works from any directory without an alembic.ini next to it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -47,15 +50,40 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     advisory lock, SQLite through its write lock (`BEGIN IMMEDIATE`); the later ones find the schema
     current and do nothing.
     """
-    with engine.begin() as conn:
+    with _migrating(engine) as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
         command.upgrade(alembic_config(conn), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    with engine.begin() as conn:
+    with _migrating(engine) as conn:
         command.downgrade(alembic_config(conn), revision)
+
+
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """One transaction for the migrations; on SQLite with foreign keys off while it runs.
+
+    SQLite changes a CHECK constraint by copying the table and dropping the old one (Alembic's batch
+    mode), and with foreign keys on, dropping `submissions` deletes every request, event and reply
+    that refers to it (ON DELETE CASCADE). The pragma only takes effect outside a transaction, so it
+    is set before the transaction begins; afterwards `foreign_key_check` proves nothing was left
+    dangling, and the keys are on again for the connection's next user.
+    """
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        raw: Any = conn.connection.dbapi_connection
+        if sqlite:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                yield conn
+            if sqlite and (broken := raw.execute("PRAGMA foreign_key_check").fetchall()):
+                raise RuntimeError(f"the migration left rows without their parent: {broken[:5]}")
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=ON")
 
 
 def has_job_schema(engine: Engine) -> bool:
