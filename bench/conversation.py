@@ -89,8 +89,8 @@ def _faxed_request(req: dict, rng: random.Random, drop: list[tuple[str, str]], w
     if way == "form":
         part = copy.deepcopy(req)
         for path, _label in drop:
-            head, tail = path.split(".")
-            part[head][tail] = None
+            group, tail = path.split(".")
+            part[group][tail] = None
         return faxgen.tiff_bytes(formgen.faxed_form(part, rng, resolution))
     head, body = faxgen.letter_lines(req, rng)
     body = [line for line in body if line.split(":")[0] not in {label for _p, label in drop}]
@@ -170,17 +170,23 @@ def run_heldout(ctx: Context, n: int, rng: random.Random, verbose: bool = True) 
         one_ref = re.findall(r"[A-Z]+-\d{4}-\d{6}", subject) == [rec.reference]
         got, truth = flatten(after.fields), conv.case.truth()
         wrong = [(p, mask(got.get(p)), mask(truth[p])) for p in conv.dropped if not same(p, truth[p], got.get(p) or "")]
+        # A value of the first reading the answer replaced (it must be a conflict, never an overwrite).
+        first = flatten(rec.fields)
+        changed = [p for p, v in first.items() if p not in conv.dropped and got.get(p) != v]
+        totals.update(f"changed|{p}" for p in changed)
         done = after.state == "accepted" and own == 0
         # What the answer itself brought for staff: problems the first reading did not have.
         brought = [p for p in _problems(after) if p not in _problems(rec)]
         totals.update(f"brought|{p}" for p in brought)
-        if verbose and (wrong or not done or not one_ref):
+        if verbose and (wrong or not done or not one_ref or changed):
             print(f"  {tag} {rec.reference}: state {after.state}, own requests {own}, subject {subject!r}; "
-                  f"answered {[line.replace(chr(10), ' / ') for line in conv.answer_lines]}; "
-                  f"read otherwise {wrong}; problems before the answer (besides the fields left out) {before}, "
+                  f"answered {[mask(line.replace(chr(10), ' / ')) for line in conv.answer_lines]}; "
+                  f"read otherwise {wrong}; first reading's values changed {changed}; "
+                  f"problems before the answer (besides the fields left out) {before}, "
                   f"after {_problems(after)}")
         for key, hit in (("conversations", True), ("completed", done), ("own request", own > 0),
-                         ("sound first reading", not before), ("answer clean", not brought), ("completed of sound", done and not before),
+                         ("sound first reading", not before), ("answer clean", not brought),
+                         ("completed of sound", done and not before), ("kept", not changed),
                          ("subject ok", one_ref), ("values right", not wrong)):
             totals[key] += hit
             totals[f"{conv.half}|{key}"] += hit
@@ -207,6 +213,9 @@ def _print_heldout(t: Counter[str], seconds: float) -> None:
               f"{t[f'{half}|conversations']}")
     brought = {k.split("|", 1)[1]: v for k, v in t.items() if k.startswith("brought|")}
     print(f"held-out: problems the answers brought: {brought or 'none'}")
+    changed = {k.split("|", 1)[1]: v for k, v in t.items() if k.startswith("changed|")}
+    print(f"held-out: answers that left every value of the first reading as it was: {t['kept']} of {total}"
+          f" (changed: {changed or 'none'})")
     print(f"held-out: requests completed after one answer, without staff: {t['completed']} of {total}")
     print(f"held-out: answers that became a request of their own: {t['own request']} of {total}")
     print(f"held-out: replies to the answer carrying the first reference alone: {t['subject ok']} of {total}")
