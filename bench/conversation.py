@@ -13,7 +13,12 @@ carries anything but the first reference, and the same per way of answering.
 at 204x98 or 204x196) without one to three fields, our *information needed* fax with its return
 page, and the return page filled in (only its boxes) and faxed back from the same number
 (`tests.returngen`). Printed alike, with how many of the answered values are right.
-Run: python -m bench.conversation [--n 60] [--seed 7] [--fax 20]
+
+`--heldout N` adds N conversations kept apart from this project (`tests.heldconv`): the request and
+the answer's new text written by the held-out corpus's writer (`tests/heldout`: its labels, layouts
+and value styles, alternating the `may_teach` and `tests_only` halves), the answer in convgen's reply
+styles. Printed per half, with how many of the answered values are right.
+Run: python -m bench.conversation [--n 60] [--seed 7] [--fax 20] [--heldout 24]
 """
 
 from __future__ import annotations
@@ -38,7 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from intake.pipeline import Context, extract_stage, reply_stage  # noqa: E402
 from intake.store import Incoming  # noqa: E402
-from tests import convgen, docgen, faxgen, formgen, mailgen, returngen  # noqa: E402
+from tests import convgen, docgen, faxgen, formgen, heldconv, mailgen, returngen  # noqa: E402
+from tests.heldout.score import flatten, mask, same  # noqa: E402
 from tests.store_fixtures import stage_context  # noqa: E402
 from tests.synth import make_request  # noqa: E402
 
@@ -83,8 +89,8 @@ def _faxed_request(req: dict, rng: random.Random, drop: list[tuple[str, str]], w
     if way == "form":
         part = copy.deepcopy(req)
         for path, _label in drop:
-            head, tail = path.split(".")
-            part[head][tail] = None
+            group, tail = path.split(".")
+            part[group][tail] = None
         return faxgen.tiff_bytes(formgen.faxed_form(part, rng, resolution))
     head, body = faxgen.letter_lines(req, rng)
     body = [line for line in body if line.split(":")[0] not in {label for _p, label in drop}]
@@ -136,6 +142,87 @@ def run_fax(ctx: Context, n: int, rng: random.Random, verbose: bool = True) -> C
     return totals
 
 
+def run_heldout(ctx: Context, n: int, rng: random.Random, verbose: bool = True) -> Counter[str]:
+    """`n` held-out conversations (`tests.heldconv`); counted per half ("may_teach|completed") and in total."""
+    totals: Counter[str] = Counter()
+    for i in range(n):
+        conv = heldconv.conversation(rng, i)
+        sid = _deliver(ctx, conv.raw, conv.sender)
+        recs = ctx.store.requests_of(sid)
+        replies = ctx.store.replies_of(sid)
+        tag = f"heldout {i} ({conv.half}, {conv.layout}, {conv.client} -> {conv.style})"
+        if len(recs) != 1 or not replies or replies[0].kind != "incomplete":
+            totals["not asked"] += 1
+            totals[f"{conv.half}|not asked"] += 1
+            if verbose:
+                print(f"  {tag}: not asked: {len(recs)} request(s), reply "
+                      f"{replies[0].kind if replies else None}, {_problems(recs[0]) if recs else ''}")
+            continue
+        rec = recs[0]
+        # The first reading is sound when the only problems are the fields left out: then the answer
+        # alone decides whether the request completes (else staff had a reason before it came).
+        before = [p for p in _problems(rec) if p not in {f"missing@{d}" for d in conv.dropped}]
+        answer_sid = _deliver(ctx, conv.answer(replies[0].message), conv.sender)
+        after = ctx.store.get_request(rec.id)
+        own = len(ctx.store.requests_of(answer_sid))
+        reply = ctx.store.replies_of(answer_sid)
+        subject = str(message_from_bytes(reply[0].message, policy=default_policy)["Subject"]) if reply else ""
+        one_ref = re.findall(r"[A-Z]+-\d{4}-\d{6}", subject) == [rec.reference]
+        got, truth = flatten(after.fields), conv.case.truth()
+        wrong = [(p, mask(got.get(p)), mask(truth[p])) for p in conv.dropped if not same(p, truth[p], got.get(p) or "")]
+        # A value of the first reading the answer replaced (it must be a conflict, never an overwrite).
+        first = flatten(rec.fields)
+        changed = [p for p, v in first.items() if p not in conv.dropped and got.get(p) != v]
+        totals.update(f"changed|{p}" for p in changed)
+        done = after.state == "accepted" and own == 0
+        # What the answer itself brought for staff: problems the first reading did not have.
+        brought = [p for p in _problems(after) if p not in _problems(rec)]
+        totals.update(f"brought|{p}" for p in brought)
+        if verbose and (wrong or not done or not one_ref or changed):
+            print(f"  {tag} {rec.reference}: state {after.state}, own requests {own}, subject {subject!r}; "
+                  f"answered {[mask(line.replace(chr(10), ' / ')) for line in conv.answer_lines]}; "
+                  f"read otherwise {wrong}; first reading's values changed {changed}; "
+                  f"problems before the answer (besides the fields left out) {before}, "
+                  f"after {_problems(after)}")
+        for key, hit in (("conversations", True), ("completed", done), ("own request", own > 0),
+                         ("sound first reading", not before), ("answer clean", not brought),
+                         ("completed of sound", done and not before), ("kept", not changed),
+                         ("subject ok", one_ref), ("values right", not wrong)):
+            totals[key] += hit
+            totals[f"{conv.half}|{key}"] += hit
+    return totals
+
+
+def _problems(rec: object) -> list[str]:
+    """A record's problems as `code@field` (no values: nothing SSN-shaped reaches the output)."""
+    return [f"{p.get('code')}@{p.get('field')}" for p in getattr(rec, "problems", []) if isinstance(p, dict)]
+
+
+def _print_heldout(t: Counter[str], seconds: float) -> None:
+    total = t["conversations"]
+    print(f"held-out: conversations: {total} (not asked anything: {t['not asked']})")
+    for half in ("may_teach", "tests_only"):
+        c = t[f"{half}|conversations"]
+        print(f"held-out {half}: requests completed after one answer, without staff: {t[f'{half}|completed']} of {c}"
+              f"; answered values right: {t[f'{half}|values right']} of {c}")
+    for half in ("may_teach", "tests_only"):
+        print(f"held-out {half}: of requests whose first reading had no problem but the fields left out "
+              f"({t[f'{half}|sound first reading']}), completed by the answer: {t[f'{half}|completed of sound']}")
+    for half in ("may_teach", "tests_only"):
+        print(f"held-out {half}: answers that brought no problem of their own: {t[f'{half}|answer clean']} of "
+              f"{t[f'{half}|conversations']}")
+    brought = {k.split("|", 1)[1]: v for k, v in t.items() if k.startswith("brought|")}
+    print(f"held-out: problems the answers brought: {brought or 'none'}")
+    changed = {k.split("|", 1)[1]: v for k, v in t.items() if k.startswith("changed|")}
+    print(f"held-out: answers that left every value of the first reading as it was: {t['kept']} of {total}"
+          f" (changed: {changed or 'none'})")
+    print(f"held-out: requests completed after one answer, without staff: {t['completed']} of {total}")
+    print(f"held-out: answers that became a request of their own: {t['own request']} of {total}")
+    print(f"held-out: replies to the answer carrying the first reference alone: {t['subject ok']} of {total}")
+    print(f"held-out: answered values right: {t['values right']} of {total}")
+    print(f"\n{seconds:.1f} s for {total} held-out conversations ({seconds / max(total, 1):.2f} s each)\n")
+
+
 def _value_at(data: dict, path: str) -> object:
     head, tail = path.split(".")
     return (data.get(head) or {}).get(tail)
@@ -146,7 +233,7 @@ def _pdf_text(pdf: bytes) -> list[str]:
         return [p.extract_text() or "" for p in doc.pages]
 
 
-def run(n: int, seed: int, fax: int = 0) -> int:
+def run(n: int, seed: int, fax: int = 0, heldout: int = 0) -> int:
     rng = random.Random(seed)
     per_way: dict[str, Counter[str]] = {w: Counter() for w in WAYS}
     totals: Counter[str] = Counter()
@@ -193,9 +280,16 @@ def run(n: int, seed: int, fax: int = 0) -> int:
             fax_started = time.perf_counter()
             fax_totals = run_fax(ctx, fax, rng) if fax else Counter()
             fax_seconds = time.perf_counter() - fax_started
+            held_started = time.perf_counter()
+            held_totals = run_heldout(ctx, heldout, rng) if heldout else Counter()
+            held_seconds = time.perf_counter() - held_started
         finally:
             ctx.store.dispose()
-    seconds = time.perf_counter() - started - fax_seconds
+    seconds = time.perf_counter() - started - fax_seconds - held_seconds
+    if heldout:
+        _print_heldout(held_totals, held_seconds)
+        if n == 0 and not fax:
+            return 0 if held_totals["completed"] == held_totals["conversations"] else 1
     if fax:
         ft = fax_totals["conversations"]
         print(f"fax: requests completed after one answer, without staff: {fax_totals['completed']} of {ft}")
@@ -231,8 +325,9 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=60, help="conversations (default 60)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--fax", type=int, default=0, help="fax conversations besides (default 0)")
+    parser.add_argument("--heldout", type=int, default=0, help="held-out conversations besides (default 0)")
     args = parser.parse_args()
-    return run(args.n, args.seed, args.fax)
+    return run(args.n, args.seed, args.fax, args.heldout)
 
 
 if __name__ == "__main__":
