@@ -12,14 +12,18 @@ import math
 import random
 from typing import Any
 
+import cv2
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from parsers import form_zones as fz
-from parsers.types import Box, Candidate
+from parsers.image import parse_image
+from parsers.pdf_text import parse_pdf
+from parsers.types import Box, Candidate, Limits, Part
 from tests import formgen
-from tests.faxgen import Resolution, fax, fax_header
+from tests.docgen import image_pdf
+from tests.faxgen import FONT_DIR, Resolution, fax, fax_header, tiff_bytes
 from tests.synth import make_request
 
 
@@ -115,3 +119,59 @@ def test_a_straight_page_keeps_the_templates_boxes() -> None:
         assert max(abs(got.x0 - want.x0), abs(got.x1 - want.x1)) < 1.5 / page.width, c.field
         assert max(abs(got.y0 - want.y0), abs(got.y1 - want.y1)) < 1.5 / page.height, c.field
 
+
+
+_LETTER = [("Employee name: ", "Kevin Brooks"), ("Social Security number: ", "123-45-6789"),
+           ("Date of birth: ", "03/14/1985"), ("Employer identification number: ", "12-3456789"),
+           ("Employer: ", "Bluestem Agricultural Services LLC"), ("Start date of the assignment: ", "04/01/2027")]
+
+
+def _letter(values_only: bool) -> Image.Image:
+    """A typed request letter at 200 dpi; with `values_only` just the values, where the letter has them."""
+    page = Image.new("L", (1700, 2200), 255)
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.truetype(FONT_DIR + "DejaVuSans.ttf", round(12 * 200 / 72))
+    y = 260
+    draw.text((200, 200), "" if values_only else "Request for a certificate of coverage", font=font, fill=0)
+    for label, value in _LETTER:
+        x = 200 + draw.textlength(label, font=font)
+        if not values_only:
+            draw.text((200, y), label, font=font, fill=0)
+        draw.text((x, y), value, font=font, fill=0)
+        y += 120  # far apart: a value's ink is its own
+    page.info["dpi"] = (200, 200)
+    return page
+
+
+@pytest.mark.parametrize(("skew", "container"), [(2.8, "tiff"), (-2.2, "tiff"), (-2.6, "pdf")])
+def test_ocr_boxes_are_on_the_page_as_received(skew: float, container: str) -> None:
+    """Tesseract reads the levelled page; the boxes kept are on the skewed page the clerk sees."""
+    faxed = fax(_letter(False), resolution="fine", skew_deg=skew, noise=0.001, rng=random.Random(3))
+    ink_page = np.asarray(fax(_letter(True), resolution="fine", skew_deg=skew).convert("L")) < 128
+    # Each value's ink as one blob: its letters joined by a dilation, then the dilation taken off.
+    grown = cv2.dilate(ink_page.astype(np.uint8), np.ones((25, 25), np.uint8))
+    _n, _labels, stats, _c = cv2.connectedComponentsWithStats(grown, connectivity=8)
+    ink = [(int(x) + 12, int(y) + 12, int(x + w) - 12, int(y + h) - 12) for x, y, w, h, _a in stats[1:]]
+    assert len(ink) == len(_LETTER)
+    if container == "pdf":  # a fax server's PDF: the page is the image, rendered again to be read
+        part = Part(name="fax", media_type="application/pdf", data=image_pdf([faxed.convert("L")], (204, 196)),
+                    filename="fax.pdf")
+        ex = parse_pdf(part, Limits())
+    else:
+        ex = parse_image(Part(name="fax", media_type="image/tiff", data=tiff_bytes([faxed]), filename="fax.tif"),
+                         Limits())
+    cands = [c for record in ex.records for c in record if c.provenance.box is not None]
+    checked = 0
+    for c in cands:
+        assert c.provenance.box is not None
+        if not any(c.raw.strip() in (v, v.split()[0], v.split()[-1]) for _label, v in _LETTER):
+            continue  # a value taken from a whole line (the request type from "Employee name")
+        x0, y0, x1, y1 = _pixels(c.provenance.box, faxed.size)
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        hits = [b for b in ink if b[0] <= cx <= b[2] and b[1] <= cy <= b[3]]
+        assert len(hits) == 1, (c.field, c.raw, (x0, y0, x1, y1), ink)
+        bx0, by0, bx1, by1 = hits[0]
+        # The box holds the value's ink, give or take Tesseract's own margin of a pixel or two.
+        assert x0 - 4 <= bx0 and bx1 <= x1 + 4 and y0 - 4 <= by0 and by1 <= y1 + 4, (c.field, (x0, y0, x1, y1), hits)
+        checked += 1
+    assert checked >= 5, [(c.field, c.raw) for c in cands]
