@@ -4,13 +4,15 @@ One list of field specs drives the PDF (`intake.form`), its AcroForm fields and 
 so the three can never disagree about where a field is. A faxed page is recognised by its QR code
 (form id, edition, layout version, page), registered to the template from the four solid corner
 marks (rotation, skew, scale and the 2:1 stretch of 204x98 faxes are one homography), and each
-field box is read on its own. Tesseract runs once per character class for all pages of a file:
-the crops of one class (digits only for SSN, EIN and dates; phone and ZIP characters; letters;
-free text) are stacked into one strip image, read with that class's whitelist and split back by
-row, several times faster than one Tesseract process per field. A box read with less than `SURE`
-confidence, or whose reading does not fit the box (digit count, date, e-mail, a zero among
-letters), is read twice more, enlarged; only three unanimous, fitting readings are taken without
-a flag. Everything else keeps the best reading, `uncertain`.
+field box is read on its own. A value's provenance box is the template box carried back through
+that registration (`FormPage.shown_box`): the review page outlines it on the page as received.
+Tesseract runs once per character class for all pages of a file: the crops of one class (digits
+only for SSN, EIN and dates; phone and ZIP characters; letters; free text) are stacked into one
+strip image, read with that class's whitelist and split back by row, several times faster than one
+Tesseract process per field. A box read with less than `SURE` confidence, or whose reading does not
+fit the box (digit count, date, e-mail, a zero among letters), is read twice more, enlarged; only
+three unanimous, fitting readings are taken without a flag. Everything else keeps the best reading,
+`uncertain`.
 A `T` is checked for the foot of a typewriter's serif `I` (Tesseract confuses the two, sure of
 itself). Measured on the 100 generated faxes of tests/test_form.py: 99.84% of fields right (92%
 right and unflagged), none wrong without a flag, 0.8 s per page.
