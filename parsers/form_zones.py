@@ -4,13 +4,15 @@ One list of field specs drives the PDF (`intake.form`), its AcroForm fields and 
 so the three can never disagree about where a field is. A faxed page is recognised by its QR code
 (form id, edition, layout version, page), registered to the template from the four solid corner
 marks (rotation, skew, scale and the 2:1 stretch of 204x98 faxes are one homography), and each
-field box is read on its own. Tesseract runs once per character class for all pages of a file:
-the crops of one class (digits only for SSN, EIN and dates; phone and ZIP characters; letters;
-free text) are stacked into one strip image, read with that class's whitelist and split back by
-row, several times faster than one Tesseract process per field. A box read with less than `SURE`
-confidence, or whose reading does not fit the box (digit count, date, e-mail, a zero among
-letters), is read twice more, enlarged; only three unanimous, fitting readings are taken without
-a flag. Everything else keeps the best reading, `uncertain`.
+field box is read on its own. A value's provenance box is the template box carried back through
+that registration (`FormPage.shown_box`): the review page outlines it on the page as received.
+Tesseract runs once per character class for all pages of a file: the crops of one class (digits
+only for SSN, EIN and dates; phone and ZIP characters; letters; free text) are stacked into one
+strip image, read with that class's whitelist and split back by row, several times faster than one
+Tesseract process per field. A box read with less than `SURE` confidence, or whose reading does not
+fit the box (digit count, date, e-mail, a zero among letters), is read twice more, enlarged; only
+three unanimous, fitting readings are taken without a flag. Everything else keeps the best reading,
+`uncertain`.
 A `T` is checked for the foot of a typewriter's serif `I` (Tesseract confuses the two, sure of
 itself). Measured on the 100 generated faxes of tests/test_form.py: 99.84% of fields right (92%
 right and unflagged), none wrong without a flag, 0.8 s per page.
@@ -389,10 +391,33 @@ class FormPage:
     upside_down: bool = False
     reference: str | None = None  # a return page: the request it answers
     specs: tuple[FieldSpec, ...] | None = None  # a return page: its boxes (else the layout's page)
+    # Registered pixels -> pixels of the page as received (3x3), and that image's size: the review
+    # page shows the page as received, so a field's box must be outlined there, skew and all.
+    to_image: np.ndarray | None = None
+    image_size: tuple[int, int] | None = None
 
     @property
     def edition_code(self) -> str:
         return edition_code(self.edition)
+
+    def shown_box(self, box: Box) -> Box:
+        """A box in template fractions as fractions of the page image as received (and shown).
+
+        The box's four corners are carried back through the registration (homography, and the
+        half turn of a page fed upside down); the result is their axis-aligned bounding box, so on
+        a skewed page it holds the whole tilted box. Without a transform the box is kept.
+        """
+        if self.to_image is None or self.image_size is None:
+            return box
+        s = READ_DPI / 72
+        xs, ys = (box.x0 * PAGE_W * s, box.x1 * PAGE_W * s), (box.y0 * PAGE_H * s, box.y1 * PAGE_H * s)
+        corners = np.array([[[x, y] for x in xs for y in ys]], dtype=np.float64)
+        mapped = cv2.perspectiveTransform(corners, self.to_image)[0]
+        w, h = self.image_size
+        x0, y0 = mapped.min(axis=0)
+        x1, y1 = mapped.max(axis=0)
+        return Box(x0=max(0.0, float(x0) / w), y0=max(0.0, float(y0) / h),
+                   x1=min(1.0, float(x1) / w), y1=min(1.0, float(y1) / h))
 
     @property
     def label(self) -> str:
@@ -490,6 +515,15 @@ def recognise(image: Image.Image) -> FormPage | None:
     matrix = cv2.getPerspectiveTransform(marks, target)
     size = (round(PAGE_W * s), round(PAGE_H * s))
     warped = cv2.warpPerspective(gray, matrix, size, flags=cv2.INTER_LINEAR, borderValue=255)
+    to_received = np.linalg.inv(matrix.astype(np.float64))
+    half_turn = np.array([[-1.0, 0.0, size[0] - 1.0], [0.0, -1.0, size[1] - 1.0], [0.0, 0.0, 1.0]])
+
+    received = (gray.shape[1], gray.shape[0])
+
+    def shown(upside_down: bool) -> np.ndarray:
+        """The transform back to the page as received, for `FormPage.shown_box`."""
+        return to_received @ half_turn if upside_down else to_received
+
     # Kept gray: the edges interpolated from a coarse fax are smoother than any threshold of
     # them, and Tesseract's LSTM reads gray lines; ink tests threshold at 128 themselves.
     for upside_down in (False, True):
@@ -503,11 +537,12 @@ def recognise(image: Image.Image) -> FormPage | None:
             if back is not None:
                 ref, version, number, _pages, paths = back
                 return FormPage(RETURN_ID, "", version, number, clean, upside_down, ref,
-                                return_specs(version, paths))
+                                return_specs(version, paths), to_image=shown(upside_down), image_size=received)
             m = _PAYLOAD.match(text)
             if m is None:
                 continue
-            return FormPage(m["form"], m["ed"], int(m["layout"]), int(m["page"]), clean, upside_down)
+            return FormPage(m["form"], m["ed"], int(m["layout"]), int(m["page"]), clean, upside_down,
+                            to_image=shown(upside_down), image_size=received)
     # No QR code survived: a return page still says what it is in its printed page code.
     for upside_down in (False, True):
         page = np.ascontiguousarray(warped[::-1, ::-1]) if upside_down else warped
@@ -517,7 +552,7 @@ def recognise(image: Image.Image) -> FormPage | None:
             ref, version, number, _pages, paths = back
             pixel = (READ_DPI / used[0]) * (READ_DPI / used[1])
             return FormPage(RETURN_ID, "", version, number, _despeckle(page, max(2, round(2 * pixel))), upside_down,
-                            ref, return_specs(version, paths))
+                            ref, return_specs(version, paths), to_image=shown(upside_down), image_size=received)
     return None
 
 
@@ -1027,7 +1062,7 @@ def _add(fp: FormPage, spec: FieldSpec, part: str, number: int, raw: str, conf: 
         doubt = uncertain
     if doubt is None and conf < LOW_CONFIDENCE:
         doubt = f"read with {conf:.0%} confidence"
-    prov = Provenance(part=part, page=number, box=spec.box(), method="ocr",
+    prov = Provenance(part=part, page=number, box=fp.shown_box(spec.box()), method="ocr",
                       label=fp.label)
     for path, value in pairs:
         out.append(Candidate(field=path, value=value, raw=raw, confidence=round(conf, 3),

@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
-from parsers import form_zones, ocr
+from parsers import form_zones, ocr, ocr_boxes
 from parsers.layout import Line, Word, lines_from_words
 from parsers.types import Candidate, Extraction, Limits, Part, PartProblem
 from parsers.values import parse_ein, parse_ssn
@@ -159,6 +159,8 @@ def _read(part: Part, frames: list[Image.Image], numbers: list[int], results: li
         if not words:
             continue
         found, text = _page_candidates(lines_from_words(words), part, number, sure)
-        record.extend(_second_reading(frames[number - 1], found, limits))
+        frame = frames[number - 1]
+        # Boxes on the page as received (the review page shows it), after the second reading used them.
+        record.extend(ocr_boxes.levelled(frame).candidates(_second_reading(frame, found, limits)))
         texts.append(text)
     return record, texts

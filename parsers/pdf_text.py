@@ -31,6 +31,7 @@ from parsers.types import Box, Candidate, Extraction, Limits, Method, Part, Part
 
 if TYPE_CHECKING:
     from parsers import form_zones
+    from parsers.ocr_boxes import Levelled
 
 try:  # OCR is another module; a PDF of text must still be read without it.
     from parsers import ocr as _ocr_module
@@ -319,11 +320,13 @@ def _ocr_problem(part: Part, number: int, exc: BaseException | None, limits: Lim
     )
 
 
-def _ocr(part: Part, indexes: list[int], limits: Limits) -> dict[int, list[Word] | PartProblem]:
+def _ocr(part: Part, indexes: list[int], limits: Limits,
+         levels: dict[int, Levelled] | None = None) -> dict[int, list[Word] | PartProblem]:
     """OCR the given pages (0-based), `ocr.page_workers()` at a time so only that many images are in memory.
 
     `ocr.read_pages` runs one single-threaded Tesseract per core; a page that fails or times out
-    becomes a problem for that page alone.
+    becomes a problem for that page alone. `levels` gets each page's `ocr_boxes.Levelled`: the
+    candidates' boxes are turned back to the page as received with it.
     """
     assert _ocr_module is not None
     out: dict[int, list[Word] | PartProblem] = {}
@@ -337,6 +340,10 @@ def _ocr(part: Part, indexes: list[int], limits: Limits) -> dict[int, list[Word]
                 for index in chunk:
                     images.append(page_image(doc, index, limits))
                 results = _ocr_module.read_pages(images, limits, workers=len(images))
+                if levels is not None:
+                    from parsers import ocr_boxes  # noqa: PLC0415 - with the OCR module only
+
+                    levels.update((i, ocr_boxes.levelled(image)) for i, image in zip(chunk, images, strict=True))
             except Exception as exc:  # noqa: BLE001 - a rendering or Tesseract failure: these pages only
                 log.warning("OCR of %s failed: %s", part.name, type(exc).__name__)
                 for index in chunk:
@@ -397,11 +404,14 @@ def _parse_pages(part: Part, limits: Limits) -> Extraction:
         forms = _our_form(part, scanned, limits)
         form_records, edition, ours, references = forms.records, forms.edition, forms.indexes, forms.references
         scanned = [i for i in scanned if i not in ours]
-        for index, result in (_ocr(part, scanned, limits) if scanned else {}).items():
+        levels: dict[int, Levelled] = {}
+        for index, result in (_ocr(part, scanned, limits, levels) if scanned else {}).items():
             if isinstance(result, PartProblem):
                 problems.append(result)
             elif result:
-                found[(index, 1)] = find_on_page(_lines(result), part, "ocr", index + 1, sure)
+                cands, page_text = find_on_page(_lines(result), part, "ocr", index + 1, sure)
+                # Boxes on the page as received, which the review page shows (Tesseract read it level).
+                found[(index, 1)] = (levels[index].candidates(cands) if index in levels else cands, page_text)
     candidates = [c for key in sorted(found) for c in found[key][0]]
     texts = [found[key][1] for key in sorted(found) if found[key][1]]
     if not texts and not problems:

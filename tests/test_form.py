@@ -243,7 +243,11 @@ def test_faxed_form_is_read(resolution: Resolution) -> None:
     assert s["right"] >= s["fields"] - 1, (s, _diff(formgen.expected(req), _values(got)))
     ssn = got.provenance["worker.ssn"]
     assert ssn.method == "ocr" and ssn.page == 1 and ssn.box is not None
-    assert ssn.box == fz.layout().by_path()["worker.ssn"].box()
+    # On the skewed page as received, near the template's box (tests/test_form_boxes.py checks where).
+    template = fz.layout().by_path()["worker.ssn"].box()
+    assert ssn.box != template
+    assert abs((ssn.box.x0 + ssn.box.x1) - (template.x0 + template.x1)) / 2 < 0.05
+    assert abs((ssn.box.y0 + ssn.box.y1) - (template.y0 + template.y1)) / 2 < 0.05
     assert "COC-1 (2026-11)" in (ssn.label or "")
 
 
