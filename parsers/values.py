@@ -920,3 +920,29 @@ def normalize(field: str, raw: str) -> tuple[list[tuple[str, str]], str | None]:
             return ([(field, rel)], None) if rel else (fail, "unknown relationship")
         return [(field, text)], None
     return [(field, text)], None
+
+
+def typed_value(path: str, raw: str) -> str:
+    """A value a person typed (a clerk on the review page, a requester on the online form) in the
+    model's form where the readers understand it ("03/01/2027" -> 2027-03-01, "Germany" -> DE,
+    "yes" -> true); otherwise as typed, so that validation names what is wrong with it (an SSN
+    starting 9)."""
+    leaf = path.rsplit(".", 1)[-1]
+    out: object = None
+    if leaf == "ssn":
+        out = parse_ssn(raw)
+    elif leaf == "ein":
+        out = parse_ein(raw)
+    elif leaf.endswith("date") or leaf.endswith("date_of_birth"):
+        parsed = parse_date(raw)
+        out = parsed.isoformat() if parsed else None
+    elif leaf in ("country", "citizenship", "residence_country"):
+        out = parse_country(raw)
+    elif leaf in ("hired_in_us", "remains_employee"):
+        b = parse_bool(raw)
+        out = None if b is None else ("true" if b else "false")
+    elif path == "request_type":
+        out = parse_request_type(raw)
+    elif leaf == "state" and len(raw) > 2:
+        out = parse_state(raw)
+    return str(out) if out else raw

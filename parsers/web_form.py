@@ -36,29 +36,9 @@ def encode(common: dict[str, str], rows: list[dict[str, str]] | None = None, *, 
 
 
 def _normalise(path: str, raw: str) -> tuple[str, str | None]:
-    """(value, doubt): the value in the model's form, or as typed with a reason it is doubtful."""
-    leaf = path.rsplit(".", 1)[-1]
-    out: object = None
-    if leaf == "ssn":
-        out = values.parse_ssn(raw)
-    elif leaf == "ein":
-        out = values.parse_ein(raw)
-    elif leaf.endswith("date") or leaf == "date_of_birth":
-        parsed = values.parse_date(raw)
-        out = parsed.isoformat() if parsed else None
-    elif leaf in ("country", "citizenship", "residence_country"):
-        out = values.parse_country(raw)
-    elif leaf in ("hired_in_us", "remains_employee"):
-        b = values.parse_bool(raw)
-        out = None if b is None else ("true" if b else "false")
-    elif path == "request_type":
-        out = values.parse_request_type(raw)
-    elif leaf == "state" and len(raw) > 2:
-        out = values.parse_state(raw)
-    else:
-        return raw, None
-    # Not normalised: kept as typed, so that validation names what is wrong with it (an SSN starting 9).
-    return (str(out), None) if out else (raw, None)
+    """(value, doubt): the value in the model's form, or as typed (`values.typed_value`); a typed
+    value is never doubtful, validation names what is wrong with it."""
+    return values.typed_value(path, raw), None
 
 
 def _candidate(path: str, raw: str) -> Candidate:

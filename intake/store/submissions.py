@@ -249,26 +249,14 @@ class SubmissionStore(StoreCore):
         and again is seen on restart (`attempts >= max_attempts`) and sent to staff instead.
         """
         with self._write(redone=True) as s:
-            res = s.execute(
-                update(Submission)
-                .where(Submission.id == submission_id, Submission.state == _S.RECEIVED)
-                .values(attempts=Submission.attempts + 1, updated_at=now_utc())
-            )
-            if res.rowcount != 1:  # type: ignore[attr-defined]
-                raise StateConflict(f"submission {submission_id} is not waiting for extraction")
+            _count_attempt(s, submission_id)
             return int(s.scalar(select(Submission.attempts).where(Submission.id == submission_id)) or 0)
 
     def begin_attempt_loaded(self, submission_id: int) -> tuple[int, SubmissionRecord]:
         """`begin_attempt` and the submission as it now is, in one transaction (the extract stage's
         first step: one load, one decryption of the raw message per attempt)."""
         with self._write(redone=True) as s:
-            res = s.execute(
-                update(Submission)
-                .where(Submission.id == submission_id, Submission.state == _S.RECEIVED)
-                .values(attempts=Submission.attempts + 1, updated_at=now_utc())
-            )
-            if res.rowcount != 1:  # type: ignore[attr-defined]
-                raise StateConflict(f"submission {submission_id} is not waiting for extraction")
+            _count_attempt(s, submission_id)
             sub = s.get(Submission, submission_id)
             assert sub is not None
             return int(sub.attempts), self._submission_record(sub)
@@ -329,3 +317,14 @@ class SubmissionStore(StoreCore):
             rows = s.execute(select(Submission.channel, Submission.state, func.count())
                              .group_by(Submission.channel, Submission.state))
             return {(str(c), str(st)): int(n) for c, st, n in rows}
+
+
+def _count_attempt(s: Session, submission_id: int) -> None:
+    """One more extraction attempt on a submission waiting for it, in the caller's transaction."""
+    res = s.execute(
+        update(Submission)
+        .where(Submission.id == submission_id, Submission.state == _S.RECEIVED)
+        .values(attempts=Submission.attempts + 1, updated_at=now_utc())
+    )
+    if res.rowcount != 1:  # type: ignore[attr-defined]
+        raise StateConflict(f"submission {submission_id} is not waiting for extraction")

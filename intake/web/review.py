@@ -89,29 +89,10 @@ def audit_value(path: str, value: str | None) -> str | None:
 
 def normalise(path: str, value: str) -> str:
     """A value as staff typed it, in the model's form where the parsers' readers understand it
-    ("03/01/2027" -> 2027-03-01, "Germany" -> DE, "yes" -> true); otherwise as typed, so that
-    validation names what is wrong with it."""
-    from parsers import values as v
+    (`parsers.values.typed_value`, the online form's reading too)."""
+    from parsers.values import typed_value
 
-    leaf = path.rsplit(".", 1)[-1]
-    out: Any = None
-    if leaf == "ssn":
-        out = v.parse_ssn(value)
-    elif leaf == "ein":
-        out = v.parse_ein(value)
-    elif leaf.endswith("date") or leaf.endswith("date_of_birth"):
-        parsed = v.parse_date(value)
-        out = parsed.isoformat() if parsed else None
-    elif leaf in ("country", "citizenship", "residence_country"):
-        out = v.parse_country(value)
-    elif leaf in ("hired_in_us", "remains_employee"):
-        b = v.parse_bool(value)
-        out = None if b is None else ("true" if b else "false")
-    elif path == "request_type":
-        out = v.parse_request_type(value)
-    elif leaf == "state" and len(value) > 2:
-        out = v.parse_state(value)
-    return str(out) if out else value
+    return typed_value(path, value)
 
 
 def check(values: dict[str, str], *, today: date | None = None) -> tuple[CertificateRequest, list[Problem]]:
