@@ -103,15 +103,9 @@ def commit_without_flush(engine: Engine) -> Iterator[Connection]:
     SQLite: ``synchronous=NORMAL`` for this transaction (WAL); PostgreSQL: ``synchronous_commit = off``.
     """
     sqlite = engine.dialect.name == "sqlite"
-    with engine.connect() as conn:
-        raw: Any = conn.connection.dbapi_connection
-        if sqlite:
-            raw.execute("PRAGMA synchronous=NORMAL")
-        try:
-            with conn.begin():
-                if not sqlite:
-                    conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-                yield conn
-        finally:
-            if sqlite:
-                raw.execute("PRAGMA synchronous=FULL")
+    # SQLite: the `begin` event sets `synchronous` per transaction, NORMAL for a REDONE one (a plain
+    # PRAGMA before `begin` would be overwritten by its FULL, and the flush wait would be back).
+    with engine.connect() as conn, conn.execution_options(**{REDONE: True}).begin():
+        if not sqlite:
+            conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+        yield conn
