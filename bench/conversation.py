@@ -45,7 +45,7 @@ from intake.pipeline import Context, extract_stage, reply_stage  # noqa: E402
 from intake.store import Incoming  # noqa: E402
 from tests import convgen, docgen, faxgen, formgen, heldconv, mailgen, returngen  # noqa: E402
 from tests.heldout.score import flatten, mask, same  # noqa: E402
-from tests.store_fixtures import stage_context  # noqa: E402
+from tests.store_fixtures import deliver, stage_context  # noqa: E402
 from tests.synth import make_request  # noqa: E402
 
 # label in the request mail -> ways an employer writes the value again in an answer
@@ -61,12 +61,6 @@ WAYS = [*convgen.STYLES, "fresh", "form"]
 CLIENTS = list(mailgen.CLIENTS.values())
 
 
-def _deliver(ctx: Context, raw: bytes, sender: str) -> int:
-    sid, _ = ctx.store.store_submission(Incoming(channel="smtp", raw=raw, sender=sender,
-                                                 received_at=datetime.now(UTC)))
-    extract_stage(ctx, sid)
-    reply_stage(ctx, sid)
-    return sid
 
 
 # Fields a fax conversation leaves out: (path, the letter's label for it).
@@ -147,7 +141,7 @@ def run_heldout(ctx: Context, n: int, rng: random.Random, verbose: bool = True) 
     totals: Counter[str] = Counter()
     for i in range(n):
         conv = heldconv.conversation(rng, i)
-        sid = _deliver(ctx, conv.raw, conv.sender)
+        sid = deliver(ctx, conv.raw, conv.sender)
         recs = ctx.store.requests_of(sid)
         replies = ctx.store.replies_of(sid)
         tag = f"heldout {i} ({conv.half}, {conv.layout}, {conv.client} -> {conv.style})"
@@ -162,7 +156,7 @@ def run_heldout(ctx: Context, n: int, rng: random.Random, verbose: bool = True) 
         # The first reading is sound when the only problems are the fields left out: then the answer
         # alone decides whether the request completes (else staff had a reason before it came).
         before = [p for p in _problems(rec) if p not in {f"missing@{d}" for d in conv.dropped}]
-        answer_sid = _deliver(ctx, conv.answer(replies[0].message), conv.sender)
+        answer_sid = deliver(ctx, conv.answer(replies[0].message), conv.sender)
         after = ctx.store.get_request(rec.id)
         own = len(ctx.store.requests_of(answer_sid))
         reply = ctx.store.replies_of(answer_sid)
@@ -246,7 +240,7 @@ def run(n: int, seed: int, fax: int = 0, heldout: int = 0) -> int:
                 labels = rng.sample(sorted(PHRASINGS), rng.randint(1, 3))
                 drop = dict.fromkeys(labels, "")
                 req, raw, lines = convgen.incomplete_request(rng, sender, client=rng.choice(CLIENTS), drop=drop)
-                sid = _deliver(ctx, raw, sender)
+                sid = deliver(ctx, raw, sender)
                 recs = ctx.store.requests_of(sid)
                 replies = ctx.store.replies_of(sid)
                 if len(recs) != 1 or not replies or replies[0].kind != "incomplete":
@@ -266,7 +260,7 @@ def run(n: int, seed: int, fax: int = 0, heldout: int = 0) -> int:
                                                                       "application/pdf")])
                 else:
                     answer = convgen.answer(ours, answer_lines, style=way, sender=sender)
-                answer_sid = _deliver(ctx, answer, sender)
+                answer_sid = deliver(ctx, answer, sender)
                 after = ctx.store.get_request(rec.id)
                 own = len(ctx.store.requests_of(answer_sid))
                 reply = ctx.store.replies_of(answer_sid)

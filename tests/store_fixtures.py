@@ -112,3 +112,18 @@ def stage_context(tmp_path: Path, toml: str = "", *, timeout: float = 60) -> Con
     store = Store.from_settings(settings)
     store.upgrade()
     return Context(store, settings, ExtractionPool(1, timeout=timeout, memory_mb=0))
+
+
+def deliver(ctx: Context, raw: bytes, sender: str) -> int:
+    """One mail through the stages as the daemon runs them: stored (channel `smtp`), extracted,
+    answered. Returns the submission id."""
+    from datetime import UTC, datetime
+
+    from intake.pipeline import extract_stage, reply_stage
+    from intake.store import Incoming
+
+    sid, _ = ctx.store.store_submission(Incoming(channel="smtp", raw=raw, sender=sender,
+                                                 received_at=datetime.now(UTC)))
+    extract_stage(ctx, sid)
+    reply_stage(ctx, sid)
+    return sid

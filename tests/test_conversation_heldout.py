@@ -11,25 +11,16 @@ from __future__ import annotations
 
 import random
 import re
-from datetime import UTC, datetime
 from email import message_from_bytes
 from email.policy import default as default_policy
 from pathlib import Path
 
-from intake.pipeline import Context, extract_stage, reply_stage
-from intake.store import Incoming
 from tests import heldconv
-from tests.store_fixtures import stage_context
+from tests.store_fixtures import deliver, stage_context
 
 REFERENCE = re.compile(r"[A-Z]+-\d{4}-\d{6}")
 
 
-def _deliver(ctx: Context, raw: bytes, sender: str) -> int:
-    sid, _ = ctx.store.store_submission(Incoming(channel="smtp", raw=raw, sender=sender,
-                                                 received_at=datetime.now(UTC)))
-    extract_stage(ctx, sid)
-    reply_stage(ctx, sid)
-    return sid
 
 
 def test_heldout_answers_join_their_request(tmp_path: Path) -> None:
@@ -39,7 +30,7 @@ def test_heldout_answers_join_their_request(tmp_path: Path) -> None:
     try:
         for i in range(4):
             conv = heldconv.conversation(rng, i)
-            sid = _deliver(ctx, conv.raw, conv.sender)
+            sid = deliver(ctx, conv.raw, conv.sender)
             recs = ctx.store.requests_of(sid)
             assert len(recs) == 1, (i, conv.half, conv.layout)
             replies = ctx.store.replies_of(sid)
@@ -47,7 +38,7 @@ def test_heldout_answers_join_their_request(tmp_path: Path) -> None:
                 continue
             asked += 1
             rec = recs[0]
-            answer_sid = _deliver(ctx, conv.answer(replies[0].message), conv.sender)
+            answer_sid = deliver(ctx, conv.answer(replies[0].message), conv.sender)
             assert ctx.store.requests_of(answer_sid) == [], (i, conv.half, conv.style)
             reply = ctx.store.replies_of(answer_sid)
             assert len(reply) == 1, (i, conv.style)
