@@ -420,16 +420,19 @@ def pool() -> ExtractionPool:
 
 def _watch(pool: ExtractionPool, data: bytes, *, filename: str, limits: Limits,
            when_running: Callable[[dict[int, tuple[str, int, int, str]]], bool],
-           last_running: set[int] | None = None) -> tuple[Outcome, set[int]]:
+           last_running: set[int] | None = None,
+           timeline: list[tuple[float, frozenset[int]]] | None = None) -> tuple[Outcome, set[int]]:
     """Run one extraction in a thread; call `when_running` with our descendants until it returns True.
 
     Returns the outcome and every tesseract pid seen under this process while it ran;
-    `last_running` gets those running at the last look before the extraction ended.
+    `last_running` gets those running at the last look before the extraction ended, and `timeline`
+    (when given) each look's time since the start with the tesseracts then running.
     """
     last_running = set() if last_running is None else last_running
     box: list[Outcome] = []
     thread = threading.Thread(target=lambda: box.append(pool.extract(data, channel="fax", filename=filename,
                                                                      limits=limits)))
+    start = time.monotonic()
     thread.start()
     seen: set[int] = set()
     done = False
@@ -437,6 +440,8 @@ def _watch(pool: ExtractionPool, data: bytes, *, filename: str, limits: Limits,
         procs = _descendants(os.getpid())
         running = {pid for pid, info in procs.items() if info[0].startswith("tesseract") and info[3] != "Z"}
         seen |= running
+        if timeline is not None:
+            timeline.append((time.monotonic() - start, frozenset(running)))
         if thread.is_alive():
             last_running.clear()
             last_running.update(running)
@@ -447,24 +452,44 @@ def _watch(pool: ExtractionPool, data: bytes, *, filename: str, limits: Limits,
     return box[0], seen
 
 
+def _longest_tesseract(timeline: list[tuple[float, frozenset[int]]]) -> tuple[float, float]:
+    """The first and last look at which the longest-running tesseract of a timeline was seen."""
+    spans: dict[int, list[float]] = {}
+    for at, running in timeline:
+        for pid in running:
+            spans.setdefault(pid, [at, at])[1] = at
+    assert spans, "no tesseract ran for the page"
+    longest = max(spans.values(), key=lambda span: span[1] - span[0])
+    return longest[0], longest[1]
+
+
 def test_pool_timeout_kills_the_child_and_its_tesseract() -> None:
-    # The kill must land while Tesseract runs, after the page's preparation (seconds, more on a loaded
-    # machine) and before the end of its OCR (several times longer for this tall page). Timeouts grow by
-    # half each try, so the first one past the preparation still falls inside the OCR.
+    # The kill must land while Tesseract runs: not in the page's preparation before it, nor in the
+    # layout analysis and short re-reads after it, where no tesseract is running. Those phases' lengths
+    # vary with the machine's load, so each try first times a whole run of the page in the pool and
+    # aims the timeout at the middle of its longest Tesseract run (several seconds for this tall page).
     page = _tall_fax_page(stack=4)
+    limits = Limits(ocr_seconds_per_page=600)
     last: set[int] = set()
     seen: set[int] = set()
-    timeout = 2.0
-    while timeout < 40 and not last:
+    for _try in range(4):
+        timeline: list[tuple[float, frozenset[int]]] = []
+        calm = ExtractionPool(1, timeout=120.0, memory_mb=1024)
+        calm.extract(b"warm up", channel="fax", filename="a.txt", limits=Limits())  # fork server started
+        _watch(calm, page, filename="fax.tif", limits=limits, when_running=lambda procs: False, timeline=timeline)
+        began, ended = _longest_tesseract(timeline)
+        timeout = round((began + ended) / 2, 2)
         slow = ExtractionPool(1, timeout=timeout, memory_mb=1024)
-        slow.extract(b"warm up", channel="fax", filename="a.txt", limits=Limits())  # fork server started
+        slow.extract(b"warm up", channel="fax", filename="a.txt", limits=Limits())
         start = time.monotonic()
-        outcome, seen = _watch(slow, page, filename="fax.tif", limits=Limits(ocr_seconds_per_page=600),
+        outcome, seen = _watch(slow, page, filename="fax.tif", limits=limits,
                                when_running=lambda procs: False, last_running=last)
         assert time.monotonic() - start < timeout + 17
-        assert outcome.result is None and outcome.reason, "the page was read before the timeout"
-        assert f"longer than {timeout:g} seconds" in outcome.reason, outcome.reason
-        timeout *= 1.5
+        if outcome.result is not None:  # the machine sped up between the two runs: aim again
+            continue
+        assert outcome.reason and f"longer than {timeout:g} seconds" in outcome.reason, outcome.reason
+        if last:
+            break
     assert last, "no tesseract was running when the child was killed: the test proves nothing"
     # Killed with the child, not left to finish alone: an abandoned Tesseract runs on for a second
     # or more (re-parented to init); a killed one is gone at once.
