@@ -377,3 +377,82 @@ def test_a_multi_page_fax_has_page_thumbnails_linking_to_its_pages(web_store: tu
     assert [int(t[0]) for t in thumbs] == list(range(1, n + 1))
     assert all(f'id="page-0-{i}"' in page for i in range(1, n + 1))
     assert c.get(thumbs[-1][1]).content.startswith(b"\x89PNG")
+
+
+Pixels = tuple[int, int, int, int]
+
+
+def _value_runs(data: dict[str, list[object]], value: str) -> list[list[Pixels]]:
+    """The pixel boxes of each run of Tesseract's words on a page that spells `value` (case, spaces
+    and punctuation aside: Tesseract may cut `hr@northwind.example.com` in three)."""
+    def norm(t: object) -> str:
+        return re.sub(r"[^0-9a-z@]", "", str(t).lower())
+
+    want = norm(value)
+    words = [(norm(t), (int(str(data["left"][i])), int(str(data["top"][i])),
+                        int(str(data["left"][i])) + int(str(data["width"][i])),
+                        int(str(data["top"][i])) + int(str(data["height"][i]))))
+             for i, t in enumerate(data["text"]) if norm(t)]
+    runs = []
+    for i in range(len(words)):
+        text, j = "", i
+        while j < len(words) and len(text) < len(want):
+            text += words[j][0]
+            j += 1
+        if text == want:
+            runs.append([b for _, b in words[i:j]])
+    return runs
+
+
+def _covers(box: tuple[float, float, float, float], words: list[Pixels]) -> bool:
+    """Every word's middle inside the box (pixels)."""
+    x0, y0, x1, y1 = box
+    return all(x0 <= (a + c) / 2 <= x1 and y0 <= (b + d) / 2 <= y1 for a, b, c, d in words)
+
+
+def test_a_box_on_a_faxed_letter_lies_over_the_words_of_its_value(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    """The box the page outlines for a field, placed on the page image the page serves, covers the
+    words Tesseract finds for that value on that very image, and no other line."""
+    import io
+    import random
+
+    import pytesseract
+    from PIL import Image
+
+    from tests import faxgen
+    from tests.browser import read_fax
+
+    settings, store = web_store
+    req = valid_request(seed=41, ssn=BAD_SSN)
+    tiff = faxgen.tiff_bytes(faxgen.fax_request(req, random.Random(5), "fine"))  # a letter, not our form
+    rid = read_fax(store, settings, tiff, "+12085550142")
+    c = login(client_for(settings, store), "sam")
+    page = c.get(f"/requests/{rid}").text
+    boxes = {m["path"]: tuple(float(m[k]) for k in ("x0", "y0", "x1", "y1")) for m in re.finditer(
+        r'<div class="box" id="box-[^"]+" data-path="(?P<path>[^"]+)" data-x0="(?P<x0>[^"]+)" '
+        r'data-y0="(?P<y0>[^"]+)" data-x1="(?P<x1>[^"]+)" data-y1="(?P<y1>[^"]+)"', page)}
+    src = re.search(r'<img[^>]+src="(/requests/\d+/parts/0/pages/1\.png)"', page)
+    assert src and boxes
+    image = Image.open(io.BytesIO(c.get(src.group(1)).content))
+    w, h = image.size
+    data = pytesseract.image_to_data(image, output_type=pytesseract.Output.DICT)
+    rec = store.get_request(rid)
+    checked = []
+    for path, value in [("employer.contact_email", rec.fields["employer"]["contact_email"]),
+                        ("assignment.host_name", rec.fields["assignment"]["host_name"]),
+                        ("employer.name", rec.fields["employer"]["name"]),
+                        ("worker.ssn", rec.fields["worker"]["ssn"]),
+                        ("confirmation_email", rec.fields["confirmation_email"])]:
+        runs = _value_runs(data, str(value))
+        assert runs, (path, value)
+        x0, y0, x1, y1 = boxes[path]
+        bx0, by0, bx1, by1 = x0 * w, y0 * h, x1 * w, y1 * h
+
+        # One place the value is written (a letterhead may repeat the employer's name) is in the box,
+        [words] = [r for r in runs if _covers((bx0, by0, bx1, by1), r)] or [[]]
+        assert words, (path, runs, boxes[path])
+        # and the box is no taller than about its line: it does not reach the lines above or below.
+        line = max(b[3] - b[1] for b in words)
+        assert by1 - by0 < 2.2 * line, (path, by1 - by0, line)
+        checked.append(path)
+    assert len(checked) == 5
