@@ -44,9 +44,10 @@ from intake.store import NotFound, StateConflict, Store
 from intake.store.states import REQUEST_STATES, RequestState
 from intake.store.store import EventRecord, RequestRecord, SubmissionRecord
 from intake.validate import mask_ssn
-from intake.web import batch, clerk, clerkops, review, trustcheck
+from intake.web import batch, clerk, review, trustcheck
 from intake.web.masking import finalize, rendering_for
 from intake.web.pages import PageTooLarge, RenderLimit, SourcePart, cached_png, source_parts
+from intake.web.presence import Presence
 from intake.web.users import SessionInfo, Users
 from parsers.pii import count_ssns, mask_ssns
 
@@ -197,7 +198,7 @@ def create_app(settings: Settings, store: Store | None = None,
     # Pages are rasterised in this process: none bigger than the limits allow (a page over them is a message).
     render = RenderLimit.of(settings.limits.max_pixels, settings.pipeline.memory_mb)
     parts_lock = threading.Lock()
-    presence = clerkops.Presence()
+    presence = Presence(store)
 
     def parts_of(sub: SubmissionRecord) -> list[SourcePart]:
         """The parts of a submission; a mail is parsed once for its page and all its images."""
