@@ -74,17 +74,23 @@ def seed_request(store: Store, req: dict[str, Any], *, channel: str = "smtp", se
     return recs[0].id
 
 
-def read_fax(store: Store, settings: Settings, tiff: bytes, sender: str) -> int:
-    """A fax stored and read by the pipeline's own extraction stage (Tesseract, the readers), so its
-    fields, confidences and boxes are what the readers made of the page, never invented ones.
+def read_stored(store: Store, settings: Settings, raw: bytes, *, channel: str, sender: str) -> int:
+    """A submission stored and read by the pipeline's own extraction stage (Tesseract, the readers),
+    so its fields, confidences, boxes and spans are what the readers made of it, never invented.
     Returns the id of its (first) request."""
     from intake.isolation import ExtractionPool
     from intake.pipeline import Context
     from intake.pipeline.extract import extract_stage
 
-    sid, _ = store.store_submission(Incoming(channel="fax", raw=tiff, sender=sender, received_at=datetime.now(UTC)))
+    sid, _ = store.store_submission(Incoming(channel=channel, raw=raw, sender=sender,  # type: ignore[arg-type]
+                                             received_at=datetime.now(UTC)))
     extract_stage(Context(store, settings, ExtractionPool(1, timeout=300, memory_mb=0)), sid)
     return min(r.id for r in store.requests_of(sid))
+
+
+def read_fax(store: Store, settings: Settings, tiff: bytes, sender: str) -> int:
+    """A fax read as the pipeline reads it (`read_stored`)."""
+    return read_stored(store, settings, tiff, channel="fax", sender=sender)
 
 
 def valid_request(seed: int = 7, *, ssn: str | None = None, changes: dict[str, Any] | None = None) -> dict[str, Any]:

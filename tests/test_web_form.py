@@ -456,3 +456,38 @@ def test_a_box_on_a_faxed_letter_lies_over_the_words_of_its_value(web_store: tup
         assert by1 - by0 < 2.2 * line, (path, by1 - by0, line)
         checked.append(path)
     assert len(checked) == 5
+
+
+def test_a_value_written_twice_is_marked_where_it_was_read(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    """The mail names the employer, the worker and "the contact email" in its first sentence and
+    again with labels below: each mark stands at the offsets the reader recorded, on the labelled
+    line, not at the first place a search for the value (or its label) finds."""
+    from tests.browser import read_stored
+
+    settings, store = web_store
+    body = ("Dear team,\r\n\r\nAcme Widgets Inc is sending Jane Roe to Germany; please answer at the contact "
+            "email below.\r\n\r\nWorker name: Jane Roe\r\nSSN: 123 45 6789\r\nDate of birth: 03/04/1985\r\n"
+            "Citizenship: United States\r\nEmployer name: Acme Widgets Inc\r\nEIN: 12-3456789\r\n"
+            "Employer address: 1 Main St, Dayton, OH 45402\r\nContact email: hr@acme.example.com\r\n"
+            "Country of assignment: Germany\r\nStart date: 05/01/2027\r\nEnd date: 04/30/2029\r\n\r\n"
+            "Thanks,\r\nPat Lee\r\nAcme Widgets Inc\r\n")
+    raw = ("From: hr@acme.example.com\r\nTo: certificate@localhost\r\nSubject: Certificate request\r\n"
+           "Message-ID: <twice@acme.example.com>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body).encode()
+    rid = read_stored(store, settings, raw, channel="smtp", sender="hr@acme.example.com")
+    rec = store.get_request(rid)
+    assert rec.fields["employer"]["name"] == "Acme Widgets Inc" and rec.fields["worker"]["last_name"] == "Roe"
+    assert rec.provenance["employer.name"].get("span"), rec.provenance["employer.name"]
+    for who, ssn in (("rita", "***-**-6789"), ("sam", "123 45 6789")):
+        page = login(client_for(settings, store), who).get(f"/requests/{rid}").text
+        marks = dict(re.findall(r'<mark class="span" id="span-([^"]+)"[^>]*>([^<]*)</mark>', page))
+        assert marks["employer.name"] == "Employer name: Acme Widgets Inc", marks
+        assert marks["employer.contact_email"] == "Contact email: hr@acme.example.com", marks
+        assert marks["worker.first_name"] == "Worker name: Jane Roe", marks
+        assert marks["assignment.country"] == "Country of assignment: Germany", marks
+        assert marks["worker.ssn"] == f"SSN: {ssn}", marks  # widened to the whole number, masked after
+        if who == "rita":
+            assert "123 45 6789" not in page and "123-45-6789" not in page
+    # The offsets are the text's: the stored span cuts the value out of the part's text as stored.
+    text = store.get_submission(rec.submission_id).result["parts"][0]["text"]
+    start, end = rec.provenance["employer.contact_email"]["span"]
+    assert text[start:end] == "hr@acme.example.com"

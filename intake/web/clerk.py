@@ -57,22 +57,31 @@ def page_context(store: Store, settings: Settings, rec: RequestRecord, sub: Subm
 
 def spans_of(rec: RequestRecord, parts: list[SourcePart], views: list[review.FieldView],
              info: SessionInfo) -> dict[int, list[spans.Segment]]:
-    """The text parts' texts cut into the spans fields were read from, by part index."""
-    shown = {v.path: v.value for v in views}
+    """The text parts' texts cut into the spans fields were read from, by part index: at the
+    offsets the readers recorded, cut from the text as stored and masked afterwards for a reviewer."""
+    stored = review.flat_values(rec.fields)
+    shown = {v.path for v in views if v.value}
+    mask = None if info.account.sees_full_ssn else mask_ssns
     out = {}
     for part in parts:
         if part.is_image or not part.text or "\t" in part.text:
             continue
-        wanted = [spans.Wanted(path, shown.get(path, ""), str(prov.get("label") or ""))
+        wanted = [spans.Wanted(path, stored.get(path, ""), str(prov.get("label") or ""), _span(prov.get("span")))
                   for path, prov in (rec.provenance or {}).items()
                   if isinstance(prov, dict) and not prov.get("box") and prov.get("part") == part.name
-                  and shown.get(path)]
+                  and path in shown and stored.get(path)]
         if wanted:
-            text = part.text if info.account.sees_full_ssn else mask_ssns(part.text)
-            segs = spans.segments(text, wanted)
+            segs = spans.segments(part.text, wanted, mask)
             if any(p for _, p in segs):
                 out[part.index] = segs
     return out
+
+
+def _span(value: object) -> tuple[int, int] | None:
+    """A stored span (a JSON list of two offsets), or None."""
+    if isinstance(value, list | tuple) and len(value) == 2 and all(isinstance(v, int) for v in value):
+        return int(value[0]), int(value[1])
+    return None
 
 
 def row_keys(rec: RequestRecord) -> list[str]:
