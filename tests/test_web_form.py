@@ -491,3 +491,22 @@ def test_a_value_written_twice_is_marked_where_it_was_read(web_store: tuple[Sett
     text = store.get_submission(rec.submission_id).result["parts"][0]["text"]
     start, end = rec.provenance["employer.contact_email"]["span"]
     assert text[start:end] == "hr@acme.example.com"
+
+
+def test_recorded_spans_cut_each_value_out_of_the_text_shown_a_forwarded_mail_too() -> None:
+    """Every span a label reader records cuts what it read out of the part's text as shown: in a
+    plain body and in a forwarded one (the forwarder's note above the request shifts its offsets)."""
+    from parsers.body import parse_text
+
+    request = ("Worker name: Jane Roe\nSSN: 123-45-6789\nEmployer name: Acme Widgets Inc\n"
+               "Country of assignment: Germany\nStart date: 05/01/2027\n")
+    forwarded = ("Hi team, please handle the request below.\nOne correction: the assignment now ends on "
+                 "1 May 2029.\n\n---------- Forwarded message ---------\nFrom: Pat <pat@acme.example.com>\n"
+                 "Date: Mon, Nov 2, 2026\nSubject: certificate\nTo: hr@acme.example.com\n\n" + request)
+    for text in (request, forwarded):
+        ext = parse_text(text, "body")
+        spans_of = [(c.raw, c.provenance.span) for c in ext.records[0] if c.provenance.span]
+        assert len(spans_of) >= 5
+        assert ext.text is not None
+        for raw, (start, end) in spans_of:
+            assert raw.strip() in ext.text[start:end] or ext.text[start:end] in raw, (raw, ext.text[start:end])
