@@ -510,3 +510,23 @@ def test_recorded_spans_cut_each_value_out_of_the_text_shown_a_forwarded_mail_to
         assert ext.text is not None
         for raw, (start, end) in spans_of:
             assert raw.strip() in ext.text[start:end] or ext.text[start:end] in raw, (raw, ext.text[start:end])
+
+
+def test_the_queue_comes_a_page_at_a_time_with_its_filters_kept(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    from html import unescape
+
+    from intake.web.app import QUEUE_PAGE
+
+    settings, store = web_store
+    ids = [seed_request(store, valid_request(seed=100 + i, ssn=BAD_SSN)) for i in range(QUEUE_PAGE + 5)]
+    c = login(client_for(settings, store), "rita")
+    first = c.get("/", params={"state": "needs_review"}).text
+    rows = re.findall(r'<td><a href="/requests/(\d+)">', first)
+    assert len(rows) == QUEUE_PAGE and f"Requests 1–{QUEUE_PAGE}" in first
+    link = re.search(r'<a href="([^"]+)" rel="next" id="next-page">', first)
+    assert link and "state=needs_review" in unescape(link.group(1)) and "page=2" in link.group(1)
+    second = c.get(unescape(link.group(1))).text
+    more = re.findall(r'<td><a href="/requests/(\d+)">', second)
+    assert len(more) == 5 and not set(more) & set(rows) and {int(i) for i in rows + more} == set(ids)
+    assert 'rel="prev"' in second and 'rel="next"' not in second
+    assert f"Requests {QUEUE_PAGE + 1}–{QUEUE_PAGE + 5}" in second
