@@ -113,6 +113,19 @@ def _login(page: Any, base: str, name: str) -> None:
     page.wait_for_url(f"{base}/")
 
 
+# Each box's edges less the fractions it was given, on the page image as drawn (0 where exact).
+PLACED = """() => {
+    const img = document.querySelector('.source .page img').getBoundingClientRect();
+    return Array.from(document.querySelectorAll('.source .page .box')).map(b => {
+        const r = b.getBoundingClientRect();
+        return {x0: (r.left - img.left) / img.width - parseFloat(b.dataset.x0),
+                y0: (r.top - img.top) / img.height - parseFloat(b.dataset.y0),
+                x1: (r.right - img.left) / img.width - parseFloat(b.dataset.x1),
+                y1: (r.bottom - img.top) / img.height - parseFloat(b.dataset.y1)};
+    });
+}"""
+
+
 def _clear_ssns_shown(page: Any) -> list[str]:
     """SSN-shaped numbers a person can read on the page: its text and the values of its inputs."""
     shown = page.evaluate("() => document.body.innerText + '\\n' + Array.from("
@@ -149,19 +162,19 @@ def test_the_readme_screenshots_are_a_reviewers_with_no_ssn_in_clear(live: dict[
         page.wait_for_function("() => Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
         assert _clear_ssns_shown(page) == []
         # Each box sits where its fractions say on the image as drawn (no offset from the frame).
-        placed = page.evaluate("""() => {
-            const img = document.querySelector('.source .page img').getBoundingClientRect();
-            return Array.from(document.querySelectorAll('.source .page .box')).map(b => {
-                const r = b.getBoundingClientRect();
-                return {x0: (r.left - img.left) / img.width - parseFloat(b.dataset.x0),
-                        y0: (r.top - img.top) / img.height - parseFloat(b.dataset.y0),
-                        x1: (r.right - img.left) / img.width - parseFloat(b.dataset.x1),
-                        y1: (r.bottom - img.top) / img.height - parseFloat(b.dataset.y1)};
-            });
-        }""")
+        placed = page.evaluate(PLACED)
         assert len(placed) >= 10 and all(abs(v) < 0.003 for d in placed for v in d.values()), placed
         assert run_axe(page) == []
         page.screenshot(path=str(SHOTS / "request.png"))
+        # Zoom: the image grows from the whole page to the column's width to twice that, and the
+        # boxes stay on their fractions of it.
+        widths = {}
+        for label in ("Fit width", "200%", "Whole page"):
+            page.get_by_role("button", name=label).click()
+            widths[label] = page.evaluate("() => document.querySelector('.source .page img').width")
+            assert page.get_by_role("button", name=label).get_attribute("aria-pressed") == "true"
+            assert all(abs(v) < 0.003 for d in page.evaluate(PLACED) for v in d.values()), label
+        assert widths["Whole page"] < widths["Fit width"] and widths["200%"] > 1.9 * widths["Fit width"], widths
         browser.close()
     for name in ("queue.png", "request.png"):
         assert _clear_ssns_in_image(SHOTS / name) == [], name
@@ -341,4 +354,27 @@ def test_an_employer_fix_applied_to_a_three_row_batch_in_chromium(live: dict[str
         # Each request's own trail on its page says so.
         page.goto(f"{base}/requests/{ids[2]}")
         assert "batch" in page.inner_text("table.trail") and "Acme Widgets LLC" in page.inner_text("table.trail")
+        browser.close()
+
+
+def test_axe_finds_nothing_serious_on_any_staff_page_errors_included(live: dict[str, Any]) -> None:
+    """Every kind of staff page in Chromium, as an administrator (who sees them all) and as a
+    reviewer: the queue and its pages, requests by fax, mail and sheet, a submission and its batch,
+    help, users, password, and the HTML error pages of an unknown id and path."""
+    from playwright.sync_api import sync_playwright
+
+    base, sid = live["base"], live["batch"][0]
+    paths = ["/", "/?page=1&state=needs_review", f"/requests/{live['fax']}", f"/requests/{live['mail']}",
+             f"/requests/{live['batch'][1][0]}", f"/submissions/{sid}", f"/submissions/{sid}/batch", "/help",
+             "/account/password", "/requests/999999", "/no/such/page"]
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        for who, extra in (("ada", ["/users"]), ("rita", [])):
+            page = browser.new_context(viewport=VIEW).new_page()
+            _login(page, base, who)
+            for path in paths + extra:
+                r = page.goto(f"{base}{path}")
+                assert r is not None and "text/html" in r.headers.get("content-type", ""), path
+                assert (r.status == 404) == (path in ("/requests/999999", "/no/such/page")), (path, r.status)
+                assert run_axe(page) == [], (who, path)
         browser.close()
