@@ -492,6 +492,18 @@ def _with_note(ext: Extraction, note: str, part: str) -> Extraction:
     return ext
 
 
+def _shifted(cands: list[Candidate], by: int) -> list[Candidate]:
+    """Candidates read from a text that is shown `by` characters further on: their spans moved."""
+    out = []
+    for c in cands:
+        span = c.provenance.span
+        if span is not None:
+            c = c.model_copy(update={"provenance": c.provenance.model_copy(
+                update={"span": (span[0] + by, span[1] + by)})})
+        out.append(c)
+    return out
+
+
 def _read_body(text: str, part: str, media_type: str) -> Extraction:
     lines = clean_punctuation(text).replace("\r\n", "\n").replace("\r", "\n").split("\n")
     at = _forward_at(lines)
@@ -499,7 +511,9 @@ def _read_body(text: str, part: str, media_type: str) -> Extraction:
         note = strip_quoted("\n".join(lines[:at]))
         inner, signature = strip_quoted_keeping_signature("\n".join(lines[at:]))
         if note.strip() and inner.strip():
-            ext = _with_note(_one_or_several(inner, signature, part, media_type), note, part)
+            ext = _one_or_several(inner, signature, part, media_type)
+            ext.records = [_shifted(rec, len(note) + 2) for rec in ext.records]  # offsets in the text below
+            ext = _with_note(ext, note, part)
             ext.text = note + "\n\n" + inner
             return ext
     clean, signature = strip_quoted_keeping_signature(text)

@@ -120,14 +120,22 @@ def _split_words(words: list[Word], at: int) -> tuple[list[Word], list[Word]]:
                 x = w.box.x0 + (w.box.x1 - w.box.x0) * cut / max(len(w.text), 1)
                 left_box = Box(x0=w.box.x0, y0=w.box.y0, x1=x, y1=w.box.y1)
                 right_box = Box(x0=x, y0=w.box.y0, x1=w.box.x1, y1=w.box.y1)
-            head.append(Word(w.text[:cut], left_box, w.conf, w.page))
-            tail.append(Word(w.text[cut:], right_box, w.conf, w.page))
+            head.append(Word(w.text[:cut], left_box, w.conf, w.page, w.at))
+            tail.append(Word(w.text[cut:], right_box, w.conf, w.page, None if w.at is None else w.at + cut))
         pos = end + 1
     return [w for w in head if w.text.strip()], [w for w in tail if w.text.strip()]
 
 
 def _box(words: list[Word]) -> Box | None:
     return Box.union([w.box for w in words if w.box is not None])
+
+
+def _span(words: list[Word]) -> tuple[int, int] | None:
+    """Where in a plain text the value's words stand (start, end offsets), when every word knows."""
+    placed = [w for w in words if w.text.strip()]
+    if not placed or any(w.at is None for w in placed):
+        return None
+    return min(w.at or 0 for w in placed), max((w.at or 0) + len(w.text) for w in placed)
 
 
 @lru_cache(maxsize=64)
@@ -271,7 +279,8 @@ class _Finder:
             last = joined[-1]
             # a line break is a comma ("Main St" over "Boise, ID") or a wrap inside a part ("117,
             # 384-7494" over "Tairthien, Japan": the code and its city): the reading that is whole
-            comma = [*joined[:-1], Word(last.text.rstrip(",") + ",", last.box, last.conf, last.page), *ln.words]
+            comma = [*joined[:-1], Word(last.text.rstrip(",") + ",", last.box, last.conf, last.page, last.at),
+                     *ln.words]
             wrap = [*joined, *ln.words]
             joined = comma if last.text.endswith(",") or _wants_more(fld, _text(wrap)) or \
                 not _wants_more(fld, _text(comma)) else wrap
@@ -311,7 +320,7 @@ class _Finder:
                 parse_country(ln.text) is None or ln.page != self.lines[j].page:
             return words
         last = words[-1]
-        joined = [*words[:-1], Word(last.text + ",", last.box, last.conf, last.page), *ln.words]
+        joined = [*words[:-1], Word(last.text + ",", last.box, last.conf, last.page, last.at), *ln.words]
         if normalize(fld, _text(joined))[1] is not None:
             return words
         self.used.add(k)
@@ -321,7 +330,8 @@ class _Finder:
     def _emit(self, pairs: list[tuple[str, str]], raw: str, words: list[Word], label: str | None,
               reason: str | None) -> None:
         page = next((w.page for w in words if w.page is not None), None)
-        prov = Provenance(part=self.part, page=page, box=_box(words), method=self.method, label=label)
+        prov = Provenance(part=self.part, page=page, box=_box(words), method=self.method, label=label,
+                          span=_span(words))
         conf = min((w.conf for w in words), default=1.0)
         for fld, value in pairs:
             self.out.append(Candidate(field=fld, value=value, raw=raw, confidence=conf,

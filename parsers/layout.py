@@ -19,6 +19,7 @@ class Word:
     box: Box | None = None  # fractions of the page; None for plain text
     conf: float = 1.0  # 0..1; 1.0 for text that was not OCRed
     page: int | None = None  # 1-based
+    at: int | None = None  # plain text: the word's character offset in the text read (`lines_from_text`)
 
 
 @dataclass
@@ -41,20 +42,27 @@ class Line:
 _GAP = re.compile(r"\t+| {2,}")
 
 
-def _line_words(raw: str) -> list[Word]:
+def _line_words(raw: str, start: int = 0) -> list[Word]:
     """The words of a line; a tab or a run of spaces between a label and its value is kept as a
-    `\t` word, since it separates them as a colon does ("Telephone of contact person<TAB>555")."""
+    `\t` word, since it separates them as a colon does ("Telephone of contact person<TAB>555").
+    `start`: the line's offset in the text, so each word knows its own (where a value came from)."""
+    lead = len(raw) - len(raw.lstrip())
     stripped = raw.strip()
+    tokens = [Word(m.group(), at=start + lead + m.start()) for m in re.finditer(r"\S+", stripped)]
     m = _GAP.search(stripped)
     if m is None or re.search(r"[:;]", stripped[: m.start()]):
-        return [Word(t) for t in stripped.split()]
-    head, tail = stripped[: m.start()].split(), stripped[m.end():].split()
-    return [*(Word(t) for t in head), Word("\t"), *(Word(t) for t in tail)]
+        return tokens
+    cut = start + lead + m.start()
+    return [*(w for w in tokens if (w.at or 0) < cut), Word("\t"), *(w for w in tokens if (w.at or 0) >= cut)]
 
 
 def lines_from_text(text: str) -> list[Line]:
-    """Split plain text into lines of words (no positions, full confidence)."""
-    return [Line(_line_words(raw)) for raw in text.splitlines()]
+    """Split plain text into lines of words (no positions, full confidence; each word's offset)."""
+    out, at = [], 0
+    for raw in text.splitlines(keepends=True):
+        out.append(Line(_line_words((raw.splitlines() or [""])[0], at)))
+        at += len(raw)
+    return out
 
 
 def _height(w: Word) -> float:

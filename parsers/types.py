@@ -47,6 +47,9 @@ class Provenance(BaseModel):
     box: Box | None = None
     method: Method
     label: str | None = None  # the label text the value was found beside, if any
+    # Plain text (a mail body, a text file): the value's character offsets (start, end) in the part's
+    # text as read, which the review page marks; None where unknown or when the value has a box.
+    span: tuple[int, int] | None = None
 
 
 class Candidate(BaseModel):

@@ -74,6 +74,25 @@ def seed_request(store: Store, req: dict[str, Any], *, channel: str = "smtp", se
     return recs[0].id
 
 
+def read_stored(store: Store, settings: Settings, raw: bytes, *, channel: str, sender: str) -> int:
+    """A submission stored and read by the pipeline's own extraction stage (Tesseract, the readers),
+    so its fields, confidences, boxes and spans are what the readers made of it, never invented.
+    Returns the id of its (first) request."""
+    from intake.isolation import ExtractionPool
+    from intake.pipeline import Context
+    from intake.pipeline.extract import extract_stage
+
+    sid, _ = store.store_submission(Incoming(channel=channel, raw=raw, sender=sender,  # type: ignore[arg-type]
+                                             received_at=datetime.now(UTC)))
+    extract_stage(Context(store, settings, ExtractionPool(1, timeout=300, memory_mb=0)), sid)
+    return min(r.id for r in store.requests_of(sid))
+
+
+def read_fax(store: Store, settings: Settings, tiff: bytes, sender: str) -> int:
+    """A fax read as the pipeline reads it (`read_stored`)."""
+    return read_stored(store, settings, tiff, channel="fax", sender=sender)
+
+
 def valid_request(seed: int = 7, *, ssn: str | None = None, changes: dict[str, Any] | None = None) -> dict[str, Any]:
     """A complete employee request to Germany; `ssn` and dotted-path `changes` applied over it."""
     req = make_request(random.Random(seed), kind="employee", country="DE")

@@ -377,3 +377,156 @@ def test_a_multi_page_fax_has_page_thumbnails_linking_to_its_pages(web_store: tu
     assert [int(t[0]) for t in thumbs] == list(range(1, n + 1))
     assert all(f'id="page-0-{i}"' in page for i in range(1, n + 1))
     assert c.get(thumbs[-1][1]).content.startswith(b"\x89PNG")
+
+
+Pixels = tuple[int, int, int, int]
+
+
+def _value_runs(data: dict[str, list[object]], value: str) -> list[list[Pixels]]:
+    """The pixel boxes of each run of Tesseract's words on a page that spells `value` (case, spaces
+    and punctuation aside: Tesseract may cut `hr@northwind.example.com` in three)."""
+    def norm(t: object) -> str:
+        return re.sub(r"[^0-9a-z@]", "", str(t).lower())
+
+    want = norm(value)
+    words = [(norm(t), (int(str(data["left"][i])), int(str(data["top"][i])),
+                        int(str(data["left"][i])) + int(str(data["width"][i])),
+                        int(str(data["top"][i])) + int(str(data["height"][i]))))
+             for i, t in enumerate(data["text"]) if norm(t)]
+    runs = []
+    for i in range(len(words)):
+        text, j = "", i
+        while j < len(words) and len(text) < len(want):
+            text += words[j][0]
+            j += 1
+        if text == want:
+            runs.append([b for _, b in words[i:j]])
+    return runs
+
+
+def _covers(box: tuple[float, float, float, float], words: list[Pixels]) -> bool:
+    """Every word's middle inside the box (pixels)."""
+    x0, y0, x1, y1 = box
+    return all(x0 <= (a + c) / 2 <= x1 and y0 <= (b + d) / 2 <= y1 for a, b, c, d in words)
+
+
+def test_a_box_on_a_faxed_letter_lies_over_the_words_of_its_value(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    """The box the page outlines for a field, placed on the page image the page serves, covers the
+    words Tesseract finds for that value on that very image, and no other line."""
+    import io
+    import random
+
+    import pytesseract
+    from PIL import Image
+
+    from tests import faxgen
+    from tests.browser import read_fax
+
+    settings, store = web_store
+    req = valid_request(seed=41, ssn=BAD_SSN)
+    tiff = faxgen.tiff_bytes(faxgen.fax_request(req, random.Random(5), "fine"))  # a letter, not our form
+    rid = read_fax(store, settings, tiff, "+12085550142")
+    c = login(client_for(settings, store), "sam")
+    page = c.get(f"/requests/{rid}").text
+    boxes = {m["path"]: tuple(float(m[k]) for k in ("x0", "y0", "x1", "y1")) for m in re.finditer(
+        r'<div class="box" id="box-[^"]+" data-path="(?P<path>[^"]+)" data-x0="(?P<x0>[^"]+)" '
+        r'data-y0="(?P<y0>[^"]+)" data-x1="(?P<x1>[^"]+)" data-y1="(?P<y1>[^"]+)"', page)}
+    src = re.search(r'<img[^>]+src="(/requests/\d+/parts/0/pages/1\.png)"', page)
+    assert src and boxes
+    image = Image.open(io.BytesIO(c.get(src.group(1)).content))
+    w, h = image.size
+    data = pytesseract.image_to_data(image, output_type=pytesseract.Output.DICT)
+    rec = store.get_request(rid)
+    checked = []
+    for path, value in [("employer.contact_email", rec.fields["employer"]["contact_email"]),
+                        ("assignment.host_name", rec.fields["assignment"]["host_name"]),
+                        ("employer.name", rec.fields["employer"]["name"]),
+                        ("worker.ssn", rec.fields["worker"]["ssn"]),
+                        ("confirmation_email", rec.fields["confirmation_email"])]:
+        runs = _value_runs(data, str(value))
+        assert runs, (path, value)
+        x0, y0, x1, y1 = boxes[path]
+        bx0, by0, bx1, by1 = x0 * w, y0 * h, x1 * w, y1 * h
+
+        # One place the value is written (a letterhead may repeat the employer's name) is in the box,
+        [words] = [r for r in runs if _covers((bx0, by0, bx1, by1), r)] or [[]]
+        assert words, (path, runs, boxes[path])
+        # and the box is no taller than about its line: it does not reach the lines above or below.
+        line = max(b[3] - b[1] for b in words)
+        assert by1 - by0 < 2.2 * line, (path, by1 - by0, line)
+        checked.append(path)
+    assert len(checked) == 5
+
+
+def test_a_value_written_twice_is_marked_where_it_was_read(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    """The mail names the employer, the worker and "the contact email" in its first sentence and
+    again with labels below: each mark stands at the offsets the reader recorded, on the labelled
+    line, not at the first place a search for the value (or its label) finds."""
+    from tests.browser import read_stored
+
+    settings, store = web_store
+    body = ("Dear team,\r\n\r\nAcme Widgets Inc is sending Jane Roe to Germany; please answer at the contact "
+            "email below.\r\n\r\nWorker name: Jane Roe\r\nSSN: 123 45 6789\r\nDate of birth: 03/04/1985\r\n"
+            "Citizenship: United States\r\nEmployer name: Acme Widgets Inc\r\nEIN: 12-3456789\r\n"
+            "Employer address: 1 Main St, Dayton, OH 45402\r\nContact email: hr@acme.example.com\r\n"
+            "Country of assignment: Germany\r\nStart date: 05/01/2027\r\nEnd date: 04/30/2029\r\n\r\n"
+            "Thanks,\r\nPat Lee\r\nAcme Widgets Inc\r\n")
+    raw = ("From: hr@acme.example.com\r\nTo: certificate@localhost\r\nSubject: Certificate request\r\n"
+           "Message-ID: <twice@acme.example.com>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body).encode()
+    rid = read_stored(store, settings, raw, channel="smtp", sender="hr@acme.example.com")
+    rec = store.get_request(rid)
+    assert rec.fields["employer"]["name"] == "Acme Widgets Inc" and rec.fields["worker"]["last_name"] == "Roe"
+    assert rec.provenance["employer.name"].get("span"), rec.provenance["employer.name"]
+    for who, ssn in (("rita", "***-**-6789"), ("sam", "123 45 6789")):
+        page = login(client_for(settings, store), who).get(f"/requests/{rid}").text
+        marks = dict(re.findall(r'<mark class="span" id="span-([^"]+)"[^>]*>([^<]*)</mark>', page))
+        assert marks["employer.name"] == "Employer name: Acme Widgets Inc", marks
+        assert marks["employer.contact_email"] == "Contact email: hr@acme.example.com", marks
+        assert marks["worker.first_name"] == "Worker name: Jane Roe", marks
+        assert marks["assignment.country"] == "Country of assignment: Germany", marks
+        assert marks["worker.ssn"] == f"SSN: {ssn}", marks  # widened to the whole number, masked after
+        if who == "rita":
+            assert "123 45 6789" not in page and "123-45-6789" not in page
+    # The offsets are the text's: the stored span cuts the value out of the part's text as stored.
+    text = store.get_submission(rec.submission_id).result["parts"][0]["text"]
+    start, end = rec.provenance["employer.contact_email"]["span"]
+    assert text[start:end] == "hr@acme.example.com"
+
+
+def test_recorded_spans_cut_each_value_out_of_the_text_shown_a_forwarded_mail_too() -> None:
+    """Every span a label reader records cuts what it read out of the part's text as shown: in a
+    plain body and in a forwarded one (the forwarder's note above the request shifts its offsets)."""
+    from parsers.body import parse_text
+
+    request = ("Worker name: Jane Roe\nSSN: 123-45-6789\nEmployer name: Acme Widgets Inc\n"
+               "Country of assignment: Germany\nStart date: 05/01/2027\n")
+    forwarded = ("Hi team, please handle the request below.\nOne correction: the assignment now ends on "
+                 "1 May 2029.\n\n---------- Forwarded message ---------\nFrom: Pat <pat@acme.example.com>\n"
+                 "Date: Mon, Nov 2, 2026\nSubject: certificate\nTo: hr@acme.example.com\n\n" + request)
+    for text in (request, forwarded):
+        ext = parse_text(text, "body")
+        spans_of = [(c.raw, c.provenance.span) for c in ext.records[0] if c.provenance.span]
+        assert len(spans_of) >= 5
+        assert ext.text is not None
+        for raw, (start, end) in spans_of:
+            assert raw.strip() in ext.text[start:end] or ext.text[start:end] in raw, (raw, ext.text[start:end])
+
+
+def test_the_queue_comes_a_page_at_a_time_with_its_filters_kept(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
+    from html import unescape
+
+    from intake.web.app import QUEUE_PAGE
+
+    settings, store = web_store
+    ids = [seed_request(store, valid_request(seed=100 + i, ssn=BAD_SSN)) for i in range(QUEUE_PAGE + 5)]
+    c = login(client_for(settings, store), "rita")
+    first = c.get("/", params={"state": "needs_review"}).text
+    rows = re.findall(r'<td><a href="/requests/(\d+)">', first)
+    assert len(rows) == QUEUE_PAGE and f"Requests 1–{QUEUE_PAGE}" in first
+    link = re.search(r'<a href="([^"]+)" rel="next" id="next-page">', first)
+    assert link and "state=needs_review" in unescape(link.group(1)) and "page=2" in link.group(1)
+    second = c.get(unescape(link.group(1))).text
+    more = re.findall(r'<td><a href="/requests/(\d+)">', second)
+    assert len(more) == 5 and not set(more) & set(rows) and {int(i) for i in rows + more} == set(ids)
+    assert 'rel="prev"' in second and 'rel="next"' not in second
+    assert f"Requests {QUEUE_PAGE + 1}–{QUEUE_PAGE + 5}" in second

@@ -101,6 +101,9 @@ class ViewStore(StoreCore):
         term = (search or "").strip()
         if term:
             q = q.where(_search_condition(term))
+        if not problem_code:  # the page's rows only, not every row of the store decoded and dropped
+            q = q.offset(offset).limit(limit)
+            offset = 0
         out: list[QueueRow] = []
         skipped = 0
         with self._read() as s:

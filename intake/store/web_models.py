@@ -73,3 +73,22 @@ class LoginAttempt(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ok: Mapped[bool] = mapped_column(Boolean)
     client: Mapped[str | None] = mapped_column(String(64))
+
+
+class PagePresence(Base):
+    """A review page that is open: who has which request open, and since when they last said so.
+
+    In the store, not in one web process's memory, because several processes (and machines) share
+    the work: a clerk served by one must see the colleague served by another. A row is a page's
+    last heartbeat (every 20 s); one older than a minute is a closed page and is swept away
+    (`intake.web.clerkops.Presence`). Migration 0010 creates the table.
+    """
+
+    __tablename__ = "page_presence"
+    __table_args__ = (Index("ix_page_presence_last_seen", "last_seen"),)
+
+    request_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("requests.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    editing: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -7,6 +7,9 @@
   CSRF tokens, the login rate limit, API tokens (role `export`).
 - `review`: the rules of correcting, accepting, approving, rejecting and merging, and the replies.
 - `pages`: page images of the source (PDF and fax pages) for the request page, cached under var.
+- `clerk`, `clerkops`, `formview`, `spans`, `batch`: the clerk's form, "value is right", claims,
+  reply previews, marked spans of mail text, batches (issue 16); `presence`: who else has a
+  request open, kept in the store (`page_presence`) for every web process.
 - `server`: uvicorn in a thread of `coc-intake run`, or alone as `coc-intake serve`.
 
 Accounts: `coc-intake users add NAME --role reviewer|supervisor|admin` (asks for a password, or

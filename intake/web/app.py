@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi import Path as PathParam
@@ -47,6 +47,7 @@ from intake.validate import mask_ssn
 from intake.web import batch, clerk, clerkops, review, trustcheck
 from intake.web.masking import finalize, rendering_for
 from intake.web.pages import PageTooLarge, RenderLimit, SourcePart, cached_png, source_parts
+from intake.web.presence import Presence
 from intake.web.users import SessionInfo, Users
 from parsers.pii import count_ssns, mask_ssns
 
@@ -56,6 +57,7 @@ SESSION_COOKIE = "coc_session"
 LOGIN_COOKIE = "coc_login"
 # One name per channel as clerks know them: mail however it reached us (mailbox, SMTP, LMTP), or fax.
 CHANNEL_FILTERS = {"email": ("imap", "smtp", "lmtp"), "fax": ("fax",)}
+QUEUE_PAGE = 50  # queue rows per page
 CHANNEL_NAMES = {"imap": "email", "smtp": "email", "lmtp": "email", "fax": "fax"}
 OLD_CHANNEL_FILTERS = {"smtp": ("smtp", "lmtp"), "imap": ("imap",)}  # links bookmarked before
 PROBLEM_CODES = ("missing", "invalid", "low_confidence", "conflict", "not_agreement_country", "period_too_long",
@@ -197,7 +199,7 @@ def create_app(settings: Settings, store: Store | None = None,
     # Pages are rasterised in this process: none bigger than the limits allow (a page over them is a message).
     render = RenderLimit.of(settings.limits.max_pixels, settings.pipeline.memory_mb)
     parts_lock = threading.Lock()
-    presence = clerkops.Presence()
+    presence = Presence(store)
 
     def parts_of(sub: SubmissionRecord) -> list[SourcePart]:
         """The parts of a submission; a mail is parsed once for its page and all its images."""
@@ -415,23 +417,35 @@ def create_app(settings: Settings, store: Store | None = None,
     @app.get("/", include_in_schema=False)
     def queue_page(
         request: Request, info: Staff, state: str = "", channel: str = "", problem: str = "", country: str = "",
-        date_from: str = "", date_to: str = "", q: str = "", assigned: str = "",
+        date_from: str = "", date_to: str = "", q: str = "", assigned: str = "", page_no: int = Query(1, alias="page"),
     ) -> Response:
         states = [state] if state in REQUEST_STATES else None
         channels = CHANNEL_FILTERS.get(channel) or OLD_CHANNEL_FILTERS.get(channel)
         to = _parse_date(date_to)
+        page_no = max(1, min(page_no, 10_000))
+        # One page of the queue at a time (and one row more, to know whether a next page exists):
+        # every row costs its request's decryption, so 500 open requests are not all read per view.
         rows = store.queue(states=states, channels=channels, problem_code=problem if problem in PROBLEM_CODES else None,
                            country=country[:8] or None, received_from=_parse_date(date_from),
-                           received_to=to + timedelta(days=1) if to else None, search=q[:200] or None)
-        rows, assignee = clerk.filter_assigned(store, rows, assigned, info.account.name)
+                           received_to=to + timedelta(days=1) if to else None, search=q[:200] or None,
+                           limit=QUEUE_PAGE + 1, offset=(page_no - 1) * QUEUE_PAGE)
+        more = len(rows) > QUEUE_PAGE
+        rows, assignee = clerk.filter_assigned(store, rows[:QUEUE_PAGE], assigned, info.account.name)
         counts = store.counts_by_state()["requests"]
+        f = {"assigned": assigned if assigned in clerk.ASSIGNED_FILTERS else "",
+             "state": state, "channel": channel, "problem": problem, "country": country,
+             "date_from": date_from, "date_to": date_to, "q": q}
+
+        def page_link(n: int) -> str:
+            return "/?" + urlencode({**{k: v for k, v in f.items() if v}, "page": n})
+
         return page(request, "queue.html.j2", info, rows=rows, counts=counts, states=REQUEST_STATES,
                     unread=store.submissions_without_requests(),
                     channels=list(CHANNEL_FILTERS), problem_codes=PROBLEM_CODES,
-                    countries=sorted(agreements().agreements), assignee=assignee,
-                    f={"assigned": assigned if assigned in clerk.ASSIGNED_FILTERS else "",
-                       "state": state, "channel": channel, "problem": problem, "country": country,
-                       "date_from": date_from, "date_to": date_to, "q": q})
+                    countries=sorted(agreements().agreements), assignee=assignee, f=f,
+                    first_row=(page_no - 1) * QUEUE_PAGE + 1,
+                    prev_page=page_link(page_no - 1) if page_no > 1 else "",
+                    next_page=page_link(page_no + 1) if more else "")
 
     # -- one request -----------------------------------------------------------------------------
 
@@ -465,7 +479,9 @@ def create_app(settings: Settings, store: Store | None = None,
                                           old=None, new=(o.last_error or "")[:200] + fax_job_text(o)))
         events.sort(key=lambda e: (e.at, e.id or 10**12))
         guessed = ssn_guessed(info, rec)
-        duplicates = [] if guessed else [d for d in store.possible_duplicates(rec.id) if not ssn_guessed(info, d)]
+        duplicates = [] if guessed else store.possible_duplicates(rec.id)
+        hidden_dups = ssn_guessed_of(info, [d.id for d in duplicates])
+        duplicates = [d for d in duplicates if d.id not in hidden_dups]
         locked = set() if info.account.sees_full_ssn else hidden_parts(parts, ssn_boxes(sub, parts))
         return page(request, "request.html.j2", info, status=status, rec=rec, sub=sub, parts=parts, boxes=boxes,
                     locked=locked,
@@ -485,13 +501,19 @@ def create_app(settings: Settings, store: Store | None = None,
         duplicates found by it (same SSN), on this request's page or the other's, are for supervisors,
         or a reviewer could type a guess and learn from the duplicates list or a merge whether another
         request has that number."""
-        if info.account.sees_full_ssn:
-            return False
-        typed = [e for e in store.events_of(request_id=rec.id) if e.field == review.SSN_PATH]
-        if not typed:
-            return False
-        by = users.get(typed[-1].actor)
-        return by is not None and not by.sees_full_ssn
+        return rec.id in ssn_guessed_of(info, [rec.id])
+
+    def ssn_guessed_of(info: SessionInfo, ids: list[int]) -> set[int]:
+        """`ssn_guessed` for many requests at once (a page's duplicates): one query, not one each."""
+        if info.account.sees_full_ssn or not ids:
+            return set()
+        last = clerkops.last_ssn_typers(store, ids)
+        guessed = set()
+        for rid, actor in last.items():
+            by = users.get(actor)
+            if by is not None and not by.sees_full_ssn:
+                guessed.add(rid)
+        return guessed
 
     @app.get("/requests/{rid}", include_in_schema=False)
     def show_request(request: Request, info: Staff, rid: int, done: str = "") -> Response:

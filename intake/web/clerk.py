@@ -22,6 +22,7 @@ from intake.store.claims import assignees
 from intake.store.store import RequestRecord, SubmissionRecord
 from intake.web import clerkops, formview, mailhtml, review, spans
 from intake.web.pages import SourcePart
+from intake.web.presence import Presence
 from intake.web.users import SessionInfo
 from parsers.pii import mask_ssns
 
@@ -33,21 +34,21 @@ def wants_json(request: Request) -> bool:
 
 
 def page_context(store: Store, settings: Settings, rec: RequestRecord, sub: SubmissionRecord, info: SessionInfo,
-                 events: list[Any], presence: clerkops.Presence, parts: list[SourcePart]) -> dict[str, Any]:
+                 events: list[Any], presence: Presence, parts: list[SourcePart]) -> dict[str, Any]:
     """What the request page shows beyond the core: the grouped form, the problems first, the reply
     each decision sends, who has the request and who else looks at it."""
     views = review.field_views(rec, info.account)
     confirmed = formview.confirmed_paths(events)
     groups = formview.form_groups(views, CertificateRequest.from_stored(rec.fields).request_type, confirmed)
     presence.touch(rec.id, info.account.name)
+    others = presence.others(rec.id, info.account.name)
     text_spans = spans_of(rec, parts, views, info)
     siblings = store.requests_of(sub.id)
     position = next((i + 1 for i, r in enumerate(siblings) if r.id == rec.id), 1)
     return {"groups": groups, "problem_links": formview.problem_links(groups),
             "previews": clerkops.previews(store, settings, rec, sub, info.account),
             "assignee": assignees(store, [rec.id]).get(rec.id),
-            "others": presence.others(rec.id, info.account.name),
-            "editing_others": presence.others(rec.id, info.account.name, editing=True),
+            "others": others.viewing, "editing_others": others.editing,
             "siblings": siblings, "position": position, "row_keys": row_keys(rec), "spans": text_spans,
             "span_paths": {p for segs in text_spans.values() for _, p in segs if p},
             "mail_html": Markup(html) if sub.channel in review.MAIL_CHANNELS and (html := mailhtml.html_body(sub.raw))
@@ -56,22 +57,31 @@ def page_context(store: Store, settings: Settings, rec: RequestRecord, sub: Subm
 
 def spans_of(rec: RequestRecord, parts: list[SourcePart], views: list[review.FieldView],
              info: SessionInfo) -> dict[int, list[spans.Segment]]:
-    """The text parts' texts cut into the spans fields were read from, by part index."""
-    shown = {v.path: v.value for v in views}
+    """The text parts' texts cut into the spans fields were read from, by part index: at the
+    offsets the readers recorded, cut from the text as stored and masked afterwards for a reviewer."""
+    stored = review.flat_values(rec.fields)
+    shown = {v.path for v in views if v.value}
+    mask = None if info.account.sees_full_ssn else mask_ssns
     out = {}
     for part in parts:
         if part.is_image or not part.text or "\t" in part.text:
             continue
-        wanted = [spans.Wanted(path, shown.get(path, ""), str(prov.get("label") or ""))
+        wanted = [spans.Wanted(path, stored.get(path, ""), str(prov.get("label") or ""), _span(prov.get("span")))
                   for path, prov in (rec.provenance or {}).items()
                   if isinstance(prov, dict) and not prov.get("box") and prov.get("part") == part.name
-                  and shown.get(path)]
+                  and path in shown and stored.get(path)]
         if wanted:
-            text = part.text if info.account.sees_full_ssn else mask_ssns(part.text)
-            segs = spans.segments(text, wanted)
+            segs = spans.segments(part.text, wanted, mask)
             if any(p for _, p in segs):
                 out[part.index] = segs
     return out
+
+
+def _span(value: object) -> tuple[int, int] | None:
+    """A stored span (a JSON list of two offsets), or None."""
+    if isinstance(value, list | tuple) and len(value) == 2 and all(isinstance(v, int) for v in value):
+        return int(value[0]), int(value[1])
+    return None
 
 
 def row_keys(rec: RequestRecord) -> list[str]:
@@ -82,7 +92,7 @@ def row_keys(rec: RequestRecord) -> list[str]:
 
 def install(app: FastAPI, *, store: Store, staff: Callable[..., SessionInfo],
             checked_form: Callable[[Request, SessionInfo], Awaitable[FormData]],
-            get_record: Callable[[int], RequestRecord], presence: clerkops.Presence,
+            get_record: Callable[[int], RequestRecord], presence: Presence,
             save: Callable[[RequestRecord, FormData, SessionInfo], object]) -> None:
     """Add the clerk's routes to the app."""
     Staff = Annotated[SessionInfo, Depends(staff)]
@@ -125,8 +135,8 @@ def install(app: FastAPI, *, store: Store, staff: Callable[..., SessionInfo],
             presence.leave(rid, info.account.name)
         else:
             presence.touch(rid, info.account.name, editing=bool(form.get("editing")))
-        return JSONResponse({"others": presence.others(rid, info.account.name),
-                             "editing": presence.others(rid, info.account.name, editing=True)})
+        others = presence.others(rid, info.account.name)
+        return JSONResponse({"others": others.viewing, "editing": others.editing})
 
 
 def not_taken(store: Store, ids: list[int], name: str, *, keep: int) -> list[int]:

@@ -2,13 +2,11 @@
 request, see who else has it open. Plain functions over the store (the routes are `intake.web.clerk`).
 
 Claims are events (`claimed`, field `assignee`), so who took a request and when is in its audit trail
-like every other act; presence is what the page's heartbeat told this process in the last minute.
+like every other act; who else has a request open is `intake.web.presence`.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +23,6 @@ from intake.web.review import ActionError
 from intake.web.users import Account
 from parsers.pii import mask_ssns
 
-PRESENCE_SECONDS = 60  # a page that sent no heartbeat for this long is closed
 CONFIRMABLE = ("low_confidence", "conflict")
 
 
@@ -137,7 +134,24 @@ def previews(store: Store, settings: Settings, rec: RequestRecord, sub: Submissi
     return out
 
 
-# -- claims and presence ---------------------------------------------------------------------------
+# -- claims ---------------------------------------------------------------------------------
+
+
+def last_ssn_typers(store: Store, ids: list[int]) -> dict[int, str]:
+    """Who changed the SSN of each of these requests last (requests nobody changed it on are left
+    out), in one query: the review page asks it of every possible duplicate."""
+    from sqlalchemy import select
+
+    from intake.store.models import Event
+
+    q = (select(Event.request_id, Event.actor)
+         .where(Event.field == review.SSN_PATH, Event.request_id.in_(ids)).order_by(Event.id))
+    out: dict[int, str] = {}
+    with store._read() as s:  # noqa: SLF001 - a read of the events, as `intake.store.claims` does
+        for rid, actor in s.execute(q):
+            if rid is not None:
+                out[int(rid)] = str(actor)
+    return out
 
 
 def claim(store: Store, rec: RequestRecord, account: Account, take: bool) -> None:
@@ -148,30 +162,3 @@ def claim(store: Store, rec: RequestRecord, account: Account, take: bool) -> Non
         return
     store.add_event(submission_id=rec.submission_id, request_id=rec.id, actor=account.name, kind="claimed",
                     field="assignee", old=current, new=new)
-
-
-class Presence:
-    """Who has which request open, from the pages' heartbeats (this process only)."""
-
-    def __init__(self) -> None:
-        self._seen: dict[int, dict[str, tuple[float, bool]]] = {}
-        self._lock = threading.Lock()
-
-    def touch(self, rid: int, name: str, *, editing: bool = False) -> None:
-        """`name` has the page open; `editing`: with changes not saved yet."""
-        with self._lock:
-            self._seen.setdefault(rid, {})[name] = (time.monotonic(), editing)
-
-    def leave(self, rid: int, name: str) -> None:
-        with self._lock:
-            self._seen.get(rid, {}).pop(name, None)
-
-    def others(self, rid: int, name: str, *, editing: bool | None = None) -> list[str]:
-        """The other staff whose page of this request sent a heartbeat in the last minute (only
-        those with unsaved changes, or only those without, when `editing` is given)."""
-        now = time.monotonic()
-        with self._lock:
-            seen = self._seen.get(rid, {})
-            for who in [w for w, (t, _) in seen.items() if now - t > PRESENCE_SECONDS]:
-                del seen[who]
-            return sorted(w for w, (_, e) in seen.items() if w != name and (editing is None or e == editing))
