@@ -211,8 +211,8 @@ def _hold_other_sender(ctx: Context, sub: SubmissionRecord, thread: conv.Thread,
                               f"See submission {sub.id}.").model_dump()
     for t in targets:
         if t.state in conv.OPEN_FOR_ANSWERS:
-            problems = [p for p in t.problems if isinstance(p, dict)] + [problem]
-            updates.append(RequestUpdate(t.id, dict(t.fields), problems, dict(t.provenance), dict(t.confidence),
+            problems = [*t.problems_json(), problem]
+            updates.append(RequestUpdate(t.id, t.fields, problems, dict(t.provenance), dict(t.confidence),
                                          t.state))
     ctx.store.record_answer(sub.id, result, [AnswerLink(t.id, thread.matched_by, "held", reason) for t in targets],
                             updates, state="needs_review", reason=reason)
@@ -265,8 +265,7 @@ def reply(ctx: Context, sub: SubmissionRecord, links: list[AnswerRecord], *, now
 def _complete(records: list[RequestRecord]) -> bool:
     """Complete for the sender when nothing is missing: a request still held for staff for a reason
     of theirs alone (another sender's answer beside it) is acknowledged as received."""
-    return all(r.state == "accepted" or all(isinstance(p, dict) and p.get("code") in STAFF_ONLY_CODES
-                                            for p in r.problems) for r in records)
+    return all(r.state == "accepted" or all(p.code in STAFF_ONLY_CODES for p in r.problems) for r in records)
 
 
 def _fax_reply(ctx: Context, sub: SubmissionRecord, records: list[RequestRecord], now: datetime) -> bool:
@@ -295,7 +294,7 @@ def _fax_reply(ctx: Context, sub: SubmissionRecord, records: list[RequestRecord]
 
 
 def _view(rec: RequestRecord) -> RequestView:
-    return RequestView.of(rec.reference, rec.request, rec.problem_list)
+    return RequestView.of(rec.reference, rec.request, rec.problems)
 
 
 def _no_reply(ctx: Context, sub: SubmissionRecord, reason: str) -> None:

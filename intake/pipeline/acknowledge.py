@@ -38,7 +38,7 @@ _S = SubmissionState
 
 def view_of(rec: RequestRecord) -> RequestView:
     """A stored request as the reply templates show it (the record's typed model, not re-read)."""
-    return RequestView.of(rec.reference, rec.request, rec.problem_list)
+    return RequestView.of(rec.reference, rec.request, rec.problems)
 
 
 def form_attachment(kind: str, settings: Settings) -> list[tuple[str, bytes, str]]:
@@ -84,8 +84,7 @@ def trust_hold(settings: Settings, sub: SubmissionRecord, records: list[RequestR
     """
     held = [r.reference for r in records if r.state in OPEN_STATES and senderauth.flagged(r.problems)]
     if held:
-        codes = sorted({str(p.get("code")) for r in records for p in r.problems
-                        if isinstance(p, dict) and p.get("code") in senderauth.TRUST_CODES})
+        codes = sorted({p.code for r in records for p in r.problems if p.code in senderauth.TRUST_CODES})
         return f"held for staff ({', '.join(codes)}: {', '.join(held)}); no reply with details until accepted"
     verdict = senderauth.Verdict.from_json(sub.sender_auth)
     if (settings.trust.flag_unverified and not records and sub.channel in MAIL_CHANNELS
