@@ -37,10 +37,13 @@ log = logging.getLogger("intake.answers")
 
 def thread_of(ctx: Context, sub: SubmissionRecord) -> conv.Thread | None:
     """The request(s) a stored mail answers, from its headers alone (In-Reply-To, References, Subject)."""
-    if sub.channel not in MAIL_CHANNELS or not _may_answer(ctx, sub):
+    if sub.channel not in MAIL_CHANNELS:
         return None
     headers = conv.read_headers(sub.raw)
-    return conv.find_thread(_ThreadStore(ctx), headers, prefix=ctx.settings.replies.reference_prefix)
+    thread = conv.find_thread(_ThreadStore(ctx), headers, prefix=ctx.settings.replies.reference_prefix)
+    # The RFC 3834 test only for a mail that threads to us: a fresh request (most mail) skips it
+    # here, and the reply stage makes it once.
+    return thread if thread is not None and _may_answer(ctx, sub) else None
 
 
 def thread_by_body(ctx: Context, sub: SubmissionRecord, result: Any) -> conv.Thread | None:
