@@ -148,10 +148,9 @@ class Gateway(_Service):
             log.warning("%d reply(ies) were being sent when the gateway stopped; they are due again", requeued)
         # The fork server warms up beside the start of the sources, not when the first mail comes.
         self._spawn(self._warm_pool, "warm-up")
-        # Twice as many stage threads as extraction processes: while one thread's mail is in its
-        # child, another records its result and queues its reply (the store's work overlaps the
-        # extraction instead of leaving a core idle). The pool's slots still bound the children.
-        for i in range(self.workers * 2):
+        # One stage thread per extraction process: more would count attempts for mails still
+        # waiting for a process, and a crash loop would then send more of them to staff.
+        for i in range(self.workers):
             self._spawn(self._work, f"pipeline-{i}")
         self._spawn(self._outbox, "outbox")
         self._spawn(self._sweep, "sweep")
