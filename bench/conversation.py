@@ -189,7 +189,7 @@ def run_heldout(ctx: Context, n: int, rng: random.Random, verbose: bool = True) 
 
 def _problems(rec: object) -> list[str]:
     """A record's problems as `code@field` (no values: nothing SSN-shaped reaches the output)."""
-    return [f"{p.get('code')}@{p.get('field')}" for p in getattr(rec, "problems", []) if isinstance(p, dict)]
+    return [f"{p.code}@{p.field}" for p in getattr(rec, "problems", [])]
 
 
 def _print_heldout(t: Counter[str], seconds: float) -> None:

@@ -48,7 +48,7 @@ def _round(store: Store, tag: str, n: int, size: int) -> float:
         store.mark_extracted(sid, {"parts": [{"name": "body", "media_type": "text/plain", "text": "x" * 2000}]},
                              [REQUEST])
         assert store.get_submission(sid).raw == raw
-        assert store.requests_of(sid)[0].fields["worker"]["ssn"] == "123-45-6789"
+        assert store.requests_of(sid)[0].request.worker.ssn == "123-45-6789"
     return (time.perf_counter() - t0) / n
 
 

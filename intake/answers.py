@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.policy import default as default_policy
 from typing import TYPE_CHECKING, Any
@@ -25,8 +24,8 @@ from intake import conversation as conv
 from intake import metrics
 from intake.faxintake import fax_number
 from intake.model import Problem
-from intake.replies import STAFF_ONLY_CODES, RequestView, render_mail, should_reply
-from intake.store.conversation import AnswerLink, AnswerRecord, RequestUpdate
+from intake.replies import should_reply
+from intake.store.conversation import AnswerLink, RequestUpdate
 from intake.store.states import MAIL_CHANNELS
 from intake.store.store import RequestRecord, StateConflict, SubmissionRecord
 
@@ -38,10 +37,13 @@ log = logging.getLogger("intake.answers")
 
 def thread_of(ctx: Context, sub: SubmissionRecord) -> conv.Thread | None:
     """The request(s) a stored mail answers, from its headers alone (In-Reply-To, References, Subject)."""
-    if sub.channel not in MAIL_CHANNELS or not _may_answer(ctx, sub):
+    if sub.channel not in MAIL_CHANNELS:
         return None
     headers = conv.read_headers(sub.raw)
-    return conv.find_thread(_ThreadStore(ctx), headers, prefix=ctx.settings.replies.reference_prefix)
+    thread = conv.find_thread(_ThreadStore(ctx), headers, prefix=ctx.settings.replies.reference_prefix)
+    # The RFC 3834 test only for a mail that threads to us: a fresh request (most mail) skips it
+    # here, and the reply stage makes it once.
+    return thread if thread is not None and _may_answer(ctx, sub) else None
 
 
 def thread_by_body(ctx: Context, sub: SubmissionRecord, result: Any) -> conv.Thread | None:
@@ -211,105 +213,12 @@ def _hold_other_sender(ctx: Context, sub: SubmissionRecord, thread: conv.Thread,
                               f"See submission {sub.id}.").model_dump()
     for t in targets:
         if t.state in conv.OPEN_FOR_ANSWERS:
-            problems = [p for p in t.problems if isinstance(p, dict)] + [problem]
-            updates.append(RequestUpdate(t.id, dict(t.fields), problems, dict(t.provenance), dict(t.confidence),
+            problems = [*t.problems_json(), problem]
+            updates.append(RequestUpdate(t.id, t.fields, problems, dict(t.provenance), dict(t.confidence),
                                          t.state))
     ctx.store.record_answer(sub.id, result, [AnswerLink(t.id, thread.matched_by, "held", reason) for t in targets],
                             updates, state="needs_review", reason=reason)
     log.info("submission %d: answer to %s held (%s)", sub.id, refs, conv.ANSWER_FROM_OTHER_SENDER)
-
-
-def reply(ctx: Context, sub: SubmissionRecord, links: list[AnswerRecord], *, now: datetime | None = None) -> bool:
-    """Queue the one reply to an answer: *received* (complete) or what is still missing.
-
-    Held answers get none until a person has looked: the sender may be a stranger, and a reply
-    would tell them about someone else's request.
-    """
-    store, settings = ctx.store, ctx.settings
-    now = now or datetime.now(UTC)
-    merged = [link for link in links if link.outcome == "merged"]
-    if not merged:
-        _no_reply(ctx, sub, "an answer held for staff; no reply until a person has looked")
-        return False
-    records = [store.get_request(link.request_id) for link in merged]
-    if sub.channel == "fax":
-        return _fax_reply(ctx, sub, records, now)
-    decision = should_reply(sub.raw, our_domain=settings.replies.our_domain,
-                            envelope_sender=sub.sender if sub.channel != "imap" else None)
-    limit = settings.replies.per_sender_per_hour
-    if not decision.reply:
-        _no_reply(ctx, sub, decision.reason)
-        return False
-    if store.replies_since(decision.address, now - timedelta(hours=1)) >= limit:
-        _no_reply(ctx, sub, f"more than {limit} replies to this sender this hour")
-        return False
-    kind = "received" if _complete(records) else "incomplete"
-    views = [_view(r) for r in records]
-    meta = (sub.result or {}).get("meta") or {}
-    asked = store.get_submission(records[0].submission_id)  # "we received your request on" its day
-    msg = render_mail(kind, to=decision.address, from_address=settings.relay.from_address,
-                      our_domain=settings.replies.our_domain, requests=views, received_at=asked.received_at,
-                      original_subject=str(meta.get("subject") or ""),
-                      in_reply_to=meta.get("message_id") or sub.message_id,
-                      references=list(meta.get("references") or []), updated=True, answered=True,
-                      attachments=_form_attachment(kind, settings), form_url=settings.replies.form_url,
-                      help_url=settings.replies.help_url)
-    request_id = records[0].id if len(records) == 1 else None
-    queued = store.queue_reply(sub.id, kind, "email", decision.address, msg.as_bytes(), request_id=request_id,
-                               now=now)
-    if queued:
-        log.info("submission %d: %s reply to the answer queued", sub.id, kind)
-    return queued
-
-
-def _complete(records: list[RequestRecord]) -> bool:
-    """Complete for the sender when nothing is missing: a request still held for staff for a reason
-    of theirs alone (another sender's answer beside it) is acknowledged as received."""
-    return all(r.state == "accepted" or all(isinstance(p, dict) and p.get("code") in STAFF_ONLY_CODES
-                                            for p in r.problems) for r in records)
-
-
-def _fax_reply(ctx: Context, sub: SubmissionRecord, records: list[RequestRecord], now: datetime) -> bool:
-    """The one reply to a faxed return page, by fax to its number: *received*, or what is still
-    missing with a new return page for it."""
-    from intake.faxreply import fax_reply  # noqa: PLC0415 - reportlab and fpdf only for faxes
-
-    store, settings = ctx.store, ctx.settings
-    if not sub.sender:
-        _no_reply(ctx, sub, "no_reply_number: a faxed answer without a number to answer")
-        return False
-    limit = settings.replies.per_sender_per_hour
-    if store.replies_since(sub.sender, now - timedelta(hours=1)) >= limit:
-        _no_reply(ctx, sub, f"more than {limit} replies to this sender this hour")
-        return False
-    kind = "received" if _complete(records) else "incomplete"
-    asked = store.get_submission(records[0].submission_id)
-    pdf = fax_reply(kind, settings, records, fax_number=sub.sender, requests=[_view(r) for r in records],
-                    received_at=asked.received_at, updated=True, answered=True,
-                    form_url=settings.replies.form_url, help_url=settings.replies.help_url)
-    request_id = records[0].id if len(records) == 1 else None
-    queued = store.queue_reply(sub.id, kind, "fax", sub.sender, pdf, request_id=request_id, now=now)
-    if queued:
-        log.info("submission %d: %s fax reply to the return page queued", sub.id, kind)
-    return queued
-
-
-def _view(rec: RequestRecord) -> RequestView:
-    return RequestView.of(rec.reference, rec.request, rec.problem_list)
-
-
-def _no_reply(ctx: Context, sub: SubmissionRecord, reason: str) -> None:
-    ctx.store.add_event(submission_id=sub.id, actor="replies", kind="no_reply", new=reason)
-    log.info("submission %d: no reply (%s)", sub.id, reason)
-
-
-def _form_attachment(kind: str, settings: Any) -> list[tuple[str, bytes, str]]:
-    """The current form goes with an *incomplete* reply unless a link to it is configured."""
-    if kind != "incomplete" or settings.replies.form_url:
-        return []
-    from intake.form import editions, render_form  # noqa: PLC0415 - reportlab only when needed
-
-    return [(f"coc-request-form-{editions().current.code}.pdf", render_form(), "application/pdf")]
 
 
 def conversation_of(store: Any, rec: RequestRecord) -> list[dict[str, Any]]:

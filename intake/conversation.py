@@ -279,7 +279,7 @@ def merge_answer(rec: RequestRecord, answers: list[AnswerValues], *, where: str)
     fields: dict[str, Any] = _copy(rec.fields)
     provenance = dict(rec.provenance or {})
     confidence = dict(rec.confidence or {})
-    old_problems = [p for p in rec.problems if isinstance(p, dict)]
+    old_problems = rec.problems_json()
     # We asked the sender to confirm a doubtful value and to correct an invalid one: the answer's
     # value takes their place (the old one kept in the trail), not a conflict.
     doubtful = {p.get("field") for p in old_problems if p.get("code") in ("low_confidence", "invalid")}

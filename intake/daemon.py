@@ -16,6 +16,8 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
@@ -27,8 +29,11 @@ from intake.pipeline.dispatch import process_submission, unfinished
 from intake.private import make_private_dir
 from intake.settings import Settings
 from intake.store import Store
+from intake.store.records import OutboxItem
 
 log = logging.getLogger("intake.daemon")
+
+OUTBOX_SENDERS = 4  # replies handed to the relay at once (each is its own SMTP session)
 
 __all__ = ["Gateway", "SourceGateway", "process_submission", "run", "wait_until"]
 
@@ -124,6 +129,7 @@ class Gateway(_Service):
         self._queued: set[int] = set()
         self._lock = threading.Lock()
         self._outbox_wake = threading.Event()
+        self._senders = ThreadPoolExecutor(max_workers=OUTBOX_SENDERS, thread_name_prefix="outbox-send")
 
     # -- wiring ------------------------------------------------------------------------------
 
@@ -142,6 +148,8 @@ class Gateway(_Service):
             log.warning("%d reply(ies) were being sent when the gateway stopped; they are due again", requeued)
         # The fork server warms up beside the start of the sources, not when the first mail comes.
         self._spawn(self._warm_pool, "warm-up")
+        # One stage thread per extraction process: more would count attempts for mails still
+        # waiting for a process, and a crash loop would then send more of them to staff.
         for i in range(self.workers):
             self._spawn(self._work, f"pipeline-{i}")
         self._spawn(self._outbox, "outbox")
@@ -174,6 +182,7 @@ class Gateway(_Service):
         self.stop_event.set()
         self._outbox_wake.set()  # the outbox thread sees the stop now, not after its wait
         super().stop(join_seconds)
+        self._senders.shutdown(wait=False, cancel_futures=True)
 
     def banner(self) -> str:
         return f"coc-intake running: {self.workers} extraction worker(s)"
@@ -224,15 +233,28 @@ class Gateway(_Service):
                     # only sender and is between sends here, so settle such rows as at start-up.
                     self.store.requeue_sending(datetime.now(UTC))
                     settle = False
-                for item in self.store.due_replies():
-                    if self.stop_event.is_set():
-                        break
-                    send_stage(self.ctx, item)
+                self._send_due()
             except Exception as exc:
                 settle = True
                 log.warning("outbox: %s", type(exc).__name__)
             self._outbox_wake.wait(self.outbox_seconds)
             self._outbox_wake.clear()
+
+
+    def _send_due(self) -> None:
+        """Hand every due reply over, a few at once (each send waits on the relay's round trips, not
+        on this process). The pass returns only when all of its sends ended, so the thread is still
+        between sends when it settles leftovers (`requeue_sending`); `mark_sending` is a conditional
+        move, so no reply is taken by two senders."""
+        due = [item for item in self.store.due_replies() if not self.stop_event.is_set()]
+        futures = [self._senders.submit(self._send_one, item) for item in due]
+        futures_wait(futures)
+        for future in futures:
+            future.result()  # the first failure, once every send of the pass has ended
+
+    def _send_one(self, item: OutboxItem) -> None:
+        if not self.stop_event.is_set():
+            send_stage(self.ctx, item)
 
 
 class SourceGateway(_Service):

@@ -30,7 +30,7 @@ from intake.outbox import Delivery, next_attempt, send_smtp, write_eml, write_fa
 
 if TYPE_CHECKING:
     from intake.settings import Settings
-    from intake.store import Store
+    from intake.store.protocols import OutboxStore
     from intake.store.store import OutboxItem
 
 __all__ = ["FaxSent", "HylafaxClient", "HylafaxError", "fax_address", "follow_fax_jobs",
@@ -190,7 +190,7 @@ def send_fax(settings: Settings, item: OutboxItem) -> FaxSent:
     return FaxSent(write_fax(settings.fax_outbox, item.id, item.recipient, item.message), "folder", None, "written")
 
 
-def follow_fax_jobs(store: Store, out: FaxOutSettings, now: datetime) -> int:
+def follow_fax_jobs(store: OutboxStore, out: FaxOutSettings, now: datetime) -> int:
     """Ask the fax server about every unfinished job once; returns how many changed state.
 
     A failed job is due again (a new job) with back-off, or after `retry_for_seconds` left for staff.

@@ -109,8 +109,7 @@ def fax_reply(kind: str, settings: Settings, records: list[RequestRecord], *, fa
     if kind == "incomplete":
         from intake.returnpage import ReturnRequest, render_return_pages  # noqa: PLC0415
 
-        pages = render_return_pages([ReturnRequest(r.reference, dict(r.fields),
-                                                   [p for p in r.problems if isinstance(p, dict)])
+        pages = render_return_pages([ReturnRequest(r.reference, r.fields, r.problems_json())
                                      for r in records], our_number=settings.fax_out.our_number)
         if pages is not None:
             attachments = [("return-pages.pdf", pages, "application/pdf")]

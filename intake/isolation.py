@@ -16,6 +16,7 @@ import resource
 import signal
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, TextIO
@@ -135,14 +136,27 @@ class ExtractionPool:
             return Outcome(None, f"the extraction process died (exit code {proc.exitcode})")
         finally:
             receiver.close()
-        proc.join(timeout=10)
-        if proc.is_alive():
-            proc.kill()
-            proc.join()
+        # The result is in: the child's exit (its finalisers, then the fork server's report of it)
+        # is waited for by the reaper, not by the stage thread, which goes on with the next stage.
+        _REAPER.submit(_reap, proc)
         status, body = message[:2], message[2:]
         if status == b"ok":
             return Outcome(SubmissionResult.model_validate_json(body))
         return Outcome(None, body.decode())
+
+
+# Waits for children that have sent their result to exit (at most a few at a time: the slots).
+_REAPER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="extraction-reaper")
+
+
+def _reap(proc: Any) -> None:
+    """Wait for a child that sent its result; one still there after ten seconds is killed, with its
+    group (a Tesseract it left behind)."""
+    proc.join(timeout=10)
+    if proc.is_alive():
+        _kill_group(proc.pid)
+        proc.kill()
+        proc.join()
 
 
 def _ready() -> None:

@@ -19,6 +19,7 @@ from typing import Any
 from intake.replies import RequestView, render_mail
 from intake.settings import Settings
 from intake.store import RequestRecord, Store, SubmissionRecord
+from intake.store.protocols import ReplyStore
 from intake.validate import EMAIL_RE
 
 log = logging.getLogger("intake.online")
@@ -41,7 +42,7 @@ def requester_email(records: list[RequestRecord]) -> str | None:
     return None
 
 
-def web_acknowledgement(store: Store, settings: Settings, sub: SubmissionRecord, records: list[RequestRecord],
+def web_acknowledgement(store: ReplyStore, settings: Settings, sub: SubmissionRecord, records: list[RequestRecord],
                         common: dict[str, Any], *, now: datetime, generation: int, actor: str,
                         rate_limit: bool, done: bool = False) -> tuple[bool, str | None]:
     """Queue the *received* mail of a web submission: (queued, why not when nothing was queued).

@@ -28,6 +28,7 @@ import contextvars
 import ipaddress
 import logging
 import time
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 from dataclasses import asdict, dataclass, field
@@ -546,6 +547,6 @@ def trust_problems(verdict: Verdict, request: CertificateRequest, channel: str,
     return out
 
 
-def flagged(problems: list[Any]) -> bool:
+def flagged(problems: Iterable[Problem]) -> bool:
     """True when a request carries one of the sender-trust problems."""
-    return any(isinstance(p, dict) and p.get("code") in TRUST_CODES for p in problems)
+    return any(p.code in TRUST_CODES for p in problems)

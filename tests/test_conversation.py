@@ -50,7 +50,7 @@ def _asked(ctx: Context, seed: int, sender: str = SENDER) -> tuple[dict, Request
     sid = _deliver(ctx, raw, sender)
     (rec,) = ctx.store.requests_of(sid)
     assert rec.state == "needs_review"
-    missing = {p["field"] for p in rec.problems if p["code"] == "missing"}
+    missing = {p.field for p in rec.problems if p.code == "missing"}
     assert set(convgen.DROPPED.values()) <= missing, rec.problems
     (ours,) = ctx.store.replies_of(sid)
     assert ours.kind == "incomplete" and ours.message_id and ours.message_id in ours.message.decode()
@@ -119,7 +119,7 @@ def test_an_answer_from_another_domain_is_held_and_changes_nothing(ctx: Context)
                    sender="someone@other.example.org")
     after = ctx.store.get_request(rec.id)
     assert after.fields == rec.fields and after.state == "needs_review"
-    assert any(p["code"] == conv.ANSWER_FROM_OTHER_SENDER for p in after.problems)
+    assert any(p.code == conv.ANSWER_FROM_OTHER_SENDER for p in after.problems)
     sub = ctx.store.get_submission(sid)
     assert sub.state == "needs_review" and conv.ANSWER_FROM_OTHER_SENDER in (sub.reason or "")
     assert ctx.store.replies_of(sid) == [] and ctx.store.requests_of(sid) == []
@@ -148,7 +148,7 @@ def test_a_contradicting_value_is_a_conflict_and_only_the_rest_is_asked_again(ct
     after = ctx.store.get_request(rec.id)
     assert after.fields["worker"]["date_of_birth"] == req["worker"]["date_of_birth"]
     assert after.fields["worker"]["last_name"] == req["worker"]["last_name"]  # never overwritten
-    codes = {(p["field"], p["code"]) for p in after.problems}
+    codes = {(p.field, p.code) for p in after.problems}
     assert ("worker.last_name", "conflict") in codes or ("worker.first_name", "conflict") in codes, codes
     assert ("employer.ein", "missing") in codes and ("worker.date_of_birth", "missing") not in codes
     (reply,) = ctx.store.replies_of(sid)

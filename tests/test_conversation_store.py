@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from intake.model import CertificateRequest
 from intake.store import Incoming, StateConflict, Store
 from intake.store.conversation import AnswerLink, RequestUpdate
 from tests import mailgen
@@ -41,7 +42,8 @@ def test_replies_are_found_by_message_id_and_answers_recorded(store: Store) -> N
                                        {}, "accepted", [("worker.date_of_birth", None, "'1970-01-02'")])],
                         state="extracted")
     after = store.get_request(rec.id)
-    assert after.fields == fields and after.state == "accepted" and after.problems == []
+    assert after.request == CertificateRequest.model_validate(fields)
+    assert after.state == "accepted" and after.problems == []
     assert store.get_submission(answer).state == "extracted" and store.requests_of(answer) == []
     assert [(a.submission_id, a.outcome) for a in store.answers_to(rec.id)] == [(answer, "merged")]
     assert [a.request_id for a in store.answered_by(answer)] == [rec.id]

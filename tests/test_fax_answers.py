@@ -204,7 +204,7 @@ def test_faxed_return_page_completes_its_request_end_to_end(tmp_path: Path) -> N
         try:
             def held() -> bool:
                 rec = store.find_request(ref)
-                return rec is not None and any(p.get("code") == "answer_from_other_sender" for p in rec.problems)
+                return rec is not None and any(p.code == "answer_from_other_sender" for p in rec.problems)
 
             assert wait_for(held, timeout=180), gw.tail()
         finally:
@@ -229,7 +229,7 @@ def test_faxed_return_page_completes_its_request_end_to_end(tmp_path: Path) -> N
             assert rec.fields[head][tail] == req[head][tail], path
             assert rec.provenance[path]["label"] == f"return page {ref}"
         assert rec.state == "needs_review"  # the stranger's page waits for staff, nothing of it merged
-        assert [p["code"] for p in rec.problems] == ["answer_from_other_sender"]
+        assert [p.code for p in rec.problems] == ["answer_from_other_sender"]
         counts = store.counts_by_state()
         assert sum(counts["requests"].values()) == 1, counts  # no request of its own for either page
         outcomes = sorted(a.outcome for a in store.answers_to(rec.id))

@@ -266,7 +266,7 @@ def test_number_written_on_the_page_is_shown_but_never_used(ctx: Context) -> Non
     assert any(e.kind == "written_fax_number" and CALLER in (e.new or "") for e in events)
     assert any(e.kind == "no_reply" and (e.new or "").startswith("no_reply_number") for e in events)
     for rec in ctx.store.requests_of(sid):
-        assert rec.state == "needs_review" and any(p.get("code") == "no_reply_number" for p in rec.problems)
+        assert rec.state == "needs_review" and any(p.code == "no_reply_number" for p in rec.problems)
 
 
 def _now() -> Any:

@@ -259,7 +259,7 @@ def test_forwarded_mail_through_the_pipeline_and_the_review_page(tmp_path: Path,
         assert extract_stage(ctx, sid)
         reply_stage(ctx, sid)
         [rec] = ctx.store.requests_of(sid)
-        assert not any(p["code"] == "sender_not_verified" for p in rec.problems)
+        assert not any(p.code == "sender_not_verified" for p in rec.problems)
         html = _staff_page(ctx, f"/requests/{rec.id}")
         assert "Sender verified: forwarded: ARC chain sealed by lists.example (trusted)" in html
         assert "ARC pass (sealed by lists.example)" in html

@@ -331,7 +331,7 @@ def test_listener_records_session_and_verified_sender_gets_reply(ctx: Context, k
     assert sub.sender_auth and sub.sender_auth["verified"] and sub.sender_auth["aligned"] == "dkim"
     assert sub.sender_auth["spf"] == "fail"  # 127.0.0.1 is not in acme.example's SPF record
     [rec] = ctx.store.requests_of(sid)
-    assert rec.state == "accepted" and not any(p["code"].startswith(("sender", "confirmation")) for p in rec.problems)
+    assert rec.state == "accepted" and not any(p.code.startswith(("sender", "confirmation")) for p in rec.problems)
     [reply] = ctx.store.replies_of(sid)
     assert reply.kind == "received" and reply.recipient == "hr@acme.example"
     assert any(e.kind == "sender_auth" for e in ctx.store.events_of(submission_id=sid))
@@ -349,9 +349,9 @@ def test_unverified_sender_gets_no_details_until_accepted(ctx: Context, keys: di
     assert held and "sender_not_verified" in (held[0].new or "") and "until accepted" in (held[0].new or "")
     [rec] = ctx.store.requests_of(sid)
     assert rec.state == "needs_review"
-    codes = {p["code"]: p for p in rec.problems}
-    assert "forger.example" in codes["sender_not_verified"]["message"]
-    assert codes["sender_not_verified"]["help"].startswith("We could not confirm")
+    codes = {p.code: p for p in rec.problems}
+    assert "forger.example" in codes["sender_not_verified"].message
+    assert codes["sender_not_verified"].help.startswith("We could not confirm")
     # Staff see the verdict on the request page and the submission page.
     for url in (f"/requests/{rec.id}", f"/submissions/{sid}"):
         html = _staff_page(ctx, url)
@@ -367,7 +367,7 @@ def test_unverified_sender_gets_no_details_until_accepted(ctx: Context, keys: di
     outcome = reprocess_one(ctx, sid, send_replies=True)
     assert outcome.error is None and not outcome.skipped and outcome.changes is not None
     [rec] = ctx.store.requests_of(sid)
-    assert rec.state == "needs_review" and any(p["code"] == "sender_not_verified" for p in rec.problems)
+    assert rec.state == "needs_review" and any(p.code == "sender_not_verified" for p in rec.problems)
     assert ctx.store.replies_of(sid) == []
     # A supervisor cannot approve before a person accepted it.
     with pytest.raises(review.ActionError):
@@ -388,8 +388,8 @@ def test_confirmation_elsewhere_needs_acceptance_before_approval_mail(ctx: Conte
     assert reply_stage(ctx, sid) is False and ctx.store.replies_of(sid) == []
     [rec] = ctx.store.requests_of(sid)
     assert rec.state == "needs_review"
-    assert [p["code"] for p in rec.problems if p["code"].startswith("conf")] == ["confirmation_elsewhere"]
-    assert not any(p["code"] == "sender_not_verified" for p in rec.problems)
+    assert [p.code for p in rec.problems if p.code.startswith("conf")] == ["confirmation_elsewhere"]
+    assert not any(p.code == "sender_not_verified" for p in rec.problems)
     with pytest.raises(review.ActionError):  # only an accepted request can be approved
         review.approve(ctx.store, ctx.settings, rec, _staff("supervisor"))
     # Accepted by the gateway rather than a person (as after an operator's state change): still no.
@@ -440,10 +440,10 @@ def test_dkim_aligned_sender_with_reply_to_elsewhere_is_held(ctx: Context, keys:
     assert held and "reply_to_elsewhere" in (held[0].new or "")
     [rec] = ctx.store.requests_of(sid)
     assert rec.state == "needs_review"
-    codes = {p["code"]: p for p in rec.problems}
+    codes = {p.code: p for p in rec.problems}
     assert "sender_not_verified" not in codes
-    assert "drop@elsewhere.example" in codes["reply_to_elsewhere"]["message"]
-    assert codes["reply_to_elsewhere"]["help"].startswith("Your message asks for replies")
+    assert "drop@elsewhere.example" in codes["reply_to_elsewhere"].message
+    assert codes["reply_to_elsewhere"].help.startswith("Your message asks for replies")
     assert rec.reference in _staff_page(ctx, "/?problem=reply_to_elsewhere")
     rec = review.accept(ctx.store, ctx.settings, rec, _staff("reviewer"))  # a person decided: now it goes
     [reply] = ctx.store.replies_of(sid)
@@ -503,7 +503,7 @@ def test_fax_replies_go_to_the_fax_number_not_an_address_in_it(ctx: Context) -> 
     # ...and the confirmation address is flagged: the approval mail waits for a person.
     [rec] = ctx.store.requests_of(sid)
     assert rec.state == "needs_review"
-    assert [p["code"] for p in rec.problems if p["code"] in ("confirmation_elsewhere", "sender_not_verified")] \
+    assert [p.code for p in rec.problems if p.code in ("confirmation_elsewhere", "sender_not_verified")] \
         == ["confirmation_elsewhere"]
     html = _staff_page(ctx, f"/requests/{rec.id}")
     assert "Sender not authenticated: a fax carries no sender authentication" in html
@@ -550,7 +550,7 @@ def test_daemon_holds_unverified_senders_until_accepted(tmp_path: Path, dns: Dns
         assert not replied("ceo@victim.example") and not replied("boss@spoofed.example")
         _check_page_in_chromium(gw, store, held[0].request.id)
         for row in held:
-            assert any(p["code"] == "sender_not_verified" for p in row.request.problems)
+            assert any(p.code == "sender_not_verified" for p in row.request.problems)
             review.accept(store, gw.settings, row.request, _staff("reviewer"))
         assert wait_for(lambda: replied("ceo@victim.example") and replied("boss@spoofed.example"), timeout=60)
         assert len(replied("hr@acme.example")) == 1 and len(replied("ceo@victim.example")) == 1

@@ -127,7 +127,7 @@ def test_timed_out_check_is_held_and_checked_again_when_staff_open_it(dead_ctx: 
     sub = ctx.store.get_submission(sid)
     assert sub.sender_auth and sub.sender_auth["dmarc"] == "temperror" and not sub.sender_auth["verified"]
     [rec] = ctx.store.requests_of(sid)
-    assert rec.state == "needs_review" and any(p["code"] == "sender_not_verified" for p in rec.problems)
+    assert rec.state == "needs_review" and any(p.code == "sender_not_verified" for p in rec.problems)
     # Staff open it while DNS is still down (the failure is cached): still not verified, nothing new.
     html = _staff_page(ctx, f"/requests/{rec.id}")
     assert "did not finish within 1 s" in html
@@ -139,7 +139,7 @@ def test_timed_out_check_is_held_and_checked_again_when_staff_open_it(dead_ctx: 
     sub = ctx.store.get_submission(sid)
     assert sub.sender_auth and sub.sender_auth["verified"]
     [rec] = ctx.store.requests_of(sid)
-    assert not any(p["code"] == "sender_not_verified" for p in rec.problems)
+    assert not any(p.code == "sender_not_verified" for p in rec.problems)
     assert rec.state == "needs_review"  # a person still accepts it
     trail = [e for e in ctx.store.events_of(submission_id=sid) if e.kind == "sender_auth"]
     assert len(trail) >= 3 and trail[-1].new and "Sender verified" in trail[-1].new

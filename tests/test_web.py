@@ -182,7 +182,7 @@ def test_correction_revalidates_and_the_trail_records_the_editor(web_store: tupl
     settings, store = web_store
     rid = seed_request(store, valid_request(ssn=BAD_SSN))
     rec = store.get_request(rid)
-    assert rec.state == "needs_review" and any(p["field"] == "worker.ssn" for p in rec.problems)
+    assert rec.state == "needs_review" and any(p.field == "worker.ssn" for p in rec.problems)
     c = login(client_for(settings, store), "sam")
     page = c.get(f"/requests/{rid}").text
     token = csrf_of(page)
@@ -198,7 +198,7 @@ def test_correction_revalidates_and_the_trail_records_the_editor(web_store: tupl
     assert r.status_code == 303
     rec = store.get_request(rid)
     assert rec.fields["worker"]["ssn"] == "123-45-6789" and rec.state == "corrected"
-    assert not any(p["field"] == "worker.ssn" for p in rec.problems)
+    assert not any(p.field == "worker.ssn" for p in rec.problems)
     assert rec.ssn_last4 == "6789"
     ev = [e for e in store.events_of(request_id=rid) if e.kind == "field"]
     assert [(e.actor, e.field, e.old, e.new) for e in ev] == [("sam", "worker.ssn", "***-**-3456", "***-**-6789")]
@@ -253,7 +253,7 @@ def test_a_request_on_an_older_form_edition_can_be_accepted(web_store: tuple[Set
     assert r.json()["blocking"] == 0
     assert any(p["code"] == "outdated_edition" for p in r.json()["problems"])
     c.post(f"/requests/{rec.id}/save", data={"csrf_token": token, "f:employer.contact_name": "Ann Lee"})
-    assert [p["code"] for p in store.get_request(rec.id).problems] == ["outdated_edition"]  # kept by a correction
+    assert [p.code for p in store.get_request(rec.id).problems] == ["outdated_edition"]  # kept by a correction
     assert c.post(f"/requests/{rec.id}/accept", data={"csrf_token": token}).status_code == 303
     assert store.get_request(rec.id).state == "accepted"
 
@@ -566,7 +566,7 @@ def test_corrections_are_read_like_documents_and_bad_values_are_named(web_store:
     assert fields["assignment"]["country"] == "DE" and fields["assignment"]["hired_in_us"] is True
     c.post(f"/requests/{rid}/save", data={"csrf_token": token, "f:worker.date_of_birth": "someday"})
     rec = store.get_request(rid)
-    assert any(p["field"] == "worker.date_of_birth" and p["code"] in ("invalid", "missing") for p in rec.problems)
+    assert any(p.field == "worker.date_of_birth" and p.code in ("invalid", "missing") for p in rec.problems)
     ev = [e for e in store.events_of(request_id=rid) if e.field == "worker.date_of_birth"]
     assert ev and ev[-1].new == "someday" and ev[-1].actor == "sam"
 
@@ -597,7 +597,7 @@ def test_unread_submissions_are_listed_entered_by_hand_or_closed(web_store: tupl
     assert r.status_code == 303
     rid = int(r.headers["location"].rsplit("/", 1)[1])
     rec = store.get_request(rid)
-    assert rec.state == "needs_review" and any(p["code"] == "missing" for p in rec.problems)
+    assert rec.state == "needs_review" and any(p.code == "missing" for p in rec.problems)
     assert rec.reference.startswith("COC-")
     r = rev.post(f"/submissions/{ids[1]}/close", data={"csrf_token": token, "reason": "blank fax"})
     assert r.status_code == 303

@@ -92,7 +92,7 @@ def test_fax_review_correct_accept_approve_in_chromium(gateway: Any, smtp_sink: 
     rows = wait_for(lambda: store.queue(channels=["fax"]), timeout=180)
     assert rows, gw.tail()
     rec = rows[0].request
-    assert rec.state == "needs_review" and any(p.get("field") == "worker.ssn" for p in rec.problems)
+    assert rec.state == "needs_review" and any(p.field == "worker.ssn" for p in rec.problems)
     ARTIFACTS.mkdir(exist_ok=True)
 
     with sync_playwright() as p:
@@ -179,7 +179,7 @@ def test_fax_review_correct_accept_approve_in_chromium(gateway: Any, smtp_sink: 
         # Anything else OCR got wrong enough to block is set to what was written.
         fix = {"f:confirmation_email": truth["confirmation_email"]}
         current = store.get_request(rec.id)
-        for problem in blocking(current.problems):
+        for problem in blocking(current.problems_json()):
             path = str(problem.get("field") or "")
             if path and path != "worker.ssn" and path in truth:
                 fix[f"f:{path}"] = truth[path]
@@ -195,7 +195,7 @@ def test_fax_review_correct_accept_approve_in_chromium(gateway: Any, smtp_sink: 
         page.wait_for_selector("text=Corrections saved.")
         saved = store.get_request(rec.id)
         assert saved.fields["worker"]["ssn"] == good_ssn, saved.problems
-        assert blocking(saved.problems) == [], saved.problems
+        assert blocking(saved.problems_json()) == [], saved.problems
 
         page.click("#accept")
         page.wait_for_selector("text=Accepted")

@@ -270,7 +270,7 @@ def test_a_clerk_corrects_a_faxed_request_by_keyboard_in_chromium(live: dict[str
         page.wait_for_selector('.field.confirmed[data-path="employer.name"]')
         confirmed = [e for e in store.events_of(request_id=rid) if e.kind == "confirmed"]
         assert [(e.actor, e.field) for e in confirmed] == [("sam", "employer.name")]
-        assert not [x for x in store.get_request(rid).problems if x.get("field") == "employer.name"]
+        assert not [x for x in store.get_request(rid).problems if x.field == "employer.name"]
 
         # The reply each decision sends: the rejection goes by fax to the number the fax came from.
         page.reload()

@@ -103,7 +103,7 @@ def test_value_is_right_confirms_a_low_confidence_value_and_the_trail_says_who(
     assert r.status_code == 200 and r.json()["ok"]
     after = store.get_request(rid)
     assert after.fields == rec.fields  # nothing retyped, nothing changed
-    assert not [p for p in after.problems if p.get("field") == "employer.name"]
+    assert not [p for p in after.problems if p.field == "employer.name"]
     [event] = [e for e in store.events_of(request_id=rid) if e.kind == "confirmed"]
     assert (event.actor, event.field, event.new) == ("rita", "employer.name", rec.fields["employer"]["name"])
     page = c.get(f"/requests/{rid}").text
@@ -121,7 +121,7 @@ def test_value_is_right_confirms_a_low_confidence_value_and_the_trail_says_who(
     assert r.status_code == 303 and r.headers["location"].endswith("done=confirmed")
     after = store.get_request(rid)
     assert after.fields["employer"]["contact_phone"] == "(614) 555-0199"
-    assert not [p for p in after.problems if p.get("field") == "employer.contact_name"]
+    assert not [p for p in after.problems if p.field == "employer.contact_name"]
     # A reviewer sees the SSN masked: she cannot vouch for it; an empty field has nothing to confirm.
     r = c.post(f"/requests/{rid}/confirm", data={"csrf_token": token, "path": "worker.ssn"},
                headers={"Accept": "application/json"})
@@ -287,7 +287,7 @@ def test_a_batch_side_by_side_an_employer_fix_for_all_and_the_sheet_as_a_table(
         trail = {(e.actor, e.kind, e.field) for e in store.events_of(request_id=i)}
         assert ("rita", "batch", "employer.name") in trail
     assert ("rita", "batch", "employer.ein") in {(e.actor, e.kind, e.field) for e in store.events_of(request_id=ids[2])}
-    assert not [p for p in store.get_request(ids[2]).problems if p.get("field") == "employer.ein"]
+    assert not [p for p in store.get_request(ids[2]).problems if p.field == "employer.ein"]
     assert "Apply to all 3 requests" in c.get(f"/submissions/{sid}/batch?done=batch").text
 
 

@@ -77,7 +77,7 @@ def test_the_check_and_save_tell_a_reviewer_nothing_about_a_guessed_ssn(web_stor
         assert rec.fields["worker"]["ssn"] == guess
         trail = [(e.kind, e.field, e.old) for e in store.events_of(request_id=other) if e.actor == "rita"]
         outcomes.append((r.headers["location"].split("?")[1], rec.state, trail,
-                         [p["code"] for p in rec.problems if p["field"] == "worker.ssn"]))
+                         [p.code for p in rec.problems if p.field == "worker.ssn"]))
     assert outcomes[0] == outcomes[1]
     assert outcomes[0][0] == "done=saved" and outcomes[0][3] == []
 

@@ -16,13 +16,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from intake import answers, senderauth
+from intake import senderauth
 from intake.faxmail import gateway_of
 from intake.faxreply import fax_reply
 from intake.online_replies import web_acknowledgement
 from intake.pipeline.context import Context
-from intake.replies import RequestView, render_fax_pdf, render_mail, should_reply
+from intake.replies import STAFF_ONLY_CODES, RequestView, render_fax_pdf, render_mail, should_reply
 from intake.settings import Settings
+from intake.store.conversation import AnswerRecord
 from intake.store.records import RequestRecord, StateConflict, SubmissionRecord
 from intake.store.states import MAIL_CHANNELS, OPEN_STATES, Channel, ReplyChannel, RequestState, SubmissionState
 from intake.wording import file_problem
@@ -38,7 +39,7 @@ _S = SubmissionState
 
 def view_of(rec: RequestRecord) -> RequestView:
     """A stored request as the reply templates show it (the record's typed model, not re-read)."""
-    return RequestView.of(rec.reference, rec.request, rec.problem_list)
+    return RequestView.of(rec.reference, rec.request, rec.problems)
 
 
 def form_attachment(kind: str, settings: Settings) -> list[tuple[str, bytes, str]]:
@@ -84,8 +85,7 @@ def trust_hold(settings: Settings, sub: SubmissionRecord, records: list[RequestR
     """
     held = [r.reference for r in records if r.state in OPEN_STATES and senderauth.flagged(r.problems)]
     if held:
-        codes = sorted({str(p.get("code")) for r in records for p in r.problems
-                        if isinstance(p, dict) and p.get("code") in senderauth.TRUST_CODES})
+        codes = sorted({p.code for r in records for p in r.problems if p.code in senderauth.TRUST_CODES})
         return f"held for staff ({', '.join(codes)}: {', '.join(held)}); no reply with details until accepted"
     verdict = senderauth.Verdict.from_json(sub.sender_auth)
     if (settings.trust.flag_unverified and not records and sub.channel in MAIL_CHANNELS
@@ -132,7 +132,7 @@ def reply_stage(ctx: Context, submission_id: int, *, now: datetime | None = None
         return False
     links = ctx.store.answered_by(submission_id)
     if links:
-        queued = answers.reply(ctx, sub, links, now=now)
+        queued = answer_reply(ctx, sub, links, now=now)
         if sub.state == _S.EXTRACTED:
             with contextlib.suppress(StateConflict):
                 ctx.store.mark_done(submission_id)
@@ -221,6 +221,63 @@ def queue_acknowledgement(ctx: Context, sub: SubmissionRecord, *, now: datetime 
     if queued:
         log.info("submission %d: %s reply queued", sub.id, kind)
     return queued
+
+
+def answer_reply(ctx: Context, sub: SubmissionRecord, links: list[AnswerRecord], *,
+                 now: datetime | None = None) -> bool:
+    """Queue the one reply to an answer (`intake.answers`): *received* (complete) or what is still
+    missing, composed like every other reply (`render_reply`; a fax by `fax_reply`, with a new
+    return page for what is missing), dated by the day the request itself was received.
+
+    Held answers get none until a person has looked: the sender may be a stranger, and a reply
+    would tell them about someone else's request.
+    """
+    store, settings = ctx.store, ctx.settings
+    now = now or datetime.now(UTC)
+    merged = [link for link in links if link.outcome == "merged"]
+    if not merged:
+        _no_reply(ctx, sub, "an answer held for staff; no reply until a person has looked")
+        return False
+    records = [store.get_request(link.request_id) for link in merged]
+    if sub.channel == Channel.FAX:
+        if not sub.sender:
+            _no_reply(ctx, sub, "no_reply_number: a faxed answer without a number to answer")
+            return False
+        to, channel = sub.sender, ReplyChannel.FAX
+    else:
+        decision = should_reply(sub.raw, our_domain=settings.replies.our_domain,
+                                envelope_sender=sub.sender if sub.channel != Channel.IMAP else None)
+        if not decision.reply:
+            _no_reply(ctx, sub, decision.reason)
+            return False
+        to, channel = decision.address, ReplyChannel.EMAIL
+    limit = settings.replies.per_sender_per_hour
+    if store.replies_since(to, now - timedelta(hours=1)) >= limit:
+        _no_reply(ctx, sub, f"more than {limit} replies to this sender this hour")
+        return False
+    kind = "received" if _answered_complete(records) else "incomplete"
+    views = [view_of(r) for r in records]
+    asked = store.get_submission(records[0].submission_id)  # "we received your request on" its day
+    if channel == ReplyChannel.FAX:
+        message = fax_reply(kind, settings, records, fax_number=to, requests=views, received_at=asked.received_at,
+                            updated=True, answered=True, form_url=settings.replies.form_url,
+                            help_url=settings.replies.help_url)
+    else:
+        message = render_reply(settings, sub, kind, views, channel=channel, to=to,
+                               attachments=form_attachment(kind, settings), received_at=asked.received_at,
+                               updated=True, answered=True)
+    request_id = records[0].id if len(records) == 1 else None
+    queued = store.queue_reply(sub.id, kind, channel, to, message, request_id=request_id, now=now)
+    if queued:
+        log.info("submission %d: %s reply to the answer queued (%s)", sub.id, kind, channel)
+    return queued
+
+
+def _answered_complete(records: list[RequestRecord]) -> bool:
+    """Complete for the sender when nothing is missing: a request still held for staff for a reason
+    of theirs alone (another sender's answer beside it) is acknowledged as received."""
+    return all(r.state == RequestState.ACCEPTED or all(p.code in STAFF_ONLY_CODES for p in r.problems)
+               for r in records)
 
 
 def _no_reply(ctx: Context, sub: SubmissionRecord, reason: str, actor: str = "replies") -> None:

@@ -6,15 +6,16 @@ from dataclasses import dataclass
 
 from intake.isolation import ExtractionPool
 from intake.settings import Settings
-from intake.store import Store
+from intake.store.protocols import PipelineStore
 from parsers.types import Limits
 
 
 @dataclass
 class Context:
-    """The shared things of a process's stages (one store, one pool); stages keep no state of their own."""
+    """The shared things of a process's stages (one store, one pool); stages keep no state of their own.
+    The store is typed by what the stages use of it (`intake.store.protocols.PipelineStore`)."""
 
-    store: Store
+    store: PipelineStore
     settings: Settings
     pool: ExtractionPool
 

@@ -10,7 +10,7 @@ from intake import metrics
 from intake.faxout import send_fax
 from intake.outbox import Delivery, RetrySchedule, next_attempt, send_smtp, write_eml
 from intake.pipeline.context import Context
-from intake.store import Store
+from intake.store.protocols import OutboxStore
 from intake.store.records import OutboxItem
 from intake.store.states import ReplyChannel
 
@@ -39,7 +39,7 @@ def send_stage(ctx: Context, item: OutboxItem, *, now: datetime | None = None) -
     return delivery
 
 
-def _failed(store: Store, item: OutboxItem, delivery: Delivery, schedule: RetrySchedule, now: datetime) -> None:
+def _failed(store: OutboxStore, item: OutboxItem, delivery: Delivery, schedule: RetrySchedule, now: datetime) -> None:
     """A reply that did not leave: kept for staff when the failure is permanent or the `schedule`
     gives up, else tried again at its next attempt (mail and fax alike, each on its own schedule)."""
     if delivery.permanent:

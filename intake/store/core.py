@@ -24,7 +24,7 @@ from intake.store import online_models as _online_models  # noqa: F401  (its tab
 from intake.store import web_models as _web_models  # noqa: F401  (its tables belong to the same metadata)
 from intake.store.engine import READONLY, REDONE, make_engine, normalise_url
 from intake.store.models import Request, Submission, SubmissionPart
-from intake.store.records import RequestRecord, SubmissionRecord, copy_record
+from intake.store.records import RequestRecord, SubmissionRecord, copy_record, typed_request
 
 if TYPE_CHECKING:
     from intake.settings import Settings
@@ -214,7 +214,9 @@ class StoreCore:
                            result=self._unseal("json", s.result, aad("submissions.result", s.id), s.id))
 
     def _request_record(self, r: Request) -> RequestRecord:
-        return copy_record(RequestRecord, r, reference=r.reference or "", **self._request_values(r))
+        values = self._request_values(r)
+        return copy_record(RequestRecord, r, reference=r.reference or "", provenance=values["provenance"],
+                           **typed_request(values["fields"], values["problems"]))
 
     def _part(self, submission_id: int, seq: int, part: Mapping[str, Any]) -> SubmissionPart:
         return SubmissionPart(

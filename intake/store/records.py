@@ -16,7 +16,6 @@ from dataclasses import fields as dataclass_fields
 from datetime import UTC, date, datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
-from functools import cached_property
 from typing import Any, TypeVar
 
 from intake.model import CertificateRequest, Problem
@@ -82,17 +81,18 @@ class SubmissionRecord:
 
 @dataclass(frozen=True)
 class RequestRecord:
-    """One stored request. `fields` and `problems` are the stored JSON (what the audit trail and the
-    API export); `request` and `problem_list` are the same as the typed model, validated once per
-    record when first asked for, so callers never re-validate it themselves."""
+    """One stored request, typed: `request` and `problems` are validated once, when the record is
+    made from its row (see `typed_request`), so no caller re-validates or digs through the stored
+    JSON. `fields` is that JSON again, for what writes it back or exports it (the audit trail, the
+    API)."""
 
     id: int
     submission_id: int
     seq: int
     reference: str
     state: str
-    fields: dict[str, Any]
-    problems: list[Any]
+    request: CertificateRequest
+    problems: list[Problem]
     confidence: dict[str, Any]
     provenance: dict[str, Any]
     ssn_last4: str | None
@@ -101,16 +101,37 @@ class RequestRecord:
     employer_ein: str | None
     country: str | None
 
-    @cached_property
-    def request(self) -> CertificateRequest:
-        """The fields as the request model (a value longer than today's limit is cut, see `from_stored`)."""
-        return CertificateRequest.from_stored(self.fields)
+    @property
+    def fields(self) -> dict[str, Any]:
+        """The request as JSON, a fresh copy (a caller may change it and hand it to `update_request`)."""
+        return self.request.model_dump(mode="json")
 
-    @cached_property
-    def problem_list(self) -> list[Problem]:
-        """The problems as `Problem`s (anything stored that is not a problem object is left out)."""
-        return [p if isinstance(p, Problem) else Problem.model_validate(p) for p in self.problems
-                if isinstance(p, Problem | Mapping)]
+    def problems_json(self) -> list[dict[str, Any]]:
+        """The problems as JSON, a fresh copy (what `update_request` and the API take)."""
+        return [p.model_dump(mode="json") for p in self.problems]
+
+
+def typed_request(fields: Any, problems: Any) -> dict[str, Any]:
+    """The typed `request` and `problems` of a `RequestRecord` from the stored JSON: a value longer
+    than today's limit is cut (see `CertificateRequest.from_stored`); anything stored that is not a
+    problem object is left out."""
+    return {"request": fields if isinstance(fields, CertificateRequest) else CertificateRequest.from_stored(fields),
+            "problems": problem_models(problems)}
+
+
+def problem_models(problems: Any) -> list[Problem]:
+    """`Problem`s from stored JSON or models. A stored problem lacking its message or help (written
+    by a hand or an older version) still opens, with them empty; anything not a problem object with
+    a code is left out."""
+    out: list[Problem] = []
+    for p in problems or ():
+        if isinstance(p, Problem):
+            out.append(p)
+        elif isinstance(p, Mapping) and p.get("code"):
+            field = p.get("field")
+            out.append(Problem(field=None if field is None else str(field), code=str(p["code"]),
+                               message=str(p.get("message") or ""), help=str(p.get("help") or "")))
+    return out
 
 
 @dataclass(frozen=True)
@@ -299,7 +320,8 @@ _R = TypeVar("_R")
 
 def copy_record(record: type[_R], row: Any, **changed: Any) -> _R:
     """A frozen record with the row's columns of the same names (the session may close after)."""
-    values = {f.name: getattr(row, f.name) for f in dataclass_fields(record)}  # type: ignore[arg-type]
+    values = {f.name: getattr(row, f.name) for f in dataclass_fields(record)  # type: ignore[arg-type]
+              if f.name not in changed}
     return record(**(values | changed))
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from intake.model import CertificateRequest, Problem
 from intake.store.core import aad
 from intake.store.models import Event, Outbox, Request, Submission, SubmissionPart
 from intake.store.records import (
@@ -26,10 +27,10 @@ from intake.store.records import (
     SubmissionRecord,
     as_dict,
     copy_record,
-    dig,
     jsonable,
     now_utc,
     search_columns,
+    typed_request,
 )
 from intake.store.states import REQUEST_STATES, RequestState, SubmissionState
 from intake.store.submissions import SubmissionStore
@@ -180,10 +181,10 @@ class RequestStore(SubmissionStore):
         SSN and the periods are compared here.
         """
         me = self.get_request(request_id)
-        ssn = dig(me.fields, "worker", "ssn")
+        ssn = me.request.worker.ssn
         if not ssn or not me.ssn_last4 or not me.country:
             return []
-        start, end = dig(me.fields, "assignment", "start_date"), dig(me.fields, "assignment", "end_date")
+        start, end = me.request.assignment.start_date, me.request.assignment.end_date
         out: list[RequestRecord] = []
         with self._read() as s:
             rows = s.scalars(select(Request).where(
@@ -191,11 +192,10 @@ class RequestStore(SubmissionStore):
                 Request.state.not_in([RequestState.NOT_A_REQUEST])))
             for r in rows:
                 rec = self._request_record(r)
-                if re.sub(r"\D", "", str(dig(rec.fields, "worker", "ssn") or "")) != re.sub(r"\D", "", str(ssn)):
+                if re.sub(r"\D", "", rec.request.worker.ssn or "") != re.sub(r"\D", "", ssn):
                     continue
-                o_start = dig(rec.fields, "assignment", "start_date")
-                o_end = dig(rec.fields, "assignment", "end_date")
-                if start and end and o_start and o_end and not (str(o_start) <= str(end) and str(start) <= str(o_end)):
+                o_start, o_end = rec.request.assignment.start_date, rec.request.assignment.end_date
+                if start and end and o_start and o_end and not (o_start <= end and start <= o_end):
                     continue
                 out.append(rec)
         return out
@@ -230,8 +230,8 @@ class RequestStore(SubmissionStore):
     def update_request(
         self,
         request_id: int,
-        fields: Mapping[str, Any],
-        problems: Sequence[Any],
+        fields: CertificateRequest | Mapping[str, Any],
+        problems: Sequence[Problem | Mapping[str, Any]],
         changes: Sequence[tuple[str, str | None, str | None]],
         *,
         actor: str,
@@ -251,7 +251,7 @@ class RequestStore(SubmissionStore):
                 raise NotFound(f"no request {request_id}")
             if expected_states is not None and r.state not in expected_states:
                 raise StateConflict(f"request {request_id} is {r.state}, expected one of {sorted(expected_states)}")
-            clear = jsonable(dict(fields))
+            clear = jsonable(fields if isinstance(fields, CertificateRequest) else dict(fields))
             for key, value in self._seal_request(r.submission_id, r.seq, fields=clear,
                                                  problems=jsonable(list(problems))).items():
                 setattr(r, key, value)
@@ -271,8 +271,8 @@ class RequestStore(SubmissionStore):
 
 def _clear_record(r: Request, item: NewRequest) -> RequestRecord:
     """The record of a row just written, from the clear values it was made of (nothing decrypted)."""
-    return copy_record(RequestRecord, r, reference=r.reference or "", fields=item.fields, problems=item.problems,
-                       provenance=item.provenance)
+    return copy_record(RequestRecord, r, reference=r.reference or "", provenance=item.provenance,
+                       **typed_request(item.fields, item.problems))
 
 
 def _result_aad(submission_id: int) -> str:

@@ -109,9 +109,7 @@ class ViewStore(StoreCore):
         with self._read() as s:
             for req, channel, received_at, sender in s.execute(q):
                 rec = self._request_record(req)
-                if problem_code and not any(
-                    isinstance(p, dict) and p.get("code") == problem_code for p in rec.problems or []
-                ):
+                if problem_code and not any(p.code == problem_code for p in rec.problems):
                     continue
                 if skipped < offset:
                     skipped += 1

@@ -490,10 +490,10 @@ def create_app(settings: Settings, store: Store | None = None,
                     done=DONE_MESSAGES.get(done, ""),
                     conversation=conversation_of(store, rec),
                     version=version_of(rec.id),
-                    blocking=review.blocking(rec.problems), open_states=review.OPEN_STATES,
+                    blocking=review.blocking(rec.problems_json()), open_states=review.OPEN_STATES,
                     can_approve=review.may_approve(store, settings, rec, info.account),
                     sender=sub.sender or "",
-                    worker_ssn=mask_ssn(str((rec.fields.get("worker") or {}).get("ssn") or "")),
+                    worker_ssn=mask_ssn(rec.request.worker.ssn or ""),
                     **clerk.page_context(store, settings, rec, sub, info, events, presence, parts))
 
     def ssn_guessed(info: SessionInfo, rec: RequestRecord) -> bool:
@@ -549,7 +549,7 @@ def create_app(settings: Settings, store: Store | None = None,
         _, problems = review.check(values)
         # Never "kept because unchanged" for an SSN a reviewer typed: that would tell a right guess.
         changed = review.changed_paths(rec, submitted, info.account)
-        kept = [p for p in rec.problems if isinstance(p, dict) and p.get("code") in review.KEPT_CODES
+        kept = [p for p in rec.problems_json() if p.get("code") in review.KEPT_CODES
                 and p.get("field") not in changed]
         out = kept + [p.model_dump(mode="json") for p in problems]
         return JSONResponse({"problems": [review.safe_problem(p, info.account) for p in out],
@@ -786,8 +786,7 @@ def create_app(settings: Settings, store: Store | None = None,
         sub = store.get_submission(rec.submission_id)
         return ApiRequest(reference=rec.reference, state=rec.state, received_at=sub.received_at,  # type: ignore[arg-type]
                           channel=sub.channel, exported=exported,
-                          request=CertificateRequest.from_stored(rec.fields),
-                          problems=[Problem.model_validate(p) for p in rec.problems if isinstance(p, dict)])
+                          request=rec.request, problems=rec.problems)
 
     def is_exported(rec: RequestRecord) -> bool:
         return any(e.kind == "exported" for e in store.events_of(request_id=rec.id))

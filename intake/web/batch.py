@@ -40,7 +40,7 @@ class CommonField:
 def common_fields(recs: list[RequestRecord], account: Account) -> list[CommonField]:
     out = []
     for path in COMMON_PATHS:
-        values = Counter(review.shown_value(path, review.flat_values(r.fields).get(path, ""), account) for r in recs)
+        values = Counter(review.shown_value(path, review.flat_values(r.request).get(path, ""), account) for r in recs)
         value = values.most_common(1)[0][0] if values else ""
         out.append(CommonField(path, fieldgroups.full_label(path), value, len(values) - 1,
                                max_length(path)))
@@ -80,7 +80,7 @@ def install(app: FastAPI, *, store: Store, staff: Callable[..., SessionInfo],
                    error: str = "") -> Response:
         recs = requests_of(sid)
         sub = store.get_submission(sid)
-        rows: list[dict[str, Any]] = [{"rec": r, "blocking": len(review.blocking(r.problems))} for r in recs]
+        rows: list[dict[str, Any]] = [{"rec": r, "blocking": len(review.blocking(r.problems_json()))} for r in recs]
         return page(request, "batch.html.j2", info, status=status, sub=sub, rows=rows,
                     common=common_fields(recs, info.account), message=message, error=error,
                     editable=any(r.state in EDITABLE for r in recs))

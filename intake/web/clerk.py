@@ -15,7 +15,6 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from markupsafe import Markup
 from starlette.datastructures import FormData
 
-from intake.model import CertificateRequest
 from intake.settings import Settings
 from intake.store import Store
 from intake.store.claims import assignees
@@ -39,7 +38,7 @@ def page_context(store: Store, settings: Settings, rec: RequestRecord, sub: Subm
     each decision sends, who has the request and who else looks at it."""
     views = review.field_views(rec, info.account)
     confirmed = formview.confirmed_paths(events)
-    groups = formview.form_groups(views, CertificateRequest.from_stored(rec.fields).request_type, confirmed)
+    groups = formview.form_groups(views, rec.request.request_type, confirmed)
     presence.touch(rec.id, info.account.name)
     others = presence.others(rec.id, info.account.name)
     text_spans = spans_of(rec, parts, views, info)
@@ -86,8 +85,8 @@ def _span(value: object) -> tuple[int, int] | None:
 
 def row_keys(rec: RequestRecord) -> list[str]:
     """What picks the request's row out of its sheet's rows: the worker's first and last name."""
-    worker = rec.fields.get("worker") or {}
-    return [str(worker[k]).lower() for k in ("first_name", "last_name") if worker.get(k)]
+    worker = rec.request.worker
+    return [name.lower() for name in (worker.first_name, worker.last_name) if name]
 
 
 def install(app: FastAPI, *, store: Store, staff: Callable[..., SessionInfo],

@@ -31,15 +31,14 @@ def confirm_value(store: Store, rec: RequestRecord, path: str, account: Account)
     dropped and a `confirmed` event names who and when, without the value being typed again."""
     if rec.state not in (*review.OPEN_STATES, "accepted"):
         raise ActionError(f"a request that is {rec.state.replace('_', ' ')} can no longer be changed")
-    values = review.flat_values(rec.fields)
+    values = review.flat_values(rec.request)
     if path not in values:
         raise ActionError("no such field", status=400)
     if not values[path]:
         raise ActionError("an empty field cannot be confirmed: type its value", status=400)
     if path == review.SSN_PATH and not account.sees_full_ssn:
         raise ActionError("a reviewer sees the SSN masked: a supervisor confirms it", status=403)
-    problems = [p for p in rec.problems
-                if not (isinstance(p, dict) and p.get("field") == path and p.get("code") in CONFIRMABLE)]
+    problems = [p for p in rec.problems if not (p.field == path and p.code in CONFIRMABLE)]
     shown = review.audit_value(path, values[path])
     return store.update_request(rec.id, rec.fields, problems, [(path, shown, shown)], actor=account.name,
                                 kind="confirmed")
@@ -109,9 +108,7 @@ def previews(store: Store, settings: Settings, rec: RequestRecord, sub: Submissi
                                          "no reply: the requester had the acknowledgement already" if not due
                                          else "no reply: there is no verified address or fax number to send it to")
     if account.may_approve and rec.state == "accepted":
-        from intake.model import CertificateRequest
-
-        to = CertificateRequest.from_stored(rec.fields).confirmation_email
+        to = rec.request.confirmation_email
         if to:
             out["approve"] = ReplyPreview("approve", "approved", "email", to,
                                           _text(settings, sub, rec, "approved",

@@ -6,6 +6,7 @@ audit trail says) are plain functions over the store that tests can call directl
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -56,18 +57,19 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def field_paths(fields: dict[str, Any]) -> list[str]:
+def field_paths(fields: CertificateRequest | Mapping[str, Any]) -> list[str]:
     """Every field the form shows, in model order; one set of dependent fields per dependent."""
-    n_dependents = len(fields.get("dependents") or [])
+    dependents = fields.dependents if isinstance(fields, CertificateRequest) else fields.get("dependents")
+    n_dependents = len(dependents or [])
     paths = [p for p in FIELD_PATHS if not p.startswith("dependents")]
     for i in range(n_dependents):
         paths += [f"dependents[{i}].{name}" for name in Dependent.model_fields]
     return paths
 
 
-def flat_values(fields: dict[str, Any]) -> dict[str, str]:
+def flat_values(fields: CertificateRequest | Mapping[str, Any]) -> dict[str, str]:
     """The request's values as form strings by path (`""` for an empty field)."""
-    request = CertificateRequest.from_stored(fields)
+    request = fields if isinstance(fields, CertificateRequest) else CertificateRequest.from_stored(fields)
     return {path: _text(request.get(path)) for path in field_paths(fields)}
 
 
@@ -128,13 +130,13 @@ def label_of(path: str) -> str:
 
 
 def field_views(rec: RequestRecord, account: Account) -> list[FieldView]:
-    values = flat_values(rec.fields)
+    values = flat_values(rec.request)
     by_field: dict[str, list[dict[str, Any]]] = {}
-    for p in rec.problems:
+    for p in rec.problems_json():
         if isinstance(p, dict):
             by_field.setdefault(str(p.get("field") or ""), []).append(p)
     out = []
-    for path in field_paths(rec.fields):
+    for path in field_paths(rec.request):
         conf = rec.confidence.get(path)
         confidence = float(conf) if isinstance(conf, int | float) else None
         problems = by_field.get(path, [])
@@ -175,7 +177,7 @@ def safe_problem(p: dict[str, Any], account: Account) -> dict[str, Any]:
 
 def request_problems(rec: RequestRecord) -> list[dict[str, Any]]:
     """Problems not tied to one field (shown at the top)."""
-    return [p for p in rec.problems if isinstance(p, dict) and not p.get("field")]
+    return [p for p in rec.problems_json() if not p.get("field")]
 
 
 def blocking(problems: list[Any]) -> list[dict[str, Any]]:
@@ -196,7 +198,7 @@ def merged_values(rec: RequestRecord, submitted: dict[str, str], account: Accoun
     A reviewer's form shows SSNs masked; sending a masked value back unchanged keeps the stored one.
     Paths not on the form are ignored (nobody edits what they cannot see).
     """
-    old = flat_values(rec.fields)
+    old = flat_values(rec.request)
     out = dict(old)
     for path, value in submitted.items():
         if path not in old:
@@ -213,7 +215,7 @@ def merged_values(rec: RequestRecord, submitted: dict[str, str], account: Accoun
 def too_long(rec: RequestRecord, submitted: dict[str, str]) -> list[Problem]:
     """A problem (`too_long`, naming the field and its limit) for each value of the form longer than
     the model allows. Such a form is refused whole: nothing of it is stored, not even in the trail."""
-    paths = set(field_paths(rec.fields))
+    paths = set(field_paths(rec.request))
     out = []
     for path, value in submitted.items():
         limit = max_length(path) if path in paths else None
@@ -232,13 +234,13 @@ def typed_ssn(rec: RequestRecord, submitted: dict[str, str], account: Account) -
     """
     if account.sees_full_ssn or SSN_PATH not in submitted:
         return False
-    old = flat_values(rec.fields).get(SSN_PATH, "")
+    old = flat_values(rec.request).get(SSN_PATH, "")
     return submitted[SSN_PATH].strip() != shown_value(SSN_PATH, old, account)
 
 
 def changed_paths(rec: RequestRecord, submitted: dict[str, str], account: Account) -> set[str]:
     """The paths a correction changes; `worker.ssn` always when a reviewer typed one (`typed_ssn`)."""
-    old = flat_values(rec.fields)
+    old = flat_values(rec.request)
     out = {p for p, v in merged_values(rec, submitted, account).items() if v != old.get(p, "")}
     if typed_ssn(rec, submitted, account):
         out.add(SSN_PATH)
@@ -254,13 +256,13 @@ def correct(store: Store, rec: RequestRecord, submitted: dict[str, str], account
     overlong = too_long(rec, submitted)
     if overlong:
         raise ActionError(" ".join(p.message for p in overlong) + " Nothing was saved.", status=400)
-    old = flat_values(rec.fields)
+    old = flat_values(rec.request)
     new = merged_values(rec, submitted, account)
     request, problems = check(new, today=today)
     canonical = flat_values(request.model_dump(mode="json"))
     forced = {SSN_PATH} if typed_ssn(rec, submitted, account) else set()
     changes = []
-    for path in field_paths(rec.fields):
+    for path in field_paths(rec.request):
         before, after = old.get(path, ""), canonical.get(path, new.get(path, ""))
         if path in new and new[path].strip() and not after:
             after = new[path]  # a value the model could not take: the event still shows what was typed
@@ -269,7 +271,7 @@ def correct(store: Store, rec: RequestRecord, submitted: dict[str, str], account
     if not changes:
         return rec
     changed = {c[0] for c in changes}
-    kept = [p for p in rec.problems if isinstance(p, dict) and p.get("code") in KEPT_CODES
+    kept = [p for p in rec.problems_json() if p.get("code") in KEPT_CODES
             and p.get("field") not in changed]
     all_problems = kept + [p.model_dump(mode="json") for p in problems]
     state = "corrected" if rec.state in OPEN_STATES else rec.state
@@ -346,7 +348,7 @@ def accept(store: Store, settings: Settings, rec: RequestRecord, account: Accoun
     has not had one, or an updated one if they were told something was missing."""
     if rec.state not in OPEN_STATES:
         raise ActionError(f"a request that is {rec.state.replace('_', ' ')} cannot be accepted")
-    left = blocking(rec.problems)
+    left = blocking(rec.problems_json())
     if left:
         fields = ", ".join(sorted({str(p.get("field") or "request") for p in left}))
         raise ActionError(f"correct these first: {fields}")
@@ -471,12 +473,12 @@ def merge(store: Store, rec: RequestRecord, other: RequestRecord, account: Accou
         raise ActionError("only open requests can be merged")
     if other.id not in {d.id for d in store.possible_duplicates(rec.id)}:
         raise ActionError("the other request is not a possible duplicate of this one", status=400)
-    mine, theirs = flat_values(rec.fields), flat_values(other.fields)
+    mine, theirs = flat_values(rec.request), flat_values(other.request)
     fill = {p: v for p, v in theirs.items() if v and not mine.get(p)}
     if fill:
         request, problems = check({**mine, **fill})
         changes = [(p, None, audit_value(p, v)) for p, v in fill.items()]
-        kept = [p for p in rec.problems if isinstance(p, dict) and p.get("code") in KEPT_CODES
+        kept = [p for p in rec.problems_json() if p.get("code") in KEPT_CODES
                 and p.get("field") not in fill]
         store.update_request(rec.id, request.model_dump(mode="json"),
                              kept + [p.model_dump(mode="json") for p in problems], changes,

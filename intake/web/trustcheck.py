@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 
 from intake import senderauth
-from intake.model import CertificateRequest, Problem
+from intake.model import Problem
 from intake.settings import Settings
 from intake.store import Store
 from intake.store.states import OPEN_STATES
@@ -48,13 +48,11 @@ def recheck_sender(store: Store, settings: Settings, sub: SubmissionRecord) -> S
         for rec in store.requests_of(sub.id):
             if rec.state not in OPEN_STATES:
                 continue
-            kept = [p for p in rec.problems
-                    if not (isinstance(p, dict) and p.get("code") == senderauth.SENDER_NOT_VERIFIED)]
-            fresh = [p.model_dump() for p in senderauth.trust_problems(
-                verdict, CertificateRequest.model_validate(rec.fields), sub.channel, problem_help)
-                if isinstance(p, Problem) and p.code == senderauth.SENDER_NOT_VERIFIED]
+            kept = [p for p in rec.problems if p.code != senderauth.SENDER_NOT_VERIFIED]
+            fresh = [p for p in senderauth.trust_problems(verdict, rec.request, sub.channel, problem_help)
+                     if isinstance(p, Problem) and p.code == senderauth.SENDER_NOT_VERIFIED]
             try:
-                store.update_request(rec.id, rec.fields, [*fresh, *kept],
+                store.update_request(rec.id, rec.request, [*fresh, *kept],
                                      [("sender_auth", old.summary if old else None, verdict.summary)],
                                      actor="pipeline", kind="sender_auth", expected_states=OPEN_STATES)
             except StateConflict:
