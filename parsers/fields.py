@@ -33,6 +33,7 @@ from parsers.label_words import (
     _for_meaning,
     _labelish,
     classify,
+    content_words,
     scores,
     whole_label,
 )
@@ -65,6 +66,7 @@ _FAMILY_WORDS = re.compile(r"depend|spouse|child|son\b|daughter|wife|husband|fam
 _US_WORDS = re.compile(r"\bU\.?\s?S\.?(?:A\.?)?(?![\w])|\bUnited States\b|\bAmerican\b")
 _PERSON_WORDS = re.compile(r"employee|worker|staff|assignee|transferee|his|her|personal|private|home", re.I)
 _BOOL_LEAVES = {"hired_in_us", "remains_employee"}
+_SENT_WORDS = {"certificate", "confirmation", "copy"}  # what goes to a confirmation address
 _NAME_PARTS = {"worker.first_name", "worker.middle_name", "worker.last_name"}
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DEP_HEADER_NAME = re.compile(r"\bname\b", re.IGNORECASE)
@@ -375,12 +377,18 @@ class _Finder:
             if not asked:
                 return
             fld, switched = asked[0], "a yes/no answer, under a label read as another field"
-        if m.score < 1 and fld in _WHOLE_NAMES and not re.search(r"\d", raw) and \
-                (_FOREIGN_FORM.search(raw) or _US_FORM.search(raw)):
+        if m.score < 1 and fld not in (*_COMPANY_ADDRESS, *_ADDRESS_FIELDS) and not re.search(r"\d", raw) and \
+                (_FOREIGN_FORM.search(raw) or _US_FORM.search(raw)) and \
+                (fld in _WHOLE_NAMES or normalize(fld, raw)[1] is not None):
+            # "Working for (abroad): Nordlicht GmbH" read as a yes/no question: a company is a company's
             fld = "employer.name" if _US_FORM.search(raw) else "assignment.host_name"
-            switched = "a company's name, under a label read as a person's"
+            switched = "a company's name, under a label read as another field"
         if fld == "worker.foreign_id" and _US_WORDS.search(m.label or "") and parse_ssn(raw) is not None:
             fld, switched = "worker.ssn", "a U.S. number, under a label read as an ID abroad"
+        if "email" in fld and fld != "confirmation_email" and m.score < 1 and parse_email(raw) == raw.strip() and \
+                _SENT_WORDS & set(content_words(_for_meaning(m.label or ""))):
+            # "E-mail address for the certificate": where what we send goes, not a party's own address
+            fld, switched = "confirmation_email", None if m.score >= PLACE else "an address for what is sent"
         if fld == "worker.email" and m.score < 1 and not self.self_employed and \
                 not _PERSON_WORDS.search(m.label or ""):
             fld, switched = "employer.contact_email", "an address to reply to: the writer's, not the worker's"
@@ -411,6 +419,10 @@ class _Finder:
                 self.scores[len(self.out)] = m.score
                 self._emit(pairs, raw, words, m.label, reason)
                 return
+        if reason is not None and (other := self._by_type(m, fld, raw)) is not None:
+            # "Born at: Boise, ID": the label's words point to a date and a place; the value reads as the place
+            fld, pairs, doubt, m = other
+            reason, switched = None, switched or doubt
         if reason is not None and m.strict and (not m.separator or fld.rsplit(".", 1)[-1] in _DATE_LEAVES):
             return  # "From: jane@example.org" in a quoted mail header is no start date
         if reason is not None and m.score < SURE_WORDS:
@@ -426,6 +438,26 @@ class _Finder:
         for k in range(len(pairs)):
             self.scores[len(self.out) + k] = m.score
         self._emit(pairs, raw, words, m.label, reason)
+
+    def _by_type(self, m: LabelMatch, fld: str, raw: str) -> tuple[str, list[tuple[str, str]], str | None,
+                                                                     LabelMatch] | None:
+        """(field, pairs, doubt, label) when the value does not read as its label's best field but
+        as the next one the label's words point to: the value's type breaks the tie. Below `PLACE`
+        the value is offered, flagged; a label whose words point nowhere else keeps its verdict."""
+        if not m.label or fld.startswith("dependents") or not m.separator:
+            return None
+        for alt, score in scores(_for_meaning(m.label), self._section_for_labels()):
+            if score < OFFER:
+                break
+            if alt == fld or alt.startswith("dependents") or alt == "assignment.period":
+                continue
+            pairs, reason = normalize(alt, raw)
+            if reason is not None or not pairs:
+                continue
+            doubt = None if score >= PLACE else f"the label {m.label!r} was read as {fld} by its words, " \
+                "and its value is not one"
+            return alt, pairs, doubt, replace(m, field=alt, score=min(m.score, score), strict=False)
+        return None
 
     def _label_above(self, i: int, words: list[Word], text: str, m: LabelMatch | None) -> LabelMatch | None:
         """A line that is a label as a whole, with its value under it or beside it ("Birthdate of

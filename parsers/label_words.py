@@ -55,10 +55,37 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "requester": ("requested",), "completed": ("requested",), "citizen": ("citizenship",),
     "nationality": ("citizenship",), "national": ("citizenship",), "passport": ("citizenship",),
     "american": ("us",),
+    # verbs of a date's event, by their base form (`_lemma`): "commencing", "leaves", "finishes"
+    "commence": ("start",), "depart": ("start",), "leave": ("start",), "arrive": ("start",),
+    "finish": ("end",), "conclude": ("end",), "terminate": ("end",), "expire": ("end",),
+    "recruit": ("hired",), "engage": ("hired",),
+    # a question's pronoun names what it asks for: who a person, where a place, when a date
+    "who": ("person",), "whom": ("person",),
+    "join": ("join",), "enter": ("enter",),  # their sense is a date's (`_DATE_SENSE`): read by base form
 }
+# Words that make the given name after them another one: "Other given names", "Additional forenames".
+_OTHER = frozenset({"other", "additional", "further", "more", "second", "remaining"})
 
 
-_DATE_SENSE = {"first": "start", "last": "end", "final": "end", "initial": "start"}
+_DATE_SENSE = {"first": "start", "last": "end", "final": "end", "initial": "start", "join": "hired",
+               "enter": "hired"}
+
+
+def _lemma(word: str) -> str | None:
+    """The base form of an inflected verb or noun that `_SYNONYMS` knows ("commencing",
+    "commences", "commenced", "commencement" are `commence`), else None."""
+    for w in (word, _stem(word)):
+        if w in _SYNONYMS:
+            return w
+    for suffix in ("ements", "ement", "ments", "ment", "ings", "ing", "ied", "ies", "ed", "es", "s"):
+        if len(word) - len(suffix) < 3 or not word.endswith(suffix):
+            continue
+        base = word[: -len(suffix)]
+        tails = ("y",) if suffix in ("ied", "ies") else ("", "e")
+        for cand in (*(base + t for t in tails), base[:-1] if len(base) > 3 and base[-1] == base[-2] else ""):
+            if cand in _SYNONYMS:
+                return cand
+    return None
 
 
 def _stem(word: str) -> str:
@@ -72,11 +99,17 @@ def _stem(word: str) -> str:
 def content_words(text: str) -> tuple[str, ...]:
     """The words of a label that carry its meaning: folded, stemmed, synonyms mapped, no stop words."""
     out: list[str] = []
-    for t in _tokens(text):
-        w = t.text
-        if w in _STOP:
+    toks = [t.text for t in _tokens(text)]
+    for k, w in enumerate(toks):
+        if w in _STOP and w not in _SYNONYMS:
             continue
-        mapped = _SYNONYMS.get(w) or _SYNONYMS.get(_stem(w)) or (_stem(w),)
+        if w in _OTHER and k + 1 < len(toks) and _SYNONYMS.get(_lemma(toks[k + 1]) or "", ("",))[0] == "first":
+            out.append("middle")  # "Other given names": the names after the first
+            continue
+        if out and out[-1] == "middle" and _SYNONYMS.get(_lemma(w) or "", ("",))[0] == "first":
+            continue
+        lemma = _lemma(w)
+        mapped = _SYNONYMS[lemma] if lemma is not None else (_stem(w),)
         out.extend(m for m in mapped if m not in out)
     return tuple(out)
 
@@ -227,6 +260,9 @@ def whole_label(text: str, m: LabelMatch | None, section: str | None, offset: in
     label_end, value_start, hints = seg
     while value_start < len(text) and text[value_start] in "._…:\t ":  # "USA?____ NO": the leader too
         value_start += 1
+    chained = _SEPARATOR.match(text, value_start - 1) if value_start > 0 and text[value_start - 1] == " " else None
+    if chained and re.fullmatch(r"\s[-–—=>]+\s*", chained.group()):  # "Hired in the U.S.? — Yes": two separators
+        value_start = chained.end()
     label = text[offset:label_end].strip()
     if m is not None:
         if m.end >= value_start or m.end > label_end:

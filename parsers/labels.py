@@ -582,6 +582,11 @@ def _joined_variants(section: str | None) -> dict[str, _Entry]:
     return {" ".join(e.tokens): e for lst in _table(section).values() for e in lst if len(" ".join(e.tokens)) >= 6}
 
 
+@cache
+def _vocabulary_words(section: str | None) -> frozenset[str]:
+    return frozenset(w for k in _joined_variants(section) for w in k.split())
+
+
 def _fuzzy_label(text: str, offset: int, toks: list[_Tok], section: str | None) -> LabelMatch | None:
     """ "Citizanship: United States": a label OCR misread by a letter or two, trusted only before a
     colon and only when one field is that close."""
@@ -595,6 +600,9 @@ def _fuzzy_label(text: str, offset: int, toks: list[_Tok], section: str | None) 
         return None
     variants = _joined_variants(section)
     close = difflib.get_close_matches(key, list(variants), n=3, cutoff=0.86)
+    words = _vocabulary_words(section)
+    # a word of the vocabulary is no OCR slip of another ("Foreign entity" is not "Foreign city")
+    close = [c for c in close if not any(w in words for w in set(key.split()) - set(c.split()))]
     fields = {variants[c].field for c in close}
     if len(fields) != 1:
         return None
