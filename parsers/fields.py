@@ -83,6 +83,36 @@ def _is_dependents_header(text: str) -> bool:
 _COMPANY_ADDRESS = {"assignment.host_name": "assignment.work_address", "employer.name": "employer.address"}
 
 
+def by_type(label: str, fld: str, raw: str, section: str | None) -> tuple[str, float, list[tuple[str, str]]] | None:
+    """(field, score, pairs) of the next field the words of `label` point to that the value reads
+    as, when it does not read as `fld` ("Born at: Boise, ID": a date's label and a place's): the
+    value's type breaks the tie. A field that takes any text is evidence only when the words are
+    sure of it, or when it is a name (its reader checks the words)."""
+    for alt, score in scores(_for_meaning(label), section):
+        if score < OFFER:
+            break
+        if alt == fld or alt.startswith("dependents") or alt == "assignment.period":
+            continue
+        named = alt in _WHOLE_NAMES and not re.search(r"[\d@]", raw)
+        if not has_shape(alt) and not named and (score < PLACE or "@" in raw or not re.search(r"[^\W\d_]{2}", raw)):
+            continue
+        pairs, reason = normalize(alt, raw)
+        if reason is None and pairs:
+            return alt, score, pairs
+    return None
+
+
+def _type_confirms(fld: str, raw: str) -> bool:
+    """A label read by its words as a company's field, and a value whose legal form says that
+    company: abroad (GmbH, S.A., Ltd) for the host, U.S. (Inc., LLC) for the employer."""
+    text = raw.strip()
+    if re.search(r"\d", text):
+        return False
+    if fld == "assignment.host_name":
+        return bool(_FOREIGN_FORM.search(text)) and not _US_FORM.search(text)
+    return fld == "employer.name" and bool(_US_FORM.search(text)) and not _FOREIGN_FORM.search(text)
+
+
 def _looks_address(text: str) -> bool:
     """A street with its number and a place after a comma ("Hainstythdori 96, 903-3135 Cusril")."""
     return bool(re.search(r"(?:^|\s)\d{1,5}[A-Za-z]?(?:\s|,)", text)) and "," in text and "@" not in text and \
@@ -396,6 +426,9 @@ class _Finder:
                 (_FOREIGN_FORM.search(raw) or _US_FORM.search(raw)):
             fld = "assignment.host_name" if fld == "assignment.work_address" else "employer.name"
             switched = "a company's name, under a label for an address"
+        if fld in _COMPANY_ADDRESS and parse_country(raw) is not None and \
+                not (_FOREIGN_FORM.search(raw) or _US_FORM.search(raw)):
+            fld = "assignment.country"  # "Posted to: France": a destination that is a country, not a company
         raw = apply_hints(fld, raw, m.hints)
         swapped = retarget(fld, raw)
         if swapped is not None:
@@ -431,7 +464,7 @@ class _Finder:
         if len(pairs) == 1 and reason is None:
             moved, why = disagreement(fld, pairs[0][1], by_words=m.score < 1)
             pairs, reason = [(moved, pairs[0][1])], why
-        if m.score < PLACE:
+        if m.score < PLACE and not (m.score >= OFFER and len(pairs) == 1 and _type_confirms(fld, raw)):
             reason = reason or f"the label {m.label!r} was not recognised for certain"
         if fld == "request_type" and pairs and pairs[0][1] == "self_employed":
             self.self_employed = True
@@ -442,22 +475,16 @@ class _Finder:
     def _by_type(self, m: LabelMatch, fld: str, raw: str) -> tuple[str, list[tuple[str, str]], str | None,
                                                                      LabelMatch] | None:
         """(field, pairs, doubt, label) when the value does not read as its label's best field but
-        as the next one the label's words point to: the value's type breaks the tie. Below `PLACE`
-        the value is offered, flagged; a label whose words point nowhere else keeps its verdict."""
+        as another one the label's words point to (`by_type`); below `PLACE` it is offered, flagged."""
         if not m.label or fld.startswith("dependents") or not m.separator:
             return None
-        for alt, score in scores(_for_meaning(m.label), self._section_for_labels()):
-            if score < OFFER:
-                break
-            if alt == fld or alt.startswith("dependents") or alt == "assignment.period":
-                continue
-            pairs, reason = normalize(alt, raw)
-            if reason is not None or not pairs:
-                continue
-            doubt = None if score >= PLACE else f"the label {m.label!r} was read as {fld} by its words, " \
-                "and its value is not one"
-            return alt, pairs, doubt, replace(m, field=alt, score=min(m.score, score), strict=False)
-        return None
+        found = by_type(m.label, fld, raw, self._section_for_labels())
+        if found is None:
+            return None
+        alt, score, pairs = found
+        doubt = None if score >= PLACE else f"the label {m.label!r} was read as {fld} by its words, " \
+            "and its value is not one"
+        return alt, pairs, doubt, replace(m, field=alt, score=min(m.score, score), strict=False)
 
     def _label_above(self, i: int, words: list[Word], text: str, m: LabelMatch | None) -> LabelMatch | None:
         """A line that is a label as a whole, with its value under it or beside it ("Birthdate of
@@ -602,7 +629,18 @@ class _Finder:
             while words:
                 words = self._segment(i, words)
         self._settle_dates()
+        self._country_of_work()
         return self.out
+
+    def _country_of_work(self) -> None:
+        """The country of the work address is the country of assignment when no label gave that
+        ("Work location country: France" and no "Country of assignment")."""
+        fields = {c.field for c in self.out}
+        if "assignment.country" in fields or self.self_employed and "worker.address.country" in fields:
+            return
+        given = next((c for c in self.out if c.field == "assignment.work_address.country"), None)
+        if given is not None and given.value != "US":
+            self.out.append(given.model_copy(update={"field": "assignment.country"}))
 
     def _settle_dates(self) -> None:
         """The request's dates weighed by their order (`evidence.settle_dates`): a start after its

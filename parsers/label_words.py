@@ -63,6 +63,9 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "who": ("person",), "whom": ("person",),
     "join": ("join",), "enter": ("enter",),  # their sense is a date's (`_DATE_SENSE`): read by base form
 }
+# Participles that, before "to", say where the worker goes (before a noun they say who: "Posted worker").
+_SENT_TO = frozenset({"posted", "seconded", "assigned", "sent", "transferred", "deployed", "relocated", "dispatched",
+                      "delegated", "moving", "going", "relocating", "travelling", "traveling", "heading"})
 # Words that make the given name after them another one: "Other given names", "Additional forenames".
 _OTHER = frozenset({"other", "additional", "further", "more", "second", "remaining"})
 
@@ -96,8 +99,11 @@ def _stem(word: str) -> str:
     return word
 
 
-def content_words(text: str) -> tuple[str, ...]:
-    """The words of a label that carry its meaning: folded, stemmed, synonyms mapped, no stop words."""
+def content_words(text: str, *, vocabulary: bool = False) -> tuple[str, ...]:
+    """The words of a label that carry its meaning: folded, stemmed, synonyms mapped, no stop words.
+
+    `vocabulary`: a label of the vocabulary, whose "Going to" is its own entry (read as a written
+    label's "posted to", it would make every "Work site" + "Going to" an entry for the country)."""
     out: list[str] = []
     toks = [t.text for t in _tokens(text)]
     for k, w in enumerate(toks):
@@ -107,6 +113,9 @@ def content_words(text: str) -> tuple[str, ...]:
             out.append("middle")  # "Other given names": the names after the first
             continue
         if out and out[-1] == "middle" and _SYNONYMS.get(_lemma(w) or "", ("",))[0] == "first":
+            continue
+        if not vocabulary and w in _SENT_TO and k + 1 < len(toks) and toks[k + 1] == "to":
+            out.append("abroad")  # "Country employee is posted to", "Seconded to (company)": where the worker goes
             continue
         lemma = _lemma(w)
         mapped = _SYNONYMS[lemma] if lemma is not None else (_stem(w),)
@@ -121,15 +130,15 @@ def _index(section: str | None) -> tuple[list[tuple[frozenset[str], str]], dict[
     if section in SECTION_LABELS:
         for fld, variants in SECTION_LABELS[section].items():
             for v in variants:
-                entries.setdefault(frozenset(content_words(v)), fld)
+                entries.setdefault(frozenset(content_words(v, vocabulary=True)), fld)
     for fld, variants in LABELS.items():
         for v in variants:
-            entries.setdefault(frozenset(content_words(v)), fld)
+            entries.setdefault(frozenset(content_words(v, vocabulary=True)), fld)
     # "Employee surname", "Surname of the worker": whose field it is, before or after the label
     for fld, variants in LABELS.items():
         for prefix in _SECTION_PREFIXES.get(_FIELD_SECTION.get(fld.split(".", 1)[0], ""), []):
             for v in variants:
-                entries.setdefault(frozenset(content_words(f"{prefix} {v}")), fld)
+                entries.setdefault(frozenset(content_words(f"{prefix} {v}", vocabulary=True)), fld)
     entries.pop(frozenset(), None)
     fields_of: dict[str, set[str]] = {}
     for words, fld in entries.items():
@@ -268,6 +277,7 @@ def whole_label(text: str, m: LabelMatch | None, section: str | None, offset: in
         if m.end >= value_start or m.end > label_end:
             return replace(m, hints=hints) if hints and not m.hints else m  # the known label is the whole one
         extra = text[offset + len(m.label):label_end] if text[offset:].startswith(m.label) else label
+        extra = extra.lstrip(" .")  # "Social Security no. of employee": the dot ends the known label's abbreviation
         if not _HINTS.sub(" ", extra).strip(" .#)"):  # only hints before the separator ("U.S.? Yes")
             return replace(m, end=value_start, separator=True, hints=hints or m.hints)
         ends_line = not text[value_start:].strip()  # "Name of the posted worker<tab>": the value is beside it
