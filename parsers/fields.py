@@ -58,7 +58,7 @@ _EMPTY = {"n/a", "na", "none", "-", "--", "—", "–", "not applicable", "nil",
 _ADDRESS_FIELDS = {"employer.address", "worker.address", "assignment.work_address"}
 _DATE_LEAVES = {"date_of_birth", "start_date", "end_date", "hire_date", "irs_3121l_date"}
 _ASSIGNMENT_DATES = frozenset({"start_date", "end_date", "hire_date", "date_of_birth"})
-_DATE_VALUE = re.compile(r"^(?:\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}[ -][A-Za-z]{3,9}\.?[ -,]+\d{2,4}|"
+_DATE_VALUE = re.compile(r"^(?:\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}[ -][A-Za-z]{3,9}\.?[ ,-]+\d{2,4}|"
                          r"[A-Za-z]{3,9}\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4})$")
 _WHOLE_NAMES = {"worker.name", "worker.first_name", "worker.last_name", "worker.middle_name", "employer.contact_name",
                 "dependents.name"}
@@ -240,6 +240,8 @@ class _Finder:
         lb = _box(label_words)
         if lb is None:
             j = i + 1
+            if j + 1 < len(self.lines) and not self.lines[j].text.strip() and j not in self.used:
+                j += 1  # a label over its value with an empty line between them
             if j < len(self.lines) and j not in self.used and self._could_be_value(self.lines[j].words, fld):
                 return self.lines[j].words, j
             return [], None
@@ -411,7 +413,8 @@ class _Finder:
                 (_FOREIGN_FORM.search(raw) or _US_FORM.search(raw)) and \
                 (fld in _WHOLE_NAMES or normalize(fld, raw)[1] is not None):
             # "Working for (abroad): Nordlicht GmbH" read as a yes/no question: a company is a company's
-            fld = "employer.name" if _US_FORM.search(raw) else "assignment.host_name"
+            abroad = "abroad" in content_words(_for_meaning(m.label or ""))  # "Working for (abroad)": the host
+            fld = "employer.name" if _US_FORM.search(raw) and not abroad else "assignment.host_name"
             switched = "a company's name, under a label read as another field"
         if fld == "worker.foreign_id" and _US_WORDS.search(m.label or "") and parse_ssn(raw) is not None:
             fld, switched = "worker.ssn", "a U.S. number, under a label read as an ID abroad"
@@ -512,7 +515,10 @@ class _Finder:
         if has_shape(alt.field):
             if alt.score < 1 and _DATE_ONLY.match(vt.strip()) and parse_date(vt) is not None:
                 return alt  # a date: its place among the request's dates decides (`_settle_dates`)
-            return alt if normalize(alt.field, vt)[1] is None else None
+            if normalize(alt.field, vt)[1] is None:
+                return alt
+            typed = by_type(alt.label, alt.field, vt, section)  # "Born at" over "Boise, ID": the place
+            return replace(alt, field=typed[0], score=min(alt.score, typed[1]), strict=False) if typed else None
         other = classify(vt, section) if _labelish(vt) else None
         return alt if other is None or other[1] < OFFER else None
 

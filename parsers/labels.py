@@ -572,7 +572,7 @@ def _after_label(text: str, pos: int) -> tuple[int, bool]:
     sep = text[start:pos]
     explicit = (
         any(c in sep for c in ":;#=>|…\t-–—_") or ".." in sep or "  " in sep or pos >= len(text)
-        or (sep.startswith(".") and sep.strip(" ") == ".")
+        or (sep.startswith(".") and sep.strip(" ") == ".") or ". ." in sep  # spaced dot leaders ". . . ."
     )
     return pos, explicit
 
