@@ -125,8 +125,19 @@ def _wants_more(fld: str, text: str) -> bool:
     if text.rstrip().endswith(","):
         return True
     parts = dict(normalize(fld, text)[0])
+    if fld == "assignment.work_address" and f"{fld}.country" not in parts:
+        return True  # an address abroad names its country, maybe on the next line
     city = parts.get(f"{fld}.city", "")
     return f"{fld}.postal_code" not in parts or not re.search(r"[^\W\d_]", city)
+
+
+def _odd_abroad(fld: str, text: str) -> bool:
+    """An address abroad read with a U.S. state in it, or a city that is two capitals ("LU" of
+    "7343 LU"): a reading that split the postal code from its letters."""
+    parts = dict(normalize(fld, text)[0])
+    if parts.get(f"{fld}.country", "US") == "US":
+        return False
+    return f"{fld}.state" in parts or bool(re.fullmatch(r"[A-Z]{1,3}", parts.get(f"{fld}.city", "")))
 
 
 def _text(words: list[Word]) -> str:
@@ -307,8 +318,11 @@ class _Finder:
             # 384-7494" over "Tairthien, Japan": the code and its city): the reading that is whole
             comma = [*joined[:-1], Word(last.text.rstrip(",") + ",", last.box, last.conf, last.page), *ln.words]
             wrap = [*joined, *ln.words]
-            joined = comma if last.text.endswith(",") or _wants_more(fld, _text(wrap)) or \
-                not _wants_more(fld, _text(comma)) else wrap
+            if not last.text.endswith(",") and _odd_abroad(fld, _text(comma)) and not _odd_abroad(fld, _text(wrap)):
+                joined = wrap  # "Keizersgracht 14, 1015 CX" over "Amsterdam, the Netherlands": the code goes on
+            else:
+                joined = comma if last.text.endswith(",") or _wants_more(fld, _text(wrap)) or \
+                    not _wants_more(fld, _text(comma)) else wrap
             taken.append(j)
             if box is not None and lb is not None:
                 box = Box(x0=box.x0, y0=lb.y0, x1=box.x1, y1=lb.y1)
