@@ -582,6 +582,12 @@ def _joined_variants(section: str | None) -> dict[str, _Entry]:
     return {" ".join(e.tokens): e for lst in _table(section).values() for e in lst if len(" ".join(e.tokens)) >= 6}
 
 
+def _slip_of(word: str, variant: list[str]) -> bool:
+    """`word` is a letter or two off one of the variant's words ("Citizanship"), not another word
+    ("Our company" is not "Host company")."""
+    return any(difflib.SequenceMatcher(None, word, v).ratio() >= 0.7 for v in variant)
+
+
 @cache
 def _vocabulary_words(section: str | None) -> frozenset[str]:
     return frozenset(w for k in _joined_variants(section) for w in k.split())
@@ -602,7 +608,7 @@ def _fuzzy_label(text: str, offset: int, toks: list[_Tok], section: str | None) 
     close = difflib.get_close_matches(key, list(variants), n=3, cutoff=0.86)
     words = _vocabulary_words(section)
     # a word of the vocabulary is no OCR slip of another ("Foreign entity" is not "Foreign city")
-    close = [c for c in close if not any(w in words for w in set(key.split()) - set(c.split()))]
+    close = [c for c in close if all(w not in words and _slip_of(w, c.split()) for w in set(key.split()) - set(c.split()))]
     fields = {variants[c].field for c in close}
     if len(fields) != 1:
         return None
