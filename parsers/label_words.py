@@ -59,6 +59,8 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "commence": ("start",), "depart": ("start",), "leave": ("start",), "arrive": ("start",),
     "finish": ("end",), "conclude": ("end",), "terminate": ("end",), "expire": ("end",),
     "recruit": ("hired",), "engage": ("hired",),
+    # staying on: "still employed", "kept on payroll", "retained by"
+    "still": ("remains",), "keep": ("remains",), "kept": ("remains",), "retain": ("remains",),
     # a question's pronoun names what it asks for: who a person, where a place, when a date
     "who": ("person",), "whom": ("person",),
     "join": ("join",), "enter": ("enter",),  # their sense is a date's (`_DATE_SENSE`): read by base form
@@ -210,7 +212,7 @@ def scores(label: str, section: str | None = None,
 # ------------------------------------------------------------------------------ segmentation
 
 _HINTS = re.compile(r"\(([^()]*)\)|\[([^\[\]]*)\]")
-_SEPARATOR = re.compile(r"\s*(?::|;|\?|\.{2,}|…+|(?:\s?\.){3,}|_{2,}|\t|\s{2,}|\s[-–—=>]+\s|=)\s*")
+_SEPARATOR = re.compile(r"\s*(?::|;|\?|\.{2,}|…+|(?:\s?\.){3,}|(?:\s\.){2,}(?=\s)|_{2,}|\t|\s{2,}|\s[-–—=>]+\s|=)\s*")
 _LABELISH = re.compile(r"^[A-Za-z][A-Za-z'’./#&\- ]*$")
 # Hints about a value's form, not its meaning: left out when the label is classified.
 _FORMAT_HINT = re.compile(r"\b(?:mm|dd|yy|yyyy|month|day|year|digits?|code|if known|if any|optional|last|first|"
