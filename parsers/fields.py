@@ -94,7 +94,8 @@ def by_type(label: str, fld: str, raw: str, section: str | None) -> tuple[str, f
         if alt == fld or alt.startswith("dependents") or alt == "assignment.period":
             continue
         named = alt in _WHOLE_NAMES and not re.search(r"[\d@]", raw)
-        if not has_shape(alt) and not named and (score < PLACE or "@" in raw or not re.search(r"[^\W\d_]{2}", raw)):
+        if not has_shape(alt) and not named and (not has_shape(fld) or score < PLACE or "@" in raw
+                                                 or not re.search(r"[^\W\d_]{2}", raw)):
             continue
         pairs, reason = normalize(alt, raw)
         if reason is None and pairs:
@@ -479,7 +480,8 @@ class _Finder:
             return  # a label read by its words whose value is not of its field: no label ("Status: single")
         reason = reason or glued or switched
         if len(pairs) == 1 and reason is None:
-            moved, why = disagreement(fld, pairs[0][1], by_words=m.score < 1)
+            abroad = fld == "assignment.host_name" and "abroad" in content_words(_for_meaning(m.label or ""))
+            moved, why = disagreement(fld, pairs[0][1], by_words=m.score < 1 and not abroad)  # the label says abroad
             pairs, reason = [(moved, pairs[0][1])], why
         if m.score < PLACE and not (m.score >= OFFER and len(pairs) == 1 and _type_confirms(fld, raw)):
             reason = reason or f"the label {m.label!r} was not recognised for certain"

@@ -14,11 +14,12 @@ current block has a worker's fields.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from parsers.evidence import _DATE_ONLY
 from parsers.fields import _ASSIGNMENT_DATES as _DATES
 from parsers.fields import _DATE_LEAVES, _FAMILY_WORDS, _PERSON_WORDS, by_type
+from parsers.hints import hinted_field
 from parsers.label_words import OFFER, classify, whole_label
 from parsers.labels import header_field, match_label_at, match_section
 from parsers.values import normalize, parse_date
@@ -73,6 +74,7 @@ def _label_field(line: str, section: str | None) -> str | None:
     if m is None or (m.strict and not m.separator):
         return None
     value = text[m.end:].strip()
+    m = replace(m, field=hinted_field(m.field, m.hints))  # "Name (given)": the first name
     if m.field.startswith("dependents") and section != "dependents" and not _FAMILY_WORDS.search(m.label or ""):
         return "worker.name"  # "Staff member": a member of staff, as the label finder reads it
     if m.score < 1 and m.field.rsplit(".", 1)[-1] not in _DATE_LEAVES and _DATE_ONLY.match(value) and \
