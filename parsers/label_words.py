@@ -28,7 +28,7 @@ SURE_WORDS = 0.85  # below this, a value that does not read as the field's says 
 MARGIN = 0.08  # the best field must beat the next one by this much to be placed
 
 _STOP = frozenset(
-    "of the a an in to be for on at by is are will this that please enter provide your his her their its "
+    "of the a an in to be for on at by is are will this that please enter provide your his her their its our my "
     "during as with who which any or and if being sent".split()
 )
 # A few words that mean the same in a label (own list: stems and synonyms, not phrasings).
@@ -60,6 +60,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "finish": ("end",), "conclude": ("end",), "terminate": ("end",), "expire": ("end",),
     "recruit": ("hired",), "engage": ("hired",),
     # staying on: "still employed", "kept on payroll", "retained by"
+    "posting": ("assignment",), "secondment": ("assignment",), "deployment": ("assignment",),
     "still": ("remains",), "keep": ("remains",), "kept": ("remains",), "retain": ("remains",),
     # a question's pronoun names what it asks for: who a person, where a place, when a date
     "who": ("person",), "whom": ("person",),
