@@ -512,6 +512,8 @@ class _Finder:
         bare = text.strip()
         if not bare or (m is not None and m.end >= len(bare)) or not _labelish(bare):
             return None
+        if re.search(r"[a-z]{3,}\.$", bare):
+            return None  # "please find our request below.": a sentence, over the first label
         if bare in _signature_lines(tuple(ln.text for ln in self.lines)):
             return None  # "Regards,\nDana Roe\nHR Generalist\nAcme LLC": a signature, not a label over its value
         section = self._section_for_labels()

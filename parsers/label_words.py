@@ -52,7 +52,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "stay": ("remains",), "continues": ("remains",), "approval": ("confirmation",),
     "notify": ("confirmation",), "notice": ("confirmation",), "notification": ("confirmation",),
     "prepared": ("requested",), "submitted": ("requested",),
-    "requester": ("requested",), "requestor": ("requested",), "completed": ("requested",), "citizen": ("citizenship",),
+    "requester": ("requested",), "completed": ("requested",), "citizen": ("citizenship",),
     "nationality": ("citizenship",), "national": ("citizenship",), "passport": ("citizenship",),
     "american": ("us",),
     # verbs of a date's event, by their base form (`_lemma`): "commencing", "leaves", "finishes"

@@ -546,6 +546,9 @@ _HINT = re.compile(r"\s*\((?:[^()\d]|\d(?=\s*\)|[a-z]))*\)|\s*\[[^\[\]\d]*\]")
 _SEP_CHARS = " \t:;#=>|.…-–—_*"  # ";" is how OCR often reads ":"
 
 
+FUZZY_SCORE = 0.84  # just under `label_words.SURE_WORDS`: trusted while its value reads as the field's
+
+
 @dataclass(frozen=True)
 class LabelMatch:
     """A label found at the start of a text: the field, where the value starts, and how sure we are."""
@@ -585,7 +588,7 @@ def _joined_variants(section: str | None) -> dict[str, _Entry]:
 def _slip_of(word: str, variant: list[str]) -> bool:
     """`word` is a letter or two off one of the variant's words ("Citizanship"), not another word
     ("Our company" is not "Host company")."""
-    return any(difflib.SequenceMatcher(None, word, v).ratio() >= 0.7 for v in variant)
+    return any(difflib.SequenceMatcher(None, word, v).ratio() >= 0.6 for v in variant)
 
 
 @cache
@@ -608,12 +611,15 @@ def _fuzzy_label(text: str, offset: int, toks: list[_Tok], section: str | None) 
     close = difflib.get_close_matches(key, list(variants), n=3, cutoff=0.86)
     words = _vocabulary_words(section)
     # a word of the vocabulary is no OCR slip of another ("Foreign entity" is not "Foreign city")
-    close = [c for c in close if all(w not in words and _slip_of(w, c.split()) for w in set(key.split()) - set(c.split()))]
+    close = [c for c in close
+             if all(w not in words and _slip_of(w, c.split()) for w in set(key.split()) - set(c.split()))]
     fields = {variants[c].field for c in close}
     if len(fields) != 1:
         return None
     end, _explicit = _after_label(text, cut)
-    return LabelMatch(fields.pop(), end, text[offset:cut].strip(), True, True)
+    # a guess from the letters, not the vocabulary's: a value that does not read as the field's
+    # says the guess was wrong ("label_words.SURE_WORDS"), and the value is dropped, not flagged
+    return LabelMatch(fields.pop(), end, text[offset:cut].strip(), True, True, score=FUZZY_SCORE)
 
 
 @lru_cache(maxsize=8192)

@@ -177,7 +177,8 @@ def find_on_page(
     prose_lines = [
         ""
         if (_LABEL_LINE.match(line.text) and labels.match_label(line.text.strip()) is not None)
-        or any(_overlaps(line.box, b) for b in dependents) or any(raw == line.text.strip() and _overlaps(line.box, b) for raw, b in read)
+        or any(_overlaps(line.box, b) for b in dependents)
+        or any(raw == line.text.strip() and _overlaps(line.box, b) for raw, b in read)
         else line.text
         for line in lines
     ]

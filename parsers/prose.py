@@ -350,7 +350,8 @@ _COUNTRY_WORDS: dict[str, str] = {
 }
 _COUNTRY_RE = re.compile(
     # a country of two words may wrap onto the next line of a paragraph ("the United\nKingdom")
-    r"(?<![\w.])(" + "|".join(re.escape(k).replace(r"\ ", r"\s+") for k in sorted(_COUNTRY_WORDS, key=len, reverse=True))
+    r"(?<![\w.])("
+    + "|".join(re.escape(k).replace(r"\ ", r"\s+") for k in sorted(_COUNTRY_WORDS, key=len, reverse=True))
     + r")(?![\w])"
 )
 _ASSIGN_CUE = re.compile(

@@ -532,8 +532,9 @@ def parse_name(raw: str) -> dict[str, str]:
             last_tokens = head.split()
             rest = tail.split()
             rest = [t for t in rest if t.casefold().strip(".") not in _TITLES or len(rest) == 1]
-            if rest and rest[-1].casefold().strip(".") in _SUFFIXES and not (len(rest) == 2 and len(rest[-1].strip(".")) == 1):
-                suffix = rest.pop()  # "Doe, Jane V": a lone letter after the given name is her middle initial
+            initial = len(rest) == 2 and len(rest[-1].strip(".")) == 1  # "Doe, Jane V": her middle initial
+            if rest and rest[-1].casefold().strip(".") in _SUFFIXES and not initial:
+                suffix = rest.pop()
             if not rest:
                 return {"last_name": head}
             out = {"first_name": _initial(rest[0]), "last_name": " ".join(last_tokens)}
