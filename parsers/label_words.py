@@ -77,6 +77,7 @@ _DATE_SENSE = {"first": "start", "last": "end", "final": "end", "initial": "star
                "enter": "hired"}
 
 
+@lru_cache(maxsize=8192)
 def _lemma(word: str) -> str | None:
     """The base form of an inflected verb or noun that `_SYNONYMS` knows ("commencing",
     "commences", "commenced", "commencement" are `commence`), else None."""
@@ -102,6 +103,7 @@ def _stem(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=8192)
 def content_words(text: str, *, vocabulary: bool = False) -> tuple[str, ...]:
     """The words of a label that carry its meaning: folded, stemmed, synonyms mapped, no stop words.
 

@@ -671,6 +671,7 @@ def match_label(text: str, section: str | None = None) -> tuple[str, int] | None
     return m.field, m.end
 
 
+@lru_cache(maxsize=8192)
 def match_section(text: str) -> str | None:
     """The section key ("worker", "employer", "contact", "work", "dependents") of a heading line."""
     stripped = text.strip()
