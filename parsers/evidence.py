@@ -24,7 +24,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 # "Contact's mailbox: jane@acme.com" read as the contact's name: the address is the same party's e-mail
 _EMAIL_OF = {"employer.contact_name": "employer.contact_email", "worker.name": "worker.email",
              "worker.first_name": "worker.email", "worker.last_name": "worker.email"}
-_DATE_ONLY = re.compile(r"^[\d\s./,-]+$|^\w+\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4}$|^\d{1,2} \w+\.? \d{4}$")
+_DATE_ONLY = re.compile(r"^[\d\s./,-]+$|^\w+\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4}$|^\d{1,2}[ -]\w+\.?[ -]\d{4}$")
 
 
 def disagreement(field: str, value: str, *, by_words: bool) -> tuple[str, str | None]:

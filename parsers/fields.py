@@ -33,6 +33,7 @@ from parsers.label_words import (
     _for_meaning,
     _labelish,
     classify,
+    content_words,
     scores,
     whole_label,
 )
@@ -57,7 +58,7 @@ _EMPTY = {"n/a", "na", "none", "-", "--", "—", "–", "not applicable", "nil",
 _ADDRESS_FIELDS = {"employer.address", "worker.address", "assignment.work_address"}
 _DATE_LEAVES = {"date_of_birth", "start_date", "end_date", "hire_date", "irs_3121l_date"}
 _ASSIGNMENT_DATES = frozenset({"start_date", "end_date", "hire_date", "date_of_birth"})
-_DATE_VALUE = re.compile(r"^(?:\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}[ -][A-Za-z]{3,9}\.?[ -,]+\d{2,4}|"
+_DATE_VALUE = re.compile(r"^(?:\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}[ -][A-Za-z]{3,9}\.?[ ,-]+\d{2,4}|"
                          r"[A-Za-z]{3,9}\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4})$")
 _WHOLE_NAMES = {"worker.name", "worker.first_name", "worker.last_name", "worker.middle_name", "employer.contact_name",
                 "dependents.name"}
@@ -65,6 +66,7 @@ _FAMILY_WORDS = re.compile(r"depend|spouse|child|son\b|daughter|wife|husband|fam
 _US_WORDS = re.compile(r"\bU\.?\s?S\.?(?:A\.?)?(?![\w])|\bUnited States\b|\bAmerican\b")
 _PERSON_WORDS = re.compile(r"employee|worker|staff|assignee|transferee|his|her|personal|private|home", re.I)
 _BOOL_LEAVES = {"hired_in_us", "remains_employee"}
+_SENT_WORDS = {"certificate", "confirmation", "copy"}  # what goes to a confirmation address
 _NAME_PARTS = {"worker.first_name", "worker.middle_name", "worker.last_name"}
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DEP_HEADER_NAME = re.compile(r"\bname\b", re.IGNORECASE)
@@ -81,6 +83,37 @@ def _is_dependents_header(text: str) -> bool:
 _COMPANY_ADDRESS = {"assignment.host_name": "assignment.work_address", "employer.name": "employer.address"}
 
 
+def by_type(label: str, fld: str, raw: str, section: str | None) -> tuple[str, float, list[tuple[str, str]]] | None:
+    """(field, score, pairs) of the next field the words of `label` point to that the value reads
+    as, when it does not read as `fld` ("Born at: Boise, ID": a date's label and a place's): the
+    value's type breaks the tie. A field that takes any text is evidence only when the words are
+    sure of it, or when it is a name (its reader checks the words)."""
+    for alt, score in scores(_for_meaning(label), section):
+        if score < OFFER:
+            break
+        if alt == fld or alt.startswith("dependents") or alt == "assignment.period":
+            continue
+        named = alt in _WHOLE_NAMES and not re.search(r"[\d@]", raw)
+        if not has_shape(alt) and not named and (not has_shape(fld) or score < PLACE or "@" in raw
+                                                 or not re.search(r"[^\W\d_]{2}", raw)):
+            continue
+        pairs, reason = normalize(alt, raw)
+        if reason is None and pairs:
+            return alt, score, pairs
+    return None
+
+
+def _type_confirms(fld: str, raw: str) -> bool:
+    """A label read by its words as a company's field, and a value whose legal form says that
+    company: abroad (GmbH, S.A., Ltd) for the host, U.S. (Inc., LLC) for the employer."""
+    text = raw.strip()
+    if re.search(r"\d", text):
+        return False
+    if fld == "assignment.host_name":
+        return bool(_FOREIGN_FORM.search(text)) and not _US_FORM.search(text)
+    return fld == "employer.name" and bool(_US_FORM.search(text)) and not _FOREIGN_FORM.search(text)
+
+
 def _looks_address(text: str) -> bool:
     """A street with its number and a place after a comma ("Hainstythdori 96, 903-3135 Cusril")."""
     return bool(re.search(r"(?:^|\s)\d{1,5}[A-Za-z]?(?:\s|,)", text)) and "," in text and "@" not in text and \
@@ -93,8 +126,19 @@ def _wants_more(fld: str, text: str) -> bool:
     if text.rstrip().endswith(","):
         return True
     parts = dict(normalize(fld, text)[0])
+    if fld == "assignment.work_address" and f"{fld}.country" not in parts:
+        return True  # an address abroad names its country, maybe on the next line
     city = parts.get(f"{fld}.city", "")
     return f"{fld}.postal_code" not in parts or not re.search(r"[^\W\d_]", city)
+
+
+def _odd_abroad(fld: str, text: str) -> bool:
+    """An address abroad read with a U.S. state in it, or a city that is two capitals ("LU" of
+    "7343 LU"): a reading that split the postal code from its letters."""
+    parts = dict(normalize(fld, text)[0])
+    if parts.get(f"{fld}.country", "US") == "US":
+        return False
+    return f"{fld}.state" in parts or bool(re.fullmatch(r"[A-Z]{1,3}", parts.get(f"{fld}.city", "")))
 
 
 def _text(words: list[Word]) -> str:
@@ -216,6 +260,8 @@ class _Finder:
         lb = _box(label_words)
         if lb is None:
             j = i + 1
+            if j + 1 < len(self.lines) and not self.lines[j].text.strip() and j not in self.used:
+                j += 1  # a label over its value with an empty line between them
             if j < len(self.lines) and j not in self.used and self._could_be_value(self.lines[j].words, fld):
                 return self.lines[j].words, j
             return [], None
@@ -282,8 +328,11 @@ class _Finder:
             comma = [*joined[:-1], Word(last.text.rstrip(",") + ",", last.box, last.conf, last.page, last.at),
                      *ln.words]
             wrap = [*joined, *ln.words]
-            joined = comma if last.text.endswith(",") or _wants_more(fld, _text(wrap)) or \
-                not _wants_more(fld, _text(comma)) else wrap
+            if not last.text.endswith(",") and _odd_abroad(fld, _text(comma)) and not _odd_abroad(fld, _text(wrap)):
+                joined = wrap  # "Keizersgracht 14, 1015 CX" over "Amsterdam, the Netherlands": the code goes on
+            else:
+                joined = comma if last.text.endswith(",") or _wants_more(fld, _text(wrap)) or \
+                    not _wants_more(fld, _text(comma)) else wrap
             taken.append(j)
             if box is not None and lb is not None:
                 box = Box(x0=box.x0, y0=lb.y0, x1=box.x1, y1=lb.y1)
@@ -385,12 +434,19 @@ class _Finder:
             if not asked:
                 return
             fld, switched = asked[0], "a yes/no answer, under a label read as another field"
-        if m.score < 1 and fld in _WHOLE_NAMES and not re.search(r"\d", raw) and \
-                (_FOREIGN_FORM.search(raw) or _US_FORM.search(raw)):
-            fld = "employer.name" if _US_FORM.search(raw) else "assignment.host_name"
-            switched = "a company's name, under a label read as a person's"
+        if m.score < 1 and fld not in (*_COMPANY_ADDRESS, *_ADDRESS_FIELDS) and not re.search(r"\d", raw) and \
+                (_FOREIGN_FORM.search(raw) or _US_FORM.search(raw)) and \
+                (fld in _WHOLE_NAMES or normalize(fld, raw)[1] is not None):
+            # "Working for (abroad): Nordlicht GmbH" read as a yes/no question: a company is a company's
+            abroad = "abroad" in content_words(_for_meaning(m.label or ""))  # "Working for (abroad)": the host
+            fld = "employer.name" if _US_FORM.search(raw) and not abroad else "assignment.host_name"
+            switched = "a company's name, under a label read as another field"
         if fld == "worker.foreign_id" and _US_WORDS.search(m.label or "") and parse_ssn(raw) is not None:
             fld, switched = "worker.ssn", "a U.S. number, under a label read as an ID abroad"
+        if "email" in fld and fld != "confirmation_email" and m.score < 1 and parse_email(raw) == raw.strip() and \
+                _SENT_WORDS & set(content_words(_for_meaning(m.label or ""))):
+            # "E-mail address for the certificate": where what we send goes, not a party's own address
+            fld, switched = "confirmation_email", None if m.score >= PLACE else "an address for what is sent"
         if fld == "worker.email" and m.score < 1 and not self.self_employed and \
                 not _PERSON_WORDS.search(m.label or ""):
             fld, switched = "employer.contact_email", "an address to reply to: the writer's, not the worker's"
@@ -398,6 +454,9 @@ class _Finder:
                 (_FOREIGN_FORM.search(raw) or _US_FORM.search(raw)):
             fld = "assignment.host_name" if fld == "assignment.work_address" else "employer.name"
             switched = "a company's name, under a label for an address"
+        if fld in _COMPANY_ADDRESS and parse_country(raw) is not None and \
+                not (_FOREIGN_FORM.search(raw) or _US_FORM.search(raw)):
+            fld = "assignment.country"  # "Posted to: France": a destination that is a country, not a company
         raw = apply_hints(fld, raw, m.hints)
         swapped = retarget(fld, raw)
         if swapped is not None:
@@ -421,21 +480,40 @@ class _Finder:
                 self.scores[len(self.out)] = m.score
                 self._emit(pairs, raw, words, m.label, reason)
                 return
+        if reason is not None and (other := self._by_type(m, fld, raw)) is not None:
+            # "Born at: Boise, ID": the label's words point to a date and a place; the value reads as the place
+            fld, pairs, doubt, m = other
+            reason, switched = None, switched or doubt
         if reason is not None and m.strict and (not m.separator or fld.rsplit(".", 1)[-1] in _DATE_LEAVES):
             return  # "From: jane@example.org" in a quoted mail header is no start date
         if reason is not None and m.score < SURE_WORDS:
             return  # a label read by its words whose value is not of its field: no label ("Status: single")
         reason = reason or glued or switched
         if len(pairs) == 1 and reason is None:
-            moved, why = disagreement(fld, pairs[0][1], by_words=m.score < 1)
+            abroad = fld == "assignment.host_name" and "abroad" in content_words(_for_meaning(m.label or ""))
+            moved, why = disagreement(fld, pairs[0][1], by_words=m.score < 1 and not abroad)  # the label says abroad
             pairs, reason = [(moved, pairs[0][1])], why
-        if m.score < PLACE:
+        if m.score < PLACE and not (m.score >= OFFER and len(pairs) == 1 and _type_confirms(fld, raw)):
             reason = reason or f"the label {m.label!r} was not recognised for certain"
         if fld == "request_type" and pairs and pairs[0][1] == "self_employed":
             self.self_employed = True
         for k in range(len(pairs)):
             self.scores[len(self.out) + k] = m.score
         self._emit(pairs, raw, words, m.label, reason)
+
+    def _by_type(self, m: LabelMatch, fld: str, raw: str) -> tuple[str, list[tuple[str, str]], str | None,
+                                                                     LabelMatch] | None:
+        """(field, pairs, doubt, label) when the value does not read as its label's best field but
+        as another one the label's words point to (`by_type`); below `PLACE` it is offered, flagged."""
+        if not m.label or fld.startswith("dependents") or not m.separator:
+            return None
+        found = by_type(m.label, fld, raw, self._section_for_labels())
+        if found is None:
+            return None
+        alt, score, pairs = found
+        doubt = None if score >= PLACE else f"the label {m.label!r} was read as {fld} by its words, " \
+            "and its value is not one"
+        return alt, pairs, doubt, replace(m, field=alt, score=min(m.score, score), strict=False)
 
     def _label_above(self, i: int, words: list[Word], text: str, m: LabelMatch | None) -> LabelMatch | None:
         """A line that is a label as a whole, with its value under it or beside it ("Birthdate of
@@ -444,6 +522,8 @@ class _Finder:
         bare = text.strip()
         if not bare or (m is not None and m.end >= len(bare)) or not _labelish(bare):
             return None
+        if re.search(r"[a-z]{3,}\.$", bare):
+            return None  # "please find our request below.": a sentence, over the first label
         if bare in _signature_lines(tuple(ln.text for ln in self.lines)):
             return None  # "Regards,\nDana Roe\nHR Generalist\nAcme LLC": a signature, not a label over its value
         section = self._section_for_labels()
@@ -463,7 +543,10 @@ class _Finder:
         if has_shape(alt.field):
             if alt.score < 1 and _DATE_ONLY.match(vt.strip()) and parse_date(vt) is not None:
                 return alt  # a date: its place among the request's dates decides (`_settle_dates`)
-            return alt if normalize(alt.field, vt)[1] is None else None
+            if normalize(alt.field, vt)[1] is None:
+                return alt
+            typed = by_type(alt.label, alt.field, vt, section)  # "Born at" over "Boise, ID": the place
+            return replace(alt, field=typed[0], score=min(alt.score, typed[1]), strict=False) if typed else None
         other = classify(vt, section) if _labelish(vt) else None
         return alt if other is None or other[1] < OFFER else None
 
@@ -580,7 +663,18 @@ class _Finder:
             while words:
                 words = self._segment(i, words)
         self._settle_dates()
+        self._country_of_work()
         return self.out
+
+    def _country_of_work(self) -> None:
+        """The country of the work address is the country of assignment when no label gave that
+        ("Work location country: France" and no "Country of assignment")."""
+        fields = {c.field for c in self.out}
+        if "assignment.country" in fields or self.self_employed and "worker.address.country" in fields:
+            return
+        given = next((c for c in self.out if c.field == "assignment.work_address.country"), None)
+        if given is not None and given.value != "US":
+            self.out.append(given.model_copy(update={"field": "assignment.country"}))
 
     def _settle_dates(self) -> None:
         """The request's dates weighed by their order (`evidence.settle_dates`): a start after its

@@ -15,6 +15,7 @@ import re
 _LAST_FIRST = re.compile(r"\b(?:last|surname|family)\b.*\b(?:first|given|forename)", re.I)
 _DAY_FIRST = re.compile(r"\bd{1,2}\b.*\bm{1,2}\b.*\by{2,4}\b|\bday\b.*\bmonth\b", re.I)
 _NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})([./-])(\d{1,2})\2(\d{2,4})\s*$")
+_NUMBER_LEAVES = {"ssn", "ein", "phone", "contact_phone", "postal_code", "foreign_id"}
 _NAME_FIELDS = {"worker.name", "dependents.name", "employer.contact_name"}
 
 
@@ -40,7 +41,9 @@ def apply_hints(field: str, raw: str, hints: tuple[str, ...]) -> str:
         # `SMITH John A.`: the family name in capitals, the given names not
         if len(words) >= 2 and len(words[0]) > 1 and words[0].isupper() and not all(w.isupper() for w in words[1:]):
             return _last_first(raw)
-    if leaf in ("date_of_birth", "start_date", "end_date", "hire_date", "irs_3121l_date") and _DAY_FIRST.search(text):
+    # a date under a label read as some other field still has the order its hint gives (its field is
+    # settled from its place among the dates later)
+    if leaf not in _NUMBER_LEAVES and _DAY_FIRST.search(text):
         m = _NUMERIC_DATE.match(raw)
         if m and m.group(2) in "/-":  # dotted dates are read day first already
             day, month, year = m.group(1), m.group(3), m.group(4)

@@ -28,7 +28,7 @@ SURE_WORDS = 0.85  # below this, a value that does not read as the field's says 
 MARGIN = 0.08  # the best field must beat the next one by this much to be placed
 
 _STOP = frozenset(
-    "of the a an in to be for on at by is are will this that please enter provide your his her their its "
+    "of the a an in to be for on at by is are will this that please enter provide your his her their its our my "
     "during as with who which any or and if being sent".split()
 )
 # A few words that mean the same in a label (own list: stems and synonyms, not phrasings).
@@ -55,10 +55,44 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "requester": ("requested",), "completed": ("requested",), "citizen": ("citizenship",),
     "nationality": ("citizenship",), "national": ("citizenship",), "passport": ("citizenship",),
     "american": ("us",),
+    # verbs of a date's event, by their base form (`_lemma`): "commencing", "leaves", "finishes"
+    "commence": ("start",), "depart": ("start",), "leave": ("start",), "arrive": ("start",),
+    "finish": ("end",), "conclude": ("end",), "terminate": ("end",), "expire": ("end",),
+    "recruit": ("hired",), "engage": ("hired",),
+    # staying on: "still employed", "kept on payroll", "retained by"
+    "posting": ("assignment",), "secondment": ("assignment",), "deployment": ("assignment",),
+    "still": ("remains",), "keep": ("remains",), "kept": ("remains",), "retain": ("remains",),
+    # a question's pronoun names what it asks for: who a person, where a place, when a date
+    "who": ("person",), "whom": ("person",),
+    "join": ("join",), "enter": ("enter",),  # their sense is a date's (`_DATE_SENSE`): read by base form
 }
+# Participles that, before "to", say where the worker goes (before a noun they say who: "Posted worker").
+_SENT_TO = frozenset({"posted", "seconded", "assigned", "sent", "transferred", "deployed", "relocated", "dispatched",
+                      "delegated", "moving", "going", "relocating", "travelling", "traveling", "heading"})
+# Words that make the given name after them another one: "Other given names", "Additional forenames".
+_OTHER = frozenset({"other", "additional", "further", "more", "second", "remaining"})
 
 
-_DATE_SENSE = {"first": "start", "last": "end", "final": "end", "initial": "start"}
+_DATE_SENSE = {"first": "start", "last": "end", "final": "end", "initial": "start", "join": "hired",
+               "enter": "hired"}
+
+
+@lru_cache(maxsize=8192)
+def _lemma(word: str) -> str | None:
+    """The base form of an inflected verb or noun that `_SYNONYMS` knows ("commencing",
+    "commences", "commenced", "commencement" are `commence`), else None."""
+    for w in (word, _stem(word)):
+        if w in _SYNONYMS:
+            return w
+    for suffix in ("ements", "ement", "ments", "ment", "ings", "ing", "ied", "ies", "ed", "es", "s"):
+        if len(word) - len(suffix) < 3 or not word.endswith(suffix):
+            continue
+        base = word[: -len(suffix)]
+        tails = ("y",) if suffix in ("ied", "ies") else ("", "e")
+        for cand in (*(base + t for t in tails), base[:-1] if len(base) > 3 and base[-1] == base[-2] else ""):
+            if cand in _SYNONYMS:
+                return cand
+    return None
 
 
 def _stem(word: str) -> str:
@@ -69,14 +103,27 @@ def _stem(word: str) -> str:
     return word
 
 
-def content_words(text: str) -> tuple[str, ...]:
-    """The words of a label that carry its meaning: folded, stemmed, synonyms mapped, no stop words."""
+@lru_cache(maxsize=8192)
+def content_words(text: str, *, vocabulary: bool = False) -> tuple[str, ...]:
+    """The words of a label that carry its meaning: folded, stemmed, synonyms mapped, no stop words.
+
+    `vocabulary`: a label of the vocabulary, whose "Going to" is its own entry (read as a written
+    label's "posted to", it would make every "Work site" + "Going to" an entry for the country)."""
     out: list[str] = []
-    for t in _tokens(text):
-        w = t.text
-        if w in _STOP:
+    toks = [t.text for t in _tokens(text)]
+    for k, w in enumerate(toks):
+        if w in _STOP and w not in _SYNONYMS:
             continue
-        mapped = _SYNONYMS.get(w) or _SYNONYMS.get(_stem(w)) or (_stem(w),)
+        if w in _OTHER and k + 1 < len(toks) and _SYNONYMS.get(_lemma(toks[k + 1]) or "", ("",))[0] == "first":
+            out.append("middle")  # "Other given names": the names after the first
+            continue
+        if out and out[-1] == "middle" and _SYNONYMS.get(_lemma(w) or "", ("",))[0] == "first":
+            continue
+        if not vocabulary and w in _SENT_TO and k + 1 < len(toks) and toks[k + 1] == "to":
+            out.append("abroad")  # "Country employee is posted to", "Seconded to (company)": where the worker goes
+            continue
+        lemma = _lemma(w)
+        mapped = _SYNONYMS[lemma] if lemma is not None else (_stem(w),)
         out.extend(m for m in mapped if m not in out)
     return tuple(out)
 
@@ -88,15 +135,15 @@ def _index(section: str | None) -> tuple[list[tuple[frozenset[str], str]], dict[
     if section in SECTION_LABELS:
         for fld, variants in SECTION_LABELS[section].items():
             for v in variants:
-                entries.setdefault(frozenset(content_words(v)), fld)
+                entries.setdefault(frozenset(content_words(v, vocabulary=True)), fld)
     for fld, variants in LABELS.items():
         for v in variants:
-            entries.setdefault(frozenset(content_words(v)), fld)
+            entries.setdefault(frozenset(content_words(v, vocabulary=True)), fld)
     # "Employee surname", "Surname of the worker": whose field it is, before or after the label
     for fld, variants in LABELS.items():
         for prefix in _SECTION_PREFIXES.get(_FIELD_SECTION.get(fld.split(".", 1)[0], ""), []):
             for v in variants:
-                entries.setdefault(frozenset(content_words(f"{prefix} {v}")), fld)
+                entries.setdefault(frozenset(content_words(f"{prefix} {v}", vocabulary=True)), fld)
     entries.pop(frozenset(), None)
     fields_of: dict[str, set[str]] = {}
     for words, fld in entries.items():
@@ -168,7 +215,7 @@ def scores(label: str, section: str | None = None,
 # ------------------------------------------------------------------------------ segmentation
 
 _HINTS = re.compile(r"\(([^()]*)\)|\[([^\[\]]*)\]")
-_SEPARATOR = re.compile(r"\s*(?::|;|\?|\.{2,}|…+|(?:\s?\.){3,}|_{2,}|\t|\s{2,}|\s[-–—=>]+\s|=)\s*")
+_SEPARATOR = re.compile(r"\s*(?::|;|\?|\.{2,}|…+|(?:\s?\.){3,}|(?:\s\.){2,}(?=\s)|_{2,}|\t|\s{2,}|\s[-–—=>]+\s|=)\s*")
 _LABELISH = re.compile(r"^[A-Za-z][A-Za-z'’./#&\- ]*$")
 # Hints about a value's form, not its meaning: left out when the label is classified.
 _FORMAT_HINT = re.compile(r"\b(?:mm|dd|yy|yyyy|month|day|year|digits?|code|if known|if any|optional|last|first|"
@@ -227,11 +274,15 @@ def whole_label(text: str, m: LabelMatch | None, section: str | None, offset: in
     label_end, value_start, hints = seg
     while value_start < len(text) and text[value_start] in "._…:\t ":  # "USA?____ NO": the leader too
         value_start += 1
+    chained = _SEPARATOR.match(text, value_start - 1) if value_start > 0 and text[value_start - 1] == " " else None
+    if chained and re.fullmatch(r"\s[-–—=>]+\s*", chained.group()):  # "Hired in the U.S.? — Yes": two separators
+        value_start = chained.end()
     label = text[offset:label_end].strip()
     if m is not None:
         if m.end >= value_start or m.end > label_end:
             return replace(m, hints=hints) if hints and not m.hints else m  # the known label is the whole one
         extra = text[offset + len(m.label):label_end] if text[offset:].startswith(m.label) else label
+        extra = extra.lstrip(" .")  # "Social Security no. of employee": the dot ends the known label's abbreviation
         if not _HINTS.sub(" ", extra).strip(" .#)"):  # only hints before the separator ("U.S.? Yes")
             return replace(m, end=value_start, separator=True, hints=hints or m.hints)
         ends_line = not text[value_start:].strip()  # "Name of the posted worker<tab>": the value is beside it

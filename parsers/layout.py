@@ -65,6 +65,9 @@ def lines_from_text(text: str) -> list[Line]:
     return out
 
 
+TAB_GAP = 1.5  # word heights: a word space is about a third of one, a tab stop several of them
+
+
 def _height(w: Word) -> float:
     return (w.box.y1 - w.box.y0) if w.box is not None else 0.0
 
@@ -122,11 +125,15 @@ def lines_from_words(words: list[Word], *, column_gap: float = 2.5, gap_word: bo
             current: list[Word] = [ws[0]]
             for prev, w in zip(ws, ws[1:], strict=False):
                 assert prev.box is not None and w.box is not None
-                if w.box.x0 - prev.box.x1 > gap_limit:
+                gap = w.box.x0 - prev.box.x1
+                if gap > gap_limit:
                     if gap_word:
                         current.append(Word("\t", None, prev.conf, prev.page))
                     out.append(Line(current))
                     current = []
+                elif gap_word and gap > TAB_GAP * heights[len(heights) // 2]:
+                    # a gap of several spaces that is no column: a tab stop between a long label and its value
+                    current.append(Word("\t", None, prev.conf, prev.page))
                 current.append(w)
             out.append(Line(current))
         if loose:

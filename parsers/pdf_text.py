@@ -170,10 +170,15 @@ def find_on_page(
     text = "\n".join(line.text for line in lines)
     found = from_letterhead(lines, list(find_fields(lines, part=part.name, method=method)), part.name, page, method)
     dependents = [c.provenance.box for c in found if c.field.startswith("dependents") and c.uncertain is None]
+    # a value the label finder read (beside or under its label) is no prose: "Jane Q. Doe" over the
+    # next label's line would read as a name running into "Worker's"
+    read = {(c.raw.strip(), c.provenance.box) for c in found
+            if c.provenance.label not in (None, "letterhead", "signature")}
     prose_lines = [
         ""
         if (_LABEL_LINE.match(line.text) and labels.match_label(line.text.strip()) is not None)
         or any(_overlaps(line.box, b) for b in dependents)
+        or any(raw == line.text.strip() and _overlaps(line.box, b) for raw, b in read)
         else line.text
         for line in lines
     ]

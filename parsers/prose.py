@@ -349,7 +349,9 @@ _COUNTRY_WORDS: dict[str, str] = {
     "America": "US", "American": "US",
 }
 _COUNTRY_RE = re.compile(
-    r"(?<![\w.])(" + "|".join(re.escape(k) for k in sorted(_COUNTRY_WORDS, key=len, reverse=True))
+    # a country of two words may wrap onto the next line of a paragraph ("the United\nKingdom")
+    r"(?<![\w.])("
+    + "|".join(re.escape(k).replace(r"\ ", r"\s+") for k in sorted(_COUNTRY_WORDS, key=len, reverse=True))
     + r")(?![\w])"
 )
 _ASSIGN_CUE = re.compile(
@@ -366,7 +368,8 @@ _CORP_SUFFIX = (
     r"GmbH\s*&\s*Co\.?\s*KG|GmbH|AG|KG|K\.K\.|KK|Kabushiki\s+Kaisha|Pty\.?\s+Ltd\.?|Co\.?,?\s+Ltd\.?|"
     r"Ltd\.?|Limited|PLC|plc|S\.A\.S\.|SAS|S\.A\.R\.L\.|SARL|S\.?A\.|S\.r\.l\.|Srl|S\.p\.A\.|SpA|"
     r"B\.V\.|BV|N\.V\.|NV|S\.L\.U?\.|SLU|S\.L\.|A/S|ASA|AS|AB|Oyj|Oy|Sp\.\s*z\s*o\.\s*o\.|Ltda\.?|"
-    r"s\.r\.o\.|a\.s\.|Kft\.?|Zrt\.?|d\.o\.o\.|ehf\.?|hf\.?|SE|SpA|Inc\.?|LLC|Corp\.?|Corporation"
+    r"s\.r\.o\.|a\.s\.|Kft\.?|Zrt\.?|Nyrt\.?|d\.o\.o\.|ehf\.?|hf\.?|SE|SpA|SRL|Lda\.?|ApS|DAC|OÜ|UAB|SIA|"
+    r"Pte\.?\s+Ltd\.?|Sdn\.?\s+Bhd\.?|Pvt\.?\s+Ltd\.?|S\.C\.A\.|Inc\.?|LLC|Corp\.?|Corporation"
 )
 _US_SUFFIX = r"Inc\.?|Incorporated|LLC|L\.L\.C\.|LLP|L\.P\.|Corporation|Corp\.?|Company|Co\.?|Ltd\.?|PLLC|PC"
 # A word of a company name; the look-behind keeps a match from starting inside a word (a long run of
@@ -379,7 +382,8 @@ def _countries(ctx: _Ctx) -> list[_Found]:
     birth or of citizenship is read as such or not at all."""
     out: list[_Found] = []
     for m in _COUNTRY_RE.finditer(ctx.text):
-        word, code = m.group(1), _COUNTRY_WORDS[m.group(1)]
+        word = " ".join(m.group(1).split())
+        code = _COUNTRY_WORDS[word]
         window = ctx.before(m.start(), 90)
         after = ctx.text[m.end() : m.end() + 25]
         cues = {"assign": _ASSIGN_CUE, "birth": _BIRTH_CUE, "citizen": _CITIZEN_CUE}

@@ -33,7 +33,8 @@ _US_ADDRESS = re.compile(
     r"\b\d{1,6}\s+[A-Z0-9][^,\n;()]{2,50}(?:,\s*(?:Suite|Ste\.?|Apt\.?|Apartment|Unit|Floor|Fl\.?|Room|#)\s*[\w-]+)?"
     r",\s*[A-Z][A-Za-z .'-]{1,40},\s*[A-Z]{2}\s+\d{5}(?:-\d{4})?\b")
 # An address abroad: two to four comma-separated pieces, the last a country's name
-_PIECE = r"[A-Z0-9](?:[^,\n;().]|\.(?!\s)){1,50}"  # a piece ends at a comma or a sentence's end
+# a piece ends at a comma or a sentence's end; a country may be written with its article ("the Netherlands")
+_PIECE = r"(?:the\s+)?[A-Z0-9](?:[^,\n;().]|\.(?!\s)){1,50}"
 _ABROAD_ADDRESS = re.compile(rf"{_PIECE}(?:,\s*{_PIECE}){{1,3}}")
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I am|my|me|myself)\b")
 _WE = re.compile(r"\b(?:we|our|us)\b", re.I)

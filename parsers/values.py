@@ -532,7 +532,8 @@ def parse_name(raw: str) -> dict[str, str]:
             last_tokens = head.split()
             rest = tail.split()
             rest = [t for t in rest if t.casefold().strip(".") not in _TITLES or len(rest) == 1]
-            if rest and rest[-1].casefold().strip(".") in _SUFFIXES:
+            initial = len(rest) == 2 and len(rest[-1].strip(".")) == 1  # "Doe, Jane V": her middle initial
+            if rest and rest[-1].casefold().strip(".") in _SUFFIXES and not initial:
                 suffix = rest.pop()
             if not rest:
                 return {"last_name": head}

@@ -14,11 +14,15 @@ current block has a worker's fields.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from parsers.label_words import whole_label
+from parsers.evidence import _DATE_ONLY
+from parsers.fields import _ASSIGNMENT_DATES as _DATES
+from parsers.fields import _DATE_LEAVES, _FAMILY_WORDS, _PERSON_WORDS, by_type
+from parsers.hints import hinted_field
+from parsers.label_words import OFFER, classify, whole_label
 from parsers.labels import header_field, match_label_at, match_section
-from parsers.values import normalize
+from parsers.values import normalize, parse_date
 
 # The fields that say whose block it is; one of them repeating starts the next worker.
 _IDENTITY = {"worker.name", "worker.first_name", "worker.last_name", "worker.ssn", "worker.date_of_birth"}
@@ -70,6 +74,19 @@ def _label_field(line: str, section: str | None) -> str | None:
     if m is None or (m.strict and not m.separator):
         return None
     value = text[m.end:].strip()
+    m = replace(m, field=hinted_field(m.field, m.hints))  # "Name (given)": the first name
+    if m.field.startswith("dependents") and section != "dependents" and not _FAMILY_WORDS.search(m.label or ""):
+        return "worker.name"  # "Staff member": a member of staff, as the label finder reads it
+    if m.score < 1 and m.field.rsplit(".", 1)[-1] not in _DATE_LEAVES and _DATE_ONLY.match(value) and \
+            parse_date(value) is not None:
+        # "First day abroad: 03.07.2027" is no first name: the date field the label's words name
+        dated = classify(m.label, section, _DATES)
+        return dated[0] if dated is not None and dated[1] >= OFFER else "worker.other"
+    if m.field == "worker.email" and m.score < 1 and not _PERSON_WORDS.search(m.label or ""):
+        return "employer.contact_email"  # "Reply e-mail": the writer's address, as the label finder reads it
+    if value and m.label and normalize(m.field, value)[1] is not None and \
+            (other := by_type(m.label, m.field, value, section)) is not None:
+        return other[0]  # "Who is going: Jane Doe": the field the value reads as, as the label finder reads it
     if m.field in _IDENTITY and value and normalize(m.field, value)[1] is not None:
         return "worker.other"  # "Born at: Boise, ID" read as a birth date: no identity of a worker
     return m.field
@@ -127,8 +144,9 @@ def split_blocks(text: str) -> Split | None:
     headed = sum(any(is_heading(lines[i]) for i in b[:4]) for b in blocks) >= len(blocks) - 1
     # each worker shows two of name, SSN and date of birth (one under a heading of its own); a
     # stretch that does not ("HR person: ..." read as a worker's name above the first block) is shared
-    valid = [len({_GROUP.get(fields[i] or "") for i in o} - {None}) >= (1 if headed else 2) and len(o) >= 2
-             for o in own]
+    valid = [len({_GROUP.get(fields[i] or "") for i in o} - {None}) >=
+             (1 if headed and any(is_heading(lines[i]) for i in b[:4]) else 2) and len(o) >= 2
+             for b, o in zip(blocks, own, strict=True)]
     if sum(valid) < 2:
         return None
     loose = [i for b, ok in zip(blocks, valid, strict=True) if not ok for i in b]

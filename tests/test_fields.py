@@ -171,7 +171,8 @@ def test_address_on_several_lines() -> None:
     got = values(text_fields("Work address abroad:\nLeopoldstrasse 12\n80802 Munich\nGermany\nSSN: 123-45-6789"))
     assert got == {"assignment.work_address.street": "Leopoldstrasse 12",
                    "assignment.work_address.city": "Munich", "assignment.work_address.postal_code": "80802",
-                   "assignment.work_address.country": "DE", "worker.ssn": "123-45-6789"}
+                   "assignment.work_address.country": "DE", "worker.ssn": "123-45-6789",
+                   "assignment.country": "DE"}  # the work address's country, as no label gave the assignment's
 
 
 def test_candidate_details_for_plain_text() -> None:

@@ -56,7 +56,9 @@ class SelfEmployed:
         for k in ("assignment.host_name", "assignment.hired_in_us", "assignment.hire_date",
                   "assignment.remains_employee"):
             t.pop(k, None)
-        t.update({"request_type": "self_employed", "worker.business": self.business, "worker.email": self.email,
+        # The letter says only "I am a freelance photographer": the trade as written is all a reader
+        # can key ("photography" is never written, so it cannot be the truth).
+        t.update({"request_type": "self_employed", "worker.business": self.trade, "worker.email": self.email,
                   "worker.phone": self.phone})
         t.update(self.address.truth("worker.address"))
         return t
