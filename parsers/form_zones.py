@@ -36,7 +36,7 @@ import numpy as np
 import pytesseract
 from PIL import Image
 
-from parsers import values
+from parsers import form_glyphs, values
 from parsers.types import Box, Candidate, Provenance
 
 log = logging.getLogger(__name__)
@@ -1043,6 +1043,10 @@ def read_pages(pages: list[tuple[FormPage, str, int]]) -> list[list[Candidate]]:
             if call not in ("digits", "num") and "T" in read.text:
                 read, serif = _serif_i(crop, read)
                 doubt = doubt or serif
+            if call not in ("digits", "num"):  # typed in small letters: an `l` read as `i`?
+                text, thin = form_glyphs.i_or_l(crop.image, read.text)
+                if thin:
+                    read, doubt = _Read(text, read.conf, text.split()), doubt or thin
             raw, shape = _value(crop.spec, read, crop.chars)
             doubt = doubt or shape or _doubt(crop.spec, read.text)
             _add(fp, crop.spec, part, number, raw or "?", read.conf, doubt, results[index])
