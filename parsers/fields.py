@@ -251,9 +251,15 @@ class _Finder:
         text = _text(words)
         if not text.strip():
             return False
-        if not self._is_label_or_heading(text):
+        if not self._is_label_or_heading(text) and not self._labelled(text):
             return True
         return has_shape(fld) and normalize(fld, text)[1] is None
+
+    def _labelled(self, text: str) -> bool:
+        """A label of its own with its value after a separator ("Name (last, first) ____ Roe, Jo"):
+        no value of the line above (a sentence wrapped to "assignment:" over it)."""
+        m = self._label(text)
+        return m is not None and bool(m.separator) and bool(text[m.end:].strip(" \t._:"))
 
     def _beside(self, i: int, label_words: list[Word], fld: str) -> tuple[list[Word], int | None]:
         """The value of a label with nothing after it: right of it, under it, or the next line."""

@@ -1,7 +1,8 @@
-"""Our own request form: its field layout as data, and the reader of printed-and-faxed copies.
+"""Our own request form: the reader of printed-and-faxed copies, box by box.
 
-One list of field specs drives the PDF (`intake.form`), its AcroForm fields and this zone reader,
-so the three can never disagree about where a field is. A faxed page is recognised by its QR code
+The form's layout is data (`parsers.form_layout`): one list of field specs drives the PDF
+(`intake.form`), its AcroForm fields and this zone reader, so the three can never disagree about
+where a field is. A faxed page is recognised (`parsers.form_register`) by its QR code
 (form id, edition, layout version, page), registered to the template from the four solid corner
 marks (rotation, skew, scale and the 2:1 stretch of 204x98 faxes are one homography), and each
 field box is read on its own. A value's provenance box is the template box carried back through
@@ -12,7 +13,7 @@ strip image, read with that class's whitelist and split back by row, several tim
 Tesseract process per field. A box read with less than `SURE` confidence, or whose reading does not
 fit the box (digit count, date, e-mail, a zero among letters), is read twice more, enlarged; only
 three unanimous, fitting readings are taken without a flag. Everything else keeps the best reading,
-`uncertain`.
+`uncertain` (`parsers.form_text` shapes a reading into a value and says its doubts).
 A `T` is checked for the foot of a typewriter's serif `I` (Tesseract confuses the two, sure of
 itself). Measured on the 100 generated faxes of tests/test_form.py: 99.84% of fields right (92%
 right and unflagged), none wrong without a flag, 0.8 s per page.
@@ -25,548 +26,67 @@ from __future__ import annotations
 
 import logging
 import os
-import re
-import zlib
-from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Literal, NamedTuple
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
 import pytesseract
 from PIL import Image
 
-from parsers import values
-from parsers.types import Box, Candidate, Provenance
+from parsers import form_glyphs, values
+from parsers.form_layout import (
+    _DATE_SEPARATORS,
+    AGREE_FLOOR,
+    CELL_W,
+    CODE_LINE,
+    LOW_CONFIDENCE,
+    MARK_SIZE,
+    MIN_INK_PIXELS,
+    PAGE_H,
+    PAGE_W,
+    PAGES,
+    QR_BOX,
+    READ_DPI,
+    RETURN_BOTTOM,
+    RETURN_ROW,
+    RETURN_TOP,
+    SECOND_SCALES,
+    SURE,
+    TICK_DOUBT,
+    TICK_RATIO,
+    WHITELISTS,
+    FieldSpec,
+    Layout,
+    Option,
+    _px,
+    code_line,
+    edition_code,
+    layout,
+    mark_centers,
+    parse_return_payload,
+    qr_payload,
+    return_payload,
+    return_rows,
+    return_specs,
+)
+from parsers.form_register import FormPage, recognise
+from parsers.form_text import _i_or_l, _Read, _squash, _value
+from parsers.types import Candidate, Provenance
+
+# The form's layout, its pages' recognition and its boxes' text shaping live in modules of their
+# own; their names stay offered here, where the intake, the generators and the tests use them.
+__all__ = [
+    "_DATE_SEPARATORS", "CELL_W", "CODE_LINE", "MARK_SIZE", "PAGE_H", "PAGE_W", "PAGES", "QR_BOX", "RETURN_BOTTOM",
+    "RETURN_ROW", "RETURN_TOP", "FieldSpec", "FormPage", "FoundForms", "Layout", "Option", "_Read", "_i_or_l",
+    "_value", "code_line", "edition_code", "layout", "mark_centers", "ocr_whitelist", "parse_return_payload",
+    "qr_payload", "read_form_images", "read_found", "read_page", "read_pages", "recognise", "recognise_safely",
+    "return_payload", "return_rows", "return_specs",
+]
 
 log = logging.getLogger(__name__)
 
 os.environ["OMP_THREAD_LIMIT"] = "1"  # one Tesseract per core; its threads only fight each other
-
-FORM_ID = "COC-1"
-PAGE_W, PAGE_H = 612.0, 792.0  # U.S. letter, points
-PAGES = 2
-MARK_SIZE = 18.0  # solid registration squares, points
-MARK_INSET = 32.0  # from the paper's edge: clear of the fax header and of a 3 degree skew
-QR_BOX = (470.0, 56.0, 550.0, 136.0)  # x0, y0, x1, y1 in points, top left origin
-CELL_W = 16.0  # one box per character
-FIELD_H = 20.0
-READ_DPI = 200  # the registered page; printed capitals are ~24 px tall at this resolution
-LOW_CONFIDENCE = 0.80  # a field whose weakest word is below this is flagged for staff
-SURE = 0.95  # a first reading at least this sure (and of the right shape) is not read again
-SECOND_SCALES = (1.5, 2.0)  # enlargements of the further readings of a doubtful box
-AGREE_FLOOR = 0.60  # unanimous readings are trusted only if none is a mere guess
-MIN_INK_PIXELS = 30  # fewer ink pixels than this in a box (after despeckling): the box is empty
-TICK_RATIO = 0.12  # share of a check box's inside that is ink: ticked
-TICK_DOUBT = 0.04  # between this and TICK_RATIO: a smudge or a faint tick, for staff
-
-Kind = Literal["text", "comb", "date", "choice"]
-Charset = Literal["digits", "num", "alpha", "place", "text"]
-
-# Tesseract whitelists per character class. The config is split with shlex, and the whitelist
-# stands in double quotes there, so an apostrophe (O'Neill) is passed through as it is.
-# The form asks for capitals, but a person filling it in a viewer types as they always type: mixed
-# and lower case. Every box that holds words reads both cases (a capitals-only list turned
-# `Bluestem Agricultural Services` into `B A S`); boxes of digits stay digits only.
-_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_LETTERS = _UPPER + _UPPER.lower()
-WHITELISTS: dict[str, str] = {
-    "digits": "0123456789",
-    "num": "0123456789-()+.",
-    "alpha": _LETTERS + "-.'",
-    "place": _LETTERS + "-.,'",
-    "text": _LETTERS + "0123456789,.-&/#@_+'",
-}
-
-
-@dataclass(frozen=True)
-class Option:
-    """One tick box of a choice: the value it stands for and where its box is (points)."""
-
-    value: str
-    caption: str
-    x: float
-    y: float
-    size: float = 11.0
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    """One field of the form: model path, label, page, box in points (origin top left) and kind.
-
-    `cells` is the number of character boxes of a comb or date (a date has 10: MM/DD/YYYY with the
-    two separators printed in theirs); `charset` picks the OCR whitelist.
-    """
-
-    path: str
-    label: str
-    page: int
-    x: float
-    y: float
-    w: float
-    h: float = FIELD_H
-    kind: Kind = "text"
-    max_chars: int = 40
-    charset: Charset = "text"
-    options: tuple[Option, ...] = ()
-
-    @property
-    def cells(self) -> int:
-        return self.max_chars if self.kind == "comb" else 10 if self.kind == "date" else 0
-
-    def box(self) -> Box:
-        """The field's box as page fractions (for provenance and the review page)."""
-        if self.kind == "choice" and self.options:
-            x0 = min(o.x for o in self.options)
-            y0 = min(o.y for o in self.options)
-            x1 = max(o.x + o.size for o in self.options)
-            y1 = max(o.y + o.size for o in self.options)
-            return Box(x0=x0 / PAGE_W, y0=y0 / PAGE_H, x1=x1 / PAGE_W, y1=y1 / PAGE_H)
-        return Box(x0=self.x / PAGE_W, y0=self.y / PAGE_H, x1=(self.x + self.w) / PAGE_W,
-                   y1=(self.y + self.h) / PAGE_H)
-
-
-@dataclass(frozen=True)
-class Heading:
-    page: int
-    y: float
-    text: str
-
-
-@dataclass(frozen=True)
-class Layout:
-    version: int
-    fields: tuple[FieldSpec, ...]
-    headings: tuple[Heading, ...]
-    help_top: float  # where the help texts start on the last page (points from the top)
-
-    def by_path(self) -> dict[str, FieldSpec]:
-        return {f.path: f for f in self.fields}
-
-
-DEPENDENT_ROWS = 3
-_DATE_CELLS = 10
-_DATE_SEPARATORS = (2, 5)  # cell indexes of the printed "/"
-ROW_STEP = 38.0
-HEAD_STEP = 20.0
-
-
-def _comb_w(cells: int) -> float:
-    return cells * CELL_W
-
-
-class _Builder:
-    """Places rows of fields down a page; the label sits above its box."""
-
-    def __init__(self, page: int, top: float) -> None:
-        self.page, self.y = page, top
-        self.fields: list[FieldSpec] = []
-        self.headings: list[Heading] = []
-
-    def heading(self, text: str) -> None:
-        self.headings.append(Heading(self.page, self.y + 10, text))
-        self.y += HEAD_STEP
-
-    def row(self, *specs: tuple[str, str, float, float, Kind, int, Charset]) -> None:
-        for path, label, x, w, kind, chars, charset in specs:
-            self.fields.append(FieldSpec(path, label, self.page, x, self.y + 9, w, FIELD_H, kind, chars, charset))
-        self.y += ROW_STEP
-
-    def choice(self, path: str, label: str, x: float, options: list[tuple[str, str, float]]) -> None:
-        opts = tuple(Option(v, cap, ox, self.y + 13) for v, cap, ox in options)
-        self.fields.append(FieldSpec(path, label, self.page, x, self.y + 9, 0, FIELD_H, "choice", 1, "text", opts))
-
-
-_Spec = tuple[str, str, float, float, Kind, int, Charset]
-
-
-def _t(path: str, label: str, x: float, w: float, charset: Charset = "text") -> _Spec:
-    return (path, label, x, w, "text", max(1, int(w // 7)), charset)
-
-
-def _comb(path: str, label: str, x: float, cells: int, charset: Charset = "digits") -> _Spec:
-    return (path, label, x, _comb_w(cells), "comb", cells, charset)
-
-
-def _date(path: str, label: str, x: float) -> _Spec:
-    return (path, label, x, _comb_w(_DATE_CELLS), "date", 8, "digits")
-
-
-def _address(b: _Builder, prefix: str, *, us: bool) -> None:
-    b.row(_t(f"{prefix}.street", "Street and number", 60, 240),
-          _t(f"{prefix}.city", "City", 310, 140, "place"),
-          _t(f"{prefix}.postal_code", "ZIP code" if us else "Postal code", 460, 92, "num" if us else "text"))
-
-
-@lru_cache(maxsize=4)
-def layout(version: int = 2) -> Layout:
-    """The field layout of a layout version (see `config/editions.toml` for which edition uses it).
-
-    Version 1 (edition 2025-06) is the older form: its second page starts lower and it had no
-    separate residence-country box, so an old copy still reads, from its own positions.
-    """
-    if version not in (1, 2):
-        raise ValueError(f"unknown form layout version {version}")
-    p1 = _Builder(1, 150)
-    p1.heading("1. Request type (tick one)")
-    p1.choice("request_type", "Request type", 60, [("employee", "Employee sent abroad by a U.S. employer", 60),
-                                                     ("self_employed", "Self-employed person", 320)])
-    p1.y += 26
-    p1.heading("2. Worker (as on the Social Security card)")
-    p1.row(_t("worker.first_name", "First name", 60, 180, "alpha"),
-           _t("worker.middle_name", "Middle name", 250, 110, "alpha"),
-           _t("worker.last_name", "Last name", 370, 182, "alpha"))
-    row = [_comb("worker.ssn", "Social Security number", 60, 9),
-           _date("worker.date_of_birth", "Date of birth (MM/DD/YYYY)", 220),
-           _comb("worker.citizenship", "Citizenship", 400, 2, "alpha")]
-    if version >= 2:
-        row.append(_comb("worker.residence_country", "Residence country", 470, 2, "alpha"))
-    p1.row(*row)
-    p1.row(_t("worker.place_of_birth", "Place of birth (city, state or country)", 60, 250, "place"),
-           _t("worker.foreign_id", "Number in the other country (if known)", 320, 232))
-    p1.row(_t("worker.email", "E-mail (self-employed)", 60, 290),
-           _t("worker.phone", "Phone (self-employed)", 360, 192, "num"))
-    _address(p1, "worker.address", us=True)
-    p1.row(_comb("worker.address.state", "State", 60, 2, "alpha"),
-           _comb("worker.address.country", "Country", 110, 2, "alpha"),
-           _t("worker.business", "Nature of the business (self-employed)", 160, 392))
-    p1.heading("3. Employer in the U.S. (employees only)")
-    p1.row(_t("employer.name", "Employer name", 60, 320),
-           _comb("employer.ein", "Employer identification number (EIN)", 400, 9))
-    _address(p1, "employer.address", us=True)
-    p1.row(_comb("employer.address.state", "State", 60, 2, "alpha"),
-           _comb("employer.address.country", "Country", 110, 2, "alpha"),
-           _t("employer.contact_name", "Contact person", 160, 200, "alpha"),
-           _t("employer.contact_phone", "Contact phone", 370, 182, "num"))
-    p1.row(_t("employer.contact_email", "Contact e-mail", 60, 300),
-           _date("employer.irs_3121l_date", "IRS 3121(l) agreement date", 380))
-
-    p2 = _Builder(2, 150 if version >= 2 else 168)
-    p2.heading("4. Assignment abroad")
-    p2.row(_t("assignment.country", "Country (code, CA-QC for Quebec)", 60, 110, "alpha"),
-           _date("assignment.start_date", "Start date (MM/DD/YYYY)", 190),
-           _date("assignment.end_date", "End date (MM/DD/YYYY)", 370))
-    p2.row(_t("assignment.host_name", "Company, affiliate or client abroad", 60, 330))
-    _address(p2, "assignment.work_address", us=False)
-    p2.row(_t("assignment.work_address.state", "Region abroad", 60, 120),
-           _comb("assignment.work_address.country", "Country", 190, 2, "alpha"),
-           _date("assignment.hire_date", "Date of hire (MM/DD/YYYY)", 240),
-           _t("assignment.hire_place", "Place of hire", 410, 142, "place"))
-    p2.choice("assignment.hired_in_us", "Hired in the U.S. or worked for the employer there before?", 60,
-              [("yes", "Yes", 60), ("no", "No", 110)])
-    p2.choice("assignment.remains_employee", "Stays an employee of the U.S. employer?", 310,
-              [("yes", "Yes", 310), ("no", "No", 360)])
-    p2.y += 34
-    p2.heading("5. Family members going along (if any)")
-    for i in range(DEPENDENT_ROWS):
-        p2.row(_t(f"dependents[{i}].name", "Name", 60, 230, "alpha"),
-               _date(f"dependents[{i}].date_of_birth", "Date of birth (MM/DD/YYYY)", 300),
-               _t(f"dependents[{i}].relationship", "Relationship", 470, 82, "alpha"))
-    p2.heading("6. Confirmation of approval")
-    p2.row(_t("confirmation_email", "Send the confirmation to this e-mail address (optional)", 60, 330))
-    return Layout(version, tuple(p1.fields + p2.fields), tuple(p1.headings + p2.headings), p2.y + 4)
-
-
-def mark_centers() -> list[tuple[float, float]]:
-    """Centres of the registration marks in points: top left, top right, bottom left, bottom right."""
-    c = MARK_INSET + MARK_SIZE / 2
-    return [(c, c), (PAGE_W - c, c), (c, PAGE_H - c), (PAGE_W - c, PAGE_H - c)]
-
-
-def qr_payload(edition: str, layout_version: int, page: int) -> str:
-    """What the QR code on each page says: form id, edition, layout version, page."""
-    return f"{FORM_ID}|{edition}|L{layout_version}|P{page}"
-
-
-def edition_code(edition: str) -> str:
-    """`2026-11` -> `COC-1 (2026-11)`, as printed on the form."""
-    return f"{FORM_ID} ({edition})"
-
-
-_PAYLOAD = re.compile(r"^(?P<form>COC-\d+)\|(?P<ed>[0-9]{4}-[0-9]{2})\|L(?P<layout>\d+)\|P(?P<page>\d+)$")
-
-
-# ---------------------------------------------------------------------------------------------
-# The return page: our fax reply's page with boxes for what a request still lacks
-#
-# It has the form's corner marks and QR position, so `recognise` registers it like a form page.
-# Its QR code names the request and the fields it has boxes for (indexes into the form layout's
-# field list); the boxes are the form's own specs (kind, cells, charset, width), placed one per
-# row from RETURN_TOP down, so the payload alone says where every box is.
-
-RETURN_ID = "COC-R"
-RETURN_TOP = 170.0  # points from the top: where the first box's label row starts
-RETURN_ROW = 64.0  # one field: its label, its box and two lines of help text
-RETURN_BOTTOM = 738.0  # the last row ends above the bottom marks
-_RETURN = re.compile(r"^COC-R\|(?P<ref>[A-Z]{2,10}-\d{4}-\d{6,})\|L(?P<layout>\d+)\|P(?P<page>\d+)/(?P<pages>\d+)"
-                     r"\|(?P<fields>\d+(?:\.\d+)*)?$")
-
-
-def return_payload(reference: str, layout_version: int, page: int, pages: int, paths: list[str]) -> str:
-    """What a return page's QR code says: `COC-R|COC-2026-000123|L2|P1/1|3.7.12`."""
-    index = {f.path: i for i, f in enumerate(layout(layout_version).fields)}
-    return (f"{RETURN_ID}|{reference.upper()}|L{layout_version}|P{page}/{pages}|"
-            + ".".join(str(index[p]) for p in paths))
-
-
-def return_rows(layout_version: int) -> int:
-    """How many boxes fit on one return page."""
-    del layout_version  # one row height for every layout
-    return int((RETURN_BOTTOM - RETURN_TOP) // RETURN_ROW)
-
-
-def return_specs(layout_version: int, paths: list[str]) -> tuple[FieldSpec, ...]:
-    """The boxes of a return page for these fields, in order: the form's specs, moved to their rows."""
-    by_path = layout(layout_version).by_path()
-    out = []
-    for row, path in enumerate(paths):
-        spec = by_path[path]
-        y = RETURN_TOP + row * RETURN_ROW + 14.0  # the box's top, below its label
-        dx = 60.0 - spec.x
-        opts = tuple(Option(o.value, o.caption, o.x + dx, y + 4.0, o.size) for o in spec.options)
-        out.append(FieldSpec(spec.path, spec.label, 1, 60.0, y, spec.w, spec.h, spec.kind, spec.max_chars,
-                             spec.charset, opts))
-    return tuple(out)
-
-
-CODE_LINE = (126.0, 745.0, 556.0, 763.0)  # x0, y0, x1, y1 (points, from the top): the printed page code
-_CODE = re.compile(r"COC-?R(?P<ref>[A-Z]{2,10}-\d{4}-\d{6,})(?P<layout>L\d+)(?P<page>P\d+/\d+)F(?P<fields>[\d.]*)"
-                   r"C(?P<check>\d{3})")
-
-
-def _check(payload: str) -> str:
-    return f"{zlib.crc32(payload.encode('ascii')) % 1000:03d}"
-
-
-def code_line(payload: str) -> str:
-    """A return page's QR payload as a printed line with a check number, read by OCR when the QR
-    code did not survive the fax: `COC-R COC-2026-000123 L2 P1/1 F3.7.12 C417`."""
-    _id, ref, version, page, fields = payload.split("|")
-    return f"{RETURN_ID} {ref} {version} {page} F{fields} C{_check(payload)}"
-
-
-def _read_code_line(page: np.ndarray) -> str | None:
-    """The payload of a registered page's printed page code, or None (no code, or a check that fails:
-    a digit misread in the field list would put values in the wrong fields, so it is never guessed)."""
-    x0, y0, x1, y1 = CODE_LINE
-    crop = page[_px(y0):_px(y1), _px(x0):_px(x1)]
-    config = '--psm 7 -c "tessedit_char_whitelist=ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-./ "'
-    try:
-        text = pytesseract.image_to_string(Image.fromarray(crop), lang="eng", config=config)
-    except (RuntimeError, OSError, pytesseract.TesseractError):
-        return None
-    m = _CODE.search(text.replace(" ", ""))
-    if not m:
-        return None
-    payload = f"{RETURN_ID}|{m['ref']}|{m['layout']}|{m['page']}|{m['fields']}"
-    return payload if _check(payload) == m["check"] else None
-
-
-def parse_return_payload(text: str) -> tuple[str, int, int, int, list[str]] | None:
-    """(reference, layout version, page, pages, field paths) of a return page's QR text, or None."""
-    m = _RETURN.match(text.strip())
-    if not m:
-        return None
-    try:
-        fields = layout(int(m["layout"])).fields
-        paths = [fields[int(i)].path for i in (m["fields"] or "").split(".") if i]
-    except (ValueError, IndexError):
-        return None
-    return m["ref"], int(m["layout"]), int(m["page"]), int(m["pages"]), paths
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading a faxed or scanned page
-
-
-@dataclass
-class FormPage:
-    """A page recognised as our form, registered to the template at READ_DPI (0 ink, 255 paper)."""
-
-    form_id: str
-    edition: str
-    layout_version: int
-    page: int
-    image: np.ndarray
-    upside_down: bool = False
-    reference: str | None = None  # a return page: the request it answers
-    specs: tuple[FieldSpec, ...] | None = None  # a return page: its boxes (else the layout's page)
-    # Registered pixels -> pixels of the page as received (3x3), and that image's size: the review
-    # page shows the page as received, so a field's box must be outlined there, skew and all.
-    to_image: np.ndarray | None = None
-    image_size: tuple[int, int] | None = None
-
-    @property
-    def edition_code(self) -> str:
-        return edition_code(self.edition)
-
-    def shown_box(self, box: Box) -> Box:
-        """A box in template fractions as fractions of the page image as received (and shown).
-
-        The box's four corners are carried back through the registration (homography, and the
-        half turn of a page fed upside down); the result is their axis-aligned bounding box, so on
-        a skewed page it holds the whole tilted box. Without a transform the box is kept.
-        """
-        if self.to_image is None or self.image_size is None:
-            return box
-        s = READ_DPI / 72
-        xs, ys = (box.x0 * PAGE_W * s, box.x1 * PAGE_W * s), (box.y0 * PAGE_H * s, box.y1 * PAGE_H * s)
-        corners = np.array([[[x, y] for x in xs for y in ys]], dtype=np.float64)
-        mapped = cv2.perspectiveTransform(corners, self.to_image)[0]
-        w, h = self.image_size
-        x0, y0 = mapped.min(axis=0)
-        x1, y1 = mapped.max(axis=0)
-        return Box(x0=max(0.0, float(x0) / w), y0=max(0.0, float(y0) / h),
-                   x1=min(1.0, float(x1) / w), y1=min(1.0, float(y1) / h))
-
-    @property
-    def label(self) -> str:
-        """Where a value was read, for provenance: `COC-1 (2026-11) page 2`, `return page COC-2026-000123`."""
-        if self.reference:
-            return f"return page {self.reference}" + (f" page {self.page}" if self.page > 1 else "")
-        return f"{self.edition_code} page {self.page}"
-
-
-def _dpi(image: Image.Image) -> tuple[float, float]:
-    raw = image.info.get("dpi")
-    try:
-        x, y = float(raw[0]), float(raw[1])  # type: ignore[index]
-        if 20 <= x <= 2400 and 20 <= y <= 2400:
-            return x, y
-    except (TypeError, ValueError, IndexError):
-        pass
-    return image.width / (PAGE_W / 72), image.height / (PAGE_H / 72)
-
-
-def _find_marks(gray: np.ndarray, dpi: tuple[float, float]) -> np.ndarray | None:
-    """Centres (x, y pixels) of the four corner marks, or None when the page has no such marks.
-
-    A mark is a solid, roughly square blob of the expected size nearest its corner of the image;
-    the QR code's finder patterns are hollow and the text is smaller, so neither passes.
-    """
-    ink = (gray < 128).astype(np.uint8)
-    _n, _labels, stats, cents = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    ew, eh = MARK_SIZE / 72 * dpi[0], MARK_SIZE / 72 * dpi[1]
-    w, h = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
-    area = stats[:, cv2.CC_STAT_AREA]
-    ok = (w >= 0.7 * ew) & (w <= 1.45 * ew) & (h >= 0.7 * eh) & (h <= 1.45 * eh) & (area >= 0.7 * w * h)
-    ok[0] = False
-    idx = np.nonzero(ok)[0]
-    if len(idx) < 4:
-        return None
-    H, W = gray.shape
-    pts = cents[idx]
-    out = []
-    for cx, cy in ((0, 0), (W, 0), (0, H), (W, H)):
-        d = np.hypot(pts[:, 0] - cx, pts[:, 1] - cy)
-        best = int(np.argmin(d))
-        px, py = pts[best]
-        if abs(px - cx) > 0.25 * W or abs(py - cy) > 0.25 * H:
-            return None
-        out.append((px, py))
-    arr = np.array(out, dtype=np.float32)
-    # The four must span the template's rectangle (in inches), or they are not our marks.
-    (tlx, tly), (trx, try_), (blx, bly), _ = arr
-    across = np.hypot((trx - tlx) / dpi[0], (try_ - tly) / dpi[1]) * 72
-    down = np.hypot((blx - tlx) / dpi[0], (bly - tly) / dpi[1]) * 72
-    want_a = PAGE_W - 2 * (MARK_INSET + MARK_SIZE / 2)
-    want_d = PAGE_H - 2 * (MARK_INSET + MARK_SIZE / 2)
-    if not (0.85 < across / want_a < 1.15 and 0.85 < down / want_d < 1.15):
-        return None
-    return arr
-
-
-def _decode_qr(region: np.ndarray) -> str | None:
-    from pyzbar import pyzbar  # noqa: PLC0415 - loads libzbar; only needed for faxed pages
-
-    for img in (region, cv2.medianBlur(region, 3)):
-        for sym in pyzbar.decode(Image.fromarray(img), symbols=[pyzbar.ZBarSymbol.QRCODE]):
-            text = sym.data.decode("ascii", errors="replace")
-            if _PAYLOAD.match(text) or _RETURN.match(text):
-                return text
-    return None
-
-
-def _qr_region(page: np.ndarray) -> np.ndarray:
-    s = READ_DPI / 72
-    m = 14.0
-    x0, y0, x1, y1 = QR_BOX
-    return page[int((y0 - m) * s): int((y1 + m) * s), int((x0 - m) * s): int((x1 + m) * s)]
-
-
-def recognise(image: Image.Image) -> FormPage | None:
-    """The page registered to our template if it is one of our form's pages, else None.
-
-    Cheap on other pages: without four corner marks no QR code is looked for.
-    """
-    gray = np.asarray(image.convert("L"))
-    dpi = _dpi(image)
-    marks = _find_marks(gray, dpi)
-    used = dpi
-    by_size = (image.width / (PAGE_W / 72), image.height / (PAGE_H / 72))
-    if marks is None and max(abs(a / b - 1) for a, b in zip(dpi, by_size, strict=True)) > 0.2:
-        # A resolution tag that does not fit the page (a TIFF writer copied the first page's to
-        # all): the page's size in pixels says what it really is.
-        marks, used = _find_marks(gray, by_size), by_size
-    if marks is None:
-        return None
-    s = READ_DPI / 72
-    target = np.array([(x * s, y * s) for x, y in mark_centers()], dtype=np.float32)
-    matrix = cv2.getPerspectiveTransform(marks, target)
-    size = (round(PAGE_W * s), round(PAGE_H * s))
-    warped = cv2.warpPerspective(gray, matrix, size, flags=cv2.INTER_LINEAR, borderValue=255)
-    to_received = np.linalg.inv(matrix.astype(np.float64))
-    half_turn = np.array([[-1.0, 0.0, size[0] - 1.0], [0.0, -1.0, size[1] - 1.0], [0.0, 0.0, 1.0]])
-
-    received = (gray.shape[1], gray.shape[0])
-
-    def shown(upside_down: bool) -> np.ndarray:
-        """The transform back to the page as received, for `FormPage.shown_box`."""
-        return to_received @ half_turn if upside_down else to_received
-
-    # Kept gray: the edges interpolated from a coarse fax are smoother than any threshold of
-    # them, and Tesseract's LSTM reads gray lines; ink tests threshold at 128 themselves.
-    for upside_down in (False, True):
-        page = np.ascontiguousarray(warped[::-1, ::-1]) if upside_down else warped
-        text = _decode_qr(_qr_region(page))
-        if text:
-            # Speckle is one or two of the fax's own pixels: its size here follows from the scale.
-            pixel = (READ_DPI / used[0]) * (READ_DPI / used[1])
-            clean = _despeckle(page, max(2, round(2 * pixel)))
-            back = parse_return_payload(text)
-            if back is not None:
-                ref, version, number, _pages, paths = back
-                return FormPage(RETURN_ID, "", version, number, clean, upside_down, ref,
-                                return_specs(version, paths), to_image=shown(upside_down), image_size=received)
-            m = _PAYLOAD.match(text)
-            if m is None:
-                continue
-            return FormPage(m["form"], m["ed"], int(m["layout"]), int(m["page"]), clean, upside_down,
-                            to_image=shown(upside_down), image_size=received)
-    # No QR code survived: a return page still says what it is in its printed page code.
-    for upside_down in (False, True):
-        page = np.ascontiguousarray(warped[::-1, ::-1]) if upside_down else warped
-        code = _read_code_line(page)
-        back = parse_return_payload(code) if code else None
-        if back is not None:
-            ref, version, number, _pages, paths = back
-            pixel = (READ_DPI / used[0]) * (READ_DPI / used[1])
-            return FormPage(RETURN_ID, "", version, number, _despeckle(page, max(2, round(2 * pixel))), upside_down,
-                            ref, return_specs(version, paths), to_image=shown(upside_down), image_size=received)
-    return None
-
-
-def _despeckle(page: np.ndarray, max_area: int = 6) -> np.ndarray:
-    """Remove fax speckle: ink blobs of a few pixels (a printed full stop is bigger)."""
-    ink = (page < 160).astype(np.uint8)
-    _n, labels, stats, _c = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    small = stats[:, cv2.CC_STAT_AREA] <= max_area
-    small[0] = False
-    if not small.any():
-        return page
-    out = page.copy()
-    out[small[labels]] = 255
-    return out
 
 
 @dataclass
@@ -574,17 +94,6 @@ class _Crop:
     spec: FieldSpec
     image: np.ndarray  # 0 ink, 255 paper
     chars: int = 0  # for combs: how many cells have ink, so how many characters must be read
-
-
-@dataclass
-class _Read:
-    text: str = ""
-    conf: float = 1.0
-    words: list[str] = field(default_factory=list)
-
-
-def _px(v: float) -> int:
-    return round(v * READ_DPI / 72)
 
 
 def _field_crop(page: np.ndarray, spec: FieldSpec) -> np.ndarray:
@@ -740,75 +249,6 @@ def _ocr_strip(crops: list[_Crop], whitelist: str, scale: float = 1.0) -> list[_
     return out
 
 
-_TALL = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@&#/")
-
-
-def _glyphs(image: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """Boxes (x0, y0, x1, y1) of the full-height characters, left to right.
-
-    Ink blobs of one column are joined (a letter broken by the fax); stops, commas, dashes and
-    speckle are left out by their height, since capitals and digits share one height.
-    """
-    ink = (image < 128).astype(np.uint8)
-    count, _labels, stats, _c = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    boxes = sorted((int(x), int(y), int(x + w), int(y + h)) for x, y, w, h, area in stats[1:count] if area >= 8)
-    joined: list[tuple[int, int, int, int]] = []
-    for b in boxes:
-        if joined:
-            a = joined[-1]
-            overlap = min(a[2], b[2]) - max(a[0], b[0])
-            if overlap > 0.5 * min(a[2] - a[0], b[2] - b[0]):
-                joined[-1] = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
-                continue
-        joined.append(b)
-    if not joined:
-        return []
-    tallest = max(b[3] - b[1] for b in joined)
-    return [b for b in joined if b[3] - b[1] >= 0.6 * tallest]
-
-
-def _looks_like_serif_i(image: np.ndarray, box: tuple[int, int, int, int]) -> bool:
-    """A foot as wide as the head and wider than the stem: the I of typewriter fonts, not a T."""
-    x0, y0, x1, y1 = box
-    glyph = image[y0:y1, x0:x1] < 128
-    band = max(1, (y1 - y0) // 6)
-    mid = (y1 - y0) // 2
-    top_cols = glyph[:band].any(axis=0)
-    top, foot = int(top_cols.sum()), int(glyph[-band:].any(axis=0).sum())
-    mid_cols = np.nonzero(glyph[mid - band // 2: mid + band // 2 + 1].any(axis=0))[0]
-    stem = int(mid_cols[-1] - mid_cols[0] + 1) if len(mid_cols) else 0  # span: an O is wide here
-    solid = top > 0 and int(np.diff(top_cols.astype(np.int8)).clip(min=0).sum()) <= 1  # one bar, not an X
-    return solid and 0.7 * top <= foot <= 1.4 * top and foot >= 1.8 * max(1, stem)  # not an L either
-
-
-def _serif_i(crop: _Crop, read: _Read) -> tuple[_Read, str | None]:
-    """Check every `T` read: a serif `I` (typewriter fonts) has a foot as wide as its head.
-
-    Tesseract reads the serif I of monospaced fonts as T, sure of itself (96%) on 204x98 faxes.
-    When the full-height ink blobs line up with the characters read, a `T` whose foot is as wide
-    as its head (and wider than its stem) becomes `I`, flagged; when they do not line up, the `T`
-    cannot be checked and is flagged.
-    """
-    tall = [i for i, c in enumerate(read.text) if c in _TALL]
-    boxes = _glyphs(crop.image)
-    if len(boxes) != len(tall):
-        # Blobs and characters do not line up (letters touching): if no blob has the shape of a
-        # serif I, or every such blob was read as an I, the Ts read are Ts.
-        shaped = sum(_looks_like_serif_i(crop.image, b) for b in boxes)
-        if shaped <= read.text.count("I"):
-            return read, None
-        return read, "T or I? (the characters could not be checked one by one)"
-    out = list(read.text)
-    changed = False
-    for i, box in zip(tall, boxes, strict=True):
-        if out[i] == "T" and _looks_like_serif_i(crop.image, box):
-            out[i], changed = "I", True
-    if not changed:
-        return read, None
-    text = "".join(out)
-    return _Read(text, read.conf, text.split()), "I or T? (a T with a foot)"
-
-
 def _fits(crop: _Crop, read: _Read) -> bool:
     """The reading has the shape its box asks for and normalises without doubt."""
     spec = crop.spec
@@ -877,111 +317,6 @@ def _agreed(crop: _Crop, readings: list[_Read]) -> _Read | None:
     return None
 
 
-def _squash(text: str) -> str:
-    return text.replace(" ", "")
-
-
-_LONE_ZERO = re.compile(r"(?<![0-9A-Za-z])0(?![0-9A-Za-z])")
-_STRAY = re.compile(r"[-.,/]{1,2}")
-_STOP_AFTER_WORD = re.compile(r"[A-Za-z]{2}\.")  # names: only an initial takes a full stop
-_STOP_AFTER_NUMBER = re.compile(r"\d[.,](?:\s|$)")  # `3177. PARK ROAD`
-
-
-_I_AFTER_LOWER = re.compile(r"(?<=[a-z])I")  # `NordIicht`: a capital never follows a small letter
-_L_IN_CAPITALS = re.compile(r"(?<=[A-Z])l(?=[A-Z])|(?<![A-Za-z])l(?=[A-Z]{2})")  # `WlLLIAMS`, `lVERS`
-_INITIAL_IL = re.compile(r"(?<![A-Za-z])[Il]+(?=[a-z])")  # `Itd` for `ltd`, `lnc` for `Inc`, `IIc`
-_IL_WORD = re.compile(r"(?<![A-Za-z])[Il]+[a-z][A-Za-z]*")
-_WORD_START = re.compile(r"(?<![A-Za-z])[A-Za-z]")
-
-
-def _i_or_l(text: str) -> tuple[str, str | None]:
-    """A capital I and a small l are the same stroke in most sans fonts, and Tesseract picks one.
-
-    Typed in mixed or lower case, the letters around it tell: a capital after a small letter is an
-    l (`NordIicht`), a small l among capitals is an I. A word that starts with either and goes on
-    in small letters takes the case the other words start with (`nordlicht co Itd` -> `ltd`,
-    `Northwind Analytics lnc` -> `Inc`); alone, it could be either (`Ivers`, `lindqvist`).
-    Every reading changed, or left undecided, is flagged.
-    """
-    doubt = None
-    fixed = _I_AFTER_LOWER.sub("l", text)
-    fixed = _L_IN_CAPITALS.sub("I", fixed)
-    if fixed != text:
-        doubt = "a capital I or a small l?"
-    if _INITIAL_IL.search(fixed):
-        others = [m.group() for m in _WORD_START.finditer(_IL_WORD.sub(" ", fixed))]
-        upper = sum(c.isupper() for c in others)
-        lower = len(others) - upper
-        if upper > lower:  # `Inc`; a second one is small (`Illinois`)
-            changed = _INITIAL_IL.sub(lambda m: "I" + "l" * (len(m.group()) - 1), fixed)
-        elif lower > upper:
-            changed = _INITIAL_IL.sub(lambda m: "l" * len(m.group()), fixed)
-        else:
-            return fixed, "a capital I or a small l?"
-        if changed != fixed:
-            fixed, doubt = changed, "a capital I or a small l?"
-    return fixed, doubt
-
-
-def _value(spec: FieldSpec, read: _Read, chars: int = 0) -> tuple[str, str | None]:
-    """The raw value to normalise from what was read, and a doubt if its shape is wrong."""
-    text, case_doubt = _i_or_l(read.text) if spec.charset != "digits" else (read.text, None)
-    raw, doubt = _shaped(spec, text, chars)
-    return raw, doubt or case_doubt
-
-
-def _shaped(spec: FieldSpec, text: str, chars: int) -> tuple[str, str | None]:
-    if spec.kind in ("comb", "date"):
-        joined = text.replace(" ", "")
-        if spec.charset == "digits":
-            if not joined.isdigit() or len(joined) != spec.max_chars:
-                return joined, f"{len(joined)} digits read where {spec.max_chars} were expected"
-            if spec.kind == "date":
-                return f"{joined[:2]}/{joined[2:4]}/{joined[4:]}", None
-            return joined, None
-        if len(joined) != chars:
-            return joined, f"{len(joined)} characters read from {chars} boxes"
-        if "l" in joined or ("I" in joined and joined.upper() != joined):
-            return joined.upper(), "a capital I or a small l?"  # `lT`: a code typed in small letters
-        return joined.upper(), None
-    if not text:
-        return "", "ink in the box but nothing could be read"
-    if spec.path.endswith("email"):
-        squashed = text.replace(" ", "")
-        if "," in squashed:  # a comma is never in an address: a full stop read badly
-            return squashed.replace(",", "."), "a comma read in an e-mail address"
-        if squashed.strip("-._+/&#") != squashed:  # `-HR@x.com`: the box's edge, not the address
-            return squashed.strip("-._+/&#"), "a stray mark beside the e-mail address"
-        return squashed, None
-    doubts: list[str] = []
-    words = text.split()
-    if len(words) > 1 and any(_STRAY.fullmatch(w) for w in words):
-        text = " ".join(w for w in words if not _STRAY.fullmatch(w))  # `DENVER, CO -`: a mark, not text
-        doubts.append("a stray mark beside the text")
-    if spec.charset in ("alpha", "place") and text[-1:] in ("-", ","):
-        text = text[:-1].rstrip()  # `CO-`: a name or place never ends in a dash or comma
-        doubts.append("a stray mark after the text")
-    elif spec.charset == "place" and re.search(r"(?<![.A-Za-z])[A-Za-z]{2}\.$", text) and "," in text:
-        text = text[:-1]  # `COLUMBUS, OH.`: a state code takes no full stop (`D.C.` keeps its own)
-        doubts.append("a stray mark after the text")
-    if spec.charset == "text" and text.endswith(","):
-        text = text[:-1] + "."  # `ROBOTICS INC,`: no value ends in a comma; a full stop read badly
-        doubts.append("a comma read at the end (a full stop?)")
-    if spec.charset == "text" and re.search(r"[A-Za-z]", text) and _LONE_ZERO.search(text):
-        # `SP. Z 0.0.`: a zero alone between stops in words is the letter O; say so, don't decide.
-        text = _LONE_ZERO.sub("O", text)
-        doubts.append("a letter O or a zero?")
-    if spec.charset == "alpha" and _STOP_AFTER_WORD.search(text):
-        doubts.append("a full stop after a name (speckle?)")
-    if spec.charset == "text" and _STOP_AFTER_NUMBER.search(text):
-        doubts.append("a full stop after a number (speckle?)")
-    if doubts:
-        return text, "; ".join(doubts)
-    if spec.charset == "text" and re.search(r"@", text) and not spec.path.endswith("email"):
-        return text, "unexpected characters"
-    return text, None
-
-
 # Tesseract runs once per class for all the pages of a file: its start-up (loading the model)
 # costs as much as reading a strip, so fewer, longer strips are faster. SSN, EIN and dates get a
 # run of their own with digits only (Tesseract cannot answer a speck with `.` or a `-` there);
@@ -1041,8 +376,12 @@ def read_pages(pages: list[tuple[FormPage, str, int]]) -> list[list[Candidate]]:
         for (index, crop), (read, doubt) in zip(items, reads, strict=True):
             fp, part, number = pages[index]
             if call not in ("digits", "num") and "T" in read.text:
-                read, serif = _serif_i(crop, read)
+                read, serif = form_glyphs.serif_i(crop.image, read)
                 doubt = doubt or serif
+            if call not in ("digits", "num"):  # typed in small letters: an `l` read as `i`?
+                text, thin = form_glyphs.i_or_l(crop.image, read.text)
+                if thin:
+                    read, doubt = _Read(text, read.conf, text.split()), doubt or thin
             raw, shape = _value(crop.spec, read, crop.chars)
             doubt = doubt or shape or _doubt(crop.spec, read.text)
             _add(fp, crop.spec, part, number, raw or "?", read.conf, doubt, results[index])

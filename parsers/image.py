@@ -158,7 +158,7 @@ def _read(part: Part, frames: list[Image.Image], numbers: list[int], results: li
         words: list[Word] = [replace(w, page=number) for w in result]
         if not words:
             continue
-        found, text = _page_candidates(lines_from_words(words), part, number, sure)
+        found, text = _page_candidates(lines_from_words(words, tabs=True), part, number, sure)
         frame = frames[number - 1]
         # Boxes on the page as received (the review page shows it), after the second reading used them.
         record.extend(ocr_boxes.levelled(frame).candidates(_second_reading(frame, found, limits)))

@@ -65,7 +65,53 @@ def lines_from_text(text: str) -> list[Line]:
     return out
 
 
-TAB_GAP = 1.5  # word heights: a word space is about a third of one, a tab stop several of them
+TEXT_TAB_GAP = 1.5  # word heights, in a text layer: a word space is about a third of one, a tab stop several
+
+
+_EMAIL = re.compile(r"[A-Za-z0-9][\w.%+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_EMAIL_GAP = 0.9  # line heights: wider than the space OCR finds inside a word it broke, narrower than a tab
+
+
+def _join_emails(ws: list[Word], height: float) -> list[Word]:
+    """An e-mail address OCR broke into words at a stop or the `@` (`p. roe@x.com`, `roe @ x.com`,
+    `roe@exam ple.com`) made one word again, when its pieces stand close and only together read as
+    an address; its confidence is its weakest piece's."""
+    out = list(ws)
+    k = 0
+    while k < len(out):
+        if "@" not in out[k].text:
+            k += 1
+            continue
+        lo, hi = k, k
+        for _ in range(2):  # a piece on each side at most, twice: `p.` `roe` `@` `x.com`
+            prev = out[lo - 1].text if lo > 0 else ""
+            if prev and "@" not in prev and _close(out[lo - 1], out[lo], height) and (
+                    out[lo].text.startswith("@") or re.fullmatch(r"[a-z0-9]{1,3}\.", prev)):
+                lo -= 1  # `payroll @x.com`, an initial `p.` before `roe@x.com`
+            if hi + 1 < len(out) and _close(out[hi], out[hi + 1], height) and \
+                    not _EMAIL.fullmatch(_joined(out[lo:hi + 1])) and "@" not in out[hi + 1].text[1:]:
+                hi += 1
+        text = _joined(out[lo:hi + 1])
+        if hi > lo and _EMAIL.fullmatch(text):
+            boxes = [w.box for w in out[lo:hi + 1] if w.box is not None]
+            merged = Word(text, Box.union(boxes), min(w.conf for w in out[lo:hi + 1]), out[k].page)
+            out[lo:hi + 1] = [merged]
+            k = lo + 1
+        else:
+            k += 1
+    return out
+
+
+def _joined(ws: list[Word]) -> str:
+    return "".join(w.text for w in ws)
+
+
+def _close(a: Word, b: Word, height: float) -> bool:
+    return a.box is not None and b.box is not None and b.box.x0 - a.box.x1 <= _EMAIL_GAP * height
+
+
+def _is_leader(w: Word) -> bool:
+    return bool(re.fullmatch(r"[._]{3,}", w.text))
 
 
 def _height(w: Word) -> float:
@@ -79,7 +125,24 @@ def _v_overlap(a0: float, a1: float, b0: float, b1: float) -> float:
     return inter / shorter if shorter > 0 else 0.0
 
 
-def lines_from_words(words: list[Word], *, column_gap: float = 2.5, gap_word: bool = False) -> list[Line]:
+# In an OCR'd line, a gap this many line heights wide, and as many times the line's usual word gap,
+# is a tab stop between a label and its value (a word space is about half a height; the value column
+# of a tabbed letter starts a few millimetres after its longest label).
+TAB_GAP = 0.9
+TAB_RATIO = 1.7
+
+
+def _tab_gaps(ws: list[Word], height: float) -> set[int]:
+    """Indexes of the words in one row that follow a tab-stop gap (see TAB_GAP)."""
+    gaps = [b.box.x0 - a.box.x1 for a, b in zip(ws, ws[1:], strict=False) if a.box and b.box]
+    if len(gaps) < 2:
+        return set()
+    usual = sorted(gaps)[len(gaps) // 2]
+    return {k + 1 for k, g in enumerate(gaps) if g > TAB_GAP * height and g > TAB_RATIO * usual}
+
+
+def lines_from_words(words: list[Word], *, column_gap: float = 2.5, gap_word: bool = False,
+                     tabs: bool = False) -> list[Line]:
     """Group positioned words into reading-order lines, one visual line split at column gaps.
 
     A PDF text layer and Tesseract both hand over words, not lines; forms put a label and its value
@@ -88,7 +151,9 @@ def lines_from_words(words: list[Word], *, column_gap: float = 2.5, gap_word: bo
     Words without a box keep their order and form one line at the end of their page.
     With `gap_word`, a line cut at a gap ends in a `\t` word: the gap separates a label from the
     value to its right as a tab stop does ("Name of the posted worker<gap>SMITH, Jo"), so the whole
-    text before it is read as the label.
+    text before it is read as the label. With `tabs` (OCR, where a tab stop a few millimetres wide
+    is no column gap but is no word space either), a gap much wider than the line's word spaces is
+    a `\t` word inside the line.
     """
     pages: dict[int | None, list[Word]] = {}
     for w in words:
@@ -121,18 +186,28 @@ def lines_from_words(words: list[Word], *, column_gap: float = 2.5, gap_word: bo
         for _y0, _y1, ws in rows:
             ws.sort(key=lambda w: w.box.x0 if w.box else 0.0)
             heights = sorted(_height(w) for w in ws)
+            if tabs:
+                ws = _join_emails(ws, heights[len(heights) // 2])
             gap_limit = column_gap * heights[len(heights) // 2]
+            tab_at = _tab_gaps(ws, heights[len(heights) // 2]) if tabs else set()
             current: list[Word] = [ws[0]]
-            for prev, w in zip(ws, ws[1:], strict=False):
+            wide = [k for k, (a, b) in enumerate(zip(ws, ws[1:], strict=False), start=1)
+                    if a.box and b.box and b.box.x0 - a.box.x1 > gap_limit]
+            if tabs and len(wide) == 1:  # label | value: one line with a tab, as a text layer's tab stop reads
+                tab_at.add(wide[0])
+                wide = []
+            for k, (prev, w) in enumerate(zip(ws, ws[1:], strict=False), start=1):
                 assert prev.box is not None and w.box is not None
                 gap = w.box.x0 - prev.box.x1
-                if gap > gap_limit:
+                if k in wide:
                     if gap_word:
                         current.append(Word("\t", None, prev.conf, prev.page))
                     out.append(Line(current))
                     current = []
-                elif gap_word and gap > TAB_GAP * heights[len(heights) // 2]:
-                    # a gap of several spaces that is no column: a tab stop between a long label and its value
+                elif not _is_leader(prev) and not _is_leader(w) and (
+                        k in tab_at or (gap_word and gap > TEXT_TAB_GAP * heights[len(heights) // 2])):
+                    # a tab stop between a label and its value: OCR's wide gap, or a text layer's gap of
+                    # several spaces that is no column
                     current.append(Word("\t", None, prev.conf, prev.page))
                 current.append(w)
             out.append(Line(current))

@@ -18,12 +18,22 @@ from parsers.values import normalize
 
 HEAD_LINES = 4  # the letterhead is in the first lines of the first page
 _SEPARATORS = re.compile(r"\s+[|•·]\s+")
+# OCR reads the bar between a letterhead's street and city as a bracket, a brace or a capital I
+# (`|` is not in Tesseract's alphabet here: `ocr.CHAR_BLACKLIST`); standing alone between two parts
+# of an address, none of them is a word.
+_OCR_SEPARATORS = re.compile(r"\s+(?:[|•·\[\]{}()!]|[Il](?=\s+[A-Z]))\s+")
+# A fax machine's transmission line over the page ("NOV-20-2026 09:31  FROM: ACME  P.1/2"), which
+# OCR reads as a line or three above the letterhead: a clock time, a "FROM" or a page count.
+_FAX_STAMP = re.compile(r"\b\d{1,2}\s?[:.]\s?\d{2}\b|\bF\W?R\W?O\W?M\b|\bP\W{0,2}\d{1,2}\s?/\s?\d{1,2}\b|"
+                        r"\bpages?\s+\d", re.I)
+STAMP_TOP = 0.06  # a transmission line is printed in the top half inch of the page
+STAMP_BAND = 0.03  # ... and whatever OCR made of it in the top third of an inch (no letter's margin is so narrow)
 WHY = "read from the letterhead: the address of whoever wrote the letter"
 
 
-def _address(line: Line) -> dict[str, str] | None:
+def _address(line: Line, method: Method = "text") -> dict[str, str] | None:
     """The address a letterhead line holds ("street | City, ST ZIP"), or None."""
-    text = _SEPARATORS.sub(", ", line.text)
+    text = (_OCR_SEPARATORS if method == "ocr" else _SEPARATORS).sub(", ", line.text)
     if not re.search(r"\d", text) or "@" in text or len(text) > 160:
         return None
     pairs, doubt = normalize("employer.address", text)
@@ -43,19 +53,20 @@ def from_letterhead(lines: list[Line], found: list[Candidate], part: str, page: 
     if any(c.field == "worker.business" or c.value == "self_employed" for c in found):
         return found  # a self-employed person writes on their own paper
     found = _signature(lines, found, part, method)
-    head = [ln for ln in lines[:HEAD_LINES] if ln.words]
+    head = [ln for ln in _below_stamp(lines, method)[:HEAD_LINES] if ln.words]
     for ln in head:
-        parts = _address(ln)
+        parts = _address(ln, method)
         if parts is None:
+            owner = _same_words(ln, found) if method == "ocr" else None
+            if owner is not None:  # its separator lost in the fax, but a labelled address says the same
+                return _moved(found, owner)
             continue
         street = parts["street"].casefold()
         same = {c.field.rsplit(".", 1)[0] for c in found
                 if c.field.endswith(".street") and c.value.casefold() == street
                 and c.field.startswith(("worker.address", "assignment.work_address"))}
         if same:  # the letterhead's address read as another party's: it is the employer's
-            owner = same.pop()
-            return [c.model_copy(update={"field": "employer.address" + c.field[len(owner):], "uncertain": WHY})
-                    if c.field.startswith(owner + ".") else c for c in found]
+            return _moved(found, same.pop())
         if any(c.field.startswith("employer.address") for c in found):
             return found
         prov = Provenance(part=part, page=page, box=ln.box, method=method, label="letterhead")
@@ -68,6 +79,41 @@ def from_letterhead(lines: list[Line], found: list[Candidate], part: str, page: 
                                  provenance=prov.model_copy(update={"box": name.box}), uncertain=WHY))
         return out
     return found
+
+
+def _moved(found: list[Candidate], owner: str) -> list[Candidate]:
+    """The address read as `owner`'s made the employer's (flagged)."""
+    return [c.model_copy(update={"field": "employer.address" + c.field[len(owner):], "uncertain": WHY})
+            if c.field.startswith(owner + ".") else c for c in found]
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.casefold())
+
+
+def _same_words(line: Line, found: list[Candidate]) -> str | None:
+    """Whose labelled address (the worker's, the work site's) has the letterhead line's words,
+    in order: a letterhead OCR read without the bar between street and city is still known."""
+    words = _words(line.text)
+    if len(words) < 4 or not any(w.isdigit() for w in words):
+        return None
+    for owner in ("worker.address", "assignment.work_address"):
+        parts = {c.field[len(owner) + 1:]: c.value for c in found if c.field.startswith(owner + ".")}
+        said = [w for k in ("street", "city", "state", "postal_code") for w in _words(parts.get(k, ""))]
+        if said and said == words:
+            return owner
+    return None
+
+
+def _below_stamp(lines: list[Line], method: Method) -> list[Line]:
+    """The page's lines without a fax's transmission line at its top (OCR only: a text layer has none)."""
+    if method != "ocr":
+        return lines
+    k = 0
+    while k < len(lines) and k < HEAD_LINES and (box := lines[k].box) is not None and (
+            box.y1 < STAMP_BAND or (box.y0 < STAMP_TOP and _FAX_STAMP.search(lines[k].text))):
+        k += 1
+    return lines[k:]
 
 
 _CLOSING = re.compile(r"^(?:(?:yours\s+)?(?:sincerely|faithfully|truly)(?:\s+yours)?|(?:kind|best|warm)\s+regards|"

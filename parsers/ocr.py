@@ -336,10 +336,58 @@ def ocr_page(image: Image.Image, *, page: int, limits: Limits | None = None, psm
         if _crossed(left, top, right, bottom, prep.lines, round(0.02 * dpi)):  # a stroke may have gone with the line
             sure = min(sure, CROSSED_CONFIDENCE)
         words.append(Word(text=text, box=box, conf=sure, page=page))
+    words = [part for word in words for part in _leader_tail(word)]
+    words, leaders = _leader_remnants(words, leaders, w, h, dpi)
     # A leader taken off the page stands between its label and value as in a PDF's text layer.
     words += [Word(text=d.text, box=Box(x0=d.x0 / w, y0=d.y0 / h, x1=min(1.0, d.x1 / w), y1=min(1.0, d.y1 / h)),
                    conf=1.0, page=page) for d in leaders]
     return words
+
+
+_LEADER_TAIL = re.compile(r"(?P<word>.*[A-Za-z0-9?)\]])(?P<tail>[._]{2,}[._,:;]*)")
+
+
+def _leader_tail(word: Word) -> list[Word]:
+    """A word with the first dots or underscores of its leader glued on (`starts__...`, what the
+    fax left of the leader too close to the label to be taken off): the word, then a leader word."""
+    m = _LEADER_TAIL.fullmatch(word.text)
+    if m is None or word.box is None or "_" not in m["tail"] and len(m["tail"].strip(",:;")) < 3:
+        return [word]
+    b, cut = word.box, len(m["word"]) / len(word.text)
+    split = b.x0 + (b.x1 - b.x0) * cut
+    leader = "______" if "_" in m["tail"] else "......"
+    return [Word(m["word"], Box(x0=b.x0, y0=b.y0, x1=split, y1=b.y1), word.conf, word.page),
+            Word(leader, Box(x0=split, y0=b.y0, x1=b.x1, y1=b.y1), 1.0, word.page)]
+
+
+_DASHES = re.compile(r"[-_=~\u2012-\u2015]+")
+REMNANT_REACH = 0.35  # inches from a leader's end: what a fax broke off it, too short to be taken off
+
+
+def _leader_remnants(words: list[Word], leaders: list[page_marks.Leader], w: int, h: int,
+                     dpi: int) -> tuple[list[Word], list[page_marks.Leader]]:
+    """Dashes Tesseract read on a leader's row just beyond its end are what the fax broke off the
+    leader (a piece too short to be found as a line): they join the leader, not the value
+    (`Citizenship ______ — United States`)."""
+    if not leaders:
+        return words, leaders
+    reach = REMNANT_REACH * dpi
+    keep: list[Word] = []
+    grown = list(leaders)
+    for word in words:
+        b = word.box
+        if b is None or not _DASHES.fullmatch(word.text):
+            keep.append(word)
+            continue
+        x0, y0, x1, y1 = b.x0 * w, b.y0 * h, b.x1 * w, b.y1 * h
+        k = next((k for k, d in enumerate(grown) if d.y0 <= y1 and y0 <= d.y1 + 2
+                  and (0 <= x0 - d.x1 <= reach or 0 <= d.x0 - x1 <= reach)), None)
+        if k is None:
+            keep.append(word)
+            continue
+        d = grown[k]
+        grown[k] = page_marks.Leader(min(d.x0, x0), d.y0, max(d.x1, x1), d.y1, d.kind)
+    return keep, grown
 
 
 def page_workers() -> int:

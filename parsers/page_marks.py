@@ -34,6 +34,7 @@ DOT_MAX = 0.04  # a leader dot (a full stop at 10-14 pt, grown by fax noise)
 DOT_MAX_GAP = 0.09  # between two dots of one leader
 DOT_RUN = 5  # fewer dots may be an ellipsis or initials
 TEXT_HEIGHT = 0.12  # a body text line's height above its baseline, for the leader words' boxes
+JOIN_BLANK = 1.5  # pieces of one leader a fax broke up, with only paper between them, may be this far apart
 
 Dpi = tuple[float, float]
 
@@ -211,19 +212,40 @@ def _band(ink: np.ndarray, line: np.ndarray, thick: int, horizontal: bool) -> np
     return band & ~_mend(ink, band, thick + 2, horizontal)
 
 
-def _merge(leaders: list[Leader], dpi: Dpi) -> list[Leader]:
-    """One leader per stretch of a row: dots and line pieces side by side are one separator."""
-    gap, row = _px(0.2, dpi[0]), _px(0.05, dpi[1])
+def _merge(leaders: list[Leader], dpi: Dpi, rest: np.ndarray | None = None,
+           pieces: list[list[int]] | None = None) -> list[Leader]:
+    """One leader per stretch of a row: dots and line pieces side by side are one separator.
+
+    A fax breaks a thin underscore leader into pieces far apart (a 98 dpi row holds a fraction of
+    its stroke), some too short to be lines, some read as dots, some with no text beside them: all
+    on one row with nothing but paper between them (in `rest`, the ink left after the marks) are one
+    leader, as written. `pieces` are the row's line pieces that were no leader on their own.
+    """
+    gap, row, far = _px(0.2, dpi[0]), _px(0.05, dpi[1]), _px(JOIN_BLANK, dpi[0])
+    text, low = _px(TEXT_HEIGHT, dpi[1]), _px(LINE_MAX_THICK, dpi[1])
+
+    def blank(a: Leader, b: Leader) -> bool:
+        if rest is None:
+            return False
+        lo, hi = (a, b) if a.x1 <= b.x0 else (b, a)
+        if hi.x0 - lo.x1 > far:
+            return False
+        # above the leader's own row: what the fax left of the line there is no writing
+        y0, y1 = int(min(a.y1, b.y1)) - text, int(min(a.y1, b.y1)) - 2 * low - 1
+        return not rest[max(0, y0): max(0, y1), int(lo.x1) + 1: max(int(lo.x1) + 1, int(hi.x0) - 1)].any()
+
+    fill = [Leader(x0, max(0, y1 - text), x1, y1, "piece") for x0, _y0, x1, y1 in pieces or []]
     out: list[Leader] = []
-    for d in sorted(leaders, key=lambda d: (d.y1, d.x0)):
+    for d in sorted(leaders + fill, key=lambda d: (d.y1, d.x0)):
         same = next((i for i, o in enumerate(out) if abs(o.y1 - d.y1) <= row
-                     and d.x0 - o.x1 <= gap and o.x0 - d.x1 <= gap), None)
+                     and ((d.x0 - o.x1 <= gap and o.x0 - d.x1 <= gap) or blank(o, d))), None)
         if same is None:
             out.append(d)
             continue
         o = out[same]
-        out[same] = Leader(min(o.x0, d.x0), min(o.y0, d.y0), max(o.x1, d.x1), max(o.y1, d.y1), o.kind)
-    return out
+        kind = o.kind if o.kind != "piece" else d.kind
+        out[same] = Leader(min(o.x0, d.x0), min(o.y0, d.y0), max(o.x1, d.x1), max(o.y1, d.y1), kind)
+    return [d for d in out if d.kind != "piece"]
 
 
 @dataclass
@@ -266,4 +288,5 @@ def find_marks(ink: np.ndarray, dpi: Dpi, components: Components | None = None) 
         leaders += _line_leaders(ink & ~drop, segments, dpi)
     dots, dot_leaders = _dot_leaders(ink & ~drop, dpi, components)
     drop |= dots
-    return Marks(drop, _merge(leaders + dot_leaders, dpi), lines)
+    pieces = [s for s in segments if s[1] >= s[3] - hthick - 2] if hline.any() else []  # thin ones only
+    return Marks(drop, _merge(leaders + dot_leaders, dpi, ink & ~drop, pieces), lines)

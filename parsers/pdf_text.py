@@ -123,9 +123,10 @@ def _object_count(reader: PdfReader) -> int:
         return 0
 
 
-def _lines(words: list[Word], *, text: bool = False) -> list[Line]:
-    """Lines of a page; in a text layer a column gap ends a label as a tab stop does."""
-    return layout.lines_from_words(words, gap_word=text)
+def _lines(words: list[Word], *, text: bool = False, ocr: bool = False) -> list[Line]:
+    """Lines of a page; in a text layer a column gap ends a label as a tab stop does; in an OCR'd
+    page a gap far wider than a word space is a tab stop inside the line."""
+    return layout.lines_from_words(words, gap_word=text, tabs=ocr)
 
 
 def _locate(raw: str, lines: list[Line]) -> tuple[int | None, Box | None]:
@@ -414,7 +415,7 @@ def _parse_pages(part: Part, limits: Limits) -> Extraction:
             if isinstance(result, PartProblem):
                 problems.append(result)
             elif result:
-                cands, page_text = find_on_page(_lines(result), part, "ocr", index + 1, sure)
+                cands, page_text = find_on_page(_lines(result, ocr=True), part, "ocr", index + 1, sure)
                 # Boxes on the page as received, which the review page shows (Tesseract read it level).
                 found[(index, 1)] = (levels[index].candidates(cands) if index in levels else cands, page_text)
     candidates = [c for key in sorted(found) for c in found[key][0]]

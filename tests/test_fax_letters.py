@@ -1,0 +1,165 @@
+"""Faxed letters as others write them (issue 12, fax side): the classes of miss found on faxes of a
+second generator, each rebuilt here from generated data.
+
+- a thin underscore leader the fax broke into pieces far apart is still one separator;
+- a tab stop a few millimetres wide in an OCR'd line separates label and value;
+- the fax machine's transmission line above a letterhead, and the bar between its street and city
+  read as a bracket (or lost), do not hide the letterhead's address;
+- a sentence wrapped onto its own line ("... the following / assignment:") takes no labelled line
+  under it for its value.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from parsers import ocr, page_marks
+from parsers.body import parse_text
+from parsers.layout import Line, Word, lines_from_words
+from parsers.letterhead import from_letterhead
+from parsers.types import Box, Candidate, Provenance
+from tests.faxgen import FONT_DIR, PAGE_DPI, fax
+
+
+def test_a_leader_broken_far_apart_is_one_separator() -> None:
+    ink = np.zeros((300, 1400), dtype=bool)
+    ink[100:130, 40:60] = True  # the label's last letter
+    for x0, x1 in ((80, 200), (265, 300), (372, 470), (540, 640)):  # an underline in pieces 0.3 in apart
+        ink[128:130, x0:x1] = True
+    ink[100:130, 680:700] = True  # the value's first letter
+    marks = page_marks.find_marks(ink, (204.0, 204.0))
+    leaders = marks.leaders
+    assert len(leaders) == 1 and leaders[0].x0 <= 85 and leaders[0].x1 >= 635, leaders
+
+
+def test_pieces_with_writing_between_stay_apart() -> None:
+    ink = np.zeros((300, 1400), dtype=bool)
+    ink[100:130, 40:60] = True
+    ink[128:130, 80:200] = True
+    ink[100:130, 240:260] = True  # a word between the two lines: two fields on one row
+    ink[128:130, 300:420] = True
+    ink[100:130, 460:480] = True
+    assert len(page_marks.find_marks(ink, (204.0, 204.0)).leaders) == 2
+
+
+def _row(texts_at: list[tuple[str, float, float]], y: float = 0.30, h: float = 0.012) -> list[Word]:
+    return [Word(t, Box(x0=x0, y0=y, x1=x1, y1=y + h), 0.95, 1) for t, x0, x1 in texts_at]
+
+
+def test_a_tab_stop_in_an_ocr_line_is_a_tab_word() -> None:
+    words = _row([("Name", 0.10, 0.15), ("of", 0.157, 0.17), ("the", 0.177, 0.20), ("worker", 0.207, 0.27),
+                  ("Doe,", 0.29, 0.33), ("Jane", 0.337, 0.38)])
+    plain = lines_from_words(words)
+    tabbed = lines_from_words(words, tabs=True)
+    assert [ln.text for ln in plain] == ["Name of the worker Doe, Jane"]
+    assert [ln.text for ln in tabbed] == ["Name of the worker \t Doe, Jane"]
+    even = _row([("We", 0.10, 0.13), ("ask", 0.137, 0.17), ("for", 0.177, 0.20), ("a", 0.207, 0.215)])
+    assert "\t" not in lines_from_words(even, tabs=True)[0].text  # word spaces only
+
+
+@pytest.mark.parametrize("resolution", ["fine", "normal"])
+def test_tabbed_label_and_value_read_from_a_fax(resolution: str) -> None:
+    page = Image.new("L", (1700, 1000), 255)
+    page.info["dpi"] = (PAGE_DPI, PAGE_DPI)
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.truetype(FONT_DIR + "DejaVuSans.ttf", round(12 * PAGE_DPI / 72))
+    label = "Name of the employee (family name, given name)"
+    draw.text((200, 300), label, fill=0, font=font)
+    x = 200 + draw.textlength(label, font=font) + round(0.2 * PAGE_DPI)  # a tab stop 5 mm on
+    draw.text((x, 300), "Harlow, Bennet", fill=0, font=font)
+    faxed = fax(page, resolution=resolution)  # type: ignore[arg-type]
+    texts = [ln.text for ln in lines_from_words(ocr.ocr_page(faxed, page=1), tabs=True)]
+    assert any(t.endswith("\t Harlow, Bennet") for t in texts), texts
+
+
+def _line(text: str, y0: float, h: float = 0.012) -> Line:
+    words, x = [], 0.1
+    for t in text.split():
+        words.append(Word(t, Box(x0=x, y0=y0, x1=x + 0.01 * len(t), y1=y0 + h), 0.9, 1))
+        x += 0.01 * len(t) + 0.006
+    return Line(words)
+
+
+_STAMP = [_line("NOV-21-2026 10:14", 0.006), _line("FROM: ORCHARD TOOLS INC.", 0.006), _line("P.1/2", 0.006)]
+
+
+@pytest.mark.parametrize("bar", ["]", "[", "{", "I", "(", "|"])
+def test_letterhead_under_a_fax_stamp_with_its_bar_misread(bar: str) -> None:
+    lines = [*_STAMP, _line("Orchard Tools Inc.", 0.04), _line(f"418 Quarry Road {bar} Dunmore, OH 43015", 0.055),
+             _line("November 21, 2026", 0.09)]
+    got = {c.field: c.value for c in from_letterhead(lines, [], "fax.tif", 1, "ocr")}
+    assert got.get("employer.address.street") == "418 Quarry Road" and got.get("employer.address.city") == "Dunmore"
+    assert got.get("employer.address.postal_code") == "43015"
+
+
+def test_letterhead_whose_bar_was_lost_is_known_by_its_labelled_twin() -> None:
+    lines = [*_STAMP, _line("Orchard Tools Inc.", 0.04), _line("418 Quarry Road Dunmore, OH 43015", 0.055)]
+    prov = Provenance(part="fax.tif", page=1, method="ocr", label="Registered office")
+    found = [Candidate(field=f"worker.address.{k}", value=v, raw="", confidence=0.9, provenance=prov)
+             for k, v in (("street", "418 Quarry Road"), ("city", "Dunmore"), ("state", "OH"),
+                          ("postal_code", "43015"), ("country", "US"))]
+    got = {c.field: c for c in from_letterhead(lines, found, "fax.tif", 1, "ocr")}
+    assert got["employer.address.city"].value == "Dunmore" and got["employer.address.city"].uncertain
+    assert not any(f.startswith("worker.address") for f in got)
+
+
+def test_a_text_letterhead_keeps_its_first_lines() -> None:
+    """No stamp on a text layer: its first lines are the letterhead, wherever they sit."""
+    lines = [_line("Orchard Tools Inc.", 0.006), _line("418 Quarry Road | Dunmore, OH 43015", 0.02)]
+    got = {c.field: c.value for c in from_letterhead(lines, [], "letter.pdf", 1, "text")}
+    assert got.get("employer.address.city") == "Dunmore"
+
+
+def test_a_wrapped_sentence_takes_no_labelled_line_for_its_value() -> None:
+    text = ("Please issue a certificate of coverage for the following\n"
+            "assignment:\n"
+            "Employee name (last, first) ______ Harlow, Bennet\n"
+            "Citizenship ______ Canadian\n")
+    got = {c.field: c.value for r in parse_text(text, "body").records for c in r}
+    assert got.get("worker.last_name") == "Harlow" and got.get("worker.first_name") == "Bennet"
+
+
+def test_leader_dots_glued_to_the_label_are_a_leader_word() -> None:
+    got = ocr._leader_tail(Word("starts__...", Box(x0=0.1, y0=0.3, x1=0.2, y1=0.31), 0.9, 1))
+    assert [w.text for w in got] == ["starts", "______"]
+    assert got[0].box is not None and got[0].box.x1 < 0.2
+    for word in ("U.S.", "Inc.", "etc.."):  # a word's own stops stay
+        assert [w.text for w in ocr._leader_tail(Word(word, Box(x0=0.1, y0=0.3, x1=0.2, y1=0.31)))] == [word]
+
+
+def test_a_dash_just_past_a_leader_is_a_piece_of_it() -> None:
+    """`Citizenship ______ — United States`: the dash is what the fax broke off the underline."""
+    w, h, dpi = 1734, 2244, 204
+    leader = page_marks.Leader(0.36 * w, 0.488 * h, 0.396 * w, 0.501 * h, "line")
+    dash = Word("—", Box(x0=0.414, y0=0.4996, x1=0.429, y1=0.5018), 0.6, 1)
+    value = Word("United", Box(x0=0.450, y0=0.4893, x1=0.520, y1=0.4996), 0.95, 1)
+    words, leaders = ocr._leader_remnants([dash, value], [leader], w, h, dpi)
+    assert [x.text for x in words] == ["United"] and leaders[0].x1 >= 0.429 * w
+    far = Word("—", Box(x0=0.70, y0=0.4996, x1=0.72, y1=0.5018), 0.9, 1)  # a dash in the text, away from it
+    assert ocr._leader_remnants([far], [leader], w, h, dpi)[0] == [far]
+
+
+def _spaced(pieces: list[tuple[str, float]]) -> list[Word]:
+    x, out = 0.1, []
+    for text, gap in pieces:
+        out.append(Word(text, Box(x0=x, y0=0.3, x1=x + 0.008 * len(text), y1=0.312), 0.9, 1))
+        x += 0.008 * len(text) + gap
+    return out
+
+
+@pytest.mark.parametrize(("pieces", "want"), [
+    ([("p.", 0.005), ("roe@acme.com", 0.0)], "p.roe@acme.com"),
+    ([("payroll", 0.005), ("@", 0.005), ("acme.com", 0.0)], "payroll@acme.com"),
+    ([("s.roe@acme", 0.005), ("tools.com", 0.0)], "s.roe@acmetools.com"),
+])
+def test_an_email_ocr_broke_into_words_is_one_word(pieces: list[tuple[str, float]], want: str) -> None:
+    assert [ln.text for ln in lines_from_words(_spaced(pieces), tabs=True)] == [want]
+
+
+def test_words_beside_an_email_stay_apart() -> None:
+    words = _spaced([("write", 0.005), ("to", 0.005), ("roe@acme.com", 0.005), ("today", 0.0)])
+    assert [ln.text for ln in lines_from_words(words, tabs=True)] == ["write to roe@acme.com today"]
+    far = _spaced([("p.", 0.05), ("roe@acme.com", 0.0)])  # a tab stop away: a label's end, not the address
+    assert "p.roe@acme.com" not in lines_from_words(far, tabs=True)[0].text

@@ -1,0 +1,43 @@
+"""A box of our form typed in small letters and faxed (issue 12, class 6): an `i` read where the
+stroke is an `l`'s (up to the ascender, no dot) flags the box; so does a reading whose thin letters
+cannot be lined up with the glyphs, with fewer dots than `i`s. Nothing is corrected: a faxed `i`
+whose dot joined its stroke looks the same."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from parsers import form_glyphs
+
+SANS = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+def _typed(text: str, size: int = 24) -> np.ndarray:
+    """A box's crop: `text` in a sans font about as a viewer sets it at the form's reading dpi."""
+    font = ImageFont.truetype(SANS, size)
+    img = Image.new("L", (int(font.getlength(text)) + 20, size * 2), 255)
+    ImageDraw.Draw(img).text((10, size // 3), text, fill=0, font=font)
+    return np.where(np.asarray(img) < 140, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize(("truth", "read"), [("sondley", "sondiey"), ("ryland", "ryiand"),
+                                             ("dale", "daie")])
+def test_an_l_read_as_i_is_flagged(truth: str, read: str) -> None:
+    assert form_glyphs.i_or_l(_typed(truth), read) == (read, form_glyphs.DOUBT)
+
+
+@pytest.mark.parametrize("truth", ["kirby lane", "fisher", "maplewood"])
+def test_right_readings_stay_unflagged(truth: str) -> None:
+    assert form_glyphs.i_or_l(_typed(truth), truth) == (truth, None)
+
+
+def test_capitals_are_left_to_other_checks() -> None:
+    assert form_glyphs.i_or_l(_typed("HOLLIS"), "HOLLIS") == ("HOLLIS", None)
+
+
+def test_dots_missing_for_the_is_read_flag_the_box() -> None:
+    # a glyph count that does not line up (an extra thin letter read) with no dot for the `i`
+    text, doubt = form_glyphs.i_or_l(_typed("bell"), "beiil")
+    assert doubt == form_glyphs.DOUBT
