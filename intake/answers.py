@@ -176,7 +176,7 @@ def handle(ctx: Context, sub: SubmissionRecord, thread: conv.Thread, outcome: An
         updates: list[RequestUpdate] = []
         links: list[AnswerLink] = []
         for t in open_targets:
-            confirmed = conv.confirmations(t, lines)
+            confirmed = conv.confirmations(t, lines, placed.get(t.id, []))
             given = conv.without_confirming_lines(placed.get(t.id, []), confirmed.values())
             merged = conv.merge_answer(t, given, where=f"submission {sub.id}", confirmed_lines=confirmed)
             updates.append(RequestUpdate(t.id, merged.fields, merged.problems, merged.provenance, merged.confidence,

@@ -228,6 +228,16 @@ def _norm(value: Any) -> str:
     return str(value).casefold()
 
 
+def same_value(path: str, a: Any, b: Any) -> bool:
+    """Whether two readings give one value: numbers (SSN, EIN, phone, ZIP) by their digits, the
+    rest as `_norm` writes them."""
+    if path.endswith(("ssn", "ein", "phone", "postal_code")):
+        da, db = re.sub(r"\D", "", str(a)), re.sub(r"\D", "", str(b))
+        if da and db:
+            return da == db
+    return _norm(a) == _norm(b)
+
+
 def show(path: str, value: Any) -> str:
     """A value as staff and mail may see it: an SSN only by its last four digits."""
     text = str(value)
@@ -319,19 +329,24 @@ def _forms(path: str, value: Any) -> set[str]:
     return {f for f in out if len(f.replace(" ", "")) >= 2}
 
 
-def confirmations(rec: RequestRecord, lines: Iterable[str]) -> dict[str, str]:
+def confirmations(rec: RequestRecord, lines: Iterable[str],
+                  answers: Iterable[AnswerValues] = ()) -> dict[str, str]:
     """Doubtful values of `rec` that a line of the answer confirms in words: {path: the line}.
 
     A line confirms when it names the value as read (or as our reply quoted it), says so
     ("correct", "right", "confirmed", "yes") and denies nothing. A line that names the values of
     several doubtful fields confirms the one it names most of (an address line: its pieces; never
     two dates alike). Yes/no values and the SSN (our reply shows only its last four digits) are
-    confirmed by writing them again, not by a sentence.
+    confirmed by writing them again, not by a sentence. A field the answer gives another value
+    for is not the one a sentence confirms (two dates read alike, one of them corrected).
     """
+    corrected = {p for a in answers for p, v in a.values.items()
+                 if not same_value(p, v, get_path(rec.fields, p) or "")}
     doubtful: dict[str, set[str]] = {}
     for p in rec.problems:
         path = p.get("field") if isinstance(p, dict) else None
-        if not path or p.get("code") not in ("low_confidence", "conflict") or path in SECRET_PATHS:
+        if not path or p.get("code") not in ("low_confidence", "conflict") or path in SECRET_PATHS \
+                or path in corrected:
             continue
         value = get_path(rec.fields, path)
         if value in (None, "", []) or isinstance(value, bool | dict | list):
@@ -355,8 +370,45 @@ def confirmations(rec: RequestRecord, lines: Iterable[str]) -> dict[str, str]:
         best = max(weight.values())
         winners = [u for u, w in weight.items() if w == best]
         if len(winners) == 1:
-            for path in hits[winners[0]]:
-                out.setdefault(path, line.strip()[:200])
+            unit = winners[0]
+            named = hits[unit]
+            if not {f"{unit}.street", f"{unit}.city"} <= set(named):
+                for path in named:
+                    out.setdefault(path, line.strip()[:200])
+                continue
+            # An address written out and said to be right (street and city as we quoted them):
+            # the person confirmed the address, its country too when they left it out.
+            for path in doubtful:
+                if _unit(path) == unit:
+                    out.setdefault(path, line.strip()[:200])
+    return out
+
+
+def _address_echoes(rec: RequestRecord, answers: list[AnswerValues]) -> dict[str, str]:
+    """Doubtful address pieces the answer writes again under a label read as another address (the
+    employer's office address read as the worker's): the same street and city are the same address
+    given again. Those answer values are removed (they belong to the address we asked about);
+    returns {confirmed path: why}."""
+    units = {_unit(str(p.get("field"))) for p in rec.problems if isinstance(p, dict) and p.get("field")
+             and p.get("code") in ("low_confidence", "conflict") and _ADDRESS.match(str(p.get("field")))}
+    out: dict[str, str] = {}
+    for unit in units:
+        street, city = get_path(rec.fields, f"{unit}.street"), get_path(rec.fields, f"{unit}.city")
+        if not street or not city:
+            continue
+        for ans in answers:
+            for other in {_unit(p) for p in ans.values if _ADDRESS.match(p) and _unit(p) != unit}:
+                if _words(str(ans.values.get(f"{other}.street", ""))) == _words(str(street)) and \
+                        _words(str(ans.values.get(f"{other}.city", ""))) == _words(str(city)):
+                    for p in [p for p in ans.values if _unit(p) == other]:
+                        ans.values.pop(p)
+                        ans.provenance.pop(p, None)
+                        ans.confidence.pop(p, None)
+                    ans.problems[:] = [x for x in ans.problems if x.get("field") in ans.values]
+                    for p in rec.problems:
+                        f = p.get("field") if isinstance(p, dict) else None
+                        if f and _unit(f) == unit and p.get("code") in ("low_confidence", "conflict"):
+                            out[f] = "the same address, given again"
     return out
 
 
@@ -485,7 +537,8 @@ def merge_answer(rec: RequestRecord, answers: list[AnswerValues], *, where: str,
     twice = _one_line_two_fields(answers)
     answers = [AnswerValues(dict(a.values), dict(a.provenance), dict(a.confidence), [dict(p) for p in a.problems],
                             dict(a.identity)) for a in answers]
-    settled = set(confirmed_lines or {})
+    confirmed_lines = {**_address_echoes(rec, answers), **(confirmed_lines or {})}
+    settled = set(confirmed_lines)
     moved = _to_asked(rec, answers, (doubtful | missing) - {None}, settled, twice)  # type: ignore[arg-type]
     for q, p in moved.items():
         changes.append((q, None, f"read under a label taken for the {label(p)}; placed where we asked for the "
@@ -503,7 +556,7 @@ def merge_answer(rec: RequestRecord, answers: list[AnswerValues], *, where: str,
             old = get_path(fields, path)
             unsure = path in twice or any(p.get("field") == path and p.get("code") in ("low_confidence", "conflict")
                                           for p in ans.problems)
-            if old not in (None, "", []) and _norm(old) == _norm(value):
+            if old not in (None, "", []) and same_value(path, old, value):
                 answered.add(path)  # confirmed
                 confirmed.add(path)
                 continue

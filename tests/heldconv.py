@@ -100,7 +100,7 @@ _PIECES = ("street", "city", "state", "postal_code", "country")
 
 def _reply_text(ours: bytes) -> str:
     msg = message_from_bytes(ours, policy=default_policy)
-    body = msg.get_body(preferencelist=("plain",))  # type: ignore[attr-defined]
+    body = msg.get_body(preferencelist=("plain",))
     return str(body.get_content()) if body is not None else ""
 
 
