@@ -93,7 +93,7 @@ def conversation(rng: random.Random, i: int) -> HeldConversation:
 _BULLET = re.compile(r"^\s*\*\s+(?P<title>[^:]+):\s+(?P<msg>.+)$")
 _CONFIRM = re.compile(r"^We read (?P<seen>.+?) as the .+?: please confirm")
 _SETTLE = re.compile(r"^We read (?P<seen>.+?) as the .+?, but your message also gives another value")
-_GIVE = re.compile(r"is missing\.|please send it again|Please send it again|^If the worker is an employee")
+_GIVE = re.compile(r"is missing\.|please send it again|Please send it again|^If the worker is an employee| must ")
 _ADDRESSES = ("employer.address", "assignment.work_address")
 _PIECES = ("street", "city", "state", "postal_code", "country")
 
