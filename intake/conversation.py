@@ -326,7 +326,7 @@ def _forms(path: str, value: Any) -> set[str]:
 
     text = str(value)
     out = {_words(text), _words(shown(path, text).strip("'"))}
-    return {f for f in out if len(f.replace(" ", "")) >= 2}
+    return {f for f in out if f}
 
 
 def confirmations(rec: RequestRecord, lines: Iterable[str],
@@ -360,7 +360,8 @@ def confirmations(rec: RequestRecord, lines: Iterable[str],
         weight: dict[str, int] = {}
         hits: dict[str, list[str]] = {}
         for path, forms in doubtful.items():
-            found = [f for f in forms if f" {f} " in padded]
+            # A value of one letter (a middle initial) only as the sentence's subject: "P is right".
+            found = [f for f in forms if (f" {f} " in padded if len(f) > 1 else padded.startswith(f" {f} "))]
             if found:
                 unit = _unit(path)
                 weight[unit] = weight.get(unit, 0) + max(len(f) for f in found)

@@ -144,3 +144,10 @@ def test_references_read_from_a_faxed_page_put_right_what_ocr_misreads() -> None
     text = "Re: our request C0C-2O26-0000l2 ... and COC-2026-000013, also COC-2026-000013"
     assert conv.references_in_ocr([text], prefix="COC") == ["COC-2026-000013"]
     assert conv.references_in_ocr(["Ref COC-2O26-0000l2"], prefix="COC") == ["COC-2026-000012"]
+
+
+def test_a_middle_initial_is_confirmed_only_as_the_sentence_subject() -> None:
+    _req, rec = _record(doubt=("worker.middle_name",))
+    conv.set_path(rec.fields, "worker.middle_name", "P")
+    assert set(conv.confirmations(rec, ["P is accurate."])) == {"worker.middle_name"}
+    assert conv.confirmations(rec, ["Yes, that is p"]) == {}
