@@ -172,7 +172,9 @@ def handle(ctx: Context, sub: SubmissionRecord, thread: conv.Thread, outcome: An
         values = [(answer_refs[i] if i < len(answer_refs) else None, conv.answer_values(item, f"answer {sub.id}"))
                   for i, item in enumerate(items)]
         placed, unplaced = conv.assign(values, open_targets, {t.id: t.reference for t in open_targets})
-        lines = _new_lines(result)
+        # A mail's new text, without its quote and our lines, says what the sender wrote; a faxed page
+        # may carry our own printed text (a return page's "what we read"): never read as a confirmation.
+        lines = _new_lines(result) if sub.channel in MAIL_CHANNELS else []
         updates: list[RequestUpdate] = []
         links: list[AnswerLink] = []
         for t in open_targets:
