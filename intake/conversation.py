@@ -475,6 +475,8 @@ def _to_asked(rec: RequestRecord, answers: list[AnswerValues], asked: set[str], 
         for path in list(ans.values):
             old = get_path(rec.fields, path)
             unsure = any(p.get("field") == path and p.get("code") == "low_confidence" for p in ans.problems)
+            if (ans.provenance.get(path) or {}).get("method") != "text":
+                continue  # a box of a form or return page names its field; only a label read in text may mislead
             if not (_is_date(path) and unsure and path not in twice and old not in (None, "", [])
                     and _norm(old) != _norm(ans.values[path])):
                 continue
@@ -500,8 +502,9 @@ def _one_line_two_fields(answers: list[AnswerValues]) -> set[str]:
     seen: dict[tuple[str, str], set[str]] = {}
     for ans in answers:
         for path, value in ans.values.items():
-            lab = (ans.provenance.get(path) or {}).get("label")
-            if lab and not is_weak(lab):
+            prov = ans.provenance.get(path) or {}
+            lab = prov.get("label")
+            if lab and not is_weak(lab) and prov.get("method") == "text":  # a box is one field by construction
                 seen.setdefault((str(lab), _norm(value)), set()).add(_unit(path))
     return {p for ans in answers for p in ans.values
             if len(seen.get((str((ans.provenance.get(p) or {}).get("label")), _norm(ans.values[p])), set())) > 1}
