@@ -156,6 +156,7 @@ def run_heldout(ctx: Context, n: int, rng: random.Random, verbose: bool = True) 
         # The first reading is sound when the only problems are the fields left out: then the answer
         # alone decides whether the request completes (else staff had a reason before it came).
         before = [p for p in _problems(rec) if p not in {f"missing@{d}" for d in conv.dropped}]
+        written = conv.answer_text(replies[0].message)  # what the person writes back to our reply
         answer_sid = deliver(ctx, conv.answer(replies[0].message), conv.sender)
         after = ctx.store.get_request(rec.id)
         own = len(ctx.store.requests_of(answer_sid))
@@ -174,7 +175,7 @@ def run_heldout(ctx: Context, n: int, rng: random.Random, verbose: bool = True) 
         totals.update(f"brought|{p}" for p in brought)
         if verbose and (wrong or not done or not one_ref or changed):
             print(f"  {tag} {rec.reference}: state {after.state}, own requests {own}, subject {subject!r}; "
-                  f"answered {[mask(line.replace(chr(10), ' / ')) for line in conv.answer_lines]}; "
+                  f"answered {[mask(line.replace(chr(10), ' / ')) for line in written]}; "
                   f"read otherwise {wrong}; first reading's values changed {changed}; "
                   f"problems before the answer (besides the fields left out) {before}, "
                   f"after {_problems(after)}")

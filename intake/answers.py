@@ -53,7 +53,15 @@ def thread_by_body(ctx: Context, sub: SubmissionRecord, result: Any) -> conv.Thr
     if sub.channel == "fax":
         returned = [str(r) for r in meta.get("return_references") or []]
         if not returned:
-            return None
+            # No return page read (its QR and printed code lost, or a letter faxed back): our
+            # reference in the page's text names the request; the same-number rule still decides.
+            texts = [p.text for p in (getattr(result, "parts", None) or []) if p.text]
+            found_refs = conv.references_in_ocr(texts, prefix=ctx.settings.replies.reference_prefix)
+            if not found_refs:
+                return None
+            thread = conv.find_thread(_ThreadStore(ctx), conv.Headers([], "", None),
+                                      prefix=ctx.settings.replies.reference_prefix, body_references=found_refs)
+            return thread  # matched_by "body": the page's text is a fax's body
         found = ctx.store.references_exist(returned)
         if len(found) != len(set(returned)):
             return None  # a page names a request we do not have: it goes its own way, to staff
@@ -166,10 +174,15 @@ def handle(ctx: Context, sub: SubmissionRecord, thread: conv.Thread, outcome: An
         values = [(answer_refs[i] if i < len(answer_refs) else None, conv.answer_values(item, f"answer {sub.id}"))
                   for i, item in enumerate(items)]
         placed, unplaced = conv.assign(values, open_targets, {t.id: t.reference for t in open_targets})
+        # A mail's new text, without its quote and our lines, says what the sender wrote; a faxed page
+        # may carry our own printed text (a return page's "what we read"): never read as a confirmation.
+        lines = _new_lines(result) if sub.channel in MAIL_CHANNELS else []
         updates: list[RequestUpdate] = []
         links: list[AnswerLink] = []
         for t in open_targets:
-            merged = conv.merge_answer(t, placed.get(t.id, []), where=f"submission {sub.id}")
+            confirmed = conv.confirmations(t, lines, placed.get(t.id, []))
+            given = conv.without_confirming_lines(placed.get(t.id, []), confirmed.values())
+            merged = conv.merge_answer(t, given, where=f"submission {sub.id}", confirmed_lines=confirmed)
             updates.append(RequestUpdate(t.id, merged.fields, merged.problems, merged.provenance, merged.confidence,
                                          merged.state, merged.changes))
             summary = (f"{len(merged.added)} value(s) added"
@@ -190,6 +203,16 @@ def handle(ctx: Context, sub: SubmissionRecord, thread: conv.Thread, outcome: An
         return True
     except StateConflict:
         return False
+
+
+def _new_lines(result: Any) -> list[str]:
+    """The lines of the answer's new text (the body without the quote and our own lines, as the
+    extraction read it), where a sender confirms in words what we asked them to confirm."""
+    out: list[str] = []
+    for part in getattr(result, "parts", None) or []:
+        if part.name.startswith(("body", "forwarded")) and part.text:
+            out.extend(line for line in part.text.splitlines() if line.strip())
+    return out[:500]
 
 
 def _return_page_refs(result: Any) -> list[str | None]:

@@ -133,9 +133,26 @@ class RequestView:
             confirmation_email=request.confirmation_email or "",
             problems=[{"label": title(p.field), "message": mask_ssns(sender_message(p, request)),
                        "help": scrub(p.help)}
-                      for p in [*(problems or []), *likely_type_problems(request, problems or [])]
+                      for p in _ask_once([*(problems or []), *likely_type_problems(request, problems or [])])
                       if p.code not in STAFF_ONLY_CODES],
         )
+
+
+# Problems that ask the sender for one field's value: one question per field is enough ("we could
+# not read it with certainty", "could not be read as yes or no" and "is missing" say one thing; a
+# value that cannot be right says why, before a doubt about how it was read).
+_ASKING = ("conflict", "invalid", "low_confidence", "missing")
+
+
+def _ask_once(problems: list[Problem]) -> list[Problem]:
+    """The problems with one asking bullet per field (the first, which says most: what we read)."""
+    best: dict[str, Problem] = {}
+    for p in problems:
+        if p.field and p.code in _ASKING:
+            held = best.get(p.field)
+            if held is None or _ASKING.index(p.code) < _ASKING.index(held.code):
+                best[p.field] = p
+    return [p for p in problems if not (p.field and p.code in _ASKING) or best.get(p.field) is p]
 
 
 def field_label(path: str | None) -> str:

@@ -167,7 +167,9 @@ class _TextFromHtml(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self.skip:
             return
-        self.chunks.append(data if self.pre else re.sub(r"\s+", " ", data))
+        # Collapse whitespace as a browser does, but not non-breaking spaces: a run of them is how
+        # every mail client writes the gap typed between a label and its value ("&nbsp; &nbsp;").
+        self.chunks.append(data if self.pre else re.sub(r"[ \t\r\n\f\v]+", " ", data))
 
 
 def html_to_text(source: str) -> str:
@@ -178,7 +180,9 @@ def html_to_text(source: str) -> str:
         parser.close()
     except Exception:  # HTMLParser is lenient, but be sure
         return html_lib.unescape(re.sub(r"<[^>]*>", " ", source))
-    text = "".join(parser.chunks).replace("\xa0", " ")
+    # A gap of two or more spaces, one of them non-breaking, is a column gap: a tab, as between cells.
+    text = re.sub(r"[ \xa0]*\xa0[ \xa0]+|[ \xa0]+\xa0[ \xa0]*", lambda m: "\t" if len(m.group(0)) >= 2 else " ",
+                  "".join(parser.chunks)).replace("\xa0", " ")
     lines: list[str] = []
     for hard in text.split("\n"):
         # "\x00" marks a block edge: it ends a line but, unlike <br>, never makes an empty one.

@@ -411,6 +411,8 @@ _FALSE = {"no", "n", "false", "f", "0", "off", "unchecked", "nein", "non", "[ ]"
 def parse_bool(raw: str) -> bool | None:
     """A yes/no answer: "Yes", "Y", "X", "checked", "true", "No", "N", "☐" ... ("Yes, since 2019" too)."""
     text = _clean(raw).casefold().strip(" .!")
+    # A question's mark or the separator after it, left before the answer: "Hired here? > Y".
+    text = re.sub(r"^(?:\?\s*)?[:>=\-\u2013\u2014]?\s*", "", text)
     if not text:
         return None
     if text in _TRUE:

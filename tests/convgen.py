@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html as html_lib
 import random
+import re
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -57,7 +58,14 @@ def _plain(msg: EmailMessage) -> str:
 
 
 def _h(text: str) -> str:
-    return "<br>\n".join(html_lib.escape(line) for line in text.split("\n"))
+    """Text as a mail client's HTML writes it: lines end in <br>; a typed tab or a run of spaces
+    (the gap between a label and its value) becomes non-breaking spaces, "&nbsp; &nbsp;", since
+    HTML would collapse it otherwise."""
+    def gaps(line: str) -> str:
+        line = html_lib.escape(line).replace("\t", "    ")
+        return re.sub(r" {2,}", lambda m: "&nbsp; " * (len(m.group(0)) // 2) + "&nbsp;" * (len(m.group(0)) % 2),
+                      line)
+    return "<br>\n".join(gaps(line) for line in text.split("\n"))
 
 
 def answer(ours: bytes, new_lines: list[str], *, style: str, sender: str,

@@ -34,7 +34,7 @@ from intake.replies import RequestView
 from intake.returnpage import ReturnRequest, render_return_pages
 from intake.store import Incoming
 from tests import formgen, returngen
-from tests.faxgen import Resolution, fax, tiff_bytes
+from tests.faxgen import Resolution, fax, render_page, tiff_bytes
 from tests.faxserver import HylaFax, document_of, jobs, received_fax_mail, running_hylafax
 from tests.gateway import GatewayProcess, wait_for, write_config
 from tests.store_fixtures import stage_context
@@ -319,5 +319,60 @@ def test_return_page_over_hylafax_job_and_faxrcvd_mail(tmp_path: Path, hylafax: 
         replies = ctx.store.replies_of(link.submission_id)
         assert [(r.kind, r.channel, r.recipient) for r in replies] == [("received", "fax", NUMBER)]
         assert "now complete" in " ".join(_pdf_text(replies[0].message))
+    finally:
+        ctx.store.dispose()
+
+
+def _us(iso: str) -> str:
+    y, m, d = iso.split("-")
+    return f"{m}/{d}/{y}"
+
+
+def test_faxed_letter_naming_the_reference_in_its_text_joins_its_request(tmp_path: Path) -> None:
+    """No return page at all: the employer types a letter with our reference and the missing values
+    and faxes it. The reference read from the page's OCR text names the request (issue 14, items 1
+    and 5); from another number it is held for staff, from the number that asked it completes it."""
+    req, part = _incomplete(41)
+    ctx = stage_context(tmp_path, "[trust]\nflag_unverified = false\n", timeout=120)
+    try:
+        pages = formgen.faxed_form(part, random.Random(13), "fine", font="DejaVuSans.ttf")
+        sid, _ = ctx.store.store_submission(Incoming(channel="fax", raw=tiff_bytes(pages), sender=NUMBER,
+                                                     received_at=datetime.now(UTC), fax_filename="req.tif"))
+        extract_stage(ctx, sid)
+        assert reply_stage(ctx, sid)
+        [rec] = ctx.store.requests_of(sid)
+        assert rec.state == "needs_review"
+        lines = [f"Re: certificate of coverage request {rec.reference}", "",
+                 "Here is the information you asked for:", "",
+                 f"Date of birth: {_us(req['worker']['date_of_birth'])}",
+                 f"EIN: {req['employer']['ein']}",
+                 f"End date: {_us(req['assignment']['end_date'])}"]
+        def send(number: str, name: str) -> int:
+            # Each fax its own scan (a resent page is another image, never the same bytes).
+            skew = 0.6 if number == NUMBER else -0.4
+            letter = tiff_bytes([fax(render_page(lines, font_size=12), resolution="normal", skew_deg=skew)])
+            answer, _ = ctx.store.store_submission(Incoming(channel="fax", raw=letter, sender=number,
+                                                            received_at=datetime.now(UTC), fax_filename=name))
+            extract_stage(ctx, answer)
+            reply_stage(ctx, answer)
+            return answer
+
+        stranger = send(STRANGER, "other.tif")
+        assert ctx.store.requests_of(stranger) == []
+        held = ctx.store.get_request(rec.id)
+        assert held.state == "needs_review" and held.fields["employer"]["ein"] is None
+        assert [a.outcome for a in ctx.store.answers_to(rec.id)] == ["held"]
+        answer = send(NUMBER, "letter.tif")
+        assert ctx.store.requests_of(answer) == []
+        done = ctx.store.get_request(rec.id)
+        for path in DROP:
+            head, tail = path.split(".")
+            assert done.fields[head][tail] == req[head][tail], path
+        # Nothing missing now; the stranger's held answer keeps the request before staff (besides any
+        # doubt the first fax left, which this letter does not speak to).
+        before = {(p["field"], p["code"]) for p in rec.problems if p["code"] != "missing"}
+        after = {(p["field"], p["code"]) for p in done.problems}
+        assert after - before == {(None, "answer_from_other_sender")}
+        assert [a.outcome for a in ctx.store.answers_to(rec.id)] == ["held", "merged"]
     finally:
         ctx.store.dispose()
