@@ -251,7 +251,9 @@ class _Finder:
         text = _text(words)
         if not text.strip():
             return False
-        if not self._is_label_or_heading(text) and not self._labelled(text):
+        if self._labelled(text):
+            return False  # a label with its own value ("Request type: Employee") answers itself
+        if not self._is_label_or_heading(text):
             return True
         return has_shape(fld) and normalize(fld, text)[1] is None
 

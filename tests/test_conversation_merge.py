@@ -16,13 +16,16 @@ from typing import Any
 
 from intake import conversation as conv
 from intake.model import CertificateRequest
-from intake.store.records import RequestRecord
+from intake.store.records import RequestRecord, typed_request
 from tests.synth import make_request
 
 
-def _record(drop: tuple[str, ...] = (), doubt: tuple[str, ...] = ()) -> tuple[dict[str, Any], RequestRecord]:
+def _record(drop: tuple[str, ...] = (), doubt: tuple[str, ...] = (),
+            values: dict[str, Any] | None = None) -> tuple[dict[str, Any], RequestRecord]:
     req = CertificateRequest.model_validate(make_request(random.Random(4), kind="employee")).model_dump(mode="json")
     fields = copy.deepcopy(req)
+    for path, value in (values or {}).items():
+        conv.set_path(fields, path, value)
     problems: list[dict[str, Any]] = []
     for path in drop:
         conv.set_path(fields, path, None)
@@ -30,7 +33,7 @@ def _record(drop: tuple[str, ...] = (), doubt: tuple[str, ...] = ()) -> tuple[di
     for path in doubt:
         problems.append({"field": path, "code": "low_confidence", "message": "body (text): unsure", "help": ""})
     rec = RequestRecord(id=1, submission_id=1, seq=0, reference="COC-2026-000001", state="needs_review",
-                        fields=fields, problems=problems, confidence={}, provenance={}, ssn_last4=None,
+                        **typed_request(fields, problems), confidence={}, provenance={}, ssn_last4=None,
                         worker_name=None, employer_name=None, employer_ein=None, country=None)
     return req, rec
 
@@ -147,7 +150,6 @@ def test_references_read_from_a_faxed_page_put_right_what_ocr_misreads() -> None
 
 
 def test_a_middle_initial_is_confirmed_only_as_the_sentence_subject() -> None:
-    _req, rec = _record(doubt=("worker.middle_name",))
-    conv.set_path(rec.fields, "worker.middle_name", "P")
+    _req, rec = _record(doubt=("worker.middle_name",), values={"worker.middle_name": "P"})
     assert set(conv.confirmations(rec, ["P is accurate."])) == {"worker.middle_name"}
     assert conv.confirmations(rec, ["Yes, that is p"]) == {}
