@@ -17,6 +17,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email import message_from_bytes
 from pathlib import Path
 
@@ -47,18 +49,29 @@ def _messages(kind: str, n: int, rng: random.Random) -> list[tuple[str, bytes]]:
     return out
 
 
-def run(kind: str, n: int) -> tuple[float, list[float]]:
+@contextmanager
+def _gateway() -> Iterator[tuple[DovecotServer, SmtpSink, GatewayProcess]]:
+    """A real Dovecot, an SMTP sink and the gateway started on them, all stopped and removed after."""
     base = Path(tempfile.mkdtemp(prefix="coc-bench-"))
     base.chmod(0o755)
     dovecot = DovecotServer(base=base / "dovecot")
     sink = SmtpSink()
-    messages = _messages(kind, n, random.Random(5))
     try:
         dovecot.setup()
         dovecot.start()
         sink.start()
         gw = GatewayProcess(base, write_config(base, dovecot=dovecot, sink=sink))
         gw.start()
+        yield dovecot, sink, gw
+    finally:
+        sink.stop()
+        dovecot.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def run(kind: str, n: int) -> tuple[float, list[float]]:
+    messages = _messages(kind, n, random.Random(5))
+    with _gateway() as (dovecot, sink, gw):
         appended: dict[str, float] = {}
         t0 = time.perf_counter()
         for mid, raw in messages:
@@ -73,27 +86,14 @@ def run(kind: str, n: int) -> tuple[float, list[float]]:
             if mid in appended:
                 latencies.append(m.received_at - appended[mid])
         return n / elapsed, latencies
-    finally:
-        sink.stop()
-        dovecot.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def run_single(n: int) -> list[float]:
     """APPEND -> reply of one mail at a time on a warm gateway: one mail first (the gateway's own
     start and first extraction are not what a mail to a running gateway waits for), then `n` mails
     each sent after the previous one's reply arrived."""
-    base = Path(tempfile.mkdtemp(prefix="coc-bench-"))
-    base.chmod(0o755)
-    dovecot = DovecotServer(base=base / "dovecot")
-    sink = SmtpSink()
     messages = _messages("text", n + 1, random.Random(6))
-    try:
-        dovecot.setup()
-        dovecot.start()
-        sink.start()
-        gw = GatewayProcess(base, write_config(base, dovecot=dovecot, sink=sink))
-        gw.start()
+    with _gateway() as (dovecot, sink, gw):
         latencies = []
         for i, (_mid, raw) in enumerate(messages):
             t0 = time.time()
@@ -103,10 +103,6 @@ def run_single(n: int) -> list[float]:
                 latencies.append(sink.received()[i].received_at - t0)
         gw.stop()
         return latencies
-    finally:
-        sink.stop()
-        dovecot.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def main() -> None:

@@ -109,14 +109,7 @@ class _Ctx:
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Found:
-    field: str
-    value: str
-    raw: str
-    conf: float
-    pos: int
-    uncertain: str | None = None
+_Found = prose_contact.Said  # one record of a value said in a sentence, for every prose reader
 
 
 def _cand(f: _Found, part: str, method: Method) -> Candidate:
@@ -557,7 +550,7 @@ def _said(ctx: _Ctx) -> list[_Found]:
     found = [*prose_contact.addresses(ctx.text, start), *prose_contact.phones(ctx.text, start),
              *prose_contact.contacts(ctx.text, start), *prose_contact.answers(ctx.text),
              *prose_contact.business(ctx.text)]
-    return [_Found(s.field, s.value, s.raw, s.conf, s.pos, s.uncertain) for s in found]
+    return found
 
 
 _READERS: list[Callable[[_Ctx], list[_Found]]] = [

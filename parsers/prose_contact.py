@@ -15,12 +15,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import NamedTuple
+from dataclasses import dataclass
 
 from parsers import values
 
 
-class Said(NamedTuple):
+@dataclass
+class Said:
+    """A value said in a sentence: its field, the value read, the words it came from, how sure, and
+    where it starts in the text. Mutable: the prose reader lowers `conf` and sets `uncertain` when
+    the text says two different things."""
+
     field: str
     value: str
     raw: str
