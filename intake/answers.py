@@ -20,8 +20,8 @@ from email import message_from_bytes
 from email.policy import default as default_policy
 from typing import TYPE_CHECKING, Any
 
+from intake import answer_merge, metrics
 from intake import conversation as conv
-from intake import metrics
 from intake.faxintake import fax_number
 from intake.model import Problem
 from intake.replies import should_reply
@@ -171,18 +171,18 @@ def handle(ctx: Context, sub: SubmissionRecord, thread: conv.Thread, outcome: An
             return True
         answer_refs = list((result.meta or {}).get("answer_refs") or []) or _return_page_refs(result)
         items = [r.model_dump(mode="json") for r in result.requests]
-        values = [(answer_refs[i] if i < len(answer_refs) else None, conv.answer_values(item, f"answer {sub.id}"))
-                  for i, item in enumerate(items)]
-        placed, unplaced = conv.assign(values, open_targets, {t.id: t.reference for t in open_targets})
+        values = [(answer_refs[i] if i < len(answer_refs) else None,
+                   answer_merge.answer_values(item, f"answer {sub.id}")) for i, item in enumerate(items)]
+        placed, unplaced = answer_merge.assign(values, open_targets, {t.id: t.reference for t in open_targets})
         # A mail's new text, without its quote and our lines, says what the sender wrote; a faxed page
         # may carry our own printed text (a return page's "what we read"): never read as a confirmation.
         lines = _new_lines(result) if sub.channel in MAIL_CHANNELS else []
         updates: list[RequestUpdate] = []
         links: list[AnswerLink] = []
         for t in open_targets:
-            confirmed = conv.confirmations(t, lines, placed.get(t.id, []))
-            given = conv.without_confirming_lines(placed.get(t.id, []), confirmed.values())
-            merged = conv.merge_answer(t, given, where=f"submission {sub.id}", confirmed_lines=confirmed)
+            confirmed = answer_merge.confirmations(t, lines, placed.get(t.id, []))
+            given = answer_merge.without_confirming_lines(placed.get(t.id, []), confirmed.values())
+            merged = answer_merge.merge_answer(t, given, where=f"submission {sub.id}", confirmed_lines=confirmed)
             updates.append(RequestUpdate(t.id, merged.fields, merged.problems, merged.provenance, merged.confidence,
                                          merged.state, merged.changes))
             summary = (f"{len(merged.added)} value(s) added"

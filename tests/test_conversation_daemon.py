@@ -111,7 +111,7 @@ def test_answers_complete_their_requests_end_to_end(tmp_path: Path, dovecot: Dov
         held = store.find_request(refs["held@acme7.example.com"])
         assert held is not None and held.state == "needs_review"
         assert held.fields["worker"].get("date_of_birth") is None
-        assert any(p["code"] == "answer_from_other_sender" for p in held.problems)
+        assert any(p.code == "answer_from_other_sender" for p in held.problems)
         assert not _to(smtp_sink, "someone@elsewhere.example.org")
         assert len(_to(smtp_sink, done_sender)) == 1  # no reply to the answer of a complete request
         done = store.find_request(re.findall(r"COC-\d{4}-\d{6}", _subject(done_reply))[0])

@@ -14,7 +14,8 @@ import copy
 import random
 from typing import Any
 
-from intake import conversation as conv
+from intake import answer_merge as conv
+from intake import conversation
 from intake.model import CertificateRequest
 from intake.store.records import RequestRecord, typed_request
 from tests.synth import make_request
@@ -145,8 +146,8 @@ def test_an_unlabelled_echo_of_a_labelled_value_is_dropped() -> None:
 
 def test_references_read_from_a_faxed_page_put_right_what_ocr_misreads() -> None:
     text = "Re: our request C0C-2O26-0000l2 ... and COC-2026-000013, also COC-2026-000013"
-    assert conv.references_in_ocr([text], prefix="COC") == ["COC-2026-000013"]
-    assert conv.references_in_ocr(["Ref COC-2O26-0000l2"], prefix="COC") == ["COC-2026-000012"]
+    assert conversation.references_in_ocr([text], prefix="COC") == ["COC-2026-000013"]
+    assert conversation.references_in_ocr(["Ref COC-2O26-0000l2"], prefix="COC") == ["COC-2026-000012"]
 
 
 def test_a_middle_initial_is_confirmed_only_as_the_sentence_subject() -> None:

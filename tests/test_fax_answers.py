@@ -370,8 +370,8 @@ def test_faxed_letter_naming_the_reference_in_its_text_joins_its_request(tmp_pat
             assert done.fields[head][tail] == req[head][tail], path
         # Nothing missing now; the stranger's held answer keeps the request before staff (besides any
         # doubt the first fax left, which this letter does not speak to).
-        before = {(p["field"], p["code"]) for p in rec.problems if p["code"] != "missing"}
-        after = {(p["field"], p["code"]) for p in done.problems}
+        before = {(p.field, p.code) for p in rec.problems if p.code != "missing"}
+        after = {(p.field, p.code) for p in done.problems}
         assert after - before == {(None, "answer_from_other_sender")}
         assert [a.outcome for a in ctx.store.answers_to(rec.id)] == ["held", "merged"]
     finally:
