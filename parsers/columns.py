@@ -27,7 +27,8 @@ from parsers.evidence import _FOREIGN_FORM, _US_FORM
 from parsers.hints import _LAST_FIRST
 from parsers.label_words import _HINTS, OFFER, PLACE, _for_meaning, scores
 from parsers.labels import header_field
-from parsers.values import _country_key, _country_table, has_shape, normalize, parse_bool, parse_date
+from parsers.value_places import country_key, country_table
+from parsers.values import has_shape, normalize, parse_bool, parse_date
 
 IDENTITY_FIELDS = frozenset({"worker.ssn", "worker.name", "worker.first_name", "worker.last_name"})
 DATE_FIELDS = ("worker.date_of_birth", "assignment.hire_date", "assignment.start_date", "assignment.end_date")
@@ -97,7 +98,7 @@ def _is_date(text: str) -> bool:
 
 def _is_country(text: str) -> bool:
     """A country's name or code exactly (no fuzzy match: this runs for every cell of a sample)."""
-    return _country_key(text) in _country_table()
+    return country_key(text) in country_table()
 
 
 @lru_cache(maxsize=8192)

@@ -1,0 +1,140 @@
+"""Names and dependents: a whole name to first, middle and last, a dependent line to its parts.
+
+Split from `parsers.values`: "Smith, John A." and "Dr. John A. Smith Jr." give the same parts, and
+"Anna Doe, spouse, born 2/3/1986" gives a dependent's name, relationship and date of birth.
+"""
+
+from __future__ import annotations
+
+import re
+
+from parsers.value_dates import parse_date
+from parsers.value_text import clean as _clean
+from parsers.value_text import fold as _fold
+
+_TITLES = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "herr", "frau", "mme", "mlle",
+           "sr", "sra", "srta"}
+_SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "v", "phd", "md", "esq"}
+_PARTICLES = {"van", "von", "de", "del", "della", "der", "den", "di", "da", "dos", "das", "du", "la",
+              "le", "ten", "ter", "bin", "al", "st", "mc", "zu", "vom"}
+
+
+def name_initial(token: str) -> str:
+    """ "Q." -> "Q": initials are stored without their dot."""
+    return token[:-1] if re.fullmatch(r"\w\.", token) else token
+
+
+def parse_name(raw: str) -> dict[str, str]:
+    """`first_name`, `middle_name`, `last_name` from "Jane Q. Doe", "Doe, Jane Q." or "Dr. Jane Doe".
+
+    Keys are absent when a part is not there ("Doe" gives only `last_name`); particles such as
+    "van der" stay with the last name, suffixes such as "Jr." follow it.
+    """
+    text = _clean(raw)
+    last = text.split()[-1].casefold() if text else ""
+    if last.endswith(".") and last.strip(".") not in _SUFFIXES and len(last) > 2:
+        text = text.rstrip(".")  # a sentence's full stop, not an initial's or "Jr."'s dot
+    if not text:
+        return {}
+    suffix = ""
+    while True:  # titles first, in either order of the name: "Ms. Doe, Jane", "Dr. Jane Doe"
+        m = re.match(r"^(\w+)\.?\s+", text)
+        if not (m and m[1].casefold() in _TITLES and len(text.split()) > 1):
+            break
+        text = text[m.end() :]
+    if "," in text:
+        head, tail = (p.strip() for p in text.split(",", 1))
+        tail_key = tail.casefold().replace(".", "").strip()
+        if tail_key in _SUFFIXES:  # "Jane Doe, Jr."
+            text, suffix = head, tail
+        else:  # "Doe, Jane Q."
+            last_tokens = head.split()
+            rest = tail.split()
+            rest = [t for t in rest if t.casefold().strip(".") not in _TITLES or len(rest) == 1]
+            initial = len(rest) == 2 and len(rest[-1].strip(".")) == 1  # "Doe, Jane V": her middle initial
+            if rest and rest[-1].casefold().strip(".") in _SUFFIXES and not initial:
+                suffix = rest.pop()
+            if not rest:
+                return {"last_name": head}
+            out = {"first_name": name_initial(rest[0]), "last_name": " ".join(last_tokens)}
+            if len(rest) > 1:
+                out["middle_name"] = " ".join(name_initial(t) for t in rest[1:])
+            if suffix:
+                out["last_name"] += f" {suffix}"
+            return out
+    tokens = text.split()
+    while len(tokens) > 1 and tokens[0].casefold().strip(".") in _TITLES:
+        tokens.pop(0)
+    if len(tokens) > 1 and tokens[-1].casefold().strip(".,") in _SUFFIXES:
+        suffix = tokens.pop()
+    if len(tokens) == 1:
+        out = {"last_name": tokens[0]}
+    else:
+        # the last name starts at the first particle after the first name ("Anna van der Berg")
+        start = len(tokens) - 1
+        for i in range(1, len(tokens) - 1):
+            if tokens[i].casefold() in _PARTICLES:
+                start = i
+                break
+        out = {"first_name": name_initial(tokens[0]), "last_name": " ".join(tokens[start:])}
+        if start > 1:
+            out["middle_name"] = " ".join(name_initial(t) for t in tokens[1:start])
+    if suffix:
+        out["last_name"] += f" {suffix.rstrip(',')}"
+    return out
+
+
+_RELATIONSHIPS = {
+    "spouse": "spouse", "wife": "spouse", "husband": "spouse", "partner": "spouse",
+    "domestic partner": "spouse", "married": "spouse",
+    "child": "child", "son": "child", "daughter": "child", "stepchild": "child", "stepson": "child",
+    "stepdaughter": "child", "children": "child", "kid": "child",
+}
+
+
+def parse_relationship(raw: str) -> str | None:
+    """`spouse` or `child` from "wife", "Son", "Spouse"...; other relations lower-cased as written."""
+    key = re.sub(r"[^a-z ]+", " ", _fold(_clean(raw))).strip()
+    key = re.sub(r"^(?:the |his |her |their |my )", "", key)
+    if not key:
+        return None
+    return _RELATIONSHIPS.get(key, key if len(key) <= 30 else None)
+
+
+DEP_DATE = re.compile(
+    r"(?:\b(?:born(?: on)?|b\.|dob|d\.o\.b\.|date of birth|birth date|geb\.?)\s*:?\s*)?"
+    r"(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}\s?[/.\-]\s?\d{1,2}\s?[/.\-]\s?\d{2,4}"
+    r"|[A-Za-z]{3,9}\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4}|\d{1,2}(?:st|nd|rd|th|\.)? [A-Za-z]{3,9}\.?,? \d{4})",
+    re.IGNORECASE,
+)
+
+
+def parse_dependent(raw: str) -> dict[str, str]:
+    """`name`, `relationship`, `date_of_birth` (ISO) from "Anna Doe, spouse, born 2/3/1986".
+
+    Also reads table rows without commas ("Anna Doe  spouse  02/03/1986") in any column order.
+    """
+    text = _clean(raw)
+    out: dict[str, str] = {}
+    for m in DEP_DATE.finditer(text):
+        d = parse_date(m[1])
+        if d is not None:
+            out["date_of_birth"] = d.isoformat()
+            text = text[: m.start()] + " , " + text[m.end() :]
+            break
+    words = re.split(r"(\s+|[,;()])", text)
+    kept: list[str] = []
+    for w in words:
+        key = re.sub(r"[^a-z]+", "", _fold(w))
+        if key in _RELATIONSHIPS and "relationship" not in out:
+            out["relationship"] = _RELATIONSHIPS[key]
+            kept.append(" , ")
+        else:
+            kept.append(w)
+    rest = "".join(kept)
+    rest = re.sub(r"\b(?:age[d]?\s*\d+|relationship|name)\b:?", " ", rest, flags=re.IGNORECASE)
+    chunks = [c.strip(" .:-–") for c in re.split(r"[,;()]|\s-\s", rest)]
+    chunks = [c for c in chunks if re.search(r"[A-Za-z]", c)]
+    if chunks:
+        out["name"] = re.sub(r"\s+", " ", chunks[0])
+    return out

@@ -1,0 +1,27 @@
+"""The text of a value before it is read: folded for comparison, trimmed of what forms and OCR add.
+
+Shared by every value reader (`parsers.values` and the date, place and people readers it uses), so
+"Québec" and "QUEBEC" compare equal and a value's stray end punctuation is gone whichever reads it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: "Québec" and "QUEBEC" compare equal."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def clean(raw: str | None) -> str:
+    """Trim spaces, and the stray punctuation a value picks up at its ends on forms and in OCR."""
+    if raw is None:
+        return ""
+    text = unicodedata.normalize("NFKC", raw).replace("\u00a0", " ")
+    text = re.sub(r"\s+", " ", text).strip()
+    return text.strip(" \t:;,|_")
+
+
