@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 
 from parsers.artefacts import strip_artefacts
 from parsers.columns import _ONLY_FAMILY, _ONLY_GIVEN
@@ -23,6 +22,35 @@ from parsers.evidence import (
     retarget,
     settle_dates,
 )
+from parsers.field_checks import (
+    _ADDRESS_FIELDS,
+    _ASSIGNMENT_DATES,
+    _BOOL_LEAVES,
+    _COMPANY_ADDRESS,
+    _DATE_LEAVES,
+    _DATE_VALUE,
+    _DEP_HEADER_DOB,
+    _DEP_HEADER_NAME,
+    _DEP_HEADER_REL,
+    _EMPTY,
+    _FAMILY_WORDS,
+    _ISO,
+    _NAME_PARTS,
+    _PERSON_WORDS,
+    _SENT_WORDS,
+    _US_WORDS,
+    _WHOLE_NAMES,
+    _box,
+    _is_dependents_header,
+    _looks_address,
+    _signature_lines,
+    _span,
+    _split_words,
+    _text,
+    _type_confirms,
+    by_type,
+)
+from parsers.field_lines import LineReader
 from parsers.hints import _LAST_FIRST, apply_hints, hinted_field
 from parsers.label_words import (
     _HINTS,
@@ -39,8 +67,7 @@ from parsers.label_words import (
 )
 from parsers.labels import LabelMatch, match_label_at, match_section
 from parsers.layout import Line, Word
-from parsers.signature import signature_block
-from parsers.types import Box, Candidate, Method, Provenance
+from parsers.types import Candidate, Method, Provenance
 from parsers.values import (
     has_shape,
     normalize,
@@ -52,336 +79,13 @@ from parsers.values import (
     parse_ssn,
 )
 
-# Values that mean "nothing here": no candidate at all rather than an uncertain one.
-_EMPTY = {"n/a", "na", "none", "-", "--", "—", "–", "not applicable", "nil", "tbd", "unknown", "n.a.",
-          "_", "__", "___", "....", "(none)", "not known", "keine", "aucun"}
-_ADDRESS_FIELDS = {"employer.address", "worker.address", "assignment.work_address"}
-_DATE_LEAVES = {"date_of_birth", "start_date", "end_date", "hire_date", "irs_3121l_date"}
-_ASSIGNMENT_DATES = frozenset({"start_date", "end_date", "hire_date", "date_of_birth"})
-_DATE_VALUE = re.compile(r"^(?:\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}[ -][A-Za-z]{3,9}\.?[ ,-]+\d{2,4}|"
-                         r"[A-Za-z]{3,9}\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4})$")
-_WHOLE_NAMES = {"worker.name", "worker.first_name", "worker.last_name", "worker.middle_name", "employer.contact_name",
-                "dependents.name"}
-_FAMILY_WORDS = re.compile(r"depend|spouse|child|son\b|daughter|wife|husband|family|partner|relation", re.I)
-_US_WORDS = re.compile(r"\bU\.?\s?S\.?(?:A\.?)?(?![\w])|\bUnited States\b|\bAmerican\b")
-_PERSON_WORDS = re.compile(r"employee|worker|staff|assignee|transferee|his|her|personal|private|home", re.I)
-_BOOL_LEAVES = {"hired_in_us", "remains_employee"}
-_SENT_WORDS = {"certificate", "confirmation", "copy"}  # what goes to a confirmation address
-_NAME_PARTS = {"worker.first_name", "worker.middle_name", "worker.last_name"}
-_ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
-_DEP_HEADER_NAME = re.compile(r"\bname\b", re.IGNORECASE)
-_DEP_HEADER_DOB = re.compile(r"\b(?:date of birth|birth ?date|dob|d\.o\.b\.?|born)\b", re.IGNORECASE)
-_DEP_HEADER_REL = re.compile(r"\brelation(?:ship)?\b", re.IGNORECASE)
-
-
-def _is_dependents_header(text: str) -> bool:
-    """ "Name | Date of birth | Relationship" (any order), not "Name: Anna, relationship: wife"."""
-    return bool(_DEP_HEADER_NAME.search(text) and _DEP_HEADER_DOB.search(text)
-                and _DEP_HEADER_REL.search(text)) and ":" not in text and len(text) < 80
-
-
-_COMPANY_ADDRESS = {"assignment.host_name": "assignment.work_address", "employer.name": "employer.address"}
-
-
-def by_type(label: str, fld: str, raw: str, section: str | None) -> tuple[str, float, list[tuple[str, str]]] | None:
-    """(field, score, pairs) of the next field the words of `label` point to that the value reads
-    as, when it does not read as `fld` ("Born at: Boise, ID": a date's label and a place's): the
-    value's type breaks the tie. A field that takes any text is evidence only when the words are
-    sure of it, or when it is a name (its reader checks the words)."""
-    for alt, score in scores(_for_meaning(label), section):
-        if score < OFFER:
-            break
-        if alt == fld or alt.startswith("dependents") or alt == "assignment.period":
-            continue
-        named = alt in _WHOLE_NAMES and not re.search(r"[\d@]", raw)
-        if not has_shape(alt) and not named and (not has_shape(fld) or score < PLACE or "@" in raw
-                                                 or not re.search(r"[^\W\d_]{2}", raw)):
-            continue
-        pairs, reason = normalize(alt, raw)
-        if reason is None and pairs:
-            return alt, score, pairs
-    return None
-
-
-def _type_confirms(fld: str, raw: str) -> bool:
-    """A label read by its words as a company's field, and a value whose legal form says that
-    company: abroad (GmbH, S.A., Ltd) for the host, U.S. (Inc., LLC) for the employer."""
-    text = raw.strip()
-    if re.search(r"\d", text):
-        return False
-    if fld == "assignment.host_name":
-        return bool(_FOREIGN_FORM.search(text)) and not _US_FORM.search(text)
-    return fld == "employer.name" and bool(_US_FORM.search(text)) and not _FOREIGN_FORM.search(text)
-
-
-def _looks_address(text: str) -> bool:
-    """A street with its number and a place after a comma ("Hainstythdori 96, 903-3135 Cusril")."""
-    return bool(re.search(r"(?:^|\s)\d{1,5}[A-Za-z]?(?:\s|,)", text)) and "," in text and "@" not in text and \
-        not (_FOREIGN_FORM.search(text) or _US_FORM.search(text))
-
-
-def _wants_more(fld: str, text: str) -> bool:
-    """An address line that reads but stops short: it ends in a comma, or has no postal code, or
-    its city is a number (the code, with the city on the next line)."""
-    if text.rstrip().endswith(","):
-        return True
-    parts = dict(normalize(fld, text)[0])
-    if fld == "assignment.work_address" and f"{fld}.country" not in parts:
-        return True  # an address abroad names its country, maybe on the next line
-    city = parts.get(f"{fld}.city", "")
-    return f"{fld}.postal_code" not in parts or not re.search(r"[^\W\d_]", city)
-
-
-def _odd_abroad(fld: str, text: str) -> bool:
-    """An address abroad read with a U.S. state in it, or a city that is two capitals ("LU" of
-    "7343 LU"): a reading that split the postal code from its letters."""
-    parts = dict(normalize(fld, text)[0])
-    if parts.get(f"{fld}.country", "US") == "US":
-        return False
-    return f"{fld}.state" in parts or bool(re.fullmatch(r"[A-Z]{1,3}", parts.get(f"{fld}.city", "")))
-
-
-def _text(words: list[Word]) -> str:
-    return " ".join(w.text for w in words)
-
-
-def _split_words(words: list[Word], at: int) -> tuple[list[Word], list[Word]]:
-    """The words of `_text(words)` before and from character `at`; a word cut in two gets its share
-    of the box (proportional to characters), so provenance outlines the value, not the label."""
-    head: list[Word] = []
-    tail: list[Word] = []
-    pos = 0
-    for w in words:
-        end = pos + len(w.text)
-        if end <= at:
-            head.append(w)
-        elif pos >= at:
-            tail.append(w)
-        else:
-            cut = at - pos
-            left_box = right_box = None
-            if w.box is not None:
-                x = w.box.x0 + (w.box.x1 - w.box.x0) * cut / max(len(w.text), 1)
-                left_box = Box(x0=w.box.x0, y0=w.box.y0, x1=x, y1=w.box.y1)
-                right_box = Box(x0=x, y0=w.box.y0, x1=w.box.x1, y1=w.box.y1)
-            head.append(Word(w.text[:cut], left_box, w.conf, w.page, w.at))
-            tail.append(Word(w.text[cut:], right_box, w.conf, w.page, None if w.at is None else w.at + cut))
-        pos = end + 1
-    return [w for w in head if w.text.strip()], [w for w in tail if w.text.strip()]
-
-
-def _box(words: list[Word]) -> Box | None:
-    return Box.union([w.box for w in words if w.box is not None])
-
-
-def _span(words: list[Word]) -> tuple[int, int] | None:
-    """Where in a plain text the value's words stand (start, end offsets), when every word knows."""
-    placed = [w for w in words if w.text.strip()]
-    if not placed or any(w.at is None for w in placed):
-        return None
-    return min(w.at or 0 for w in placed), max((w.at or 0) + len(w.text) for w in placed)
-
-
-@lru_cache(maxsize=64)
-def _signature_lines(texts: tuple[str, ...]) -> frozenset[str]:
-    """The lines of the text's signature block (`parsers.signature`), which hold a job title and a
-    company under a name: never a label over its value."""
-    block = signature_block("\n".join(texts))
-    return frozenset(ln.strip() for ln in block.lines) if block is not None else frozenset()
-
-
-def _v_overlap(a: Box, b: Box) -> float:
-    inter = min(a.y1, b.y1) - max(a.y0, b.y0)
-    shorter = min(a.y1 - a.y0, b.y1 - b.y0)
-    return inter / shorter if shorter > 0 else 0.0
-
 
 @dataclass
-class _Finder:
-    lines: list[Line]
-    part: str
-    method: Method
-    section: str | None = None
-    self_employed: bool = False
-    used: set[int] = field(default_factory=set)
+class _Finder(LineReader):
     out: list[Candidate] = field(default_factory=list)
     dep_index: int = -1
     dep_fields: set[str] = field(default_factory=set)
-    by_page: dict[int | None, list[int]] = field(default_factory=dict)
     scores: dict[int, float] = field(default_factory=dict)  # index in `out` -> its label's score
-
-    def __post_init__(self) -> None:
-        # positional look-ups stay within a page: linear per page, not per document
-        for j, ln in enumerate(self.lines):
-            if ln.box is not None:
-                self.by_page.setdefault(ln.page, []).append(j)
-
-    # ---------------------------------------------------------------------------------- helpers
-    def _section_for_labels(self) -> str | None:
-        """A "Contact" block belongs to the worker when the request is a self-employed one."""
-        if self.section == "contact" and self.self_employed:
-            return "worker"
-        return self.section
-
-    def _label(self, text: str) -> LabelMatch | None:
-        section = self._section_for_labels()
-        return whole_label(text, match_label_at(text, section), section)
-
-    def _is_label_or_heading(self, text: str) -> bool:
-        if not text.strip():
-            return True
-        if match_section(text) is not None or _is_dependents_header(text):
-            return True
-        m = match_label_at(text, self._section_for_labels())
-        return m is not None and (m.separator or not m.strict)
-
-    def _same_row(self, i: int) -> list[int]:
-        """Indices of the lines on the same visual row as line `i` (itself only without positions)."""
-        box = self.lines[i].box
-        if box is None:
-            return [i]
-        page = self.lines[i].page
-        return [j for j in self.by_page.get(page, [])
-                if (b := self.lines[j].box) is not None and _v_overlap(box, b) >= 0.5]
-
-    # ------------------------------------------------------------------------- value beside label
-    def _could_be_value(self, words: list[Word], fld: str) -> bool:
-        """Not another label or heading, unless it reads as this field's value ("Employee" under
-        "Request type" is a heading word and the answer)."""
-        text = _text(words)
-        if not text.strip():
-            return False
-        if self._labelled(text):
-            return False  # a label with its own value ("Request type: Employee") answers itself
-        if not self._is_label_or_heading(text):
-            return True
-        return has_shape(fld) and normalize(fld, text)[1] is None
-
-    def _labelled(self, text: str) -> bool:
-        """A label of its own with its value after a separator ("Name (last, first) ____ Roe, Jo"):
-        no value of the line above (a sentence wrapped to "assignment:" over it)."""
-        m = self._label(text)
-        return m is not None and bool(m.separator) and bool(text[m.end:].strip(" \t._:"))
-
-    def _beside(self, i: int, label_words: list[Word], fld: str) -> tuple[list[Word], int | None]:
-        """The value of a label with nothing after it: right of it, under it, or the next line."""
-        lb = _box(label_words)
-        if lb is None:
-            j = i + 1
-            if j + 1 < len(self.lines) and not self.lines[j].text.strip() and j not in self.used:
-                j += 1  # a label over its value with an empty line between them
-            if j < len(self.lines) and j not in self.used and self._could_be_value(self.lines[j].words, fld):
-                return self.lines[j].words, j
-            return [], None
-        page = self.lines[i].page
-        h = lb.y1 - lb.y0
-        right: tuple[float, int] | None = None
-        below: tuple[float, float, int] | None = None
-        for j in self.by_page.get(page, []):
-            box = self.lines[j].box
-            if j == i or j in self.used or box is None:
-                continue
-            if _v_overlap(lb, box) >= 0.5 and box.x0 >= lb.x1 - 0.2 * h:
-                d = box.x0 - lb.x1
-                if right is None or d < right[0]:
-                    right = (d, j)
-            elif box.y0 >= lb.y1 - 0.3 * h and box.y0 - lb.y1 <= 3 * h and \
-                    box.x0 < lb.x1 + h and box.x1 > lb.x0 - h:
-                cand = (round(box.y0 - lb.y1, 4), abs(box.x0 - lb.x0), j)
-                if below is None or cand < below:
-                    below = cand
-        # right first, then under; a candidate that reads as the field's value beats one that does
-        # not ("Page 1 of 2" to the right of "SSN", the number under it)
-        options = [j for j in (right[1] if right else None, below[2] if below else None)
-                   if j is not None and self._could_be_value(self.lines[j].words, fld)]
-        for j in options:
-            if normalize(fld, self.lines[j].text)[1] is None:
-                return self.lines[j].words, j
-        if options:
-            return self.lines[options[0]].words, options[0]
-        on_page = self.by_page.get(page, [])
-        if on_page and i == max(on_page, key=lambda k: (b := self.lines[k].box) is not None and b.y0 or 0.0):
-            # the label ends its page: its value opens the next one ("Address abroad" | page 2)
-            nxt = [k for k in self.by_page.get((page or 0) + 1, []) if k not in self.used]
-            if nxt:
-                j = min(nxt, key=lambda k: ((b := self.lines[k].box) is not None and b.y0 or 0.0, k))
-                if self._could_be_value(self.lines[j].words, fld):
-                    return self.lines[j].words, j
-        return [], None
-
-    def _address_lines(self, i: int, words: list[Word], fld: str) -> list[Word]:
-        """An address written on several lines: add the lines under its first one (at most two,
-        none a label, aligned with it when positions are known) until it reads as an address."""
-        if normalize(fld, _text(words))[1] is None and not _wants_more(fld, _text(words)):
-            return words
-        box = _box(words)
-        own = self.lines[i].box
-        margin = own.x0 if own is not None else -1.0  # a wrapped line may start under the label
-        start = max([i, *(k for k, ln in enumerate(self.lines) if any(w in ln.words for w in words[:1]))])
-        joined = list(words)
-        taken: list[int] = []
-        for j in range(start + 1, min(start + 3, len(self.lines))):
-            ln = self.lines[j]
-            if j in self.used or not ln.words or self._is_label_or_heading(ln.text) or \
-                    ((lm := self._label(ln.text)) is not None and lm.separator and not ln.text[lm.end:].strip()):
-                break  # a label read by its words, its value beside it ("Site of the work<tab>")
-            lb = ln.box
-            if box is not None and (lb is None or ln.page != self.lines[i].page
-                                    or min(abs(lb.x0 - box.x0), abs(lb.x0 - margin)) > 3 * (box.y1 - box.y0)
-                                    or lb.y0 - box.y1 > 2 * (box.y1 - box.y0)):
-                break
-            last = joined[-1]
-            # a line break is a comma ("Main St" over "Boise, ID") or a wrap inside a part ("117,
-            # 384-7494" over "Tairthien, Japan": the code and its city): the reading that is whole
-            comma = [*joined[:-1], Word(last.text.rstrip(",") + ",", last.box, last.conf, last.page, last.at),
-                     *ln.words]
-            wrap = [*joined, *ln.words]
-            if not last.text.endswith(",") and _odd_abroad(fld, _text(comma)) and not _odd_abroad(fld, _text(wrap)):
-                joined = wrap  # "Keizersgracht 14, 1015 CX" over "Amsterdam, the Netherlands": the code goes on
-            else:
-                joined = comma if last.text.endswith(",") or _wants_more(fld, _text(wrap)) or \
-                    not _wants_more(fld, _text(comma)) else wrap
-            taken.append(j)
-            if box is not None and lb is not None:
-                box = Box(x0=box.x0, y0=lb.y0, x1=box.x1, y1=lb.y1)
-            if normalize(fld, _text(joined))[1] is None and not _wants_more(fld, _text(joined)):
-                self.used.update(taken)
-                return self._country_line(j, joined, fld)
-        if taken and normalize(fld, _text(joined))[1] is None and normalize(fld, _text(words))[1] is not None:
-            self.used.update(taken)
-            return joined
-        return words
-
-    def _wrapped(self, i: int, words: list[Word]) -> list[Word]:
-        """A value cut at a comma goes on on the next line ("O'Neasford," over "Herken"), when that
-        line is no label and starts where the value does."""
-        j = i + 1
-        while j < len(self.lines) and j in self.used:
-            j += 1
-        if j >= len(self.lines) or not self.lines[j].words or self._is_label_or_heading(self.lines[j].text):
-            return words
-        box, lb, own = _box(words), self.lines[j].box, self.lines[i].box
-        if box is not None and (lb is None or own is None or lb.y0 - box.y1 > 2 * (box.y1 - box.y0)
-                                or min(abs(lb.x0 - box.x0), abs(lb.x0 - own.x0)) > 2 * (box.y1 - box.y0)):
-            return words
-        self.used.add(j)
-        return [*words, *self.lines[j].words]
-
-    def _country_line(self, j: int, words: list[Word], fld: str) -> list[Word]:
-        """The country alone on the line after an address's last line belongs to it."""
-        k = j + 1
-        if k >= len(self.lines) or k in self.used:
-            return words
-        ln = self.lines[k]
-        if not ln.words or len(ln.text) > 40 or self._is_label_or_heading(ln.text) or \
-                parse_country(ln.text) is None or ln.page != self.lines[j].page:
-            return words
-        last = words[-1]
-        joined = [*words[:-1], Word(last.text + ",", last.box, last.conf, last.page, last.at), *ln.words]
-        if normalize(fld, _text(joined))[1] is not None:
-            return words
-        self.used.add(k)
-        return joined
 
     # ----------------------------------------------------------------------------------- emit
     def _emit(self, pairs: list[tuple[str, str]], raw: str, words: list[Word], label: str | None,

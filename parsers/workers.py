@@ -17,8 +17,8 @@ import re
 from dataclasses import dataclass, field, replace
 
 from parsers.evidence import _DATE_ONLY
-from parsers.fields import _ASSIGNMENT_DATES as _DATES
-from parsers.fields import _DATE_LEAVES, _FAMILY_WORDS, _PERSON_WORDS, by_type
+from parsers.field_checks import _ASSIGNMENT_DATES as _DATES
+from parsers.field_checks import _DATE_LEAVES, _FAMILY_WORDS, _PERSON_WORDS, by_type
 from parsers.hints import hinted_field
 from parsers.label_words import OFFER, classify, whole_label
 from parsers.labels import header_field, match_label_at, match_section
