@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 from parsers.layout import lines_from_text
-from parsers.prose import clean_punctuation, find_in_prose
+from parsers.prose import find_in_prose
+from parsers.prose_text import clean_punctuation
 from parsers.several import several, table_rows, with_shared
 from parsers.typed import by_type, date_order, employer_address
 from parsers.types import Candidate, Extraction, PartProblem

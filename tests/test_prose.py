@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from parsers.prose import clean_punctuation, find_in_prose
+from parsers.prose import find_in_prose
+from parsers.prose_text import clean_punctuation
 from parsers.types import Candidate
 from tests.synth import ABROAD, address_line, make_request, us_date
 
