@@ -315,11 +315,13 @@ def _meta(meta: Any) -> dict[str, Any]:
 
 def _body_references(parts: list[Part]) -> list[str]:
     """References (any prefix) in the new text of the message's own body, outside the quote."""
-    from parsers.reply import new_text_html, new_text_plain, references_in  # noqa: PLC0415
+    from parsers.reply import ANY_REFERENCE, new_text_html, new_text_plain, references_in  # noqa: PLC0415
 
     for part in parts:
         if part.name == "body":
             text = _text(part)
+            if not ANY_REFERENCE.search(text):
+                return []  # the new text is part of the text: no reference anywhere, none in it (no unquoting)
             new = new_text_html(text) if part.media_type == "text/html" else new_text_plain(text)
             return references_in(new.text)[:20]
     return []

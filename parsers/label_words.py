@@ -216,6 +216,9 @@ def scores(label: str, section: str | None = None,
 
 _HINTS = re.compile(r"\(([^()]*)\)|\[([^\[\]]*)\]")
 _SEPARATOR = re.compile(r"\s*(?::|;|\?|\.{2,}|…+|(?:\s?\.){3,}|(?:\s\.){2,}(?=\s)|_{2,}|\t|\s{2,}|\s[-–—=>]+\s|=)\s*")
+# The characters a `_SEPARATOR` match can begin with, besides white space (`\s` is `str.isspace`):
+# a letter never starts one, so `segment` tries the pattern only where one may start.
+_SEPARATOR_START = frozenset(":;?.…_=")
 _LABELISH = re.compile(r"^[A-Za-z][A-Za-z'’./#&\- ]*$")
 # Hints about a value's form, not its meaning: left out when the label is classified.
 _FORMAT_HINT = re.compile(r"\b(?:mm|dd|yy|yyyy|month|day|year|digits?|code|if known|if any|optional|last|first|"
@@ -232,7 +235,7 @@ def segment(text: str, start: int = 0) -> tuple[int, int, tuple[str, ...]] | Non
             depth += 1
         elif c in ")]":
             depth = max(0, depth - 1)
-        elif depth == 0 and i > start:
+        elif depth == 0 and i > start and (c in _SEPARATOR_START or c.isspace()):
             m = _SEPARATOR.match(text, i)
             if m and m.end() > m.start():
                 hints = tuple(h.strip() for a, b in _HINTS.findall(text[start:i]) if (h := a or b).strip())
