@@ -86,6 +86,7 @@ class _Finder(LineReader):
     dep_index: int = -1
     dep_fields: set[str] = field(default_factory=set)
     scores: dict[int, float] = field(default_factory=dict)  # index in `out` -> its label's score
+    one_word: list[tuple[str, list[Word], LabelMatch]] = field(default_factory=list)  # one-word whole names
 
     # ----------------------------------------------------------------------------------- emit
     def _emit(self, pairs: list[tuple[str, str]], raw: str, words: list[Word], label: str | None,
@@ -196,6 +197,10 @@ class _Finder(LineReader):
             # "Born at: Boise, ID": the label's words point to a date and a place; the value reads as the place
             fld, pairs, doubt, m = other
             reason, switched = None, switched or doubt
+        if reason is not None and fld == "worker.name" and m.score < 1 and \
+                re.fullmatch(r"[^\W\d_][\w'.-]*", raw.strip()):
+            self.one_word.append((raw.strip(), words, m))  # one part of the name: which, the others decide
+            return
         if reason is not None and m.strict and (not m.separator or fld.rsplit(".", 1)[-1] in _DATE_LEAVES):
             return  # "From: jane@example.org" in a quoted mail header is no start date
         if reason is not None and m.score < SURE_WORDS:
@@ -374,9 +379,23 @@ class _Finder(LineReader):
             words: list[Word] | None = line.words
             while words:
                 words = self._segment(i, words)
+        self._one_word_names()
         self._settle_dates()
         self._country_of_work()
         return self.out
+
+    def _one_word_names(self) -> None:
+        """One word under a label read by its words as the whole name ("Personal name: Vyltine"):
+        the part of the name no other label gave (the first name beside a "Last name"), flagged;
+        with both parts given, or neither, it is left out as before."""
+        for raw, words, m in self.one_word:
+            have = {c.field for c in self.out}
+            parts = [f for f in ("worker.first_name", "worker.last_name") if f not in have]
+            if len(parts) != 1:
+                continue
+            self.scores[len(self.out)] = m.score
+            self._emit([(parts[0], raw)], raw, words, m.label,
+                       f"one word under the label {m.label!r}, read as the name's part that no other label gives")
 
     def _country_of_work(self) -> None:
         """The country of the work address is the country of assignment when no label gave that

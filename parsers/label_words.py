@@ -209,7 +209,22 @@ def scores(label: str, section: str | None = None,
         f1 = 2 * precision * recall / (precision + recall)
         if f1 > best.get(fld, 0.0):
             best[fld] = f1
+    if _head_word(label) in ("name", "names"):
+        best = {f: v for f, v in best.items() if f.rsplit(".", 1)[-1].endswith("name")
+                or f.rsplit(".", 1)[-1] == "business"} or best
     return tuple(sorted(best.items(), key=lambda kv: -kv[1]))
+
+
+def _head_word(label: str) -> str | None:
+    """The noun a label is about: its last word before "of"/"for"/"at" ("Last name of employee",
+    "Personal name"). A label about a name names a name field, whatever its other words
+    ("personal" also stands in "personal number", an identifier)."""
+    toks = [t.text for t in _tokens(_HINTS.sub(" ", label))]
+    for k, w in enumerate(toks):
+        if w in ("of", "for", "at") and k:
+            toks = toks[:k]
+            break
+    return toks[-1] if toks else None
 
 
 # ------------------------------------------------------------------------------ segmentation

@@ -196,6 +196,32 @@ def test_prose_reads_an_address_abroad_ending_in_a_country_with_its_article() ->
     assert got.get("assignment.work_address.postal_code") == "1015 CX"
 
 
+# ------------------------------------------------------------------------------ a label about a name
+
+def test_a_label_about_a_name_names_a_name_field_whatever_its_other_words() -> None:
+    """ "Local" and "personal details" also stand in the words of an ID abroad (they read as
+    `worker.foreign_id` by their words alone): the label's head word, "name", decides."""
+    for label in ("Local name", "Personal details name"):
+        got = classify(label)
+        assert got is not None and got[0] == "worker.name", label
+    got = classify("Local number")
+    assert got is not None and got[0] != "worker.name"
+
+
+@pytest.mark.parametrize(("other", "part"), [("Surname: Wolski", "worker.first_name"),
+                                             ("Given name(s): Wolski", "worker.last_name")])
+def test_one_word_under_a_whole_name_label_is_the_part_no_other_label_gives(other: str, part: str) -> None:
+    got = _fields(f"Please issue a certificate for:\nPassport name: Jarek\n{other}\nDate of birth: 03/04/1979\n")
+    assert got[part][0] == "Jarek"
+    assert got[part][1] is not None  # the label was read by its words: flagged for a look
+
+
+def test_one_word_under_a_whole_name_label_with_both_parts_given_is_left_out() -> None:
+    got = _fields("Passport name: Jarek\nSurname: Wolski\nGiven name(s): Jan\n")
+    assert got["worker.first_name"][0] == "Jan"
+    assert "Jarek" not in {v for v, _why in got.values()}
+
+
 # ------------------------------------------------------------------------------ the split stays
 
 _OWN = ["Posting commences on", "Secondment concluded", "Date the posting finished", "Departing for the assignment",
@@ -205,7 +231,9 @@ _OWN = ["Posting commences on", "Secondment concluded", "Date the posting finish
         "Was the worker hired in the U.S.?", "Final day abroad (dd/mm/yyyy)", "Social Security no. of the worker",
         "Final day of the posting", "Posting ends (dd/mm/yyyy)", "Worker's place of birth", "SSN of the worker",
         "First day of the posting", "E-mail for replies", "Still on the U.S. payroll during the posting?",
-        "Team member", "Name (forename)", "Name (surname)"]
+        "Team member", "Name (forename)", "Name (surname)", "Passport name", "Local name", "Personal details name",
+        "Local number", "Surname",
+        "Given name(s)"]
 
 
 def test_no_phrasing_here_is_tests_only() -> None:
