@@ -100,6 +100,19 @@ def address_problem(value: str, part: str) -> str | None:
     return None
 
 
+def foreign_id_problem(value: str) -> str | None:
+    """Why a number abroad (a CPR, a birth number, an NIE) cannot be one: every such number has
+    digits; words without any are part of a label or a sentence ("of the worker (9")."""
+    if not re.search(r"\d", value):
+        return "holds no digits"
+    if re.search(r"[()\[\]{}<>|;@=_]", value):
+        return "holds a bracket or other mark that is part of a label or a fax line"
+    words = _fold(value).split()
+    if any(w in _STOP_WORDS and len(w) > 1 for w in words):
+        return "holds words of a sentence or a label"
+    return None
+
+
 def _domain(email: str | None) -> str | None:
     return email.rsplit("@", 1)[1].casefold() if email and "@" in email else None
 
@@ -138,6 +151,9 @@ def problems(req: CertificateRequest) -> Iterator[tuple[str, str]]:
         value = req.get(path)
         if isinstance(value, str) and (why := free_text_problem(value, path)):
             yield path, f"{value!r} {why}; please check it."
+    foreign = req.get("worker.foreign_id")
+    if isinstance(foreign, str) and foreign.strip() and (why := foreign_id_problem(foreign)):
+        yield "worker.foreign_id", f"The number abroad {foreign!r} {why}; please check it."
     emails = {p: _domain(req.get(p)) for p in ("worker.email", "employer.contact_email", "confirmation_email")}
     seen = [(p, d) for p, d in emails.items() if d]
     for p, d in seen:

@@ -89,9 +89,10 @@ def _type_confirms(fld: str, raw: str) -> bool:
 
 
 def _looks_address(text: str) -> bool:
-    """A street with its number and a place after a comma ("Hainstythdori 96, 903-3135 Cusril")."""
+    """A street with its number and a place after a comma ("Hainstythdori 96, 903-3135 Cusril"),
+    never a date ("July 20, 2020" has a number and a comma too)."""
     return bool(re.search(r"(?:^|\s)\d{1,5}[A-Za-z]?(?:\s|,)", text)) and "," in text and "@" not in text and \
-        not (_FOREIGN_FORM.search(text) or _US_FORM.search(text))
+        not (_FOREIGN_FORM.search(text) or _US_FORM.search(text)) and not _DATE_VALUE.match(text.strip())
 
 
 def _wants_more(fld: str, text: str) -> bool:

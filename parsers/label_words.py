@@ -241,7 +241,19 @@ _FORMAT_HINT = re.compile(r"\b(?:mm|dd|yy|yyyy|month|day|year|digits?|code|if kn
 
 
 def segment(text: str, start: int = 0) -> tuple[int, int, tuple[str, ...]] | None:
-    """(end of the label, start of the value, hints) when a separator follows a label-like text."""
+    """(end of the label, start of the value, hints) when a separator follows a label-like text.
+
+    A separator inside a hint's parentheses does not count ("(dd/mm/yyyy)"), unless the hint is
+    never closed on the line: a label wrapped in its table cell ("SSN (9" over "digits)") ends
+    at its column's tab stop all the same."""
+    found = _segment(text, start, nested=False)
+    if found is None and text.count("(", start) + text.count("[", start) > \
+            text.count(")", start) + text.count("]", start):
+        found = _segment(text, start, nested=True)
+    return found
+
+
+def _segment(text: str, start: int, *, nested: bool) -> tuple[int, int, tuple[str, ...]] | None:
     depth = 0
     i = start
     while i < len(text):
@@ -250,9 +262,9 @@ def segment(text: str, start: int = 0) -> tuple[int, int, tuple[str, ...]] | Non
             depth += 1
         elif c in ")]":
             depth = max(0, depth - 1)
-        elif depth == 0 and i > start and (c in _SEPARATOR_START or c.isspace()):
+        elif (depth == 0 or nested) and i > start and (c in _SEPARATOR_START or c.isspace()):
             m = _SEPARATOR.match(text, i)
-            if m and m.end() > m.start():
+            if m and m.end() > m.start() and (depth == 0 or "\t" in m.group() or ":" in m.group()):
                 hints = tuple(h.strip() for a, b in _HINTS.findall(text[start:i]) if (h := a or b).strip())
                 return i, m.end(), hints
         i += 1
@@ -296,6 +308,10 @@ def whole_label(text: str, m: LabelMatch | None, section: str | None, offset: in
     if chained and re.fullmatch(r"\s[-–—=>]+\s*", chained.group()):  # "Hired in the U.S.? — Yes": two separators
         value_start = chained.end()
     label = text[offset:label_end].strip()
+    if (cut := re.search(r"\s*[(\[][^()\[\]]*$", label)) is not None and cut.start() > 0:
+        # a hint its table cell wrapped ("(9" over "digits)"): a hint all the same, not label words
+        hints = (*hints, cut.group().strip(" ([")) if cut.group().strip(" ([") else hints
+        label = label[: cut.start()]
     if m is not None:
         if m.end >= value_start or m.end > label_end:
             return replace(m, hints=hints) if hints and not m.hints else m  # the known label is the whole one

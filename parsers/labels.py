@@ -246,8 +246,9 @@ def _after_label(text: str, pos: int) -> tuple[int, bool]:
     sep = text[start:pos]
     explicit = (
         any(c in sep for c in ":;#=>|…\t-–—_") or ".." in sep or "  " in sep or pos >= len(text)
-        or (sep.startswith(".") and sep.strip(" ") == ".") or ". ." in sep  # spaced dot leaders ". . . ."
-    )
+        or (sep.startswith(".") and sep.strip(" ") == "." and not text[pos:pos + 1].islower())
+        or ". ." in sep  # spaced dot leaders ". . . ."
+    )  # one dot before a word written small ends an abbreviation ("Social Security no. of the worker")
     return pos, explicit
 
 

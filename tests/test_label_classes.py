@@ -222,6 +222,25 @@ def test_one_word_under_a_whole_name_label_with_both_parts_given_is_left_out() -
     assert "Jarek" not in {v for v, _why in got.values()}
 
 
+# ------------------------------------------------------------------------------ table cells
+
+def test_a_label_whose_hint_its_table_cell_wrapped_ends_at_the_column_gap() -> None:
+    """ "(9" on the label's line, "digits)" under it: the hint is never closed on the line, and
+    the label still ends at its column's tab stop, not at the dot of its abbreviation."""
+    got = _values("Social Security no. of the worker (9\t732 89 1655\ndigits)\nDate of birth: 05/12/1976\n")
+    assert got.get("worker.ssn") == "732-89-1655"
+    assert "of the worker (9" not in got.values()
+
+
+def test_a_date_under_a_label_read_as_a_company_is_no_address() -> None:
+    """ "July 20, 2020" has a number and a comma, as a street does: under "Joined our firm on"
+    (its words read as the employer's name) it is the hire date, and the lines under it stay theirs."""
+    got = _values("Joined our firm on\nJuly 20, 2020\nStill on the U.S. payroll during the posting?\nyes\n")
+    assert got.get("assignment.hire_date") == "2020-07-20"
+    assert not any(k.startswith("employer.address") for k in got)
+    assert got.get("assignment.remains_employee") == "true"
+
+
 # ------------------------------------------------------------------------------ the split stays
 
 _OWN = ["Posting commences on", "Secondment concluded", "Date the posting finished", "Departing for the assignment",
@@ -232,7 +251,7 @@ _OWN = ["Posting commences on", "Secondment concluded", "Date the posting finish
         "Final day of the posting", "Posting ends (dd/mm/yyyy)", "Worker's place of birth", "SSN of the worker",
         "First day of the posting", "E-mail for replies", "Still on the U.S. payroll during the posting?",
         "Team member", "Name (forename)", "Name (surname)", "Passport name", "Local name", "Personal details name",
-        "Local number", "Surname",
+        "Local number", "Social Security no. of the worker", "Surname",
         "Given name(s)"]
 
 

@@ -246,6 +246,7 @@ def test_schema_command() -> None:
     ("assignment.work_address.city", "3077609 Munich"), ("assignment.work_address.city", "Ltd"),
     ("assignment.work_address.street", "Nordlicht Biotech Co"),
     ("assignment.work_address.street", "Office abroad ........ 90 Ring Road"),
+    ("worker.foreign_id", "of the worker (9"), ("worker.foreign_id", "see attached"),
 ])
 def test_implausible_values_are_flagged(path: str, value: str) -> None:
     assert "invalid" in _codes(_req(**{path.replace(".", "__"): value})).get(path, set()), value
@@ -258,6 +259,7 @@ def test_implausible_values_are_flagged(path: str, value: str) -> None:
     ("employer.name", "Acme Widget Corporation"), ("assignment.host_name", "Fenwick S.r.l."),
     ("worker.middle_name", "Anne Marie"), ("assignment.work_address.city", "Munich"),
     ("assignment.work_address.street", "Hauptstrasse 5"), ("employer.address.street", "100 Corporate Park Dr"),
+    ("worker.foreign_id", "010203-1234"), ("worker.foreign_id", "X1234567L"), ("worker.foreign_id", "123.456.789-09"),
 ])
 def test_plausible_values_are_not_flagged(path: str, value: str) -> None:
     assert "invalid" not in _codes(_req(**{path.replace(".", "__"): value})).get(path, set()), value
