@@ -6,8 +6,10 @@ can be a value, an address continued onto the next lines, a value across a page 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
+from parsers.evidence import _FOREIGN_FORM, _US_FORM
 from parsers.field_checks import (
     _box,
     _is_dependents_header,
@@ -27,6 +29,9 @@ from parsers.values import (
     normalize,
     parse_country,
 )
+
+# a line that is a company's legal form and nothing else ("L.L.C.", "GmbH & Co. KG")
+_COMPANY_FORM = re.compile(rf"(?:{_US_FORM.pattern[:-4]}|{_FOREIGN_FORM.pattern[:-4]})\s*$", re.I)
 
 
 @dataclass
@@ -214,3 +219,20 @@ class LineReader:
             return words
         self.used.add(k)
         return joined
+
+    def _legal_form_below(self, i: int, words: list[Word]) -> list[Word]:
+        """A company's name whose legal form wrapped onto the next line ("Lainepone Instruments"
+        over "L.L.C.", under the name's first letter): the form belongs to it. Only a line that is
+        a legal form and nothing else, aligned with the value, never one under the label."""
+        j = i + 1
+        if j >= len(self.lines) or j in self.used or _COMPANY_FORM.search(_text(words)):
+            return words
+        ln = self.lines[j]
+        box, lb = _box(words), ln.box
+        if not ln.words or len(ln.text) > 24 or not _COMPANY_FORM.fullmatch(ln.text.strip()) or \
+                (box is not None and (lb is None or ln.page != self.lines[i].page
+                                      or abs(lb.x0 - box.x0) > 2 * (box.y1 - box.y0)
+                                      or lb.y0 - box.y1 > 2 * (box.y1 - box.y0))):
+            return words
+        self.used.add(j)
+        return [*words, *ln.words]

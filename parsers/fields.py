@@ -354,12 +354,15 @@ class _Finder(LineReader):
             or normalize(m.field, _text(value_words))[1] is not None
         ):
             return None
+        j_value: int | None = None  # the line the value was found on, when not the label's
         if not value_words:
-            value_words, j = self._beside(i, label_words, m.field)
-            if j is not None:
-                self.used.add(j)
+            value_words, j_value = self._beside(i, label_words, m.field)
+            if j_value is not None:
+                self.used.add(j_value)
         if value_words and _text(value_words).rstrip().endswith(",") and m.field not in _ADDRESS_FIELDS:
             value_words = self._wrapped(i, value_words)
+        if value_words and m.field in _COMPANY_ADDRESS:
+            value_words = self._legal_form_below(i if j_value is None else j_value, value_words)
         if value_words and m.field in _COMPANY_ADDRESS and _looks_address(_text(value_words)):
             # an address under a label read as a company's name: the company's address (flagged below)
             m = replace(m, field=_COMPANY_ADDRESS[m.field], score=min(m.score, PLACE - 0.01))

@@ -241,6 +241,18 @@ def test_a_date_under_a_label_read_as_a_company_is_no_address() -> None:
     assert got.get("assignment.remains_employee") == "true"
 
 
+def test_a_company_whose_legal_form_wrapped_onto_the_next_line_keeps_it() -> None:
+    """ "L.L.C." alone under the name's first letter ends the name; under the label it would not."""
+    def word(text: str, x0: float, y0: float) -> Word:
+        return Word(text, Box(x0=x0, y0=y0, x1=x0 + 0.012 * len(text), y1=y0 + 0.014), 1.0, 1)
+    words = [word("Sending", 0.1, 0.40), word("company", 0.2, 0.40), word("\t", 0.3, 0.40),
+             word("Ormsby", 0.6, 0.40), word("Tools", 0.7, 0.40), word("L.L.C.", 0.601, 0.42),
+             word("EIN", 0.1, 0.45), word("\t", 0.3, 0.45), word("12-3456789", 0.6, 0.45)]
+    got = {c.field: c.value for c in find_fields(lines_from_words(words), part="p", method="text")}
+    assert got.get("employer.name") == "Ormsby Tools L.L.C."
+    assert got.get("employer.ein") == "12-3456789"
+
+
 # ------------------------------------------------------------------------------ the split stays
 
 _OWN = ["Posting commences on", "Secondment concluded", "Date the posting finished", "Departing for the assignment",
@@ -251,7 +263,7 @@ _OWN = ["Posting commences on", "Secondment concluded", "Date the posting finish
         "Final day of the posting", "Posting ends (dd/mm/yyyy)", "Worker's place of birth", "SSN of the worker",
         "First day of the posting", "E-mail for replies", "Still on the U.S. payroll during the posting?",
         "Team member", "Name (forename)", "Name (surname)", "Passport name", "Local name", "Personal details name",
-        "Local number", "Social Security no. of the worker", "Surname",
+        "Local number", "Social Security no. of the worker", "Sending company", "Surname",
         "Given name(s)"]
 
 
