@@ -309,6 +309,10 @@ class _Finder(LineReader):
             if m is not None and not text[m.end :].strip():
                 value, _j = self._beside(i, _split_words(words, m.end)[0], m.field)
                 heading = not value
+            if heading and (over := self._label_above(i, words, text, m)) is not None and over.score >= PLACE:
+                # "Work site abroad" (a heading's words too) over "Hierkhiessgasse 20, 1352 Raissbrind":
+                # a label over its value, in its section
+                self.section, heading = section, False
             if heading:
                 self.section = section
                 if re.search(r"self", text, re.IGNORECASE):
