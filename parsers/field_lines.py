@@ -6,7 +6,6 @@ can be a value, an address continued onto the next lines, a value across a page 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from parsers.evidence import _FOREIGN_FORM, _US_FORM
@@ -30,8 +29,11 @@ from parsers.values import (
     parse_country,
 )
 
-# a line that is a company's legal form and nothing else ("L.L.C.", "GmbH & Co. KG")
-_COMPANY_FORM = re.compile(rf"(?:{_US_FORM.pattern[:-4]}|{_FOREIGN_FORM.pattern[:-4]})\s*$", re.I)
+
+def _legal_form(text: str, *, alone: bool = False) -> bool:
+    """`text` ends in a company's legal form ("Acme L.L.C."); `alone`: is one and nothing else."""
+    return any(m is not None and (not alone or m.start() == 0)
+               for m in (_US_FORM.search(text), _FOREIGN_FORM.search(text)))
 
 
 @dataclass
@@ -225,11 +227,11 @@ class LineReader:
         over "L.L.C.", under the name's first letter): the form belongs to it. Only a line that is
         a legal form and nothing else, aligned with the value, never one under the label."""
         j = i + 1
-        if j >= len(self.lines) or j in self.used or _COMPANY_FORM.search(_text(words)):
+        if j >= len(self.lines) or j in self.used or _legal_form(_text(words)):
             return words
         ln = self.lines[j]
         box, lb = _box(words), ln.box
-        if not ln.words or len(ln.text) > 24 or not _COMPANY_FORM.fullmatch(ln.text.strip()) or \
+        if not ln.words or len(ln.text) > 24 or not _legal_form(ln.text.strip(), alone=True) or \
                 (box is not None and (lb is None or ln.page != self.lines[i].page
                                       or abs(lb.x0 - box.x0) > 2 * (box.y1 - box.y0)
                                       or lb.y0 - box.y1 > 2 * (box.y1 - box.y0))):
