@@ -21,8 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from intake.crypto import Keyring, new_key  # noqa: E402
-from intake.store import Incoming, Store  # noqa: E402
+from intake.crypto import Keyring, new_key
+from intake.store import Incoming, Store
+
+PG_URLS = 2  # --pg twice: the clear database and the sealed one
 
 REQUEST = {
     "request": {
@@ -92,7 +94,7 @@ def main() -> None:
     print(f"{'backend':10s} {'size':>8s} {'clear s/sub':>12s} {'sealed s/sub':>13s} {'ratio':>6s}")
     with tempfile.TemporaryDirectory() as tmp:
         backends = [("sqlite", {"clear": f"sqlite:///{tmp}/clear.db", "sealed": f"sqlite:///{tmp}/sealed.db"})]
-        if len(args.pg) == 2:
+        if len(args.pg) == PG_URLS:
             backends.append(("postgresql", {"clear": args.pg[0], "sealed": args.pg[1]}))
         for name, urls in backends:
             for size in (20_000, 400_000):

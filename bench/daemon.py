@@ -24,10 +24,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests import faxgen, mailgen  # noqa: E402
-from tests.gateway import GatewayProcess, wait_for, write_config  # noqa: E402
-from tests.servers import DovecotServer, SmtpSink, imap_append  # noqa: E402
-from tests.synth import labelled_lines, make_request  # noqa: E402
+from tests import faxgen, mailgen
+from tests.gateway import GatewayProcess, wait_for, write_config
+from tests.servers import DovecotServer, SmtpSink, imap_append
+from tests.synth import labelled_lines, make_request
 
 
 def _messages(kind: str, n: int, rng: random.Random) -> list[tuple[str, bytes]]:
@@ -122,7 +122,7 @@ def main() -> None:
     print(f"{'kind':6s} {'msgs':>5s} {'msg/s':>7s} {'median s':>9s} {'p95 s':>7s}")
     for kind, n, rate, med, p95 in rows:
         print(f"{kind:6s} {n:5d} {rate:7.2f} {med:9.2f} {p95:7.2f}")
-    if len(rows) == 2:
+    if len(rows) > 1:  # text, then faxes
         print(f"fax/text throughput ratio: {rows[1][2] / rows[0][2]:.3f}")
     if args.single > 0:
         lat = sorted(run_single(args.single))

@@ -24,8 +24,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from intake.extract import extract_submission  # noqa: E402
-from tests.corpus import Doc, corpus  # noqa: E402
+from intake.extract import extract_submission
+from tests.corpus import Doc, corpus
 
 
 def _extract(doc: Doc) -> float:

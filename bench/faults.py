@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.pgserver import running_postgres  # noqa: E402
-from tests.servers import running_dovecot, running_smtp_sink  # noqa: E402
-from tests.test_faults import (  # noqa: E402
+from tests.pgserver import running_postgres
+from tests.servers import running_dovecot, running_smtp_sink
+from tests.test_faults import (
     Run,
     database_restart_run,
     imap_cut_run,
@@ -50,7 +50,7 @@ def _scenario(name: str, body: Callable[[Path], Run]) -> tuple[str, Run | None, 
     return name, run, ""
 
 
-def main() -> int:
+def main() -> int:  # noqa: C901  (one benchmark run: its steps in the order they happen)
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--count", type=int, default=2000, help="messages in the SIGKILL run")
     ap.add_argument("--kills", type=int, default=20)

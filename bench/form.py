@@ -20,10 +20,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from intake.extract import extract_submission  # noqa: E402
-from tests import formgen  # noqa: E402
-from tests.faxgen import fax_request, tiff_bytes  # noqa: E402
-from tests.synth import flat  # noqa: E402
+from intake.extract import extract_submission
+from tests import formgen
+from tests.faxgen import fax_request, tiff_bytes
+from tests.synth import flat
 
 TODAY = date(2026, 11, 25)
 

@@ -31,12 +31,12 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from intake.extract import extract_submission  # noqa: E402
-from parsers.pdf_text import page_image  # noqa: E402
-from parsers.types import Limits  # noqa: E402
-from tests import faxgen  # noqa: E402
-from tests.heldout.corpus import generate  # noqa: E402
-from tests.synth import make_request  # noqa: E402
+from intake.extract import extract_submission
+from parsers.pdf_text import page_image
+from parsers.types import Limits
+from tests import faxgen
+from tests.heldout.corpus import generate
+from tests.synth import make_request
 
 
 @dataclass

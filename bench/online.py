@@ -21,13 +21,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from intake.online_fields import field_paths  # noqa: E402
-from intake.store import Store  # noqa: E402
-from intake.web.app import create_app  # noqa: E402
-from tests.browser import web_settings  # noqa: E402
-from tests.synth import flat, make_request  # noqa: E402
+from intake.online_fields import field_paths
+from intake.store import Store
+from intake.web.app import create_app
+from tests.browser import web_settings
+from tests.synth import flat, make_request
 
 
 def values(seed: int) -> dict[str, str]:

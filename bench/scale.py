@@ -27,14 +27,14 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from intake.crypto import add_key  # noqa: E402
-from intake.jobs import Jobs  # noqa: E402
-from intake.settings import load_settings  # noqa: E402
-from intake.store import Incoming, Store  # noqa: E402
-from intake.store.migrate import ensure_job_schema  # noqa: E402
-from tests import faxgen  # noqa: E402
-from tests.dnsstub import loopback_dns  # noqa: E402
-from tests.synth import make_request  # noqa: E402
+from intake.crypto import add_key
+from intake.jobs import Jobs
+from intake.settings import load_settings
+from intake.store import Incoming, Store
+from intake.store.migrate import ensure_job_schema
+from tests import faxgen
+from tests.dnsstub import loopback_dns
+from tests.synth import make_request
 
 PG = os.environ.get("COC_BENCH_PG", "host=127.0.0.1 port=5432 dbname=test")
 
@@ -61,7 +61,7 @@ def _user() -> str:
     raise SystemExit("PostgreSQL is not reachable on 127.0.0.1:5432 (see docs/deployment.md)")
 
 
-def run(workers: int, faxes: list[tuple[str, bytes, int]], base: Path, user: str) -> float:
+def run(workers: int, faxes: list[tuple[str, bytes, int]], base: Path, user: str) -> float:  # noqa: C901  (one benchmark run: its steps in the order they happen)
     """Seconds from deferring the corpus to its last reply, with `workers` worker processes."""
     name = f"coc_bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(f"{PG} user={user}", autocommit=True) as conn:

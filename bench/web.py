@@ -20,15 +20,16 @@ import statistics
 import sys
 import tempfile
 import time
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from intake.store import Store  # noqa: E402
-from tests import faxgen  # noqa: E402
-from tests.browser import add_staff, seed_request, valid_request, web_settings  # noqa: E402
-from tests.test_web import client_for, login  # noqa: E402
+from intake.store import Store
+from tests import faxgen
+from tests.browser import add_staff, seed_request, valid_request, web_settings
+from tests.test_web import client_for, login
 
 BAR_SECONDS = 0.5
 
@@ -58,12 +59,12 @@ def _time(client: Any, url: str) -> float:
     start = time.perf_counter()
     r = client.get(url)
     took = time.perf_counter() - start
-    assert r.status_code == 200, (url, r.status_code)
+    assert r.status_code == HTTPStatus.OK, (url, r.status_code)
     return took
 
 
 def _p95(xs: list[float]) -> float:
-    return sorted(xs)[max(0, int(round(0.95 * len(xs))) - 1)]
+    return sorted(xs)[max(0, round(0.95 * len(xs)) - 1)]
 
 
 def main() -> None:

@@ -83,7 +83,7 @@ def answer(ours: bytes, new_lines: list[str], *, style: str, sender: str,
     gt = "\n".join(f"> {line}" if line else ">" for line in quoted_text.split("\n"))
     text: str | None
     html: str | None = None
-    client = style.split("_")[0]
+    client = style.split("_", maxsplit=1)[0]
     if style == "thunderbird":  # below the quote
         text = f"On 12/1/26 10:00 AM, {our_from} wrote:\n{gt}\n\n{new}\n"
     elif style == "thunderbird_top":

@@ -131,19 +131,18 @@ def silent_dns() -> Iterator[int]:
         sock.close()
 
 
-_shared: DnsStub | None = None
+_shared: list[DnsStub] = []  # the one started stub, once started
 _shared_lock = threading.Lock()
 
 
 def shared_stub() -> DnsStub:
     """The process's loopback DNS stub for configs that do not bring their own (started once)."""
-    global _shared
     with _shared_lock:
-        if _shared is None:
+        if not _shared:
             stub = DnsStub()
             stub.start()
-            _shared = stub
-        return _shared
+            _shared.append(stub)
+        return _shared[0]
 
 
 def loopback_dns(toml: str = "", stub: DnsStub | None = None) -> str:

@@ -301,7 +301,7 @@ def _foreign_fields(req: dict[str, Any], rng: random.Random) -> list[tuple[str, 
     return out
 
 
-def acroform_pdf(
+def acroform_pdf(  # noqa: C901, PLR0912, PLR0915  (a branch per naming scheme and widget kind the form is written with)
     req: dict[str, Any] | None,
     names: Literal["model", "foreign", "generic"] = "model",
     *,

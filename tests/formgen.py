@@ -195,8 +195,9 @@ def faxed_form(req: dict[str, Any], rng: random.Random, resolution: Resolution =
     printed = printed_pages(req, edition=edition, font=font, size_pt=size, pages=pages)
     for n, (number, page) in enumerate(zip(pages, printed, strict=True), start=1):
         if number in upside_down:
-            page = page.rotate(180)
-            page.info["dpi"] = (DPI, DPI)
+            turned = page.rotate(180)
+            turned.info["dpi"] = (DPI, DPI)
+            page = turned  # noqa: PLW2901  (the page as it goes on: the one turned over)
         skew = rng.uniform(-max_skew, max_skew)
         header = fax_header(rng, "ACME HR", n, len(pages))
         out.append(fax(page, resolution=resolution, skew_deg=skew, noise=noise, rng=rng, header=header))
@@ -236,7 +237,7 @@ def score(truth: dict[str, str], result: Any) -> dict[str, int]:
 
 def corpus_case(i: int, seed: int = 2026) -> tuple[dict[str, Any], list[Image.Image], str, str]:
     """Corpus form `i`: a request, its faxed pages, the font and the resolution (deterministic)."""
-    from tests.synth import make_request  # noqa: PLC0415
+    from tests.synth import make_request
 
     rng = random.Random(seed * 100_003 + i)
     req = make_request(rng)

@@ -267,7 +267,7 @@ class Feeder:
                         time.sleep(delay)
                 client.append(self.folder, raw)
                 self.appended[mid] = time.time()
-        except BaseException as exc:  # reported by join()
+        except BaseException as exc:  # noqa: BLE001  (any failure of the thread is reported by join())
             self.error = exc
         finally:
             with contextlib.suppress(Exception):

@@ -156,7 +156,7 @@ def _item_for(conv: HeldConversation, path: str) -> Item | None:
     return None
 
 
-def answer_lines(conv: HeldConversation, reply: str) -> list[str]:
+def answer_lines(conv: HeldConversation, reply: str) -> list[str]:  # noqa: C901, PLR0912  (a branch per way a person answers a field)
     """What a person writes back: each field our reply asks about answered once, in their words."""
     rng = random.Random(conv.seed)
     truth = _truth(conv.case)

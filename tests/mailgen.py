@@ -168,9 +168,8 @@ def _quoted_param(param: str, value: str, encoding: str = "b") -> str:
 def _wrap_flowed(text: str, width: int = 72) -> str:
     """RFC 3676 format=flowed: long lines soft-broken with a trailing space, space-stuffing."""
     out: list[str] = []
-    for line in text.replace("\r\n", "\n").split("\n"):
-        if line.startswith((" ", "From ", ">")) and not line.startswith(">"):
-            line = " " + line
+    for raw in text.replace("\r\n", "\n").split("\n"):
+        line = " " + raw if raw.startswith((" ", "From ")) else raw  # space-stuffing
         if len(line) <= width or line.startswith(">"):
             out.append(line.rstrip(" ") if line != "-- " else line)
             continue
@@ -271,7 +270,7 @@ def thunderbird(
     return _finish(top, headers)
 
 
-def outlook(
+def outlook(  # noqa: PLR0913  (the options of one mail program's message, each named at the call)
     *, sender: str, to: str | Sequence[str], subject: str, text: str | None, html: str | None = None,
     attachments: Sequence[Attachment] = (), charset: str = "windows-1252", date: datetime | None = None,
     message_id: str | None = None, extra_headers: Sequence[tuple[str, str]] | None = None,
@@ -396,7 +395,7 @@ def gmail(
     return _finish(top, headers)
 
 
-def apple_mail(
+def apple_mail(  # noqa: C901, PLR0913  (the options of one mail program's message, each named at the call)
     *, sender: str, to: str | Sequence[str], subject: str, text: str | None, html: str | None = None,
     attachments: Sequence[Attachment] = (), charset: str = "utf-8", date: datetime | None = None,
     message_id: str | None = None, extra_headers: Sequence[tuple[str, str]] | None = None,

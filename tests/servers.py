@@ -30,8 +30,8 @@ from imapclient import IMAPClient
 
 __all__ = [
     "DovecotServer",
-    "SmtpSink",
     "SinkMessage",
+    "SmtpSink",
     "dovecot",
     "free_port",
     "imap_append",
@@ -366,7 +366,7 @@ class _SinkHandler:
             self.sink.failures += 1
             return self.sink.fail_with
 
-    async def handle_RCPT(  # noqa: N802 (aiosmtpd hook name)
+    async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
         self.sink.rcpt_seen.set()
@@ -378,7 +378,7 @@ class _SinkHandler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         failure = self._failure("data")
         if failure is not None:
             return failure

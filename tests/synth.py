@@ -158,7 +158,7 @@ def labelled_lines(req: dict[str, Any], rng: random.Random | None = None) -> lis
     """The request as `Label: value` lines, in the order a clerk would type them."""
     rng = rng or random.Random(0)
     w, a, e = req["worker"], req["assignment"], req["employer"]
-    from tests.synth import ABROAD as _abroad  # noqa: PLC0415 - keeps the table in one place
+    from tests.synth import ABROAD as _abroad
 
     country_name = next(x[1] for x in _abroad if x[0] == a["country"])
     name = " ".join(p for p in (w["first_name"], w["middle_name"], w["last_name"]) if p)

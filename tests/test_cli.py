@@ -23,8 +23,8 @@ from tests.test_sheet import encrypted_ooxml
 
 
 def _run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "intake.cli", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=300)
+    return subprocess.run([sys.executable, "-m", "intake.cli", *args], capture_output=True, check=False, text=True,
+                          cwd=cwd, timeout=300)
 
 
 @pytest.fixture(scope="module")

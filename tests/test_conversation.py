@@ -236,7 +236,7 @@ def test_reprocess_leaves_an_answer_alone(ctx: Context) -> None:
     """Read again alone, an answer would become a request of its own: reprocess skips it."""
     from intake.reprocess import reprocess_one
 
-    _req, rec, ours, lines = _asked(ctx, 207)
+    _req, _rec, ours, lines = _asked(ctx, 207)
     sid = _deliver(ctx, convgen.answer(ours, lines, style="gmail", sender=SENDER))
     outcome = reprocess_one(ctx, sid)
     assert outcome.skipped and "answer" in outcome.skipped

@@ -45,7 +45,7 @@ def _text(raw: bytes) -> str:
     return str(body.get_content()) if body is not None else ""
 
 
-def test_answers_complete_their_requests_end_to_end(tmp_path: Path, dovecot: DovecotServer,  # noqa: F811
+def test_answers_complete_their_requests_end_to_end(tmp_path: Path, dovecot: DovecotServer,  # noqa: PLR0915, F811  (one end-to-end scenario: its steps in the order the user takes them)
                                                     smtp_sink: SmtpSink) -> None:  # noqa: F811
     gw = GatewayProcess(tmp_path, write_config(tmp_path, dovecot=dovecot, sink=smtp_sink))
     gw.start()

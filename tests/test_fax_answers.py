@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import difflib
 import io
+import itertools
 import random
 import re
 from collections.abc import Iterator
@@ -124,7 +125,7 @@ def test_return_page_whose_qr_code_is_lost_is_known_by_its_printed_page_code(res
 
 
 def _views(req: dict[str, Any]) -> list[RequestView]:
-    from intake.model import Problem  # noqa: PLC0415
+    from intake.model import Problem
 
     rr = _return_request(req)
     return [RequestView.of(rr.reference, CertificateRequest.from_stored(rr.fields),
@@ -135,7 +136,7 @@ def test_fax_reply_is_written_for_fax() -> None:
     """No mail wording, no line broken inside a sentence, nothing under 9 point, and the help text
     still readable after a 204x98 fax."""
     req = make_request(random.Random(23), kind="employee")
-    from intake.faxreply import render_fax_pdf  # noqa: PLC0415
+    from intake.faxreply import render_fax_pdf
 
     pages = render_return_pages([_return_request(req)])
     assert pages is not None
@@ -149,7 +150,7 @@ def test_fax_reply_is_written_for_fax() -> None:
         for mail_words in ("reply to this", "this message", "e-mail", "subject", "attached", "mailbox"):
             assert mail_words not in low, (kind, mail_words)
         lines = text.split("\n")
-        for a, b in zip(lines, lines[1:], strict=False):
+        for a, b in itertools.pairwise(lines):
             if a.strip() and b.strip() and not b.startswith(("# ", "* ", "  ")):
                 assert a.rstrip().endswith((".", ":", "?", "!", ")")), (a, b)  # b continues a's sentence
     pdf = render_fax_pdf("incomplete", fax_number=NUMBER, requests=_views(req), return_pages=True,
@@ -215,7 +216,7 @@ def test_faxed_return_page_completes_its_request_end_to_end(tmp_path: Path) -> N
         wait_for(lambda: False, timeout=3)  # a reply to the stranger would come now
     finally:
         gw.stop()
-    answer = [p for p in _outbox(gw, NUMBER) if p != first][0].read_bytes()
+    answer = next(p for p in _outbox(gw, NUMBER) if p != first).read_bytes()
     answer_text = " ".join(_pdf_text(answer))
     assert "now complete" in answer_text and REF.findall(answer_text) == [ref]
     assert not returngen.return_pages(answer)

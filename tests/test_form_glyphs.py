@@ -39,5 +39,5 @@ def test_capitals_are_left_to_other_checks() -> None:
 
 def test_dots_missing_for_the_is_read_flag_the_box() -> None:
     # a glyph count that does not line up (an extra thin letter read) with no dot for the `i`
-    text, doubt = form_glyphs.i_or_l(_typed("bell"), "beiil")
+    _text, doubt = form_glyphs.i_or_l(_typed("bell"), "beiil")
     assert doubt == form_glyphs.DOUBT

@@ -61,7 +61,7 @@ def test_labels_above_values_and_in_two_columns() -> None:
 
 
 def test_letterhead_address_is_the_employers_and_flagged() -> None:
-    items = _head() + [(72, TOP - 90, "Employee name: Odile Marchbank"), (72, TOP - 104, "SSN: 123-45-6781")]
+    items = [*_head(), (72, TOP - 90, "Employee name: Odile Marchbank"), (72, TOP - 104, "SSN: 123-45-6781")]
     got = _read(_pdf([items]))
     assert got["employer.address.street"].value == "41 Quay Road"
     assert got["employer.address.postal_code"].value == "55802"
@@ -69,7 +69,7 @@ def test_letterhead_address_is_the_employers_and_flagged() -> None:
 
 
 def test_a_label_at_the_foot_of_a_page_has_its_value_atop_the_next() -> None:
-    page1 = _head() + [(72, TOP - 90, "Employee name: Odile Marchbank"), (72, 60, "Place of work abroad")]
+    page1 = [*_head(), (72, TOP - 90, "Employee name: Odile Marchbank"), (72, 60, "Place of work abroad")]
     page2: list[tuple[float, float, str]] = [(72, TOP, "Strandgata 12, 5013 Bergen, Norway"),
                                              (72, TOP - 30, "Sincerely,")]
     got = _read(_pdf([page1, page2]))
@@ -79,7 +79,8 @@ def test_a_label_at_the_foot_of_a_page_has_its_value_atop_the_next() -> None:
 
 def test_the_later_assignment_date_is_the_end() -> None:
     """Two dates under labels that both say "start": the later of the two is the end (flagged)."""
-    items = _head() + [
+    items = [
+        *_head(),
         (72, TOP - 90, "Employee name: Odile Marchbank"),
         (72, TOP - 104, "Date of birth: 03/04/1980"),
         (72, TOP - 118, "Hired on: 05/06/2015"),
@@ -93,8 +94,8 @@ def test_the_later_assignment_date_is_the_end() -> None:
 
 
 def test_dot_leaders_make_the_whole_text_the_label() -> None:
-    items = _head() + [(72, TOP - 90, "First name of the employee ........ Odile"),
-                       (72, TOP - 104, "Last name of the employee ......... Marchbank")]
+    items = [*_head(), (72, TOP - 90, "First name of the employee ........ Odile"),
+             (72, TOP - 104, "Last name of the employee ......... Marchbank")]
     got = _read(_pdf([items]))
     assert got["worker.first_name"].value == "Odile" and got["worker.last_name"].value == "Marchbank"
 

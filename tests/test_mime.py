@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import io
-import time
 import zipfile
 from datetime import UTC, datetime
 
@@ -739,29 +738,27 @@ def test_reply_and_inline_forward_from_every_client(client: str) -> None:
     assert vacation.meta.headers["auto-submitted"] == "auto-replied"
 
 
-def _timed(raw: bytes) -> tuple[ParsedMail, float]:
-    start = time.perf_counter()
-    parsed = parse_mail(raw, LIMITS)
-    return parsed, time.perf_counter() - start
-
-
 @pytest.mark.parametrize(
-    "raw",
+    ("raw", "cut"),
     [
         # 200k empty parts: the stdlib parser alone would take half a minute.
-        b'From: a@example.com\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n' + b"--b\r\n\r\nx\r\n" * 200_000,
+        (b'From: a@example.com\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n' + b"--b\r\n\r\nx\r\n" * 200_000,
+         "too_many_parts"),
         # Parameter-laden Content-Type on every part (header parsing is ~3 ms per KB of parameters).
-        b'From: a@example.com\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'
-        + b"".join(
-            b"--b\r\nContent-Type: text/plain; x=%d; " % i + b"a=b; " * 400 + b"\r\n\r\nx\r\n" for i in range(2000)
-        ),
-        b"From: a@example.com\r\nTo: " + b"a@example.com, " * 100_000 + b"\r\n\r\nbody",
-        b"From: a@example.com\r\nSubject: " + b"=?utf-8?q?a?= " * 100_000 + b"\r\n\r\nbody",
-        b"From: a@example.com\r\n" + b"X-A: y\r\n" * 100_000 + b"\r\nbody",
+        (b'From: a@example.com\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'
+         + b"".join(
+             b"--b\r\nContent-Type: text/plain; x=%d; " % i + b"a=b; " * 400 + b"\r\n\r\nx\r\n" for i in range(2000)
+         ), "too_many_parts"),
+        (b"From: a@example.com\r\nTo: " + b"a@example.com, " * 100_000 + b"\r\n\r\nbody", "header_too_large"),
+        (b"From: a@example.com\r\nSubject: " + b"=?utf-8?q?a?= " * 100_000 + b"\r\n\r\nbody", "header_too_large"),
+        (b"From: a@example.com\r\n" + b"X-A: y\r\n" * 100_000 + b"\r\nbody", "header_too_large"),
     ],
     ids=["part-flood", "param-laden", "to-flood", "subject-words", "header-flood"],
 )
-def test_costly_structures_are_cut_short(raw: bytes) -> None:
-    parsed, seconds = _timed(raw)
-    assert seconds < 10  # unbounded, these take from 20 seconds to minutes
+def test_costly_structures_are_cut_short(raw: bytes, cut: str) -> None:
+    """Unbounded, these take from 20 seconds to minutes: the parser stops at its limit and says so
+    (how long the cut reading takes is measured by `bench/fuzz.py`, not timed here)."""
+    parsed = parse_mail(raw, LIMITS)
+    assert cut in {p.code for p in parsed.problems}
+    assert len(parsed.parts) <= 1
     assert_storable(parsed)

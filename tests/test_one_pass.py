@@ -62,7 +62,7 @@ def test_a_mail_answered_received_takes_at_most_six_transactions(tmp_path: Path,
     real = crypto.Keyring.decrypt
 
     def counting(self: crypto.Keyring, data: bytes, aad: str) -> bytes:
-        decrypted[aad.split(":")[0]] += 1
+        decrypted[aad.split(":", maxsplit=1)[0]] += 1
         return real(self, data, aad)
 
     monkeypatch.setattr(crypto.Keyring, "decrypt", counting)
@@ -82,7 +82,7 @@ def test_a_mail_answered_received_takes_at_most_six_transactions(tmp_path: Path,
         assert in_pass + sending <= 7
         # The raw message decrypted once in the pass (and the store's own read above once more).
         decrypted.clear()
-        sid2, _, _ = _pass(ctx, _mail(random.Random(4), complete=True), counted)
+        _sid2, _, _ = _pass(ctx, _mail(random.Random(4), complete=True), counted)
         assert decrypted["submissions.raw"] == 1, decrypted
     finally:
         ctx.store.dispose()

@@ -239,7 +239,7 @@ def test_the_approval_confirmation_goes_only_to_an_address_that_followed_its_lin
     values2 = dict(good_values(22), confirmation_email="boss@elsewhere.example.org")
     rec2 = store.find_request(REFERENCE.findall(post_form(client, values2).text)[0])
     assert rec2 is not None
-    mail2 = [o for o in store.replies_of(rec2.submission_id) if o.kind == "confirm_address"][0]
+    mail2 = next(o for o in store.replies_of(rec2.submission_id) if o.kind == "confirm_address")
     token2 = re.search(r"/request/confirm/(\S+)", mail2.message.decode())
     assert token2
     page = client.get(f"/request/confirm/{token2.group(1)}")
@@ -249,7 +249,7 @@ def test_the_approval_confirmation_goes_only_to_an_address_that_followed_its_lin
     rec3 = store.find_request(REFERENCE.findall(post_form(client, dict(good_values(23),
                                                  confirmation_email="x@elsewhere.example.org")).text)[0])
     assert rec3 is not None
-    mail3 = [o for o in store.replies_of(rec3.submission_id) if o.kind == "confirm_address"][0]
+    mail3 = next(o for o in store.replies_of(rec3.submission_id) if o.kind == "confirm_address")
     token3 = re.search(r"/request/confirm/(\S+)", mail3.message.decode())
     assert token3
     form_token = CSRF.search(client.get(f"/request/confirm/{token3.group(1)}").text)

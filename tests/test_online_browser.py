@@ -132,7 +132,7 @@ def start_employee_form(page: Any, base: str, *, axe: bool = True) -> None:
     page.wait_for_url(re.compile(r".*/request\?type=employee$"))
 
 
-def test_online_request_by_keyboard_with_and_without_javascript(gateway: Any, smtp_sink: SmtpSink) -> None:  # noqa: F811
+def test_online_request_by_keyboard_with_and_without_javascript(gateway: Any, smtp_sink: SmtpSink) -> None:  # noqa: PLR0915, F811  (one end-to-end scenario: its steps in the order the user takes them)
     from playwright.sync_api import sync_playwright
 
     assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run scripts/setup"

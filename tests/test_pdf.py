@@ -62,9 +62,10 @@ def _wrong(req: dict[str, Any], ex: Extraction, skip: set[str] = NOT_ON_LETTERS)
             continue
         if value not in got.get(path, set()):
             seen = sorted(got.get(path, set()))
+            shown = value
             if path.endswith("ssn"):
-                value, seen = "***-**-" + value[-4:], ["***-**-" + s[-4:] for s in seen]
-            wrong[path] = (value, seen)
+                shown, seen = "***-**-" + value[-4:], ["***-**-" + s[-4:] for s in seen]
+            wrong[path] = (shown, seen)
     return wrong
 
 

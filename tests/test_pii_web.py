@@ -91,7 +91,7 @@ def test_clear_columns_keep_no_ssn_a_sender_wrote(web_store: tuple[Settings, Sto
     store.mark_failed(sid, f"{in_reason[:3]}.{in_reason[3:5]}.{in_reason[5:]}.pdf could not be read")
     db = settings.store.url.removeprefix("sqlite:///")
     with sqlite3.connect(db) as con:
-        rows = [r for t in ("events", "submissions", "requests") for r in con.execute(f"SELECT * FROM {t}")]  # noqa: S608
+        rows = [r for t in ("events", "submissions", "requests") for r in con.execute(f"SELECT * FROM {t}")]
     text = "\n".join(str(c) for row in rows for c in row if isinstance(c, str))
     for d in (in_reason, in_name, in_verdict):
         assert not found(d, text), d

@@ -346,7 +346,7 @@ async def _send_again(jobs: Jobs, outbox_id: int) -> None:
 # -- the proof: 3 workers, 2 source holders, 500 messages, one of each killed ------------------
 
 
-def test_three_workers_two_holders_500_messages_one_of_each_killed(
+def test_three_workers_two_holders_500_messages_one_of_each_killed(  # noqa: PLR0915  (one end-to-end scenario: its steps in the order the user takes them)
         tmp_path: Path, pg_url: str, dovecot: DovecotServer, smtp_sink: SmtpSink) -> None:  # noqa: F811
     rng = random.Random(2026)
     shared = tmp_path / "shared"

@@ -542,12 +542,12 @@ def ole_file(streams: dict[str, bytes]) -> bytes:
     body = b""
     entries = [("Root Entry", 5, eoc, 0)]
     for name, data in streams.items():
-        data = data.ljust(4096, b"\x00")
-        data = data.ljust(-(-len(data) // 512) * 512, b"\x00")
-        n, start = len(data) // 512, len(fat)
-        fat += list(range(start + 1, start + n)) + [eoc]
-        entries.append((name, 2, start, len(data)))
-        body += data
+        padded = data.ljust(4096, b"\x00")
+        padded = padded.ljust(-(-len(padded) // 512) * 512, b"\x00")
+        n, start = len(padded) // 512, len(fat)
+        fat += [*range(start + 1, start + n), eoc]
+        entries.append((name, 2, start, len(padded)))
+        body += padded
     assert len(fat) <= 128 and len(entries) <= 4
     fat += [free] * (128 - len(fat))
     directory = b""
@@ -659,7 +659,7 @@ SNIFF_CASES: list[tuple[str, Callable[[], bytes], str | None, str | None, str]] 
     ("eml as octet-stream", _eml, "fwd.dat", "application/octet-stream", sn.EML),
     ("html", lambda: b"<!DOCTYPE html><html><body><p>Hi</p></body></html>", None, None, sn.HTML),
     ("html fragment", lambda: b"<p>Dear SSA,<br>please</p>", None, None, sn.HTML),
-    ("utf-8 text", lambda: "Dear SSA,\nplease send a certificate for José.\n".encode(), None, None, sn.TEXT),
+    ("utf-8 text", "Dear SSA,\nplease send a certificate for José.\n".encode, None, None, sn.TEXT),
     ("cp1252 text", lambda: "Dear SSA, Müller – thanks".encode("cp1252"), None, None, sn.TEXT),
     ("csv by extension", lambda: b"Name\nMarsh\n", "list.csv", None, sn.CSV),
     ("csv by shape", lambda: b"Title\nLast,First,SSN\nMarsh,Tessa,123-45-6789\n", None, None, sn.CSV),

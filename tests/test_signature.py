@@ -44,7 +44,7 @@ def _phone(rng: random.Random) -> tuple[str, str]:
 def _signature(rng: random.Random) -> tuple[str, dict[str, str]]:
     name, company = _person(rng), f"{_word(rng)} {_word(rng)} {rng.choice(SUFFIXES)}"
     phone, phone_line = _phone(rng)
-    email = f"{name.split()[0].lower()}@{company.split()[0].lower()}.example.com"
+    email = f"{name.split()[0].lower()}@{company.split(maxsplit=1)[0].lower()}.example.com"
     street = f"{rng.randint(2, 9800)} {_word(rng)} {rng.choice(['Way', 'Blvd', 'Court', 'Pike'])}"
     city, state, zip_code = _word(rng, 3), rng.choice(STATES), f"{rng.randint(10000, 99999)}"
     lines = [name, rng.choice(TITLES), company, phone_line, email]

@@ -253,7 +253,7 @@ def test_imap_stored_but_not_moved_is_only_moved(dovecot: DovecotServer, store: 
     c.logout()
     from datetime import UTC, datetime
 
-    sid, created = store.inner.store_submission(
+    _sid, created = store.inner.store_submission(
         Incoming(
             channel="imap",
             raw=raw,
@@ -698,7 +698,7 @@ def test_fax_run_loop_and_store_failure(faxdirs: tuple[Path, Path], store: Recor
         assert (inbox / "fax_+12085550199_20261125T120000.pdf").exists()
         store.fail = None
         assert new.wait(1, 10)
-        assert wait_until(lambda: (done / "fax_+12085550199_20261125T120000.pdf").exists(), 5)
+        assert wait_until((done / "fax_+12085550199_20261125T120000.pdf").exists, 5)
     finally:
         stop.set()
         t.join(10)
@@ -855,7 +855,7 @@ def test_imap_xoauth2_login(dovecot: DovecotServer, store: RecordingStore) -> No
     finally:
         src.close()
     bad = imap_source(dovecot, store, password=None, oauth2_token="not-the-token")
-    with pytest.raises(Exception, match="(?i)fail|auth"):
+    with pytest.raises(Exception, match=r"(?i)fail|auth"):
         bad.poll_once()
     bad.close()
 
@@ -865,7 +865,7 @@ def test_smtp_sink_records_and_fails_on_demand(smtp_sink: SmtpSink) -> None:
     with smtplib.SMTP(smtp_sink.host, smtp_sink.port, timeout=10) as s:
         s.sendmail("", ["hr@employer.example"], b"Subject: ack\r\n\r\nreceived\r\n")
     (got,) = smtp_sink.wait_for(1)
-    assert got.mail_from == "" or got.mail_from == "<>"
+    assert got.mail_from in {"", "<>"}
     assert got.rcpt_tos == ("hr@employer.example",) and got.content.endswith(b"received\r\n")
     smtp_sink.fail("451 4.3.0 try again later", times=1)
     with smtplib.SMTP(smtp_sink.host, smtp_sink.port, timeout=10) as s:

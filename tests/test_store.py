@@ -213,7 +213,7 @@ def run_threads(n: int, fn: Callable[[int], Any]) -> list[Any]:
         try:
             barrier.wait()
             results[i] = fn(i)
-        except BaseException as exc:  # pragma: no cover - reported below
+        except BaseException as exc:  # noqa: BLE001  # pragma: no cover - reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(n)]

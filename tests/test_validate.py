@@ -21,8 +21,8 @@ TODAY = date(2026, 11, 25)
 
 def _req(seed: int = 1, **changes: str | None) -> dict[str, str]:
     values = flat(make_request(random.Random(seed), kind="employee", country="DE"))
-    for path, value in changes.items():
-        path = path.replace("__", ".")
+    for name, value in changes.items():
+        path = name.replace("__", ".")
         if value is None:
             values.pop(path, None)
         else:

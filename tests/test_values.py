@@ -322,7 +322,7 @@ def test_normalize_finds_the_one_value_in_extra_words() -> None:
     assert normalize("worker.date_of_birth", "04/24/1985 (age 41)") == (
         [("worker.date_of_birth", "1985-04-24")], None)
     assert normalize("employer.ein", "12-3456789 (IRS)") == ([("employer.ein", "12-3456789")], None)
-    pairs, reason = normalize("worker.ssn", "123-45-6789 or 987-65-4321")
+    _pairs, reason = normalize("worker.ssn", "123-45-6789 or 987-65-4321")
     assert reason is not None and "6789" not in reason and "4321" not in reason
 
 

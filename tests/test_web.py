@@ -258,7 +258,7 @@ def test_a_request_on_an_older_form_edition_can_be_accepted(web_store: tuple[Set
     assert store.get_request(rec.id).state == "accepted"
 
 
-def test_approve_mails_the_confirmation_address_and_reject_mails_the_sender(web_store: tuple[Settings, Store]) -> None:  # noqa: F811,E501
+def test_approve_mails_the_confirmation_address_and_reject_mails_the_sender(web_store: tuple[Settings, Store]) -> None:  # noqa: F811
     settings, store = web_store
     req = valid_request()
     rid = seed_request(store, req)

@@ -69,7 +69,7 @@ def _subject(content: bytes) -> str:
     return str(message_from_bytes(content, policy=default_policy)["Subject"] or "")
 
 
-def test_fax_review_correct_accept_approve_in_chromium(gateway: Any, smtp_sink: SmtpSink) -> None:  # noqa: F811
+def test_fax_review_correct_accept_approve_in_chromium(gateway: Any, smtp_sink: SmtpSink) -> None:  # noqa: PLR0915, F811  (one end-to-end scenario: its steps in the order the user takes them)
     from playwright.sync_api import sync_playwright
 
     assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run scripts/setup"

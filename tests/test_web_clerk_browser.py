@@ -180,7 +180,7 @@ def test_the_readme_screenshots_are_a_reviewers_with_no_ssn_in_clear(live: dict[
         assert _clear_ssns_in_image(SHOTS / name) == [], name
 
 
-def test_a_clerk_corrects_a_faxed_request_by_keyboard_in_chromium(live: dict[str, Any]) -> None:
+def test_a_clerk_corrects_a_faxed_request_by_keyboard_in_chromium(live: dict[str, Any]) -> None:  # noqa: PLR0915  (one end-to-end scenario: its steps in the order the user takes them)
     from playwright.sync_api import sync_playwright
 
     assert Path(CHROMIUM).exists() and AXE.exists(), "run scripts/setup (Chromium, axe-core)"

@@ -226,7 +226,7 @@ def test_api_tokens_expire_are_listed_with_their_last_use_and_can_be_revoked(
         r = api.get("/api/v1/requests", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 401 and "expired on" in r.json()["detail"]
         assert Users(store).token_role(token) is None
-        assert "\texpired\t" in [x for x in cli("token", "list")[1].splitlines() if "\tcertificates\t" in x][0]
+        assert "\texpired\t" in next(x for x in cli("token", "list")[1].splitlines() if "\tcertificates\t" in x)
         # Revoked: refused at once, by id or by name.
         assert api.get("/api/v1/requests", headers={"Authorization": f"Bearer {spare}"}).status_code == 200
         code, out, _ = cli("token", "revoke", "spare")

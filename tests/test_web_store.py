@@ -31,7 +31,7 @@ def test_queue_search_duplicates_export_on_both_backends(store: Store) -> None:
     # Corrections: fields, search columns and events in one transaction.
     fields = dict(store.get_request(a).fields)
     fields["worker"] = dict(fields["worker"], ssn="123-45-0001")
-    request, problems = check({"worker.ssn": "123-45-0001"})
+    _request, problems = check({"worker.ssn": "123-45-0001"})
     rec = store.update_request(a, fields, [p.model_dump(mode="json") for p in problems],
                                [("worker.ssn", "***-**-6789", "***-**-0001")], actor="sam", new_state="corrected")
     assert rec.ssn_last4 == "0001" and rec.state == "corrected"

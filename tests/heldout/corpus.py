@@ -62,7 +62,7 @@ def _one(fmt: str, i: int, rng: random.Random) -> tuple[str, bytes, str, Labels,
     return suffix, data, variant, labels, [truth]
 
 
-def _single(fmt: str, i: int, rng: random.Random, half: Half, labels: Labels) -> tuple[str, bytes, str, Labels,
+def _single(fmt: str, i: int, rng: random.Random, half: Half, labels: Labels) -> tuple[str, bytes, str, Labels,  # noqa: PLR0911  (a return per format the corpus writes)
                                                                                        dict[str, str]]:
     case = make_case(rng)
     if fmt in ("mail", "text"):

@@ -18,7 +18,7 @@ LAYOUTS = ("colon", "colon_tab", "spaces", "dots", "spaced_dots", "ellipsis", "u
            "emdash", "equals", "angle", "tab", "above", "next_line")
 
 
-def labelled_line(item: Item, layout: str, width: int) -> str:
+def labelled_line(item: Item, layout: str, width: int) -> str:  # noqa: C901, PLR0911, PLR0912  (a return per layout a line is written in)
     """One item as a line (or two) of text in `layout`; `width` is the label column's width."""
     lab, val = item.label, item.value
     gap = max(2, width - len(lab))

@@ -63,7 +63,7 @@ def write_date(d: date, rng: random.Random) -> tuple[str, str]:
 
 def date_in_text(d: date, rng: random.Random) -> str:
     """A date in running text, where no hint can stand: never day-first with slashes (ambiguous)."""
-    hint, fn = rng.choice([s for s in date_styles() if s[0] != "(dd/mm/yyyy)"])
+    _hint, fn = rng.choice([s for s in date_styles() if s[0] != "(dd/mm/yyyy)"])
     return fn(d)  # type: ignore[operator]
 
 
