@@ -157,7 +157,7 @@ def _decode_qr(region: np.ndarray) -> str | None:
 
     for img in (region, cv2.medianBlur(region, 3)):
         for sym in pyzbar.decode(Image.fromarray(img), symbols=[pyzbar.ZBarSymbol.QRCODE]):
-            text = sym.data.decode("ascii", errors="replace")
+            text: str = sym.data.decode("ascii", errors="replace")
             if _PAYLOAD.match(text) or _RETURN.match(text):
                 return text
     return None

@@ -152,7 +152,8 @@ def _despeckle(mask: np.ndarray, max_area: int) -> np.ndarray:
     small[0] = False  # background
     if not small.any():
         return mask
-    return mask & ~small[labels]
+    kept: np.ndarray = mask & ~small[labels]
+    return kept
 
 
 def _is_bilevel(image: Image.Image, gray: np.ndarray) -> bool:

@@ -87,7 +87,9 @@ def _mend(ink: np.ndarray, line: np.ndarray, thick: int, horizontal: bool) -> np
     """The line's pixels that lie inside a letter it crossed (ink on both sides across the line)."""
     rest = _u8(ink & ~line)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (1, thick + 3) if horizontal else (thick + 3, 1))
-    return line & cv2.morphologyEx(rest, cv2.MORPH_CLOSE, kernel).astype(bool)
+    closed: np.ndarray = cv2.morphologyEx(rest, cv2.MORPH_CLOSE, kernel).astype(bool)
+    mended: np.ndarray = line & closed
+    return mended
 
 
 def _segments(line: np.ndarray, dpi: Dpi) -> list[list[int]]:
@@ -208,8 +210,9 @@ def _band(ink: np.ndarray, line: np.ndarray, thick: int, horizontal: bool) -> np
     """What to take off for a line: it and its ragged edges (a fax line is a pixel thicker in
     places), but not the strokes of the letters it crossed."""
     grow = np.ones((3, 1) if horizontal else (1, 3), np.uint8)  # numpy shape: (rows, columns)
-    band = cv2.dilate(_u8(line), grow).astype(bool) & ink
-    return band & ~_mend(ink, band, thick + 2, horizontal)
+    band: np.ndarray = cv2.dilate(_u8(line), grow).astype(bool) & ink
+    off: np.ndarray = band & ~_mend(ink, band, thick + 2, horizontal)
+    return off
 
 
 def _merge(leaders: list[Leader], dpi: Dpi, rest: np.ndarray | None = None,

@@ -269,7 +269,7 @@ def page_image(doc: pdfium.PdfDocument, index: int, limits: Limits) -> Image.Ima
                 and 0 < px_w * px_h <= limits.max_pixels
             ):
                 # pdfium owns this bitmap (it is the image's own buffer): copy it, never close it.
-                image = obj.get_bitmap(render=False).to_pil().copy()
+                image: Image.Image = obj.get_bitmap(render=False).to_pil().copy()
                 if image.mode not in ("1", "L", "RGB"):
                     colour = image.mode in ("RGBA", "RGBX", "BGRA", "BGRX", "P")
                     image = image.convert("RGB" if colour else "L")

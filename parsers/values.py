@@ -120,7 +120,7 @@ def parse_bool(raw: str) -> bool | None:
     # a marked option among printed ones: "[X] Yes [ ] No", "Yes ☐ No ☒"
     mark = r"(?:\[\s*[x✓✔×]\s*\]|\(\s*[x✓✔×]\s*\)|[☒☑■✓✔✗✘])"
     if re.match(r"[\[(☐□☒☑■✓✔✗✘]", text):  # boxes before their options
-        chosen = set(re.findall(mark + r"\s*(yes|no)\b", text))
+        chosen: set[str] = set(re.findall(mark + r"\s*(yes|no)\b", text))
     else:
         chosen = set(re.findall(r"\b(yes|no)\s*" + mark, text))
     if len(chosen) == 1:
