@@ -18,6 +18,7 @@ from parsers.body_quotes import (
     QUOTE_MARK,
     _header_block,
 )
+from parsers.labels import header_field, match_section
 from parsers.workers import WorkerTable
 
 _BLOCK = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "hr",
@@ -82,7 +83,7 @@ class _HtmlLines(HTMLParser):
         self.buf = []
         self.lines.extend(line.split("\n"))
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:  # noqa: C901  (one case per HTML tag that shapes the text)
         if tag in _SKIP:
             self.skip += 1
             return
@@ -186,15 +187,11 @@ class _HtmlLines(HTMLParser):
         return out
 
     def _last_heading_is_dependents(self) -> bool:
-        from parsers.labels import match_section
-
         last = next((ln for ln in reversed(self.lines) if ln.strip() and not ln.startswith("[[coc-intake")), "")
         return match_section(last) == "dependents"
 
 
 def _header(text: str) -> str | None:
-    from parsers.labels import header_field
-
     return header_field(text.strip().rstrip(":")) if text.strip() else None
 
 

@@ -85,7 +85,7 @@ def strip_quoted(text: str) -> str:
     return strip_quoted_keeping_signature(text)[0]
 
 
-def strip_quoted_keeping_signature(text: str) -> tuple[str, list[str]]:
+def strip_quoted_keeping_signature(text: str) -> tuple[str, list[str]]:  # noqa: C901, PLR0912, PLR0915  (the quoting styles of the mail programs, tried in the order they nest)
     """The text the sender wrote now, plus any forwarded message; quotes and signatures removed.
 
     Dropped: "> " lines, and everything after an "On ... wrote:" attribution, an

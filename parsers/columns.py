@@ -106,7 +106,7 @@ def _text_fit(fld: str, text: str) -> float:
     return _kind_fit(fld, text)
 
 
-def _kind_fit(fld: str, value: Any) -> float:
+def _kind_fit(fld: str, value: Any) -> float:  # noqa: C901, PLR0911, PLR0912  (one case per kind of field a cell can be)
     """How well one cell reads as `fld`'s value: 1 fits, 0 does not, between: possible."""
     leaf = fld.rsplit(".", 1)[-1]
     if isinstance(value, (datetime, date)):
@@ -196,7 +196,7 @@ def _order_violations(assign: dict[int, str], rows: Sequence[Sequence[Any]], hin
     return bad
 
 
-def read_columns(header: Sequence[Any], rows: Sequence[Sequence[Any]],
+def read_columns(header: Sequence[Any], rows: Sequence[Sequence[Any]],  # noqa: C901, PLR0912, PLR0915  (the column reading's steps in order: words, then cells, then the dates' order)
                  sections: dict[int, str] | None = None) -> dict[int, Column]:
     """Column index -> its reading, for a header row and (a sample of) the data rows under it."""
     sections = sections or {}
@@ -224,9 +224,10 @@ def read_columns(header: Sequence[Any], rows: Sequence[Sequence[Any]],
     assign: dict[int, str] = {}
     label_score: dict[int, float] = {}
     taken: set[str] = set()
-    for combined, s, i, fld in options:
-        if i in assign or fld in taken or combined < OFFER:
+    for combined, label, i, best in options:
+        if i in assign or best in taken or combined < OFFER:
             continue
+        fld, s = best, label
         if fld == "worker.name" and taken & {"worker.first_name", "worker.last_name"}:
             # "Personal name" beside a surname column: the other part of the name, when it holds one word
             other = ({"worker.first_name", "worker.last_name"} - taken)
@@ -270,7 +271,7 @@ def _by_type(assign: dict[int, str], titles: dict[int, str], cells: dict[int, li
     """Give each column left without a field the one free field its values fit, when only one
     kind fits (the date fields count as one kind: their order settles them); the columns given."""
     given: set[int] = set()
-    for i in titles:
+    for i, title in titles.items():
         if i in assign:
             continue
         fits = {f: fit for f in _TYPED if f not in taken and (fit := _fit(f, cells[i])) >= 0.6}
@@ -283,7 +284,7 @@ def _by_type(assign: dict[int, str], titles: dict[int, str], cells: dict[int, li
             continue
         top = max(kinds, key=lambda k: kinds[k])
         free = [f for f in fits if ("date" if f in DATE_FIELDS else f) == top]
-        prior = dict(scores(_for_meaning(titles[i])))
+        prior = dict(scores(_for_meaning(title)))
         fld = max(free, key=lambda f: (prior.get(f, 0.0), -_TYPED.index(f)))
         assign[i] = fld
         taken.add(fld)
@@ -306,8 +307,7 @@ def _settle_dates(assign: dict[int, str], rows: Sequence[Sequence[Any]], hints: 
         trial = {**assign, **dict(zip(cols, perm, strict=True))}
         changed = sum(a != b for a, b in zip(perm, fields, strict=True))
         cand = (_order_violations(trial, rows, hints), changed, perm)
-        if cand < best:
-            best = cand
+        best = min(best, cand)
     if best[2] == tuple(fields):
         return set()
     moved = {i for i, a, b in zip(cols, best[2], fields, strict=True) if a != b}

@@ -212,7 +212,7 @@ def _trade(s: _Sentence, part: str, method: Method) -> list[Candidate]:
                       uncertain="read from a sentence: the trade the person names")]
 
 
-def find_employment(text: str, *, part: str, method: Method = "text") -> list[Candidate]:
+def find_employment(text: str, *, part: str, method: Method = "text") -> list[Candidate]:  # noqa: C901  (one case per yes/no fact and the self-employed sentence)
     """`assignment.hired_in_us` and `assignment.remains_employee` from sentences, and `request_type`
     self-employed when a writer speaks of their own business in the first person. A field read
     twice with different answers is returned once, uncertain."""

@@ -102,7 +102,7 @@ class LineReader:
         m = self._label(text)
         return m is not None and bool(m.separator) and bool(text[m.end:].strip(" \t._:"))
 
-    def _beside(self, i: int, label_words: list[Word], fld: str) -> tuple[list[Word], int | None]:
+    def _beside(self, i: int, label_words: list[Word], fld: str) -> tuple[list[Word], int | None]:  # noqa: C901, PLR0912  (the places a value lies beside its label: right, under, next line)
         """The value of a label with nothing after it: right of it, under it, or the next line."""
         lb = _box(label_words)
         if lb is None:
@@ -139,11 +139,11 @@ class LineReader:
         if options:
             return self.lines[options[0]].words, options[0]
         on_page = self.by_page.get(page, [])
-        if on_page and i == max(on_page, key=lambda k: (b := self.lines[k].box) is not None and b.y0 or 0.0):
+        if on_page and i == max(on_page, key=lambda k: ((b := self.lines[k].box) is not None and b.y0) or 0.0):
             # the label ends its page: its value opens the next one ("Address abroad" | page 2)
             nxt = [k for k in self.by_page.get((page or 0) + 1, []) if k not in self.used]
             if nxt:
-                j = min(nxt, key=lambda k: ((b := self.lines[k].box) is not None and b.y0 or 0.0, k))
+                j = min(nxt, key=lambda k: (((b := self.lines[k].box) is not None and b.y0) or 0.0, k))
                 if self._could_be_value(self.lines[j].words, fld):
                     return self.lines[j].words, j
         return [], None

@@ -107,7 +107,7 @@ class _Finder(LineReader):
         self.dep_fields.add(sub)
         return f"dependents[{self.dep_index}].{sub}"
 
-    def _value(self, m: LabelMatch, raw: str, words: list[Word]) -> None:
+    def _value(self, m: LabelMatch, raw: str, words: list[Word]) -> None:  # noqa: C901, PLR0911, PLR0912, PLR0915  (one value's checks in the order a clerk applies them; each ends the reading)
         if raw.strip().casefold().strip(" .") in _EMPTY or not raw.strip(" .:_-"):
             return
         fld = m.field
@@ -232,7 +232,7 @@ class _Finder(LineReader):
             "and its value is not one"
         return alt, pairs, doubt, replace(m, field=alt, score=min(m.score, score), strict=False)
 
-    def _label_above(self, i: int, words: list[Word], text: str, m: LabelMatch | None) -> LabelMatch | None:
+    def _label_above(self, i: int, words: list[Word], text: str, m: LabelMatch | None) -> LabelMatch | None:  # noqa: C901, PLR0911  (each test that a line is a label over its value ends the reading)
         """A line that is a label as a whole, with its value under it or beside it ("Birthdate of
         worker" over "Apr. 12th, 1971"): read whole, not as a known label's start with the rest of
         the label for its value. Only when the value found there reads as the field's."""
@@ -297,7 +297,7 @@ class _Finder(LineReader):
         return True
 
     # ------------------------------------------------------------------------------------ walk
-    def _segment(self, i: int, words: list[Word]) -> list[Word] | None:
+    def _segment(self, i: int, words: list[Word]) -> list[Word] | None:  # noqa: C901, PLR0912, PLR0915  (the separators of a line, tried in the order they bind)
         """Read one stretch of words; return the rest when a second label follows on the line."""
         text = _text(words)
         if not text.strip():
@@ -408,7 +408,7 @@ class _Finder(LineReader):
         """The country of the work address is the country of assignment when no label gave that
         ("Work location country: France" and no "Country of assignment")."""
         fields = {c.field for c in self.out}
-        if "assignment.country" in fields or self.self_employed and "worker.address.country" in fields:
+        if "assignment.country" in fields or (self.self_employed and "worker.address.country" in fields):
             return
         given = next((c for c in self.out if c.field == "assignment.work_address.country"), None)
         if given is not None and given.value != "US":

@@ -129,7 +129,7 @@ def content_words(text: str, *, vocabulary: bool = False) -> tuple[str, ...]:
 
 
 @cache
-def _index(section: str | None) -> tuple[list[tuple[frozenset[str], str]], dict[str, float]]:
+def _index(section: str | None) -> tuple[list[tuple[frozenset[str], str]], dict[str, float]]:  # noqa: C901  (each source of label words (vocabulary, sections, synonyms) in turn)
     """(content words, field) of every label, and each word's weight (rarer across fields: heavier)."""
     entries: dict[frozenset[str], str] = {}
     if section in SECTION_LABELS:
@@ -293,7 +293,7 @@ def _for_meaning(label: str) -> str:
     return _HINTS.sub(lambda h: " " if _FORMAT_HINT.search(h.group()) else " " + h.group()[1:-1] + " ", label)
 
 
-def whole_label(text: str, m: LabelMatch | None, section: str | None, offset: int = 0) -> LabelMatch | None:
+def whole_label(text: str, m: LabelMatch | None, section: str | None, offset: int = 0) -> LabelMatch | None:  # noqa: C901, PLR0911  (each way a label can end (at its separator, at a known label, by its words))
     """The label of `text` read whole: `m` (a known label at its start) kept when it is the whole
     label, replaced when the label goes on to the separator, found by its words when `m` is None."""
     enum = _ENUM.match(text, offset)

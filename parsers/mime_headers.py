@@ -151,8 +151,8 @@ def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
     except Exception:  # the structured parser raises on some malformed headers
         pass
     values = [_header_text(v[:_OTHER_HEADER_CAP]) for k, v in _raw_items(msg) if k.lower() == name][:1]
-    for display, spec in getaddresses(values):
-        spec = spec.strip().lower()
+    for display, written in getaddresses(values):
+        spec = written.strip().lower()
         if "@" in spec:
             out.append((display, spec))
     if not out and values:

@@ -24,7 +24,7 @@ _BOILERPLATE_VERB_RE = re.compile(
 # --- text ------------------------------------------------------------------------------------
 
 
-def decode_text(data: bytes, charset: str | None) -> tuple[str, str | None]:
+def decode_text(data: bytes, charset: str | None) -> tuple[str, str | None]:  # noqa: PLR0911  (each charset fallback returns as soon as one decodes)
     """Bytes to text with the declared charset, falling back sensibly; returns (text, problem or None).
 
     Undeclared 8-bit text is UTF-8 when it decodes as such, else windows-1252 (what Western
@@ -70,8 +70,8 @@ def unflow(text: str, delsp: bool = False) -> str:
     out: list[str] = []
     current: str | None = None
     current_depth = -1
-    for line in text.split("\n"):
-        line = line.rstrip("\r")
+    for written in text.split("\n"):
+        line = written.rstrip("\r")
         depth = len(line) - len(line.lstrip(">"))
         body = line[depth:]
         stuffed = body.startswith(" ")
@@ -188,9 +188,9 @@ def html_to_text(source: str) -> str:
         # "\x00" marks a block edge: it ends a line but, unlike <br>, never makes an empty one.
         lines.extend([p for p in hard.split("\x00") if p.strip()] or [""])
     out: list[str] = []
-    for line in lines:
+    for row in lines:
         # Cells keep their tab separators; a row's leading tab (before its first cell) goes.
-        cells = [re.sub(r" {2,}", " ", c).strip() for c in line.split("\t")]
+        cells = [re.sub(r" {2,}", " ", c).strip() for c in row.split("\t")]
         line = "\t".join(cells[1:] if len(cells) > 1 and not cells[0] else cells).rstrip("\t ")
         if not line and (not out or not out[-1]):
             continue

@@ -156,12 +156,12 @@ class _Walker:
                 if isinstance(child, Message):
                     self.entity(child, depth + 1, scope, where, in_related or ctype == "multipart/related")
             return
-        if ctype == "message/rfc822" or ctype == "message/global":
+        if ctype in {"message/rfc822", "message/global"}:
             self.forwarded_message(part, depth, scope, where)
             return
         self.leaf(part, ctype, depth, scope, where, in_related)
 
-    def alternative(self, children: list[Message], depth: int, scope: _Scope, where: str) -> None:
+    def alternative(self, children: list[Message], depth: int, scope: _Scope, where: str) -> None:  # noqa: C901  (the ways a mail's alternatives differ (stub, lost table, both))
         """Prefer the plain text unless empty or boilerplate; every alternative's attachments still count."""
         slot = _Slot()
         for child in children:
@@ -232,7 +232,7 @@ class _Walker:
             return
         self.message(inner, depth + 1, f"{name}: ", name)
 
-    def leaf(self, part: Message, ctype: str, depth: int, scope: _Scope, where: str, in_related: bool) -> None:
+    def leaf(self, part: Message, ctype: str, depth: int, scope: _Scope, where: str, in_related: bool) -> None:  # noqa: C901, PLR0911, PLR0912  (one case per kind of MIME leaf part)
         filename = _filename(part)
         attachment = _is_attachment(part) or filename is not None
         if ctype in ("text/plain", "text/html") and not attachment:
@@ -422,7 +422,7 @@ def _headers_size(msg: Message) -> int:
     """Header bytes of an already parsed (forwarded) message, counted as name, colon, value."""
     try:
         return sum(len(str(k)) + 2 + len(str(v)) for k, v in getattr(msg, "_headers", []))
-    except Exception:  # noqa: BLE001 - a header that cannot even be measured is not worth reading
+    except Exception:
         return 0
 
 

@@ -77,7 +77,7 @@ def _qualified_name(node: DictionaryObject) -> str:
     return ".".join(reversed(parts))
 
 
-def _text(value: Any, opts: Any = None) -> str:
+def _text(value: Any, opts: Any = None) -> str:  # noqa: PLR0911  (one return per kind of value a PDF field holds)
     """A field value as text: names lose their slash, `Off` is empty, option indexes resolve."""
     if value is None:
         return ""
@@ -133,7 +133,7 @@ def _widgets(reader: PdfReader) -> Iterator[tuple[int, DictionaryObject, Any]]:
                 yield number, annot, page
 
 
-def _fields(reader: PdfReader) -> dict[str, FormField]:
+def _fields(reader: PdfReader) -> dict[str, FormField]:  # noqa: C901  (the field tree walk: kids, widgets, values, options)
     """Every filled field with its value and the widget that shows it.
 
     A radio group has one widget per choice; the one whose appearance state is the value is where

@@ -79,9 +79,10 @@ def _unhex(src: Iterable[bytes]) -> Chunks:
 
 def _una85(src: Iterable[bytes]) -> Chunks:
     rest, first = b"", True
-    for chunk in src:
+    for piece in src:
+        chunk = piece
         if first:
-            chunk, first = chunk.lstrip(), False
+            chunk, first = piece.lstrip(), False
             chunk = chunk[2:] if chunk.startswith(b"<~") else chunk
         end = chunk.find(b"~>")
         text = rest + _NOT_A85.sub(b"", chunk if end < 0 else chunk[:end]).replace(b"z", b"!!!!!")
@@ -122,7 +123,7 @@ def _unrunlength(src: Iterable[bytes]) -> Chunks:
 
 
 def _unlzw(src: Iterable[bytes]) -> Chunks:
-    from pdfminer.lzw import LZWDecoder  # yields what each code stands for, so the count stops early
+    from pdfminer.lzw import LZWDecoder  # noqa: PLC0415  (rare filter: pdfminer loads only for it) yields what each code stands for, so the count stops early
 
     yield from LZWDecoder(io.BytesIO(b"".join(src))).run()
 
@@ -179,9 +180,10 @@ def _chains(data: bytes, stream_at: int, body: bytes) -> tuple[set[tuple[str, ..
     text = data[max(head, low) : stream_at]
     text = _ESCAPE_RE.sub(lambda m: bytes([int(m.group(1), 16)]), text)  # /Fl#61teDecode is /FlateDecode
     chains: set[tuple[str, ...]] = set()
-    for value in _FILTER_RE.findall(text):
-        if value.endswith(b"R"):  # /Filter 7 0 R: the array or name is another object
-            number, generation = value.split()[:2]
+    for written in _FILTER_RE.findall(text):
+        value = written
+        if written.endswith(b"R"):  # /Filter 7 0 R: the array or name is another object
+            number, generation = written.split()[:2]
             target = re.search(rb"(?<!\d)%s\s+%s\s+obj(.*?)endobj" % (number, generation), data, re.S)
             value = target.group(1) if target else b""
         chains.add(_names(value))
@@ -217,7 +219,7 @@ def _declared_over(reader: Any, unsure: list[int], most: int) -> bool:
     """The objects (by cross-reference offset) holding the `unsure` streams, parsed by pypdf, and
     their `/Filter` chains applied. Only those: pypdf parses an object in milliseconds, a file in
     hundreds of them."""
-    from pypdf.generic import IndirectObject, StreamObject
+    from pypdf.generic import IndirectObject, StreamObject  # noqa: PLC0415  (pypdf loads only for a PDF)
 
     try:
         starts = sorted((offset, number, generation) for generation, table in reader.xref.items()

@@ -23,11 +23,14 @@ from PIL import Image, ImageStat
 from pypdf import PdfReader
 
 from parsers import labels, layout
+from parsers.fields import find_fields
 from parsers.layout import Line, Word
 from parsers.letterhead import from_letterhead
 from parsers.pdf_form import parse_pdf_form
 from parsers.pdf_streams import stream_over
+from parsers.prose import find_in_prose
 from parsers.types import Box, Candidate, Extraction, Limits, Method, Part, PartProblem
+from parsers.unlabelled import unlabelled
 
 if TYPE_CHECKING:
     from parsers import form_zones
@@ -69,7 +72,7 @@ def _problem(part: Part, code: str, message: str, pages: int = 0) -> Extraction:
     )
 
 
-def _check(part: Part, limits: Limits) -> tuple[Extraction | None, int]:
+def _check(part: Part, limits: Limits) -> tuple[Extraction | None, int]:  # noqa: C901, PLR0911  (each reason a PDF cannot be read returns at once)
     """The file-level checks, cheapest first; (problem or None, page count)."""
     data, name = part.data, _name(part)
     if not data:
@@ -165,9 +168,6 @@ def find_on_page(
     second reading of them. A labelled value the finder itself doubts ("Social Security number is
     123-45-6789; I was born") gives way to a value prose reads without doubt.
     """
-    from parsers.fields import find_fields
-    from parsers.prose import find_in_prose
-
     text = "\n".join(line.text for line in lines)
     found = from_letterhead(lines, list(find_fields(lines, part=part.name, method=method)), part.name, page, method)
     dependents = [c.provenance.box for c in found if c.field.startswith("dependents") and c.uncertain is None]
@@ -198,10 +198,9 @@ def find_on_page(
         if c.provenance.box is None:
             where, box = _locate(c.raw, lines)
             prov = c.provenance.model_copy(update={"page": where or page, "box": box})
-            c = c.model_copy(update={"provenance": prov})
-        found.append(c)
-    from parsers.unlabelled import unlabelled
-
+            found.append(c.model_copy(update={"provenance": prov}))
+        else:
+            found.append(c)
     extra = unlabelled(found, "\n".join(prose_lines), text, part=part.name, method=method, letter=page == 1,
                        sure={f for f in sure if not f.startswith("request_type")})
     sure |= {c.field for c in extra}
@@ -369,7 +368,7 @@ def _ocr(part: Part, indexes: list[int], limits: Limits,
     return out
 
 
-def _parse_pages(part: Part, limits: Limits) -> Extraction:
+def _parse_pages(part: Part, limits: Limits) -> Extraction:  # noqa: C901  (the page loop: text layer, images, limits, problems)
     name = _name(part)
     found: dict[tuple[int, int], tuple[list[Candidate], str]] = {}  # (page index, 0 text / 1 OCR)
     problems: list[PartProblem] = []

@@ -310,7 +310,8 @@ def find_in_prose(text: str, *, part: str, method: Method = "text") -> list[Cand
         elif dup.uncertain and not f.uncertain:
             same[same.index(dup)] = f
     out: list[Candidate] = []
-    for fs in by_field.values():
+    for all_found in by_field.values():
+        fs = all_found
         if len(fs) > 1:
             sure = [f for f in fs if not f.uncertain]
             if len(sure) == 1:

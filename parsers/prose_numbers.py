@@ -52,7 +52,7 @@ def _nearest(cues: dict[str, re.Pattern[str]], window: str) -> str | None:
     return best[1] if best else None
 
 
-def _numbers(ctx: _Ctx) -> list[_Found]:
+def _numbers(ctx: _Ctx) -> list[_Found]:  # noqa: C901, PLR0912  (one case per kind of number a sentence holds)
     out: list[_Found] = []
     cues = {"ssn": _SSN_CUE, "ein": _EIN_CUE, "other": _OTHER_NUMBER_CUE}
     for m in find_ssns(ctx.text):

@@ -44,7 +44,7 @@ _US_NAMES = {"us", "usa", "u.s.", "u.s.a.", "united states", "united states of a
 _EXCEL_EPOCH = date(1899, 12, 30)
 
 
-def parse_sheet(part: Part, limits: Limits) -> Extraction:
+def parse_sheet(part: Part, limits: Limits) -> Extraction:  # noqa: C901, PLR0912  (the sheet's steps in order: header rows, sections, columns, rows)
     """Read a CSV or XLSX part into one candidate list per data row (`multi=True`, method `table`)."""
     try:
         kind = sn.sniff(part.data, part.filename, part.media_type) if part.data else part.media_type
@@ -271,7 +271,7 @@ def _is_total(row: list[Any]) -> bool:
 # --- cell values ------------------------------------------------------------------------------------
 
 
-def _cell_value(field: str, value: Any, row_fields: dict[str, Any]) -> tuple[str, str, str | None]:
+def _cell_value(field: str, value: Any, row_fields: dict[str, Any]) -> tuple[str, str, str | None]:  # noqa: C901, PLR0911, PLR0912  (one case per field kind a cell holds)
     """(raw as written, text to normalise, doubt) for one cell.
 
     Numbers and dates arrive typed from XLSX; SSNs, EINs and U.S. ZIPs stored as numbers have lost

@@ -48,7 +48,7 @@ def _xlsx_sheets(data: bytes, label: str, closers: list[Any], limits: Limits) ->
 
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for damaged files
+    except Exception as exc:
         raise SheetError(
             "corrupt", f"the spreadsheet {label} could not be read ({type(exc).__name__}); is it damaged?"
         ) from exc
@@ -80,7 +80,7 @@ def _guarded(rows: Iterator[list[Any]], label: str) -> Iterator[list[Any]]:
         yield from rows
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError, TypeError) as exc:
         raise SheetError("corrupt", f"the spreadsheet {label} is damaged ({type(exc).__name__})") from exc
-    except Exception as exc:  # noqa: BLE001 - e.g. XML parse errors from a truncated member
+    except Exception as exc:
         raise SheetError("corrupt", f"the spreadsheet {label} is damaged ({type(exc).__name__})") from exc
 
 
@@ -89,7 +89,7 @@ def _check_zip(data: bytes, label: str, limits: Limits) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             infos = zf.infolist()
-    except Exception as exc:  # noqa: BLE001 - BadZipFile, NotImplementedError, zlib.error...: all damage
+    except Exception as exc:
         raise SheetError("corrupt", f"the spreadsheet {label} is not a readable XLSX file (damaged zip)") from exc
     if len(infos) > MAX_MEMBERS:
         raise SheetError("too_large", f"the spreadsheet {label} has {len(infos):,} parts; refused")
@@ -146,7 +146,7 @@ def _delimiters(text: str) -> list[str]:
     try:
         sniffed = csv.Sniffer().sniff(text[:CSV_SAMPLE], delimiters=",;\t|").delimiter
     except csv.Error:
-        sniffed = max(order, key=lambda d: text[:CSV_SAMPLE].count(d))
+        sniffed = max(order, key=text[:CSV_SAMPLE].count)
     return [sniffed] + [d for d in order if d != sniffed]
 
 

@@ -98,7 +98,7 @@ def _name_of(line: str) -> str:
     return re.split(r"\s*[|,]\s*|\s+-\s+", line.strip())[0]
 
 
-def _contact_bits(lines: list[str], block: Block) -> list[str]:
+def _contact_bits(lines: list[str], block: Block) -> list[str]:  # noqa: C901  (each kind of contact line a signature holds)
     """Phone, email and address out of `lines` into `block`; the lines left over."""
     rest: list[str] = []
     for line in lines:

@@ -64,7 +64,7 @@ def _make(year: int | None, month: int | None, day: int | None) -> date | None:
         return None
 
 
-def parse_date(raw: str, *, today: date | None = None) -> date | None:
+def parse_date(raw: str, *, today: date | None = None) -> date | None:  # noqa: PLR0911  (each date form returns as soon as it reads)
     """A calendar date from the common U.S., ISO and written forms.
 
     Slashed and dashed numeric dates are month first (U.S.) unless the first number cannot be a

@@ -24,7 +24,7 @@ def name_initial(token: str) -> str:
     return token[:-1] if re.fullmatch(r"\w\.", token) else token
 
 
-def parse_name(raw: str) -> dict[str, str]:
+def parse_name(raw: str) -> dict[str, str]:  # noqa: C901, PLR0912  (each way a name is written (Last, First; initials; particles))
     """`first_name`, `middle_name`, `last_name` from "Jane Q. Doe", "Doe, Jane Q." or "Dr. Jane Doe".
 
     Keys are absent when a part is not there ("Doe" gives only `last_name`); particles such as

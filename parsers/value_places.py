@@ -114,7 +114,7 @@ def country_table() -> dict[str, str]:
     return table
 
 
-def parse_country(raw: str) -> str | None:
+def parse_country(raw: str) -> str | None:  # noqa: C901  (each way a country is written (code, name, demonym, OCR slip))
     """An ISO 3166-1 alpha-2 code (or `CA-QC` for Quebec) from a code, name, native name or adjective.
 
     "Munich, Germany" and "Germany (DE)" work too: the whole text is tried first, then its last
@@ -255,7 +255,7 @@ def _fix_digits(m: re.Match[str]) -> str:
     return token.translate(_OCR_ADDRESS_DIGITS)
 
 
-def parse_address(raw: str, default_country: str | None = None) -> dict[str, str]:
+def parse_address(raw: str, default_country: str | None = None) -> dict[str, str]:  # noqa: C901, PLR0912  (the parts of an address in the order they are written)
     """`street`, `city`, `state`, `postal_code`, `country` from a one- or several-line address.
 
     Reads U.S. addresses ("123 Main St, Boise, ID 83702") and the European/Asian postal-code-first

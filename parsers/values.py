@@ -14,20 +14,19 @@ from collections.abc import Callable
 from datetime import date
 
 from parsers.ssn_grammar import SEPARATOR_CHARS, SSN_IN_TEXT, SSN_VALUE, canonical, is_ssn
-from parsers.value_dates import parse_date as parse_date
-from parsers.value_dates import parse_period as parse_period
-from parsers.value_people import DEP_DATE, name_initial
-from parsers.value_people import parse_dependent as parse_dependent
-from parsers.value_people import parse_name as parse_name
-from parsers.value_people import parse_relationship as parse_relationship
-from parsers.value_places import US_STATES as US_STATES
-from parsers.value_places import fix_place as fix_place
-from parsers.value_places import parse_address as parse_address
-from parsers.value_places import parse_country as parse_country
-from parsers.value_places import parse_state as parse_state
-from parsers.value_places import parse_zip as parse_zip
+from parsers.value_dates import parse_date, parse_period
+from parsers.value_people import DEP_DATE, name_initial, parse_dependent, parse_name, parse_relationship
+from parsers.value_places import US_STATES, fix_place, parse_address, parse_country, parse_state, parse_zip
 from parsers.value_text import clean as _clean
 from parsers.value_text import fold as _fold
+
+# The value normalisers of every kind, those of the value_* modules too: parsers import them from here.
+__all__ = [
+    "US_STATES", "fix_company", "fix_place", "has_shape", "normalize", "parse_address",
+    "parse_bool", "parse_country", "parse_date", "parse_dependent", "parse_ein", "parse_email",
+    "parse_name", "parse_period", "parse_phone", "parse_relationship", "parse_request_type",
+    "parse_ssn", "parse_state", "parse_zip", "typed_value",
+]
 
 # --------------------------------------------------------------------------------------------------
 # helpers
@@ -106,7 +105,7 @@ _FALSE = {"no", "n", "false", "f", "0", "off", "unchecked", "nein", "non", "[ ]"
           "()", "not checked", "none", "negative"}
 
 
-def parse_bool(raw: str) -> bool | None:
+def parse_bool(raw: str) -> bool | None:  # noqa: PLR0911  (each way of saying yes or no returns at once)
     """A yes/no answer: "Yes", "Y", "X", "checked", "true", "No", "N", "☐" ... ("Yes, since 2019" too)."""
     text = _clean(raw).casefold().strip(" .!")
     # A question's mark or the separator after it, left before the answer: "Hired here? > Y".
@@ -242,7 +241,7 @@ def fix_company(text: str) -> str:
     return text
 
 
-def normalize(field: str, raw: str) -> tuple[list[tuple[str, str]], str | None]:
+def normalize(field: str, raw: str) -> tuple[list[tuple[str, str]], str | None]:  # noqa: C901, PLR0911, PLR0912, PLR0915  (one case per field kind: each kind's rules stay together)
     """Canonical (field, value) pairs for a raw value read for `field`, and why it failed, if it did.
 
     A full name (`worker.name`) yields first/middle/last name; an address yields its sub-fields;

@@ -13,6 +13,7 @@ current block has a worker's fields.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field, replace
 
@@ -65,7 +66,7 @@ def is_heading(line: str) -> bool:
     return len(line) <= 60 and bool(_HEADING.match(line))
 
 
-def _label_field(line: str, section: str | None) -> str | None:
+def _label_field(line: str, section: str | None) -> str | None:  # noqa: PLR0911  (each kind of label line returns at once)
     """The field a labelled line is about (its value may be on the next line)."""
     text = line.strip()
     if not text or len(text) > 300:
@@ -108,7 +109,7 @@ def _fields(lines: list[str]) -> list[str | None]:
     return out
 
 
-def split_blocks(text: str) -> Split | None:
+def split_blocks(text: str) -> Split | None:  # noqa: C901, PLR0912  (the block split's steps in order: starts, ends, shared lines)
     """The workers' blocks of a body that names two or more workers by labels, else None.
 
     Each worker needs two of their own fields at least, one of them an identity field (name, SSN,
@@ -138,7 +139,7 @@ def split_blocks(text: str) -> Split | None:
     if len(starts) < 2:
         return None
     bounds = [*starts, len(lines)]
-    blocks = [list(range(a, b)) for a, b in zip(bounds, bounds[1:], strict=False)]
+    blocks = [list(range(a, b)) for a, b in itertools.pairwise(bounds)]
     blocks[-1] = _trim_last(blocks[-1], lines, fields)
     own = [[i for i in b if (fields[i] or "").startswith("worker.")] for b in blocks]
     headed = sum(any(is_heading(lines[i]) for i in b[:4]) for b in blocks) >= len(blocks) - 1
