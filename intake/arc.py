@@ -67,7 +67,7 @@ def _what_it_saw(aar: bytes, from_domain: str) -> str | None:
     value = _INSTANCE.sub(b"", aar, count=1).decode("utf-8", "replace")
     try:
         header = authres.AuthenticationResultsHeader.parse_value(" ".join(value.split()))
-    except Exception:  # authres.core.SyntaxError and friends: not a header we can read
+    except Exception:  # noqa: BLE001  (authres.core.SyntaxError and friends: not a header we can read)
         return None
     found: dict[str, str] = {}
     for r in header.results:
@@ -86,7 +86,7 @@ def _what_it_saw(aar: bytes, from_domain: str) -> str | None:
     return next((found[m] for m in ("dmarc", "dkim", "spf") if m in found), None)
 
 
-def check_arc(raw: bytes, lookups: Lookups, signers: Sequence[str], from_domain: str | None) -> ArcOutcome:
+def check_arc(raw: bytes, lookups: Lookups, signers: Sequence[str], from_domain: str | None) -> ArcOutcome:  # noqa: PLR0911  (each way a chain fails returns its own outcome)
     """The ARC chain of `raw` against the trusted signers; never raises."""
     if not has_arc(raw):
         return ArcOutcome("none")
@@ -95,7 +95,7 @@ def check_arc(raw: bytes, lookups: Lookups, signers: Sequence[str], from_domain:
                                                  timeout=lookups.lifetime)
     except DnsTemporary:
         return ArcOutcome("temperror", reason="ARC: DNS error")
-    except Exception as exc:  # dkimpy raises on malformed ARC sets: a chain that does not verify
+    except Exception as exc:  # noqa: BLE001  (dkimpy raises on malformed ARC sets: a chain that does not verify)
         return ArcOutcome("fail", reason=f"ARC chain does not verify ({exc.__class__.__name__})")
     if cv != b"pass":
         why = comment.decode("ascii", "replace") if isinstance(comment, bytes) else str(comment)

@@ -257,7 +257,7 @@ class Keyring:
         try:
             return self._cipher(kid).decrypt(nonce, body, aad.encode("utf-8"))
         except InvalidTag:
-            raise DecryptError(f"a value sealed under key {kid!r} does not open for {aad.split(':')[0]} "
+            raise DecryptError(f"a value sealed under key {kid!r} does not open for {aad.split(':', maxsplit=1)[0]} "
                                "(wrong row or column, or altered)") from None
 
     def encrypt_text(self, text: str | None, aad: str) -> str | None:

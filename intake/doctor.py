@@ -18,10 +18,13 @@ import tempfile
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import TextIO
 
 from intake.settings import Settings
+
+OLDEST_TESSERACT = 4  # the LSTM engine the OCR is tuned for
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ def check_tesseract() -> Check:
         )
     if "eng" not in languages:
         return Check("tesseract", False, f"version {version} has no 'eng' language data: install tesseract-ocr-eng")
-    if getattr(version, "major", 5) < 4:
+    if getattr(version, "major", 5) < OLDEST_TESSERACT:
         return Check("tesseract", False, f"version {version} is too old: version 4 or later is needed")
     return Check("tesseract", True, f"version {version}, languages include eng")
 
@@ -245,8 +248,8 @@ def _ours(host: str, port: int) -> bool:
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else ("::1" if host == "::" else host)
     url = f"http://[{shown}]:{port}/healthz" if ":" in shown else f"http://{shown}:{port}/healthz"
     try:
-        with urllib.request.urlopen(url, timeout=3) as resp:  # noqa: S310 (a local http URL we built)
-            return bool(resp.status == 200 and resp.read(16).strip() == b"ok")
+        with urllib.request.urlopen(url, timeout=3) as resp:  # a local http URL we built
+            return bool(resp.status == HTTPStatus.OK and resp.read(16).strip() == b"ok")
     except Exception:
         return False
 

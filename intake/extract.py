@@ -64,7 +64,7 @@ class SubmissionResult(BaseModel):
 MAIL_TYPES = {"message/rfc822"}
 
 
-def parse_part(part: Part, limits: Limits) -> Extraction:
+def parse_part(part: Part, limits: Limits) -> Extraction:  # noqa: C901, PLR0911  (one return per media type a part can have)
     """Hand a part to the parser for its type; any failure becomes a problem naming the part."""
     if not part.data and not part.text:
         return Extraction(part=part.name, media_type=part.media_type, problems=[
@@ -75,31 +75,33 @@ def parse_part(part: Part, limits: Limits) -> Extraction:
                         message=f"{part.name} is {len(part.data):,} bytes, over the limit of "
                                 f"{limits.max_bytes:,}.")])
     media = part.media_type
+    # Each parser (with its C libraries: pdfium, OpenCV, Tesseract) is imported when a part of its
+    # type arrives: a CLI command or a web worker that reads no such part never loads it.
     try:
         if media == "application/x-www-form-urlencoded":
-            from parsers.web_form import parse_web_form
+            from parsers.web_form import parse_web_form  # noqa: PLC0415  (loaded with its part's type, see above)
             return parse_web_form(part)
         if media == "application/pdf":
-            from parsers.pdf_text import parse_pdf
+            from parsers.pdf_text import parse_pdf  # noqa: PLC0415  (loaded with its part's type, see above)
             return parse_pdf(part, limits)
         if media in ("image/tiff", "image/png", "image/jpeg", "image/gif", "image/bmp"):
-            from parsers.image import parse_image
+            from parsers.image import parse_image  # noqa: PLC0415  (loaded with its part's type, see above)
             return parse_image(part, limits)
         if media in SPREADSHEET_TYPES or media in ("application/vnd.ms-excel", "application/x-ole-storage"):
-            from parsers.sheet import parse_sheet
+            from parsers.sheet import parse_sheet  # noqa: PLC0415  (loaded with its part's type, see above)
             return parse_sheet(part, limits)
         if media == "text/html":
-            from parsers.body import parse_html
+            from parsers.body import parse_html  # noqa: PLC0415  (loaded with its part's type, see above)
             return parse_html(_text(part), part.name)
         if media.startswith("text/"):
-            from parsers.body import parse_text
+            from parsers.body import parse_text  # noqa: PLC0415  (loaded with its part's type, see above)
             return parse_text(_text(part), part.name)
     except MemoryError:  # past the worker's memory limit (`[pipeline] memory_mb`): a bomb, or just huge
         log.warning("parser ran out of memory on %s (%s)", part.name, media)
         return Extraction(part=part.name, media_type=media, problems=[
             PartProblem(code="too_large", part=part.name,
                         message=f"{part.name} needs more memory to read than a worker may use.")])
-    except Exception as exc:  # a parser bug must not lose the submission
+    except Exception as exc:  # noqa: BLE001  (a parser bug must not lose the submission)
         log.warning("parser failed on %s (%s): %s", part.name, media, type(exc).__name__)
         return Extraction(part=part.name, media_type=media, problems=[
             PartProblem(code="unreadable", part=part.name,
@@ -264,7 +266,7 @@ def extract_submission(raw: bytes, *, channel: str, filename: str | None = None,
     """
     limits = limits or Limits()
     if channel == "web":  # the online form as submitted (`parsers.web_form`)
-        from parsers.web_form import MEDIA_TYPE, PART_NAME
+        from parsers.web_form import MEDIA_TYPE, PART_NAME  # noqa: PLC0415  (loaded only for this kind of submission)
         return extract_parts([Part(name=PART_NAME, media_type=MEDIA_TYPE, data=raw)], limits, today=today)
     name = PurePath(filename).name if filename else ("message" if channel != "fax" else "fax")
     media = "message/rfc822" if channel in ("imap", "smtp", "lmtp", "email") else sniff(raw, filename, None)
@@ -274,7 +276,7 @@ def extract_submission(raw: bytes, *, channel: str, filename: str | None = None,
         return SubmissionResult(problems=[PartProblem(code="empty", part=name,
                                                       message=f"{name} is empty.")])
     if media in MAIL_TYPES:
-        from parsers.mime import parse_mail
+        from parsers.mime import parse_mail  # noqa: PLC0415  (loaded only for this kind of submission)
         mail = parse_mail(raw, limits)
         meta = _meta(mail.meta)
         meta["body_references"] = _body_references(mail.parts)

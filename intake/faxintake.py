@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from intake import senderauth
 from intake.faxmail import FaxMail, tsi_from_text, written_numbers
 from intake.model import Problem
+from intake.store import Incoming
 from intake.store.store import SubmissionRecord
 from intake.validate import problem_help
 from parsers.pii import mask_ssns
@@ -38,8 +39,6 @@ def fax_by_mail(ctx: Context, sub: SubmissionRecord, verdict: senderauth.Verdict
     gateway is not believed (anyone can write that From and a number), so it goes to staff with no
     reply to anyone. A gateway mail without a PDF or TIFF goes to staff too.
     """
-    from intake.store import Incoming
-
     store = ctx.store
     # `[trust] flag_unverified = false` says every sender is trusted by other means (a closed relay).
     if not verdict.verified and ctx.settings.trust.flag_unverified:

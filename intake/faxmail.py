@@ -25,6 +25,9 @@ from intake import mailheads
 from intake.faxsettings import FaxMailSettings, presets
 from intake.sources.faxdir import normalise_fax_number
 
+NANP_DIGITS = 10  # a North American number: area code and seven digits
+SHORTEST_NUMBER = 7  # fewer digits are no caller's number (a page count, a date)
+
 __all__ = ["FaxMail", "gateway_of", "read_fax_mail", "tsi_from_text", "written_numbers"]
 
 FAX_TYPES = {"application/pdf": ".pdf", "image/tiff": ".tif", "image/tif": ".tif"}
@@ -62,7 +65,7 @@ def gateway_of(raw: bytes, settings: FaxMailSettings) -> str | None:
     msg = mailheads.headers(raw, modern=True)
     try:
         values = [str(v) for v in msg.get_all("From") or []]
-    except Exception:  # a broken From is not a gateway's
+    except Exception:  # noqa: BLE001  (a broken From is not a gateway's)
         return None
     addresses = [a.strip().lower() for _n, a in getaddresses(values) if "@" in a]
     if len(addresses) != 1:
@@ -124,9 +127,9 @@ def _international(number: str) -> str:
     digits = number.lstrip("+")
     if number.startswith("+"):
         return number
-    if len(digits) == 10 and digits[0] in "23456789":
+    if len(digits) == NANP_DIGITS and digits[0] in "23456789":
         return "+1" + digits
-    if len(digits) == 11 and digits[0] == "1":
+    if len(digits) == NANP_DIGITS + 1 and digits[0] == "1":
         return "+" + digits
     return number
 
@@ -144,7 +147,7 @@ def tsi_from_text(text: str, lines: int = 3) -> str | None:
     if not m:
         return None
     number = normalise_fax_number(m.group(1))
-    return _international(number) if number and len(number.lstrip("+")) >= 7 else None
+    return _international(number) if number and len(number.lstrip("+")) >= SHORTEST_NUMBER else None
 
 
 def written_numbers(text: str, lines: int = 1) -> list[str]:
@@ -153,7 +156,7 @@ def written_numbers(text: str, lines: int = 1) -> list[str]:
     out: list[str] = []
     for m in _WRITTEN.finditer(body):
         number = normalise_fax_number(m.group(1))
-        if number and len(number.lstrip("+")) >= 7:
+        if number and len(number.lstrip("+")) >= SHORTEST_NUMBER:
             number = _international(number)
             if number not in out:
                 out.append(number)

@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING
 from intake.faxsettings import FaxOutSettings
 from intake.outbox import Delivery, next_attempt, send_smtp, write_eml, write_fax
 
+SHORTEST_DIAL = 3  # fewer digits dial nobody (an internal extension has three)
+
 if TYPE_CHECKING:
     from intake.settings import Settings
     from intake.store.protocols import OutboxStore
@@ -107,7 +109,7 @@ class HylafaxClient:
         """Queue one fax job with our PDF, no cover page; returns the job id."""
         out = self.out
         dial = dial_digits(number)
-        if len(dial) < 3:
+        if len(dial) < SHORTEST_DIAL:
             raise HylafaxError(f"no number to dial in {number!r}", permanent=True)
 
         def run(ftp: ftplib.FTP) -> str:

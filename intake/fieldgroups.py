@@ -13,6 +13,7 @@ U.S. address and business. A request whose type is not known yet shows every fie
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
@@ -165,7 +166,7 @@ def full_label(path: str) -> str:
 
 def us_date(value: str) -> str:
     """An ISO date as U.S. staff write it (2027-03-01 -> 03/01/2027); anything else unchanged."""
-    if len(value) == 10 and value[4] == "-" and value[7] == "-" and value.replace("-", "").isdigit():
+    if re.fullmatch(r"\d{4}-\d\d-\d\d", value):
         return f"{value[5:7]}/{value[8:10]}/{value[:4]}"
     return value
 

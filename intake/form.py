@@ -166,7 +166,7 @@ def draw_field(c: rl_canvas.Canvas, spec: fz.FieldSpec, *, label: bool = True, c
             c.line(x, _y(spec.y), x, _y(spec.y + spec.h))
         if spec.kind == "date":
             c.setFont("Helvetica", 12)
-            for i in fz._DATE_SEPARATORS:  # noqa: SLF001 - the layout's own constant
+            for i in fz._DATE_SEPARATORS:  # the layout's own constant
                 c.drawCentredString(spec.x + (i + 0.5) * fz.CELL_W, _y(spec.y + spec.h - 5), "/")
 
 

@@ -31,6 +31,8 @@ from intake.settings import Settings
 from intake.sources.holder import libpq_url
 from intake.store.states import OUTBOX_DUE, OutboxState
 
+MINUTE = 60  # seconds: below it the cron line counts seconds, above it minutes
+
 log = logging.getLogger("intake.jobs")
 
 EXTRACT = "coc_intake.extract_submission"
@@ -42,7 +44,7 @@ T = TypeVar("T")
 
 def cron_every(seconds: int) -> str:
     """A procrastinate cron line (6th column = seconds) for "every `seconds` seconds"."""
-    if seconds < 60:
+    if seconds < MINUTE:
         return f"* * * * * */{max(1, seconds)}"
     return f"*/{max(1, min(59, seconds // 60))} * * * *"
 

@@ -8,6 +8,7 @@ and only when no value uses the old key any more may it be retired.
 
 from __future__ import annotations
 
+import base64
 import sys
 import time
 from collections.abc import Callable
@@ -49,8 +50,6 @@ def cmd_new(settings: Settings, *, file: str | None, print_only: bool, out: Text
     `standby`: add it without making it current, so that copies of the file can reach every machine
     before any of them seals with it (then `keys use ID`)."""
     if print_only:
-        import base64
-
         print(f"{new_key_id()}:{base64.urlsafe_b64encode(new_key()).decode()}", file=out)
         return 0
     path = _file_or_fail(settings, file)
@@ -154,7 +153,7 @@ def cmd_retire(settings: Settings, store: Store, kid: str, *, file: str | None, 
     return 0
 
 
-def main(settings: Settings, action: str, *, kid: str | None = None, file: str | None = None,
+def main(settings: Settings, action: str, *, kid: str | None = None, file: str | None = None,  # noqa: C901, PLR0911  (one branch per `keys` action)
          print_only: bool = False, batch: int = 50, out: TextIO | None = None, standby: bool = False) -> int:
     """The `keys` sub-command; exit code 0 when done, 1 when something is left to do, 2 on an error."""
     stream = out if out is not None else sys.stdout

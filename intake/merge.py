@@ -100,10 +100,11 @@ def _merge_group(group: _Group) -> MergedRequest:
         for cand in record:
             by_field.setdefault(cand.field, []).append(cand)
     out = MergedRequest()
-    for path, cands in by_field.items():
-        if any(not is_weak(c.provenance.label) for c in cands):
+    for path, found in by_field.items():
+        cands = found
+        if any(not is_weak(c.provenance.label) for c in found):
             # a signature or letterhead says who wrote, not what the request names: it fills a gap only
-            cands = [c for c in cands if not is_weak(c.provenance.label)]
+            cands = [c for c in found if not is_weak(c.provenance.label)]
         best = max(cands, key=lambda c: (METHOD_RANK.get(c.provenance.method, 0), c.confidence))
         out.values[path] = best.value
         out.confidence[path] = round(best.confidence, 3)

@@ -25,6 +25,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from parsers.sniff import SPREADSHEET_TYPES
+
 if TYPE_CHECKING:
     from intake.store import Store
 
@@ -94,8 +96,6 @@ def parser_label(media_type: str) -> str:
     A mail's parts carry whatever Content-Type the sender wrote: unbounded label values would let
     any sender grow the metrics without end.
     """
-    from parsers.sniff import SPREADSHEET_TYPES
-
     media = media_type.lower()
     if media in _KNOWN_TYPES or media_type in SPREADSHEET_TYPES or media in SPREADSHEET_TYPES:
         return media_type if media_type in SPREADSHEET_TYPES else media
@@ -115,7 +115,7 @@ def observe_extraction(result: Any, seconds: float) -> None:
         pages = sum(int(p.pages or 0) for p in result.parts if str(p.media_type).startswith(_OCR_PREFIXES))
         if pages:
             OCR_PAGES.inc(pages)
-    except Exception as exc:  # metrics must never stop the pipeline
+    except Exception as exc:  # noqa: BLE001  (metrics must never stop the pipeline)
         log.debug("metrics: %s", type(exc).__name__)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from intake.replies import RequestView, render_mail
 from intake.settings import Settings
 from intake.store import RequestRecord, Store, SubmissionRecord
+from intake.store.online import new_link
 from intake.store.protocols import ReplyStore
 from intake.validate import EMAIL_RE
 
@@ -85,8 +86,6 @@ def confirmation_mail(settings: Settings, to: str, link: str) -> EmailMessage:
 
 def queue_confirmation_link(store: Store, settings: Settings, submission_id: int, address: str) -> bool:
     """Make a confirmation link for `address` and queue the mail that carries it."""
-    from intake.store.online import new_link
-
     if not EMAIL_RE.match(address):
         return False
     token = new_link(store, submission_id, address)

@@ -43,11 +43,16 @@ def _label_keys() -> frozenset[str]:
     return frozenset(k for k in keys if k)
 
 
+_SHORT_NAME_WORDS = 2  # a stop word in a name this short is the name ("of", "The Smith")
+_PLACE_WORDS = 6  # a place of birth longer than this has run into the next sentence
+_WHOLE_NAME_WORDS = 3  # a middle name of three words is a whole name
+
+
 def _fold(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", text.casefold().replace("'s", "")))
 
 
-def person_name_problem(value: str, path: str) -> str | None:
+def person_name_problem(value: str, path: str) -> str | None:  # noqa: PLR0911  (each reason a name is no name returns at once)
     """Why a person's name (first, middle, last, contact) cannot be a name, or None."""
     text = value.strip()
     if re.search(r"\d", text):
@@ -57,7 +62,7 @@ def person_name_problem(value: str, path: str) -> str | None:
     words = _fold(text).split()
     if not words:
         return "holds no letters"
-    if any(w in _STOP_WORDS and len(w) > 1 for w in words) and len(words) <= 2:  # not the initial `A`
+    if any(w in _STOP_WORDS and len(w) > 1 for w in words) and len(words) <= _SHORT_NAME_WORDS:  # not `A`
         return "is a word of a sentence or label, not a name"
     if any(w in _LABEL_WORDS for w in words):
         return "holds a word of a label"
@@ -78,7 +83,8 @@ def free_text_problem(value: str, path: str) -> str | None:
         return "starts or ends with a mark that belongs to a label or a fax line"
     if _fold(text) in _STOP_WORDS:
         return "is a word of a sentence, not a value"
-    if path.endswith(("place_of_birth", "hire_place")) and (len(text.split()) > 6 or _SENTENCE_RUN.search(text)):
+    if path.endswith(("place_of_birth", "hire_place")) and (
+            len(text.split()) > _PLACE_WORDS or _SENTENCE_RUN.search(text)):
         return "runs on into the next sentence"
     return None
 
@@ -127,7 +133,7 @@ def _one_apart(a: str, b: str) -> bool:
     return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
 
 
-def problems(req: CertificateRequest) -> Iterator[tuple[str, str]]:
+def problems(req: CertificateRequest) -> Iterator[tuple[str, str]]:  # noqa: C901, PLR0912  (one check per field group, in the order the clerk reads them)
     """(field path, message) for every value that is not plausible."""
     for path in _PERSON_PATHS:
         value = req.get(path)
@@ -137,7 +143,7 @@ def problems(req: CertificateRequest) -> Iterator[tuple[str, str]]:
             if why:
                 yield path, f"The name {value!r} {why}; please check it."
     middle = req.get("worker.middle_name")
-    if isinstance(middle, str) and ("," in middle or len(middle.split()) >= 3):
+    if isinstance(middle, str) and ("," in middle or len(middle.split()) >= _WHOLE_NAME_WORDS):
         yield "worker.middle_name", f"The middle name {middle!r} reads as a whole name; please check it."
     for base in ("worker.address", "employer.address", "assignment.work_address"):
         for part in ("city", "street"):

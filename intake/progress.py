@@ -6,6 +6,8 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
+from tqdm import tqdm
+
 
 def bar(iterable: Iterable[Any] | None = None, *, total: int, unit: str) -> Any:
     """A tqdm bar on stderr that shows on every terminal.
@@ -13,8 +15,6 @@ def bar(iterable: Iterable[Any] | None = None, *, total: int, unit: str) -> Any:
     tqdm hides its bar on a terminal that reports a size of 0 (a fresh pty, a serial console), so
     such a terminal gets 80x24.
     """
-    from tqdm import tqdm
-
     columns, lines = _terminal_size(sys.stderr)
     return tqdm(iterable, total=total, unit=unit, file=sys.stderr, ncols=columns or 80, nrows=lines or 24)
 

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 from intake.faxmail import gateway_of
 from intake.isolation import ExtractionPool
 from intake.pipeline import Context, queue_acknowledgement, reflag_sender_trust
+from intake.progress import bar as progress_bar
 from intake.settings import Settings
 from intake.store import Store
 from intake.store.states import MAIL_CHANNELS, SUBMISSION_PENDING
@@ -143,8 +144,6 @@ def reprocess(
     summary = Summary()
     bar: Any = None
     if progress:
-        from intake.progress import bar as progress_bar
-
         bar = progress_bar(total=len(submission_ids), unit="submission")
     workers = max(1, min(ctx.pool.workers, len(submission_ids)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reprocess") as executor:
@@ -152,7 +151,7 @@ def reprocess(
         for future in as_completed(futures):
             try:
                 outcome = future.result()
-            except Exception as exc:  # a store error on one submission must not stop the others
+            except Exception as exc:  # noqa: BLE001  (a store error on one submission must not stop the others)
                 # Type only: a validation error's text may quote a request's values (an SSN).
                 log.error("submission %d: reprocess failed: %s", futures[future], type(exc).__name__)
                 outcome = Outcome(futures[future], error=f"{type(exc).__name__}")

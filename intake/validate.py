@@ -16,7 +16,7 @@ from intake.reference import Agreement, _load_toml, agreements, help_for
 from parsers.pii import mask_ssn, mask_ssns
 from parsers.ssn_grammar import SSN_CANONICAL
 
-__all__ = ["mask_ssn", "validate", "ssn_problem", "ein_problem", "problem_help"]
+__all__ = ["ein_problem", "mask_ssn", "problem_help", "ssn_problem", "validate"]
 
 SSN_RE = SSN_CANONICAL  # the one grammar's canonical form (parsers.ssn_grammar)
 EIN_RE = re.compile(r"^(\d{2})-(\d{7})$")
@@ -44,7 +44,7 @@ def ssn_problem(ssn: str) -> str | None:
     if not m:
         return "must be 9 digits written NNN-NN-NNNN"
     area, group, serial = m.groups()
-    if area == "000" or area == "666" or area >= "900":
+    if area in {"000", "666"} or area >= "900":
         return f"no Social Security number starts with {area}"
     if group == "00":
         return "the middle two digits of a Social Security number are never 00"

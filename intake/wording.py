@@ -49,7 +49,7 @@ _PATH = re.compile(r"\b(?:worker|employer|assignment|dependents\[\d+\])(?:\.[a-z
                    r"|\b(?:request_type|confirmation_email)\b")
 
 
-def field_words(path: str | None) -> str:
+def field_words(path: str | None) -> str:  # noqa: PLR0911  (one return per kind of field path)
     """A field path in words: `worker.date_of_birth` -> "worker's date of birth",
     `employer.address.city` -> "city of the employer's address", `dependents[1].name` ->
     "family member 2's name"."""

@@ -15,7 +15,7 @@ from parsers.pii import mask_ssns
 if TYPE_CHECKING:
     from intake.store import Incoming
 
-__all__ = ["OnNew", "StoreLike", "Backoff", "describe_error", "mask_ssns", "notify"]
+__all__ = ["Backoff", "OnNew", "StoreLike", "describe_error", "mask_ssns", "notify"]
 
 log = logging.getLogger("intake.sources")
 
@@ -50,7 +50,7 @@ def notify(on_new: OnNew | None, submission_id: int) -> None:
         return
     try:
         on_new(submission_id)
-    except Exception as exc:  # the pipeline resumes from the store anyway
+    except Exception as exc:  # noqa: BLE001  (the pipeline resumes from the store anyway)
         log.warning("submission %d: on_new callback failed: %s", submission_id, describe_error(exc))
 
 

@@ -28,6 +28,9 @@ from typing import Any
 
 from intake.private import make_private_dir
 from intake.sources.common import Backoff, OnNew, StoreLike, describe_error, notify
+from intake.store import Incoming
+
+SHORTEST_NUMBER = 5  # fewer digits are no fax number (an extension, a page count)
 
 __all__ = ["DEFAULT_SENDER_PATTERN", "FaxDirSource", "normalise_fax_number", "parse_sidecar", "read_regular"]
 
@@ -50,12 +53,12 @@ def normalise_fax_number(text: str) -> str | None:
     """``+1 (208) 555-0142`` -> ``+12085550142``; None when there are too few digits to be a number."""
     text = text.strip()
     digits = re.sub(r"\D", "", text)
-    if len(digits) < 5:
+    if len(digits) < SHORTEST_NUMBER:
         return None
     return ("+" if text.startswith("+") else "") + digits
 
 
-def parse_sidecar(data: bytes, name: str) -> str | None:
+def parse_sidecar(data: bytes, name: str) -> str | None:  # noqa: C901  (the sidecar formats fax servers write (JSON, key=value, key: value))
     """The sender's fax number from a sidecar: JSON object or ``key=value`` / ``key: value`` lines."""
     text = data.decode("utf-8", "replace")
     if name.lower().endswith(".json"):
@@ -122,7 +125,7 @@ class _Seen:
 class FaxDirSource:
     """Watch the fax inbox folder (polling) and store each complete fax file exactly once."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  (the folder source's settings, each named at the call)
         self,
         store: StoreLike,
         *,
@@ -226,7 +229,7 @@ class FaxDirSource:
         with self._lock:
             return self._scan()
 
-    def _scan(self) -> list[int]:
+    def _scan(self) -> list[int]:  # noqa: C901, PLR0912  (the scan's steps: list, wait for stable size, pair sidecars, take)
         make_private_dir(self.inbox)
         now = self._clock()
         created: list[int] = []
@@ -281,10 +284,8 @@ class FaxDirSource:
             self._move(sidecar, self.rejected)
             self._seen.pop(sidecar.name, None)
 
-    def _take(self, path: Path, now: float) -> int | None:
+    def _take(self, path: Path, now: float) -> int | None:  # noqa: C901, PLR0912  (one fax file's steps: sidecar, store, move, and each failure's way out)
         """Store one complete fax file and move it (with its sidecar) to done."""
-        from intake.store import Incoming
-
         sender: str | None = None
         sidecar = self._sidecar_for(path)
         if sidecar is not None:  # what the fax server recorded wins over a guess from the name
@@ -370,7 +371,7 @@ class FaxDirSource:
                 self.scan_once()
                 backoff.reset()
                 stop.wait(self.poll_seconds)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001  (a failed scan is logged and retried with backoff; the source keeps running)
                 delay = backoff.next()
                 log.warning("fax: scan failed: %s; retrying in %.1fs", describe_error(exc), delay)
                 stop.wait(delay)

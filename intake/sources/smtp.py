@@ -24,6 +24,7 @@ from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from intake.sources.common import OnNew, StoreLike, describe_error, notify
+from intake.store import Incoming
 
 __all__ = ["IntakeHandler", "SmtpSource"]
 
@@ -37,7 +38,7 @@ def _message_id(raw: bytes) -> str | None:
     try:
         head = raw.split(b"\r\n\r\n", 1)[0]
         value = BytesHeaderParser().parsebytes(head + b"\r\n\r\n").get("Message-ID")
-    except Exception:
+    except Exception:  # noqa: BLE001  (a message whose head cannot be parsed has no Message-ID to give)
         return None
     return str(value).strip() or None if value else None
 
@@ -68,7 +69,7 @@ class IntakeHandler:
         self.max_message_bytes = max_message_bytes
         self.on_new = on_new
 
-    async def handle_RCPT(  # noqa: N802 (aiosmtpd hook name)
+    async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
         if address.strip().lower() not in self.accepted:
@@ -84,9 +85,7 @@ class IntakeHandler:
         n = max(1, len(envelope.rcpt_tos))
         return "\r\n".join([status] * n)
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
-        from intake.store import Incoming
-
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content
         if raw is None:
             raw = envelope.content if isinstance(envelope.content, bytes) else b""
@@ -110,7 +109,7 @@ class IntakeHandler:
         try:
             loop = asyncio.get_running_loop()
             sid, created = await loop.run_in_executor(None, self.store.store_submission, inc)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001  (any failure to store answers 451 so the sender retries; nothing is lost)
             log.error("smtp: storing a message from %s failed: %s", mail_from or "<>", describe_error(exc))
             return self._replies(envelope, "451 4.3.0 Temporary failure storing the message, try again later")
         log.info(
