@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from parsers import prose_contact, values
+from parsers import prose_contact, prose_cues, values
 from parsers.prose_numbers import (
     _DATE_RE,
     _dates,
@@ -23,6 +23,9 @@ from parsers.prose_numbers import (
     _numbers,
 )
 from parsers.prose_text import (
+    _EMAIL_RE,
+    _NAME,
+    _NOT_NAME,
     NO_LABEL,
     _cand,
     _Ctx,
@@ -162,27 +165,10 @@ def _companies(ctx: _Ctx) -> list[_Found]:
 # People, places of birth, emails, kind of request
 # ---------------------------------------------------------------------------------------------
 
-# "O'Brien", "McKay", "MacLeod" and the particles of a family name ("de la Cruz", "van der Berg")
-_NAME_TOKEN = r"(?:[A-Z]'|Mc|Mac)?[A-Z][a-z]+(?:['-][A-Z]?[a-z]+)*(?![\w'-])"
-_PARTICLES = r"(?:(?:van|von|de|der|den|del|della|la|le|da|di|du|dos|das|ter|ten|al|bin|ibn)(?: |\n(?!\n))){1,2}"
-_NAME = rf"{_NAME_TOKEN}(?:(?: |\n(?!\n))(?:{_PARTICLES}{_NAME_TOKEN}|{_NAME_TOKEN}|[A-Z]\.|[A-Z](?![\w'-]))){{1,3}}"
-_NOT_NAME = {
-    "Social", "Security", "Certificate", "Coverage", "United", "States", "The", "This", "Our", "We",
-    "Please", "Dear", "Sir", "Madam", "Administration", "Office", "International", "Programs",
-    "Employee", "Employer", "Request", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
-    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-    "November", "December", "Street", "Avenue", "Road", "Drive", "Lane", "Human", "Resources",
-    "Department", "Team", "Payroll", "Benefits", "Manager", "Director", "Self", "Employed", "Writing",
-    "Happy", "Pleased", "Kind", "Regards", "Best", "Sincerely", "Thanks", "Thank", "Hello", "Hi", "Re",
-    "Services", "Group", "Division", "Mobile", "Attached", "Enclosed", "Form", "Forms",
-}
 _PERSON_CUE = re.compile(
     rf"\b(?P<cue>employee|worker|staff\s+member|colleague|named|for|my\s+name\s+is|I\s+am|I,)\s*,?\s+"
     rf"(?:(?:Mr|Ms|Mrs|Miss|Dr)\.?\s+)?(?P<name>{_NAME})(?P<poss>'s)?"
 )
-# The look-behind makes a match start only where an address can start: without it a long run of
-# letters is scanned once per letter (quadratic).
-_EMAIL_RE = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,24}\b")
 
 
 def _people(ctx: _Ctx) -> list[_Found]:
@@ -285,7 +271,6 @@ _READERS: list[Callable[[_Ctx], list[_Found]]] = [
 def _all_readers() -> list[Callable[[_Ctx], list[_Found]]]:
     """These readers and those of `parsers.prose_cues` (contacts, addresses, yes/no statements),
     which build on the patterns above and so are fetched when first needed, not at import."""
-    from parsers import prose_cues  # noqa: PLC0415 - it builds on this module's patterns
 
     return [*_READERS, *prose_cues.READERS]
 

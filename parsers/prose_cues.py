@@ -13,8 +13,7 @@ from __future__ import annotations
 import re
 
 from parsers import values
-from parsers.prose import _EMAIL_RE, _NAME, _NOT_NAME
-from parsers.prose_text import NO_LABEL, _Ctx, _Found
+from parsers.prose_text import _EMAIL_RE, _NAME, _NOT_NAME, NO_LABEL, _Ctx, _Found
 
 _CONTACT_CUE = re.compile(
     r"\b(?:contact\w*|question\w*|quer(?:y|ies)|enquir\w+|inquir\w+|reach\w*|direct\w*|address\w*|"

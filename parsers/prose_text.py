@@ -112,3 +112,24 @@ def _cand(f: _Found, part: str, method: Method) -> Candidate:
         provenance=Provenance(part=part, method=method, label=None),
         uncertain=f.uncertain,
     )
+
+
+# The patterns of a person's name and an e-mail address, shared by the readers of `prose` and
+# `prose_cues`.
+# "O'Brien", "McKay", "MacLeod" and the particles of a family name ("de la Cruz", "van der Berg")
+_NAME_TOKEN = r"(?:[A-Z]'|Mc|Mac)?[A-Z][a-z]+(?:['-][A-Z]?[a-z]+)*(?![\w'-])"
+_PARTICLES = r"(?:(?:van|von|de|der|den|del|della|la|le|da|di|du|dos|das|ter|ten|al|bin|ibn)(?: |\n(?!\n))){1,2}"
+_NAME = rf"{_NAME_TOKEN}(?:(?: |\n(?!\n))(?:{_PARTICLES}{_NAME_TOKEN}|{_NAME_TOKEN}|[A-Z]\.|[A-Z](?![\w'-]))){{1,3}}"
+_NOT_NAME = {
+    "Social", "Security", "Certificate", "Coverage", "United", "States", "The", "This", "Our", "We",
+    "Please", "Dear", "Sir", "Madam", "Administration", "Office", "International", "Programs",
+    "Employee", "Employer", "Request", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
+    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+    "November", "December", "Street", "Avenue", "Road", "Drive", "Lane", "Human", "Resources",
+    "Department", "Team", "Payroll", "Benefits", "Manager", "Director", "Self", "Employed", "Writing",
+    "Happy", "Pleased", "Kind", "Regards", "Best", "Sincerely", "Thanks", "Thank", "Hello", "Hi", "Re",
+    "Services", "Group", "Division", "Mobile", "Attached", "Enclosed", "Form", "Forms",
+}
+# The look-behind makes a match start only where an address can start: without it a long run of
+# letters is scanned once per letter (quadratic).
+_EMAIL_RE = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,24}\b")
