@@ -59,6 +59,10 @@ def person_name_problem(value: str, path: str) -> str | None:  # noqa: PLR0911  
         return "holds digits"
     if re.search(r"[()\[\]{}<>|:;@#=_]", text):
         return "holds a bracket, colon or other mark that is part of a label or a fax line, not of a name"
+    if re.search(r"[^\W\d_]\.[a-z]", text):
+        # an initial's stop runs on into small letters ("J.ee"): a stroke read as a stop, or two
+        # words run together; an initial stands alone ("J. Lee") and a name goes on capitalised
+        return "holds a stop inside a word, as a misread letter leaves it"
     words = _fold(text).split()
     if not words:
         return "holds no letters"

@@ -107,6 +107,17 @@ def _wants_more(fld: str, text: str) -> bool:
     return f"{fld}.postal_code" not in parts or not re.search(r"[^\W\d_]", city)
 
 
+# A word that cannot end a part of an address: a unit's designator waits for its number ("Suite"
+# over "733, Boise"), a connector for the rest of the name ("Avenue of" over "the Americas").
+_OPEN_END = re.compile(r"(?:\b(?:suite|ste|apt|apartment|unit|room|rm|bldg|building|box|no|and|of|de|the)\.?|[#&])$",
+                       re.IGNORECASE)
+
+
+def _open_end(text: str) -> bool:
+    """The line stops inside a part of an address: the next line goes on with that part, no comma."""
+    return bool(_OPEN_END.search(text.rstrip()))
+
+
 def _odd_abroad(fld: str, text: str) -> bool:
     """An address abroad read with a U.S. state in it, or a city that is two capitals ("LU" of
     "7343 LU"): a reading that split the postal code from its letters."""

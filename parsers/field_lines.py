@@ -13,6 +13,7 @@ from parsers.field_checks import (
     _box,
     _is_dependents_header,
     _odd_abroad,
+    _open_end,
     _text,
     _v_overlap,
     _wants_more,
@@ -175,7 +176,8 @@ class LineReader:
             comma = [*joined[:-1], Word(last.text.rstrip(",") + ",", last.box, last.conf, last.page, last.at),
                      *ln.words]
             wrap = [*joined, *ln.words]
-            if not last.text.endswith(",") and _odd_abroad(fld, _text(comma)) and not _odd_abroad(fld, _text(wrap)):
+            if not last.text.endswith(",") and (_open_end(_text(joined)) or (
+                    _odd_abroad(fld, _text(comma)) and not _odd_abroad(fld, _text(wrap)))):
                 joined = wrap  # "Keizersgracht 14, 1015 CX" over "Amsterdam, the Netherlands": the code goes on
             else:
                 joined = comma if last.text.endswith(",") or _wants_more(fld, _text(wrap)) or \

@@ -158,6 +158,21 @@ def test_an_address_abroad_goes_on_to_its_country_with_its_postal_code_whole() -
     assert got["assignment.work_address.country"] == "NL"
 
 
+@pytest.mark.parametrize(("first", "second", "street", "city"), [
+    ("2210 Larkmoor Road, Suite", "410, Ogden, UT 84401", "2210 Larkmoor Road, Suite 410", "Ogden"),
+    ("77 Avenue of", "the Pioneers, Provo, UT 84601", "77 Avenue of the Pioneers", "Provo"),
+    ("9 Harbor Street, P.O. Box", "88, Eureka, CA 95501", "9 Harbor Street, P.O. Box 88", "Eureka"),
+    ("2210 Larkmoor Road", "Ogden, UT 84401", "2210 Larkmoor Road", "Ogden"),  # a line break between parts
+])
+def test_an_address_wrapped_inside_a_part_goes_on_without_a_comma(first: str, second: str, street: str,
+                                                                  city: str) -> None:
+    """A wrap after a word that waits for more (a unit's "Suite", a "Box", a connector) is inside
+    a part of the address; any other line break is between its parts."""
+    got = _values(f"Employer address:\t{first}\n\t{second}\nEIN:\t12-3456789")
+    assert got["employer.address.street"] == street
+    assert got["employer.address.city"] == city
+
+
 def test_a_lone_letter_after_the_given_name_is_the_middle_initial() -> None:
     pairs, _ = normalize("worker.name", "Doe, Jane V")
     assert dict(pairs) == {"worker.first_name": "Jane", "worker.middle_name": "V", "worker.last_name": "Doe"}
@@ -264,7 +279,7 @@ _OWN = ["Posting commences on", "Secondment concluded", "Date the posting finish
         "First day of the posting", "E-mail for replies", "Still on the U.S. payroll during the posting?",
         "Team member", "Name (forename)", "Name (surname)", "Passport name", "Local name", "Personal details name",
         "Local number", "Social Security no. of the worker", "Sending company", "Surname",
-        "Given name(s)"]
+        "Given name(s)", "Employer address"]
 
 
 def test_no_phrasing_here_is_tests_only() -> None:

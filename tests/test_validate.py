@@ -247,6 +247,7 @@ def test_schema_command() -> None:
     ("assignment.work_address.street", "Nordlicht Biotech Co"),
     ("assignment.work_address.street", "Office abroad ........ 90 Ring Road"),
     ("worker.foreign_id", "of the worker (9"), ("worker.foreign_id", "see attached"),
+    ("worker.middle_name", "J.ee"), ("worker.first_name", "Ca.leb"),  # a stroke read as a stop
 ])
 def test_implausible_values_are_flagged(path: str, value: str) -> None:
     assert "invalid" in _codes(_req(**{path.replace(".", "__"): value})).get(path, set()), value
@@ -255,6 +256,7 @@ def test_implausible_values_are_flagged(path: str, value: str) -> None:
 @pytest.mark.parametrize(("path", "value"), [
     ("worker.last_name", "O'Neil"), ("worker.last_name", "van der Berg"), ("worker.last_name", "de la Cruz"),
     ("worker.first_name", "Mary-Ann"), ("worker.middle_name", "A"), ("worker.middle_name", "A."),
+    ("worker.last_name", "St. John"), ("worker.first_name", "J.R."), ("worker.middle_name", "J. Lee"),
     ("worker.place_of_birth", "Port of Spain, Trinidad and Tobago"), ("worker.place_of_birth", "St. Louis, MO"),
     ("employer.name", "Acme Widget Corporation"), ("assignment.host_name", "Fenwick S.r.l."),
     ("worker.middle_name", "Anne Marie"), ("assignment.work_address.city", "Munich"),
