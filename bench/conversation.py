@@ -129,6 +129,9 @@ def run_fax(ctx: Context, n: int, rng: random.Random, verbose: bool = True) -> C
         right = not wrong
         if wrong and verbose:
             print(f"  {key} {rec.reference}: answered values read otherwise: {wrong}")
+        if not done and verbose:  # why staff still have it: the problems before and after the answer
+            print(f"  {key} {rec.reference}: state {after.state}, own requests {own}; problems before "
+                  f"{_problems(rec)}, after {_problems(after)}")
         for k, hit in (("conversations", True), ("completed", done), ("own request", own > 0),
                        ("subject ok", one_ref), ("values right", right)):
             totals[k] += hit

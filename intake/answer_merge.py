@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from intake import plausible
 from intake.conversation import KEPT_CODES, SECRET_PATHS, get_path, label, norm, same_value, set_path, show
 from intake.model import CertificateRequest, Problem
 from intake.reference import help_for
@@ -112,14 +113,17 @@ def confirmations(rec: RequestRecord, lines: Iterable[str],
     several doubtful fields confirms the one it names most of (an address line: its pieces; never
     two dates alike). Yes/no values and the SSN (our reply shows only its last four digits) are
     confirmed by writing them again, not by a sentence. A field the answer gives another value
-    for is not the one a sentence confirms (two dates read alike, one of them corrected).
+    for is not the one a sentence confirms (two dates read alike, one of them corrected). Two
+    doubtful fields holding the same value (one address as the contact's and the confirmation's)
+    are both confirmed by a sentence naming it; a whole name said to be right confirms its middle
+    initial too when the sentence writes it.
     """
-    corrected = {p for a in answers for p, v in a.values.items()
-                 if not same_value(p, v, get_path(rec.fields, p) or "")}
+    lines = list(lines)
+    corrected = _corrected(rec, list(answers), lines)
     doubtful: dict[str, set[str]] = {}
     for p in rec.problems_json():
         path = p.get("field")
-        if not path or p.get("code") not in ("low_confidence", "conflict") or path in SECRET_PATHS \
+        if not path or p.get("code") not in ASKED_CODES or path in SECRET_PATHS \
                 or path in corrected:
             continue
         value = get_path(rec.fields, path)
@@ -144,9 +148,18 @@ def confirmations(rec: RequestRecord, lines: Iterable[str],
             continue
         best = max(weight.values())
         winners = [u for u, w in weight.items() if w == best]
+        if len(winners) > 1 and len({_words(str(get_path(rec.fields, p))) for u in winners for p in hits[u]}) == 1:
+            for u in winners:  # one value, doubtful in two fields: the sentence says the value is right
+                for path in hits[u]:
+                    out.setdefault(path, line.strip()[:200])
+            continue
         if len(winners) == 1:
             unit = winners[0]
             named = hits[unit]
+            if unit == "worker.name" and {"worker.first_name", "worker.last_name"} <= set(named):
+                # The whole name said to be right: its middle initial too, where the sentence writes it.
+                named = named + [p for p in doubtful if _unit(p) == unit and p not in named
+                                 and any(f" {f} " in padded for f in doubtful[p])]
             if not {f"{unit}.street", f"{unit}.city"} <= set(named):
                 for path in named:
                     out.setdefault(path, line.strip()[:200])
@@ -156,6 +169,24 @@ def confirmations(rec: RequestRecord, lines: Iterable[str],
             for path in doubtful:
                 if _unit(path) == unit:
                     out.setdefault(path, line.strip()[:200])
+    return out
+
+
+def _corrected(rec: RequestRecord, answers: list[AnswerValues], lines: list[str]) -> set[str]:
+    """Fields the answer gives another value for, for certain: not an unlabelled echo of a value it
+    gives under a label (`_drop_echoes`), not a value its own reading doubts (two addresses in a
+    sentence, each read as either field), not a value a confirming sentence names (the other
+    field's value, said to be right). Only such a value makes a sentence confirm another field."""
+    said = [f" {_words(line)} " for line in lines if _CONFIRMING.search(line) and not _DENYING.search(line)]
+    out: set[str] = set()
+    for ans in _drop_echoes(answers):
+        doubted = {p.get("field") for p in ans.problems if p.get("code") in ("low_confidence", "conflict")}
+        for path, value in ans.values.items():
+            if same_value(path, value, get_path(rec.fields, path) or "") or path in doubted:
+                continue
+            forms = set() if isinstance(value, bool) else {f for f in _forms(path, value) if len(f) >= 4}
+            if not any(f" {f} " in line for f in forms for line in said):
+                out.add(path)
     return out
 
 
@@ -317,6 +348,7 @@ def merge_answer(rec: RequestRecord, answers: list[AnswerValues], *, where: str,
     twice = _one_line_two_fields(answers)
     answers = [AnswerValues(dict(a.values), dict(a.provenance), dict(a.confidence), [dict(p) for p in a.problems],
                             dict(a.identity)) for a in answers]
+    said_right = set(confirmed_lines or {})  # confirmed in a sentence naming the value as we quoted it
     confirmed_lines = {**_address_echoes(rec, answers), **(confirmed_lines or {})}
     settled = set(confirmed_lines)
     moved = _to_asked(rec, answers, (doubtful | missing) - {None}, settled, twice)  # type: ignore[arg-type]
@@ -378,6 +410,13 @@ def merge_answer(rec: RequestRecord, answers: list[AnswerValues], *, where: str,
         request = CertificateRequest.model_validate(fields)
         fields = request.model_dump(mode="json")
         checked = [p.model_dump() for p in validate(request)]
+        # A value we said looked wrong ("holds a word of a label"), quoted back, and the sender wrote
+        # that it is right ("de la Worker is correct"): their word settles our guess, not a reading
+        # of it again (a label misread twice is misread alike, so a restated value does not).
+        guessed = {(path, message) for path, message in plausible.problems(request) if path in said_right
+                   and path not in conflicts and path not in added}
+        checked = [p for p in checked if not (p.get("code") == "invalid" and (p.get("field"), p.get("message"))
+                                              in guessed)]
     except Exception as exc:  # noqa: BLE001 - values the model refuses go to staff, never lost
         checked = [Problem(field=None, code="invalid",
                            message=f"The answer's values could not be put together with the request "

@@ -177,6 +177,9 @@ def _value_at(request: CertificateRequest, path: str) -> str:
     return str(node)
 
 
+_GUESS = "; please check it."  # how `intake.plausible` ends a value that looks wrong
+
+
 def sender_message(p: Problem, request: CertificateRequest) -> str:
     """A problem as the sender reads it: what we read and what we need, never our part names,
     reading methods, confidences, field paths or codes (those are for staff, in the problem's own
@@ -192,6 +195,13 @@ def sender_message(p: Problem, request: CertificateRequest) -> str:
         return (f"We read {seen} as the {what}, but your message also gives another value: "
                 "please tell us which is right.")
     message = p.message
+    if p.code == "invalid" and p.field and message.endswith(_GUESS) and (value := _value_at(request, p.field)):
+        # A value that looks wrong to us (`intake.plausible`) may be right ("de la Worker" holds a
+        # label's word): quoted back, the sender can say so, or correct it, in one answer.
+        why = message[:-len(_GUESS)]
+        why = why[:1].lower() + why[1:]
+        return scrub(f"We read {shown(p.field, value)} as the {what}, but {why}: please confirm, or send the right "
+                     "value.")
     if p.field and message.startswith(p.field + ":"):
         # the model's own check ("worker.date_of_birth: the value could not be read as a date.")
         message = f"We could not use the {what}:{message[len(p.field) + 1:]} Please send it again."

@@ -61,7 +61,8 @@ def _fold_char(c: str) -> str:
 def _tokens(text: str) -> list[_Tok]:
     """Words of `text`, folded and canonical, each with its [start, end) in the original text.
 
-    Dots inside initialisms vanish ("U.S." is `us`, "S.S.N." is `ssn`), a possessive "'s" vanishes
+    Dots and slashes inside initialisms vanish ("U.S." is `us`, "S.S.N." is `ssn`, "D/O/B" is
+    `dob`: one letter after another, each alone), a possessive "'s" vanishes
     ("Employee's" is `employee`), "#" is the word `number`, runs of dots are separators.
     """
     out: list[_Tok] = []
@@ -69,12 +70,13 @@ def _tokens(text: str) -> list[_Tok]:
     start = -1
     last_end = -1
     n = len(text)
+    joined = False  # the word in `buf` is initials joined so far ("S.S" of "S.S.N.")
 
     def flush() -> None:
-        nonlocal buf, start
+        nonlocal buf, start, joined
         if buf:
             out.append(_Tok("".join(buf), start, last_end))
-        buf, start = [], -1
+        buf, start, joined = [], -1, False
 
     i = 0
     while i < n:
@@ -91,11 +93,11 @@ def _tokens(text: str) -> list[_Tok]:
                 last_end = i
                 continue
             # an apostrophe inside a word ("O'Brien") or after it ("employers'") joins
-        elif c in ".," and buf and len(buf) == 1 and i + 1 < n and text[i + 1].isalpha() and (
+        elif c in ".,/" and buf and (len(buf) == 1 or joined) and i + 1 < n and text[i + 1].isalpha() and (
             i + 2 >= n or not text[i + 2].isalnum()
         ):
-            pass  # "U.S": the dot between two initials (OCR reads some of them as commas)
-        elif c == "." and buf and out and len(buf) == 1 and i > 1 and text[i - 2] == ".":
+            joined = True  # "U.S", "D/O/B": the mark between two initials (OCR reads some dots as commas)
+        elif c == "." and buf and (joined or (out and len(buf) == 1 and i > 1 and text[i - 2] == ".")):
             last_end = i + 1  # the final dot of "S.S.N." belongs to the label
             flush()
         elif c == "#":

@@ -1,8 +1,9 @@
 """The conversation end to end: the daemon (`coc-intake run`) between a real Dovecot and an aiosmtpd relay.
 
 Requests lacking three fields arrive over IMAP and get *information needed* at the relay; the
-answers, written as Thunderbird, Outlook, Gmail and Apple Mail reply (quoted or top-posted, plain
-or HTML), a fresh mail naming only the reference, and a reply with the completed form attached,
+answers, written as Thunderbird, Outlook, Gmail and Apple Mail reply (each client quoted below or
+top-posted, plain and HTML-only: every style of `tests.convgen.STYLES`), a fresh mail naming only
+the reference, and a reply with the completed form attached,
 come back over IMAP and the SMTP listener. Each completes its own request (one reference, one
 *received* reply, no new request); an answer from another domain is held; an answer to a
 complete request changes nothing.
@@ -21,7 +22,7 @@ from tests import convgen, docgen
 from tests.gateway import GatewayProcess, wait_for, write_config
 from tests.servers import DovecotServer, SmtpSink, dovecot, imap_append, smtp_sink  # noqa: F401
 
-ANSWERS = {  # sender -> how the answer is written
+ANSWERS = {  # sender -> how the answer is written (every style of `convgen.STYLES`, and the rest)
     "tb@acme1.example.com": "thunderbird",
     "ol@acme2.example.com": "outlook_html",
     "gm@acme3.example.com": "gmail",
@@ -29,6 +30,10 @@ ANSWERS = {  # sender -> how the answer is written
     "fresh@acme5.example.com": "fresh",
     "form@acme6.example.com": "form",
     "held@acme7.example.com": "stranger",
+    "tbtop@acme9.example.com": "thunderbird_top",
+    "olplain@acme10.example.com": "outlook",
+    "gmhtml@acme11.example.com": "gmail_html",
+    "applain@acme12.example.com": "apple_mail",
 }
 
 
@@ -59,7 +64,7 @@ def test_answers_complete_their_requests_end_to_end(tmp_path: Path, dovecot: Dov
         done_sender = "done@acme8.example.com"
         complete, raw, lines = convgen.incomplete_request(rng, done_sender, drop={})
         imap_append(dovecot, "INBOX", raw)
-        assert wait_for(lambda: all(_to(smtp_sink, s) for s in [*ANSWERS, done_sender]), timeout=240), gw.tail()
+        assert wait_for(lambda: all(_to(smtp_sink, s) for s in [*ANSWERS, done_sender]), timeout=480), gw.tail()
         refs: dict[str, str] = {}
         for sender in ANSWERS:
             (ours,) = _to(smtp_sink, sender)
@@ -90,7 +95,7 @@ def test_answers_complete_their_requests_end_to_end(tmp_path: Path, dovecot: Dov
         imap_append(dovecot, "INBOX", convgen.answer(done_reply, ["EIN: 12-3456789"], style="gmail",
                                                      sender=done_sender))
         merged = [s for s, style in ANSWERS.items() if style != "stranger"]
-        assert wait_for(lambda: all(len(_to(smtp_sink, s)) == 2 for s in merged), timeout=240), gw.tail()
+        assert wait_for(lambda: all(len(_to(smtp_sink, s)) == 2 for s in merged), timeout=480), gw.tail()
         wait_for(lambda: False, timeout=3)  # anything extra (a reply to the held answers) would come now
     finally:
         gw.stop()

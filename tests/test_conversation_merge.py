@@ -11,13 +11,16 @@ two fields, and a date read with doubt under a date we had goes where we asked f
 from __future__ import annotations
 
 import copy
+import dataclasses
 import random
 from typing import Any
 
 from intake import answer_merge as conv
 from intake import conversation
 from intake.model import CertificateRequest
+from intake.replies import sender_message
 from intake.store.records import RequestRecord, typed_request
+from intake.validate import validate
 from tests.synth import make_request
 
 
@@ -154,3 +157,65 @@ def test_a_middle_initial_is_confirmed_only_as_the_sentence_subject() -> None:
     _req, rec = _record(doubt=("worker.middle_name",), values={"worker.middle_name": "P"})
     assert set(conv.confirmations(rec, ["P is accurate."])) == {"worker.middle_name"}
     assert conv.confirmations(rec, ["Yes, that is p"]) == {}
+
+
+def test_a_whole_name_said_to_be_right_confirms_its_middle_initial_where_written() -> None:
+    names = {"worker.first_name": "Keaon", "worker.middle_name": "U", "worker.last_name": "Gouxridge"}
+    _req, rec = _record(doubt=tuple(names), values=names)
+    assert set(conv.confirmations(rec, ["Gouxridge, Keaon U - that is correct."])) == set(names)
+    # The initial not written: the first and last names are confirmed, the initial still doubtful.
+    assert set(conv.confirmations(rec, ["Keaon Gouxridge is right."])) == {"worker.first_name", "worker.last_name"}
+
+
+def test_one_value_doubtful_in_two_fields_is_confirmed_in_both() -> None:
+    same = {"employer.contact_email": "h.lem@acme.example.com", "confirmation_email": "h.lem@acme.example.com"}
+    _req, rec = _record(doubt=tuple(same), values=same)
+    assert set(conv.confirmations(rec, ["Yes, h.lem@acme.example.com is right."])) == set(same)
+
+
+def test_a_doubtful_or_echoed_answer_value_does_not_hide_a_confirming_sentence() -> None:
+    """The answer's own unlabelled reading of an address in a sentence (read as the other field, or
+    the labelled line's value read again) is no correction: the sentences say which value is right."""
+    emails = {"employer.contact_email": "f.st@acme.example.com", "confirmation_email": "payroll@acme.example.com"}
+    _req, rec = _record(doubt=tuple(emails), values=emails)
+    prose = _answer({"confirmation_email": "f.st@acme.example.com"}, unsure=("confirmation_email",))
+    prose.provenance["confirmation_email"]["label"] = None
+    lines = ["Yes, f.st@acme.example.com is right.", "Confirmed: payroll@acme.example.com"]
+    confirmed = conv.confirmations(rec, lines, [prose])
+    assert set(confirmed) == set(emails)
+    merged = conv.merge_answer(rec, conv.without_confirming_lines([prose], confirmed.values()), where="submission 2",
+                               confirmed_lines=confirmed)
+    assert merged.state == "accepted", merged.problems
+    assert merged.fields["confirmation_email"] == emails["confirmation_email"]
+
+    echo = _answer({"confirmation_email": "payroll@acme.example.com"}, label="Email address for certificate")
+    echo.values["employer.contact_email"] = "payroll@acme.example.com"
+    echo.provenance["employer.contact_email"] = {"part": "answer 2: body", "method": "text", "label": None}
+    lines = ["f.st@acme.example.com is correct.", "Email address for certificate: payroll@acme.example.com"]
+    assert set(conv.confirmations(rec, lines, [echo])) == {"employer.contact_email"}
+
+
+def test_a_value_that_looked_wrong_is_settled_by_the_senders_word_only() -> None:
+    """'de la Worker' holds a label's word (`intake.plausible`): a sentence saying it is right settles
+    it; the value read again (a label misread twice is misread alike) leaves it for staff."""
+    _req, rec = _record(values={"worker.last_name": "de la Worker"})
+    rec = dataclasses.replace(rec, **typed_request(rec.fields, [p.model_dump() for p in validate(rec.request)]))
+    assert {(p.field, p.code) for p in rec.problems} == {("worker.last_name", "invalid")}
+    confirmed = conv.confirmations(rec, ["de la Worker is correct."])
+    assert set(confirmed) == {"worker.last_name"}
+    merged = conv.merge_answer(rec, [], where="submission 2", confirmed_lines=confirmed)
+    assert merged.state == "accepted", merged.problems
+    again = conv.merge_answer(rec, [_answer({"worker.last_name": "de la Worker"})], where="submission 2")
+    assert _codes(again) == {("worker.last_name", "invalid")}
+    assert conv.confirmations(rec, ["de la Worker is not right."]) == {}
+
+
+def test_a_value_that_looked_wrong_is_quoted_back_to_be_confirmed() -> None:
+    """The reply quotes what we read and why it looks wrong, and asks the sender to confirm or correct
+    it, as for any doubtful value (a bare "please check it" asks nothing a sender can answer)."""
+    _req, rec = _record(values={"worker.last_name": "de la Worker"})
+    (problem,) = validate(rec.request)
+    said = sender_message(problem, rec.request)
+    assert said.startswith("We read 'de la Worker' as the worker's last name, but ")
+    assert said.endswith(": please confirm, or send the right value.")
+    assert "check it" not in said

@@ -76,6 +76,13 @@ def test_ocr_commas_in_initialisms() -> None:
     assert match_label("SSN; 123-45-6789") == ("worker.ssn", 5)
 
 
+def test_initials_between_slashes_or_dots_are_one_word() -> None:
+    assert match_label("D/O/B: 24/10/1990") == ("worker.date_of_birth", 7)
+    assert match_label("D.O.B. 24/10/1990") == ("worker.date_of_birth", 7)
+    assert match_label("S.S.N: 123-45-6789") == ("worker.ssn", 7)
+    assert match_label("Date (mm/dd/yyyy): 1/2/1990") is None  # words between slashes are no initials
+
+
 def test_labels_misread_by_ocr_before_a_colon() -> None:
     assert match_label("Citizanship: United States") == ("worker.citizenship", 13)
     assert match_label("Conntry of assignment: Spain") == ("assignment.country", 23)
