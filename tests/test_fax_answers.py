@@ -17,6 +17,7 @@ import io
 import itertools
 import random
 import re
+import smtplib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +39,7 @@ from tests import formgen, returngen
 from tests.faxgen import Resolution, fax, render_page, tiff_bytes
 from tests.faxserver import HylaFax, document_of, jobs, received_fax_mail, running_hylafax
 from tests.gateway import GatewayProcess, wait_for, write_config
+from tests.servers import DovecotServer, SmtpSink, dovecot, imap_append, smtp_sink  # noqa: F401
 from tests.store_fixtures import stage_context
 from tests.synth import make_request
 
@@ -377,3 +379,49 @@ def test_faxed_letter_naming_the_reference_in_its_text_joins_its_request(tmp_pat
         assert [a.outcome for a in ctx.store.answers_to(rec.id)] == ["held", "merged"]
     finally:
         ctx.store.dispose()
+
+
+def test_return_page_mailed_by_the_fax_server_over_smtp_and_imap(tmp_path: Path, hylafax: HylaFax,
+                                                                   dovecot: DovecotServer,  # noqa: F811
+                                                                   smtp_sink: SmtpSink) -> None:  # noqa: F811
+    """The fax-to-email way, through the daemon's own listeners: the incomplete fax arrives as
+    HylaFAX's `faxrcvd` mail over SMTP at the aiosmtpd listener, our fax reply goes out, and the
+    filled return page comes back as another `faxrcvd` mail delivered into the Dovecot mailbox the
+    daemon watches. It completes the same request; no request of its own, one reference."""
+    gw = GatewayProcess(tmp_path, write_config(
+        tmp_path, dovecot=dovecot, sink=smtp_sink,
+        extra='[fax_mail]\ngateways = ["faxserver@fax.example.org"]\n[fax_out]\nour_number = "+1 410 555 0100"\n'))
+    gw.start()
+    try:
+        req, part = _incomplete(33)
+        first_fax = tiff_bytes(formgen.faxed_form(part, random.Random(10), "fine"))
+        mail = received_fax_mail(first_fax, tmp_path, caller_id=NUMBER.lstrip("+"), filetype="tif")
+        with smtplib.SMTP("127.0.0.1", gw.smtp_port, timeout=60) as s:  # sendmail's CRLF on the wire
+            s.sendmail("faxserver@fax.example.org", ["certificate@localhost"], mail.replace(b"\n", b"\r\n"))
+        assert wait_for(lambda: _outbox(gw, NUMBER), timeout=180), gw.tail()
+        [first] = _outbox(gw, NUMBER)
+        reply = first.read_bytes()
+        [ref] = set(REF.findall(_pdf_text(reply)[0]))
+        back = tiff_bytes(returngen.faxed_back(reply, req, random.Random(11), "normal"))
+        imap_append(dovecot, "INBOX", received_fax_mail(back, tmp_path, caller_id=NUMBER.lstrip("+"),
+                                                        filetype="tif"))
+        assert wait_for(lambda: len(_outbox(gw, NUMBER)) == 2, timeout=180), gw.tail()
+    finally:
+        gw.stop()
+    answer = next(p for p in _outbox(gw, NUMBER) if p != first).read_bytes()
+    answer_text = " ".join(_pdf_text(answer))
+    assert "now complete" in answer_text and REF.findall(answer_text) == [ref]
+    store = gw.store()
+    try:
+        rec = store.find_request(ref)
+        assert rec is not None and rec.state == "accepted", rec and rec.problems
+        for path in DROP:
+            head, tail = path.split(".")
+            assert rec.fields[head][tail] == req[head][tail], path
+        assert sum(store.counts_by_state()["requests"].values()) == 1
+        [link] = store.answers_to(rec.id)
+        assert link.matched_by == "return_page" and link.outcome == "merged"
+        answer_sub = store.get_submission(link.submission_id)  # the mailed fax is a fax from its caller
+        assert (answer_sub.channel, answer_sub.sender) == ("fax", NUMBER)
+    finally:
+        store.dispose()
