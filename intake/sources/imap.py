@@ -8,28 +8,25 @@ body hash dedupe keeps that from importing anything twice.
 
 One thread owns the connection (``run``); nothing else sends commands on it, so one poll can never
 overlap the next. Others ask for an early poll with ``request_poll()``.
+
+This module is the source's connection and loop; one message's way from server to store and back
+is `imap_message`, waiting for new mail (IDLE or polling) is `imap_wait`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import email.utils
-import imaplib
 import logging
-import select
 import ssl
 import threading
-import time
-from collections.abc import Iterable
-from dataclasses import replace
-from datetime import UTC, datetime
-from email.parser import BytesHeaderParser
 from typing import Any, Literal
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from intake.sources.common import Backoff, OnNew, StoreLike, describe_error, notify
+from intake.sources.imap_message import acknowledge, chunks, fetch_bodies, store_message
+from intake.sources.imap_wait import WaitPolicy, announced_news, wait_for_mail
 
 __all__ = ["ImapSource", "STORED_KEYWORD"]
 
@@ -39,67 +36,6 @@ STORED_KEYWORD = "$CocIntakeStored"
 """Default keyword set on every stored message; without a processed folder, flagged ones are skipped."""
 
 Security = Literal["tls", "starttls", "none"]
-
-
-def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
-def _header_info(raw: bytes) -> tuple[str | None, str | None]:
-    """(Message-ID, sender address) from a message's header; tolerant of broken headers."""
-    try:
-        head = raw.split(b"\r\n\r\n", 1)[0] if b"\r\n\r\n" in raw else raw.split(b"\n\n", 1)[0]
-        msg = BytesHeaderParser().parsebytes(head + b"\r\n\r\n")
-        mid = msg.get("Message-ID")
-        message_id = str(mid).strip() if mid else None
-        sender = email.utils.parseaddr(str(msg.get("From", "")))[1] or None
-    except Exception:  # a header we cannot parse is still stored; the pipeline reports it
-        return None, None
-    return message_id or None, sender
-
-
-def _transient(exc: BaseException) -> bool:
-    """Database and network trouble is retried later; anything else is about the message itself."""
-    if isinstance(exc, OSError | TimeoutError):
-        return True
-    try:
-        from sqlalchemy.exc import SQLAlchemyError
-    except ImportError:  # pragma: no cover - sqlalchemy is a dependency
-        return False
-    return isinstance(exc, SQLAlchemyError)
-
-
-def _readable(client: IMAPClient) -> bool:
-    """True when the connection's socket has something to read now (data, or EOF)."""
-    try:
-        return bool(select.select([client.socket()], [], [], 0)[0])
-    except (OSError, ValueError):  # closed already
-        return True
-
-
-def _announced_news(client: IMAPClient) -> bool:
-    """True (and forgotten) when the server announced EXISTS or RECENT in the answer to an earlier command.
-
-    A message that arrives while we SEARCH, FETCH or MOVE is announced in that command's answer, which
-    imaplib files away; IDLE would not announce it again, so it would wait for the next mail.
-    """
-    pending = getattr(getattr(client, "_imap", None), "untagged_responses", None)
-    if not isinstance(pending, dict):
-        return False
-    news = False
-    for kind in ("EXISTS", "RECENT"):
-        if pending.pop(kind, None):
-            news = True
-    return news
-
-
-def _as_utc(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            return value.astimezone(UTC)  # naive means local time in imapclient
-        return value.astimezone(UTC)
-    return datetime.now(UTC)
 
 
 class ImapSource:
@@ -298,7 +234,7 @@ class ImapSource:
         """One pass over the folder. Caller holds the lock."""
         self.polls += 1
         info = client.select_folder(self.folder)
-        _announced_news(client)  # SELECT's own EXISTS/RECENT; later ones mean mail arrived meanwhile
+        announced_news(client)  # SELECT's own EXISTS/RECENT; later ones mean mail arrived meanwhile
         uidvalidity = int(info[b"UIDVALIDITY"])
         if uidvalidity != self._uidvalidity:
             log.warning("imap %s: UIDVALIDITY changed to %d; re-reading the folder", self.folder, uidvalidity)
@@ -309,7 +245,7 @@ class ImapSource:
             criteria = ["NOT", "DELETED", "NOT", "KEYWORD", self.processed_flag]
         uids = sorted(int(u) for u in client.search(criteria))
         created: list[int] = []
-        for chunk in _chunks(uids, self.batch_size):
+        for chunk in chunks(uids, self.batch_size):
             if self._stop is not None and self._stop.is_set():
                 break  # the rest waits for the next start; nothing is half-done between chunks
             known = self.store.imap_known(self.folder, uidvalidity, chunk)
@@ -344,30 +280,7 @@ class ImapSource:
     def _import_batch(
         self, client: IMAPClient, uidvalidity: int, uids: list[int], meta: dict[int, dict[bytes, Any]]
     ) -> list[int]:
-        big = [
-            u
-            for u in uids
-            if self.max_message_bytes is not None and int(meta[u].get(b"RFC822.SIZE", 0)) > self.max_message_bytes
-        ]
-        normal = [u for u in uids if u not in big]
-        bodies: dict[int, bytes] = {}
-        if normal:
-            for uid, data in client.fetch(normal, [b"BODY.PEEK[]"]).items():
-                body = data.get(b"BODY[]")
-                if body is not None:
-                    bodies[int(uid)] = bytes(body)
-        if big:
-            for uid, data in client.fetch(big, [b"BODY.PEEK[HEADER]"]).items():
-                head = bytes(data.get(b"BODY[HEADER]") or b"")
-                size = int(meta[int(uid)].get(b"RFC822.SIZE", 0))
-                # The body is never downloaded; the submission keeps the header so staff see who
-                # sent what, and the marker tells the pipeline why there is nothing to read.
-                note = (
-                    f"X-Coc-Intake-Truncated: message of {size} bytes exceeds the limit of "
-                    f"{self.max_message_bytes} bytes; body not downloaded\r\n"
-                ).encode()
-                bodies[int(uid)] = note + head
-                log.warning("imap %s uid %d: %d bytes over the limit, storing the header only", self.folder, uid, size)
+        bodies = fetch_bodies(client, uids, meta, self.max_message_bytes, self.folder)
         created: list[int] = []
         stored: list[int] = []
         for uid in uids:
@@ -393,63 +306,11 @@ class ImapSource:
         return created
 
     def _store_one(self, uid: int, uidvalidity: int, raw: bytes, internaldate: Any) -> tuple[int, bool]:
-        from intake.store import Incoming
-
-        message_id, sender = _header_info(raw)
-        inc = Incoming(
-            channel="imap",
-            raw=raw,
-            sender=sender,
-            received_at=_as_utc(internaldate),
-            message_id=message_id,
-            imap_folder=self.folder,
-            imap_uidvalidity=uidvalidity,
-            imap_uid=uid,
-        )
-        try:
-            sid, new = self.store.store_submission(inc)
-        except Exception as exc:
-            if _transient(exc):
-                raise
-            # Something about this message itself (not the database) fails: store a stand-in with
-            # its header so staff see it, rather than fetching it again forever.
-            log.error(
-                "imap %s uid %d: cannot store the message (%s); storing its header for staff",
-                self.folder,
-                uid,
-                describe_error(exc),
-            )
-            head = raw.split(b"\r\n\r\n", 1)[0] if b"\r\n\r\n" in raw else raw.split(b"\n\n", 1)[0]
-            note = f"X-Coc-Intake-Unstorable: {type(exc).__name__}; original size {len(raw)} bytes\r\n"
-            inc = replace(inc, raw=note.encode() + head + b"\r\n\r\n")
-            sid, new = self.store.store_submission(inc)
-        log.info(
-            "imap %s uid %d: submission %d%s (%d bytes)",
-            self.folder,
-            uid,
-            sid,
-            "" if new else " (already stored)",
-            len(raw),
-        )
-        return sid, new
+        return store_message(self.store, self.folder, uidvalidity, uid, raw, internaldate)
 
     def _acknowledge(self, client: IMAPClient, uids: list[int]) -> None:
         """Flag stored messages (keyword, and \\Seen when they stay), then move them if configured."""
-        if not uids:
-            return
-        if not self.processed_folder:
-            client.add_flags(uids, [b"\\Seen", self.processed_flag.encode()], silent=True)
-            return
-        client.add_flags(uids, [self.processed_flag.encode()], silent=True)
-        if client.has_capability("MOVE"):
-            client.move(uids, self.processed_folder)
-            return
-        client.copy(uids, self.processed_folder)
-        client.add_flags(uids, [b"\\Deleted"], silent=True)
-        if client.has_capability("UIDPLUS"):
-            client.uid_expunge(uids)
-        else:
-            client.expunge()
+        acknowledge(client, uids, self.processed_folder, self.processed_flag)
 
     # ------------------------------------------------------------------ the loop
 
@@ -478,53 +339,9 @@ class ImapSource:
             self._running = False
 
     def _wait(self, stop: threading.Event) -> None:
-        """Wait for new mail: IDLE when the server has it, otherwise sleep ``poll_seconds``.
-
-        Returns when a poll is due (new mail, IDLE renewal, ``request_poll``) or ``stop`` is set.
-        """
+        """Wait for new mail (`imap_wait`): returns when a poll is due or ``stop`` is set."""
         client = self._client
         assert client is not None
-        if not (self.use_idle and client.has_capability("IDLE")):
-            deadline = time.monotonic() + self.poll_seconds
-            while not stop.is_set() and time.monotonic() < deadline:
-                if self._wake.wait(min(self.idle_check_seconds, max(0.0, deadline - time.monotonic()))):
-                    break
-            self._wake.clear()
-            with self._lock:
-                client.noop()  # notices a dropped connection before the next poll
-            return
-        if _announced_news(client):
-            return  # new mail was announced in the answer to an earlier command: poll now
-        with self._lock:
-            client.idle()
-            started = time.monotonic()
-            at_eof = 0
-            try:
-                while not stop.is_set() and not self._wake.is_set():
-                    checked = time.monotonic()
-                    responses = client.idle_check(timeout=self.idle_check_seconds)
-                    if any(self._is_change(r) for r in responses):
-                        break
-                    # imapclient's idle_check swallows EOF and returns nothing: a connection cut
-                    # without BYE would leave us idling on a dead socket until the IDLE renewal
-                    # (25 minutes). EOF looks like a socket that is readable at once yet gives no line.
-                    quick = time.monotonic() - checked < self.idle_check_seconds / 2
-                    at_eof = at_eof + 1 if not responses and quick and _readable(client) else 0
-                    if at_eof >= 2:
-                        raise imaplib.IMAP4.abort("connection closed by the server or the network during IDLE")
-                    # Poll anyway every poll_seconds (the documented longest wait for a missed IDLE
-                    # notification), and re-issue IDLE before the server's 30-minute limit.
-                    if time.monotonic() - started >= min(self.idle_renew_seconds, self.poll_seconds):
-                        break
-            finally:
-                self._wake.clear()
-                client.idle_done()
-
-    @staticmethod
-    def _is_change(response: Any) -> bool:
-        """EXISTS or RECENT means new mail; BYE means the server is closing the session."""
-        if not isinstance(response, tuple) or not response:
-            return False
-        if response[0] == b"BYE":
-            raise imaplib.IMAP4.abort("server said BYE")
-        return len(response) >= 2 and response[1] in (b"EXISTS", b"RECENT")
+        policy = WaitPolicy(use_idle=self.use_idle, poll_seconds=self.poll_seconds,
+                            idle_check_seconds=self.idle_check_seconds, idle_renew_seconds=self.idle_renew_seconds)
+        wait_for_mail(client, self._lock, self._wake, stop, policy)

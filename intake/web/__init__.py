@@ -1,7 +1,9 @@
 """The staff review page and the JSON API of the certificate system.
 
 - `app.create_app(settings, store)`: the FastAPI application (pages rendered with Jinja2 from
-  `templates/web/`, one small script and style sheet, a strict Content-Security-Policy).
+  `templates/web/`, one small script and style sheet, a strict Content-Security-Policy), made of
+  the routers of `routes` (auth, queue, request, actions, submissions, admin, api, public, ops)
+  over one `context.WebContext`; `redaction`: who sees which SSN; `trail`: a request's audit trail.
 - `users`: staff accounts (argon2 passwords, roles reviewer / supervisor / admin), browser
   sessions (cookie `coc_session`: HttpOnly, SameSite=Lax, Secure behind TLS, idle timeout),
   CSRF tokens, the login rate limit, API tokens (role `export`).

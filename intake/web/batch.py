@@ -6,19 +6,18 @@ No `from __future__ import annotations`: FastAPI reads the route annotations at 
 """
 
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.datastructures import FormData
 
 from intake import fieldgroups
 from intake.model import max_length
 from intake.store import NotFound, Store
 from intake.store.store import RequestRecord
 from intake.web import review
+from intake.web.context import Ctx, Staff, WebContext
 from intake.web.users import Account, SessionInfo
 
 COMMON_PATHS = ("employer.name", "employer.ein", "employer.address.street", "employer.address.city",
@@ -61,48 +60,49 @@ def apply_common(store: Store, recs: list[RequestRecord], changes: dict[str, str
     return skipped
 
 
-def install(app: FastAPI, *, store: Store, staff: Callable[..., SessionInfo],
-            checked_form: Callable[[Request, SessionInfo], Awaitable[FormData]],
-            page: Callable[..., Response]) -> None:
-    Staff = Annotated[SessionInfo, Depends(staff)]
+def requests_of(ctx: WebContext, sid: int) -> list[RequestRecord]:
+    try:
+        ctx.store.get_submission(sid)
+    except NotFound:
+        raise HTTPException(404, "no such submission") from None
+    recs = ctx.store.requests_of(sid)
+    if not recs:
+        raise HTTPException(404, "nothing was read from this submission: it has no requests")
+    return recs
 
-    def requests_of(sid: int) -> list[RequestRecord]:
-        try:
-            store.get_submission(sid)
-        except NotFound:
-            raise HTTPException(404, "no such submission") from None
-        recs = store.requests_of(sid)
-        if not recs:
-            raise HTTPException(404, "nothing was read from this submission: it has no requests")
-        return recs
 
-    def batch_page(request: Request, info: SessionInfo, sid: int, *, message: str = "", status: int = 200,
-                   error: str = "") -> Response:
-        recs = requests_of(sid)
-        sub = store.get_submission(sid)
-        rows: list[dict[str, Any]] = [{"rec": r, "blocking": len(review.blocking(r.problems_json()))} for r in recs]
-        return page(request, "batch.html.j2", info, status=status, sub=sub, rows=rows,
+def batch_page(ctx: WebContext, request: Request, info: SessionInfo, sid: int, *, message: str = "",
+               status: int = 200, error: str = "") -> Response:
+    recs = requests_of(ctx, sid)
+    sub = ctx.store.get_submission(sid)
+    rows: list[dict[str, Any]] = [{"rec": r, "blocking": len(review.blocking(r.problems_json()))} for r in recs]
+    return ctx.page(request, "batch.html.j2", info, status=status, sub=sub, rows=rows,
                     common=common_fields(recs, info.account), message=message, error=error,
                     editable=any(r.state in EDITABLE for r in recs))
 
-    @app.get("/submissions/{sid}/batch", include_in_schema=False)
-    def show_batch(request: Request, info: Staff, sid: int, done: str = "") -> Response:
-        return batch_page(request, info, sid, message="The correction was applied to every open request "
-                                                      "of the submission." if done == "batch" else "")
 
-    @app.post("/submissions/{sid}/batch", include_in_schema=False)
-    async def correct_batch(request: Request, info: Staff, sid: int) -> Response:
-        form = await checked_form(request, info)
-        recs = requests_of(sid)
-        changes = {}
-        for path in COMMON_PATHS:
-            new, was = form.get(f"f:{path}"), form.get(f"was:{path}")
-            everywhere = bool(form.get(f"all:{path}"))  # also where another value is held
-            if isinstance(new, str) and isinstance(was, str) and (new.strip() != was.strip() or everywhere):
-                changes[path] = new
-        if not changes:
-            return batch_page(request, info, sid, message="Nothing was changed.")
-        skipped = apply_common(store, recs, changes, info.account)
-        if skipped:
-            return batch_page(request, info, sid, message="Applied, except to " + "; ".join(skipped) + ".")
-        return RedirectResponse(f"/submissions/{sid}/batch?done=batch", status_code=303)
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/submissions/{sid}/batch")
+def show_batch(request: Request, ctx: Ctx, info: Staff, sid: int, done: str = "") -> Response:
+    return batch_page(ctx, request, info, sid, message="The correction was applied to every open request "
+                                                       "of the submission." if done == "batch" else "")
+
+
+@router.post("/submissions/{sid}/batch")
+async def correct_batch(request: Request, ctx: Ctx, info: Staff, sid: int) -> Response:
+    form = await ctx.checked_form(request, info)
+    recs = requests_of(ctx, sid)
+    changes = {}
+    for path in COMMON_PATHS:
+        new, was = form.get(f"f:{path}"), form.get(f"was:{path}")
+        everywhere = bool(form.get(f"all:{path}"))  # also where another value is held
+        if isinstance(new, str) and isinstance(was, str) and (new.strip() != was.strip() or everywhere):
+            changes[path] = new
+    if not changes:
+        return batch_page(ctx, request, info, sid, message="Nothing was changed.")
+    skipped = apply_common(ctx.store, recs, changes, info.account)
+    if skipped:
+        return batch_page(ctx, request, info, sid, message="Applied, except to " + "; ".join(skipped) + ".")
+    return RedirectResponse(f"/submissions/{sid}/batch?done=batch", status_code=303)

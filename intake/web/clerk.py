@@ -1,25 +1,25 @@
 """The clerk's routes beside the review page's core (issue 16): confirm a value, claim a request,
 presence heartbeats; and what the request page shows of them (`page_context`).
 
-Installed by `intake.web.app.create_app` with the app's own session and CSRF checks, so every rule
-of the staff pages (login, CSRF token on every post, roles) holds here unchanged.
+`router` is included by `intake.web.app.create_app`; its routes take the app's `WebContext` and
+session checks (`intake.web.context`), so every rule of the staff pages (login, CSRF token on every
+post, roles) holds here unchanged.
 
 No `from __future__ import annotations`: FastAPI reads the route annotations at run time.
 """
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from markupsafe import Markup
-from starlette.datastructures import FormData
 
 from intake.settings import Settings
 from intake.store import Store
 from intake.store.claims import assignees
 from intake.store.store import RequestRecord, SubmissionRecord
 from intake.web import clerkops, formview, mailhtml, review, spans
+from intake.web.context import Ctx, Staff, submitted
 from intake.web.pages import SourcePart
 from intake.web.presence import Presence
 from intake.web.users import SessionInfo
@@ -89,53 +89,54 @@ def row_keys(rec: RequestRecord) -> list[str]:
     return [name.lower() for name in (worker.first_name, worker.last_name) if name]
 
 
-def install(app: FastAPI, *, store: Store, staff: Callable[..., SessionInfo],
-            checked_form: Callable[[Request, SessionInfo], Awaitable[FormData]],
-            get_record: Callable[[int], RequestRecord], presence: Presence,
-            save: Callable[[RequestRecord, FormData, SessionInfo], object]) -> None:
-    """Add the clerk's routes to the app."""
-    Staff = Annotated[SessionInfo, Depends(staff)]
+def done(request: Request, rid: int, what: str, **data: Any) -> Response:
+    if wants_json(request):
+        return JSONResponse({"ok": True, **data})
+    return RedirectResponse(f"/requests/{rid}?done={what}", status_code=303)
 
-    def done(request: Request, rid: int, what: str, **data: Any) -> Response:
-        if wants_json(request):
-            return JSONResponse({"ok": True, **data})
-        return RedirectResponse(f"/requests/{rid}?done={what}", status_code=303)
 
-    def refused(request: Request, rid: int, exc: review.ActionError) -> Response:
-        if wants_json(request):
-            return JSONResponse({"detail": str(exc)}, status_code=exc.status)
-        raise HTTPException(exc.status, str(exc))
+def refused(request: Request, rid: int, exc: review.ActionError) -> Response:
+    if wants_json(request):
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+    raise HTTPException(exc.status, str(exc))
 
-    @app.post("/requests/{rid}/confirm", include_in_schema=False)
-    async def confirm(request: Request, info: Staff, rid: int) -> Response:
-        """"Value is right": without script the button posts the whole form, whose edits are saved first."""
-        form = await checked_form(request, info)
-        path = str(form.get("confirm") or form.get("path") or "")
-        try:
-            if any(k.startswith("f:") for k in form):
-                save(get_record(rid), form, info)
-            clerkops.confirm_value(store, get_record(rid), path, info.account)
-        except review.ActionError as exc:
-            return refused(request, rid, exc)
-        return done(request, rid, "confirmed", path=path)
 
-    @app.post("/requests/{rid}/claim", include_in_schema=False)
-    async def claim(request: Request, info: Staff, rid: int) -> Response:
-        form = await checked_form(request, info)
-        clerkops.claim(store, get_record(rid), info.account, take=str(form.get("take") or "") == "1")
-        return done(request, rid, "claimed")
+router = APIRouter(include_in_schema=False)
 
-    @app.post("/requests/{rid}/presence", include_in_schema=False)
-    async def heartbeat(request: Request, info: Staff, rid: int) -> Response:
-        """The open page says it is still open (every 20 s), or that it is being closed (`leave`)."""
-        form = await checked_form(request, info)
-        get_record(rid)
-        if form.get("leave"):
-            presence.leave(rid, info.account.name)
-        else:
-            presence.touch(rid, info.account.name, editing=bool(form.get("editing")))
-        others = presence.others(rid, info.account.name)
-        return JSONResponse({"others": others.viewing, "editing": others.editing})
+
+@router.post("/requests/{rid}/confirm")
+async def confirm(request: Request, ctx: Ctx, info: Staff, rid: int) -> Response:
+    """"Value is right": without script the button posts the whole form, whose edits are saved first."""
+    form = await ctx.checked_form(request, info)
+    path = str(form.get("confirm") or form.get("path") or "")
+    try:
+        if any(k.startswith("f:") for k in form):
+            review.correct(ctx.store, ctx.get_record(rid), submitted(form), info.account)
+        clerkops.confirm_value(ctx.store, ctx.get_record(rid), path, info.account)
+    except review.ActionError as exc:
+        return refused(request, rid, exc)
+    return done(request, rid, "confirmed", path=path)
+
+
+@router.post("/requests/{rid}/claim")
+async def claim(request: Request, ctx: Ctx, info: Staff, rid: int) -> Response:
+    form = await ctx.checked_form(request, info)
+    clerkops.claim(ctx.store, ctx.get_record(rid), info.account, take=str(form.get("take") or "") == "1")
+    return done(request, rid, "claimed")
+
+
+@router.post("/requests/{rid}/presence")
+async def heartbeat(request: Request, ctx: Ctx, info: Staff, rid: int) -> Response:
+    """The open page says it is still open (every 20 s), or that it is being closed (`leave`)."""
+    form = await ctx.checked_form(request, info)
+    ctx.get_record(rid)
+    presence = ctx.presence
+    if form.get("leave"):
+        presence.leave(rid, info.account.name)
+    else:
+        presence.touch(rid, info.account.name, editing=bool(form.get("editing")))
+    others = presence.others(rid, info.account.name)
+    return JSONResponse({"others": others.viewing, "editing": others.editing})
 
 
 def not_taken(store: Store, ids: list[int], name: str, *, keep: int) -> list[int]:
