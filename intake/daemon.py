@@ -24,16 +24,18 @@ from typing import Any
 
 from intake.faxout import follow_fax_jobs
 from intake.isolation import ExtractionPool
-from intake.pipeline import Context, send_stage
+from intake.pipeline import Context
 from intake.pipeline.dispatch import process_submission, unfinished
+from intake.pipeline.send import send_taken
 from intake.private import make_private_dir
 from intake.settings import Settings
 from intake.store import Store
-from intake.store.records import OutboxItem
+from intake.store.states import ReplyChannel
 
 log = logging.getLogger("intake.daemon")
 
-OUTBOX_SENDERS = 4  # replies handed to the relay at once (each is its own SMTP session)
+OUTBOX_SENDERS = 4  # relay sessions at once (each sends its share of a batch, one reply after another)
+OUTBOX_BATCH = 32  # replies taken for sending in one transaction
 
 __all__ = ["Gateway", "SourceGateway", "process_submission", "run", "wait_until"]
 
@@ -173,9 +175,14 @@ class Gateway(_Service):
             self._spawn(lambda: fax.run(self.stop_event), "faxdir")
         if s.imap.enabled:
             from intake.sources.imap import ImapSource
+            from intake.sources.imap_nudge import ImapNudge
 
             imap = ImapSource.from_settings(s.imap, self.store, on_new=self.notify)
+            # Dovecot's IDLE announces a mail about half a second late: a light second session
+            # notices it sooner and asks for the poll (`intake.sources.imap_nudge`).
+            nudge = ImapNudge(imap)
             self._spawn(lambda: imap.run(self.stop_event), "imap")
+            self._spawn(lambda: nudge.run(self.stop_event), "imap-nudge")
             self._stoppers.append(imap.close)
 
     def stop(self, join_seconds: float = 15) -> None:
@@ -242,19 +249,22 @@ class Gateway(_Service):
 
 
     def _send_due(self) -> None:
-        """Hand every due reply over, a few at once (each send waits on the relay's round trips, not
-        on this process). The pass returns only when all of its sends ended, so the thread is still
-        between sends when it settles leftovers (`requeue_sending`); `mark_sending` is a conditional
-        move, so no reply is taken by two senders."""
-        due = [item for item in self.store.due_replies() if not self.stop_event.is_set()]
-        futures = [self._senders.submit(self._send_one, item) for item in due]
-        futures_wait(futures)
-        for future in futures:
-            future.result()  # the first failure, once every send of the pass has ended
-
-    def _send_one(self, item: OutboxItem) -> None:
-        if not self.stop_event.is_set():
-            send_stage(self.ctx, item)
+        """Hand every due reply over: taken `OUTBOX_BATCH` at a time in one transaction, the mails of
+        a batch shared among a few relay sessions at once (each send waits on the relay's round
+        trips, not on this process). A pass returns only when all of its sends ended, so the thread
+        is still between sends when it settles leftovers (`requeue_sending`); the taking is a
+        conditional move per reply, so no reply is taken by two senders."""
+        while not self.stop_event.is_set():
+            taken = self.store.take_due(OUTBOX_BATCH)
+            mails = [item for item in taken if item.channel != ReplyChannel.FAX]
+            shares = [mails[i::OUTBOX_SENDERS] for i in range(min(OUTBOX_SENDERS, len(mails)))]
+            shares += [[item] for item in taken if item.channel == ReplyChannel.FAX]
+            futures = [self._senders.submit(send_taken, self.ctx, share) for share in shares]
+            futures_wait(futures)
+            for future in futures:
+                future.result()  # the first failure, once every send of the pass has ended
+            if len(taken) < OUTBOX_BATCH:
+                return
 
 
 class SourceGateway(_Service):

@@ -7,12 +7,13 @@ how to tell a temporary failure (try again later) from a permanent one (staff mu
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
 import smtplib
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -75,29 +76,67 @@ def send_smtp(relay: RelaySettings, recipient: str, message: bytes,
     there that the reply counts as sent: a crash between the relay's acceptance and our own commit
     (RFC 1047's duplicate window) then cannot send the reply a second time after a restart.
     """
-    # Messages are stored with bare LF; the wire wants CRLF or every line is "too long".
-    message = re.sub(rb"\r?\n", b"\r\n", message)
-    context = tls_context(verify=relay.tls_verify) if relay.security in ("tls", "starttls") else None
-    try:
-        smtp: smtplib.SMTP
-        if relay.security == "tls":
-            smtp = smtplib.SMTP_SSL(relay.host, relay.port, timeout=relay.timeout_seconds, context=context)
-        else:
-            smtp = smtplib.SMTP(relay.host, relay.port, timeout=relay.timeout_seconds)
-        with smtp:
-            smtp.ehlo()
-            if relay.security == "starttls":
-                smtp.starttls(context=context)
-                smtp.ehlo()
-            if relay.username:
-                password = relay.password.get_secret_value() if relay.password else ""
-                smtp.login(relay.username, password)
-            return _transaction(smtp, recipient, message, handed_over)
-    except smtplib.SMTPResponseException as exc:
-        detail = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+    return send_smtp_batch(relay, [(recipient, message, handed_over)])[0]
+
+
+Outgoing = tuple[str, bytes, Callable[[], object] | None]  # recipient, message, `handed_over`
+
+
+def send_smtp_batch(relay: RelaySettings, batch: Sequence[Outgoing]) -> list[Delivery]:
+    """Several messages, one after the other in one SMTP session (a connection, EHLO, TLS and login
+    once for the batch, not once per reply); one `Delivery` per message, in order.
+
+    Each message is its own transaction with its own `handed_over` before its final dot, exactly as
+    `send_smtp`. A refused message leaves the session usable (RSET); a session that breaks in the
+    middle fails that message, and the rest go on in a new session. When no session can be opened
+    at all, every message left gets that failure.
+    """
+    results: list[Delivery] = []
+    while len(results) < len(batch):
+        opened = False
+        try:
+            with _session(relay) as smtp:
+                opened = True
+                for recipient, message, handed_over in batch[len(results):]:
+                    # Messages are stored with bare LF; the wire wants CRLF or every line is "too long".
+                    delivery = _transaction(smtp, recipient, re.sub(rb"\r?\n", b"\r\n", message), handed_over)
+                    results.append(delivery)
+                    if not delivery.ok and len(results) < len(batch):
+                        smtp.rset()  # the next message starts from a clean transaction
+        except (TimeoutError, OSError, smtplib.SMTPException) as exc:
+            left = len(batch) - len(results)
+            # A break in the middle fails the message it was in; no session at all, all of them.
+            results.extend([_failure(relay, exc)] * min(left, 1 if opened else left))
+    return results
+
+
+def _failure(relay: RelaySettings, exc: BaseException) -> Delivery:
+    """What a failed SMTP exchange means for the message: a 5xx is permanent, the rest temporary."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        error = exc.smtp_error
+        detail = error.decode(errors="replace") if isinstance(error, bytes) else str(error)
         return Delivery(False, permanent=exc.smtp_code >= 500, error=f"{exc.smtp_code} {detail}")
-    except (TimeoutError, OSError, smtplib.SMTPException) as exc:
-        return Delivery(False, permanent=False, error=f"relay {relay.host}:{relay.port}: {type(exc).__name__}: {exc}")
+    return Delivery(False, permanent=False, error=f"relay {relay.host}:{relay.port}: {type(exc).__name__}: {exc}")
+
+
+@contextlib.contextmanager
+def _session(relay: RelaySettings) -> Iterator[smtplib.SMTP]:
+    """An SMTP session with the relay, greeted, secured and logged in as `[relay]` says."""
+    context = tls_context(verify=relay.tls_verify) if relay.security in ("tls", "starttls") else None
+    smtp: smtplib.SMTP
+    if relay.security == "tls":
+        smtp = smtplib.SMTP_SSL(relay.host, relay.port, timeout=relay.timeout_seconds, context=context)
+    else:
+        smtp = smtplib.SMTP(relay.host, relay.port, timeout=relay.timeout_seconds)
+    with smtp:
+        smtp.ehlo()
+        if relay.security == "starttls":
+            smtp.starttls(context=context)
+            smtp.ehlo()
+        if relay.username:
+            password = relay.password.get_secret_value() if relay.password else ""
+            smtp.login(relay.username, password)
+        yield smtp
 
 
 def _transaction(smtp: smtplib.SMTP, recipient: str, message: bytes,

@@ -22,6 +22,7 @@ from intake.pipeline.acknowledge import reply_loaded, reply_stage
 from intake.pipeline.context import Context
 from intake.store.records import RequestRecord, StateConflict, SubmissionRecord, as_dict
 from intake.store.states import MAIL_CHANNELS, Channel, RequestState, SubmissionState
+from intake.store.submissions import kept_verdict
 from intake.validate import problem_help
 
 log = logging.getLogger("intake.pipeline")
@@ -64,13 +65,21 @@ def extract_loaded(ctx: Context, submission_id: int) -> Extracted | bool:  # noq
         return True
     # The sender check waits on DNS, the extraction on a child process: both at once. The check
     # is bounded by `[trust] dns_budget_seconds`, so a dead resolver costs at most that per mail.
-    checking = _SENDER_CHECKS.submit(sender_verdict, ctx, sub)
+    # The verdict is kept with the extraction's result (`mark_extracted`), in its transaction; the
+    # other outcomes record it first (`recorded`).
+    checking = _SENDER_CHECKS.submit(sender_verdict, ctx, sub, record=False)
+
+    def recorded() -> senderauth.Verdict:
+        verdict, data = checking.result()
+        store.record_sender_auth(submission_id, data)
+        return verdict
+
     if sub.channel in MAIL_CHANNELS and (by_mail := read_fax_mail(sub.raw, ctx.settings.fax_mail)):
-        return fax_by_mail(ctx, sub, checking.result()[0], by_mail, _process_fax)
+        return fax_by_mail(ctx, sub, recorded(), by_mail, _process_fax)
     # An answer to one of our replies completes the request it answers (`intake.answers`).
     thread = answers.thread_of(ctx, sub)
     if thread is not None:
-        checking.result()  # `answers.handle` reads the verdict it records
+        recorded()  # `answers.handle` reads the verdict it records
         return answers.handle(ctx, sub, thread)
     channel = "email" if sub.channel in MAIL_CHANNELS else str(sub.channel)  # "fax" or "web"
     started = time.monotonic()
@@ -80,8 +89,10 @@ def extract_loaded(ctx: Context, submission_id: int) -> Extracted | bool:  # noq
     sub = dataclasses.replace(sub, sender_auth=verdict_json)
     thread = answers.thread_by_body(ctx, sub, outcome.result)
     if thread is not None:  # a fresh mail naming our reference, or a faxed return page (read already)
+        recorded()
         return answers.handle(ctx, sub, thread, outcome if sub.channel == Channel.FAX else None)
     if outcome.result is None:
+        recorded()
         store.mark_needs_review(submission_id, outcome.reason or "extraction failed")
         log.warning("submission %d: %s", submission_id, outcome.reason)
         return True
@@ -90,10 +101,11 @@ def extract_loaded(ctx: Context, submission_id: int) -> Extracted | bool:  # noq
         flag_sender_trust(result.requests, verdict, sub)
     if sub.channel == Channel.FAX:
         fax_number(ctx, sub, result)
-        sub = store.get_submission(submission_id)  # the number may have been found just now
+        # The number may have been found just now; the verdict is not written yet (see below).
+        sub = dataclasses.replace(store.get_submission(submission_id), sender_auth=verdict_json)
     reason = "; ".join(p.message for p in result.problems) or None
     stored = as_dict(result)
-    made = store.mark_extracted(submission_id, stored, result.requests, reason=reason)
+    made = store.mark_extracted(submission_id, stored, result.requests, reason=reason, sender_auth=verdict_json)
     log.info("submission %d: %d request(s) %s", submission_id, len(made),
              " ".join(f"{r.reference}:{r.state}" for r in made))
     state = SubmissionState.EXTRACTED if made else SubmissionState.NEEDS_REVIEW
@@ -111,15 +123,17 @@ def _process_fax(ctx: Context, submission_id: int) -> None:
         reply_stage(ctx, submission_id)
 
 
-def sender_verdict(ctx: Context, sub: SubmissionRecord) -> tuple[senderauth.Verdict, dict[str, Any]]:
+def sender_verdict(ctx: Context, sub: SubmissionRecord, *,
+                   record: bool = True) -> tuple[senderauth.Verdict, dict[str, Any]]:
     """Check and record who sent the submission (DKIM/SPF/DMARC or our server's
     Authentication-Results); here, after the `250`, so that storing never waits on DNS. Returns the
-    verdict and the JSON the store kept of it."""
+    verdict and the JSON the store keeps of it (`record=False`: not written yet; the caller hands
+    it to `record_sender_auth` or `mark_extracted`)."""
     session = None
     if sub.channel in (Channel.SMTP, Channel.LMTP) and sub.client_ip:
         session = senderauth.SmtpSession(client_ip=sub.client_ip, helo=sub.helo, mail_from=sub.sender)
     verdict = senderauth.verdict_for(sub.channel, sub.raw, session, ctx.settings.trust)
-    kept = ctx.store.record_sender_auth(sub.id, verdict.as_json())
+    kept = ctx.store.record_sender_auth(sub.id, verdict.as_json()) if record else kept_verdict(verdict.as_json())
     log.info("submission %d: %s", sub.id, verdict.summary)
     return verdict, kept
 

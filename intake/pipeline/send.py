@@ -3,12 +3,14 @@ faxes) and settle its outbox row; `sending` is committed first so that only one 
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from intake import metrics
 from intake.faxout import send_fax
-from intake.outbox import Delivery, RetrySchedule, next_attempt, send_smtp, write_eml
+from intake.outbox import Delivery, RetrySchedule, next_attempt, send_smtp, send_smtp_batch, write_eml
 from intake.pipeline.context import Context
 from intake.store.protocols import OutboxStore
 from intake.store.records import OutboxItem
@@ -37,6 +39,34 @@ def send_stage(ctx: Context, item: OutboxItem, *, now: datetime | None = None) -
     else:
         _failed(store, item, delivery, settings.relay, now)
     return delivery
+
+
+def send_taken(ctx: Context, items: Sequence[OutboxItem], *, now: datetime | None = None) -> list[Delivery]:
+    """Hand over replies this sender already took (`take_due`): faxes one by one, mails through one
+    relay session (`send_smtp_batch`), each with its own hand-over mark before its final dot; the
+    mails the relay accepted are settled `sent` together, in one transaction."""
+    store, settings = ctx.store, ctx.settings
+    mails = [item for item in items if item.channel != ReplyChannel.FAX]
+    deliveries = {item.id: _send_fax(ctx, item, now=now) for item in items if item.channel == ReplyChannel.FAX}
+    if settings.relay.host:
+        sent = send_smtp_batch(settings.relay, [(item.recipient, item.message,
+                                                functools.partial(store.mark_handed_over, item.id))
+                                               for item in mails])
+    else:
+        sent = [write_eml(settings.mail_sent, item.id, item.recipient, item.message) for item in mails]
+    now = now or datetime.now(UTC)
+    accepted = []
+    for item, delivery in zip(mails, sent, strict=True):
+        deliveries[item.id] = delivery
+        metrics.count_reply(delivery)
+        if delivery.ok:
+            accepted.append(item)
+        else:
+            _failed(store, item, delivery, settings.relay, now)
+    store.mark_sent_many([item.id for item in accepted], now)
+    for item in accepted:
+        log.info("reply %d (%s, submission %d) sent", item.id, item.kind, item.submission_id)
+    return [deliveries[item.id] for item in items]
 
 
 def _failed(store: OutboxStore, item: OutboxItem, delivery: Delivery, schedule: RetrySchedule, now: datetime) -> None:

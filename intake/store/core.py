@@ -9,9 +9,10 @@ them at once.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Self
 
@@ -87,6 +88,12 @@ class StoreCore:
         self.engine = make_engine(self.url, echo=echo)
         self._ro = self.engine.execution_options(**{READONLY: True})
         self._redone = self.engine.execution_options(**{REDONE: True})
+        # SQLite: this process's writers queue on a lock of their own, woken the moment the writer
+        # before them commits; left to SQLite's busy handler, a waiting writer sleeps in steps of up
+        # to 100 ms however soon the lock is free, which a busy daemon's seven threads paid on most
+        # transactions. Other processes still meet at SQLite's lock (`busy_timeout`).
+        self.write_lock: AbstractContextManager[Any] = (
+            threading.RLock() if self.engine.dialect.name == "sqlite" else nullcontext())
         self.allow_plaintext = allow_plaintext
         self._sealed_only: str | None = None
         self._sealed_only_checked = -1e9  # monotonic time of the last look while not yet marked
@@ -146,7 +153,8 @@ class StoreCore:
         PostgreSQL `synchronous_commit = off`; a crash of the process loses nothing either way).
         What anyone was told of stays flushed: a stored submission (before the `250` or the IMAP
         move), a queued reply (which also flushes the extraction before it), staff's changes."""
-        with Session(self._redone if redone else self.engine, expire_on_commit=False) as session, session.begin():
+        with (self.write_lock, Session(self._redone if redone else self.engine, expire_on_commit=False) as session,
+              session.begin()):
             if redone and self.engine.dialect.name == "postgresql":
                 session.execute(text("SET LOCAL synchronous_commit = off"))
             yield session

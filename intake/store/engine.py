@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +91,7 @@ def _sqlite_events(engine: Engine) -> None:
 
 
 @contextmanager
-def commit_without_flush(engine: Engine) -> Iterator[Connection]:
+def commit_without_flush(engine: Engine, lock: AbstractContextManager[Any] | None = None) -> Iterator[Connection]:
     """One transaction whose commit does not wait for the disk flush (fsync).
 
     For the outbox's hand-over mark, committed between the message and the final dot of SMTP DATA:
@@ -100,12 +100,13 @@ def commit_without_flush(engine: Engine) -> Iterator[Connection]:
     count as sent and never arrive. Without the wait the window shrinks from the flush (milliseconds)
     to microseconds. Only a crash of the machine or the database server can then undo the mark, and
     an undone mark means the reply is sent again: a possible duplicate, never a loss.
+    `lock`: the store's `write_lock`, held for the transaction.
     SQLite: ``synchronous=NORMAL`` for this transaction (WAL); PostgreSQL: ``synchronous_commit = off``.
     """
     sqlite = engine.dialect.name == "sqlite"
     # SQLite: the `begin` event sets `synchronous` per transaction, NORMAL for a REDONE one (a plain
     # PRAGMA before `begin` would be overwritten by its FULL, and the flush wait would be back).
-    with engine.connect() as conn, conn.execution_options(**{REDONE: True}).begin():
+    with lock or nullcontext(), engine.connect() as conn, conn.execution_options(**{REDONE: True}).begin():
         if not sqlite:
             conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
         yield conn

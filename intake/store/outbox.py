@@ -9,6 +9,7 @@ after the relay took it count as sent, never as a second copy.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -148,6 +149,43 @@ class OutboxStore(SubmissionStore):
                             .values(state=_O.SENDING, sending_at=now_utc(now), attempts=Outbox.attempts + 1))
             return bool(res.rowcount == 1)  # type: ignore[attr-defined]
 
+    def take_due(self, limit: int, now: datetime | None = None) -> list[OutboxItem]:
+        """Take up to `limit` due replies for sending in one transaction (`mark_sending` for each):
+        the ones returned are `sending` and this caller's alone; another sender's are skipped.
+
+        Each row still moves by its own conditional update, so two processes taking at once never
+        both get a reply; only the commit is shared (one instead of one per reply).
+        """
+        when = now_utc(now)
+        q = (select(Outbox)
+             .where(Outbox.state.in_(sorted_values(OUTBOX_DUE)), Outbox.next_attempt_at <= when)
+             .order_by(Outbox.next_attempt_at, Outbox.id).limit(limit))
+        taken: list[OutboxItem] = []
+        with self._write(redone=True) as s:
+            for o in list(s.scalars(q)):
+                item = _outbox_item(o)
+                res = s.execute(update(Outbox)
+                                .where(Outbox.id == item.id, Outbox.state.in_(sorted_values(OUTBOX_DUE)))
+                                .values(state=_O.SENDING, sending_at=when, attempts=Outbox.attempts + 1)
+                                .execution_options(synchronize_session=False))
+                if res.rowcount == 1:  # type: ignore[attr-defined]
+                    taken.append(item)
+        return taken
+
+    def mark_sent_many(self, outbox_ids: Sequence[int], now: datetime | None = None) -> int:
+        """`mark_sent` for several replies in one transaction (a batch the relay accepted); returns
+        how many moved (a finished one is left as it is, never sent twice)."""
+        if not outbox_ids:
+            return 0
+        with self._write() as s:
+            res = s.execute(
+                update(Outbox)
+                .where(Outbox.id.in_(list(outbox_ids)), Outbox.state.in_(sorted_values(OUTBOX_UNFINISHED)))
+                .values(attempts=Outbox.attempts + case((Outbox.state == _O.SENDING, 0), else_=1),
+                        state=_O.SENT, sent_at=now_utc(now), last_error=None)
+                .execution_options(synchronize_session=False))
+            return int(res.rowcount or 0)  # type: ignore[attr-defined]
+
     def mark_handed_over(self, outbox_id: int, now: datetime | None = None) -> bool:
         """The whole message is with the relay but for the final dot: from here on it counts as sent.
 
@@ -157,7 +195,7 @@ class OutboxStore(SubmissionStore):
         disk flush (`commit_without_flush`): that wait was a window of milliseconds in which a SIGKILL
         lost the reply (about one kill in twenty in `bench/faults.py`).
         """
-        with commit_without_flush(self.engine) as conn:
+        with commit_without_flush(self.engine, self.write_lock) as conn:
             res = conn.execute(update(Outbox).where(Outbox.id == outbox_id, Outbox.state == _O.SENDING)
                                .values(sent_at=now_utc(now)))
             return bool(res.rowcount == 1)

@@ -33,7 +33,7 @@ from intake.store.records import (
     typed_request,
 )
 from intake.store.states import REQUEST_STATES, RequestState, SubmissionState
-from intake.store.submissions import SubmissionStore
+from intake.store.submissions import SubmissionStore, kept_verdict
 from parsers.pii import mask_ssns
 
 _S = SubmissionState
@@ -88,6 +88,7 @@ class RequestStore(SubmissionStore):
         expected: Collection[str] = (_S.RECEIVED, _S.FAILED),
         actor: str = "pipeline",
         reason: str | None = None,
+        sender_auth: Mapping[str, Any] | None = None,
     ) -> list[RequestRecord]:
         """Record an extraction: parts, one request row per request found, events; one transaction.
 
@@ -95,7 +96,8 @@ class RequestStore(SubmissionStore):
         `RequestResult`s (see `NewRequest.of`). The submission becomes `extracted`, or
         `needs_review` when no request was found. Raises `StateConflict` if the submission was not
         in `expected` (extracted by someone else). Returns the records made (the reply stage uses
-        them as they are).
+        them as they are). `sender_auth`: the sender verdict (`record_sender_auth`'s argument),
+        kept in the same transaction.
         """
         result = as_dict(result_json)
         items = [NewRequest.of(r) for r in requests]
@@ -106,6 +108,8 @@ class RequestStore(SubmissionStore):
             sealed = self._seal("json", result, _result_aad(submission_id))
             self._move_submission(s, submission_id, new_state, expected=expected, actor=actor, reason=reason,
                                   extra={"result": sealed})
+            if sender_auth is not None:
+                self._put_sender_auth(s, submission_id, kept_verdict(sender_auth))
             sub = s.get(Submission, submission_id)
             assert sub is not None
             self._replace_parts(s, submission_id, result)

@@ -45,6 +45,13 @@ _S = SubmissionState
 _NOT_DONE = (_S.RECEIVED, _S.EXTRACTED, _S.NEEDS_REVIEW, _S.FAILED)
 
 
+
+def kept_verdict(verdict: Mapping[str, Any]) -> dict[str, Any]:
+    """The sender verdict as the store keeps it (`SubmissionRecord.sender_auth`): plain JSON, with
+    anything that reads as an SSN masked."""
+    kept: dict[str, Any] = masked_strings(as_dict(dict(verdict)) or {})
+    return kept
+
 class SubmissionStore(StoreCore):
     """Intake, source bookkeeping and the states of a submission."""
 
@@ -183,15 +190,20 @@ class SubmissionStore(StoreCore):
     def record_sender_auth(self, submission_id: int, verdict: Mapping[str, Any]) -> dict[str, Any]:
         """Keep the sender verdict on the submission, with an event staff can read in the trail;
         returns what was kept (`SubmissionRecord.sender_auth` from now on)."""
-        data: dict[str, Any] = masked_strings(as_dict(dict(verdict)) or {})
+        data = kept_verdict(verdict)
         with self._write(redone=True) as s:
-            res = s.execute(update(Submission).where(Submission.id == submission_id)
-                            .values(sender_auth=data, updated_at=now_utc()))
-            if res.rowcount != 1:  # type: ignore[attr-defined]
-                raise NotFound(f"no submission {submission_id}")
-            s.add(Event(submission_id=submission_id, actor="pipeline", kind="sender_auth", field="sender_auth",
-                        new=str(data.get("reason") or "")[:1000]))
+            self._put_sender_auth(s, submission_id, data)
         return data
+
+    def _put_sender_auth(self, s: Session, submission_id: int, data: dict[str, Any]) -> None:
+        """`record_sender_auth` inside an open transaction (also `mark_extracted`'s, which records
+        the verdict of the extract stage with its result: one transaction less per mail)."""
+        res = s.execute(update(Submission).where(Submission.id == submission_id)
+                        .values(sender_auth=data, updated_at=now_utc()))
+        if res.rowcount != 1:  # type: ignore[attr-defined]
+            raise NotFound(f"no submission {submission_id}")
+        s.add(Event(submission_id=submission_id, actor="pipeline", kind="sender_auth", field="sender_auth",
+                    new=str(data.get("reason") or "")[:1000]))
 
     def set_fax_sender(self, submission_id: int, number: str, how: str) -> bool:
         """A fax's number to answer, found after it was stored (its header line read by OCR); only
