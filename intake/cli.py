@@ -24,7 +24,7 @@ from intake.cli_users import cmd_users
 __all__ = ["EXIT_OK", "EXIT_REVIEW", "EXIT_USAGE", "build_parser", "main"]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915  (one sub-command after another, as `--help` lists them)
     parser = argparse.ArgumentParser(prog="coc-intake", description=__doc__)
     parser.add_argument("--config", help="a TOML file read over the packaged defaults")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -57,7 +57,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
     try:
         settings = load_settings(args.config)
-    except Exception as exc:  # pydantic's message names the setting and never echoes a secret
+    except Exception as exc:  # noqa: BLE001  (pydantic's message names the setting and never echoes a secret)
         print(f"FAIL  settings: {exc}", file=sys.stderr)
         return EXIT_REVIEW
     return doctor(settings)

@@ -36,26 +36,47 @@ from email.utils import getaddresses
 from typing import TYPE_CHECKING, Any
 
 from intake.arc import ArcOutcome, check_arc, has_arc
-from intake.maildomains import aligned as aligned
-from intake.maildomains import domain_of as domain_of
-from intake.maildomains import org_domain as org_domain
+from intake.maildomains import aligned, domain_of, org_domain
 from intake.model import CertificateRequest, Problem
-from intake.senderauthres import verify_authres as verify_authres
-from intake.senderdns import DnsTemporary as DnsTemporary
-from intake.senderdns import Lookups
-from intake.senderdns import make_resolver as make_resolver
-from intake.senderdns import resolver_from as resolver_from
-from intake.sendersmtp import check_dkim as check_dkim
-from intake.sendersmtp import check_spf as check_spf
-from intake.sendersmtp import dmarc_record as dmarc_record
-from intake.sendersmtp import txt_records as txt_records
-from intake.sendersmtp import verify_smtp as verify_smtp
-from intake.senderverdict import SmtpSession as SmtpSession
-from intake.senderverdict import Verdict as Verdict
-from intake.senderverdict import from_domain as from_domain
+from intake.senderauthres import verify_authres
+from intake.senderdns import DnsTemporary, Lookups, make_resolver, resolver_from
+from intake.sendersmtp import check_dkim, check_spf, dmarc_record, txt_records, verify_smtp
+from intake.senderverdict import SmtpSession, Verdict, from_domain
 from intake.senderverdict import headers as _headers
 from intake.store import states
 from parsers.pii import mask_ssns
+
+# The sender check and the names of its parts (sendersmtp, senderauthres, senderverdict), which
+# callers import from here.
+__all__ = [
+    "CONFIRMATION_ELSEWHERE",
+    "MAIL_CHANNELS",
+    "REPLY_TO_ELSEWHERE",
+    "SENDER_NOT_VERIFIED",
+    "TRUST_CODES",
+    "DnsTemporary",
+    "SmtpSession",
+    "Verdict",
+    "aligned",
+    "check_dkim",
+    "check_spf",
+    "dmarc_record",
+    "domain_of",
+    "flagged",
+    "from_domain",
+    "from_relay",
+    "make_resolver",
+    "org_domain",
+    "reply_to_elsewhere",
+    "resolver_from",
+    "trust_problems",
+    "txt_records",
+    "verdict_for",
+    "verify_authres",
+    "verify_smtp",
+    "with_arc",
+]
+
 
 if TYPE_CHECKING:
     from dns.resolver import Resolver
@@ -106,7 +127,7 @@ def verdict_for(channel: str, raw: bytes, session: SmtpSession | None, settings:
             lookups = lookups or Lookups(resolver or resolver_from(settings), settings.dns_budget_seconds)
             verdict = with_arc(verdict, check_arc(raw, lookups, settings.arc_trusted_signers, verdict.from_domain))
         return verdict
-    except Exception as exc:  # the verdict must never lose a message
+    except Exception as exc:  # noqa: BLE001  (the verdict must never lose a message)
         log.warning("sender check failed: %s", exc.__class__.__name__)
         return Verdict(method=channel, verified=False, dmarc="temperror",
                        reason=f"the sender check failed ({exc.__class__.__name__}); try again later")
@@ -144,7 +165,7 @@ def reply_to_elsewhere(raw: bytes, verdict: Verdict) -> str | None:
     """
     try:
         values = _headers(raw).get_all("Reply-To") or []
-    except Exception:  # a header that cannot be read is as good as none: replies go to From
+    except Exception:  # noqa: BLE001  (a header that cannot be read is as good as none: replies go to From)
         return None
     addresses = [a.strip().lower() for _, a in getaddresses([str(v) for v in values]) if "@" in a]
     if not addresses:

@@ -6,13 +6,13 @@ is the configured trusted server (a sender can add look-alikes below it), parsed
 from __future__ import annotations
 
 import authres
-import authres.dmarc  # noqa: F401  (registers the dmarc method's header.from property)
+import authres.dmarc
 
 from intake.maildomains import aligned, domain_of
 from intake.senderverdict import Verdict, describe, from_domain, headers
 
 
-def verify_authres(raw: bytes, trusted_authserv_id: str, method: str = "imap") -> Verdict:
+def verify_authres(raw: bytes, trusted_authserv_id: str, method: str = "imap") -> Verdict:  # noqa: C901, PLR0912, PLR0915  (each result of each method the header reports, in the order RFC 8601 gives)
     """The verdict our receiving server wrote: the topmost `Authentication-Results` with its id.
 
     `method` is "imap" (read from our mailbox) or "relay" (handed over by our MTA)."""
@@ -24,12 +24,12 @@ def verify_authres(raw: bytes, trusted_authserv_id: str, method: str = "imap") -
     header = None
     try:
         values = headers(raw).get_all("Authentication-Results") or []
-    except Exception:
+    except Exception:  # noqa: BLE001  (a header block the email package cannot read has no results to believe)
         values = []
     for value in values:
         try:
             parsed = authres.AuthenticationResultsHeader.parse_value(" ".join(str(value).split()))
-        except Exception:  # authres.core.SyntaxError and friends: not a header we can believe
+        except Exception:  # noqa: BLE001  (authres.core.SyntaxError and friends: not a header we can believe)
             continue
         if str(parsed.authserv_id).lower() == wanted:
             header = parsed

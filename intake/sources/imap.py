@@ -28,7 +28,7 @@ from intake.sources.common import Backoff, OnNew, StoreLike, describe_error, not
 from intake.sources.imap_message import acknowledge, chunks, fetch_bodies, store_message
 from intake.sources.imap_wait import WaitPolicy, announced_news, wait_for_mail
 
-__all__ = ["ImapSource", "STORED_KEYWORD"]
+__all__ = ["STORED_KEYWORD", "ImapSource"]
 
 log = logging.getLogger("intake.sources.imap")
 
@@ -41,7 +41,7 @@ Security = Literal["tls", "starttls", "none"]
 class ImapSource:
     """Poll or IDLE on one IMAP folder and turn every message into exactly one stored submission."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  (the IMAP source's settings, each named at the call)
         self,
         store: StoreLike,
         *,
@@ -202,7 +202,7 @@ class ImapSource:
             return
         try:
             client.logout()
-        except Exception:
+        except Exception:  # noqa: BLE001  (a logout on a broken connection: the socket is shut instead)
             with contextlib.suppress(Exception):
                 client.shutdown()
 
@@ -327,7 +327,7 @@ class ImapSource:
                         self._poll(self._client)
                     self._backoff.reset()
                     self._wait(stop)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001  (any failure of a session is logged and the source reconnects with backoff)
                     delay = self._backoff.next()
                     log.warning("imap %s: %s; reconnecting in %.1fs", self.folder, describe_error(exc), delay)
                     with self._lock:

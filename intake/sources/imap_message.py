@@ -15,8 +15,10 @@ from email.parser import BytesHeaderParser
 from typing import Any
 
 from imapclient import IMAPClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from intake.sources.common import StoreLike, describe_error
+from intake.store import Incoming
 
 log = logging.getLogger("intake.sources.imap")  # one logger for the whole source, as operators filter it
 
@@ -37,7 +39,7 @@ def header_info(raw: bytes) -> tuple[str | None, str | None]:
         mid = msg.get("Message-ID")
         message_id = str(mid).strip() if mid else None
         sender = email.utils.parseaddr(str(msg.get("From", "")))[1] or None
-    except Exception:  # a header we cannot parse is still stored; the pipeline reports it
+    except Exception:  # noqa: BLE001  (a header we cannot parse is still stored; the pipeline reports it)
         return None, None
     return message_id or None, sender
 
@@ -46,10 +48,6 @@ def transient(exc: BaseException) -> bool:
     """Database and network trouble is retried later; anything else is about the message itself."""
     if isinstance(exc, OSError | TimeoutError):
         return True
-    try:
-        from sqlalchemy.exc import SQLAlchemyError
-    except ImportError:  # pragma: no cover - sqlalchemy is a dependency
-        return False
     return isinstance(exc, SQLAlchemyError)
 
 
@@ -95,8 +93,6 @@ def fetch_bodies(client: IMAPClient, uids: list[int], meta: dict[int, dict[bytes
 def store_message(store: StoreLike, folder: str, uidvalidity: int, uid: int, raw: bytes,
                   internaldate: Any) -> tuple[int, bool]:
     """Store one message as a submission: (its id, whether it is new)."""
-    from intake.store import Incoming
-
     message_id, sender = header_info(raw)
     inc = Incoming(
         channel="imap",

@@ -69,7 +69,7 @@ class ImapNudge:
                     self.nudges += 1
                     self.source.request_poll()
                 last = uidnext
-            except Exception as exc:  # the source's own IDLE and polls still bring the mail
+            except Exception as exc:  # noqa: BLE001  (the source's own IDLE and polls still bring the mail)
                 log.debug("imap nudge: %s", type(exc).__name__)
                 _close(client)
                 client = None

@@ -18,6 +18,9 @@ from typing import Any
 
 from imapclient import IMAPClient
 
+_NUMBER_AND_WORD = 2  # an untagged "* 3 EXISTS": the count, then what it counts
+_EOF_READS = 2  # a socket readable twice with nothing to read has been closed
+
 
 @dataclass(frozen=True)
 class WaitPolicy:
@@ -57,7 +60,7 @@ def is_change(response: Any) -> bool:
         return False
     if response[0] == b"BYE":
         raise imaplib.IMAP4.abort("server said BYE")
-    return len(response) >= 2 and response[1] in (b"EXISTS", b"RECENT")
+    return len(response) >= _NUMBER_AND_WORD and response[1] in (b"EXISTS", b"RECENT")
 
 
 def wait_for_mail(client: IMAPClient, lock: threading.Lock, wake: threading.Event, stop: threading.Event,
@@ -93,7 +96,7 @@ def wait_for_mail(client: IMAPClient, lock: threading.Lock, wake: threading.Even
                 # (25 minutes). EOF looks like a socket that is readable at once yet gives no line.
                 quick = time.monotonic() - checked < policy.idle_check_seconds / 2
                 at_eof = at_eof + 1 if not responses and quick and readable(client) else 0
-                if at_eof >= 2:
+                if at_eof >= _EOF_READS:
                     raise imaplib.IMAP4.abort("connection closed by the server or the network during IDLE")
                 # Poll anyway every poll_seconds (the documented longest wait for a missed IDLE
                 # notification), and re-issue IDLE before the server's 30-minute limit.
