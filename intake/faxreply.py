@@ -15,6 +15,9 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from intake.form import editions, render_form
+from intake.replies import _env  # one template environment for mail and fax
+from intake.returnpage import ReturnRequest, render_return_pages
 from parsers.pii import mask_ssns
 
 if TYPE_CHECKING:
@@ -31,8 +34,6 @@ TITLES = {"received": "Received", "incomplete": "Information needed", "approved"
 
 def fax_text(kind: str, **context: Any) -> str:
     """The fax letter's text: one paragraph a line, SSNs masked."""
-    from intake.replies import _env  # noqa: PLC0415 - one template environment for mail and fax
-
     text = mask_ssns(_env().get_template(f"fax/{kind}.txt.j2").render(**context))
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
@@ -107,15 +108,11 @@ def fax_reply(kind: str, settings: Settings, records: list[RequestRecord], *, fa
     attachments: list[tuple[str, bytes, str]] = []
     pages = None
     if kind == "incomplete":
-        from intake.returnpage import ReturnRequest, render_return_pages  # noqa: PLC0415
-
         pages = render_return_pages([ReturnRequest(r.reference, r.fields, r.problems_json())
                                      for r in records], our_number=settings.fax_out.our_number)
         if pages is not None:
             attachments = [("return-pages.pdf", pages, "application/pdf")]
         elif not settings.replies.form_url:
-            from intake.form import editions, render_form  # noqa: PLC0415
-
             attachments = [(f"coc-request-form-{editions().current.code}.pdf", render_form(), "application/pdf")]
     return render_fax_pdf(kind, fax_number=fax_number, attachments=attachments, return_pages=pages is not None,
                           back_to=back_to(settings), **common)

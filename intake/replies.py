@@ -1,9 +1,10 @@
 """Acknowledgements: whether to answer a message at all, and what the answer says.
 
-Pure functions: the pipeline decides with `should_reply`, renders with `render_mail` or
-`render_fax_pdf`, and queues the bytes in the outbox; sending is `intake.outbox`'s job. The rules
-are RFC 3834's and those mature help desks add (no answer to bounces, lists, auto-replies or our
-own mail), because an auto-reply loop with another robot is the classic way to flood a mailbox.
+Pure functions: the pipeline decides with `should_reply`, renders with `render_mail` (or
+`intake.faxreply.render_fax_pdf` for a fax), and queues the bytes in the outbox; sending is
+`intake.outbox`'s job. The rules are RFC 3834's and those mature help desks add (no answer to
+bounces, lists, auto-replies or our own mail), because an auto-reply loop with another robot is
+the classic way to flood a mailbox.
 """
 
 from __future__ import annotations
@@ -286,9 +287,3 @@ def render_mail(kind: str, *, to: str, from_address: str, our_domain: str,
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=mask_ssns(filename))
     return msg
 
-
-def render_fax_pdf(kind: str, *, fax_number: str, requests: list[RequestView], **context: Any) -> bytes:
-    """The reply as a PDF for the fax server, written for fax (`intake.faxreply`)."""
-    from intake.faxreply import render_fax_pdf as render  # noqa: PLC0415 - fpdf only when a fax is answered
-
-    return render(kind, fax_number=fax_number, requests=requests, **context)

@@ -28,7 +28,7 @@ import pytesseract
 import pytest
 
 from intake.extract import extract_submission
-from intake.faxreply import fax_text
+from intake.faxreply import fax_text, render_fax_pdf
 from intake.model import CertificateRequest
 from intake.pipeline import extract_stage, reply_stage, send_stage
 from intake.reference import help_for
@@ -138,8 +138,6 @@ def test_fax_reply_is_written_for_fax() -> None:
     """No mail wording, no line broken inside a sentence, nothing under 9 point, and the help text
     still readable after a 204x98 fax."""
     req = make_request(random.Random(23), kind="employee")
-    from intake.faxreply import render_fax_pdf
-
     pages = render_return_pages([_return_request(req)])
     assert pages is not None
     for kind, extra in (("incomplete", {"return_pages": True}), ("incomplete", {"answered": True}),

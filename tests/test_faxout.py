@@ -15,8 +15,8 @@ from pypdf import PdfReader
 
 from intake.doctor import check_fax_out
 from intake.faxout import follow_fax_jobs
+from intake.faxreply import render_fax_pdf
 from intake.pipeline import Context, send_stage
-from intake.replies import render_fax_pdf
 from intake.store import Incoming
 from intake.web.app import fax_job_text
 from tests import faxserver

@@ -1,9 +1,9 @@
 """The package's modules import one another without a cycle (issue 13).
 
 A cycle works only as long as its modules happen to be imported in one order, and it hides which of
-two modules is the lower one. The graph is read from each module's top-level imports (those under
-`if TYPE_CHECKING:` left out: they never run), so an import moved into a function to dodge a cycle
-is not counted, and `ruff`'s PLC0415 asks for each of those to say why it is there.
+two modules is the lower one. The graph is read from every import a module runs, at its top and
+inside its functions (an import moved into a function does not make a cycle go away, it only hides
+it); those under `if TYPE_CHECKING:` are left out, since they never run.
 """
 
 from __future__ import annotations
@@ -38,16 +38,14 @@ def _is_type_checking(node: ast.If) -> bool:
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
-def _top_imports(tree: ast.Module, name: str, is_pkg: bool, modules: set[str]) -> set[str]:
+def _imports(tree: ast.Module, name: str, is_pkg: bool, modules: set[str]) -> set[str]:
+    skipped = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and _is_type_checking(node)
+               for n in ast.walk(node)}
     found: set[str] = set()
-    body: list[ast.stmt] = list(tree.body)
-    while body:
-        node = body.pop(0)
-        if isinstance(node, ast.If) and not _is_type_checking(node):
-            body.extend(node.body + node.orelse)
-        elif isinstance(node, ast.Try):
-            body.extend(node.body + node.orelse + node.finalbody)
-        elif isinstance(node, ast.Import):
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
@@ -67,7 +65,7 @@ def graph() -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for name, path in mods.items():
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        deps = {d for d in _top_imports(tree, name, path.name == "__init__.py", set(mods)) if d in mods and d != name}
+        deps = {d for d in _imports(tree, name, path.name == "__init__.py", set(mods)) if d in mods and d != name}
         out[name] = deps
     return out
 

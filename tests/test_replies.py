@@ -13,9 +13,10 @@ from typing import Any, Literal
 import pytest
 from pydantic import SecretStr
 
+from intake.faxreply import render_fax_pdf
 from intake.model import Problem, build_request
 from intake.outbox import next_attempt, send_smtp, write_eml, write_fax
-from intake.replies import RequestView, render_fax_pdf, render_mail, should_reply
+from intake.replies import RequestView, render_mail, should_reply
 from intake.settings import RelaySettings
 from tests.servers import SmtpSink, free_port, smtp_sink  # noqa: F401  (fixture)
 from tests.synth import flat, make_request

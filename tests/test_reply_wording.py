@@ -11,8 +11,9 @@ from datetime import date
 import pytest
 
 from intake.extract import extract_submission
+from intake.faxreply import render_fax_pdf
 from intake.model import CertificateRequest, Problem, build_request
-from intake.replies import RequestView, render_fax_pdf, render_mail, render_text
+from intake.replies import RequestView, render_mail, render_text
 from intake.wording import file_problem
 from tests.synth import flat, make_request
 

@@ -18,10 +18,10 @@ from typing import Any
 
 from intake import senderauth
 from intake.faxmail import gateway_of
-from intake.faxreply import fax_reply
+from intake.faxreply import fax_reply, render_fax_pdf
 from intake.online_replies import web_acknowledgement
 from intake.pipeline.context import Context
-from intake.replies import STAFF_ONLY_CODES, RequestView, render_fax_pdf, render_mail, should_reply
+from intake.replies import STAFF_ONLY_CODES, RequestView, render_mail, should_reply
 from intake.settings import Settings
 from intake.store.conversation import AnswerRecord
 from intake.store.records import RequestRecord, StateConflict, SubmissionRecord

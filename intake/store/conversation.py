@@ -17,7 +17,9 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from intake.store.core import aad
 from intake.store.models import ANSWER_MATCHES, ANSWER_OUTCOMES, Answer, Event, Outbox, Request, SubmissionPart
+from intake.store.records import as_dict, jsonable, search_columns
 
 
 @dataclass(frozen=True)
@@ -101,14 +103,12 @@ class ConversationStore:
         `state` is the answering submission's next state: `extracted` when it was merged (its reply
         is still to be queued), `needs_review` when it is held for staff.
         """
-        from intake.store.store import _aad, _as_dict, _jsonable, search_columns  # noqa: PLC0415 - no cycle
-
-        result = _as_dict(result_json) or {}
+        result = as_dict(result_json) or {}
         for link in links:
             if link.matched_by not in ANSWER_MATCHES or link.outcome not in ANSWER_OUTCOMES:
                 raise ValueError(f"bad answer link {link!r}")
         with self._write() as s:
-            sealed = self._seal("json", result, _aad("submissions.result", submission_id))
+            sealed = self._seal("json", result, aad("submissions.result", submission_id))
             self._move_submission(s, submission_id, state, expected=("received", "failed"), actor=actor,
                                   reason=reason, extra={"result": sealed})
             for seq, part in enumerate(result.get("parts") or []):
@@ -125,10 +125,10 @@ class ConversationStore:
             for up in updates:
                 r = s.get(Request, up.request_id)
                 assert r is not None
-                clear = _jsonable(dict(up.fields))
+                clear = jsonable(dict(up.fields))
                 for key, value in self._seal_request(r.submission_id, r.seq, fields=clear,
-                                                     problems=_jsonable(list(up.problems)),
-                                                     provenance=_jsonable(dict(up.provenance))).items():
+                                                     problems=jsonable(list(up.problems)),
+                                                     provenance=jsonable(dict(up.provenance))).items():
                     setattr(r, key, value)
                 r.confidence = dict(up.confidence)
                 for key, value in search_columns(clear).items():

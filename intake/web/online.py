@@ -47,13 +47,14 @@ from intake.online_replies import queue_confirmation_link
 from intake.settings import Settings
 from intake.store import Incoming, RequestRecord, StateConflict, Store
 from intake.web.masking import rendering_for
-from intake.web.review import ADVISORY_CODES, check
+from intake.web.online_batch import batch_routes
+from intake.web.online_checks import HONEYPOT, blocking, by_field
+from intake.web.review import check
 from parsers import web_form
 
 log = logging.getLogger("intake.web.online")
 
 FORM_COOKIE = "coc_form"
-HONEYPOT = "website"  # a field people never see; bots fill in anything called so
 OnNew = Callable[[int], None]
 
 
@@ -124,12 +125,6 @@ async def read_post(request: Request, limit: int) -> Posted:
     return Posted(dict(pairs), {})
 
 
-def blocking(problems: list[Problem]) -> list[Problem]:
-    """Problems that stop a submission: what a person must fix. Advisory ones (a long period, a
-    start in the past) go to staff with the request instead."""
-    return [p for p in problems if p.code not in ADVISORY_CODES]
-
-
 def values_of(posted: dict[str, str], request_type: str) -> dict[str, str]:
     """The model values of a post: only the paths of the type's page, stripped, empty ones left out."""
     allowed = set(field_paths(request_type))
@@ -142,13 +137,6 @@ def values_of(posted: dict[str, str], request_type: str) -> dict[str, str]:
 
 def client_of(request: Request) -> str:
     return request.client.host if request.client else ""
-
-
-def by_field(problems: list[Problem]) -> dict[str, list[Problem]]:
-    out: dict[str, list[Problem]] = defaultdict(list)
-    for p in problems:
-        out[p.field or ""].append(p)
-    return out
 
 
 class OnlineForm:
@@ -252,8 +240,6 @@ class OnlineForm:
 
 def router(settings: Settings, store: Store, env: Environment, on_new: OnNew | None = None) -> APIRouter:
     """The `/request` routes (the app includes them when `[online] enabled`)."""
-    from intake.web.online_batch import batch_routes
-
     form = OnlineForm(settings, store, env, on_new)
     api = APIRouter(include_in_schema=False)
 

@@ -25,6 +25,7 @@ from fastapi.responses import Response
 
 from intake.model import Problem
 from intake.online_fields import batch_worker_paths, sections
+from intake.web.online_checks import HONEYPOT, blocking, by_field
 from intake.web.review import check
 from parsers.pii import mask_ssn
 from parsers.sheet import parse_sheet
@@ -121,8 +122,6 @@ def template_csv() -> str:
 def batch_routes(api: APIRouter, form: OnlineForm,
                  posted_or_refused: Callable[..., Awaitable[Posted | Response]]) -> None:
     """Add the batch routes to the online form's router."""
-    from intake.web.online import HONEYPOT, blocking, by_field
-
     drafts = Drafts()
     settings = form.settings
     employer_sections = tuple(s for s in sections(REQUEST_TYPE) if s.fields[0].path.startswith("employer."))
