@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from parsers import ocr, page_marks
+from parsers import ocr, ocr_repair, page_marks
 from parsers.body import parse_text
 from parsers.layout import Line, Word, lines_from_words
 from parsers.letterhead import from_letterhead
@@ -122,11 +122,11 @@ def test_a_wrapped_sentence_takes_no_labelled_line_for_its_value() -> None:
 
 
 def test_leader_dots_glued_to_the_label_are_a_leader_word() -> None:
-    got = ocr._leader_tail(Word("starts__...", Box(x0=0.1, y0=0.3, x1=0.2, y1=0.31), 0.9, 1))
+    got = ocr_repair.leader_tail(Word("starts__...", Box(x0=0.1, y0=0.3, x1=0.2, y1=0.31), 0.9, 1))
     assert [w.text for w in got] == ["starts", "______"]
     assert got[0].box is not None and got[0].box.x1 < 0.2
     for word in ("U.S.", "Inc.", "etc.."):  # a word's own stops stay
-        assert [w.text for w in ocr._leader_tail(Word(word, Box(x0=0.1, y0=0.3, x1=0.2, y1=0.31)))] == [word]
+        assert [w.text for w in ocr_repair.leader_tail(Word(word, Box(x0=0.1, y0=0.3, x1=0.2, y1=0.31)))] == [word]
 
 
 def test_a_dash_just_past_a_leader_is_a_piece_of_it() -> None:
@@ -135,10 +135,36 @@ def test_a_dash_just_past_a_leader_is_a_piece_of_it() -> None:
     leader = page_marks.Leader(0.36 * w, 0.488 * h, 0.396 * w, 0.501 * h, "line")
     dash = Word("—", Box(x0=0.414, y0=0.4996, x1=0.429, y1=0.5018), 0.6, 1)
     value = Word("United", Box(x0=0.450, y0=0.4893, x1=0.520, y1=0.4996), 0.95, 1)
-    words, leaders = ocr._leader_remnants([dash, value], [leader], w, h, dpi)
+    words, leaders = ocr_repair.leader_remnants([dash, value], [leader], w, h, dpi)
     assert [x.text for x in words] == ["United"] and leaders[0].x1 >= 0.429 * w
     far = Word("—", Box(x0=0.70, y0=0.4996, x1=0.72, y1=0.5018), 0.9, 1)  # a dash in the text, away from it
-    assert ocr._leader_remnants([far], [leader], w, h, dpi)[0] == [far]
+    assert ocr_repair.leader_remnants([far], [leader], w, h, dpi)[0] == [far]
+
+
+def test_a_flat_word_beside_a_leader_is_the_rest_of_it() -> None:
+    """At 204x98 the broken end of an underline reads as `wee,` on the baseline: it is no word of the
+    value ("wee, Sulard" read as "Last, First") but leader; a flat word away from any leader goes."""
+    w, h, dpi = 1734, 2156, 204
+    px = 1 / h
+    leader = page_marks.Leader(388, 730, 669, 754, "line")
+    label = Word("name", Box(x0=308 / w, y0=733 * px, x1=378 / w, y1=751 * px), 0.9, 1)
+    flat = Word("wee,", Box(x0=700 / w, y0=750 * px, x1=761 / w, y1=755 * px), 0.3, 1)
+    value = Word("Sulard", Box(x0=785 / w, y0=727 * px, x1=869 / w, y1=751 * px), 0.9, 1)
+    stray = Word("a.", Box(x0=1400 / w, y0=900 * px, x1=1430 / w, y1=905 * px), 0.4, 1)
+    small = Word("or", Box(x0=1400 / w, y0=1000 * px, x1=1430 / w, y1=1016 * px), 0.9, 1)  # short, not flat
+    words, leaders = ocr_repair.flat_remnants([label, flat, value, stray, small], [leader], w, h, dpi)
+    assert [x.text for x in words] == ["name", "Sulard", "or"]
+    assert leaders[0].x1 >= 761 and leaders[0].y0 == 730
+
+
+def test_a_leader_joins_its_label_to_a_far_value_in_an_ocr_line() -> None:
+    """A fax took the start of the underline off with the line: label, leader and value stay one
+    line however wide the gaps beside the leader (two wide gaps would make three lines)."""
+    row = [("Office", 0.10, 0.16), ("abroad", 0.165, 0.22), ("______", 0.28, 0.41), ("Drounch", 0.46, 0.58),
+           ("7,", 0.585, 0.6)]
+    words = [Word(t, Box(x0=a, y0=0.5, x1=b, y1=0.512), 0.9, 1) for t, a, b in row]
+    lines = lines_from_words(words, tabs=True)
+    assert [ln.text for ln in lines] == ["Office abroad ______ Drounch 7,"]
 
 
 def _spaced(pieces: list[tuple[str, float]]) -> list[Word]:
