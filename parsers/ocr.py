@@ -44,6 +44,12 @@ MAX_SKEW_DEG = 5.0
 BLANK_INK_RATIO = 0.0001  # after despeckling, less ink than two letters: a blank page
 PSM = 6  # one block; psm 3, 4 and 6 read the generated faxes equally well (98.4% of fields)
 SPECKLE_PIXELS = 2  # connected ink no bigger than this is noise, not text
+# A one-bit page stretched this much or more (a 204x98 fax made square) has rows two pixels high:
+# its letters' staircase edges, smoothed (Gaussian, sigma in squared pixels), read better. Measured on
+# the held-out 204x98 faxes of seed 12: 235 of 315 values read verbatim against 225 unsmoothed;
+# a one-bit smoothing (blurred, thresholded again) read 205.
+STRETCHED = 1.5
+STRETCH_BLUR = 1.2
 # Characters no request value contains that Tesseract reads for a stray l, I or 0 in faxes.
 CHAR_BLACKLIST = "!\u00a9\u00a5|"
 DIGITS_WHITELIST = "0123456789-/"
@@ -224,6 +230,8 @@ def prepare_page(image: Image.Image) -> Prepared:
     fx, fy = _scale_factors(image)
     if abs(fx - 1) > 0.01 or abs(fy - 1) > 0.01:
         arr = _resize(arr, fx, fy)
+    if bilevel and fy > STRETCHED:
+        arr = cv2.GaussianBlur(arr, (0, 0), STRETCH_BLUR)
     # On the squared page: a 98 dpi page's own rows are too coarse to find the skew to a
     # hundredth of a degree, and a letter broken by a rotation a tenth off reads as another.
     angle = estimate_skew(arr)

@@ -189,3 +189,29 @@ def test_words_beside_an_email_stay_apart() -> None:
     assert [ln.text for ln in lines_from_words(words, tabs=True)] == ["write to roe@acme.com today"]
     far = _spaced([("p.", 0.05), ("roe@acme.com", 0.0)])  # a tab stop away: a label's end, not the address
     assert "p.roe@acme.com" not in lines_from_words(far, tabs=True)[0].text
+
+
+def _placed(texts: list[tuple[str, float, float]], y: float, page: int, conf: float = 0.95) -> list[Word]:
+    return [Word(t, Box(x0=a, y0=y, x1=b, y1=y + 0.012), conf, page) for t, a, b in texts]
+
+
+def test_a_label_at_a_page_foot_has_its_value_under_the_next_pages_fax_header() -> None:
+    """The OCR'd pages of a letter are read together: the label ending page 1 ("Foreign company")
+    takes the first line of page 2, past the fax header atop it; that header is no value."""
+    from parsers.ocr_letter import by_page, read_letter
+    from parsers.types import Part
+
+    page1 = (_placed([("NOV-20-2026", 0.03, 0.11), ("09:13", 0.12, 0.16), ("P.1/2", 0.4, 0.43)], 0.005, 1)
+             + _placed([("Citizenship", 0.1, 0.2), ("______", 0.21, 0.4), ("Canadian", 0.45, 0.55)], 0.5, 1)
+             + _placed([("Foreign", 0.1, 0.17), ("company", 0.18, 0.26)], 0.9, 1))
+    page2 = (_placed([("NOV-20-2026", 0.03, 0.11), ("09:14", 0.12, 0.16), ("P.2/2", 0.4, 0.43)], 0.005, 2)
+             + _placed([("Tramblet", 0.1, 0.2), ("Logistics", 0.21, 0.3), ("GmbH", 0.31, 0.36)], 0.07, 2)
+             + _placed([("Sincerely,", 0.1, 0.2)], 0.2, 2))
+    part = Part(name="fax", media_type="image/tiff", data=b"")
+    found, texts = read_letter([(1, page1), (2, page2)], part, set())
+    got = {c.field: c for c in found}
+    assert got["assignment.host_name"].value == "Tramblet Logistics GmbH"
+    assert got["assignment.host_name"].provenance.page == 2
+    assert len(texts) == 2 and "P.2/2" in texts[1]
+    pages = by_page(found, [1, 2])
+    assert got["assignment.host_name"] in pages[2] and got["worker.citizenship"] in pages[1]
