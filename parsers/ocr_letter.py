@@ -7,9 +7,16 @@ machine's header line atop the next page ("NOV-20-2026 09:13 FROM: ... P.2/2"): 
 margin, above any line of the letter. On the pages after the first it is taken out of the lines
 read (its text stays in the page's text); the first page's header is kept, since it carries the
 sender's name and number.
+
+A line that is only leader is a ruled line no label or value stands on: the bottom edge of a table's
+label cell, where its value wrapped onto a second line ("3024 Chiethmi Street, Myndtra," | rule |
+"NC 60870"), or an underline under a label written above its value. It separates nothing, and read
+as a line it would stand between a value and its continuation, so it is left out too.
 """
 
 from __future__ import annotations
+
+import re
 
 from parsers.layout import Line, Word, lines_from_words
 from parsers.types import Candidate, Part
@@ -17,6 +24,13 @@ from parsers.types import Candidate, Part
 # A fax header is printed within the top ~0.2 in of the page (0.013 of its height in the faxes
 # seen); a letter's own text starts below a margin of half an inch or more (0.045 of 11 in).
 HEADER_BAND = 0.035
+
+
+_LEADER = re.compile(r"[._]{3,}")
+
+
+def _only_leader(line: Line) -> bool:
+    return all(_LEADER.fullmatch(w.text) or w.text == "\t" for w in line.words)
 
 
 def _continuation_header(line: Line, first: bool) -> bool:
@@ -38,7 +52,7 @@ def read_letter(pages: list[tuple[int, list[Word]]], part: Part, sure: set[str])
     for k, (_number, words) in enumerate(pages):
         lines = lines_from_words(words, tabs=True)
         texts.append("\n".join(line.text for line in lines))
-        read += [line for line in lines if not _continuation_header(line, k == 0)]
+        read += [line for line in lines if not _continuation_header(line, k == 0) and not _only_leader(line)]
     found, _text = find_on_page(read, part, "ocr", pages[0][0], sure)
     return found, texts
 

@@ -215,3 +215,21 @@ def test_a_label_at_a_page_foot_has_its_value_under_the_next_pages_fax_header() 
     assert len(texts) == 2 and "P.2/2" in texts[1]
     pages = by_page(found, [1, 2])
     assert got["assignment.host_name"] in pages[2] and got["worker.citizenship"] in pages[1]
+
+
+def test_a_rule_alone_on_its_line_does_not_cut_a_wrapped_table_value() -> None:
+    """A table's label cell ends with a rule between the two lines its value wrapped onto: the rule
+    read as a leader of its own stands for nothing, and the address reads whole."""
+    from parsers.ocr_letter import read_letter
+    from parsers.types import Part
+
+    words = (_placed([("U.S.", 0.05, 0.09), ("office", 0.1, 0.16), ("address", 0.17, 0.25),
+                      ("3024", 0.5, 0.54), ("Chiethmi", 0.55, 0.63), ("Street,", 0.64, 0.71),
+                      ("Myndtra,", 0.72, 0.8)], 0.5, 1)
+             + _placed([("______", 0.04, 0.46)], 0.519, 1)
+             + _placed([("NC", 0.5, 0.53), ("60870", 0.54, 0.6)], 0.526, 1)
+             + _placed([("Host", 0.05, 0.09), ("country", 0.1, 0.17), ("Czechia", 0.5, 0.58)], 0.552, 1))
+    found, _texts = read_letter([(1, words)], Part(name="fax", media_type="image/tiff", data=b""), set())
+    got = {c.field: c.value for c in found}
+    assert got.get("employer.address.postal_code") == "60870" and got.get("employer.address.state") == "NC"
+    assert got.get("employer.address.city") == "Myndtra"
