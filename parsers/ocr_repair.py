@@ -27,7 +27,8 @@ REMNANT_REACH = 0.35  # inches from a leader's end: what a fax broke off it, too
 FLAT_INCHES = 0.045
 FLAT_REACH = 0.6  # inches beyond a leader's end within which a flat word is the rest of that leader
 
-_LEADER_TAIL = re.compile(r"(?P<word>.*[A-Za-z0-9?)\]])(?P<tail>[._]{2,}[._,:;]*)")
+# One underscore is enough: no word of a label or value ends in one ("payroll_ ______ yes").
+_LEADER_TAIL = re.compile(r"(?P<word>.*[A-Za-z0-9?)\]])(?P<tail>(?:_|[._]{2,})[._,:;]*)")
 _DASHES = re.compile(r"[-_=~\u2012-\u2015]+")
 
 

@@ -125,7 +125,9 @@ def test_leader_dots_glued_to_the_label_are_a_leader_word() -> None:
     got = ocr_repair.leader_tail(Word("starts__...", Box(x0=0.1, y0=0.3, x1=0.2, y1=0.31), 0.9, 1))
     assert [w.text for w in got] == ["starts", "______"]
     assert got[0].box is not None and got[0].box.x1 < 0.2
-    for word in ("U.S.", "Inc.", "etc.."):  # a word's own stops stay
+    one = ocr_repair.leader_tail(Word("payroll_", Box(x0=0.1, y0=0.3, x1=0.2, y1=0.31), 0.9, 1))
+    assert [w.text for w in one] == ["payroll", "______"]  # the first stroke of an underline, glued on
+    for word in ("U.S.", "Inc.", "etc..", "snake_case"):  # a word's own stops stay
         assert [w.text for w in ocr_repair.leader_tail(Word(word, Box(x0=0.1, y0=0.3, x1=0.2, y1=0.31)))] == [word]
 
 
