@@ -30,6 +30,15 @@ FLAT_REACH = 0.6  # inches beyond a leader's end within which a flat word is the
 # One underscore is enough: no word of a label or value ends in one ("payroll_ ______ yes").
 _LEADER_TAIL = re.compile(r"(?P<word>.*[A-Za-z0-9?)\]])(?P<tail>(?:_|[._]{2,})[._,:;]*)")
 _DASHES = re.compile(r"[-_=~\u2012-\u2015]+")
+# Characters no request value holds, which Tesseract reads for a hyphen, a stop or a letter's stroke
+# on a fax ("Theano~Sheamis", "L.L.\u00a2."): a word holding one is misread somewhere.
+_MISREAD = re.compile(r"[~\u00a2{}\\\[\]]")
+
+
+def misread(text: str) -> bool:
+    """Whether an OCR'd word holds a character no value holds (its confidence is then capped at
+    CROSSED_CONFIDENCE, so its value is checked by staff)."""
+    return _MISREAD.search(text) is not None
 
 
 

@@ -79,6 +79,18 @@ def test_a_stretched_normal_fax_has_its_staircase_edges_smoothed() -> None:
     assert "123-45-6789" in [w.text for w in words]
 
 
+def test_words_of_a_stretched_normal_fax_are_read_with_doubt() -> None:
+    """A 204x98 page's words are trusted less than Tesseract says; a word holding a character no
+    value holds (`~` for a hyphen) is capped below the flagging threshold on any page."""
+    from parsers import ocr_repair
+
+    normal = fax(render_page(["SSN: 123-45-6789"]), resolution="normal")
+    fine = fax(render_page(["SSN: 123-45-6789"]), resolution="fine")
+    assert ocr.prepare_page(normal).stretched and not ocr.prepare_page(fine).stretched
+    assert ocr_repair.misread("Theano~Sheamis") and ocr_repair.misread("L.L.\u00a2.")
+    assert not ocr_repair.misread("O'Neil-Smith") and not ocr_repair.misread("5965")
+
+
 @pytest.mark.parametrize("skew", [2.0, -2.0, 1.3])
 def test_deskew_leaves_less_than_a_third_of_a_degree(skew: float) -> None:
     rng = random.Random(7)
