@@ -15,8 +15,8 @@ from dataclasses import replace
 
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
-from parsers import form_zones, ocr, ocr_boxes
-from parsers.layout import Line, Word, lines_from_words
+from parsers import form_zones, ocr, ocr_boxes, ocr_letter
+from parsers.layout import Word
 from parsers.types import Candidate, Extraction, Limits, Part, PartProblem
 from parsers.values import parse_ein, parse_ssn
 
@@ -69,13 +69,6 @@ def _frames(part: Part, limits: Limits) -> tuple[list[Image.Image], list[PartPro
             return [], [_problem(part, "unreadable", f"{name} could not be read as an image "
                                  f"({type(exc).__name__}).")]
     return frames, problems
-
-
-def _page_candidates(lines: list[Line], part: Part, page: int, sure: set[str]) -> tuple[list[Candidate], str]:
-    """The label finder, then prose, on one page's lines, exactly as for a text PDF page."""
-    from parsers.pdf_text import find_on_page  # one reading of page lines for scanned PDFs and images
-
-    return find_on_page(lines, part, "ocr", page, sure)
 
 
 _REREAD = {"worker.ssn": parse_ssn, "employer.ein": parse_ein}
@@ -143,10 +136,9 @@ def parse_image(part: Part, limits: Limits) -> Extraction:
 
 def _read(part: Part, frames: list[Image.Image], numbers: list[int], results: list[list[Word] | ocr.OcrError],
           limits: Limits, out: Extraction) -> tuple[list[Candidate], list[str]]:
-    """One record from the OCRed pages; a page OCR could not read becomes a problem in `out`."""
-    record: list[Candidate] = []
-    texts: list[str] = []
-    sure: set[str] = set()
+    """One record from the OCRed pages, read as one letter (`ocr_letter`); a page OCR could not
+    read becomes a problem in `out`."""
+    pages: list[tuple[int, list[Word]]] = []
     for number, result in zip(numbers, results, strict=True):
         if isinstance(result, ocr.OcrError):
             timeout = isinstance(result, ocr.OcrTimeout)
@@ -156,11 +148,13 @@ def _read(part: Part, frames: list[Image.Image], numbers: list[int], results: li
                 + (f" within {limits.ocr_seconds_per_page:g} seconds." if timeout else ".")))
             continue
         words: list[Word] = [replace(w, page=number) for w in result]
-        if not words:
-            continue
-        found, text = _page_candidates(lines_from_words(words, tabs=True), part, number, sure)
+        if words:
+            pages.append((number, words))
+    found, texts = ocr_letter.read_letter(pages, part, set())
+    record: list[Candidate] = []
+    per_page = ocr_letter.by_page(found, [n for n, _words in pages]) if pages else {}
+    for number, mine in per_page.items():
         frame = frames[number - 1]
         # Boxes on the page as received (the review page shows it), after the second reading used them.
-        record.extend(ocr_boxes.levelled(frame).candidates(_second_reading(frame, found, limits)))
-        texts.append(text)
+        record.extend(ocr_boxes.levelled(frame).candidates(_second_reading(frame, mine, limits)))
     return record, texts

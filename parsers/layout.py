@@ -191,8 +191,11 @@ def lines_from_words(words: list[Word], *, column_gap: float = 2.5, gap_word: bo
             gap_limit = column_gap * heights[len(heights) // 2]
             tab_at = _tab_gaps(ws, heights[len(heights) // 2]) if tabs else set()
             current: list[Word] = [ws[0]]
+            # A leader joins its label to its value however far apart a fax left them (the end of
+            # it it broke off is no column gap): a gap beside a leader does not cut the line.
             wide = [k for k, (a, b) in enumerate(zip(ws, ws[1:], strict=False), start=1)
-                    if a.box and b.box and b.box.x0 - a.box.x1 > gap_limit]
+                    if a.box and b.box and b.box.x0 - a.box.x1 > gap_limit
+                    and not (tabs and (_is_leader(a) or _is_leader(b)))]
             if tabs and len(wide) == 1:  # label | value: one line with a tab, as a text layer's tab stop reads
                 tab_at.add(wide[0])
                 wide = []

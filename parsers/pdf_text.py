@@ -410,13 +410,22 @@ def _parse_pages(part: Part, limits: Limits) -> Extraction:  # noqa: C901  (the 
         form_records, edition, ours, references = forms.records, forms.edition, forms.indexes, forms.references
         scanned = [i for i in scanned if i not in ours]
         levels: dict[int, Levelled] = {}
-        for index, result in (_ocr(part, scanned, limits, levels) if scanned else {}).items():
+        read: list[tuple[int, list[Word]]] = []
+        for index, result in sorted((_ocr(part, scanned, limits, levels) if scanned else {}).items()):
             if isinstance(result, PartProblem):
                 problems.append(result)
             elif result:
-                cands, page_text = find_on_page(_lines(result, ocr=True), part, "ocr", index + 1, sure)
+                read.append((index + 1, result))
+        if read:  # the scanned pages read as one letter: a label at a page's foot has its value atop the next
+            from parsers.ocr_letter import by_page, read_letter  # noqa: PLC0415 - with the OCR module only
+
+            cands, page_texts = read_letter(read, part, sure)
+            pages = by_page(cands, [n for n, _words in read])
+            for (number, _words), page_text in zip(read, page_texts, strict=True):
+                mine = pages[number]
                 # Boxes on the page as received, which the review page shows (Tesseract read it level).
-                found[(index, 1)] = (levels[index].candidates(cands) if index in levels else cands, page_text)
+                index = number - 1
+                found[(index, 1)] = (levels[index].candidates(mine) if index in levels else mine, page_text)
     candidates = [c for key in sorted(found) for c in found[key][0]]
     texts = [found[key][1] for key in sorted(found) if found[key][1]]
     if not texts and not problems:

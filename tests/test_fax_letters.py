@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from parsers import ocr, page_marks
+from parsers import ocr, ocr_repair, page_marks
 from parsers.body import parse_text
 from parsers.layout import Line, Word, lines_from_words
 from parsers.letterhead import from_letterhead
@@ -122,11 +122,13 @@ def test_a_wrapped_sentence_takes_no_labelled_line_for_its_value() -> None:
 
 
 def test_leader_dots_glued_to_the_label_are_a_leader_word() -> None:
-    got = ocr._leader_tail(Word("starts__...", Box(x0=0.1, y0=0.3, x1=0.2, y1=0.31), 0.9, 1))
+    got = ocr_repair.leader_tail(Word("starts__...", Box(x0=0.1, y0=0.3, x1=0.2, y1=0.31), 0.9, 1))
     assert [w.text for w in got] == ["starts", "______"]
     assert got[0].box is not None and got[0].box.x1 < 0.2
-    for word in ("U.S.", "Inc.", "etc.."):  # a word's own stops stay
-        assert [w.text for w in ocr._leader_tail(Word(word, Box(x0=0.1, y0=0.3, x1=0.2, y1=0.31)))] == [word]
+    one = ocr_repair.leader_tail(Word("payroll_", Box(x0=0.1, y0=0.3, x1=0.2, y1=0.31), 0.9, 1))
+    assert [w.text for w in one] == ["payroll", "______"]  # the first stroke of an underline, glued on
+    for word in ("U.S.", "Inc.", "etc..", "snake_case"):  # a word's own stops stay
+        assert [w.text for w in ocr_repair.leader_tail(Word(word, Box(x0=0.1, y0=0.3, x1=0.2, y1=0.31)))] == [word]
 
 
 def test_a_dash_just_past_a_leader_is_a_piece_of_it() -> None:
@@ -135,10 +137,36 @@ def test_a_dash_just_past_a_leader_is_a_piece_of_it() -> None:
     leader = page_marks.Leader(0.36 * w, 0.488 * h, 0.396 * w, 0.501 * h, "line")
     dash = Word("—", Box(x0=0.414, y0=0.4996, x1=0.429, y1=0.5018), 0.6, 1)
     value = Word("United", Box(x0=0.450, y0=0.4893, x1=0.520, y1=0.4996), 0.95, 1)
-    words, leaders = ocr._leader_remnants([dash, value], [leader], w, h, dpi)
+    words, leaders = ocr_repair.leader_remnants([dash, value], [leader], w, h, dpi)
     assert [x.text for x in words] == ["United"] and leaders[0].x1 >= 0.429 * w
     far = Word("—", Box(x0=0.70, y0=0.4996, x1=0.72, y1=0.5018), 0.9, 1)  # a dash in the text, away from it
-    assert ocr._leader_remnants([far], [leader], w, h, dpi)[0] == [far]
+    assert ocr_repair.leader_remnants([far], [leader], w, h, dpi)[0] == [far]
+
+
+def test_a_flat_word_beside_a_leader_is_the_rest_of_it() -> None:
+    """At 204x98 the broken end of an underline reads as `wee,` on the baseline: it is no word of the
+    value ("wee, Sulard" read as "Last, First") but leader; a flat word away from any leader goes."""
+    w, h, dpi = 1734, 2156, 204
+    px = 1 / h
+    leader = page_marks.Leader(388, 730, 669, 754, "line")
+    label = Word("name", Box(x0=308 / w, y0=733 * px, x1=378 / w, y1=751 * px), 0.9, 1)
+    flat = Word("wee,", Box(x0=700 / w, y0=750 * px, x1=761 / w, y1=755 * px), 0.3, 1)
+    value = Word("Sulard", Box(x0=785 / w, y0=727 * px, x1=869 / w, y1=751 * px), 0.9, 1)
+    stray = Word("a.", Box(x0=1400 / w, y0=900 * px, x1=1430 / w, y1=905 * px), 0.4, 1)
+    small = Word("or", Box(x0=1400 / w, y0=1000 * px, x1=1430 / w, y1=1016 * px), 0.9, 1)  # short, not flat
+    words, leaders = ocr_repair.flat_remnants([label, flat, value, stray, small], [leader], w, h, dpi)
+    assert [x.text for x in words] == ["name", "Sulard", "or"]
+    assert leaders[0].x1 >= 761 and leaders[0].y0 == 730
+
+
+def test_a_leader_joins_its_label_to_a_far_value_in_an_ocr_line() -> None:
+    """A fax took the start of the underline off with the line: label, leader and value stay one
+    line however wide the gaps beside the leader (two wide gaps would make three lines)."""
+    row = [("Office", 0.10, 0.16), ("abroad", 0.165, 0.22), ("______", 0.28, 0.41), ("Drounch", 0.46, 0.58),
+           ("7,", 0.585, 0.6)]
+    words = [Word(t, Box(x0=a, y0=0.5, x1=b, y1=0.512), 0.9, 1) for t, a, b in row]
+    lines = lines_from_words(words, tabs=True)
+    assert [ln.text for ln in lines] == ["Office abroad ______ Drounch 7,"]
 
 
 def _spaced(pieces: list[tuple[str, float]]) -> list[Word]:
@@ -163,3 +191,47 @@ def test_words_beside_an_email_stay_apart() -> None:
     assert [ln.text for ln in lines_from_words(words, tabs=True)] == ["write to roe@acme.com today"]
     far = _spaced([("p.", 0.05), ("roe@acme.com", 0.0)])  # a tab stop away: a label's end, not the address
     assert "p.roe@acme.com" not in lines_from_words(far, tabs=True)[0].text
+
+
+def _placed(texts: list[tuple[str, float, float]], y: float, page: int, conf: float = 0.95) -> list[Word]:
+    return [Word(t, Box(x0=a, y0=y, x1=b, y1=y + 0.012), conf, page) for t, a, b in texts]
+
+
+def test_a_label_at_a_page_foot_has_its_value_under_the_next_pages_fax_header() -> None:
+    """The OCR'd pages of a letter are read together: the label ending page 1 ("Foreign company")
+    takes the first line of page 2, past the fax header atop it; that header is no value."""
+    from parsers.ocr_letter import by_page, read_letter
+    from parsers.types import Part
+
+    page1 = (_placed([("NOV-20-2026", 0.03, 0.11), ("09:13", 0.12, 0.16), ("P.1/2", 0.4, 0.43)], 0.005, 1)
+             + _placed([("Citizenship", 0.1, 0.2), ("______", 0.21, 0.4), ("Canadian", 0.45, 0.55)], 0.5, 1)
+             + _placed([("Foreign", 0.1, 0.17), ("company", 0.18, 0.26)], 0.9, 1))
+    page2 = (_placed([("NOV-20-2026", 0.03, 0.11), ("09:14", 0.12, 0.16), ("P.2/2", 0.4, 0.43)], 0.005, 2)
+             + _placed([("Tramblet", 0.1, 0.2), ("Logistics", 0.21, 0.3), ("GmbH", 0.31, 0.36)], 0.07, 2)
+             + _placed([("Sincerely,", 0.1, 0.2)], 0.2, 2))
+    part = Part(name="fax", media_type="image/tiff", data=b"")
+    found, texts = read_letter([(1, page1), (2, page2)], part, set())
+    got = {c.field: c for c in found}
+    assert got["assignment.host_name"].value == "Tramblet Logistics GmbH"
+    assert got["assignment.host_name"].provenance.page == 2
+    assert len(texts) == 2 and "P.2/2" in texts[1]
+    pages = by_page(found, [1, 2])
+    assert got["assignment.host_name"] in pages[2] and got["worker.citizenship"] in pages[1]
+
+
+def test_a_rule_alone_on_its_line_does_not_cut_a_wrapped_table_value() -> None:
+    """A table's label cell ends with a rule between the two lines its value wrapped onto: the rule
+    read as a leader of its own stands for nothing, and the address reads whole."""
+    from parsers.ocr_letter import read_letter
+    from parsers.types import Part
+
+    words = (_placed([("U.S.", 0.05, 0.09), ("office", 0.1, 0.16), ("address", 0.17, 0.25),
+                      ("3024", 0.5, 0.54), ("Chiethmi", 0.55, 0.63), ("Street,", 0.64, 0.71),
+                      ("Myndtra,", 0.72, 0.8)], 0.5, 1)
+             + _placed([("______", 0.04, 0.46)], 0.519, 1)
+             + _placed([("NC", 0.5, 0.53), ("60870", 0.54, 0.6)], 0.526, 1)
+             + _placed([("Host", 0.05, 0.09), ("country", 0.1, 0.17), ("Czechia", 0.5, 0.58)], 0.552, 1))
+    found, _texts = read_letter([(1, words)], Part(name="fax", media_type="image/tiff", data=b""), set())
+    got = {c.field: c.value for c in found}
+    assert got.get("employer.address.postal_code") == "60870" and got.get("employer.address.state") == "NC"
+    assert got.get("employer.address.city") == "Myndtra"

@@ -67,6 +67,30 @@ def test_fine_resolution_is_squared_too() -> None:
     assert abs(prepared.width / prepared.height - 8.5 / 11) < 0.01
 
 
+def test_a_stretched_normal_fax_has_its_staircase_edges_smoothed() -> None:
+    """A 204x98 page squared has rows two pixels high: its letters' edges are smoothed (gray) for
+    Tesseract, and the text still reads; a fine fax's one-bit pixels are left sharp."""
+    normal = np.asarray(ocr.prepare(fax(render_page(["SSN: 123-45-6789"]), resolution="normal")))
+    between = ((normal > 40) & (normal < 215)).sum() / max(1, (normal < 128).sum())
+    assert between > 1.0  # a gray rim wider than the ink itself (unsmoothed, cubic scaling: about 0.6)
+    fine = np.asarray(ocr.prepare(fax(render_page(["SSN: 123-45-6789"]), resolution="fine")))
+    assert ((fine > 40) & (fine < 215)).sum() / max(1, (fine < 128).sum()) < 0.6
+    words = ocr.ocr_page(fax(render_page(["SSN: 123-45-6789"]), resolution="normal"), page=1)
+    assert "123-45-6789" in [w.text for w in words]
+
+
+def test_words_of_a_stretched_normal_fax_are_read_with_doubt() -> None:
+    """A 204x98 page's words are trusted less than Tesseract says; a word holding a character no
+    value holds (`~` for a hyphen) is capped below the flagging threshold on any page."""
+    from parsers import ocr_repair
+
+    normal = fax(render_page(["SSN: 123-45-6789"]), resolution="normal")
+    fine = fax(render_page(["SSN: 123-45-6789"]), resolution="fine")
+    assert ocr.prepare_page(normal).stretched and not ocr.prepare_page(fine).stretched
+    assert ocr_repair.misread("Theano~Sheamis") and ocr_repair.misread("L.L.\u00a2.")
+    assert not ocr_repair.misread("O'Neil-Smith") and not ocr_repair.misread("5965")
+
+
 @pytest.mark.parametrize("skew", [2.0, -2.0, 1.3])
 def test_deskew_leaves_less_than_a_third_of_a_degree(skew: float) -> None:
     rng = random.Random(7)
