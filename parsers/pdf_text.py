@@ -368,7 +368,7 @@ def _ocr(part: Part, indexes: list[int], limits: Limits,
     return out
 
 
-def _parse_pages(part: Part, limits: Limits) -> Extraction:  # noqa: C901  (the page loop: text layer, images, limits, problems)
+def _parse_pages(part: Part, limits: Limits) -> Extraction:  # noqa: C901, PLR0912  (the page loop: text layer, images, limits, problems)
     name = _name(part)
     found: dict[tuple[int, int], tuple[list[Candidate], str]] = {}  # (page index, 0 text / 1 OCR)
     problems: list[PartProblem] = []
