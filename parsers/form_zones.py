@@ -399,6 +399,8 @@ def read_pages(pages: list[tuple[FormPage, str, int]]) -> list[list[Candidate]]:
                 text, thin = form_glyphs.i_or_l(crop.image, read.text)
                 if thin:
                     read, doubt = _Read(text, read.conf, text.split()), doubt or thin
+            if crop.spec.kind == "text":
+                doubt = doubt or form_glyphs.cut_short(crop.image)
             raw, shape = _value(crop.spec, read, crop.chars)
             doubt = doubt or shape or _doubt(crop.spec, read.text)
             _add(fp, crop.spec, part, number, raw or "?", read.conf, doubt, results[index])
