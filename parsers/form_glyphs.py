@@ -154,3 +154,20 @@ def serif_i(image: np.ndarray, read: _Read) -> tuple[_Read, str | None]:
         return read, None
     text = "".join(out)
     return _Read(text, read.conf, text.split()), "I or T? (a T with a foot)"
+
+
+CUT_SHORT = "the text runs to the end of its box: cut short?"
+EDGE_ROWS = 0.2  # of the crop's height: ink rows at its end that make a cut letter, not speckle
+
+
+def cut_short(image: np.ndarray, margin: int = 4) -> str | None:
+    """A doubt when ink stands in the last `margin` columns of a text box's crop (0 ink, 255 paper).
+
+    A viewer clips what is typed past a field's end, so a value longer than its box is printed
+    cut at the box's edge (`... DE LA GRAILTSTEA`), and every reading agrees on the cut text. Typed
+    text that fits ends well before the edge; the box's own side is taken off before
+    (`form_zones._drop_side_lines`), so ink there a fifth of the box high is a letter (the leg
+    of a capital A cut through is about that much).
+    """
+    rows = int((image[:, -margin:] < 128).any(axis=1).sum())
+    return CUT_SHORT if image.shape[1] > 4 * margin and rows >= EDGE_ROWS * image.shape[0] else None

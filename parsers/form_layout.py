@@ -26,7 +26,11 @@ FIELD_H = 20.0
 READ_DPI = 200  # the registered page; printed capitals are ~24 px tall at this resolution
 LOW_CONFIDENCE = 0.80  # a field whose weakest word is below this is flagged for staff
 SURE = 0.95  # a first reading at least this sure (and of the right shape) is not read again
-SECOND_SCALES = (1.5, 2.0)  # enlargements of the further readings of a doubtful box
+# The further readings of a doubtful box: (enlargement, of a thinned copy).
+# Readings of one image by one engine agree on their mistakes (three enlargements all read
+# `GRESBAN` for `GRESSAN`); a copy whose strokes are a pixel thinner shows the engine other shapes,
+# so a glyph misread on the others is read differently there and the disagreement flags the box.
+SECOND_READS: tuple[tuple[float, bool], ...] = ((1.5, False), (2.0, False), (2.0, True))
 AGREE_FLOOR = 0.60  # unanimous readings are trusted only if none is a mere guess
 MIN_INK_PIXELS = 30  # fewer ink pixels than this in a box (after despeckling): the box is empty
 TICK_RATIO = 0.12  # share of a check box's inside that is ink: ticked

@@ -30,6 +30,18 @@ _STOP_AFTER_WORD = re.compile(r"[A-Za-z]{2}\.")  # names: only an initial takes 
 _STOP_AFTER_NUMBER = re.compile(r"\d[.,](?:\s|$)")  # `3177. PARK ROAD`
 
 
+# A word of letters and digits together (a postal code abroad: `G0I7`, `O02`): a zero and an O, a
+# one and an I or l, differ by a hair in most fonts and the word's other characters cannot tell.
+_MIXED_WORD = re.compile(r"(?=[A-Za-z0-9]*[A-Za-z])(?=[A-Za-z0-9]*[0-9])[A-Za-z0-9]+")
+_LOOKALIKE = set("0O1Il")
+
+
+def _lookalikes(spec: FieldSpec, text: str) -> bool:
+    """A 0/O or 1/I/l in a word of letters and digits; a postal code is one such word (`O02 M3Z6`)."""
+    words = [text.replace(" ", "")] if spec.path.endswith("postal_code") else text.split()
+    return any(_LOOKALIKE & set(w) for w in words if _MIXED_WORD.fullmatch(w))
+
+
 _I_AFTER_LOWER = re.compile(r"(?<=[a-z])I")  # `NordIicht`: a capital never follows a small letter
 _L_IN_CAPITALS = re.compile(r"(?<=[A-Z])l(?=[A-Z])|(?<![A-Za-z])l(?=[A-Z]{2})")  # `WlLLIAMS`, `lVERS`
 _INITIAL_IL = re.compile(r"(?<![A-Za-z])[Il]+(?=[a-z])")  # `Itd` for `ltd`, `lnc` for `Inc`, `IIc`
@@ -114,6 +126,8 @@ def _shaped(spec: FieldSpec, text: str, chars: int) -> tuple[str, str | None]:
         # `SP. Z 0.0.`: a zero alone between stops in words is the letter O; say so, don't decide.
         text = _LONE_ZERO.sub("O", text)
         doubts.append("a letter O or a zero?")
+    if spec.charset == "text" and _lookalikes(spec, text):
+        doubts.append("a letter O or a zero (an I or a one) among letters and digits?")
     if spec.charset == "alpha" and _STOP_AFTER_WORD.search(text):
         doubts.append("a full stop after a name (speckle?)")
     if spec.charset == "text" and _STOP_AFTER_NUMBER.search(text):

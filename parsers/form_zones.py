@@ -11,9 +11,9 @@ Tesseract runs once per character class for all pages of a file: the crops of on
 only for SSN, EIN and dates; phone and ZIP characters; letters; free text) are stacked into one
 strip image, read with that class's whitelist and split back by row, several times faster than one
 Tesseract process per field. A box read with less than `SURE` confidence, or whose reading does not
-fit the box (digit count, date, e-mail, a zero among letters), is read twice more, enlarged; only
-three unanimous, fitting readings are taken without a flag. Everything else keeps the best reading,
-`uncertain` (`parsers.form_text` shapes a reading into a value and says its doubts).
+fit the box (digit count, date, e-mail, a zero among letters), is read again, enlarged and with
+thinned strokes; only unanimous, fitting readings are taken without a flag. Everything else keeps
+the best reading, `uncertain` (`parsers.form_text` shapes a reading into a value and says its doubts).
 A `T` is checked for the foot of a typewriter's serif `I` (Tesseract confuses the two, sure of
 itself). Measured on the 100 generated faxes of tests/test_form.py: 99.84% of fields right (92%
 right and unflagged), none wrong without a flag, 0.8 s per page.
@@ -34,7 +34,7 @@ import numpy as np
 import pytesseract
 from PIL import Image
 
-from parsers import form_glyphs, values
+from parsers import form_glyphs, form_words, values
 from parsers.form_layout import (
     _DATE_SEPARATORS,
     AGREE_FLOOR,
@@ -51,7 +51,7 @@ from parsers.form_layout import (
     RETURN_BOTTOM,
     RETURN_ROW,
     RETURN_TOP,
-    SECOND_SCALES,
+    SECOND_READS,
     SURE,
     TICK_DOUBT,
     TICK_RATIO,
@@ -217,10 +217,15 @@ def _strip(crops: list[_Crop]) -> tuple[Image.Image, list[tuple[int, int]]]:
     return Image.fromarray(strip, mode="L"), spans
 
 
+def _thinned(crop: _Crop) -> _Crop:
+    """The crop with a pixel of ink taken off its strokes' edges: the same letters, other shapes."""
+    return _Crop(crop.spec, cv2.dilate(crop.image, np.ones((2, 2), np.uint8)), crop.chars)
+
+
 def _ocr_strip(crops: list[_Crop], whitelist: str, scale: float = 1.0) -> list[_Read]:
     """One Tesseract run over the stacked crops of one character class; words go back by row.
 
-    `scale` != 1 reads an enlarged copy: a second, partly independent reading to check the first.
+    `scale` != 1 reads an enlarged copy: a further, partly independent reading to check the first.
     """
     image, spans = _strip(crops)
     if scale != 1.0:
@@ -242,10 +247,12 @@ def _ocr_strip(crops: list[_Crop], whitelist: str, scale: float = 1.0) -> list[_
                 found[row].append((int(str(data["left"][i])), text, conf / 100))
                 break
     out = []
-    for words in found:
+    for crop, words in zip(crops, found, strict=True):
         words.sort()
-        out.append(_Read(" ".join(w for _, w, _ in words), min((c for _, _, c in words), default=0.0),
-                         [w for _, w, _ in words]))
+        # A company's legal form, a street's type: a last word from a closed list, whose thin
+        # letters (`lic`, `bivd`) are settled before readings are compared (`form_words`).
+        text = form_words.settle_last_word(crop.spec.path, " ".join(w for _, w, _ in words))
+        out.append(_Read(text, min((c for _, _, c in words), default=0.0), text.split()))
     return out
 
 
@@ -265,9 +272,13 @@ def _read_twice(crops: list[_Crop], whitelist: str) -> list[tuple[_Read, str | N
     """Each crop's reading and a doubt, or None when the reading can be trusted.
 
     A reading Tesseract is sure of (`SURE`) and whose shape fits its box is taken. The others are
-    read again, enlarged 1.5 and 2 times: when two of the readings agree, fit the box and neither
-    is a mere guess (`AGREE_FLOOR`), that value is taken. Otherwise the box goes to staff with the
-    best fitting reading: shown, never taken silently.
+    read again (`SECOND_READS`: enlarged 1.5 and 2 times, and enlarged with thinned strokes): only
+    when every reading agrees, fits the box and none is a mere guess (`AGREE_FLOOR`) is that value
+    taken. Otherwise the box goes to staff with the best fitting reading: shown, never taken
+    silently. The thinned copy only checks: it is read to disagree, and its reading neither is
+    shown nor votes (measured: thinning breaks as many faint strokes as it frees, `payroli` for
+    `payroll`). It is read in a run of its own (in one strip with the others it changed their
+    readings) and only for boxes of letters: digits have their count and shape to check them.
     """
     try:
         first = _ocr_strip(crops, whitelist)
@@ -278,40 +289,46 @@ def _read_twice(crops: list[_Crop], whitelist: str) -> list[tuple[_Read, str | N
     readings: dict[int, list[_Read]] = {
         i: [r] for i, (c, r) in enumerate(zip(crops, first, strict=True)) if r.conf < SURE or not _fits(c, r)
     }
-    for scale in SECOND_SCALES:
+    checks: dict[int, list[_Read]] = {i: [] for i in readings}
+    letters = any(c.isalpha() for c in whitelist)
+    passes = [(scale, thin) for scale, thin in SECOND_READS if letters or not thin]
+    complete = True
+    for scale, thin in passes:
         again = list(readings)
         if not again:
             break
+        batch = [crops[i] for i in again]
         try:
-            more = _ocr_strip([crops[i] for i in again], whitelist, scale=scale)
+            more = _ocr_strip([_thinned(c) for c in batch] if thin else batch, whitelist, scale=scale)
         except (RuntimeError, OSError) as exc:
             log.warning("form zone OCR (another reading) failed: %s", type(exc).__name__)
+            complete = False
             break
         for i, r in zip(again, more, strict=True):
-            readings[i].append(r)
+            (checks if thin else readings)[i].append(r)
     for i, rs in readings.items():
-        agreed = _agreed(crops[i], rs)
+        agreed = _agreed(crops[i], rs, checks[i]) if complete else None
         if agreed is not None:
             out[i] = (agreed, None)
             continue
         fitting = [r for r in rs if _fits(crops[i], r)] or rs
         votes = {_squash(r.text): sum(_squash(x.text) == _squash(r.text) for x in fitting) for r in fitting}
         best = max(fitting, key=lambda r: (votes[_squash(r.text)], r is rs[0], r.conf))
-        texts = {_squash(r.text) for r in rs}
+        texts = {_squash(r.text) for r in rs + checks[i]}
         out[i] = (best, "readings of the box differ" if len(texts) > 1 else f"read with {best.conf:.0%} confidence")
     return out
 
 
-def _agreed(crop: _Crop, readings: list[_Read]) -> _Read | None:
-    """The value when every reading (all three) agrees, fits the box and none is a guess; else None.
+def _agreed(crop: _Crop, readings: list[_Read], checks: list[_Read]) -> _Read | None:
+    """The value when every reading of the box and every check reading agree, fit the box and
+    none is a guess; else None.
 
     Readings of one image by one engine are not independent: two out of three agreeing was
     measured to let wrong digits through, so only unanimity rescues a doubtful box.
     """
-    if len(readings) < 1 + len(SECOND_SCALES):
-        return None
     a = readings[0]
-    if all(_squash(r.text) == _squash(a.text) for r in readings) and min(r.conf for r in readings) >= AGREE_FLOOR \
+    every = readings + checks
+    if all(_squash(r.text) == _squash(a.text) for r in every) and min(r.conf for r in every) >= AGREE_FLOOR \
             and _fits(crop, a):
         return _Read(a.text, max(r.conf for r in readings), a.words)
     return None
@@ -382,6 +399,8 @@ def read_pages(pages: list[tuple[FormPage, str, int]]) -> list[list[Candidate]]:
                 text, thin = form_glyphs.i_or_l(crop.image, read.text)
                 if thin:
                     read, doubt = _Read(text, read.conf, text.split()), doubt or thin
+            if crop.spec.kind == "text":
+                doubt = doubt or form_glyphs.cut_short(crop.image)
             raw, shape = _value(crop.spec, read, crop.chars)
             doubt = doubt or shape or _doubt(crop.spec, read.text)
             _add(fp, crop.spec, part, number, raw or "?", read.conf, doubt, results[index])

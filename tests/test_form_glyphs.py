@@ -41,3 +41,17 @@ def test_dots_missing_for_the_is_read_flag_the_box() -> None:
     # a glyph count that does not line up (an extra thin letter read) with no dot for the `i`
     _text, doubt = form_glyphs.i_or_l(_typed("bell"), "beiil")
     assert doubt == form_glyphs.DOUBT
+
+
+@pytest.mark.parametrize("text", ["GRAINEAN-ZIMIS DE LA GRAILTSTEAD", "Vorard de la Suneford", "hynzind foods llc"])
+def test_a_value_cut_at_its_boxs_end_is_flagged_and_one_that_fits_is_not(text: str) -> None:
+    typed = _typed(text)
+    assert form_glyphs.cut_short(typed) is None  # the whole text, paper after it
+    cuts = 0
+    for keep in (0.5, 0.6, 0.7, 0.8, 0.9, 0.95):  # a viewer clips what runs past the field's end
+        cut = typed[:, :int(typed.shape[1] * keep)]
+        if (cut[:, -4:] < 128).any(axis=1).sum() >= form_glyphs.EDGE_ROWS * cut.shape[0]:  # the cut falls in a letter
+            assert form_glyphs.cut_short(cut) == form_glyphs.CUT_SHORT, keep
+            cuts += 1
+    assert cuts >= 1
+    assert form_glyphs.cut_short(np.full((40, 300), 255, dtype=np.uint8)) is None
