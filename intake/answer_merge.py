@@ -23,6 +23,8 @@ from intake.validate import validate
 from parsers.pii import mask_ssns
 from parsers.signature import is_weak
 
+_SAID_LEN = 4  # a form of a value this long is the value said again, not a word that happens to match
+
 
 @dataclass
 class AnswerValues:
@@ -42,7 +44,7 @@ def answer_values(item: Mapping[str, Any], part_prefix: str) -> AnswerValues:
     out = AnswerValues()
     for path, prov in (item.get("provenance") or {}).items():
         value = get_path(request, path)
-        if value is None or value == "" or value == []:
+        if value is None or value in ("", []):
             continue
         out.values[path] = value
         p = dict(prov or {})
@@ -104,7 +106,7 @@ def _forms(path: str, value: Any) -> set[str]:
     return {f for f in out if f}
 
 
-def confirmations(rec: RequestRecord, lines: Iterable[str],
+def confirmations(rec: RequestRecord, lines: Iterable[str],  # noqa: C901, PLR0912  (each way a sentence confirms a doubtful value: whole name, one part, an address, yes or no)
                   answers: Iterable[AnswerValues] = ()) -> dict[str, str]:
     """Doubtful values of `rec` that a line of the answer confirms in words: {path: the line}.
 
@@ -184,7 +186,7 @@ def _corrected(rec: RequestRecord, answers: list[AnswerValues], lines: list[str]
         for path, value in ans.values.items():
             if same_value(path, value, get_path(rec.fields, path) or "") or path in doubted:
                 continue
-            forms = set() if isinstance(value, bool) else {f for f in _forms(path, value) if len(f) >= 4}
+            forms = set() if isinstance(value, bool) else {f for f in _forms(path, value) if len(f) >= _SAID_LEN}
             if not any(f" {f} " in line for f in forms for line in said):
                 out.add(path)
     return out
@@ -231,7 +233,7 @@ def without_confirming_lines(answers: list[AnswerValues], lines: Iterable[str]) 
         for path, value in ans.values.items():
             lab = _words(str((ans.provenance.get(path) or {}).get("label") or ""))
             forms = set() if isinstance(value, bool) or str(value).lower() in ("true", "false") else \
-                {f for f in _forms(path, value) if len(f) >= 4}
+                {f for f in _forms(path, value) if len(f) >= _SAID_LEN}
             if any((lab and f" {lab} " in line) or any(f" {f} " in line for f in forms) for line in said):
                 continue
             keep.values[path] = value
@@ -315,7 +317,7 @@ def _one_line_two_fields(answers: list[AnswerValues]) -> set[str]:
             if len(seen.get((str((ans.provenance.get(p) or {}).get("label")), norm(ans.values[p])), set())) > 1}
 
 
-def merge_answer(rec: RequestRecord, answers: list[AnswerValues], *, where: str,
+def merge_answer(rec: RequestRecord, answers: list[AnswerValues], *, where: str,  # noqa: C901, PLR0915  (the merge's steps in order: values, conflicts, confirmations, validation, provenance)
                  confirmed_lines: Mapping[str, str] | None = None) -> Merged:
     """Merge an answer's values into a request and validate the whole again.
 

@@ -108,7 +108,7 @@ def _plain_text(message: bytes) -> str:
         body = msg.get_body(preferencelist=("plain",))
         content = body.get_content() if body is not None else ""
         return content if isinstance(content, str) else ""
-    except Exception:  # our own message: should not happen, and then there is nothing to guard
+    except Exception:  # noqa: BLE001  (our own message: should not happen, and then there is nothing to guard)
         return ""
 
 

@@ -23,6 +23,8 @@ from intake.replies import field_label
 from intake.store.store import SubmissionRecord
 from parsers.pii import mask_ssn, mask_ssns
 
+_NANP_DIGITS = 10  # a number's last ten digits are the caller whatever prefix the fax server wrote
+
 MSGID_RE = re.compile(r"<[^<>\s]+>")
 # Problems that validation does not make again from the fields: kept when an answer is merged.
 KEPT_CODES = frozenset({"conflict", "low_confidence", "outdated_edition", "answer_from_other_sender",
@@ -75,7 +77,7 @@ def read_headers(raw: bytes) -> Headers:
         refs = MSGID_RE.findall(str(msg.get("References") or ""))
         subject = " ".join(str(msg.get("Subject") or "").split())
         from_addrs = [a for _, a in getaddresses([str(v) for v in msg.get_all("From") or []]) if "@" in a]
-    except Exception:  # a header we cannot parse threads nothing
+    except Exception:  # noqa: BLE001  (a header we cannot parse threads nothing)
         return Headers([], "", None)
     ids = list(dict.fromkeys([*in_reply_to, *reversed(refs)]))
     return Headers(ids[:50], subject[:998], from_addrs[0].lower() if from_addrs else None)
@@ -132,7 +134,7 @@ def find_thread(store: Any, headers: Headers, *, prefix: str,
 
 def _digits(number: str | None) -> str:
     d = re.sub(r"\D", "", number or "")
-    return d[-10:] if len(d) >= 10 else d
+    return d[-_NANP_DIGITS:] if len(d) >= _NANP_DIGITS else d
 
 
 def _mail_from(sub: SubmissionRecord) -> str | None:
@@ -141,7 +143,7 @@ def _mail_from(sub: SubmissionRecord) -> str | None:
     return str(address).lower() if address and "@" in str(address) else None
 
 
-def sender_check(origin: SubmissionRecord, answer: SubmissionRecord, *, require_verified: bool) -> str | None:
+def sender_check(origin: SubmissionRecord, answer: SubmissionRecord, *, require_verified: bool) -> str | None:  # noqa: PLR0911  (each reason an answer may not complete the request returns at once)
     """None when the answer may complete the request read from `origin`; else why not (for staff).
 
     Mail: the same address, or the same organisational domain (hr@ and payroll@ of one employer),

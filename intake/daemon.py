@@ -96,7 +96,7 @@ class _Service:
         for stopper in self._stoppers:
             try:
                 stopper()
-            except Exception as exc:  # stopping must go on for the others
+            except Exception as exc:  # noqa: BLE001  (stopping must go on for the others)
                 log.warning("stopping a source: %s", type(exc).__name__)
         for thread in self._threads:
             thread.join(timeout=join_seconds)
@@ -162,7 +162,7 @@ class Gateway(_Service):
     def _warm_pool(self) -> None:
         try:
             self.pool.warm()
-        except Exception as exc:  # the first extraction starts it then, and says why it cannot
+        except Exception as exc:  # noqa: BLE001  (the first extraction starts it then, and says why it cannot)
             log.warning("warming the extraction pool: %s", type(exc).__name__)
 
     def _start_sources(self) -> None:
@@ -221,7 +221,7 @@ class Gateway(_Service):
             try:
                 for submission_id in unfinished(self.ctx):
                     self.notify(submission_id)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001  (a failed sweep is logged and tried again at the next one)
                 log.warning("sweep: %s", type(exc).__name__)
             self.stop_event.wait(self.sweep_seconds)
 
@@ -241,7 +241,7 @@ class Gateway(_Service):
                     self.store.requeue_sending(datetime.now(UTC))
                     settle = False
                 self._send_due()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001  (a failed outbox round is logged and the next round tries again)
                 settle = True
                 log.warning("outbox: %s", type(exc).__name__)
             self._outbox_wake.wait(self.outbox_seconds)

@@ -22,6 +22,11 @@ from typing import Protocol
 from intake.private import make_private_dir, open_private
 from intake.settings import RelaySettings
 
+_REFUSED = 400  # SMTP 4xx and 5xx: the relay did not take the command
+_PERMANENT = 500  # 5xx: it never will; 4xx: try again later
+_GO_AHEAD = 354  # the answer to DATA: send the message
+_OK = 250
+
 
 @dataclass(frozen=True)
 class Delivery:
@@ -115,7 +120,7 @@ def _failure(relay: RelaySettings, exc: BaseException) -> Delivery:
     if isinstance(exc, smtplib.SMTPResponseException):
         error = exc.smtp_error
         detail = error.decode(errors="replace") if isinstance(error, bytes) else str(error)
-        return Delivery(False, permanent=exc.smtp_code >= 500, error=f"{exc.smtp_code} {detail}")
+        return Delivery(False, permanent=exc.smtp_code >= _PERMANENT, error=f"{exc.smtp_code} {detail}")
     return Delivery(False, permanent=False, error=f"relay {relay.host}:{relay.port}: {type(exc).__name__}: {exc}")
 
 
@@ -143,12 +148,12 @@ def _transaction(smtp: smtplib.SMTP, recipient: str, message: bytes,
                  handed_over: Callable[[], object] | None) -> Delivery:
     """MAIL, RCPT, DATA by hand, so that the final dot goes out only after `handed_over`."""
     for code, text in (smtp.mail(""), smtp.rcpt(recipient)):
-        if code >= 400:
-            return Delivery(False, permanent=code >= 500, error=f"{code} {text.decode(errors='replace')}")
+        if code >= _REFUSED:
+            return Delivery(False, permanent=code >= _PERMANENT, error=f"{code} {text.decode(errors='replace')}")
     smtp.putcmd("data")
     code, text = smtp.getreply()
-    if code != 354:
-        return Delivery(False, permanent=code >= 500, error=f"{code} {text.decode(errors='replace')}")
+    if code != _GO_AHEAD:
+        return Delivery(False, permanent=code >= _PERMANENT, error=f"{code} {text.decode(errors='replace')}")
     body = re.sub(rb"(?m)^\.", b"..", message)
     if not body.endswith(b"\r\n"):
         body += b"\r\n"
@@ -164,8 +169,8 @@ def _transaction(smtp: smtplib.SMTP, recipient: str, message: bytes,
             raise
     smtp.send(b".\r\n")
     code, text = smtp.getreply()
-    if code != 250:
-        return Delivery(False, permanent=code >= 500, error=f"{code} {text.decode(errors='replace')}")
+    if code != _OK:
+        return Delivery(False, permanent=code >= _PERMANENT, error=f"{code} {text.decode(errors='replace')}")
     return Delivery(True)
 
 

@@ -27,6 +27,8 @@ from intake.reference import agreements
 from intake.wording import field_words, scrub, shown, title
 from parsers.pii import mask_ssn, mask_ssns
 
+_SUBJECT_REFS = 5  # references a subject line names; a longer batch ends in "..."
+
 NO_REPLY_LOCALPARTS = re.compile(r"^(mailer-daemon|postmaster|owner-.*|.*-request|no-?reply|bounces?(\+.*)?)$", re.I)
 
 
@@ -37,14 +39,14 @@ class ReplyDecision:
     address: str = ""  # where the answer goes (Reply-To, else From)
 
 
-def should_reply(raw: bytes, *, our_domain: str, envelope_sender: str | None = None) -> ReplyDecision:
+def should_reply(raw: bytes, *, our_domain: str, envelope_sender: str | None = None) -> ReplyDecision:  # noqa: C901, PLR0911, PLR0912  (RFC 3834's rules, each a return of its own)
     """RFC 3834 section 2 and common help-desk rules, applied to a message's headers."""
     headers = mailheads.headers(raw, modern=True)
 
     def h(name: str) -> str:
         try:
             value = headers.get(name)
-        except Exception:  # a malformed header is treated as absent
+        except Exception:  # noqa: BLE001  (a malformed header is treated as absent)
             return ""
         return str(value or "").strip()
 
@@ -53,7 +55,7 @@ def should_reply(raw: bytes, *, our_domain: str, envelope_sender: str | None = N
         # listener does too); for mail read from a mailbox it is the only trace of a null sender.
         try:
             return_path = headers.get_all("Return-Path") or []
-        except Exception:
+        except Exception:  # noqa: BLE001  (a Return-Path that cannot be read is as good as none)
             return_path = []
         if return_path:
             envelope_sender = str(return_path[0])
@@ -89,7 +91,7 @@ def _sender(headers: Any) -> str:
     for name in ("Reply-To", "From", "Sender", "Return-Path"):
         try:
             value = headers.get_all(name) or []
-        except Exception:
+        except Exception:  # noqa: BLE001  (a header that cannot be read names nobody: the next one may)
             continue
         for _display, addr in getaddresses([str(v) for v in value]):
             if "@" in addr:
@@ -250,7 +252,7 @@ def render_mail(kind: str, *, to: str, from_address: str, our_domain: str,
                 references: list[str] | None = None, attachments: list[tuple[str, bytes, str]] | None = None,
                 **context: Any) -> EmailMessage:
     """A complete reply: text and HTML alternatives, threaded, marked as an automatic reply."""
-    refs = ", ".join(r.reference for r in requests[:5]) + (" ..." if len(requests) > 5 else "")
+    refs = ", ".join(r.reference for r in requests[:_SUBJECT_REFS]) + (" ..." if len(requests) > _SUBJECT_REFS else "")
     subject = SUBJECTS[kind].format(refs=refs)
     if original_subject:
         base = original_subject if original_subject.lower().startswith("re:") else f"Re: {original_subject}"

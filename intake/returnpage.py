@@ -27,6 +27,9 @@ from intake.replies import STAFF_ONLY_CODES, likely_type_problems
 from parsers import form_zones as fz
 from parsers.pii import mask_ssn, mask_ssns
 
+_COLUMN_W = 240  # points: a column of what we read, two side by side
+_SHORTEST_LABEL = 12  # a label is shortened to fit its value, never below this
+
 # Problems the sender can answer in a box: the value is missing, was doubtful or cannot be right.
 # A `conflict` waits for staff (two values were given: writing a third one settles nothing).
 BOX_CODES = frozenset({"missing", "invalid", "low_confidence"})
@@ -149,12 +152,12 @@ def _draw_values(c: rl_canvas.Canvas, top: float, values: list[tuple[str, str]])
                 TEXT_SIZE, _BOX_TEXT_W, bold=True)
     half = max(1, (len(values) + 1) // 2)
     c.setFont("Helvetica", HELP_SIZE)
-    for i, (label, value) in enumerate(values):
+    for i, (written, value) in enumerate(values):
         col, row = divmod(i, half)
-        label = re.sub(r"\s*\((?:MM/DD/YYYY|optional)\)", "", label)
-        while len(label) > 12 and c.stringWidth(f"{label}: {value}", "Helvetica", HELP_SIZE) > 240:
+        label = re.sub(r"\s*\((?:MM/DD/YYYY|optional)\)", "", written)
+        while len(label) > _SHORTEST_LABEL and c.stringWidth(f"{label}: {value}", "Helvetica", HELP_SIZE) > _COLUMN_W:
             label = label[:-4].rstrip() + "..."  # the value is what matters: the label gives way
-        text = simpleSplit(f"{label}: {value}", "Helvetica", HELP_SIZE, 240)[0]
+        text = simpleSplit(f"{label}: {value}", "Helvetica", HELP_SIZE, _COLUMN_W)[0]
         c.drawString(60 + col * 250, fz.PAGE_H - (top + (row + 1) * _VALUE_LEAD), text)
 
 

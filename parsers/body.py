@@ -20,12 +20,15 @@ from parsers.body_quotes import (
     strip_quoted,
     strip_quoted_keeping_signature,
 )
+from parsers.fields import find_fields
+from parsers.labels import match_label
 from parsers.layout import lines_from_text
 from parsers.prose import find_in_prose
 from parsers.prose_text import clean_punctuation
 from parsers.several import several, table_rows, with_shared
 from parsers.typed import by_type, date_order, employer_address
 from parsers.types import Candidate, Extraction, PartProblem
+from parsers.unlabelled import unlabelled
 
 # ---------------------------------------------------------------------------------------------
 # Reading
@@ -38,8 +41,6 @@ _LABEL_LINE = re.compile(r"^\s*[^:\n]{1,60}:\s*\S")
 def _labelled_lines(lines: list[str]) -> set[int]:
     """Indexes of lines that start with a known label: prose reading leaves them to the label finder
     ("Dependent: Anna Doe, born 2/3/2012" is not the worker's birth date)."""
-    from parsers.labels import match_label
-
     out: set[int] = set()
     for i, line in enumerate(lines):
         if _LABEL_LINE.match(line) and match_label(line.strip()) is not None:
@@ -48,9 +49,6 @@ def _labelled_lines(lines: list[str]) -> set[int]:
 
 
 def _read(text: str, part: str, signature: list[str] | None = None) -> list[Candidate]:
-    from parsers.fields import find_fields
-    from parsers.unlabelled import unlabelled
-
     lines = text.split("\n")
     labelled = list(find_fields(lines_from_text(text), part=part, method="text"))
     skip = _labelled_lines(lines)
@@ -100,8 +98,6 @@ _NOTE_PROSE_FIELDS = ("assignment.", "worker.ssn", "worker.date_of_birth", "work
 def _with_note(ext: Extraction, note: str, part: str) -> Extraction:
     """Values in the forwarder's note add to or correct the forwarded request's ("One correction:
     the assignment now ends on 1 May 2029, not on the date given below")."""
-    from parsers.fields import find_fields
-
     labelled = find_fields(lines_from_text(note), part=part, method="text")
     have = {c.field for c in labelled}
     said = [c for c in find_in_prose(note, part=part, method="text")
@@ -121,10 +117,8 @@ def _shifted(cands: list[Candidate], by: int) -> list[Candidate]:
     out = []
     for c in cands:
         span = c.provenance.span
-        if span is not None:
-            c = c.model_copy(update={"provenance": c.provenance.model_copy(
-                update={"span": (span[0] + by, span[1] + by)})})
-        out.append(c)
+        out.append(c if span is None else c.model_copy(update={"provenance": c.provenance.model_copy(
+            update={"span": (span[0] + by, span[1] + by)})}))
     return out
 
 

@@ -85,7 +85,7 @@ def _value(spec: FieldSpec, read: _Read, chars: int = 0) -> tuple[str, str | Non
     return raw, doubt or case_doubt
 
 
-def _shaped(spec: FieldSpec, text: str, chars: int) -> tuple[str, str | None]:
+def _shaped(spec: FieldSpec, text: str, chars: int) -> tuple[str, str | None]:  # noqa: C901, PLR0911, PLR0912  (one shape per kind of box: comb, date, digits, text, check)
     if spec.kind in ("comb", "date"):
         joined = text.replace(" ", "")
         if spec.charset == "digits":

@@ -77,11 +77,41 @@ from parsers.types import Candidate, Provenance
 # The form's layout, its pages' recognition and its boxes' text shaping live in modules of their
 # own; their names stay offered here, where the intake, the generators and the tests use them.
 __all__ = [
-    "_DATE_SEPARATORS", "CELL_W", "CODE_LINE", "MARK_SIZE", "PAGE_H", "PAGE_W", "PAGES", "QR_BOX", "RETURN_BOTTOM",
-    "RETURN_ROW", "RETURN_TOP", "FieldSpec", "FormPage", "FoundForms", "Layout", "Option", "_Read", "_i_or_l",
-    "_value", "code_line", "edition_code", "layout", "mark_centers", "ocr_whitelist", "parse_return_payload",
-    "qr_payload", "read_form_images", "read_found", "read_page", "read_pages", "recognise", "recognise_safely",
-    "return_payload", "return_rows", "return_specs",
+    "CELL_W",
+    "CODE_LINE",
+    "MARK_SIZE",
+    "PAGES",
+    "PAGE_H",
+    "PAGE_W",
+    "QR_BOX",
+    "RETURN_BOTTOM",
+    "RETURN_ROW",
+    "RETURN_TOP",
+    "_DATE_SEPARATORS",
+    "FieldSpec",
+    "FormPage",
+    "FoundForms",
+    "Layout",
+    "Option",
+    "_Read",
+    "_i_or_l",
+    "_value",
+    "code_line",
+    "edition_code",
+    "layout",
+    "mark_centers",
+    "ocr_whitelist",
+    "parse_return_payload",
+    "qr_payload",
+    "read_form_images",
+    "read_found",
+    "read_page",
+    "read_pages",
+    "recognise",
+    "recognise_safely",
+    "return_payload",
+    "return_rows",
+    "return_specs",
 ]
 
 log = logging.getLogger(__name__)
@@ -362,7 +392,7 @@ def read_page(fp: FormPage, part: str, page_number: int) -> list[Candidate]:
     return read_pages([(fp, part, page_number)])[0]
 
 
-def read_pages(pages: list[tuple[FormPage, str, int]]) -> list[list[Candidate]]:
+def read_pages(pages: list[tuple[FormPage, str, int]]) -> list[list[Candidate]]:  # noqa: C901  (each correction of a box's reading in the order it applies)
     """Candidates for every filled field of registered pages (method `ocr`), one list per page.
 
     Empty boxes give no candidate; a box with ink that could not be read with confidence gives
@@ -390,7 +420,8 @@ def read_pages(pages: list[tuple[FormPage, str, int]]) -> list[list[Candidate]]:
     for call, items in by_call.items():
         crops = [c for _, c in items]
         reads = _read_twice(crops, ocr_whitelist(crops[0].spec))  # one call class: one whitelist
-        for (index, crop), (read, doubt) in zip(items, reads, strict=True):
+        for (index, crop), (first_read, first_doubt) in zip(items, reads, strict=True):
+            read, doubt = first_read, first_doubt
             fp, part, number = pages[index]
             if call not in ("digits", "num") and "T" in read.text:
                 read, serif = form_glyphs.serif_i(crop.image, read)

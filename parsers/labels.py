@@ -58,7 +58,7 @@ def _fold_char(c: str) -> str:
     return "".join(x for x in unicodedata.normalize("NFKD", c) if not unicodedata.combining(x)).lower()
 
 
-def _tokens(text: str) -> list[_Tok]:
+def _tokens(text: str) -> list[_Tok]:  # noqa: C901  (each kind of token a label holds: words, initialisms, hints, numbers)
     """Words of `text`, folded and canonical, each with its [start, end) in the original text.
 
     Dots and slashes inside initialisms vanish ("U.S." is `us`, "S.S.N." is `ssn`, "D/O/B" is
@@ -163,7 +163,7 @@ def _entry(variant: str, field: str) -> _Entry:
 
 
 @cache
-def _table(section: str | None) -> dict[str, list[_Entry]]:
+def _table(section: str | None) -> dict[str, list[_Entry]]:  # noqa: C901, PLR0912  (each source of labels in turn: the vocabulary, sections, their variants)
     """First token -> entries, longest first; a section's own labels shadow the generic ones."""
     entries: dict[tuple[str, ...], _Entry] = {}
     for field, variants in LABELS.items():
@@ -385,7 +385,7 @@ def _canonical_squashed() -> dict[str, str]:
     return {_squash(f): f for f in CANONICAL_FIELDS}
 
 
-def header_field(text: str) -> str | None:
+def header_field(text: str) -> str | None:  # noqa: C901, PLR0911  (each way a header names its field returns at once)
     """The field path of a whole spreadsheet column header or PDF form field name.
 
     "Employee SSN", "ssn", "worker.ssn", "Worker_SSN", "Start Date (MM/DD/YYYY)", "Host Country",

@@ -7,6 +7,7 @@ to the right of or under its label.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -134,14 +135,14 @@ TAB_RATIO = 1.7
 
 def _tab_gaps(ws: list[Word], height: float) -> set[int]:
     """Indexes of the words in one row that follow a tab-stop gap (see TAB_GAP)."""
-    gaps = [b.box.x0 - a.box.x1 for a, b in zip(ws, ws[1:], strict=False) if a.box and b.box]
+    gaps = [b.box.x0 - a.box.x1 for a, b in itertools.pairwise(ws) if a.box and b.box]
     if len(gaps) < 2:
         return set()
     usual = sorted(gaps)[len(gaps) // 2]
     return {k + 1 for k, g in enumerate(gaps) if g > TAB_GAP * height and g > TAB_RATIO * usual}
 
 
-def lines_from_words(words: list[Word], *, column_gap: float = 2.5, gap_word: bool = False,
+def lines_from_words(words: list[Word], *, column_gap: float = 2.5, gap_word: bool = False,  # noqa: C901, PLR0912  (the line building's steps: rows, tab stops, column gaps, leaders)
                      tabs: bool = False) -> list[Line]:
     """Group positioned words into reading-order lines, one visual line split at column gaps.
 
@@ -183,23 +184,22 @@ def lines_from_words(words: list[Word], *, column_gap: float = 2.5, gap_word: bo
             else:
                 rows.append((w.box.y0, w.box.y1, [w]))
         rows.sort(key=lambda r: r[0])
-        for _y0, _y1, ws in rows:
-            ws.sort(key=lambda w: w.box.x0 if w.box else 0.0)
-            heights = sorted(_height(w) for w in ws)
-            if tabs:
-                ws = _join_emails(ws, heights[len(heights) // 2])
+        for _y0, _y1, row_words in rows:
+            row_words.sort(key=lambda w: w.box.x0 if w.box else 0.0)
+            heights = sorted(_height(w) for w in row_words)
+            ws = _join_emails(row_words, heights[len(heights) // 2]) if tabs else row_words
             gap_limit = column_gap * heights[len(heights) // 2]
             tab_at = _tab_gaps(ws, heights[len(heights) // 2]) if tabs else set()
             current: list[Word] = [ws[0]]
             # A leader joins its label to its value however far apart a fax left them (the end of
             # it it broke off is no column gap): a gap beside a leader does not cut the line.
-            wide = [k for k, (a, b) in enumerate(zip(ws, ws[1:], strict=False), start=1)
+            wide = [k for k, (a, b) in enumerate(itertools.pairwise(ws), start=1)
                     if a.box and b.box and b.box.x0 - a.box.x1 > gap_limit
                     and not (tabs and (_is_leader(a) or _is_leader(b)))]
             if tabs and len(wide) == 1:  # label | value: one line with a tab, as a text layer's tab stop reads
                 tab_at.add(wide[0])
                 wide = []
-            for k, (prev, w) in enumerate(zip(ws, ws[1:], strict=False), start=1):
+            for k, (prev, w) in enumerate(itertools.pairwise(ws), start=1):
                 assert prev.box is not None and w.box is not None
                 gap = w.box.x0 - prev.box.x1
                 if k in wide:

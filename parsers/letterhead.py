@@ -44,7 +44,7 @@ def _address(line: Line, method: Method = "text") -> dict[str, str] | None:
     return parts
 
 
-def from_letterhead(lines: list[Line], found: list[Candidate], part: str, page: int,
+def from_letterhead(lines: list[Line], found: list[Candidate], part: str, page: int,  # noqa: PLR0911  (each reason the letterhead gives nothing returns at once)
                     method: Method = "text") -> list[Candidate]:
     """`found` with the letterhead's address for the employer where the fields gave none, and a
     labelled other address that is the letterhead's moved to the employer (both flagged)."""

@@ -154,7 +154,7 @@ def _despeckle(mask: np.ndarray, max_area: int) -> np.ndarray:
     """Drop connected ink components no bigger than `max_area` pixels (fax line speckle)."""
     if max_area < 1:
         return mask
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    _count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     small = stats[:, cv2.CC_STAT_AREA] <= max_area
     small[0] = False  # background
     if not small.any():
@@ -332,8 +332,8 @@ def ocr_page(image: Image.Image, *, page: int, limits: Limits | None = None, psm
     config = f"--psm {psm} --dpi {dpi} -c tessedit_char_blacklist={CHAR_BLACKLIST}"
     data = _tesseract_data(crop, config, budget - (time.monotonic() - started), page, budget)
     words: list[Word] = []
-    for i, text in enumerate(data["text"]):
-        text = str(text).strip()
+    for i, said in enumerate(data["text"]):
+        text = str(said).strip()
         conf = float(str(data["conf"][i]))
         if not text or conf < 0 or _SPECKLE_WORD.fullmatch(text):
             continue
@@ -433,8 +433,8 @@ def value_crop(image: Image.Image, box: Box) -> np.ndarray | None:
         cx, cy = back @ np.array([cx, cy, 1.0])
     half_w = (box.x1 - box.x0) * w / 2 + 0.01 * w
     half_h = (box.y1 - box.y0) * h / 2 + 0.004 * h
-    x0, x1 = max(0, int((cx - half_w) / fx)), min(nw, int(math.ceil((cx + half_w) / fx)))
-    y0, y1 = max(0, int((cy - half_h) / fy)), min(nh, int(math.ceil((cy + half_h) / fy)))
+    x0, x1 = max(0, int((cx - half_w) / fx)), min(nw, math.ceil((cx + half_w) / fx))
+    y0, y1 = max(0, int((cy - half_h) / fy)), min(nh, math.ceil((cy + half_h) / fy))
     if x1 <= x0 or y1 <= y0:
         return None
     crop = native[y0:y1, x0:x1]
@@ -488,8 +488,8 @@ def reread_numbers(image: Image.Image, boxes: Sequence[Box], *, limits: Limits |
     except RuntimeError:  # a second opinion only: no reading is no harm
         return [""] * len(boxes)
     found: list[list[tuple[int, str]]] = [[] for _ in boxes]
-    for i, text in enumerate(data["text"]):
-        text = str(text).strip()
+    for i, said in enumerate(data["text"]):
+        text = str(said).strip()
         if not text or float(str(data["conf"][i])) < 0:
             continue
         mid = int(str(data["top"][i])) + int(str(data["height"][i])) // 2

@@ -51,13 +51,12 @@ class Levelled:
         out = []
         for c in cands:
             box = c.provenance.box
-            if box is not None:
-                c = c.model_copy(update={"provenance": c.provenance.model_copy(update={"box": self.shown(box)})})
-            out.append(c)
+            out.append(c if box is None else
+                       c.model_copy(update={"provenance": c.provenance.model_copy(update={"box": self.shown(box)})}))
         return out
 
 
 def levelled(image: Image.Image) -> Levelled:
     """How `ocr.ocr_page` levelled this page image (call after it; no skew if it has not run)."""
-    fx, fy = ocr._scale_factors(image)  # noqa: SLF001 - the same squaring as the page was read with
-    return Levelled(float(image.info.get(ocr._SKEW_KEY, 0.0)), image.width * fx, image.height * fy)  # noqa: SLF001
+    fx, fy = ocr._scale_factors(image)
+    return Levelled(float(image.info.get(ocr._SKEW_KEY, 0.0)), image.width * fx, image.height * fy)

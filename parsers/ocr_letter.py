@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 
 from parsers.layout import Line, Word, lines_from_words
+from parsers.page_read import find_on_page
 from parsers.types import Candidate, Part
 
 # A fax header is printed within the top ~0.2 in of the page (0.013 of its height in the faxes
@@ -43,8 +44,6 @@ def read_letter(pages: list[tuple[int, list[Word]]], part: Part, sure: set[str])
 
     `pages`: (page number, that page's words), in page order, pages with no words left out.
     """
-    from parsers.pdf_text import find_on_page  # one reading of page lines for scanned PDFs and images
-
     if not pages:
         return [], []
     read: list[Line] = []

@@ -47,7 +47,7 @@ def leader_tail(word: Word) -> list[Word]:
     """A word with the first dots or underscores of its leader glued on (`starts__...`, what the
     fax left of the leader too close to the label to be taken off): the word, then a leader word."""
     m = _LEADER_TAIL.fullmatch(word.text)
-    if m is None or word.box is None or "_" not in m["tail"] and len(m["tail"].strip(",:;")) < 3:
+    if m is None or word.box is None or ("_" not in m["tail"] and len(m["tail"].strip(",:;")) < 3):
         return [word]
     b, cut = word.box, len(m["word"]) / len(word.text)
     split = b.x0 + (b.x1 - b.x0) * cut

@@ -151,7 +151,7 @@ def _line_leaders(rest: np.ndarray, segments: list[list[int]], dpi: Dpi) -> list
 Components = tuple[np.ndarray, np.ndarray, np.ndarray]  # labels, stats, which of them are not ink
 
 
-def _dot_leaders(ink: np.ndarray, dpi: Dpi, components: Components | None) -> tuple[np.ndarray, list[Leader]]:
+def _dot_leaders(ink: np.ndarray, dpi: Dpi, components: Components | None) -> tuple[np.ndarray, list[Leader]]:  # noqa: C901  (the leader finding's steps: dots, rows, spacing, extent)
     """Rows of leader dots: their pixels, and one `Leader` per row."""
     if components is None:
         _count, labels, stats, _ = cv2.connectedComponentsWithStats(_u8(ink), connectivity=8)

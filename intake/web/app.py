@@ -16,6 +16,7 @@ failed somewhere.
 import logging
 from collections.abc import Callable
 from datetime import UTC
+from http import HTTPStatus
 from importlib import resources
 from typing import Any
 from urllib.parse import quote
@@ -31,7 +32,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from intake.settings import Settings
 from intake.store import Store
-from intake.web import batch, clerk, review
+from intake.web import batch, clerk, online, review
 from intake.web.context import PEER_KEY, LoginRequired, PasswordChangeRequired, WebContext
 from intake.web.masking import finalize
 from intake.web.routes import actions, admin, api, auth, ops, public, queue, request, submissions
@@ -76,7 +77,7 @@ def _templates() -> Environment:
     return env
 
 
-def create_app(settings: Settings, store: Store | None = None,
+def create_app(settings: Settings, store: Store | None = None,  # noqa: C901  (the app's parts in order: context, routers, headers, error pages)
                on_new: Callable[[int], None] | None = None) -> FastAPI:
     """The whole web application over one store (made from the settings if not given); `on_new` is
     told of each submission of the online form (the pipeline's dispatcher, under `coc-intake run`).
@@ -128,7 +129,8 @@ def create_app(settings: Settings, store: Store | None = None,
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
         info = ctx.session_of(request)
-        message = "There is no such page." if exc.status_code == 404 and exc.detail == "Not Found" else str(exc.detail)
+        missing = exc.status_code == HTTPStatus.NOT_FOUND and exc.detail == "Not Found"
+        message = "There is no such page." if missing else str(exc.detail)
         return ctx.page(request, "error.html.j2", info, status=exc.status_code, message=message)
 
     @app.exception_handler(RequestValidationError)
@@ -143,8 +145,6 @@ def create_app(settings: Settings, store: Store | None = None,
     # In the order the routes were always matched in.
     _add_routes(app, public.static_router)
     if settings.online.enabled:  # the public online request form (`intake.web.online`)
-        from intake.web import online
-
         app.include_router(online.router(settings, store, ctx.env, on_new))
     for router in (auth.router, queue.router, request.router, actions.router, submissions.router, public.router,
                    admin.router, api.router, ops.router, clerk.router, batch.router):

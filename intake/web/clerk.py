@@ -78,7 +78,8 @@ def spans_of(rec: RequestRecord, parts: list[SourcePart], views: list[review.Fie
 
 def _span(value: object) -> tuple[int, int] | None:
     """A stored span (a JSON list of two offsets), or None."""
-    if isinstance(value, list | tuple) and len(value) == 2 and all(isinstance(v, int) for v in value):
+    if isinstance(value, list | tuple) and len(value) == len(("start", "end")) and \
+            all(isinstance(v, int) for v in value):
         return int(value[0]), int(value[1])
     return None
 

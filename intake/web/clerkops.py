@@ -11,12 +11,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
+
 from intake.faxmail import gateway_of
 from intake.pipeline.acknowledge import view_of
 from intake.replies import render_text
 from intake.settings import Settings
 from intake.store import Store
 from intake.store.claims import assignees
+from intake.store.models import Event
 from intake.store.store import RequestRecord, SubmissionRecord
 from intake.web import review
 from intake.web.review import ActionError
@@ -137,14 +140,10 @@ def previews(store: Store, settings: Settings, rec: RequestRecord, sub: Submissi
 def last_ssn_typers(store: Store, ids: list[int]) -> dict[int, str]:
     """Who changed the SSN of each of these requests last (requests nobody changed it on are left
     out), in one query: the review page asks it of every possible duplicate."""
-    from sqlalchemy import select
-
-    from intake.store.models import Event
-
     q = (select(Event.request_id, Event.actor)
          .where(Event.field == review.SSN_PATH, Event.request_id.in_(ids)).order_by(Event.id))
     out: dict[int, str] = {}
-    with store._read() as s:  # noqa: SLF001 - a read of the events, as `intake.store.claims` does
+    with store._read() as s:
         for rid, actor in s.execute(q):
             if rid is not None:
                 out[int(rid)] = str(actor)

@@ -30,6 +30,8 @@ from intake.web.pages import PageTooLarge, RenderLimit, SourcePart, cached_png, 
 from intake.web.presence import Presence
 from intake.web.users import SessionInfo, Users
 
+_LONGEST_NEXT = 500  # a page to go back to after login is a path of ours, never this long
+
 log = logging.getLogger("intake.web")
 
 SESSION_COOKIE = "coc_session"
@@ -201,6 +203,6 @@ def submitted(form: FormData) -> dict[str, str]:
 
 def safe_next(value: str) -> str:
     """Only a local path after login (no open redirect to another site)."""
-    if not value.startswith("/") or value.startswith("//") or "\\" in value or len(value) > 500:
+    if not value.startswith("/") or value.startswith("//") or "\\" in value or len(value) > _LONGEST_NEXT:
         return "/"
     return value

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from intake import fieldgroups
 from intake.fieldgroups import FieldDef, Kind
 from intake.reference import agreements
-from intake.web.review import FieldView
+from intake.web.review import ADVISORY_CODES, FieldView
 
 
 @dataclass(frozen=True)
@@ -113,8 +113,6 @@ def _control(view: FieldView, fdef: FieldDef, asked: bool, confirmed: bool) -> C
 
 def problem_links(groups: list[GroupView]) -> list[ProblemLink]:
     """Every field problem in form order, blocking ones first: the list the form starts with."""
-    from intake.web.review import ADVISORY_CODES
-
     links = [ProblemLink(c.path, fieldgroups.full_label(c.path), str(p.get("code") or ""), str(p.get("message") or ""))
              for g in groups for c in g.shown for p in c.view.problems]
     return sorted(links, key=lambda link: link.code in ADVISORY_CODES)

@@ -16,6 +16,8 @@ from email.message import Message
 from email.policy import default as default_policy
 from html.parser import HTMLParser
 
+_SPAN_LIMIT = 100  # a colspan or rowspan this big is a hostile mail's, not a table's
+
 ALLOWED = frozenset("p br div span b strong i em u s small sub sup ul ol li dl dt dd table thead tbody tfoot tr "
                     "td th caption h1 h2 h3 h4 h5 h6 blockquote pre code hr".split())
 VOID = frozenset({"br", "hr"})
@@ -49,14 +51,14 @@ class _Sanitiser(HTMLParser):
         elif tag in ALLOWED:
             tag = HEADINGS.get(tag, tag)
             span = "".join(f' {k}="{int(v)}"' for k, v in attrs
-                           if k in ("colspan", "rowspan") and v and v.isdigit() and int(v) < 100)
+                           if k in ("colspan", "rowspan") and v and v.isdigit() and int(v) < _SPAN_LIMIT)
             self.out.append(f"<{tag}{span if tag in ('td', 'th') else ''}>")
             if tag not in VOID:
                 self.open.append(tag)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.handle_starttag(tag, attrs)
-        if tag in ALLOWED and tag not in VOID or tag == "a":
+        if (tag in ALLOWED and tag not in VOID) or tag == "a":
             self.handle_endtag(tag)
 
     def handle_endtag(self, tag: str) -> None:

@@ -24,6 +24,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -31,6 +32,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment
 
+from intake.extract import extract_submission
 from intake.form import editions
 from intake.model import Problem
 from intake.online_fields import (
@@ -44,13 +46,18 @@ from intake.online_fields import (
     sections,
 )
 from intake.online_replies import queue_confirmation_link
+from intake.senderauth import verdict_for
 from intake.settings import Settings
 from intake.store import Incoming, RequestRecord, StateConflict, Store
+from intake.store.online import confirm, find_link
 from intake.web.masking import rendering_for
 from intake.web.online_batch import batch_routes
 from intake.web.online_checks import HONEYPOT, blocking, by_field
 from intake.web.review import check
 from parsers import web_form
+from parsers.types import Limits
+
+_SEEN_LIMIT = 100_000  # addresses the rate limit remembers before it forgets the idle ones
 
 log = logging.getLogger("intake.web.online")
 
@@ -83,7 +90,7 @@ class RateLimiter:
             if len(times) >= limit:
                 return times[0] + 3600 - now
             times.append(now)
-            if len(self._seen) > 100_000:  # many addresses: forget the idle ones
+            if len(self._seen) > _SEEN_LIMIT:  # many addresses: forget the idle ones
                 for key in [k for k, v in self._seen.items() if not v or v[-1] <= now - 3600]:
                     del self._seen[key]
             return 0.0
@@ -109,7 +116,7 @@ async def read_post(request: Request, limit: int) -> Posted:
             raise TooLarge()
     kind = request.headers.get("content-type", "")
     if kind.startswith("multipart/form-data"):
-        request._body = bytes(body)  # noqa: SLF001 - Starlette's multipart parser reads the cached body
+        request._body = bytes(body)
         form = await request.form(max_files=2, max_fields=400)
         fields, files = {}, {}
         for key, value in form.multi_items():
@@ -206,10 +213,6 @@ class OnlineForm:
         then only queues the acknowledgement (`on_new`). Should the pipeline's sweep take the
         submission first, its reading is the same and is what the page shows.
         """
-        from intake.extract import extract_submission
-        from intake.senderauth import verdict_for
-        from parsers.types import Limits
-
         raw = web_form.encode(common, rows, edition=editions().current.label)
         sub_id, created = self.store.store_submission(Incoming(channel="web", raw=raw, sender=None,
                                                                received_at=datetime.now(UTC)))
@@ -238,13 +241,13 @@ class OnlineForm:
                            confirmation=bool(common.get("confirmation_email")))
 
 
-def router(settings: Settings, store: Store, env: Environment, on_new: OnNew | None = None) -> APIRouter:
+def router(settings: Settings, store: Store, env: Environment, on_new: OnNew | None = None) -> APIRouter:  # noqa: C901  (the online form's routes, one nested function each)
     """The `/request` routes (the app includes them when `[online] enabled`)."""
     form = OnlineForm(settings, store, env, on_new)
     api = APIRouter(include_in_schema=False)
 
     @api.get("/request")
-    def start(request: Request, type: str = "") -> Response:  # noqa: A002 - the form's own name
+    def start(request: Request, type: str = "") -> Response:
         if type in TYPES:
             return form.form_page(request, type, {"request_type": type})
         return form.render(request, "online_start.html.j2")
@@ -305,8 +308,6 @@ def router(settings: Settings, store: Store, env: Environment, on_new: OnNew | N
     def confirm_page(request: Request, token: str) -> Response:
         """The link of a confirmation-address mail: a button, so that a mail scanner fetching the
         link does not confirm the address on its own."""
-        from intake.store.online import find_link
-
         found = find_link(store, token[:100])
         if found is None or found.expired:
             return form.refuse(request, 404, "This confirmation link is not valid (or more than two weeks old).")
@@ -314,8 +315,6 @@ def router(settings: Settings, store: Store, env: Environment, on_new: OnNew | N
 
     @api.post("/request/confirm/{token}")
     async def confirm_address(request: Request, token: str) -> Response:
-        from intake.store.online import confirm
-
         got = await posted_or_refused(request, "check")
         if isinstance(got, Response):
             return got
@@ -336,6 +335,4 @@ def router(settings: Settings, store: Store, env: Environment, on_new: OnNew | N
 
 
 def _static(name: str) -> str:
-    from importlib import resources
-
     return resources.files("intake.templates").joinpath("web", name).read_text(encoding="utf-8")

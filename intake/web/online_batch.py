@@ -119,7 +119,7 @@ def template_csv() -> str:
     return out.getvalue()
 
 
-def batch_routes(api: APIRouter, form: OnlineForm,
+def batch_routes(api: APIRouter, form: OnlineForm,  # noqa: C901  (the batch page's routes, one nested function each)
                  posted_or_refused: Callable[..., Awaitable[Posted | Response]]) -> None:
     """Add the batch routes to the online form's router."""
     drafts = Drafts()

@@ -24,8 +24,11 @@ from typing import Any
 
 from intake.store.states import MAIL_CHANNELS
 from intake.store.store import SubmissionRecord
+from parsers.mime import parse_mail
 from parsers.sniff import sniff
 from parsers.types import Limits, Part
+
+_RATIO_SLACK = 0.2  # a page 204x98 within this of 2:1 is a standard-resolution fax, shown squared
 
 IMAGE_TYPES = ("application/pdf", "image/tiff", "image/png", "image/jpeg")
 RENDER_WIDTH = 1275  # pixels: a letter page at 150 dpi, sharp enough to read a fax
@@ -87,8 +90,6 @@ def source_parts(sub: SubmissionRecord, limits: Limits | None = None,
     render = render or RenderLimit(limits.max_pixels)
     summaries = list((sub.result or {}).get("parts") or [])
     if sub.channel in MAIL_CHANNELS:
-        from parsers.mime import parse_mail
-
         raw_parts: list[Part] = list(parse_mail(sub.raw, limits).parts)
     else:
         media = sniff(sub.raw, sub.fax_filename, None)
@@ -142,10 +143,10 @@ class _opened:
         self.doc: Any = None
 
     def __enter__(self) -> Any:
-        from PIL import Image
+        from PIL import Image  # noqa: PLC0415  (a page image's library loads only when staff open a page)
 
         if self.media_type == "application/pdf":
-            import pypdfium2 as pdfium
+            import pypdfium2 as pdfium  # noqa: PLC0415  (a page image's library loads only when staff open a page)
 
             try:
                 self.doc = pdfium.PdfDocument(self.data)
@@ -191,24 +192,24 @@ def _square_height(image: Any, height: int) -> int:
     """Normal-resolution faxes have half the vertical resolution: the height with square pixels."""
     dpi = image.info.get("dpi") or (0, 0)
     xdpi, ydpi = float(dpi[0] or 0), float(dpi[1] or 0)
-    return height * 2 if xdpi and ydpi and abs(xdpi / ydpi - 2.0) < 0.2 else height
+    return height * 2 if xdpi and ydpi and abs(xdpi / ydpi - 2.0) < _RATIO_SLACK else height
 
 
 def _count_pages(data: bytes, media: str) -> int:
     try:
         if media == "application/pdf":
-            import pypdfium2 as pdfium
+            import pypdfium2 as pdfium  # noqa: PLC0415  (a page image's library loads only when staff open a page)
 
             doc = pdfium.PdfDocument(data)
             try:
                 return len(doc)
             finally:
                 doc.close()
-        from PIL import Image
+        from PIL import Image  # noqa: PLC0415  (a page image's library loads only when staff open a page)
 
         with Image.open(io.BytesIO(data)) as im:
             return int(getattr(im, "n_frames", 1))
-    except Exception:
+    except Exception:  # noqa: BLE001  (a page image that cannot be rendered is shown as missing)
         return 0
 
 
@@ -239,7 +240,7 @@ def render_png(data: bytes, media_type: str, page: int, *, width: int = RENDER_W
 
 def redact(png: bytes, boxes: list[dict[str, float]], margin: float = 0.01) -> bytes:
     """The page with each box (page fractions) painted over: what a reviewer may see of an SSN."""
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw  # noqa: PLC0415  (a page image's library loads only when staff open a page)
 
     image = Image.open(io.BytesIO(png)).convert("RGB")
     draw = ImageDraw.Draw(image)

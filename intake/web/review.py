@@ -29,6 +29,7 @@ from intake.validate import mask_ssn, validate
 from intake.web.users import Account
 from parsers.pii import mask_ssns
 from parsers.signature import is_weak
+from parsers.values import typed_value
 
 # Problems a person confirms by looking, not by changing the value: they do not block accepting.
 ADVISORY_CODES = ("low_confidence", "conflict", "start_in_past", "period_too_long", "nationality_rule",
@@ -92,8 +93,6 @@ def audit_value(path: str, value: str | None) -> str | None:
 def normalise(path: str, value: str) -> str:
     """A value as staff typed it, in the model's form where the parsers' readers understand it
     (`parsers.values.typed_value`, the online form's reading too)."""
-    from parsers.values import typed_value
-
     return typed_value(path, value)
 
 
@@ -200,10 +199,10 @@ def merged_values(rec: RequestRecord, submitted: dict[str, str], account: Accoun
     """
     old = flat_values(rec.request)
     out = dict(old)
-    for path, value in submitted.items():
+    for path, sent in submitted.items():
         if path not in old:
             continue
-        value = value.strip()
+        value = sent.strip()
         if old[path] and value == shown_value(path, old[path], account) and value != old[path]:
             continue
         if old[path] and value == fieldgroups.display(path, old[path]):

@@ -10,14 +10,13 @@ import uvicorn
 
 from intake.settings import Settings
 from intake.store import Store
+from intake.web.app import create_app
 
 log = logging.getLogger("intake.web")
 
 
 def make_server(settings: Settings, store: Store | None = None,
                 on_new: Callable[[int], None] | None = None) -> uvicorn.Server:
-    from intake.web.app import create_app
-
     app = create_app(settings, store, on_new)
     config = uvicorn.Config(app, host=settings.web.host, port=settings.web.port, log_config=None,
                             access_log=False,
@@ -39,7 +38,7 @@ class WebThread:
     def _run(self) -> None:
         try:
             self.server.run()
-        except BaseException as exc:  # SystemExit from uvicorn when the port is taken
+        except BaseException as exc:  # noqa: BLE001  (SystemExit from uvicorn when the port is taken)
             log.error("the review page could not be served at %s: %s", self.where, type(exc).__name__)
 
     def start(self) -> None:

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from intake.fieldgroups import us_date
 from parsers.ssn_grammar import find_ssns
 
+_SHORTEST = 2  # the shortest text worth finding on a page (a state or country code); one letter is everywhere
+
 Segment = tuple[str, str | None]  # a piece of the text and the field it shows (None: plain text)
 
 
@@ -44,7 +46,7 @@ def _norm(s: str) -> str:
 def _with_label(text: str, start: int, label: str) -> int:
     """`start`, or the start of the label when the line holds it just before the value."""
     line = text.rfind("\n", 0, start) + 1
-    if label.strip() and len(label.strip()) >= 2:
+    if label.strip() and len(label.strip()) >= _SHORTEST:
         at = text.lower().rfind(label.strip().lower(), line, start)
         if at >= 0 and not _norm(text[at + len(label.strip()):start]):  # only `:`, spaces, dashes between
             return at
@@ -66,21 +68,21 @@ def _recorded(text: str, w: Wanted) -> tuple[int, int] | None:
     if not 0 <= start < end <= len(text):
         return None
     piece, value = _norm(text[start:end]), _norm(w.value)
-    if not piece or not (value and (value in piece or piece in value) or _same_date(piece, w.value)
-                         or w.value in ("true", "false") or len(w.value) == 2):  # yes/no, a country or state code
+    if not piece or not ((value and (value in piece or piece in value)) or _same_date(piece, w.value)
+                         or w.value in ("true", "false") or len(w.value) == _SHORTEST):  # yes/no, a code
         return None
     return _with_label(text, start, w.label), end
 
 
 def _searched(text: str, w: Wanted, free: Callable[[int, int], bool]) -> tuple[int, int] | None:
     """The value found again: the line that starts at its label, else the value itself."""
-    if w.label and len(w.label.strip()) >= 2:
+    if w.label and len(w.label.strip()) >= _SHORTEST:
         for m in re.finditer(re.escape(w.label.strip()), text, re.IGNORECASE):
             end = text.find("\n", m.end())
             end = len(text) if end < 0 else end
             if free(m.start(), end):
                 return m.start(), end
-    for needle in dict.fromkeys(v for v in (w.value, us_date(w.value)) if v and len(v) >= 2):
+    for needle in dict.fromkeys(v for v in (w.value, us_date(w.value)) if v and len(v) >= _SHORTEST):
         for m in re.finditer(re.escape(needle), text, re.IGNORECASE):
             if free(m.start(), m.end()):
                 return m.start(), m.end()
@@ -97,7 +99,7 @@ def _whole_numbers(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def segments(text: str, wanted: list[Wanted], mask: Callable[[str], str] | None = None) -> list[Segment]:
+def segments(text: str, wanted: list[Wanted], mask: Callable[[str], str] | None = None) -> list[Segment]:  # noqa: C901  (each kind of value a page shows (SSN, date, code, text) found its own way)
     """The text cut into plain pieces and the spans of the fields found in it (each field once,
     spans never overlapping: recorded offsets first, then the first field in form order keeps a
     contested piece); each piece passed through `mask` (a reviewer's SSN mask) when given."""

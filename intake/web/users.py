@@ -23,6 +23,10 @@ from sqlalchemy.orm import Session
 from intake.store import Store
 from intake.store.web_models import ROLES, ApiToken, LoginAttempt, User, WebSession
 
+_LONGEST_NAME = 100  # a user name longer than this is no one's
+MIN_PASSWORD = 10  # characters a password needs at least
+_LONGEST_TOKEN = 200  # an API token or session id longer than this is not ours
+
 _hasher = PasswordHasher()
 # Verified against when the user name is unknown, so that a wrong name costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("not a password of anyone")
@@ -138,9 +142,9 @@ class Users:
         name = name.strip()
         if role not in ROLES:
             raise UserError(f"role must be one of {', '.join(ROLES)}")
-        if not name or len(name) > 100 or any(c.isspace() for c in name):
+        if not name or len(name) > _LONGEST_NAME or any(c.isspace() for c in name):
             raise UserError("a user name is 1-100 characters without spaces")
-        if len(password) < 10:
+        if len(password) < MIN_PASSWORD:
             raise UserError("a password needs at least 10 characters")
         try:
             with self._session() as s, s.begin():
@@ -177,7 +181,7 @@ class Users:
 
         `must_change` for a one-time password an administrator hands out.
         """
-        if len(password) < 10:
+        if len(password) < MIN_PASSWORD:
             raise UserError("a password needs at least 10 characters")
         with self._session() as s, s.begin():
             u = s.scalar(select(User).where(User.name == name))
@@ -264,7 +268,7 @@ class Users:
 
     def session(self, token: str | None, *, idle_minutes: float) -> SessionInfo | None:
         """The session of a cookie, touched; None if unknown, idle too long, or the user disabled."""
-        if not token or len(token) > 200:
+        if not token or len(token) > _LONGEST_TOKEN:
             return None
         key = _sha(token)
         now = _now()
@@ -322,7 +326,7 @@ class Users:
     def use_token(self, token: str | None) -> TokenInfo | None:
         """The token a bearer credential is, unless unknown or revoked; an expired one is returned as
         such (`expired`) so that the caller can say so. A valid use is recorded (at most once a minute)."""
-        if not token or len(token) > 200:
+        if not token or len(token) > _LONGEST_TOKEN:
             return None
         now = _now()
         with self._session() as s, s.begin():

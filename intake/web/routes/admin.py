@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from intake.web.context import Ctx, Staff
+from intake.web.users import UserError, generate_password
 
 router = APIRouter(include_in_schema=False)
 
@@ -24,8 +25,6 @@ async def users_change(request: Request, ctx: Ctx, info: Staff) -> Response:
     if not info.account.is_admin:
         raise HTTPException(403, "only an administrator manages users")
     form = await ctx.checked_form(request, info)
-    from intake.web.users import UserError, generate_password
-
     users = ctx.users
     message = ""
     try:

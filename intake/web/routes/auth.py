@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from intake.web.context import LOGIN_COOKIE, SESSION_COOKIE, Ctx, Staff, client_of, safe_next
+from intake.web.users import UserError
 
 log = logging.getLogger("intake.web")
 
@@ -76,8 +77,6 @@ def password_page(request: Request, ctx: Ctx, info: Staff) -> Response:
 
 @router.post("/account/password")
 async def change_password(request: Request, ctx: Ctx, info: Staff) -> Response:
-    from intake.web.users import UserError
-
     form = await ctx.checked_form(request, info)
     new = str(form.get("new_password") or "")
     error = ""

@@ -8,6 +8,8 @@ No `from __future__ import annotations`: FastAPI reads the route annotations at 
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse, Response
 
+from intake import metrics
+from intake.store.migrate import head_revision
 from intake.web.context import Ctx
 
 router = APIRouter(include_in_schema=False)
@@ -21,11 +23,9 @@ def health() -> PlainTextResponse:
 @router.get("/readyz")
 def ready(ctx: Ctx) -> PlainTextResponse:
     """Ready when the database answers and its schema is at the migration head (no login)."""
-    from intake.store.migrate import head_revision
-
     try:
         current = ctx.store.current_revision()
-    except Exception as exc:  # the reason names the kind of failure, never the URL or a password
+    except Exception as exc:  # noqa: BLE001  (the reason names the kind of failure, never the URL or a password)
         return PlainTextResponse(f"database unreachable ({type(exc).__name__})", status_code=503)
     head = head_revision()
     if current != head:
@@ -37,6 +37,4 @@ def ready(ctx: Ctx) -> PlainTextResponse:
 @router.get("/metrics")
 def metrics_page(ctx: Ctx) -> Response:
     """Prometheus text format (no login): counts, states, media types; never personal data."""
-    from intake import metrics
-
     return Response(metrics.render(ctx.store), media_type=metrics.CONTENT_TYPE)

@@ -10,6 +10,7 @@ from importlib import resources
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from intake.form import editions, render_form
 from intake.reference import help_texts
 from intake.web.context import Ctx
 
@@ -39,8 +40,6 @@ def help_page(request: Request, ctx: Ctx) -> Response:
 
 @router.get("/form.pdf")
 def form_pdf() -> Response:
-    from intake.form import editions, render_form
-
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", editions().current.label).strip("-") or "form"
     return Response(render_form(), media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="coc-request-{name}.pdf"',

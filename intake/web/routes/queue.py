@@ -36,7 +36,7 @@ def _parse_date(value: str | None) -> datetime | None:
 
 
 @router.get("/")
-def queue_page(
+def queue_page(  # noqa: PLR0913, PLR0917  (the queue's filters, each a query parameter named at the call)
     request: Request, ctx: Ctx, info: Staff, state: str = "", channel: str = "", problem: str = "",
     country: str = "", date_from: str = "", date_to: str = "", q: str = "", assigned: str = "",
     page_no: int = Query(1, alias="page"),
