@@ -137,6 +137,8 @@ def _kind_fit(fld: str, value: Any) -> float:  # noqa: C901, PLR0911, PLR0912  (
         if fld in _COMPANY_FIELDS:
             if re.search(r"\d", text) and "," in text:
                 return 0.1  # an address
+            if _is_country(text):
+                return 0.2  # a country alone names where the worker goes, not the company
             foreign, us = bool(_FOREIGN_FORM.search(text)), bool(_US_FORM.search(text))
             # a name with no legal form ("Summit Ridge Engineering Co") is as plausible as any text
             if fld == "employer.name":

@@ -66,6 +66,17 @@ def test_value_type_decides_a_column_its_words_miss() -> None:
     assert readings[2].field == "worker.ssn"
 
 
+def test_a_column_of_countries_under_a_company_label_gives_way_to_the_company_column() -> None:
+    """Two headers both read as the host company ("Posted to", "Host firm"): the one whose cells
+    are countries alone is the country of assignment, the one of company names the host."""
+    header = ["Family name", "Given name", "Posted to", "Host firm"]
+    rows = [["Harrow", "Enid", "Norway", "Fjordlys AS"], ["Vale", "Otto", "Canada", "Maplecrest Inc."],
+            ["Lund", "Ida", "Canada", "Tamarack Ltd."]]  # hosts in Canada write Inc. as U.S. firms do
+    fields = {i: c.field for i, c in read_columns(header, rows).items()}
+    assert fields[2] == "assignment.country"
+    assert fields[3] == "assignment.host_name"
+
+
 def test_name_hint_picks_the_part_of_the_name() -> None:
     assert header_scores("Name (given)")[0][0] == "worker.first_name"
     assert header_scores("Name (family)")[0][0] == "worker.last_name"
