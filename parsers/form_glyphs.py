@@ -166,7 +166,7 @@ def cut_short(image: np.ndarray, margin: int = 4) -> str | None:
     A viewer clips what is typed past a field's end, so a value longer than its box is printed
     cut at the box's edge (`... DE LA GRAILTSTEA`), and every reading agrees on the cut text. Typed
     text that fits ends well before the edge; the box's own side is taken off before
-    (`form_zones._drop_side_lines`), so ink there a fifth of the box high is a letter (the leg
+    (`form_crops._drop_side_lines`), so ink there a fifth of the box high is a letter (the leg
     of a capital A cut through is about that much).
     """
     rows = int((image[:, -margin:] < 128).any(axis=1).sum())
