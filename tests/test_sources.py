@@ -29,6 +29,7 @@ import pytest
 
 from intake.sources.faxdir import FaxDirSource, normalise_fax_number, parse_sidecar
 from intake.sources.imap import STORED_KEYWORD, ImapSource
+from intake.sources.imap_nudge import ImapNudge
 from intake.sources.smtp import SmtpSource
 from tests.servers import (
     DovecotServer,
@@ -223,6 +224,29 @@ def test_imap_stores_each_message_once_and_moves_it(dovecot: DovecotServer, stor
         src2.close()
     assert store.count() == 4
     assert imap_count(dovecot, "Processed") == 4
+
+
+def test_imap_nudge_wakes_the_source_when_a_message_arrives(dovecot: DovecotServer, store: RecordingStore) -> None:
+    """The nudge's own session (the source's login, no folder selected) sees UIDNEXT move when a
+    message is appended and asks the source for a poll; a folder that does not change asks nothing."""
+    src = imap_source(dovecot, store)
+    nudge = ImapNudge(src, interval=0.05)
+    stop = threading.Event()
+    thread = threading.Thread(target=nudge.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        time.sleep(0.5)  # a few rounds on an unchanged folder
+        assert nudge.nudges == 0 and not src._wake.is_set()
+        imap_append(dovecot, "INBOX", make_mail(41))
+        deadline = time.monotonic() + 20
+        while nudge.nudges == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert nudge.nudges == 1 and src._wake.is_set()
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+        src.close()
+    assert not thread.is_alive()
 
 
 def test_imap_without_processed_folder_flags_and_skips(dovecot: DovecotServer, store: RecordingStore) -> None:

@@ -154,15 +154,16 @@ class ImapSource:
             ctx.verify_mode = ssl.CERT_NONE
         return ctx
 
-    def _connect(self) -> IMAPClient:
-        """Connect, authenticate, make sure the processed folder exists, select the folder."""
+    def login(self, timeout: float | None = None) -> IMAPClient:
+        """A session on this source's server with its credentials, no folder selected (the IMAP
+        nudge's second session uses it too, with a timeout of its own)."""
         use_tls = self.security == "tls"
         client = IMAPClient(
             self.host,
             port=self.port,
             ssl=use_tls,
             ssl_context=self._context() if use_tls else None,
-            timeout=self.timeout,
+            timeout=self.timeout if timeout is None else timeout,
         )
         try:
             client.normalise_times = False
@@ -172,6 +173,15 @@ class ImapSource:
                 client.oauth2_login(self.username, self._oauth2_token)
             else:
                 client.login(self.username, self._password or "")
+        except BaseException:
+            self._close(client)
+            raise
+        return client
+
+    def _connect(self) -> IMAPClient:
+        """Connect, authenticate, make sure the processed folder exists, select the folder."""
+        client = self.login()
+        try:
             if self.processed_folder and not client.folder_exists(self.processed_folder):
                 try:
                     client.create_folder(self.processed_folder)

@@ -37,21 +37,7 @@ class ImapNudge:
 
     def _connect(self) -> IMAPClient:
         """A session with the source's own server and credentials (no folder selected)."""
-        src = self.source
-        use_tls = src.security == "tls"
-        client = IMAPClient(src.host, port=src.port, ssl=use_tls,
-                            ssl_context=src._context() if use_tls else None,  # the source's own settings
-                            timeout=max(5.0, self.interval * 50))
-        try:
-            if src.security == "starttls":
-                client.starttls(src._context())
-            if src._oauth2_token:
-                client.oauth2_login(src.username, src._oauth2_token)
-            else:
-                client.login(src.username, src._password or "")
-        except BaseException:
-            _close(client)
-            raise
+        client: IMAPClient = self.source.login(timeout=max(5.0, self.interval * 50))
         return client
 
     def run(self, stop: threading.Event) -> None:
