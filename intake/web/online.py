@@ -24,7 +24,6 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -54,6 +53,7 @@ from intake.web.masking import rendering_for
 from intake.web.online_batch import batch_routes
 from intake.web.online_checks import HONEYPOT, blocking, by_field
 from intake.web.review import check
+from intake.web.routes.public import static_file
 from parsers import web_form
 from parsers.types import Limits
 
@@ -324,15 +324,11 @@ def router(settings: Settings, store: Store, env: Environment, on_new: OnNew | N
 
     @api.get("/static/online.js")
     def script() -> Response:
-        return Response(_static("online.js"), media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+        return static_file("online.js")
 
     @api.get("/static/online.css")
     def style() -> Response:
-        return Response(_static("online.css"), media_type="text/css", headers={"Cache-Control": "no-cache"})
+        return static_file("online.css")
 
     batch_routes(api, form, posted_or_refused)
     return api
-
-
-def _static(name: str) -> str:
-    return resources.files("intake.templates").joinpath("web", name).read_text(encoding="utf-8")

@@ -18,18 +18,24 @@ router = APIRouter(include_in_schema=False)
 static_router = APIRouter(include_in_schema=False)  # included first, as the app always did
 
 
-def _static(name: str) -> str:
-    return resources.files("intake.templates").joinpath("web", name).read_text(encoding="utf-8")
+_MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css"}
+
+
+def static_file(name: str) -> Response:
+    """One of our scripts or style sheets (`templates/web/`), never cached stale: the review page's
+    and the online form's alike."""
+    text = resources.files("intake.templates").joinpath("web", name).read_text(encoding="utf-8")
+    return Response(text, media_type=_MEDIA_TYPES[name[name.rindex("."):]], headers={"Cache-Control": "no-cache"})
 
 
 @static_router.get("/static/review.js")
 def _js() -> Response:
-    return Response(_static("review.js"), media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+    return static_file("review.js")
 
 
 @static_router.get("/static/review.css")
 def _css() -> Response:
-    return Response(_static("review.css"), media_type="text/css", headers={"Cache-Control": "no-cache"})
+    return static_file("review.css")
 
 
 @router.get("/help")
