@@ -22,11 +22,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from intake.crypto import Keyring, new_key
+from intake.extract import SubmissionResult
 from intake.store import Incoming, Store
 
 PG_URLS = 2  # --pg twice: the clear database and the sealed one
 
-REQUEST = {
+RESULT = SubmissionResult.model_validate({"parts": [{"name": "body", "media_type": "text/plain", "text": "x" * 2000}],
+                                         "requests": [{
     "request": {
         "worker": {"first_name": "Ann", "last_name": "Example", "ssn": "123-45-6789", "date_of_birth": "1980-01-02"},
         "employer": {"name": "Summit Ridge Engineering Co", "ein": "12-3456789"},
@@ -36,7 +38,7 @@ REQUEST = {
     "problems": [{"field": "worker.ssn", "code": "low_confidence", "message": "check ***-**-6789", "help": "x" * 200}],
     "provenance": {"worker.ssn": {"part": "body", "page": 1, "method": "text", "label": "SSN"}},
     "confidence": {"worker.ssn": 0.9},
-}
+}]})
 
 
 def _round(store: Store, tag: str, n: int, size: int) -> float:
@@ -47,8 +49,7 @@ def _round(store: Store, tag: str, n: int, size: int) -> float:
         raw = f"From: a@example.org\r\nMessage-ID: <{tag}-{i}@bench>\r\n\r\n".encode() + body
         sid, _ = store.store_submission(Incoming(channel="smtp", raw=raw, sender="a@example.org",
                                                  received_at=datetime.now(UTC)))
-        store.mark_extracted(sid, {"parts": [{"name": "body", "media_type": "text/plain", "text": "x" * 2000}]},
-                             [REQUEST])
+        store.mark_extracted(sid, RESULT)
         assert store.get_submission(sid).raw == raw
         assert store.requests_of(sid)[0].request.worker.ssn == "123-45-6789"
     return (time.perf_counter() - t0) / n
@@ -75,11 +76,12 @@ def crypto_only(n: int, size: int) -> float:
     JSON columns), to tell the cipher's cost from the database's."""
     keyring = Keyring({"bench": new_key()}, "bench")
     raw = os.urandom(size)
-    result = {"parts": [{"name": "body", "media_type": "text/plain", "text": "x" * 2000}]}
+    result = RESULT.model_dump(mode="json", exclude={"requests"})
+    request = RESULT.requests[0].model_dump(mode="json")
     t0 = time.perf_counter()
     for i in range(n):
         assert keyring.decrypt(keyring.encrypt(raw, f"r{i}"), f"r{i}") == raw
-        for value in (result, REQUEST["request"], REQUEST["problems"], REQUEST["provenance"]):
+        for value in (result, request["request"], request["problems"], request["provenance"]):
             keyring.decrypt_json(keyring.encrypt_json(value, f"j{i}"), f"j{i}")
     return (time.perf_counter() - t0) / n
 

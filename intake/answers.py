@@ -30,6 +30,7 @@ from intake.store.states import MAIL_CHANNELS
 from intake.store.store import RequestRecord, StateConflict, SubmissionRecord
 
 if TYPE_CHECKING:
+    from intake.extract import SubmissionResult
     from intake.pipeline import Context
 
 log = logging.getLogger("intake.answers")
@@ -46,7 +47,7 @@ def thread_of(ctx: Context, sub: SubmissionRecord) -> conv.Thread | None:
     return thread if thread is not None and _may_answer(ctx, sub) else None
 
 
-def thread_by_body(ctx: Context, sub: SubmissionRecord, result: Any) -> conv.Thread | None:
+def thread_by_body(ctx: Context, sub: SubmissionRecord, result: SubmissionResult | None) -> conv.Thread | None:
     """The request a mail names by its reference in the new text of its body (a fresh mail), or
     that a fax's return page names (`intake.returnpage`: its QR code)."""
     meta = ((result.meta or {}) if result is not None else {})
@@ -55,7 +56,7 @@ def thread_by_body(ctx: Context, sub: SubmissionRecord, result: Any) -> conv.Thr
         if not returned:
             # No return page read (its QR and printed code lost, or a letter faxed back): our
             # reference in the page's text names the request; the same-number rule still decides.
-            texts = [p.text for p in (getattr(result, "parts", None) or []) if p.text]
+            texts = [p.text for p in (result.parts if result is not None else []) if p.text]
             found_refs = conv.references_in_ocr(texts, prefix=ctx.settings.replies.reference_prefix)
             if not found_refs:
                 return None
@@ -205,17 +206,17 @@ def handle(ctx: Context, sub: SubmissionRecord, thread: conv.Thread, outcome: An
         return False
 
 
-def _new_lines(result: Any) -> list[str]:
+def _new_lines(result: SubmissionResult) -> list[str]:
     """The lines of the answer's new text (the body without the quote and our own lines, as the
     extraction read it), where a sender confirms in words what we asked them to confirm."""
     out: list[str] = []
-    for part in getattr(result, "parts", None) or []:
+    for part in result.parts:
         if part.name.startswith(("body", "forwarded")) and part.text:
             out.extend(line for line in part.text.splitlines() if line.strip())
     return out[:500]
 
 
-def _return_page_refs(result: Any) -> list[str | None]:
+def _return_page_refs(result: SubmissionResult) -> list[str | None]:
     """For each request read from a fax, the reference of the return page its values came from."""
     out: list[str | None] = []
     for item in result.requests:
@@ -226,7 +227,7 @@ def _return_page_refs(result: Any) -> list[str | None]:
 
 
 def _hold_other_sender(ctx: Context, sub: SubmissionRecord, thread: conv.Thread, targets: list[RequestRecord],
-                       result: Any, why: str) -> None:
+                       result: SubmissionResult, why: str) -> None:
     """Attach the answer to the request(s), change no value, and put it before staff."""
     refs = ", ".join(t.reference for t in targets)
     reason = f"{conv.ANSWER_FROM_OTHER_SENDER}: an answer to {refs}: {why}; held for staff, nothing merged"

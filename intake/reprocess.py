@@ -123,7 +123,7 @@ def reprocess_one(ctx: Context, submission_id: int, *, send_replies: bool = Fals
         return Outcome(submission_id, error=reason)
     new = result.result
     reflag_sender_trust(ctx, sub, new.requests)  # a new reading must not drop a sender-trust flag
-    changes = store.replace_extraction(submission_id, new, new.requests, summarize=summarize, actor=ACTOR)
+    changes = store.replace_extraction(submission_id, new, summarize=summarize, actor=ACTOR)
     outcome = Outcome(submission_id, changes=changes)
     if send_replies:
         outcome.reply_queued = queue_new_reply(ctx, submission_id)

@@ -19,6 +19,7 @@ from intake.store import Incoming, Store
 from intake.web.review import check, flat_values
 from intake.web.users import Users
 from tests.dnsstub import loopback_dns
+from tests.results import submission_result
 from tests.synth import make_request
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,7 +71,7 @@ def seed_request(store: Store, req: dict[str, Any], *, channel: str = "smtp", se
         item["status"] = "needs_review" if problems else "valid"
     result = {"parts": parts or [{"name": "body", "media_type": "text/plain", "pages": 0,
                                   "text": "Please find the request."}]}
-    recs = store.mark_extracted(sub_id, result, [item])
+    recs = store.mark_extracted(sub_id, submission_result([item], result["parts"]))
     return recs[0].id
 
 

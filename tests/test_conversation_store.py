@@ -11,6 +11,7 @@ from intake.model import CertificateRequest
 from intake.store import Incoming, StateConflict, Store
 from intake.store.conversation import AnswerLink, RequestUpdate
 from tests import mailgen
+from tests.results import submission_result
 
 pytest_plugins = ["tests.store_fixtures"]
 
@@ -25,7 +26,7 @@ def _sub(store: Store, text: str) -> int:
 def test_replies_are_found_by_message_id_and_answers_recorded(store: Store) -> None:
     origin = _sub(store, "request")
     item = {"fields": {"worker": {"last_name": "Doe"}}, "status": "needs_review", "problems": [{"code": "missing"}]}
-    (rec,) = store.mark_extracted(origin, {"parts": []}, [item])
+    (rec,) = store.mark_extracted(origin, submission_result([item]))
     message = b"Message-ID: <r1.abc@localhost>\r\nSubject: x\r\n\r\nbody\r\n"
     assert store.queue_reply(origin, "incomplete", "email", "hr@acme.example.com", message)
     assert store.queue_reply(origin, "incomplete", "fax", "+12085550142", b"%PDF", generation=1)
@@ -35,7 +36,7 @@ def test_replies_are_found_by_message_id_and_answers_recorded(store: Store) -> N
 
     answer = _sub(store, "answer")
     fields = {"worker": {"last_name": "Doe", "date_of_birth": "1970-01-02"}}
-    store.record_answer(answer, {"parts": [{"name": "body", "media_type": "text/plain"}]},
+    store.record_answer(answer, submission_result(parts=[{"name": "body", "media_type": "text/plain"}]),
                         [AnswerLink(rec.id, "message_id", "merged", "1 value added")],
                         [RequestUpdate(rec.id, fields, [], {"worker.date_of_birth": {"part": f"answer {answer}: body",
                                                                                      "method": "text"}},
@@ -50,4 +51,4 @@ def test_replies_are_found_by_message_id_and_answers_recorded(store: Store) -> N
     kinds = [e.kind for e in store.events_of(request_id=rec.id)]
     assert kinds[-3:] == ["answer_merged", "answer_value", "state"]
     with pytest.raises(StateConflict):  # recorded once: a second worker finds it done
-        store.record_answer(answer, {}, [], [], state="extracted")
+        store.record_answer(answer, submission_result(), [], [], state="extracted")

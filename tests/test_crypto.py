@@ -39,6 +39,7 @@ from intake.crypto import (
     read_key_file,
 )
 from intake.extract import extract_submission
+from intake.model import CertificateRequest
 from intake.settings import Settings, load_settings
 from intake.sources.faxdir import FaxDirSource
 from intake.store import Incoming, Store, migrate
@@ -47,6 +48,7 @@ from intake.store.sealing import PlaintextRefused
 from parsers.pii import mask_ssns
 from tests import faxgen, mailgen
 from tests.dnsstub import loopback_dns
+from tests.results import submission_result
 from tests.synth import labelled_lines, make_request
 
 pytest_plugins = ["tests.store_fixtures"]
@@ -253,7 +255,7 @@ def _ingest(store: Store, raw: bytes, channel: str = "smtp", **kw: Any) -> int:
     assert created
     result = extract_submission(raw, channel="email" if channel != "fax" else "fax",
                                 filename=kw.get("fax_filename"))
-    store.mark_extracted(sid, result, result.requests)
+    store.mark_extracted(sid, result)
     return sid
 
 
@@ -316,8 +318,9 @@ def test_no_full_ssn_nor_raw_message_in_the_database(db_url: str, tmp_path: Path
                          actor="sam")
     assert store.get_request(first.id).fields["worker"]["ssn"] == ssns[2]
     result = extract_submission(raws[1], channel="email")
-    store.replace_extraction(sids[1], result, result.requests, summarize=_summarize)
-    manual = store.add_manual_request(sids[3], {"worker": {"ssn": ssns[2]}}, [], actor="sam")
+    store.replace_extraction(sids[1], result, summarize=_summarize)
+    manual = store.add_manual_request(sids[3], CertificateRequest.model_validate({"worker": {"ssn": ssns[2]}}), [],
+                                      actor="sam")
     assert store.get_request(manual.id).fields["worker"]["ssn"] == ssns[2]
     assert store.get_submission(sids[3]).raw == tiff and store.get_submission(sids[0]).raw == raws[0]
     assert len(store.queue(search=re.sub(r"\D", "", ssns[0])[-4:])) >= 1
@@ -432,8 +435,8 @@ def _busy_store(config: str, stop_file: str, report_file: str) -> None:
             raw = f"From: a@example.org\r\nMessage-ID: <{rng.random()}@x>\r\n\r\nSSN {ssn}\r\n".encode()
             sid, _ = store.store_submission(Incoming(channel="smtp", raw=raw, sender="a@example.org",
                                                      received_at=datetime.now(UTC)))
-            store.mark_extracted(sid, {"parts": [{"name": "body", "media_type": "text/plain"}]},
-                                 [{"request": {"worker": {"ssn": ssn}}, "status": "needs_review"}])
+            item = {"request": {"worker": {"ssn": ssn}}, "status": "needs_review"}
+            store.mark_extracted(sid, submission_result([item], [{"name": "body", "media_type": "text/plain"}]))
             ids.append((sid, raw, ssn))
             for old_sid, old_raw, old_ssn in [ids[-1], rng.choice(ids)]:
                 if store.get_submission(old_sid).raw != old_raw:
@@ -466,7 +469,7 @@ def test_rotate_while_another_process_reads_and_writes(db_url: str, tmp_path: Pa
         raw = f"From: b@example.org\r\nMessage-ID: <seed{i}@x>\r\n\r\nSSN 123-45-{6000 + i}\r\n".encode()
         sid, _ = store.store_submission(Incoming(channel="smtp", raw=raw, sender="b@example.org",
                                                  received_at=datetime.now(UTC)))
-        store.mark_extracted(sid, {"parts": []}, [{"request": {"worker": {"ssn": f"123-45-{6000 + i}"}}}])
+        store.mark_extracted(sid, submission_result([{"request": {"worker": {"ssn": f"123-45-{6000 + i}"}}}]))
 
     assert _keys(config, "retire", old).returncode == 2  # the current key can never be retired
     stop, report = tmp_path / "stop", tmp_path / "report.json"

@@ -209,7 +209,7 @@ def test_old_edition_reply_names_the_new_edition_and_carries_its_form(tmp_path: 
         sid, _ = store.store_submission(Incoming(channel="smtp", raw=raw, sender="hr@acme.example.com",
                                                  received_at=datetime.now(UTC)))
         result = extract_submission(raw, channel="email")
-        store.mark_extracted(sid, result, result.requests)
+        store.mark_extracted(sid, result)
         assert reply_stage(ctx, sid)
         [reply] = store.replies_of(sid)
         assert reply.kind == "incomplete"
@@ -383,7 +383,7 @@ def test_incomplete_fax_reply_carries_the_current_form_as_pages(tmp_path: Path) 
         sid, _ = ctx.store.store_submission(Incoming(channel="fax", raw=raw, sender="+12085550199",
                                                      received_at=datetime.now(UTC)))
         result = extract_submission(raw, channel="fax", filename="fax.tif")
-        ctx.store.mark_extracted(sid, result, result.requests)
+        ctx.store.mark_extracted(sid, result)
         assert reply_stage(ctx, sid)
         [reply] = ctx.store.replies_of(sid)
         assert (reply.kind, reply.channel, reply.recipient) == ("incomplete", "fax", "+12085550199")

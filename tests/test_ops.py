@@ -29,6 +29,7 @@ from intake.store.store import Incoming
 from tests import mailgen
 from tests.dnsstub import loopback_dns
 from tests.gateway import GatewayProcess, wait_for, write_config
+from tests.results import submission_result
 from tests.servers import DovecotServer, SmtpSink, dovecot, free_port, smtp_sink, wait_for_port  # noqa: F401
 from tests.synth import labelled_lines, make_request
 
@@ -305,7 +306,7 @@ def _stored_with_old_extraction(store: Store, ctx: Context, raw: bytes, sender: 
     for item in old["requests"]:
         item["request"]["worker"].update(spoil)
         item["status"] = "needs_review"
-    store.mark_extracted(sid, old, old["requests"])
+    store.mark_extracted(sid, submission_result(**old))
     assert reply_stage(ctx, sid)
     return sid
 
@@ -390,21 +391,20 @@ def test_replace_extraction_pairs_by_ssn_then_order_and_adds_new_requests(tmp_pa
         )
         store.begin_attempt(sid)
         old = store.mark_extracted(
-            sid, {"parts": []}, [{"request": one, "status": "needs_review"}, {"request": two, "status": "valid"}]
+            sid, submission_result([{"request": one, "status": "needs_review"}, {"request": two, "status": "valid"}])
         )
         # Today's parser finds them in the other order, reads a better name for `two`, and a third.
         better_two = json.loads(json.dumps(two))
         better_two["worker"]["first_name"] = "Corrected"
-        changes = store.replace_extraction(
-            sid,
-            {"parts": [{"name": "body", "media_type": "text/plain", "pages": 0}]},
+        new_result = submission_result(
             [
                 {"request": better_two, "status": "valid"},
                 {"request": one, "status": "valid"},
                 {"request": three, "status": "needs_review"},
             ],
-            summarize=summarize,
+            [{"name": "body", "media_type": "text/plain", "pages": 0}],
         )
+        changes = store.replace_extraction(sid, new_result, summarize=summarize)
         assert sorted(changes.replaced) == sorted(r.id for r in old) and changes.kept == [] and len(changes.added) == 1
         after = {r.id: r for r in store.requests_of(sid)}
         assert len(after) == 3
@@ -412,7 +412,7 @@ def test_replace_extraction_pairs_by_ssn_then_order_and_adds_new_requests(tmp_pa
         assert after[old[0].id].fields["worker"]["ssn"] == one["worker"]["ssn"] and after[old[0].id].state == "accepted"
         new = after[changes.added[0]]
         assert new.reference.startswith("COC-") and new.ssn_last4 == three["worker"]["ssn"][-4:]
-        assert store.get_submission(sid).result == {"parts": [{"name": "body", "media_type": "text/plain", "pages": 0}]}
+        assert store.get_submission(sid).result == new_result.model_dump(mode="json")
         (sub_event,) = [
             e for e in store.events_of(submission_id=sid) if e.kind == "reprocessed" and e.request_id is None
         ]

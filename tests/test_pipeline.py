@@ -28,7 +28,7 @@ def _stored(ctx: Context, raw: bytes) -> int:
                                                        received_at=datetime.now(UTC)))
     assert created
     result = extract_submission(raw, channel="email")
-    ctx.store.mark_extracted(sid, result, result.requests)
+    ctx.store.mark_extracted(sid, result)
     return sid
 
 
@@ -58,7 +58,7 @@ def test_auto_replies_get_no_answer_but_are_recorded(tmp_path: Path) -> None:
     sid, _ = ctx.store.store_submission(Incoming(channel="smtp", raw=raw, sender="hr@acme.example.com",
                                                  received_at=datetime.now(UTC)))
     result = extract_submission(raw, channel="email")
-    ctx.store.mark_extracted(sid, result, result.requests)
+    ctx.store.mark_extracted(sid, result)
     assert reply_stage(ctx, sid) is False
     assert ctx.store.replies_of(sid) == []
     assert any(e.kind == "no_reply" and "Auto-Submitted" in (e.new or "")
@@ -76,7 +76,7 @@ def test_null_sender_over_smtp_gets_no_reply(tmp_path: Path) -> None:
     raw = b"Return-Path: <>\r\n" + _mail(random.Random(8))
     sid, _ = ctx.store.store_submission(Incoming(channel="smtp", raw=raw, sender=None, received_at=datetime.now(UTC)))
     result = extract_submission(raw, channel="email")
-    ctx.store.mark_extracted(sid, result, result.requests)
+    ctx.store.mark_extracted(sid, result)
     assert reply_stage(ctx, sid) is False and ctx.store.replies_of(sid) == []
     assert any(e.kind == "no_reply" and "null envelope sender" in (e.new or "")
                for e in ctx.store.events_of(submission_id=sid))

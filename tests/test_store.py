@@ -21,6 +21,7 @@ from intake.store import (
 )
 from intake.store.migrate import downgrade, head_revision
 from intake.store.models import Base, Event, Outbox, Request, Submission
+from tests.results import submission_result
 
 # Fixtures `db_url` (SQLite and PostgreSQL), `store` (migrated), `pg_url`.
 pytest_plugins = ["tests.store_fixtures"]
@@ -257,7 +258,8 @@ def test_extraction_state_moves(store: Store) -> None:
     assert store.begin_attempt(a) == 1
     assert store.begin_attempt(a) == 2
 
-    made = store.mark_extracted(a, RESULT, [request_dict(), request_dict("987-65-4321", "needs_review", "Other")])
+    two = submission_result([request_dict(), request_dict("987-65-4321", "needs_review", "Other")], RESULT["parts"])
+    made = store.mark_extracted(a, two)
     assert [r.state for r in made] == ["accepted", "needs_review"]
     refs = [r.reference for r in made]
     assert all(re.fullmatch(r"COC-2026-\d{6}", ref) for ref in refs) and len(set(refs)) == 2
@@ -267,18 +269,18 @@ def test_extraction_state_moves(store: Store) -> None:
     assert store.find_request(refs[1].lower()) == made[1]
     assert store.requests_of(a) == made
     sub = store.get_submission(a)
-    assert sub.state == "extracted" and sub.result == RESULT
+    assert sub.state == "extracted" and sub.result == two.model_dump(mode="json")  # the result kept as read
     assert store.pending_submissions() == [b, c]
 
     # The same extraction committed twice (a second worker, a retry) is refused, not duplicated.
     with pytest.raises(StateConflict):
-        store.mark_extracted(a, RESULT, [request_dict()])
+        store.mark_extracted(a, submission_result([request_dict()], RESULT["parts"]))
     with pytest.raises(StateConflict):
         store.begin_attempt(a)
     assert n_rows(store, Request) == 2
 
     # No request found: straight to staff with a reason.
-    assert store.mark_extracted(b, RESULT, []) == []
+    assert store.mark_extracted(b, submission_result([], RESULT["parts"])) == []
     assert store.get_submission(b).state == "needs_review"
     assert "no request" in (store.get_submission(b).reason or "")
 
@@ -286,7 +288,7 @@ def test_extraction_state_moves(store: Store) -> None:
     assert store.get_submission(c).state == "failed"
     assert store.pending_submissions() == []
     # A failed submission can be extracted again (reprocess).
-    assert len(store.mark_extracted(c, RESULT, [request_dict()])) == 1
+    assert len(store.mark_extracted(c, submission_result([request_dict()], RESULT["parts"]))) == 1
 
     store.mark_done(a)
     assert store.get_submission(a).state == "done"
@@ -320,7 +322,7 @@ def test_concurrent_extraction_commits_once(db_url: str) -> None:
 
         def extract(i: int) -> str:
             try:
-                stores[i].mark_extracted(sid, RESULT, [request_dict(), request_dict()])
+                stores[i].mark_extracted(sid, submission_result([request_dict(), request_dict()], RESULT["parts"]))
                 return "won"
             except StateConflict:
                 return "lost"
@@ -344,7 +346,7 @@ def test_source_state(store: Store) -> None:
 
 def test_outbox_never_queues_twice_and_moves(store: Store) -> None:
     sid, _ = store.store_submission(inc(mail(40)))
-    (req,) = store.mark_extracted(sid, RESULT, [request_dict()])
+    (req,) = store.mark_extracted(sid, submission_result([request_dict()], RESULT["parts"]))
     assert store.queue_reply(sid, "received", "email", "hr@employer.example", b"msg", request_id=req.id, now=NOW)
     assert not store.queue_reply(sid, "received", "email", "hr@employer.example", b"other", request_id=req.id)
     # Another kind, or a later generation (after a correction), is a different reply.
@@ -407,7 +409,7 @@ def test_counts_by_state_and_oldest_waiting(store: Store) -> None:
         Incoming("smtp", mail(61), "x@example.org", NOW - timedelta(days=2))  # arrived earlier
     )
     store.store_submission(inc(mail(62)))
-    store.mark_extracted(a, RESULT, [request_dict(), request_dict(status="needs_review")])
+    store.mark_extracted(a, submission_result([request_dict(), request_dict(status="needs_review")], RESULT["parts"]))
     store.queue_reply(a, "received", "email", "hr@employer.example", b"m")
     counts = store.counts_by_state()
     assert counts["submissions"]["received"] == 2 and counts["submissions"]["extracted"] == 1
@@ -469,7 +471,7 @@ def test_mark_extracted_takes_the_pipeline_models(store: Store) -> None:
     rr = RequestResult(request=req, status="needs_review", confidence={"worker.ssn": 0.5})
     result = SubmissionResult(requests=[rr], parts=[PartSummary(name="body", media_type="text/plain", pages=1)])
     sid, _ = store.store_submission(inc(mail(80)))
-    (made,) = store.mark_extracted(sid, result, result.requests)
+    (made,) = store.mark_extracted(sid, result)
     assert made.state == "needs_review" and made.country == "FR" and made.ssn_last4 == "6789"
     assert made.fields["assignment"]["start_date"] == "2026-06-01"
     assert store.get_submission(sid).result == result.model_dump(mode="json")

@@ -243,7 +243,7 @@ def test_a_request_on_an_older_form_edition_can_be_accepted(web_store: tuple[Set
     assert [p.code for p in item.problems] == ["outdated_edition"] and item.status == "needs_review"
     sid, _ = store.store_submission(Incoming(channel="smtp", raw=b"From: hr@acme.example.com\r\n\r\nForm.\r\n",
                                              sender="hr@acme.example.com", received_at=datetime.now(UTC)))
-    [rec] = store.mark_extracted(sid, result, result.requests)
+    [rec] = store.mark_extracted(sid, result)
     c = login(client_for(settings, store), "rita")
     page = c.get(f"/requests/{rec.id}").text
     assert "COC-1 (2026-11)" in page and 'href="/form.pdf"' in page  # the page names and offers the new form

@@ -10,6 +10,7 @@ from intake.settings import Settings
 from intake.store import Store
 from intake.web.review import flat_values
 from tests.browser import seed_request, valid_request, web_store  # noqa: F401
+from tests.results import submission_result
 from tests.test_web import BAD_SSN, client_for, csrf_of, login
 
 pytest_plugins = ["tests.store_fixtures"]
@@ -245,7 +246,7 @@ def _sheet_batch(store: Store) -> tuple[int, list[int]]:
     body = "Please find our three workers attached."
     parts = [{"name": "body", "media_type": "text/plain", "pages": 0, "text": body},
              {"name": "attachment 1: workers.csv", "media_type": "text/csv", "pages": 0, "text": "\n".join(lines)}]
-    recs = store.mark_extracted(sid, {"parts": parts}, items)
+    recs = store.mark_extracted(sid, submission_result(items, parts))
     return sid, [r.id for r in recs]
 
 

@@ -23,6 +23,7 @@ from intake.web.app import create_app
 from intake.web.review import check, flat_values
 from intake.web.users import Users
 from tests.browser import add_staff, seed_request, valid_request, web_settings, web_store  # noqa: F401
+from tests.results import submission_result
 from tests.test_web import BAD_SSN, PROXY, body_of, client_for, csrf_of, login
 
 HELP_URL = "https://coc.example.gov/help"
@@ -173,9 +174,9 @@ def _imap_request(store: Store, req: dict[str, Any]) -> int:
                                              received_at=datetime.now(UTC), imap_folder="INBOX",
                                              imap_uidvalidity=1, imap_uid=63))
     request, problems = check({k: v for k, v in flat_values(req).items() if v})
-    [rec] = store.mark_extracted(sid, {"parts": []}, [{
+    [rec] = store.mark_extracted(sid, submission_result([{
         "request": request.model_dump(mode="json"), "problems": [p.model_dump(mode="json") for p in problems],
-        "confidence": {}, "provenance": {}, "status": "needs_review" if problems else "valid"}])
+        "confidence": {}, "provenance": {}, "status": "needs_review" if problems else "valid"}]))
     return rec.id
 
 
@@ -220,12 +221,12 @@ def test_request_page_marks_low_confidence_and_invalid_fields_and_masks_the_sour
            "help": help_for("worker.last_name")}
     sid, _ = store.store_submission(Incoming(channel="smtp", raw=f"From: hr@acme.example.com\r\n\r\n{body}".encode(),
                                              sender="hr@acme.example.com", received_at=datetime.now(UTC)))
-    [rec] = store.mark_extracted(sid, {"parts": [{"name": "body", "media_type": "text/plain", "pages": 0,
-                                                  "text": body}]}, [{
+    [rec] = store.mark_extracted(sid, submission_result(parts=[{"name": "body", "media_type": "text/plain", "pages": 0,
+                                                                     "text": body}], requests=[{
         "request": request.model_dump(mode="json"),
         "problems": [low, *[p.model_dump(mode="json") for p in problems]],
         "confidence": {"worker.first_name": 0.41, "worker.last_name": 0.62, "worker.ssn": 0.97},
-        "provenance": {}, "status": "needs_review"}])
+        "provenance": {}, "status": "needs_review"}]))
 
     class _Fields(HTMLParser):
         def __init__(self) -> None:
@@ -402,7 +403,7 @@ def test_a_mail_with_a_filled_pdf_shows_the_body_as_text_and_the_pdf_pages_with_
     sid, _ = store.store_submission(Incoming(channel="smtp", raw=raw, sender="hr@acme.example.com",
                                              received_at=datetime.now(UTC)))
     result = extract_submission(raw, channel="email")
-    [rec] = store.mark_extracted(sid, result, result.requests)
+    [rec] = store.mark_extracted(sid, result)
     sup = login(client_for(settings, store), "sam")
     page = sup.get(f"/requests/{rec.id}").text
     source = page[page.index('id="source-h"'):page.index('id="fields-h"')]
@@ -545,8 +546,8 @@ def test_a_reviewer_sees_no_ssn_box_of_any_request_on_a_shared_fax_page(
         items.append({"request": request.model_dump(mode="json"),
                       "problems": [p.model_dump(mode="json") for p in problems], "confidence": {}, "status": "valid",
                       "provenance": {"worker.ssn": {"part": "fax", "page": 1, "box": box, "method": "ocr"}}})
-    first, _second = store.mark_extracted(sid, {"parts": [{"name": "fax", "media_type": "image/tiff", "pages": 1}]},
-                                          items)
+    first, _second = store.mark_extracted(sid, submission_result(
+        items, [{"name": "fax", "media_type": "image/tiff", "pages": 1}]))
     url = f"/requests/{first.id}/parts/0/pages/1.png"
 
     def mean(png: bytes, box: dict[str, float]) -> float:
@@ -576,7 +577,7 @@ def test_a_document_with_an_ssn_that_has_no_box_is_shown_to_supervisors_only(
     sid, _ = store.store_submission(Incoming(channel="fax", raw=tiff, sender="+12085550142",
                                              received_at=datetime.now(UTC), fax_filename="fax.tif"))
     result = extract_submission(tiff, channel="fax", filename="fax.tif")
-    [rec] = store.mark_extracted(sid, result, result.requests)
+    [rec] = store.mark_extracted(sid, result)
     assert (rec.provenance.get("worker.ssn") or {}).get("box"), rec.provenance.get("worker.ssn")
     rita = login(client_for(settings, store), "rita")
     assert rita.get(f"/requests/{rec.id}/parts/0/pages/1.png").content.startswith(b"\x89PNG")
@@ -586,7 +587,7 @@ def test_a_document_with_an_ssn_that_has_no_box_is_shown_to_supervisors_only(
     sid2, _ = store.store_submission(Incoming(channel="fax", raw=tiff + b"\x00", sender="+12085550142",
                                               received_at=datetime.now(UTC), fax_filename="fax2.tif"))
     parts = [dict(p.model_dump(mode="json"), text=text) for p in result.parts]
-    [rec2] = store.mark_extracted(sid2, {"parts": parts}, [result.requests[0].model_dump(mode="json")])
+    [rec2] = store.mark_extracted(sid2, submission_result(result.requests[:1], parts))
     url = f"/requests/{rec2.id}/parts/0/pages/1.png"
     assert rita.get(url).status_code == 403
     page = rita.get(f"/requests/{rec2.id}").text

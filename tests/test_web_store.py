@@ -51,8 +51,8 @@ def test_unread_submissions_and_manual_requests_on_both_backends(store: Store) -
                                              received_at=datetime.now(UTC)))
     store.mark_needs_review(sid, "the file cannot be read")
     assert [s.id for s in store.submissions_without_requests()] == [sid]
-    _, problems = check({})
-    rec = store.add_manual_request(sid, {}, [p.model_dump(mode="json") for p in problems], actor="rita")
+    empty, problems = check({})
+    rec = store.add_manual_request(sid, empty, problems, actor="rita")
     assert rec.state == "needs_review" and rec.reference.endswith(f"{rec.id:06d}")
     assert store.submissions_without_requests() == []
 

@@ -105,7 +105,7 @@ def extract_loaded(ctx: Context, submission_id: int) -> Extracted | bool:  # noq
         sub = dataclasses.replace(store.get_submission(submission_id), sender_auth=verdict_json)
     reason = "; ".join(p.message for p in result.problems) or None
     stored = as_dict(result)
-    made = store.mark_extracted(submission_id, stored, result.requests, reason=reason, sender_auth=verdict_json)
+    made = store.mark_extracted(submission_id, result, reason=reason, sender_auth=verdict_json)
     log.info("submission %d: %d request(s) %s", submission_id, len(made),
              " ".join(f"{r.reference}:{r.state}" for r in made))
     state = SubmissionState.EXTRACTED if made else SubmissionState.NEEDS_REVIEW

@@ -12,15 +12,17 @@ from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake.store.core import aad
 from intake.store.models import ANSWER_MATCHES, ANSWER_OUTCOMES, Answer, Event, Outbox, Request, SubmissionPart
-from intake.store.records import as_dict, jsonable, search_columns
+from intake.store.records import jsonable, search_columns
 
+if TYPE_CHECKING:  # the extraction's result type, named in annotations only
+    from intake.extract import SubmissionResult
 
 @dataclass(frozen=True)
 class AnswerLink:
@@ -95,7 +97,7 @@ class ConversationStore:
             return [int(i) for i in s.scalars(select(Request.id).where(Request.submission_id == submission_id)
                                               .order_by(Request.seq))]
 
-    def record_answer(self: _Store, submission_id: int, result_json: Any, links: Sequence[AnswerLink],
+    def record_answer(self: _Store, submission_id: int, result: SubmissionResult | None, links: Sequence[AnswerLink],
                       updates: Sequence[RequestUpdate], *, state: str, reason: str | None = None,
                       actor: str = "pipeline") -> None:
         """Record an answer in one transaction (see the module docstring).
@@ -103,15 +105,15 @@ class ConversationStore:
         `state` is the answering submission's next state: `extracted` when it was merged (its reply
         is still to be queued), `needs_review` when it is held for staff.
         """
-        result = as_dict(result_json) or {}
+        stored = result.model_dump(mode="json") if result is not None else {}
         for link in links:
             if link.matched_by not in ANSWER_MATCHES or link.outcome not in ANSWER_OUTCOMES:
                 raise ValueError(f"bad answer link {link!r}")
         with self._write() as s:
-            sealed = self._seal("json", result, aad("submissions.result", submission_id))
+            sealed = self._seal("json", stored, aad("submissions.result", submission_id))
             self._move_submission(s, submission_id, state, expected=("received", "failed"), actor=actor,
                                   reason=reason, extra={"result": sealed})
-            for seq, part in enumerate(result.get("parts") or []):
+            for seq, part in enumerate(stored.get("parts") or []):
                 s.add(self._part(submission_id, seq, part))
             for link in links:
                 s.add(Answer(submission_id=submission_id, request_id=link.request_id, matched_by=link.matched_by,

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from intake.store.conversation import AnswerLink, AnswerRecord, RequestUpdate
 from intake.store.records import Incoming, OutboxItem, Reprocessed, RequestRecord, SubmissionRecord
+
+if TYPE_CHECKING:  # the extraction's result type, named in annotations only
+    from intake.extract import SubmissionResult
 
 
 class EventStore(Protocol):
@@ -98,7 +101,7 @@ class ExtractStore(EventStore, Protocol):
 
     def set_fax_sender(self, submission_id: int, number: str, how: str) -> bool: ...
 
-    def mark_extracted(self, submission_id: int, result_json: Any, requests: Sequence[Any], *,
+    def mark_extracted(self, submission_id: int, result: SubmissionResult, *,
                        expected: Collection[str] = ..., actor: str = ...,
                        reason: str | None = ...,
                        sender_auth: Mapping[str, Any] | None = ...) -> list[RequestRecord]: ...
@@ -108,7 +111,7 @@ class ExtractStore(EventStore, Protocol):
 
     def mark_done(self, submission_id: int, *, expected: Collection[str] = ..., actor: str = ...) -> None: ...
 
-    def replace_extraction(self, submission_id: int, result_json: Any, requests: Sequence[Any], *,
+    def replace_extraction(self, submission_id: int, new: SubmissionResult, *,
                            summarize: Callable[[Mapping[str, Any]], str], actor: str = ...) -> Reprocessed: ...
 
 
@@ -131,7 +134,7 @@ class AnswerStore(EventStore, Protocol):
 
     def answers_to(self, request_id: int) -> list[AnswerRecord]: ...
 
-    def record_answer(self, submission_id: int, result_json: Any, links: Sequence[AnswerLink],
+    def record_answer(self, submission_id: int, result: SubmissionResult | None, links: Sequence[AnswerLink],
                       updates: Sequence[RequestUpdate], *, state: str, reason: str | None = ...,
                       actor: str = ...) -> None: ...
 

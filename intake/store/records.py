@@ -10,17 +10,20 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import UTC, date, datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from intake.model import CertificateRequest, Problem
 from intake.store.clear import masked
-from intake.store.states import Channel
+from intake.store.states import Channel, RequestState
+
+if TYPE_CHECKING:  # the extraction's result type, named in annotations only: the store never runs it
+    from intake.extract import RequestResult
 
 
 @dataclass(frozen=True)
@@ -201,23 +204,30 @@ class Waiting:
 
 @dataclass(frozen=True)
 class NewRequest:
-    """A request to write, in the one shape the row builder takes (see `new_request`)."""
+    """A request to write, in the one shape the row builder takes (see `_add_requests`): the
+    typed request made JSON once, here, where it enters the store."""
 
     fields: dict[str, Any]
     state: str
-    problems: list[Any]
-    confidence: dict[str, Any]
+    problems: list[dict[str, Any]]
+    confidence: dict[str, float]
     provenance: dict[str, Any]
 
     @classmethod
-    def of(cls, item: Any, *, state: str | None = None) -> NewRequest:
-        """From an extraction's `RequestResult` (or its JSON): `status` `valid` -> `accepted`, else
-        `needs_review`; an explicit `state` (argument or key) wins."""
-        data = as_dict(item) or {}
-        fields = data.get("request", data.get("fields")) or {}
-        chosen = state or data.get("state") or ("accepted" if data.get("status") == "valid" else "needs_review")
-        return cls(fields=dict(fields), state=str(chosen), problems=list(data.get("problems") or []),
-                   confidence=dict(data.get("confidence") or {}), provenance=dict(data.get("provenance") or {}))
+    def of(cls, item: RequestResult, *, state: str | None = None) -> NewRequest:
+        """From an extraction's `RequestResult`: `status` `valid` -> `accepted`, else
+        `needs_review`; an explicit `state` wins."""
+        chosen = state or (RequestState.ACCEPTED if item.status == "valid" else RequestState.NEEDS_REVIEW)
+        return cls(fields=item.request.model_dump(mode="json"), state=str(chosen),
+                   problems=[p.model_dump(mode="json") for p in item.problems],
+                   confidence=dict(item.confidence),
+                   provenance={k: v.model_dump(mode="json") for k, v in item.provenance.items()})
+
+    @classmethod
+    def manual(cls, request: CertificateRequest, problems: Sequence[Problem]) -> NewRequest:
+        """A request staff enter by hand: nothing read, so no confidence or provenance."""
+        return cls(fields=request.model_dump(mode="json"), state=RequestState.NEEDS_REVIEW,
+                   problems=[p.model_dump(mode="json") for p in problems], confidence={}, provenance={})
 
 
 # -- helpers -----------------------------------------------------------------------------------

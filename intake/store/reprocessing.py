@@ -7,16 +7,19 @@ New requests are made by the one row builder of `intake.store.requests`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from intake.store.core import aad
 from intake.store.events import EventStore, staff_touched_query
 from intake.store.models import Event, Request, Submission
-from intake.store.records import NewRequest, NotFound, Reprocessed, as_dict, now_utc, search_columns
+from intake.store.records import NewRequest, NotFound, Reprocessed, now_utc, search_columns
 from intake.store.requests import RequestStore
 from intake.store.states import REPROCESSABLE_STATES, SUBMISSION_FOR_STAFF, SubmissionState
+
+if TYPE_CHECKING:  # the extraction's result type, named in annotations only
+    from intake.extract import SubmissionResult
 
 
 class ReprocessStore(RequestStore, EventStore):
@@ -25,8 +28,7 @@ class ReprocessStore(RequestStore, EventStore):
     def replace_extraction(
         self,
         submission_id: int,
-        result_json: Any,
-        requests: Sequence[Any],
+        new: SubmissionResult,
         *,
         summarize: Callable[[Mapping[str, Any]], str],
         actor: str = "reprocess",
@@ -40,8 +42,8 @@ class ReprocessStore(RequestStore, EventStore):
         request stays one request; new ones found now are added, old ones not found again are kept.
         A submission that had no request and now has some is `done` (its reply was decided).
         """
-        result = as_dict(result_json) or {}
-        items = [NewRequest.of(x) for x in requests]
+        result = new.model_dump(mode="json")
+        items = [NewRequest.of(x) for x in new.requests]
         now = now_utc()
         with self._write() as s:
             sub = s.get(Submission, submission_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -25,7 +25,6 @@ from intake.store.records import (
     RequestRecord,
     StateConflict,
     SubmissionRecord,
-    as_dict,
     copy_record,
     jsonable,
     now_utc,
@@ -35,6 +34,9 @@ from intake.store.records import (
 from intake.store.states import REQUEST_STATES, RequestState, SubmissionState
 from intake.store.submissions import SubmissionStore, kept_verdict
 from parsers.pii import mask_ssns
+
+if TYPE_CHECKING:  # the extraction's result type, named in annotations only
+    from intake.extract import SubmissionResult
 
 _S = SubmissionState
 
@@ -82,8 +84,7 @@ class RequestStore(SubmissionStore):
     def mark_extracted(
         self,
         submission_id: int,
-        result_json: Any,
-        requests: Sequence[Any],
+        result: SubmissionResult,
         *,
         expected: Collection[str] = (_S.RECEIVED, _S.FAILED),
         actor: str = "pipeline",
@@ -92,36 +93,35 @@ class RequestStore(SubmissionStore):
     ) -> list[RequestRecord]:
         """Record an extraction: parts, one request row per request found, events; one transaction.
 
-        `result_json` is the `SubmissionResult` (the model, JSON text or a dict), `requests` its
-        `RequestResult`s (see `NewRequest.of`). The submission becomes `extracted`, or
-        `needs_review` when no request was found. Raises `StateConflict` if the submission was not
-        in `expected` (extracted by someone else). Returns the records made (the reply stage uses
-        them as they are). `sender_auth`: the sender verdict (`record_sender_auth`'s argument),
-        kept in the same transaction.
+        `result` is the extraction's `SubmissionResult`, kept sealed; each of its requests becomes
+        a row (see `NewRequest.of`). The submission becomes `extracted`, or `needs_review` when no
+        request was found. Raises `StateConflict` if the submission was not in `expected`
+        (extracted by someone else). Returns the records made (the reply stage uses them as they
+        are). `sender_auth`: the sender verdict (`record_sender_auth`'s argument), kept in the same
+        transaction.
         """
-        result = as_dict(result_json)
-        items = [NewRequest.of(r) for r in requests]
+        stored = result.model_dump(mode="json")
+        items = [NewRequest.of(r) for r in result.requests]
         with self._write(redone=True) as s:
             new_state = _S.EXTRACTED if items else _S.NEEDS_REVIEW
             if not items and reason is None:
                 reason = "no request found in the submission"
-            sealed = self._seal("json", result, _result_aad(submission_id))
+            sealed = self._seal("json", stored, _result_aad(submission_id))
             self._move_submission(s, submission_id, new_state, expected=expected, actor=actor, reason=reason,
                                   extra={"result": sealed})
             if sender_auth is not None:
                 self._put_sender_auth(s, submission_id, kept_verdict(sender_auth))
             sub = s.get(Submission, submission_id)
             assert sub is not None
-            self._replace_parts(s, submission_id, result)
+            self._replace_parts(s, submission_id, stored)
             made = self._add_requests(s, sub, items, actor=actor)
             s.flush()
             return [_clear_record(r, item) for r, item in zip(made, items, strict=True)]
 
-    def add_manual_request(self, submission_id: int, fields: Mapping[str, Any], problems: Sequence[Any], *,
+    def add_manual_request(self, submission_id: int, request: CertificateRequest, problems: Sequence[Problem], *,
                            actor: str) -> RequestRecord:
         """A request staff enter by hand for a submission nothing was read from; in `needs_review`."""
-        item = NewRequest(fields=jsonable(dict(fields)), state=RequestState.NEEDS_REVIEW,
-                          problems=jsonable(list(problems)), confidence={}, provenance={})
+        item = NewRequest.manual(request, problems)
         with self._write() as s:
             sub = s.get(Submission, submission_id)
             if sub is None:

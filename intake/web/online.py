@@ -222,7 +222,7 @@ class OnlineForm:
             verdict = verdict_for("web", raw, None, self.settings.trust)
             self.store.record_sender_auth(sub_id, verdict.as_json())
             with contextlib.suppress(StateConflict):  # the pipeline's sweep read it first: the same reading
-                self.store.mark_extracted(sub_id, result, result.requests,
+                self.store.mark_extracted(sub_id, result,
                                           reason="; ".join(p.message for p in result.problems) or None)
             address = common.get("confirmation_email") or ""
             if address:

@@ -43,9 +43,8 @@ async def enter_request(request: Request, ctx: Ctx, info: Staff, sid: int) -> Re
     sub = ctx.get_submission(sid)
     if sub.state not in ("needs_review", "failed"):
         raise HTTPException(409, "this submission is not waiting for staff")
-    _, problems = review.check({})
-    rec = ctx.store.add_manual_request(sid, {}, [p.model_dump(mode="json") for p in problems],
-                                       actor=info.account.name)
+    empty, problems = review.check({})
+    rec = ctx.store.add_manual_request(sid, empty, problems, actor=info.account.name)
     return RedirectResponse(f"/requests/{rec.id}", status_code=303)
 
 
