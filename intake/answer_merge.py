@@ -323,7 +323,8 @@ def merge_answer(rec: RequestRecord, answers: list[AnswerValues], *, where: str,
 
     A field the request lacks takes the answer's value; a doubt of the answer's own reading on a
     field we asked for is lifted (the answer gives it where we asked for it), unless one line of
-    the answer gave it to two fields. A field whose value we asked the sender to confirm or settle
+    the answer gave it to two fields or the value was read by OCR (then the doubt may be about its
+    characters, not its place: it stays for staff). A field whose value we asked the sender to confirm or settle
     (`low_confidence`, `conflict`, `invalid`) is settled by the same value written again, by a line
     confirming it in words (`confirmations`, passed as `confirmed_lines`), or replaced by a value
     the answer reads for certain (the old one kept in the trail); an answer value that is itself
@@ -387,7 +388,8 @@ def merge_answer(rec: RequestRecord, answers: list[AnswerValues], *, where: str,
                 changes.append((path, None if old in (None, "", []) else show(path, old), show(path, value)))
                 added.append(path)
                 answered.add(path)
-                if old in (None, "", []) and (path in missing or _unit(path) in missing) and path not in twice:
+                if old in (None, "", []) and (path in missing or _unit(path) in missing) and path not in twice \
+                        and not _read_by_ocr(ans, path):
                     lifted.add(path)
                 continue
             conflicts.append(path)
@@ -426,6 +428,12 @@ def merge_answer(rec: RequestRecord, answers: list[AnswerValues], *, where: str,
     problems = _dedupe(kept + new_problems + checked)
     state = "accepted" if not problems else "needs_review"
     return Merged(fields, problems, provenance, confidence, state, changes, added, conflicts)
+
+
+def _read_by_ocr(ans: AnswerValues, path: str) -> bool:
+    """The answer's value was read off a page image, so a doubt on it may be about its characters
+    (a faxed `5` read as `2`), which the place it was written in cannot settle."""
+    return (ans.provenance.get(path) or {}).get("method") == "ocr"
 
 
 def _copy(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -42,11 +42,12 @@ def _record(drop: tuple[str, ...] = (), doubt: tuple[str, ...] = (),
     return req, rec
 
 
-def _answer(values: dict[str, Any], *, label: str = "Label", unsure: tuple[str, ...] = ()) -> conv.AnswerValues:
+def _answer(values: dict[str, Any], *, label: str = "Label", unsure: tuple[str, ...] = (),
+            method: str = "text") -> conv.AnswerValues:
     ans = conv.AnswerValues()
     for path, value in values.items():
         ans.values[path] = value
-        ans.provenance[path] = {"part": "answer 2: body", "method": "text", "label": label}
+        ans.provenance[path] = {"part": "answer 2: body", "method": method, "label": label}
         if path in unsure:
             ans.problems.append({"field": path, "code": "low_confidence", "message": "unsure"})
     return ans
@@ -106,6 +107,22 @@ def test_a_sure_answer_corrects_a_doubtful_value() -> None:
     assert merged.fields["assignment"]["host_name"] == "Other Host GmbH"
     assert merged.state == "accepted", merged.problems
     assert ("assignment.host_name", f"'{req['assignment']['host_name']}'", "'Other Host GmbH'") in merged.changes
+
+
+def test_a_doubt_on_where_an_answer_put_a_value_is_lifted_but_not_a_doubt_on_its_ocr_reading() -> None:
+    """An answer giving the EIN we asked for under a label we were unsure of has put it where we
+    asked: that doubt is settled. A faxed return page whose EIN box was read two ways (`5` or `2`)
+    is as unsure of its digits as before: the value is kept, flagged for staff."""
+    req, rec = _record(drop=("employer.ein",))
+    ein = req["employer"]["ein"]
+    typed = conv.merge_answer(rec, [_answer({"employer.ein": ein}, label="Tax number", unsure=("employer.ein",))],
+                              where="submission 2")
+    assert typed.state == "accepted", typed.problems
+    faxed = conv.merge_answer(rec, [_answer({"employer.ein": ein}, label="Return page", unsure=("employer.ein",),
+                                            method="ocr")], where="submission 2")
+    assert faxed.fields["employer"]["ein"] == ein
+    assert ("employer.ein", "low_confidence") in _codes(faxed)
+    assert faxed.state == "needs_review"
 
 
 def test_a_value_read_for_certain_is_never_overwritten() -> None:

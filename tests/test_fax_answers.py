@@ -370,9 +370,11 @@ def test_faxed_letter_naming_the_reference_in_its_text_joins_its_request(tmp_pat
             head, tail = path.split(".")
             assert done.fields[head][tail] == req[head][tail], path
         # Nothing missing now; the stranger's held answer keeps the request before staff (besides any
-        # doubt the first fax left, which this letter does not speak to).
+        # doubt the first fax left, which this letter does not speak to, and any doubt OCR had on the
+        # letter's own digits: where the value was written does not settle how it was read).
         before = {(p.field, p.code) for p in rec.problems if p.code != "missing"}
-        after = {(p.field, p.code) for p in done.problems}
+        after = {(p.field, p.code) for p in done.problems
+                 if not (p.code == "low_confidence" and p.field in DROP and "letter.tif" in p.message)}
         assert after - before == {(None, "answer_from_other_sender")}
         assert [a.outcome for a in ctx.store.answers_to(rec.id)] == ["held", "merged"]
     finally:
