@@ -16,11 +16,11 @@ from __future__ import annotations
 import html
 import re
 
-import cv2
 import numpy as np
 import pytesseract
 from PIL import Image
 
+from parsers.form_glyphs import column_blobs
 from parsers.form_layout import READ_DPI
 
 DOUBT = "c or e? (a letter's middle bar does not match the reading)"
@@ -32,18 +32,7 @@ MIN_HEIGHT = 0.4  # of the tallest letter: lower blobs are stops, commas, dashes
 def _letters(image: np.ndarray) -> list[tuple[int, int, int, int]]:
     """Boxes (x0, y0, x1, y1) of the letters and digits, left to right: blobs of one column joined
     (an `i` and its dot, a letter the fax broke), the small marks left out by their height."""
-    ink = (image < 128).astype(np.uint8)
-    count, _labels, stats, _c = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    boxes = sorted((int(x), int(y), int(x + w), int(y + h)) for x, y, w, h, area in stats[1:count] if area >= 8)
-    joined: list[tuple[int, int, int, int]] = []
-    for b in boxes:
-        if joined:
-            a = joined[-1]
-            overlap = min(a[2], b[2]) - max(a[0], b[0])
-            if overlap > 0.5 * min(a[2] - a[0], b[2] - b[0]):
-                joined[-1] = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
-                continue
-        joined.append(b)
+    joined = column_blobs(image)
     if not joined:
         return []
     # A box's side or a ruled line the crop caught stands taller than any letter: not a letter.

@@ -90,12 +90,9 @@ def i_or_l(image: np.ndarray, text: str) -> tuple[str, str | None]:
 _TALL = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@&#/")
 
 
-def _glyphs(image: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """Boxes (x0, y0, x1, y1) of the full-height characters, left to right.
-
-    Ink blobs of one column are joined (a letter broken by the fax); stops, commas, dashes and
-    speckle are left out by their height, since capitals and digits share one height.
-    """
+def column_blobs(image: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Boxes (x0, y0, x1, y1) of the ink blobs (0 ink, 255 paper), left to right, the blobs of one
+    column joined: an `i` and its dot, a letter the fax broke across."""
     ink = (image < 128).astype(np.uint8)
     count, _labels, stats, _c = cv2.connectedComponentsWithStats(ink, connectivity=8)
     boxes = sorted((int(x), int(y), int(x + w), int(y + h)) for x, y, w, h, area in stats[1:count] if area >= 8)
@@ -108,6 +105,16 @@ def _glyphs(image: np.ndarray) -> list[tuple[int, int, int, int]]:
                 joined[-1] = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
                 continue
         joined.append(b)
+    return joined
+
+
+def _glyphs(image: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Boxes (x0, y0, x1, y1) of the full-height characters, left to right.
+
+    Stops, commas, dashes and speckle are left out by their height, since capitals and digits
+    share one height.
+    """
+    joined = column_blobs(image)
     if not joined:
         return []
     tallest = max(b[3] - b[1] for b in joined)
