@@ -127,13 +127,16 @@ def run_fax(ctx: Context, n: int, rng: random.Random, verbose: bool = True) -> C
         wrong = [(p, _value_at(after.fields, p), _value_at(req, p)) for p, _l in drop
                  if p in boxed and str(_value_at(after.fields, p)).casefold() != str(_value_at(req, p)).casefold()]
         right = not wrong
+        # A wrong answered value staff are not told about: the one outcome the gateway must never have.
+        flagged = {p.field for p in after.problems}
+        silent = any(path not in flagged for path, _got, _want in wrong)
         if wrong and verbose:
             print(f"  {key} {rec.reference}: answered values read otherwise: {wrong}")
         if not done and verbose:  # why staff still have it: the problems before and after the answer
             print(f"  {key} {rec.reference}: state {after.state}, own requests {own}; problems before "
                   f"{_problems(rec)}, after {_problems(after)}")
         for k, hit in (("conversations", True), ("completed", done), ("own request", own > 0),
-                       ("subject ok", one_ref), ("values right", right)):
+                       ("subject ok", one_ref), ("values right", right), ("values wrong and silent", silent)):
             totals[k] += hit
             totals[f"{key}|{k}"] += hit
     return totals
@@ -294,6 +297,7 @@ def run(n: int, seed: int, fax: int = 0, heldout: int = 0) -> int:  # noqa: C901
         print(f"fax: answers that became a request of their own: {fax_totals['own request']} of {ft}")
         print(f"fax: replies to the answer naming the first reference alone: {fax_totals['subject ok']} of {ft}")
         print(f"fax: answered values right: {fax_totals['values right']} of {ft}")
+        print(f"fax: answers with a wrong value and no flag on it: {fax_totals['values wrong and silent']} of {ft}")
         for what in ("not asked", "no return page"):
             if fax_totals[what]:
                 print(f"fax: {what}: {fax_totals[what]}")
