@@ -14,6 +14,21 @@ import re
 
 _LAST_FIRST = re.compile(r"\b(?:last|surname|family)\b.*\b(?:first|given|forename)", re.I)
 _DAY_FIRST = re.compile(r"\bd{1,2}\b.*\bm{1,2}\b.*\by{2,4}\b|\bday\b.*\bmonth\b", re.I)
+# A date's pattern as OCR reads it off a fax: letters glued to a part (`dd/mmv/yyyy`, `inm/dd/yyyy`),
+# a part doubled or a slash lost (`dd/mmvyyyyy`). Its first two parts still say the order: `d` then `m`.
+_PATTERN = re.compile(r"(?<![a-z])([a-z]{1,3})\s*[/.\-]\s*([a-z]{1,9})", re.I)
+
+
+def day_first(text: str) -> bool:
+    """Whether a label's hints say its date is written day first (`(dd/mm/yyyy)`, `(day month
+    year)`), also as OCR garbles the pattern; a pattern whose first part is the month says not."""
+    for m in _PATTERN.finditer(text):
+        first, second = m.group(1).casefold(), m.group(2).casefold()
+        if "d" in first and "m" not in first and second.startswith("m"):
+            return True
+        if "m" in first and second.startswith("d"):
+            return False
+    return bool(_DAY_FIRST.search(text))
 _NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})([./-])(\d{1,2})\2(\d{2,4})\s*$")
 _NUMBER_LEAVES = {"ssn", "ein", "phone", "contact_phone", "postal_code", "foreign_id"}
 _NAME_FIELDS = {"worker.name", "dependents.name", "employer.contact_name"}
@@ -43,7 +58,7 @@ def apply_hints(field: str, raw: str, hints: tuple[str, ...]) -> str:
             return _last_first(raw)
     # a date under a label read as some other field still has the order its hint gives (its field is
     # settled from its place among the dates later)
-    if leaf not in _NUMBER_LEAVES and _DAY_FIRST.search(text):
+    if leaf not in _NUMBER_LEAVES and day_first(text):
         m = _NUMERIC_DATE.match(raw)
         if m and m.group(2) in "/-":  # dotted dates are read day first already
             day, month, year = m.group(1), m.group(3), m.group(4)

@@ -127,6 +127,19 @@ def test_a_day_first_hint_holds_for_a_date_under_any_label() -> None:
     assert got == {"assignment.end_date": "2029-08-05"}
 
 
+@pytest.mark.parametrize(("label", "want"), [
+    ("Return date (dd/mmv/yyyy)", "2027-12-07"),   # a fax glued a letter to the month
+    ("Date the employee was born (dd/mmvyyyyy)", "2027-12-07"),  # and lost the second slash
+    ("Return date (cd/mm/yyyy)", "2027-12-07"),
+    ("Return date (inm/dd/yyyy)", "2027-07-12"),   # month first, garbled alike
+    ("Return date", "2027-07-12"),                 # no hint: the U.S. order
+])
+def test_a_date_order_hint_holds_as_ocr_garbles_it(label: str, want: str) -> None:
+    """Held-out faxes of seed 83: `07/12/2027` under `(dd/mmv/yyyy)` went out as 12 July, unflagged."""
+    got = _values(f"{label}: 07/12/2027")
+    assert list(got.values()) == [want]
+
+
 def test_a_label_over_its_value_with_an_empty_line_between() -> None:
     got = _values("Worker's place of birth\n\nBoise, ID\nSSN of the worker\n\n123-45-6789")
     assert got == {"worker.place_of_birth": "Boise, ID", "worker.ssn": "123-45-6789"}
