@@ -80,3 +80,36 @@ def settle_last_word(path: str, text: str) -> str:
         return text
     word = found.pop()
     return f"{head} {word}" if head else word
+
+
+def street_type_slip(text: str) -> str | None:
+    """A street read off a faxed letter with a street type misread through its thin strokes
+    (`7954 Zascond Bivd, Suite 734`), put right (`Blvd`); None when no word of it is one.
+
+    A letter's street may go on after its type (a suite, a unit), so the word before a comma is
+    asked as well as the last; a word is put right only when it is no street type and exactly one
+    reading of its thin strokes makes it one.
+    """
+    words = text.split(" ")
+    for n, raw in enumerate(words):
+        core = raw.rstrip(".,;")
+        at = [k for k, c in enumerate(core) if c in _THIN]
+        ends = n == len(words) - 1 or raw.endswith(",")  # a street type ends the street's name
+        if n == 0 or not ends or not at or len(at) > _MOST_THIN or core.casefold() in _STREET_TYPES:
+            continue
+        found = {_thin_reading(core, at, letters) for letters in itertools.product("il", repeat=len(at))}
+        hits = {w for w in found if w.casefold() in _STREET_TYPES and w.casefold() != core.casefold()}
+        if len(hits) == 1:
+            words[n] = hits.pop() + raw[len(core):]
+            return " ".join(words)
+    return None
+
+
+def _thin_reading(word: str, at: list[int], letters: tuple[str, ...]) -> str:
+    """`word` with its thin strokes at `at` read as `letters`, in the word's case."""
+    others = [c for c in word if c.isalpha() and c not in _THIN]
+    upper = len(others) > 1 and all(c.isupper() for c in others)  # `BIVD`; `Hiil` is `Hill`
+    chars = list(word)
+    for k, c in zip(at, letters, strict=True):
+        chars[k] = c.upper() if upper or (k == 0 and word[0].isupper()) else c
+    return "".join(chars)

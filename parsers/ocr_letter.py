@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 
+from parsers import form_words
 from parsers.layout import Line, Word, lines_from_words
 from parsers.page_read import find_on_page
 from parsers.types import Candidate, Part
@@ -53,7 +54,16 @@ def read_letter(pages: list[tuple[int, list[Word]]], part: Part, sure: set[str])
         texts.append("\n".join(line.text for line in lines))
         read += [line for line in lines if not _continuation_header(line, k == 0) and not _only_leader(line)]
     found, _text = find_on_page(read, part, "ocr", pages[0][0], sure)
-    return found, texts
+    return [_street_type(c) for c in found], texts
+
+
+def _street_type(c: Candidate) -> Candidate:
+    """A street whose type OCR misread through its thin strokes (`Bivd`) put right, and flagged:
+    its other words may be read alike, and a person checks it (`form_words.street_type_slip`)."""
+    if not c.field.endswith(".street") or (fixed := form_words.street_type_slip(c.value)) is None:
+        return c
+    return c.model_copy(update={"value": fixed, "uncertain": c.uncertain or
+                                f"read {c.value!r}: a street type with an i for an l?"})
 
 
 def by_page(found: list[Candidate], numbers: list[int]) -> dict[int, list[Candidate]]:

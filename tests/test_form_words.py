@@ -25,6 +25,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from parsers import form_words
 from parsers import form_zones as fz
+from parsers.ocr_letter import _street_type
+from parsers.types import Candidate, Provenance
 
 # Letters that are never one thin stroke: the invented names around a list word.
 _WIDE = [c for c in string.ascii_lowercase if c not in "ijlt"]
@@ -133,3 +135,27 @@ def test_a_doubtful_box_is_read_again_thinned_and_never_taken_wrong_without_a_fl
         else:
             assert doubt is not None, (truth, read.text)
     assert right >= len(truths) // 2  # the check reading never replaces what the others agree on
+
+
+@pytest.mark.parametrize(("read", "want"), [
+    ("7954 Zascond Bivd, Suite 734", "7954 Zascond Blvd, Suite 734"),  # held-out fax, seed 83: silent
+    ("9 ELM BIVD", "9 ELM BLVD"),
+    ("55 Maple Iane", "55 Maple Lane"),
+    ("3 Pine Hiil", "3 Pine Hill"),
+])
+def test_a_faxed_letters_street_type_read_through_its_thin_strokes_is_put_right(read: str, want: str) -> None:
+    assert form_words.street_type_slip(read) == want
+
+
+@pytest.mark.parametrize("read", ["12 Mill Road", "1 Main St", "12 In Street", "Calle Lisa 4", "4002 Grexgies Lanc"])
+def test_streets_whose_type_reads_right_or_no_type_are_left(read: str) -> None:
+    assert form_words.street_type_slip(read) is None
+
+
+def test_the_letters_street_put_right_stays_flagged() -> None:
+    cand = Candidate(field="employer.address.street", value="7954 Zascond Bivd, Suite 734",
+                     raw="7954 Zascond Bivd, Suite 734", confidence=0.95,
+                     provenance=Provenance(part="fax.tif", page=1, method="ocr"))
+    fixed = _street_type(cand)
+    assert fixed.value == "7954 Zascond Blvd, Suite 734" and fixed.uncertain
+    assert _street_type(cand.model_copy(update={"field": "employer.name"})).uncertain is None
