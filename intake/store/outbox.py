@@ -13,13 +13,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from intake.store import hotpath
 from intake.store.clear import masked
 from intake.store.engine import commit_without_flush
-from intake.store.models import Event, Outbox, Submission
+from intake.store.hotpath import core
+from intake.store.models import Outbox
 from intake.store.records import NotFound, OutboxItem, StateConflict, copy_record, header_message_id, now_utc
 from intake.store.states import (
     OUTBOX_DUE,
@@ -76,9 +78,8 @@ class OutboxStore(SubmissionStore):
                              reply_key=key, channel=channel, recipient=recipient, message=message,
                              state=_O.QUEUED, attempts=0, next_attempt_at=when, created_at=when,
                              message_id=header_message_id(message) if channel == ReplyChannel.EMAIL else None))
-                s.flush()
-                s.add(Event(submission_id=submission_id, request_id=request_id, actor=actor, kind="reply_queued",
-                            field=kind, new=f"{channel} to {recipient}"))
+                hotpath.add_events(s, {"submission_id": submission_id, "request_id": request_id, "actor": actor,
+                                       "kind": "reply_queued", "field": kind, "new": f"{channel} to {recipient}"})
                 if done:
                     self._finish(s, submission_id)
             return True
@@ -90,19 +91,19 @@ class OutboxStore(SubmissionStore):
 
     def _finish(self, s: Session, submission_id: int) -> None:
         """`extracted` -> `done` inside an open transaction, keeping the reason; nothing if it moved on."""
-        state, reason = s.execute(select(Submission.state, Submission.reason)
-                                  .where(Submission.id == submission_id)).one()
+        state, reason = core(s).execute(hotpath.SUBMISSION_STATE_REASON, {"sid": submission_id}).one()
         if state == SubmissionState.EXTRACTED:
             # A concurrent move (nothing written yet when it raises) leaves the submission to its mover.
             with contextlib.suppress(StateConflict):
                 self._move_submission(s, submission_id, SubmissionState.DONE,
-                                      expected=(SubmissionState.EXTRACTED,), actor="pipeline", reason=reason)
+                                      expected=(SubmissionState.EXTRACTED,), actor="pipeline", reason=reason,
+                                      old=state)
 
     def replies_since(self, recipient: str, since: datetime) -> int:
         """Replies queued to `recipient` (case-insensitive) since `since`: the per-sender rate limit."""
         with self._read() as s:
-            n = s.scalar(select(func.count(Outbox.id)).where(
-                func.lower(Outbox.recipient) == recipient.lower(), Outbox.created_at >= now_utc(since)))
+            n = s.connection().execute(hotpath.REPLIES_SINCE,
+                                       {"recipient": recipient.lower(), "since": now_utc(since)}).scalar()
             return int(n or 0)
 
     def get_reply(self, outbox_id: int) -> OutboxItem:

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from intake.model import CertificateRequest, Problem
+from intake.store import hotpath
 from intake.store.core import aad
+from intake.store.hotpath import core
 from intake.store.models import Event, Outbox, Request, Submission, SubmissionPart
 from intake.store.records import (
     NewRequest,
@@ -32,7 +35,7 @@ from intake.store.records import (
     typed_request,
 )
 from intake.store.states import REQUEST_STATES, RequestState, SubmissionState
-from intake.store.submissions import SubmissionStore, kept_verdict
+from intake.store.submissions import SubmissionStore, kept_verdict, sender_auth_event
 from parsers.pii import mask_ssns
 
 if TYPE_CHECKING:  # the extraction's result type, named in annotations only
@@ -47,35 +50,37 @@ class RequestStore(SubmissionStore):
     # -- the one row builder ------------------------------------------------------------------
 
     def _next_seq(self, s: Session, submission_id: int) -> int:
-        return int(s.scalar(select(func.coalesce(func.max(Request.seq) + 1, 0))
-                            .where(Request.submission_id == submission_id)) or 0)
+        return int(core(s).execute(hotpath.NEXT_SEQ, {"sid": submission_id}).scalar() or 0)
 
-    def _add_requests(self, s: Session, sub: Submission, items: Sequence[NewRequest], *, actor: str,
-                      first_seq: int | None = None) -> list[Request]:
-        """Insert one row per item (sealed, with its search columns, reference and `created` event)."""
-        seq = self._next_seq(s, sub.id) if first_seq is None else first_seq
+    def _add_requests(self, s: Session, submission_id: int, received_at: datetime, items: Sequence[NewRequest], *,
+                      actor: str, first_seq: int | None = None) -> list[Request]:
+        """Insert one row per item (sealed, with its search columns, reference and `created` event);
+        `received_at`: the submission's, whose year the references carry."""
+        seq = self._next_seq(s, submission_id) if first_seq is None else first_seq
         now = now_utc()
         made: list[Request] = []
         for item in items:
             if item.state not in REQUEST_STATES:
                 raise ValueError(f"unknown request state {item.state!r}")
-            req = Request(submission_id=sub.id, seq=seq, state=item.state, confidence=dict(item.confidence),
+            req = Request(submission_id=submission_id, seq=seq, state=item.state, confidence=dict(item.confidence),
                           created_at=now, updated_at=now, **search_columns(item.fields),
-                          **self._seal_request(sub.id, seq, fields=item.fields, problems=item.problems,
+                          **self._seal_request(submission_id, seq, fields=item.fields, problems=item.problems,
                                                provenance=item.provenance))
             s.add(req)
             made.append(req)
             seq += 1
         s.flush()
         for req in made:
-            req.reference = f"{self.reference_prefix}-{sub.received_at.year}-{req.id:06d}"
-            s.add(Event(submission_id=sub.id, request_id=req.id, actor=actor, kind="created", new=req.state))
+            req.reference = f"{self.reference_prefix}-{received_at.year}-{req.id:06d}"
+        if made:
+            hotpath.add_events(s, *({"submission_id": submission_id, "request_id": req.id, "actor": actor,
+                                     "kind": "created", "new": req.state} for req in made))
         return made
 
     def _replace_parts(self, s: Session, submission_id: int, result: Mapping[str, Any] | None) -> None:
-        for old_part in s.scalars(select(SubmissionPart).where(SubmissionPart.submission_id == submission_id)):
-            s.delete(old_part)
-        s.flush()
+        # One DELETE, not a load and a delete per part (nothing hangs off a part row).
+        s.execute(delete(SubmissionPart).where(SubmissionPart.submission_id == submission_id)
+                  .execution_options(synchronize_session=False))
         for seq, part in enumerate((result or {}).get("parts") or []):
             s.add(self._part(submission_id, seq, part))
 
@@ -106,15 +111,19 @@ class RequestStore(SubmissionStore):
             new_state = _S.EXTRACTED if items else _S.NEEDS_REVIEW
             if not items and reason is None:
                 reason = "no request found in the submission"
-            sealed = self._seal("json", stored, _result_aad(submission_id))
+            extra: dict[str, Any] = {"result": self._seal("json", stored, _result_aad(submission_id))}
+            verdict = kept_verdict(sender_auth) if sender_auth is not None else None
+            if verdict is not None:
+                extra["sender_auth"] = verdict  # in the state move's UPDATE: one statement less
             self._move_submission(s, submission_id, new_state, expected=expected, actor=actor, reason=reason,
-                                  extra={"result": sealed})
-            if sender_auth is not None:
-                self._put_sender_auth(s, submission_id, kept_verdict(sender_auth))
-            sub = s.get(Submission, submission_id)
-            assert sub is not None
+                                  extra=extra)
+            if verdict is not None:
+                hotpath.add_events(s, sender_auth_event(submission_id, verdict))
+            # The received time alone (the references' year), not the whole row with its raw message.
+            received_at = core(s).execute(hotpath.SUBMISSION_RECEIVED_AT, {"sid": submission_id}).scalar()
+            assert received_at is not None
             self._replace_parts(s, submission_id, stored)
-            made = self._add_requests(s, sub, items, actor=actor)
+            made = self._add_requests(s, submission_id, received_at, items, actor=actor)
             s.flush()
             return [_clear_record(r, item) for r, item in zip(made, items, strict=True)]
 
@@ -126,7 +135,7 @@ class RequestStore(SubmissionStore):
             sub = s.get(Submission, submission_id)
             if sub is None:
                 raise NotFound(f"no submission {submission_id}")
-            (req,) = self._add_requests(s, sub, [item], actor=actor)
+            (req,) = self._add_requests(s, sub.id, sub.received_at, [item], actor=actor)
             s.flush()
             return _clear_record(req, item)
 

@@ -16,8 +16,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from intake.store import hotpath
 from intake.store.clear import masked, masked_strings
 from intake.store.core import StoreCore, aad
+from intake.store.hotpath import core
 from intake.store.models import Event, ImapSeen, Request, SourceState, Submission
 from intake.store.records import (
     Incoming,
@@ -51,6 +53,14 @@ def kept_verdict(verdict: Mapping[str, Any]) -> dict[str, Any]:
     anything that reads as an SSN masked."""
     kept: dict[str, Any] = masked_strings(as_dict(dict(verdict)) or {})
     return kept
+
+
+def sender_auth_event(submission_id: int, verdict: Mapping[str, Any]) -> dict[str, Any]:
+    """The trail's line for a kept sender verdict (`record_sender_auth`, `mark_extracted`), for
+    `hotpath.add_events`."""
+    return {"submission_id": submission_id, "actor": "pipeline", "kind": "sender_auth", "field": "sender_auth",
+            "new": str(verdict.get("reason") or "")[:1000]}
+
 
 class SubmissionStore(StoreCore):
     """Intake, source bookkeeping and the states of a submission."""
@@ -198,12 +208,11 @@ class SubmissionStore(StoreCore):
     def _put_sender_auth(self, s: Session, submission_id: int, data: dict[str, Any]) -> None:
         """`record_sender_auth` inside an open transaction (also `mark_extracted`'s, which records
         the verdict of the extract stage with its result: one transaction less per mail)."""
-        res = s.execute(update(Submission).where(Submission.id == submission_id)
-                        .values(sender_auth=data, updated_at=now_utc()))
-        if res.rowcount != 1:  # type: ignore[attr-defined]
+        res = core(s).execute(hotpath.UPDATE_SUBMISSION,
+                              {"sid": submission_id, "sender_auth": data, "updated_at": now_utc()})
+        if res.rowcount != 1:
             raise NotFound(f"no submission {submission_id}")
-        s.add(Event(submission_id=submission_id, actor="pipeline", kind="sender_auth", field="sender_auth",
-                    new=str(data.get("reason") or "")[:1000]))
+        hotpath.add_events(s, sender_auth_event(submission_id, data))
 
     def set_fax_sender(self, submission_id: int, number: str, how: str) -> bool:
         """A fax's number to answer, found after it was stored (its header line read by OCR); only
@@ -275,28 +284,32 @@ class SubmissionStore(StoreCore):
 
     def _move_submission(self, s: Session, submission_id: int, new_state: str, *,
                          expected: Collection[str] | None, actor: str, reason: str | None = None,
-                         extra: Mapping[str, Any] | None = None) -> str:
-        """Conditional state move inside an open transaction; returns the old state."""
+                         extra: Mapping[str, Any] | None = None, old: str | None = None) -> str:
+        """Conditional state move inside an open transaction; returns the old state. `old`: the
+        state the caller read in this transaction already (not read again)."""
         if new_state not in SUBMISSION_STATES:
             raise ValueError(f"unknown submission state {new_state!r}")
         # A reason quotes file names and problem messages (an attachment may be named after the
         # SSN); it is stored in clear and shown to every reviewer, so SSNs in it are masked.
         reason = mask_ssns(reason) if reason else reason
-        old = s.scalar(select(Submission.state).where(Submission.id == submission_id))
+        conn = core(s)
+        if old is None:
+            old = conn.execute(hotpath.SUBMISSION_STATE, {"sid": submission_id}).scalar()
         if old is None:
             raise NotFound(f"no submission {submission_id}")
         if expected is not None and old not in expected:
             raise StateConflict(f"submission {submission_id} is {old}, expected one of {sorted(expected)}")
         values: dict[str, Any] = {"state": new_state, "updated_at": now_utc(), "reason": reason}
         values.update(extra or {})
-        res = s.execute(
-            update(Submission).where(Submission.id == submission_id, Submission.state == old).values(**values)
-        )
-        if res.rowcount != 1:  # type: ignore[attr-defined]
+        res = conn.execute(hotpath.MOVE_SUBMISSION, {"sid": submission_id, "from_state": old, **values})
+        if res.rowcount != 1:
             raise StateConflict(f"submission {submission_id} changed state concurrently")
-        s.add(Event(submission_id=submission_id, actor=actor, kind="state", field="state", old=old, new=new_state))
+        events = [{"submission_id": submission_id, "actor": actor, "kind": "state", "field": "state", "old": old,
+                   "new": new_state}]
         if reason:
-            s.add(Event(submission_id=submission_id, actor=actor, kind="reason", field="reason", new=reason))
+            events.append({"submission_id": submission_id, "actor": actor, "kind": "reason", "field": "reason",
+                           "new": reason})
+        hotpath.add_events(s, *events)
         return str(old)
 
     def mark_failed(self, submission_id: int, reason: str, *, actor: str = "pipeline") -> None:
@@ -333,10 +346,6 @@ class SubmissionStore(StoreCore):
 
 def _count_attempt(s: Session, submission_id: int) -> None:
     """One more extraction attempt on a submission waiting for it, in the caller's transaction."""
-    res = s.execute(
-        update(Submission)
-        .where(Submission.id == submission_id, Submission.state == _S.RECEIVED)
-        .values(attempts=Submission.attempts + 1, updated_at=now_utc())
-    )
-    if res.rowcount != 1:  # type: ignore[attr-defined]
+    res = core(s).execute(hotpath.COUNT_ATTEMPT, {"sid": submission_id, "waiting": _S.RECEIVED, "now": now_utc()})
+    if res.rowcount != 1:
         raise StateConflict(f"submission {submission_id} is not waiting for extraction")
