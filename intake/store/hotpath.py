@@ -18,14 +18,20 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from intake.store.models import Event, Outbox, Request, Submission
+from intake.store.models import Event, ImapSeen, Outbox, Request, Submission
 
 # The mapped classes' tables (`__table__` is typed as a FromClause, these are Tables).
+_SEEN: Table = ImapSeen.__table__  # type: ignore[assignment]
 _SUB: Table = Submission.__table__  # type: ignore[assignment]
 _REQ: Table = Request.__table__  # type: ignore[assignment]
 _EVENT: Table = Event.__table__  # type: ignore[assignment]
 _OUTBOX: Table = Outbox.__table__  # type: ignore[assignment]
 
+# A stored copy of an incoming message (`store_submission`): its IMAP identity, or its content key.
+IMAP_SEEN = select(_SEEN.c.submission_id).where(_SEEN.c.folder == bindparam("folder"),
+                                                _SEEN.c.uidvalidity == bindparam("uidvalidity"),
+                                                _SEEN.c.uid == bindparam("uid"))
+BY_CONTENT_KEY = select(_SUB.c.id).where(_SUB.c.content_key == bindparam("key"))
 SUBMISSION_STATE = select(_SUB.c.state).where(_SUB.c.id == bindparam("sid"))
 SUBMISSION_STATE_REASON = select(_SUB.c.state, _SUB.c.reason).where(_SUB.c.id == bindparam("sid"))
 SUBMISSION_RECEIVED_AT = select(_SUB.c.received_at).where(_SUB.c.id == bindparam("sid"))
@@ -36,6 +42,12 @@ COUNT_ATTEMPT = (update(_SUB).where(_SUB.c.id == bindparam("sid"), _SUB.c.state 
                  .values(attempts=_SUB.c.attempts + 1, updated_at=bindparam("now")))
 NEXT_SEQ = select(func.coalesce(func.max(_REQ.c.seq) + 1, 0)).where(_REQ.c.submission_id == bindparam("sid"))
 INSERT_EVENT = _EVENT.insert()
+# A reply taken for sending (`take_due`), one conditional move per row; the hand-over mark before the dot.
+TAKE_REPLY = (update(_OUTBOX)
+              .where(_OUTBOX.c.id == bindparam("oid"), _OUTBOX.c.state.in_(bindparam("due", expanding=True)))
+              .values(state=bindparam("sending"), sending_at=bindparam("when"), attempts=_OUTBOX.c.attempts + 1))
+HAND_OVER = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("oid"), _OUTBOX.c.state == bindparam("sending"))
+             .values(sent_at=bindparam("now")))
 REPLIES_SINCE = select(func.count(_OUTBOX.c.id)).where(func.lower(_OUTBOX.c.recipient) == bindparam("recipient"),
                                                        _OUTBOX.c.created_at >= bindparam("since"))
 

@@ -162,14 +162,13 @@ class OutboxStore(SubmissionStore):
              .where(Outbox.state.in_(sorted_values(OUTBOX_DUE)), Outbox.next_attempt_at <= when)
              .order_by(Outbox.next_attempt_at, Outbox.id).limit(limit))
         taken: list[OutboxItem] = []
+        due = sorted_values(OUTBOX_DUE)
         with self._write(redone=True) as s:
             for o in list(s.scalars(q)):
                 item = _outbox_item(o)
-                res = s.execute(update(Outbox)
-                                .where(Outbox.id == item.id, Outbox.state.in_(sorted_values(OUTBOX_DUE)))
-                                .values(state=_O.SENDING, sending_at=when, attempts=Outbox.attempts + 1)
-                                .execution_options(synchronize_session=False))
-                if res.rowcount == 1:  # type: ignore[attr-defined]
+                res = core(s).execute(hotpath.TAKE_REPLY, {"oid": item.id, "due": due, "sending": _O.SENDING,
+                                                           "when": when})
+                if res.rowcount == 1:
                     taken.append(item)
         return taken
 
@@ -197,8 +196,7 @@ class OutboxStore(SubmissionStore):
         lost the reply (about one kill in twenty in `bench/faults.py`).
         """
         with commit_without_flush(self.engine, self.write_lock) as conn:
-            res = conn.execute(update(Outbox).where(Outbox.id == outbox_id, Outbox.state == _O.SENDING)
-                               .values(sent_at=now_utc(now)))
+            res = conn.execute(hotpath.HAND_OVER, {"oid": outbox_id, "sending": _O.SENDING, "now": now_utc(now)})
             return bool(res.rowcount == 1)
 
     def requeue_sending(self, older_than: datetime, now: datetime | None = None) -> int:

@@ -115,8 +115,8 @@ class SubmissionStore(StoreCore):
                     if has_imap:
                         s.add(ImapSeen(folder=inc.imap_folder, uidvalidity=inc.imap_uidvalidity, uid=inc.imap_uid,
                                        submission_id=sub.id))
-                    s.add(Event(submission_id=sub.id, actor=channel, kind="received", field="state",
-                                new=_S.RECEIVED))
+                    hotpath.add_events(s, {"submission_id": sub.id, "actor": channel, "kind": "received",
+                                           "field": "state", "new": _S.RECEIVED})
                     return sub.id, True
             except IntegrityError:
                 # Lost a race against a concurrent writer of the same message: read the winner.
@@ -129,13 +129,14 @@ class SubmissionStore(StoreCore):
 
     def _find_duplicate(self, key: str, imap_id: tuple[str | None, int | None, int | None] | None) -> int | None:
         with self._read() as s:
+            conn = s.connection()
             if imap_id is not None:
                 folder, uidvalidity, uid = imap_id
-                hit = s.scalar(select(ImapSeen.submission_id).where(
-                    ImapSeen.folder == folder, ImapSeen.uidvalidity == uidvalidity, ImapSeen.uid == uid))
+                hit = conn.execute(hotpath.IMAP_SEEN,
+                                   {"folder": folder, "uidvalidity": uidvalidity, "uid": uid}).scalar()
                 if hit is not None:
                     return int(hit)
-            hit = s.scalar(select(Submission.id).where(Submission.content_key == key))
+            hit = conn.execute(hotpath.BY_CONTENT_KEY, {"key": key}).scalar()
             return int(hit) if hit is not None else None
 
     def _note_imap(self, submission_id: int, inc: Incoming) -> None:
