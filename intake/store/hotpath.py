@@ -15,13 +15,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, func, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from intake.store.models import Event, ImapSeen, Outbox, Request, Submission
+from intake.store.models import Event, ImapSeen, Outbox, Request, Submission, SubmissionPart
 
 # The mapped classes' tables (`__table__` is typed as a FromClause, these are Tables).
 _SEEN: Table = ImapSeen.__table__  # type: ignore[assignment]
+_PART: Table = SubmissionPart.__table__  # type: ignore[assignment]
 _SUB: Table = Submission.__table__  # type: ignore[assignment]
 _REQ: Table = Request.__table__  # type: ignore[assignment]
 _EVENT: Table = Event.__table__  # type: ignore[assignment]
@@ -42,6 +43,8 @@ COUNT_ATTEMPT = (update(_SUB).where(_SUB.c.id == bindparam("sid"), _SUB.c.state 
                  .values(attempts=_SUB.c.attempts + 1, updated_at=bindparam("now")))
 NEXT_SEQ = select(func.coalesce(func.max(_REQ.c.seq) + 1, 0)).where(_REQ.c.submission_id == bindparam("sid"))
 INSERT_EVENT = _EVENT.insert()
+DELETE_PARTS = delete(_PART).where(_PART.c.submission_id == bindparam("sid"))
+INSERT_PART = _PART.insert()
 # A reply taken for sending (`take_due`), one conditional move per row; the hand-over mark before the dot.
 TAKE_REPLY = (update(_OUTBOX)
               .where(_OUTBOX.c.id == bindparam("oid"), _OUTBOX.c.state.in_(bindparam("due", expanding=True)))

@@ -13,14 +13,14 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from intake.model import CertificateRequest, Problem
 from intake.store import hotpath
 from intake.store.core import aad
 from intake.store.hotpath import core
-from intake.store.models import Event, Outbox, Request, Submission, SubmissionPart
+from intake.store.models import Event, Outbox, Request, Submission
 from intake.store.records import (
     NewRequest,
     NotFound,
@@ -78,11 +78,14 @@ class RequestStore(SubmissionStore):
         return made
 
     def _replace_parts(self, s: Session, submission_id: int, result: Mapping[str, Any] | None) -> None:
-        # One DELETE, not a load and a delete per part (nothing hangs off a part row).
-        s.execute(delete(SubmissionPart).where(SubmissionPart.submission_id == submission_id)
-                  .execution_options(synchronize_session=False))
-        for seq, part in enumerate((result or {}).get("parts") or []):
-            s.add(self._part(submission_id, seq, part))
+        # One DELETE and one INSERT of all parts, as Core (nothing hangs off a part row, and the
+        # session never reads them back).
+        conn = core(s)
+        conn.execute(hotpath.DELETE_PARTS, {"sid": submission_id})
+        rows = [self._part_row(submission_id, seq, part)
+                for seq, part in enumerate((result or {}).get("parts") or [])]
+        if rows:
+            conn.execute(hotpath.INSERT_PART, rows)
 
     # -- made by an extraction or by hand ------------------------------------------------------
 
