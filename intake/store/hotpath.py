@@ -32,6 +32,8 @@ _OUTBOX: Table = Outbox.__table__  # type: ignore[assignment]
 IMAP_SEEN = select(_SEEN.c.submission_id).where(_SEEN.c.folder == bindparam("folder"),
                                                 _SEEN.c.uidvalidity == bindparam("uidvalidity"),
                                                 _SEEN.c.uid == bindparam("uid"))
+INSERT_SUBMISSION = _SUB.insert()
+INSERT_IMAP_SEEN = _SEEN.insert()
 BY_CONTENT_KEY = select(_SUB.c.id).where(_SUB.c.content_key == bindparam("key"))
 SUBMISSION_STATE = select(_SUB.c.state).where(_SUB.c.id == bindparam("sid"))
 SUBMISSION_STATE_REASON = select(_SUB.c.state, _SUB.c.reason).where(_SUB.c.id == bindparam("sid"))

@@ -89,35 +89,38 @@ class SubmissionStore(StoreCore):
         if existing is None:
             try:
                 with self._write() as s:
-                    sub = Submission(
-                        channel=channel,
-                        sender=inc.sender,
-                        recipients=list(inc.recipients),
-                        received_at=received_at,
-                        raw=self._seal("bytes", inc.raw, aad("submissions.raw", key)),
-                        size=len(inc.raw),
-                        sha256=sha,
-                        message_id=message_id,
-                        body_hash=bh,
-                        content_key=key,
-                        imap_folder=inc.imap_folder if has_imap else None,
-                        imap_uidvalidity=inc.imap_uidvalidity if has_imap else None,
-                        imap_uid=inc.imap_uid if has_imap else None,
-                        fax_filename=inc.fax_filename,
-                        fax_sha256=sha if channel == Channel.FAX else None,
-                        client_ip=inc.client_ip,
-                        helo=masked(inc.helo),
-                        state=_S.RECEIVED,
-                        attempts=0,
-                    )
-                    s.add(sub)
-                    s.flush()
+                    # Core inserts (the ORM's unit of work cost more than the statements here).
+                    conn = s.connection()
+                    inserted = conn.execute(hotpath.INSERT_SUBMISSION, {
+                        "channel": channel,
+                        "sender": inc.sender,
+                        "recipients": list(inc.recipients),
+                        "received_at": received_at,
+                        "raw": self._seal("bytes", inc.raw, aad("submissions.raw", key)),
+                        "size": len(inc.raw),
+                        "sha256": sha,
+                        "message_id": message_id,
+                        "body_hash": bh,
+                        "content_key": key,
+                        "imap_folder": inc.imap_folder if has_imap else None,
+                        "imap_uidvalidity": inc.imap_uidvalidity if has_imap else None,
+                        "imap_uid": inc.imap_uid if has_imap else None,
+                        "fax_filename": inc.fax_filename,
+                        "fax_sha256": sha if channel == Channel.FAX else None,
+                        "client_ip": inc.client_ip,
+                        "helo": masked(inc.helo),
+                        "state": _S.RECEIVED,
+                        "attempts": 0,
+                    }).inserted_primary_key
+                    assert inserted is not None
+                    sid = int(inserted[0])
                     if has_imap:
-                        s.add(ImapSeen(folder=inc.imap_folder, uidvalidity=inc.imap_uidvalidity, uid=inc.imap_uid,
-                                       submission_id=sub.id))
-                    hotpath.add_events(s, {"submission_id": sub.id, "actor": channel, "kind": "received",
+                        conn.execute(hotpath.INSERT_IMAP_SEEN, {"folder": inc.imap_folder,
+                                                                "uidvalidity": inc.imap_uidvalidity,
+                                                                "uid": inc.imap_uid, "submission_id": sid})
+                    hotpath.add_events(s, {"submission_id": sid, "actor": channel, "kind": "received",
                                            "field": "state", "new": _S.RECEIVED})
-                    return sub.id, True
+                    return sid, True
             except IntegrityError:
                 # Lost a race against a concurrent writer of the same message: read the winner.
                 existing = self._find_duplicate(key, imap_id if has_imap else None)
