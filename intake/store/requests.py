@@ -59,19 +59,24 @@ class RequestStore(SubmissionStore):
         seq = self._next_seq(s, submission_id) if first_seq is None else first_seq
         now = now_utc()
         made: list[Request] = []
+        conn = core(s)
         for item in items:
             if item.state not in REQUEST_STATES:
                 raise ValueError(f"unknown request state {item.state!r}")
-            req = Request(submission_id=submission_id, seq=seq, state=item.state, confidence=dict(item.confidence),
-                          created_at=now, updated_at=now, **search_columns(item.fields),
-                          **self._seal_request(submission_id, seq, fields=item.fields, problems=item.problems,
-                                               provenance=item.provenance))
-            s.add(req)
-            made.append(req)
+            values = {"submission_id": submission_id, "seq": seq, "state": item.state,
+                      "confidence": dict(item.confidence), "created_at": now, "updated_at": now,
+                      **search_columns(item.fields),
+                      **self._seal_request(submission_id, seq, fields=item.fields, problems=item.problems,
+                                           provenance=item.provenance)}
+            # Core, as the ORM's flush would (an INSERT, then the reference its id makes), without
+            # its unit of work; the row object returned is detached, for the caller's record.
+            inserted = conn.execute(hotpath.INSERT_REQUEST, values).inserted_primary_key
+            assert inserted is not None
+            request_id = int(inserted[0])
+            reference = f"{self.reference_prefix}-{received_at.year}-{request_id:06d}"
+            conn.execute(hotpath.SET_REFERENCE, {"rid": request_id, "reference": reference})
+            made.append(Request(id=request_id, reference=reference, **values))
             seq += 1
-        s.flush()
-        for req in made:
-            req.reference = f"{self.reference_prefix}-{received_at.year}-{req.id:06d}"
         if made:
             hotpath.add_events(s, *({"submission_id": submission_id, "request_id": req.id, "actor": actor,
                                      "kind": "created", "new": req.state} for req in made))
