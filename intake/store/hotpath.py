@@ -49,6 +49,7 @@ SET_REFERENCE = update(_REQ).where(_REQ.c.id == bindparam("rid")).values(referen
 INSERT_EVENT = _EVENT.insert()
 DELETE_PARTS = delete(_PART).where(_PART.c.submission_id == bindparam("sid"))
 INSERT_PART = _PART.insert()
+INSERT_REPLY = _OUTBOX.insert()
 # A reply taken for sending (`take_due`), one conditional move per row; the hand-over mark before the dot.
 TAKE_REPLY = (update(_OUTBOX)
               .where(_OUTBOX.c.id == bindparam("oid"), _OUTBOX.c.state.in_(bindparam("due", expanding=True)))

@@ -72,12 +72,14 @@ class OutboxStore(SubmissionStore):
             raise ValueError(f"unknown reply channel {channel!r}")
         key = f"s{submission_id}:r{request_id if request_id is not None else '-'}:{kind}:{generation}"
         when = now_utc(now)
+        message_id = header_message_id(message) if channel == ReplyChannel.EMAIL else None  # before the lock
         try:
             with self._write() as s:
-                s.add(Outbox(submission_id=submission_id, request_id=request_id, kind=kind, generation=generation,
-                             reply_key=key, channel=channel, recipient=recipient, message=message,
-                             state=_O.QUEUED, attempts=0, next_attempt_at=when, created_at=when,
-                             message_id=header_message_id(message) if channel == ReplyChannel.EMAIL else None))
+                s.connection().execute(hotpath.INSERT_REPLY, {
+                    "submission_id": submission_id, "request_id": request_id, "kind": kind,
+                    "generation": generation, "reply_key": key, "channel": channel, "recipient": recipient,
+                    "message": message, "state": _O.QUEUED, "attempts": 0, "next_attempt_at": when,
+                    "created_at": when, "message_id": message_id})
                 hotpath.add_events(s, {"submission_id": submission_id, "request_id": request_id, "actor": actor,
                                        "kind": "reply_queued", "field": kind, "new": f"{channel} to {recipient}"})
                 if done:

@@ -115,14 +115,15 @@ class RequestStore(SubmissionStore):
         """
         stored = result.model_dump(mode="json")
         items = [NewRequest.of(r) for r in result.requests]
+        new_state = _S.EXTRACTED if items else _S.NEEDS_REVIEW
+        if not items and reason is None:
+            reason = "no request found in the submission"
+        # Sealed and masked before the write lock is taken: the process's writers queue on it.
+        extra: dict[str, Any] = {"result": self._seal("json", stored, _result_aad(submission_id))}
+        verdict = kept_verdict(sender_auth) if sender_auth is not None else None
+        if verdict is not None:
+            extra["sender_auth"] = verdict  # in the state move's UPDATE: one statement less
         with self._write(redone=True) as s:
-            new_state = _S.EXTRACTED if items else _S.NEEDS_REVIEW
-            if not items and reason is None:
-                reason = "no request found in the submission"
-            extra: dict[str, Any] = {"result": self._seal("json", stored, _result_aad(submission_id))}
-            verdict = kept_verdict(sender_auth) if sender_auth is not None else None
-            if verdict is not None:
-                extra["sender_auth"] = verdict  # in the state move's UPDATE: one statement less
             self._move_submission(s, submission_id, new_state, expected=expected, actor=actor, reason=reason,
                                   extra=extra)
             if verdict is not None:

@@ -87,6 +87,8 @@ class SubmissionStore(StoreCore):
 
         existing = self._find_duplicate(key, imap_id if has_imap else None)
         if existing is None:
+            # Sealed before the write lock is taken: the process's writers queue on it.
+            sealed_raw = self._seal("bytes", inc.raw, aad("submissions.raw", key))
             try:
                 with self._write() as s:
                     # Core inserts (the ORM's unit of work cost more than the statements here).
@@ -96,7 +98,7 @@ class SubmissionStore(StoreCore):
                         "sender": inc.sender,
                         "recipients": list(inc.recipients),
                         "received_at": received_at,
-                        "raw": self._seal("bytes", inc.raw, aad("submissions.raw", key)),
+                        "raw": sealed_raw,
                         "size": len(inc.raw),
                         "sha256": sha,
                         "message_id": message_id,
