@@ -8,7 +8,8 @@ when someone else moved the row first.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -62,6 +63,34 @@ def sender_auth_event(submission_id: int, verdict: Mapping[str, Any]) -> dict[st
             "new": str(verdict.get("reason") or "")[:1000]}
 
 
+@dataclass(frozen=True)
+class _Identity:
+    """What a received message is known by (its duplicate identity) and the columns derived from
+    its bytes, computed once per message before any transaction."""
+
+    channel: Channel
+    imap_id: tuple[str | None, int | None, int | None] | None  # (folder, UIDVALIDITY, UID) when from IMAP
+    message_id: str | None
+    key: str
+    body_hash: str | None
+    sha: str
+    received_at: datetime
+
+    @classmethod
+    def of(cls, inc: Incoming) -> _Identity:
+        channel = Channel(inc.channel)
+        imap_id = (inc.imap_folder, inc.imap_uidvalidity, inc.imap_uid)
+        has_imap = None not in imap_id
+        if channel == Channel.IMAP and not has_imap:
+            raise ValueError("an IMAP submission needs folder, uidvalidity and uid")
+        message_id = None
+        if channel in MAIL_CHANNELS:
+            message_id = normalise_message_id(inc.message_id) if inc.message_id else header_message_id(inc.raw)
+        key, bh = content_key(channel, inc.raw, message_id)
+        return cls(channel, imap_id if has_imap else None, message_id, key, bh, sha256_hex(inc.raw),
+                   now_utc(inc.received_at))
+
+
 class SubmissionStore(StoreCore):
     """Intake, source bookkeeping and the states of a submission."""
 
@@ -73,64 +102,91 @@ class SubmissionStore(StoreCore):
         Returns (submission id, created). A duplicate returns (existing id, False): same IMAP
         (folder, UIDVALIDITY, UID); same Message-ID with the same body hash; same fax file hash.
         """
-        channel = Channel(inc.channel)
-        imap_id = (inc.imap_folder, inc.imap_uidvalidity, inc.imap_uid)
-        has_imap = None not in imap_id
-        if channel == Channel.IMAP and not has_imap:
-            raise ValueError("an IMAP submission needs folder, uidvalidity and uid")
-        message_id = None
-        if channel in MAIL_CHANNELS:
-            message_id = normalise_message_id(inc.message_id) if inc.message_id else header_message_id(inc.raw)
-        key, bh = content_key(channel, inc.raw, message_id)
-        sha = sha256_hex(inc.raw)
-        received_at = now_utc(inc.received_at)
-
-        existing = self._find_duplicate(key, imap_id if has_imap else None)
+        new = _Identity.of(inc)
+        existing = self._find_duplicate(new.key, new.imap_id)
         if existing is None:
             # Sealed before the write lock is taken: the process's writers queue on it.
-            sealed_raw = self._seal("bytes", inc.raw, aad("submissions.raw", key))
+            sealed_raw = self._seal("bytes", inc.raw, aad("submissions.raw", new.key))
             try:
                 with self._write() as s:
-                    # Core inserts (the ORM's unit of work cost more than the statements here).
-                    conn = s.connection()
-                    inserted = conn.execute(hotpath.INSERT_SUBMISSION, {
-                        "channel": channel,
-                        "sender": inc.sender,
-                        "recipients": list(inc.recipients),
-                        "received_at": received_at,
-                        "raw": sealed_raw,
-                        "size": len(inc.raw),
-                        "sha256": sha,
-                        "message_id": message_id,
-                        "body_hash": bh,
-                        "content_key": key,
-                        "imap_folder": inc.imap_folder if has_imap else None,
-                        "imap_uidvalidity": inc.imap_uidvalidity if has_imap else None,
-                        "imap_uid": inc.imap_uid if has_imap else None,
-                        "fax_filename": inc.fax_filename,
-                        "fax_sha256": sha if channel == Channel.FAX else None,
-                        "client_ip": inc.client_ip,
-                        "helo": masked(inc.helo),
-                        "state": _S.RECEIVED,
-                        "attempts": 0,
-                    }).inserted_primary_key
-                    assert inserted is not None
-                    sid = int(inserted[0])
-                    if has_imap:
-                        conn.execute(hotpath.INSERT_IMAP_SEEN, {"folder": inc.imap_folder,
-                                                                "uidvalidity": inc.imap_uidvalidity,
-                                                                "uid": inc.imap_uid, "submission_id": sid})
-                    hotpath.add_events(s, {"submission_id": sid, "actor": channel, "kind": "received",
-                                           "field": "state", "new": _S.RECEIVED})
-                    return sid, True
+                    return self._insert_submission(s, inc, new, sealed_raw), True
             except IntegrityError:
                 # Lost a race against a concurrent writer of the same message: read the winner.
-                existing = self._find_duplicate(key, imap_id if has_imap else None)
+                existing = self._find_duplicate(new.key, new.imap_id)
                 if existing is None:
                     raise
-        if has_imap:
+        if new.imap_id is not None:
             self._note_imap(existing, inc)
         return existing, False
+
+    def store_submissions(self, incs: Sequence[Incoming]) -> list[tuple[int, bool]]:
+        """`store_submission` for messages a source fetched together (an IMAP batch): the new ones
+        in one transaction, so one commit (one wait for the disk) for all, committed before this
+        returns as each would be alone. A batch meeting a concurrent writer of one of its messages
+        (a unique key) is stored one message at a time instead, as `store_submission` does."""
+        identities = [_Identity.of(inc) for inc in incs]
+        results: list[tuple[int, bool] | None] = [None] * len(incs)
+        fresh: list[int] = []
+        for i, (inc, new) in enumerate(zip(incs, identities, strict=True)):
+            existing = self._find_duplicate(new.key, new.imap_id)
+            if existing is None:
+                fresh.append(i)
+                continue
+            if new.imap_id is not None:
+                self._note_imap(existing, inc)
+            results[i] = (existing, False)
+        sealed = {i: self._seal("bytes", incs[i].raw, aad("submissions.raw", identities[i].key)) for i in fresh}
+        try:
+            with self._write() as s:
+                made: dict[str, int] = {}  # content key -> id, for a message twice in one batch
+                for i in fresh:
+                    inc, new = incs[i], identities[i]
+                    if new.key in made:
+                        s.connection().execute(hotpath.INSERT_IMAP_SEEN, {
+                            "folder": inc.imap_folder, "uidvalidity": inc.imap_uidvalidity, "uid": inc.imap_uid,
+                            "submission_id": made[new.key]})
+                        results[i] = (made[new.key], False)
+                        continue
+                    made[new.key] = self._insert_submission(s, inc, new, sealed[i])
+                    results[i] = (made[new.key], True)
+        except IntegrityError:
+            return [self.store_submission(inc) for inc in incs]
+        return [r for r in results if r is not None]
+
+    def _insert_submission(self, s: Session, inc: Incoming, new: _Identity, sealed_raw: Any) -> int:
+        """The rows of one new submission (its IMAP identity and `received` event), as Core inserts
+        (the ORM's unit of work cost more than the statements here); returns its id."""
+        conn = s.connection()
+        imap = new.imap_id is not None
+        inserted = conn.execute(hotpath.INSERT_SUBMISSION, {
+            "channel": new.channel,
+            "sender": inc.sender,
+            "recipients": list(inc.recipients),
+            "received_at": new.received_at,
+            "raw": sealed_raw,
+            "size": len(inc.raw),
+            "sha256": new.sha,
+            "message_id": new.message_id,
+            "body_hash": new.body_hash,
+            "content_key": new.key,
+            "imap_folder": inc.imap_folder if imap else None,
+            "imap_uidvalidity": inc.imap_uidvalidity if imap else None,
+            "imap_uid": inc.imap_uid if imap else None,
+            "fax_filename": inc.fax_filename,
+            "fax_sha256": new.sha if new.channel == Channel.FAX else None,
+            "client_ip": inc.client_ip,
+            "helo": masked(inc.helo),
+            "state": _S.RECEIVED,
+            "attempts": 0,
+        }).inserted_primary_key
+        assert inserted is not None
+        sid = int(inserted[0])
+        if imap:
+            conn.execute(hotpath.INSERT_IMAP_SEEN, {"folder": inc.imap_folder, "uidvalidity": inc.imap_uidvalidity,
+                                                    "uid": inc.imap_uid, "submission_id": sid})
+        hotpath.add_events(s, {"submission_id": sid, "actor": new.channel, "kind": "received", "field": "state",
+                               "new": _S.RECEIVED})
+        return sid
 
     def _find_duplicate(self, key: str, imap_id: tuple[str | None, int | None, int | None] | None) -> int | None:
         with self._read() as s:
