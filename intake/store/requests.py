@@ -134,7 +134,8 @@ class RequestStore(SubmissionStore):
             self._replace_parts(s, submission_id, stored)
             made = self._add_requests(s, submission_id, received_at, items, actor=actor)
             s.flush()
-            return [_clear_record(r, item) for r, item in zip(made, items, strict=True)]
+        # The records (typed requests, validated) are made after the commit, outside the write lock.
+        return [_clear_record(r, item) for r, item in zip(made, items, strict=True)]
 
     def add_manual_request(self, submission_id: int, request: CertificateRequest, problems: Sequence[Problem], *,
                            actor: str) -> RequestRecord:

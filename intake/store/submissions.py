@@ -342,7 +342,8 @@ class SubmissionStore(StoreCore):
             _count_attempt(s, submission_id)
             sub = s.get(Submission, submission_id)
             assert sub is not None
-            return int(sub.attempts), self._submission_record(sub)
+        # Decrypted after the commit, outside the write lock (the row stays loaded).
+        return int(sub.attempts), self._submission_record(sub)
 
     def _move_submission(self, s: Session, submission_id: int, new_state: str, *,
                          expected: Collection[str] | None, actor: str, reason: str | None = None,
