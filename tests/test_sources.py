@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -65,6 +65,14 @@ class RecordingStore:
         with self.lock:
             self.calls.append((inc, sid, created))
         return sid, created
+
+    def store_submissions(self, incs: Sequence[Any]) -> list[tuple[int, bool]]:
+        if self.fail is not None:
+            raise self.fail
+        stored = self.inner.store_submissions(incs)
+        with self.lock:
+            self.calls.extend((inc, sid, created) for inc, (sid, created) in zip(incs, stored, strict=True))
+        return stored
 
     def imap_known(self, folder: str, uidvalidity: int, uids: list[int]) -> set[int]:
         return self.inner.imap_known(folder, uidvalidity, uids)
@@ -827,7 +835,11 @@ def test_imap_message_that_cannot_be_stored_is_kept_for_staff(dovecot: DovecotSe
             raise ValueError("cannot handle this message")
         return original(inc)
 
+    def refuse_in_a_batch(incs: Sequence[Any]) -> list[tuple[int, bool]]:
+        return [refuse_full_message(i) for i in incs]  # the batch's one transaction fails the same way
+
     store.store_submission = refuse_full_message  # type: ignore[method-assign]
+    store.store_submissions = refuse_in_a_batch  # type: ignore[method-assign]
     src = imap_source(dovecot, store)
     try:
         assert len(src.poll_once()) == 1

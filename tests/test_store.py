@@ -439,6 +439,32 @@ def test_lost_insert_race_returns_the_winner(store: Store, monkeypatch: pytest.M
     assert n_rows(store, Submission) == 1
 
 
+def test_a_batch_is_stored_as_each_message_alone(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`store_submissions` (an IMAP batch, one commit): new ones made, a stored one and a message
+    twice in the batch (another UID) give the existing id, every UID is remembered; a batch meeting
+    a concurrent writer falls back to one message at a time."""
+    before, _ = store.store_submission(imap(mail(80), uid=1))
+    got = store.store_submissions([imap(mail(81), uid=2), imap(mail(80), uid=1), imap(mail(82), uid=3),
+                                   imap(mail(81), uid=4)])
+    assert got[1] == (before, False) and got[0][1] is True and got[2][1] is True
+    assert got[3] == (got[0][0], False)  # the same message twice in one batch: one row
+    assert len({sid for sid, _ in got}) == 3
+    assert n_rows(store, Submission) == 3
+    assert store.imap_known("INBOX", 7, [1, 2, 3, 4, 5]) == {1, 2, 3, 4}
+    assert store.get_submission(got[2][0]).state == "received"
+    real = Store._find_duplicate
+    blind: list[int] = []
+
+    def blind_once(self: Store, key: str, imap_id: Any) -> int | None:
+        blind.append(1)
+        return None if len(blind) == 1 else real(self, key, imap_id)
+
+    monkeypatch.setattr(Store, "_find_duplicate", blind_once)  # as if another writer won the race
+    again = store.store_submissions([imap(mail(82), uid=3), imap(mail(83), uid=6)])
+    assert again[0] == (got[2][0], False) and again[1][1] is True
+    assert n_rows(store, Submission) == 4
+
+
 def test_db_command_from_any_directory(
     db_url: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -7,7 +7,7 @@ sources never depend on how extraction is scheduled.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from parsers.pii import mask_ssns
@@ -27,6 +27,8 @@ class StoreLike(Protocol):
     """The part of ``intake.store.Store`` the sources use (so tests and callers can pass the real one)."""
 
     def store_submission(self, inc: Incoming) -> tuple[int, bool]: ...
+
+    def store_submissions(self, incs: Sequence[Incoming]) -> list[tuple[int, bool]]: ...
 
     def imap_known(self, folder: str, uidvalidity: int, uids: list[int]) -> set[int]: ...
 

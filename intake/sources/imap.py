@@ -25,7 +25,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from intake.sources.common import Backoff, OnNew, StoreLike, describe_error, notify
-from intake.sources.imap_message import acknowledge, chunks, fetch_bodies, store_message
+from intake.sources.imap_message import acknowledge, chunks, fetch_bodies, store_message, store_messages
 from intake.sources.imap_wait import WaitPolicy, announced_news, wait_for_mail
 
 __all__ = ["STORED_KEYWORD", "ImapSource"]
@@ -291,14 +291,29 @@ class ImapSource:
         self, client: IMAPClient, uidvalidity: int, uids: list[int], meta: dict[int, dict[bytes, Any]]
     ) -> list[int]:
         bodies = fetch_bodies(client, uids, meta, self.max_message_bytes, self.folder)
+        fetched = [(uid, bodies[uid], meta[uid].get(b"INTERNALDATE")) for uid in uids if bodies.get(uid) is not None]
+        # The whole batch in one transaction (one commit, one wait for the disk), acknowledged
+        # after it as before; one message by one when one of them cannot be stored as it is.
+        if not fetched:
+            return []
+        together = store_messages(self.store, self.folder, uidvalidity, fetched)
+        if together is None:
+            return self._import_one_by_one(client, uidvalidity, fetched)
+        self._acknowledge(client, [uid for uid, _, _ in fetched])
+        new_ids = [sid for sid, new in together if new]
+        for sid in new_ids:
+            notify(self.on_new, sid)
+        return new_ids
+
+    def _import_one_by_one(self, client: IMAPClient, uidvalidity: int, fetched: list[tuple[int, bytes, Any]]
+                           ) -> list[int]:
+        """Store and acknowledge fetched messages each in its own transaction (a stand-in for one that
+        cannot be stored as it is)."""
         created: list[int] = []
         stored: list[int] = []
-        for uid in uids:
-            raw = bodies.get(uid)
-            if raw is None:
-                continue
+        for uid, raw, internaldate in fetched:
             try:
-                sid, new = self._store_one(uid, uidvalidity, raw, meta[uid].get(b"INTERNALDATE"))
+                sid, new = self._store_one(uid, uidvalidity, raw, internaldate)
             except BaseException:
                 # Whatever was committed before the failure is acknowledged; the rest waits.
                 if stored:

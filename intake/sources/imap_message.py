@@ -90,11 +90,9 @@ def fetch_bodies(client: IMAPClient, uids: list[int], meta: dict[int, dict[bytes
     return bodies
 
 
-def store_message(store: StoreLike, folder: str, uidvalidity: int, uid: int, raw: bytes,
-                  internaldate: Any) -> tuple[int, bool]:
-    """Store one message as a submission: (its id, whether it is new)."""
+def _incoming(folder: str, uidvalidity: int, uid: int, raw: bytes, internaldate: Any) -> Incoming:
     message_id, sender = header_info(raw)
-    inc = Incoming(
+    return Incoming(
         channel="imap",
         raw=raw,
         sender=sender,
@@ -104,6 +102,32 @@ def store_message(store: StoreLike, folder: str, uidvalidity: int, uid: int, raw
         imap_uidvalidity=uidvalidity,
         imap_uid=uid,
     )
+
+
+def store_messages(store: StoreLike, folder: str, uidvalidity: int,
+                   messages: list[tuple[int, bytes, Any]]) -> list[tuple[int, bool]] | None:
+    """Store fetched messages (uid, bytes, INTERNALDATE) together, one commit for all
+    (`Store.store_submissions`): their (id, new) in order. None when something about one of the
+    messages themselves failed (nothing was stored then): the caller stores them one by one
+    (`store_message`), which keeps a stand-in for the one that cannot be stored. Database and
+    network trouble is raised, as for one message."""
+    incs = [_incoming(folder, uidvalidity, uid, raw, internaldate) for uid, raw, internaldate in messages]
+    try:
+        stored = store.store_submissions(incs)
+    except Exception as exc:
+        if transient(exc):
+            raise
+        return None
+    for (uid, raw, _), (sid, new) in zip(messages, stored, strict=True):
+        log.info("imap %s uid %d: submission %d%s (%d bytes)", folder, uid, sid, "" if new else " (already stored)",
+                 len(raw))
+    return stored
+
+
+def store_message(store: StoreLike, folder: str, uidvalidity: int, uid: int, raw: bytes,
+                  internaldate: Any) -> tuple[int, bool]:
+    """Store one message as a submission: (its id, whether it is new)."""
+    inc = _incoming(folder, uidvalidity, uid, raw, internaldate)
     try:
         sid, new = store.store_submission(inc)
     except Exception as exc:

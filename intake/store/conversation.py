@@ -66,7 +66,7 @@ class _Store(Protocol):
     def _seal_request(self, submission_id: int, seq: int, **values: Any) -> dict[str, Any]: ...
     def _move_submission(self, s: Session, submission_id: int, new_state: str, *, expected: Collection[str] | None,
                          actor: str, reason: str | None = None, extra: Mapping[str, Any] | None = None) -> str: ...
-    def _part(self, submission_id: int, seq: int, part: Mapping[str, Any]) -> SubmissionPart: ...
+    def _part_row(self, submission_id: int, seq: int, part: Mapping[str, Any]) -> dict[str, Any]: ...
     def _answers(self, q: Any) -> list[AnswerRecord]: ...
 
 
@@ -114,7 +114,7 @@ class ConversationStore:
             self._move_submission(s, submission_id, state, expected=("received", "failed"), actor=actor,
                                   reason=reason, extra={"result": sealed})
             for seq, part in enumerate(stored.get("parts") or []):
-                s.add(self._part(submission_id, seq, part))
+                s.add(SubmissionPart(**self._part_row(submission_id, seq, part)))
             for link in links:
                 s.add(Answer(submission_id=submission_id, request_id=link.request_id, matched_by=link.matched_by,
                              outcome=link.outcome, reason=link.reason))

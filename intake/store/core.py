@@ -226,15 +226,16 @@ class StoreCore:
         return copy_record(RequestRecord, r, reference=r.reference or "", provenance=values["provenance"],
                            **typed_request(values["fields"], values["problems"]))
 
-    def _part(self, submission_id: int, seq: int, part: Mapping[str, Any]) -> SubmissionPart:
-        return SubmissionPart(
-            submission_id=submission_id,
-            seq=seq,
-            name=self._seal("text", str(part.get("name", "")), aad("parts.name", submission_id, seq)),
-            media_type=str(part.get("media_type") or "application/octet-stream")[:255],
-            filename=self._seal("text", part.get("filename"), aad("parts.filename", submission_id, seq)),
-            pages=int(part.get("pages") or 0),
-        )
+    def _part_row(self, submission_id: int, seq: int, part: Mapping[str, Any]) -> dict[str, Any]:
+        """The columns of one `parts` row (names sealed) for an extraction's part."""
+        return {
+            "submission_id": submission_id,
+            "seq": seq,
+            "name": self._seal("text", str(part.get("name", "")), aad("parts.name", submission_id, seq)),
+            "media_type": str(part.get("media_type") or "application/octet-stream")[:255],
+            "filename": self._seal("text", part.get("filename"), aad("parts.filename", submission_id, seq)),
+            "pages": int(part.get("pages") or 0),
+        }
 
     def reencrypt(self, *, batch: int = 50, on_batch: Callable[[str, int], None] | None = None) -> dict[str, int]:
         """Seal every value under the keyring's current key: rows under older keys and rows still

@@ -13,13 +13,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from intake.store import hotpath
 from intake.store.clear import masked
 from intake.store.engine import commit_without_flush
-from intake.store.models import Event, Outbox, Submission
+from intake.store.hotpath import core
+from intake.store.models import Outbox
 from intake.store.records import NotFound, OutboxItem, StateConflict, copy_record, header_message_id, now_utc
 from intake.store.states import (
     OUTBOX_DUE,
@@ -70,15 +72,16 @@ class OutboxStore(SubmissionStore):
             raise ValueError(f"unknown reply channel {channel!r}")
         key = f"s{submission_id}:r{request_id if request_id is not None else '-'}:{kind}:{generation}"
         when = now_utc(now)
+        message_id = header_message_id(message) if channel == ReplyChannel.EMAIL else None  # before the lock
         try:
             with self._write() as s:
-                s.add(Outbox(submission_id=submission_id, request_id=request_id, kind=kind, generation=generation,
-                             reply_key=key, channel=channel, recipient=recipient, message=message,
-                             state=_O.QUEUED, attempts=0, next_attempt_at=when, created_at=when,
-                             message_id=header_message_id(message) if channel == ReplyChannel.EMAIL else None))
-                s.flush()
-                s.add(Event(submission_id=submission_id, request_id=request_id, actor=actor, kind="reply_queued",
-                            field=kind, new=f"{channel} to {recipient}"))
+                s.connection().execute(hotpath.INSERT_REPLY, {
+                    "submission_id": submission_id, "request_id": request_id, "kind": kind,
+                    "generation": generation, "reply_key": key, "channel": channel, "recipient": recipient,
+                    "message": message, "state": _O.QUEUED, "attempts": 0, "next_attempt_at": when,
+                    "created_at": when, "message_id": message_id})
+                hotpath.add_events(s, {"submission_id": submission_id, "request_id": request_id, "actor": actor,
+                                       "kind": "reply_queued", "field": kind, "new": f"{channel} to {recipient}"})
                 if done:
                     self._finish(s, submission_id)
             return True
@@ -90,19 +93,19 @@ class OutboxStore(SubmissionStore):
 
     def _finish(self, s: Session, submission_id: int) -> None:
         """`extracted` -> `done` inside an open transaction, keeping the reason; nothing if it moved on."""
-        state, reason = s.execute(select(Submission.state, Submission.reason)
-                                  .where(Submission.id == submission_id)).one()
+        state, reason = core(s).execute(hotpath.SUBMISSION_STATE_REASON, {"sid": submission_id}).one()
         if state == SubmissionState.EXTRACTED:
             # A concurrent move (nothing written yet when it raises) leaves the submission to its mover.
             with contextlib.suppress(StateConflict):
                 self._move_submission(s, submission_id, SubmissionState.DONE,
-                                      expected=(SubmissionState.EXTRACTED,), actor="pipeline", reason=reason)
+                                      expected=(SubmissionState.EXTRACTED,), actor="pipeline", reason=reason,
+                                      old=state)
 
     def replies_since(self, recipient: str, since: datetime) -> int:
         """Replies queued to `recipient` (case-insensitive) since `since`: the per-sender rate limit."""
         with self._read() as s:
-            n = s.scalar(select(func.count(Outbox.id)).where(
-                func.lower(Outbox.recipient) == recipient.lower(), Outbox.created_at >= now_utc(since)))
+            n = s.connection().execute(hotpath.REPLIES_SINCE,
+                                       {"recipient": recipient.lower(), "since": now_utc(since)}).scalar()
             return int(n or 0)
 
     def get_reply(self, outbox_id: int) -> OutboxItem:
@@ -161,14 +164,13 @@ class OutboxStore(SubmissionStore):
              .where(Outbox.state.in_(sorted_values(OUTBOX_DUE)), Outbox.next_attempt_at <= when)
              .order_by(Outbox.next_attempt_at, Outbox.id).limit(limit))
         taken: list[OutboxItem] = []
+        due = sorted_values(OUTBOX_DUE)
         with self._write(redone=True) as s:
             for o in list(s.scalars(q)):
                 item = _outbox_item(o)
-                res = s.execute(update(Outbox)
-                                .where(Outbox.id == item.id, Outbox.state.in_(sorted_values(OUTBOX_DUE)))
-                                .values(state=_O.SENDING, sending_at=when, attempts=Outbox.attempts + 1)
-                                .execution_options(synchronize_session=False))
-                if res.rowcount == 1:  # type: ignore[attr-defined]
+                res = core(s).execute(hotpath.TAKE_REPLY, {"oid": item.id, "due": due, "sending": _O.SENDING,
+                                                           "when": when})
+                if res.rowcount == 1:
                     taken.append(item)
         return taken
 
@@ -196,8 +198,7 @@ class OutboxStore(SubmissionStore):
         lost the reply (about one kill in twenty in `bench/faults.py`).
         """
         with commit_without_flush(self.engine, self.write_lock) as conn:
-            res = conn.execute(update(Outbox).where(Outbox.id == outbox_id, Outbox.state == _O.SENDING)
-                               .values(sent_at=now_utc(now)))
+            res = conn.execute(hotpath.HAND_OVER, {"oid": outbox_id, "sending": _O.SENDING, "now": now_utc(now)})
             return bool(res.rowcount == 1)
 
     def requeue_sending(self, older_than: datetime, now: datetime | None = None) -> int:

@@ -94,7 +94,8 @@ class ReprocessStore(RequestStore, EventStore):
                     setattr(old, key, value)
                 out.replaced.append(old.id)
             next_seq = max((r.seq for r in old_reqs), default=-1) + 1
-            out.added.extend(r.id for r in self._add_requests(s, sub, fresh, actor=actor, first_seq=next_seq))
+            out.added.extend(r.id for r in self._add_requests(s, sub.id, sub.received_at, fresh, actor=actor,
+                                                                 first_seq=next_seq))
             if items and sub.state in SUBMISSION_FOR_STAFF:
                 self._move_submission(s, submission_id, SubmissionState.DONE, expected=None, actor=actor,
                                       reason=sub.reason)

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from intake.model import CertificateRequest, Problem
+from intake.store import hotpath
 from intake.store.core import aad
-from intake.store.models import Event, Outbox, Request, Submission, SubmissionPart
+from intake.store.hotpath import core
+from intake.store.models import Event, Outbox, Request, Submission
 from intake.store.records import (
     NewRequest,
     NotFound,
@@ -32,7 +35,7 @@ from intake.store.records import (
     typed_request,
 )
 from intake.store.states import REQUEST_STATES, RequestState, SubmissionState
-from intake.store.submissions import SubmissionStore, kept_verdict
+from intake.store.submissions import SubmissionStore, kept_verdict, sender_auth_event
 from parsers.pii import mask_ssns
 
 if TYPE_CHECKING:  # the extraction's result type, named in annotations only
@@ -47,37 +50,47 @@ class RequestStore(SubmissionStore):
     # -- the one row builder ------------------------------------------------------------------
 
     def _next_seq(self, s: Session, submission_id: int) -> int:
-        return int(s.scalar(select(func.coalesce(func.max(Request.seq) + 1, 0))
-                            .where(Request.submission_id == submission_id)) or 0)
+        return int(core(s).execute(hotpath.NEXT_SEQ, {"sid": submission_id}).scalar() or 0)
 
-    def _add_requests(self, s: Session, sub: Submission, items: Sequence[NewRequest], *, actor: str,
-                      first_seq: int | None = None) -> list[Request]:
-        """Insert one row per item (sealed, with its search columns, reference and `created` event)."""
-        seq = self._next_seq(s, sub.id) if first_seq is None else first_seq
+    def _add_requests(self, s: Session, submission_id: int, received_at: datetime, items: Sequence[NewRequest], *,
+                      actor: str, first_seq: int | None = None) -> list[Request]:
+        """Insert one row per item (sealed, with its search columns, reference and `created` event);
+        `received_at`: the submission's, whose year the references carry."""
+        seq = self._next_seq(s, submission_id) if first_seq is None else first_seq
         now = now_utc()
         made: list[Request] = []
+        conn = core(s)
         for item in items:
             if item.state not in REQUEST_STATES:
                 raise ValueError(f"unknown request state {item.state!r}")
-            req = Request(submission_id=sub.id, seq=seq, state=item.state, confidence=dict(item.confidence),
-                          created_at=now, updated_at=now, **search_columns(item.fields),
-                          **self._seal_request(sub.id, seq, fields=item.fields, problems=item.problems,
-                                               provenance=item.provenance))
-            s.add(req)
-            made.append(req)
+            values = {"submission_id": submission_id, "seq": seq, "state": item.state,
+                      "confidence": dict(item.confidence), "created_at": now, "updated_at": now,
+                      **search_columns(item.fields),
+                      **self._seal_request(submission_id, seq, fields=item.fields, problems=item.problems,
+                                           provenance=item.provenance)}
+            # Core, as the ORM's flush would (an INSERT, then the reference its id makes), without
+            # its unit of work; the row object returned is detached, for the caller's record.
+            inserted = conn.execute(hotpath.INSERT_REQUEST, values).inserted_primary_key
+            assert inserted is not None
+            request_id = int(inserted[0])
+            reference = f"{self.reference_prefix}-{received_at.year}-{request_id:06d}"
+            conn.execute(hotpath.SET_REFERENCE, {"rid": request_id, "reference": reference})
+            made.append(Request(id=request_id, reference=reference, **values))
             seq += 1
-        s.flush()
-        for req in made:
-            req.reference = f"{self.reference_prefix}-{sub.received_at.year}-{req.id:06d}"
-            s.add(Event(submission_id=sub.id, request_id=req.id, actor=actor, kind="created", new=req.state))
+        if made:
+            hotpath.add_events(s, *({"submission_id": submission_id, "request_id": req.id, "actor": actor,
+                                     "kind": "created", "new": req.state} for req in made))
         return made
 
     def _replace_parts(self, s: Session, submission_id: int, result: Mapping[str, Any] | None) -> None:
-        for old_part in s.scalars(select(SubmissionPart).where(SubmissionPart.submission_id == submission_id)):
-            s.delete(old_part)
-        s.flush()
-        for seq, part in enumerate((result or {}).get("parts") or []):
-            s.add(self._part(submission_id, seq, part))
+        # One DELETE and one INSERT of all parts, as Core (nothing hangs off a part row, and the
+        # session never reads them back).
+        conn = core(s)
+        conn.execute(hotpath.DELETE_PARTS, {"sid": submission_id})
+        rows = [self._part_row(submission_id, seq, part)
+                for seq, part in enumerate((result or {}).get("parts") or [])]
+        if rows:
+            conn.execute(hotpath.INSERT_PART, rows)
 
     # -- made by an extraction or by hand ------------------------------------------------------
 
@@ -102,21 +115,27 @@ class RequestStore(SubmissionStore):
         """
         stored = result.model_dump(mode="json")
         items = [NewRequest.of(r) for r in result.requests]
+        new_state = _S.EXTRACTED if items else _S.NEEDS_REVIEW
+        if not items and reason is None:
+            reason = "no request found in the submission"
+        # Sealed and masked before the write lock is taken: the process's writers queue on it.
+        extra: dict[str, Any] = {"result": self._seal("json", stored, _result_aad(submission_id))}
+        verdict = kept_verdict(sender_auth) if sender_auth is not None else None
+        if verdict is not None:
+            extra["sender_auth"] = verdict  # in the state move's UPDATE: one statement less
         with self._write(redone=True) as s:
-            new_state = _S.EXTRACTED if items else _S.NEEDS_REVIEW
-            if not items and reason is None:
-                reason = "no request found in the submission"
-            sealed = self._seal("json", stored, _result_aad(submission_id))
             self._move_submission(s, submission_id, new_state, expected=expected, actor=actor, reason=reason,
-                                  extra={"result": sealed})
-            if sender_auth is not None:
-                self._put_sender_auth(s, submission_id, kept_verdict(sender_auth))
-            sub = s.get(Submission, submission_id)
-            assert sub is not None
+                                  extra=extra)
+            if verdict is not None:
+                hotpath.add_events(s, sender_auth_event(submission_id, verdict))
+            # The received time alone (the references' year), not the whole row with its raw message.
+            received_at = core(s).execute(hotpath.SUBMISSION_RECEIVED_AT, {"sid": submission_id}).scalar()
+            assert received_at is not None
             self._replace_parts(s, submission_id, stored)
-            made = self._add_requests(s, sub, items, actor=actor)
+            made = self._add_requests(s, submission_id, received_at, items, actor=actor)
             s.flush()
-            return [_clear_record(r, item) for r, item in zip(made, items, strict=True)]
+        # The records (typed requests, validated) are made after the commit, outside the write lock.
+        return [_clear_record(r, item) for r, item in zip(made, items, strict=True)]
 
     def add_manual_request(self, submission_id: int, request: CertificateRequest, problems: Sequence[Problem], *,
                            actor: str) -> RequestRecord:
@@ -126,7 +145,7 @@ class RequestStore(SubmissionStore):
             sub = s.get(Submission, submission_id)
             if sub is None:
                 raise NotFound(f"no submission {submission_id}")
-            (req,) = self._add_requests(s, sub, [item], actor=actor)
+            (req,) = self._add_requests(s, sub.id, sub.received_at, [item], actor=actor)
             s.flush()
             return _clear_record(req, item)
 

@@ -8,7 +8,8 @@ when someone else moved the row first.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,8 +17,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from intake.store import hotpath
 from intake.store.clear import masked, masked_strings
 from intake.store.core import StoreCore, aad
+from intake.store.hotpath import core
 from intake.store.models import Event, ImapSeen, Request, SourceState, Submission
 from intake.store.records import (
     Incoming,
@@ -52,6 +55,42 @@ def kept_verdict(verdict: Mapping[str, Any]) -> dict[str, Any]:
     kept: dict[str, Any] = masked_strings(as_dict(dict(verdict)) or {})
     return kept
 
+
+def sender_auth_event(submission_id: int, verdict: Mapping[str, Any]) -> dict[str, Any]:
+    """The trail's line for a kept sender verdict (`record_sender_auth`, `mark_extracted`), for
+    `hotpath.add_events`."""
+    return {"submission_id": submission_id, "actor": "pipeline", "kind": "sender_auth", "field": "sender_auth",
+            "new": str(verdict.get("reason") or "")[:1000]}
+
+
+@dataclass(frozen=True)
+class _Identity:
+    """What a received message is known by (its duplicate identity) and the columns derived from
+    its bytes, computed once per message before any transaction."""
+
+    channel: Channel
+    imap_id: tuple[str | None, int | None, int | None] | None  # (folder, UIDVALIDITY, UID) when from IMAP
+    message_id: str | None
+    key: str
+    body_hash: str | None
+    sha: str
+    received_at: datetime
+
+    @classmethod
+    def of(cls, inc: Incoming) -> _Identity:
+        channel = Channel(inc.channel)
+        imap_id = (inc.imap_folder, inc.imap_uidvalidity, inc.imap_uid)
+        has_imap = None not in imap_id
+        if channel == Channel.IMAP and not has_imap:
+            raise ValueError("an IMAP submission needs folder, uidvalidity and uid")
+        message_id = None
+        if channel in MAIL_CHANNELS:
+            message_id = normalise_message_id(inc.message_id) if inc.message_id else header_message_id(inc.raw)
+        key, bh = content_key(channel, inc.raw, message_id)
+        return cls(channel, imap_id if has_imap else None, message_id, key, bh, sha256_hex(inc.raw),
+                   now_utc(inc.received_at))
+
+
 class SubmissionStore(StoreCore):
     """Intake, source bookkeeping and the states of a submission."""
 
@@ -63,69 +102,102 @@ class SubmissionStore(StoreCore):
         Returns (submission id, created). A duplicate returns (existing id, False): same IMAP
         (folder, UIDVALIDITY, UID); same Message-ID with the same body hash; same fax file hash.
         """
-        channel = Channel(inc.channel)
-        imap_id = (inc.imap_folder, inc.imap_uidvalidity, inc.imap_uid)
-        has_imap = None not in imap_id
-        if channel == Channel.IMAP and not has_imap:
-            raise ValueError("an IMAP submission needs folder, uidvalidity and uid")
-        message_id = None
-        if channel in MAIL_CHANNELS:
-            message_id = normalise_message_id(inc.message_id) if inc.message_id else header_message_id(inc.raw)
-        key, bh = content_key(channel, inc.raw, message_id)
-        sha = sha256_hex(inc.raw)
-        received_at = now_utc(inc.received_at)
-
-        existing = self._find_duplicate(key, imap_id if has_imap else None)
+        new = _Identity.of(inc)
+        existing = self._find_duplicate(new.key, new.imap_id)
         if existing is None:
+            # Sealed before the write lock is taken: the process's writers queue on it.
+            sealed_raw = self._seal("bytes", inc.raw, aad("submissions.raw", new.key))
             try:
                 with self._write() as s:
-                    sub = Submission(
-                        channel=channel,
-                        sender=inc.sender,
-                        recipients=list(inc.recipients),
-                        received_at=received_at,
-                        raw=self._seal("bytes", inc.raw, aad("submissions.raw", key)),
-                        size=len(inc.raw),
-                        sha256=sha,
-                        message_id=message_id,
-                        body_hash=bh,
-                        content_key=key,
-                        imap_folder=inc.imap_folder if has_imap else None,
-                        imap_uidvalidity=inc.imap_uidvalidity if has_imap else None,
-                        imap_uid=inc.imap_uid if has_imap else None,
-                        fax_filename=inc.fax_filename,
-                        fax_sha256=sha if channel == Channel.FAX else None,
-                        client_ip=inc.client_ip,
-                        helo=masked(inc.helo),
-                        state=_S.RECEIVED,
-                        attempts=0,
-                    )
-                    s.add(sub)
-                    s.flush()
-                    if has_imap:
-                        s.add(ImapSeen(folder=inc.imap_folder, uidvalidity=inc.imap_uidvalidity, uid=inc.imap_uid,
-                                       submission_id=sub.id))
-                    s.add(Event(submission_id=sub.id, actor=channel, kind="received", field="state",
-                                new=_S.RECEIVED))
-                    return sub.id, True
+                    return self._insert_submission(s, inc, new, sealed_raw), True
             except IntegrityError:
                 # Lost a race against a concurrent writer of the same message: read the winner.
-                existing = self._find_duplicate(key, imap_id if has_imap else None)
+                existing = self._find_duplicate(new.key, new.imap_id)
                 if existing is None:
                     raise
-        if has_imap:
+        if new.imap_id is not None:
             self._note_imap(existing, inc)
         return existing, False
 
+    def store_submissions(self, incs: Sequence[Incoming]) -> list[tuple[int, bool]]:
+        """`store_submission` for messages a source fetched together (an IMAP batch): the new ones
+        in one transaction, so one commit (one wait for the disk) for all, committed before this
+        returns as each would be alone. A batch meeting a concurrent writer of one of its messages
+        (a unique key) is stored one message at a time instead, as `store_submission` does."""
+        identities = [_Identity.of(inc) for inc in incs]
+        results: list[tuple[int, bool] | None] = [None] * len(incs)
+        fresh: list[int] = []
+        for i, (inc, new) in enumerate(zip(incs, identities, strict=True)):
+            existing = self._find_duplicate(new.key, new.imap_id)
+            if existing is None:
+                fresh.append(i)
+                continue
+            if new.imap_id is not None:
+                self._note_imap(existing, inc)
+            results[i] = (existing, False)
+        sealed = {i: self._seal("bytes", incs[i].raw, aad("submissions.raw", identities[i].key)) for i in fresh}
+        try:
+            with self._write() as s:
+                made: dict[str, int] = {}  # content key -> id, for a message twice in one batch
+                for i in fresh:
+                    inc, new = incs[i], identities[i]
+                    if new.key in made:
+                        s.connection().execute(hotpath.INSERT_IMAP_SEEN, {
+                            "folder": inc.imap_folder, "uidvalidity": inc.imap_uidvalidity, "uid": inc.imap_uid,
+                            "submission_id": made[new.key]})
+                        results[i] = (made[new.key], False)
+                        continue
+                    made[new.key] = self._insert_submission(s, inc, new, sealed[i])
+                    results[i] = (made[new.key], True)
+        except IntegrityError:
+            return [self.store_submission(inc) for inc in incs]
+        return [r for r in results if r is not None]
+
+    def _insert_submission(self, s: Session, inc: Incoming, new: _Identity, sealed_raw: Any) -> int:
+        """The rows of one new submission (its IMAP identity and `received` event), as Core inserts
+        (the ORM's unit of work cost more than the statements here); returns its id."""
+        conn = s.connection()
+        imap = new.imap_id is not None
+        inserted = conn.execute(hotpath.INSERT_SUBMISSION, {
+            "channel": new.channel,
+            "sender": inc.sender,
+            "recipients": list(inc.recipients),
+            "received_at": new.received_at,
+            "raw": sealed_raw,
+            "size": len(inc.raw),
+            "sha256": new.sha,
+            "message_id": new.message_id,
+            "body_hash": new.body_hash,
+            "content_key": new.key,
+            "imap_folder": inc.imap_folder if imap else None,
+            "imap_uidvalidity": inc.imap_uidvalidity if imap else None,
+            "imap_uid": inc.imap_uid if imap else None,
+            "fax_filename": inc.fax_filename,
+            "fax_sha256": new.sha if new.channel == Channel.FAX else None,
+            "client_ip": inc.client_ip,
+            "helo": masked(inc.helo),
+            "state": _S.RECEIVED,
+            "attempts": 0,
+        }).inserted_primary_key
+        assert inserted is not None
+        sid = int(inserted[0])
+        if imap:
+            conn.execute(hotpath.INSERT_IMAP_SEEN, {"folder": inc.imap_folder, "uidvalidity": inc.imap_uidvalidity,
+                                                    "uid": inc.imap_uid, "submission_id": sid})
+        hotpath.add_events(s, {"submission_id": sid, "actor": new.channel, "kind": "received", "field": "state",
+                               "new": _S.RECEIVED})
+        return sid
+
     def _find_duplicate(self, key: str, imap_id: tuple[str | None, int | None, int | None] | None) -> int | None:
         with self._read() as s:
+            conn = s.connection()
             if imap_id is not None:
                 folder, uidvalidity, uid = imap_id
-                hit = s.scalar(select(ImapSeen.submission_id).where(
-                    ImapSeen.folder == folder, ImapSeen.uidvalidity == uidvalidity, ImapSeen.uid == uid))
+                hit = conn.execute(hotpath.IMAP_SEEN,
+                                   {"folder": folder, "uidvalidity": uidvalidity, "uid": uid}).scalar()
                 if hit is not None:
                     return int(hit)
-            hit = s.scalar(select(Submission.id).where(Submission.content_key == key))
+            hit = conn.execute(hotpath.BY_CONTENT_KEY, {"key": key}).scalar()
             return int(hit) if hit is not None else None
 
     def _note_imap(self, submission_id: int, inc: Incoming) -> None:
@@ -198,12 +270,11 @@ class SubmissionStore(StoreCore):
     def _put_sender_auth(self, s: Session, submission_id: int, data: dict[str, Any]) -> None:
         """`record_sender_auth` inside an open transaction (also `mark_extracted`'s, which records
         the verdict of the extract stage with its result: one transaction less per mail)."""
-        res = s.execute(update(Submission).where(Submission.id == submission_id)
-                        .values(sender_auth=data, updated_at=now_utc()))
-        if res.rowcount != 1:  # type: ignore[attr-defined]
+        res = core(s).execute(hotpath.UPDATE_SUBMISSION,
+                              {"sid": submission_id, "sender_auth": data, "updated_at": now_utc()})
+        if res.rowcount != 1:
             raise NotFound(f"no submission {submission_id}")
-        s.add(Event(submission_id=submission_id, actor="pipeline", kind="sender_auth", field="sender_auth",
-                    new=str(data.get("reason") or "")[:1000]))
+        hotpath.add_events(s, sender_auth_event(submission_id, data))
 
     def set_fax_sender(self, submission_id: int, number: str, how: str) -> bool:
         """A fax's number to answer, found after it was stored (its header line read by OCR); only
@@ -271,32 +342,37 @@ class SubmissionStore(StoreCore):
             _count_attempt(s, submission_id)
             sub = s.get(Submission, submission_id)
             assert sub is not None
-            return int(sub.attempts), self._submission_record(sub)
+        # Decrypted after the commit, outside the write lock (the row stays loaded).
+        return int(sub.attempts), self._submission_record(sub)
 
     def _move_submission(self, s: Session, submission_id: int, new_state: str, *,
                          expected: Collection[str] | None, actor: str, reason: str | None = None,
-                         extra: Mapping[str, Any] | None = None) -> str:
-        """Conditional state move inside an open transaction; returns the old state."""
+                         extra: Mapping[str, Any] | None = None, old: str | None = None) -> str:
+        """Conditional state move inside an open transaction; returns the old state. `old`: the
+        state the caller read in this transaction already (not read again)."""
         if new_state not in SUBMISSION_STATES:
             raise ValueError(f"unknown submission state {new_state!r}")
         # A reason quotes file names and problem messages (an attachment may be named after the
         # SSN); it is stored in clear and shown to every reviewer, so SSNs in it are masked.
         reason = mask_ssns(reason) if reason else reason
-        old = s.scalar(select(Submission.state).where(Submission.id == submission_id))
+        conn = core(s)
+        if old is None:
+            old = conn.execute(hotpath.SUBMISSION_STATE, {"sid": submission_id}).scalar()
         if old is None:
             raise NotFound(f"no submission {submission_id}")
         if expected is not None and old not in expected:
             raise StateConflict(f"submission {submission_id} is {old}, expected one of {sorted(expected)}")
         values: dict[str, Any] = {"state": new_state, "updated_at": now_utc(), "reason": reason}
         values.update(extra or {})
-        res = s.execute(
-            update(Submission).where(Submission.id == submission_id, Submission.state == old).values(**values)
-        )
-        if res.rowcount != 1:  # type: ignore[attr-defined]
+        res = conn.execute(hotpath.MOVE_SUBMISSION, {"sid": submission_id, "from_state": old, **values})
+        if res.rowcount != 1:
             raise StateConflict(f"submission {submission_id} changed state concurrently")
-        s.add(Event(submission_id=submission_id, actor=actor, kind="state", field="state", old=old, new=new_state))
+        events = [{"submission_id": submission_id, "actor": actor, "kind": "state", "field": "state", "old": old,
+                   "new": new_state}]
         if reason:
-            s.add(Event(submission_id=submission_id, actor=actor, kind="reason", field="reason", new=reason))
+            events.append({"submission_id": submission_id, "actor": actor, "kind": "reason", "field": "reason",
+                           "new": reason})
+        hotpath.add_events(s, *events)
         return str(old)
 
     def mark_failed(self, submission_id: int, reason: str, *, actor: str = "pipeline") -> None:
@@ -333,10 +409,6 @@ class SubmissionStore(StoreCore):
 
 def _count_attempt(s: Session, submission_id: int) -> None:
     """One more extraction attempt on a submission waiting for it, in the caller's transaction."""
-    res = s.execute(
-        update(Submission)
-        .where(Submission.id == submission_id, Submission.state == _S.RECEIVED)
-        .values(attempts=Submission.attempts + 1, updated_at=now_utc())
-    )
-    if res.rowcount != 1:  # type: ignore[attr-defined]
+    res = core(s).execute(hotpath.COUNT_ATTEMPT, {"sid": submission_id, "waiting": _S.RECEIVED, "now": now_utc()})
+    if res.rowcount != 1:
         raise StateConflict(f"submission {submission_id} is not waiting for extraction")
