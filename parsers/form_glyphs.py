@@ -49,12 +49,11 @@ def _strokes(image: np.ndarray) -> tuple[list[_Stroke], int, int, int] | None:
     base = bottoms[len(bottoms) // 2]
     tops = sorted(y for _x, y, _w, _h, _a in body)
     ascender = tops[0]
-    # Letters' tops fall in two groups, ascenders (and capitals, digits) and x-height: split at the
-    # widest jump between them.
-    jump, cut = max((tops[k + 1] - tops[k], k + 1) for k in range(len(tops) - 1))
-    if base - ascender < 8 or jump < 0.15 * (base - ascender):
+    # Letters' tops fall in two groups, ascenders (and capitals, digits) and x-height, with a `t`
+    # between them: the x-height is where the lower half of the tops lie.
+    if base - ascender < 8 or tops[-1] - ascender < 0.15 * (base - ascender):
         return None  # all capitals or digits, or all small letters: no x-height to tell by
-    low = tops[cut:]
+    low = [t for t in tops if t >= (ascender + tops[-1]) / 2]
     xline = low[len(low) // 2]
     dots = [b for b in blobs if b[3] < 0.45 * tall and b[1] + b[3] <= xline + 1 and b[2] <= 0.3 * tall]
     out = []

@@ -25,7 +25,7 @@ import numpy as np
 import pytesseract
 from PIL import Image
 
-from parsers import ocr_repair, page_marks
+from parsers import form_glyphs, ocr_repair, page_marks
 from parsers.layout import Word
 from parsers.types import Box, Limits
 
@@ -348,6 +348,8 @@ def ocr_page(image: Image.Image, *, page: int, limits: Limits | None = None, psm
             sure = max(0.0, sure - STRETCHED_DOUBT)
         if ocr_repair.crossed(left, top, right, bottom, prep.lines, round(0.02 * dpi)) or ocr_repair.misread(text):
             sure = min(sure, ocr_repair.CROSSED_CONFIDENCE)  # a stroke may have gone with the line
+        elif "i" in text and form_glyphs.i_or_l(arr[max(0, top - 2):bottom + 2, max(0, left - 2):right + 2], text)[1]:
+            sure = min(sure, ocr_repair.CROSSED_CONFIDENCE)  # an `l`'s stroke read as `i` (`Pealtell`)
         words.append(Word(text=text, box=box, conf=sure, page=page))
     words = [part for word in words for part in ocr_repair.leader_tail(word)]
     words, leaders = ocr_repair.leader_remnants(words, leaders, w, h, dpi)

@@ -14,9 +14,9 @@ from parsers import form_glyphs
 SANS = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
 
-def _typed(text: str, size: int = 24) -> np.ndarray:
+def _typed(text: str, size: int = 24, face: str = SANS) -> np.ndarray:
     """A box's crop: `text` in a sans font about as a viewer sets it at the form's reading dpi."""
-    font = ImageFont.truetype(SANS, size)
+    font = ImageFont.truetype(face, size)
     img = Image.new("L", (int(font.getlength(text)) + 20, size * 2), 255)
     ImageDraw.Draw(img).text((10, size // 3), text, fill=0, font=font)
     return np.where(np.asarray(img) < 140, 0, 255).astype(np.uint8)
@@ -55,3 +55,12 @@ def test_a_value_cut_at_its_boxs_end_is_flagged_and_one_that_fits_is_not(text: s
             cuts += 1
     assert cuts >= 1
     assert form_glyphs.cut_short(np.full((40, 300), 255, dtype=np.uint8)) is None
+
+
+@pytest.mark.parametrize(("truth", "read"), [("Pealtell", "Peaitell"), ("Caltthen", "Caitthen")])
+def test_a_t_between_x_height_and_ascenders_still_leaves_an_x_height(truth: str, read: str) -> None:
+    """Held-out faxed letters of seed 97 went out `Peaitell` and `Caitthen`, unflagged: the `t`'s top
+    stood between the small letters' and the `l`s', and no x-height was found to tell them by. A
+    faxed letter's words are checked as our form's boxes are (`ocr.ocr_page`)."""
+    image = _typed(truth, 20, "/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf")
+    assert form_glyphs.i_or_l(image, read) == (read, form_glyphs.DOUBT)
