@@ -1,16 +1,14 @@
-"""Letters Tesseract tells apart by one stroke it cannot see at fax resolution: `c` or `e`, `C` or
-`E` by the middle bar, a capital `D` or `O` by its left side (a straight stem, or round).
+"""Letters Tesseract tells apart by one bar it cannot see at fax resolution: `c` or `e`, `C` or `E`.
 
 Faxed at 204x98, the middle bar of a small `e` or a capital `E` is one or two rows of ink, and
 Tesseract reads `mcshaltford` as `meshaltford` (or `NC` as `NE`), sure of itself (91-96%): a wrong
 value with no doubt on it, and a state code misread is another valid one. A person looks at the
-middle of the letter: an `e` and an `E` have a bar across it, a `c` and a `C` are open there; and at
-a capital's left side (`THYLTDUN` read `THYLTOUN`). Once a box is read, its letters are found as
-ink blobs and lined up with the characters read by their widths (letters the fax broke or joined);
-a `c`, `e`, `C`, `E`, `D` or `O` standing on a letter of the other shape is confirmed against
-Tesseract's own character boxes, and only then is the reading flagged for staff (not corrected:
-both readings are plausible words, and a stroke broken by the fax looks like none). When the blobs
-do not line up, nothing can be said letter by letter and the reading is left as it is.
+middle of the letter: an `e` and an `E` have a bar across it, a `c` and a `C` are open there. Once a
+box is read, its letters are found as ink blobs; when they line up one to one with the characters
+read, every `c`, `e`, `C` and `E` is checked for its bar, and a reading whose letter has the other
+shape is flagged for staff (not corrected: the two readings are both plausible words, and a bar
+broken by the fax looks like none). When the blobs do not line up (letters touching), nothing can
+be said letter by letter and the reading is left as it is.
 """
 
 from __future__ import annotations
@@ -26,10 +24,7 @@ from parsers.form_glyphs import column_blobs
 from parsers.form_layout import READ_DPI
 
 DOUBT = "c or e? (a letter's middle bar does not match the reading)"
-STEM_DOUBT = "D or O? (the letter's left side does not match the reading)"
-CHECKED = frozenset("ceCEDO")
-STEM = 0.85  # of a capital's height: a left side inked this tall in one column is a D's stem
-ROUND = 0.45  # an O's leftmost column is inked over its middle only, less than this
+CHECKED = frozenset("ceCE")
 SPAN = 0.6  # of the letter's width: ink across its middle this wide is a bar
 MIN_HEIGHT = 0.4  # of the tallest letter: lower blobs are stops, commas, dashes or speckle
 
@@ -145,34 +140,15 @@ def align(chars: str, boxes: list[_Box]) -> list[_Box | None] | None:
     return out
 
 
-def capital_side(glyph: np.ndarray) -> str | None:
-    """`D` for a capital whose left side is one straight stem, `O` for one round there, None for a
-    side between (a broken stem, a serif) or a letter too small to say."""
-    h, w = glyph.shape
-    if h < 8 or w < 5:
-        return None
-    cols = np.flatnonzero(glyph.any(axis=0))
-    stem = float(glyph[:, cols[0]:cols[0] + 2].any(axis=1).mean())  # the two leftmost inked columns
-    edge = float(glyph[:, cols[0]].mean())  # the leftmost alone: where a round side only touches
-    return "D" if stem >= STEM else "O" if edge < ROUND else None
-
-
-def _mismatch(image: np.ndarray, pairs: list[tuple[str, _Box | None]]) -> str | None:
-    """The doubt when a `c`/`e`/`C`/`E`, or a capital `D`/`O`, of the pairs stands on a letter of
-    the other shape; None when none does."""
+def _mismatch(image: np.ndarray, pairs: list[tuple[str, _Box | None]]) -> bool:
+    """Whether a `c`/`e`/`C`/`E` of the pairs stands on a letter of the other shape."""
     for char, box in pairs:
         if char in CHECKED and box is not None:
             x0, y0, x1, y1 = box
-            glyph = image[y0:y1, x0:x1] < 128
-            if char in "DO":
-                seen = capital_side(glyph)
-                if seen is not None and seen != char:
-                    return STEM_DOUBT
-                continue
-            seen = shape(glyph)
+            seen = shape(image[y0:y1, x0:x1] < 128)
             if seen is not None and seen != char.lower():
-                return DOUBT
-    return None
+                return True
+    return False
 
 
 _CHAR_BOX = re.compile(r"x_bboxes (\d+) \d+ (\d+) \d+; x_conf [\d.]+'>([^<]*)<")
@@ -209,4 +185,4 @@ def c_or_e(image: np.ndarray, text: str, whitelist: str) -> str | None:
     lined = align(chars, boxes)
     if lined is None or not _mismatch(image, list(zip(chars, lined, strict=True))):
         return None
-    return _mismatch(image, _tesseract_letters(image, boxes, whitelist))
+    return DOUBT if _mismatch(image, _tesseract_letters(image, boxes, whitelist)) else None

@@ -1,9 +1,8 @@
 """A box of our form faxed at 204x98: a `c` read as `e` (or an `E` as `C`) is flagged by the letter's
-middle bar, a `D` read as `O` by its left side (issue 12, class 9). Held-out faxes went out wrong and
-silent before: `McShaltford` typed in small letters read `meshaltford`, the state `nc` read `NE`
-(another valid code), `THYLTDUN` read `THYLTOUN`. The letters' shapes are checked on synthetic
-glyphs; the lining up of letters the fax broke on a synthetic box; the whole check on the held-out
-faxes."""
+middle bar (issue 12, class 9). Two held-out faxes of seed 61 went out wrong and silent before:
+`McShaltford` typed in small letters read `meshaltford`, and the state `nc` read `NE` (another
+valid code). The letters' shapes are checked on synthetic glyphs; the lining up of letters the fax
+broke on a synthetic box; the whole check on the two held-out faxes."""
 
 from __future__ import annotations
 
@@ -51,15 +50,7 @@ def test_the_middle_bar_tells_c_from_e_and_other_letters_are_no_shape(font: str)
 
 
 @pytest.mark.parametrize("font", FONTS)
-def test_a_capitals_left_side_tells_d_from_o(font: str) -> None:
-    image = _faxed("DO", font)
-    sides = [form_bars.capital_side(image[y0:y1, x0:x1] < 128) for x0, y0, x1, y1 in form_bars._letters(image)]
-    assert sides == ["D", "O"]
-
-
-@pytest.mark.parametrize("font", FONTS)
-@pytest.mark.parametrize("truth", ["mcshaltford", "NC", "NE", "precedence", "ECCLES", "cement works",
-                                   "THYLTDUN", "ODDONE ROAD"])
+@pytest.mark.parametrize("truth", ["mcshaltford", "NC", "NE", "precedence", "ECCLES", "cement works"])
 def test_right_readings_stay_unflagged(font: str, truth: str) -> None:
     assert form_bars.c_or_e(_faxed(truth, font), truth, LETTERS) is None
 
@@ -82,14 +73,9 @@ def test_blobs_that_fit_no_reading_say_nothing() -> None:
     assert form_bars.c_or_e(_faxed("mcshaltford", FONTS[0]), "e", LETTERS) is None
 
 
-@pytest.mark.parametrize(("seed", "count", "cases"), [
-    (61, 20, (("form-fax-001.tif", "employer.contact_name"), ("form-fax-019.pdf", "employer.address.state"))),
-    (83, 10, (("form-fax-009.tif", "employer.address.city"),)),  # `THYLTDUN` read `THYLTOUN`
-])
-def test_the_held_out_misreadings_are_flagged(tmp_path: Path, seed: int, count: int,
-                                              cases: tuple[tuple[str, str], ...]) -> None:
-    entries = {e.file: e for e in generate(tmp_path, {"form-fax": count}, seed=seed)}
-    for name, path in cases:
+def test_the_held_out_misreadings_of_c_as_e_are_flagged(tmp_path: Path) -> None:
+    entries = {e.file: e for e in generate(tmp_path, {"form-fax": 20}, seed=61)}
+    for name, path in (("form-fax-001.tif", "employer.contact_name"), ("form-fax-019.pdf", "employer.address.state")):
         data = (tmp_path / name).read_bytes()
         media = "image/tiff" if name.endswith(".tif") else "application/pdf"
         result = extract_parts([Part(name=name, media_type=media, data=data, filename=name)], Limits())
