@@ -17,6 +17,9 @@ _DAY_FIRST = re.compile(r"\bd{1,2}\b.*\bm{1,2}\b.*\by{2,4}\b|\bday\b.*\bmonth\b"
 # A date's pattern as OCR reads it off a fax: letters glued to a part (`dd/mmv/yyyy`, `inm/dd/yyyy`),
 # a part doubled or a slash lost (`dd/mmvyyyyy`). Its first two parts still say the order: `d` then `m`.
 _PATTERN = re.compile(r"(?<![a-z])([a-z]{1,3})\s*[/.\-]\s*([a-z]{1,9})", re.I)
+_NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})([./-])(\d{1,2})\2(\d{2,4})\s*$")
+_NUMBER_LEAVES = {"ssn", "ein", "phone", "contact_phone", "postal_code", "foreign_id"}
+_NAME_FIELDS = {"worker.name", "dependents.name", "employer.contact_name"}
 
 
 def day_first(text: str) -> bool:
@@ -29,9 +32,6 @@ def day_first(text: str) -> bool:
         if "m" in first and second.startswith("d"):
             return False
     return bool(_DAY_FIRST.search(text))
-_NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})([./-])(\d{1,2})\2(\d{2,4})\s*$")
-_NUMBER_LEAVES = {"ssn", "ein", "phone", "contact_phone", "postal_code", "foreign_id"}
-_NAME_FIELDS = {"worker.name", "dependents.name", "employer.contact_name"}
 
 
 def _last_first(raw: str) -> str:
