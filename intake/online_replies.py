@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
 
-from intake.replies import RequestView, render_mail
+from intake.replies import RequestView, render_mail_bytes
 from intake.settings import Settings
 from intake.store import RequestRecord, Store, SubmissionRecord
 from intake.store.online import new_link
@@ -55,9 +55,9 @@ def web_acknowledgement(store: ReplyStore, settings: Settings, sub: SubmissionRe
     if rate_limit and store.replies_since(address, now - timedelta(hours=1)) >= limit:
         return False, f"more than {limit} replies to this address this hour"
     views: list[RequestView] = [RequestView(reference=r.reference) for r in records]
-    msg = render_mail("web_received", to=address, from_address=settings.relay.from_address,
-                      our_domain=settings.replies.our_domain, **{**common, "requests": views})
-    return store.queue_reply(sub.id, "received", "email", address, msg.as_bytes(), generation=generation,
+    raw = render_mail_bytes("web_received", to=address, from_address=settings.relay.from_address,
+                            our_domain=settings.replies.our_domain, **{**common, "requests": views})
+    return store.queue_reply(sub.id, "received", "email", address, raw, generation=generation,
                              now=now, actor=actor, done=done), None
 
 

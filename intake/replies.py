@@ -1,6 +1,6 @@
 """Acknowledgements: whether to answer a message at all, and what the answer says.
 
-Pure functions: the pipeline decides with `should_reply`, renders with `render_mail` (or
+Pure functions: the pipeline decides with `should_reply`, renders with `render_mail_bytes` (or
 `intake.faxreply.render_fax_pdf` for a fax), and queues the bytes in the outbox; sending is
 `intake.outbox`'s job. The rules are RFC 3834's and those mature help desks add (no answer to
 bounces, lists, auto-replies or our own mail), because an auto-reply loop with another robot is
@@ -12,16 +12,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.headerregistry import Address
+from email import message_from_bytes
 from email.message import EmailMessage
-from email.utils import format_datetime, getaddresses, make_msgid
+from email.policy import default as default_policy
+from email.utils import format_datetime, formataddr, getaddresses, make_msgid
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from intake import mailheads
+from intake.mailcompose import compose
 from intake.model import CertificateRequest, Problem
 from intake.reference import agreements
 from intake.wording import field_words, scrub, shown, title
@@ -246,11 +248,16 @@ def render_text(kind: str, **context: Any) -> str:
     return mask_ssns(_env().get_template(f"mail/{kind}.txt.j2").render(**context))
 
 
-def render_mail(kind: str, *, to: str, from_address: str, our_domain: str,
-                requests: list[RequestView], received_at: datetime | None = None,
-                original_subject: str = "", in_reply_to: str | None = None,
-                references: list[str] | None = None, attachments: list[tuple[str, bytes, str]] | None = None,
-                **context: Any) -> EmailMessage:
+def render_mail(kind: str, **kwargs: Any) -> EmailMessage:
+    """`render_mail_bytes` as a message object, for callers that read it back (tests, previews)."""
+    return cast(EmailMessage, message_from_bytes(render_mail_bytes(kind, **kwargs), policy=default_policy))
+
+
+def render_mail_bytes(kind: str, *, to: str, from_address: str, our_domain: str,
+                      requests: list[RequestView], received_at: datetime | None = None,
+                      original_subject: str = "", in_reply_to: str | None = None,
+                      references: list[str] | None = None, attachments: list[tuple[str, bytes, str]] | None = None,
+                      **context: Any) -> bytes:
     """A complete reply: text and HTML alternatives, threaded, marked as an automatic reply."""
     refs = ", ".join(r.reference for r in requests[:_SUBJECT_REFS]) + (" ..." if len(requests) > _SUBJECT_REFS else "")
     subject = SUBJECTS[kind].format(refs=refs)
@@ -269,23 +276,14 @@ def render_mail(kind: str, *, to: str, from_address: str, our_domain: str,
     text = render_text(kind, **ctx)
     html = _env().get_template("mail/base.html.j2").render(subject=subject, text=text)
     html = mask_ssns(html)
-    msg = EmailMessage()
-    msg["From"] = Address(display_name="Certificate of Coverage", addr_spec=from_address)
-    msg["To"] = to
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(datetime.now().astimezone())
-    msg["Message-ID"] = make_msgid(domain=our_domain or "localhost")
-    msg["Auto-Submitted"] = "auto-replied"
-    msg["X-Auto-Response-Suppress"] = "All"
+    headers = [("From", formataddr(("Certificate of Coverage", from_address))), ("To", to),
+               ("Subject", subject), ("Date", format_datetime(datetime.now().astimezone())),
+               ("Message-ID", make_msgid(domain=our_domain or "localhost")),
+               ("Auto-Submitted", "auto-replied"), ("X-Auto-Response-Suppress", "All")]
     # Message-IDs go back as they came: opaque tokens the sender's software chose (hex and digit
     # runs in them are often SSN-shaped), which threading needs unchanged; a person does not type them.
     if in_reply_to:
-        msg["In-Reply-To"] = in_reply_to
-        msg["References"] = " ".join([*(references or []), in_reply_to][-10:])
-    msg.set_content(text)
-    msg.add_alternative(html, subtype="html")
-    for filename, data, media_type in attachments or []:
-        maintype, _, subtype = media_type.partition("/")
-        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=mask_ssns(filename))
-    return msg
+        headers += [("In-Reply-To", in_reply_to), ("References", " ".join([*(references or []), in_reply_to][-10:]))]
+    files = [(mask_ssns(filename), data, media_type) for filename, data, media_type in attachments or []]
+    return compose(headers, text, html, files)
 

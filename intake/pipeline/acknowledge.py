@@ -21,7 +21,7 @@ from intake.faxmail import gateway_of
 from intake.faxreply import fax_reply, render_fax_pdf
 from intake.online_replies import web_acknowledgement
 from intake.pipeline.context import Context
-from intake.replies import STAFF_ONLY_CODES, RequestView, render_mail, should_reply
+from intake.replies import STAFF_ONLY_CODES, RequestView, render_mail_bytes, should_reply
 from intake.settings import Settings
 from intake.store.conversation import AnswerRecord
 from intake.store.records import RequestRecord, StateConflict, SubmissionRecord
@@ -68,9 +68,8 @@ def render_reply(settings: Settings, sub: SubmissionRecord, kind: str, views: Se
         thread = {"original_subject": str(meta.get("subject") or ""),
                   "in_reply_to": meta.get("message_id") or sub.message_id,
                   "references": list(meta.get("references") or [])}
-    msg = render_mail(kind, to=to, from_address=settings.relay.from_address,
-                      our_domain=settings.replies.our_domain, **thread, **common)
-    return msg.as_bytes()
+    return render_mail_bytes(kind, to=to, from_address=settings.relay.from_address,
+                             our_domain=settings.replies.our_domain, **thread, **common)
 
 
 # -- deciding ------------------------------------------------------------------------------------
