@@ -563,3 +563,25 @@ def test_concurrent_upgrades_of_an_empty_database(db_url: str) -> None:
     finally:
         for s in stores:
             s.dispose()
+
+
+def test_the_rate_limit_count_uses_its_index_and_counts_case_insensitively(tmp_path: Any) -> None:
+    """`replies_since` runs once per reply: it must find a recipient's replies by the index of
+    migration 0011, not by reading every reply of the hour."""
+    st = Store(f"sqlite:///{tmp_path}/rate.db")
+    try:
+        st.ensure_schema()
+        with st.engine.connect() as conn:
+            plan = " ".join(str(row) for row in conn.execute(text(
+                "EXPLAIN QUERY PLAN SELECT count(id) FROM outbox WHERE lower(recipient) = 'a@b.example' "
+                "AND created_at >= '2026-01-01'")))
+        assert "ix_outbox_recipient_lower" in plan
+        now = datetime.now(UTC)
+        sid, _ = st.store_submission(Incoming(channel="smtp", raw=b"Subject: x\r\n\r\nbody\r\n",
+                                              sender="Pat@Acme.example", received_at=now))
+        assert st.queue_reply(sid, "received", "email", "Pat@Acme.example", b"Subject: r\r\n\r\nok\r\n", now=now)
+        assert st.replies_since("pat@acme.EXAMPLE", now - timedelta(minutes=1)) == 1
+        assert st.replies_since("pat@acme.example", now + timedelta(minutes=1)) == 0
+        assert st.replies_since("other@acme.example", now - timedelta(minutes=1)) == 0
+    finally:
+        st.dispose()

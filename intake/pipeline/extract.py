@@ -20,7 +20,7 @@ from intake.faxintake import fax_by_mail, fax_number
 from intake.faxmail import read_fax_mail
 from intake.pipeline.acknowledge import reply_loaded, reply_stage
 from intake.pipeline.context import Context
-from intake.store.records import RequestRecord, StateConflict, SubmissionRecord, as_dict
+from intake.store.records import RequestRecord, StateConflict, SubmissionRecord
 from intake.store.states import MAIL_CHANNELS, Channel, RequestState, SubmissionState
 from intake.store.submissions import kept_verdict
 from intake.validate import problem_help
@@ -104,8 +104,8 @@ def extract_loaded(ctx: Context, submission_id: int) -> Extracted | bool:  # noq
         # The number may have been found just now; the verdict is not written yet (see below).
         sub = dataclasses.replace(store.get_submission(submission_id), sender_auth=verdict_json)
     reason = "; ".join(p.message for p in result.problems) or None
-    stored = as_dict(result)
-    made = store.mark_extracted(submission_id, result, reason=reason, sender_auth=verdict_json)
+    stored = result.model_dump(mode="json")
+    made = store.mark_extracted(submission_id, result, reason=reason, sender_auth=verdict_json, dumped=stored)
     log.info("submission %d: %d request(s) %s", submission_id, len(made),
              " ".join(f"{r.reference}:{r.state}" for r in made))
     state = SubmissionState.EXTRACTED if made else SubmissionState.NEEDS_REVIEW

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.dialects.postgresql import BYTEA, JSONB
 from sqlalchemy.engine import Dialect
@@ -263,6 +264,11 @@ class Outbox(Base):
     fax_job: Mapped[str | None] = mapped_column(String(64))
     fax_state: Mapped[str | None] = mapped_column(String(32))
 
+
+# The per-sender rate limit counts a recipient's replies of the last hour, case-insensitively
+# (`OutboxStore.replies_since`, once per reply): without this index every count read all of the
+# hour's replies (migration 0011).
+Index("ix_outbox_recipient_lower", func.lower(Outbox.recipient), Outbox.created_at)
 
 class Answer(Base):
     """A message that answered one of our replies, and the request it answered (migration 0005).

@@ -104,7 +104,8 @@ class ExtractStore(EventStore, Protocol):
     def mark_extracted(self, submission_id: int, result: SubmissionResult, *,
                        expected: Collection[str] = ..., actor: str = ...,
                        reason: str | None = ...,
-                       sender_auth: Mapping[str, Any] | None = ...) -> list[RequestRecord]: ...
+                       sender_auth: Mapping[str, Any] | None = ...,
+                       dumped: Mapping[str, Any] | None = ...) -> list[RequestRecord]: ...
 
     def mark_needs_review(self, submission_id: int, reason: str, *, expected: Collection[str] = ...,
                           actor: str = ...) -> None: ...

@@ -103,6 +103,7 @@ class RequestStore(SubmissionStore):
         actor: str = "pipeline",
         reason: str | None = None,
         sender_auth: Mapping[str, Any] | None = None,
+        dumped: Mapping[str, Any] | None = None,
     ) -> list[RequestRecord]:
         """Record an extraction: parts, one request row per request found, events; one transaction.
 
@@ -111,9 +112,10 @@ class RequestStore(SubmissionStore):
         request was found. Raises `StateConflict` if the submission was not in `expected`
         (extracted by someone else). Returns the records made (the reply stage uses them as they
         are). `sender_auth`: the sender verdict (`record_sender_auth`'s argument), kept in the same
-        transaction.
+        transaction. `dumped`: `result.model_dump(mode="json")` when the caller made it already (the
+        pipeline keeps it for the reply stage: one dump of the result per extraction).
         """
-        stored = result.model_dump(mode="json")
+        stored = dict(dumped) if dumped is not None else result.model_dump(mode="json")
         items = [NewRequest.of(r) for r in result.requests]
         new_state = _S.EXTRACTED if items else _S.NEEDS_REVIEW
         if not items and reason is None:
