@@ -171,6 +171,21 @@ class GatewayProcess:
                 total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
         return total
 
+    def pss_bytes(self) -> int:
+        """Proportional memory of the daemon and its workers, summed (`Pss:` of /proc/PID/smaps_rollup).
+
+        The extraction workers are forked from one server that loaded the parsers first, so most of
+        their pages are the server's, shared: summed RSS counts each such page once per process,
+        summed PSS once in all, which is what the machine spends."""
+        total = 0
+        for pid in self.pids():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+        return total
+
     def tail(self) -> str:
         return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
 
