@@ -99,3 +99,18 @@ def test_an_incomplete_mail_is_answered_in_the_same_pass(tmp_path: Path) -> None
         assert in_pass <= 6, in_pass
     finally:
         ctx.store.dispose()
+
+
+def test_a_request_row_built_from_the_results_dump_is_the_row_built_from_the_result() -> None:
+    """`mark_extracted` dumps the result once and builds each request row from that dump
+    (`NewRequest.of(..., dumped=)`): the row must be what dumping each request anew gives."""
+    from intake.extract import extract_submission
+    from intake.store.records import NewRequest
+
+    rng = random.Random(23)
+    for complete in (True, False):
+        result = extract_submission(_mail(rng, complete=complete), channel="email")
+        dumped = result.model_dump(mode="json")
+        assert result.requests
+        for item, part in zip(result.requests, dumped["requests"], strict=True):
+            assert NewRequest.of(item, dumped=part) == NewRequest.of(item)

@@ -214,10 +214,16 @@ class NewRequest:
     provenance: dict[str, Any]
 
     @classmethod
-    def of(cls, item: RequestResult, *, state: str | None = None) -> NewRequest:
+    def of(cls, item: RequestResult, *, state: str | None = None,
+           dumped: Mapping[str, Any] | None = None) -> NewRequest:
         """From an extraction's `RequestResult`: `status` `valid` -> `accepted`, else
-        `needs_review`; an explicit `state` wins."""
+        `needs_review`; an explicit `state` wins. `dumped`: `item.model_dump(mode="json")` when the
+        caller has it (the whole result's dump holds each request's): its parts are taken as they
+        are instead of dumping the request, its problems and provenance again."""
         chosen = state or (RequestState.ACCEPTED if item.status == "valid" else RequestState.NEEDS_REVIEW)
+        if dumped is not None:
+            return cls(fields=dumped["request"], state=str(chosen), problems=list(dumped["problems"]),
+                       confidence=dict(item.confidence), provenance=dict(dumped["provenance"]))
         return cls(fields=item.request.model_dump(mode="json"), state=str(chosen),
                    problems=[p.model_dump(mode="json") for p in item.problems],
                    confidence=dict(item.confidence),

@@ -116,7 +116,7 @@ class RequestStore(SubmissionStore):
         pipeline keeps it for the reply stage: one dump of the result per extraction).
         """
         stored = dict(dumped) if dumped is not None else result.model_dump(mode="json")
-        items = [NewRequest.of(r) for r in result.requests]
+        items = [NewRequest.of(r, dumped=d) for r, d in zip(result.requests, stored["requests"], strict=True)]
         new_state = _S.EXTRACTED if items else _S.NEEDS_REVIEW
         if not items and reason is None:
             reason = "no request found in the submission"
