@@ -114,3 +114,19 @@ def test_a_request_row_built_from_the_results_dump_is_the_row_built_from_the_res
         assert result.requests
         for item, part in zip(result.requests, dumped["requests"], strict=True):
             assert NewRequest.of(item, dumped=part) == NewRequest.of(item)
+
+
+def test_the_records_mark_extracted_returns_are_the_records_read_back(tmp_path: Path) -> None:
+    """The extract stage hands the reply stage the records `mark_extracted` made from the typed
+    result (not validated again from the dump): they must equal what the store reads back."""
+    from intake.extract import extract_submission
+
+    ctx = stage_context(tmp_path)
+    rng = random.Random(29)
+    for complete in (True, False):
+        raw = _mail(rng, complete=complete)
+        sid, _ = ctx.store.store_submission(Incoming(channel="smtp", raw=raw, sender="hr@acme.example.com",
+                                                     received_at=datetime.now(UTC)))
+        ctx.store.begin_attempt_loaded(sid)
+        made = ctx.store.mark_extracted(sid, extract_submission(raw, channel="email"))
+        assert made and made == ctx.store.requests_of(sid)

@@ -39,7 +39,7 @@ from intake.store.submissions import SubmissionStore, kept_verdict, sender_auth_
 from parsers.pii import mask_ssns
 
 if TYPE_CHECKING:  # the extraction's result type, named in annotations only
-    from intake.extract import SubmissionResult
+    from intake.extract import RequestResult, SubmissionResult
 
 _S = SubmissionState
 
@@ -137,7 +137,7 @@ class RequestStore(SubmissionStore):
             made = self._add_requests(s, submission_id, received_at, items, actor=actor)
             s.flush()
         # The records (typed requests, validated) are made after the commit, outside the write lock.
-        return [_clear_record(r, item) for r, item in zip(made, items, strict=True)]
+        return [_clear_record(r, item, res) for r, item, res in zip(made, items, result.requests, strict=True)]
 
     def add_manual_request(self, submission_id: int, request: CertificateRequest, problems: Sequence[Problem], *,
                            actor: str) -> RequestRecord:
@@ -294,10 +294,12 @@ class RequestStore(SubmissionStore):
             return self._request_record(r)
 
 
-def _clear_record(r: Request, item: NewRequest) -> RequestRecord:
-    """The record of a row just written, from the clear values it was made of (nothing decrypted)."""
-    return copy_record(RequestRecord, r, reference=r.reference or "", provenance=item.provenance,
-                       **typed_request(item.fields, item.problems))
+def _clear_record(r: Request, item: NewRequest, made_from: RequestResult | None = None) -> RequestRecord:
+    """The record of a row just written, from the clear values it was made of (nothing decrypted).
+    `made_from`: the typed request the row was dumped from, taken as it is (not validated again)."""
+    typed = (typed_request(item.fields, item.problems) if made_from is None
+             else {"request": made_from.request.model_copy(), "problems": list(made_from.problems)})
+    return copy_record(RequestRecord, r, reference=r.reference or "", provenance=item.provenance, **typed)
 
 
 def _result_aad(submission_id: int) -> str:
