@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Self
 
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import Row, func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from intake.crypto import Keyring, KeyringError, sealed_key_id
@@ -216,7 +216,8 @@ class StoreCore:
         return {k: self._unseal("json", getattr(r, k), aad(f"requests.{k}", r.submission_id, r.seq), r.id)
                 for k in ("fields", "problems", "provenance")}
 
-    def _submission_record(self, s: Submission) -> SubmissionRecord:
+    def _submission_record(self, s: Submission | Row[Any]) -> SubmissionRecord:
+        """A submission's record (raw message and result decrypted) from its ORM object or Core row."""
         return copy_record(SubmissionRecord, s, recipients=tuple(s.recipients or ()),
                            raw=self._unseal("bytes", s.raw, aad("submissions.raw", s.content_key), s.id),
                            result=self._unseal("json", s.result, aad("submissions.result", s.id), s.id))

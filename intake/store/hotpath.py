@@ -35,6 +35,7 @@ IMAP_SEEN = select(_SEEN.c.submission_id).where(_SEEN.c.folder == bindparam("fol
 INSERT_SUBMISSION = _SUB.insert()
 INSERT_IMAP_SEEN = _SEEN.insert()
 BY_CONTENT_KEY = select(_SUB.c.id).where(_SUB.c.content_key == bindparam("key"))
+SUBMISSION_ROW = select(_SUB).where(_SUB.c.id == bindparam("sid"))
 SUBMISSION_STATE = select(_SUB.c.state).where(_SUB.c.id == bindparam("sid"))
 SUBMISSION_STATE_REASON = select(_SUB.c.state, _SUB.c.reason).where(_SUB.c.id == bindparam("sid"))
 SUBMISSION_RECEIVED_AT = select(_SUB.c.received_at).where(_SUB.c.id == bindparam("sid"))

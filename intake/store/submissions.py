@@ -340,10 +340,11 @@ class SubmissionStore(StoreCore):
         first step: one load, one decryption of the raw message per attempt)."""
         with self._write(redone=True) as s:
             _count_attempt(s, submission_id)
-            sub = s.get(Submission, submission_id)
-            assert sub is not None
-        # Decrypted after the commit, outside the write lock (the row stays loaded).
-        return int(sub.attempts), self._submission_record(sub)
+            # A Core row, not an ORM object: nothing of it is written back, and the identity map's
+            # bookkeeping cost more than the SELECT.
+            row = core(s).execute(hotpath.SUBMISSION_ROW, {"sid": submission_id}).one()
+        # Decrypted after the commit, outside the write lock.
+        return int(row.attempts), self._submission_record(row)
 
     def _move_submission(self, s: Session, submission_id: int, new_state: str, *,
                          expected: Collection[str] | None, actor: str, reason: str | None = None,
