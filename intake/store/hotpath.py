@@ -38,7 +38,7 @@ BY_CONTENT_KEY = select(_SUB.c.id).where(_SUB.c.content_key == bindparam("key"))
 SUBMISSION_ROW = select(_SUB).where(_SUB.c.id == bindparam("sid"))
 SUBMISSION_STATE = select(_SUB.c.state).where(_SUB.c.id == bindparam("sid"))
 SUBMISSION_STATE_REASON = select(_SUB.c.state, _SUB.c.reason).where(_SUB.c.id == bindparam("sid"))
-SUBMISSION_RECEIVED_AT = select(_SUB.c.received_at).where(_SUB.c.id == bindparam("sid"))
+SUBMISSION_STATE_RECEIVED = select(_SUB.c.state, _SUB.c.received_at).where(_SUB.c.id == bindparam("sid"))
 # The columns to set are the parameters named after them (`move_submission`).
 MOVE_SUBMISSION = update(_SUB).where(_SUB.c.id == bindparam("sid"), _SUB.c.state == bindparam("from_state"))
 UPDATE_SUBMISSION = update(_SUB).where(_SUB.c.id == bindparam("sid"))

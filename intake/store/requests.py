@@ -126,13 +126,16 @@ class RequestStore(SubmissionStore):
         if verdict is not None:
             extra["sender_auth"] = verdict  # in the state move's UPDATE: one statement less
         with self._write(redone=True) as s:
+            # The state and the received time (the references' year) in one look, not the whole row
+            # with its raw message.
+            found = core(s).execute(hotpath.SUBMISSION_STATE_RECEIVED, {"sid": submission_id}).one_or_none()
+            if found is None:
+                raise NotFound(f"no submission {submission_id}")
+            old, received_at = found
             self._move_submission(s, submission_id, new_state, expected=expected, actor=actor, reason=reason,
-                                  extra=extra)
+                                  extra=extra, old=old)
             if verdict is not None:
                 hotpath.add_events(s, sender_auth_event(submission_id, verdict))
-            # The received time alone (the references' year), not the whole row with its raw message.
-            received_at = core(s).execute(hotpath.SUBMISSION_RECEIVED_AT, {"sid": submission_id}).scalar()
-            assert received_at is not None
             self._replace_parts(s, submission_id, stored)
             made = self._add_requests(s, submission_id, received_at, items, actor=actor)
             s.flush()
