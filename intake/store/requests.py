@@ -52,22 +52,31 @@ class RequestStore(SubmissionStore):
     def _next_seq(self, s: Session, submission_id: int) -> int:
         return int(core(s).execute(hotpath.NEXT_SEQ, {"sid": submission_id}).scalar() or 0)
 
+    def _new_row(self, submission_id: int, seq: int, item: NewRequest, now: datetime) -> dict[str, Any]:
+        """The columns of one new request row, sealed (no database needed: built before the write
+        lock where the caller knows its `seq`)."""
+        if item.state not in REQUEST_STATES:
+            raise ValueError(f"unknown request state {item.state!r}")
+        return {"submission_id": submission_id, "seq": seq, "state": item.state,
+                "confidence": dict(item.confidence), "created_at": now, "updated_at": now,
+                **search_columns(item.fields),
+                **self._seal_request(submission_id, seq, fields=item.fields, problems=item.problems,
+                                     provenance=item.provenance)}
+
     def _add_requests(self, s: Session, submission_id: int, received_at: datetime, items: Sequence[NewRequest], *,
-                      actor: str, first_seq: int | None = None) -> list[Request]:
+                      actor: str, first_seq: int | None = None,
+                      rows: Sequence[dict[str, Any]] | None = None) -> list[Request]:
         """Insert one row per item (sealed, with its search columns, reference and `created` event);
-        `received_at`: the submission's, whose year the references carry."""
+        `received_at`: the submission's, whose year the references carry. `rows`: the items' rows
+        built already (`_new_row`) for sequence numbers from 0, used when the submission has no
+        request yet (else built again here, numbered after the ones it has)."""
         seq = self._next_seq(s, submission_id) if first_seq is None else first_seq
-        now = now_utc()
+        if rows is None or seq != 0:
+            now = now_utc()
+            rows = [self._new_row(submission_id, seq + i, item, now) for i, item in enumerate(items)]
         made: list[Request] = []
         conn = core(s)
-        for item in items:
-            if item.state not in REQUEST_STATES:
-                raise ValueError(f"unknown request state {item.state!r}")
-            values = {"submission_id": submission_id, "seq": seq, "state": item.state,
-                      "confidence": dict(item.confidence), "created_at": now, "updated_at": now,
-                      **search_columns(item.fields),
-                      **self._seal_request(submission_id, seq, fields=item.fields, problems=item.problems,
-                                           provenance=item.provenance)}
+        for values in rows:
             # Core, as the ORM's flush would (an INSERT, then the reference its id makes), without
             # its unit of work; the row object returned is detached, for the caller's record.
             inserted = conn.execute(hotpath.INSERT_REQUEST, values).inserted_primary_key
@@ -76,19 +85,21 @@ class RequestStore(SubmissionStore):
             reference = f"{self.reference_prefix}-{received_at.year}-{request_id:06d}"
             conn.execute(hotpath.SET_REFERENCE, {"rid": request_id, "reference": reference})
             made.append(Request(id=request_id, reference=reference, **values))
-            seq += 1
         if made:
             hotpath.add_events(s, *({"submission_id": submission_id, "request_id": req.id, "actor": actor,
                                      "kind": "created", "new": req.state} for req in made))
         return made
 
-    def _replace_parts(self, s: Session, submission_id: int, result: Mapping[str, Any] | None) -> None:
+    def _part_rows(self, submission_id: int, result: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+        return [self._part_row(submission_id, seq, part) for seq, part in enumerate((result or {}).get("parts") or [])]
+
+    def _replace_parts(self, s: Session, submission_id: int, result: Mapping[str, Any] | None, *,
+                       rows: list[dict[str, Any]] | None = None) -> None:
         # One DELETE and one INSERT of all parts, as Core (nothing hangs off a part row, and the
-        # session never reads them back).
+        # session never reads them back). `rows`: `_part_rows`, sealed before the write lock.
         conn = core(s)
         conn.execute(hotpath.DELETE_PARTS, {"sid": submission_id})
-        rows = [self._part_row(submission_id, seq, part)
-                for seq, part in enumerate((result or {}).get("parts") or [])]
+        rows = self._part_rows(submission_id, result) if rows is None else rows
         if rows:
             conn.execute(hotpath.INSERT_PART, rows)
 
@@ -122,6 +133,10 @@ class RequestStore(SubmissionStore):
             reason = "no request found in the submission"
         # Sealed and masked before the write lock is taken: the process's writers queue on it.
         extra: dict[str, Any] = {"result": self._seal("json", stored, _result_aad(submission_id))}
+        # The rows too, numbered from 0 as a submission waiting for its extraction has no request.
+        now = now_utc()
+        rows = [self._new_row(submission_id, seq, item, now) for seq, item in enumerate(items)]
+        part_rows = self._part_rows(submission_id, stored)
         verdict = kept_verdict(sender_auth) if sender_auth is not None else None
         if verdict is not None:
             extra["sender_auth"] = verdict  # in the state move's UPDATE: one statement less
@@ -136,8 +151,8 @@ class RequestStore(SubmissionStore):
                                   extra=extra, old=old)
             if verdict is not None:
                 hotpath.add_events(s, sender_auth_event(submission_id, verdict))
-            self._replace_parts(s, submission_id, stored)
-            made = self._add_requests(s, submission_id, received_at, items, actor=actor)
+            self._replace_parts(s, submission_id, stored, rows=part_rows)
+            made = self._add_requests(s, submission_id, received_at, items, actor=actor, rows=rows)
             s.flush()
         # The records (typed requests, validated) are made after the commit, outside the write lock.
         return [_clear_record(r, item, res) for r, item, res in zip(made, items, result.requests, strict=True)]
