@@ -20,6 +20,7 @@ import re
 from dataclasses import replace
 from functools import cache, lru_cache
 
+from parsers.hints import _LAST_FIRST
 from parsers.labels import _ENUM, _FIELD_SECTION, _SECTION_PREFIXES, LABELS, SECTION_LABELS, LabelMatch, _tokens
 
 PLACE = 0.72  # a label this close to one of the vocabulary places its value
@@ -263,12 +264,28 @@ def _segment(text: str, start: int, *, nested: bool) -> tuple[int, int, tuple[st
         elif c in ")]":
             depth = max(0, depth - 1)
         elif (depth == 0 or nested) and i > start and (c in _SEPARATOR_START or c.isspace()):
-            m = _SEPARATOR.match(text, i)
+            m = _SEPARATOR.match(text, i) or _after_hint(text, start, i)
             if m and m.end() > m.start() and (depth == 0 or "\t" in m.group() or ":" in m.group()):
                 hints = tuple(h.strip() for a, b in _HINTS.findall(text[start:i]) if (h := a or b).strip())
                 return i, m.end(), hints
         i += 1
     return None
+
+
+_HINT_GAP = re.compile(r"\s+(?=[^\s(\[])")
+
+
+def _after_hint(text: str, start: int, i: int) -> re.Match[str] | None:
+    """The space after a hint about the value's form that closes a label ("Name (last, first) Roe,
+    Jo", "Return date (DD.MM.YYYY) 22.09.2031": a typewriter's tab no wider than a space), as a
+    separator; not before a second hint, nor after a hint about meaning ("Employer (U.S.) address")."""
+    if text[i - 1] != ")" or (opened := text.rfind("(", start, i)) < 0 or \
+            not _FORMAT_HINT.search(text[opened:i]) or not _labelish(text[start:opened]):
+        return None
+    m = _HINT_GAP.match(text, i)
+    if m is None or _SEPARATOR.search(text, m.end()) or text[m.end():].split(maxsplit=1)[0].casefold() in _STOP:
+        return None  # "Place (city, state) of birth ____ Boise, ID": the label goes on to its separator
+    return m
 
 
 def _labelish(label: str, section: str | None = None, *, extra: bool = False) -> bool:
@@ -329,8 +346,9 @@ def whole_label(text: str, m: LabelMatch | None, section: str | None, offset: in
         return None
     found = classify(_for_meaning(label), section)
     if found is None or found[1] < OFFER:
-        if m is None:
-            return None
+        if m is None:  # "Assynee (last, first)": words OCR garbled, a hint that says a name, family name first
+            return LabelMatch("worker.name", value_start, label, True, False, OFFER, hints) \
+                if _LAST_FIRST.search(" ".join(hints)) else None
         return replace(m, end=value_start, separator=True, score=OFFER - 0.01, label=label, hints=hints)
     fld, score = found
     return LabelMatch(fld, value_start, label, True, False, score, hints)
