@@ -169,7 +169,8 @@ def test_a_family_name_first_with_its_comma_is_no_initial() -> None:
 
 
 def test_a_company_whose_dot_ocr_read_as_a_comma_takes_no_labelled_line_under_it() -> None:
-    rows = ["Name of employer ...... Orchard Tools Co,", "Employer tax number ...... 12-3456789", "Citizenship: Canadian"]
+    rows = ["Name of employer ...... Orchard Tools Co,", "Employer tax number ...... 12-3456789",
+            "Citizenship: Canadian"]
     got = _read([[w for k, r in enumerate(rows) for w in _row(r, 0.3 + 0.02 * k)]])
     assert got["employer.name"].value == "Orchard Tools Co."  # type: ignore[attr-defined]
     assert got["employer.name"].uncertain  # type: ignore[attr-defined]
@@ -180,3 +181,34 @@ def test_a_value_cut_at_a_comma_still_goes_on_on_the_next_line() -> None:
     rows = ["Employee name: O'Harlow,", "Bennet", "Citizenship: Canadian"]
     got = _read([[w for k, r in enumerate(rows) for w in _row(r, 0.3 + 0.02 * k)]])
     assert got["worker.last_name"].value == "O'Harlow" and got["worker.first_name"].value == "Bennet"  # type: ignore[attr-defined]
+
+
+def test_a_label_read_through_a_look_alike_letter_places_a_value_that_reads() -> None:
+    rows = ["Date horn (DD.MM.YYYY)", "11.03.1974", "Period of assignment trom (mm/dd/yyyy)", "07/22/2027",
+            "Posting ends", "26 May 2029", "Federal employer no, (NN-NNNNNNN)", "942248719"]
+    got = _read([[w for k, r in enumerate(rows) for w in _row(r, 0.3 + 0.025 * k)]])
+    assert got["worker.date_of_birth"].value == "1974-03-11"  # type: ignore[attr-defined]
+    assert got["assignment.start_date"].value == "2027-07-22"  # type: ignore[attr-defined]
+    assert got["assignment.end_date"].value == "2029-05-26"  # type: ignore[attr-defined]
+    assert got["employer.ein"].value == "94-2248719"  # type: ignore[attr-defined]
+
+
+def test_a_look_alike_letter_says_nothing_when_two_words_are_as_close() -> None:
+    from parsers.label_words import _glyph_slip
+
+    assert _glyph_slip("horn", None) == "birth"
+    assert _glyph_slip("zzzz", None) is None
+
+
+@pytest.mark.parametrize(("written", "want"), [("4-Peb-2012", "2012-02-04"), ("Septemher 3, 2027", "2027-09-03")])
+def test_a_month_ocr_misread_by_a_letter_is_put_right_and_doubted(written: str, want: str) -> None:
+    rows = ["Date hired", written, "Citizenship", "Canadian"]
+    got = _read([[w for k, r in enumerate(rows) for w in _row(r, 0.3 + 0.025 * k)]])
+    assert got["assignment.hire_date"].value == want  # type: ignore[attr-defined]
+    assert got["assignment.hire_date"].confidence < 0.88  # type: ignore[attr-defined]
+
+
+def test_a_month_two_months_are_as_close_to_is_left_alone() -> None:
+    from parsers.value_dates import month_slip
+
+    assert month_slip("3 Jum 2027") is None and month_slip("Mav 3, 2027") is None and month_slip("Feb 3, 2027") is None
