@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from parsers.artefacts import strip_artefacts
+from parsers.artefacts import DOUBT, legal_form_comma, strip_artefacts
 from parsers.columns import _ONLY_FAMILY, _ONLY_GIVEN
 from parsers.evidence import (
     _DATE_ONLY,
@@ -133,6 +133,9 @@ class _Finder(LineReader):
         if fld.startswith("dependents."):
             fld = self._dependent_field(fld.split(".", 1)[1])
         fld = hinted_field(fld, m.hints)
+        dotted = None  # "Acme Co,": read with its dot before the company checks below
+        if self.method == "ocr" and (fixed := legal_form_comma(raw)) is not None:
+            raw, dotted = fixed, DOUBT
         switched: str | None = None  # why the value's type took it to another field than its label's
         if m.score < 1 and fld in _NAME_PARTS and (len(raw.split()) >= 2 or "," in raw):
             fld = "worker.name"  # a whole name under a label read by its words as one part of it
@@ -180,7 +183,7 @@ class _Finder(LineReader):
         glued = swapped[1] if swapped else None
         if self.method == "ocr":  # a leader's end or a box edge read as a character of the value
             raw, glued = strip_artefacts(fld, raw)
-            glued = glued or (swapped[1] if swapped else None)
+            glued = glued or dotted or (swapped[1] if swapped else None)
             if fld == "worker.name" and (slip := initial_slip(raw)) is not None and normalize(fld, slip[0])[1] is None:
                 # "Jo 1 Roe": an initial I misread, put right; a reading in doubt, as a word a line crossed
                 raw, words = slip[0], [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]

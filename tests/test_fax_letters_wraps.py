@@ -212,3 +212,30 @@ def test_a_month_two_months_are_as_close_to_is_left_alone() -> None:
     from parsers.value_dates import month_slip
 
     assert month_slip("3 Jum 2027") is None and month_slip("Mav 3, 2027") is None and month_slip("Feb 3, 2027") is None
+
+
+@pytest.mark.parametrize(("word", "want"), [("\u2018Worker's", "Worker's"), ("\u201cEmployee", "Employee"),
+                                            ("\u2018Bud\u2019", None), ("\u201cAcme\u201d,", None), ("Plain", None)])
+def test_a_curly_quote_opened_and_never_closed_is_a_speck(word: str, want: str | None) -> None:
+    from parsers.ocr_repair import stray_quote
+
+    assert stray_quote(word) == want
+
+
+def test_a_label_above_its_value_with_a_speck_read_as_a_quote_still_reads() -> None:
+    from parsers import ocr_repair
+
+    rows = ["\u2018Name of the worker", "Bennet Q Harlow", "Citizenship", "Canadian"]
+    words = [w for k, r in enumerate(rows) for w in _row(r, 0.3 + 0.025 * k)]
+    words = [Word(u, w.box, 0.8, w.page) if (u := ocr_repair.stray_quote(w.text)) else w for w in words]
+    got = _read([words])
+    assert got["worker.first_name"].value == "Bennet" and got["worker.last_name"].value == "Harlow"  # type: ignore[attr-defined]
+
+
+def test_a_company_with_its_dot_read_as_a_comma_under_a_label_of_person_words_is_the_company() -> None:
+    rows = ["Name of the posted worker ______ Bennet Q. Harlow",
+            "Company sending the employee ______ Orchard Tools Co,", "Employer tax number ______ 12-3456789"]
+    got = _read([[w for k, r in enumerate(rows) for w in _row(r, 0.3 + 0.02 * k)]])
+    assert got["worker.first_name"].value == "Bennet" and got["worker.last_name"].value == "Harlow"  # type: ignore[attr-defined]
+    assert got["employer.name"].value == "Orchard Tools Co."  # type: ignore[attr-defined]
+    assert got["employer.name"].uncertain  # type: ignore[attr-defined]
