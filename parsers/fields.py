@@ -69,7 +69,7 @@ from parsers.labels import LabelMatch, match_label_at, match_section
 from parsers.layout import Line, Word
 from parsers.types import Candidate, Method, Provenance
 from parsers.value_dates import month_slip
-from parsers.value_people import SLIP_DOUBT, initial_slip
+from parsers.value_people import SLIP_DOUBT, email_capital_i, initial_slip
 from parsers.values import (
     has_shape,
     normalize,
@@ -187,6 +187,8 @@ class _Finder(LineReader):
             if fld == "worker.name" and (slip := initial_slip(raw)) is not None and normalize(fld, slip[0])[1] is None:
                 # "Jo 1 Roe": an initial I misread, put right; a reading in doubt, as a word a line crossed
                 raw, words = slip[0], [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]
+            elif "email" in fld and (mail := email_capital_i(raw)) is not None:
+                raw, words = mail, [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]  # "I.roe@x.com"
             elif fld.rsplit(".", 1)[-1] in _DATE_LEAVES and (month := month_slip(raw)) is not None:
                 raw, words = month, [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]  # "4-Peb-2012"
         pairs, reason = normalize(fld, raw)

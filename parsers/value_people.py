@@ -161,3 +161,16 @@ def parse_dependent(raw: str) -> dict[str, str]:
     if chunks:
         out["name"] = re.sub(r"\s+", " ", chunks[0])
     return out
+
+
+_MAIL_WITH_I = re.compile(r"[a-z0-9._%+-]*I[A-Za-z0-9._%+-]*@[a-z0-9.-]+")
+
+
+def email_capital_i(raw: str) -> str | None:
+    """ "I.roe@acme.com": in an address written all in small letters, a capital I is the l of the same
+    glyph in a sans-serif face (addresses are written small); the address with l, else None. A guess."""
+    text = raw.strip()
+    if not _MAIL_WITH_I.fullmatch(text) or any(c.isupper() and c != "I" for c in text):
+        return None
+    local, domain = text.split("@", 1)
+    return local.replace("I", "l") + "@" + domain

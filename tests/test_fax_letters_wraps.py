@@ -239,3 +239,18 @@ def test_a_company_with_its_dot_read_as_a_comma_under_a_label_of_person_words_is
     assert got["worker.first_name"].value == "Bennet" and got["worker.last_name"].value == "Harlow"  # type: ignore[attr-defined]
     assert got["employer.name"].value == "Orchard Tools Co."  # type: ignore[attr-defined]
     assert got["employer.name"].uncertain  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("read", "want"), [("I.harlow@orchardtools.com", "l.harlow@orchardtools.com"),
+                                            ("b.harIow@orchardtools.com", "b.harlow@orchardtools.com")])
+def test_a_capital_i_in_an_address_written_small_is_an_l_doubted(read: str, want: str) -> None:
+    rows = [f"Contact e-mail: {read}", "Citizenship: Canadian"]
+    got = _read([[w for k, r in enumerate(rows) for w in _row(r, 0.3 + 0.02 * k)]])
+    assert got["employer.contact_email"].value == want  # type: ignore[attr-defined]
+    assert got["employer.contact_email"].confidence < 0.88  # type: ignore[attr-defined]
+
+
+def test_an_address_written_with_capitals_keeps_its_i() -> None:
+    from parsers.value_people import email_capital_i
+
+    assert email_capital_i("Bennet.Ives@orchardtools.com") is None and email_capital_i("hr@orchardtools.com") is None
