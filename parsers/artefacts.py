@@ -22,7 +22,14 @@ _CLOSE = "])}>"
 _NEVER = "|!_`'\"‘’“”¦«»~"  # never at the edge of any value
 _LEADER = ".,:;…-–—="  # a leader's last dots, a separator
 _GLYPH = set("QJGIl1|!9[](){}")  # what a box edge or a leader's end looks like to Tesseract
+_ABBREVIATED_FORM = re.compile(r"\b(?:Co|Inc|Ltd|Corp|Bhd|Pty|Pte|Ltda|Lda|Cia)\s?,$")
 _GLUED_CAPITAL = re.compile(r"^[QJG]([a-z0-9][a-z0-9._%+-]*@)")
+
+
+def legal_form_comma(raw: str) -> str | None:
+    """ "Acme Co," (over the next label): the legal form's dot OCR read as a comma, put back; else None."""
+    text = raw.strip()
+    return re.sub(r"\s?,$", ".", text) if _ABBREVIATED_FORM.search(text) else None
 
 
 def _strip_marks(text: str) -> str:

@@ -144,7 +144,10 @@ def _contact(s: _Sentence, part: str, method: Method) -> list[Candidate]:
     after = s.text[verb.end():]
     m = re.search(rf"\b(?:to|with|contact|call|reach|ask)\s+(?P<name>{NAME})(?![\w'-])", after)
     if m and not re.fullmatch(r"(?:The|Our|This|Please)\b.*", m.group("name")):
-        out.append(_cand("employer.contact_name", m.group("name"), m.group(0), part, method, None))
+        name = m.group("name")
+        if len(first := name.split("\n", 1)[0].split()) >= 2:  # "Jo Roe" over "Contact's mailbox": not "Roe Contact's"
+            name = " ".join(first)
+        out.append(_cand("employer.contact_name", name, m.group(0), part, method, None))
     elif not _ME.search(after):
         return []
     if (e := _EMAIL.search(after)) is not None:

@@ -6,6 +6,7 @@ can be a value, an address continued onto the next lines, a value across a page 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from parsers.evidence import _FOREIGN_FORM, _US_FORM
@@ -28,6 +29,7 @@ from parsers.values import (
     has_shape,
     normalize,
     parse_country,
+    parse_email,
 )
 
 
@@ -35,6 +37,11 @@ def _legal_form(text: str, *, alone: bool = False) -> bool:
     """`text` ends in a company's legal form ("Acme L.L.C."); `alone`: is one and nothing else."""
     return any(m is not None and (not alone or m.start() == 0)
                for m in (_US_FORM.search(text), _FOREIGN_FORM.search(text)))
+
+
+# The end of a domain a line cut off: "om", "com", "i.com", ".co.uk", "-logistics.com".
+_DOMAIN_TAIL = re.compile(r"[.-]?[a-z0-9-]{0,20}(?:\.[a-z0-9-]{1,20}){0,3}", re.IGNORECASE)
+WRAP_DOUBT = 0.80  # as an OCR'd word a removed line crossed (`ocr_repair.CROSSED_CONFIDENCE`)
 
 
 @dataclass
@@ -74,6 +81,21 @@ class LineReader:
             return True
         m = match_label_at(text, self._section_for_labels())
         return m is not None and (m.separator or not m.strict)
+
+    def _sentence_goes_on(self, i: int) -> bool:
+        """Line `i` ends a sentence wrapped from the line above ("We ask for ... for the following"
+        over "assignment:"): it starts written small, right under prose that ends in a word. It is
+        no heading: "assignment:" there opens no section of the host's labels."""
+        text, own = self.lines[i].text.lstrip(), self.lines[i]
+        if i == 0 or not text[:1].islower():
+            return False
+        above = self.lines[i - 1]
+        prev = above.text.rstrip()
+        if above.page != own.page or len(prev.split()) < 4 or not prev[-1:].isalpha() or \
+                sum(w[:1].islower() for w in prev.split()) < 2:
+            return False
+        a, b = above.box, own.box
+        return a is None or b is None or b.y0 - a.y1 < 1.5 * max(a.y1 - a.y0, b.y1 - b.y0)
 
     def _same_row(self, i: int) -> list[int]:
         """Indices of the lines on the same visual row as line `i` (itself only without positions)."""
@@ -199,7 +221,8 @@ class LineReader:
         j = i + 1
         while j < len(self.lines) and j in self.used:
             j += 1
-        if j >= len(self.lines) or not self.lines[j].words or self._is_label_or_heading(self.lines[j].text):
+        if j >= len(self.lines) or not self.lines[j].words or self._is_label_or_heading(self.lines[j].text) or \
+                self._labelled(self.lines[j].text):  # "Acme Co," (a dot read as a comma) over "Tax number ... 12-3"
             return words
         box, lb, own = _box(words), self.lines[j].box, self.lines[i].box
         if box is not None and (lb is None or own is None or lb.y0 - box.y1 > 2 * (box.y1 - box.y0)
@@ -207,6 +230,44 @@ class LineReader:
             return words
         self.used.add(j)
         return [*words, *self.lines[j].words]
+
+    def _email_wrapped(self, i: int, words: list[Word]) -> list[Word]:
+        """An e-mail address its line cut inside the domain goes on on the next line
+        ("k.roe@acmeengi.c" over "om", "j.roe@acme." over "com"): that line one short piece of a
+        domain and nothing else, right under the value or atop the next page (its header left out).
+        A head that reads as an address by itself ("roe@acme.co" over "m") could have ended there:
+        the joined address is trusted less than either piece (`WRAP_DOUBT`)."""
+        last = words[-1]
+        j = self._domain_piece(i, words)
+        if j is None:
+            return words
+        ln, piece = self.lines[j], self.lines[j].words[0]
+        conf = min(last.conf, piece.conf)
+        if parse_email(last.text) is not None:
+            conf = min(conf, WRAP_DOUBT)
+        self.used.add(j)
+        box = Box.union([b for b in (last.box, piece.box) if b is not None]) if ln.page == last.page else last.box
+        return [*words[:-1], Word(last.text + piece.text, box, conf, last.page, last.at)]
+
+    def _domain_piece(self, i: int, words: list[Word]) -> int | None:
+        """The line after line `i` when it holds only the rest of the e-mail address `words` end in."""
+        last = words[-1]
+        j = i + 1
+        while j < len(self.lines) and j in self.used:
+            j += 1
+        if "@" not in last.text or last.text.endswith((",", ";")) or j >= len(self.lines) or \
+                len(self.lines[j].words) != 1:
+            return None
+        ln, piece = self.lines[j], self.lines[j].words[0]
+        if not _DOMAIN_TAIL.fullmatch(piece.text) or self._is_label_or_heading(ln.text) or \
+                parse_email(last.text + piece.text) is None:
+            return None
+        own, lb = _box(words), ln.box
+        if ln.page == self.lines[i].page:  # right under the value
+            near = own is None or lb is None or lb.y0 - own.y1 <= 1.5 * (own.y1 - own.y0)
+            return j if near else None
+        # on a later page, only its first line can go on with the value
+        return None if any(k < j and self.lines[k].page == ln.page for k in range(len(self.lines))) else j
 
     def _country_line(self, j: int, words: list[Word], fld: str) -> list[Word]:
         """The country alone on the line after an address's last line belongs to it."""

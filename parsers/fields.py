@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from parsers.artefacts import strip_artefacts
+from parsers.artefacts import DOUBT, legal_form_comma, strip_artefacts
 from parsers.columns import _ONLY_FAMILY, _ONLY_GIVEN
 from parsers.evidence import (
     _DATE_ONLY,
@@ -68,6 +68,8 @@ from parsers.label_words import (
 from parsers.labels import LabelMatch, match_label_at, match_section
 from parsers.layout import Line, Word
 from parsers.types import Candidate, Method, Provenance
+from parsers.value_dates import month_slip
+from parsers.value_people import SLIP_DOUBT, email_capital_i, initial_slip
 from parsers.values import (
     has_shape,
     normalize,
@@ -131,11 +133,15 @@ class _Finder(LineReader):
         if fld.startswith("dependents."):
             fld = self._dependent_field(fld.split(".", 1)[1])
         fld = hinted_field(fld, m.hints)
+        dotted = None  # "Acme Co,": read with its dot before the company checks below
+        if self.method == "ocr" and (fixed := legal_form_comma(raw)) is not None:
+            raw, dotted = fixed, DOUBT
         switched: str | None = None  # why the value's type took it to another field than its label's
         if m.score < 1 and fld in _NAME_PARTS and (len(raw.split()) >= 2 or "," in raw):
             fld = "worker.name"  # a whole name under a label read by its words as one part of it
             switched = "a whole name, under a label read as one part of a name"
-        if m.score < 1 and "email" not in fld and "@" in raw and parse_email(raw) == raw.strip():
+        if m.score < 1 and "email" not in fld and "@" in raw and (mail := parse_email(raw)) is not None and \
+                len(raw.split()) <= len(mail.split()) + 1:  # "x@acme,com", "x @acme.com": OCR's slips
             # an address can only be an e-mail field's: the one of the label's party
             fld = {"employer": "employer.contact_email", "worker": "worker.email"}.get(fld.split(".")[0],
                                                                                          "confirmation_email")
@@ -177,7 +183,14 @@ class _Finder(LineReader):
         glued = swapped[1] if swapped else None
         if self.method == "ocr":  # a leader's end or a box edge read as a character of the value
             raw, glued = strip_artefacts(fld, raw)
-            glued = glued or (swapped[1] if swapped else None)
+            glued = glued or dotted or (swapped[1] if swapped else None)
+            if fld == "worker.name" and (slip := initial_slip(raw)) is not None and normalize(fld, slip[0])[1] is None:
+                # "Jo 1 Roe": an initial I misread, put right; a reading in doubt, as a word a line crossed
+                raw, words = slip[0], [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]
+            elif "email" in fld and (mail := email_capital_i(raw)) is not None:
+                raw, words = mail, [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]  # "I.roe@x.com"
+            elif fld.rsplit(".", 1)[-1] in _DATE_LEAVES and (month := month_slip(raw)) is not None:
+                raw, words = month, [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]  # "4-Peb-2012"
         pairs, reason = normalize(fld, raw)
         if m.score < 1 and fld.rsplit(".", 1)[-1] not in (*_DATE_LEAVES, "period") and \
                 _DATE_VALUE.match(raw.strip()) and \
@@ -303,7 +316,7 @@ class _Finder(LineReader):
         if not text.strip():
             return None
         m = self._label(text)
-        section = match_section(text)
+        section = match_section(text) if not self._sentence_goes_on(i) else None
         if section is not None:
             heading = True
             if m is not None and not text[m.end :].strip():
@@ -365,6 +378,8 @@ class _Finder(LineReader):
                 self.used.add(j_value)
         if value_words and _text(value_words).rstrip().endswith(",") and m.field not in _ADDRESS_FIELDS:
             value_words = self._wrapped(i, value_words)
+        if value_words and "@" in value_words[-1].text:
+            value_words = self._email_wrapped(i if j_value is None else j_value, value_words)
         if value_words and m.field in _COMPANY_ADDRESS:
             value_words = self._legal_form_below(i if j_value is None else j_value, value_words)
         if value_words and m.field in _COMPANY_ADDRESS and _looks_address(_text(value_words)):

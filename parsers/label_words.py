@@ -20,11 +20,13 @@ import re
 from dataclasses import replace
 from functools import cache, lru_cache
 
+from parsers.hints import _LAST_FIRST
 from parsers.labels import _ENUM, _FIELD_SECTION, _SECTION_PREFIXES, LABELS, SECTION_LABELS, LabelMatch, _tokens
 
 PLACE = 0.72  # a label this close to one of the vocabulary places its value
 OFFER = 0.45  # this close: the value is offered, flagged
 SURE_WORDS = 0.85  # below this, a value that does not read as the field's says the text was no label
+GLYPH_SLIP_SCORE = 0.84  # a label read through a look-alike letter: placed when its value reads (`FUZZY_SCORE`)
 MARGIN = 0.08  # the best field must beat the next one by this much to be placed
 
 _STOP = frozenset(
@@ -161,11 +163,32 @@ def _known(word: str, section: str | None) -> str | None:
     if word in weight:
         return word
     if len(word) < 5:
-        return None
+        return _glyph_slip(word, section)
     close = difflib.get_close_matches(word, list(weight), n=1, cutoff=0.8)
     if close and len(word) - len(close[0]) >= 2 and word.startswith(close[0]):
         return None  # "seconded" is not "second" misread: another word made from it, not an OCR slip
     return close[0] if close else None
+
+
+# Letters OCR reads one for another in a fax's small print ("Date horn", "Period trom", "Sturt date").
+_LOOKALIKE = {"h": "b", "b": "h", "c": "e", "e": "c", "i": "l", "l": "i", "t": "f", "f": "t", "n": "u",
+              "u": "n", "o": "a", "a": "o", "v": "y", "y": "v"}
+
+
+def _glyph_slip(word: str, section: str | None) -> str | None:
+    """The vocabulary's word for a short word one look-alike letter off it ("horn" is "born", a
+    birth; "trom" is "from"), when only one word is so close; else None."""
+    weight = _index(section)[1]
+    found: set[str] = set()
+    for k, c in enumerate(word):
+        if c not in _LOOKALIKE:
+            continue
+        cand = word[:k] + _LOOKALIKE[c] + word[k + 1:]
+        lemma = _lemma(cand)
+        mapped = _SYNONYMS[lemma] if lemma is not None else (cand,)
+        if mapped[0] in weight:
+            found.add(mapped[0])
+    return found.pop() if len(found) == 1 else None
 
 
 @lru_cache(maxsize=4096)
@@ -209,6 +232,8 @@ def scores(label: str, section: str | None = None,
         f1 = 2 * precision * recall / (precision + recall)
         if f1 > best.get(fld, 0.0):
             best[fld] = f1
+    if any(len(w) < 5 and _known(w, section) not in (w, None) for w in raw):
+        best = {f: min(v, GLYPH_SLIP_SCORE) for f, v in best.items()}  # a guess from look-alike letters
     if _head_word(label) in ("name", "names"):
         best = {f: v for f, v in best.items() if f.rsplit(".", 1)[-1].endswith("name")
                 or f.rsplit(".", 1)[-1] == "business"} or best
@@ -263,7 +288,7 @@ def _segment(text: str, start: int, *, nested: bool) -> tuple[int, int, tuple[st
         elif c in ")]":
             depth = max(0, depth - 1)
         elif (depth == 0 or nested) and i > start and (c in _SEPARATOR_START or c.isspace()):
-            m = _SEPARATOR.match(text, i)
+            m = _SEPARATOR.match(text, i) or _after_hint(text, start, i)
             if m and m.end() > m.start() and (depth == 0 or "\t" in m.group() or ":" in m.group()):
                 hints = tuple(h.strip() for a, b in _HINTS.findall(text[start:i]) if (h := a or b).strip())
                 return i, m.end(), hints
@@ -271,10 +296,27 @@ def _segment(text: str, start: int, *, nested: bool) -> tuple[int, int, tuple[st
     return None
 
 
+_ABBREVIATION_COMMA = re.compile(r"(?<=\s)(no|nr|num|tel|ph|fed|reg|dept),(?=\s|$)", re.IGNORECASE)
+_HINT_GAP = re.compile(r"\s+(?=[^\s(\[])")
+
+
+def _after_hint(text: str, start: int, i: int) -> re.Match[str] | None:
+    """The space after a hint about the value's form that closes a label ("Name (last, first) Roe,
+    Jo", "Return date (DD.MM.YYYY) 22.09.2031": a typewriter's tab no wider than a space), as a
+    separator; not before a second hint, nor after a hint about meaning ("Employer (U.S.) address")."""
+    if text[i - 1] != ")" or (opened := text.rfind("(", start, i)) < 0 or \
+            not _FORMAT_HINT.search(text[opened:i]) or not _labelish(text[start:opened]):
+        return None
+    m = _HINT_GAP.match(text, i)
+    if m is None or _SEPARATOR.search(text, m.end()) or text[m.end():].split(maxsplit=1)[0].casefold() in _STOP:
+        return None  # "Place (city, state) of birth ____ Boise, ID": the label goes on to its separator
+    return m
+
+
 def _labelish(label: str, section: str | None = None, *, extra: bool = False) -> bool:
     """Words a label is made of: letters, no digits (a value's), no '@', not too many. The words
     that follow a known label must be label words too: "Name Jane Doe  SSN ..." has a value in it."""
-    bare = _HINTS.sub(" ", label).strip()
+    bare = _HINTS.sub(" ", _ABBREVIATION_COMMA.sub(r"\1.", label)).strip()
     if not bare or not _LABELISH.match(bare) or len(bare.split()) > 9:
         return False
     if extra:
@@ -298,6 +340,7 @@ def whole_label(text: str, m: LabelMatch | None, section: str | None, offset: in
     label, replaced when the label goes on to the separator, found by its words when `m` is None."""
     enum = _ENUM.match(text, offset)
     offset = enum.end() if enum else offset
+    text = _ABBREVIATION_COMMA.sub(r"\1.", text)  # "Federal employer no, (NN-NNNNNNN)": its dot read as a comma
     seg = segment(text, offset)
     if seg is None:
         return m
@@ -329,8 +372,9 @@ def whole_label(text: str, m: LabelMatch | None, section: str | None, offset: in
         return None
     found = classify(_for_meaning(label), section)
     if found is None or found[1] < OFFER:
-        if m is None:
-            return None
+        if m is None:  # "Assynee (last, first)": words OCR garbled, a hint that says a name, family name first
+            return LabelMatch("worker.name", value_start, label, True, False, OFFER, hints) \
+                if _LAST_FIRST.search(" ".join(hints)) else None
         return replace(m, end=value_start, separator=True, score=OFFER - 0.01, label=label, hints=hints)
     fld, score = found
     return LabelMatch(fld, value_start, label, True, False, score, hints)

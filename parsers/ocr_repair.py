@@ -43,6 +43,17 @@ def misread(text: str) -> bool:
 
 
 
+_STRAY_OPEN = re.compile(r"^[\u2018\u201c\u201a\u201e`](?=[A-Z])")
+
+
+def stray_quote(text: str) -> str | None:
+    """A word opening with a curly quote it never closes ("\u2018Traveller's"): a speck read as a mark
+    glued to the word (a lone one is dropped as speckle); the word without it, else None."""
+    if not _STRAY_OPEN.match(text) or text.rstrip(".,:;").endswith(("\u2019", "\u201d", "'", '"')):
+        return None
+    return text[1:]
+
+
 def leader_tail(word: Word) -> list[Word]:
     """A word with the first dots or underscores of its leader glued on (`starts__...`, what the
     fax left of the leader too close to the label to be taken off): the word, then a leader word."""

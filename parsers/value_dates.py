@@ -118,3 +118,22 @@ def parse_period(raw: str) -> tuple[date, date] | None:
     if start is None or end is None:
         return None
     return start, end
+
+
+def month_slip(raw: str) -> str | None:
+    """The date put right when OCR misread one letter of its month's name ("4-Peb-2012",
+    "Septemher 3, 2027"): the one word of letters that is no month but one letter off exactly one
+    month's English name or abbreviation, and the date then reads. A guess, for the caller to doubt."""
+    if parse_date(raw) is not None:
+        return None
+    words = re.findall(r"[A-Za-z]{3,10}", raw)
+    if len(words) != 1 or _fold(words[0]) in _MONTHS:
+        return None
+    word = _fold(words[0])
+    english = {n: i for n, i in _MONTHS.items() if n.isascii() and i and len(n) == len(word)}
+    close = {i for n, i in english.items() if sum(a != b for a, b in zip(n, word, strict=True)) == 1}
+    if len(close) != 1:
+        return None
+    month = next(n for n, i in english.items() if i in close and sum(a != b for a, b in zip(n, word, strict=True)) == 1)
+    fixed = raw.replace(words[0], month.capitalize(), 1)
+    return fixed if parse_date(fixed) is not None else None

@@ -24,6 +24,29 @@ def name_initial(token: str) -> str:
     return token[:-1] if re.fullmatch(r"\w\.", token) else token
 
 
+# What OCR makes of a middle initial I between two names: a digit one, a bar, a brace, a bracket,
+# an exclamation mark, a small l.
+_INITIAL_I = frozenset("1|}{[]!l")
+SLIP_DOUBT = 0.80  # a name put right so is offered for a person to check (under `ocr.LOW_CONFIDENCE`)
+_GIVEN = re.compile(r"[^\W\d_][\w'’-]*")
+
+
+def initial_slip(text: str) -> tuple[str, str] | None:
+    """(the name put right, why) when OCR misread a middle initial: "Jo 1 Roe" or "Jo } van Roe" (an
+    I), "Jo K, van Roe" (the initial's dot read as a comma: no family name ends in an initial).
+    Always a guess, so always said."""
+    tokens = text.split()
+    if len(tokens) < 3:
+        return None
+    if tokens[1] in _INITIAL_I and tokens[0][:1].isupper() and _GIVEN.fullmatch(tokens[0]) is not None:
+        return " ".join([tokens[0], "I", *tokens[2:]]), f"read {tokens[1]!r} for a middle initial: I?"
+    if len(tokens) >= 3 and re.fullmatch(r"[A-Z],", tokens[1]) and tokens[0][:1].isupper() and \
+            _GIVEN.fullmatch(tokens[0]) is not None and "," not in " ".join(tokens[2:]):
+        return " ".join([tokens[0], tokens[1][0] + ".", *tokens[2:]]), \
+            f"read {tokens[1]!r}: a middle initial and its dot, not a family name and a comma?"
+    return None
+
+
 def parse_name(raw: str) -> dict[str, str]:  # noqa: C901, PLR0912  (each way a name is written (Last, First; initials; particles))
     """`first_name`, `middle_name`, `last_name` from "Jane Q. Doe", "Doe, Jane Q." or "Dr. Jane Doe".
 
@@ -138,3 +161,16 @@ def parse_dependent(raw: str) -> dict[str, str]:
     if chunks:
         out["name"] = re.sub(r"\s+", " ", chunks[0])
     return out
+
+
+_MAIL_WITH_I = re.compile(r"[a-z0-9._%+-]*I[A-Za-z0-9._%+-]*@[a-z0-9.-]+")
+
+
+def email_capital_i(raw: str) -> str | None:
+    """ "I.roe@acme.com": in an address written all in small letters, a capital I is the l of the same
+    glyph in a sans-serif face (addresses are written small); the address with l, else None. A guess."""
+    text = raw.strip()
+    if not _MAIL_WITH_I.fullmatch(text) or any(c.isupper() and c != "I" for c in text):
+        return None
+    local, domain = text.split("@", 1)
+    return local.replace("I", "l") + "@" + domain
