@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
-from parsers import form_zones, ocr, ocr_boxes, ocr_letter
+from parsers import form_zones, ocr, ocr_boxes, ocr_letter, ocr_reread
 from parsers.layout import Word
 from parsers.types import Candidate, Extraction, Limits, Part, PartProblem
 from parsers.values import parse_ein, parse_ssn
@@ -87,7 +87,7 @@ def _second_reading(frame: Image.Image, cands: list[Candidate], limits: Limits) 
     if not doubted:
         return cands
     boxes = [c.provenance.box for c in doubted if c.provenance.box is not None]
-    seconds = dict(zip((id(c) for c in doubted), ocr.reread_numbers(frame, boxes, limits=limits), strict=True))
+    seconds = dict(zip((id(c) for c in doubted), ocr_reread.reread_numbers(frame, boxes, limits=limits), strict=True))
     out: list[Candidate] = []
     for c in cands:
         if id(c) not in seconds:

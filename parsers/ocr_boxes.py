@@ -2,7 +2,7 @@
 
 `parsers.ocr` squares a page's pixels and turns it level before Tesseract reads it, and its word
 boxes are fractions of that levelled page: the line grouping needs the words of a line on one
-baseline, and a second reading (`ocr.value_crop`) finds its crop from them. The review page,
+baseline, and a second reading (`ocr_reread.value_crop`) finds its crop from them. The review page,
 however, shows the page as it came in, skewed; a value's box outlined there from levelled
 coordinates misses the value by a line or more at the page's edges. So once a page's candidates
 are final, their boxes are turned back by the skew that was taken off (`Levelled.shown`).

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from parsers import ocr
+from parsers import ocr, ocr_reread
 from parsers.image import parse_image
 from parsers.layout import lines_from_text
 from parsers.pdf_text import find_on_page
@@ -359,7 +359,7 @@ def test_second_digits_only_reading_replaces_a_doubted_number_but_keeps_it_flagg
     words = ocr.ocr_page(page, page=1, limits=Limits())
     ssn_box = next(w.box for w in words if "2537" in w.text)
     assert ssn_box is not None
-    assert ocr.reread_digits(page, ssn_box) == "832-03-2537"
+    assert ocr_reread.reread_digits(page, ssn_box) == "832-03-2537"
     prov = Provenance(part="fax", page=1, box=ssn_box, method="ocr")
     doubted = Candidate(field="worker.ssn", value="832-003-2537", raw="832-003-2537", confidence=0.4,
                         provenance=prov, uncertain="not an SSN")
