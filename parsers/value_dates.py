@@ -130,10 +130,9 @@ def month_slip(raw: str) -> str | None:
     if len(words) != 1 or _fold(words[0]) in _MONTHS:
         return None
     word = _fold(words[0])
-    english = {n: i for n, i in _MONTHS.items() if n.isascii() and i and len(n) == len(word)}
-    close = {i for n, i in english.items() if sum(a != b for a, b in zip(n, word, strict=True)) == 1}
-    if len(close) != 1:
+    close = [n for n, i in _MONTHS.items() if n.isascii() and i and len(n) == len(word)
+             and sum(a != b for a, b in zip(n, word, strict=True)) == 1]
+    if len({_MONTHS[n] for n in close}) != 1:
         return None
-    month = next(n for n, i in english.items() if i in close and sum(a != b for a, b in zip(n, word, strict=True)) == 1)
-    fixed = raw.replace(words[0], month.capitalize(), 1)
+    fixed = raw.replace(words[0], close[0].capitalize(), 1)
     return fixed if parse_date(fixed) is not None else None

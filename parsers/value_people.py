@@ -40,7 +40,7 @@ def initial_slip(text: str) -> tuple[str, str] | None:
         return None
     if tokens[1] in _INITIAL_I and tokens[0][:1].isupper() and _GIVEN.fullmatch(tokens[0]) is not None:
         return " ".join([tokens[0], "I", *tokens[2:]]), f"read {tokens[1]!r} for a middle initial: I?"
-    if len(tokens) >= 3 and re.fullmatch(r"[A-Z],", tokens[1]) and tokens[0][:1].isupper() and \
+    if re.fullmatch(r"[A-Z],", tokens[1]) and tokens[0][:1].isupper() and \
             _GIVEN.fullmatch(tokens[0]) is not None and "," not in " ".join(tokens[2:]):
         return " ".join([tokens[0], tokens[1][0] + ".", *tokens[2:]]), \
             f"read {tokens[1]!r}: a middle initial and its dot, not a family name and a comma?"

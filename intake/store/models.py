@@ -270,6 +270,7 @@ class Outbox(Base):
 # hour's replies (migration 0011).
 Index("ix_outbox_recipient_lower", func.lower(Outbox.recipient), Outbox.created_at)
 
+
 class Answer(Base):
     """A message that answered one of our replies, and the request it answered (migration 0005).
 
