@@ -40,7 +40,7 @@ def _field_crop(page: np.ndarray, spec: FieldSpec) -> np.ndarray:
         # foot of a `f` reaches further: cut close to the sides, then erase what is left of them.
         side = 1.0
         crop = page[y0:y1, _px(spec.x + side):_px(spec.x + spec.w - side)].copy()
-        return _drop_inner_dots(_drop_side_lines(crop))
+        return _drop_inner_dots(_drop_streaks(_drop_side_lines(crop)))
     wall = 2.4
     pieces: list[np.ndarray] = []  # each inked cell, then a gap
     gap = np.full((y1 - y0, 6), 255, dtype=np.uint8)
@@ -67,6 +67,21 @@ def _drop_side_lines(crop: np.ndarray) -> np.ndarray:
     for k in range(1, count):
         x, _y, w, h, _area = stats[k]
         if (x == 0 or x + w >= width) and h >= 0.7 * height and w <= 0.25 * height:
+            crop[labels == k] = 255
+    return crop
+
+
+def _drop_streaks(crop: np.ndarray) -> np.ndarray:
+    """Erase a thin stroke that runs from the crop's top row to its bottom row, clear of any letter:
+    a scanner's streak down the page (or a fold) crossing the box. Typed text sits inside the box
+    with paper above and below it, so no character reaches both ends of the crop; a streak read
+    would be an `l` or `1` in a box left empty."""
+    ink = (crop < 128).astype(np.uint8)
+    count, labels, stats, _c = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    height = crop.shape[0]
+    for k in range(1, count):
+        _x, y, w, h, _area = stats[k]
+        if y == 0 and y + h >= height and w <= max(3, 0.1 * height):
             crop[labels == k] = 255
     return crop
 

@@ -120,6 +120,20 @@ def _glyphs(image: np.ndarray) -> list[tuple[int, int, int, int]]:
     return [b for b in joined if b[3] - b[1] >= 0.6 * tallest]
 
 
+def lone_glyph(image: np.ndarray, text: str) -> str:
+    """`text` read from a box holding a single letter, with that letter read once.
+
+    Alone in its box (a middle initial), a letter is read twice by Tesseract's LSTM, in both cases
+    (`Pp`, `Vv`, `Ww`), at any enlargement and page segmentation. When the box's ink is one
+    full-height character and the reading is one letter twice, it is that letter; anything else
+    is left as read.
+    """
+    letters = text.replace(" ", "")
+    if len(letters) != 2 or not letters.isalpha() or letters[0].casefold() != letters[1].casefold():
+        return text
+    return letters[0] if len(_glyphs(image)) == 1 else text
+
+
 def _looks_like_serif_i(image: np.ndarray, box: tuple[int, int, int, int]) -> bool:
     """A foot as wide as the head and wider than the stem: the I of typewriter fonts, not a T."""
     x0, y0, x1, y1 = box

@@ -16,7 +16,7 @@ import itertools
 
 from parsers.evidence import _FOREIGN_FORM, _US_FORM
 
-_THIN = "iIl"  # one thin stroke, read as any of these
+_THIN = "iIl1"  # one thin stroke, read as any of these (`s.1.` for `s.l.`: text boxes take digits)
 _MOST_THIN = 5  # more thin strokes than this in one word: 2**n readings, and no list word has them
 _COMPANY_PATHS = ("employer.name", "assignment.host_name")
 

@@ -147,6 +147,19 @@ def parse_country(raw: str) -> str | None:  # noqa: C901  (each way a country is
     return _close_country(key)
 
 
+CUT_MIN = 6  # letters a cut name must keep: `Ger` could begin several names, `German` only Germany's
+
+
+def country_cut(raw: str) -> str | None:
+    """The code of the one country whose name begins with `raw`, a name cut at its box's end
+    (`Federal Republic of G`, `Switzerl`); None when it is whole, too short, or several begin so."""
+    key = country_key(_clean(raw))
+    if len(key.replace(" ", "")) < CUT_MIN or key in country_table():
+        return None
+    codes = {code for name, code in country_table().items() if name.startswith(key)}
+    return codes.pop() if len(codes) == 1 else None
+
+
 def _close_country(key: str) -> str | None:
     """ "freland" -> IE, "germanv" -> DE: one OCR slip in a name of six letters or more."""
     if len(key) < 6:

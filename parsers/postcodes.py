@@ -1,0 +1,101 @@
+"""A postal code read by OCR, put right by its country's pattern of letters and digits.
+
+Tesseract reads a postal code character by character, with no word around it to help: `0` and
+`O`, `5` and `S`, `9` and `Q`, `1` and `I` trade places, sure of themselves (`LI8 40W` for
+`LI8 4OW`, `RFQ SIG` for `RF9 5IG`). A country's codes have a fixed pattern (Canada `A9A 9A9`, the
+United Kingdom's outward and inward codes, the Netherlands `9999 AA`, most countries digits only),
+so a character standing where the pattern wants the other kind, and shaped like one of that kind,
+is that one. Only a reading that fits exactly one of the country's patterns after such changes is
+changed, and the caller flags it: a clerk glances at a value the shape chose.
+"""
+
+from __future__ import annotations
+
+import re
+
+from parsers.types import Candidate
+
+DOUBT = "a letter read for a digit or a digit for a letter? (the country's postal code pattern)"
+
+# `A` a letter, `9` a digit; a space or a dash is written as it stands in the pattern.
+_GB = ("A9 9AA", "A99 9AA", "AA9 9AA", "AA99 9AA", "A9A 9AA", "AA9A 9AA")
+PATTERNS: dict[str, tuple[str, ...]] = {
+    "GB": _GB, "CA": ("A9A 9A9",), "NL": ("9999 AA",), "US": ("99999", "99999-9999"),
+    "PL": ("99-999",), "PT": ("9999-999",), "JP": ("999-9999",), "BR": ("99999-999",),
+    "SE": ("999 99",), "CZ": ("999 99",), "SK": ("999 99",), "GR": ("999 99",),
+    **{c: ("99999",) for c in ("DE", "FR", "IT", "ES", "FI", "MX", "KR", "HR", "EE", "LT", "MY", "TH",
+                               "UA", "RS", "EG", "SA", "ID", "TR", "MA", "UY")},
+    **{c: ("9999",) for c in ("AT", "BE", "CH", "DK", "NO", "AU", "HU", "LU", "SI", "BG", "CY", "NZ",
+                              "PH", "ZA", "IS", "LV")},
+    **{c: ("999999",) for c in ("IN", "CN", "RO", "SG", "RU", "CO", "KZ")},
+}
+
+# Shapes Tesseract takes for one another, each way round.
+_AS_DIGIT = {"O": "0", "D": "0", "Q": "9", "G": "6", "I": "1", "L": "1", "T": "7", "Z": "2", "S": "5",
+             "B": "8"}
+_AS_LETTER = {"0": "O", "1": "I", "5": "S", "8": "B", "2": "Z", "6": "G", "4": "A", "7": "T"}
+
+
+def _fit(chars: str, pattern: str) -> str | None:
+    """`chars` (no separators) made to fit `pattern` by look-alike changes, or None."""
+    slots = pattern.replace(" ", "").replace("-", "")
+    if len(chars) != len(slots):
+        return None
+    out = []
+    for read, slot in zip(chars, slots, strict=True):
+        kind_ok = read.isdigit() if slot == "9" else read.isalpha()
+        c = read if kind_ok else (_AS_DIGIT if slot == "9" else _AS_LETTER).get(read, "")
+        if not c:
+            return None
+        out.append(c)
+    return chars_in(pattern, "".join(out))  # the pattern's own separators put back
+
+
+def put_right(code: str, country: str | None) -> str | None:
+    """The postal code `code` of `country` put right by its pattern; None when it fits as read,
+    the country has no pattern here, or no single pattern fits after look-alike changes."""
+    patterns = PATTERNS.get((country or "").upper())
+    if not patterns or not code:
+        return None
+    chars = re.sub(r"[\s-]", "", code.strip().upper())
+    if not chars.isalnum():
+        return None
+    costs: dict[str, int] = {}
+    for p in patterns:
+        fitted = _fit(chars, p)
+        if fitted is not None:
+            changed = sum(a != b for a, b in zip(fitted.replace(" ", "").replace("-", ""), chars, strict=True))
+            costs[fitted] = min(changed, costs.get(fitted, changed))
+    if not costs or min(costs.values()) == 0:
+        return None  # no pattern fits, or one fits as read
+    least = min(costs.values())
+    best = [f for f, n in costs.items() if n == least]  # the fewest characters changed
+    return best[0] if len(best) == 1 else None
+
+
+def chars_in(pattern: str, chars: str) -> str | None:
+    """`chars` laid out with `pattern`'s separators, when their count is the pattern's."""
+    slots = pattern.replace(" ", "").replace("-", "")
+    if len(chars) != len(slots):
+        return None
+    out, k = [], 0
+    for p in pattern:
+        if p in " -":
+            out.append(p)
+        else:
+            out.append(chars[k])
+            k += 1
+    return "".join(out)
+
+
+def settle(found: list[Candidate]) -> list[Candidate]:
+    """The postal codes among one page's candidates put right by the country read beside them
+    (`employer.address.country` for `employer.address.postal_code`), each change flagged."""
+    countries = {c.field.rpartition(".")[0]: c.value for c in found
+                 if c.field.endswith(".country") and c.uncertain is None}
+    out = []
+    for c in found:
+        prefix, _dot, leaf = c.field.rpartition(".")
+        fixed = put_right(c.value, countries.get(prefix)) if leaf == "postal_code" else None
+        out.append(c if fixed is None else c.model_copy(update={"value": fixed, "uncertain": c.uncertain or DOUBT}))
+    return out
