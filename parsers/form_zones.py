@@ -180,6 +180,8 @@ def _ocr_strip(crops: list[_Crop], whitelist: str, scale: float = 1.0) -> list[_
         # A company's legal form, a street's type: a last word from a closed list, whose thin
         # letters (`lic`, `bivd`) are settled before readings are compared (`form_words`).
         text = form_words.settle_last_word(crop.spec.path, " ".join(w for _, w, _ in words))
+        if crop.spec.path.endswith(".street"):  # `Vondklaind Bivd, Suite 462`: a type before the suite
+            text = form_words.street_type_slip(text) or text
         text = form_glyphs.lone_glyph(crop.image, text)
         out.append(_Read(text, min((c for _, _, c in words), default=0.0), text.split()))
     return out

@@ -17,10 +17,10 @@ from parsers.types import Candidate
 
 DOUBT = "a letter read for a digit or a digit for a letter? (the country's postal code pattern)"
 
-# `A` a letter, `9` a digit; a space or a dash is written as it stands in the pattern.
+# `A` a letter, `9` a digit, `X` either (taken as read); a space or a dash stands as written.
 _GB = ("A9 9AA", "A99 9AA", "AA9 9AA", "AA99 9AA", "A9A 9AA", "AA9A 9AA")
 PATTERNS: dict[str, tuple[str, ...]] = {
-    "GB": _GB, "CA": ("A9A 9A9",), "NL": ("9999 AA",), "US": ("99999", "99999-9999"),
+    "GB": _GB, "CA": ("A9A 9A9",), "IE": ("A99 XXXX",), "NL": ("9999 AA",), "US": ("99999", "99999-9999"),
     "PL": ("99-999",), "PT": ("9999-999",), "JP": ("999-9999",), "BR": ("99999-999",),
     "SE": ("999 99",), "CZ": ("999 99",), "SK": ("999 99",), "GR": ("999 99",),
     **{c: ("99999",) for c in ("DE", "FR", "IT", "ES", "FI", "MX", "KR", "HR", "EE", "LT", "MY", "TH",
@@ -43,7 +43,7 @@ def _fit(chars: str, pattern: str) -> str | None:
         return None
     out = []
     for read, slot in zip(chars, slots, strict=True):
-        kind_ok = read.isdigit() if slot == "9" else read.isalpha()
+        kind_ok = read.isalnum() if slot == "X" else read.isdigit() if slot == "9" else read.isalpha()
         c = read if kind_ok else (_AS_DIGIT if slot == "9" else _AS_LETTER).get(read, "")
         if not c:
             return None

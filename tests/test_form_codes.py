@@ -32,9 +32,11 @@ _LOOKS = {"0": "O", "O": "0", "1": "I", "I": "1", "5": "S", "S": "5", "8": "B", 
           "2": "Z", "Z": "2", "6": "G", "G": "6"}
 
 
+_POOLS = {"9": string.digits, "A": string.ascii_uppercase, "X": string.ascii_uppercase + string.digits}
+
+
 def _drawn(pattern: str, rng: random.Random) -> str:
-    return "".join(rng.choice(string.digits) if p == "9" else rng.choice(string.ascii_uppercase) if p == "A"
-                   else p for p in pattern)
+    return "".join(rng.choice(_POOLS[p]) if p in _POOLS else p for p in pattern)
 
 
 @pytest.mark.parametrize("country", sorted(postcodes.PATTERNS))
@@ -58,9 +60,11 @@ def test_one_lookalike_in_a_postal_code_is_put_right_or_left_never_made_another_
 def test_the_misreadings_of_a_faxed_form_are_put_right() -> None:
     for read, country, want in (("LI8 40W", "GB", "LI8 4OW"), ("RFQ SIG", "GB", "RF9 5IG"),
                                 ("KIA OBI", "CA", "K1A 0B1"), ("I234 A8", "NL", "1234 AB"),
-                                ("1O115", "DE", "10115"), ("9Z958", "US", "92958"), ("s0I4", "CH", "5014")):
+                                ("1O115", "DE", "10115"), ("LO3 D4V9", "IE", "L03 D4V9"),
+                                ("9Z958", "US", "92958"), ("s0I4", "CH", "5014")):
         assert postcodes.put_right(read, country) == want, read
-    for read, country in (("LI8 4OW", "GB"), ("D02 X285", "IE"), ("ABCDE", "DE"), ("123", "FR"), ("X1", None)):
+    for read, country in (("LI8 4OW", "GB"), ("D02 X285", "IE"), ("DO2", "IE"), ("ABCDE", "DE"), ("123", "FR"),
+                          ("X1", None)):
         assert postcodes.put_right(read, country) is None, read
 
 
