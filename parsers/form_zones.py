@@ -37,7 +37,7 @@ import numpy as np
 import pytesseract
 from PIL import Image
 
-from parsers import email_names, form_bars, form_glyphs, form_words, postcodes, value_places, values
+from parsers import email_names, form_bars, form_digits, form_glyphs, form_words, postcodes, value_places, values
 from parsers.form_crops import (
     _Crop,
     _field_crop,
@@ -321,8 +321,10 @@ def read_pages(pages: list[tuple[FormPage, str, int]]) -> list[list[Candidate]]:
     for call, items in by_call.items():
         crops = [c for _, c in items]
         reads = _read_twice(crops, ocr_whitelist(crops[0].spec))  # one call class: one whitelist
-        for (index, crop), (first_read, first_doubt) in zip(items, reads, strict=True):
-            read, doubt = first_read, first_doubt
+        alike = form_digits.doubts([c.image for c in crops], [r.text for r, _ in reads]) if call == "digits" \
+            else [None] * len(crops)
+        for (index, crop), (first_read, first_doubt), look in zip(items, reads, alike, strict=True):
+            read, doubt = first_read, first_doubt or look
             fp, part, number = pages[index]
             if call not in ("digits", "num"):
                 read, shapes = _letter_shapes(crop, read, ocr_whitelist(crop.spec))
