@@ -13,7 +13,9 @@ address stays flagged: the reading was doubted, and the rule chose.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
+from parsers.postcodes import flagged
 from parsers.types import Candidate
 
 # Each address and the names it is made of: the employer's contact writes from the employer's domain.
@@ -73,13 +75,13 @@ def put_right(address: str, companies: list[str], people: list[str]) -> str | No
     return out if out != address else None
 
 
-def settle(found: list[Candidate]) -> list[Candidate]:
+def settle(found: list[Candidate], doubted: Callable[[Candidate], bool] = flagged) -> list[Candidate]:
     """One page's doubted addresses put right by the names on it read without doubt."""
-    sure = {c.field: c.value for c in found if c.uncertain is None}
+    sure = {c.field: c.value for c in found if not doubted(c)}
     out = []
     for c in found:
         fixed = None
-        if c.field in _MADE_OF and c.uncertain:
+        if c.field in _MADE_OF and doubted(c):
             companies, people = ([sure[f] for f in fields if f in sure] for fields in _MADE_OF[c.field])
             fixed = put_right(c.value, companies, people) if companies or people else None
         out.append(c if fixed is None else c.model_copy(update={"value": fixed}))

@@ -67,6 +67,7 @@ from parsers.label_words import (
 )
 from parsers.labels import LabelMatch, match_label_at, match_section
 from parsers.layout import Line, Word
+from parsers.postcodes import postal_slip
 from parsers.types import Candidate, Method, Provenance
 from parsers.value_dates import month_slip
 from parsers.value_people import SLIP_DOUBT, email_capital_i, initial_slip
@@ -191,6 +192,8 @@ class _Finder(LineReader):
                 raw, words = mail, [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]  # "I.roe@x.com"
             elif fld.rsplit(".", 1)[-1] in _DATE_LEAVES and (month := month_slip(raw)) is not None:
                 raw, words = month, [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]  # "4-Peb-2012"
+            elif fld in _ADDRESS_FIELDS and (code := postal_slip(raw)) is not None:
+                raw, words = code, [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]  # "LI8 40W"
         pairs, reason = normalize(fld, raw)
         if m.score < 1 and fld.rsplit(".", 1)[-1] not in (*_DATE_LEAVES, "period") and \
                 _DATE_VALUE.match(raw.strip()) and \

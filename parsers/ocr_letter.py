@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import re
 
-from parsers import form_words
+from parsers import email_names, form_words, postcodes
 from parsers.layout import Line, Word, lines_from_words
+from parsers.ocr import LOW_CONFIDENCE
 from parsers.page_read import find_on_page
 from parsers.types import Candidate, Part
 
@@ -54,7 +55,15 @@ def read_letter(pages: list[tuple[int, list[Word]]], part: Part, sure: set[str])
         texts.append("\n".join(line.text for line in lines))
         read += [line for line in lines if not _continuation_header(line, k == 0) and not _only_leader(line)]
     found, _text = find_on_page(read, part, "ocr", pages[0][0], sure)
-    return [_street_type(c) for c in found], texts
+    # As on our form: a postal code put right by its country's pattern, a doubted address by the
+    # names it is made of, each flagged (`postcodes`, `email_names`).
+    found = postcodes.settle([_street_type(c) for c in found], _doubted)
+    return email_names.settle(found, _doubted), texts
+
+
+def _doubted(c: Candidate) -> bool:
+    """A letter's value goes to staff when its reader doubted it or OCR was unsure (`merge`)."""
+    return c.uncertain is not None or c.confidence < LOW_CONFIDENCE
 
 
 def _street_type(c: Candidate) -> Candidate:

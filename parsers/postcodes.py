@@ -12,8 +12,15 @@ changed, and the caller flags it: a clerk glances at a value the shape chose.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from parsers.types import Candidate
+from parsers.value_places import parse_address
+
+
+def flagged(c: Candidate) -> bool:
+    """A candidate its reader doubted (the default test of what cannot vouch for another value)."""
+    return c.uncertain is not None
 
 DOUBT = "a letter read for a digit or a digit for a letter? (the country's postal code pattern)"
 
@@ -88,14 +95,40 @@ def chars_in(pattern: str, chars: str) -> str | None:
     return "".join(out)
 
 
-def settle(found: list[Candidate]) -> list[Candidate]:
+def settle(found: list[Candidate], doubted: Callable[[Candidate], bool] = flagged) -> list[Candidate]:
     """The postal codes among one page's candidates put right by the country read beside them
     (`employer.address.country` for `employer.address.postal_code`), each change flagged."""
     countries = {c.field.rpartition(".")[0]: c.value for c in found
-                 if c.field.endswith(".country") and c.uncertain is None}
+                 if c.field.endswith(".country") and not doubted(c)}
     out = []
     for c in found:
         prefix, _dot, leaf = c.field.rpartition(".")
         fixed = put_right(c.value, countries.get(prefix)) if leaf == "postal_code" else None
         out.append(c if fixed is None else c.model_copy(update={"value": fixed, "uncertain": c.uncertain or DOUBT}))
     return out
+
+
+def fix_in_text(text: str, country: str | None) -> str | None:
+    """An address's text with the one postal code OCR misread put right (`put_right`), found as the
+    last or first one or two words of a comma-separated part; None when there is none to fix."""
+    parts = text.split(",")
+    for k, part in enumerate(parts):
+        words = part.split()
+        for n in (2, 1):
+            for start in (len(words) - n, 0):
+                if start < 0:
+                    continue
+                fixed = put_right(" ".join(words[start:start + n]), country)
+                if fixed is not None:
+                    new = " ".join([*words[:start], fixed, *words[start + n:]])
+                    return ",".join([*parts[:k], (" " if k else "") + new, *parts[k + 1:]])
+    return None
+
+
+def postal_slip(address: str) -> str | None:
+    """An address read by OCR whose postal code is read only once put right (`LI8 40W` in a U.K.
+    address): the text with the code put right, or None when the address reads as it is."""
+    read = parse_address(address)
+    if "postal_code" in read or not (fixed := fix_in_text(address, read.get("country"))):
+        return None
+    return fixed if "postal_code" in parse_address(fixed) else None

@@ -256,6 +256,18 @@ def _split_postal(segment: str) -> tuple[str, str] | None:
     return None
 
 
+def _postal_alone(segments: list[str], i: int) -> tuple[list[str], int] | None:
+    """The segments with a postal code standing alone at `i` joined to its city beside it
+    (the part before, or after it when the street is before), and the joined part's index."""
+    if not re.fullmatch(_POSTAL, segments[i]):
+        return None
+    if i >= 2 and not re.search(r"\d", segments[i - 1]):
+        return [*segments[:i - 1], f"{segments[i - 1]} {segments[i]}", *segments[i + 1:]], i - 1
+    if i + 1 < len(segments) and not re.search(r"\d", segments[i + 1]):
+        return [*segments[:i], f"{segments[i]} {segments[i + 1]}", *segments[i + 2:]], i
+    return None
+
+
 _OCR_ADDRESS_DIGITS = str.maketrans("Oo@Il|", "000111")
 
 
@@ -312,6 +324,15 @@ def parse_address(raw: str, default_country: str | None = None) -> dict[str, str
     # Elsewhere: "Street 12, 80802 City" or "12 Road, City LS1 4AP"
     for i in range(len(segments) - 1, 0, -1):
         split = _split_postal(segments[i])
+        if split is None and (alone := _postal_alone(segments, i)) is not None:
+            segments, at = alone  # "..., Leeds, LS1 4AP": the code a part of its own, joined to its city
+            split = _split_postal(segments[at])
+            if split:
+                out["postal_code"], out["city"] = split
+                if at + 1 < len(segments):
+                    out["state"] = ", ".join(segments[at + 1 :])
+                out["street"] = ", ".join(segments[:at])
+                break
         if split:
             out["postal_code"], out["city"] = split
             # a region may follow the city as its own part ("..., 20121 Milan, Lombardy")
