@@ -256,16 +256,26 @@ def _split_postal(segment: str) -> tuple[str, str] | None:
     return None
 
 
-def _postal_alone(segments: list[str], i: int) -> tuple[list[str], int] | None:
-    """The segments with a postal code standing alone at `i` joined to its city beside it
-    (the part before, or after it when the street is before), and the joined part's index."""
-    if not re.fullmatch(_POSTAL, segments[i]):
-        return None
-    if i >= 2 and not re.search(r"\d", segments[i - 1]):
-        return [*segments[:i - 1], f"{segments[i - 1]} {segments[i]}", *segments[i + 1:]], i - 1
-    if i + 1 < len(segments) and not re.search(r"\d", segments[i + 1]):
-        return [*segments[:i], f"{segments[i]} {segments[i + 1]}", *segments[i + 2:]], i
-    return None
+def _zip_alone(segments: list[str]) -> list[str]:
+    """`..., Boise, ID, 83702` (or the ZIP on a line of its own): the ZIP joined to its state."""
+    for i in range(len(segments) - 1, 0, -1):
+        if re.fullmatch(r"\d{5}(?:-\d{4})?", segments[i]) and \
+                (m := _US_STATE_ZIP.match(f"{segments[i - 1]} {segments[i]}")) and parse_state(m["state"]):
+            return [*segments[:i - 1], f"{segments[i - 1]} {segments[i]}", *segments[i + 1:]]
+    return segments
+
+
+def _postal_alone(segments: list[str]) -> list[str]:
+    """`..., Leeds, LS1 4AP` or `..., 80802, Munich`: a postal code standing as a part of its own
+    joined to its city beside it (the part before it, or after it when the street is before)."""
+    for i in range(len(segments) - 1, 0, -1):
+        if not re.fullmatch(_POSTAL, segments[i]):
+            continue
+        if i >= 2 and not re.search(r"\d", segments[i - 1]):
+            return [*segments[:i - 1], f"{segments[i - 1]} {segments[i]}", *segments[i + 1:]]
+        if i + 1 < len(segments) and not re.search(r"\d", segments[i + 1]):
+            return [*segments[:i], f"{segments[i]} {segments[i + 1]}", *segments[i + 2:]]
+    return segments
 
 
 _OCR_ADDRESS_DIGITS = str.maketrans("Oo@Il|", "000111")
@@ -303,6 +313,7 @@ def parse_address(raw: str, default_country: str | None = None) -> dict[str, str
         if code is not None and not (len(segments[-1]) == 2 and parse_state(segments[-1])):
             out["country"] = code
             segments.pop()
+    segments = _zip_alone(segments)
     # U.S.: "... City, ST 12345" or "... City ST 12345"
     for i in range(len(segments) - 1, 0, -1):
         m = _US_STATE_ZIP.match(segments[i])
@@ -322,17 +333,9 @@ def parse_address(raw: str, default_country: str | None = None) -> dict[str, str
             out.setdefault("country", "US")
             return out
     # Elsewhere: "Street 12, 80802 City" or "12 Road, City LS1 4AP"
+    segments = _postal_alone(segments)
     for i in range(len(segments) - 1, 0, -1):
         split = _split_postal(segments[i])
-        if split is None and (alone := _postal_alone(segments, i)) is not None:
-            segments, at = alone  # "..., Leeds, LS1 4AP": the code a part of its own, joined to its city
-            split = _split_postal(segments[at])
-            if split:
-                out["postal_code"], out["city"] = split
-                if at + 1 < len(segments):
-                    out["state"] = ", ".join(segments[at + 1 :])
-                out["street"] = ", ".join(segments[:at])
-                break
         if split:
             out["postal_code"], out["city"] = split
             # a region may follow the city as its own part ("..., 20121 Milan, Lombardy")
