@@ -123,7 +123,7 @@ def _kind_fit(fld: str, value: Any) -> float:  # noqa: C901, PLR0911, PLR0912  (
     if fld in DATE_FIELDS or leaf.endswith("date"):
         return 1.0 if _is_date(text) and not _SSN_LIKE.match(text) else 0.0
     looks_date = bool(re.search(r"\d", text)) and len(text) <= 20 and _is_date(text)
-    yes_no = parse_bool(text) is not None and len(text) <= 5
+    yes_no = len(text) <= 5 and parse_bool(text) is not None  # the length first: most cells are longer
     numeric = bool(re.fullmatch(r"[\d\s./-]+", text))
     if fld in _TEXT_FIELDS:
         if fld == "worker.middle_name" and re.fullmatch(r"[A-Za-z]\.?", text):

@@ -147,8 +147,12 @@ def parse_country(raw: str) -> str | None:  # noqa: C901  (each way a country is
     return _close_country(key)
 
 
+@lru_cache(maxsize=4096)
 def _close_country(key: str) -> str | None:
-    """ "freland" -> IE, "germanv" -> DE: one OCR slip in a name of six letters or more."""
+    """ "freland" -> IE, "germanv" -> DE: one OCR slip in a name of six letters or more.
+
+    Cached by the key: difflib over the country names of about its length took a millisecond a
+    key, and a mail's place of birth, city and company lines come here again and again."""
     if len(key) < 6:
         return None
     names = [k for k in country_table() if len(k) >= 6 and abs(len(k) - len(key)) <= 1]
