@@ -204,7 +204,8 @@ def _chains(data: bytes, stream_at: int, body: bytes) -> tuple[set[tuple[str, ..
     low = max(0, stream_at - _DICT_WINDOW)
     head = max(data.rfind(b"endobj", low, stream_at), data.rfind(b"endstream", low, stream_at))
     text = data[max(head, low) : stream_at]
-    text = _ESCAPE_RE.sub(lambda m: bytes([int(m.group(1), 16)]), text)  # /Fl#61teDecode is /FlateDecode
+    if b"#" in text:  # /Fl#61teDecode is /FlateDecode (most dictionaries have no escape to undo)
+        text = _ESCAPE_RE.sub(lambda m: bytes([int(m.group(1), 16)]), text)
     chains: set[tuple[str, ...]] = set()
     for written in _FILTER_RE.findall(text):
         value = written
