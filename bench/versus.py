@@ -7,13 +7,19 @@ documents; a child times only the extraction (CPU time of the process and its Te
 and wall time), after one warm-up document, so imports and the machine's drift between rounds do
 not count. The ratio of this tree to the baseline is taken round by round and its median printed.
 
-Run: python -m bench.versus [--base REV] [--rounds N] [--faxes N]
+With --gc-between, the cyclic garbage collector runs between documents, untimed, and not during
+one: a full collection scans every object alive (modules, caches: some 30 ms here) and lands in
+whichever document's allocations cross the threshold, so one format of one tree can carry a pause
+the other tree's run gave to another format. The default keeps the pauses where they fall.
+
+Run: python -m bench.versus [--base REV] [--rounds N] [--faxes N] [--gc-between]
 (default base: the parent of the commit that added the held-out corpus, where issue 12 began).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -32,7 +38,7 @@ DEFAULT_BASE = "1cfbe05^"  # the commit before `tests/heldout` was added
 TEXT_KINDS = ("mail", "text", "prose", "pdf_text", "sheet", "pdf_form")
 
 
-def _child(index_path: str) -> None:
+def _child(index_path: str, gc_between: bool = False) -> None:
     """In the child: extract every document once, print its format's CPU and wall seconds as JSON."""
     os.environ["COC_INTAKE_OCR_THREADS"] = "1"
     from intake.extract import extract_submission  # noqa: PLC0415 - the tree on PYTHONPATH, not ours
@@ -47,6 +53,9 @@ def _child(index_path: str) -> None:
     run(docs[0])  # warm-up: lazy imports, caches
     out: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
     for d in docs:
+        if gc_between:
+            gc.collect()
+            gc.disable()
         c0 = resource.getrusage(resource.RUSAGE_SELF)
         k0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         w0 = time.perf_counter()
@@ -54,6 +63,7 @@ def _child(index_path: str) -> None:
         w1 = time.perf_counter()
         c1 = resource.getrusage(resource.RUSAGE_SELF)
         k1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        gc.enable()
         cpu = (c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime
                + k1.ru_utime + k1.ru_stime - k0.ru_utime - k0.ru_stime)
         acc = out[d["fmt"]]
@@ -78,11 +88,12 @@ def _write_corpus(folder: Path, faxes: int) -> Path:
     return index_path
 
 
-def _run_tree(tree: Path, index_path: Path) -> dict[str, list[float]]:
+def _run_tree(tree: Path, index_path: Path, gc_between: bool = False) -> dict[str, list[float]]:
     # run as a script: its own folder, not this tree's root, goes on sys.path, so `intake` is `tree`'s
     env = dict(os.environ, PYTHONPATH=str(tree), OMP_THREAD_LIMIT="1")
-    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", str(index_path)], env=env,
-                          cwd=tree, capture_output=True, text=True, check=True)
+    flags = ["--gc-between"] if gc_between else []
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", str(index_path), *flags],
+                          env=env, cwd=tree, capture_output=True, text=True, check=True)
     result: dict[str, list[float]] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
@@ -102,10 +113,12 @@ def main() -> None:
     ap.add_argument("--base", default=DEFAULT_BASE)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--faxes", type=int, default=6)
+    ap.add_argument("--gc-between", action="store_true",
+                    help="collect garbage between documents, untimed (see the module's docstring)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        _child(args.child)
+        _child(args.child, args.gc_between)
         return
     sys.path.insert(0, str(ROOT))
     folder = Path(tempfile.mkdtemp(prefix="coc-versus-"))
@@ -116,8 +129,8 @@ def main() -> None:
         wall_ratios: dict[str, list[float]] = defaultdict(list)
         last: dict[str, tuple[list[float], list[float]]] = {}
         for _ in range(args.rounds):
-            old = _run_tree(base, index_path)
-            new = _run_tree(ROOT, index_path)
+            old = _run_tree(base, index_path, args.gc_between)
+            new = _run_tree(ROOT, index_path, args.gc_between)
             groups = {"text formats": [k for k in TEXT_KINDS if k in new], "fax": ["fax"]}
             for label, kinds in [*groups.items(), *((k, [k]) for k in sorted(new))]:
                 o = [sum(old[k][i] for k in kinds if k in old) for i in range(3)]
@@ -126,7 +139,8 @@ def main() -> None:
                     ratios[label].append(n[0] / o[0])
                     wall_ratios[label].append(n[1] / o[1])
                     last[label] = (o, n)
-        print(f"this tree against {args.base}, {args.rounds} rounds, same documents; CPU ms per page "
+        print(f"this tree against {args.base}, {args.rounds} rounds, same documents"
+              f"{', garbage collected between documents' if args.gc_between else ''}; CPU ms per page "
               f"(process and its Tesseract), last round; ratios are medians over rounds")
         print(f"{'format':14s} {'pages':>6s} {'base ms':>9s} {'this ms':>9s} {'CPU ratio':>10s} {'wall ratio':>11s}")
         for label, rs in ratios.items():

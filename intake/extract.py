@@ -159,7 +159,9 @@ def _untangle(values: dict[str, str]) -> dict[str, str]:
 
     Found by fuzzing labelled text: "Address: x" with "City: y" made `build_request` raise.
     """
-    parents = {k for k in values if any(o.startswith((k + ".", k + "[")) for o in values)}
+    # a parent is a path some other path begins with, up to a "." or "[": each path's own heads,
+    # found in one pass (testing every pair was a tenth of a sheet's extraction, 40 rows x 30 values)
+    parents = {o[:j] for o in values for j, ch in enumerate(o) if ch in ".["} & values.keys()
     return {k: v for k, v in values.items() if k not in parents}
 
 

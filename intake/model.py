@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import re
 from datetime import date
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -134,14 +135,17 @@ class Problem(BaseModel):
 _PATH_RE = re.compile(r"^([a-z_0-9]+)(?:\[(\d+)\])?$")
 
 
-def _split(path: str) -> list[tuple[str, int | None]]:
+@lru_cache(maxsize=4096)
+def _split(path: str) -> tuple[tuple[str, int | None], ...]:
+    """A path's (key, list index) steps; cached (a tuple: no caller can change it), for a request's
+    values are looked up by path tens of times a request (`get`, the plausibility checks)."""
     out: list[tuple[str, int | None]] = []
     for piece in path.split("."):
         m = _PATH_RE.match(piece)
         if not m:
             raise ValueError(f"not a field path: {path!r}")
         out.append((m.group(1), int(m.group(2)) if m.group(2) is not None else None))
-    return out
+    return tuple(out)
 
 
 def _leaf_paths(model: type[BaseModel], prefix: str = "") -> list[str]:

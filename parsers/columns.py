@@ -96,9 +96,25 @@ def _is_date(text: str) -> bool:
     return parse_date(text) is not None
 
 
+@lru_cache(maxsize=8192)
 def _is_country(text: str) -> bool:
     """A country's name or code exactly (no fuzzy match: this runs for every cell of a sample)."""
     return country_key(text) in country_table()
+
+
+_DIGIT = re.compile(r"\d")
+_DIGIT_OR_AT = re.compile(r"\d|@")
+_INITIAL = re.compile(r"[A-Za-z]\.?")
+_NUMERIC = re.compile(r"[\d\s./-]+")
+
+
+@lru_cache(maxsize=8192)
+def _traits(text: str) -> tuple[bool, bool, bool]:
+    """Whether a cell's text reads as a date, as a yes or no, as digits: once a cell, not once for
+    every field its column is weighed as (a column is tried as a dozen fields)."""
+    looks_date = bool(_DIGIT.search(text)) and len(text) <= 20 and _is_date(text)
+    yes_no = len(text) <= 5 and parse_bool(text) is not None  # the length first: most cells are longer
+    return looks_date, yes_no, bool(_NUMERIC.fullmatch(text))
 
 
 @lru_cache(maxsize=8192)
@@ -122,20 +138,18 @@ def _kind_fit(fld: str, value: Any) -> float:  # noqa: C901, PLR0911, PLR0912  (
         return 0.5
     if fld in DATE_FIELDS or leaf.endswith("date"):
         return 1.0 if _is_date(text) and not _SSN_LIKE.match(text) else 0.0
-    looks_date = bool(re.search(r"\d", text)) and len(text) <= 20 and _is_date(text)
-    yes_no = parse_bool(text) is not None and len(text) <= 5
-    numeric = bool(re.fullmatch(r"[\d\s./-]+", text))
+    looks_date, yes_no, numeric = _traits(text)
     if fld in _TEXT_FIELDS:
-        if fld == "worker.middle_name" and re.fullmatch(r"[A-Za-z]\.?", text):
+        if fld == "worker.middle_name" and _INITIAL.fullmatch(text):
             return 1.0  # an initial ("N", "Y.") is a middle name, not a no or a yes
         if looks_date or yes_no or numeric or "@" in text:
             return 0.0
         if fld in _NAME_FIELDS:
-            if re.search(r"\d", text) or _is_country(text) or _FOREIGN_FORM.search(text) or _US_FORM.search(text):
+            if _DIGIT.search(text) or _is_country(text) or _FOREIGN_FORM.search(text) or _US_FORM.search(text):
                 return 0.0
             return 1.0
         if fld in _COMPANY_FIELDS:
-            if re.search(r"\d", text) and "," in text:
+            if _DIGIT.search(text) and "," in text:
                 return 0.1  # an address
             if _is_country(text):
                 return 0.2  # a country alone names where the worker goes, not the company
@@ -145,18 +159,18 @@ def _kind_fit(fld: str, value: Any) -> float:  # noqa: C901, PLR0911, PLR0912  (
                 return 1.0 if us else 0.3 if foreign else 0.8
             return 1.0 if foreign else 0.3 if us else 0.8
         if fld == "worker.place_of_birth":
-            return 0.3 if re.search(r"\d", text) else 1.0
+            return 0.3 if _DIGIT.search(text) else 1.0
         return 0.9
     if leaf == "foreign_id":  # an ID abroad has digits, and is no U.S. SSN
-        return 0.2 if _SSN_LIKE.match(text) or not re.search(r"\d", text) else 0.8
+        return 0.2 if _SSN_LIKE.match(text) or not _DIGIT.search(text) else 0.8
     if fld.endswith("address"):
-        return 1.0 if re.search(r"\d", text) and ("," in text or len(text.split()) >= 3) and not looks_date else 0.0
+        return 1.0 if _DIGIT.search(text) and ("," in text or len(text.split()) >= 3) and not looks_date else 0.0
     if leaf in ("hired_in_us", "remains_employee"):
         return 1.0 if yes_no else 0.0
     if fld in ("assignment.country", "worker.citizenship", "worker.residence_country"):
         if _is_country(text):
             return 1.0
-        if re.search(r"\d|@", text) or len(text.split()) > 4 or _FOREIGN_FORM.search(text) or _US_FORM.search(text):
+        if _DIGIT_OR_AT.search(text) or len(text.split()) > 4 or _FOREIGN_FORM.search(text) or _US_FORM.search(text):
             return 0.0
         return 1.0 if normalize(fld, text)[1] is None else 0.0
     if has_shape(fld):

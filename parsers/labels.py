@@ -55,6 +55,15 @@ class _Tok:
 
 
 def _fold_char(c: str) -> str:
+    """One character case- and accent-folded; an ASCII character has no decomposition: it is only
+    lowered (the NFKD of every character of every line was a fifth of a text body's label reading)."""
+    if c.isascii():
+        return c.lower()
+    return _fold_other(c)
+
+
+@lru_cache(maxsize=4096)
+def _fold_other(c: str) -> str:
     return "".join(x for x in unicodedata.normalize("NFKD", c) if not unicodedata.combining(x)).lower()
 
 

@@ -160,8 +160,12 @@ def country_cut(raw: str) -> str | None:
     return codes.pop() if len(codes) == 1 else None
 
 
+@lru_cache(maxsize=4096)
 def _close_country(key: str) -> str | None:
-    """ "freland" -> IE, "germanv" -> DE: one OCR slip in a name of six letters or more."""
+    """ "freland" -> IE, "germanv" -> DE: one OCR slip in a name of six letters or more.
+
+    Cached by the key: difflib over the country names of about its length took a millisecond a
+    key, and a mail's place of birth, city and company lines come here again and again."""
     if len(key) < 6:
         return None
     names = [k for k in country_table() if len(k) >= 6 and abs(len(k) - len(key)) <= 1]
