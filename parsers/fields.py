@@ -68,7 +68,7 @@ from parsers.label_words import (
 from parsers.labels import LabelMatch, match_label_at, match_section
 from parsers.layout import Line, Word
 from parsers.types import Candidate, Method, Provenance
-from parsers.value_dates import month_slip
+from parsers.value_dates import date_slip
 from parsers.value_people import SLIP_DOUBT, email_capital_i, initial_slip
 from parsers.values import (
     has_shape,
@@ -189,8 +189,9 @@ class _Finder(LineReader):
                 raw, words = slip[0], [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]
             elif "email" in fld and (mail := email_capital_i(raw)) is not None:
                 raw, words = mail, [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]  # "I.roe@x.com"
-            elif fld.rsplit(".", 1)[-1] in _DATE_LEAVES and (month := month_slip(raw)) is not None:
-                raw, words = month, [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]  # "4-Peb-2012"
+            elif (fld.rsplit(".", 1)[-1] in _DATE_LEAVES or m.score < 1) and (month := date_slip(raw)) is not None:
+                # "4-Peb-2012", "Dec, 10th, 1978"; under a label read by its words, a date its words place below
+                raw, words = month, [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]
         pairs, reason = normalize(fld, raw)
         if m.score < 1 and fld.rsplit(".", 1)[-1] not in (*_DATE_LEAVES, "period") and \
                 _DATE_VALUE.match(raw.strip()) and \
