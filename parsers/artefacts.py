@@ -22,7 +22,9 @@ _CLOSE = "])}>"
 _NEVER = "|!_`'\"‘’“”¦«»~"  # never at the edge of any value
 _LEADER = ".,:;…-–—="  # a leader's last dots, a separator
 _GLYPH = set("QJGIl1|!9[](){}")  # what a box edge or a leader's end looks like to Tesseract
-_ABBREVIATED_FORM = re.compile(r"\b(?:Co|Inc|Ltd|Corp|Bhd|Pty|Pte|Ltda|Lda|Cia)\s?,$")
+# ... and one written with dots ("Acme L.L.C,", "Nordlys S.A,"): its last dot read as a comma
+_ABBREVIATED_FORM = re.compile(r"(?:\b(?:Co|Inc|Ltd|Corp|Bhd|Pty|Pte|Ltda|Lda|Cia)|"
+                               r"(?<![\w.])(?:L\.L\.[CP]|S\.A|N\.V|B\.V|K\.K|S\.p\.A))\s?,$")
 _GLUED_CAPITAL = re.compile(r"^[QJG]([a-z0-9][a-z0-9._%+-]*@)")
 
 

@@ -69,7 +69,7 @@ from parsers.labels import LabelMatch, match_label_at, match_section
 from parsers.layout import Line, Word
 from parsers.types import Candidate, Method, Provenance
 from parsers.value_dates import date_slip
-from parsers.value_people import SLIP_DOUBT, email_capital_i, initial_slip
+from parsers.value_people import SLIP_DOUBT, email_capital_i, email_gap, initial_slip, piece_slip
 from parsers.values import (
     has_shape,
     normalize,
@@ -136,6 +136,8 @@ class _Finder(LineReader):
         dotted = None  # "Acme Co,": read with its dot before the company checks below
         if self.method == "ocr" and (fixed := legal_form_comma(raw)) is not None:
             raw, dotted = fixed, DOUBT
+        elif self.method == "ocr" and (mail := email_gap(raw)) is not None:  # "t dousstead @acme.com", "roe®acme.com"
+            raw, words = mail, [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]
         switched: str | None = None  # why the value's type took it to another field than its label's
         if m.score < 1 and fld in _NAME_PARTS and (len(raw.split()) >= 2 or "," in raw):
             fld = "worker.name"  # a whole name under a label read by its words as one part of it
@@ -184,7 +186,8 @@ class _Finder(LineReader):
         if self.method == "ocr":  # a leader's end or a box edge read as a character of the value
             raw, glued = strip_artefacts(fld, raw)
             glued = glued or dotted or (swapped[1] if swapped else None)
-            if fld == "worker.name" and (slip := initial_slip(raw)) is not None and normalize(fld, slip[0])[1] is None:
+            if fld == "worker.name" and (slip := initial_slip(raw) or piece_slip(raw)) is not None and \
+                    normalize(fld, slip[0])[1] is None:
                 # "Jo 1 Roe": an initial I misread, put right; a reading in doubt, as a word a line crossed
                 raw, words = slip[0], [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]
             elif "email" in fld and (mail := email_capital_i(raw)) is not None:
@@ -264,7 +267,10 @@ class _Finder(LineReader):
             if normalize(m.field, rest)[1] is None and not _labelish(rest, section, extra=True) and \
                     first not in _STOP:  # "Full name of our traveller": no value starts with "of"
                 return None  # "Employee Jane Doe": the value is on the line
-        alt = whole_label(bare + "\t", match_label_at(bare, section), section)
+        known = match_label_at(bare, section)
+        if known is None and self.method == "ocr":  # "hxpatriate" over its name: a label OCR misread by a letter
+            known = match_label_at(bare + ":", section)  # the close look-up a colon allows (`labels._fuzzy_label`)
+        alt = whole_label(bare + "\t", known, section)
         if alt is None or alt.end <= len(bare) or alt.field == "dependents" or alt.field.startswith("dependents"):
             return None
         value, _j = self._beside(i, words, alt.field)
@@ -276,6 +282,8 @@ class _Finder(LineReader):
                 return alt  # a date: its place among the request's dates decides (`_settle_dates`)
             if normalize(alt.field, vt)[1] is None:
                 return alt
+            if not re.search(r"\d", vt) and (_FOREIGN_FORM.search(vt.strip()) or _US_FORM.search(vt.strip())):
+                return alt  # "Working for (abroad)" over "Nordlicht GmbH": a company's name (see `_value`)
             typed = by_type(alt.label, alt.field, vt, section)  # "Born at" over "Boise, ID": the place
             return replace(alt, field=typed[0], score=min(alt.score, typed[1]), strict=False) if typed else None
         other = classify(vt, section) if _labelish(vt) else None
@@ -350,7 +358,8 @@ class _Finder(LineReader):
             return None
         label_words, value_words = _split_words(words, m.end)
         typed = re.fullmatch(r"(?P<lab>[A-Za-z][^@\d:]*?)\s+(?P<val>[^\s@]+@\S+)", _text(value_words))
-        if typed and _labelish(typed["lab"]):  # "Email address for certificate (optional) hr@x.com"
+        if typed and _labelish(typed["lab"]) and not re.search(r"[a-z]\.[a-z]", typed["lab"]):
+            # "Email address for certificate (optional) hr@x.com"; "v.roe on@x.com" is an address OCR parted
             at = text.rfind(typed["val"])
             whole = whole_label(text[:at].rstrip() + "\t" + text[at:], None, self._section_for_labels())
             if whole is not None and whole.score >= OFFER:

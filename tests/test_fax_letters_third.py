@@ -5,18 +5,34 @@ held-out faxes (seeds 113 and 101), each rebuilt here from generated data.
   labelled address its street and city repeat: that address is the employer's (flagged);
 - a date with one mark misread (a tilde for a hyphen, a comma for a month's period, a period for
   the comma after an ordinal day) is put right and doubted; under a label read by its words as a
-  name, the date goes to the date field those words name.
+  name, the date goes to the date field those words name;
+- a company whose legal form is written with dots ("L.L.C,") and its last dot read as a comma ends
+  there: the label under it is no more of it;
+- a contact's label OCR garbled into a worker's ("Hi person") gives the signer's name: the worker's
+  is the other one, flagged;
+- a label's short word with a digit for its letter ("Who 1s going") still reads;
+- a label above a company's name, read by its words as a yes/no question ("Working for (abroad)"),
+  gives the company;
+- a question's mark read as a 7, or after a comma ("U.S,?"), and a leader's end read as marks
+  ("payroll_...s*") stand between a label and its value, not in it;
+- an e-mail address with a gap OCR put in it, or a look-alike for its at sign, is closed (flagged);
+- a name or a town OCR cut in two ("Nour ley", "June jass") is joined, flagged;
+- a long label word one letter off one synonym ("hxpatriate") reads as it, as a guess;
+- a table's label wrapped in its cell, its value read a word space after the cut hint, is split at
+  the page's value column, and the hint's rest under it is no label.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from parsers.label_words import classify
 from parsers.layout import Line, Word
 from parsers.letterhead import from_letterhead
-from parsers.ocr_letter import read_letter
+from parsers.ocr_letter import _cell_tabs, read_letter
 from parsers.types import Box, Candidate, Part, Provenance
 from parsers.value_dates import date_slip
+from parsers.value_people import email_gap, piece_slip
 
 H = 0.012
 
@@ -88,3 +104,110 @@ def test_a_date_under_a_name_label_read_by_its_words_goes_to_its_date_field() ->
 def test_a_date_that_reads_or_no_mark_puts_right_is_left_alone() -> None:
     assert date_slip("Jan. 3rd, 2027") is None and date_slip("2030-01-28") is None
     assert date_slip("12~3") is None and date_slip("Dec, 10th") is None and date_slip("Oct. 23rd. 20") is None
+
+
+def test_a_company_with_a_dotted_legal_form_and_a_comma_ends_there() -> None:
+    got = _read(["Name of the worker | Bennet Q. Harlow", "Company sending the employee",
+                 "Vivyl Analytics L.L.C,", "Pederal tax ID", "92-0517214", "Citizenship | Canadian"])
+    assert got["employer.name"].value == "Vivyl Analytics L.L.C." and got["employer.name"].uncertain
+    assert got["worker.last_name"].value == "Harlow" and "worker.middle_name" in got
+    assert got["worker.middle_name"].value == "Q"
+
+
+def test_a_contact_label_garbled_into_the_workers_gives_way_to_the_other_name() -> None:
+    got = _read(["Name of the worker | Bennet Harlow", "Citizenship | Canadian", "Hi person | Cyndy Oldfield",
+                 "Sincerely,", "Cyndy Oldfield", "Orchard Tools Inc."])
+    assert got["worker.first_name"].value == "Bennet" and got["worker.last_name"].value == "Harlow"
+    assert got["worker.first_name"].uncertain
+    assert got["employer.contact_name"].value == "Cyndy Oldfield"
+
+
+def test_a_worker_who_signs_their_own_letter_keeps_the_name() -> None:
+    got = _read(["Name of the worker | Bennet Harlow", "Citizenship | Canadian", "Sincerely,", "Bennet Harlow"])
+    assert got["worker.first_name"].value == "Bennet" and not got["worker.first_name"].uncertain
+
+
+def test_a_label_word_with_a_digit_for_its_letter_still_reads() -> None:
+    got = _read(["Who 1s going (last, first) | Cielley, Kanard T.", "Citizenship | Canadian"])
+    assert got["worker.last_name"].value == "Cielley" and got["worker.first_name"].value == "Kanard"
+
+
+def test_a_company_under_a_label_read_as_a_question_is_the_host() -> None:
+    got = _read(["Expected end", "2027-11-27", "Working for (abroad)", "Weantack Robotics Pty Ltd",
+                 "Foreign work location", "109 Nondfath Street, Lorou 0291, Australia"])
+    assert got["assignment.host_name"].value == "Weantack Robotics Pty Ltd" and got["assignment.host_name"].uncertain
+    assert "assignment.hired_in_us" not in got
+
+
+@pytest.mark.parametrize("row", ["Recruited in the U.S 7 | YES", "Hired in the U.S,? | YES",
+                                 "Remains on U.S. payroll_...s* | Yes", "Remains on U.S. payroll_...s* Yes"])
+def test_marks_between_a_yes_no_label_and_its_answer_are_not_the_answer(row: str) -> None:
+    got = _read([row, "Citizenship | Canadian"])
+    field = "assignment.remains_employee" if "payroll" in row else "assignment.hired_in_us"
+    assert got[field].value == "true"
+
+
+def test_a_yes_no_answer_under_its_label_whose_mark_follows_a_comma_is_read() -> None:
+    got = _read(["Hired in the U.S,?", "yes", "Date hired (if known)", "12 August 2012"])
+    assert got["assignment.hired_in_us"].value == "true"
+
+
+def test_a_place_glued_to_a_leader_keeps_its_abbreviation() -> None:
+    got = _read(["Place of birth ......St. Louis, MO", "Citizenship | Canadian"])
+    assert got["worker.place_of_birth"].value == "St. Louis, MO"
+
+
+@pytest.mark.parametrize(("read", "want"), [("b.harlowst on@orchardtools.com", "b.harlowston@orchardtools.com"),
+                                            ("t harlow @orchardtools.com.", "t.harlow@orchardtools.com"),
+                                            ("g.harlow\u00aeorchardtools.com", "g.harlow@orchardtools.com")])
+def test_an_email_with_a_gap_or_a_look_alike_at_sign_is_closed_and_doubted(read: str, want: str) -> None:
+    assert email_gap(read) == want
+    got = _read(["Contact e-mail | " + read, "Citizenship | Canadian"])
+    assert got["employer.contact_email"].value == want and got["employer.contact_email"].confidence < 0.88
+
+
+def test_an_email_gap_that_parts_a_name_from_its_address_is_left() -> None:
+    assert email_gap("jo roe jo@acme.com") is None and email_gap("jane.roe@acme.com") is None
+    assert email_gap("jo roe at acme.com") is None
+
+
+def test_a_name_ocr_cut_in_two_is_joined_and_doubted() -> None:
+    got = _read(["Worker's full name | Toutho Zonen Nour ley", "Citizenship | Canadian"])
+    assert got["worker.last_name"].value == "Nourley" and got["worker.middle_name"].value == "Zonen"
+    assert got["worker.last_name"].confidence < 0.88
+    assert piece_slip("Daon de la Drailey") is None and piece_slip("Roe, jo") is None
+
+
+def test_a_town_ocr_cut_in_two_is_joined_and_a_linked_one_kept() -> None:
+    got = _read(["Work address abroad | Ulice Deltbyn 118, 308 75 June jass, Czech Republic", "Citizenship | Canadian"])
+    assert got["assignment.work_address.city"].value == "Junejass" and got["assignment.work_address.city"].uncertain
+    got = _read(["Work address abroad | Hauptstrasse 4, 60311 Frankfurt am Main, Germany", "Citizenship | Canadian"])
+    assert got["assignment.work_address.city"].value == "Frankfurt am Main"
+
+
+def test_a_long_label_word_one_letter_off_a_synonym_is_a_guess() -> None:
+    assert classify("hxpatriate") == ("worker.name", 0.84)
+    assert classify("Expatriate") == ("worker.name", 1.0)
+
+
+def _at(texts: list[tuple[str, float]], y: float) -> Line:
+    return Line([Word(t, Box(x0=x, y0=y, x1=x + 0.009 * len(t), y1=y + H), 0.95, 1) if t != "\t"
+                 else Word("\t", None, 0.95, 1) for t, x in texts])
+
+
+def test_a_label_wrapped_in_its_cell_is_cut_at_the_value_column() -> None:
+    lines = [_at([("Name", 0.1), ("of", 0.15), ("person", 0.18), ("(surname,", 0.44), ("Roe,", 0.547),
+                  ("Jo", 0.6)], 0.3),
+             _at([("given", 0.1), ("name)", 0.16)], 0.32),
+             *[_at([(w, 0.1), ("\t", 0), (v, 0.548)], 0.34 + 0.02 * k)
+               for k, (w, v) in enumerate([("SSN", "123456789"), ("Born", "1/2/1990"), ("Citizenship", "Canadian")])]]
+    out = _cell_tabs(lines)
+    assert [w.text for w in out[0].words] == ["Name", "of", "person", "(surname,", "\t", "Roe,", "Jo"]
+    assert len(out) == len(lines) - 1 and out[1].text.startswith("SSN")
+
+
+def test_a_line_with_no_cut_hint_gets_no_tab() -> None:
+    lines = [_at([("Name", 0.1), ("of", 0.15), ("person", 0.18), ("Roe,", 0.547), ("Jo", 0.6)], 0.3),
+             *[_at([(w, 0.1), ("\t", 0), (v, 0.548)], 0.34 + 0.02 * k)
+               for k, (w, v) in enumerate([("SSN", "123456789"), ("Born", "1/2/1990"), ("Citizenship", "Canadian")])]]
+    assert _cell_tabs(lines) == lines
