@@ -73,6 +73,7 @@ from parsers.value_people import SLIP_DOUBT, email_capital_i, email_gap, initial
 from parsers.values import (
     has_shape,
     normalize,
+    only_particles,
     parse_bool,
     parse_country,
     parse_date,
@@ -386,7 +387,10 @@ class _Finder(LineReader):
             value_words, j_value = self._beside(i, label_words, m.field)
             if j_value is not None:
                 self.used.add(j_value)
-        if value_words and _text(value_words).rstrip().endswith(",") and m.field not in _ADDRESS_FIELDS:
+        for _more in range(2):  # "van der" over "Tharson," over "Jo": a name goes on after a particle, too
+            if not value_words or m.field in _ADDRESS_FIELDS or not (_text(value_words).rstrip().endswith(",") or (
+                    m.field in _WHOLE_NAMES and only_particles(value_words[-1].text))):
+                break
             value_words = self._wrapped(i, value_words)
         if value_words and "@" in value_words[-1].text:
             value_words = self._email_wrapped(i if j_value is None else j_value, value_words)

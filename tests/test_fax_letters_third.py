@@ -19,7 +19,9 @@ held-out faxes (seeds 113 and 101), each rebuilt here from generated data.
 - a name or a town OCR cut in two ("Nour ley", "June jass") is joined, flagged;
 - a long label word one letter off one synonym ("hxpatriate") reads as it, as a guess;
 - a table's label wrapped in its cell, its value read a word space after the cut hint, is split at
-  the page's value column, and the hint's rest under it is no label.
+  the page's value column, and the hint's rest under it is no label;
+- a name that stops at a particle ("van der" over "Tharson,") goes on on the next lines, and a name
+  whose first or last part is only particles is no full name (it was silent: "der" / "van").
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from parsers.ocr_letter import _cell_tabs, read_letter
 from parsers.types import Box, Candidate, Part, Provenance
 from parsers.value_dates import date_slip
 from parsers.value_people import email_gap, piece_slip
+from parsers.values import normalize
 
 H = 0.012
 
@@ -211,3 +214,15 @@ def test_a_line_with_no_cut_hint_gets_no_tab() -> None:
              *[_at([(w, 0.1), ("\t", 0), (v, 0.548)], 0.34 + 0.02 * k)
                for k, (w, v) in enumerate([("SSN", "123456789"), ("Born", "1/2/1990"), ("Citizenship", "Canadian")])]]
     assert _cell_tabs(lines) == lines
+
+
+def test_a_name_part_that_is_only_particles_is_no_full_name() -> None:
+    assert normalize("worker.name", "van der")[1] is not None
+    assert normalize("worker.name", "Jo de")[1] is not None
+    assert normalize("worker.name", "Jo van Roe")[1] is None and normalize("worker.name", "Le Minh")[1] is None
+
+
+def test_a_name_that_stops_at_a_particle_goes_on_on_the_next_lines() -> None:
+    got = _read(["Name of the posted worker (surname, given name) | van der", "Tharson,", "Bennet",
+                 "Citizenship | Canadian"])
+    assert got["worker.last_name"].value == "van der Tharson" and got["worker.first_name"].value == "Bennet"
