@@ -77,3 +77,23 @@ def strip_artefacts(field: str, raw: str) -> tuple[str, str | None]:
             if ok and _reads(field, cand.strip()):
                 return cand.strip(), DOUBT
     return text, DOUBT if changed else None
+
+
+# A speck OCR read as a dot inside a word: between two small letters of a person's name
+# ("Tout.hon Dest.on"), or after a long word of an address before the next word ("92 Hyxkailt.
+# Street"); no name is written so, and an address's abbreviations are short ("St.", "Blvd.").
+_NAME_SPECK = re.compile(r"(?<=[a-z])\.(?=[a-z])")
+_ADDRESS_SPECK = re.compile(r"(?<=[A-Za-z][a-z]{4})\.(?= [A-Z][a-z])")
+SPECK_DOUBT = "a dot inside a word was taken out (a speck read by OCR?)"
+_SPECK_FIELDS = {"worker.name", "worker.first_name", "worker.last_name", "employer.contact_name"}
+
+
+def inner_speck(field: str, raw: str) -> str | None:
+    """`raw` without the dots `_NAME_SPECK` / `_ADDRESS_SPECK` find for `field`, else None."""
+    if field in _SPECK_FIELDS:
+        fixed = _NAME_SPECK.sub("", raw)
+    elif field.endswith(("address", ".street")):
+        fixed = _ADDRESS_SPECK.sub("", raw)
+    else:
+        return None
+    return fixed if fixed != raw else None

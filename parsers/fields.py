@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from parsers.artefacts import DOUBT, legal_form_comma, strip_artefacts
+from parsers.artefacts import DOUBT, SPECK_DOUBT, inner_speck, legal_form_comma, strip_artefacts
 from parsers.columns import _ONLY_FAMILY, _ONLY_GIVEN
 from parsers.evidence import (
     _DATE_ONLY,
@@ -187,6 +187,8 @@ class _Finder(LineReader):
         if self.method == "ocr":  # a leader's end or a box edge read as a character of the value
             raw, glued = strip_artefacts(fld, raw)
             glued = glued or dotted or (swapped[1] if swapped else None)
+            if (unspecked := inner_speck(fld, raw)) is not None:  # "Tout.hon", "92 Hyxkailt. Street"
+                raw, glued = unspecked, glued or SPECK_DOUBT
             if fld == "worker.name" and (slip := initial_slip(raw) or piece_slip(raw)) is not None and \
                     normalize(fld, slip[0])[1] is None:
                 # "Jo 1 Roe": an initial I misread, put right; a reading in doubt, as a word a line crossed

@@ -231,6 +231,8 @@ _COMPANY_REPAIRS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bS\.\s?r\.\s?[1lI|]\.(?=\s|$)"), "S.r.l."),
     (re.compile(r"\bB[.,]\s?V[.,](?=\s|$)"), "B.V."),
     (re.compile(r"\bGmb[Hh]\b|\bGrnbH\b|\bGmbll\b"), "GmbH"),
+    (re.compile(r"\bCo,,(?=\s)"), "Co.,"),  # "Co., Ltd." with its dot read as a second comma
+    (re.compile(r"§(?=\.)"), "S"),  # "S.A." with its S read as a section sign
 ]
 
 

@@ -21,7 +21,9 @@ held-out faxes (seeds 113 and 101), each rebuilt here from generated data.
 - a table's label wrapped in its cell, its value read a word space after the cut hint, is split at
   the page's value column, and the hint's rest under it is no label;
 - a name that stops at a particle ("van der" over "Tharson,") goes on on the next lines, and a name
-  whose first or last part is only particles is no full name (it was silent: "der" / "van").
+  whose first or last part is only particles is no full name (it was silent: "der" / "van");
+- a speck read as a dot inside a name ("Tout.hon") or after a long word of an address ("Hyxkailt.
+  Street") is taken out, flagged; a company's "Co,," and "§.A." are its "Co.," and "S.A.".
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from parsers.ocr_letter import _cell_tabs, read_letter
 from parsers.types import Box, Candidate, Part, Provenance
 from parsers.value_dates import date_slip
 from parsers.value_people import email_gap, piece_slip
-from parsers.values import normalize
+from parsers.values import fix_company, normalize
 
 H = 0.012
 
@@ -226,3 +228,24 @@ def test_a_name_that_stops_at_a_particle_goes_on_on_the_next_lines() -> None:
     got = _read(["Name of the posted worker (surname, given name) | van der", "Tharson,", "Bennet",
                  "Citizenship | Canadian"])
     assert got["worker.last_name"].value == "van der Tharson" and got["worker.first_name"].value == "Bennet"
+
+
+def test_a_speck_read_as_a_dot_inside_a_name_or_an_address_word_is_taken_out() -> None:
+    got = _read(["HR person | Bar.nett Har.low", "Address abroad | 92 Quarrytown. Street, Dunmore 9956, Australia",
+                 "Citizenship | Canadian"])
+    assert got["employer.contact_name"].value == "Barnett Harlow" and got["employer.contact_name"].uncertain
+    assert got["assignment.work_address.street"].value == "92 Quarrytown Street"
+    assert got["assignment.work_address.street"].uncertain
+
+
+def test_an_address_abbreviation_and_an_initial_keep_their_dots() -> None:
+    got = _read(["HR person | Bennet Q. Harlow", "Address abroad | 12 St. Mary Street, Dunmore 9956, Australia",
+                 "Citizenship | Canadian"])
+    assert got["employer.contact_name"].value == "Bennet Q. Harlow"
+    assert got["assignment.work_address.street"].value == "12 St. Mary Street"
+
+
+def test_a_legal_form_with_its_marks_misread_is_put_right() -> None:
+    assert fix_company("Orchard Tools Co,, Ltd.") == "Orchard Tools Co., Ltd."
+    assert fix_company("Orchard Tools \u00a7.A.") == "Orchard Tools S.A."
+    assert fix_company("Orchard Tools S.A.") == "Orchard Tools S.A."
