@@ -25,6 +25,10 @@ _GLYPH = set("QJGIl1|!9[](){}")  # what a box edge or a leader's end looks like 
 # ... and one written with dots ("Acme L.L.C,", "Nordlys S.A,"): its last dot read as a comma
 _ABBREVIATED_FORM = re.compile(r"(?:\b(?:Co|Inc|Ltd|Corp|Bhd|Pty|Pte|Ltda|Lda|Cia)|"
                                r"(?<![\w.])(?:L\.L\.[CP]|S\.A|N\.V|B\.V|K\.K|S\.p\.A))\s?,$")
+# A company's or town's name a leader's marks were taken off and that then starts with a small
+# letter glued to a capital ("sTreackwy Engineering"): the letter was the leader's too.
+_GLUED_SMALL = re.compile(r"^[a-z](?=[A-Z][a-z]{2})")
+_NAMED = {"employer.name", "assignment.host_name", "worker.place_of_birth"}
 _GLUED_CAPITAL = re.compile(r"^[QJG]([a-z0-9][a-z0-9._%+-]*@)")
 
 
@@ -63,8 +67,11 @@ def strip_artefacts(field: str, raw: str) -> tuple[str, str | None]:
     text = raw.strip()
     stripped = _strip_marks(text)
     if stripped and stripped != text:
+        glued_on = text.endswith(stripped) and not text[: len(text) - len(stripped)][-1:].isspace()
         text = stripped
         changed = True
+        if field in _NAMED and glued_on and _GLUED_SMALL.match(text):
+            text = text[1:]  # "_-«sAcme GmbH": the leader's end read as a small letter too, glued on
     else:
         changed = False
     if field.endswith("email"):

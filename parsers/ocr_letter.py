@@ -112,7 +112,44 @@ def read_letter(pages: list[tuple[int, list[Word]]], part: Part, sure: set[str])
         texts.append("\n".join(line.text for line in lines))
         read += [line for line in lines if not _continuation_header(line, k == 0) and not _only_leader(line)]
     found, _text = find_on_page(read, part, "ocr", pages[0][0], sure)
-    return _signer_not_worker([_city_piece(_street_type(c)) for c in found]), texts
+    return _same_domain(_signer_not_worker([_city_piece(_street_type(c)) for c in found])), texts
+
+
+DOMAIN = "read {!r}: one letter off the domain the company's name spells and another address has"
+
+
+def _spelt(label: str, company: str) -> bool:
+    """`label` (a domain's name, "acmeengi") is the company's name run together as addresses are
+    made of it: its first word, and the start of its second ("Acme Engineering Inc." -> "acmeengi")."""
+    words = re.findall(r"[a-z]+", company.casefold())
+    if not words or not label.startswith(words[0]):
+        return False
+    rest = label[len(words[0]):]
+    return not rest or (len(words) > 1 and len(rest) >= 2 and words[1].startswith(rest))
+
+
+def _same_domain(found: list[Candidate]) -> list[Candidate]:
+    """Two of the letter's addresses with domains one letter apart ("acmeengi" / "acmeeugi") are
+    the company's one domain: when only one of them is spelt by the company's name, the other is
+    put right, flagged (OCR misread the letter; the name and the other address agree)."""
+    companies = [c.value for c in found if c.field in ("employer.name", "assignment.host_name")]
+    mails = [c for c in found if "email" in c.field and c.value.count("@") == 1 and "." in c.value.split("@")[1]]
+    labels = {c.value.split("@")[1].split(".")[0] for c in mails}
+    spelt = {d for d in labels if any(_spelt(d, name) for name in companies)}
+    if len(spelt) != 1:
+        return found
+    good, ids = spelt.pop(), {id(c) for c in mails}
+    return [_domain_put_right(c, good) if id(c) in ids else c for c in found]
+
+
+def _domain_put_right(c: Candidate, good: str) -> Candidate:
+    """`c`'s address with the domain name `good` when its own is one letter off it, else `c`."""
+    local, _, domain = c.value.partition("@")
+    label = domain.split(".")[0]
+    if label == good or len(label) != len(good) or sum(a != b for a, b in zip(label, good, strict=True)) != 1:
+        return c
+    return c.model_copy(update={"value": f"{local}@{good}{domain[len(label):]}",
+                                "uncertain": c.uncertain or DOMAIN.format(domain)})
 
 
 # The small words a town's name links its parts with ("Frankfurt am Main", "Kingston upon Hull",

@@ -195,7 +195,9 @@ def email_capital_i(raw: str) -> str | None:
 
 # An address OCR read with a gap in its name part ("v.vanderchymt on@acme.com", "t dousstead
 # @acme.com") or with a look-alike for its at sign ("g.roe®acme.com"): addresses hold no space.
-_MAIL_GAPPED = re.compile(r"(?P<head>[a-z0-9._%+-]+)(?: (?P<tail>[a-z0-9._%+-]+))? ?[@®©] ?[a-z0-9.-]+\.[a-z]{2,}\.?")
+# An l read as a bracket or a bar ("payrol]@acme.com") is none of an address's characters either.
+_MAIL_GAPPED = re.compile(r"(?P<head>[a-z0-9._%+\]|-]+)(?: (?P<tail>[a-z0-9._%+\]|-]+))? ?[@®©] ?"
+                          r"[a-z0-9.-]+\.[a-z]{2,}\.?")
 
 
 def email_gap(raw: str) -> str | None:
@@ -205,7 +207,10 @@ def email_gap(raw: str) -> str | None:
     a name and its address. A guess, for the caller to doubt."""
     text = raw.strip()
     m = _MAIL_GAPPED.fullmatch(text)
-    if m is None or (" " not in text and "@" in text):
+    if m is None or (" " not in text and "@" in text and not re.search(r"[\]|]", text)):
+        return None
+    text = re.sub(r"(?<=[a-z])[\]|](?=[a-z@.])", "l", text)
+    if re.search(r"[\]|]", text):
         return None
     head, tail = m["head"], m["tail"]
     if tail is not None and len(head) == 1:

@@ -23,7 +23,10 @@ held-out faxes (seeds 113 and 101), each rebuilt here from generated data.
 - a name that stops at a particle ("van der" over "Tharson,") goes on on the next lines, and a name
   whose first or last part is only particles is no full name (it was silent: "der" / "van");
 - a speck read as a dot inside a name ("Tout.hon") or after a long word of an address ("Hyxkailt.
-  Street") is taken out, flagged; a company's "Co,," and "§.A." are its "Co.," and "S.A.".
+  Street") is taken out, flagged; a company's "Co,," and "§.A." are its "Co.," and "S.A.";
+- a small letter glued between a leader's marks and a company's name ("_-«sAcme") goes with the marks;
+- two addresses whose domains are one letter apart, one of them spelt by the company's name, share
+  that domain (the other put right, flagged); an l read as a bracket in an address is an l.
 """
 
 from __future__ import annotations
@@ -249,3 +252,26 @@ def test_a_legal_form_with_its_marks_misread_is_put_right() -> None:
     assert fix_company("Orchard Tools Co,, Ltd.") == "Orchard Tools Co., Ltd."
     assert fix_company("Orchard Tools \u00a7.A.") == "Orchard Tools S.A."
     assert fix_company("Orchard Tools S.A.") == "Orchard Tools S.A."
+
+
+def test_a_small_letter_glued_between_a_leader_and_a_company_goes_with_the_leader() -> None:
+    from parsers.artefacts import strip_artefacts
+
+    assert strip_artefacts("assignment.host_name", "_-\u00absOrchard Tools GmbH")[0] == "Orchard Tools GmbH"
+    assert strip_artefacts("employer.name", "iRobot Corp.") == ("iRobot Corp.", None)
+    assert strip_artefacts("employer.name", "_ iRobot Corp.")[0] == "iRobot Corp."
+
+
+def test_a_domain_one_letter_off_the_one_the_company_spells_is_put_right() -> None:
+    got = _read(["Employer's legal name | Orchard Tools Co.", "Contact e-mail | j.harlow@orchardtoals.com",
+                 "Send confirmation to | payro]l@orchardtools.com"])
+    assert got["confirmation_email"].value == "payroll@orchardtools.com"
+    assert got["employer.contact_email"].value == "j.harlow@orchardtools.com"
+    assert got["employer.contact_email"].uncertain and got["confirmation_email"].confidence < 0.88
+
+
+def test_domains_apart_with_none_spelt_by_the_company_are_left() -> None:
+    got = _read(["Employer's legal name | Orchard Tools Co.", "Contact e-mail | j.harlow@brindlex.com",
+                 "Send confirmation to | payroll@brindlez.com"])
+    assert got["confirmation_email"].value == "payroll@brindlez.com"
+    assert got["employer.contact_email"].value == "j.harlow@brindlex.com"
