@@ -112,7 +112,7 @@ def read_letter(pages: list[tuple[int, list[Word]]], part: Part, sure: set[str])
         texts.append("\n".join(line.text for line in lines))
         read += [line for line in lines if not _continuation_header(line, k == 0) and not _only_leader(line)]
     found, _text = find_on_page(read, part, "ocr", pages[0][0], sure)
-    return _same_domain(_signer_not_worker([_city_piece(_street_type(c)) for c in found])), texts
+    return _name_by_domain(_same_domain(_signer_not_worker([_city_piece(_street_type(c)) for c in found]))), texts
 
 
 DOMAIN = "read {!r}: one letter off the domain the company's name spells and another address has"
@@ -140,6 +140,38 @@ def _same_domain(found: list[Candidate]) -> list[Candidate]:
         return found
     good, ids = spelt.pop(), {id(c) for c in mails}
     return [_domain_put_right(c, good) if id(c) in ids else c for c in found]
+
+
+NAME_BY_DOMAIN = "read {!r}: one letter off what the company's e-mail domain spells"
+
+
+def _name_by_domain(found: list[Candidate]) -> list[Candidate]:
+    """The employer's name whose second word starts one character off what its addresses' domain
+    spells after the first ("Acme Rohotics" / "acmerobo.com"): that character OCR misread, put
+    right and flagged, when two addresses agree on the domain or the character is no letter
+    ("Rob»tics"); one address against one name says nothing of which is wrong."""
+    labels = [c.value.split("@")[1].split(".")[0] for c in found
+              if "email" in c.field and c.value.count("@") == 1 and "." in c.value.split("@")[1]]
+    return [_spelt_right(c, labels) if c.field == "employer.name" else c for c in found]
+
+
+def _spelt_right(c: Candidate, labels: list[str]) -> Candidate:
+    """`c` (the employer's name) put right by one of the domains `labels` (see `_name_by_domain`)."""
+    words = c.value.split()
+    if len(words) < 3:
+        return c
+    head, second = words[0].casefold(), words[1]
+    for label in dict.fromkeys(labels):
+        rest = label[len(head):] if label.startswith(head) else ""
+        if len(rest) < 3 or len(second) < len(rest):
+            continue
+        off = [k for k in range(len(rest)) if second[k].casefold() != rest[k]]
+        if len(off) == 1 and (labels.count(label) >= 2 or not second[off[0]].isalpha()):
+            k = off[0]
+            fixed = second[:k] + (rest[k].upper() if second[k].isupper() else rest[k]) + second[k + 1:]
+            return c.model_copy(update={"value": " ".join([words[0], fixed, *words[2:]]),
+                                        "uncertain": c.uncertain or NAME_BY_DOMAIN.format(c.value)})
+    return c
 
 
 def _domain_put_right(c: Candidate, good: str) -> Candidate:

@@ -26,7 +26,9 @@ held-out faxes (seeds 113 and 101), each rebuilt here from generated data.
   Street") is taken out, flagged; a company's "Co,," and "§.A." are its "Co.," and "S.A.";
 - a small letter glued between a leader's marks and a company's name ("_-«sAcme") goes with the marks;
 - two addresses whose domains are one letter apart, one of them spelt by the company's name, share
-  that domain (the other put right, flagged); an l read as a bracket in an address is an l.
+  that domain (the other put right, flagged); an l read as a bracket in an address is an l;
+- the employer's name one character off what two addresses' domain spells ("Orchard Tcols" /
+  "orchardtools.com"), or with a mark for a letter, is put right, flagged.
 """
 
 from __future__ import annotations
@@ -275,3 +277,16 @@ def test_domains_apart_with_none_spelt_by_the_company_are_left() -> None:
                  "Send confirmation to | payroll@brindlez.com"])
     assert got["confirmation_email"].value == "payroll@brindlez.com"
     assert got["employer.contact_email"].value == "j.harlow@brindlex.com"
+
+
+def test_a_company_name_one_letter_off_what_two_addresses_spell_is_put_right() -> None:
+    got = _read(["Employer in the U.S. | Orchard Tcols Corp.", "Contact e-mail | j.harlow@orchardtools.com",
+                 "Confirmation email | hr@orchardtools.com"])
+    assert got["employer.name"].value == "Orchard Tools Corp." and got["employer.name"].uncertain
+
+
+def test_a_company_name_against_one_address_keeps_its_letter_but_not_a_mark() -> None:
+    got = _read(["Employer in the U.S. | Orchard Tcols Corp.", "Contact e-mail | j.harlow@orchardtools.com"])
+    assert got["employer.name"].value == "Orchard Tcols Corp."
+    got = _read(["Employer in the U.S. | Orchard T\u00bbols Corp.", "Contact e-mail | j.harlow@orchardtools.com"])
+    assert got["employer.name"].value == "Orchard Tools Corp."
