@@ -22,7 +22,13 @@ _CLOSE = "])}>"
 _NEVER = "|!_`'\"‘’“”¦«»~"  # never at the edge of any value
 _LEADER = ".,:;…-–—="  # a leader's last dots, a separator
 _GLYPH = set("QJGIl1|!9[](){}")  # what a box edge or a leader's end looks like to Tesseract
-_ABBREVIATED_FORM = re.compile(r"\b(?:Co|Inc|Ltd|Corp|Bhd|Pty|Pte|Ltda|Lda|Cia)\s?,$")
+# ... and one written with dots ("Acme L.L.C,", "Nordlys S.A,"): its last dot read as a comma
+_ABBREVIATED_FORM = re.compile(r"(?:\b(?:Co|Inc|Ltd|Corp|Bhd|Pty|Pte|Ltda|Lda|Cia)|"
+                               r"(?<![\w.])(?:L\.L\.[CP]|S\.A|N\.V|B\.V|K\.K|S\.p\.A))\s?,$")
+# A company's or town's name a leader's marks were taken off and that then starts with a small
+# letter glued to a capital ("sTreackwy Engineering"): the letter was the leader's too.
+_GLUED_SMALL = re.compile(r"^[a-z](?=[A-Z][a-z]{2})")
+_NAMED = {"employer.name", "assignment.host_name", "worker.place_of_birth"}
 _GLUED_CAPITAL = re.compile(r"^[QJG]([a-z0-9][a-z0-9._%+-]*@)")
 
 
@@ -61,8 +67,11 @@ def strip_artefacts(field: str, raw: str) -> tuple[str, str | None]:
     text = raw.strip()
     stripped = _strip_marks(text)
     if stripped and stripped != text:
+        glued_on = text.endswith(stripped) and not text[: len(text) - len(stripped)][-1:].isspace()
         text = stripped
         changed = True
+        if field in _NAMED and glued_on and _GLUED_SMALL.match(text):
+            text = text[1:]  # "_-«sAcme GmbH": the leader's end read as a small letter too, glued on
     else:
         changed = False
     if field.endswith("email"):
@@ -75,3 +84,23 @@ def strip_artefacts(field: str, raw: str) -> tuple[str, str | None]:
             if ok and _reads(field, cand.strip()):
                 return cand.strip(), DOUBT
     return text, DOUBT if changed else None
+
+
+# A speck OCR read as a dot inside a word: between two small letters of a person's name
+# ("Tout.hon Dest.on"), or after a long word of an address before the next word ("92 Hyxkailt.
+# Street"); no name is written so, and an address's abbreviations are short ("St.", "Blvd.").
+_NAME_SPECK = re.compile(r"(?<=[a-z])\.(?=[a-z])")
+_ADDRESS_SPECK = re.compile(r"(?<=[A-Za-z][a-z]{4})\.(?= [A-Z][a-z])")
+SPECK_DOUBT = "a dot inside a word was taken out (a speck read by OCR?)"
+_SPECK_FIELDS = {"worker.name", "worker.first_name", "worker.last_name", "employer.contact_name"}
+
+
+def inner_speck(field: str, raw: str) -> str | None:
+    """`raw` without the dots `_NAME_SPECK` / `_ADDRESS_SPECK` find for `field`, else None."""
+    if field in _SPECK_FIELDS:
+        fixed = _NAME_SPECK.sub("", raw)
+    elif field.endswith(("address", ".street")):
+        fixed = _ADDRESS_SPECK.sub("", raw)
+    else:
+        return None
+    return fixed if fixed != raw else None

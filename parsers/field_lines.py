@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from parsers.artefacts import legal_form_comma
 from parsers.evidence import _FOREIGN_FORM, _US_FORM
 from parsers.field_checks import (
     _box,
@@ -224,6 +225,8 @@ class LineReader:
         if j >= len(self.lines) or not self.lines[j].words or self._is_label_or_heading(self.lines[j].text) or \
                 self._labelled(self.lines[j].text):  # "Acme Co," (a dot read as a comma) over "Tax number ... 12-3"
             return words
+        if self.method == "ocr" and legal_form_comma(_text(words)) is not None:
+            return words  # "Acme L.L.C," ends at its legal form: the line under it is no more of it
         box, lb, own = _box(words), self.lines[j].box, self.lines[i].box
         if box is not None and (lb is None or own is None or lb.y0 - box.y1 > 2 * (box.y1 - box.y0)
                                 or min(abs(lb.x0 - box.x0), abs(lb.x0 - own.x0)) > 2 * (box.y1 - box.y0)):

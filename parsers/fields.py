@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from parsers.artefacts import DOUBT, legal_form_comma, strip_artefacts
+from parsers.artefacts import DOUBT, SPECK_DOUBT, inner_speck, legal_form_comma, strip_artefacts
 from parsers.columns import _ONLY_FAMILY, _ONLY_GIVEN
 from parsers.evidence import (
     _DATE_ONLY,
@@ -69,11 +69,12 @@ from parsers.labels import LabelMatch, match_label_at, match_section
 from parsers.layout import Line, Word
 from parsers.postcodes import postal_slip
 from parsers.types import Candidate, Method, Provenance
-from parsers.value_dates import month_slip
-from parsers.value_people import SLIP_DOUBT, email_capital_i, initial_slip
+from parsers.value_dates import date_slip
+from parsers.value_people import SLIP_DOUBT, email_capital_i, email_gap, initial_slip, piece_slip
 from parsers.values import (
     has_shape,
     normalize,
+    only_particles,
     parse_bool,
     parse_country,
     parse_date,
@@ -137,6 +138,8 @@ class _Finder(LineReader):
         dotted = None  # "Acme Co,": read with its dot before the company checks below
         if self.method == "ocr" and (fixed := legal_form_comma(raw)) is not None:
             raw, dotted = fixed, DOUBT
+        elif self.method == "ocr" and (mail := email_gap(raw)) is not None:  # "t dousstead @acme.com", "roe®acme.com"
+            raw, words = mail, [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]
         switched: str | None = None  # why the value's type took it to another field than its label's
         if m.score < 1 and fld in _NAME_PARTS and (len(raw.split()) >= 2 or "," in raw):
             fld = "worker.name"  # a whole name under a label read by its words as one part of it
@@ -185,13 +188,17 @@ class _Finder(LineReader):
         if self.method == "ocr":  # a leader's end or a box edge read as a character of the value
             raw, glued = strip_artefacts(fld, raw)
             glued = glued or dotted or (swapped[1] if swapped else None)
-            if fld == "worker.name" and (slip := initial_slip(raw)) is not None and normalize(fld, slip[0])[1] is None:
+            if (unspecked := inner_speck(fld, raw)) is not None:  # "Tout.hon", "92 Hyxkailt. Street"
+                raw, glued = unspecked, glued or SPECK_DOUBT
+            if fld == "worker.name" and (slip := initial_slip(raw) or piece_slip(raw)) is not None and \
+                    normalize(fld, slip[0])[1] is None:
                 # "Jo 1 Roe": an initial I misread, put right; a reading in doubt, as a word a line crossed
                 raw, words = slip[0], [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]
             elif "email" in fld and (mail := email_capital_i(raw)) is not None:
                 raw, words = mail, [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]  # "I.roe@x.com"
-            elif fld.rsplit(".", 1)[-1] in _DATE_LEAVES and (month := month_slip(raw)) is not None:
-                raw, words = month, [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]  # "4-Peb-2012"
+            elif (fld.rsplit(".", 1)[-1] in _DATE_LEAVES or m.score < 1) and (month := date_slip(raw)) is not None:
+                # "4-Peb-2012", "Dec, 10th, 1978"; under a label read by its words, a date its words place below
+                raw, words = month, [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]
             elif fld in _ADDRESS_FIELDS and (code := postal_slip(raw)) is not None:
                 raw, words = code, [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]  # "LI8 40W"
         pairs, reason = normalize(fld, raw)
@@ -266,7 +273,10 @@ class _Finder(LineReader):
             if normalize(m.field, rest)[1] is None and not _labelish(rest, section, extra=True) and \
                     first not in _STOP:  # "Full name of our traveller": no value starts with "of"
                 return None  # "Employee Jane Doe": the value is on the line
-        alt = whole_label(bare + "\t", match_label_at(bare, section), section)
+        known = match_label_at(bare, section)
+        if known is None and self.method == "ocr":  # "hxpatriate" over its name: a label OCR misread by a letter
+            known = match_label_at(bare + ":", section)  # the close look-up a colon allows (`labels._fuzzy_label`)
+        alt = whole_label(bare + "\t", known, section)
         if alt is None or alt.end <= len(bare) or alt.field == "dependents" or alt.field.startswith("dependents"):
             return None
         value, _j = self._beside(i, words, alt.field)
@@ -278,6 +288,8 @@ class _Finder(LineReader):
                 return alt  # a date: its place among the request's dates decides (`_settle_dates`)
             if normalize(alt.field, vt)[1] is None:
                 return alt
+            if not re.search(r"\d", vt) and (_FOREIGN_FORM.search(vt.strip()) or _US_FORM.search(vt.strip())):
+                return alt  # "Working for (abroad)" over "Nordlicht GmbH": a company's name (see `_value`)
             typed = by_type(alt.label, alt.field, vt, section)  # "Born at" over "Boise, ID": the place
             return replace(alt, field=typed[0], score=min(alt.score, typed[1]), strict=False) if typed else None
         other = classify(vt, section) if _labelish(vt) else None
@@ -352,7 +364,8 @@ class _Finder(LineReader):
             return None
         label_words, value_words = _split_words(words, m.end)
         typed = re.fullmatch(r"(?P<lab>[A-Za-z][^@\d:]*?)\s+(?P<val>[^\s@]+@\S+)", _text(value_words))
-        if typed and _labelish(typed["lab"]):  # "Email address for certificate (optional) hr@x.com"
+        if typed and _labelish(typed["lab"]) and not re.search(r"[a-z]\.[a-z]", typed["lab"]):
+            # "Email address for certificate (optional) hr@x.com"; "v.roe on@x.com" is an address OCR parted
             at = text.rfind(typed["val"])
             whole = whole_label(text[:at].rstrip() + "\t" + text[at:], None, self._section_for_labels())
             if whole is not None and whole.score >= OFFER:
@@ -379,7 +392,10 @@ class _Finder(LineReader):
             value_words, j_value = self._beside(i, label_words, m.field)
             if j_value is not None:
                 self.used.add(j_value)
-        if value_words and _text(value_words).rstrip().endswith(",") and m.field not in _ADDRESS_FIELDS:
+        for _more in range(2):  # "van der" over "Tharson," over "Jo": a name goes on after a particle, too
+            if not value_words or m.field in _ADDRESS_FIELDS or not (_text(value_words).rstrip().endswith(",") or (
+                    m.field in _WHOLE_NAMES and only_particles(value_words[-1].text))):
+                break
             value_words = self._wrapped(i, value_words)
         if value_words and "@" in value_words[-1].text:
             value_words = self._email_wrapped(i if j_value is None else j_value, value_words)

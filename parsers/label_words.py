@@ -164,6 +164,8 @@ def _known(word: str, section: str | None) -> str | None:
         return word
     if len(word) < 5:
         return _glyph_slip(word, section)
+    if (synonym := _synonym_slip(word)) is not None and synonym in weight:
+        return synonym
     close = difflib.get_close_matches(word, list(weight), n=1, cutoff=0.8)
     if close and len(word) - len(close[0]) >= 2 and word.startswith(close[0]):
         return None  # "seconded" is not "second" misread: another word made from it, not an OCR slip
@@ -189,6 +191,16 @@ def _glyph_slip(word: str, section: str | None) -> str | None:
         if mapped[0] in weight:
             found.add(mapped[0])
     return found.pop() if len(found) == 1 else None
+
+
+def _synonym_slip(word: str) -> str | None:
+    """The vocabulary's word for a long word one letter off exactly one long synonym ("hxpatriate"
+    is "expatriate", an employee), else None: `_known` finds the vocabulary's own words so."""
+    if len(word) < 7:
+        return None
+    close = {_SYNONYMS[s] for s in _SYNONYMS if len(s) == len(word) and
+             sum(a != b for a, b in zip(s, word, strict=True)) == 1}
+    return next(iter(close))[0] if len(close) == 1 and len(next(iter(close))) == 1 else None
 
 
 @lru_cache(maxsize=4096)
@@ -232,7 +244,7 @@ def scores(label: str, section: str | None = None,
         f1 = 2 * precision * recall / (precision + recall)
         if f1 > best.get(fld, 0.0):
             best[fld] = f1
-    if any(len(w) < 5 and _known(w, section) not in (w, None) for w in raw):
+    if any((len(w) < 5 or _synonym_slip(w) is not None) and _known(w, section) not in (w, None) for w in raw):
         best = {f: min(v, GLYPH_SLIP_SCORE) for f, v in best.items()}  # a guess from look-alike letters
     if _head_word(label) in ("name", "names"):
         best = {f: v for f, v in best.items() if f.rsplit(".", 1)[-1].endswith("name")
@@ -335,18 +347,36 @@ def _for_meaning(label: str) -> str:
     return _HINTS.sub(lambda h: " " if _FORMAT_HINT.search(h.group()) else " " + h.group()[1:-1] + " ", label)
 
 
+# A question's mark OCR read as a 7, between the label's last word and the leader or tab before its
+# value ("Recruited in the U.S 7 ____ YES"): a digit standing alone there is no label's.
+_QUESTION_SEVEN = re.compile(r"(?<=[A-Za-z.]) 7(?=[ ]?(?:\t|_{2,}|\.{2,}))")
+# What OCR made of a leader's end ("payroll_...s*<tab>Yes", "payroll_...s* Yes"): right after the
+# leader's dots, a mark or two, no digit, that is no word; the value is after the tab, or after the
+# space when a mark no word holds (`*`, `«`, `~` ...) is among them ("St." is a word's).
+_LEADER_JUNK = re.compile(r"(?<=[._…:])(?:(?=\S{0,3}[^\w\s])[^\s\d]{1,4}[ ]*\t[ \t]*|"
+                          r"[^\s\d]{0,2}[*«»~^°|!;][^\s\d]{0,2}[ ]+)")
+
+
+def _past_junk(text: str, at: int) -> int:
+    """Where the value starts: past what `_LEADER_JUNK` matches at `at`, if it does."""
+    junk = _LEADER_JUNK.match(text, at)
+    return junk.end() if junk else at
+
+
 def whole_label(text: str, m: LabelMatch | None, section: str | None, offset: int = 0) -> LabelMatch | None:  # noqa: C901, PLR0911  (each way a label can end (at its separator, at a known label, by its words))
     """The label of `text` read whole: `m` (a known label at its start) kept when it is the whole
     label, replaced when the label goes on to the separator, found by its words when `m` is None."""
     enum = _ENUM.match(text, offset)
     offset = enum.end() if enum else offset
     text = _ABBREVIATION_COMMA.sub(r"\1.", text)  # "Federal employer no, (NN-NNNNNNN)": its dot read as a comma
+    text = _QUESTION_SEVEN.sub(" ?", text)  # "Recruited in the U.S 7 ____ YES": the question's mark read as a 7
     seg = segment(text, offset)
     if seg is None:
         return m
     label_end, value_start, hints = seg
     while value_start < len(text) and text[value_start] in "._…:\t ":  # "USA?____ NO": the leader too
         value_start += 1
+    value_start = _past_junk(text, value_start)  # "payroll_...s*<tab>Yes": the leader's end OCR read as marks
     chained = _SEPARATOR.match(text, value_start - 1) if value_start > 0 and text[value_start - 1] == " " else None
     if chained and re.fullmatch(r"\s[-–—=>]+\s*", chained.group()):  # "Hired in the U.S.? — Yes": two separators
         value_start = chained.end()
@@ -357,10 +387,11 @@ def whole_label(text: str, m: LabelMatch | None, section: str | None, offset: in
         label = label[: cut.start()]
     if m is not None:
         if m.end >= value_start or m.end > label_end:
+            m = replace(m, end=_past_junk(text, m.end)) if m.separator else m
             return replace(m, hints=hints) if hints and not m.hints else m  # the known label is the whole one
         extra = text[offset + len(m.label):label_end] if text[offset:].startswith(m.label) else label
         extra = extra.lstrip(" .")  # "Social Security no. of employee": the dot ends the known label's abbreviation
-        if not _HINTS.sub(" ", extra).strip(" .#)"):  # only hints before the separator ("U.S.? Yes")
+        if not _HINTS.sub(" ", extra).strip(" .,#)"):  # only hints before the separator ("U.S.? Yes", "U.S,?")
             return replace(m, end=value_start, separator=True, hints=hints or m.hints)
         ends_line = not text[value_start:].strip()  # "Name of the posted worker<tab>": the value is beside it
         leader = bool(re.search(r"\.\.|__|\t|…", text[label_end:value_start]))  # no value sits before a leader

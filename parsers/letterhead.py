@@ -92,16 +92,37 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", text.casefold())
 
 
+def _one_off(a: str, b: str) -> bool:
+    """`a` and `b` the same but for one character changed, added or dropped."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) <= 1
+    short, long = sorted((a, b), key=len)
+    return any(long[:k] + long[k + 1:] == short for k in range(len(long)))
+
+
 def _same_words(line: Line, found: list[Candidate]) -> str | None:
     """Whose labelled address (the worker's, the work site's) has the letterhead line's words,
-    in order: a letterhead OCR read without the bar between street and city is still known."""
+    in order: a letterhead OCR read without the bar between street and city is still known.
+
+    The state and ZIP are short and OCR garbles them alone ("P/," for "PA", "(6377" for "06377",
+    and the line then reads as no address): with the street's number and words and the city the
+    same, each of them one character off is still the same address."""
     words = _words(line.text)
     if len(words) < 4 or not any(w.isdigit() for w in words):
         return None
     for owner in ("worker.address", "assignment.work_address"):
         parts = {c.field[len(owner) + 1:]: c.value for c in found if c.field.startswith(owner + ".")}
-        said = [w for k in ("street", "city", "state", "postal_code") for w in _words(parts.get(k, ""))]
-        if said and said == words:
+        place = [w for k in ("street", "city") for w in _words(parts.get(k, ""))]
+        rest = [w for k in ("state", "postal_code") for w in _words(parts.get(k, ""))]
+        if place + rest == words:
+            return owner
+        if not place or not rest or words[:len(place)] != place or len(words) != len(place) + len(rest):
+            continue
+        if not any(w.isdigit() for w in place) or not parts.get("city"):
+            continue
+        if all(_one_off(a, b) for a, b in zip(words[len(place):], rest, strict=True)):
             return owner
     return None
 

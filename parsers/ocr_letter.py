@@ -17,6 +17,8 @@ as a line it would stand between a value and its continuation, so it is left out
 from __future__ import annotations
 
 import re
+import statistics
+from dataclasses import replace
 
 from parsers import email_names, form_words, postcodes
 from parsers.layout import Line, Word, lines_from_words
@@ -27,6 +29,7 @@ from parsers.types import Candidate, Part
 # A fax header is printed within the top ~0.2 in of the page (0.013 of its height in the faxes
 # seen); a letter's own text starts below a margin of half an inch or more (0.045 of 11 in).
 HEADER_BAND = 0.035
+COLUMN_SLACK = 0.008  # a value column's words start within this of one another (of the page's width)
 
 
 _LEADER = re.compile(r"[._]{3,}")
@@ -34,6 +37,61 @@ _LEADER = re.compile(r"[._]{3,}")
 
 def _only_leader(line: Line) -> bool:
     return all(_LEADER.fullmatch(w.text) or w.text == "\t" for w in line.words)
+
+
+# A short function word with a digit OCR read for its look-alike letter ("Who 1s going", "Date 0f
+# birth"): between two words of letters no number is written so.
+_DIGIT_WORDS = {"1s": "is", "1n": "in", "0f": "of", "0n": "on", "t0": "to", "1f": "if"}
+
+
+def _digit_words(line: Line) -> Line:
+    """`line` with each `_DIGIT_WORDS` word between two words of letters put right."""
+    words = line.words
+    fixed = [replace(w, text=_DIGIT_WORDS[w.text]) if w.text in _DIGIT_WORDS and 0 < k < len(words) - 1
+             and words[k - 1].text.isalpha() and words[k + 1].text.isalpha() else w for k, w in enumerate(words)]
+    return line if fixed == words else replace(line, words=fixed)
+
+
+def _opens_hint(words: list[Word]) -> bool:
+    text = " ".join(w.text for w in words)
+    return text.count("(") > text.count(")")
+
+
+def _cell_tabs(lines: list[Line]) -> list[Line]:
+    """A table's label wrapped in its cell ("Name of person (surname," over "given name)") with its
+    value OCR read one word space after the cut hint, no tab between: the tab is put back where
+    the page's value column starts (the words after the other rows' tabs start there), and the
+    hint's rest under it ("given name)") is no label of its own: it is left out."""
+    starts = [box.x0 for ln in lines for k in range(len(ln.words) - 1)
+              if ln.words[k].text == "\t" and (box := ln.words[k + 1].box) is not None]
+    if len(starts) < 3:
+        return lines
+    col = statistics.median(starts)
+    if sum(abs(x - col) <= COLUMN_SLACK for x in starts) < 0.6 * len(starts):
+        return lines  # no one value column
+    out: list[Line] = []
+    cut = False  # the line before was a label whose hint its cell cut
+    for ln in lines:
+        words = ln.words
+        if _only_leader(ln):  # the cell's bottom rule between (left out of the letter's lines)
+            out.append(ln)
+            continue
+        if cut and not _opens_hint(words) and " ".join(w.text for w in words).count(")") == 1 and \
+                " ".join(w.text for w in words).rstrip().endswith(")"):
+            cut = False
+            continue  # "given name)": the cut hint's end
+        cut = False
+        if any(w.text == "\t" for w in words):
+            out.append(ln)
+            continue
+        at = next((k for k in range(1, len(words)) if (box := words[k].box) is not None
+                   and abs(box.x0 - col) <= COLUMN_SLACK and _opens_hint(words[:k])), None)
+        if at is None:
+            out.append(ln)
+            continue
+        out.append(replace(ln, words=[*words[:at], Word("\t", None, words[at - 1].conf, words[at].page), *words[at:]]))
+        cut = True
+    return out
 
 
 def _continuation_header(line: Line, first: bool) -> bool:
@@ -51,19 +109,139 @@ def read_letter(pages: list[tuple[int, list[Word]]], part: Part, sure: set[str])
     read: list[Line] = []
     texts: list[str] = []
     for k, (_number, words) in enumerate(pages):
-        lines = lines_from_words(words, tabs=True)
+        lines = _cell_tabs([_digit_words(line) for line in lines_from_words(words, tabs=True)])
         texts.append("\n".join(line.text for line in lines))
         read += [line for line in lines if not _continuation_header(line, k == 0) and not _only_leader(line)]
     found, _text = find_on_page(read, part, "ocr", pages[0][0], sure)
+    found = _name_by_domain(_same_domain(_signer_not_worker([_city_piece(_street_type(c)) for c in found])))
     # As on our form: a postal code put right by its country's pattern, a doubted address by the
     # names it is made of, each flagged (`postcodes`, `email_names`).
-    found = postcodes.settle([_street_type(c) for c in found], _doubted)
-    return email_names.settle(found, _doubted), texts
+    return email_names.settle(postcodes.settle(found, _doubted), _doubted), texts
 
 
 def _doubted(c: Candidate) -> bool:
     """A letter's value goes to staff when its reader doubted it or OCR was unsure (`merge`)."""
     return c.uncertain is not None or c.confidence < LOW_CONFIDENCE
+
+
+DOMAIN = "read {!r}: one letter off the domain the company's name spells and another address has"
+
+
+def _spelt(label: str, company: str) -> bool:
+    """`label` (a domain's name, "acmeengi") is the company's name run together as addresses are
+    made of it: its first word, and the start of its second ("Acme Engineering Inc." -> "acmeengi")."""
+    words = re.findall(r"[a-z]+", company.casefold())
+    if not words or not label.startswith(words[0]):
+        return False
+    rest = label[len(words[0]):]
+    return not rest or (len(words) > 1 and len(rest) >= 2 and words[1].startswith(rest))
+
+
+def _same_domain(found: list[Candidate]) -> list[Candidate]:
+    """Two of the letter's addresses with domains one letter apart ("acmeengi" / "acmeeugi") are
+    the company's one domain: when only one of them is spelt by the company's name, the other is
+    put right, flagged (OCR misread the letter; the name and the other address agree)."""
+    companies = [c.value for c in found if c.field in ("employer.name", "assignment.host_name")]
+    mails = [c for c in found if "email" in c.field and c.value.count("@") == 1 and "." in c.value.split("@")[1]]
+    labels = {c.value.split("@")[1].split(".")[0] for c in mails}
+    spelt = {d for d in labels if any(_spelt(d, name) for name in companies)}
+    if len(spelt) != 1:
+        return found
+    good, ids = spelt.pop(), {id(c) for c in mails}
+    return [_domain_put_right(c, good) if id(c) in ids else c for c in found]
+
+
+NAME_BY_DOMAIN = "read {!r}: one letter off what the company's e-mail domain spells"
+
+
+def _name_by_domain(found: list[Candidate]) -> list[Candidate]:
+    """The employer's name whose second word starts one character off what its addresses' domain
+    spells after the first ("Acme Rohotics" / "acmerobo.com"): that character OCR misread, put
+    right and flagged, when two addresses agree on the domain or the character is no letter
+    ("Rob»tics"); one address against one name says nothing of which is wrong."""
+    labels = [c.value.split("@")[1].split(".")[0] for c in found
+              if "email" in c.field and c.value.count("@") == 1 and "." in c.value.split("@")[1]]
+    return [_spelt_right(c, labels) if c.field == "employer.name" else c for c in found]
+
+
+def _spelt_right(c: Candidate, labels: list[str]) -> Candidate:
+    """`c` (the employer's name) put right by one of the domains `labels` (see `_name_by_domain`)."""
+    words = c.value.split()
+    if len(words) < 3:
+        return c
+    head, second = words[0].casefold(), words[1]
+    for label in dict.fromkeys(labels):
+        rest = label[len(head):] if label.startswith(head) else ""
+        if len(rest) < 3 or len(second) < len(rest):
+            continue
+        off = [k for k in range(len(rest)) if second[k].casefold() != rest[k]]
+        if len(off) == 1 and (labels.count(label) >= 2 or not second[off[0]].isalpha()):
+            k = off[0]
+            fixed = second[:k] + (rest[k].upper() if second[k].isupper() else rest[k]) + second[k + 1:]
+            return c.model_copy(update={"value": " ".join([words[0], fixed, *words[2:]]),
+                                        "uncertain": c.uncertain or NAME_BY_DOMAIN.format(c.value)})
+    return c
+
+
+def _domain_put_right(c: Candidate, good: str) -> Candidate:
+    """`c`'s address with the domain name `good` when its own is one letter off it, else `c`."""
+    local, _, domain = c.value.partition("@")
+    label = domain.split(".")[0]
+    if label == good or len(label) != len(good) or sum(a != b for a, b in zip(label, good, strict=True)) != 1:
+        return c
+    return c.model_copy(update={"value": f"{local}@{good}{domain[len(label):]}",
+                                "uncertain": c.uncertain or DOMAIN.format(domain)})
+
+
+# The small words a town's name links its parts with ("Frankfurt am Main", "Kingston upon Hull",
+# "Rio de Janeiro"): any other word written small in a city is a piece OCR cut off the word before.
+_CITY_LINKS = {"am", "an", "im", "in", "upon", "on", "sur", "sous", "en", "les", "de", "la", "le", "di",
+               "der", "den", "del", "da", "do", "dos", "das", "du", "bei", "ob", "vor", "the", "under",
+               "at", "by", "aan", "op", "zum", "zur", "over", "van", "von", "et", "lès", "ad", "al"}
+CITY_PIECE = "read {!r}: one word OCR cut in two?"
+
+
+def _city_piece(c: Candidate) -> Candidate:
+    """A city OCR cut in two ("June jass" for "Junejass"): a word written small that links no parts
+    of a town's name goes on the capitalised word before it, flagged."""
+    if not c.field.endswith(".city"):
+        return c
+    m = re.fullmatch(r"(.*?\b[A-Z][a-z]+) ([a-z]{2,})\b(.*)", c.value)
+    if m is None or m[2] in _CITY_LINKS:
+        return c
+    return c.model_copy(update={"value": m[1] + m[2] + m[3],
+                                "uncertain": c.uncertain or CITY_PIECE.format(m[1].split()[-1] + " " + m[2])})
+
+
+_NAME_PARTS = ("worker.first_name", "worker.middle_name", "worker.last_name", "worker.name")
+SIGNER = "another name under a label read as the worker's was the letter's signer's"
+
+
+def _name_words(text: str) -> list[str]:
+    return sorted(re.findall(r"[^\W\d_][\w'-]*", text.casefold()))
+
+
+def _signer_not_worker(found: list[Candidate]) -> list[Candidate]:
+    """The worker's name read under two labels, one of them the letter's signer's (its contact's):
+    that label, OCR garbled ("Hi person" for "HR person"), was the contact's. Its name leaves the
+    worker's fields, and the other name stays, flagged. Only when exactly one name is not the
+    signer's: a worker writing for themselves signs with their own name."""
+    signers = {" ".join(_name_words(c.value)) for c in found if c.field == "employer.contact_name"}
+    groups: dict[str | None, list[Candidate]] = {}
+    for c in found:
+        if c.field in _NAME_PARTS:
+            groups.setdefault(c.provenance.label, []).append(c)
+    if len(groups) < 2 or not signers:
+        return found
+    said = {label: " ".join(_name_words(" ".join(c.value for c in cs))) for label, cs in groups.items()}
+    signed = [label for label, name in said.items() if name in signers]
+    others = [label for label, name in said.items() if name not in signers]
+    if not signed or len(others) != 1:
+        return found
+    drop = {id(c) for label in signed for c in groups[label]}
+    keep = {id(c) for c in groups[others[0]]}
+    return [c.model_copy(update={"uncertain": c.uncertain or SIGNER}) if id(c) in keep else c
+            for c in found if id(c) not in drop]
 
 
 def _street_type(c: Candidate) -> Candidate:

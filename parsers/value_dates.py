@@ -136,3 +136,26 @@ def month_slip(raw: str) -> str | None:
         return None
     fixed = raw.replace(words[0], close[0].capitalize(), 1)
     return fixed if parse_date(fixed) is not None else None
+
+
+# OCR's slips in a date's marks: a tilde for the hyphen of a dashed date ("2030~01-28"), a comma
+# for the period of a month's abbreviation ("Dec, 10th, 1978"), a period for the comma after an
+# ordinal day ("Oct. 23rd. 2030"); at 98 lines an inch a mark is a speck or two.
+_MARK_SLIPS = (
+    (re.compile(r"(?<=\d)\s?~\s?(?=\d)"), "-"),
+    (re.compile(r"^([A-Za-z]{3,9}),(?=\s*\d)"), r"\1."),
+    (re.compile(r"(?<=\d)(st|nd|rd|th)\.(?=\s*\d{4}$)"), r"\1,"),
+)
+
+
+def date_slip(raw: str) -> str | None:
+    """The date put right when OCR misread one of its marks (`_MARK_SLIPS`) or one letter of its
+    month (`month_slip`), and it then reads; else None. A guess, for the caller to doubt."""
+    if parse_date(raw) is not None:
+        return None
+    text = raw.strip()
+    for pattern, mark in _MARK_SLIPS:
+        fixed = pattern.sub(mark, text)
+        if fixed != text and parse_date(fixed) is not None:
+            return fixed
+    return month_slip(raw)

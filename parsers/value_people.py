@@ -47,6 +47,23 @@ def initial_slip(text: str) -> tuple[str, str] | None:
     return None
 
 
+_MORE_PARTICLES = {"ibn", "af", "av", "op", "zur", "dela", "des", "el", "lo", "e", "y"}
+
+
+def piece_slip(text: str) -> tuple[str, str] | None:
+    """(the name put right, why) when OCR cut a name in two ("Jo Nour ley" for "Jo Nourley"): a
+    word written small that is no particle ("van", "de") goes on the capitalised word before it.
+    "Roe, jo" stays: a comma ends the word before. Always a guess, so always said."""
+    tokens = text.split()
+    for k in range(1, len(tokens)):
+        word, before = tokens[k], tokens[k - 1]
+        if re.fullmatch(r"[a-z]{2,}", word) and word not in _PARTICLES | _MORE_PARTICLES and word not in _SUFFIXES \
+                and re.fullmatch(r"[A-Z][a-z'’-]+", before) and before.casefold() not in _PARTICLES:
+            joined = " ".join([*tokens[: k - 1], before + word, *tokens[k + 1:]])
+            return joined, f"read {before + ' ' + word!r}: one name OCR cut in two?"
+    return None
+
+
 def parse_name(raw: str) -> dict[str, str]:  # noqa: C901, PLR0912  (each way a name is written (Last, First; initials; particles))
     """`first_name`, `middle_name`, `last_name` from "Jane Q. Doe", "Doe, Jane Q." or "Dr. Jane Doe".
 
@@ -174,3 +191,30 @@ def email_capital_i(raw: str) -> str | None:
         return None
     local, domain = text.split("@", 1)
     return local.replace("I", "l") + "@" + domain
+
+
+# An address OCR read with a gap in its name part ("v.vanderchymt on@acme.com", "t dousstead
+# @acme.com") or with a look-alike for its at sign ("g.roe®acme.com"): addresses hold no space.
+# An l read as a bracket or a bar ("payrol]@acme.com") is none of an address's characters either.
+_MAIL_GAPPED = re.compile(r"(?P<head>[a-z0-9._%+\]|-]+)(?: (?P<tail>[a-z0-9._%+\]|-]+))? ?[@®©] ?"
+                          r"[a-z0-9.-]+\.[a-z]{2,}\.?")
+
+
+def email_gap(raw: str) -> str | None:
+    """The address with its one gap closed and its at sign put back (`_MAIL_GAPPED`), else None.
+    A gap after a lone letter is an initial's dot the fax lost ("t dousstead" is "t.dousstead");
+    one inside the name part only before a short last piece ("...chymt on@"): "jo roe jo@x.com" is
+    a name and its address. A guess, for the caller to doubt."""
+    text = raw.strip()
+    m = _MAIL_GAPPED.fullmatch(text)
+    if m is None or (" " not in text and "@" in text and not re.search(r"[\]|]", text)):
+        return None
+    text = re.sub(r"(?<=[a-z])[\]|](?=[a-z@.])", "l", text)
+    if re.search(r"[\]|]", text):
+        return None
+    head, tail = m["head"], m["tail"]
+    if tail is not None and len(head) == 1:
+        text = text.replace(" ", ".", 1)
+    elif tail is not None and len(tail) > 3:
+        return None
+    return re.sub(r"\s+", "", text).replace("®", "@").replace("©", "@").rstrip(".")

@@ -22,7 +22,7 @@ from parsers.value_text import fold as _fold
 
 # The value normalisers of every kind, those of the value_* modules too: parsers import them from here.
 __all__ = [
-    "US_STATES", "fix_company", "fix_place", "has_shape", "normalize", "parse_address",
+    "US_STATES", "fix_company", "fix_place", "has_shape", "normalize", "only_particles", "parse_address",
     "parse_bool", "parse_country", "parse_date", "parse_dependent", "parse_ein", "parse_email",
     "parse_name", "parse_period", "parse_phone", "parse_relationship", "parse_request_type",
     "parse_ssn", "parse_state", "parse_zip", "typed_value",
@@ -231,6 +231,8 @@ _COMPANY_REPAIRS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bS\.\s?r\.\s?[1lI|]\.(?=\s|$)"), "S.r.l."),
     (re.compile(r"\bB[.,]\s?V[.,](?=\s|$)"), "B.V."),
     (re.compile(r"\bGmb[Hh]\b|\bGrnbH\b|\bGmbll\b"), "GmbH"),
+    (re.compile(r"\bCo,,(?=\s)"), "Co.,"),  # "Co., Ltd." with its dot read as a second comma
+    (re.compile(r"§(?=\.)"), "S"),  # "S.A." with its S read as a section sign
 ]
 
 
@@ -239,6 +241,17 @@ def fix_company(text: str) -> str:
     for pattern, repl in _COMPANY_REPAIRS:
         text = pattern.sub(repl, text)
     return text
+
+
+# The particles a family name starts with; none is a given or a family name alone ("Le", "Du" or
+# "Di" are, so they are not here).
+_PARTICLE_WORDS = frozenset({"van", "von", "der", "den", "de", "del", "della", "dos", "das", "ter", "ten", "zu", "vom"})
+
+
+def only_particles(part: str) -> bool:
+    """`part` (a first or last name read) is particles and nothing else: the name was cut off."""
+    words = part.casefold().split()
+    return bool(words) and all(w in _PARTICLE_WORDS for w in words)
 
 
 def normalize(field: str, raw: str) -> tuple[list[tuple[str, str]], str | None]:  # noqa: C901, PLR0911, PLR0912, PLR0915  (one case per field kind: each kind's rules stay together)
@@ -301,6 +314,8 @@ def normalize(field: str, raw: str) -> tuple[list[tuple[str, str]], str | None]:
         if "first_name" not in parts or "last_name" not in parts or re.search(r"\d", text) \
                 or len(text.split()) > 6:
             return fail, "not a full name"
+        if any(only_particles(parts[k]) for k in ("first_name", "last_name")):
+            return fail, "not a full name: a part of it is only a particle (\"van der\", its name cut off?)"
         return [(f"worker.{k}", parts[k]) for k in ("first_name", "middle_name", "last_name")
                 if k in parts], None
     if field == "assignment.period":
