@@ -76,6 +76,8 @@ def put_right(code: str, country: str | None) -> str | None:
     if not costs or min(costs.values()) == 0:
         return None  # no pattern fits, or one fits as read
     least = min(costs.values())
+    if least > len(chars) // 2:
+        return None  # mostly the other kind: a word (`Bliss`), not a code misread
     best = [f for f, n in costs.items() if n == least]  # the fewest characters changed
     return best[0] if len(best) == 1 else None
 

@@ -36,6 +36,7 @@ def test_a_misread_postal_code_is_put_right_and_a_right_one_is_left() -> None:
     assert postcodes.postal_slip("79 Myltver Road, Houckdrieck LI8 4OW, United Kingdom") is None
     assert postcodes.postal_slip("12 Main St, Boise, ID 83702") is None
     assert postcodes.postal_slip("Kirchgasse 4, Vienna") is None  # no code to put right
+    assert postcodes.postal_slip("Bliss Road 4, Bonn, Germany") is None  # a word, not a code misread
     assert parse_address("12 Main St, Boise, ID 83702")["postal_code"] == "83702"  # U.S. ones as before
 
 
