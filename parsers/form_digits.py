@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from parsers.form_glyphs import column_blobs
+from parsers.form_glyphs import tall_glyphs
 
 SIZE = 24  # pixels of the square each digit is drawn into, by its height
 # Distances are in units of the usual one between a digit and its nearest twin (the median): the
@@ -60,9 +60,7 @@ def _glyphs(images: list[np.ndarray], texts: list[str]) -> list[_Glyph]:
         digits = [c for c in text if c.isdigit()]
         if not digits or len(digits) != len(text.replace(" ", "")):
             continue
-        boxes = column_blobs(image)
-        tallest = max((b[3] - b[1] for b in boxes), default=0)
-        boxes = [b for b in boxes if b[3] - b[1] >= 0.6 * tallest]
+        boxes = tall_glyphs(image)
         if len(boxes) != len(digits):
             continue  # a broken or joined digit: which picture is which digit is not known
         out += [_Glyph(k, d, _picture(image, b)) for d, b in zip(digits, boxes, strict=True)]

@@ -107,7 +107,7 @@ def column_blobs(image: np.ndarray) -> list[tuple[int, int, int, int]]:
     return joined
 
 
-def _glyphs(image: np.ndarray) -> list[tuple[int, int, int, int]]:
+def tall_glyphs(image: np.ndarray) -> list[tuple[int, int, int, int]]:
     """Boxes (x0, y0, x1, y1) of the full-height characters, left to right.
 
     Stops, commas, dashes and speckle are left out by their height, since capitals and digits
@@ -131,7 +131,7 @@ def lone_glyph(image: np.ndarray, text: str) -> str:
     letters = text.replace(" ", "")
     if len(letters) != 2 or not letters.isalpha() or letters[0].casefold() != letters[1].casefold():
         return text
-    return letters[0] if len(_glyphs(image)) == 1 else text
+    return letters[0] if len(tall_glyphs(image)) == 1 else text
 
 
 def _looks_like_serif_i(image: np.ndarray, box: tuple[int, int, int, int]) -> bool:
@@ -157,7 +157,7 @@ def serif_i(image: np.ndarray, read: _Read) -> tuple[_Read, str | None]:
     cannot be checked and is flagged.
     """
     tall = [i for i, c in enumerate(read.text) if c in _TALL]
-    boxes = _glyphs(image)
+    boxes = tall_glyphs(image)
     if len(boxes) != len(tall):
         # Blobs and characters do not line up (letters touching): if no blob has the shape of a
         # serif I, or every such blob was read as an I, the Ts read are Ts.
