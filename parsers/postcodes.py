@@ -43,9 +43,14 @@ _AS_DIGIT = {"O": "0", "D": "0", "Q": "9", "G": "6", "I": "1", "L": "1", "T": "7
 _AS_LETTER = {"0": "O", "1": "I", "5": "S", "8": "B", "2": "Z", "6": "G", "4": "A", "7": "T"}
 
 
+def _bare(code: str) -> str:
+    """A code or pattern without its separators (a space, a dash)."""
+    return code.replace(" ", "").replace("-", "")
+
+
 def _fit(chars: str, pattern: str) -> str | None:
     """`chars` (no separators) made to fit `pattern` by look-alike changes, or None."""
-    slots = pattern.replace(" ", "").replace("-", "")
+    slots = _bare(pattern)
     if len(chars) != len(slots):
         return None
     out = []
@@ -71,7 +76,7 @@ def put_right(code: str, country: str | None) -> str | None:
     for p in patterns:
         fitted = _fit(chars, p)
         if fitted is not None:
-            changed = sum(a != b for a, b in zip(fitted.replace(" ", "").replace("-", ""), chars, strict=True))
+            changed = sum(a != b for a, b in zip(_bare(fitted), chars, strict=True))
             costs[fitted] = min(changed, costs.get(fitted, changed))
     if not costs or min(costs.values()) == 0:
         return None  # no pattern fits, or one fits as read
@@ -84,7 +89,7 @@ def put_right(code: str, country: str | None) -> str | None:
 
 def chars_in(pattern: str, chars: str) -> str | None:
     """`chars` laid out with `pattern`'s separators, when their count is the pattern's."""
-    slots = pattern.replace(" ", "").replace("-", "")
+    slots = _bare(pattern)
     if len(chars) != len(slots):
         return None
     out, k = [], 0
