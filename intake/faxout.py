@@ -105,8 +105,12 @@ class HylafaxClient:
         """The server's banner after login (for `coc-intake doctor`)."""
         return self._call("login", lambda ftp: ftp.getwelcome() or "")
 
-    def submit(self, number: str, pdf: bytes) -> str:
-        """Queue one fax job with our PDF, no cover page; returns the job id."""
+    def submit(self, number: str, pdf: bytes, handed_over: Callable[[str], object] | None = None) -> str:
+        """Queue one fax job with our PDF, no cover page; returns the job id.
+
+        `handed_over(job)` runs when only `JSUBM` is left: the caller commits there that the fax
+        counts as sent, so a crash after the server queued the job never submits a second one.
+        """
         out = self.out
         dial = dial_digits(number)
         if len(dial) < SHORTEST_DIAL:
@@ -130,6 +134,8 @@ class HylafaxClient:
                                ("MAXDIALS", str(out.hylafax_max_dials)), ("MAXTRIES", str(out.hylafax_max_tries))):
                 ftp.sendcmd(f"JPARM {key} {value}")
             ftp.sendcmd(f"JPARM DOCUMENT {m.group(1)}")
+            if handed_over is not None:
+                handed_over(jm.group(1))
             ftp.sendcmd("JSUBM")
             return jm.group(1)
 
@@ -172,12 +178,15 @@ def fax_mail(settings: Settings, number: str, pdf: bytes) -> tuple[str, bytes]:
     return address, msg.as_bytes()
 
 
-def send_fax(settings: Settings, item: OutboxItem) -> FaxSent:
-    """Hand one fax reply to the configured transport."""
+def send_fax(settings: Settings, item: OutboxItem,
+             handed_over: Callable[[str | None], object] | None = None) -> FaxSent:
+    """Hand one fax reply to the configured transport; `handed_over(job)` is called at the last step
+    before the transport has it (`JSUBM`, the final dot, the rename), as `send_smtp` does for mail."""
     out = settings.fax_out
+    mark: Callable[[], object] | None = None if handed_over is None else lambda: handed_over(None)
     if out.transport == "hylafax":
         try:
-            job = HylafaxClient(out).submit(item.recipient, item.message)
+            job = HylafaxClient(out).submit(item.recipient, item.message, handed_over)
         except HylafaxError as exc:
             return FaxSent(Delivery(False, permanent=exc.permanent, error=str(exc)), "hylafax")
         log.info("reply %d: HylaFAX job %s to %s", item.id, job, item.recipient)
@@ -185,11 +194,12 @@ def send_fax(settings: Settings, item: OutboxItem) -> FaxSent:
     if out.transport == "email":
         address, message = fax_mail(settings, item.recipient, item.message)
         if settings.relay.host:
-            delivery = send_smtp(settings.relay, address, message)
+            delivery = send_smtp(settings.relay, address, message, handed_over=mark)
         else:
-            delivery = write_eml(settings.mail_sent, item.id, address, message)
+            delivery = write_eml(settings.mail_sent, item.id, address, message, mark)
         return FaxSent(delivery, "email", None, "mailed to " + address if delivery.ok else None)
-    return FaxSent(write_fax(settings.fax_outbox, item.id, item.recipient, item.message), "folder", None, "written")
+    return FaxSent(write_fax(settings.fax_outbox, item.id, item.recipient, item.message, mark),
+                   "folder", None, "written")
 
 
 def follow_fax_jobs(store: OutboxStore, out: FaxOutSettings, now: datetime) -> int:

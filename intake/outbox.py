@@ -35,14 +35,17 @@ class Delivery:
     error: str = ""
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write then rename, so a fax server or a reader never sees half a file."""
+def atomic_write(path: Path, data: bytes, before_rename: Callable[[], object] | None = None) -> None:
+    """Write then rename, so a fax server or a reader never sees half a file; `before_rename` runs
+    when only the rename is left (a fax reply's hand-over mark, as before an SMTP final dot)."""
     make_private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.tmp")
     with os.fdopen(open_private(tmp), "wb") as fh:  # 0600: a reply in clear, whatever the umask
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
+    if before_rename is not None:
+        before_rename()
     os.replace(tmp, path)
 
 
@@ -50,15 +53,18 @@ def safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9@+._-]", "_", text)[:120] or "unknown"
 
 
-def write_eml(folder: Path, outbox_id: int, recipient: str, message: bytes) -> Delivery:
-    atomic_write(folder / f"{outbox_id:08d}-{safe_name(recipient)}.eml", message)
+def write_eml(folder: Path, outbox_id: int, recipient: str, message: bytes,
+              handed_over: Callable[[], object] | None = None) -> Delivery:
+    """A reply as an `.eml` file for a pick-up relay (no `[relay] host`), named for its outbox row."""
+    atomic_write(folder / f"{outbox_id:08d}-{safe_name(recipient)}.eml", message, handed_over)
     return Delivery(True)
 
 
-def write_fax(folder: Path, outbox_id: int, fax_number: str, pdf: bytes) -> Delivery:
+def write_fax(folder: Path, outbox_id: int, fax_number: str, pdf: bytes,
+              handed_over: Callable[[], object] | None = None) -> Delivery:
     """The acknowledgement PDF for the fax server, named for the number it goes to."""
     number = re.sub(r"[^\d+]", "", fax_number) or "unknown"
-    atomic_write(folder / f"{number}_{outbox_id:08d}.pdf", pdf)
+    atomic_write(folder / f"{number}_{outbox_id:08d}.pdf", pdf, handed_over)
     return Delivery(True)
 
 

@@ -152,3 +152,48 @@ def test_folder_transport_writes_the_pdf_as_before(make_ctx: MakeCtx) -> None:
     [written] = list(ctx.settings.fax_outbox.glob("*.pdf"))
     assert written.read_bytes() == pdf and written.name.startswith(NUMBER)
     assert ctx.store.get_reply(outbox_id).fax_transport == "folder"
+
+
+class _Killed(BaseException):
+    """A sender killed in the instant after its transport took the fax, before it settled the row."""
+
+
+def _killed_after_hand_over(ctx: Context, outbox_id: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    def killed(*_args: object, **_kwargs: object) -> bool:
+        raise _Killed
+    monkeypatch.setattr(ctx.store, "mark_fax_handed_over", killed)
+    with pytest.raises(_Killed):
+        send_stage(ctx, ctx.store.get_reply(outbox_id))
+    monkeypatch.undo()
+    item = ctx.store.get_reply(outbox_id)
+    assert item.state == "sending" and item.sent_at is not None  # marked before the transport's last step
+    # The survivors' sweep settles it as sent: nothing is due again, so no second fax goes out.
+    later = datetime.now(UTC) + timedelta(hours=1)
+    assert ctx.store.requeue_sending(later, later) == 0
+    assert ctx.store.get_reply(outbox_id).state == "sent"
+    assert all(i.id != outbox_id for i in ctx.store.due_replies(later + timedelta(days=1)))
+
+
+def test_hylafax_job_submitted_before_a_crash_is_followed_not_sent_again(
+        make_ctx: MakeCtx, hylafax: HylaFax, monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx = make_ctx(hylafax.toml())
+    outbox_id, _ = _queue_fax_reply(ctx, "+13035550177")
+    before = set(faxserver.jobs("-s"))
+    _killed_after_hand_over(ctx, outbox_id, monkeypatch)
+    item = ctx.store.get_reply(outbox_id)
+    new_jobs = set(faxserver.jobs("-s")) - before
+    assert item.fax_job is not None and new_jobs == {item.fax_job} and item.fax_transport == "hylafax"  # one job, the one we keep
+    # Its job is followed like any other submitted one.
+    assert [i.id for i in ctx.store.fax_jobs_to_follow()] == [outbox_id]
+    follow_fax_jobs(ctx.store, ctx.settings.fax_out, datetime.now(UTC))
+    assert ctx.store.get_reply(outbox_id).fax_state in ("ready", "pending", "blocked", "sleeping", "active")
+    faxserver.remove(item.fax_job)
+
+
+def test_folder_fax_written_before_a_crash_is_not_written_again(
+        make_ctx: MakeCtx, monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx = make_ctx("")
+    outbox_id, pdf = _queue_fax_reply(ctx)
+    _killed_after_hand_over(ctx, outbox_id, monkeypatch)
+    [written] = list(ctx.settings.fax_outbox.glob("*.pdf"))
+    assert written.read_bytes() == pdf and ctx.store.get_reply(outbox_id).fax_transport == "folder"

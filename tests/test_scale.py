@@ -29,7 +29,7 @@ from intake.crypto import add_key
 from intake.isolation import ExtractionPool
 from intake.jobs import EXTRACT, Jobs
 from intake.pipeline import Context
-from intake.settings import load_settings
+from intake.settings import Settings, load_settings
 from intake.sources.holder import AdvisoryLock, SourceHolder, libpq_url
 from intake.store import Incoming, Store
 from intake.store.migrate import ensure_job_schema, has_job_schema
@@ -411,6 +411,10 @@ def test_three_workers_two_holders_500_messages_one_of_each_killed(  # noqa: PLR
         done = wait_for(lambda: len(smtp_sink.received()) >= n_imap + n_smtp
                         and len(list(fax_out.glob("*.pdf"))) >= n_fax, timeout=400)
         assert done, (len(smtp_sink.received()), logs())
+        # A reply the killed process had handed over but not settled is `sending` until the sweep
+        # finds it stale (15 s): settled as sent, or, not handed over, sent again (a duplicate below).
+        assert wait_for(lambda: _reply_states(holders[0].settings) == {"sent": n_imap + n_smtp + n_fax},
+                        timeout=90), (_reply_states(holders[0].settings), logs())
         time.sleep(5)  # a duplicate would arrive now (the sweep runs every 3 s)
     finally:
         codes = {p.config.stem: p.stop() for p in everyone}
@@ -446,6 +450,15 @@ def test_three_workers_two_holders_500_messages_one_of_each_killed(  # noqa: PLR
     survivors_log = "".join(w.log.read_text(errors="replace") for w in workers[1:])
     assert "of a dead worker" in survivors_log, survivors_log[-3000:]
     assert "Traceback" not in survivors_log, survivors_log[-3000:]
+
+
+def _reply_states(settings: Settings) -> dict[str, int]:
+    """How many replies are in each outbox state now (the empty ones left out)."""
+    store = Store.from_settings(settings)
+    try:
+        return {state: n for state, n in store.counts_by_state()["replies"].items() if n}
+    finally:
+        store.dispose()
 
 
 def test_doctor_checks_the_job_queue(tmp_path: Path, pg_url: str) -> None:  # noqa: F811

@@ -88,7 +88,8 @@ def _send_fax(ctx: Context, item: OutboxItem, *, now: datetime | None = None) ->
     """A fax reply through `[fax_out] transport`; the transport and job are kept in the outbox, and
     failures are retried on the fax settings' own schedule (`[fax_out] retry_for_seconds`)."""
     store, out = ctx.store, ctx.settings.fax_out
-    sent = send_fax(ctx.settings, item)
+    sent = send_fax(ctx.settings, item,
+                    lambda job: store.mark_fax_handing_over(item.id, out.transport, job))
     delivery = sent.delivery
     now = now or datetime.now(UTC)
     metrics.count_reply(delivery)

@@ -239,6 +239,21 @@ class OutboxStore(SubmissionStore):
         return self._move_reply(outbox_id, {"state": _O.SENT, "sent_at": now_utc(now), "last_error": None,
                                             "fax_transport": transport, "fax_job": job, "fax_state": state})
 
+    def mark_fax_handing_over(self, outbox_id: int, transport: str, job: str | None,
+                              now: datetime | None = None) -> bool:
+        """A fax reply is one step from its transport (before HylaFAX's `JSUBM`, a mail's final dot,
+        a file's rename): from here on it counts as sent, with its job kept to follow.
+
+        The fax counterpart of `mark_handed_over`: a sender killed after the transport took the fax
+        but before `mark_fax_handed_over` leaves a `sending` row with `sent_at` set, which
+        `requeue_sending` settles as `sent` (and `fax_jobs_to_follow` then follows its job) instead
+        of dialling the employer a second time.
+        """
+        with self._write() as s:
+            res = s.execute(update(Outbox).where(Outbox.id == outbox_id, Outbox.state == _O.SENDING)
+                            .values(sent_at=now_utc(now), fax_transport=transport, fax_job=job))
+            return bool(res.rowcount == 1)  # type: ignore[attr-defined]
+
     def fax_jobs_to_follow(self, transport: str = "hylafax", limit: int = 200) -> list[OutboxItem]:
         """Fax replies handed to a fax server whose job has not finished (done or failed) yet."""
         q = (select(Outbox).where(Outbox.state == _O.SENT, Outbox.fax_transport == transport,
