@@ -142,8 +142,9 @@ def _one_or_several(clean: str, signature: list[str], part: str, media_type: str
     def read(text: str, part: str) -> list[Candidate]:
         return _read(text, part, signature)
 
-    return several(clean, part, media_type, read, _extraction) or _extraction(clean, part, media_type,
-                                                                              read(clean, part))
+    whole = read(clean, part)
+    return several(clean, part, media_type, read, _extraction, whole) or _extraction(clean, part, media_type,
+                                                                                     whole)
 
 
 def parse_text(text: str, part: str) -> Extraction:

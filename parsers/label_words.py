@@ -156,6 +156,18 @@ def _index(section: str | None) -> tuple[list[tuple[frozenset[str], str]], dict[
     return list(entries.items()), weight
 
 
+@cache
+def _postings(section: str | None) -> tuple[dict[str, tuple[int, ...]], tuple[float, ...]]:
+    """For `_index(section)`: the entries each word is in, and each entry's total weight, so that
+    `scores` weighs only the labels that share a word with the one read, not all of them."""
+    entries, weight = _index(section)
+    having: dict[str, list[int]] = {}
+    for k, (words, _fld) in enumerate(entries):
+        for w in words:
+            having.setdefault(w, []).append(k)
+    return {w: tuple(ks) for w, ks in having.items()}, tuple(sum(weight[w] for w in ws) for ws, _f in entries)
+
+
 @lru_cache(maxsize=4096)
 def _known(word: str, section: str | None) -> str | None:
     """The vocabulary's word for `word`, allowing an OCR slip in a long word."""
@@ -232,15 +244,17 @@ def scores(label: str, section: str | None = None,
         return ()
     unknown = len(raw) - len(words)
     entries, weight = _index(section)
+    having, entry_weight = _postings(section)
     best: dict[str, float] = {}
     total_s = sum(weight[w] for w in words) + unknown * 1.5
-    for ewords, fld in entries:
+    for at in sorted({at for w in words for at in having.get(w, ())}):  # in the entries' order, as ties go
+        ewords, fld = entries[at]
         common = words & ewords
-        if not common or (leaves is not None and fld.rsplit(".", 1)[-1] not in leaves):
+        if leaves is not None and fld.rsplit(".", 1)[-1] not in leaves:
             continue
         hit = sum(weight[w] for w in common)
         precision = hit / total_s
-        recall = hit / sum(weight[w] for w in ewords)
+        recall = hit / entry_weight[at]
         f1 = 2 * precision * recall / (precision + recall)
         if f1 > best.get(fld, 0.0):
             best[fld] = f1

@@ -7,7 +7,7 @@ each worker's lines and the shared lines with the body reader it is given, and p
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from parsers import values
 from parsers.types import Candidate, Extraction, Provenance
@@ -67,11 +67,14 @@ def _senders(shared: list[Candidate]) -> list[Candidate]:
     return out
 
 
-def several(clean: str, part: str, media_type: str, read: Read, single: Single) -> Extraction | None:
+def several(clean: str, part: str, media_type: str, read: Read, single: Single,
+            whole: Sequence[Candidate]) -> Extraction | None:
     """A body naming several workers (blocks, a typed table, "her colleague ..."): one record each.
 
     `read` reads a stretch of text into candidates (labels, then prose); `single` makes the
-    extraction of a body with one request (for a table of one worker).
+    extraction of a body with one request (for a table of one worker). `whole`, the body read as
+    one request, spares the block split (every line's label classified again, a quarter of a
+    plain body's time) when no worker field was read twice: a body of blocks repeats them.
     """
     lines = clean.split("\n")
     tables = find_tables(clean)
@@ -87,7 +90,7 @@ def several(clean: str, part: str, media_type: str, read: Read, single: Single) 
             return single(clean, part, media_type, read(rest, part)) if ones else None
         return Extraction(part=part, media_type=media_type, text=clean, multi=True,
                           records=with_shared(rows, read(rest, part)))
-    split = split_blocks(clean)
+    split = split_blocks(clean) if _repeats_a_worker_field(whole) else None
     if split is not None:
         shared = read("\n".join(lines[i] if i in set(split.shared) else "" for i in range(len(lines))), part)
         records = [read("\n".join(lines[i] for i in block), part) for block in split.workers]
@@ -101,6 +104,18 @@ def several(clean: str, part: str, media_type: str, read: Read, single: Single) 
         return None
     return Extraction(part=part, media_type=media_type, text=clean, multi=True,
                       records=with_shared([first, second], first))
+
+
+def _repeats_a_worker_field(whole: Sequence[Candidate]) -> bool:
+    """True when a worker's field was read more than once: the only bodies `split_blocks` can cut,
+    as each block gives its worker an identity field of its own."""
+    seen: set[str] = set()
+    for c in whole:
+        if c.field.startswith("worker."):
+            if c.field in seen:
+                return True
+            seen.add(c.field)
+    return False
 
 
 _NAME_AFTER = re.compile(r"[A-Z][\w'’-]+(?:\s(?:[A-Z][\w'’.-]*|van|von|de|der|den|la|le|da|di|du|del|dos)){1,4}")
