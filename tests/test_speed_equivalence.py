@@ -67,3 +67,56 @@ def test_untangle_drops_the_paths_others_continue() -> None:
         assert list(_untangle(values).items()) == list(plain(values).items())
     assert _untangle({"worker.address": "1 Main St", "worker.address.city": "Springfield"}) == \
         {"worker.address.city": "Springfield"}
+
+
+def _clean_by_pattern(raw: str) -> str:
+    """`value_text.clean` as it was: NFKC, a regular expression for the white space."""
+    text = unicodedata.normalize("NFKC", raw).replace("\u00a0", " ")
+    return re.sub(r"\s+", " ", text).strip().strip(" \t:;,|_")
+
+
+def test_clean_gives_the_text_the_pattern_gave() -> None:
+    from parsers.value_text import clean
+
+    rng = random.Random(61)
+    odd = [chr(c) for c in (0x00A0, 0x2003, 0x3000, 0x1C, 0x1F, 0x85, 0xFB01, 0x00E9, 0x0301, 0xFF21, 0x2028)]
+    pieces = [" ", "\t", "\n", "\r\n", ":", ";", ",", "|", "_", "a", "É", "7", "-", *odd]
+    for _ in range(20000):
+        raw = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 10)))
+        assert clean(raw) == _clean_by_pattern(raw), repr(raw)
+
+
+def _scores_over_every_entry(label: str, section: str | None) -> tuple[tuple[str, float], ...]:
+    """`label_words.scores` as it was: every vocabulary entry weighed, not only those sharing a word."""
+    import parsers.label_words as lw
+
+    raw = lw.content_words(lw._HINTS.sub(" ", label))
+    words = frozenset(k for w in raw if (k := lw._known(w, section)) is not None)
+    if not words:
+        return ()
+    entries, weight = lw._index(section)
+    total = sum(weight[w] for w in words) + (len(raw) - len(words)) * 1.5
+    best: dict[str, float] = {}
+    for ewords, fld in entries:
+        if common := words & ewords:
+            hit = sum(weight[w] for w in common)
+            precision, recall = hit / total, hit / sum(weight[w] for w in ewords)
+            best[fld] = max(best.get(fld, 0.0), 2 * precision * recall / (precision + recall))
+    if any((len(w) < 5 or lw._synonym_slip(w) is not None) and lw._known(w, section) not in (w, None) for w in raw):
+        best = {f: min(v, lw.GLYPH_SLIP_SCORE) for f, v in best.items()}
+    if lw._head_word(label) in ("name", "names"):
+        best = {f: v for f, v in best.items() if f.rsplit(".", 1)[-1].endswith("name")
+                or f.rsplit(".", 1)[-1] == "business"} or best
+    return tuple(sorted(best.items(), key=lambda kv: -kv[1]))
+
+
+def test_label_scores_from_postings_are_the_scores_over_every_entry() -> None:
+    import parsers.label_words as lw
+
+    rng = random.Random(173)
+    entries, _ = lw._index(None)
+    words = [*sorted({w for ws, _f in entries for w in ws}), "the", "of", "abroad", "xq", "nme"]
+    for _ in range(3000):
+        label = " ".join(rng.choice(words) for _ in range(rng.randint(1, 5)))
+        section = rng.choice([None, "employer", "worker", "assignment"])
+        assert lw.scores.__wrapped__(label, section) == _scores_over_every_entry(label, section), (label, section)
