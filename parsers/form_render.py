@@ -1,0 +1,274 @@
+"""A box's differing readings told apart by drawing each in the form's own font and comparing it
+with the box's picture (analysis by synthesis).
+
+Our form's text fields are set in Helvetica 11 pt (`intake.form`): a viewer that fills them draws
+the value in Helvetica or a face with its shapes and widths (Nimbus Sans, Liberation Sans, Arial).
+Faxed at 204x98, an `e` and an `a`, an `l` and a `t`, a `c` and an `e` differ by a few pixels, and
+Tesseract's readings of one box at other enlargements disagree on just those letters (`kiesnyr`,
+`kiasnyr`); which reading gets the most votes is then a coin toss, and measured, the wrong one
+about half the time. Drawn in the font and laid over the box's ink, the right reading covers it
+and the wrong one leaves its one letter's pixels apart. A reading is chosen this way only when
+its drawing fits the ink clearly better than every other's (`MARGIN`) and well at all (`MOST_MISFIT`:
+a box typed in another font, a typewriter's, or written by hand, fits no drawing and is left to the
+votes); the box stays flagged, since its readings differed.
+"""
+
+from __future__ import annotations
+
+import glob
+from difflib import SequenceMatcher
+from functools import lru_cache
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+# Faces drawn like Helvetica (same widths), in the order looked for; none found: no choice is made.
+_FACES = ("LiberationSans-Regular.ttf", "NimbusSans-Regular.otf", "NimbusSans-Regular.t1", "Arial.ttf",
+          "arial.ttf", "Helvetica.ttf", "FreeSans.ttf")
+_SIZE = 64  # pixels: the drawing's size before it is fitted to the ink
+MARGIN = 0.12  # the best drawing's misfit at least this share below the next one's
+PER_VOTE = 0.06  # and this much more for each reading more that read the box's chosen word
+MOST_MISFIT = 0.6  # a misfit above this (ink pixels off, per ink pixel): the font is not the box's
+MIN_AREA = 3  # pixels: smaller blobs are speckle
+
+
+@lru_cache(maxsize=1)
+def _font() -> ImageFont.FreeTypeFont | None:
+    for face in _FACES:
+        found = glob.glob(f"/usr/share/fonts/**/{face}", recursive=True)
+        if found:
+            try:
+                return ImageFont.truetype(found[0], _SIZE)
+            except OSError:
+                continue
+    return None
+
+
+def available() -> bool:
+    """Whether a face drawn like Helvetica is installed (without one, nothing is ever chosen)."""
+    return _font() is not None
+
+
+def _ink_box(ink: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1) of the text's ink: its letters and the stops beside them, not speckle
+    in the rest of the box."""
+    count, _labels, stats, _c = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    blobs = [tuple(int(v) for v in stats[k, :5]) for k in range(1, count) if stats[k, cv2.CC_STAT_AREA] >= MIN_AREA]
+    if not blobs:
+        return None
+    tall = max(h for _x, _y, _w, h, _a in blobs)
+    main = [b for b in blobs if b[3] >= 0.35 * tall]
+    x0, y0 = min(b[0] for b in main), min(b[1] for b in main)
+    x1, y1 = max(b[0] + b[2] for b in main), max(b[1] + b[3] for b in main)
+    reach = 0.6 * tall
+    for x, y, w, h, _a in sorted(blobs):
+        if (x1 <= x <= x1 + reach or x0 - reach <= x + w <= x0) and y >= y0 - 2 and y + h <= y1 + 2:
+            x0, x1 = min(x0, x), max(x1, x + w)
+    return x0, y0, x1, y1
+
+
+@lru_cache(maxsize=512)
+def _drawn(text: str) -> tuple[np.ndarray, tuple[float, ...]] | None:
+    """`text` drawn in the font, cut to its ink (float, 1 ink), and where each character starts
+    and the last ends (columns of the cut drawing); None when nothing is drawn."""
+    font = _font()
+    if font is None or not text.strip():
+        return None
+    left, top, right, bottom = (round(v) for v in font.getbbox(text))
+    canvas = Image.new("L", (right - left + 8, bottom - top + 8), 0)
+    ImageDraw.Draw(canvas).text((4 - left, 4 - top), text, fill=255, font=font)
+    ink = np.asarray(canvas) >= 128
+    box = _ink_box(ink)
+    if box is None:
+        return None
+    x0, y0, x1, y1 = box
+    edges = tuple(4 - left + font.getlength(text[:k]) - x0 for k in range(len(text) + 1))
+    return np.asarray(canvas, dtype=np.float32)[y0:y1, x0:x1] / 255.0, edges
+
+
+def _fit(seen: np.ndarray, drawn: np.ndarray) -> float:
+    """Pixels where ink seen (bool) and a drawing (float) fitted to its size differ, both blurred
+    by a pixel (a stroke a pixel off is half a miss)."""
+    h, w = seen.shape
+    fitted = (cv2.resize(drawn, (w, h), interpolation=cv2.INTER_AREA) >= 0.5).astype(np.float32)
+    a = cv2.GaussianBlur(seen.astype(np.float32), (3, 3), 0)
+    b = cv2.GaussianBlur(fitted, (3, 3), 0)
+    return float(np.abs(a - b).sum())
+
+
+def _words(ink: np.ndarray, box: tuple[int, int, int, int], n: int) -> list[tuple[int, int]] | None:
+    """The column spans of `n` words in the ink's box: cut at its `n - 1` widest gaps, when those
+    are clearly wider than the gaps between letters; None when they are not."""
+    x0, y0, x1, y1 = box
+    cols = np.asarray(ink[y0:y1, x0:x1].any(axis=0)).tolist()
+    gaps: list[tuple[int, int]] = []  # (start, end) of paper runs inside the box
+    k = 0
+    while k < len(cols):
+        if not cols[k]:
+            j = k
+            while j < len(cols) and not cols[j]:
+                j += 1
+            gaps.append((k, j))
+            k = j
+        else:
+            k += 1
+    if n == 1:
+        return [(x0, x1)]
+    if len(gaps) < n - 1:
+        return None
+    wide = sorted(gaps, key=lambda g: g[1] - g[0], reverse=True)
+    cut, rest = wide[:n - 1], wide[n - 1:]
+    if rest and min(g[1] - g[0] for g in cut) < 1.5 * max(g[1] - g[0] for g in rest):
+        return None
+    spans, start = [], 0
+    for a, b in sorted(cut):
+        spans.append((x0 + start, x0 + a))
+        start = b
+    spans.append((x0 + start, x1))
+    return spans
+
+
+def _word_inks(image: np.ndarray, n: int) -> list[np.ndarray] | None:
+    """The ink (bool) of each of `n` words of the box, each cut to its own ink's box."""
+    ink = image < 128
+    box = _ink_box(ink)
+    spans = _words(ink, box, n) if box is not None else None
+    if spans is None:
+        return None
+    out = []
+    for a, b in spans:
+        part = ink[:, a:b]
+        wbox = _ink_box(part)
+        if wbox is None or wbox[2] - wbox[0] < 3 or wbox[3] - wbox[1] < 4:
+            return None
+        out.append(part[wbox[1]:wbox[3], wbox[0]:wbox[2]])
+    return out
+
+
+SHIFT = 2  # pixels a drawn letter may stand off its place once the word is fitted
+
+
+def _windows(width: int, options: list[str]) -> list[tuple[int, int]]:
+    """Column spans of a word's ink (`width` wide) where the options differ: each option's
+    differing letters (or the letters beside a letter another has more) placed by its own drawing
+    fitted to the ink, merged."""
+    spans: list[tuple[int, int]] = []
+    for o in options:
+        found = _drawn(o)
+        if found is None:
+            return []
+        drawn, edges = found
+        sx = width / drawn.shape[1]
+        for other in options:
+            for tag, i1, i2, _j1, _j2 in SequenceMatcher(None, o, other, autojunk=False).get_opcodes():
+                if tag == "equal":
+                    continue
+                lo, hi = (i1, i2) if i2 > i1 else (max(0, i1 - 1), min(len(o), i1 + 1))
+                spans.append((max(0, int(edges[lo] * sx) - 1), min(width, int(np.ceil(edges[hi] * sx)) + 1)))
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted(spans):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        elif hi > lo:
+            merged.append((lo, hi))
+    return merged
+
+
+def _weighted(seen: np.ndarray, drawn: np.ndarray) -> np.ndarray:
+    """The drawing fitted to the ink's size, its strokes as heavy as the ink's: a fax thickens or
+    thins strokes, so the drawing's grey is cut where it inks as many pixels as the box has."""
+    h, w = seen.shape
+    grey = cv2.resize(drawn, (w, h), interpolation=cv2.INTER_AREA)
+    share = float(seen.mean())
+    cut = float(np.quantile(grey, 1 - share)) if 0 < share < 1 else 0.5
+    return (grey >= min(max(cut, WEIGHT_CUTS[0]), WEIGHT_CUTS[1])).astype(np.float32)
+
+
+WEIGHT_CUTS = (0.2, 0.8)
+
+
+def _local(seen: np.ndarray, word: str, spans: list[tuple[int, int]]) -> float | None:
+    """How far `word`, drawn and fitted to the word's ink, is from the ink in the columns `spans`:
+    pixels off per ink pixel there, each span at the best of small shifts."""
+    found = _drawn(word)
+    if found is None or not spans:
+        return None
+    fitted = _weighted(seen, found[0])
+    a = cv2.GaussianBlur(seen.astype(np.float32), (3, 3), 0)
+    b = np.pad(cv2.GaussianBlur(fitted, (3, 3), 0), ((0, 0), (SHIFT, SHIFT)))
+    off = ink = 0.0
+    for c0, c1 in spans:
+        off += min(float(np.abs(a[:, c0:c1] - b[:, c0 + SHIFT - dx:c1 + SHIFT - dx]).sum())
+                   for dx in range(-SHIFT, SHIFT + 1))
+        ink += float(seen[:, c0:c1].sum() + fitted[:, c0:c1].sum()) / 2
+    return off / max(1.0, ink)
+
+
+def _whole(seen: np.ndarray, word: str) -> float | None:
+    found = _drawn(word)
+    return None if found is None else _fit(seen, found[0]) / max(1.0, float(seen.sum()))
+
+
+def _pick(seen: np.ndarray, options: list[str], votes: dict[str, int]) -> str | None:
+    """The word among `options` whose drawing fits the word's ink clearly best, or None.
+
+    `options[0]` is the word as the box's chosen reading has it, `votes` how many readings read
+    each: a drawing that disagrees with more readings must fit by more (`PER_VOTE`)."""
+    whole = {o: _whole(seen, o) for o in options}
+    if any(v is None for v in whole.values()) or min(v for v in whole.values() if v is not None) > MOST_MISFIT:
+        return None  # the word is not set in the font (another face, handwriting): no say
+    spans = _windows(seen.shape[1], options)  # compared where they differ, not over the whole word
+    scores = {o: _local(seen, o, spans) for o in options}
+    known = {o: v for o, v in scores.items() if v is not None}
+    if len(known) < len(options):
+        return None
+    ranked = sorted(known, key=lambda o: known[o])
+    best, second = known[ranked[0]], known[ranked[1]]
+    if _TRACE is not None:
+        _TRACE.append((options, dict(known), (second - best) / max(second, 1e-6)))
+    need = MARGIN + PER_VOTE * max(0, votes.get(options[0], 0) - votes.get(ranked[0], 0))
+    return ranked[0] if second - best >= need * second else None
+
+
+_TRACE: list[tuple[list[str], dict[str, float], float]] | None = None
+
+
+def choose_words(image: np.ndarray, base: str, texts: list[str]) -> str | None:
+    """`base` (a box's reading) with each word on which the box's readings `texts` differ taken
+    from the reading whose drawing fits that word's ink clearly best; None when nothing changes.
+
+    Words are compared where the readings have as many words as `base`; a word none decides
+    stays as `base` has it."""
+    if _font() is None:
+        return None
+    words = base.split()
+    same = [t.split() for t in texts if len(t.split()) == len(words)]
+    if not words or len(same) < 2:
+        return None
+    inks: list[np.ndarray] | None = None
+    out = list(words)
+    for pos in range(len(words)):
+        options = list(dict.fromkeys([words[pos], *(t[pos] for t in same)]))
+        if len(options) < 2:
+            continue
+        inks = inks or _word_inks(image, len(words))
+        if inks is None:
+            return None
+        votes = {o: sum(t[pos] == o for t in same) for o in options}
+        picked = _pick(inks[pos], options, votes)
+        if picked is not None:
+            out[pos] = picked
+    return " ".join(out) if out != words else None
+
+
+SWAP_WEIGHT = 3  # a letter swapped in, read by no reading, against a box's reading: as against three
+
+
+def swap_letters(image: np.ndarray, text: str, pairs: tuple[str, ...]) -> str | None:
+    """`text` with letters a shape check doubted (`pairs`: `il`, `ce`) swapped for the other of
+    their pair, where the swapped word's drawing fits the box's ink clearly better; None when none
+    does. No reading read the swapped letter, so it must fit as if against `SWAP_WEIGHT` readings."""
+    swap = {p[k]: p[1 - k] for p in pairs for k in (0, 1)}
+    alts = [text[:k] + swap[c] + text[k + 1:] for k, c in enumerate(text) if c in swap]
+    return choose_words(image, text, [text] * SWAP_WEIGHT + alts) if alts else None
