@@ -23,6 +23,10 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from parsers import values
+from parsers.form_crops import _Crop
+from parsers.form_text import _Read, _value
+
 # Faces drawn like Helvetica (same widths), in the order looked for; none found: no choice is made.
 _FACES = ("LiberationSans-Regular.ttf", "NimbusSans-Regular.otf", "NimbusSans-Regular.t1", "Arial.ttf",
           "arial.ttf", "Helvetica.ttf", "FreeSans.ttf")
@@ -85,16 +89,6 @@ def _drawn(text: str) -> tuple[np.ndarray, tuple[float, ...]] | None:
     x0, y0, x1, y1 = box
     edges = tuple(4 - left + font.getlength(text[:k]) - x0 for k in range(len(text) + 1))
     return np.asarray(canvas, dtype=np.float32)[y0:y1, x0:x1] / 255.0, edges
-
-
-def _fit(seen: np.ndarray, drawn: np.ndarray) -> float:
-    """Pixels where ink seen (bool) and a drawing (float) fitted to its size differ, both blurred
-    by a pixel (a stroke a pixel off is half a miss)."""
-    h, w = seen.shape
-    fitted = (cv2.resize(drawn, (w, h), interpolation=cv2.INTER_AREA) >= 0.5).astype(np.float32)
-    a = cv2.GaussianBlur(seen.astype(np.float32), (3, 3), 0)
-    b = cv2.GaussianBlur(fitted, (3, 3), 0)
-    return float(np.abs(a - b).sum())
 
 
 def _words(ink: np.ndarray, box: tuple[int, int, int, int], n: int) -> list[tuple[int, int]] | None:
@@ -206,8 +200,15 @@ def _local(seen: np.ndarray, word: str, spans: list[tuple[int, int]]) -> float |
 
 
 def _whole(seen: np.ndarray, word: str) -> float | None:
-    found = _drawn(word)
-    return None if found is None else _fit(seen, found[0]) / max(1.0, float(seen.sum()))
+    """How far `word`'s drawing is from the word's ink over its whole width, a few letters at a
+    time (each piece at its best small shift: a long word's letters drift from a drawing fitted
+    end to end)."""
+    width = seen.shape[1]
+    step = max(4, round(CHUNK * width / max(1, len(word))))
+    return _local(seen, word, [(a, min(width, a + step)) for a in range(0, width, step)])
+
+
+CHUNK = 3  # letters a piece of `_whole` is wide
 
 
 def _pick(seen: np.ndarray, options: list[str], votes: dict[str, int]) -> str | None:
@@ -215,9 +216,6 @@ def _pick(seen: np.ndarray, options: list[str], votes: dict[str, int]) -> str | 
 
     `options[0]` is the word as the box's chosen reading has it, `votes` how many readings read
     each: a drawing that disagrees with more readings must fit by more (`PER_VOTE`)."""
-    whole = {o: _whole(seen, o) for o in options}
-    if any(v is None for v in whole.values()) or min(v for v in whole.values() if v is not None) > MOST_MISFIT:
-        return None  # the word is not set in the font (another face, handwriting): no say
     spans = _windows(seen.shape[1], options)  # compared where they differ, not over the whole word
     scores = {o: _local(seen, o, spans) for o in options}
     known = {o: v for o, v in scores.items() if v is not None}
@@ -234,6 +232,19 @@ def _pick(seen: np.ndarray, options: list[str], votes: dict[str, int]) -> str | 
 _TRACE: list[tuple[list[str], dict[str, float], float]] | None = None
 
 
+def _in_font(inks: list[np.ndarray], choices: list[list[str]]) -> bool:
+    """Whether the box is typed in the font: its words' ink, each against the best of its
+    readings drawn, fits within `MOST_MISFIT` on the whole (a typewriter's face, a serif face or
+    handwriting does not, and is left to the votes)."""
+    fits = []
+    for seen, options in zip(inks, choices, strict=True):
+        found = [v for o in options if (v := _whole(seen, o)) is not None]
+        if not found:
+            return False
+        fits.append(min(found))
+    return float(np.mean(fits)) <= MOST_MISFIT
+
+
 def choose_words(image: np.ndarray, base: str, texts: list[str]) -> str | None:
     """`base` (a box's reading) with each word on which the box's readings `texts` differ taken
     from the reading whose drawing fits that word's ink clearly best; None when nothing changes.
@@ -246,15 +257,16 @@ def choose_words(image: np.ndarray, base: str, texts: list[str]) -> str | None:
     same = [t.split() for t in texts if len(t.split()) == len(words)]
     if not words or len(same) < 2:
         return None
-    inks: list[np.ndarray] | None = None
+    choices = [list(dict.fromkeys([words[pos], *(t[pos] for t in same)])) for pos in range(len(words))]
+    if all(len(c) < 2 for c in choices):
+        return None
+    inks = _word_inks(image, len(words))
+    if inks is None or not _in_font(inks, choices):
+        return None
     out = list(words)
-    for pos in range(len(words)):
-        options = list(dict.fromkeys([words[pos], *(t[pos] for t in same)]))
+    for pos, options in enumerate(choices):
         if len(options) < 2:
             continue
-        inks = inks or _word_inks(image, len(words))
-        if inks is None:
-            return None
         votes = {o: sum(t[pos] == o for t in same) for o in options}
         picked = _pick(inks[pos], options, votes)
         if picked is not None:
@@ -272,3 +284,38 @@ def swap_letters(image: np.ndarray, text: str, pairs: tuple[str, ...]) -> str | 
     swap = {p[k]: p[1 - k] for p in pairs for k in (0, 1)}
     alts = [text[:k] + swap[c] + text[k + 1:] for k, c in enumerate(text) if c in swap]
     return choose_words(image, text, [text] * SWAP_WEIGHT + alts) if alts else None
+
+
+# A box of our form (`form_zones`): its readings, its doubted letters.
+
+
+def drawn_choice(crop: _Crop, best: _Read, every: list[_Read]) -> _Read:
+    """`best` (the box's voted reading) with each word the readings `every` differ on taken from
+    the reading whose drawing fits the box's ink clearly best (`choose_words`). The thinned check's
+    reading is one of them: it offers a word and the picture decides. An e-mail address is one
+    word (a space read in it is none); a choice that would no longer normalise is not taken."""
+    email = crop.spec.path.endswith("email")
+    texts = [r.text.replace(" ", "") if email else r.text for r in every]
+    base = best.text.replace(" ", "") if email else best.text
+    text = choose_words(crop.image, base, texts)
+    if text is None or (_normalises(crop, best.text) and not _normalises(crop, text)):
+        return best
+    return _Read(text, best.conf, text.split())
+
+
+def swapped(crop: _Crop, text: str, pairs: tuple[str, ...]) -> str:
+    """`text` with a doubted letter swapped where the drawing says so (`swap_letters`),
+    unless the swap makes a value that normalised into one that does not (`spain` is no `spaln`)."""
+    found = swap_letters(crop.image, text, pairs)
+    if found is None or (_normalises(crop, text) and not _normalises(crop, found)):
+        return text
+    return found
+
+
+def _normalises(crop: _Crop, text: str) -> bool:
+    """Whether `text` read from the box makes a value that normalises without doubt."""
+    raw, _doubt = _value(crop.spec, _Read(text), crop.chars)
+    try:
+        return bool(raw) and values.normalize(crop.spec.path, raw)[1] is None
+    except Exception:  # noqa: BLE001 - an odd reading simply does not normalise
+        return False

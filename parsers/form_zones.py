@@ -255,21 +255,10 @@ def _read_twice(crops: list[_Crop], whitelist: str) -> list[tuple[_Read, str | N
         fitting = [r for r in rs if _fits(crops[i], r)] or rs
         votes = {_squash(r.text): sum(_squash(x.text) == _squash(r.text) for x in fitting) for r in fitting}
         best = max(fitting, key=lambda r: (votes[_squash(r.text)], r is rs[0], r.conf))
-        best = _drawn_choice(crops[i], best, rs + checks[i]) if letters else best
+        best = form_render.drawn_choice(crops[i], best, rs + checks[i]) if letters else best
         texts = {_squash(r.text) for r in rs + checks[i]}
         out[i] = (best, "readings of the box differ" if len(texts) > 1 else f"read with {best.conf:.0%} confidence")
     return out
-
-
-def _drawn_choice(crop: _Crop, best: _Read, every: list[_Read]) -> _Read:
-    """`best` with each word the readings differ on taken from the reading whose drawing in the
-    form's font fits the box's ink clearly best (`form_render`); the thinned check's reading is
-    one of them, since it only offers a word here and the picture decides."""
-    email = crop.spec.path.endswith("email")
-    texts = [r.text.replace(" ", "") if email else r.text for r in every]
-    base = best.text.replace(" ", "") if email else best.text
-    text = form_render.choose_words(crop.image, base, texts)
-    return best if text is None else _Read(text, best.conf, text.split())
 
 
 def _agreed(crop: _Crop, readings: list[_Read], checks: list[_Read]) -> _Read | None:
@@ -375,11 +364,11 @@ def _letter_shapes(crop: _Crop, read: _Read, whitelist: str) -> tuple[_Read, str
         read, doubt = form_glyphs.serif_i(crop.image, read)
     text, thin = form_glyphs.i_or_l(crop.image, read.text)
     if thin:
-        text = form_render.swap_letters(crop.image, text, ("il",)) or text  # `sondiey`: drawn, an l fits
+        text = form_render.swapped(crop, text, ("il",))  # `sondiey`: drawn, an l fits
         read, doubt = _Read(text, read.conf, text.split()), doubt or thin
     bar = form_bars.c_or_e(crop.image, read.text, whitelist)
     if bar:
-        text = form_render.swap_letters(crop.image, read.text, ("ce", "CE")) or read.text  # `meshaltford`
+        text = form_render.swapped(crop, read.text, ("ce", "CE"))  # `meshaltford`
         read = _Read(text, read.conf, text.split())
     return read, doubt or bar
 
