@@ -109,7 +109,10 @@ def _shaped(spec: FieldSpec, text: str, chars: int) -> tuple[str, str | None]:  
         if len(joined) != chars:
             return joined, f"{len(joined)} characters read from {chars} boxes"
         if "l" in joined or ("I" in joined and joined.upper() != joined):
-            return joined.upper(), "a capital I or a small l?"  # `lT`: a code typed in small letters
+            others = [c for c in joined if c.isalpha() and c not in "Il"]
+            if others and all(c.isupper() for c in others):
+                joined = joined.replace("l", "I")  # `lE`: typed in capitals, the thin stroke is an I
+            return joined.upper(), "a capital I or a small l?"  # `lt`: a code typed in small letters
         return joined.upper(), None
     if not text:
         return "", "ink in the box but nothing could be read"

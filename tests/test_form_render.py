@@ -13,6 +13,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from parsers import form_render, form_text
+from parsers.form_layout import layout
 
 pytestmark = pytest.mark.skipif(not form_render.available(), reason="no face drawn like Helvetica installed")
 
@@ -65,3 +66,11 @@ def test_a_name_particle_after_a_small_word_stays_small() -> None:
     assert form_text._i_or_l("Ceackiel de la Jourson") == ("Ceackiel de la Jourson", None)
     assert form_text._i_or_l("Pois de Ia Turman") == ("Pois de la Turman", "a capital I or a small l?")
     assert form_text._i_or_l("Northwind Analytics lnc")[0] == "Northwind Analytics Inc"
+
+
+def test_a_thin_stroke_in_a_comb_of_capitals_is_an_i() -> None:
+    """`lE` read from a country comb typed in capitals is `IE` (an L has its foot); typed in small
+    letters, `lt` is `LT`. Either way the box is flagged."""
+    spec = next(f for f in layout().fields if f.path == "assignment.work_address.country")
+    assert form_text._value(spec, form_text._Read("lE"), 2) == ("IE", "a capital I or a small l?")
+    assert form_text._value(spec, form_text._Read("lt"), 2) == ("LT", "a capital I or a small l?")
