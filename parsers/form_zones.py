@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import Counter
 from typing import NamedTuple
 
 import cv2
@@ -446,6 +447,17 @@ def recognise_safely(image: Image.Image, number: int) -> FormPage | None:
         return None
 
 
+def _settle_codes(found: list[Candidate]) -> list[Candidate]:
+    """`postcodes.settle`, a doubted country counted as read when another box of the copy read the
+    same code (the place of work's `IE` and the assignment's): two boxes do not slip alike."""
+    codes = Counter(c.value for c in found if c.field.endswith(".country"))
+
+    def doubted(c: Candidate) -> bool:
+        return postcodes.flagged(c) and not (c.field.endswith(".country") and codes[c.value] > 1)
+
+    return postcodes.settle(found, doubted)
+
+
 def read_found(found: list[tuple[int, FormPage]], part: str) -> FoundForms:
     """Read recognised pages (0-based page index, page)."""
     if not found:
@@ -453,7 +465,7 @@ def read_found(found: list[tuple[int, FormPage]], part: str) -> FoundForms:
     reads = read_pages([(fp, part, index + 1) for index, fp in found])
     by_index = {index: cands for (index, _fp), cands in zip(found, reads, strict=True)}
     # One copy's boxes check one another: a postal code by its country, an address by the names.
-    records = [email_names.settle(postcodes.settle([c for index, _fp in copy for c in by_index[index]]))
+    records = [email_names.settle(_settle_codes([c for index, _fp in copy for c in by_index[index]]))
                for copy in group_forms(found)]
     edition = next((fp.edition_code for _index, fp in found if fp.reference is None), None)
     references = list(dict.fromkeys(fp.reference for _index, fp in found if fp.reference))

@@ -13,7 +13,9 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from parsers import form_render, form_text
+from parsers import form_zones as fz
 from parsers.form_layout import layout
+from parsers.types import Candidate, Provenance
 
 pytestmark = pytest.mark.skipif(not form_render.available(), reason="no face drawn like Helvetica installed")
 
@@ -74,3 +76,21 @@ def test_a_thin_stroke_in_a_comb_of_capitals_is_an_i() -> None:
     spec = next(f for f in layout().fields if f.path == "assignment.work_address.country")
     assert form_text._value(spec, form_text._Read("lE"), 2) == ("IE", "a capital I or a small l?")
     assert form_text._value(spec, form_text._Read("lt"), 2) == ("LT", "a capital I or a small l?")
+
+
+def _cand(field: str, value: str, doubt: str | None = None) -> Candidate:
+    return Candidate(field=field, value=value, raw=value, provenance=Provenance(part="fax.tif", method="ocr"),
+                     uncertain=doubt)
+
+
+def test_a_doubted_country_two_boxes_read_alike_settles_the_postal_code() -> None:
+    """The place of work's `IE` was doubted (its readings differed), the assignment's `IE` too:
+    two boxes read alike, so the Irish pattern puts `LO3 D4V9` right (flagged still)."""
+    page = [_cand("assignment.country", "IE", "readings of the box differ"),
+            _cand("assignment.work_address.country", "IE", "readings of the box differ"),
+            _cand("assignment.work_address.postal_code", "LO3 D4V9", "read with 48% confidence")]
+    code = fz._settle_codes(page)[2]
+    assert (code.value, code.uncertain) == ("L03 D4V9", "read with 48% confidence")
+    # One doubted box alone vouches for nothing.
+    alone = fz._settle_codes(page[1:])[1]
+    assert alone.value == "LO3 D4V9"
