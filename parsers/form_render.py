@@ -2,15 +2,18 @@
 with the box's picture (analysis by synthesis).
 
 Our form's text fields are set in Helvetica 11 pt (`intake.form`): a viewer that fills them draws
-the value in Helvetica or a face with its shapes and widths (Nimbus Sans, Liberation Sans, Arial).
-Faxed at 204x98, an `e` and an `a`, an `l` and a `t`, a `c` and an `e` differ by a few pixels, and
-Tesseract's readings of one box at other enlargements disagree on just those letters (`kiesnyr`,
-`kiasnyr`); which reading gets the most votes is then a coin toss, and measured, the wrong one
-about half the time. Drawn in the font and laid over the box's ink, the right reading covers it
-and the wrong one leaves its one letter's pixels apart. A reading is chosen this way only when
-its drawing fits the ink clearly better than every other's (`MARGIN`) and well at all (`MOST_MISFIT`:
-a box typed in another font, a typewriter's, or written by hand, fits no drawing and is left to the
-votes); the box stays flagged, since its readings differed.
+the value in Helvetica or a face with its shapes and widths (Liberation Sans, Nimbus Sans, Arial).
+Faxed at 204x98, an `e` and an `a`, an `l` and a `t`, a `D` and an `O` differ by a few pixels, and
+Tesseract's readings of one box at other enlargements disagree on just those letters (`Pessgros`,
+`Passgros`); the most votes were measured to pick the wrong one about as often as the right one.
+Here the box's ink is cut into its words (at its widest gaps), each word's readings are drawn and
+fitted to that word's ink, strokes as heavy as the fax's, and compared only in the columns where
+the readings differ, each piece at its best small shift. A word is taken from the reading whose
+drawing fits clearly best (`MARGIN`), by more against more readings that read otherwise
+(`PER_VOTE`); a box whose words fit no drawing well (`MOST_MISFIT`: a typewriter's face, a serif
+face, handwriting) is left to the votes. Nothing chosen here is unflagged: the box's readings
+differed, or a shape check doubted the letter swapped (`swap_letters`). Without a face drawn like
+Helvetica on the machine (`scripts/setup` installs Liberation Sans) nothing is chosen.
 """
 
 from __future__ import annotations
@@ -223,13 +226,8 @@ def _pick(seen: np.ndarray, options: list[str], votes: dict[str, int]) -> str | 
         return None
     ranked = sorted(known, key=lambda o: known[o])
     best, second = known[ranked[0]], known[ranked[1]]
-    if _TRACE is not None:
-        _TRACE.append((options, dict(known), (second - best) / max(second, 1e-6)))
     need = MARGIN + PER_VOTE * max(0, votes.get(options[0], 0) - votes.get(ranked[0], 0))
     return ranked[0] if second - best >= need * second else None
-
-
-_TRACE: list[tuple[list[str], dict[str, float], float]] | None = None
 
 
 def _in_font(inks: list[np.ndarray], choices: list[list[str]]) -> bool:
