@@ -13,7 +13,9 @@ strip image, read with that class's whitelist and split back by row, several tim
 Tesseract process per field. A box read with less than `SURE` confidence, or whose reading does not
 fit the box (digit count, date, e-mail, a zero among letters), is read again, enlarged and with
 thinned strokes; only unanimous, fitting readings are taken without a flag. Everything else keeps
-the best reading, `uncertain` (`parsers.form_text` shapes a reading into a value and says its doubts).
+the best reading, `uncertain` (`parsers.form_text` shapes a reading into a value and says its doubts):
+the most votes, each word the readings differ on then taken from the reading whose drawing in the
+form's font fits the box's ink clearly best (`form_render`).
 A `T` is checked for the foot of a typewriter's serif `I` (Tesseract confuses the two, sure of
 itself), a small `i` for its dot (`form_glyphs`), a `c` or `e` for its middle bar
 (`form_bars`); a letter alone in its box is read once (`form_glyphs.lone_glyph`), a country's name
