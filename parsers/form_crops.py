@@ -83,6 +83,33 @@ def _drop_streaks(crop: np.ndarray) -> np.ndarray:
         _x, y, w, h, _area = stats[k]
         if y == 0 and y + h >= height and w <= max(3, 0.1 * height):
             crop[labels == k] = 255
+    return _drop_streak_through_letters(crop)
+
+
+STREAK_ROWS = 0.9  # of the crop's rows: a column inked in this many runs from top to bottom
+
+
+def _drop_streak_through_letters(crop: np.ndarray) -> np.ndarray:
+    """Erase a streak that runs from top to bottom through a letter (`GRESSAN` read `GRESBAN`
+    with the streak down its S): a column inked in nearly every row (with its half-inked neighbours, at most 3), taken
+    off in the rows where paper stands either side of it, kept where a letter's stroke crosses it.
+    No typed character is inked in nine rows of ten of its box (paper stands above and below)."""
+    height, width = crop.shape
+    inked = (crop < 128).sum(axis=0)
+    x = 1
+    while x < width - 1:
+        if inked[x] < STREAK_ROWS * height:
+            x += 1
+            continue
+        start, end = x, x + 1  # the streak's columns: the full one and its half-inked neighbours
+        while start > 1 and inked[start - 1] >= height / 2:
+            start -= 1
+        while end < width - 1 and inked[end] >= height / 2:
+            end += 1
+        if end - start <= 3:
+            left, right = crop[:, start - 1] >= 128, crop[:, end] >= 128
+            crop[left & right, start:end] = 255
+        x = end
     return crop
 
 

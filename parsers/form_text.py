@@ -47,6 +47,7 @@ _L_IN_CAPITALS = re.compile(r"(?<=[A-Z])l(?=[A-Z])|(?<![A-Za-z])l(?=[A-Z]{2})") 
 _INITIAL_IL = re.compile(r"(?<![A-Za-z])[Il]+(?=[a-z])")  # `Itd` for `ltd`, `lnc` for `Inc`, `IIc`
 _IL_WORD = re.compile(r"(?<![A-Za-z])[Il]+[a-z][A-Za-z]*")
 _WORD_START = re.compile(r"(?<![A-Za-z])[A-Za-z]")
+_WORD_BEFORE = re.compile(r"(?<![A-Za-z])([A-Za-z])[^\s]*\s+$")  # the first letter of the word just before
 
 
 def _i_or_l(text: str) -> tuple[str, str | None]:
@@ -54,8 +55,9 @@ def _i_or_l(text: str) -> tuple[str, str | None]:
 
     Typed in mixed or lower case, the letters around it tell: a capital after a small letter is an
     l (`NordIicht`), a small l among capitals is an I. A word that starts with either and goes on
-    in small letters takes the case the other words start with (`nordlicht co Itd` -> `ltd`,
-    `Northwind Analytics lnc` -> `Inc`); alone, it could be either (`Ivers`, `lindqvist`).
+    in small letters takes the case the word before it starts with (`nordlicht co Itd` -> `ltd`,
+    `Northwind Analytics lnc` -> `Inc`, `Ceackiel de Ia Jourson` -> `la`), or first in its box the
+    case most other words start with; alone, it could be either (`Ivers`, `lindqvist`).
     Every reading changed, or left undecided, is flagged.
     """
     doubt = None
@@ -67,12 +69,22 @@ def _i_or_l(text: str) -> tuple[str, str | None]:
         others = [m.group() for m in _WORD_START.finditer(_IL_WORD.sub(" ", fixed))]
         upper = sum(c.isupper() for c in others)
         lower = len(others) - upper
-        if upper > lower:  # `Inc`; a second one is small (`Illinois`)
-            changed = _INITIAL_IL.sub(lambda m: "I" + "l" * (len(m.group()) - 1), fixed)
-        elif lower > upper:
-            changed = _INITIAL_IL.sub(lambda m: "l" * len(m.group()), fixed)
-        else:
-            return fixed, "a capital I or a small l?"
+        undecided = False
+
+        def case(m: re.Match[str]) -> str:
+            nonlocal undecided
+            # The word before says first: a name's particles are small (`Ceackiel de la Jourson`,
+            # where most words are capitalised), a legal form follows the name's case.
+            before = _WORD_BEFORE.search(fixed[:m.start()])
+            big = before.group(1).isupper() if before else upper > lower
+            if not before and upper == lower:
+                undecided = True
+                return m.group()
+            return "I" + "l" * (len(m.group()) - 1) if big else "l" * len(m.group())  # `Illinois`
+
+        changed = _INITIAL_IL.sub(case, fixed)
+        if undecided:
+            return changed, "a capital I or a small l?"
         if changed != fixed:
             fixed, doubt = changed, "a capital I or a small l?"
     return fixed, doubt
@@ -97,7 +109,10 @@ def _shaped(spec: FieldSpec, text: str, chars: int) -> tuple[str, str | None]:  
         if len(joined) != chars:
             return joined, f"{len(joined)} characters read from {chars} boxes"
         if "l" in joined or ("I" in joined and joined.upper() != joined):
-            return joined.upper(), "a capital I or a small l?"  # `lT`: a code typed in small letters
+            others = [c for c in joined if c.isalpha() and c not in "Il"]
+            if others and all(c.isupper() for c in others):
+                joined = joined.replace("l", "I")  # `lE`: typed in capitals, the thin stroke is an I
+            return joined.upper(), "a capital I or a small l?"  # `lt`: a code typed in small letters
         return joined.upper(), None
     if not text:
         return "", "ink in the box but nothing could be read"

@@ -13,7 +13,9 @@ strip image, read with that class's whitelist and split back by row, several tim
 Tesseract process per field. A box read with less than `SURE` confidence, or whose reading does not
 fit the box (digit count, date, e-mail, a zero among letters), is read again, enlarged and with
 thinned strokes; only unanimous, fitting readings are taken without a flag. Everything else keeps
-the best reading, `uncertain` (`parsers.form_text` shapes a reading into a value and says its doubts).
+the best reading, `uncertain` (`parsers.form_text` shapes a reading into a value and says its doubts):
+the most votes, each word the readings differ on then taken from the reading whose drawing in the
+form's font fits the box's ink clearly best (`form_render`).
 A `T` is checked for the foot of a typewriter's serif `I` (Tesseract confuses the two, sure of
 itself), a small `i` for its dot (`form_glyphs`), a `c` or `e` for its middle bar
 (`form_bars`); a letter alone in its box is read once (`form_glyphs.lone_glyph`), a country's name
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import Counter
 from typing import NamedTuple
 
 import cv2
@@ -37,7 +40,17 @@ import numpy as np
 import pytesseract
 from PIL import Image
 
-from parsers import email_names, form_bars, form_digits, form_glyphs, form_words, postcodes, value_places, values
+from parsers import (
+    email_names,
+    form_bars,
+    form_digits,
+    form_glyphs,
+    form_render,
+    form_words,
+    postcodes,
+    value_places,
+    values,
+)
 from parsers.form_crops import (
     _Crop,
     _field_crop,
@@ -245,6 +258,7 @@ def _read_twice(crops: list[_Crop], whitelist: str) -> list[tuple[_Read, str | N
         fitting = [r for r in rs if _fits(crops[i], r)] or rs
         votes = {_squash(r.text): sum(_squash(x.text) == _squash(r.text) for x in fitting) for r in fitting}
         best = max(fitting, key=lambda r: (votes[_squash(r.text)], r is rs[0], r.conf))
+        best = form_render.drawn_choice(crops[i], best, rs + checks[i]) if letters else best
         texts = {_squash(r.text) for r in rs + checks[i]}
         out[i] = (best, "readings of the box differ" if len(texts) > 1 else f"read with {best.conf:.0%} confidence")
     return out
@@ -345,14 +359,21 @@ def read_pages(pages: list[tuple[FormPage, str, int]]) -> list[list[Candidate]]:
 def _letter_shapes(crop: _Crop, read: _Read, whitelist: str) -> tuple[_Read, str | None]:
     """A box of letters' reading checked against the shapes of the letters Tesseract confuses,
     sure of itself: a `T` with a serif `I`'s foot, an `i` with an `l`'s stroke (typed in small
-    letters), a `c` or `e` with the other's middle bar. The first doubt found is the box's."""
+    letters), a `c` or `e` with the other's middle bar. The first doubt found is the box's; a
+    doubted letter is swapped for the other only where the swapped word, drawn in the form's font,
+    fits the box clearly better (`form_render.swap_letters`), and the box stays flagged."""
     doubt: str | None = None
     if "T" in read.text:
         read, doubt = form_glyphs.serif_i(crop.image, read)
     text, thin = form_glyphs.i_or_l(crop.image, read.text)
     if thin:
+        text = form_render.swapped(crop, text, ("il",))  # `sondiey`: drawn, an l fits
         read, doubt = _Read(text, read.conf, text.split()), doubt or thin
-    return read, doubt or form_bars.c_or_e(crop.image, read.text, whitelist)
+    bar = form_bars.c_or_e(crop.image, read.text, whitelist)
+    if bar:
+        text = form_render.swapped(crop, read.text, ("ce", "CE"))  # `meshaltford`
+        read = _Read(text, read.conf, text.split())
+    return read, doubt or bar
 
 
 def _add(fp: FormPage, spec: FieldSpec, part: str, number: int, raw: str, conf: float,
@@ -428,6 +449,17 @@ def recognise_safely(image: Image.Image, number: int) -> FormPage | None:
         return None
 
 
+def _settle_codes(found: list[Candidate]) -> list[Candidate]:
+    """`postcodes.settle`, a doubted country counted as read when another box of the copy read the
+    same code (the place of work's `IE` and the assignment's): two boxes do not slip alike."""
+    codes = Counter(c.value for c in found if c.field.endswith(".country"))
+
+    def doubted(c: Candidate) -> bool:
+        return postcodes.flagged(c) and not (c.field.endswith(".country") and codes[c.value] > 1)
+
+    return postcodes.settle(found, doubted)
+
+
 def read_found(found: list[tuple[int, FormPage]], part: str) -> FoundForms:
     """Read recognised pages (0-based page index, page)."""
     if not found:
@@ -435,7 +467,7 @@ def read_found(found: list[tuple[int, FormPage]], part: str) -> FoundForms:
     reads = read_pages([(fp, part, index + 1) for index, fp in found])
     by_index = {index: cands for (index, _fp), cands in zip(found, reads, strict=True)}
     # One copy's boxes check one another: a postal code by its country, an address by the names.
-    records = [email_names.settle(postcodes.settle([c for index, _fp in copy for c in by_index[index]]))
+    records = [email_names.settle(_settle_codes([c for index, _fp in copy for c in by_index[index]]))
                for copy in group_forms(found)]
     edition = next((fp.edition_code for _index, fp in found if fp.reference is None), None)
     references = list(dict.fromkeys(fp.reference for _index, fp in found if fp.reference))
