@@ -182,7 +182,8 @@ def test_hylafax_job_submitted_before_a_crash_is_followed_not_sent_again(
     _killed_after_hand_over(ctx, outbox_id, monkeypatch)
     item = ctx.store.get_reply(outbox_id)
     new_jobs = set(faxserver.jobs("-s")) - before
-    assert item.fax_job is not None and new_jobs == {item.fax_job} and item.fax_transport == "hylafax"  # one job, the one we keep
+    # one job on the server, the one the outbox keeps
+    assert item.fax_job is not None and new_jobs == {item.fax_job} and item.fax_transport == "hylafax"
     # Its job is followed like any other submitted one.
     assert [i.id for i in ctx.store.fax_jobs_to_follow()] == [outbox_id]
     follow_fax_jobs(ctx.store, ctx.settings.fax_out, datetime.now(UTC))
