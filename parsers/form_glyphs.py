@@ -107,6 +107,30 @@ def column_blobs(image: np.ndarray) -> list[tuple[int, int, int, int]]:
     return joined
 
 
+UNREAD_INK = "a letter beside the ones read was not read"
+UNREAD_HEIGHT = 0.4  # of the tallest blob: a letter's height, not a speck's, a stop's or a comma's
+# Left out of the letters read: a stop is never letter-high. A comma, a hyphen or an apostrophe
+# may be (a comma's tail reaches below the line), so each counts as one, which can only hide a doubt.
+_SMALL_MARKS = frozenset(" .")
+
+
+def unread_ink(image: np.ndarray, text: str) -> str | None:
+    """A doubt when a box of words holds more letter-high blobs of ink than letters were read.
+
+    Tesseract can leave out a thin letter and be sure of the rest (`kleatrairkve` for
+    `kleatrairkvej` at 98 rows an inch): every reading agrees on the shorter word, but the ink of
+    the letter is there. Letters that touch make fewer blobs than letters, never more, and an `i`
+    or `j` is one blob with its dot (`column_blobs`); so one blob more than letters is a letter
+    not read.
+    """
+    blobs = column_blobs(image)
+    if not blobs or not text:
+        return None
+    tallest = max(b[3] - b[1] for b in blobs)
+    inked = sum(b[3] - b[1] >= UNREAD_HEIGHT * tallest for b in blobs)
+    return UNREAD_INK if inked > sum(c not in _SMALL_MARKS for c in text) else None
+
+
 def tall_glyphs(image: np.ndarray) -> list[tuple[int, int, int, int]]:
     """Boxes (x0, y0, x1, y1) of the full-height characters, left to right.
 

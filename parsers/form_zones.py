@@ -342,7 +342,7 @@ def read_pages(pages: list[tuple[FormPage, str, int]]) -> list[list[Candidate]]:
             fp, part, number = pages[index]
             if call not in ("digits", "num"):
                 read, shapes = _letter_shapes(crop, read, ocr_whitelist(crop.spec))
-                doubt = doubt or shapes
+                doubt = doubt or shapes or form_glyphs.unread_ink(crop.image, read.text)
             cut = form_glyphs.cut_short(crop.image) if crop.spec.kind == "text" else None
             doubt = doubt or cut
             raw, shape = _value(crop.spec, read, crop.chars)
