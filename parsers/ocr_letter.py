@@ -20,7 +20,7 @@ import re
 import statistics
 from dataclasses import replace
 
-from parsers import email_names, form_words, postcodes
+from parsers import email_names, form_words, ocr_labels, postcodes
 from parsers.layout import Line, Word, lines_from_words
 from parsers.ocr import LOW_CONFIDENCE
 from parsers.page_read import find_on_page
@@ -109,7 +109,7 @@ def read_letter(pages: list[tuple[int, list[Word]]], part: Part, sure: set[str])
     read: list[Line] = []
     texts: list[str] = []
     for k, (_number, words) in enumerate(pages):
-        lines = _cell_tabs([_digit_words(line) for line in lines_from_words(words, tabs=True)])
+        lines = ocr_labels.mend(_cell_tabs([_digit_words(line) for line in lines_from_words(words, tabs=True)]))
         texts.append("\n".join(line.text for line in lines))
         read += [line for line in lines if not _continuation_header(line, k == 0) and not _only_leader(line)]
     found, _text = find_on_page(read, part, "ocr", pages[0][0], sure)
