@@ -43,7 +43,7 @@ def misread(text: str) -> bool:
 
 
 
-_STRAY_OPEN = re.compile(r"^[\u2018\u201c\u201a\u201e`](?=[A-Z])")
+_STRAY_OPEN = re.compile(r"^[\u2018\u201c\u201a\u201e`](?=[A-Za-z])")
 
 
 def stray_quote(text: str) -> str | None:

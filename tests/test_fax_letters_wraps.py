@@ -215,6 +215,7 @@ def test_a_month_two_months_are_as_close_to_is_left_alone() -> None:
 
 
 @pytest.mark.parametrize(("word", "want"), [("\u2018Worker's", "Worker's"), ("\u201cEmployee", "Employee"),
+                                            ("\u201cworkplace", "workplace"),
                                             ("\u2018Bud\u2019", None), ("\u201cAcme\u201d,", None), ("Plain", None)])
 def test_a_curly_quote_opened_and_never_closed_is_a_speck(word: str, want: str | None) -> None:
     from parsers.ocr_repair import stray_quote
