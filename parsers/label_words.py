@@ -385,6 +385,36 @@ def _past_junk(text: str, at: int) -> int:
     return junk.end() if junk else at
 
 
+# A name as a label's value starts it: a capitalised word (the family name in capitals, with its
+# comma, when it goes first), then up to three more, an initial's dot allowed.
+_NAME_VALUE = re.compile(r"[A-Z][\w'\u2019-]*,?(?:\s+[A-Z][\w'\u2019.-]*){1,3}\s*")
+
+
+def _name_after_words(text: str, m: LabelMatch | None, section: str | None, offset: int) -> LabelMatch | None:
+    """A long label for the worker's name with its value one space after it, no separator ("Name of
+    the person being sent abroad KEARTON, Chemiel J.": a typewriter's tab past its stop): the label
+    is the words written small after the known label's start, up to the first capitalised word,
+    when they name the worker's name and what follows reads as one; else None."""
+    if m is None or m.separator or m.field != "worker.name":
+        return None
+    at = offset + len(m.label) if text[offset:].startswith(m.label) else m.end
+    for word in re.finditer(r"\S+", text[at:]):
+        if word.group()[:1].isupper():
+            at += word.start()
+            break
+        if not word.group().isalpha() or not word.group().islower():
+            return None
+    else:
+        return None
+    label = text[offset:at].strip()
+    if len(label.split()) < 3 or not _NAME_VALUE.fullmatch(text[at:]):
+        return None
+    found = classify(_for_meaning(label), section)
+    if found is None or found[0] != "worker.name" or found[1] < PLACE:
+        return None
+    return LabelMatch("worker.name", at, label, True, False, found[1], ())
+
+
 def whole_label(text: str, m: LabelMatch | None, section: str | None, offset: int = 0) -> LabelMatch | None:  # noqa: C901, PLR0911  (each way a label can end (at its separator, at a known label, by its words))
     """The label of `text` read whole: `m` (a known label at its start) kept when it is the whole
     label, replaced when the label goes on to the separator, found by its words when `m` is None."""
@@ -394,7 +424,7 @@ def whole_label(text: str, m: LabelMatch | None, section: str | None, offset: in
     text = _QUESTION_SEVEN.sub(" ?", text)  # "Recruited in the U.S 7 ____ YES": the question's mark read as a 7
     seg = segment(text, offset)
     if seg is None:
-        return m
+        return _name_after_words(text, m, section, offset) or m
     label_end, value_start, hints = seg
     while value_start < len(text) and text[value_start] in "._…:\t ":  # "USA?____ NO": the leader too
         value_start += 1

@@ -44,11 +44,18 @@ def _only_leader(line: Line) -> bool:
 _DIGIT_WORDS = {"1s": "is", "1n": "in", "0f": "of", "0n": "on", "t0": "to", "1f": "if"}
 
 
+# ... and "is" read with an 8 for its s after a question's word ("Who 18 going"): no number stands there.
+_QUESTION_WORDS = frozenset({"who", "what", "where", "when", "which", "how"})
+
+
 def _digit_words(line: Line) -> Line:
     """`line` with each `_DIGIT_WORDS` word between two words of letters put right."""
     words = line.words
     fixed = [replace(w, text=_DIGIT_WORDS[w.text]) if w.text in _DIGIT_WORDS and 0 < k < len(words) - 1
-             and words[k - 1].text.isalpha() and words[k + 1].text.isalpha() else w for k, w in enumerate(words)]
+             and words[k - 1].text.isalpha() and words[k + 1].text.isalpha() else
+             replace(w, text="is") if w.text == "18" and 0 < k < len(words) - 1 and
+             words[k - 1].text.casefold() in _QUESTION_WORDS and words[k + 1].text.isalpha() else w
+             for k, w in enumerate(words)]
     return line if fixed == words else replace(line, words=fixed)
 
 
