@@ -141,10 +141,16 @@ def month_slip(raw: str) -> str | None:
 # OCR's slips in a date's marks: a tilde for the hyphen of a dashed date ("2030~01-28"), a comma
 # for the period of a month's abbreviation ("Dec, 10th, 1978"), a period for the comma after an
 # ordinal day ("Oct. 23rd. 2030"); at 98 lines an inch a mark is a speck or two.
+# Also a comma for a dot of a dotted date ("18.09,2020"), a space after a dashed month
+# ("17-Dec- 1991"), and an ordinal day's 1 read as an i or l, its 5 as an S ("Nov. ist", "Mar. Sth").
 _MARK_SLIPS = (
+    (re.compile(r"(?<=\s)[iIl](?=\d?(?:st|nd|rd|th)\b)"), "1"),
+    (re.compile(r"(?<=\s)S(?=th\b)"), "5"),
     (re.compile(r"(?<=\d)\s?~\s?(?=\d)"), "-"),
     (re.compile(r"^([A-Za-z]{3,9}),(?=\s*\d)"), r"\1."),
     (re.compile(r"(?<=\d)(st|nd|rd|th)\.(?=\s*\d{4}$)"), r"\1,"),
+    (re.compile(r"^(\d{1,2})[.,](\d{1,2})[.,](\d{4})$"), r"\1.\2.\3"),
+    (re.compile(r"(?<=[A-Za-z])-\s+(?=\d{4}$)"), "-"),
 )
 
 
@@ -153,9 +159,9 @@ def date_slip(raw: str) -> str | None:
     month (`month_slip`), and it then reads; else None. A guess, for the caller to doubt."""
     if parse_date(raw) is not None:
         return None
-    text = raw.strip()
-    for pattern, mark in _MARK_SLIPS:
-        fixed = pattern.sub(mark, text)
+    text = fixed = raw.strip()
+    for pattern, mark in _MARK_SLIPS:  # one after the other: a date may hold two ("Mar, Sth, 2031")
+        fixed = pattern.sub(mark, fixed)
         if fixed != text and parse_date(fixed) is not None:
             return fixed
-    return month_slip(raw)
+    return month_slip(fixed) or month_slip(raw)

@@ -113,3 +113,25 @@ def test_a_long_name_label_with_its_value_one_space_after_it(line: str, last: st
 def test_a_name_label_followed_by_words_written_small_is_no_name() -> None:
     got = _read(["Name of the person being sent abroad is given below", "U.S. SS number | 841436052"])
     assert "worker.last_name" not in got and "worker.first_name" not in got
+
+
+@pytest.mark.parametrize(("written", "want"), [
+    ("18.09,2020", "18.09.2020"), ("08,02.2027", "08.02.2027"), ("Nov. ist, 2028", "Nov. 1st, 2028"),
+    ("Mar, Sth, 2031", "Mar. 5th, 2031"), ("17-Der- 1991", "17-Dec-1991"),
+])
+def test_a_date_s_marks_or_ordinal_misread_are_put_right(written: str, want: str) -> None:
+    from parsers.value_dates import date_slip
+
+    assert date_slip(written) == want
+
+
+def test_a_date_with_its_ordinal_misread_is_read_and_doubted() -> None:
+    got = _read(["Anticipated return date | Nov. ist, 2028", "Citizenship | Canadian"])
+    assert _value(got, "assignment.end_date") == "2028-11-01"
+    assert got["assignment.end_date"].confidence < LOW_CONFIDENCE  # type: ignore[attr-defined]
+
+
+def test_a_date_that_reads_is_no_slip() -> None:
+    from parsers.value_dates import date_slip
+
+    assert date_slip("April 5, 2027") is None and date_slip("V7/17") is None
