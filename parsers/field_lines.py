@@ -182,6 +182,7 @@ class LineReader:
         margin = own.x0 if own is not None else -1.0  # a wrapped line may start under the label
         start = max([i, *(k for k, ln in enumerate(self.lines) if any(w in ln.words for w in words[:1]))])
         joined = list(words)
+        first = joined  # the address with the first line under it taken
         taken: list[int] = []
         for j in range(start + 1, min(start + 3, len(self.lines))):
             ln = self.lines[j]
@@ -206,14 +207,27 @@ class LineReader:
                 joined = comma if last.text.endswith(",") or _wants_more(fld, _text(wrap)) or \
                     not _wants_more(fld, _text(comma)) else wrap
             taken.append(j)
+            if len(taken) == 1:
+                first = list(joined)
             if box is not None and lb is not None:
                 box = Box(x0=box.x0, y0=lb.y0, x1=box.x1, y1=lb.y1)
             if normalize(fld, _text(joined))[1] is None and not _wants_more(fld, _text(joined)):
                 self.used.update(taken)
                 return self._country_line(j, joined, fld)
+        return self._taken(fld, words, (joined, first), taken)
+
+    def _taken(self, fld: str, words: list[Word], joined_first: tuple[list[Word], list[Word]],
+               taken: list[int]) -> list[Word]:
+        """What `_address_lines` keeps when no reading was whole and short of nothing: all the lines
+        it took when only they make the address read, the first one when the address's line ended
+        in a comma ("..., Vansylt Z5F ON7," over "Canada"), else the line alone."""
+        joined, first = joined_first
         if taken and normalize(fld, _text(joined))[1] is None and normalize(fld, _text(words))[1] is not None:
             self.used.update(taken)
             return joined
+        if taken and _text(words).rstrip().endswith(",") and normalize(fld, _text(first))[1] is None:
+            self.used.add(taken[0])
+            return first
         return words
 
     def _wrapped(self, i: int, words: list[Word]) -> list[Word]:

@@ -135,3 +135,12 @@ def test_a_date_that_reads_is_no_slip() -> None:
     from parsers.value_dates import date_slip
 
     assert date_slip("April 5, 2027") is None and date_slip("V7/17") is None
+
+
+def test_an_address_cut_after_a_comma_goes_on_with_its_country_and_its_code_is_put_right() -> None:
+    got = _read(["Foreign work location ______ 164 Klomdean Street, Vansylt Z5F ON7,", "Canada",
+                 "Recruited in the U.S? ______ YES"])
+    assert _value(got, "assignment.work_address.city") == "Vansylt"
+    assert _value(got, "assignment.work_address.postal_code") == "Z5F 0N7"
+    assert _value(got, "assignment.work_address.country") == "CA"
+    assert _value(got, "assignment.hired_in_us") == "true"
