@@ -2,7 +2,8 @@
 
 A label is short, and one misread glyph in it can hide it: a question's mark read as a `7`
 ("Recruited in the U.S 7" over "Yes"), `ID` read as `1)` or `1D` ("Employer 1D" over "033260790"),
-an `I` as a curly bracket ("{RS employer number"). These are no value's characters where they stand
+an `I` as a curly bracket ("{RS employer number"), a hint's bracket as another
+("{if known)", "(01).MM.YYYY)"). These are no value's characters where they stand
 (after a label's last word, before its leader or at the line's end, before a value that answers
 the label), so they are put right on the line; the value itself is read as it was.
 """
@@ -75,6 +76,23 @@ def _id_slips(line: Line) -> Line:
     return line if fixed == words else replace(line, words=fixed)
 
 
+def _brackets(line: Line) -> Line:
+    """The line with a hint's brackets OCR misread put right: a curly or square bracket opening a
+    hint a round one closes ("{if known)"), and a bracket read inside the hint's word for one of
+    its letters ("(01).MM.YYYY)" for "(DD.MM.YYYY)"), which leaves more closed than opened."""
+    words = line.words
+    fixed = list(words)
+    for k, w in enumerate(words):
+        text = w.text
+        if text[:1] in "{[" and ")" in " ".join(x.text for x in words[k:]) and "(" not in text:
+            text = "(" + text[1:]
+        if text.startswith("(") and text.count(")") > text.count("(") and (inner := text.find(")")) < len(text) - 1:
+            text = text[:inner] + text[inner + 1:]
+        if text != w.text:
+            fixed[k] = replace(w, text=text)
+    return line if fixed == words else replace(line, words=fixed)
+
+
 # An EIN whose seven digits OCR cut in two at a typewriter's wide digit ("50-9904 120"): nothing
 # else is written as two digits, a hyphen and seven digits.
 _EIN_HEAD = re.compile(r"\d{2}-\d{1,6}")
@@ -96,5 +114,5 @@ def _ein_gap(line: Line) -> Line:
 
 def mend(lines: list[Line]) -> list[Line]:
     """`lines` with the label slips of the module's doc put right, and an EIN cut in two joined."""
-    out = [_ein_gap(_id_slips(line)) for line in lines]
+    out = [_ein_gap(_brackets(_id_slips(line))) for line in lines]
     return [_question_seven(line, out[k + 1] if k + 1 < len(out) else None) for k, line in enumerate(out)]

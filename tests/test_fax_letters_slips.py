@@ -144,3 +144,13 @@ def test_an_address_cut_after_a_comma_goes_on_with_its_country_and_its_code_is_p
     assert _value(got, "assignment.work_address.postal_code") == "Z5F 0N7"
     assert _value(got, "assignment.work_address.country") == "CA"
     assert _value(got, "assignment.hired_in_us") == "true"
+
+
+@pytest.mark.parametrize(("rows", "field", "want"), [
+    (["With the company since {if known)", "Aug. 3rd, 2011", "Citizenship", "Canadian"], "assignment.hire_date",
+     "2011-08-03"),
+    (["Date assignment starts (01).MM.YYYY)", "16.05.2027", "Citizenship", "Canadian"], "assignment.start_date",
+     "2027-05-16"),
+])
+def test_a_hint_s_brackets_misread_still_make_a_hint(rows: list[str], field: str, want: str) -> None:
+    assert _value(_read(rows), field) == want
