@@ -115,7 +115,7 @@ def _line(text: str, y0: float) -> Line:
     return Line(words)
 
 
-@pytest.mark.parametrize("bar", ["\t", "\\", "/"])
+@pytest.mark.parametrize("bar", ["\t", "\\", "/", "j"])
 def test_a_letterhead_parted_by_a_tab_or_slash_keeps_its_suite_with_the_street(bar: str) -> None:
     lines = [_line("Orchard Tools Inc.", 0.04), _line(f"418 Quarry Road, Suite 12 {bar} Dunmore, OH 43015", 0.055),
              _line("November 21, 2026", 0.09)]
