@@ -154,3 +154,20 @@ def test_an_address_cut_after_a_comma_goes_on_with_its_country_and_its_code_is_p
 ])
 def test_a_hint_s_brackets_misread_still_make_a_hint(rows: list[str], field: str, want: str) -> None:
     assert _value(_read(rows), field) == want
+
+
+@pytest.mark.parametrize(("written", "want"), [
+    ("f\u00a3.fainton@rissthynengi.com", "f.fainton@rissthynengi.com"),
+    ("\u00a2,gearstead@tekloundmate.com", "c.gearstead@tekloundmate.com"),
+    ("w.delanouxst ead@thunerorkrobo,.com", "w.delanouxstead@thunerorkrobo.com"),
+])
+def test_an_address_s_marks_no_address_holds_are_put_right(written: str, want: str) -> None:
+    from parsers.value_people import email_gap
+
+    assert email_gap(written) == want
+
+
+def test_an_address_with_a_cent_sign_for_its_initial_is_read_and_doubted() -> None:
+    got = _read(["Confirmation email (if any)", "\u00a2,gearstead@tekloundmate.com", "Sincerely,"])
+    assert _value(got, "confirmation_email") == "c.gearstead@tekloundmate.com"
+    assert got["confirmation_email"].confidence < LOW_CONFIDENCE  # type: ignore[attr-defined]
