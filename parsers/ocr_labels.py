@@ -2,10 +2,11 @@
 
 A label is short, and one misread glyph in it can hide it: a question's mark read as a `7`
 ("Recruited in the U.S 7" over "Yes"), `ID` read as `1)` or `1D` ("Employer 1D" over "033260790"),
-an `I` as a curly bracket ("{RS employer number"), a hint's bracket as another
-("{if known)", "(01).MM.YYYY)"). These are no value's characters where they stand
-(after a label's last word, before its leader or at the line's end, before a value that answers
-the label), so they are put right on the line; the value itself is read as it was.
+an `I` as a curly bracket ("{RS employer number"), a hint's bracket as another ("{if known)",
+"(01).MM.YYYY)"), a label word's last letter as a colon before the hint. These are no value's
+characters where they stand (after a label's last word, before its leader or at the line's end,
+before a value that answers the label), so they are put right on the line; the value itself is read
+as it was, but for an EIN OCR cut in two, joined and doubted.
 """
 
 from __future__ import annotations
@@ -93,6 +94,20 @@ def _brackets(line: Line) -> Line:
     return line if fixed == words else replace(line, words=fixed)
 
 
+def _inner_colon(line: Line) -> Line:
+    """The line with a colon OCR read for a label word's last letter taken off ("Name of the posted
+    worke: (last, first) ...... Roe, Jo"): a colon before the label's hint, when a leader or tab
+    after the hint is the label's real separator."""
+    words = line.words
+    for k in range(len(words) - 2):
+        w = words[k]
+        if len(w.text) > 2 and w.text.endswith(":") and w.text[-2].isalpha() and words[k + 1].text.startswith("("):
+            close = next((j for j in range(k + 1, len(words)) if ")" in words[j].text), None)
+            if close is not None and close + 1 < len(words) and _gap(words[close + 1]):
+                return replace(line, words=[*words[:k], replace(w, text=w.text[:-1]), *words[k + 1:]])
+    return line
+
+
 # An EIN whose seven digits OCR cut in two at a typewriter's wide digit ("50-9904 120"): nothing
 # else is written as two digits, a hyphen and seven digits.
 _EIN_HEAD = re.compile(r"\d{2}-\d{1,6}")
@@ -114,5 +129,5 @@ def _ein_gap(line: Line) -> Line:
 
 def mend(lines: list[Line]) -> list[Line]:
     """`lines` with the label slips of the module's doc put right, and an EIN cut in two joined."""
-    out = [_ein_gap(_brackets(_id_slips(line))) for line in lines]
+    out = [_ein_gap(_inner_colon(_brackets(_id_slips(line)))) for line in lines]
     return [_question_seven(line, out[k + 1] if k + 1 < len(out) else None) for k, line in enumerate(out)]

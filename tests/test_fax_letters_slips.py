@@ -171,3 +171,8 @@ def test_an_address_with_a_cent_sign_for_its_initial_is_read_and_doubted() -> No
     got = _read(["Confirmation email (if any)", "\u00a2,gearstead@tekloundmate.com", "Sincerely,"])
     assert _value(got, "confirmation_email") == "c.gearstead@tekloundmate.com"
     assert got["confirmation_email"].confidence < LOW_CONFIDENCE  # type: ignore[attr-defined]
+
+
+def test_a_colon_read_for_a_label_word_s_last_letter_before_its_hint() -> None:
+    got = _read(["Name of the posted worke: (last, first) ...... Stouson, Gessa", "Citizenship ...... Canadian"])
+    assert _value(got, "worker.last_name") == "Stouson" and _value(got, "worker.first_name") == "Gessa"
