@@ -21,6 +21,7 @@ from parsers.field_checks import (
     _wants_more,
 )
 from parsers.label_words import (
+    PLACE,
     whole_label,
 )
 from parsers.labels import LabelMatch, match_label_at, match_section
@@ -187,8 +188,9 @@ class LineReader:
         for j in range(start + 1, min(start + 3, len(self.lines))):
             ln = self.lines[j]
             if j in self.used or not ln.words or self._is_label_or_heading(ln.text) or \
-                    ((lm := self._label(ln.text)) is not None and lm.separator and not ln.text[lm.end:].strip()):
-                break  # a label read by its words, its value beside it ("Site of the work<tab>")
+                    ((lm := self._label(ln.text)) is not None and lm.separator and (
+                        not ln.text[lm.end:].strip() or (lm.score >= PLACE and re.search(r"\t|__|\.\.", ln.text)))):
+                break  # a label, its value beside it or after its gap ("Site of the work<tab>", "Country ____ Finland")
             lb = ln.box
             if box is not None and (lb is None or ln.page != self.lines[i].page
                                     or min(abs(lb.x0 - box.x0), abs(lb.x0 - margin)) > 3 * (box.y1 - box.y0)

@@ -71,6 +71,7 @@ from parsers.postcodes import postal_slip
 from parsers.types import Candidate, Method, Provenance
 from parsers.value_dates import date_slip
 from parsers.value_people import SLIP_DOUBT, email_capital_i, email_gap, initial_slip, piece_slip
+from parsers.value_places import state_slip
 from parsers.values import (
     has_shape,
     normalize,
@@ -199,7 +200,7 @@ class _Finder(LineReader):
             elif (fld.rsplit(".", 1)[-1] in _DATE_LEAVES or m.score < 1) and (month := date_slip(raw)) is not None:
                 # "4-Peb-2012", "Dec, 10th, 1978"; under a label read by its words, a date its words place below
                 raw, words = month, [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]
-            elif fld in _ADDRESS_FIELDS and (code := postal_slip(raw)) is not None:
+            elif fld in _ADDRESS_FIELDS and (code := postal_slip(raw) or state_slip(raw)) is not None:
                 raw, words = code, [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]  # "LI8 40W"
         pairs, reason = normalize(fld, raw)
         if m.score < 1 and fld.rsplit(".", 1)[-1] not in (*_DATE_LEAVES, "period") and \

@@ -380,3 +380,17 @@ def fix_place(raw: str) -> str:
         if fixed in US_STATES
     }
     return f"{m[1]}, {repairs.pop()}" if len(repairs) == 1 else text
+
+
+_STATE_BEFORE_ZIP = re.compile(r"(?<=,)\s*([A-Za-z0-9|]{2})(?=\.?\s+\d{5}(?:-\d{4})?\s*$)")
+
+
+def state_slip(address: str) -> str | None:
+    """ "12 Main St, Boise, W1 83702" -> "..., WI 83702": a U.S. address whose state before its ZIP
+    code is no state but one OCR slip from exactly one (`fix_place`); else None. A guess."""
+    text = _clean(address)
+    m = _STATE_BEFORE_ZIP.search(text)
+    if m is None or m[1].upper() in US_STATES:
+        return None
+    fixed = fix_place("x, " + m[1])[3:]
+    return text[:m.start(1)] + fixed + text[m.end(1):] if fixed in US_STATES else None

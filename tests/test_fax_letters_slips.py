@@ -176,3 +176,11 @@ def test_an_address_with_a_cent_sign_for_its_initial_is_read_and_doubted() -> No
 def test_a_colon_read_for_a_label_word_s_last_letter_before_its_hint() -> None:
     got = _read(["Name of the posted worke: (last, first) ...... Stouson, Gessa", "Citizenship ...... Canadian"])
     assert _value(got, "worker.last_name") == "Stouson" and _value(got, "worker.first_name") == "Gessa"
+
+
+def test_a_us_state_with_a_digit_for_a_letter_is_put_right_and_the_next_label_stays_its_own() -> None:
+    got = _read(["Sending company address ______ 3803 Gryxcex Drive, Jothkam, W1 16993",
+                 "Country of secondment ______ Finland"])
+    assert _value(got, "employer.address.state") == "WI" and _value(got, "employer.address.city") == "Jothkam"
+    assert got["employer.address.state"].confidence < LOW_CONFIDENCE  # type: ignore[attr-defined]
+    assert _value(got, "assignment.country") == "FI"
