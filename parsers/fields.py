@@ -71,7 +71,7 @@ from parsers.postcodes import postal_slip
 from parsers.types import Candidate, Method, Provenance
 from parsers.value_dates import date_slip
 from parsers.value_people import SLIP_DOUBT, email_capital_i, email_gap, initial_slip, piece_slip
-from parsers.value_places import state_slip
+from parsers.value_places import country_slip, state_slip
 from parsers.values import (
     has_shape,
     normalize,
@@ -202,6 +202,8 @@ class _Finder(LineReader):
                 raw, words = month, [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]
             elif fld in _ADDRESS_FIELDS and (code := postal_slip(raw) or state_slip(raw)) is not None:
                 raw, words = code, [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]  # "LI8 40W"
+            elif fld.endswith(("citizenship", ".country")) and (code := country_slip(raw)) is not None:
+                raw, words = code, [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]  # "U3A"
         pairs, reason = normalize(fld, raw)
         if m.score < 1 and fld.rsplit(".", 1)[-1] not in (*_DATE_LEAVES, "period") and \
                 _DATE_VALUE.match(raw.strip()) and \

@@ -184,3 +184,16 @@ def test_a_us_state_with_a_digit_for_a_letter_is_put_right_and_the_next_label_st
     assert _value(got, "employer.address.state") == "WI" and _value(got, "employer.address.city") == "Jothkam"
     assert got["employer.address.state"].confidence < LOW_CONFIDENCE  # type: ignore[attr-defined]
     assert _value(got, "assignment.country") == "FI"
+
+
+@pytest.mark.parametrize(("written", "want"), [("U3A", "USA"), ("USS.", "US"), ("USA", None), ("Canadian", None)])
+def test_a_country_code_with_a_digit_or_a_letter_read_twice(written: str, want: str | None) -> None:
+    from parsers.value_places import country_slip
+
+    assert country_slip(written) == want
+
+
+def test_a_citizenship_code_misread_is_put_right_and_doubted() -> None:
+    got = _read(["Country of passport ______ U3A", "Employer's EIN ______ 22-9658521"])
+    assert _value(got, "worker.citizenship") == "US"
+    assert got["worker.citizenship"].confidence < LOW_CONFIDENCE  # type: ignore[attr-defined]
