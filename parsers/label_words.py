@@ -415,6 +415,25 @@ def _name_after_words(text: str, m: LabelMatch | None, section: str | None, offs
     return LabelMatch("worker.name", at, label, True, False, found[1], ())
 
 
+# The answers a yes/no question's value is written as, alone after its words.
+_ANSWERS = frozenset({"yes", "no", "y", "n"})
+_YES_NO_LEAVES = ("hired_in_us", "remains_employee")
+
+
+def _answer_after_words(text: str, m: LabelMatch | None, section: str | None, offset: int) -> LabelMatch | None:
+    """A yes/no question with its answer one space after it, no separator ("Remains on payroll YES":
+    the colon lost): the words before the answer, when they name a yes/no field for certain; else None."""
+    if m is not None and m.separator:
+        return None
+    head, _sp, answer = text[offset:].rstrip().rpartition(" ")
+    if answer.casefold() not in _ANSWERS or len(head.split()) < 2 or not _labelish(head):
+        return None
+    found = classify(_for_meaning(head), section)
+    if found is None or not found[0].endswith(_YES_NO_LEAVES) or found[1] < PLACE:
+        return None
+    return LabelMatch(found[0], offset + len(head) + 1, head, True, False, found[1], ())
+
+
 def whole_label(text: str, m: LabelMatch | None, section: str | None, offset: int = 0) -> LabelMatch | None:  # noqa: C901, PLR0911  (each way a label can end (at its separator, at a known label, by its words))
     """The label of `text` read whole: `m` (a known label at its start) kept when it is the whole
     label, replaced when the label goes on to the separator, found by its words when `m` is None."""
@@ -424,7 +443,7 @@ def whole_label(text: str, m: LabelMatch | None, section: str | None, offset: in
     text = _QUESTION_SEVEN.sub(" ?", text)  # "Recruited in the U.S 7 ____ YES": the question's mark read as a 7
     seg = segment(text, offset)
     if seg is None:
-        return _name_after_words(text, m, section, offset) or m
+        return _name_after_words(text, m, section, offset) or _answer_after_words(text, m, section, offset) or m
     label_end, value_start, hints = seg
     while value_start < len(text) and text[value_start] in "._…:\t ":  # "USA?____ NO": the leader too
         value_start += 1

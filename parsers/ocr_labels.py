@@ -24,6 +24,8 @@ _LEADER = re.compile(r"[._]{3,}")
 _ID_SLIPS = frozenset({"1)", "1D", "l)", "lD", "I)", "1d", "1])"})
 # A bracket for an `I` at the start of a word of capitals ("{RS" for "IRS").
 _BRACKET_I = re.compile(r"^[{\[](?=[A-Z]{2,}\b)")
+# Initials parted by slashes with an O read as a zero ("D/0/B").
+_SLASHED_ZERO = re.compile(r"[A-Z](?:/[A-Z0])*/0(?:/[A-Z0])*/?")
 
 
 def _gap(word: Word) -> bool:
@@ -74,6 +76,8 @@ def _id_slips(line: Line) -> Line:
             fixed[k] = replace(w, text="ID")
         elif _BRACKET_I.match(w.text) and (k == 0 or _gap(words[k - 1])):
             fixed[k] = replace(w, text="I" + w.text[1:])
+        elif _SLASHED_ZERO.fullmatch(w.text):
+            fixed[k] = replace(w, text=w.text.replace("0", "O"))  # "D/0/B": initials hold no digit
     return line if fixed == words else replace(line, words=fixed)
 
 

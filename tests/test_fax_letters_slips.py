@@ -197,3 +197,19 @@ def test_a_citizenship_code_misread_is_put_right_and_doubted() -> None:
     got = _read(["Country of passport ______ U3A", "Employer's EIN ______ 22-9658521"])
     assert _value(got, "worker.citizenship") == "US"
     assert got["worker.citizenship"].confidence < LOW_CONFIDENCE  # type: ignore[attr-defined]
+
+
+def test_initials_with_an_o_read_as_a_zero_still_name_the_birth_date() -> None:
+    got = _read(["D/0/B (DD.MM.YYYY) ______ 19.03.1970", "City of birth ______ Kouthzaim, VA"])
+    assert _value(got, "worker.date_of_birth") == "1970-03-19"
+
+
+@pytest.mark.parametrize("line", ["Remains on payroll YES", "Stays on U.S. payroll during assignment YES"])
+def test_a_yes_no_question_with_its_answer_one_space_after_it(line: str) -> None:
+    got = _read(["Date of hire: March 24, 2012", line, "HR contact: Kounean McCholley"])
+    assert _value(got, "assignment.remains_employee") == "true"
+
+
+def test_a_label_of_no_yes_no_field_ending_in_no_is_no_answer() -> None:
+    got = _read(["Name of the company no", "HR contact: Kounean McCholley"])
+    assert "assignment.remains_employee" not in got and "assignment.hired_in_us" not in got
