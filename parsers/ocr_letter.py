@@ -145,7 +145,7 @@ def _spelt(label: str, company: str) -> bool:
 
 
 def _same_domain(found: list[Candidate]) -> list[Candidate]:
-    """Two of the letter's addresses with domains one letter apart ("acmeengi" / "acmeeugi") are
+    """Two of the letter's addresses with domains one letter apart ("acmeengi" / "acmeeugi", "acmeenngi") are
     the company's one domain: when only one of them is spelt by the company's name, the other is
     put right, flagged (OCR misread the letter; the name and the other address agree)."""
     companies = [c.value for c in found if c.field in ("employer.name", "assignment.host_name")]
@@ -171,11 +171,33 @@ def _name_by_domain(found: list[Candidate]) -> list[Candidate]:
     return [_spelt_right(c, labels) if c.field == "employer.name" else c for c in found]
 
 
+def _first_word_right(c: Candidate, labels: list[str]) -> Candidate | None:
+    """`c` (the employer's name) with its first word put right by the domains' start when one
+    character of it is off what they spell ("Shoxtick Freight Co." / "shoxrick...", "Thune.ork"):
+    two addresses agree, or the character is no letter; else None."""
+    words = c.value.split()
+    head = words[0]
+    for label in dict.fromkeys(labels):
+        if len(label) <= len(head) or not head.isascii():
+            continue
+        off = [k for k in range(len(head)) if head[k].casefold() != label[k]]
+        if len(off) != 1 or not head[:off[0]].isalpha() or not head[off[0] + 1:].isalpha():
+            continue
+        k = off[0]
+        fixed = head[:k] + (label[k].upper() if head[k].isupper() else label[k]) + head[k + 1:]
+        if sum(x.startswith(fixed.casefold()) for x in labels) >= 2 or not head[k].isalpha():
+            return c.model_copy(update={"value": " ".join([fixed, *words[1:]]),
+                                        "uncertain": c.uncertain or NAME_BY_DOMAIN.format(c.value)})
+    return None
+
+
 def _spelt_right(c: Candidate, labels: list[str]) -> Candidate:
     """`c` (the employer's name) put right by one of the domains `labels` (see `_name_by_domain`)."""
     words = c.value.split()
     if len(words) < 3:
         return c
+    if (first := _first_word_right(c, labels)) is not None:
+        return first
     head, second = words[0].casefold(), words[1]
     for label in dict.fromkeys(labels):
         rest = label[len(head):] if label.startswith(head) else ""
@@ -190,11 +212,19 @@ def _spelt_right(c: Candidate, labels: list[str]) -> Candidate:
     return c
 
 
+def _one_off(label: str, good: str) -> bool:
+    """`label` is `good` with one letter misread, or one read twice or lost (`heathhbrack`)."""
+    if len(label) == len(good):
+        return sum(a != b for a, b in zip(label, good, strict=True)) == 1
+    short, long_ = sorted((label, good), key=len)
+    return len(long_) - len(short) == 1 and any(long_[:k] + long_[k + 1:] == short for k in range(len(long_)))
+
+
 def _domain_put_right(c: Candidate, good: str) -> Candidate:
     """`c`'s address with the domain name `good` when its own is one letter off it, else `c`."""
     local, _, domain = c.value.partition("@")
     label = domain.split(".")[0]
-    if label == good or len(label) != len(good) or sum(a != b for a, b in zip(label, good, strict=True)) != 1:
+    if label == good or not _one_off(label, good):
         return c
     return c.model_copy(update={"value": f"{local}@{good}{domain[len(label):]}",
                                 "uncertain": c.uncertain or DOMAIN.format(domain)})

@@ -213,3 +213,25 @@ def test_a_yes_no_question_with_its_answer_one_space_after_it(line: str) -> None
 def test_a_label_of_no_yes_no_field_ending_in_no_is_no_answer() -> None:
     got = _read(["Name of the company no", "HR contact: Kounean McCholley"])
     assert "assignment.remains_employee" not in got and "assignment.hired_in_us" not in got
+
+
+def test_a_domain_with_a_letter_read_twice_is_the_company_s_one_domain() -> None:
+    got = _read(["Employer's legal name ______ Heathbrack Optics Corp.",
+                 "Contact e-mail ______ k.moulley@heathhbrackopti.com",
+                 "Send confirmation to ______ payroll@heathbrackopti.com"])
+    assert _value(got, "employer.contact_email") == "k.moulley@heathbrackopti.com"
+    assert got["employer.contact_email"].uncertain  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("name", "want"), [("Shoxtick Freight Co.", "Shoxrick Freight Co."),
+                                            ("Shox.ick Freight Co.", "Shoxrick Freight Co.")])
+def test_a_company_s_first_word_one_letter_off_what_its_domains_spell(name: str, want: str) -> None:
+    got = _read([f"Name of employer ______ {name}", "Contact e-mail ______ c.roe@shoxrickfrei.com",
+                 "Send approval to ______ hr@shoxrickfrei.com"])
+    assert _value(got, "employer.name") == want
+    assert got["employer.name"].uncertain  # type: ignore[attr-defined]
+
+
+def test_a_company_s_first_word_one_domain_disagrees_with_stays() -> None:
+    got = _read(["Name of employer ______ Shoxtick Freight Co.", "Contact e-mail ______ c.roe@shoxrickfrei.com"])
+    assert _value(got, "employer.name") == "Shoxtick Freight Co."
