@@ -74,6 +74,9 @@ def _id_slips(line: Line) -> Line:
         if w.text in _ID_SLIPS and k > 0 and words[k - 1].text.isalpha() and \
                 (k + 1 == len(words) or _gap(words[k + 1]) or words[k + 1].text.startswith("(")):
             fixed[k] = replace(w, text="ID")
+        elif w.text == "1)" and 0 < k < len(words) - 1 and words[k - 1].text.isalpha() and \
+                words[k - 1].text.islower() and words[k + 1].text in ("the", "a", "an"):
+            fixed[k] = replace(w, text="in")  # "Was the employee hired 1) the U.S.": no enumeration mid-line
         elif _BRACKET_I.match(w.text) and (k == 0 or _gap(words[k - 1])):
             fixed[k] = replace(w, text="I" + w.text[1:])
         elif _SLASHED_ZERO.fullmatch(w.text):

@@ -204,7 +204,7 @@ _MAIL_GAPPED = re.compile(r"(?P<head>[a-z0-9._%+\]|-]+)(?: (?P<tail>[a-z0-9._%+\
 # sign beside the f it repeats ("f\u00a3.roe@"), a comma beside a dot ("acme,.com") or for the dot
 # after an initial ("c,roe@").
 _MAIL_MARKS = ((re.compile("\u00a2"), "c"), (re.compile("(?<=f)\u00a3|\u00a3(?=f)"), ""),
-               (re.compile(r",(?=\.)|(?<=\.),"), ""), (re.compile(r"^([a-z]),(?=[a-z])"), r"\1."))
+               (re.compile(r",(?=\.)|(?<=\.),"), ""), (re.compile(r"^([a-z]), ?(?=[a-z])"), r"\1."))
 
 
 def _email_marks(text: str) -> str:

@@ -235,3 +235,15 @@ def test_a_company_s_first_word_one_letter_off_what_its_domains_spell(name: str,
 def test_a_company_s_first_word_one_domain_disagrees_with_stays() -> None:
     got = _read(["Name of employer ______ Shoxtick Freight Co.", "Contact e-mail ______ c.roe@shoxrickfrei.com"])
     assert _value(got, "employer.name") == "Shoxtick Freight Co."
+
+
+def test_a_postal_code_whose_zero_ocr_read_as_a_bracket_is_put_right() -> None:
+    from parsers.postcodes import postal_slip, put_right
+
+    assert postal_slip("Kloxheutca 99, (710 Sounesoth, Hungary") == "Kloxheutca 99, 0710 Sounesoth, Hungary"
+    assert put_right("(12)", "HU") is None
+
+
+def test_in_read_as_1_bracket_mid_question() -> None:
+    got = _read(["Was the employee hired 1) the U.S.", "Yes", "Kept on U.S. payroll?", "Y"])
+    assert _value(got, "assignment.hired_in_us") == "true"
