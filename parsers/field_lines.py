@@ -232,6 +232,20 @@ class LineReader:
             return first
         return words
 
+    def _name_goes_on(self, i: int, words: list[Word]) -> list[Word]:
+        """A faxed name written family name first ("Roe, Jo") whose last given name or initial the
+        line's end pushed under it ("Lura", "Y."): a line of one capitalised word, no label, with a
+        labelled line after it (so it is no label over its own value that OCR garbled)."""
+        j = i + 1
+        if "," not in _text(words) or j + 1 >= len(self.lines) or j in self.used:
+            return words
+        one = self.lines[j].words
+        if len(one) != 1 or not re.fullmatch(r"[A-Z](?:[a-z'-]{1,20}|\.)?", one[0].text) or \
+                self._is_label_or_heading(self.lines[j].text) or not self._labelled(self.lines[j + 1].text):
+            return words
+        self.used.add(j)
+        return [*words, *one]
+
     def _wrapped(self, i: int, words: list[Word]) -> list[Word]:
         """A value cut at a comma goes on on the next line ("O'Neasford," over "Herken"), when that
         line is no label and starts where the value does."""

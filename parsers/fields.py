@@ -400,6 +400,8 @@ class _Finder(LineReader):
                     m.field in _WHOLE_NAMES and only_particles(value_words[-1].text))):
                 break
             value_words = self._wrapped(i, value_words)
+        if self.method == "ocr" and value_words and m.field == "worker.name" and j_value is None:
+            value_words = self._name_goes_on(i, value_words)  # "Roe, Jo" over "Lura"
         if value_words and "@" in value_words[-1].text:
             value_words = self._email_wrapped(i if j_value is None else j_value, value_words)
         if value_words and m.field in _COMPANY_ADDRESS:

@@ -141,7 +141,8 @@ def month_slip(raw: str) -> str | None:
 # OCR's slips in a date's marks: a tilde for the hyphen of a dashed date ("2030~01-28"), a comma
 # for the period of a month's abbreviation ("Dec, 10th, 1978"), a period for the comma after an
 # ordinal day ("Oct. 23rd. 2030"); at 98 lines an inch a mark is a speck or two.
-# Also a comma for a dot of a dotted date ("18.09,2020"), a space after a dashed month
+# Also a comma for a dot of a dotted date ("18.09,2020"), a space or comma for an ISO date's dash
+# ("2029 01-24"), a space after a dashed month
 # ("17-Dec- 1991"), and an ordinal day's 1 read as an i or l, its 5 as an S ("Nov. ist", "Mar. Sth").
 _MARK_SLIPS = (
     (re.compile(r"(?<=\s)[iIl](?=\d?(?:st|nd|rd|th)\b)"), "1"),
@@ -151,6 +152,7 @@ _MARK_SLIPS = (
     (re.compile(r"(?<=\d)(st|nd|rd|th)\.(?=\s*\d{4}$)"), r"\1,"),
     (re.compile(r"^(\d{1,2})[.,](\d{1,2})[.,](\d{4})$"), r"\1.\2.\3"),
     (re.compile(r"(?<=[A-Za-z])-\s+(?=\d{4}$)"), "-"),
+    (re.compile(r"^(\d{4})[ ,](\d{2})-(\d{2})$|^(\d{4})-(\d{2})[ ,](\d{2})$"), r"\1\4-\2\5-\3\6"),
 )
 
 

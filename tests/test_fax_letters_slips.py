@@ -247,3 +247,21 @@ def test_a_postal_code_whose_zero_ocr_read_as_a_bracket_is_put_right() -> None:
 def test_in_read_as_1_bracket_mid_question() -> None:
     got = _read(["Was the employee hired 1) the U.S.", "Yes", "Kept on U.S. payroll?", "Y"])
     assert _value(got, "assignment.hired_in_us") == "true"
+
+
+def test_a_name_s_last_given_name_pushed_under_it_goes_on() -> None:
+    got = _read(["Name of our colleague (surname, given name): Trieridge, Liette", "Lura",
+                 "Soc. Security # of employee: 522-17-3533"])
+    assert _value(got, "worker.first_name") == "Liette" and _value(got, "worker.middle_name") == "Lura"
+
+
+def test_a_lone_word_over_its_own_value_is_no_more_of_the_name() -> None:
+    got = _read(["Name of our colleague (surname, given name): Trieridge, Liette", "Ciuzenship", "USA",
+                 "Soc. Security # of employee: 522-17-3533"])
+    assert _value(got, "worker.first_name") == "Liette" and "worker.middle_name" not in got
+
+
+def test_an_iso_date_with_a_space_for_a_dash_is_read_and_doubted() -> None:
+    got = _read(["Date assignment finishes ...... 2029 01-24", "Citizenship ...... Canadian"])
+    assert _value(got, "assignment.end_date") == "2029-01-24"
+    assert got["assignment.end_date"].confidence < LOW_CONFIDENCE  # type: ignore[attr-defined]
