@@ -123,7 +123,13 @@ def read_letter(pages: list[tuple[int, list[Word]]], part: Part, sure: set[str])
     found = _name_by_domain(_same_domain(_signer_not_worker([_city_piece(_street_type(c)) for c in found])))
     # As on our form: a postal code put right by its country's pattern, a doubted address by the
     # names it is made of, each flagged (`postcodes`, `email_names`).
-    return email_names.settle(postcodes.settle(found, _doubted), _doubted), texts
+    return email_names.settle(postcodes.settle(found, _doubted), _doubted, _name_vouches), texts
+
+
+def _name_vouches(c: Candidate) -> bool:
+    """A letter's name vouches for the address made of it unless its reader doubted it: OCR reads
+    a name, set in words of its own, better than the one long word of an address, even unsure."""
+    return c.uncertain is None
 
 
 def _doubted(c: Candidate) -> bool:

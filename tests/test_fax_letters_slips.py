@@ -265,3 +265,26 @@ def test_an_iso_date_with_a_space_for_a_dash_is_read_and_doubted() -> None:
     got = _read(["Date assignment finishes ...... 2029 01-24", "Citizenship ...... Canadian"])
     assert _value(got, "assignment.end_date") == "2029-01-24"
     assert got["assignment.end_date"].confidence < LOW_CONFIDENCE  # type: ignore[attr-defined]
+
+
+def test_an_address_put_right_by_its_person_s_name_read_unsure() -> None:
+    words = [w for k, r in enumerate(["Contact person ______ Zoultis Boell", "HR e-mail ______ z.bocll@tasthearobo.com",
+                                      "Citizenship ______ Canadian"])
+             for w in _row(r, 0.2 + 0.025 * k, conf=0.8)]
+    found, _texts = read_letter([(1, words)], Part(name="fax", media_type="image/tiff", data=b""), set())
+    got = {c.field: c for c in found}
+    assert got["employer.contact_email"].value == "z.boell@tasthearobo.com"
+    assert got["employer.contact_email"].confidence < LOW_CONFIDENCE
+
+
+def test_an_unsure_company_name_does_not_vouch_for_a_domain() -> None:
+    from parsers import email_names
+    from parsers.types import Candidate, Provenance
+
+    def cand(field: str, value: str) -> Candidate:
+        return Candidate(field=field, value=value, raw=value, confidence=0.8,
+                         provenance=Provenance(part="fax", method="ocr"))
+
+    found = [cand("employer.name", "Rymeylt Freight Corp."), cand("confirmation_email", "hr@rymcyltfrei.com")]
+    out = email_names.settle(found, lambda c: c.confidence < LOW_CONFIDENCE, lambda c: c.uncertain is None)
+    assert out[1].value == "hr@rymcyltfrei.com"
