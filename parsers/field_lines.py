@@ -46,6 +46,9 @@ _DOMAIN_TAIL = re.compile(r"[.-]?[a-z0-9-]{0,20}(?:\.[a-z0-9-]{1,20}){0,3}", re.
 WRAP_DOUBT = 0.80  # as an OCR'd word a removed line crossed (`ocr_repair.CROSSED_CONFIDENCE`)
 
 
+_CO_OPEN = re.compile(r"&\s*Co\.?$")  # a partnership's form waiting for its kind ("GmbH & Co." over "KG")
+
+
 @dataclass
 class LineReader:
     """The lines of one part and which are taken: where a label's value lies (beside it, under it,
@@ -323,8 +326,8 @@ class LineReader:
         over "L.L.C.", under the name's first letter): the form belongs to it. Only a line that is
         a legal form and nothing else, aligned with the value, never one under the label."""
         j = i + 1
-        if j >= len(self.lines) or j in self.used or _legal_form(_text(words)):
-            return words
+        if j >= len(self.lines) or j in self.used or (_legal_form(_text(words)) and not _CO_OPEN.search(_text(words))):
+            return words  # a name that ends in its form; "GmbH & Co." goes on ("KG")
         ln = self.lines[j]
         box, lb = _box(words), ln.box
         if not ln.words or len(ln.text) > 24 or not _legal_form(ln.text.strip(), alone=True) or \

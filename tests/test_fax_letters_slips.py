@@ -288,3 +288,9 @@ def test_an_unsure_company_name_does_not_vouch_for_a_domain() -> None:
     found = [cand("employer.name", "Rymeylt Freight Corp."), cand("confirmation_email", "hr@rymcyltfrei.com")]
     out = email_names.settle(found, lambda c: c.confidence < LOW_CONFIDENCE, lambda c: c.uncertain is None)
     assert out[1].value == "hr@rymcyltfrei.com"
+
+
+def test_a_partnership_s_form_wrapped_after_and_co_goes_on() -> None:
+    got = _read(["Name of company abroad | Fyckgous Freight GmbH & Co.", "KG", "Office abroad | Sharklorkstrasse 113, "
+                 "76316 Rainecuth, Germany"])
+    assert _value(got, "assignment.host_name") == "Fyckgous Freight GmbH & Co. KG"
