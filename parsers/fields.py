@@ -70,7 +70,7 @@ from parsers.layout import Line, Word
 from parsers.postcodes import postal_slip
 from parsers.types import Candidate, Method, Provenance
 from parsers.value_dates import date_slip
-from parsers.value_people import SLIP_DOUBT, email_capital_i, email_gap, initial_slip, piece_slip
+from parsers.value_people import SLIP_DOUBT, email_capital_i, email_gap, initial_slip, particle_slip, piece_slip
 from parsers.value_places import country_slip, state_slip
 from parsers.values import (
     has_shape,
@@ -191,8 +191,8 @@ class _Finder(LineReader):
             glued = glued or dotted or (swapped[1] if swapped else None)
             if (unspecked := inner_speck(fld, raw)) is not None:  # "Tout.hon", "92 Hyxkailt. Street"
                 raw, glued = unspecked, glued or SPECK_DOUBT
-            if fld == "worker.name" and (slip := initial_slip(raw) or piece_slip(raw)) is not None and \
-                    normalize(fld, slip[0])[1] is None:
+            slip = (initial_slip(raw) or piece_slip(raw) or particle_slip(raw)) if fld == "worker.name" else None
+            if slip is not None and normalize(fld, slip[0])[1] is None:
                 # "Jo 1 Roe": an initial I misread, put right; a reading in doubt, as a word a line crossed
                 raw, words = slip[0], [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]
             elif "email" in fld and (mail := email_capital_i(raw)) is not None:

@@ -50,6 +50,16 @@ def initial_slip(text: str) -> tuple[str, str] | None:
 _MORE_PARTICLES = {"ibn", "af", "av", "op", "zur", "dela", "des", "el", "lo", "e", "y"}
 
 
+# "la" of "de la" with its l read as a capital J, I or a one ("de Ja Roe"): no name is "Ja" there.
+_PARTICLE_LA = re.compile(r"\b([Dd]e)\s+[JI1]a(?=\s+[A-Z])")
+
+
+def particle_slip(text: str) -> tuple[str, str] | None:
+    """(the name put right, why) when OCR misread the l of a particle "la" after "de"; else None."""
+    fixed = _PARTICLE_LA.sub(r"\1 la", text)
+    return (fixed, f"read {text!r}: the particle la with its l misread?") if fixed != text else None
+
+
 def piece_slip(text: str) -> tuple[str, str] | None:
     """(the name put right, why) when OCR cut a name in two ("Jo Nour ley" for "Jo Nourley"): a
     word written small that is no particle ("van", "de") goes on the capitalised word before it.

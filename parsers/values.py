@@ -233,6 +233,9 @@ _COMPANY_REPAIRS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bGmb[Hh]\b|\bGrnbH\b|\bGmbll\b"), "GmbH"),
     (re.compile(r"\bCo,,(?=\s)"), "Co.,"),  # "Co., Ltd." with its dot read as a second comma
     (re.compile(r"§(?=\.)"), "S"),  # "S.A." with its S read as a section sign
+    (re.compile(r"\bs\.\s?r[.,]\s?[0o][.,](?=\s|$)"), "s.r.o."),  # "s.r,0." with its o read as a zero
+    (re.compile(r"\bS\.\s?R[.,]\s?[0O][.,](?=\s|$)"), "S.R.O."),
+    (re.compile(r"\b(Pty\.?\s+)L[-\u2013]d\b"), r"\1Ltd"),  # "Pty L-d": the t's thin stem lost
 ]
 
 

@@ -296,3 +296,18 @@ def test_a_partnership_s_form_wrapped_after_and_co_goes_on() -> None:
     words = [*first, *_row("KG", 0.225, x=value_x), *_row("Citizenship | Canadian", 0.25)]
     found, _texts = read_letter([(1, words)], Part(name="fax", media_type="image/tiff", data=b""), set())
     assert [c.value for c in found if c.field == "assignment.host_name"] == ["Fyckgous Freight GmbH & Co. KG"]
+
+
+@pytest.mark.parametrize(("written", "want"), [("Klylchaith Freight s.r,0.", "Klylchaith Freight s.r.o."),
+                                               ("Lockwaine Analytics Pty L-d", "Lockwaine Analytics Pty Ltd")])
+def test_a_legal_form_s_slips_are_undone(written: str, want: str) -> None:
+    from parsers.values import fix_company
+
+    assert fix_company(written) == want
+
+
+def test_the_particle_la_with_its_l_misread() -> None:
+    got = _read(["Employee on secondment (last, first) ______ de Ja Brearkley, Brury R.",
+                 "Citizenship ______ Canadian"])
+    assert _value(got, "worker.last_name") == "de la Brearkley"
+    assert got["worker.last_name"].confidence < LOW_CONFIDENCE  # type: ignore[attr-defined]
