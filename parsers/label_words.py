@@ -241,12 +241,25 @@ def classify(label: str, section: str | None = None, leaves: frozenset[str] | No
     return fld, round(score, 3)
 
 
+def _rejoined(raw: tuple[str, ...], section: str | None) -> tuple[str, ...]:
+    """The label's words with a word OCR cut in two joined again ("Date of bi rth"): two pieces
+    next to each other, one of them no word the vocabulary knows, that together are one it knows."""
+    out = list(raw)
+    k = 0
+    while k + 1 < len(out):
+        a, b = out[k], out[k + 1]
+        if (_known(a, section) is None or _known(b, section) is None) and _known(a + b, section) == a + b:
+            out[k:k + 2] = [a + b]
+        k += 1
+    return tuple(out)
+
+
 @lru_cache(maxsize=4096)
 def scores(label: str, section: str | None = None,
            leaves: frozenset[str] | None = None) -> tuple[tuple[str, float], ...]:
     """Every field the words of `label` point to, best first, with its score in [0, 1] (a sheet's
     column weighs these against what its cells hold); `leaves` as for `classify`."""
-    raw = content_words(_HINTS.sub(" ", label))
+    raw = _rejoined(content_words(_HINTS.sub(" ", label)), section)
     if leaves is not None:  # among dates, "first day" is the start and "last day" the end
         raw = tuple(_DATE_SENSE.get(w, w) for w in raw)
     words = frozenset(k for w in raw if (k := _known(w, section)) is not None)

@@ -311,3 +311,8 @@ def test_the_particle_la_with_its_l_misread() -> None:
                  "Citizenship ______ Canadian"])
     assert _value(got, "worker.last_name") == "de la Brearkley"
     assert got["worker.last_name"].confidence < LOW_CONFIDENCE  # type: ignore[attr-defined]
+
+
+def test_a_label_word_ocr_cut_in_two_is_one_word() -> None:
+    found = classify("Date of bi rth")
+    assert found is not None and found[0] == "worker.date_of_birth"
