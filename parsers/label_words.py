@@ -447,6 +447,38 @@ def _answer_after_words(text: str, m: LabelMatch | None, section: str | None, of
     return LabelMatch(found[0], offset + len(head) + 1, head, True, False, found[1], ())
 
 
+_MONTH_START = re.compile(r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?$", re.I)
+_TYPED_LEAVES = ("date", "date_of_birth", "ssn", "ein", "address", "work_address", "email")
+
+
+def _typed_after_words(text: str, m: LabelMatch | None, section: str | None, offset: int) -> LabelMatch | None:
+    """A long label with a value of a checkable type one space after it, no separator ("Anticipated
+    return date of the assignment 25 May 2028", "Address of the company 12 Main St, Boise, ID 83702"):
+    the label ends before the first word a value of that type starts with (a digit, a month, an
+    address's at sign), when the words before name the field for certain and the rest reads as it."""
+    from parsers.values import normalize  # noqa: PLC0415  (values imports nothing of the label finder's)
+
+    if m is not None and m.separator:
+        return None
+    tokens = list(re.finditer(r"\S+", text[offset:]))
+    for k in range(2, len(tokens)):
+        tok = tokens[k].group()
+        starts = tok[:1].isdigit() or "@" in tok or (
+            _MONTH_START.match(tok) is not None and k + 1 < len(tokens) and tokens[k + 1].group()[:1].isdigit())
+        if not starts:
+            continue
+        head = text[offset:offset + tokens[k].start()].strip()
+        if not _labelish(head):
+            return None
+        found = classify(_for_meaning(head), section)
+        value = text[offset + tokens[k].start():]
+        if found is None or found[1] < PLACE or not found[0].endswith(_TYPED_LEAVES) or \
+                normalize(found[0], value)[1] is not None:
+            return None
+        return LabelMatch(found[0], offset + tokens[k].start(), head, True, False, found[1], ())
+    return None
+
+
 def whole_label(text: str, m: LabelMatch | None, section: str | None, offset: int = 0) -> LabelMatch | None:  # noqa: C901, PLR0911  (each way a label can end (at its separator, at a known label, by its words))
     """The label of `text` read whole: `m` (a known label at its start) kept when it is the whole
     label, replaced when the label goes on to the separator, found by its words when `m` is None."""
@@ -456,7 +488,8 @@ def whole_label(text: str, m: LabelMatch | None, section: str | None, offset: in
     text = _QUESTION_SEVEN.sub(" ?", text)  # "Recruited in the U.S 7 ____ YES": the question's mark read as a 7
     seg = segment(text, offset)
     if seg is None:
-        return _name_after_words(text, m, section, offset) or _answer_after_words(text, m, section, offset) or m
+        return _name_after_words(text, m, section, offset) or _answer_after_words(text, m, section, offset) or \
+            _typed_after_words(text, m, section, offset) or m
     label_end, value_start, hints = seg
     while value_start < len(text) and text[value_start] in "._…:\t ":  # "USA?____ NO": the leader too
         value_start += 1

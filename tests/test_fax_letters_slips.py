@@ -316,3 +316,15 @@ def test_the_particle_la_with_its_l_misread() -> None:
 def test_a_label_word_ocr_cut_in_two_is_one_word() -> None:
     found = classify("Date of bi rth")
     assert found is not None and found[0] == "worker.date_of_birth"
+
+
+@pytest.mark.parametrize("line", ["Anticipated return date of the assignment 25 May 2028",
+                                  "Anticipated return date of the assignment May 25, 2028"])
+def test_a_long_date_label_with_its_value_one_space_after_it(line: str) -> None:
+    assert _value(_read([line, "Citizenship | Canadian"]), "assignment.end_date") == "2028-05-25"
+
+
+def test_a_sentence_with_a_number_is_no_label_and_value() -> None:
+    got = _read(["Dear Sir or Madam,", "We ask for a certificate.", "Please send 2 copies to the office",
+                 "Citizenship | Canadian"])
+    assert set(got) <= {"worker.citizenship", "employer.name"}
