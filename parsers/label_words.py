@@ -398,87 +398,6 @@ def _past_junk(text: str, at: int) -> int:
     return junk.end() if junk else at
 
 
-# A name as a label's value starts it: a capitalised word (the family name in capitals, with its
-# comma, when it goes first), then up to three more, an initial's dot allowed.
-_NAME_VALUE = re.compile(r"[A-Z][\w'\u2019-]*,?(?:\s+[A-Z][\w'\u2019.-]*){1,3}\s*")
-
-
-def _name_after_words(text: str, m: LabelMatch | None, section: str | None, offset: int) -> LabelMatch | None:
-    """A long label for the worker's name with its value one space after it, no separator ("Name of
-    the person being sent abroad KEARTON, Chemiel J.": a typewriter's tab past its stop): the label
-    is the words written small after the known label's start, up to the first capitalised word,
-    when they name the worker's name and what follows reads as one; else None."""
-    if m is None or m.separator or m.field != "worker.name":
-        return None
-    at = offset + len(m.label) if text[offset:].startswith(m.label) else m.end
-    for word in re.finditer(r"\S+", text[at:]):
-        if word.group()[:1].isupper():
-            at += word.start()
-            break
-        if not word.group().isalpha() or not word.group().islower():
-            return None
-    else:
-        return None
-    label = text[offset:at].strip()
-    if len(label.split()) < 3 or not _NAME_VALUE.fullmatch(text[at:]):
-        return None
-    found = classify(_for_meaning(label), section)
-    if found is None or found[0] != "worker.name" or found[1] < PLACE:
-        return None
-    return LabelMatch("worker.name", at, label, True, False, found[1], ())
-
-
-# The answers a yes/no question's value is written as, alone after its words.
-_ANSWERS = frozenset({"yes", "no", "y", "n"})
-_YES_NO_LEAVES = ("hired_in_us", "remains_employee")
-
-
-def _answer_after_words(text: str, m: LabelMatch | None, section: str | None, offset: int) -> LabelMatch | None:
-    """A yes/no question with its answer one space after it, no separator ("Remains on payroll YES":
-    the colon lost): the words before the answer, when they name a yes/no field for certain; else None."""
-    if m is not None and m.separator:
-        return None
-    head, _sp, answer = text[offset:].rstrip().rpartition(" ")
-    if answer.casefold() not in _ANSWERS or len(head.split()) < 2 or not _labelish(head):
-        return None
-    found = classify(_for_meaning(head), section)
-    if found is None or not found[0].endswith(_YES_NO_LEAVES) or found[1] < PLACE:
-        return None
-    return LabelMatch(found[0], offset + len(head) + 1, head, True, False, found[1], ())
-
-
-_MONTH_START = re.compile(r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?$", re.I)
-_TYPED_LEAVES = ("date", "date_of_birth", "ssn", "ein", "address", "work_address", "email")
-
-
-def _typed_after_words(text: str, m: LabelMatch | None, section: str | None, offset: int) -> LabelMatch | None:
-    """A long label with a value of a checkable type one space after it, no separator ("Anticipated
-    return date of the assignment 25 May 2028", "Address of the company 12 Main St, Boise, ID 83702"):
-    the label ends before the first word a value of that type starts with (a digit, a month, an
-    address's at sign), when the words before name the field for certain and the rest reads as it."""
-    from parsers.values import normalize  # noqa: PLC0415  (values imports nothing of the label finder's)
-
-    if m is not None and m.separator:
-        return None
-    tokens = list(re.finditer(r"\S+", text[offset:]))
-    for k in range(2, len(tokens)):
-        tok = tokens[k].group()
-        starts = tok[:1].isdigit() or "@" in tok or (
-            _MONTH_START.match(tok) is not None and k + 1 < len(tokens) and tokens[k + 1].group()[:1].isdigit())
-        if not starts:
-            continue
-        head = text[offset:offset + tokens[k].start()].strip()
-        if not _labelish(head):
-            return None
-        found = classify(_for_meaning(head), section)
-        value = text[offset + tokens[k].start():]
-        if found is None or found[1] < PLACE or not found[0].endswith(_TYPED_LEAVES) or \
-                normalize(found[0], value)[1] is not None:
-            return None
-        return LabelMatch(found[0], offset + tokens[k].start(), head, True, False, found[1], ())
-    return None
-
-
 def whole_label(text: str, m: LabelMatch | None, section: str | None, offset: int = 0) -> LabelMatch | None:  # noqa: C901, PLR0911  (each way a label can end (at its separator, at a known label, by its words))
     """The label of `text` read whole: `m` (a known label at its start) kept when it is the whole
     label, replaced when the label goes on to the separator, found by its words when `m` is None."""
@@ -488,8 +407,9 @@ def whole_label(text: str, m: LabelMatch | None, section: str | None, offset: in
     text = _QUESTION_SEVEN.sub(" ?", text)  # "Recruited in the U.S 7 ____ YES": the question's mark read as a 7
     seg = segment(text, offset)
     if seg is None:
-        return _name_after_words(text, m, section, offset) or _answer_after_words(text, m, section, offset) or \
-            _typed_after_words(text, m, section, offset) or m
+        from parsers.label_spaced import after_words  # noqa: PLC0415  (it reads labels with this module's classify)
+
+        return after_words(text, m, section, offset) or m
     label_end, value_start, hints = seg
     while value_start < len(text) and text[value_start] in "._…:\t ":  # "USA?____ NO": the leader too
         value_start += 1
