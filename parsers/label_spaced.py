@@ -1,7 +1,7 @@
 """A label with its value one space after it, no separator: a typewriter's tab past its stop.
 
 In a letter laid out with tabs, a label longer than its column has its value one space after it
-("Name of the person being sent abroad KEARTON, Chemiel J.", "Remains on payroll YES",
+("Name of the worker going on assignment ROE, Jo A.", "Remains on payroll YES",
 "Anticipated return date of the assignment 25 May 2028"): no separator says where the label ends.
 It ends where a value of a kind that can be checked begins (a capitalised name after words written
 small, a yes or no as the last word, a date, number, address or e-mail address), and only when the
@@ -31,7 +31,7 @@ _NAME_VALUE = re.compile(r"[A-Z][\w'\u2019-]*,?(?:\s+[A-Z][\w'\u2019.-]*){1,3}\s
 
 def _name_after_words(text: str, m: LabelMatch | None, section: str | None, offset: int) -> LabelMatch | None:
     """A long label for the worker's name with its value one space after it, no separator ("Name of
-    the person being sent abroad KEARTON, Chemiel J.": a typewriter's tab past its stop): the label
+    the worker going on assignment ROE, Jo A.": a typewriter's tab past its stop): the label
     is the words written small after the known label's start, up to the first capitalised word,
     when they name the worker's name and what follows reads as one; else None."""
     if m is None or m.separator or m.field != "worker.name":
