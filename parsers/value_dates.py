@@ -7,6 +7,7 @@ Split from `parsers.values`, which hands every date field's text here; a period 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 
 from parsers.value_text import clean as _clean
@@ -144,7 +145,18 @@ def month_slip(raw: str) -> str | None:
 # Also a comma for a dot of a dotted date ("18.09,2020"), a space or comma for an ISO date's dash
 # ("2029 01-24"), a space after a dashed month
 # ("17-Dec- 1991"), and an ordinal day's 1 read as an i or l, its 5 as an S ("Nov. ist", "Mar. Sth").
-_MARK_SLIPS = (
+_AS_DIGIT = str.maketrans("OoDIl|SB", "00011158")
+
+
+def _digits_of(m: re.Match[str]) -> str:
+    """A group of a date's digits with the look-alike letters OCR read in it made digits ("l2", "2O27")."""
+    group = m.group()
+    return group.translate(_AS_DIGIT) if any(c.isdigit() for c in group) else group
+
+
+# ... and a digit of a number read as the letter it looks like ("O5/12/2027", "May l2, 2027", "1lth").
+_MARK_SLIPS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
+    (re.compile(r"(?<![A-Za-z])[\dOoDIl|SB]{1,4}(?=(?:st|nd|rd|th)?(?![A-Za-z]))"), _digits_of),
     (re.compile(r"(?<=\s)[iIl](?=\d?(?:st|nd|rd|th)\b)"), "1"),
     (re.compile(r"(?<=\s)S(?=th\b)"), "5"),
     (re.compile(r"(?<=\d)\s?~\s?(?=\d)"), "-"),

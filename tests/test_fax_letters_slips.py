@@ -118,6 +118,7 @@ def test_a_name_label_followed_by_words_written_small_is_no_name() -> None:
 @pytest.mark.parametrize(("written", "want"), [
     ("18.09,2020", "18.09.2020"), ("08,02.2027", "08.02.2027"), ("Nov. ist, 2028", "Nov. 1st, 2028"),
     ("Mar, Sth, 2031", "Mar. 5th, 2031"), ("17-Der- 1991", "17-Dec-1991"),
+    ("O5/12/2027", "05/12/2027"), ("May l2, 2027", "May 12, 2027"), ("Jan. 2lst, 1974", "Jan. 21st, 1974"),
 ])
 def test_a_date_s_marks_or_ordinal_misread_are_put_right(written: str, want: str) -> None:
     from parsers.value_dates import date_slip
