@@ -329,3 +329,11 @@ def test_a_sentence_with_a_number_is_no_label_and_value() -> None:
     got = _read(["Dear Sir or Madam,", "We ask for a certificate.", "Please send 2 copies to the office",
                  "Citizenship | Canadian"])
     assert set(got) <= {"worker.citizenship", "employer.name"}
+
+
+def test_an_ein_with_a_section_sign_for_its_5_is_read_and_doubted() -> None:
+    from parsers.ocr_repair import misread
+    from parsers.values import normalize
+
+    assert normalize("employer.ein", "\u00a76-7631793") == ([("employer.ein", "56-7631793")], None)
+    assert misread("\u00a76-7631793")
