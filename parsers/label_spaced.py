@@ -14,7 +14,12 @@ import re
 
 from parsers.label_words import PLACE, _for_meaning, _labelish, classify
 from parsers.labels import LabelMatch
+from parsers.value_dates import parse_date, parse_period
 from parsers.values import normalize
+
+# Words a sentence starts with, never a label: a sentence with a date in it is prose's to read.
+_SENTENCE_STARTS = frozenset({"the", "we", "our", "he", "she", "it", "this", "they", "i", "please", "his", "her",
+                              "their", "as", "from", "on", "in", "she's", "he's", "kindly", "will"})
 
 
 def after_words(text: str, m: LabelMatch | None, section: str | None, offset: int) -> LabelMatch | None:
@@ -92,12 +97,13 @@ def _typed_after_words(text: str, m: LabelMatch | None, section: str | None, off
         if not starts:
             continue
         head = text[offset:offset + tokens[k].start()].strip()
-        if not _labelish(head):
-            return None
+        value = text[offset + tokens[k].start():].strip()
+        if not _labelish(head) or head.split()[0].casefold() in _SENTENCE_STARTS or value.endswith("."):
+            return None  # "The posting runs from 6 March 2027 until ...": a sentence, prose's to read
         found = classify(_for_meaning(head), section)
-        value = text[offset + tokens[k].start():]
         if found is None or found[1] < PLACE or not found[0].endswith(_TYPED_LEAVES) or \
-                normalize(found[0], value)[1] is not None:
+                normalize(found[0], value)[1] is not None or \
+                (found[0].endswith("date") and (parse_date(value) is None or parse_period(value) is not None)):
             return None
         return LabelMatch(found[0], offset + tokens[k].start(), head, True, False, found[1], ())
     return None
