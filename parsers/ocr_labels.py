@@ -24,6 +24,8 @@ _LEADER = re.compile(r"[._]{3,}")
 _ID_SLIPS = frozenset({"1)", "1D", "l)", "lD", "I)", "1d", "1])"})
 # A bracket for an `I` at the start of a word of capitals ("{RS" for "IRS").
 _BRACKET_I = re.compile(r"^[{\[](?=[A-Z]{2,}\b)")
+# "U.S." at a question's end with its U read as a zero or its S as a five ("0,S.?", "U5.").
+_US_SLIP = re.compile(r"(?:[0O][.,]?[S5]|U[.,]?5)[.,]?(?P<mark>\??)")
 # Initials parted by slashes with an O read as a zero ("D/0/B").
 _SLASHED_ZERO = re.compile(r"[A-Z](?:/[A-Z0])*/0(?:/[A-Z0])*/?")
 
@@ -79,6 +81,9 @@ def _id_slips(line: Line) -> Line:
             fixed[k] = replace(w, text="in")  # "Was the employee hired 1) the U.S.": no enumeration mid-line
         elif _BRACKET_I.match(w.text) and (k == 0 or _gap(words[k - 1])):
             fixed[k] = replace(w, text="I" + w.text[1:])
+        elif (us := _US_SLIP.fullmatch(w.text)) is not None and k > 0 and words[k - 1].text.isalpha() and \
+                (k + 1 == len(words) or _gap(words[k + 1]) or re.fullmatch(r"[a-z]+\??", words[k + 1].text)):
+            fixed[k] = replace(w, text="U.S." + us["mark"])  # "Hired in the 0,S.?", "Wired by U5. office?"
         elif _SLASHED_ZERO.fullmatch(w.text):
             fixed[k] = replace(w, text=w.text.replace("0", "O"))  # "D/0/B": initials hold no digit
     return line if fixed == words else replace(line, words=fixed)

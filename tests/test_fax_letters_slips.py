@@ -337,3 +337,13 @@ def test_an_ein_with_a_section_sign_for_its_5_is_read_and_doubted() -> None:
 
     assert normalize("employer.ein", "\u00a76-7631793") == ([("employer.ein", "56-7631793")], None)
     assert misread("\u00a76-7631793")
+
+
+@pytest.mark.parametrize("label", ["Hired in the 0,S.? ______ Y", "Wired by U5. office? ______ yes"])
+def test_us_read_with_a_zero_or_a_five_at_a_question_s_end(label: str) -> None:
+    assert _value(_read([label, "Citizenship ______ Canadian"]), "assignment.hired_in_us") == "true"
+
+
+def test_a_code_like_us_in_a_value_stays() -> None:
+    got = _read(["Work address abroad ______ Calle Mayor 05, 28013 Madrid, Spain", "Citizenship ______ Canadian"])
+    assert _value(got, "assignment.work_address.street") == "Calle Mayor 05"
