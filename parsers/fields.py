@@ -70,7 +70,15 @@ from parsers.layout import Line, Word
 from parsers.postcodes import postal_slip
 from parsers.types import Candidate, Method, Provenance
 from parsers.value_dates import date_slip
-from parsers.value_people import SLIP_DOUBT, email_capital_i, email_gap, initial_slip, particle_slip, piece_slip
+from parsers.value_people import (
+    SLIP_DOUBT,
+    answer_slip,
+    email_capital_i,
+    email_gap,
+    initial_slip,
+    particle_slip,
+    piece_slip,
+)
 from parsers.value_places import country_slip, state_slip
 from parsers.values import (
     has_shape,
@@ -204,6 +212,8 @@ class _Finder(LineReader):
                 raw, words = code, [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]  # "LI8 40W"
             elif fld.endswith(("citizenship", ".country")) and (code := country_slip(raw)) is not None:
                 raw, words = code, [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]  # "U3A"
+            elif fld.rsplit(".", 1)[-1] in _BOOL_LEAVES and (answer := answer_slip(raw)) is not None:
+                raw, words = answer, [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]  # "YRS"
         pairs, reason = normalize(fld, raw)
         if m.score < 1 and fld.rsplit(".", 1)[-1] not in (*_DATE_LEAVES, "period") and \
                 _DATE_VALUE.match(raw.strip()) and \

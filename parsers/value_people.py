@@ -247,3 +247,16 @@ def email_gap(raw: str) -> str | None:
     elif tail is not None and len(tail) > 3:
         return None
     return re.sub(r"\s+", "", text).replace("®", "@").replace("©", "@").rstrip(".")
+
+
+def answer_slip(raw: str) -> str | None:
+    """ "YRS" -> "YES", "N0" -> "NO": a yes or no with one letter OCR misread (the answer to a yes/no
+    question has no other words), when it is no answer as read; else None. A guess."""
+    text = raw.strip().strip(".")
+    if not text.isalnum() or not 2 <= len(text) <= 3 or text.casefold() in ("yes", "no"):
+        return None
+    for word in ("yes", "no"):
+        if len(text) == len(word) and sum(a != b for a, b in zip(text.casefold(), word, strict=True)) == 1 and \
+                text[0].casefold() == word[0]:
+            return word.upper() if text.isupper() else word
+    return None

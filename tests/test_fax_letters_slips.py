@@ -347,3 +347,16 @@ def test_us_read_with_a_zero_or_a_five_at_a_question_s_end(label: str) -> None:
 def test_a_code_like_us_in_a_value_stays() -> None:
     got = _read(["Work address abroad ______ Calle Mayor 05, 28013 Madrid, Spain", "Citizenship ______ Canadian"])
     assert _value(got, "assignment.work_address.street") == "Calle Mayor 05"
+
+
+@pytest.mark.parametrize(("written", "want"), [("YRS", "YES"), ("N0", "NO"), ("Yes", None), ("ABC", None)])
+def test_a_yes_or_no_one_letter_off(written: str, want: str | None) -> None:
+    from parsers.value_people import answer_slip
+
+    assert answer_slip(written) == want
+
+
+def test_a_yes_one_letter_off_under_a_yes_no_question_is_read_and_doubted() -> None:
+    got = _read(["Remains an employee ______ YRS", "Citizenship ______ Canadian"])
+    assert _value(got, "assignment.remains_employee") == "true"
+    assert got["assignment.remains_employee"].confidence < LOW_CONFIDENCE  # type: ignore[attr-defined]
