@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from parsers.label_words import PLACE, _for_meaning, _labelish, classify
+from parsers.label_words import _HINTS, PLACE, _for_meaning, _labelish, classify
 from parsers.labels import LabelMatch
 from parsers.value_dates import parse_date, parse_period
 from parsers.values import normalize
@@ -20,6 +20,13 @@ from parsers.values import normalize
 # Words a sentence starts with, never a label: a sentence with a date in it is prose's to read.
 _SENTENCE_STARTS = frozenset({"the", "we", "our", "he", "she", "it", "this", "they", "i", "please", "his", "her",
                               "their", "as", "from", "on", "in", "she's", "he's", "kindly", "will"})
+
+
+def _written_small(head: str) -> bool:
+    """A label's words after its first are written small, but for abbreviations ("U.S.") and its
+    hints: a capitalised word among them is a value's ("... (abroad) Keathciethlaan 101": a street)."""
+    words = _HINTS.sub(" ", head).split()[1:]
+    return all(not w[:1].isupper() or "." in w or w.isupper() for w in words)
 
 
 def after_words(text: str, m: LabelMatch | None, section: str | None, offset: int) -> LabelMatch | None:
@@ -70,7 +77,7 @@ def _answer_after_words(text: str, m: LabelMatch | None, section: str | None, of
     if m is not None and m.separator:
         return None
     head, _sp, answer = text[offset:].rstrip().rpartition(" ")
-    if answer.casefold() not in _ANSWERS or len(head.split()) < 2 or not _labelish(head):
+    if answer.casefold() not in _ANSWERS or len(head.split()) < 2 or not _labelish(head) or not _written_small(head):
         return None
     found = classify(_for_meaning(head), section)
     if found is None or not found[0].endswith(_YES_NO_LEAVES) or found[1] < PLACE:
@@ -98,11 +105,13 @@ def _typed_after_words(text: str, m: LabelMatch | None, section: str | None, off
             continue
         head = text[offset:offset + tokens[k].start()].strip()
         value = text[offset + tokens[k].start():].strip()
-        if not _labelish(head) or head.split()[0].casefold() in _SENTENCE_STARTS or value.endswith("."):
+        if not _labelish(head) or head.split()[0].casefold() in _SENTENCE_STARTS or value.endswith(".") or \
+                not _written_small(head):
             return None  # "The posting runs from 6 March 2027 until ...": a sentence, prose's to read
         found = classify(_for_meaning(head), section)
-        if found is None or found[1] < PLACE or not found[0].endswith(_TYPED_LEAVES) or \
-                normalize(found[0], value)[1] is not None or \
+        pairs, doubt = normalize(found[0], value) if found is not None else ([], "no field")
+        if found is None or found[1] < PLACE or not found[0].endswith(_TYPED_LEAVES) or doubt is not None or \
+                any(f.endswith((".street", ".city")) and not re.search(r"[^\W\d_]", v) for f, v in pairs) or \
                 (found[0].endswith("date") and (parse_date(value) is None or parse_period(value) is not None)):
             return None
         return LabelMatch(found[0], offset + tokens[k].start(), head, True, False, found[1], ())

@@ -360,3 +360,10 @@ def test_a_yes_one_letter_off_under_a_yes_no_question_is_read_and_doubted() -> N
     got = _read(["Remains an employee ______ YRS", "Citizenship ______ Canadian"])
     assert _value(got, "assignment.remains_employee") == "true"
     assert got["assignment.remains_employee"].confidence < LOW_CONFIDENCE  # type: ignore[attr-defined]
+
+
+def test_an_address_label_whose_street_name_comes_before_its_number_is_not_cut_at_the_number() -> None:
+    got = _read(["Seconded to (company) | Goultcound Foods NV",
+                 "Address where work is performed (abroad) Keathciethlaan 101, 9348", "Possklea, Belgium",
+                 "Engaged in the United States? | No"])
+    assert _value(got, "assignment.work_address.street") in (None, "Keathciethlaan 101")
