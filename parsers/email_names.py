@@ -71,6 +71,12 @@ def put_right(address: str, companies: list[str], people: list[str]) -> str | No
     initials = {p.strip()[:1].casefold() for p in people if p.strip()[:1].isalpha()}
     pieces = re.split(r"([._-])", local)
     fixed = [p if p in "._-" else (_mailbox_piece(p, words, initials) or p) for p in pieces]
+    runs = {"".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)}
+    for k in range(len(fixed) - 2, 0, -2):  # "vanderbot.on": a speck read as a dot inside one name
+        a, b = fixed[k - 1], fixed[k + 1]
+        if fixed[k] == "." and len(a) >= 2 and len(b) >= 2 and a.casefold() + b.casefold() in runs and \
+                a.casefold() not in runs and b.casefold() not in runs:
+            fixed[k - 1:k + 2] = [a + b]
     out = f"{''.join(fixed)}@{new_label}{dot}{rest}"
     return out if out != address else None
 

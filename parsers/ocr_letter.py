@@ -121,6 +121,7 @@ def read_letter(pages: list[tuple[int, list[Word]]], part: Part, sure: set[str])
         read += [line for line in lines if not _continuation_header(line, k == 0) and not _only_leader(line)]
     found, _text = find_on_page(read, part, "ocr", pages[0][0], sure)
     found = _name_by_domain(_same_domain(_signer_not_worker([_city_piece(_street_type(c)) for c in found])))
+    found = _same_domain(found)  # the company's name put right by its addresses now spells their one domain
     # As on our form: a postal code put right by its country's pattern, a doubted address by the
     # names it is made of, each flagged (`postcodes`, `email_names`).
     return email_names.settle(postcodes.settle(found, _doubted), _doubted, _name_vouches), texts
@@ -287,10 +288,24 @@ def _signer_not_worker(found: list[Candidate]) -> list[Candidate]:
             for c in found if id(c) not in drop]
 
 
+_STREET_TYPES = ("Road", "Street", "Avenue", "Drive", "Lane", "Parkway", "Boulevard", "Court", "Place", "Way")
+
+
+def _type_slip(street: str) -> str | None:
+    """A U.S. street ("713 Hamsil Roud, Suite 262") whose type word is one letter off exactly one
+    street type: the street with that type; else None."""
+    m = re.match(r"(\d+\s+[A-Z][a-z]+\s+)([A-Z][a-z]{3,8})(?=,|$)", street)
+    if m is None or m[2] in _STREET_TYPES:
+        return None
+    close = [t for t in _STREET_TYPES if len(t) == len(m[2]) and sum(a != b for a, b in zip(t, m[2], strict=True)) == 1]
+    return street[:m.start(2)] + close[0] + street[m.end(2):] if len(close) == 1 else None
+
+
 def _street_type(c: Candidate) -> Candidate:
-    """A street whose type OCR misread through its thin strokes (`Bivd`) put right, and flagged:
+    """A street whose type OCR misread through its thin strokes (`Bivd`, `Roud`) put right, and flagged:
     its other words may be read alike, and a person checks it (`form_words.street_type_slip`)."""
-    if not c.field.endswith(".street") or (fixed := form_words.street_type_slip(c.value)) is None:
+    if not c.field.endswith(".street") or \
+            (fixed := form_words.street_type_slip(c.value) or _type_slip(c.value)) is None:
         return c
     return c.model_copy(update={"value": fixed, "uncertain": c.uncertain or
                                 f"read {c.value!r}: a street type with an i for an l?"})

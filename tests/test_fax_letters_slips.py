@@ -367,3 +367,17 @@ def test_an_address_label_whose_street_name_comes_before_its_number_is_not_cut_a
                  "Address where work is performed (abroad) Keathciethlaan 101, 9348", "Possklea, Belgium",
                  "Engaged in the United States? | No"])
     assert _value(got, "assignment.work_address.street") in (None, "Keathciethlaan 101")
+
+
+def test_a_street_type_one_letter_off_is_put_right_and_doubted() -> None:
+    got = _read(["Dear Sir or Madam,", "We ask for a certificate.", "Sending company address ______ 713 Hamsil Roud, "
+                 "Suite 262, Boise, ID 83702", "Citizenship ______ Canadian"])
+    assert _value(got, "employer.address.street") == "713 Hamsil Road, Suite 262"
+    assert got["employer.address.street"].uncertain  # type: ignore[attr-defined]
+
+
+def test_a_speck_read_as_a_dot_inside_a_mailbox_s_name() -> None:
+    from parsers.email_names import put_right
+
+    assert put_right("s.vanderbot.on@acme.com", [], ["Saithine van der Boton"]) == "s.vanderboton@acme.com"
+    assert put_right("jo.roe@acme.com", [], ["Jo Roe"]) is None
