@@ -91,16 +91,18 @@ def strip_artefacts(field: str, raw: str) -> tuple[str, str | None]:
 # Street"); no name is written so, and an address's abbreviations are short ("St.", "Blvd.").
 _NAME_SPECK = re.compile(r"(?<=[a-z])\.(?=[a-z])")
 _ADDRESS_SPECK = re.compile(r"(?<=[A-Za-z][a-z]{4})\.(?= [A-Z][a-z])")
-SPECK_DOUBT = "a dot inside a word was taken out (a speck read by OCR?)"
+SPECK_DOUBT = "a dot inside a word or number was taken out (a speck read by OCR?)"
 _SPECK_FIELDS = {"worker.name", "worker.first_name", "worker.last_name", "employer.contact_name"}
+# ... or as a colon between a house number's digits ("Ninmonweg 1:38"): no street is numbered so.
+_NUMBER_SPECK = re.compile(r"(?<=\b\d)(?<!\d:\d):(?=\d{1,3}\b)")
 
 
 def inner_speck(field: str, raw: str) -> str | None:
-    """`raw` without the dots `_NAME_SPECK` / `_ADDRESS_SPECK` find for `field`, else None."""
+    """`raw` without the dots `_NAME_SPECK` / `_ADDRESS_SPECK` / `_NUMBER_SPECK` find for `field`, else None."""
     if field in _SPECK_FIELDS:
         fixed = _NAME_SPECK.sub("", raw)
     elif field.endswith(("address", ".street")):
-        fixed = _ADDRESS_SPECK.sub("", raw)
+        fixed = _NUMBER_SPECK.sub("", _ADDRESS_SPECK.sub("", raw))
     else:
         return None
     return fixed if fixed != raw else None

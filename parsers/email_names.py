@@ -71,18 +71,30 @@ def put_right(address: str, companies: list[str], people: list[str]) -> str | No
     initials = {p.strip()[:1].casefold() for p in people if p.strip()[:1].isalpha()}
     pieces = re.split(r"([._-])", local)
     fixed = [p if p in "._-" else (_mailbox_piece(p, words, initials) or p) for p in pieces]
+    runs = {"".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)}
+    for k in range(len(fixed) - 2, 0, -2):  # "vanderbot.on": a speck read as a dot inside one name
+        a, b = fixed[k - 1], fixed[k + 1]
+        if fixed[k] == "." and len(a) >= 2 and len(b) >= 2 and a.casefold() + b.casefold() in runs and \
+                a.casefold() not in runs and b.casefold() not in runs:
+            fixed[k - 1:k + 2] = [a + b]
     out = f"{''.join(fixed)}@{new_label}{dot}{rest}"
     return out if out != address else None
 
 
-def settle(found: list[Candidate], doubted: Callable[[Candidate], bool] = flagged) -> list[Candidate]:
-    """One page's doubted addresses put right by the names on it read without doubt."""
+def settle(found: list[Candidate], doubted: Callable[[Candidate], bool] = flagged,
+           vouches: Callable[[Candidate], bool] | None = None) -> list[Candidate]:
+    """One page's doubted addresses put right by the names on it read without doubt (a person's name
+    also when `vouches` for it: a faxed letter's short name words, though OCR was unsure of them; a
+    company's name is one long word like the domain, as likely misread)."""
     sure = {c.field: c.value for c in found if not doubted(c)}
+    named = {c.field: c.value for c in found if vouches(c)} if vouches is not None else sure
     out = []
     for c in found:
         fixed = None
         if c.field in _MADE_OF and doubted(c):
-            companies, people = ([sure[f] for f in fields if f in sure] for fields in _MADE_OF[c.field])
+            made_of = _MADE_OF[c.field]
+            companies = [sure[f] for f in made_of[0] if f in sure]
+            people = [named[f] for f in made_of[1] if f in named]
             fixed = put_right(c.value, companies, people) if companies or people else None
         out.append(c if fixed is None else c.model_copy(update={"value": fixed}))
     return out

@@ -21,6 +21,7 @@ from parsers.field_checks import (
     _wants_more,
 )
 from parsers.label_words import (
+    PLACE,
     whole_label,
 )
 from parsers.labels import LabelMatch, match_label_at, match_section
@@ -43,6 +44,9 @@ def _legal_form(text: str, *, alone: bool = False) -> bool:
 # The end of a domain a line cut off: "om", "com", "i.com", ".co.uk", "-logistics.com".
 _DOMAIN_TAIL = re.compile(r"[.-]?[a-z0-9-]{0,20}(?:\.[a-z0-9-]{1,20}){0,3}", re.IGNORECASE)
 WRAP_DOUBT = 0.80  # as an OCR'd word a removed line crossed (`ocr_repair.CROSSED_CONFIDENCE`)
+
+
+_CO_OPEN = re.compile(r"&\s*Co\.?$")  # a partnership's form waiting for its kind ("GmbH & Co." over "KG")
 
 
 @dataclass
@@ -182,12 +186,14 @@ class LineReader:
         margin = own.x0 if own is not None else -1.0  # a wrapped line may start under the label
         start = max([i, *(k for k, ln in enumerate(self.lines) if any(w in ln.words for w in words[:1]))])
         joined = list(words)
+        first = joined  # the address with the first line under it taken
         taken: list[int] = []
         for j in range(start + 1, min(start + 3, len(self.lines))):
             ln = self.lines[j]
             if j in self.used or not ln.words or self._is_label_or_heading(ln.text) or \
-                    ((lm := self._label(ln.text)) is not None and lm.separator and not ln.text[lm.end:].strip()):
-                break  # a label read by its words, its value beside it ("Site of the work<tab>")
+                    ((lm := self._label(ln.text)) is not None and lm.separator and (
+                        not ln.text[lm.end:].strip() or (lm.score >= PLACE and re.search(r"\t|__|\.\.", ln.text)))):
+                break  # a label, its value beside it or after its gap ("Site of the work<tab>", "Country ____ Finland")
             lb = ln.box
             if box is not None and (lb is None or ln.page != self.lines[i].page
                                     or min(abs(lb.x0 - box.x0), abs(lb.x0 - margin)) > 3 * (box.y1 - box.y0)
@@ -206,15 +212,42 @@ class LineReader:
                 joined = comma if last.text.endswith(",") or _wants_more(fld, _text(wrap)) or \
                     not _wants_more(fld, _text(comma)) else wrap
             taken.append(j)
+            if len(taken) == 1:
+                first = list(joined)
             if box is not None and lb is not None:
                 box = Box(x0=box.x0, y0=lb.y0, x1=box.x1, y1=lb.y1)
             if normalize(fld, _text(joined))[1] is None and not _wants_more(fld, _text(joined)):
                 self.used.update(taken)
                 return self._country_line(j, joined, fld)
+        return self._taken(fld, words, (joined, first), taken)
+
+    def _taken(self, fld: str, words: list[Word], joined_first: tuple[list[Word], list[Word]],
+               taken: list[int]) -> list[Word]:
+        """What `_address_lines` keeps when no reading was whole and short of nothing: all the lines
+        it took when only they make the address read, the first one when the address's line ended
+        in a comma ("..., Vansylt Z5F ON7," over "Canada"), else the line alone."""
+        joined, first = joined_first
         if taken and normalize(fld, _text(joined))[1] is None and normalize(fld, _text(words))[1] is not None:
             self.used.update(taken)
             return joined
+        if taken and _text(words).rstrip().endswith(",") and normalize(fld, _text(first))[1] is None:
+            self.used.add(taken[0])
+            return first
         return words
+
+    def _name_goes_on(self, i: int, words: list[Word]) -> list[Word]:
+        """A faxed name written family name first ("Roe, Jo") whose last given name or initial the
+        line's end pushed under it ("Lura", "Y."): a line of one capitalised word, no label, with a
+        labelled line after it (so it is no label over its own value that OCR garbled)."""
+        j = i + 1
+        if "," not in _text(words) or j + 1 >= len(self.lines) or j in self.used:
+            return words
+        one = self.lines[j].words
+        if len(one) != 1 or not re.fullmatch(r"[A-Z](?:[a-z'-]{1,20}|\.)?", one[0].text) or \
+                self._is_label_or_heading(self.lines[j].text) or not self._labelled(self.lines[j + 1].text):
+            return words
+        self.used.add(j)
+        return [*words, *one]
 
     def _wrapped(self, i: int, words: list[Word]) -> list[Word]:
         """A value cut at a comma goes on on the next line ("O'Neasford," over "Herken"), when that
@@ -293,8 +326,8 @@ class LineReader:
         over "L.L.C.", under the name's first letter): the form belongs to it. Only a line that is
         a legal form and nothing else, aligned with the value, never one under the label."""
         j = i + 1
-        if j >= len(self.lines) or j in self.used or _legal_form(_text(words)):
-            return words
+        if j >= len(self.lines) or j in self.used or (_legal_form(_text(words)) and not _CO_OPEN.search(_text(words))):
+            return words  # a name that ends in its form; "GmbH & Co." goes on ("KG")
         ln = self.lines[j]
         box, lb = _box(words), ln.box
         if not ln.words or len(ln.text) > 24 or not _legal_form(ln.text.strip(), alone=True) or \

@@ -70,7 +70,16 @@ from parsers.layout import Line, Word
 from parsers.postcodes import postal_slip
 from parsers.types import Candidate, Method, Provenance
 from parsers.value_dates import date_slip
-from parsers.value_people import SLIP_DOUBT, email_capital_i, email_gap, initial_slip, piece_slip
+from parsers.value_people import (
+    SLIP_DOUBT,
+    answer_slip,
+    email_capital_i,
+    email_gap,
+    initial_slip,
+    particle_slip,
+    piece_slip,
+)
+from parsers.value_places import country_slip, state_slip
 from parsers.values import (
     has_shape,
     normalize,
@@ -190,8 +199,8 @@ class _Finder(LineReader):
             glued = glued or dotted or (swapped[1] if swapped else None)
             if (unspecked := inner_speck(fld, raw)) is not None:  # "Tout.hon", "92 Hyxkailt. Street"
                 raw, glued = unspecked, glued or SPECK_DOUBT
-            if fld == "worker.name" and (slip := initial_slip(raw) or piece_slip(raw)) is not None and \
-                    normalize(fld, slip[0])[1] is None:
+            slip = (initial_slip(raw) or piece_slip(raw) or particle_slip(raw)) if fld == "worker.name" else None
+            if slip is not None and normalize(fld, slip[0])[1] is None:
                 # "Jo 1 Roe": an initial I misread, put right; a reading in doubt, as a word a line crossed
                 raw, words = slip[0], [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]
             elif "email" in fld and (mail := email_capital_i(raw)) is not None:
@@ -199,8 +208,12 @@ class _Finder(LineReader):
             elif (fld.rsplit(".", 1)[-1] in _DATE_LEAVES or m.score < 1) and (month := date_slip(raw)) is not None:
                 # "4-Peb-2012", "Dec, 10th, 1978"; under a label read by its words, a date its words place below
                 raw, words = month, [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]
-            elif fld in _ADDRESS_FIELDS and (code := postal_slip(raw)) is not None:
+            elif fld in _ADDRESS_FIELDS and (code := postal_slip(raw) or state_slip(raw)) is not None:
                 raw, words = code, [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]  # "LI8 40W"
+            elif fld.endswith(("citizenship", ".country")) and (code := country_slip(raw)) is not None:
+                raw, words = code, [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]  # "U3A"
+            elif fld.rsplit(".", 1)[-1] in _BOOL_LEAVES and (answer := answer_slip(raw)) is not None:
+                raw, words = answer, [replace(w, conf=min(w.conf, SLIP_DOUBT)) for w in words]  # "YRS"
         pairs, reason = normalize(fld, raw)
         if m.score < 1 and fld.rsplit(".", 1)[-1] not in (*_DATE_LEAVES, "period") and \
                 _DATE_VALUE.match(raw.strip()) and \
@@ -397,6 +410,8 @@ class _Finder(LineReader):
                     m.field in _WHOLE_NAMES and only_particles(value_words[-1].text))):
                 break
             value_words = self._wrapped(i, value_words)
+        if self.method == "ocr" and value_words and m.field == "worker.name" and j_value is None:
+            value_words = self._name_goes_on(i, value_words)  # "Roe, Jo" over "Lura"
         if value_words and "@" in value_words[-1].text:
             value_words = self._email_wrapped(i if j_value is None else j_value, value_words)
         if value_words and m.field in _COMPANY_ADDRESS:

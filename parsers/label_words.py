@@ -181,28 +181,50 @@ def _known(word: str, section: str | None) -> str | None:
     close = difflib.get_close_matches(word, list(weight), n=1, cutoff=0.8)
     if close and len(word) - len(close[0]) >= 2 and word.startswith(close[0]):
         return None  # "seconded" is not "second" misread: another word made from it, not an OCR slip
-    return close[0] if close else None
+    return close[0] if close else _glyph_slip(word, section)  # "llired": two letters for one
 
 
-# Letters OCR reads one for another in a fax's small print ("Date horn", "Period trom", "Sturt date").
-_LOOKALIKE = {"h": "b", "b": "h", "c": "e", "e": "c", "i": "l", "l": "i", "t": "f", "f": "t", "n": "u",
-              "u": "n", "o": "a", "a": "o", "v": "y", "y": "v"}
+# Letters OCR reads one for another in a fax's small print ("Date horn", "Period trom", "Sturt date",
+# "Hire dato", "Work sile"), and the pairs of letters it reads for one and the one for two ("Where
+# bom", "llired in the U.S.").
+_LOOKALIKE = {"h": "b", "b": "h", "c": "e", "e": "co", "i": "l", "l": "it", "t": "fl", "f": "t", "n": "u",
+              "u": "n", "o": "ae", "a": "o", "v": "y", "y": "v"}
+_LOOKALIKE_PAIRS = (("m", "rn"), ("rn", "m"), ("ll", "h"), ("li", "h"), ("cl", "d"))
 
 
+def _slips(word: str) -> set[str]:
+    """Every word `word` may be with one look-alike letter or pair put right, or (a word of four
+    letters or more) with one letter that a broken stroke lost put back ("bith")."""
+    out = {word[:k] + alt + word[k + 1:] for k, c in enumerate(word) for alt in _LOOKALIKE.get(c, "")}
+    for seen, meant in _LOOKALIKE_PAIRS:
+        at = word.find(seen)
+        while at >= 0:
+            out.add(word[:at] + meant + word[at + len(seen):])
+            at = word.find(seen, at + 1)
+    if len(word) >= 4:
+        out |= {word[:k] + c + word[k:] for k in range(1, len(word) + 1) for c in "abcdefghijklmnopqrstuvwxyz"}
+    return out
+
+
+@lru_cache(maxsize=4096)
 def _glyph_slip(word: str, section: str | None) -> str | None:
-    """The vocabulary's word for a short word one look-alike letter off it ("horn" is "born", a
-    birth; "trom" is "from"), when only one word is so close; else None."""
+    """The vocabulary's word for a word one slip of `_slips` off it ("horn" is "born", a birth;
+    "trom" is "from"), when only one word is so close; else None."""
     weight = _index(section)[1]
     found: set[str] = set()
-    for k, c in enumerate(word):
-        if c not in _LOOKALIKE:
-            continue
-        cand = word[:k] + _LOOKALIKE[c] + word[k + 1:]
+    for cand in _slips(word):
         lemma = _lemma(cand)
         mapped = _SYNONYMS[lemma] if lemma is not None else (cand,)
         if mapped[0] in weight:
             found.add(mapped[0])
     return found.pop() if len(found) == 1 else None
+
+
+def _slipped(word: str, section: str | None) -> bool:
+    """Whether `word` was read as the vocabulary's word through a look-alike slip (scored lower)."""
+    known = _known(word, section)
+    return known not in (word, None) and (len(word) < 5 or _synonym_slip(word) is not None
+                                           or known == _glyph_slip(word, section))
 
 
 def _synonym_slip(word: str) -> str | None:
@@ -231,12 +253,25 @@ def classify(label: str, section: str | None = None, leaves: frozenset[str] | No
     return fld, round(score, 3)
 
 
+def _rejoined(raw: tuple[str, ...], section: str | None) -> tuple[str, ...]:
+    """The label's words with a word OCR cut in two joined again ("Date of bi rth"): two pieces
+    next to each other, one of them no word the vocabulary knows, that together are one it knows."""
+    out = list(raw)
+    k = 0
+    while k + 1 < len(out):
+        a, b = out[k], out[k + 1]
+        if (_known(a, section) is None or _known(b, section) is None) and _known(a + b, section) == a + b:
+            out[k:k + 2] = [a + b]
+        k += 1
+    return tuple(out)
+
+
 @lru_cache(maxsize=4096)
 def scores(label: str, section: str | None = None,
            leaves: frozenset[str] | None = None) -> tuple[tuple[str, float], ...]:
     """Every field the words of `label` point to, best first, with its score in [0, 1] (a sheet's
     column weighs these against what its cells hold); `leaves` as for `classify`."""
-    raw = content_words(_HINTS.sub(" ", label))
+    raw = _rejoined(content_words(_HINTS.sub(" ", label)), section)
     if leaves is not None:  # among dates, "first day" is the start and "last day" the end
         raw = tuple(_DATE_SENSE.get(w, w) for w in raw)
     words = frozenset(k for w in raw if (k := _known(w, section)) is not None)
@@ -258,7 +293,7 @@ def scores(label: str, section: str | None = None,
         f1 = 2 * precision * recall / (precision + recall)
         if f1 > best.get(fld, 0.0):
             best[fld] = f1
-    if any((len(w) < 5 or _synonym_slip(w) is not None) and _known(w, section) not in (w, None) for w in raw):
+    if any(_slipped(w, section) for w in raw):
         best = {f: min(v, GLYPH_SLIP_SCORE) for f, v in best.items()}  # a guess from look-alike letters
     if _head_word(label) in ("name", "names"):
         best = {f: v for f, v in best.items() if f.rsplit(".", 1)[-1].endswith("name")
@@ -386,7 +421,9 @@ def whole_label(text: str, m: LabelMatch | None, section: str | None, offset: in
     text = _QUESTION_SEVEN.sub(" ?", text)  # "Recruited in the U.S 7 ____ YES": the question's mark read as a 7
     seg = segment(text, offset)
     if seg is None:
-        return m
+        from parsers.label_spaced import after_words  # noqa: PLC0415  (it reads labels with this module's classify)
+
+        return after_words(text, m, section, offset) or m
     label_end, value_start, hints = seg
     while value_start < len(text) and text[value_start] in "._…:\t ":  # "USA?____ NO": the leader too
         value_start += 1

@@ -18,11 +18,11 @@ from parsers.values import normalize
 
 HEAD_LINES = 4  # the letterhead is in the first lines of the first page
 _SEPARATORS = re.compile(r"\s+[|•·]\s+")
-# OCR reads the bar between a letterhead's street and city as a bracket, a brace or a capital I
+# OCR reads the bar between a letterhead's street and city as a bracket, a brace, a capital I or a j
 # (`|` is not in Tesseract's alphabet here: `ocr.CHAR_BLACKLIST`); standing alone between two parts
 # of an address, none of them is a word; a backslash or slash alike, and a tab stop where OCR read
 # no mark at all (the gap the bar stood in: "12 Main St, Suite 4<tab>Boise, ID").
-_OCR_SEPARATORS = re.compile(r"\s+(?:[|•·\[\]{}()!\\/]|[Il](?=\s+[A-Z]))\s+|[ ]*\t[ ]*")
+_OCR_SEPARATORS = re.compile(r"\s+(?:[|•·\[\]{}()!\\/]|[Ilj](?=\s+[A-Z]))\s+|[ ]*\t[ ]*")
 # A fax machine's transmission line over the page ("NOV-20-2026 09:31  FROM: ACME  P.1/2"), which
 # OCR reads as a line or three above the letterhead: a clock time, a "FROM" or a page count.
 _FAX_STAMP = re.compile(r"\b\d{1,2}\s?[:.]\s?\d{2}\b|\bF\W?R\W?O\W?M\b|\bP\W{0,2}\d{1,2}\s?/\s?\d{1,2}\b|"

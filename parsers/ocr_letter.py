@@ -20,7 +20,7 @@ import re
 import statistics
 from dataclasses import replace
 
-from parsers import email_names, form_words, postcodes
+from parsers import email_names, form_words, ocr_labels, postcodes
 from parsers.layout import Line, Word, lines_from_words
 from parsers.ocr import LOW_CONFIDENCE
 from parsers.page_read import find_on_page
@@ -44,11 +44,18 @@ def _only_leader(line: Line) -> bool:
 _DIGIT_WORDS = {"1s": "is", "1n": "in", "0f": "of", "0n": "on", "t0": "to", "1f": "if"}
 
 
+# ... and "is" read with an 8 for its s after a question's word ("Who 18 going"): no number stands there.
+_QUESTION_WORDS = frozenset({"who", "what", "where", "when", "which", "how"})
+
+
 def _digit_words(line: Line) -> Line:
     """`line` with each `_DIGIT_WORDS` word between two words of letters put right."""
     words = line.words
     fixed = [replace(w, text=_DIGIT_WORDS[w.text]) if w.text in _DIGIT_WORDS and 0 < k < len(words) - 1
-             and words[k - 1].text.isalpha() and words[k + 1].text.isalpha() else w for k, w in enumerate(words)]
+             and words[k - 1].text.isalpha() and words[k + 1].text.isalpha() else
+             replace(w, text="is") if w.text == "18" and 0 < k < len(words) - 1 and
+             words[k - 1].text.casefold() in _QUESTION_WORDS and words[k + 1].text.isalpha() else w
+             for k, w in enumerate(words)]
     return line if fixed == words else replace(line, words=fixed)
 
 
@@ -109,14 +116,21 @@ def read_letter(pages: list[tuple[int, list[Word]]], part: Part, sure: set[str])
     read: list[Line] = []
     texts: list[str] = []
     for k, (_number, words) in enumerate(pages):
-        lines = _cell_tabs([_digit_words(line) for line in lines_from_words(words, tabs=True)])
+        lines = ocr_labels.mend(_cell_tabs([_digit_words(line) for line in lines_from_words(words, tabs=True)]))
         texts.append("\n".join(line.text for line in lines))
         read += [line for line in lines if not _continuation_header(line, k == 0) and not _only_leader(line)]
     found, _text = find_on_page(read, part, "ocr", pages[0][0], sure)
     found = _name_by_domain(_same_domain(_signer_not_worker([_city_piece(_street_type(c)) for c in found])))
+    found = _same_domain(found)  # the company's name put right by its addresses now spells their one domain
     # As on our form: a postal code put right by its country's pattern, a doubted address by the
     # names it is made of, each flagged (`postcodes`, `email_names`).
-    return email_names.settle(postcodes.settle(found, _doubted), _doubted), texts
+    return email_names.settle(postcodes.settle(found, _doubted), _doubted, _name_vouches), texts
+
+
+def _name_vouches(c: Candidate) -> bool:
+    """A letter's name vouches for the address made of it unless its reader doubted it: OCR reads
+    a name, set in words of its own, better than the one long word of an address, even unsure."""
+    return c.uncertain is None
 
 
 def _doubted(c: Candidate) -> bool:
@@ -138,7 +152,7 @@ def _spelt(label: str, company: str) -> bool:
 
 
 def _same_domain(found: list[Candidate]) -> list[Candidate]:
-    """Two of the letter's addresses with domains one letter apart ("acmeengi" / "acmeeugi") are
+    """Two of the letter's addresses with domains one letter apart ("acmeengi" / "acmeeugi", "acmeenngi") are
     the company's one domain: when only one of them is spelt by the company's name, the other is
     put right, flagged (OCR misread the letter; the name and the other address agree)."""
     companies = [c.value for c in found if c.field in ("employer.name", "assignment.host_name")]
@@ -164,11 +178,33 @@ def _name_by_domain(found: list[Candidate]) -> list[Candidate]:
     return [_spelt_right(c, labels) if c.field == "employer.name" else c for c in found]
 
 
+def _first_word_right(c: Candidate, labels: list[str]) -> Candidate | None:
+    """`c` (the employer's name) with its first word put right by the domains' start when one
+    character of it is off what they spell ("Shoxtick Freight Co." / "shoxrick...", "Thune.ork"):
+    two addresses agree, or the character is no letter; else None."""
+    words = c.value.split()
+    head = words[0]
+    for label in dict.fromkeys(labels):
+        if len(label) <= len(head) or not head.isascii():
+            continue
+        off = [k for k in range(len(head)) if head[k].casefold() != label[k]]
+        if len(off) != 1 or not head[:off[0]].isalpha() or not head[off[0] + 1:].isalpha():
+            continue
+        k = off[0]
+        fixed = head[:k] + (label[k].upper() if head[k].isupper() else label[k]) + head[k + 1:]
+        if sum(x.startswith(fixed.casefold()) for x in labels) >= 2 or not head[k].isalpha():
+            return c.model_copy(update={"value": " ".join([fixed, *words[1:]]),
+                                        "uncertain": c.uncertain or NAME_BY_DOMAIN.format(c.value)})
+    return None
+
+
 def _spelt_right(c: Candidate, labels: list[str]) -> Candidate:
     """`c` (the employer's name) put right by one of the domains `labels` (see `_name_by_domain`)."""
     words = c.value.split()
     if len(words) < 3:
         return c
+    if (first := _first_word_right(c, labels)) is not None:
+        return first
     head, second = words[0].casefold(), words[1]
     for label in dict.fromkeys(labels):
         rest = label[len(head):] if label.startswith(head) else ""
@@ -183,11 +219,19 @@ def _spelt_right(c: Candidate, labels: list[str]) -> Candidate:
     return c
 
 
+def _one_off(label: str, good: str) -> bool:
+    """`label` is `good` with one letter misread, or one read twice or lost (`heathhbrack`)."""
+    if len(label) == len(good):
+        return sum(a != b for a, b in zip(label, good, strict=True)) == 1
+    short, long_ = sorted((label, good), key=len)
+    return len(long_) - len(short) == 1 and any(long_[:k] + long_[k + 1:] == short for k in range(len(long_)))
+
+
 def _domain_put_right(c: Candidate, good: str) -> Candidate:
     """`c`'s address with the domain name `good` when its own is one letter off it, else `c`."""
     local, _, domain = c.value.partition("@")
     label = domain.split(".")[0]
-    if label == good or len(label) != len(good) or sum(a != b for a, b in zip(label, good, strict=True)) != 1:
+    if label == good or not _one_off(label, good):
         return c
     return c.model_copy(update={"value": f"{local}@{good}{domain[len(label):]}",
                                 "uncertain": c.uncertain or DOMAIN.format(domain)})
@@ -244,10 +288,24 @@ def _signer_not_worker(found: list[Candidate]) -> list[Candidate]:
             for c in found if id(c) not in drop]
 
 
+_STREET_TYPES = ("Road", "Street", "Avenue", "Drive", "Lane", "Parkway", "Boulevard", "Court", "Place", "Way")
+
+
+def _type_slip(street: str) -> str | None:
+    """A U.S. street ("713 Hamsil Roud, Suite 262") whose type word is one letter off exactly one
+    street type: the street with that type; else None."""
+    m = re.match(r"(\d+\s+[A-Z][a-z]+\s+)([A-Z][a-z]{3,8})(?=,|$)", street)
+    if m is None or m[2] in _STREET_TYPES:
+        return None
+    close = [t for t in _STREET_TYPES if len(t) == len(m[2]) and sum(a != b for a, b in zip(t, m[2], strict=True)) == 1]
+    return street[:m.start(2)] + close[0] + street[m.end(2):] if len(close) == 1 else None
+
+
 def _street_type(c: Candidate) -> Candidate:
-    """A street whose type OCR misread through its thin strokes (`Bivd`) put right, and flagged:
+    """A street whose type OCR misread through its thin strokes (`Bivd`, `Roud`) put right, and flagged:
     its other words may be read alike, and a person checks it (`form_words.street_type_slip`)."""
-    if not c.field.endswith(".street") or (fixed := form_words.street_type_slip(c.value)) is None:
+    if not c.field.endswith(".street") or \
+            (fixed := form_words.street_type_slip(c.value) or _type_slip(c.value)) is None:
         return c
     return c.model_copy(update={"value": fixed, "uncertain": c.uncertain or
                                 f"read {c.value!r}: a street type with an i for an l?"})

@@ -31,8 +31,8 @@ FLAT_REACH = 0.6  # inches beyond a leader's end within which a flat word is the
 _LEADER_TAIL = re.compile(r"(?P<word>.*[A-Za-z0-9?)\]])(?P<tail>(?:_|[._]{2,})[._,:;]*)")
 _DASHES = re.compile(r"[-_=~\u2012-\u2015]+")
 # Characters no request value holds, which Tesseract reads for a hyphen, a stop or a letter's stroke
-# on a fax ("Theano~Sheamis", "L.L.\u00a2."): a word holding one is misread somewhere.
-_MISREAD = re.compile(r"[~\u00a2{}\\\[\]]")
+# on a fax ("Theano~Sheamis", "L.L.\u00a2.", a section sign for an S or 5): a word holding one is misread somewhere.
+_MISREAD = re.compile(r"[~\u00a2\u00a7{}\\\[\]]")
 
 
 def misread(text: str) -> bool:
@@ -43,7 +43,7 @@ def misread(text: str) -> bool:
 
 
 
-_STRAY_OPEN = re.compile(r"^[\u2018\u201c\u201a\u201e`](?=[A-Z])")
+_STRAY_OPEN = re.compile(r"^[\u2018\u201c\u201a\u201e`](?=[A-Za-z])")
 
 
 def stray_quote(text: str) -> str | None:

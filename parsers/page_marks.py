@@ -34,6 +34,7 @@ DOT_MAX = 0.04  # a leader dot (a full stop at 10-14 pt, grown by fax noise)
 DOT_MAX_GAP = 0.09  # between two dots of one leader
 DOT_RUN = 5  # fewer dots may be an ellipsis or initials
 TEXT_HEIGHT = 0.12  # a body text line's height above its baseline, for the leader words' boxes
+STACKED = 2  # dots over one another in a row (`_stacked`): a faint word's pieces, no leader
 JOIN_BLANK = 1.5  # pieces of one leader a fax broke up, with only paper between them, may be this far apart
 
 Dpi = tuple[float, float]
@@ -151,6 +152,16 @@ def _line_leaders(rest: np.ndarray, segments: list[list[int]], dpi: Dpi) -> list
 Components = tuple[np.ndarray, np.ndarray, np.ndarray]  # labels, stats, which of them are not ink
 
 
+def _stacked(stats: np.ndarray, ids: np.ndarray) -> int:
+    """How many of a row's dots start before the one left of them ends: a leader's dots stand one
+    after the other (an underline's broken pieces at most touch), the pieces of a faint letter the
+    fax broke up (an `s`'s top and bottom) stand over one another."""
+    left = np.sort(stats[ids, cv2.CC_STAT_LEFT])
+    order = np.argsort(stats[ids, cv2.CC_STAT_LEFT], kind="stable")
+    right = (stats[ids, cv2.CC_STAT_LEFT] + stats[ids, cv2.CC_STAT_WIDTH])[order]
+    return int((left[1:] < right[:-1]).sum())
+
+
 def _dot_leaders(ink: np.ndarray, dpi: Dpi, components: Components | None) -> tuple[np.ndarray, list[Leader]]:  # noqa: C901  (the leader finding's steps: dots, rows, spacing, extent)
     """Rows of leader dots: their pixels, and one `Leader` per row."""
     if components is None:
@@ -197,8 +208,8 @@ def _dot_leaders(ink: np.ndarray, dpi: Dpi, components: Components | None) -> tu
         mine = np.zeros(len(stats), dtype=bool)
         mine[ids] = True
         others = ink[top:y1, x0:x1] & ~mine[labels[top:y1, x0:x1]]
-        if others.any(axis=0).mean() > 0.1:
-            continue  # dots among letters: a word the fax broke up, not a leader
+        if others.any(axis=0).mean() > 0.1 or _stacked(stats, ids) >= STACKED:
+            continue  # dots among letters, or over one another: a word the fax broke up, not a leader
         chosen[ids] = True
         leaders.append(Leader(x0, top, x1, y1, "dots"))
     if not leaders:

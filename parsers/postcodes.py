@@ -69,14 +69,15 @@ def put_right(code: str, country: str | None) -> str | None:
     patterns = PATTERNS.get((country or "").upper())
     if not patterns or not code:
         return None
-    chars = re.sub(r"[\s-]", "", code.strip().upper())
+    read = re.sub(r"[\s-]", "", code.strip().upper())
+    chars = "0" + read[1:] if read.startswith("(") and ")" not in read else read  # a 0 open on its right
     if not chars.isalnum():
         return None
     costs: dict[str, int] = {}
     for p in patterns:
         fitted = _fit(chars, p)
         if fitted is not None:
-            changed = sum(a != b for a, b in zip(_bare(fitted), chars, strict=True))
+            changed = sum(a != b for a, b in zip(_bare(fitted), read, strict=True))
             costs[fitted] = min(changed, costs.get(fitted, changed))
     if not costs or min(costs.values()) == 0:
         return None  # no pattern fits, or one fits as read

@@ -7,6 +7,7 @@ Split from `parsers.values`, which hands every date field's text here; a period 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 
 from parsers.value_text import clean as _clean
@@ -141,10 +142,29 @@ def month_slip(raw: str) -> str | None:
 # OCR's slips in a date's marks: a tilde for the hyphen of a dashed date ("2030~01-28"), a comma
 # for the period of a month's abbreviation ("Dec, 10th, 1978"), a period for the comma after an
 # ordinal day ("Oct. 23rd. 2030"); at 98 lines an inch a mark is a speck or two.
-_MARK_SLIPS = (
+# Also a comma for a dot of a dotted date ("18.09,2020"), a space or comma for an ISO date's dash
+# ("2029 01-24"), a space after a dashed month
+# ("17-Dec- 1991"), and an ordinal day's 1 read as an i or l, its 5 as an S ("Nov. ist", "Mar. Sth").
+_AS_DIGIT = str.maketrans("OoDIl|SB", "00011158")
+
+
+def _digits_of(m: re.Match[str]) -> str:
+    """A group of a date's digits with the look-alike letters OCR read in it made digits ("l2", "2O27")."""
+    group = m.group()
+    return group.translate(_AS_DIGIT) if any(c.isdigit() for c in group) else group
+
+
+# ... and a digit of a number read as the letter it looks like ("O5/12/2027", "May l2, 2027", "1lth").
+_MARK_SLIPS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
+    (re.compile(r"(?<![A-Za-z])[\dOoDIl|SB]{1,4}(?=(?:st|nd|rd|th)?(?![A-Za-z]))"), _digits_of),
+    (re.compile(r"(?<=\s)[iIl](?=\d?(?:st|nd|rd|th)\b)"), "1"),
+    (re.compile(r"(?<=\s)S(?=th\b)"), "5"),
     (re.compile(r"(?<=\d)\s?~\s?(?=\d)"), "-"),
     (re.compile(r"^([A-Za-z]{3,9}),(?=\s*\d)"), r"\1."),
     (re.compile(r"(?<=\d)(st|nd|rd|th)\.(?=\s*\d{4}$)"), r"\1,"),
+    (re.compile(r"^(\d{1,2})[.,](\d{1,2})[.,](\d{4})$"), r"\1.\2.\3"),
+    (re.compile(r"(?<=[A-Za-z])-\s+(?=\d{4}$)"), "-"),
+    (re.compile(r"^(\d{4})[ ,](\d{2})-(\d{2})$|^(\d{4})-(\d{2})[ ,](\d{2})$"), r"\1\4-\2\5-\3\6"),
 )
 
 
@@ -153,9 +173,9 @@ def date_slip(raw: str) -> str | None:
     month (`month_slip`), and it then reads; else None. A guess, for the caller to doubt."""
     if parse_date(raw) is not None:
         return None
-    text = raw.strip()
-    for pattern, mark in _MARK_SLIPS:
-        fixed = pattern.sub(mark, text)
+    text = fixed = raw.strip()
+    for pattern, mark in _MARK_SLIPS:  # one after the other: a date may hold two ("Mar, Sth, 2031")
+        fixed = pattern.sub(mark, fixed)
         if fixed != text and parse_date(fixed) is not None:
             return fixed
-    return month_slip(raw)
+    return month_slip(fixed) or month_slip(raw)

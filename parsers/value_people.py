@@ -50,6 +50,16 @@ def initial_slip(text: str) -> tuple[str, str] | None:
 _MORE_PARTICLES = {"ibn", "af", "av", "op", "zur", "dela", "des", "el", "lo", "e", "y"}
 
 
+# "la" of "de la" with its l read as a capital J, I or a one ("de Ja Roe"): no name is "Ja" there.
+_PARTICLE_LA = re.compile(r"\b([Dd]e)\s+[JI1]a(?=\s+[A-Z])")
+
+
+def particle_slip(text: str) -> tuple[str, str] | None:
+    """(the name put right, why) when OCR misread the l of a particle "la" after "de"; else None."""
+    fixed = _PARTICLE_LA.sub(r"\1 la", text)
+    return (fixed, f"read {text!r}: the particle la with its l misread?") if fixed != text else None
+
+
 def piece_slip(text: str) -> tuple[str, str] | None:
     """(the name put right, why) when OCR cut a name in two ("Jo Nour ley" for "Jo Nourley"): a
     word written small that is no particle ("van", "de") goes on the capitalised word before it.
@@ -200,15 +210,34 @@ _MAIL_GAPPED = re.compile(r"(?P<head>[a-z0-9._%+\]|-]+)(?: (?P<tail>[a-z0-9._%+\
                           r"[a-z0-9.-]+\.[a-z]{2,}\.?")
 
 
+# Marks no address holds that a fax's OCR reads in one: a cent sign for a c ("\u00a2.roe@"), a pound
+# sign beside the f it repeats ("f\u00a3.roe@"), a comma beside a dot ("acme,.com") or for the dot
+# after an initial ("c,roe@").
+_MAIL_MARKS = ((re.compile("\u00a2"), "c"), (re.compile("(?<=f)\u00a3|\u00a3(?=f)"), ""),
+               (re.compile(r",(?=\.)|(?<=\.),"), ""), (re.compile(r"^([a-z]), ?(?=[a-z])"), r"\1."))
+
+
+def _email_marks(text: str) -> str:
+    """`text` with the `_MAIL_MARKS` of an address that has an at sign put right."""
+    if "@" not in text:
+        return text
+    for pattern, mark in _MAIL_MARKS:
+        text = pattern.sub(mark, text)
+    return text
+
+
 def email_gap(raw: str) -> str | None:
-    """The address with its one gap closed and its at sign put back (`_MAIL_GAPPED`), else None.
-    A gap after a lone letter is an initial's dot the fax lost ("t dousstead" is "t.dousstead");
-    one inside the name part only before a short last piece ("...chymt on@"): "jo roe jo@x.com" is
-    a name and its address. A guess, for the caller to doubt."""
-    text = raw.strip()
+    """The address with its one gap closed and its at sign put back (`_MAIL_GAPPED`), or its marks
+    no address holds put right (`_MAIL_MARKS`), else None. A gap after a lone letter is an initial's
+    dot the fax lost ("t dousstead" is "t.dousstead"); one inside the name part only before a short
+    last piece ("...chymt on@"): "jo roe jo@x.com" is a name and its address. A guess, for the
+    caller to doubt."""
+    text = _email_marks(raw.strip())
     m = _MAIL_GAPPED.fullmatch(text)
-    if m is None or (" " not in text and "@" in text and not re.search(r"[\]|]", text)):
+    if m is None:
         return None
+    if " " not in text and "@" in text and not re.search(r"[\]|]", text):
+        return text if text != raw.strip() else None
     text = re.sub(r"(?<=[a-z])[\]|](?=[a-z@.])", "l", text)
     if re.search(r"[\]|]", text):
         return None
@@ -218,3 +247,16 @@ def email_gap(raw: str) -> str | None:
     elif tail is not None and len(tail) > 3:
         return None
     return re.sub(r"\s+", "", text).replace("®", "@").replace("©", "@").rstrip(".")
+
+
+def answer_slip(raw: str) -> str | None:
+    """ "YRS" -> "YES", "N0" -> "NO": a yes or no with one letter OCR misread (the answer to a yes/no
+    question has no other words), when it is no answer as read; else None. A guess."""
+    text = raw.strip().strip(".")
+    if not text.isalnum() or not 2 <= len(text) <= 3 or text.casefold() in ("yes", "no"):
+        return None
+    for word in ("yes", "no"):
+        if len(text) == len(word) and sum(a != b for a, b in zip(text.casefold(), word, strict=True)) == 1 and \
+                text[0].casefold() == word[0]:
+            return word.upper() if text.isupper() else word
+    return None

@@ -380,3 +380,35 @@ def fix_place(raw: str) -> str:
         if fixed in US_STATES
     }
     return f"{m[1]}, {repairs.pop()}" if len(repairs) == 1 else text
+
+
+_STATE_BEFORE_ZIP = re.compile(r"(?<=,)\s*([A-Za-z0-9|]{2})(?=\.?\s+\d{5}(?:-\d{4})?\s*$)")
+
+
+def state_slip(address: str) -> str | None:
+    """ "12 Main St, Boise, W1 83702" -> "..., WI 83702": a U.S. address whose state before its ZIP
+    code is no state but one OCR slip from exactly one (`fix_place`); else None. A guess."""
+    text = _clean(address)
+    m = _STATE_BEFORE_ZIP.search(text)
+    if m is None or m[1].upper() in US_STATES:
+        return None
+    fixed = fix_place("x, " + m[1])[3:]
+    return text[:m.start(1)] + fixed + text[m.end(1):] if fixed in US_STATES else None
+
+
+_CODE_DIGITS = {"0": "O", "1": "I", "3": "S", "5": "S", "8": "B"}
+
+
+def country_slip(raw: str) -> str | None:
+    """A country written as its short code OCR misread ("U3A", "USS."): a digit for the letter it
+    looks like, or a letter read twice; the code put right when that gives exactly one country
+    and the text as read gives none; else None. A guess."""
+    text = _clean(raw)
+    bare = re.sub(r"[.\s]", "", text).upper()
+    if parse_country(text) is not None or not (2 <= len(bare) <= 4) or not bare.isalnum():
+        return None
+    lettered = "".join(_CODE_DIGITS.get(c, c) for c in bare)
+    tries = {lettered} if lettered != bare else set()
+    tries |= {lettered[:k] + lettered[k + 1:] for k in range(1, len(lettered)) if lettered[k] == lettered[k - 1]}
+    found = {code: t for t in tries if (code := parse_country(t)) is not None}
+    return next(iter(found.values())) if len(found) == 1 else None

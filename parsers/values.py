@@ -33,7 +33,7 @@ __all__ = [
 
 
 _OCR_DIGITS = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "l": "1", "I": "1", "|": "1",
-                             "i": "1", "!": "1", "S": "5", "s": "5", "B": "8", "Z": "2", "z": "2"})
+                             "i": "1", "!": "1", "S": "5", "s": "5", "\u00a7": "5", "B": "8", "Z": "2", "z": "2"})
 
 
 def _digits_value(raw: str, groups: tuple[int, ...]) -> str | None:
@@ -42,7 +42,7 @@ def _digits_value(raw: str, groups: tuple[int, ...]) -> str | None:
     total = sum(groups)
     if not text:
         return None
-    letters = sum(c.isalpha() for c in text)
+    letters = sum(c.isalpha() or c == "\u00a7" for c in text)  # a section sign is an S, or a 5
     digits = sum(c.isdigit() for c in text)
     if letters and digits >= total - 2:  # a few OCR look-alikes among real digits
         text = text.translate(_OCR_DIGITS)
@@ -84,7 +84,7 @@ def parse_ssn(raw: str) -> str | None:
     collapsed, so that the mask, which sees the text as written, finds the same number."""
     # Separators left at the ends by a form box or OCR ("123-45-6789.") are not part of the number.
     text = unicodedata.normalize("NFKC", raw or "").strip().strip(" \t:;,|" + SEPARATOR_CHARS).strip()
-    letters = sum(c.isalpha() for c in text)
+    letters = sum(c.isalpha() or c == "\u00a7" for c in text)  # a section sign is an S, or a 5
     if letters and sum(c.isdigit() for c in text) >= 7:  # a few OCR look-alikes among real digits
         text = text.translate(_OCR_DIGITS)
     m = SSN_VALUE.fullmatch(text)
@@ -233,6 +233,9 @@ _COMPANY_REPAIRS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bGmb[Hh]\b|\bGrnbH\b|\bGmbll\b"), "GmbH"),
     (re.compile(r"\bCo,,(?=\s)"), "Co.,"),  # "Co., Ltd." with its dot read as a second comma
     (re.compile(r"§(?=\.)"), "S"),  # "S.A." with its S read as a section sign
+    (re.compile(r"\bs\.\s?r[.,]\s?[0o][.,](?=\s|$)"), "s.r.o."),  # "s.r,0." with its o read as a zero
+    (re.compile(r"\bS\.\s?R[.,]\s?[0O][.,](?=\s|$)"), "S.R.O."),
+    (re.compile(r"\b(Pty\.?\s+)L[-\u2013]d\b"), r"\1Ltd"),  # "Pty L-d": the t's thin stem lost
 ]
 
 

@@ -115,7 +115,7 @@ def _line(text: str, y0: float) -> Line:
     return Line(words)
 
 
-@pytest.mark.parametrize("bar", ["\t", "\\", "/"])
+@pytest.mark.parametrize("bar", ["\t", "\\", "/", "j"])
 def test_a_letterhead_parted_by_a_tab_or_slash_keeps_its_suite_with_the_street(bar: str) -> None:
     lines = [_line("Orchard Tools Inc.", 0.04), _line(f"418 Quarry Road, Suite 12 {bar} Dunmore, OH 43015", 0.055),
              _line("November 21, 2026", 0.09)]
@@ -215,6 +215,7 @@ def test_a_month_two_months_are_as_close_to_is_left_alone() -> None:
 
 
 @pytest.mark.parametrize(("word", "want"), [("\u2018Worker's", "Worker's"), ("\u201cEmployee", "Employee"),
+                                            ("\u201cworkplace", "workplace"),
                                             ("\u2018Bud\u2019", None), ("\u201cAcme\u201d,", None), ("Plain", None)])
 def test_a_curly_quote_opened_and_never_closed_is_a_speck(word: str, want: str | None) -> None:
     from parsers.ocr_repair import stray_quote

@@ -83,3 +83,15 @@ def test_leaders_separate_label_and_value(resolution: str) -> None:
     assert any(t.startswith("First name ______") and t.endswith("Jane") for t in texts), texts
     got = _values(tiff_bytes([faxed]))
     assert got["worker.last_name"] == "Doe" and got["worker.first_name"] == "Jane"
+
+
+def test_a_faint_word_broken_into_specks_over_one_another_is_no_leader() -> None:
+    ink = np.zeros((400, 1200), dtype=bool)
+    for x in range(100, 300, 12):  # a leader: dots one after the other
+        ink[127:130, x:x + 3] = True
+    for x in range(600, 660, 10):  # a faint `s`'s pieces: a top and a bottom stroke at each place
+        ink[124:126, x:x + 6] = True
+        ink[128:130, x + 1:x + 7] = True
+    marks = page_marks.find_marks(ink, (200.0, 200.0))
+    assert any(d.x0 <= 105 and d.x1 >= 290 for d in marks.leaders)
+    assert not any(d.x1 > 590 for d in marks.leaders) and not marks.drop[124:130, 600:670].any()
