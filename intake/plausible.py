@@ -98,11 +98,19 @@ _LEGAL_FORM = re.compile(
 _STREET_LABEL = re.compile(r"\b(?:abroad|office|address)\b", re.I)
 
 
+# A word of letters and digits together (`C3L`, `1015CX`) is a postal code's, never a town's; a
+# town's district is digits with at most an ordinal's ending (`Dublin 2`, `Lyon 3e`, `Wien 1.`).
+_MIXED_CODE = re.compile(r"[^\W_]*(?:\d[^\W_]*[A-Za-z]|[A-Za-z][^\W_]*\d)[^\W_]*[.,]?")
+_DISTRICT = re.compile(r"\d{1,2}(?:e|er|re|st|nd|rd|th|º)?[.,]?")
+
+
 def address_problem(value: str, part: str) -> str | None:
     """Why an address's city or street cannot be one, or None."""
     text = value.strip()
     if part == "city" and re.search(r"\d{3,}", text):
         return "holds a number (a postal code run into the city?)"
+    if part == "city" and any(_MIXED_CODE.fullmatch(w) and not _DISTRICT.fullmatch(w) for w in text.split()):
+        return "holds a code of letters and digits (a postal code run into the city?)"
     if _LEGAL_FORM.search(text) and not re.search(r"\d", text):
         return "reads as a company's name, not a place"
     if re.search(r"\.{3,}|_{3,}|…", text) or (part == "street" and _STREET_LABEL.search(text)):

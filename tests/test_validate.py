@@ -244,6 +244,7 @@ def test_schema_command() -> None:
     ("worker.place_of_birth", "Boise, ID and he will work in Munich"),
     ("worker.middle_name", "Harlow, Jane Q."), ("worker.middle_name", "Jane Q. Harlow"),
     ("assignment.work_address.city", "3077609 Munich"), ("assignment.work_address.city", "Ltd"),
+    ("assignment.work_address.city", "Cefun C3L"), ("employer.address.city", "Tairthien 1O15CX"),
     ("assignment.work_address.street", "Nordlicht Biotech Co"),
     ("assignment.work_address.street", "Office abroad ........ 90 Ring Road"),
     ("worker.foreign_id", "of the worker (9"), ("worker.foreign_id", "see attached"),
@@ -260,6 +261,7 @@ def test_implausible_values_are_flagged(path: str, value: str) -> None:
     ("worker.place_of_birth", "Port of Spain, Trinidad and Tobago"), ("worker.place_of_birth", "St. Louis, MO"),
     ("employer.name", "Acme Widget Corporation"), ("assignment.host_name", "Fenwick S.r.l."),
     ("worker.middle_name", "Anne Marie"), ("assignment.work_address.city", "Munich"),
+    ("assignment.work_address.city", "Dublin 2"), ("assignment.work_address.city", "Lyon 3e"),
     ("assignment.work_address.street", "Hauptstrasse 5"), ("employer.address.street", "100 Corporate Park Dr"),
     ("worker.foreign_id", "010203-1234"), ("worker.foreign_id", "X1234567L"), ("worker.foreign_id", "123.456.789-09"),
 ])
