@@ -26,6 +26,7 @@ from parsers.label_words import (
 )
 from parsers.labels import LabelMatch, match_label_at, match_section
 from parsers.layout import Line, Word
+from parsers.postcodes import postal_slip
 from parsers.types import Box, Method
 from parsers.values import (
     has_shape,
@@ -209,8 +210,11 @@ class LineReader:
                     _odd_abroad(fld, _text(comma)) and not _odd_abroad(fld, _text(wrap)))):
                 joined = wrap  # "Keizersgracht 14, 1015 CX" over "Amsterdam, the Netherlands": the code goes on
             else:
-                joined = comma if last.text.endswith(",") or _wants_more(fld, _text(wrap)) or \
-                    not _wants_more(fld, _text(comma)) else wrap
+                # a wrap whose postal code OCR misread reads whole once the code is put right
+                # ("..., Cefun C3L" over "4s5, Canada"), where the comma reading cuts the code
+                mended = postal_slip(_text(wrap)) if self.method == "ocr" else None
+                short = _wants_more(fld, _text(wrap)) and (mended is None or _wants_more(fld, mended))
+                joined = comma if last.text.endswith(",") or short or not _wants_more(fld, _text(comma)) else wrap
             taken.append(j)
             if len(taken) == 1:
                 first = list(joined)
@@ -227,7 +231,11 @@ class LineReader:
         it took when only they make the address read, the first one when the address's line ended
         in a comma ("..., Vansylt Z5F ON7," over "Canada"), else the line alone."""
         joined, first = joined_first
-        if taken and normalize(fld, _text(joined))[1] is None and normalize(fld, _text(words))[1] is not None:
+        whole, alone = normalize(fld, _text(joined)), normalize(fld, _text(words))
+        if taken and whole[1] is None and (alone[1] is not None or (
+                len(whole[0]) > len(alone[0]) and whole[0][:len(alone[0]) - 1] == alone[0][:-1])):
+            # only the lines together read, or they read more of it, the line's own parts but its
+            # last as they were ("22 Fouthork Street, Cefun C3L" over "4s5, Canada")
             self.used.update(taken)
             return joined
         if taken and _text(words).rstrip().endswith(",") and normalize(fld, _text(first))[1] is None:

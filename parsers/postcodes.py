@@ -79,8 +79,12 @@ def put_right(code: str, country: str | None) -> str | None:
         if fitted is not None:
             changed = sum(a != b for a, b in zip(_bare(fitted), read, strict=True))
             costs[fitted] = min(changed, costs.get(fitted, changed))
-    if not costs or min(costs.values()) == 0:
-        return None  # no pattern fits, or one fits as read
+    if not costs:
+        return None  # no pattern fits
+    if min(costs.values()) == 0:  # one fits as read: put right only when OCR read a capital small (`C3L 4s5`)
+        written = re.sub(r"[\s-]", "", code.strip())
+        same = [f for f, n in costs.items() if n == 0]
+        return same[0] if len(same) == 1 and _bare(same[0]) != written and not written.islower() else None
     least = min(costs.values())
     if least > len(chars) // 2:
         return None  # mostly the other kind: a word (`Bliss`), not a code misread

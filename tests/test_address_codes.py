@@ -68,3 +68,22 @@ def test_a_faxed_letters_postal_code_and_doubted_address_are_put_right_flagged()
     assert email.value == "b.breamson@remfelcera.com"
     assert email.confidence < LOW_CONFIDENCE
     assert got["employer.name"].uncertain is None
+
+
+def test_a_code_read_with_a_small_letter_is_put_right_and_a_code_typed_small_is_left() -> None:
+    from parsers.postcodes import put_right
+
+    assert put_right("C3L 4s5", "CA") == "C3L 4S5"  # OCR read the capital S small
+    assert put_right("C3L 4S5", "CA") is None  # as read
+    assert put_right("1015 cx", "NL") is None  # typed in small letters: the writer's, not a slip
+
+
+def test_a_faxed_address_wrapped_inside_its_postal_code_is_read_whole_and_doubted() -> None:
+    from parsers.fields import find_fields
+    from parsers.layout import lines_from_text
+
+    text = "Where the work is done \t 22 Fouthork Street, Cefun C3L\n4s5, Canada\nRecruited in the U.S.? \t No\n"
+    got = {c.field: c for c in find_fields(lines_from_text(text), part="p", method="ocr")}
+    place = {k.rsplit(".", 1)[-1]: got[k].value for k in got if k.startswith("assignment.work_address.")}
+    assert place == {"street": "22 Fouthork Street", "city": "Cefun", "postal_code": "C3L 4S5", "country": "CA"}
+    assert got["assignment.work_address.postal_code"].confidence < 1  # put right: for staff to see
