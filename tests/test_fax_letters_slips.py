@@ -16,24 +16,10 @@ from __future__ import annotations
 import pytest
 
 from parsers.label_words import GLYPH_SLIP_SCORE, classify
-from parsers.layout import Word
 from parsers.ocr import LOW_CONFIDENCE
 from parsers.ocr_letter import read_letter
-from parsers.types import Box, Part
-
-H = 0.012
-
-
-def _row(text: str, y: float, x: float = 0.1, page: int = 1, conf: float = 0.95) -> list[Word]:
-    """A line's words from `x`, a tab (`|`) a wide gap: what OCR gives for a typed line."""
-    out: list[Word] = []
-    for part in text.split(" | "):
-        for t in part.split():
-            w = 0.009 * len(t)
-            out.append(Word(t, Box(x0=x, y0=y, x1=x + w, y1=y + H), conf, page))
-            x += w + 0.006
-        x += 0.12
-    return out
+from parsers.types import Part
+from tests.ocr_rows import typed_row as _row
 
 
 def _read(rows: list[str]) -> dict[str, object]:

@@ -43,20 +43,8 @@ from parsers.types import Box, Candidate, Part, Provenance
 from parsers.value_dates import date_slip
 from parsers.value_people import email_gap, piece_slip
 from parsers.values import fix_company, normalize
-
-H = 0.012
-
-
-def _row(text: str, y: float, x: float = 0.1, conf: float = 0.95) -> list[Word]:
-    """A line's words from `x`, a tab (`|`) a wide gap: what OCR gives for a typed line."""
-    out: list[Word] = []
-    for part in text.split(" | "):
-        for t in part.split():
-            w = 0.009 * len(t)
-            out.append(Word(t, Box(x0=x, y0=y, x1=x + w, y1=y + H), conf, 1))
-            x += w + 0.006
-        x += 0.12
-    return out
+from tests.ocr_rows import H
+from tests.ocr_rows import typed_row as _row
 
 
 def _read(rows: list[str]) -> dict[str, Candidate]:

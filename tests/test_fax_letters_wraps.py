@@ -21,24 +21,14 @@ from parsers.layout import Line, Word
 from parsers.letterhead import from_letterhead
 from parsers.ocr_letter import read_letter
 from parsers.types import Box, Part
-
-H = 0.012
+from tests.ocr_rows import H
+from tests.ocr_rows import typed_row as _row
 
 
 def _placed(texts: list[tuple[str, float, float]], y: float, page: int = 1, conf: float = 0.95) -> list[Word]:
     return [Word(t, Box(x0=a, y0=y, x1=b, y1=y + H), conf, page) for t, a, b in texts]
 
 
-def _row(text: str, y: float, x: float = 0.1, page: int = 1, conf: float = 0.95) -> list[Word]:
-    """A line's words from `x`, a tab (`|`) a wide gap: what OCR gives for a typed line."""
-    out: list[Word] = []
-    for part in text.split(" | "):
-        for t in part.split():
-            w = 0.009 * len(t)
-            out.append(Word(t, Box(x0=x, y0=y, x1=x + w, y1=y + H), conf, page))
-            x += w + 0.006
-        x += 0.12
-    return out
 
 
 def _read(pages: list[list[Word]]) -> dict[str, object]:
