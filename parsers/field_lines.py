@@ -20,9 +20,9 @@ from parsers.field_checks import (
     _v_overlap,
     _wants_more,
 )
+from parsers.label_whole import whole_label
 from parsers.label_words import (
     PLACE,
-    whole_label,
 )
 from parsers.labels import LabelMatch, match_label_at, match_section
 from parsers.layout import Line, Word

@@ -52,6 +52,7 @@ from parsers.field_checks import (
 )
 from parsers.field_lines import LineReader
 from parsers.hints import _LAST_FIRST, apply_hints, hinted_field
+from parsers.label_whole import whole_label
 from parsers.label_words import (
     _HINTS,
     _STOP,
@@ -63,7 +64,6 @@ from parsers.label_words import (
     classify,
     content_words,
     scores,
-    whole_label,
 )
 from parsers.labels import LabelMatch, match_label_at, match_section
 from parsers.layout import Line, Word

@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 
 from parsers.evidence import _FOREIGN_FORM, _US_FORM
-from parsers.label_words import segment, whole_label
+from parsers.label_whole import whole_label
+from parsers.label_words import segment
 from parsers.labels import match_label_at
 from parsers.prose_contact import _US_ADDRESS, _address_abroad
 from parsers.types import Candidate, Provenance

@@ -21,7 +21,8 @@ from parsers.evidence import _DATE_ONLY
 from parsers.field_checks import _ASSIGNMENT_DATES as _DATES
 from parsers.field_checks import _DATE_LEAVES, _FAMILY_WORDS, _PERSON_WORDS, by_type
 from parsers.hints import hinted_field
-from parsers.label_words import OFFER, classify, whole_label
+from parsers.label_whole import whole_label
+from parsers.label_words import OFFER, classify
 from parsers.labels import header_field, match_label_at, match_section
 from parsers.values import normalize, parse_date
 
