@@ -142,9 +142,7 @@ def _one_or_several(clean: str, signature: list[str], part: str, media_type: str
     def read(text: str, part: str) -> list[Candidate]:
         return _read(text, part, signature)
 
-    whole = read(clean, part)
-    return several(clean, part, media_type, read, _extraction, whole) or _extraction(clean, part, media_type,
-                                                                                     whole)
+    return several(clean, part, media_type, read, _extraction)
 
 
 def parse_text(text: str, part: str) -> Extraction:

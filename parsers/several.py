@@ -67,14 +67,14 @@ def _senders(shared: list[Candidate]) -> list[Candidate]:
     return out
 
 
-def several(clean: str, part: str, media_type: str, read: Read, single: Single,
-            whole: Sequence[Candidate]) -> Extraction | None:
-    """A body naming several workers (blocks, a typed table, "her colleague ..."): one record each.
+def several(clean: str, part: str, media_type: str, read: Read, single: Single) -> Extraction:
+    """A body's requests: one record per worker when it names several (blocks, a typed table, "her
+    colleague ..."), else the body as one request.
 
     `read` reads a stretch of text into candidates (labels, then prose); `single` makes the
-    extraction of a body with one request (for a table of one worker). `whole`, the body read as
-    one request, spares the block split (every line's label classified again, a quarter of a
-    plain body's time) when no worker field was read twice: a body of blocks repeats them.
+    extraction of a body with one request. The body read as one request (`single`'s records)
+    spares the block split (every line's label classified again, a quarter of a plain body's time)
+    when no worker field was read twice: a body of blocks repeats them.
     """
     lines = clean.split("\n")
     tables = find_tables(clean)
@@ -87,9 +87,10 @@ def several(clean: str, part: str, media_type: str, read: Read, single: Single,
             rest += "\n" + "\n".join(f"{h}: {v}" for h, v in zip(cells(lines[t.lines[0]]), t.rows[0],
                                                                   strict=False) if v.strip())
         if len(rows) < 2:
-            return single(clean, part, media_type, read(rest, part)) if ones else None
+            return single(clean, part, media_type, read(rest if ones else clean, part))
         return Extraction(part=part, media_type=media_type, text=clean, multi=True,
                           records=with_shared(rows, read(rest, part)))
+    whole = read(clean, part)
     split = split_blocks(clean) if _repeats_a_worker_field(whole) else None
     if split is not None:
         shared = read("\n".join(lines[i] if i in set(split.shared) else "" for i in range(len(lines))), part)
@@ -98,10 +99,10 @@ def several(clean: str, part: str, media_type: str, read: Read, single: Single,
                           records=with_shared(records, shared))
     at = colleague_at(clean)
     if at is None:
-        return None
+        return single(clean, part, media_type, whole)
     first, second = read(clean[:at], part), _colleague(clean[at:], part, read)
     if sum(c.field.startswith("worker.") for c in second) < 2:
-        return None
+        return single(clean, part, media_type, whole)
     return Extraction(part=part, media_type=media_type, text=clean, multi=True,
                       records=with_shared([first, second], first))
 
